@@ -1,0 +1,39 @@
+/** The `backprop` command line. `runCli` is pure (output through callbacks) so tests can call it. */
+import { Command, CommanderError } from "commander";
+import { shapesCommand } from "./shapes.js";
+
+export interface Io {
+  out: (s: string) => void;
+  err: (s: string) => void;
+}
+
+const VERSION = "0.1.0";
+
+export function runCli(argv: readonly string[], io: Io): number {
+  let code = 0;
+  const program = new Command();
+  program
+    .name("backprop")
+    .description("Backpropagation end to end: tensors, autodiff, and every step shown.")
+    .version(VERSION)
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => io.out(s.replace(/\n$/, "")), writeErr: (s) => io.err(s.replace(/\n$/, "")) });
+
+  program
+    .command("shapes")
+    .description('result shape of NumPy broadcasting or matmul, e.g. shapes "(4,2)" + "(2,4,1)" or shapes "(2,5,4)" @ "(3,2,4,8)"')
+    .argument("<operands...>", "SHAPE OP SHAPE [OP SHAPE ...]; OP is @ (matmul) or + - * / ** (broadcasting)")
+    .option("--json", "print {\"shape\": [...]} or {\"error\": \"...\"}")
+    .allowUnknownOption(false)
+    .action((operands: string[], opts: { json?: boolean }) => {
+      code = shapesCommand(operands, opts.json ?? false, io.out, io.err);
+    });
+
+  try {
+    program.parse(["node", "backprop", ...argv]);
+  } catch (e) {
+    if (e instanceof CommanderError) return e.exitCode;
+    throw e;
+  }
+  return code;
+}

@@ -1,0 +1,245 @@
+/**
+ * Reverse mode: the backward interpreter over the primitive table, and the PyTorch-style
+ * (`backward`, `.grad`) and JAX-style (`grad`, `valueAndGrad`, `vjp`) fronts to it.
+ */
+import { bind, isGradEnabled, withGradMode } from "./bind.js";
+import type { Prim, Spec, VjpArgs } from "./prim.js";
+import { PRIMS } from "./primitives.js";
+import { formatShape, sameShape } from "./shape.js";
+import { Tensor, type Operand } from "./tensor.js";
+import { add } from "./ops/elementwise.js";
+import { sumTo } from "./ops/reduce.js";
+import { cast, detach } from "./ops/structure.js";
+import { full, scalar } from "./ops/create.js";
+
+export interface BackwardOptions {
+  /** Record the backward computation too, so the gradients can be differentiated again. */
+  createGraph?: boolean;
+}
+
+/**
+ * Tensors reachable backwards from `roots` through tensors that require grad, in topological order
+ * (inputs before the tensors made from them). Iterative, so a chain of a million nodes is fine.
+ * Tensors in `stop` are included but not expanded.
+ */
+let walkCounter = 0;
+
+function topoOrder(roots: readonly Tensor[], stop: ReadonlySet<Tensor>): Tensor[] {
+  // Each walk gets two fresh mark values: `open` while a tensor's inputs are pending, `done` after.
+  const open = (walkCounter += 2) - 1;
+  const done = walkCounter;
+  const order: Tensor[] = [];
+  const stack: Tensor[] = [];
+  for (const r of roots) if (r.requiresGrad && r.visitMark < open) stack.push(r);
+  while (stack.length > 0) {
+    const t = stack[stack.length - 1];
+    if (t.visitMark === done) {
+      stack.pop();
+      continue;
+    }
+    if (t.visitMark === open) {
+      t.visitMark = done;
+      order.push(t);
+      stack.pop();
+      continue;
+    }
+    t.visitMark = open;
+    if (t.node && !stop.has(t)) {
+      for (const i of t.node.inputs) if (i.requiresGrad && i.visitMark < open) stack.push(i);
+    }
+  }
+  return order;
+}
+
+function ruleFor(prim: Prim, args: VjpArgs<Prim>, index: number): Tensor | null {
+  const spec = PRIMS[prim] as Spec<Prim>;
+  const vjp = spec.vjp;
+  if (vjp === null) return null;
+  if (typeof vjp === "function") return vjp(args, index);
+  const rule = vjp[index];
+  return rule ? rule(args) : null;
+}
+
+/**
+ * Pulls the cotangents `cts` of `outputs` back through the graph. With `targets`, returns their
+ * cotangents (only paths that reach a target are walked); without, returns the leaves'.
+ */
+export function pullback(
+  outputs: readonly Tensor[],
+  cts: readonly Tensor[],
+  targets: readonly Tensor[] | null,
+  createGraph: boolean,
+): Map<Tensor, Tensor> {
+  const stop = new Set(targets ?? []);
+  const order = topoOrder(outputs, stop);
+  // With targets, only tensors from which a target is reachable need a cotangent.
+  let relevant: Set<Tensor> | null = null;
+  if (targets) {
+    relevant = new Set();
+    for (const t of order) {
+      if (stop.has(t) || (t.node && t.node.inputs.some((i) => relevant!.has(i)))) relevant.add(t);
+    }
+  }
+  const grads = new Map<Tensor, Tensor>();
+  const result = new Map<Tensor, Tensor>();
+  const accumulate = (t: Tensor, g: Tensor): void => {
+    const prev = grads.get(t);
+    grads.set(t, prev ? add(prev, g) : g);
+  };
+  return withGradMode(createGraph, () => {
+    outputs.forEach((o, i) => accumulate(o, cts[i]));
+    for (let k = order.length - 1; k >= 0; k--) {
+      const t = order[k];
+      const ct = grads.get(t);
+      if (!ct) continue;
+      grads.delete(t);
+      if (stop.has(t) || !t.node) {
+        if (targets ? stop.has(t) : t.node === null) result.set(t, ct);
+        continue;
+      }
+      const { prim, inputs, params } = t.node;
+      const args: VjpArgs<Prim> = { ct, out: t, x: inputs[0], y: inputs[1], z: inputs[2], inputs, params };
+      for (let i = 0; i < inputs.length; i++) {
+        const input = inputs[i];
+        if (!input.requiresGrad || (relevant && !relevant.has(input))) continue;
+        let g = ruleFor(prim, args, i);
+        if (!g) continue;
+        // The one place where broadcasting is undone: sum the cotangent back to the input's shape.
+        if (!sameShape(g.shape, input.shape)) g = sumTo(g, input.shape);
+        if (g.dtype !== input.dtype) g = cast(g, input.dtype);
+        accumulate(input, g);
+      }
+    }
+    return result;
+  });
+}
+
+function seed(y: Tensor, ct: Tensor | number | undefined, op: string): Tensor {
+  if (ct === undefined) {
+    if (y.size !== 1) {
+      throw new Error(`${op}: a gradient can only be created implicitly for a scalar output, got shape ${formatShape(y.shape)}; pass the upstream gradient`);
+    }
+    return full(y.shape, 1, { dtype: y.dtype });
+  }
+  const c = typeof ct === "number" ? full(y.shape, ct, { dtype: y.dtype }) : ct;
+  if (!sameShape(c.shape, y.shape)) {
+    throw new Error(`${op}: upstream gradient of shape ${formatShape(c.shape)} does not match output of shape ${formatShape(y.shape)}`);
+  }
+  return c;
+}
+
+/**
+ * `y.backward()`: accumulates dy/dleaf into `.grad` of every leaf that requires grad. Fan-out sums,
+ * and repeated calls add up until `zeroGrad`.
+ */
+export function backward(y: Tensor, ct?: Tensor | number, options: BackwardOptions = {}): void {
+  if (!y.requiresGrad) {
+    throw new Error("backward: this tensor does not require grad (no input of it has requiresGrad set, or it was computed under noGrad)");
+  }
+  const createGraph = options.createGraph ?? false;
+  const leaves = pullback([y], [seed(y, ct, "backward")], null, createGraph);
+  for (const [leaf, g0] of leaves) {
+    // A leaf keeps its own gradient tensor, never one shared with another leaf or the caller.
+    const g = createGraph ? g0 : new Tensor(g0.data.slice(), g0.shape);
+    leaf.grad = leaf.grad ? withGradMode(createGraph, () => add(leaf.grad as Tensor, g)) : g;
+  }
+}
+
+/** Clears `.grad` on each tensor (the parameters of a model, say). */
+export function zeroGrad(tensors: Iterable<Tensor>): void {
+  for (const t of tensors) t.grad = null;
+}
+
+type Args = readonly (Tensor | number)[];
+
+/** How many grad/vjp functions are running right now (a closure may capture their traced tensors). */
+let transformDepth = 0;
+
+function traced<T>(fn: () => T): T {
+  transformDepth++;
+  try {
+    return withGradMode(true, fn);
+  } finally {
+    transformDepth--;
+  }
+}
+
+/**
+ * Prepares the arguments to differentiate. When an enclosing transformation is tracing an argument,
+ * it gets a fresh node connected to it, so the result can be differentiated again (grad of grad);
+ * otherwise a fresh leaf that shares its values.
+ */
+function prepare(args: Args, argnums: readonly number[], op: string): { inputs: Tensor[]; nested: boolean } {
+  const tensors = args.map((a, i) => (a instanceof Tensor ? a : scalar(checkNumber(a, op, i), "float64")));
+  // Inside another transformation's function (even one that only closes over its tensors), or given
+  // tensors that are being traced, the gradient must stay differentiable.
+  const nested = isGradEnabled() && (transformDepth > 0 || tensors.some((t) => t.requiresGrad));
+  const inputs = tensors.map((t, i) => {
+    if (!argnums.includes(i)) return t;
+    return t.requiresGrad && nested ? bind("reshape", [t], { shape: t.shape }) : new Tensor(t.data, t.shape, null, true);
+  });
+  for (const n of argnums) {
+    if (!Number.isInteger(n) || n < 0 || n >= args.length) throw new Error(`${op}: argnum ${n} is out of range for ${args.length} arguments`);
+  }
+  return { inputs, nested };
+}
+
+function checkNumber(v: unknown, op: string, i: number): number {
+  if (typeof v !== "number") throw new TypeError(`${op}: argument ${i} must be a Tensor or a number, got ${typeof v}`);
+  return v;
+}
+
+function asTensor(v: Operand, op: string): Tensor {
+  if (v instanceof Tensor) return v;
+  if (typeof v === "number") return scalar(v, "float64");
+  throw new TypeError(`${op}: the function must return a Tensor, got ${typeof v}`);
+}
+
+/** Gradients for `targets` (zeros for a target the output does not depend on). */
+function gradsOf(y: Tensor, ct: Tensor, targets: readonly Tensor[], createGraph: boolean): Tensor[] {
+  const found = y.requiresGrad ? pullback([y], [ct], targets, createGraph) : new Map<Tensor, Tensor>();
+  return targets.map((t) => {
+    const g = found.get(t);
+    if (!g) return full(t.shape, 0, { dtype: t.dtype });
+    return createGraph ? g : detach(g);
+  });
+}
+
+type GradResult<A extends number | readonly number[]> = A extends number ? Tensor : Tensor[];
+
+/**
+ * JAX-style value and gradient of a scalar function: `valueAndGrad(f)(x, y)` gives
+ * `[f(x, y), df/dx]`; with `argnums` an array, the gradients for those arguments as an array.
+ */
+export function valueAndGrad<A extends number | readonly number[] = 0>(
+  f: (...args: Tensor[]) => Operand,
+  argnums?: A,
+): (...args: Args) => [Tensor, GradResult<A>] {
+  const nums: number[] = argnums === undefined ? [0] : typeof argnums === "number" ? [argnums] : [...(argnums as readonly number[])];
+  return (...args: Args) => {
+    const { inputs, nested } = prepare(args, nums, "grad");
+    const y = traced(() => asTensor(f(...inputs), "grad"));
+    if (y.size !== 1) throw new Error(`grad: the function must return a scalar, got shape ${formatShape(y.shape)} (use vjp for other outputs)`);
+    const grads = gradsOf(y, full(y.shape, 1, { dtype: y.dtype }), nums.map((n) => inputs[n]), nested);
+    const value = nested ? y : detach(y);
+    return [value, (typeof argnums === "object" ? grads : grads[0]) as GradResult<A>];
+  };
+}
+
+/** JAX-style gradient of a scalar function; `grad(grad(f))` gives second derivatives. */
+export function grad<A extends number | readonly number[] = 0>(f: (...args: Tensor[]) => Operand, argnums?: A): (...args: Args) => GradResult<A> {
+  const vg = valueAndGrad(f, argnums);
+  return (...args: Args) => vg(...args)[1];
+}
+
+/**
+ * JAX-style vector-Jacobian product: `const [y, back] = vjp(f, x, w)`; `back(ct)` returns the
+ * cotangent of every argument for the output cotangent `ct` (of y's shape). No Jacobian is formed.
+ */
+export function vjp(f: (...args: Tensor[]) => Operand, ...args: Args): [Tensor, (ct: Tensor | number) => Tensor[]] {
+  const nums = args.map((_, i) => i);
+  const { inputs, nested } = prepare(args, nums, "vjp");
+  const y = traced(() => asTensor(f(...inputs), "vjp"));
+  const back = (ct: Tensor | number): Tensor[] => gradsOf(y, seed(y, ct, "vjp"), inputs, nested);
+  return [nested ? y : detach(y), back];
+}

@@ -1,0 +1,37 @@
+/**
+ * The backend boundary. A backend supplies faster kernels for any subset of the primitives; the rest
+ * fall back to the reference kernels in the primitive table. Autodiff only ever calls `bind`, never a
+ * backend directly, so a backend can be swapped without touching a gradient rule.
+ */
+import type { Kernel, Prim } from "./prim.js";
+
+export type KernelOverrides = { readonly [P in Prim]?: Kernel<P> };
+
+export interface Backend {
+  readonly name: string;
+  readonly kernels: KernelOverrides;
+}
+
+/** Plain JavaScript: every kernel is the table's reference kernel. */
+export const jsBackend: Backend = { name: "js", kernels: {} };
+
+const registry = new Map<string, Backend>([[jsBackend.name, jsBackend]]);
+let active: Backend = jsBackend;
+
+export function registerBackend(backend: Backend): void {
+  registry.set(backend.name, backend);
+}
+
+export function setBackend(name: string): void {
+  const b = registry.get(name);
+  if (!b) throw new Error(`setBackend: unknown backend "${name}" (registered: ${[...registry.keys()].join(", ")})`);
+  active = b;
+}
+
+export function getBackend(): Backend {
+  return active;
+}
+
+export function listBackends(): string[] {
+  return [...registry.keys()];
+}

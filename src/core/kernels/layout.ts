@@ -1,0 +1,124 @@
+/** Reference kernels that move data without arithmetic (or only add it up): layout and indexing. */
+import { allocate, type DType, type TypedArray } from "../dtype.js";
+import type { Kernel } from "../prim.js";
+import { sizeOf, stridesOf, type Shape } from "../shape.js";
+import { broadcastStrides } from "./elementwise.js";
+
+/** Visits each position of `shape` in row-major order `i` with its source offset base + sum(idx*strides). */
+function walkStrided(base: number, strides: readonly number[], shape: Shape, visit: (i: number, off: number) => void): void {
+  const total = sizeOf(shape);
+  const n = shape.length;
+  if (total === 0) return;
+  if (n === 0) {
+    visit(0, base);
+    return;
+  }
+  const idx = new Array<number>(n).fill(0);
+  const last = n - 1;
+  const len = shape[last];
+  const step = strides[last];
+  let off = base;
+  for (let i = 0; i < total; i += len) {
+    for (let j = 0; j < len; j++) visit(i + j, off + j * step);
+    for (let d = last - 1; d >= 0; d--) {
+      idx[d]++;
+      off += strides[d];
+      if (idx[d] < shape[d]) break;
+      off -= strides[d] * shape[d];
+      idx[d] = 0;
+    }
+  }
+}
+
+function gatherStrided(src: TypedArray, base: number, strides: readonly number[], outShape: Shape, dtype: DType): TypedArray {
+  const o = allocate(dtype, sizeOf(outShape));
+  walkStrided(base, strides, outShape, (i, off) => {
+    o[i] = src[off];
+  });
+  return o;
+}
+
+function sliceBase(starts: readonly number[], strides: readonly number[]): number {
+  let base = 0;
+  for (let i = 0; i < strides.length; i++) base += starts[i] * strides[i];
+  return base;
+}
+
+/** Reshape keeps the buffer: tensors are immutable row-major arrays, so a reshape is a free view. */
+export const reshapeKernel: Kernel<"reshape"> = (ins) => ins[0].data;
+
+export const broadcastKernel: Kernel<"broadcast"> = (ins, p, out) =>
+  gatherStrided(ins[0].data, 0, broadcastStrides(ins[0].shape, p.shape), p.shape, out.dtype);
+
+export const transposeKernel: Kernel<"transpose"> = (ins, p, out) => {
+  const s = stridesOf(ins[0].shape);
+  return gatherStrided(ins[0].data, 0, p.perm.map((a) => s[a]), out.shape, out.dtype);
+};
+
+export const sliceKernel: Kernel<"slice"> = (ins, p, out) => {
+  const s = stridesOf(ins[0].shape);
+  return gatherStrided(ins[0].data, sliceBase(p.starts, s), s.map((st, i) => st * p.steps[i]), out.shape, out.dtype);
+};
+
+export const padKernel: Kernel<"pad"> = (ins, p, out) => {
+  const x = ins[0].data;
+  const o = allocate(out.dtype, sizeOf(p.shape));
+  const s = stridesOf(p.shape);
+  // x lands exactly where slice (same starts and steps) would read from.
+  walkStrided(sliceBase(p.starts, s), s.map((st, i) => st * p.steps[i]), ins[0].shape, (i, off) => {
+    o[off] = x[i];
+  });
+  return o;
+};
+
+export const concatKernel: Kernel<"concat"> = (ins, p, out) => {
+  const o = allocate(out.dtype, sizeOf(out.shape));
+  const outer = sizeOf(out.shape.slice(0, p.axis));
+  const outRow = sizeOf(out.shape.slice(p.axis));
+  let col = 0;
+  for (const x of ins) {
+    const row = sizeOf(x.shape.slice(p.axis));
+    for (let a = 0; a < outer; a++) o.set(x.data.subarray(a * row, (a + 1) * row), a * outRow + col);
+    col += row;
+  }
+  return o;
+};
+
+export const gatherKernel: Kernel<"gather"> = (ins, p, out) => {
+  const x = ins[0];
+  const o = allocate(out.dtype, sizeOf(out.shape));
+  const outer = sizeOf(x.shape.slice(0, p.axis));
+  const inner = sizeOf(x.shape.slice(p.axis + 1));
+  const n = x.shape[p.axis];
+  const m = p.indices.length;
+  for (let a = 0; a < outer; a++) {
+    for (let k = 0; k < m; k++) {
+      const from = (a * n + p.indices[k]) * inner;
+      o.set(x.data.subarray(from, from + inner), (a * m + k) * inner);
+    }
+  }
+  return o;
+};
+
+export const scatterAddKernel: Kernel<"scatterAdd"> = (ins, p, out) => {
+  const x = ins[0];
+  const o = allocate(out.dtype, sizeOf(out.shape));
+  const outer = sizeOf(out.shape.slice(0, p.axis));
+  const inner = sizeOf(out.shape.slice(p.axis + 1));
+  const n = p.size;
+  const m = p.indices.length;
+  for (let a = 0; a < outer; a++) {
+    for (let k = 0; k < m; k++) {
+      const to = (a * n + p.indices[k]) * inner;
+      const from = (a * m + k) * inner;
+      for (let j = 0; j < inner; j++) o[to + j] += x.data[from + j];
+    }
+  }
+  return o;
+};
+
+export const castKernel: Kernel<"cast"> = (ins, _p, out) => {
+  const o = allocate(out.dtype, ins[0].data.length);
+  o.set(ins[0].data);
+  return o;
+};

@@ -1,0 +1,92 @@
+/** Reference reductions over any set of axes, and argmax along one axis. */
+import { allocate } from "../dtype.js";
+import type { Buf, Kernel, ReduceParams } from "../prim.js";
+import { sizeOf, stridesOf, type Shape } from "../shape.js";
+
+/** Output offset for each input element: output strides with 0 along reduced axes. */
+function reduceWalk(x: Buf, axes: readonly number[], visit: (inIndex: number, outIndex: number) => void): void {
+  const shape = x.shape;
+  const n = shape.length;
+  const keptShape = shape.map((d, i) => (axes.includes(i) ? 1 : d));
+  const ks = stridesOf(keptShape);
+  const os = shape.map((_, i) => (axes.includes(i) ? 0 : ks[i]));
+  const total = x.data.length;
+  if (n === 0) {
+    if (total === 1) visit(0, 0);
+    return;
+  }
+  const idx = new Array<number>(n).fill(0);
+  const last = n - 1;
+  const len = shape[last];
+  const step = os[last];
+  let o = 0;
+  for (let i = 0; i < total; i += len) {
+    for (let j = 0; j < len; j++) visit(i + j, o + j * step);
+    for (let d = last - 1; d >= 0; d--) {
+      idx[d]++;
+      o += os[d];
+      if (idx[d] < shape[d]) break;
+      o -= os[d] * shape[d];
+      idx[d] = 0;
+    }
+  }
+}
+
+export function reducedShape(shape: Shape, axes: readonly number[], keepdims: boolean): number[] {
+  const out: number[] = [];
+  shape.forEach((d, i) => {
+    if (!axes.includes(i)) out.push(d);
+    else if (keepdims) out.push(1);
+  });
+  return out;
+}
+
+export const sumKernel: Kernel<"sum"> = (ins, p: ReduceParams, out) => {
+  const x = ins[0];
+  const acc = new Float64Array(sizeOf(out.shape));
+  const X = x.data;
+  reduceWalk(x, p.axes, (i, o) => {
+    acc[o] += X[i];
+  });
+  const o = allocate(out.dtype, acc.length);
+  o.set(acc);
+  return o;
+};
+
+export const maxKernel: Kernel<"max"> = (ins, p: ReduceParams, out) => {
+  const x = ins[0];
+  const o = allocate(out.dtype, sizeOf(out.shape)).fill(-Infinity);
+  const X = x.data;
+  reduceWalk(x, p.axes, (i, k) => {
+    const v = X[i];
+    // NaN propagates, as in NumPy: once o[k] is NaN no comparison replaces it.
+    if (v > o[k] || v !== v) o[k] = v;
+  });
+  return o;
+};
+
+export const argmaxKernel: Kernel<"argmax"> = (ins, p, out) => {
+  const x = ins[0];
+  const shape = x.shape;
+  const n = shape[p.axis];
+  const inner = sizeOf(shape.slice(p.axis + 1));
+  const outer = sizeOf(shape.slice(0, p.axis));
+  const o = allocate(out.dtype, outer * inner);
+  const X = x.data;
+  for (let a = 0; a < outer; a++) {
+    for (let b = 0; b < inner; b++) {
+      const base = a * n * inner + b;
+      let best = 0;
+      let bestV = X[base];
+      for (let k = 1; k < n && bestV === bestV; k++) {
+        const v = X[base + k * inner];
+        if (v > bestV || v !== v) {
+          best = k;
+          bestV = v;
+        }
+      }
+      o[a * inner + b] = best;
+    }
+  }
+  return o;
+};

@@ -1,0 +1,7 @@
+/** Every public op, gathered from the files that define them. */
+export * from "./ops/create.js";
+export * from "./ops/elementwise.js";
+export * from "./ops/reduce.js";
+export * from "./ops/structure.js";
+export * from "./ops/linalg.js";
+export * from "./ops/activations.js";

@@ -1,0 +1,54 @@
+/** Softmax family and the softmax cross-entropy loss, all composites of primitives. */
+import { formatShape, normalizeAxis, ShapeError, sizeOf } from "../shape.js";
+import { Tensor } from "../tensor.js";
+import { exp, mul, neg, sub } from "./elementwise.js";
+import { logsumexp, mean, sum } from "./reduce.js";
+import { reshape, takeAlongAxis, type IndexLike } from "./structure.js";
+
+/** log(softmax(x)) = x - logsumexp(x): finite for logits of any size. */
+export function logSoftmax(x: Tensor, axis = -1): Tensor {
+  return sub(x, logsumexp(x, normalizeAxis(axis, x.ndim, "logSoftmax"), true));
+}
+
+export function softmax(x: Tensor, axis = -1): Tensor {
+  return exp(logSoftmax(x, axis));
+}
+
+export interface CrossEntropyOptions {
+  /** "mean" (default) over the batch, "sum", or "none" for one loss per example. */
+  reduction?: "mean" | "sum" | "none";
+}
+
+/**
+ * Softmax cross-entropy of logits (batch..., classes) against integer class indices (batch...):
+ * -log softmax(logits)[target]. Stable at logits of +-1000; its gradient is softmax - onehot.
+ */
+export function crossEntropy(logits: Tensor, targets: IndexLike, options: CrossEntropyOptions = {}): Tensor {
+  if (logits.ndim < 1) throw new ShapeError(`crossEntropy: logits must have a class axis, got shape ${formatShape(logits.shape)}`);
+  const lsm = logSoftmax(logits, -1);
+  const batch = logits.shape.slice(0, -1);
+  const flat = flattenIndices(targets);
+  if (flat.length !== sizeOf(batch)) {
+    throw new ShapeError(
+      `crossEntropy: expected ${sizeOf(batch)} class indices for logits of shape ${formatShape(logits.shape)}, got ${flat.length}`,
+    );
+  }
+  // Class indices of the batch shape become batch + (1,) for takeAlongAxis.
+  const idx = new Tensor(Float64Array.from(flat), [...batch, 1]);
+  const losses = neg(reshape(takeAlongAxis(lsm, idx, -1), batch));
+  const reduction = options.reduction ?? "mean";
+  if (reduction === "none") return losses;
+  return reduction === "sum" ? sum(losses) : mean(losses);
+}
+
+function flattenIndices(targets: IndexLike): ArrayLike<number> {
+  if (targets instanceof Tensor || targets instanceof Int32Array) return targets instanceof Tensor ? targets.data : targets;
+  if (typeof targets === "number") return [targets];
+  return (targets as unknown[]).flat(Infinity) as number[];
+}
+
+/** Mean squared error. */
+export function mse(pred: Tensor, target: Tensor | number): Tensor {
+  const d = sub(pred, target);
+  return mean(mul(d, d));
+}

@@ -1,0 +1,76 @@
+/** Elementwise ops: the unary and binary primitives, comparisons, where, and composites such as relu. */
+import { bind } from "../bind.js";
+import type { Prim } from "../prim.js";
+import { Tensor, type Operand } from "../tensor.js";
+import { scalar } from "./create.js";
+
+/** Numbers join an op in the dtype of the tensor beside them (float32 when both are numbers). */
+export function operands(...xs: readonly Operand[]): Tensor[] {
+  const like = xs.find((v): v is Tensor => v instanceof Tensor);
+  const dtype = like ? like.dtype : "float32";
+  return xs.map((v) => {
+    if (v instanceof Tensor) return v;
+    if (typeof v !== "number") throw new TypeError(`expected a Tensor or a number, got ${typeof v}`);
+    return scalar(v, dtype);
+  });
+}
+
+function unary(prim: Prim) {
+  return (x: Tensor): Tensor => bind(prim, operands(x), {});
+}
+
+function binary(prim: Prim) {
+  return (x: Operand, y: Operand): Tensor => bind(prim, operands(x, y), {});
+}
+
+export const neg = unary("neg");
+export const exp = unary("exp");
+/** Natural logarithm. */
+export const log = unary("log");
+export const sin = unary("sin");
+export const cos = unary("cos");
+export const tan = unary("tan");
+export const sqrt = unary("sqrt");
+export const tanh = unary("tanh");
+/** Logistic sigmoid 1/(1+e^-x), computed without overflow at any input. */
+export const sigmoid = unary("sigmoid");
+export const abs = unary("abs");
+/** -1, 0 or 1 (no gradient). */
+export const sign = unary("sign");
+export const reciprocal = unary("reciprocal");
+
+export const add = binary("add");
+export const sub = binary("sub");
+export const mul = binary("mul");
+export const div = binary("div");
+/** x ** y, with a tensor exponent too (its gradient is out * ln x). */
+export const pow = binary("pow");
+export const maximum = binary("maximum");
+export const minimum = binary("minimum");
+
+/** Comparisons give 1 or 0 in the operands' dtype and carry no gradient. */
+export const gt = binary("gt");
+export const ge = binary("ge");
+export const eq = binary("eq");
+export const lt = (x: Operand, y: Operand): Tensor => gt(y, x);
+export const le = (x: Operand, y: Operand): Tensor => ge(y, x);
+export const ne = (x: Operand, y: Operand): Tensor => sub(1, eq(x, y));
+
+/** Picks x where cond is non-zero and y elsewhere, broadcasting all three; no gradient reaches cond. */
+export function where(cond: Tensor, x: Operand, y: Operand): Tensor {
+  const [c, a, b] = operands(cond, x, y);
+  return bind("where", [c, a, b], {});
+}
+
+export function square(x: Tensor): Tensor {
+  return mul(x, x);
+}
+
+/** max(x, 0), with gradient 0 at 0 as in PyTorch. */
+export function relu(x: Tensor): Tensor {
+  return where(gt(x, 0), x, 0);
+}
+
+export function leakyRelu(x: Tensor, slope = 0.01): Tensor {
+  return where(gt(x, 0), x, mul(x, slope));
+}

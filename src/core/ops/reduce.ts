@@ -1,0 +1,69 @@
+/** Reductions: sum, mean, max, min, logsumexp, argmax/argmin, and sumTo (the one broadcast reduction). */
+import { bind, noGrad } from "../bind.js";
+import { normalizeAxes, normalizeAxis, sameShape, type Shape } from "../shape.js";
+import { Tensor, type Axes } from "../tensor.js";
+import { reducedShape } from "../kernels/reduce.js";
+import { add, div, exp, log, neg, sub, where } from "./elementwise.js";
+import { detach, reshape } from "./structure.js";
+
+export function sum(x: Tensor, axis?: Axes, keepdims = false): Tensor {
+  return bind("sum", [x], { axes: normalizeAxes(axis, x.ndim, "sum"), keepdims });
+}
+
+export function mean(x: Tensor, axis?: Axes, keepdims = false): Tensor {
+  const axes = normalizeAxes(axis, x.ndim, "mean");
+  let count = 1;
+  for (const a of axes) count *= x.shape[a];
+  return div(bind("sum", [x], { axes, keepdims }), count);
+}
+
+export function max(x: Tensor, axis?: Axes, keepdims = false): Tensor {
+  return bind("max", [x], { axes: normalizeAxes(axis, x.ndim, "max"), keepdims });
+}
+
+export function min(x: Tensor, axis?: Axes, keepdims = false): Tensor {
+  return neg(max(neg(x), axis, keepdims));
+}
+
+/**
+ * log(sum(exp(x))) without overflow: the (detached) maximum is taken out first, which leaves the
+ * value and the gradient (softmax) unchanged. A slice that is all -Infinity gives -Infinity, not NaN.
+ */
+export function logsumexp(x: Tensor, axis?: Axes, keepdims = false): Tensor {
+  const axes = normalizeAxes(axis, x.ndim, "logsumexp");
+  const m = noGrad(() => {
+    const mx = bind("max", [detach(x)], { axes, keepdims: true });
+    const finite = mx.data.map((v) => (Number.isFinite(v) ? 1 : 0));
+    return where(new Tensor(finite, mx.shape), mx, 0);
+  });
+  const out = add(log(bind("sum", [exp(sub(x, m))], { axes, keepdims: true })), m);
+  return keepdims ? out : reshape(out, reducedShape(x.shape, axes, false));
+}
+
+/** Index of the largest value along `axis` (over the flattened tensor when no axis is given). */
+export function argmax(x: Tensor, axis?: number, keepdims = false): Tensor {
+  if (axis === undefined) {
+    const flat = reshape(detach(x), [-1]);
+    const r = bind("argmax", [flat], { axis: 0, keepdims: false });
+    return keepdims ? reshape(r, x.shape.map(() => 1)) : r;
+  }
+  return bind("argmax", [x], { axis: normalizeAxis(axis, x.ndim, "argmax"), keepdims });
+}
+
+export function argmin(x: Tensor, axis?: number, keepdims = false): Tensor {
+  return noGrad(() => argmax(neg(x), axis, keepdims));
+}
+
+/**
+ * Sums `x` down to `shape`, undoing NumPy broadcasting: leading axes are summed away and axes where
+ * `shape` has 1 are summed with keepdims. The backward interpreter reduces every broadcast input here.
+ */
+export function sumTo(x: Tensor, shape: Shape): Tensor {
+  if (sameShape(x.shape, shape)) return x;
+  const lead = x.ndim - shape.length;
+  const axes: number[] = [];
+  for (let i = 0; i < x.ndim; i++) {
+    if (i < lead || (shape[i - lead] === 1 && x.shape[i] !== 1)) axes.push(i);
+  }
+  return reshape(bind("sum", [x], { axes, keepdims: true }), shape);
+}

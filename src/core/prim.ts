@@ -1,0 +1,126 @@
+/**
+ * The vocabulary of primitives: their names, their parameters, and the shape of one table entry.
+ * Everything the library differentiates is built from these; the table itself is in primitives.ts.
+ */
+import type { DType, TypedArray } from "./dtype.js";
+import type { Shape } from "./shape.js";
+import type { Tensor } from "./tensor.js";
+
+export interface ReduceParams {
+  /** Sorted, non-negative axes to reduce. */
+  readonly axes: readonly number[];
+  readonly keepdims: boolean;
+}
+
+export interface IndexParams {
+  /** Flat integer indices, already made non-negative and checked against the axis length. */
+  readonly indices: Int32Array;
+  readonly indexShape: Shape;
+  readonly axis: number;
+}
+
+/** Parameters of every primitive. Adding a key here without a table entry fails to compile. */
+export interface ParamMap {
+  // unary elementwise
+  neg: object;
+  exp: object;
+  log: object;
+  sin: object;
+  cos: object;
+  tan: object;
+  sqrt: object;
+  tanh: object;
+  sigmoid: object;
+  abs: object;
+  sign: object;
+  reciprocal: object;
+  // binary elementwise (NumPy broadcasting)
+  add: object;
+  sub: object;
+  mul: object;
+  div: object;
+  pow: object;
+  maximum: object;
+  minimum: object;
+  // comparisons and selection (1 or 0 in the input dtype; no gradient through a condition)
+  gt: object;
+  ge: object;
+  eq: object;
+  where: object;
+  // reductions
+  sum: ReduceParams;
+  max: ReduceParams;
+  argmax: { readonly axis: number; readonly keepdims: boolean };
+  // structure
+  reshape: { readonly shape: Shape };
+  broadcast: { readonly shape: Shape };
+  transpose: { readonly perm: readonly number[] };
+  /** Strided window: `sizes[i]` elements from `starts[i]` in steps of `steps[i]` (all positive). */
+  slice: { readonly starts: readonly number[]; readonly sizes: readonly number[]; readonly steps: readonly number[] };
+  /** The transpose of slice: places x at those strided positions in zeros of `shape`. */
+  pad: { readonly starts: readonly number[]; readonly steps: readonly number[]; readonly shape: Shape };
+  concat: { readonly axis: number };
+  /** NumPy `take`: out.shape = x.shape[:axis] + indexShape + x.shape[axis+1:]. */
+  gather: IndexParams;
+  /** The transpose of gather: adds x's slices into zeros of length `size` along the axis. */
+  scatterAdd: IndexParams & { readonly size: number };
+  // linear algebra
+  matmul: object;
+  // dtype
+  cast: { readonly dtype: DType };
+}
+
+export type Prim = keyof ParamMap;
+
+/** What a kernel reads: a contiguous row-major buffer and its shape (a Tensor is one). */
+export interface Buf {
+  readonly data: TypedArray;
+  readonly shape: Shape;
+}
+
+/** Computes a primitive's output buffer, already knowing the output shape and dtype. */
+export type Kernel<P extends Prim> = (inputs: readonly Buf[], params: ParamMap[P], out: { shape: Shape; dtype: DType }) => TypedArray;
+
+/** Arguments of a vector-Jacobian product rule: `ct` is the cotangent of `out`; `x`, `y`, `z` the inputs. */
+export interface VjpArgs<P extends Prim> {
+  readonly ct: Tensor;
+  readonly out: Tensor;
+  readonly x: Tensor;
+  readonly y: Tensor;
+  readonly z: Tensor;
+  readonly inputs: readonly Tensor[];
+  readonly params: ParamMap[P];
+}
+
+/**
+ * One rule per input (null: no gradient flows to that input). A rule may return a cotangent of the
+ * broadcast output shape; the backward interpreter sums it back to the input's shape in one place.
+ * Variadic primitives give a single function of the input index instead.
+ */
+export type VjpRule<P extends Prim> = (a: VjpArgs<P>) => Tensor;
+export type Vjp<P extends Prim> = readonly (VjpRule<P> | null)[] | ((a: VjpArgs<P>, index: number) => Tensor);
+
+/** Printers turn argument expressions into one expression in each target language. */
+export type Printer<P extends Prim> = (args: readonly string[], params: ParamMap[P]) => string;
+export interface Printers<P extends Prim> {
+  readonly text: Printer<P>;
+  readonly latex: Printer<P>;
+  readonly python: Printer<P>;
+  readonly ts: Printer<P>;
+}
+
+export interface Spec<P extends Prim> {
+  /** Number of inputs, or "n" for variadic (concat). */
+  readonly arity: number | "n";
+  /** Output shape from input shapes; throws a ShapeError naming the op and the shapes. */
+  readonly shape: (shapes: readonly Shape[], params: ParamMap[P]) => Shape;
+  /** The reference kernel, used when the active backend has no faster one. */
+  readonly kernel: Kernel<P>;
+  /** null: the output is piecewise constant (comparisons, sign, argmax) and carries no gradient. */
+  readonly vjp: Vjp<P> | null;
+  /** Output dtype when it is not the promotion of the inputs (cast). */
+  readonly dtype?: (inputs: readonly DType[], params: ParamMap[P]) => DType;
+  readonly print: Printers<P>;
+}
+
+export type PrimTable = { readonly [P in Prim]: Spec<P> };

@@ -1,0 +1,386 @@
+/**
+ * The table of primitives: for each one, in one place, its shape rule, reference kernel, vector-Jacobian
+ * product (written with other ops, so gradients can be differentiated again) and printers.
+ * The type `PrimTable` makes a primitive without an entry a compile error.
+ */
+import { bind } from "./bind.js";
+import { argmaxKernel, maxKernel, reducedShape, sumKernel } from "./kernels/reduce.js";
+import { binaryKernel, sigmoid, sign as signOf, unaryKernel, whereKernel } from "./kernels/elementwise.js";
+import {
+  broadcastKernel,
+  castKernel,
+  concatKernel,
+  gatherKernel,
+  padKernel,
+  reshapeKernel,
+  scatterAddKernel,
+  sliceKernel,
+  transposeKernel,
+} from "./kernels/layout.js";
+import { matmulKernel } from "./kernels/matmul.js";
+import type { Prim, PrimTable, Printers, ReduceParams, Spec } from "./prim.js";
+import { broadcastAll, broadcastShapes, formatShape, matmulShape, sameShape, ShapeError, sizeOf, type Shape } from "./shape.js";
+import { add, cos, div, eq, gt, log, mul, neg, pow, sign, sin, sub, where } from "./ops/elementwise.js";
+import { sumTo } from "./ops/reduce.js";
+import { broadcastTo, cast, mT, reshape, transpose } from "./ops/structure.js";
+
+type Print = (a: readonly string[]) => string;
+
+/** Printers for a function-call primitive such as exp(x). */
+function call<P extends Prim>(name: string, latex: Print, python: string): Printers<P> {
+  return {
+    text: (a) => `${name}(${a.join(", ")})`,
+    latex,
+    python: (a) => `${python}(${a.join(", ")})`,
+    ts: (a) => `bp.${name}(${a.join(", ")})`,
+  };
+}
+
+/** Printers for an infix primitive; operands arrive already parenthesised where needed. */
+function infix<P extends Prim>(op: string, latex: Print, tsName: string): Printers<P> {
+  return {
+    text: (a) => `${a[0]} ${op} ${a[1]}`,
+    latex,
+    python: (a) => `${a[0]} ${op === "^" ? "**" : op} ${a[1]}`,
+    ts: (a) => `bp.${tsName}(${a[0]}, ${a[1]})`,
+  };
+}
+
+const fnLatex = (cmd: string): Print => (a) => `${cmd}\\left(${a[0]}\\right)`;
+
+const same = (s: readonly Shape[]): Shape => s[0];
+
+function elementwise(name: string) {
+  return (s: readonly Shape[]): Shape => broadcastShapes(s[0], s[1], name);
+}
+
+function unary<P extends Prim>(f: (v: number) => number, vjp: Spec<P>["vjp"], print: Spec<P>["print"]): Spec<P> {
+  return { arity: 1, shape: same, kernel: unaryKernel<P>(f), vjp, print };
+}
+
+function binary<P extends Prim>(name: string, f: (a: number, b: number) => number, vjp: Spec<P>["vjp"], print: Spec<P>["print"]): Spec<P> {
+  return { arity: 2, shape: elementwise(name), kernel: binaryKernel<P>(f), vjp, print };
+}
+
+function reduceShape(name: string, needsElements: boolean) {
+  return (s: readonly Shape[], p: ReduceParams): Shape => {
+    const x = s[0];
+    for (const a of p.axes) {
+      if (!Number.isInteger(a) || a < 0 || a >= x.length) throw new ShapeError(`${name}: axis ${a} is out of bounds for shape ${formatShape(x)}`);
+      if (needsElements && x[a] === 0) {
+        throw new ShapeError(`${name}: zero-size axis ${a} of shape ${formatShape(x)} has no ${name} (the reduction has no identity)`);
+      }
+    }
+    return reducedShape(x, p.axes, p.keepdims);
+  };
+}
+
+/** Shape of x with reduced axes kept as 1, so a reduced cotangent broadcasts back over x. */
+function keptShape(x: Shape, axes: readonly number[]): number[] {
+  return x.map((d, i) => (axes.includes(i) ? 1 : d));
+}
+
+function inverse(perm: readonly number[]): number[] {
+  const inv = new Array<number>(perm.length);
+  perm.forEach((p, i) => (inv[p] = i));
+  return inv;
+}
+
+const cmpPrint = <P extends Prim>(op: string, name: string): Printers<P> => infix<P>(op, (a) => `\\left[${a[0]} ${op === "==" ? "=" : op === ">=" ? "\\geq" : op} ${a[1]}\\right]`, name);
+
+export const PRIMS: PrimTable = {
+  neg: unary((v) => -v, [({ ct }) => neg(ct)], {
+    text: (a) => `-${a[0]}`,
+    latex: (a) => `-${a[0]}`,
+    python: (a) => `-${a[0]}`,
+    ts: (a) => `bp.neg(${a[0]})`,
+  }),
+  exp: unary(Math.exp, [({ ct, out }) => mul(ct, out)], call("exp", (a) => `e^{${a[0]}}`, "np.exp")),
+  log: unary(Math.log, [({ ct, x }) => div(ct, x)], call("log", fnLatex("\\ln"), "np.log")),
+  sin: unary(Math.sin, [({ ct, x }) => mul(ct, cos(x))], call("sin", fnLatex("\\sin"), "np.sin")),
+  cos: unary(Math.cos, [({ ct, x }) => neg(mul(ct, sin(x)))], call("cos", fnLatex("\\cos"), "np.cos")),
+  tan: unary(Math.tan, [({ ct, out }) => mul(ct, add(1, mul(out, out)))], call("tan", fnLatex("\\tan"), "np.tan")),
+  sqrt: unary(Math.sqrt, [({ ct, out }) => div(ct, mul(2, out))], call("sqrt", (a) => `\\sqrt{${a[0]}}`, "np.sqrt")),
+  tanh: unary(Math.tanh, [({ ct, out }) => mul(ct, sub(1, mul(out, out)))], call("tanh", fnLatex("\\tanh"), "np.tanh")),
+  sigmoid: unary(sigmoid, [({ ct, out }) => mul(ct, mul(out, sub(1, out)))], call("sigmoid", fnLatex("\\sigma"), "sigmoid")),
+  abs: unary(Math.abs, [({ ct, x }) => mul(ct, sign(x))], call("abs", (a) => `\\left|${a[0]}\\right|`, "np.abs")),
+  sign: unary(signOf, null, call("sign", fnLatex("\\operatorname{sign}"), "np.sign")),
+  reciprocal: unary((v) => 1 / v, [({ ct, out }) => neg(mul(ct, mul(out, out)))], {
+    text: (a) => `1 / ${a[0]}`,
+    latex: (a) => `\\frac{1}{${a[0]}}`,
+    python: (a) => `1 / ${a[0]}`,
+    ts: (a) => `bp.reciprocal(${a[0]})`,
+  }),
+
+  add: binary("add", (a, b) => a + b, [({ ct }) => ct, ({ ct }) => ct], infix("+", (a) => `${a[0]} + ${a[1]}`, "add")),
+  sub: binary("sub", (a, b) => a - b, [({ ct }) => ct, ({ ct }) => neg(ct)], infix("-", (a) => `${a[0]} - ${a[1]}`, "sub")),
+  mul: binary("mul", (a, b) => a * b, [({ ct, y }) => mul(ct, y), ({ ct, x }) => mul(ct, x)], infix("*", (a) => `${a[0]} \\cdot ${a[1]}`, "mul")),
+  div: binary(
+    "div",
+    (a, b) => a / b,
+    [({ ct, y }) => div(ct, y), ({ ct, out, y }) => neg(div(mul(ct, out), y))],
+    infix("/", (a) => `\\frac{${a[0]}}{${a[1]}}`, "div"),
+  ),
+  pow: binary(
+    "pow",
+    Math.pow,
+    [
+      ({ ct, x, y }) => mul(ct, mul(y, pow(x, sub(y, 1)))),
+      // d/dy x^y = x^y ln x; at x = 0 the limit is 0, so ln is fed 1 there (no 0 * -inf = NaN).
+      ({ ct, x, out }) => mul(ct, mul(out, log(where(eq(x, 0), 1, x)))),
+    ],
+    infix("^", (a) => `{${a[0]}}^{${a[1]}}`, "pow"),
+  ),
+  // Ties split the gradient evenly, as in PyTorch and JAX.
+  maximum: binary(
+    "maximum",
+    (a, b) => (a !== a || b !== b ? NaN : a > b ? a : b),
+    [({ ct, x, y }) => mul(ct, add(gt(x, y), mul(eq(x, y), 0.5))), ({ ct, x, y }) => mul(ct, add(gt(y, x), mul(eq(x, y), 0.5)))],
+    call("maximum", (a) => `\\max\\left(${a[0]}, ${a[1]}\\right)`, "np.maximum"),
+  ),
+  minimum: binary(
+    "minimum",
+    (a, b) => (a !== a || b !== b ? NaN : a < b ? a : b),
+    [({ ct, x, y }) => mul(ct, add(gt(y, x), mul(eq(x, y), 0.5))), ({ ct, x, y }) => mul(ct, add(gt(x, y), mul(eq(x, y), 0.5)))],
+    call("minimum", (a) => `\\min\\left(${a[0]}, ${a[1]}\\right)`, "np.minimum"),
+  ),
+
+  gt: binary("gt", (a, b) => (a > b ? 1 : 0), null, cmpPrint(">", "gt")),
+  ge: binary("ge", (a, b) => (a >= b ? 1 : 0), null, cmpPrint(">=", "ge")),
+  eq: binary("eq", (a, b) => (a === b ? 1 : 0), null, cmpPrint("==", "eq")),
+  where: {
+    arity: 3,
+    shape: (s) => broadcastAll(s, "where"),
+    kernel: whereKernel,
+    vjp: [null, ({ ct, x: cond }) => where(cond, ct, 0), ({ ct, x: cond }) => where(cond, 0, ct)],
+    print: call("where", (a) => `\\begin{cases}${a[1]} & ${a[0]}\\\\ ${a[2]} & \\text{otherwise}\\end{cases}`, "np.where"),
+  },
+
+  sum: {
+    arity: 1,
+    shape: reduceShape("sum", false),
+    kernel: sumKernel,
+    vjp: [({ ct, x, params }) => broadcastTo(reshape(ct, keptShape(x.shape, params.axes)), x.shape)],
+    print: {
+      text: (a, p) => `sum(${a[0]}, axis=(${p.axes.join(",")}))`,
+      latex: (a) => `\\sum ${a[0]}`,
+      python: (a, p) => `np.sum(${a[0]}, axis=(${p.axes.join(", ")}${p.axes.length === 1 ? "," : ""}), keepdims=${p.keepdims ? "True" : "False"})`,
+      ts: (a, p) => `bp.sum(${a[0]}, [${p.axes.join(", ")}], ${p.keepdims})`,
+    },
+  },
+  max: {
+    arity: 1,
+    shape: reduceShape("max", true),
+    kernel: maxKernel,
+    // The gradient goes to the maximal entries, shared evenly among ties.
+    vjp: [
+      ({ ct, out, x, params }) => {
+        const kept = keptShape(x.shape, params.axes);
+        const mask = eq(x, reshape(out, kept));
+        return div(mul(mask, reshape(ct, kept)), bind("sum", [mask], { axes: params.axes, keepdims: true }));
+      },
+    ],
+    print: {
+      text: (a, p) => `max(${a[0]}, axis=(${p.axes.join(",")}))`,
+      latex: (a) => `\\max ${a[0]}`,
+      python: (a, p) => `np.max(${a[0]}, axis=(${p.axes.join(", ")}${p.axes.length === 1 ? "," : ""}), keepdims=${p.keepdims ? "True" : "False"})`,
+      ts: (a, p) => `bp.max(${a[0]}, [${p.axes.join(", ")}], ${p.keepdims})`,
+    },
+  },
+  argmax: {
+    arity: 1,
+    shape: (s, p) => reduceShape("argmax", true)(s, { axes: [p.axis], keepdims: p.keepdims }),
+    kernel: argmaxKernel,
+    vjp: null,
+    print: {
+      text: (a, p) => `argmax(${a[0]}, axis=${p.axis})`,
+      latex: (a) => `\\operatorname{argmax} ${a[0]}`,
+      python: (a, p) => `np.argmax(${a[0]}, axis=${p.axis}, keepdims=${p.keepdims ? "True" : "False"})`,
+      ts: (a, p) => `bp.argmax(${a[0]}, ${p.axis}, ${p.keepdims})`,
+    },
+  },
+
+  reshape: {
+    arity: 1,
+    shape: (s, p) => {
+      if (sizeOf(s[0]) !== sizeOf(p.shape)) {
+        throw new ShapeError(`reshape: cannot reshape a tensor of shape ${formatShape(s[0])} into shape ${formatShape(p.shape)}`);
+      }
+      return p.shape;
+    },
+    kernel: reshapeKernel,
+    vjp: [({ ct, x }) => reshape(ct, x.shape)],
+    print: {
+      text: (a, p) => `reshape(${a[0]}, ${formatShape(p.shape)})`,
+      latex: (a) => a[0],
+      python: (a, p) => `np.reshape(${a[0]}, ${formatShape(p.shape)})`,
+      ts: (a, p) => `bp.reshape(${a[0]}, [${p.shape.join(", ")}])`,
+    },
+  },
+  broadcast: {
+    arity: 1,
+    shape: (s, p) => {
+      let ok = true;
+      try {
+        ok = sameShape(broadcastShapes(s[0], p.shape), p.shape);
+      } catch {
+        ok = false;
+      }
+      if (!ok) throw new ShapeError(`broadcastTo: cannot broadcast a tensor of shape ${formatShape(s[0])} to shape ${formatShape(p.shape)}`);
+      return p.shape;
+    },
+    kernel: broadcastKernel,
+    vjp: [({ ct, x }) => sumTo(ct, x.shape)],
+    print: {
+      text: (a, p) => `broadcast(${a[0]}, ${formatShape(p.shape)})`,
+      latex: (a) => a[0],
+      python: (a, p) => `np.broadcast_to(${a[0]}, ${formatShape(p.shape)})`,
+      ts: (a, p) => `bp.broadcastTo(${a[0]}, [${p.shape.join(", ")}])`,
+    },
+  },
+  transpose: {
+    arity: 1,
+    shape: (s, p) => {
+      const x = s[0];
+      if (p.perm.length !== x.length || [...p.perm].sort((a, b) => a - b).some((v, i) => v !== i)) {
+        throw new ShapeError(`transpose: (${p.perm.join(",")}) is not a permutation of the axes of shape ${formatShape(x)}`);
+      }
+      return p.perm.map((a) => x[a]);
+    },
+    kernel: transposeKernel,
+    vjp: [({ ct, params }) => transpose(ct, inverse(params.perm))],
+    print: {
+      text: (a, p) => `transpose(${a[0]}, (${p.perm.join(",")}))`,
+      latex: (a) => `${a[0]}^{\\top}`,
+      python: (a, p) => `np.transpose(${a[0]}, (${p.perm.join(", ")}${p.perm.length === 1 ? "," : ""}))`,
+      ts: (a, p) => `bp.transpose(${a[0]}, [${p.perm.join(", ")}])`,
+    },
+  },
+  slice: {
+    arity: 1,
+    shape: (s, p) => {
+      const x = s[0];
+      const ok =
+        p.starts.length === x.length &&
+        p.sizes.length === x.length &&
+        p.steps.length === x.length &&
+        x.every((n, i) => p.steps[i] > 0 && p.starts[i] >= 0 && p.sizes[i] >= 0 && (p.sizes[i] === 0 || p.starts[i] + (p.sizes[i] - 1) * p.steps[i] < n));
+      if (!ok) throw new ShapeError(`slice: window (starts ${p.starts}, sizes ${p.sizes}, steps ${p.steps}) does not fit shape ${formatShape(x)}`);
+      return p.sizes;
+    },
+    kernel: sliceKernel,
+    vjp: [({ ct, x, params }) => bind("pad", [ct], { starts: params.starts, steps: params.steps, shape: x.shape })],
+    print: {
+      text: (a, p) => `${a[0]}[${p.starts.map((b, i) => `${b}:${b + p.sizes[i] * p.steps[i]}${p.steps[i] === 1 ? "" : `:${p.steps[i]}`}`).join(", ")}]`,
+      latex: (a) => a[0],
+      python: (a, p) => `${a[0]}[${p.starts.map((b, i) => `${b}:${b + p.sizes[i] * p.steps[i]}${p.steps[i] === 1 ? "" : `:${p.steps[i]}`}`).join(", ")}]`,
+      ts: (a, p) => `bp.slice(${a[0]}, [${p.starts.map((b, i) => `[${b}, ${b + p.sizes[i] * p.steps[i]}, ${p.steps[i]}]`).join(", ")}])`,
+    },
+  },
+  pad: {
+    arity: 1,
+    shape: (s, p) => {
+      const x = s[0];
+      const ok =
+        x.length === p.shape.length && x.every((n, i) => n === 0 || p.starts[i] + (n - 1) * p.steps[i] < p.shape[i]);
+      if (!ok) throw new ShapeError(`pad: shape ${formatShape(x)} does not fit into ${formatShape(p.shape)} at starts ${p.starts} with steps ${p.steps}`);
+      return p.shape;
+    },
+    kernel: padKernel,
+    vjp: [({ ct, x, params }) => bind("slice", [ct], { starts: params.starts, steps: params.steps, sizes: x.shape })],
+    print: {
+      text: (a, p) => `pad(${a[0]}, ${formatShape(p.shape)})`,
+      latex: (a) => a[0],
+      python: (a, p) => `pad_into(${a[0]}, ${formatShape(p.shape)}, (${p.starts.join(", ")}), (${p.steps.join(", ")}))`,
+      ts: (a, p) => `bp.padInto(${a[0]}, [${p.shape.join(", ")}], [${p.starts.join(", ")}], [${p.steps.join(", ")}])`,
+    },
+  },
+  concat: {
+    arity: "n",
+    shape: (s, p) => {
+      const first = s[0];
+      const bad = () => new ShapeError(`concat: all dimensions except axis ${p.axis} must match, got shapes ${s.map(formatShape).join(" ")}`);
+      if (p.axis < 0 || p.axis >= first.length) throw new ShapeError(`concat: axis ${p.axis} is out of bounds for shape ${formatShape(first)}`);
+      let total = 0;
+      for (const t of s) {
+        if (t.length !== first.length || t.some((d, i) => i !== p.axis && d !== first[i])) throw bad();
+        total += t[p.axis];
+      }
+      return first.map((d, i) => (i === p.axis ? total : d));
+    },
+    kernel: concatKernel,
+    vjp: ({ ct, inputs, params }, i) => {
+      let offset = 0;
+      for (let k = 0; k < i; k++) offset += inputs[k].shape[params.axis];
+      const shape = inputs[i].shape;
+      return bind("slice", [ct], { starts: shape.map((_, d) => (d === params.axis ? offset : 0)), sizes: shape, steps: shape.map(() => 1) });
+    },
+    print: {
+      text: (a, p) => `concat([${a.join(", ")}], axis=${p.axis})`,
+      latex: (a) => `\\left[${a.join(", ")}\\right]`,
+      python: (a, p) => `np.concatenate([${a.join(", ")}], axis=${p.axis})`,
+      ts: (a, p) => `bp.concat([${a.join(", ")}], ${p.axis})`,
+    },
+  },
+  gather: {
+    arity: 1,
+    shape: (s, p) => {
+      const x = s[0];
+      if (p.axis < 0 || p.axis >= x.length) throw new ShapeError(`gather: axis ${p.axis} is out of bounds for shape ${formatShape(x)}`);
+      return [...x.slice(0, p.axis), ...p.indexShape, ...x.slice(p.axis + 1)];
+    },
+    kernel: gatherKernel,
+    vjp: [({ ct, x, params }) => bind("scatterAdd", [ct], { ...params, size: x.shape[params.axis] })],
+    print: {
+      text: (a, p) => `take(${a[0]}, indices, axis=${p.axis})`,
+      latex: (a) => `${a[0]}_{\\text{idx}}`,
+      python: (a, p) => `np.take(${a[0]}, indices, axis=${p.axis})`,
+      ts: (a, p) => `bp.take(${a[0]}, indices, ${p.axis})`,
+    },
+  },
+  scatterAdd: {
+    arity: 1,
+    shape: (s, p) => {
+      const x = s[0];
+      const inner = x.slice(p.axis, p.axis + p.indexShape.length);
+      if (!sameShape(inner, p.indexShape)) {
+        throw new ShapeError(`scatterAdd: shape ${formatShape(x)} does not hold indices of shape ${formatShape(p.indexShape)} at axis ${p.axis}`);
+      }
+      return [...x.slice(0, p.axis), p.size, ...x.slice(p.axis + p.indexShape.length)];
+    },
+    kernel: scatterAddKernel,
+    vjp: [({ ct, params }) => bind("gather", [ct], { indices: params.indices, indexShape: params.indexShape, axis: params.axis })],
+    print: {
+      text: (a, p) => `scatterAdd(${a[0]}, indices, axis=${p.axis}, size=${p.size})`,
+      latex: (a) => a[0],
+      python: (a, p) => `scatter_add(${a[0]}, indices, axis=${p.axis}, size=${p.size})`,
+      ts: (a, p) => `bp.scatterAdd(${a[0]}, indices, ${p.axis}, ${p.size})`,
+    },
+  },
+
+  matmul: {
+    arity: 2,
+    shape: (s) => {
+      if (s[0].length < 2 || s[1].length < 2) {
+        throw new ShapeError(`matmul: the primitive takes operands of at least 2 dimensions, got ${formatShape(s[0])} @ ${formatShape(s[1])}`);
+      }
+      return matmulShape(s[0], s[1]);
+    },
+    kernel: matmulKernel,
+    vjp: [({ ct, y }) => bind("matmul", [ct, mT(y)], {}), ({ ct, x }) => bind("matmul", [mT(x), ct], {})],
+    print: infix("@", (a) => `${a[0]} \\, ${a[1]}`, "matmul"),
+  },
+  cast: {
+    arity: 1,
+    shape: same,
+    kernel: castKernel,
+    vjp: [({ ct, x }) => cast(ct, x.dtype)],
+    dtype: (_d, p) => p.dtype,
+    print: {
+      text: (a, p) => `${p.dtype}(${a[0]})`,
+      latex: (a) => a[0],
+      python: (a, p) => `${a[0]}.astype(np.${p.dtype})`,
+      ts: (a, p) => `bp.cast(${a[0]}, "${p.dtype}")`,
+    },
+  },
+};

@@ -1,0 +1,162 @@
+/**
+ * The tensor: an immutable row-major typed array with a shape, and, when it was computed from tensors
+ * that require grad, the node that made it. Memory is the garbage collector's: nothing to dispose.
+ */
+import type { DType, TypedArray } from "./dtype.js";
+import { dtypeOf } from "./dtype.js";
+import type { ParamMap, Prim } from "./prim.js";
+import { formatShape, type Shape } from "./shape.js";
+import * as ops from "./ops.js";
+import { backward, type BackwardOptions } from "./autodiff.js";
+
+export type Nested = number | Nested[];
+
+/** How a tensor was computed: the primitive, its inputs and parameters. */
+export interface Node {
+  readonly prim: Prim;
+  readonly inputs: readonly Tensor[];
+  readonly params: ParamMap[Prim];
+}
+
+export type Axes = number | readonly number[] | null | undefined;
+export type Operand = Tensor | number;
+
+export class Tensor {
+  /** Row-major values. Writing into it in place (as optimizers do) is allowed but bypasses autodiff. */
+  readonly data: TypedArray;
+  readonly shape: Shape;
+  readonly dtype: DType;
+  /** The primitive application that produced this tensor; null for leaves and untracked results. */
+  readonly node: Node | null;
+  /** Whether gradients flow to this tensor. Set it on leaves (parameters) you want `.grad` for. */
+  requiresGrad: boolean;
+  /** Accumulated gradient of a leaf after `backward()`; null until then or after `zeroGrad()`. */
+  grad: Tensor | null = null;
+  /** Marks of the backward interpreter's graph walk (internal; cheaper than a Map per sweep). */
+  visitMark = 0;
+
+  constructor(data: TypedArray, shape: Shape, node: Node | null = null, requiresGrad = false) {
+    this.data = data;
+    this.shape = shape;
+    this.dtype = dtypeOf(data);
+    this.node = node;
+    this.requiresGrad = requiresGrad;
+  }
+
+  get size(): number {
+    return this.data.length;
+  }
+
+  get ndim(): number {
+    return this.shape.length;
+  }
+
+  /** True for tensors not computed by a tracked op (user-created parameters and constants). */
+  get isLeaf(): boolean {
+    return this.node === null;
+  }
+
+  /** The single value of a one-element tensor. */
+  item(): number {
+    if (this.data.length !== 1) {
+      throw new Error(`item: only a tensor with one element can be converted to a number, got shape ${formatShape(this.shape)}`);
+    }
+    return this.data[0];
+  }
+
+  /** Nested JS arrays (a number for a 0-d tensor). */
+  toArray(): Nested {
+    const build = (dim: number, offset: number): Nested => {
+      if (dim === this.shape.length) return this.data[offset];
+      const n = this.shape[dim];
+      let stride = 1;
+      for (let i = dim + 1; i < this.shape.length; i++) stride *= this.shape[i];
+      const out: Nested[] = new Array(n);
+      for (let i = 0; i < n; i++) out[i] = build(dim + 1, offset + i * stride);
+      return out;
+    };
+    return build(0, 0);
+  }
+
+  toString(): string {
+    return `tensor(${JSON.stringify(this.toArray())}, shape=${formatShape(this.shape)}, dtype=${this.dtype}${this.requiresGrad ? ", requiresGrad" : ""})`;
+  }
+
+  /** Backpropagates from this tensor into `.grad` of every leaf that requires grad. */
+  backward(ct?: Tensor | number, options?: BackwardOptions): void {
+    backward(this, ct, options);
+  }
+
+  zeroGrad(): void {
+    this.grad = null;
+  }
+
+  /** Marks this tensor as a parameter to differentiate with respect to (returns itself). */
+  requireGrad(flag = true): this {
+    this.requiresGrad = flag;
+    return this;
+  }
+
+  detach(): Tensor {
+    return ops.detach(this);
+  }
+
+  // Elementwise
+  neg(): Tensor { return ops.neg(this); }
+  exp(): Tensor { return ops.exp(this); }
+  log(): Tensor { return ops.log(this); }
+  sin(): Tensor { return ops.sin(this); }
+  cos(): Tensor { return ops.cos(this); }
+  tan(): Tensor { return ops.tan(this); }
+  sqrt(): Tensor { return ops.sqrt(this); }
+  tanh(): Tensor { return ops.tanh(this); }
+  sigmoid(): Tensor { return ops.sigmoid(this); }
+  relu(): Tensor { return ops.relu(this); }
+  abs(): Tensor { return ops.abs(this); }
+  sign(): Tensor { return ops.sign(this); }
+  reciprocal(): Tensor { return ops.reciprocal(this); }
+  square(): Tensor { return ops.square(this); }
+  add(y: Operand): Tensor { return ops.add(this, y); }
+  sub(y: Operand): Tensor { return ops.sub(this, y); }
+  mul(y: Operand): Tensor { return ops.mul(this, y); }
+  div(y: Operand): Tensor { return ops.div(this, y); }
+  pow(y: Operand): Tensor { return ops.pow(this, y); }
+  maximum(y: Operand): Tensor { return ops.maximum(this, y); }
+  minimum(y: Operand): Tensor { return ops.minimum(this, y); }
+  gt(y: Operand): Tensor { return ops.gt(this, y); }
+  ge(y: Operand): Tensor { return ops.ge(this, y); }
+  lt(y: Operand): Tensor { return ops.lt(this, y); }
+  le(y: Operand): Tensor { return ops.le(this, y); }
+  eq(y: Operand): Tensor { return ops.eq(this, y); }
+  ne(y: Operand): Tensor { return ops.ne(this, y); }
+  matmul(y: Tensor): Tensor { return ops.matmul(this, y); }
+
+  // Reductions
+  sum(axis?: Axes, keepdims = false): Tensor { return ops.sum(this, axis, keepdims); }
+  mean(axis?: Axes, keepdims = false): Tensor { return ops.mean(this, axis, keepdims); }
+  max(axis?: Axes, keepdims = false): Tensor { return ops.max(this, axis, keepdims); }
+  min(axis?: Axes, keepdims = false): Tensor { return ops.min(this, axis, keepdims); }
+  logsumexp(axis?: Axes, keepdims = false): Tensor { return ops.logsumexp(this, axis, keepdims); }
+  argmax(axis?: number, keepdims = false): Tensor { return ops.argmax(this, axis, keepdims); }
+  argmin(axis?: number, keepdims = false): Tensor { return ops.argmin(this, axis, keepdims); }
+  softmax(axis = -1): Tensor { return ops.softmax(this, axis); }
+  logSoftmax(axis = -1): Tensor { return ops.logSoftmax(this, axis); }
+
+  // Structure
+  reshape(...shape: number[] | [readonly number[]]): Tensor {
+    const s = Array.isArray(shape[0]) ? (shape[0] as readonly number[]) : (shape as number[]);
+    return ops.reshape(this, s);
+  }
+  flatten(): Tensor { return ops.reshape(this, [-1]); }
+  transpose(perm?: readonly number[]): Tensor { return ops.transpose(this, perm); }
+  permute(...perm: number[]): Tensor { return ops.transpose(this, perm); }
+  /** Matrix transpose: swaps the last two axes (a 1-D tensor is returned as is). */
+  get T(): Tensor { return ops.mT(this); }
+  broadcastTo(shape: Shape): Tensor { return ops.broadcastTo(this, shape); }
+  squeeze(axis?: Axes): Tensor { return ops.squeeze(this, axis); }
+  unsqueeze(axis: number): Tensor { return ops.unsqueeze(this, axis); }
+  slice(...spec: ops.SliceSpec[]): Tensor { return ops.slice(this, spec); }
+  take(indices: ops.IndexLike, axis?: number): Tensor { return ops.take(this, indices, axis); }
+  takeAlongAxis(indices: ops.IndexLike | Tensor, axis: number): Tensor { return ops.takeAlongAxis(this, indices, axis); }
+  astype(dtype: DType): Tensor { return ops.cast(this, dtype); }
+}

@@ -1,0 +1,351 @@
+/**
+ * One table-driven suite over every primitive: the kernel against an independent plain reference,
+ * the VJP against central differences in float64 over shapes that broadcast, and the VJP's own
+ * derivative (second order). The table's type makes a primitive without a case a compile error.
+ */
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import * as bp from "../src/index.js";
+import { assertClose, assertGradcheck, randTensor, ravel, readBroadcast, secondOrder, unravel, type Domain } from "./helpers.js";
+
+interface Variant<P extends bp.Prim> {
+  shapes: bp.Shape[];
+  params: bp.ParamMap[P];
+}
+
+interface Case<P extends bp.Prim> {
+  variants: Variant<P>[];
+  /** Domain of each input (default "any"). */
+  domains?: Domain[];
+  /** Independent reference values of the output, row-major. */
+  ref: (xs: bp.Tensor[], params: bp.ParamMap[P], out: bp.Shape) => ArrayLike<number>;
+  /** Inputs held constant in the gradient check (a condition), with a maker for their values. */
+  constant?: { index: number; make: (shape: bp.Shape, rng: bp.Rng) => bp.Tensor };
+  /** Gradcheck tolerances where the op itself rounds (a cast to float32). */
+  check?: bp.GradcheckOptions;
+}
+
+const UNARY_SHAPES: bp.Shape[] = [[], [3], [3, 1], [2, 3, 4]];
+const BINARY_PAIRS: bp.Shape[][] = [
+  [[], []],
+  [[3], []],
+  [[], [3]],
+  [[3], [3]],
+  [[3, 1], [1, 4]],
+  [[1, 4], [3, 1]],
+  [[2, 3, 4], [2, 1, 4]],
+  [[3, 1], [2, 3, 4]],
+  [[4], [2, 3, 1]],
+];
+
+function sizeOf(s: bp.Shape): number {
+  return s.reduce((a, b) => a * b, 1);
+}
+
+function outIndices(out: bp.Shape): number[][] {
+  return Array.from({ length: sizeOf(out) }, (_, k) => unravel(k, out));
+}
+
+function unary<P extends bp.Prim>(f: (v: number) => number, domain: Domain = "any"): Case<P> {
+  return {
+    variants: UNARY_SHAPES.map((s) => ({ shapes: [s], params: {} as bp.ParamMap[P] })),
+    domains: [domain],
+    ref: (xs) => Array.from(xs[0].data, f),
+  };
+}
+
+function binary<P extends bp.Prim>(f: (a: number, b: number) => number, domains: Domain[] = ["any", "any"]): Case<P> {
+  return {
+    variants: BINARY_PAIRS.map((shapes) => ({ shapes, params: {} as bp.ParamMap[P] })),
+    domains,
+    ref: (xs, _p, out) => outIndices(out).map((i) => f(readBroadcast(xs[0], i), readBroadcast(xs[1], i))),
+  };
+}
+
+/** Comparisons are tested on values drawn from a small set so that ties really occur. */
+function comparison<P extends bp.Prim>(f: (a: number, b: number) => boolean): Case<P> {
+  return {
+    ...binary<P>((a, b) => (f(a, b) ? 1 : 0)),
+    constant: { index: 0, make: (shape, rng) => bp.tensor(Float64Array.from({ length: sizeOf(shape) }, () => rng.int(3)), { shape, dtype: "float64" }) },
+  };
+}
+
+const reduceVariants: Variant<"sum">[] = [
+  { shapes: [[2, 3, 4]], params: { axes: [1], keepdims: false } },
+  { shapes: [[2, 3, 4]], params: { axes: [0, 2], keepdims: true } },
+  { shapes: [[2, 3, 4]], params: { axes: [0, 1, 2], keepdims: false } },
+  { shapes: [[5]], params: { axes: [0], keepdims: false } },
+  { shapes: [[]], params: { axes: [], keepdims: false } },
+  { shapes: [[3, 1]], params: { axes: [1], keepdims: true } },
+];
+
+function reduceRef(init: number, combine: (acc: number, v: number) => number) {
+  return (xs: bp.Tensor[], p: bp.ReduceParams, out: bp.Shape): number[] => {
+    const x = xs[0];
+    const acc = new Array<number>(sizeOf(out)).fill(init);
+    for (let k = 0; k < x.size; k++) {
+      const idx = unravel(k, x.shape);
+      const o = p.keepdims ? idx.map((v, d) => (p.axes.includes(d) ? 0 : v)) : idx.filter((_, d) => !p.axes.includes(d));
+      const j = ravel(o, out);
+      acc[j] = combine(acc[j], x.data[k]);
+    }
+    return acc;
+  };
+}
+
+function naiveMatmul(a: bp.Tensor, b: bp.Tensor, out: bp.Shape): number[] {
+  const m = a.shape[a.ndim - 2], k = a.shape[a.ndim - 1], n = b.shape[b.ndim - 1];
+  return outIndices(out).map((idx) => {
+    const batch = idx.slice(0, -2);
+    const i = idx[idx.length - 2], j = idx[idx.length - 1];
+    let s = 0;
+    for (let p = 0; p < k; p++) {
+      s += readBroadcast(a, [...batch, i, p]) * readBroadcast(b, [...batch, p, j]);
+    }
+    void m;
+    void n;
+    return s;
+  });
+}
+
+const CASES: { [P in bp.Prim]: Case<P> } = {
+  neg: unary((v) => -v),
+  exp: unary(Math.exp),
+  log: unary(Math.log, "pos"),
+  sin: unary(Math.sin),
+  cos: unary(Math.cos),
+  tan: unary(Math.tan, "small"),
+  sqrt: unary(Math.sqrt, "pos"),
+  tanh: unary(Math.tanh),
+  sigmoid: unary((v) => 1 / (1 + Math.exp(-v))),
+  abs: unary(Math.abs, "nonzero"),
+  sign: unary(Math.sign, "nonzero"),
+  reciprocal: unary((v) => 1 / v, "nonzero"),
+  add: binary((a, b) => a + b),
+  sub: binary((a, b) => a - b),
+  mul: binary((a, b) => a * b),
+  div: binary((a, b) => a / b, ["any", "nonzero"]),
+  pow: binary(Math.pow, ["pos", "any"]),
+  maximum: binary(Math.max),
+  minimum: binary(Math.min),
+  gt: comparison((a, b) => a > b),
+  ge: comparison((a, b) => a >= b),
+  eq: comparison((a, b) => a === b),
+  where: {
+    variants: [
+      { shapes: [[3], [3], [3]], params: {} },
+      { shapes: [[2, 1], [1, 3], []], params: {} },
+      { shapes: [[], [2, 3], [3]], params: {} },
+      { shapes: [[2, 3, 1], [3, 4], [2, 1, 4]], params: {} },
+    ],
+    ref: (xs, _p, out) => outIndices(out).map((i) => (readBroadcast(xs[0], i) !== 0 ? readBroadcast(xs[1], i) : readBroadcast(xs[2], i))),
+    constant: { index: 0, make: (shape, rng) => bp.tensor(Float64Array.from({ length: sizeOf(shape) }, () => rng.int(2)), { shape, dtype: "float64" }) },
+  },
+  sum: { variants: reduceVariants, ref: reduceRef(0, (a, v) => a + v) },
+  max: { variants: reduceVariants, ref: reduceRef(-Infinity, Math.max) },
+  argmax: {
+    variants: [
+      { shapes: [[2, 3, 4]], params: { axis: 1, keepdims: false } },
+      { shapes: [[2, 3, 4]], params: { axis: 2, keepdims: true } },
+      { shapes: [[5]], params: { axis: 0, keepdims: false } },
+    ],
+    ref: (xs, p, out) =>
+      outIndices(out).map((o) => {
+        const base = p.keepdims ? [...o] : [...o.slice(0, p.axis), 0, ...o.slice(p.axis)];
+        let best = 0;
+        for (let k = 1; k < xs[0].shape[p.axis]; k++) {
+          base[p.axis] = k;
+          const v = xs[0].data[ravel(base, xs[0].shape)];
+          base[p.axis] = best;
+          if (v > xs[0].data[ravel(base, xs[0].shape)]) best = k;
+        }
+        return best;
+      }),
+  },
+  reshape: {
+    variants: [
+      { shapes: [[2, 3]], params: { shape: [3, 2] } },
+      { shapes: [[2, 3, 4]], params: { shape: [4, 6] } },
+      { shapes: [[]], params: { shape: [1, 1] } },
+    ],
+    ref: (xs) => xs[0].data,
+  },
+  broadcast: {
+    variants: [
+      { shapes: [[3]], params: { shape: [2, 3] } },
+      { shapes: [[3, 1]], params: { shape: [2, 3, 4] } },
+      { shapes: [[]], params: { shape: [2, 2] } },
+    ],
+    ref: (xs, _p, out) => outIndices(out).map((i) => readBroadcast(xs[0], i)),
+  },
+  transpose: {
+    variants: [
+      { shapes: [[2, 3]], params: { perm: [1, 0] } },
+      { shapes: [[2, 3, 4]], params: { perm: [2, 0, 1] } },
+      { shapes: [[2, 3, 4]], params: { perm: [0, 2, 1] } },
+    ],
+    ref: (xs, p, out) =>
+      outIndices(out).map((i) => {
+        const src = new Array<number>(i.length);
+        p.perm.forEach((a, d) => (src[a] = i[d]));
+        return xs[0].data[ravel(src, xs[0].shape)];
+      }),
+  },
+  slice: {
+    variants: [
+      { shapes: [[5]], params: { starts: [1], sizes: [3], steps: [1] } },
+      { shapes: [[4, 6]], params: { starts: [1, 0], sizes: [2, 3], steps: [2, 2] } },
+      { shapes: [[2, 3, 4]], params: { starts: [0, 2, 1], sizes: [2, 1, 2], steps: [1, 1, 2] } },
+    ],
+    ref: (xs, p, out) => outIndices(out).map((i) => xs[0].data[ravel(i.map((v, d) => p.starts[d] + v * p.steps[d]), xs[0].shape)]),
+  },
+  pad: {
+    variants: [
+      { shapes: [[3]], params: { starts: [1], steps: [1], shape: [5] } },
+      { shapes: [[2, 3]], params: { starts: [1, 0], steps: [2, 2], shape: [4, 6] } },
+    ],
+    ref: (xs, p, out) => {
+      const o = new Array<number>(sizeOf(out)).fill(0);
+      for (let k = 0; k < xs[0].size; k++) {
+        const i = unravel(k, xs[0].shape);
+        o[ravel(i.map((v, d) => p.starts[d] + v * p.steps[d]), out)] = xs[0].data[k];
+      }
+      return o;
+    },
+  },
+  concat: {
+    variants: [
+      { shapes: [[2], [3]], params: { axis: 0 } },
+      { shapes: [[2, 3], [2, 1], [2, 2]], params: { axis: 1 } },
+      { shapes: [[1, 3, 2], [2, 3, 2]], params: { axis: 0 } },
+    ],
+    ref: (xs, p, out) =>
+      outIndices(out).map((i) => {
+        let pos = i[p.axis];
+        for (const x of xs) {
+          if (pos < x.shape[p.axis]) return x.data[ravel(i.map((v, d) => (d === p.axis ? pos : v)), x.shape)];
+          pos -= x.shape[p.axis];
+        }
+        throw new Error("unreachable");
+      }),
+  },
+  gather: {
+    variants: [
+      { shapes: [[5]], params: { indices: Int32Array.from([4, 0, 0, 2]), indexShape: [4], axis: 0 } },
+      { shapes: [[3, 4]], params: { indices: Int32Array.from([3, 1, 3, 0, 2, 2]), indexShape: [2, 3], axis: 1 } },
+      { shapes: [[3, 2, 2]], params: { indices: Int32Array.from([2]), indexShape: [], axis: 0 } },
+    ],
+    ref: (xs, p, out) =>
+      outIndices(out).map((i) => {
+        const k = p.indexShape.length;
+        const which = p.indices[ravel(i.slice(p.axis, p.axis + k), p.indexShape)];
+        return xs[0].data[ravel([...i.slice(0, p.axis), which, ...i.slice(p.axis + k)], xs[0].shape)];
+      }),
+  },
+  scatterAdd: {
+    variants: [
+      { shapes: [[4]], params: { indices: Int32Array.from([4, 0, 0, 2]), indexShape: [4], axis: 0, size: 5 } },
+      { shapes: [[3, 2, 3]], params: { indices: Int32Array.from([3, 1, 3, 0, 2, 2]), indexShape: [2, 3], axis: 1, size: 4 } },
+    ],
+    ref: (xs, p, out) => {
+      const o = new Array<number>(sizeOf(out)).fill(0);
+      const k = p.indexShape.length;
+      for (let j = 0; j < xs[0].size; j++) {
+        const i = unravel(j, xs[0].shape);
+        const which = p.indices[ravel(i.slice(p.axis, p.axis + k), p.indexShape)];
+        o[ravel([...i.slice(0, p.axis), which, ...i.slice(p.axis + k)], out)] += xs[0].data[j];
+      }
+      return o;
+    },
+  },
+  matmul: {
+    variants: [
+      { shapes: [[2, 3], [3, 4]], params: {} },
+      { shapes: [[1, 3], [3, 1]], params: {} },
+      { shapes: [[2, 2, 3], [3, 4]], params: {} },
+      { shapes: [[2, 5, 4], [3, 2, 4, 3]], params: {} },
+      { shapes: [[3, 1, 2, 3], [2, 3, 2]], params: {} },
+    ],
+    ref: (xs, _p, out) => naiveMatmul(xs[0], xs[1], out),
+  },
+  cast: {
+    variants: [
+      { shapes: [[3]], params: { dtype: "float32" } },
+      { shapes: [[2, 2]], params: { dtype: "float64" } },
+    ],
+    ref: (xs, p) => (p.dtype === "float32" ? Float32Array.from(xs[0].data) : xs[0].data),
+    check: { eps: 1e-2, atol: 1e-4, rtol: 1e-3 },
+  },
+};
+
+function makeInputs<P extends bp.Prim>(c: Case<P>, v: Variant<P>, rng: bp.Rng): bp.Tensor[] {
+  return v.shapes.map((s, i) => (c.constant?.index === i ? c.constant.make(s, rng) : randTensor(s, rng, c.domains?.[i] ?? "any")));
+}
+
+describe("primitive table", () => {
+  it("has a test case for every primitive and a complete spec for each", () => {
+    assert.deepEqual(Object.keys(CASES).sort(), Object.keys(bp.PRIMS).sort());
+    for (const [name, spec] of Object.entries(bp.PRIMS)) {
+      for (const lang of ["text", "latex", "python", "ts"] as const) {
+        assert.equal(typeof spec.print[lang], "function", `${name} has no ${lang} printer`);
+      }
+    }
+  });
+
+  for (const prim of Object.keys(CASES) as bp.Prim[]) {
+    const c = CASES[prim] as Case<bp.Prim>;
+    const spec = bp.PRIMS[prim] as bp.Spec<bp.Prim>;
+    describe(prim, () => {
+      it("kernel matches the reference on every variant", () => {
+        const rng = new bp.Rng(1);
+        for (const v of c.variants) {
+          const xs = makeInputs(c, v, rng);
+          const out = bp.bind(prim, xs, v.params);
+          const expected = c.ref(xs, v.params, out.shape);
+          assert.equal(out.size, expected.length, `${prim} ${JSON.stringify(v.shapes)}: size`);
+          assertClose(out.data, expected, prim === "cast" ? 0 : 1e-12, `${prim} ${JSON.stringify(v.shapes)}`);
+        }
+      });
+
+      if (spec.vjp === null) {
+        it("is not differentiable: its output never requires grad", () => {
+          const rng = new bp.Rng(2);
+          const v = c.variants[0];
+          const xs = makeInputs(c, v, rng).map((x) => x.requireGrad());
+          assert.equal(bp.bind(prim, xs, v.params).requiresGrad, false);
+        });
+        return;
+      }
+
+      it("VJP passes gradcheck (float64 central differences) on every variant", () => {
+        const rng = new bp.Rng(3);
+        for (const v of c.variants) {
+          const xs = makeInputs(c, v, rng);
+          const k = c.constant?.index;
+          const free = xs.filter((_, i) => i !== k);
+          const f = (...a: bp.Tensor[]) => {
+            const all = [...a];
+            if (k !== undefined) all.splice(k, 0, xs[k]);
+            return bp.bind(prim, all, v.params);
+          };
+          assertGradcheck(f, free, `${prim} ${JSON.stringify(v.shapes)}`, c.check);
+        }
+      });
+
+      it("VJP is itself differentiable (second order passes gradcheck)", () => {
+        const rng = new bp.Rng(4);
+        for (const v of c.variants) {
+          const xs = makeInputs(c, v, rng);
+          const k = c.constant?.index;
+          const free = xs.filter((_, i) => i !== k);
+          const f = (...a: bp.Tensor[]) => {
+            const all = [...a];
+            if (k !== undefined) all.splice(k, 0, xs[k]);
+            return bp.bind(prim, all, v.params);
+          };
+          assertGradcheck(secondOrder(f, free, rng), free, `${prim} second order ${JSON.stringify(v.shapes)}`, c.check ?? { atol: 1e-5, rtol: 1e-4 });
+        }
+      });
+    });
+  }
+});
