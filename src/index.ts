@@ -11,5 +11,5 @@ export { broadcastShapes, broadcastAll, matmulShape, formatShape, parseShape, Sh
 export { Rng, manualSeed } from "./core/random.js";
 export type { DType, TypedArray } from "./core/dtype.js";
 export { PRIMS } from "./core/primitives.js";
-export type { Prim, ParamMap, Spec, PrimTable, VjpArgs, Kernel, Printers } from "./core/prim.js";
+export type { Prim, ParamMap, Spec, PrimTable, VjpArgs, Kernel, Printers, ReduceParams, IndexParams, Buf } from "./core/prim.js";
 export { registerBackend, setBackend, getBackend, listBackends, jsBackend, type Backend } from "./core/backend.js";

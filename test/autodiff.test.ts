@@ -33,7 +33,7 @@ describe("backward and .grad", () => {
     x.zeroGrad();
     assert.equal(x.grad, null);
     x.square().sum().backward();
-    assert.deepEqual(x.grad?.toArray(), [2, 4]);
+    assert.deepEqual((x.grad as bp.Tensor | null)?.toArray(), [2, 4]);
     bp.zeroGrad([x]);
     assert.equal(x.grad, null);
   });

@@ -70,14 +70,16 @@ function comparison<P extends bp.Prim>(f: (a: number, b: number) => boolean): Ca
   };
 }
 
-const reduceVariants: Variant<"sum">[] = [
+function reduceVariants<P extends "sum" | "max">(): Variant<P>[] {
+  return [
   { shapes: [[2, 3, 4]], params: { axes: [1], keepdims: false } },
   { shapes: [[2, 3, 4]], params: { axes: [0, 2], keepdims: true } },
   { shapes: [[2, 3, 4]], params: { axes: [0, 1, 2], keepdims: false } },
   { shapes: [[5]], params: { axes: [0], keepdims: false } },
   { shapes: [[]], params: { axes: [], keepdims: false } },
   { shapes: [[3, 1]], params: { axes: [1], keepdims: true } },
-];
+  ];
+}
 
 function reduceRef(init: number, combine: (acc: number, v: number) => number) {
   return (xs: bp.Tensor[], p: bp.ReduceParams, out: bp.Shape): number[] => {
@@ -141,8 +143,8 @@ const CASES: { [P in bp.Prim]: Case<P> } = {
     ref: (xs, _p, out) => outIndices(out).map((i) => (readBroadcast(xs[0], i) !== 0 ? readBroadcast(xs[1], i) : readBroadcast(xs[2], i))),
     constant: { index: 0, make: (shape, rng) => bp.tensor(Float64Array.from({ length: sizeOf(shape) }, () => rng.int(2)), { shape, dtype: "float64" }) },
   },
-  sum: { variants: reduceVariants, ref: reduceRef(0, (a, v) => a + v) },
-  max: { variants: reduceVariants, ref: reduceRef(-Infinity, Math.max) },
+  sum: { variants: reduceVariants(), ref: reduceRef(0, (a, v) => a + v) },
+  max: { variants: reduceVariants(), ref: reduceRef(-Infinity, Math.max) },
   argmax: {
     variants: [
       { shapes: [[2, 3, 4]], params: { axis: 1, keepdims: false } },

@@ -68,7 +68,17 @@ export function unsqueeze(x: Tensor, axis: number): Tensor {
 }
 
 /** One axis of a slice: an index (the axis is dropped), null (all), or [start, stop, step] as in Python. */
-export type SliceSpec = number | null | readonly [number?, number?, number?] | { start?: number; stop?: number; step?: number };
+export type SliceSpec =
+  | number
+  | null
+  | Range
+  | { start?: number | null; stop?: number | null; step?: number | null };
+
+type Range = readonly [(number | null)?, (number | null)?, (number | null)?];
+
+function isRange(s: SliceSpec): s is Range {
+  return Array.isArray(s);
+}
 
 /** Python-style basic slicing: `slice(x, [0, [1, null], [null, null, 2]])` is `x[0, 1:, ::2]`. */
 export function slice(x: Tensor, spec: readonly SliceSpec[]): Tensor {
@@ -88,10 +98,10 @@ export function slice(x: Tensor, spec: readonly SliceSpec[]): Tensor {
       steps.push(1);
       return;
     }
-    const [start, stop, step] = s === null ? [undefined, undefined, undefined] : Array.isArray(s) ? s : [(s as { start?: number }).start, (s as { stop?: number }).stop, (s as { step?: number }).step];
+    const [start, stop, step] = s === null ? [] : isRange(s) ? s : [s.start, s.stop, s.step];
     const st = step ?? 1;
     if (!Number.isInteger(st) || st <= 0) throw new ShapeError(`slice: step must be a positive integer, got ${st} on axis ${axis}`);
-    const clamp = (v: number | undefined, dflt: number): number => {
+    const clamp = (v: number | null | undefined, dflt: number): number => {
       if (v === undefined || v === null) return dflt;
       if (!Number.isInteger(v)) throw new ShapeError(`slice: bound ${v} on axis ${axis} is not an integer`);
       const r = v < 0 ? v + n : v;
