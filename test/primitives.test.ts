@@ -284,6 +284,18 @@ function makeInputs<P extends bp.Prim>(c: Case<P>, v: Variant<P>, rng: bp.Rng): 
   return v.shapes.map((s, i) => (c.constant?.index === i ? c.constant.make(s, rng) : randTensor(s, rng, c.domains?.[i] ?? "any")));
 }
 
+/** The primitive as a function of its free inputs (a constant condition is closed over). */
+function differentiable<P extends bp.Prim>(prim: P, c: Case<P>, v: Variant<P>, rng: bp.Rng): { f: (...a: bp.Tensor[]) => bp.Tensor; free: bp.Tensor[] } {
+  const xs = makeInputs(c, v, rng);
+  const k = c.constant?.index;
+  const f = (...a: bp.Tensor[]) => {
+    const all = [...a];
+    if (k !== undefined) all.splice(k, 0, xs[k]);
+    return bp.bind(prim, all, v.params);
+  };
+  return { f, free: xs.filter((_, i) => i !== k) };
+}
+
 describe("primitive table", () => {
   it("has a test case for every primitive and a complete spec for each", () => {
     assert.deepEqual(Object.keys(CASES).sort(), Object.keys(bp.PRIMS).sort());
@@ -322,14 +334,7 @@ describe("primitive table", () => {
       it("VJP passes gradcheck (float64 central differences) on every variant", () => {
         const rng = new bp.Rng(3);
         for (const v of c.variants) {
-          const xs = makeInputs(c, v, rng);
-          const k = c.constant?.index;
-          const free = xs.filter((_, i) => i !== k);
-          const f = (...a: bp.Tensor[]) => {
-            const all = [...a];
-            if (k !== undefined) all.splice(k, 0, xs[k]);
-            return bp.bind(prim, all, v.params);
-          };
+          const { f, free } = differentiable(prim, c, v, rng);
           assertGradcheck(f, free, `${prim} ${JSON.stringify(v.shapes)}`, c.check);
         }
       });
@@ -337,14 +342,7 @@ describe("primitive table", () => {
       it("VJP is itself differentiable (second order passes gradcheck)", () => {
         const rng = new bp.Rng(4);
         for (const v of c.variants) {
-          const xs = makeInputs(c, v, rng);
-          const k = c.constant?.index;
-          const free = xs.filter((_, i) => i !== k);
-          const f = (...a: bp.Tensor[]) => {
-            const all = [...a];
-            if (k !== undefined) all.splice(k, 0, xs[k]);
-            return bp.bind(prim, all, v.params);
-          };
+          const { f, free } = differentiable(prim, c, v, rng);
           assertGradcheck(secondOrder(f, free, rng), free, `${prim} second order ${JSON.stringify(v.shapes)}`, c.check ?? { atol: 1e-5, rtol: 1e-4 });
         }
       });

@@ -3,32 +3,7 @@ import { allocate, type DType, type TypedArray } from "../dtype.js";
 import type { Kernel } from "../prim.js";
 import { sizeOf, stridesOf, type Shape } from "../shape.js";
 import { broadcastStrides } from "./elementwise.js";
-
-/** Visits each position of `shape` in row-major order `i` with its source offset base + sum(idx*strides). */
-function walkStrided(base: number, strides: readonly number[], shape: Shape, visit: (i: number, off: number) => void): void {
-  const total = sizeOf(shape);
-  const n = shape.length;
-  if (total === 0) return;
-  if (n === 0) {
-    visit(0, base);
-    return;
-  }
-  const idx = new Array<number>(n).fill(0);
-  const last = n - 1;
-  const len = shape[last];
-  const step = strides[last];
-  let off = base;
-  for (let i = 0; i < total; i += len) {
-    for (let j = 0; j < len; j++) visit(i + j, off + j * step);
-    for (let d = last - 1; d >= 0; d--) {
-      idx[d]++;
-      off += strides[d];
-      if (idx[d] < shape[d]) break;
-      off -= strides[d] * shape[d];
-      idx[d] = 0;
-    }
-  }
-}
+import { walkStrided } from "./walk.js";
 
 function gatherStrided(src: TypedArray, base: number, strides: readonly number[], outShape: Shape, dtype: DType): TypedArray {
   const o = allocate(dtype, sizeOf(outShape));

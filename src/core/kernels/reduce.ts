@@ -2,34 +2,12 @@
 import { allocate } from "../dtype.js";
 import type { Buf, Kernel, ReduceParams } from "../prim.js";
 import { sizeOf, stridesOf, type Shape } from "../shape.js";
+import { walkStrided } from "./walk.js";
 
-/** Output offset for each input element: output strides with 0 along reduced axes. */
+/** Visits each input element with its output offset: output strides with 0 along reduced axes. */
 function reduceWalk(x: Buf, axes: readonly number[], visit: (inIndex: number, outIndex: number) => void): void {
-  const shape = x.shape;
-  const n = shape.length;
-  const keptShape = shape.map((d, i) => (axes.includes(i) ? 1 : d));
-  const ks = stridesOf(keptShape);
-  const os = shape.map((_, i) => (axes.includes(i) ? 0 : ks[i]));
-  const total = x.data.length;
-  if (n === 0) {
-    if (total === 1) visit(0, 0);
-    return;
-  }
-  const idx = new Array<number>(n).fill(0);
-  const last = n - 1;
-  const len = shape[last];
-  const step = os[last];
-  let o = 0;
-  for (let i = 0; i < total; i += len) {
-    for (let j = 0; j < len; j++) visit(i + j, o + j * step);
-    for (let d = last - 1; d >= 0; d--) {
-      idx[d]++;
-      o += os[d];
-      if (idx[d] < shape[d]) break;
-      o -= os[d] * shape[d];
-      idx[d] = 0;
-    }
-  }
+  const ks = stridesOf(x.shape.map((d, i) => (axes.includes(i) ? 1 : d)));
+  walkStrided(0, x.shape.map((_, i) => (axes.includes(i) ? 0 : ks[i])), x.shape, visit);
 }
 
 export function reducedShape(shape: Shape, axes: readonly number[], keepdims: boolean): number[] {
