@@ -1,5 +1,6 @@
 /** The `backprop` command line. `runCli` is pure (output through callbacks) so tests can call it. */
 import { Command, CommanderError } from "commander";
+import { explainCommand, FORMATS } from "./explain.js";
 import { shapesCommand } from "./shapes.js";
 
 export interface Io {
@@ -27,6 +28,20 @@ export function runCli(argv: readonly string[], io: Io): number {
     .allowUnknownOption(false)
     .action((operands: string[], opts: { json?: boolean }) => {
       code = shapesCommand(operands, opts.json ?? false, io.out, io.err);
+    });
+
+  program
+    .command("explain")
+    .description("staged computation, forward and backward values, local and symbolic derivatives, generated code")
+    .argument("<program>", 'expression or program, e.g. "(ln(x) + sin(y))^2 + 4x" or "x = ln(t); y = t^3/3; z = 2x + y"')
+    .option("--at <NAME=VALUE>", "input value (repeat, or x=1,y=2); values may be expressions (pi/2) or arrays ([[1,2],[3,4]])", (v: string, prev: string[]) => [...prev, v], [] as string[])
+    .option("--format <format>", `output format: ${FORMATS.join(", ")}`, "table")
+    .option("--out <file>", "write the output to a file")
+    .option("--json", "same as --format json")
+    .option("--check", "compare every gradient with central differences")
+    .option("--step <lr>", "take one gradient-descent step with this step size and print the new inputs")
+    .action((source: string, opts: { at: string[]; format?: string; out?: string; json?: boolean; check?: boolean; step?: string }) => {
+      code = explainCommand(source, opts, io.out, io.err);
     });
 
   try {

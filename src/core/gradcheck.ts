@@ -23,7 +23,7 @@ export interface InputReport {
   index: number;
   shape: Shape;
   maxAbsError: number;
-  /** max |a - n| / max(|a|, |n|), 0 where both are 0. */
+  /** max |a - n| / max(|a|, |n|, 1e-8). */
   maxRelError: number;
   ok: boolean;
   /** The element with the largest violation. */
@@ -91,7 +91,7 @@ export function gradcheck(f: (...xs: Tensor[]) => Operand, inputs: readonly (Ten
     for (let i = 0; i < a.length; i++) {
       const err = Math.abs(a[i] - numeric[i]);
       const scale = Math.max(Math.abs(a[i]), Math.abs(numeric[i]));
-      const rel = scale === 0 ? 0 : err / scale;
+      const rel = err / Math.max(scale, 1e-8);
       const bad = !(err <= atol + rtol * Math.abs(numeric[i]));
       if (bad) ok = false;
       maxAbs = Math.max(maxAbs, Number.isNaN(err) ? Infinity : err);

@@ -1,0 +1,67 @@
+/** `backprop explain PROGRAM --at NAME=VALUE ... [--format F] [--out FILE] [--json] [--check] [--step LR]`. */
+import { writeFileSync } from "node:fs";
+import { generateCode } from "../explain/codegen.js";
+import { explainAll, ExplainError } from "../explain/explain.js";
+import { formatLatex, formatMarkdown, formatTable } from "../explain/format.js";
+import { ExplainSyntaxError } from "../explain/parser.js";
+import { parseAssignments } from "../explain/values.js";
+import { ShapeError } from "../core/shape.js";
+
+export const FORMATS = ["table", "markdown", "latex", "json", "python", "ts"] as const;
+export type Format = (typeof FORMATS)[number];
+
+export interface ExplainCliOptions {
+  at: string[];
+  format?: string;
+  out?: string;
+  json?: boolean;
+  check?: boolean;
+  step?: string;
+}
+
+export function explainCommand(program: string, opts: ExplainCliOptions, out: (s: string) => void, err: (s: string) => void): number {
+  const format = (opts.json ? "json" : (opts.format ?? "table")) as Format;
+  const fail = (message: string, position?: number): number => {
+    if (format === "json") out(JSON.stringify(position === undefined ? { error: message } : { error: message, position }));
+    else err(message);
+    return 1;
+  };
+  if (!(FORMATS as readonly string[]).includes(format)) return fail(`error: unknown format "${opts.format}" (use one of ${FORMATS.join(", ")})`);
+  let step: number | undefined;
+  if (opts.step !== undefined) {
+    step = Number(opts.step);
+    if (!Number.isFinite(step)) return fail(`error: --step needs a number, got "${opts.step}"`);
+  }
+  let text: string;
+  try {
+    const given = parseAssignments(opts.at);
+    const ex = explainAll(program, given, { check: opts.check, step });
+    const r = ex.report;
+    switch (format) {
+      case "json":
+        text = JSON.stringify(r, null, 2);
+        break;
+      case "markdown":
+        text = formatMarkdown(r);
+        break;
+      case "latex":
+        text = formatLatex(r);
+        break;
+      case "python":
+      case "ts":
+        text = generateCode(ex.staged, ex.values, r.inputs, format, ex.grads);
+        break;
+      default:
+        text = formatTable(r);
+    }
+  } catch (e) {
+    if (e instanceof ExplainSyntaxError) return fail(e.format(), e.position);
+    if (e instanceof ExplainError || e instanceof ShapeError) return fail(`error: ${e.message}`);
+    throw e;
+  }
+  if (opts.out) {
+    writeFileSync(opts.out, text.endsWith("\n") ? text : text + "\n");
+    err(`wrote ${opts.out}`);
+  } else out(text.replace(/\n$/, ""));
+  return 0;
+}

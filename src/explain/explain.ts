@@ -1,0 +1,335 @@
+/**
+ * `explain`: parse, stage, run forward and backward, read the local and full derivatives back from
+ * the recorded VJP graphs, check against central differences, and collect warnings. The result is a
+ * plain report that the formatters (table, markdown, latex, json, code) print.
+ */
+import * as bp from "../index.js";
+import { num, v, type Expr } from "./ast.js";
+import { graphCode } from "./graphcode.js";
+import { parseProgram } from "./parser.js";
+import { printExpr, printText } from "./print.js";
+import { simplify } from "./simplify.js";
+import { ExplainError, evaluate, refArgs, stageFunction, stageProgram, type Stage, type StagedProgram } from "./stage.js";
+import { NotSymbolic, readGraph } from "./symbolic.js";
+
+export type Value = number | bp.Nested;
+
+export interface StageReport {
+  name: string;
+  op: string;
+  /** Argument names (inputs or earlier stages), one per edge, in order. */
+  inputs: string[];
+  equation: string;
+  /** The right-hand side in the input language. */
+  expression: string;
+  shape: number[];
+  value: Value;
+  /** d out / d this stage; null when not computed (the output does not depend on it). */
+  grad: Value | null;
+  /** Local derivative of this stage with respect to each input name (VJP with `g<name>` for arrays). */
+  local: Record<string, string>;
+  /** The local derivative's value (scalar stages). */
+  localValue: Record<string, number | null>;
+  span: [number, number] | null;
+}
+
+export interface EdgeReport {
+  from: string;
+  to: string;
+  local: string;
+  localValue: number | null;
+  upstream: Value | null;
+  contribution: Value | null;
+}
+
+export interface CheckReport {
+  name: string;
+  analytic: Value;
+  numeric: Value;
+  relError: number;
+  ok: boolean;
+}
+
+export interface ExplainReport {
+  source: string;
+  inputs: string[];
+  /** The values the inputs were given. */
+  inputValues: Record<string, Value>;
+  output: string;
+  scalar: boolean;
+  value: Value;
+  gradients: Record<string, Value>;
+  stages: StageReport[];
+  edges: EdgeReport[];
+  /** Full symbolic derivatives in terms of the inputs (scalar programs). */
+  derivatives?: Record<string, string>;
+  derivativesLatex?: Record<string, string>;
+  warnings: string[];
+  check?: CheckReport[];
+  step?: { lr: number; updates: { name: string; from: Value; to: Value }[] };
+}
+
+export interface ExplainOptions {
+  check?: boolean;
+  step?: number;
+}
+
+export function toValue(t: bp.Tensor): Value {
+  return t.toArray();
+}
+
+/** 4 significant digits, scientific below 1e-3 (0 stays 0). */
+export function fmtNumber(x: number): string {
+  if (Number.isNaN(x)) return "NaN";
+  if (!Number.isFinite(x)) return x > 0 ? "inf" : "-inf";
+  if (x === 0) return "0";
+  const a = Math.abs(x);
+  if (a < 1e-3 || a >= 1e6) return x.toExponential(3).replace(/\.?0+e/, "e");
+  return String(Number(x.toPrecision(4)));
+}
+
+export function fmtValue(v: Value | null): string {
+  if (v === null) return "not computed";
+  if (typeof v === "number") return fmtNumber(v);
+  return JSON.stringify(v, (_k, x) => (typeof x === "number" ? Number(fmtNumber(x)) : x));
+}
+
+const scalarOf = (t: bp.Tensor): boolean => t.size === 1;
+
+/** Gradient variable names: g + name, or d_ + name when that would collide with a program name. */
+export function gradName(name: string, taken: ReadonlySet<string>): string {
+  const g = `g${name}`;
+  return taken.has(g) ? `d_${name}` : g;
+}
+
+interface LocalInfo {
+  /** Per argument position: its local derivative (expression for scalars, VJP code for arrays). */
+  perArg: (Expr | string)[];
+  perArgValue: (number | null)[];
+}
+
+/** Local derivatives read back from the stage's own VJP graph (the symbolic interpreter). */
+function localDerivatives(s: Stage, values: ReadonlyMap<string, bp.Tensor>, gName: (n: string) => string): LocalInfo {
+  const refs = refArgs(s);
+  const leaves = refs.map((r) => {
+    const t = values.get(r)!;
+    return new bp.Tensor(t.data, t.shape, null, true);
+  });
+  const out = values.get(s.name)!;
+  const ct = new bp.Tensor(new Float64Array(out.size).fill(1), out.shape, null, true);
+  const [y, back] = bp.vjp(stageFunction(s), ...leaves);
+  const grads = back(ct);
+  const numeric = bp.noGrad(() => {
+    const [, b1] = bp.vjp(stageFunction(s), ...refs.map((r) => values.get(r)!));
+    return b1(bp.onesLike(out));
+  });
+  // Elementwise stages (every scalar stage among them) read back as expressions, with the upstream
+  // gradient set to 1: the local derivative. Other array stages print their VJP with the upstream named.
+  const exprNames = new Map<bp.Tensor, Expr>(leaves.map((l, k) => [l, v(refs[k])]));
+  exprNames.set(ct, num(1));
+  exprNames.set(y, s.expr);
+  const sameShapes = leaves.every((l) => l.shape.join() === out.shape.join() || l.size === 1);
+  try {
+    if (!sameShapes) throw new NotSymbolic("broadcasting stage");
+    const perArg = grads.map((g) => simplify(readGraph(g, exprNames)));
+    return { perArg, perArgValue: numeric.map((g: bp.Tensor) => (g.size === 1 ? g.item() : null)) };
+  } catch (e) {
+    if (!(e instanceof NotSymbolic)) throw e;
+  }
+  const names = new Map<bp.Tensor, string>(leaves.map((l, k) => [l, refs[k]]));
+  names.set(ct, gName(s.name));
+  names.set(y, s.name);
+  return { perArg: grads.map((g) => graphCode(g, names, "text")), perArgValue: grads.map(() => null) };
+}
+
+/** Full derivatives of a scalar program in terms of its inputs, read from the whole backward graph. */
+function fullDerivatives(staged: StagedProgram, given: ReadonlyMap<string, bp.Tensor>, inputs: readonly string[]): Record<string, Expr> | null {
+  const leaves = new Map<string, bp.Tensor>();
+  for (const name of inputs) {
+    const t = given.get(name)!;
+    if (t.size !== 1) return null;
+    leaves.set(name, new bp.Tensor(t.data, t.shape, null, true));
+  }
+  const all = [...leaves.values()];
+  const [y, back] = bp.vjp((...xs) => {
+    const env = new Map<string, bp.Tensor>(inputs.map((n, k) => [n, xs[k]]));
+    for (const s of staged.stages) env.set(s.name, stageFunction(s)(...refArgs(s).map((r) => env.get(r)!)));
+    return env.get(staged.output)!;
+  }, ...all);
+  const ct = new bp.Tensor(new Float64Array([1]), y.shape, null, true);
+  const grads = back(ct);
+  const names = new Map<bp.Tensor, Expr>(all.map((l, k) => [l, v(inputs[k])]));
+  names.set(ct, num(1));
+  const out: Record<string, Expr> = {};
+  try {
+    inputs.forEach((n, k) => (out[n] = simplify(readGraph(grads[k], names))));
+  } catch (e) {
+    if (e instanceof NotSymbolic) return null;
+    throw e;
+  }
+  return out;
+}
+
+function warningsFor(staged: StagedProgram, values: ReadonlyMap<string, bp.Tensor>, locals: Map<string, LocalInfo>, grads: ReadonlyMap<string, bp.Tensor | null>, eq: (s: Stage) => string): string[] {
+  const w: string[] = [];
+  for (const s of staged.stages) {
+    const refs = refArgs(s);
+    const arg = refs.length ? values.get(refs[refs.length - 1])! : null;
+    const out = values.get(s.name)!;
+    const any = (t: bp.Tensor | null, f: (x: number) => boolean) => !!t && Array.from(t.data).some(f);
+    const where = `stage ${eq(s)}`;
+    if ((s.op === "ln" || s.op === "sqrt") && any(arg, (x) => (s.op === "ln" ? x <= 0 : x < 0))) {
+      w.push(`domain: ${where}: ${s.op === "ln" ? "ln" : "sqrt"} of a ${s.op === "ln" ? "non-positive" : "negative"} value (${fmtValue(toValue(arg!))})`);
+    }
+    if (s.op === "sqrt" && any(arg, (x) => x === 0)) w.push(`domain: ${where}: sqrt at 0 has an infinite derivative`);
+    if ((s.op === "reciprocal" || s.op === "div") && any(arg, (x) => x === 0)) w.push(`domain: ${where}: division by zero`);
+    if (any(out, (x) => !Number.isFinite(x)) && !w.some((m) => m.includes(where))) w.push(`domain: ${where}: the value is ${fmtValue(toValue(out))}`);
+    if ((s.op === "relu" || s.op === "abs" || s.op === "step" || s.op === "sign") && any(arg, (x) => x === 0)) {
+      w.push(`kink: ${where}: ${s.op} is not differentiable at 0; the gradient used there is ${s.op === "abs" || s.op === "sign" || s.op === "step" ? "0" : "0 (as in PyTorch)"}`);
+    }
+    const info = locals.get(s.name);
+    const g = grads.get(s.name);
+    if (info && g && Array.from(g.data).some((x) => x !== 0)) {
+      info.perArgValue.forEach((lv, k) => {
+        if (lv === null) return;
+        const name = refs[k];
+        const local = typeof info.perArg[k] === "string" ? info.perArg[k] : printText(info.perArg[k] as Expr);
+        const at = `${name} = ${fmtValue(toValue(values.get(name)!))}`;
+        if (Math.abs(lv) <= 1e-12 && s.op !== "step" && s.op !== "sign") {
+          w.push(`dead gradient: ${where}: the local derivative ${local} is ${fmtNumber(lv)} at ${at}, so no gradient flows to ${name} along this path`);
+        } else if ((s.op === "sigmoid" || s.op === "tanh") && Math.abs(lv) < 1e-6) {
+          w.push(`saturation: ${where}: ${s.op}'(${fmtValue(toValue(values.get(name)!))}) = ${fmtNumber(lv)}, the gradient through it nearly vanishes`);
+        }
+      });
+    }
+  }
+  return w;
+}
+
+function checkGradients(staged: StagedProgram, given: ReadonlyMap<string, bp.Tensor>, names: readonly string[], grads: ReadonlyMap<string, bp.Tensor | null>): CheckReport[] {
+  const f = (...xs: bp.Tensor[]) => {
+    const env = new Map<string, bp.Tensor>(names.map((n, k) => [n, xs[k]]));
+    for (const s of staged.stages) env.set(s.name, stageFunction(s)(...refArgs(s).map((r) => env.get(r)!)));
+    return env.get(staged.output)!;
+  };
+  const r = bp.gradcheck(f, names.map((n) => given.get(n)!));
+  return names.map((name, k) => {
+    const rep = r.inputs[k];
+    const shape = given.get(name)!.shape;
+    const numeric = new bp.Tensor(rep.numeric, shape);
+    return { name, analytic: toValue(grads.get(name)!), numeric: toValue(numeric), relError: rep.maxRelError, ok: rep.ok };
+  });
+}
+
+/** Everything explain computed: the report, and the staged program and values the emitters need. */
+export interface Explanation {
+  report: ExplainReport;
+  staged: StagedProgram;
+  values: ReadonlyMap<string, bp.Tensor>;
+  grads: ReadonlyMap<string, bp.Tensor | null>;
+}
+
+/** Explains `source` at the given values (parsed from --at). */
+export function explain(source: string, given: ReadonlyMap<string, bp.Tensor>, options: ExplainOptions = {}): ExplainReport {
+  return explainAll(source, given, options).report;
+}
+
+export function explainAll(source: string, given: ReadonlyMap<string, bp.Tensor>, options: ExplainOptions = {}): Explanation {
+  const program = parseProgram(source);
+  const staged = stageProgram(program, new Set(given.keys()));
+  const eq = (s: Stage) => `${s.name} = ${printText(s.expr)}`;
+  const ev = evaluate(staged, given, printText);
+  const taken = new Set<string>([...ev.values.keys()]);
+  const gName = (n: string) => gradName(n, taken);
+  const locals = new Map<string, LocalInfo>();
+  for (const s of staged.stages) locals.set(s.name, localDerivatives(s, ev.values, gName));
+  const outT = ev.values.get(staged.output)!;
+  const inputNames = [...given.keys()];
+  const scalar = staged.inputs.every((n) => given.get(n)!.size === 1);
+  const stages: StageReport[] = staged.stages.map((s) => {
+    const info = locals.get(s.name)!;
+    const refs = refArgs(s);
+    const local: Record<string, string> = {};
+    const localValue: Record<string, number | null> = {};
+    // Where one name feeds a stage twice (x * x) its local derivative is the sum over both edges.
+    const uniq = [...new Set(refs)];
+    for (const n of uniq) {
+      const ks = refs.flatMap((r, k) => (r === n ? [k] : []));
+      const parts = ks.map((k) => info.perArg[k]);
+      if (parts.every((p) => typeof p !== "string")) {
+        const sum = (parts as Expr[]).reduce((a, b) => ({ kind: "bin", op: "+", left: a, right: b }));
+        local[n] = printText(simplify(sum));
+      } else local[n] = parts.map((p) => (typeof p === "string" ? p : printText(p))).join(" + ");
+      const vals = ks.map((k) => info.perArgValue[k]);
+      localValue[n] = vals.every((x) => x !== null) ? (vals as number[]).reduce((a, b) => a + b, 0) : null;
+    }
+    const g = ev.grads.get(s.name) ?? null;
+    return {
+      name: s.name,
+      op: s.op,
+      inputs: refs,
+      equation: eq(s),
+      expression: printText(s.expr),
+      shape: [...ev.values.get(s.name)!.shape],
+      value: toValue(ev.values.get(s.name)!),
+      grad: g ? toValue(g) : null,
+      local,
+      localValue,
+      span: s.span ? [s.span.start, s.span.end] : null,
+    };
+  });
+  const edges: EdgeReport[] = ev.edges.map((e) => {
+    const info = locals.get(e.to)!;
+    const p = info.perArg[e.argIndex];
+    const up = ev.grads.get(e.to) ?? null;
+    return {
+      from: e.from,
+      to: e.to,
+      local: typeof p === "string" ? p : printText(p),
+      localValue: info.perArgValue[e.argIndex],
+      upstream: up ? toValue(up) : null,
+      contribution: e.contribution ? toValue(e.contribution) : null,
+    };
+  });
+  const gradients: Record<string, Value> = {};
+  for (const n of inputNames) gradients[n] = toValue(ev.grads.get(n)!);
+  const report: ExplainReport = {
+    source,
+    inputs: inputNames,
+    inputValues: Object.fromEntries(inputNames.map((n) => [n, toValue(given.get(n)!)])),
+    output: staged.output,
+    scalar,
+    value: toValue(outT),
+    gradients,
+    stages,
+    edges,
+    warnings: warningsFor(staged, ev.values, locals, ev.grads, eq),
+  };
+  if (scalar) {
+    const d = fullDerivatives(staged, given, staged.inputs);
+    if (d) {
+      report.derivatives = {};
+      report.derivativesLatex = {};
+      for (const n of inputNames) {
+        const expr = d[n] ?? num(0);
+        report.derivatives[n] = printText(expr);
+        report.derivativesLatex[n] = printExpr(expr, "latex");
+      }
+    }
+  }
+  if (options.check) report.check = checkGradients(staged, given, inputNames, ev.grads);
+  if (options.step !== undefined) {
+    const lr = options.step;
+    report.step = {
+      lr,
+      updates: inputNames.map((n) => ({
+        name: n,
+        from: toValue(given.get(n)!),
+        to: toValue(bp.sub(given.get(n)!, bp.mul(ev.grads.get(n)!, lr))),
+      })),
+    };
+  }
+  return { report, staged, values: ev.values, grads: ev.grads };
+}
+
+export { ExplainError };

@@ -1,0 +1,127 @@
+/** Text renderings of an explanation: the terminal table, Markdown and LaTeX. */
+import { fmtNumber, fmtValue, type EdgeReport, type ExplainReport, type StageReport, type Value } from "./explain.js";
+import { parseExpression } from "./parser.js";
+import { printExpr } from "./print.js";
+
+function table(rows: string[][], indent = "  "): string[] {
+  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
+  return rows.map((r) => indent + r.map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(widths[c]))).join("   ").trimEnd());
+}
+
+function valueWithShape(v: Value, shape: number[]): string {
+  return shape.length === 0 ? fmtValue(v) : `${fmtValue(v)} ${shapeText(shape)}`;
+}
+
+function shapeText(shape: number[]): string {
+  return shape.length === 1 ? `(${shape[0]},)` : `(${shape.join(",")})`;
+}
+
+/** Gradient of each input as its fan-out sum: gx = 4 + 0.8343 = 4.834. */
+function gradientSums(r: ExplainReport): string[] {
+  return r.inputs.map((name) => {
+    const into = r.edges.filter((e) => e.from === name && e.contribution !== null);
+    const total = fmtValue(r.gradients[name]);
+    if (into.length === 0) return `g${name} = ${total}${r.stages.some((s) => s.inputs.includes(name)) ? "" : `   (the output does not use ${name})`}`;
+    if (into.length === 1) return `g${name} = ${total}   (from ${into[0].to})`;
+    return `g${name} = ${into.map((e) => fmtValue(e.contribution)).join(" + ")} = ${total}   (fan-out: ${into.map((e) => e.to).join(", ")})`;
+  });
+}
+
+function edgeRows(r: ExplainReport): string[][] {
+  const order = [...r.stages].reverse();
+  const rows: string[][] = [["stage", "local derivative", "local", "upstream", "contribution"]];
+  for (const s of order) {
+    for (const e of r.edges.filter((x) => x.to === s.name)) {
+      rows.push([s.equation, `d${s.name}/d${e.from} = ${e.local}`, e.localValue === null ? "-" : fmtNumber(e.localValue), fmtValue(e.upstream), `${e.from} <- ${fmtValue(e.contribution)}`]);
+    }
+  }
+  return rows;
+}
+
+export function formatTable(r: ExplainReport): string {
+  const lines: string[] = [];
+  const at = r.inputs.map((n) => `${n} = ${fmtValue(valueOfInput(r, n))}`).join(", ");
+  lines.push(`${r.source.trim()}   at ${at}`, "");
+  lines.push("Forward pass (one operation per stage)");
+  lines.push(...table([["stage", "value"], ...r.stages.map((s) => [s.equation, valueWithShape(s.value, s.shape)])]));
+  lines.push(`  output ${r.output} = ${fmtValue(r.value)}`, "");
+  lines.push("Backward pass (stages in reverse: contribution = upstream x local)");
+  lines.push(...table(edgeRows(r)));
+  lines.push("", "Gradients (contributions summed where an input fans out)");
+  lines.push(...gradientSums(r).map((l) => `  ${l}`));
+  if (r.derivatives) {
+    lines.push("", "Symbolic derivatives");
+    for (const n of r.inputs) lines.push(`  d${r.output}/d${n} = ${r.derivatives[n]}`);
+  }
+  if (r.check) {
+    lines.push("", "Gradient check (central differences, float64)");
+    lines.push(...table([["input", "backprop", "numeric", "rel. error", "verdict"], ...r.check.map((c) => [c.name, fmtValue(c.analytic), fmtValue(c.numeric), c.relError.toExponential(1), c.ok ? "ok" : "MISMATCH"])]));
+  }
+  if (r.step) {
+    lines.push("", `One gradient-descent step (step size ${r.step.lr}: x -= step * gx)`);
+    for (const u of r.step.updates) lines.push(`  ${u.name} = ${fmtValue(u.from)} -> ${fmtValue(u.to)}`);
+  }
+  if (r.warnings.length) {
+    lines.push("", "Warnings");
+    lines.push(...r.warnings.map((w) => `  ! ${w}`));
+  }
+  return lines.join("\n");
+}
+
+function valueOfInput(r: ExplainReport, name: string): Value {
+  return r.step?.updates.find((u) => u.name === name)?.from ?? r.inputValues[name];
+}
+
+function md(s: string): string {
+  return s.replace(/\|/g, "\\|");
+}
+
+export function formatMarkdown(r: ExplainReport): string {
+  const out: string[] = [];
+  out.push(`### Backprop through \`${md(r.source.trim())}\``, "");
+  out.push(`At ${r.inputs.map((n) => `\`${n} = ${fmtValue(r.inputValues[n])}\``).join(", ")}.`, "");
+  out.push("| stage | equation | value | gradient |", "|---|---|---|---|");
+  for (const s of r.stages) out.push(`| ${s.name} | \`${md(s.equation)}\` | ${md(valueWithShape(s.value, s.shape))} | ${md(fmtValue(s.grad))} |`);
+  out.push("", "| stage | local derivative | local | upstream | contribution |", "|---|---|---|---|---|");
+  for (const row of edgeRows(r).slice(1)) out.push(`| \`${md(row[0])}\` | \`${md(row[1])}\` | ${md(row[2])} | ${md(row[3])} | ${md(row[4])} |`);
+  out.push("", ...gradientSums(r).map((l) => `- \`${md(l)}\``));
+  if (r.derivatives) {
+    out.push("", "Symbolic derivatives:", "");
+    for (const n of r.inputs) out.push(`- $\\frac{\\partial ${r.output}}{\\partial ${n}} = ${r.derivativesLatex?.[n] ?? r.derivatives[n]}$`);
+  }
+  if (r.warnings.length) out.push("", ...r.warnings.map((w) => `> **Warning:** ${md(w)}`));
+  return out.join("\n") + "\n";
+}
+
+function latexOf(text: string): string {
+  try {
+    return printExpr(parseExpression(text), "latex");
+  } catch {
+    return `\\texttt{${text.replace(/[_#%&{}$]/g, (c) => `\\${c}`)}}`;
+  }
+}
+
+function stageLatex(s: StageReport): string {
+  return `${s.name} &= ${latexOf(s.expression)}`;
+}
+
+function edgeLatex(e: EdgeReport): string {
+  return `\\frac{\\partial ${e.to}}{\\partial ${e.from}} &= ${latexOf(e.local)}`;
+}
+
+export function formatLatex(r: ExplainReport): string {
+  const out: string[] = [];
+  out.push("% Staged computation (forward pass)", "\\begin{align*}");
+  out.push(r.stages.map(stageLatex).join(" \\\\\n"));
+  out.push("\\end{align*}", "", "% Local derivatives (backward pass, stages in reverse)", "\\begin{align*}");
+  out.push([...r.edges].map(edgeLatex).join(" \\\\\n"));
+  out.push("\\end{align*}", "", "\\begin{tabular}{llll}", "\\hline", "stage & value & gradient \\\\", "\\hline");
+  for (const s of r.stages) out.push(`$${s.name}$ & ${fmtValue(s.value)} & ${fmtValue(s.grad)} \\\\`);
+  out.push("\\hline", "\\end{tabular}");
+  if (r.derivativesLatex) {
+    out.push("", "\\begin{align*}");
+    out.push(r.inputs.map((n) => `\\frac{\\partial ${r.output}}{\\partial ${n}} &= ${r.derivativesLatex![n]}`).join(" \\\\\n"));
+    out.push("\\end{align*}");
+  }
+  return out.join("\n") + "\n";
+}

@@ -1,0 +1,70 @@
+/**
+ * Prints a recorded graph with the primitive table's own printers (text, Python, TypeScript), for
+ * array programs where shapes matter: reshapes, broadcasts and reductions are printed faithfully.
+ */
+import * as bp from "../index.js";
+
+export type CodeLang = "text" | "python" | "ts";
+
+function literal(t: bp.Tensor, lang: CodeLang): string {
+  if (t.size === 1 && t.ndim === 0) return fmt(t.data[0]);
+  const nested = JSON.stringify(t.toArray());
+  if (lang === "python") return `np.array(${nested})`;
+  if (lang === "ts") return `bp.tensor(${nested}, { dtype: "float64" })`;
+  return nested;
+}
+
+function fmt(v: number): string {
+  return Number.isInteger(v) ? `${v}` : `${v}`;
+}
+
+const ATOM = /^(?:-?[\d.]+(?:e[+-]?\d+)?|[A-Za-z_][\w.]*(?:\(.*\))?|\[.*\]|np\.array\(.*\))$/;
+
+function isBalancedCall(s: string): boolean {
+  // "f(a) + g(b)" matches the ATOM pattern's call form but is not one call.
+  if (!s.endsWith(")")) return true;
+  let depth = 0;
+  for (let i = s.indexOf("("); i < s.length; i++) {
+    if (s[i] === "(") depth++;
+    else if (s[i] === ")" && --depth === 0 && i !== s.length - 1) return false;
+  }
+  return true;
+}
+
+function atom(s: string): string {
+  return ATOM.test(s) && isBalancedCall(s) && !s.startsWith("-") ? s : `(${s})`;
+}
+
+/** Code for tensor `t`, with `names` naming the tensors that are variables in the generated code. */
+export function graphCode(t: bp.Tensor, names: ReadonlyMap<bp.Tensor, string>, lang: CodeLang): string {
+  const memo = new Map<bp.Tensor, string>();
+  const stack: [bp.Tensor, boolean][] = [[t, false]];
+  while (stack.length > 0) {
+    const [u, expanded] = stack.pop()!;
+    if (memo.has(u)) continue;
+    const name = names.get(u);
+    if (name !== undefined) {
+      memo.set(u, name);
+      continue;
+    }
+    const node = u.node;
+    if (!node) {
+      memo.set(u, literal(u, lang));
+      continue;
+    }
+    if (!expanded) {
+      stack.push([u, true]);
+      for (const i of node.inputs) if (!memo.has(i)) stack.push([i, false]);
+      continue;
+    }
+    const args = node.inputs.map((i) => memo.get(i)!);
+    // A reshape or broadcast to the shape it already has is no operation.
+    if ((node.prim === "reshape" || node.prim === "broadcast" || node.prim === "cast") && node.inputs[0].shape.join() === u.shape.join() && node.inputs[0].dtype === u.dtype) {
+      memo.set(u, args[0]);
+      continue;
+    }
+    const spec = bp.PRIMS[node.prim] as bp.Spec<bp.Prim>;
+    memo.set(u, spec.print[lang](args.map(atom), node.params));
+  }
+  return memo.get(t)!;
+}

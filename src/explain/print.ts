@@ -1,0 +1,158 @@
+/**
+ * Printers of expressions: the input language (which parses back), LaTeX, NumPy Python, and
+ * TypeScript on plain numbers. Parentheses are added by precedence only where needed.
+ */
+import type { Expr, FnName } from "./ast.js";
+
+export type Lang = "text" | "latex" | "python" | "ts";
+
+// Precedence levels: sums 1, products 2, unary minus 3, powers 4, atoms 5.
+interface Printed {
+  s: string;
+  level: number;
+}
+
+function formatNumber(v: number): string {
+  if (Number.isInteger(v) && Math.abs(v) < 1e21) return String(v);
+  return String(v);
+}
+
+const PY_FN: Record<FnName, (a: string) => string> = {
+  ln: (a) => `np.log(${a})`,
+  log: (a) => `np.log(${a})`,
+  exp: (a) => `np.exp(${a})`,
+  sqrt: (a) => `np.sqrt(${a})`,
+  sin: (a) => `np.sin(${a})`,
+  cos: (a) => `np.cos(${a})`,
+  tan: (a) => `np.tan(${a})`,
+  tanh: (a) => `np.tanh(${a})`,
+  sigmoid: (a) => `sigmoid(${a})`,
+  relu: (a) => `np.maximum(${a}, 0)`,
+  abs: (a) => `np.abs(${a})`,
+  sign: (a) => `np.sign(${a})`,
+  step: (a) => `np.heaviside(${a}, 0.0)`,
+  sum: (a) => `np.sum(${a})`,
+  mean: (a) => `np.mean(${a})`,
+  transpose: (a) => `np.transpose(${a})`,
+};
+
+const TS_FN: Record<FnName, (a: string) => string> = {
+  ln: (a) => `Math.log(${a})`,
+  log: (a) => `Math.log(${a})`,
+  exp: (a) => `Math.exp(${a})`,
+  sqrt: (a) => `Math.sqrt(${a})`,
+  sin: (a) => `Math.sin(${a})`,
+  cos: (a) => `Math.cos(${a})`,
+  tan: (a) => `Math.tan(${a})`,
+  tanh: (a) => `Math.tanh(${a})`,
+  sigmoid: (a) => `sigmoid(${a})`,
+  relu: (a) => `Math.max(${a}, 0)`,
+  abs: (a) => `Math.abs(${a})`,
+  sign: (a) => `Math.sign(${a})`,
+  step: (a) => `(${a} > 0 ? 1 : 0)`,
+  // On plain numbers these are identities.
+  sum: (a) => a,
+  mean: (a) => a,
+  transpose: (a) => a,
+};
+
+const LATEX_FN: Record<FnName, (a: string) => string> = {
+  ln: (a) => `\\ln\\left(${a}\\right)`,
+  log: (a) => `\\ln\\left(${a}\\right)`,
+  exp: (a) => `e^{${a}}`,
+  sqrt: (a) => `\\sqrt{${a}}`,
+  sin: (a) => `\\sin\\left(${a}\\right)`,
+  cos: (a) => `\\cos\\left(${a}\\right)`,
+  tan: (a) => `\\tan\\left(${a}\\right)`,
+  tanh: (a) => `\\tanh\\left(${a}\\right)`,
+  sigmoid: (a) => `\\sigma\\left(${a}\\right)`,
+  relu: (a) => `\\operatorname{ReLU}\\left(${a}\\right)`,
+  abs: (a) => `\\left|${a}\\right|`,
+  sign: (a) => `\\operatorname{sign}\\left(${a}\\right)`,
+  step: (a) => `H\\left(${a}\\right)`,
+  sum: (a) => `\\sum ${a}`,
+  mean: (a) => `\\operatorname{mean}\\left(${a}\\right)`,
+  transpose: (a) => `${a}^{\\top}`,
+};
+
+/** LaTeX names for variables such as lam, w1, x_2. */
+function latexVar(name: string): string {
+  const greek = ["alpha", "beta", "gamma", "delta", "epsilon", "eta", "theta", "lambda", "mu", "nu", "rho", "sigma", "tau", "phi", "omega"];
+  const m = /^([A-Za-z]+)_?(\d+)$/.exec(name);
+  const base = (n: string) => (n === "lam" ? "\\lambda" : greek.includes(n) ? `\\${n}` : n.length > 1 ? `\\mathit{${n}}` : n);
+  if (m) return `${base(m[1])}_{${m[2]}}`;
+  if (name.includes("_")) {
+    const [a, ...rest] = name.split("_");
+    return `${base(a)}_{${rest.join("\\_")}}`;
+  }
+  return base(name);
+}
+
+function wrap(p: Printed, min: number, lang: Lang): string {
+  if (p.level >= min) return p.s;
+  return lang === "latex" ? `\\left(${p.s}\\right)` : `(${p.s})`;
+}
+
+function pr(e: Expr, lang: Lang): Printed {
+  switch (e.kind) {
+    case "num": {
+      const s = formatNumber(e.value);
+      return { s, level: e.value < 0 || Object.is(e.value, -0) ? 3 : 5 };
+    }
+    case "const":
+      return { s: lang === "python" ? `np.${e.name}` : lang === "ts" ? (e.name === "e" ? "Math.E" : "Math.PI") : lang === "latex" && e.name === "pi" ? "\\pi" : e.name, level: 5 };
+    case "var":
+      return { s: lang === "latex" ? latexVar(e.name) : e.name, level: 5 };
+    case "array": {
+      const items = e.items.map((i) => pr(i, lang).s).join(", ");
+      return { s: lang === "python" ? `np.array([${items}])` : `[${items}]`, level: 5 };
+    }
+    case "call": {
+      const a = pr(e.arg, lang).s;
+      const table = lang === "python" ? PY_FN : lang === "ts" ? TS_FN : lang === "latex" ? LATEX_FN : null;
+      if (table) {
+        const s = table[e.fn](lang === "latex" && e.fn === "transpose" ? wrap(pr(e.arg, lang), 5, lang) : a);
+        return { s, level: lang === "latex" && e.fn === "exp" ? 4 : 5 };
+      }
+      return { s: `${e.fn}(${a})`, level: 5 };
+    }
+    case "neg": {
+      const a = pr(e.arg, lang);
+      // -x^2 means -(x^2) everywhere but JavaScript, which rejects -x ** 2 (we print Math.pow there).
+      return { s: `-${wrap(a, a.s.startsWith("-") ? 5 : 2, lang)}`, level: 3 };
+    }
+    case "bin": {
+      const l = pr(e.left, lang);
+      const r = pr(e.right, lang);
+      switch (e.op) {
+        case "+":
+        case "-":
+          return { s: `${wrap(l, 1, lang)} ${e.op} ${wrap(r, e.op === "-" ? 2 : 2, lang)}`, level: 1 };
+        case "*":
+        case "@": {
+          if (lang === "ts" && e.op === "@") throw new Error("matrix products have no plain-number TypeScript form");
+          const ls = wrap(l, 2, lang);
+          const rs = wrap(r, 4, lang);
+          if (e.op === "@") return { s: lang === "latex" ? `${ls} ${rs}` : `${ls} @ ${rs}`, level: 2 };
+          // Implicit multiplication for a coefficient: 2x, 4sin(y), 2(x + y).
+          const implicit = e.left.kind === "num" && e.left.value >= 0 && (lang === "text" || lang === "latex") && /^[A-Za-z(\\]/.test(rs) && !/^[eE]\d/.test(rs);
+          if (implicit) return { s: `${ls}${rs}`, level: 2 };
+          return { s: `${ls} ${lang === "latex" ? "\\cdot" : "*"} ${rs}`, level: 2 };
+        }
+        case "/":
+          if (lang === "latex") return { s: `\\frac{${l.s}}{${r.s}}`, level: 5 };
+          return { s: `${wrap(l, 2, lang)} / ${wrap(r, 4, lang)}`, level: 2 };
+        case "^":
+          if (lang === "ts") return { s: `Math.pow(${l.s}, ${r.s})`, level: 5 };
+          if (lang === "latex") return { s: `{${wrap(l, 5, lang)}}^{${r.s}}`, level: 4 };
+          return { s: `${wrap(l, 5, lang)}${lang === "python" ? " ** " : "^"}${wrap(r, 5, lang)}`, level: 4 };
+      }
+    }
+  }
+}
+
+export function printExpr(e: Expr, lang: Lang): string {
+  return pr(e, lang).s;
+}
+
+export const printText = (e: Expr): string => printExpr(e, "text");

@@ -1,0 +1,270 @@
+/**
+ * The stage interpreter: turns a program into staged computation (one operation per equation, named
+ * a, b, c... skipping the inputs), then runs it forward on float64 tensors and backward stage by stage
+ * with the core's vjp, recording every edge's contribution so fan-out sums can be shown.
+ */
+import * as bp from "../index.js";
+import { CONSTANTS, FUNCTIONS, bin, call, freeVars, neg, v, type Expr, type Program, type Span } from "./ast.js";
+import { BIN_OPS, applyOp, type StageOp } from "./ops.js";
+import { ExplainSyntaxError } from "./parser.js";
+import { evalConstant } from "./values.js";
+
+export type Arg = { readonly kind: "ref"; readonly name: string } | { readonly kind: "const"; readonly expr: Expr; readonly value: bp.Tensor };
+
+export interface Stage {
+  readonly name: string;
+  readonly op: StageOp;
+  readonly args: readonly Arg[];
+  /** The stage's right-hand side with its arguments as names (and constants as written). */
+  readonly expr: Expr;
+  /** Where its operation is in the source text. */
+  readonly span?: Span;
+  readonly userDefined: boolean;
+}
+
+export interface StagedProgram {
+  readonly program: Program;
+  /** Free variables, in order of first appearance. */
+  readonly inputs: readonly string[];
+  readonly stages: readonly Stage[];
+  /** Name of the output (the last stage). */
+  readonly output: string;
+}
+
+const RESERVED = new Set<string>([...FUNCTIONS, ...Object.keys(CONSTANTS)]);
+
+function nameGenerator(taken: Set<string>): () => string {
+  const letters = "abcdefghijklmnopqrstuvwxyz";
+  let i = 0;
+  return () => {
+    for (;;) {
+      const name = i < letters.length ? letters[i] : `t${i - letters.length + 1}`;
+      i++;
+      if (!taken.has(name) && !RESERVED.has(name)) {
+        taken.add(name);
+        return name;
+      }
+    }
+  };
+}
+
+/** `reserved`: further names stage names must avoid (values given for names the program does not use). */
+export function stageProgram(program: Program, reserved: ReadonlySet<string> = new Set()): StagedProgram {
+  const src = program.source;
+  const defined = new Map<string, Span>();
+  const inputs: string[] = [];
+  const stages: Stage[] = [];
+  const all = new Set<string>(reserved);
+  for (const st of program.statements) {
+    freeVars(st.expr).forEach((n) => all.add(n));
+    if (st.name) all.add(st.name);
+  }
+  const fresh = nameGenerator(all);
+  const laterDefs = new Map(program.statements.filter((s) => s.name).map((s) => [s.name as string, s.span]));
+
+  const toArg = (e: Expr): Arg => {
+    if (freeVars(e).length === 0) return { kind: "const", expr: e, value: evalConstant(e, src) };
+    if (e.kind === "var") return { kind: "ref", name: e.name };
+    return { kind: "ref", name: stageOf(e, null) };
+  };
+  const argExpr = (a: Arg): Expr => (a.kind === "ref" ? v(a.name) : a.expr);
+
+  /** Stages expression `e` (not a constant) and returns the name holding its value. */
+  function stageOf(e: Expr, name: string | null): string {
+    let op: StageOp;
+    let args: Arg[];
+    switch (e.kind) {
+      case "var":
+        if (name === null) return e.name;
+        op = "id";
+        args = [{ kind: "ref", name: e.name }];
+        break;
+      case "neg":
+        op = "neg";
+        args = [toArg(e.arg)];
+        break;
+      case "call":
+        op = e.fn === "log" ? "ln" : e.fn;
+        args = [toArg(e.arg)];
+        break;
+      case "bin":
+        if (e.op === "^" && e.left.kind === "const" && e.left.name === "e") {
+          op = "exp"; // e^u is exp(u): one stage, local derivative e^u
+          args = [toArg(e.right)];
+        } else if (e.op === "/" && e.left.kind === "num" && e.left.value === 1) {
+          op = "reciprocal"; // 1/u, as the seeds stage sigmoid
+          args = [toArg(e.right)];
+        } else {
+          op = BIN_OPS[e.op];
+          args = [toArg(e.left), toArg(e.right)];
+        }
+        break;
+      default:
+        throw new ExplainSyntaxError("an array literal cannot be a stage; give array values with --at", e.span?.start ?? 0, src);
+    }
+    const stageName = name ?? fresh();
+    stages.push({ name: stageName, op, args, expr: stageExpr(op, args.map(argExpr)), span: e.span, userDefined: name !== null });
+    return stageName;
+  }
+
+  const checkRefs = (e: Expr, at: number): void => {
+    const walk = (x: Expr): void => {
+      if (x.kind === "var") {
+        if (!defined.has(x.name) && laterDefs.has(x.name) && (laterDefs.get(x.name)?.start ?? 0) >= at) {
+          throw new ExplainSyntaxError(`'${x.name}' is used before its definition`, x.span?.start ?? at, src);
+        }
+        if (!defined.has(x.name) && !inputs.includes(x.name)) inputs.push(x.name);
+      } else if (x.kind === "neg" || x.kind === "call") walk(x.arg);
+      else if (x.kind === "bin") {
+        walk(x.left);
+        walk(x.right);
+      } else if (x.kind === "array") x.items.forEach(walk);
+    };
+    walk(e);
+  };
+
+  let output = "";
+  for (const st of program.statements) {
+    checkRefs(st.expr, st.span.start);
+    if (st.name && (defined.has(st.name) || inputs.includes(st.name))) {
+      throw new ExplainSyntaxError(`'${st.name}' is ${defined.has(st.name) ? "defined twice" : "used before its definition"}`, st.span.start, src);
+    }
+    if (freeVars(st.expr).length === 0) {
+      // A constant statement still gets a stage so it has a value and a place in the graph.
+      const nm = st.name ?? fresh();
+      stages.push({ name: nm, op: "id", args: [toArg(st.expr)], expr: st.expr, span: st.expr.span, userDefined: st.name !== null });
+      output = nm;
+    } else {
+      output = stageOf(st.expr, st.name);
+      if (st.name === null && output !== stages[stages.length - 1]?.name) {
+        // The program ends in a bare name: give the output its own stage.
+        const nm = fresh();
+        stages.push({ name: nm, op: "id", args: [{ kind: "ref", name: output }], expr: v(output), span: st.expr.span, userDefined: false });
+        output = nm;
+      }
+    }
+    if (st.name) defined.set(st.name, st.span);
+  }
+  return { program, inputs, stages, output };
+}
+
+/** The right-hand side of a stage, for equations and local derivatives. */
+export function stageExpr(op: StageOp, a: readonly Expr[]): Expr {
+  switch (op) {
+    case "add":
+    case "sub":
+    case "mul":
+    case "div":
+    case "pow":
+    case "matmul":
+      return bin(({ add: "+", sub: "-", mul: "*", div: "/", pow: "^", matmul: "@" } as const)[op], a[0], a[1]);
+    case "neg":
+      return neg(a[0]);
+    case "reciprocal":
+      return bin("/", { kind: "num", value: 1 }, a[0]);
+    case "id":
+      return a[0];
+    default:
+      return call(op, a[0]);
+  }
+}
+
+export interface Edge {
+  /** The argument's name (an input or an earlier stage). */
+  readonly from: string;
+  readonly to: string;
+  readonly argIndex: number;
+  /** This edge's share of d out / d from: the stage's VJP applied to its upstream gradient. */
+  readonly contribution: bp.Tensor | null;
+}
+
+export interface Evaluation {
+  readonly values: ReadonlyMap<string, bp.Tensor>;
+  /** d out / d name for inputs and stages; null where no gradient reaches ("not computed"). */
+  readonly grads: ReadonlyMap<string, bp.Tensor | null>;
+  readonly edges: readonly Edge[];
+}
+
+export class ExplainError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "ExplainError";
+  }
+}
+
+/** The stage's operation as a function of its referenced arguments (constants are closed over). */
+export function stageFunction(s: Stage): (...refs: bp.Tensor[]) => bp.Tensor {
+  return (...refs) => {
+    let k = 0;
+    return applyOp(
+      s.op,
+      s.args.map((a) => (a.kind === "ref" ? refs[k++] : a.value)),
+    );
+  };
+}
+
+export function refArgs(s: Stage): string[] {
+  return s.args.flatMap((a) => (a.kind === "ref" ? [a.name] : []));
+}
+
+export function equationText(s: Stage, print: (e: Expr) => string): string {
+  return `${s.name} = ${print(s.expr)}`;
+}
+
+/** Forward pass, then the backward pass in reverse stage order. */
+export function evaluate(staged: StagedProgram, given: ReadonlyMap<string, bp.Tensor>, print: (e: Expr) => string): Evaluation {
+  const values = new Map<string, bp.Tensor>();
+  for (const name of staged.inputs) {
+    const t = given.get(name);
+    if (!t) throw new ExplainError(`missing value for input '${name}' (give it with --at ${name}=...)`);
+    values.set(name, t);
+  }
+  for (const [name, t] of given) {
+    if (staged.stages.some((s) => s.name === name && s.userDefined)) {
+      throw new ExplainError(`'${name}' is defined in the program, so it cannot also be given with --at`);
+    }
+    if (!values.has(name)) values.set(name, t);
+  }
+  bp.noGrad(() => {
+    for (const s of staged.stages) {
+      try {
+        values.set(s.name, stageFunction(s)(...refArgs(s).map((r) => values.get(r)!)));
+      } catch (e) {
+        throw new ExplainError(`in stage ${equationText(s, print)}: ${e instanceof Error ? e.message : String(e)}`);
+      }
+    }
+  });
+  const out = values.get(staged.output)!;
+  if (out.size !== 1) {
+    throw new ExplainError(`the output ${staged.output} has shape ${bp.formatShape(out.shape)}; gradients need a scalar output (wrap it in sum(...) or mean(...))`);
+  }
+  const grads = new Map<string, bp.Tensor | null>();
+  const edges: Edge[] = [];
+  const ct = new Map<string, bp.Tensor>([[staged.output, bp.onesLike(out)]]);
+  for (let i = staged.stages.length - 1; i >= 0; i--) {
+    const s = staged.stages[i];
+    const g = ct.get(s.name) ?? null;
+    grads.set(s.name, g);
+    const refs = refArgs(s);
+    let contributions: bp.Tensor[] | null = null;
+    if (g) {
+      const [, back] = bp.vjp(stageFunction(s), ...refs.map((r) => values.get(r)!));
+      contributions = back(g);
+    }
+    refs.forEach((r, k) => {
+      const c = contributions ? contributions[k] : null;
+      edges.push({ from: r, to: s.name, argIndex: k, contribution: c });
+      if (c) {
+        const prev = ct.get(r);
+        ct.set(r, prev ? bp.add(prev, c) : c);
+      }
+    });
+  }
+  for (const name of values.keys()) {
+    if (grads.has(name)) continue;
+    const g = ct.get(name);
+    // An input the output does not use has gradient 0 (the seeds' z in g(x, y, z)).
+    grads.set(name, g ?? bp.zerosLike(values.get(name)!));
+  }
+  return { values, grads, edges };
+}

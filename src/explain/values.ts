@@ -1,0 +1,73 @@
+/** Input values: `--at x=1,y=3`, `--at W=[[0.1,0.5],[-0.3,0.8]]`, `--at y=pi/2`, all in float64. */
+import * as bp from "../index.js";
+import { CONSTANTS, type Expr } from "./ast.js";
+import { applyFn, applyBin } from "./ops.js";
+import { ExplainSyntaxError, parseExpression } from "./parser.js";
+
+/** Evaluates an expression with no free variables (numbers, e, pi, arrays, functions) to a float64 tensor. */
+export function evalConstant(e: Expr, source: string): bp.Tensor {
+  switch (e.kind) {
+    case "num":
+      return bp.scalar(e.value, "float64");
+    case "const":
+      return bp.scalar(CONSTANTS[e.name], "float64");
+    case "var":
+      throw new ExplainSyntaxError(`a value cannot refer to the name '${e.name}'`, e.span?.start ?? 0, source);
+    case "neg":
+      return bp.neg(evalConstant(e.arg, source));
+    case "bin":
+      return applyBin(e.op, evalConstant(e.left, source), evalConstant(e.right, source));
+    case "call":
+      return applyFn(e.fn, evalConstant(e.arg, source));
+    case "array": {
+      if (e.items.length === 0) return bp.tensor([], { dtype: "float64" });
+      const items = e.items.map((i) => evalConstant(i, source));
+      const first = items[0].shape;
+      items.forEach((t, k) => {
+        if (t.shape.join() !== first.join()) {
+          throw new ExplainSyntaxError(`array items must have the same shape: item ${k + 1} has shape ${bp.formatShape(t.shape)}, item 1 has ${bp.formatShape(first)}`, e.items[k].span?.start ?? 0, source);
+        }
+      });
+      return bp.stack(items, 0);
+    }
+  }
+}
+
+/** Splits `x=1,y=[1,2]` on commas outside brackets and parentheses. */
+export function splitAssignments(text: string): string[] {
+  const parts: string[] = [];
+  let depth = 0;
+  let cur = "";
+  for (const ch of text) {
+    if (ch === "[" || ch === "(") depth++;
+    if (ch === "]" || ch === ")") depth--;
+    if (ch === "," && depth === 0) {
+      parts.push(cur);
+      cur = "";
+    } else cur += ch;
+  }
+  parts.push(cur);
+  return parts.map((p) => p.trim()).filter((p) => p.length > 0);
+}
+
+/** Parses every `--at` argument into named float64 tensors; errors say which assignment is wrong. */
+export function parseAssignments(args: readonly string[]): Map<string, bp.Tensor> {
+  const values = new Map<string, bp.Tensor>();
+  for (const arg of args) {
+    for (const part of splitAssignments(arg)) {
+      const m = /^\s*([A-Za-z_][A-Za-z0-9_]*)\s*=(.*)$/s.exec(part);
+      if (!m) throw new ExplainSyntaxError(`expected NAME=VALUE, got "${part}"`, 0, part);
+      const [, name, valueText] = m;
+      if (name in CONSTANTS) throw new ExplainSyntaxError(`'${name}' is a constant and cannot be given a value`, 0, part);
+      if (valueText.trim() === "") throw new ExplainSyntaxError(`missing value for '${name}'`, part.length, part);
+      const offset = part.indexOf("=") + 1;
+      try {
+        values.set(name, evalConstant(parseExpression(valueText), valueText));
+      } catch (e) {
+        if (e instanceof ExplainSyntaxError) throw new ExplainSyntaxError(`in the value of '${name}': ${e.message}`, offset + e.position, part);
+        throw e;
+      }
+    }
+  }
+  return values;
+}
