@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { runCli } from "../dist/cli/main.js";
 
-process.exitCode = runCli(process.argv.slice(2), {
+process.exitCode = await runCli(process.argv.slice(2), {
   out: (s) => process.stdout.write(s + "\n"),
   err: (s) => process.stderr.write(s + "\n"),
 });

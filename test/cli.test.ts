@@ -6,47 +6,47 @@ import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { runCli } from "../src/cli/main.js";
 
-function run(...argv: string[]): { code: number; out: string; err: string } {
+async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
   const out: string[] = [];
   const err: string[] = [];
-  const code = runCli(argv, { out: (s) => out.push(s), err: (s) => err.push(s) });
+  const code = await runCli(argv, { out: (s) => out.push(s), err: (s) => err.push(s) });
   return { code, out: out.join("\n"), err: err.join("\n") };
 }
 
 describe("backprop shapes", () => {
-  it("prints the broadcast shape", () => {
-    assert.deepEqual(run("shapes", "(4,2)", "+", "(2,4,1)"), { code: 0, out: "(2,4,2)", err: "" });
-    assert.deepEqual(run("shapes", "(2,)", "*", "(2,1)").out, "(2,2)");
+  it("prints the broadcast shape", async () => {
+    assert.deepEqual(await run("shapes", "(4,2)", "+", "(2,4,1)"), { code: 0, out: "(2,4,2)", err: "" });
+    assert.deepEqual((await run("shapes", "(2,)", "*", "(2,1)")).out, "(2,2)");
   });
 
-  it("prints the matmul shape", () => {
-    assert.deepEqual(run("shapes", "(2,5,4)", "@", "(3,2,4,8)"), { code: 0, out: "(3,2,5,8)", err: "" });
-    assert.equal(run("shapes", "(4,)", "@", "(4,)").out, "()");
+  it("prints the matmul shape", async () => {
+    assert.deepEqual(await run("shapes", "(2,5,4)", "@", "(3,2,4,8)"), { code: 0, out: "(3,2,5,8)", err: "" });
+    assert.equal((await run("shapes", "(4,)", "@", "(4,)")).out, "()");
   });
 
-  it("chains left to right", () => {
-    assert.equal(run("shapes", "(5,4)", "@", "(4,3)", "+", "(3,)").out, "(5,3)");
+  it("chains left to right", async () => {
+    assert.equal((await run("shapes", "(5,4)", "@", "(4,3)", "+", "(3,)")).out, "(5,3)");
   });
 
-  it("--json prints the shape or the error", () => {
-    assert.deepEqual(run("shapes", "(4,2)", "+", "(2,4,1)", "--json"), { code: 0, out: '{"shape":[2,4,2]}', err: "" });
-    const bad = run("shapes", "(6,5,3)", "+", "(6,5)", "--json");
+  it("--json prints the shape or the error", async () => {
+    assert.deepEqual(await run("shapes", "(4,2)", "+", "(2,4,1)", "--json"), { code: 0, out: '{"shape":[2,4,2]}', err: "" });
+    const bad = await run("shapes", "(6,5,3)", "+", "(6,5)", "--json");
     assert.equal(bad.code, 1);
     assert.deepEqual(JSON.parse(bad.out), { error: "add: operands could not be broadcast together with shapes (6,5,3) (6,5)" });
   });
 
-  it("errors go to stderr with exit code 1", () => {
-    const r = run("shapes", "(3,5,4)", "@", "(5,4,8)");
+  it("errors go to stderr with exit code 1", async () => {
+    const r = await run("shapes", "(3,5,4)", "@", "(5,4,8)");
     assert.equal(r.code, 1);
     assert.equal(r.out, "");
     assert.match(r.err, /^error: matmul: batch dimensions could not be broadcast together for \(3,5,4\) @ \(5,4,8\)/);
-    assert.match(run("shapes", "(2,x)", "+", "(2,)").err, /cannot read shape "\(2,x\)": "x" is not a non-negative integer/);
-    assert.match(run("shapes", "(2,)", "%", "(2,)").err, /unknown operator "%"/);
-    assert.match(run("shapes", "(2,)", "+").err, /expected SHAPE OP SHAPE/);
+    assert.match((await run("shapes", "(2,x)", "+", "(2,)")).err, /cannot read shape "\(2,x\)": "x" is not a non-negative integer/);
+    assert.match((await run("shapes", "(2,)", "%", "(2,)")).err, /unknown operator "%"/);
+    assert.match((await run("shapes", "(2,)", "+")).err, /expected SHAPE OP SHAPE/);
   });
 
-  it("--help lists the command", () => {
-    const r = run("--help");
+  it("--help lists the command", async () => {
+    const r = await run("--help");
     assert.equal(r.code, 0);
     assert.match(r.out, /shapes/);
   });
@@ -56,7 +56,7 @@ const bin = fileURLToPath(new URL("../bin/backprop.js", import.meta.url));
 const built = existsSync(fileURLToPath(new URL("../dist/cli/main.js", import.meta.url)));
 
 describe("installed bin", { skip: built ? false : "dist/ is not built (npm ci builds it)" }, () => {
-  it("runs from the package bin with the exit code", () => {
+  it("runs from the package bin with the exit code", async () => {
     const ok = spawnSync(process.execPath, [bin, "shapes", "(4,2)", "+", "(2,4,1)", "--json"], { encoding: "utf8" });
     assert.equal(ok.status, 0);
     assert.deepEqual(JSON.parse(ok.stdout), { shape: [2, 4, 2] });
@@ -67,7 +67,7 @@ describe("installed bin", { skip: built ? false : "dist/ is not built (npm ci bu
 });
 
 describe("README example", { skip: built ? false : "dist/ is not built (npm ci builds it)" }, () => {
-  it("examples/quickstart.mjs runs and prints the seeds' numbers", () => {
+  it("examples/quickstart.mjs runs and prints the seeds' numbers", async () => {
     const script = fileURLToPath(new URL("../examples/quickstart.mjs", import.meta.url));
     const r = spawnSync(process.execPath, [script], { encoding: "utf8" });
     assert.equal(r.status, 0, r.stderr);

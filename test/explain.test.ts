@@ -342,15 +342,15 @@ describe("generated code reproduces the engine", () => {
 });
 
 describe("backprop explain (CLI)", () => {
-  function cli(...argv: string[]): { code: number; out: string; err: string } {
+  async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
     const out: string[] = [];
     const err: string[] = [];
-    const code = runCli(argv, { out: (s) => out.push(s), err: (s) => err.push(s) });
+    const code = await runCli(argv, { out: (s) => out.push(s), err: (s) => err.push(s) });
     return { code, out: out.join("\n"), err: err.join("\n") };
   }
 
-  it("--json has value, gradients, stages (name, op, inputs, equation, value, grad, local) and derivatives", () => {
-    const r = cli("explain", "(x^2 + 2y) z^3", "--at", "x=3,y=1,z=2", "--json");
+  it("--json has value, gradients, stages (name, op, inputs, equation, value, grad, local) and derivatives", async () => {
+    const r = await cli("explain", "(x^2 + 2y) z^3", "--at", "x=3,y=1,z=2", "--json");
     assert.equal(r.code, 0);
     const j = JSON.parse(r.out);
     assert.equal(j.value, 88);
@@ -360,22 +360,22 @@ describe("backprop explain (CLI)", () => {
     assert.deepEqual(j.derivatives, { x: "2x * z^3", y: "2z^3", z: "3z^2 * (x^2 + 2y)" });
   });
 
-  it("a syntax error prints the input with a caret and exits 1", () => {
-    const r = cli("explain", "(x + y", "--at", "x=1,y=2");
+  it("a syntax error prints the input with a caret and exits 1", async () => {
+    const r = await cli("explain", "(x + y", "--at", "x=1,y=2");
     assert.equal(r.code, 1);
     assert.equal(r.err, "syntax error at column 7: expected ')' to close '(' at column 1, found end of input\n  (x + y\n        ^");
-    const j = cli("explain", "x + * y", "--at", "x=1,y=2", "--json");
+    const j = await cli("explain", "x + * y", "--at", "x=1,y=2", "--json");
     assert.deepEqual(JSON.parse(j.out), { error: "syntax error at column 5: expected a number, a name or '(', found '*'\n  x + * y\n      ^", position: 4 });
   });
 
-  it("a missing input or a bad value says which", () => {
-    assert.match(cli("explain", "x + y", "--at", "x=1").err, /missing value for input 'y' \(give it with --at y=\.\.\.\)/);
-    assert.match(cli("explain", "x + y", "--at", "x=1,y=q").err, /in the value of 'y': a value cannot refer to the name 'q'/);
-    assert.match(cli("explain", "x", "--at", "x=1", "--format", "gif").err, /unknown format "gif"/);
+  it("a missing input or a bad value says which", async () => {
+    assert.match((await cli("explain", "x + y", "--at", "x=1")).err, /missing value for input 'y' \(give it with --at y=\.\.\.\)/);
+    assert.match((await cli("explain", "x + y", "--at", "x=1,y=q")).err, /in the value of 'y': a value cannot refer to the name 'q'/);
+    assert.match((await cli("explain", "x", "--at", "x=1", "--format", "gif")).err, /unknown format "gif"/);
   });
 
-  it("table, markdown and latex formats", () => {
-    const t = cli("explain", "(ln(x) + sin(y))^2 + 4x", "--at", "x=e", "--at", "y=pi/2", "--at", "z=2", "--check");
+  it("table, markdown and latex formats", async () => {
+    const t = await cli("explain", "(ln(x) + sin(y))^2 + 4x", "--at", "x=e", "--at", "y=pi/2", "--at", "z=2", "--check");
     assert.equal(t.code, 0);
     assert.match(t.out, /gx = 4 \+ 1\.472 = 5\.472/);
     assert.match(t.out, /dead gradient/);

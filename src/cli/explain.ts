@@ -3,11 +3,13 @@ import { writeFileSync } from "node:fs";
 import { generateCode } from "../explain/codegen.js";
 import { explainAll, ExplainError } from "../explain/explain.js";
 import { formatLatex, formatMarkdown, formatTable } from "../explain/format.js";
+import { toDot, toMermaid, toSvg, toTikz } from "../explain/figures.js";
+import { svgToPng } from "./png.js";
 import { ExplainSyntaxError } from "../explain/parser.js";
 import { parseAssignments } from "../explain/values.js";
 import { ShapeError } from "../core/shape.js";
 
-export const FORMATS = ["table", "markdown", "latex", "json", "python", "ts"] as const;
+export const FORMATS = ["table", "markdown", "latex", "json", "dot", "svg", "png", "mermaid", "tikz", "python", "ts"] as const;
 export type Format = (typeof FORMATS)[number];
 
 export interface ExplainCliOptions {
@@ -19,7 +21,7 @@ export interface ExplainCliOptions {
   step?: string;
 }
 
-export function explainCommand(program: string, opts: ExplainCliOptions, out: (s: string) => void, err: (s: string) => void): number {
+export async function explainCommand(program: string, opts: ExplainCliOptions, out: (s: string) => void, err: (s: string) => void): Promise<number> {
   const format = (opts.json ? "json" : (opts.format ?? "table")) as Format;
   const fail = (message: string, position?: number): number => {
     if (format === "json") out(JSON.stringify(position === undefined ? { error: message } : { error: message, position }));
@@ -27,12 +29,14 @@ export function explainCommand(program: string, opts: ExplainCliOptions, out: (s
     return 1;
   };
   if (!(FORMATS as readonly string[]).includes(format)) return fail(`error: unknown format "${opts.format}" (use one of ${FORMATS.join(", ")})`);
+  if (format === "png" && !opts.out) return fail("error: --format png needs --out FILE (PNG is binary)");
   let step: number | undefined;
   if (opts.step !== undefined) {
     step = Number(opts.step);
     if (!Number.isFinite(step)) return fail(`error: --step needs a number, got "${opts.step}"`);
   }
   let text: string;
+  let png: Uint8Array | null = null;
   try {
     const given = parseAssignments(opts.at);
     const ex = explainAll(program, given, { check: opts.check, step });
@@ -47,6 +51,22 @@ export function explainCommand(program: string, opts: ExplainCliOptions, out: (s
       case "latex":
         text = formatLatex(r);
         break;
+      case "dot":
+        text = toDot(r);
+        break;
+      case "svg":
+        text = toSvg(r);
+        break;
+      case "png":
+        text = "";
+        png = await svgToPng(toSvg(r));
+        break;
+      case "mermaid":
+        text = toMermaid(r);
+        break;
+      case "tikz":
+        text = toTikz(r);
+        break;
       case "python":
       case "ts":
         text = generateCode(ex.staged, ex.values, r.inputs, format, ex.grads);
@@ -60,7 +80,7 @@ export function explainCommand(program: string, opts: ExplainCliOptions, out: (s
     throw e;
   }
   if (opts.out) {
-    writeFileSync(opts.out, text.endsWith("\n") ? text : text + "\n");
+    writeFileSync(opts.out, png ?? (text.endsWith("\n") ? text : text + "\n"));
     err(`wrote ${opts.out}`);
   } else out(text.replace(/\n$/, ""));
   return 0;

@@ -10,7 +10,7 @@ export interface Io {
 
 const VERSION = "0.1.0";
 
-export function runCli(argv: readonly string[], io: Io): number {
+export async function runCli(argv: readonly string[], io: Io): Promise<number> {
   let code = 0;
   const program = new Command();
   program
@@ -40,12 +40,12 @@ export function runCli(argv: readonly string[], io: Io): number {
     .option("--json", "same as --format json")
     .option("--check", "compare every gradient with central differences")
     .option("--step <lr>", "take one gradient-descent step with this step size and print the new inputs")
-    .action((source: string, opts: { at: string[]; format?: string; out?: string; json?: boolean; check?: boolean; step?: string }) => {
-      code = explainCommand(source, opts, io.out, io.err);
+    .action(async (source: string, opts: { at: string[]; format?: string; out?: string; json?: boolean; check?: boolean; step?: string }) => {
+      code = await explainCommand(source, opts, io.out, io.err);
     });
 
   try {
-    program.parse(["node", "backprop", ...argv]);
+    await program.parseAsync(["node", "backprop", ...argv]);
   } catch (e) {
     if (e instanceof CommanderError) return e.exitCode;
     throw e;

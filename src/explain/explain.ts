@@ -36,6 +36,8 @@ export interface StageReport {
 export interface EdgeReport {
   from: string;
   to: string;
+  /** Position of this argument in the consuming stage. */
+  argIndex: number;
   local: string;
   localValue: number | null;
   upstream: Value | null;
@@ -285,6 +287,7 @@ export function explainAll(source: string, given: ReadonlyMap<string, bp.Tensor>
     return {
       from: e.from,
       to: e.to,
+      argIndex: e.argIndex,
       local: typeof p === "string" ? p : printText(p),
       localValue: info.perArgValue[e.argIndex],
       upstream: up ? toValue(up) : null,

@@ -1,0 +1,273 @@
+/**
+ * The computational graph of an explanation with a deterministic layered layout: inputs on the
+ * left, each stage one layer right of its latest argument, one wire per use (x * x keeps two wires),
+ * each wire carrying its forward value and the gradient that flows back along it.
+ */
+import { fmtNumber, type ExplainReport, type StageReport, type Value } from "./explain.js";
+import { parseExpression } from "./parser.js";
+
+export interface GraphNode {
+  id: string;
+  kind: "input" | "stage" | "output";
+  /** What is drawn in the node: the input's name, or the gate's operation (with its constants). */
+  label: string;
+  /** The stage's equation (for titles and tooltips). */
+  title: string;
+  x: number;
+  y: number;
+  r: number;
+  /** Height of an input's box (it grows with the number of wires leaving it). */
+  h: number;
+  /** At fan-out, the gradient written as the sum of the wires' gradients ("3 + 3 + 2 = 8"). */
+  sum: string | null;
+  /** Character span of the stage in the source (for highlighting). */
+  span: [number, number] | null;
+}
+
+export interface Point {
+  x: number;
+  y: number;
+}
+
+export interface GraphEdge {
+  from: string;
+  to: string;
+  /** Forward value carried by the wire (green, above). */
+  value: string;
+  /** Gradient flowing back along this wire (blue, below); "not computed" when none reaches it. */
+  grad: string;
+  computed: boolean;
+  /** Local derivative d to / d from (small, near the consumer). */
+  local: string;
+  /** The wire's route: from the source's port through one point per layer it crosses to the target's port. */
+  points: Point[];
+  /** Where the value (above) and gradient (below) labels are centred, and where the local derivative ends. */
+  label: Point;
+  localAt: Point;
+}
+
+export interface Graph {
+  nodes: GraphNode[];
+  edges: GraphEdge[];
+  width: number;
+  height: number;
+}
+
+/** Short text for a value on a wire: numbers to 4 significant digits, small arrays in full, else the shape. */
+export function wireText(v: Value | null, shape?: readonly number[]): string {
+  if (v === null) return "not computed";
+  if (typeof v === "number") return fmtNumber(v);
+  const flat = (v as unknown[]).flat(Infinity) as number[];
+  if (flat.length <= 4) return JSON.stringify(v, (_k, x) => (typeof x === "number" ? Number(fmtNumber(x)) : x)).replace(/,/g, ", ");
+  return `array ${shape ? `(${shape.join(",")})` : `of ${flat.length}`}`;
+}
+
+const OP_SYMBOL: Record<string, string> = { add: "+", sub: "−", mul: "×", div: "÷", pow: "^", matmul: "@", neg: "−", reciprocal: "1/x", id: "=", transpose: "ᵀ" };
+
+/** The gate's label: its operation, with constant operands folded in (×2, +1, ^3). */
+function gateLabel(s: StageReport): string {
+  const e = parseExpression(s.expression);
+  const sym = OP_SYMBOL[s.op] ?? s.op;
+  if (e.kind === "bin") {
+    const lc = e.left.kind !== "var";
+    const rc = e.right.kind !== "var";
+    const text = (x: typeof e.left) => (x.kind === "num" ? String(x.value) : x.kind === "const" ? (x.name === "pi" ? "π" : "e") : "c");
+    if (rc && !lc) return `${sym}${text(e.right)}`;
+    if (lc && !rc) return s.op === "pow" ? `${text(e.left)}^` : `${text(e.left)}${sym}`;
+    return sym;
+  }
+  if (s.op === "neg") return "−x";
+  return sym;
+}
+
+const MIN_DX = 170;
+/** Local derivatives longer than this (array VJPs) are left to the tables, not drawn on wires. */
+const MAX_LOCAL = 18;
+const DY = 100;
+const R = 24;
+const MARGIN = 50;
+
+/** Point at parameter t of the cubic from a to b with horizontal tangents (how wires are drawn). */
+export function onWire(a: Point, b: Point, t: number): Point {
+  const mx = (a.x + b.x) / 2;
+  const u = 1 - t;
+  return {
+    x: u * u * u * a.x + 3 * u * u * t * mx + 3 * u * t * t * mx + t * t * t * b.x,
+    y: u * u * u * a.y + 3 * u * u * t * a.y + 3 * u * t * t * b.y + t * t * t * b.y,
+  };
+}
+
+interface Wire {
+  from: string;
+  to: string;
+  argIndex: number;
+  /** Ids of the layout slots the wire passes through: dummy nodes in the layers between its ends. */
+  via: string[];
+}
+
+export function buildGraph(r: ExplainReport): Graph {
+  const layer = new Map<string, number>();
+  const inputs = r.inputs.filter((n) => r.stages.some((s) => s.inputs.includes(n)));
+  inputs.forEach((n) => layer.set(n, 0));
+  for (const s of r.stages) layer.set(s.name, 1 + Math.max(0, ...s.inputs.map((i) => layer.get(i) ?? 0)));
+  // An input sits just before its first consumer, so a weight used late is drawn next to its gate.
+  for (const n of inputs) layer.set(n, Math.min(...r.stages.filter((s) => s.inputs.includes(n)).map((s) => layer.get(s.name)!)) - 1);
+  const OUT = "__out";
+  layer.set(OUT, (layer.get(r.output) ?? 0) + 1);
+  const layers: string[][] = [];
+  const put = (id: string, l: number) => (layers[l] ??= []).push(id);
+  inputs.forEach((n) => put(n, 0));
+  r.stages.forEach((s) => put(s.name, layer.get(s.name)!));
+  put(OUT, layer.get(OUT)!);
+  // Wires that skip layers get a dummy slot in each layer they cross, so they route around gates.
+  const wires: Wire[] = [];
+  const pred = new Map<string, string[]>();
+  const addPred = (id: string, p: string) => pred.set(id, [...(pred.get(id) ?? []), p]);
+  const wire = (from: string, to: string, argIndex: number) => {
+    const via: string[] = [];
+    let prev = from;
+    for (let l = layer.get(from)! + 1; l < layer.get(to)!; l++) {
+      const id = `~${wires.length}_${l}`;
+      layer.set(id, l);
+      put(id, l);
+      addPred(id, prev);
+      via.push(id);
+      prev = id;
+    }
+    addPred(to, prev);
+    wires.push({ from, to, argIndex, via });
+  };
+  r.stages.forEach((s) => s.inputs.forEach((from, k) => wire(from, s.name, k)));
+  wire(r.output, OUT, 0);
+  // Barycentre ordering: sweeps left to right (by predecessors) and right to left (by successors),
+  // each slot moving to the mean row of its neighbours; ties keep the previous order.
+  const succ = new Map<string, string[]>();
+  for (const [id, ps] of pred) for (const p of ps) succ.set(p, [...(succ.get(p) ?? []), id]);
+  const row = new Map<string, number>();
+  const place = (ids: string[]) => ids.forEach((id, i) => row.set(id, i - (ids.length - 1) / 2));
+  layers.forEach((ids) => ids && place(ids));
+  const sweep = (l: number, neighbours: Map<string, string[]>) => {
+    const ids = layers[l];
+    if (!ids) return;
+    const bary = (id: string): number => {
+      const ps = (neighbours.get(id) ?? []).map((p) => row.get(p) ?? 0);
+      return ps.length ? ps.reduce((a, b) => a + b, 0) / ps.length : (row.get(id) ?? 0);
+    };
+    const keys = new Map(ids.map((id, i) => [id, [bary(id), i] as const]));
+    ids.sort((a, b) => keys.get(a)![0] - keys.get(b)![0] || keys.get(a)![1] - keys.get(b)![1]);
+    place(ids);
+  };
+  // Keep the ordering with the fewest crossings over a few alternating sweeps.
+  const crossings = (): number => {
+    let c = 0;
+    for (let l = 1; l < layers.length; l++) {
+      const es: [number, number][] = [];
+      for (const id of layers[l] ?? []) for (const p of pred.get(id) ?? []) es.push([row.get(p)!, row.get(id)!]);
+      for (let i = 0; i < es.length; i++) for (let j = i + 1; j < es.length; j++) if ((es[i][0] - es[j][0]) * (es[i][1] - es[j][1]) < 0) c++;
+    }
+    return c;
+  };
+  const snapshot = () => layers.map((ids) => (ids ? [...ids] : ids));
+  let best = snapshot();
+  let bestCross = crossings();
+  for (let round = 0; round < 4 && bestCross > 0; round++) {
+    for (let l = 1; l < layers.length; l++) sweep(l, pred);
+    let c = crossings();
+    if (c < bestCross) [best, bestCross] = [snapshot(), c];
+    for (let l = layers.length - 2; l >= 0; l--) sweep(l, succ);
+    c = crossings();
+    if (c < bestCross) [best, bestCross] = [snapshot(), c];
+  }
+  best.forEach((ids, l) => {
+    if (ids) {
+      layers[l] = ids;
+      place(ids);
+    }
+  });
+  // Then swap neighbours within a layer while that removes crossings (small graphs only: it is quadratic).
+  if (bestCross > 0 && layer.size < 300) {
+    for (let improved = true, guard = 0; improved && guard < 20; guard++) {
+      improved = false;
+      layers.forEach((ids) => {
+        if (!ids) return;
+        for (let i = 0; i + 1 < ids.length; i++) {
+          const before = crossings();
+          [ids[i], ids[i + 1]] = [ids[i + 1], ids[i]];
+          place(ids);
+          if (crossings() < before) improved = true;
+          else {
+            [ids[i], ids[i + 1]] = [ids[i + 1], ids[i]];
+            place(ids);
+          }
+        }
+      });
+    }
+  }
+  const rows = Math.max(...layers.filter(Boolean).map((ids) => ids.length));
+  const height = (rows - 1) * DY + 2 * MARGIN + 40;
+  const mid = height / 2;
+  // Layers are as far apart as the longest wire label needs.
+  const labelChars = Math.max(
+    0,
+    ...r.stages.map((s) => wireText(s.value, s.shape).length),
+    ...r.inputs.map((n) => wireText(r.inputValues[n]).length),
+    ...r.stages.map((s) => wireText(s.grad, s.shape).length),
+  );
+  const DX = Math.max(MIN_DX, labelChars * 7.5 + 70);
+  const at = (id: string): Point => ({ x: MARGIN + 30 + layer.get(id)! * DX, y: mid + row.get(id)! * DY });
+  const nodes: GraphNode[] = [];
+  const fanout = (id: string) => wires.filter((w) => w.from === id).length;
+  const fanSum = (id: string): string | null => {
+    const order = (to: string) => r.stages.findIndex((s) => s.name === to);
+    const parts = r.edges.filter((e) => e.from === id && e.contribution !== null).sort((a, b) => order(a.to) - order(b.to) || a.argIndex - b.argIndex);
+    if (fanout(id) < 2 || parts.length < 2) return null;
+    const total = r.inputValues[id] !== undefined ? r.gradients[id] : r.stages.find((s) => s.name === id)?.grad ?? null;
+    return `${parts.map((e) => wireText(e.contribution)).join(" + ")} = ${wireText(total ?? null)}`;
+  };
+  const spacing = (n: number) => (n > 1 ? Math.min(40, 60 / (n - 1)) : 0);
+  for (const n of inputs) nodes.push({ id: n, kind: "input", label: n, title: `${n} = ${wireText(r.inputValues[n])}`, ...at(n), r: R, h: Math.max(32, (fanout(n) - 1) * spacing(fanout(n)) + 20), sum: fanSum(n), span: null });
+  for (const s of r.stages) nodes.push({ id: s.name, kind: "stage", label: gateLabel(s), title: s.equation, ...at(s.name), r: R, h: 2 * R, sum: fanSum(s.name), span: s.span });
+  const outPt = { x: at(OUT).x - DX / 2, y: at(OUT).y };
+  nodes.push({ id: OUT, kind: "output", label: r.output, title: `output ${r.output}`, ...outPt, r: 0, h: 0, sum: null, span: null });
+  const byId = new Map(nodes.map((n) => [n.id, n]));
+  // Ports spread over the circle so that wires into or out of one gate do not meet in a point.
+  const port = (id: string, other: Point, side: 1 | -1, k: number, n: number): Point => {
+    const node = byId.get(id)!;
+    if (node.kind === "output") return { x: node.x - 4, y: node.y };
+    if (node.kind === "input") return { x: node.x + side * node.r, y: node.y + (k - (n - 1) / 2) * spacing(n) };
+    const theta = n > 1 ? ((k - (n - 1) / 2) / ((n - 1) / 2)) * (Math.PI / 3) : 0;
+    void other;
+    return { x: node.x + side * node.r * Math.cos(theta), y: node.y + node.r * Math.sin(theta) };
+  };
+  const firstHop = (w: Wire): Point => (w.via.length ? at(w.via[0]) : w.to === OUT ? outPt : at(w.to));
+  const lastHop = (w: Wire): Point => (w.via.length ? at(w.via[w.via.length - 1]) : at(w.from));
+  const outgoing = (id: string) => wires.filter((w) => w.from === id).sort((a, b) => firstHop(a).y - firstHop(b).y || a.argIndex - b.argIndex);
+  const incoming = (id: string) => wires.filter((w) => w.to === id).sort((a, b) => lastHop(a).y - lastHop(b).y || a.argIndex - b.argIndex);
+  const valueOf = (name: string): Value => r.inputValues[name] ?? r.stages.find((s) => s.name === name)!.value;
+  const shapeOf = (name: string) => r.stages.find((s) => s.name === name)?.shape;
+  const edges: GraphEdge[] = wires.map((w) => {
+    const outs = outgoing(w.from);
+    const ins = incoming(w.to);
+    const start = port(w.from, firstHop(w), 1, outs.indexOf(w), outs.length);
+    const end = port(w.to, lastHop(w), -1, ins.indexOf(w), ins.length);
+    const points = [start, ...w.via.map(at), end];
+    const e = w.to === OUT ? null : r.edges.find((x) => x.to === w.to && x.argIndex === w.argIndex);
+    // Labels of wires leaving one node are staggered along the wire so they do not stack up.
+    const t = outs.length > 1 ? 0.3 + (0.4 * outs.indexOf(w)) / (outs.length - 1) : 0.5;
+    const label = onWire(points[0], points[1], t);
+    const tail = points[points.length - 2];
+    return {
+      from: w.from,
+      to: w.to,
+      value: wireText(w.to === OUT ? r.value : valueOf(w.from), shapeOf(w.from)),
+      grad: w.to === OUT ? "1" : wireText(e?.contribution ?? null, shapeOf(w.from)),
+      computed: w.to === OUT || (!!e && e.contribution !== null),
+      local: e && e.local.length <= MAX_LOCAL ? e.local : "",
+      points,
+      label,
+      localAt: onWire(tail, end, 0.88),
+    };
+  });
+  const width = outPt.x + MARGIN + 20;
+  return { nodes, edges, width, height };
+}

@@ -1,0 +1,156 @@
+/** Graph figures: golden snapshots, colours and placement of values, fan-out, PNG, and TikZ through pdflatex. */
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { explain, fmtNumber } from "../src/explain/explain.js";
+import { BACKWARD_COLOR, FORWARD_COLOR, toDot, toMermaid, toSvg, toTikz } from "../src/explain/figures.js";
+import { buildGraph } from "../src/explain/graph.js";
+import { parseAssignments } from "../src/explain/values.js";
+import { svgToPng } from "../src/cli/png.js";
+
+const report = (src: string, ...at: string[]) => explain(src, parseAssignments(at));
+const GOLDEN = join(process.cwd(), "test", "golden");
+const ARTIFACTS = join(process.cwd(), "test-artifacts", "figures");
+mkdirSync(ARTIFACTS, { recursive: true });
+
+/** Compares with test/golden/NAME (UPDATE_GOLDEN=1 rewrites it). */
+function golden(name: string, text: string): void {
+  const file = join(GOLDEN, name);
+  if (process.env.UPDATE_GOLDEN === "1" || !existsSync(file)) {
+    mkdirSync(GOLDEN, { recursive: true });
+    writeFileSync(file, text);
+    if (process.env.UPDATE_GOLDEN !== "1") assert.fail(`golden file ${name} was missing and has been written; check it in`);
+  }
+  assert.equal(text, readFileSync(file, "utf8"), `${name} differs from its golden snapshot (UPDATE_GOLDEN=1 to accept)`);
+}
+
+interface SvgText {
+  x: number;
+  y: number;
+  fill: string;
+  text: string;
+}
+
+function texts(svg: string): SvgText[] {
+  return [...svg.matchAll(/<text x="([\d.-]+)" y="([\d.-]+)"[^>]*fill="([^"]+)"[^>]*>([^<]*)<\/text>/g)].map((m) => ({ x: Number(m[1]), y: Number(m[2]), fill: m[3], text: m[4] }));
+}
+
+describe("number formatting on figures", () => {
+  it("4 significant digits, scientific below 1e-3, 0 as 0", () => {
+    assert.equal(fmtNumber(14.873127), "14.87");
+    assert.equal(fmtNumber(0.00012346), "1.235e-4");
+    assert.equal(fmtNumber(0), "0");
+    assert.equal(fmtNumber(-0.5), "-0.5");
+    assert.equal(fmtNumber(2.449e-16), "2.449e-16");
+    assert.equal(fmtNumber(Infinity), "inf");
+  });
+});
+
+describe("figures of (x + y) z at 1, 3, 2", () => {
+  const r = report("(x + y) z", "x=1,y=3,z=2");
+
+  it("SVG, TikZ, DOT and Mermaid match their golden snapshots (the layout is deterministic)", () => {
+    const svg = toSvg(r);
+    assert.equal(svg, toSvg(report("(x + y) z", "x=1,y=3,z=2")));
+    golden("q2a.svg", svg);
+    golden("q2a.tikz", toTikz(r));
+    golden("q2a.dot", toDot(r));
+    golden("q2a.mermaid", toMermaid(r));
+    writeFileSync(join(ARTIFACTS, "q2a.svg"), svg);
+  });
+
+  it("puts each forward value above its wire in green and the gradient below in blue", () => {
+    const g = buildGraph(r);
+    const svg = toSvg(r, g);
+    const t = texts(svg);
+    for (const e of g.edges) {
+      const nearest = (text: string, fill: string) =>
+        t.filter((x) => Math.abs(x.x - e.label.x) < 1 && x.text === text && x.fill === fill).sort((a, b) => Math.abs(a.y - e.label.y) - Math.abs(b.y - e.label.y))[0];
+      const value = nearest(e.value, FORWARD_COLOR);
+      const grad = nearest(e.grad, BACKWARD_COLOR);
+      assert.ok(value && grad, `labels of ${e.from} -> ${e.to}`);
+      assert.ok(value.y < e.label.y && grad.y > e.label.y, `value above, gradient below on ${e.from} -> ${e.to}`);
+    }
+    const xa = g.edges.find((e) => e.from === "x" && e.to === "a")!;
+    assert.deepEqual([xa.value, xa.grad], ["1", "2"]);
+    const zb = g.edges.find((e) => e.from === "z")!;
+    assert.deepEqual([zb.value, zb.grad], ["2", "4"]);
+  });
+
+  it("DOT colours the wire labels", () => {
+    assert.match(toDot(r), /"x" -> "a" \[label=<<font color="#1a7f37">1<\/font><br\/><font color="#1f5fbf">2<\/font>>\];/);
+  });
+});
+
+describe("fan-out and unused stages", () => {
+  it("x * x keeps two wires, and the gradient sum is written at x", () => {
+    const r = report("x*x + 2x", "x=3");
+    const g = buildGraph(r);
+    assert.equal(g.edges.filter((e) => e.from === "x" && e.to === "a").length, 2);
+    assert.equal(g.edges.filter((e) => e.from === "x").length, 3);
+    assert.equal(g.nodes.find((n) => n.id === "x")?.sum, "3 + 3 + 2 = 8");
+    const svg = toSvg(r, g);
+    assert.match(svg, /Σ 3 \+ 3 \+ 2 = 8/);
+    golden("fanout.svg", svg);
+    writeFileSync(join(ARTIFACTS, "fanout.svg"), svg);
+  });
+
+  it("a stage the output does not use shows 'not computed', distinct from 0", () => {
+    const r = report("u = x^2; (x + y) z", "x=1,y=3,z=2");
+    const g = buildGraph(r);
+    const xu = g.edges.find((e) => e.to === "u")!;
+    assert.equal(xu.computed, false);
+    assert.equal(xu.grad, "not computed");
+    assert.match(toSvg(r, g), /font-style="italic" fill="#6b7280">not computed</);
+    assert.match(toTikz(r, g), /not computed/);
+  });
+
+  it("every wire routes around gates: long wires pass through their own slots", () => {
+    const r = report("(ln(x) + sin(y))^2 + 4x", "x=e,y=pi/2,z=2");
+    const g = buildGraph(r);
+    const fg = g.edges.find((e) => e.from === "f" && e.to === "g")!;
+    assert.equal(fg.points.length, 4, "f -> g crosses two layers");
+    for (const p of fg.points.slice(1, -1)) {
+      for (const n of g.nodes.filter((n2) => n2.kind === "stage")) assert.ok(Math.hypot(p.x - n.x, p.y - n.y) > n.r + 10, `wire f -> g runs through ${n.id}`);
+    }
+    writeFileSync(join(ARTIFACTS, "q2c.svg"), toSvg(r, g));
+  });
+});
+
+describe("PNG", () => {
+  it("renders the SVG at twice its size", async () => {
+    const r = report("1/(1+exp(-x))", "x=2");
+    const svg = toSvg(r);
+    const png = await svgToPng(svg);
+    assert.deepEqual([...png.subarray(0, 8)], [137, 80, 78, 71, 13, 10, 26, 10]);
+    const view = new DataView(png.buffer, png.byteOffset, png.byteLength);
+    const [w, h] = /width="(\d+)" height="(\d+)"/.exec(svg)!.slice(1).map(Number);
+    assert.equal(view.getUint32(16), 2 * w);
+    assert.equal(view.getUint32(20), 2 * h);
+    // Not blank: both colours appear somewhere in the image is hard to test without a decoder, but a
+    // blank page compresses to far less than this.
+    assert.ok(png.length > 10000, `PNG of ${png.length} bytes looks empty`);
+    writeFileSync(join(ARTIFACTS, "sigmoid.png"), png);
+  });
+});
+
+const hasPdflatex = spawnSync("pdflatex", ["--version"]).status === 0;
+
+describe("TikZ", { skip: hasPdflatex ? false : "pdflatex is not installed (apt-get install texlive-latex-extra texlive-pictures)" }, () => {
+  for (const [name, src, at] of [
+    ["tikz-q2c", "(ln(x) + sin(y))^2 + 4x", "x=e,y=pi/2,z=2"],
+    ["tikz-fanout", "u = x^2; x * x + 2x", "x=3"],
+    ["tikz-matrix", "sum((W @ x)^2)", "W=[[0.1,0.5],[-0.3,0.8]],x=[0.2,0.4]"],
+  ]) {
+    it(`${src} compiles with pdflatex (standalone class)`, () => {
+      const dir = join(ARTIFACTS, name);
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(join(dir, "figure.tex"), toTikz(report(src, at)));
+      const r = spawnSync("pdflatex", ["-interaction=nonstopmode", "-halt-on-error", "figure.tex"], { cwd: dir, encoding: "utf8", timeout: 120000 });
+      assert.equal(r.status, 0, r.stdout.slice(-2000));
+      assert.ok(existsSync(join(dir, "figure.pdf")));
+    });
+  }
+});
