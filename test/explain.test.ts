@@ -386,3 +386,33 @@ describe("backprop explain (CLI)", () => {
     assert.match(formatLatex(ex), /\\frac\{\\partial b\}\{\\partial a\} &= z/);
   });
 });
+
+describe("warnings name the stage", () => {
+  it("domain errors: ln of a non-positive value, division by zero", () => {
+    const r = explain("ln(x) + 1/y", parseAssignments(["x=-1,y=0"]));
+    assert.ok(r.warnings.some((w) => /^domain: stage a = ln\(x\): ln of a non-positive value \(-1\)/.test(w)), r.warnings.join("\n"));
+    assert.ok(r.warnings.some((w) => /^domain: stage b = 1 \/ y: division by zero/.test(w)), r.warnings.join("\n"));
+  });
+
+  it("kinks: relu and abs at exactly 0", () => {
+    const r = explain("relu(x) + abs(y)", parseAssignments(["x=0,y=0"]));
+    assert.ok(r.warnings.some((w) => /^kink: stage a = relu\(x\)/.test(w)));
+    assert.ok(r.warnings.some((w) => /^kink: stage b = abs\(y\)/.test(w)));
+    assert.deepEqual(r.gradients, { x: 0, y: 0 });
+  });
+
+  it("no warnings on a well-behaved program", () => {
+    assert.deepEqual(explain("(x + y) z", parseAssignments(["x=1,y=3,z=2"])).warnings, []);
+  });
+});
+
+describe("long programs", () => {
+  it("stages, differentiates and draws 20,000 operations without recursion", () => {
+    const src = Array.from({ length: 10000 }, () => "sin(x)").join(" + ");
+    const r = explain(src, parseAssignments(["x=0.5"]));
+    assert.equal(r.stages.length, 19999);
+    close(r.gradients.x, 10000 * Math.cos(0.5), 1e-9);
+    assert.equal(r.derivatives, undefined, "too large to print");
+    assert.match(formatTable(r), /gx = 0\.8776 \+ 0\.8776 \+ 0\.8776 \+ 0\.8776 \+ \.\.\. \+ 0\.8776 \(10000 terms\) = 8776/);
+  });
+});

@@ -1,5 +1,5 @@
 /** `backprop explain PROGRAM --at NAME=VALUE ... [--format F] [--out FILE] [--json] [--check] [--step LR]`. */
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { generateCode } from "../explain/codegen.js";
 import { explainAll, ExplainError } from "../explain/explain.js";
 import { formatLatex, formatMarkdown, formatTable } from "../explain/format.js";
@@ -21,7 +21,9 @@ export interface ExplainCliOptions {
   step?: string;
 }
 
-export async function explainCommand(program: string, opts: ExplainCliOptions, out: (s: string) => void, err: (s: string) => void): Promise<number> {
+export async function explainCommand(programArg: string, opts: ExplainCliOptions, out: (s: string) => void, err: (s: string) => void): Promise<number> {
+  // "-" reads the program from standard input (long programs do not fit on a command line).
+  const program = programArg === "-" ? readFileSync(0, "utf8") : programArg;
   const format = (opts.json ? "json" : (opts.format ?? "table")) as Format;
   const fail = (message: string, position?: number): number => {
     if (format === "json") out(JSON.stringify(position === undefined ? { error: message } : { error: message, position }));

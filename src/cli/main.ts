@@ -33,7 +33,7 @@ export async function runCli(argv: readonly string[], io: Io): Promise<number> {
   program
     .command("explain")
     .description("staged computation, forward and backward values, local and symbolic derivatives, generated code")
-    .argument("<program>", 'expression or program, e.g. "(ln(x) + sin(y))^2 + 4x" or "x = ln(t); y = t^3/3; z = 2x + y"')
+    .argument("<program>", 'expression or program, e.g. "(ln(x) + sin(y))^2 + 4x" or "x = ln(t); y = t^3/3; z = 2x + y"; - reads it from standard input')
     .option("--at <NAME=VALUE>", "input value (repeat, or x=1,y=2); values may be expressions (pi/2) or arrays ([[1,2],[3,4]])", (v: string, prev: string[]) => [...prev, v], [] as string[])
     .option("--format <format>", `output format: ${FORMATS.join(", ")}`, "table")
     .option("--out <file>", "write the output to a file")

@@ -41,37 +41,52 @@ export const neg = (arg: Expr): Expr => ({ kind: "neg", arg });
 export const bin = (op: BinOp, left: Expr, right: Expr): Expr => ({ kind: "bin", op, left, right });
 export const call = (fn: FnName, arg: Expr): Expr => ({ kind: "call", fn, arg });
 
-/** Free variable names in order of first appearance. */
-export function freeVars(e: Expr, out: string[] = []): string[] {
+export function children(e: Expr): readonly Expr[] {
   switch (e.kind) {
-    case "var":
-      if (!out.includes(e.name)) out.push(e.name);
-      break;
     case "neg":
     case "call":
-      freeVars(e.arg, out);
-      break;
+      return [e.arg];
     case "bin":
-      freeVars(e.left, out);
-      freeVars(e.right, out);
-      break;
+      return [e.left, e.right];
     case "array":
-      e.items.forEach((i) => freeVars(i, out));
-      break;
+      return e.items;
+    default:
+      return [];
+  }
+}
+
+/**
+ * Nodes in post-order (children left to right, then the parent), without recursion: a sum of
+ * 100,000 terms is a tree that deep.
+ */
+export function postorder(root: Expr): Expr[] {
+  const out: Expr[] = [];
+  const stack: [Expr, number][] = [[root, 0]];
+  while (stack.length > 0) {
+    const top = stack[stack.length - 1];
+    const kids = children(top[0]);
+    if (top[1] < kids.length) stack.push([kids[top[1]++], 0]);
+    else {
+      stack.pop();
+      out.push(top[0]);
+    }
   }
   return out;
 }
 
+/** Free variable names in order of first appearance. */
+export function freeVars(e: Expr, out: string[] = []): string[] {
+  for (const n of postorder(e)) if (n.kind === "var" && !out.includes(n.name)) out.push(n.name);
+  return out;
+}
+
 export function size(e: Expr): number {
-  switch (e.kind) {
-    case "neg":
-    case "call":
-      return 1 + size(e.arg);
-    case "bin":
-      return 1 + size(e.left) + size(e.right);
-    case "array":
-      return 1 + e.items.reduce((a, i) => a + size(i), 0);
-    default:
-      return 1;
-  }
+  return postorder(e).length;
+}
+
+/** Height of the tree (a leaf is 1). */
+export function depth(e: Expr): number {
+  const h = new Map<Expr, number>();
+  for (const n of postorder(e)) h.set(n, 1 + children(n).reduce((m, c) => Math.max(m, h.get(c)!), 0));
+  return h.get(e)!;
 }

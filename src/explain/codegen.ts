@@ -123,7 +123,7 @@ export function generateCode(staged: StagedProgram, values: ReadonlyMap<string, 
 }
 
 function align(lines: Line[], indent: string, commentMark: string): string[] {
-  const width = Math.min(60, Math.max(0, ...lines.map((l) => l.code.length)));
+  const width = Math.min(60, lines.reduce((m, l) => Math.max(m, l.code.length), 0));
   return lines.map((l) => `${indent}${l.code.padEnd(width)}  ${commentMark} ${l.comment}`);
 }
 

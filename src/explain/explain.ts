@@ -14,6 +14,9 @@ import { NotSymbolic, readGraph } from "./symbolic.js";
 
 export type Value = number | bp.Nested;
 
+/** Symbolic derivatives past this many nodes are not printed (nobody reads them; the simplifier recurses). */
+const DERIVATIVE_LIMIT = 2000;
+
 export interface StageReport {
   name: string;
   op: string;
@@ -164,7 +167,7 @@ function fullDerivatives(staged: StagedProgram, given: ReadonlyMap<string, bp.Te
   names.set(ct, num(1));
   const out: Record<string, Expr> = {};
   try {
-    inputs.forEach((n, k) => (out[n] = simplify(readGraph(grads[k], names))));
+    inputs.forEach((n, k) => (out[n] = simplify(readGraph(grads[k], names, DERIVATIVE_LIMIT))));
   } catch (e) {
     if (e instanceof NotSymbolic) return null;
     throw e;

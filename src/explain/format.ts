@@ -3,8 +3,22 @@ import { fmtNumber, fmtValue, type EdgeReport, type ExplainReport, type StageRep
 import { parseExpression } from "./parser.js";
 import { printExpr } from "./print.js";
 
+/** A fan-out sum written out, shortened past 8 terms. */
+export function sumText(terms: readonly string[]): string {
+  return terms.length <= 8 ? terms.join(" + ") : `${terms.slice(0, 4).join(" + ")} + ... + ${terms[terms.length - 1]} (${terms.length} terms)`;
+}
+
+function listText(names: readonly string[]): string {
+  return names.length <= 8 ? names.join(", ") : `${names.slice(0, 4).join(", ")}, ... ${names[names.length - 1]} (${names.length} stages)`;
+}
+
+/** push(...items) overflows the stack for very long programs; this does not. */
+function pushAll(to: string[], items: readonly string[]): void {
+  for (const x of items) to.push(x);
+}
+
 function table(rows: string[][], indent = "  "): string[] {
-  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
+  const widths = rows[0].map((_, c) => rows.reduce((m, r) => Math.max(m, r[c].length), 0));
   return rows.map((r) => indent + r.map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(widths[c]))).join("   ").trimEnd());
 }
 
@@ -18,20 +32,27 @@ function shapeText(shape: number[]): string {
 
 /** Gradient of each input as its fan-out sum: gx = 4 + 0.8343 = 4.834. */
 function gradientSums(r: ExplainReport): string[] {
+  const used = new Set(r.stages.flatMap((s) => s.inputs));
   return r.inputs.map((name) => {
     const into = r.edges.filter((e) => e.from === name && e.contribution !== null);
     const total = fmtValue(r.gradients[name]);
-    if (into.length === 0) return `g${name} = ${total}${r.stages.some((s) => s.inputs.includes(name)) ? "" : `   (the output does not use ${name})`}`;
+    if (into.length === 0) return `g${name} = ${total}${used.has(name) ? "" : `   (the output does not use ${name})`}`;
     if (into.length === 1) return `g${name} = ${total}   (from ${into[0].to})`;
-    return `g${name} = ${into.map((e) => fmtValue(e.contribution)).join(" + ")} = ${total}   (fan-out: ${into.map((e) => e.to).join(", ")})`;
+    return `g${name} = ${sumText(into.map((e) => fmtValue(e.contribution)))} = ${total}   (fan-out: ${listText(into.map((e) => e.to))})`;
   });
 }
 
 function edgeRows(r: ExplainReport): string[][] {
   const order = [...r.stages].reverse();
   const rows: string[][] = [["stage", "local derivative", "local", "upstream", "contribution"]];
+  const into = new Map<string, EdgeReport[]>();
+  for (const e of r.edges) {
+    const list = into.get(e.to);
+    if (list) list.push(e);
+    else into.set(e.to, [e]);
+  }
   for (const s of order) {
-    for (const e of r.edges.filter((x) => x.to === s.name)) {
+    for (const e of into.get(s.name) ?? []) {
       rows.push([s.equation, `d${s.name}/d${e.from} = ${e.local}`, e.localValue === null ? "-" : fmtNumber(e.localValue), fmtValue(e.upstream), `${e.from} <- ${fmtValue(e.contribution)}`]);
     }
   }
@@ -43,19 +64,19 @@ export function formatTable(r: ExplainReport): string {
   const at = r.inputs.map((n) => `${n} = ${fmtValue(valueOfInput(r, n))}`).join(", ");
   lines.push(`${r.source.trim()}   at ${at}`, "");
   lines.push("Forward pass (one operation per stage)");
-  lines.push(...table([["stage", "value"], ...r.stages.map((s) => [s.equation, valueWithShape(s.value, s.shape)])]));
+  pushAll(lines, table([["stage", "value"], ...r.stages.map((s) => [s.equation, valueWithShape(s.value, s.shape)])]));
   lines.push(`  output ${r.output} = ${fmtValue(r.value)}`, "");
   lines.push("Backward pass (stages in reverse: contribution = upstream x local)");
-  lines.push(...table(edgeRows(r)));
+  pushAll(lines, table(edgeRows(r)));
   lines.push("", "Gradients (contributions summed where an input fans out)");
-  lines.push(...gradientSums(r).map((l) => `  ${l}`));
+  pushAll(lines, gradientSums(r).map((l) => `  ${l}`));
   if (r.derivatives) {
     lines.push("", "Symbolic derivatives");
     for (const n of r.inputs) lines.push(`  d${r.output}/d${n} = ${r.derivatives[n]}`);
   }
   if (r.check) {
     lines.push("", "Gradient check (central differences, float64)");
-    lines.push(...table([["input", "backprop", "numeric", "rel. error", "verdict"], ...r.check.map((c) => [c.name, fmtValue(c.analytic), fmtValue(c.numeric), c.relError.toExponential(1), c.ok ? "ok" : "MISMATCH"])]));
+    pushAll(lines, table([["input", "backprop", "numeric", "rel. error", "verdict"], ...r.check.map((c) => [c.name, fmtValue(c.analytic), fmtValue(c.numeric), c.relError.toExponential(1), c.ok ? "ok" : "MISMATCH"])]));
   }
   if (r.step) {
     lines.push("", `One gradient-descent step (step size ${r.step.lr}: x -= step * gx)`);
@@ -63,7 +84,7 @@ export function formatTable(r: ExplainReport): string {
   }
   if (r.warnings.length) {
     lines.push("", "Warnings");
-    lines.push(...r.warnings.map((w) => `  ! ${w}`));
+    pushAll(lines, r.warnings.map((w) => `  ! ${w}`));
   }
   return lines.join("\n");
 }

@@ -4,6 +4,7 @@
  * each wire carrying its forward value and the gradient that flows back along it.
  */
 import { fmtNumber, type ExplainReport, type StageReport, type Value } from "./explain.js";
+import { sumText } from "./format.js";
 import { parseExpression } from "./parser.js";
 
 export interface GraphNode {
@@ -106,12 +107,15 @@ interface Wire {
 }
 
 export function buildGraph(r: ExplainReport): Graph {
+  const stageBy = new Map(r.stages.map((s) => [s.name, s]));
   const layer = new Map<string, number>();
   const inputs = r.inputs.filter((n) => r.stages.some((s) => s.inputs.includes(n)));
   inputs.forEach((n) => layer.set(n, 0));
   for (const s of r.stages) layer.set(s.name, 1 + Math.max(0, ...s.inputs.map((i) => layer.get(i) ?? 0)));
   // An input sits just before its first consumer, so a weight used late is drawn next to its gate.
-  for (const n of inputs) layer.set(n, Math.min(...r.stages.filter((s) => s.inputs.includes(n)).map((s) => layer.get(s.name)!)) - 1);
+  const firstUse = new Map<string, number>();
+  for (const s of r.stages) for (const i of s.inputs) if (!firstUse.has(i)) firstUse.set(i, layer.get(s.name)!);
+  for (const n of inputs) layer.set(n, firstUse.get(n)! - 1);
   const OUT = "__out";
   layer.set(OUT, (layer.get(r.output) ?? 0) + 1);
   const layers: string[][] = [];
@@ -122,11 +126,20 @@ export function buildGraph(r: ExplainReport): Graph {
   // Wires that skip layers get a dummy slot in each layer they cross, so they route around gates.
   const wires: Wire[] = [];
   const pred = new Map<string, string[]>();
-  const addPred = (id: string, p: string) => pred.set(id, [...(pred.get(id) ?? []), p]);
+  const addPred = (id: string, p: string) => {
+    const list = pred.get(id);
+    if (list) list.push(p);
+    else pred.set(id, [p]);
+  };
+  // Dummy slots grow with the layers each wire skips: past a budget (huge graphs, where a figure is
+  // only an overview) wires are drawn directly.
+  let skipped = 0;
+  r.stages.forEach((s) => s.inputs.forEach((from) => (skipped += Math.max(0, layer.get(s.name)! - layer.get(from)! - 1))));
+  const route = skipped <= 5000;
   const wire = (from: string, to: string, argIndex: number) => {
     const via: string[] = [];
     let prev = from;
-    for (let l = layer.get(from)! + 1; l < layer.get(to)!; l++) {
+    for (let l = layer.get(from)! + 1; route && l < layer.get(to)!; l++) {
       const id = `~${wires.length}_${l}`;
       layer.set(id, l);
       put(id, l);
@@ -142,7 +155,13 @@ export function buildGraph(r: ExplainReport): Graph {
   // Barycentre ordering: sweeps left to right (by predecessors) and right to left (by successors),
   // each slot moving to the mean row of its neighbours; ties keep the previous order.
   const succ = new Map<string, string[]>();
-  for (const [id, ps] of pred) for (const p of ps) succ.set(p, [...(succ.get(p) ?? []), id]);
+  for (const [id, ps] of pred) {
+    for (const p of ps) {
+      const list = succ.get(p);
+      if (list) list.push(id);
+      else succ.set(p, [id]);
+    }
+  }
   const row = new Map<string, number>();
   const place = (ids: string[]) => ids.forEach((id, i) => row.set(id, i - (ids.length - 1) / 2));
   layers.forEach((ids) => ids && place(ids));
@@ -169,7 +188,8 @@ export function buildGraph(r: ExplainReport): Graph {
   };
   const snapshot = () => layers.map((ids) => (ids ? [...ids] : ids));
   let best = snapshot();
-  let bestCross = crossings();
+  // Counting crossings is quadratic in the wires of a layer: big graphs keep the first ordering.
+  let bestCross = wires.length > 2000 ? 0 : crossings();
   for (let round = 0; round < 4 && bestCross > 0; round++) {
     for (let l = 1; l < layers.length; l++) sweep(l, pred);
     let c = crossings();
@@ -203,26 +223,33 @@ export function buildGraph(r: ExplainReport): Graph {
       });
     }
   }
-  const rows = Math.max(...layers.filter(Boolean).map((ids) => ids.length));
+  const rows = layers.reduce((m, ids) => Math.max(m, ids ? ids.length : 0), 1);
   const height = (rows - 1) * DY + 2 * MARGIN + 40;
   const mid = height / 2;
   // Layers are as far apart as the longest wire label needs.
-  const labelChars = Math.max(
-    0,
-    ...r.stages.map((s) => wireText(s.value, s.shape).length),
-    ...r.inputs.map((n) => wireText(r.inputValues[n]).length),
-    ...r.stages.map((s) => wireText(s.grad, s.shape).length),
-  );
+  let labelChars = 0;
+  for (const s of r.stages) labelChars = Math.max(labelChars, wireText(s.value, s.shape).length, wireText(s.grad, s.shape).length);
+  for (const n of r.inputs) labelChars = Math.max(labelChars, wireText(r.inputValues[n]).length);
   const DX = Math.max(MIN_DX, labelChars * 7.5 + 70);
   const at = (id: string): Point => ({ x: MARGIN + 30 + layer.get(id)! * DX, y: mid + row.get(id)! * DY });
   const nodes: GraphNode[] = [];
-  const fanout = (id: string) => wires.filter((w) => w.from === id).length;
+  const fanouts = new Map<string, number>();
+  for (const w of wires) fanouts.set(w.from, (fanouts.get(w.from) ?? 0) + 1);
+  const fanout = (id: string) => fanouts.get(id) ?? 0;
+  const stageIndex = new Map(r.stages.map((s, i) => [s.name, i]));
+  const edgesFrom = new Map<string, typeof r.edges>();
+  for (const e of r.edges) {
+    const list = edgesFrom.get(e.from);
+    if (list) list.push(e);
+    else edgesFrom.set(e.from, [e]);
+  }
   const fanSum = (id: string): string | null => {
-    const order = (to: string) => r.stages.findIndex((s) => s.name === to);
-    const parts = r.edges.filter((e) => e.from === id && e.contribution !== null).sort((a, b) => order(a.to) - order(b.to) || a.argIndex - b.argIndex);
+    if (fanout(id) < 2) return null;
+    const order = (to: string) => stageIndex.get(to) ?? 0;
+    const parts = (edgesFrom.get(id) ?? []).filter((e) => e.contribution !== null).sort((a, b) => order(a.to) - order(b.to) || a.argIndex - b.argIndex);
     if (fanout(id) < 2 || parts.length < 2) return null;
-    const total = r.inputValues[id] !== undefined ? r.gradients[id] : r.stages.find((s) => s.name === id)?.grad ?? null;
-    return `${parts.map((e) => wireText(e.contribution)).join(" + ")} = ${wireText(total ?? null)}`;
+    const total = r.inputValues[id] !== undefined ? r.gradients[id] : (stageBy.get(id)?.grad ?? null);
+    return `${sumText(parts.map((e) => wireText(e.contribution)))} = ${wireText(total ?? null)}`;
   };
   const spacing = (n: number) => (n > 1 ? Math.min(40, 60 / (n - 1)) : 0);
   for (const n of inputs) nodes.push({ id: n, kind: "input", label: n, title: `${n} = ${wireText(r.inputValues[n])}`, ...at(n), r: R, h: Math.max(32, (fanout(n) - 1) * spacing(fanout(n)) + 20), sum: fanSum(n), span: null });
@@ -241,19 +268,35 @@ export function buildGraph(r: ExplainReport): Graph {
   };
   const firstHop = (w: Wire): Point => (w.via.length ? at(w.via[0]) : w.to === OUT ? outPt : at(w.to));
   const lastHop = (w: Wire): Point => (w.via.length ? at(w.via[w.via.length - 1]) : at(w.from));
-  const outgoing = (id: string) => wires.filter((w) => w.from === id).sort((a, b) => firstHop(a).y - firstHop(b).y || a.argIndex - b.argIndex);
-  const incoming = (id: string) => wires.filter((w) => w.to === id).sort((a, b) => lastHop(a).y - lastHop(b).y || a.argIndex - b.argIndex);
-  const valueOf = (name: string): Value => r.inputValues[name] ?? r.stages.find((s) => s.name === name)!.value;
-  const shapeOf = (name: string) => r.stages.find((s) => s.name === name)?.shape;
+  // Wires grouped by end, each group sorted once (index lookups keep big graphs linear).
+  const group = (key: (w: Wire) => string, hop: (w: Wire) => Point) => {
+    const m = new Map<string, Wire[]>();
+    for (const w of wires) {
+      const list = m.get(key(w));
+      if (list) list.push(w);
+      else m.set(key(w), [w]);
+    }
+    const index = new Map<Wire, [number, number]>();
+    for (const list of m.values()) {
+      list.sort((a, b) => hop(a).y - hop(b).y || a.argIndex - b.argIndex);
+      list.forEach((w, i) => index.set(w, [i, list.length]));
+    }
+    return index;
+  };
+  const outIndex = group((w) => w.from, firstHop);
+  const inIndex = group((w) => w.to, lastHop);
+  const edgeBy = new Map(r.edges.map((e) => [`${e.to}#${e.argIndex}`, e]));
+  const valueOf = (name: string): Value => r.inputValues[name] ?? stageBy.get(name)!.value;
+  const shapeOf = (name: string) => stageBy.get(name)?.shape;
   const edges: GraphEdge[] = wires.map((w) => {
-    const outs = outgoing(w.from);
-    const ins = incoming(w.to);
-    const start = port(w.from, firstHop(w), 1, outs.indexOf(w), outs.length);
-    const end = port(w.to, lastHop(w), -1, ins.indexOf(w), ins.length);
+    const [ko, no] = outIndex.get(w)!;
+    const [ki, ni] = inIndex.get(w)!;
+    const start = port(w.from, firstHop(w), 1, ko, no);
+    const end = port(w.to, lastHop(w), -1, ki, ni);
     const points = [start, ...w.via.map(at), end];
-    const e = w.to === OUT ? null : r.edges.find((x) => x.to === w.to && x.argIndex === w.argIndex);
+    const e = w.to === OUT ? null : edgeBy.get(`${w.to}#${w.argIndex}`);
     // Labels of wires leaving one node are staggered along the wire so they do not stack up.
-    const t = outs.length > 1 ? 0.3 + (0.4 * outs.indexOf(w)) / (outs.length - 1) : 0.5;
+    const t = no > 1 ? 0.3 + (0.4 * ko) / (no - 1) : 0.5;
     const label = onWire(points[0], points[1], t);
     const tail = points[points.length - 2];
     return {

@@ -4,7 +4,7 @@
  * with the core's vjp, recording every edge's contribution so fan-out sums can be shown.
  */
 import * as bp from "../index.js";
-import { CONSTANTS, FUNCTIONS, bin, call, freeVars, neg, v, type Expr, type Program, type Span } from "./ast.js";
+import { CONSTANTS, FUNCTIONS, bin, call, children, depth, freeVars, neg, num, postorder, v, type Expr, type Program, type Span } from "./ast.js";
 import { BIN_OPS, applyOp, type StageOp } from "./ops.js";
 import { ExplainSyntaxError } from "./parser.js";
 import { evalConstant } from "./values.js";
@@ -62,86 +62,93 @@ export function stageProgram(program: Program, reserved: ReadonlySet<string> = n
   const fresh = nameGenerator(all);
   const laterDefs = new Map(program.statements.filter((s) => s.name).map((s) => [s.name as string, s.span]));
 
-  const toArg = (e: Expr): Arg => {
-    if (freeVars(e).length === 0) return { kind: "const", expr: e, value: evalConstant(e, src) };
-    if (e.kind === "var") return { kind: "ref", name: e.name };
-    return { kind: "ref", name: stageOf(e, null) };
-  };
   const argExpr = (a: Arg): Expr => (a.kind === "ref" ? v(a.name) : a.expr);
-
-  /** Stages expression `e` (not a constant) and returns the name holding its value. */
-  function stageOf(e: Expr, name: string | null): string {
-    let op: StageOp;
-    let args: Arg[];
-    switch (e.kind) {
-      case "var":
-        if (name === null) return e.name;
-        op = "id";
-        args = [{ kind: "ref", name: e.name }];
-        break;
-      case "neg":
-        op = "neg";
-        args = [toArg(e.arg)];
-        break;
-      case "call":
-        op = e.fn === "log" ? "ln" : e.fn;
-        args = [toArg(e.arg)];
-        break;
-      case "bin":
-        if (e.op === "^" && e.left.kind === "const" && e.left.name === "e") {
-          op = "exp"; // e^u is exp(u): one stage, local derivative e^u
-          args = [toArg(e.right)];
-        } else if (e.op === "/" && e.left.kind === "num" && e.left.value === 1) {
-          op = "reciprocal"; // 1/u, as the seeds stage sigmoid
-          args = [toArg(e.right)];
-        } else {
-          op = BIN_OPS[e.op];
-          args = [toArg(e.left), toArg(e.right)];
-        }
-        break;
-      default:
-        throw new ExplainSyntaxError("an array literal cannot be a stage; give array values with --at", e.span?.start ?? 0, src);
-    }
-    const stageName = name ?? fresh();
-    stages.push({ name: stageName, op, args, expr: stageExpr(op, args.map(argExpr)), span: e.span, userDefined: name !== null });
-    return stageName;
-  }
-
-  const checkRefs = (e: Expr, at: number): void => {
-    const walk = (x: Expr): void => {
-      if (x.kind === "var") {
-        if (!defined.has(x.name) && laterDefs.has(x.name) && (laterDefs.get(x.name)?.start ?? 0) >= at) {
-          throw new ExplainSyntaxError(`'${x.name}' is used before its definition`, x.span?.start ?? at, src);
-        }
-        if (!defined.has(x.name) && !inputs.includes(x.name)) inputs.push(x.name);
-      } else if (x.kind === "neg" || x.kind === "call") walk(x.arg);
-      else if (x.kind === "bin") {
-        walk(x.left);
-        walk(x.right);
-      } else if (x.kind === "array") x.items.forEach(walk);
-    };
-    walk(e);
+  // A deep constant subexpression (1+1+...+1) is shown by its value, so printing stays shallow.
+  const constArg = (e: Expr): Arg => {
+    const value = evalConstant(e, src);
+    return { kind: "const", expr: value.size === 1 && depth(e) > 40 ? num(value.item()) : e, value };
   };
+
+  const useVar = (x: Expr & { kind: "var" }, at: number): void => {
+    if (!defined.has(x.name) && laterDefs.has(x.name) && (laterDefs.get(x.name)?.start ?? 0) >= at) {
+      throw new ExplainSyntaxError(`'${x.name}' is used before its definition`, x.span?.start ?? at, src);
+    }
+    if (!defined.has(x.name) && !inputs.includes(x.name)) inputs.push(x.name);
+  };
+
+  /**
+   * Stages one statement, children before parents (post-order, no recursion), and returns the name
+   * that holds its value. Maximal constant subexpressions become constant arguments, not stages.
+   */
+  function stageStatement(root: Expr, name: string | null, at: number): string {
+    const nodes = postorder(root);
+    const constant = new Map<Expr, boolean>();
+    for (const n of nodes) {
+      constant.set(n, n.kind !== "var" && children(n).every((c) => constant.get(c)));
+      if (n.kind === "var") useVar(n, at);
+    }
+    if (constant.get(root)) {
+      const nm = name ?? fresh();
+      stages.push({ name: nm, op: "id", args: [constArg(root)], expr: root, span: root.span, userDefined: name !== null });
+      return nm;
+    }
+    const argOf = new Map<Expr, Arg>();
+    const arg = (c: Expr): Arg => (constant.get(c) ? constArg(c) : argOf.get(c)!);
+    for (const e of nodes) {
+      if (constant.get(e)) continue;
+      let op: StageOp;
+      let args: Arg[];
+      switch (e.kind) {
+        case "var":
+          if (e !== root || name === null) {
+            argOf.set(e, { kind: "ref", name: e.name });
+            continue;
+          }
+          op = "id";
+          args = [{ kind: "ref", name: e.name }];
+          break;
+        case "neg":
+          op = "neg";
+          args = [arg(e.arg)];
+          break;
+        case "call":
+          op = e.fn === "log" ? "ln" : e.fn;
+          args = [arg(e.arg)];
+          break;
+        case "bin":
+          if (e.op === "^" && e.left.kind === "const" && e.left.name === "e") {
+            op = "exp"; // e^u is exp(u): one stage, local derivative e^u
+            args = [arg(e.right)];
+          } else if (e.op === "/" && e.left.kind === "num" && e.left.value === 1) {
+            op = "reciprocal"; // 1/u, as the seeds stage sigmoid
+            args = [arg(e.right)];
+          } else {
+            op = BIN_OPS[e.op];
+            args = [arg(e.left), arg(e.right)];
+          }
+          break;
+        default:
+          throw new ExplainSyntaxError("an array literal with variables in it cannot be staged; give array values with --at", e.span?.start ?? 0, src);
+      }
+      const stageName = e === root && name !== null ? name : fresh();
+      stages.push({ name: stageName, op, args, expr: stageExpr(op, args.map(argExpr)), span: e.span, userDefined: e === root && name !== null });
+      argOf.set(e, { kind: "ref", name: stageName });
+    }
+    const out = argOf.get(root)!;
+    return out.kind === "ref" ? out.name : "";
+  }
 
   let output = "";
   for (const st of program.statements) {
-    checkRefs(st.expr, st.span.start);
     if (st.name && (defined.has(st.name) || inputs.includes(st.name))) {
       throw new ExplainSyntaxError(`'${st.name}' is ${defined.has(st.name) ? "defined twice" : "used before its definition"}`, st.span.start, src);
     }
-    if (freeVars(st.expr).length === 0) {
-      // A constant statement still gets a stage so it has a value and a place in the graph.
-      const nm = st.name ?? fresh();
-      stages.push({ name: nm, op: "id", args: [toArg(st.expr)], expr: st.expr, span: st.expr.span, userDefined: st.name !== null });
+    output = stageStatement(st.expr, st.name, st.span.start);
+    if (st.name === null && output !== stages[stages.length - 1]?.name) {
+      // The program ends in a bare name: give the output its own stage.
+      const nm = fresh();
+      stages.push({ name: nm, op: "id", args: [{ kind: "ref", name: output }], expr: v(output), span: st.expr.span, userDefined: false });
       output = nm;
-    } else {
-      output = stageOf(st.expr, st.name);
-      if (st.name === null && output !== stages[stages.length - 1]?.name) {
-        // The program ends in a bare name: give the output its own stage.
-        const nm = fresh();
-        stages.push({ name: nm, op: "id", args: [{ kind: "ref", name: output }], expr: v(output), span: st.expr.span, userDefined: false });
-        output = nm;
-      }
     }
     if (st.name) defined.set(st.name, st.span);
   }

@@ -1,11 +1,17 @@
 /** Input values: `--at x=1,y=3`, `--at W=[[0.1,0.5],[-0.3,0.8]]`, `--at y=pi/2`, all in float64. */
 import * as bp from "../index.js";
-import { CONSTANTS, type Expr } from "./ast.js";
+import { CONSTANTS, postorder, type Expr } from "./ast.js";
 import { applyFn, applyBin } from "./ops.js";
 import { ExplainSyntaxError, parseExpression } from "./parser.js";
 
 /** Evaluates an expression with no free variables (numbers, e, pi, arrays, functions) to a float64 tensor. */
-export function evalConstant(e: Expr, source: string): bp.Tensor {
+export function evalConstant(root: Expr, source: string): bp.Tensor {
+  const val = new Map<Expr, bp.Tensor>();
+  for (const e of postorder(root)) val.set(e, evalNode(e, (c) => val.get(c)!, source));
+  return val.get(root)!;
+}
+
+function evalNode(e: Expr, get: (child: Expr) => bp.Tensor, source: string): bp.Tensor {
   switch (e.kind) {
     case "num":
       return bp.scalar(e.value, "float64");
@@ -14,14 +20,14 @@ export function evalConstant(e: Expr, source: string): bp.Tensor {
     case "var":
       throw new ExplainSyntaxError(`a value cannot refer to the name '${e.name}'`, e.span?.start ?? 0, source);
     case "neg":
-      return bp.neg(evalConstant(e.arg, source));
+      return bp.neg(get(e.arg));
     case "bin":
-      return applyBin(e.op, evalConstant(e.left, source), evalConstant(e.right, source));
+      return applyBin(e.op, get(e.left), get(e.right));
     case "call":
-      return applyFn(e.fn, evalConstant(e.arg, source));
+      return applyFn(e.fn, get(e.arg));
     case "array": {
       if (e.items.length === 0) return bp.tensor([], { dtype: "float64" });
-      const items = e.items.map((i) => evalConstant(i, source));
+      const items = e.items.map(get);
       const first = items[0].shape;
       items.forEach((t, k) => {
         if (t.shape.join() !== first.join()) {
