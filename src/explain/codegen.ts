@@ -10,7 +10,7 @@ import { num, v, type Expr } from "./ast.js";
 import { graphCode } from "./graphcode.js";
 import { printExpr, printText } from "./print.js";
 import { simplify } from "./simplify.js";
-import { refArgs, stageFunction, type Stage, type StagedProgram } from "./stage.js";
+import { recordStageVjp, refArgs, stageFunction, type Stage, type StagedProgram } from "./stage.js";
 import { readGraph } from "./symbolic.js";
 
 export type CodeTarget = "python" | "ts";
@@ -43,11 +43,7 @@ export function generateCode(staged: StagedProgram, values: ReadonlyMap<string, 
     for (const s of staged.stages) forward.push({ code: `${s.name} = ${printExpr(s.expr, target)}`, comment: `${s.name} = ${printText(s.expr)}` });
     for (let i = live.length - 1; i >= 0; i--) {
       const s = live[i];
-      const refs = refArgs(s);
-      const leaves = refs.map((r) => new bp.Tensor(values.get(r)!.data, values.get(r)!.shape, null, true));
-      const ct = new bp.Tensor(new Float64Array([1]), values.get(s.name)!.shape, null, true);
-      const [y, back] = bp.vjp(stageFunction(s), ...leaves);
-      const gs = back(ct);
+      const { refs, leaves, ct, out: y, grads: gs } = recordStageVjp(s, values);
       const names = new Map<bp.Tensor, Expr>(leaves.map((l, k) => [l, v(refs[k])]));
       names.set(ct, num(1));
       names.set(y, v(s.name));
@@ -77,12 +73,7 @@ export function generateCode(staged: StagedProgram, values: ReadonlyMap<string, 
     });
     for (let i = live.length - 1; i >= 0; i--) {
       const s = live[i];
-      const refs = refArgs(s);
-      const leaves = refs.map((r) => new bp.Tensor(values.get(r)!.data, values.get(r)!.shape, null, true));
-      const out = values.get(s.name)!;
-      const ct = new bp.Tensor(new Float64Array(out.size), out.shape, null, true);
-      const [y, back] = bp.vjp(stageFunction(s), ...leaves);
-      const gs = back(ct);
+      const { refs, leaves, ct, out: y, grads: gs } = recordStageVjp(s, values);
       const nm = new Map<bp.Tensor, string>(leaves.map((l, k) => [l, refs[k]]));
       nm.set(ct, g(s.name));
       nm.set(y, s.name);

@@ -9,7 +9,7 @@ import { graphCode } from "./graphcode.js";
 import { parseProgram } from "./parser.js";
 import { printExpr, printText } from "./print.js";
 import { simplify } from "./simplify.js";
-import { ExplainError, evaluate, refArgs, stageFunction, stageProgram, type Stage, type StagedProgram } from "./stage.js";
+import { ExplainError, evaluate, programFunction, recordStageVjp, refArgs, stageFunction, stageProgram, type Stage, type StagedProgram } from "./stage.js";
 import { NotSymbolic, readGraph } from "./symbolic.js";
 
 export type Value = number | bp.Nested;
@@ -115,15 +115,8 @@ interface LocalInfo {
 
 /** Local derivatives read back from the stage's own VJP graph (the symbolic interpreter). */
 function localDerivatives(s: Stage, values: ReadonlyMap<string, bp.Tensor>, gName: (n: string) => string): LocalInfo {
-  const refs = refArgs(s);
-  const leaves = refs.map((r) => {
-    const t = values.get(r)!;
-    return new bp.Tensor(t.data, t.shape, null, true);
-  });
+  const { refs, leaves, ct, out: y, grads } = recordStageVjp(s, values);
   const out = values.get(s.name)!;
-  const ct = new bp.Tensor(new Float64Array(out.size).fill(1), out.shape, null, true);
-  const [y, back] = bp.vjp(stageFunction(s), ...leaves);
-  const grads = back(ct);
   const numeric = bp.noGrad(() => {
     const [, b1] = bp.vjp(stageFunction(s), ...refs.map((r) => values.get(r)!));
     return b1(bp.onesLike(out));
@@ -156,11 +149,7 @@ function fullDerivatives(staged: StagedProgram, given: ReadonlyMap<string, bp.Te
     leaves.set(name, new bp.Tensor(t.data, t.shape, null, true));
   }
   const all = [...leaves.values()];
-  const [y, back] = bp.vjp((...xs) => {
-    const env = new Map<string, bp.Tensor>(inputs.map((n, k) => [n, xs[k]]));
-    for (const s of staged.stages) env.set(s.name, stageFunction(s)(...refArgs(s).map((r) => env.get(r)!)));
-    return env.get(staged.output)!;
-  }, ...all);
+  const [y, back] = bp.vjp(programFunction(staged, inputs), ...all);
   const ct = new bp.Tensor(new Float64Array([1]), y.shape, null, true);
   const grads = back(ct);
   const names = new Map<bp.Tensor, Expr>(all.map((l, k) => [l, v(inputs[k])]));
@@ -212,12 +201,7 @@ function warningsFor(staged: StagedProgram, values: ReadonlyMap<string, bp.Tenso
 }
 
 function checkGradients(staged: StagedProgram, given: ReadonlyMap<string, bp.Tensor>, names: readonly string[], grads: ReadonlyMap<string, bp.Tensor | null>): CheckReport[] {
-  const f = (...xs: bp.Tensor[]) => {
-    const env = new Map<string, bp.Tensor>(names.map((n, k) => [n, xs[k]]));
-    for (const s of staged.stages) env.set(s.name, stageFunction(s)(...refArgs(s).map((r) => env.get(r)!)));
-    return env.get(staged.output)!;
-  };
-  const r = bp.gradcheck(f, names.map((n) => given.get(n)!));
+  const r = bp.gradcheck(programFunction(staged, names), names.map((n) => given.get(n)!));
   return names.map((name, k) => {
     const rep = r.inputs[k];
     const shape = given.get(name)!.shape;

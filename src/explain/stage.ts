@@ -210,6 +210,34 @@ export function stageFunction(s: Stage): (...refs: bp.Tensor[]) => bp.Tensor {
   };
 }
 
+/** The whole staged program as a function of the named inputs, in that order. */
+export function programFunction(staged: StagedProgram, names: readonly string[]): (...xs: bp.Tensor[]) => bp.Tensor {
+  return (...xs) => {
+    const env = new Map<string, bp.Tensor>(names.map((n, k) => [n, xs[k]]));
+    for (const s of staged.stages) env.set(s.name, stageFunction(s)(...refArgs(s).map((r) => env.get(r)!)));
+    return env.get(staged.output)!;
+  };
+}
+
+/** A stage's VJP recorded as a graph over fresh leaves: one per argument and one for the upstream gradient. */
+export interface RecordedVjp {
+  refs: string[];
+  leaves: bp.Tensor[];
+  ct: bp.Tensor;
+  /** The stage's output, as recorded (VJP rules that reuse the output point at it). */
+  out: bp.Tensor;
+  grads: bp.Tensor[];
+}
+
+export function recordStageVjp(s: Stage, values: ReadonlyMap<string, bp.Tensor>): RecordedVjp {
+  const refs = refArgs(s);
+  const leaves = refs.map((r) => new bp.Tensor(values.get(r)!.data, values.get(r)!.shape, null, true));
+  const shape = values.get(s.name)!.shape;
+  const ct = new bp.Tensor(new Float64Array(values.get(s.name)!.size).fill(1), shape, null, true);
+  const [out, back] = bp.vjp(stageFunction(s), ...leaves);
+  return { refs, leaves, ct, out, grads: back(ct) };
+}
+
 export function refArgs(s: Stage): string[] {
   return s.args.flatMap((a) => (a.kind === "ref" ? [a.name] : []));
 }
