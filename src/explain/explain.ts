@@ -99,7 +99,6 @@ export function fmtValue(v: Value | null): string {
   return JSON.stringify(v, (_k, x) => (typeof x === "number" ? Number(fmtNumber(x)) : x));
 }
 
-const scalarOf = (t: bp.Tensor): boolean => t.size === 1;
 
 /** Gradient variable names: g + name, or d_ + name when that would collide with a program name. */
 export function gradName(name: string, taken: ReadonlySet<string>): string {
