@@ -2,6 +2,7 @@
 import { Command, CommanderError } from "commander";
 import { explainCommand, FORMATS } from "./explain.js";
 import { shapesCommand } from "./shapes.js";
+import { explainModelCommand, predictCommand, trainCommand, type TrainOptions } from "./train.js";
 
 export interface Io {
   out: (s: string) => void;
@@ -42,6 +43,46 @@ export async function runCli(argv: readonly string[], io: Io): Promise<number> {
     .option("--step <lr>", "take one gradient-descent step with this step size and print the new inputs")
     .action(async (source: string, opts: { at: string[]; format?: string; out?: string; json?: boolean; check?: boolean; step?: string }) => {
       code = await explainCommand(source, opts, io.out, io.err);
+    });
+
+  program
+    .command("train")
+    .description("train a multilayer perceptron on real data (handwritten digits or Iris), with a progress bar and a plot")
+    .option("--dataset <name>", "digits or iris", "digits")
+    .option("--hidden <sizes>", "hidden layer sizes, comma separated (e.g. 128 or 64,32)", "128")
+    .option("--epochs <n>", "passes over the training set", "5")
+    .option("--batch <n>", "minibatch size", "64")
+    .option("--lr <rate>", "learning rate (step size)", "0.1")
+    .option("--optimizer <name>", "sgd or adam", "sgd")
+    .option("--momentum <mu>", "SGD momentum", "0.9")
+    .option("--activation <name>", "relu, leakyrelu, sigmoid or tanh", "relu")
+    .option("--seed <n>", "seed for the split, the initialization and the batches", "0")
+    .option("--test-fraction <f>", "share of the data held out for testing", "0.2")
+    .option("--per-class <n>", "use only the first N examples of each digit (quick runs)")
+    .option("--save <file>", "save the trained model (written atomically)")
+    .option("--plot <file>", "write the loss and accuracy curves (.svg or .png)")
+    .option("--json", 'end with one line {"testAccuracy", "trainLoss", "epochs", "seconds", "stepsPerSecond", ...}')
+    .action(async (opts: TrainOptions) => {
+      code = await trainCommand(opts, io);
+    });
+
+  program
+    .command("predict")
+    .description("accuracy and confusion matrix of a saved model on its dataset's test split")
+    .requiredOption("--model <file>", "a model saved by backprop train --save")
+    .option("--json", "print the result as JSON")
+    .action((opts: { model: string; json?: boolean }) => {
+      code = predictCommand(opts, io);
+    });
+
+  program
+    .command("explain-model")
+    .description("parameter counts and the backward pass layer by layer with the shape of every dout, dW, db, dx")
+    .option("--sizes <sizes>", "layer sizes of an MLP, comma separated", "8,10,10,3")
+    .option("--batch <n>", "batch size for the shapes", "4")
+    .option("--model <file>", "take the architecture from a saved model instead")
+    .action((opts: { sizes: string; batch: string; model?: string }) => {
+      code = explainModelCommand(opts, io);
     });
 
   try {

@@ -1,0 +1,126 @@
+/** Layers: Linear with the lecture's and the standard initializations, activations, Sequential, mlp(). */
+import { Tensor } from "../core/tensor.js";
+import { defaultRng, type Rng } from "../core/random.js";
+import type { DType } from "../core/dtype.js";
+import { allocate } from "../core/dtype.js";
+import { add, leakyRelu, relu, sigmoid, tanh } from "../core/ops/elementwise.js";
+import { matmul } from "../core/ops/linalg.js";
+import { Module } from "./module.js";
+
+/** normal: N(0, 1) as in the lecture; xavier: Glorot uniform; kaiming: He normal N(0, 2/fanIn). */
+export type Init = "normal" | "xavier" | "kaiming";
+
+export interface LinearOptions {
+  init?: Init;
+  bias?: boolean;
+  rng?: Rng;
+  dtype?: DType;
+}
+
+/**
+ * y = x W + b with W of shape (in, out) and b of shape (out,): batch-first, as the lecture's
+ * affine_forward. The bias starts at zero.
+ */
+export class Linear extends Module {
+  readonly weight: Tensor;
+  readonly bias: Tensor | null;
+  readonly inFeatures: number;
+  readonly outFeatures: number;
+
+  constructor(inFeatures: number, outFeatures: number, options: LinearOptions = {}) {
+    super();
+    if (!Number.isInteger(inFeatures) || !Number.isInteger(outFeatures) || inFeatures <= 0 || outFeatures <= 0) {
+      throw new Error(`Linear: sizes must be positive integers, got ${inFeatures} -> ${outFeatures}`);
+    }
+    this.inFeatures = inFeatures;
+    this.outFeatures = outFeatures;
+    const dtype = options.dtype ?? "float32";
+    const rng = options.rng ?? defaultRng();
+    const w = allocate(dtype, inFeatures * outFeatures);
+    const init = options.init ?? "kaiming";
+    if (init === "xavier") {
+      const a = Math.sqrt(6 / (inFeatures + outFeatures));
+      for (let i = 0; i < w.length; i++) w[i] = (2 * rng.uniform() - 1) * a;
+    } else {
+      const std = init === "kaiming" ? Math.sqrt(2 / inFeatures) : 1;
+      for (let i = 0; i < w.length; i++) w[i] = rng.normal() * std;
+    }
+    this.weight = new Tensor(w, [inFeatures, outFeatures], null, true);
+    this.bias = options.bias === false ? null : new Tensor(allocate(dtype, outFeatures), [outFeatures], null, true);
+  }
+
+  forward(x: Tensor): Tensor {
+    const y = matmul(x, this.weight);
+    return this.bias ? add(y, this.bias) : y;
+  }
+}
+
+export class ReLU extends Module {
+  forward(x: Tensor): Tensor {
+    return relu(x);
+  }
+}
+
+export class LeakyReLU extends Module {
+  constructor(readonly slope = 0.01) {
+    super();
+  }
+  forward(x: Tensor): Tensor {
+    return leakyRelu(x, this.slope);
+  }
+}
+
+export class Sigmoid extends Module {
+  forward(x: Tensor): Tensor {
+    return sigmoid(x);
+  }
+}
+
+export class Tanh extends Module {
+  forward(x: Tensor): Tensor {
+    return tanh(x);
+  }
+}
+
+export class Sequential extends Module {
+  readonly layers: Module[];
+  constructor(...layers: Module[]) {
+    super();
+    this.layers = layers;
+  }
+  forward(x: Tensor): Tensor {
+    let h = x;
+    for (const l of this.layers) h = l.forward(h);
+    return h;
+  }
+}
+
+export type Activation = "relu" | "leakyrelu" | "sigmoid" | "tanh";
+
+export interface MlpOptions extends LinearOptions {
+  activation?: Activation;
+}
+
+function activationLayer(a: Activation): Module {
+  switch (a) {
+    case "sigmoid":
+      return new Sigmoid();
+    case "tanh":
+      return new Tanh();
+    case "leakyrelu":
+      return new LeakyReLU();
+    default:
+      return new ReLU();
+  }
+}
+
+/** A multilayer perceptron: sizes [784, 128, 10] is Linear(784,128) -> act -> Linear(128,10). */
+export function mlp(sizes: readonly number[], options: MlpOptions = {}): Sequential {
+  if (sizes.length < 2) throw new Error(`mlp: need at least an input and an output size, got [${sizes.join(", ")}]`);
+  const layers: Module[] = [];
+  for (let i = 0; i + 1 < sizes.length; i++) {
+    layers.push(new Linear(sizes[i], sizes[i + 1], options));
+    if (i + 2 < sizes.length) layers.push(activationLayer(options.activation ?? "relu"));
+  }
+  return new Sequential(...layers);
+}
