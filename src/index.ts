@@ -22,3 +22,11 @@ export { encodeCheckpoint, decodeCheckpoint, CheckpointError, crc32 } from "./nn
 export { fit, predict, evaluate, type FitOptions, type History, type EpochInfo, type StepInfo } from "./nn/train.js";
 export { Optimizer, SGD, Adam, AdamW, type SgdOptions, type AdamOptions } from "./optim/optimizer.js";
 export { trainTestSplit, batches, subset, standardize, type Dataset } from "./data/dataset.js";
+export { explain, explainAll, fmtNumber, fmtValue, type ExplainReport, type StageReport, type EdgeReport, type Explanation, type ExplainOptions } from "./explain/explain.js";
+export { ExplainSyntaxError, parseProgram, parseExpression } from "./explain/parser.js";
+export { parseAssignments } from "./explain/values.js";
+export { printExpr } from "./explain/print.js";
+export { toSvg, toTikz, toDot, toMermaid } from "./explain/figures.js";
+export { generateCode } from "./explain/codegen.js";
+export { formatTable, formatMarkdown, formatLatex } from "./explain/format.js";
+export { chartSvg } from "./plot/chart.js";

@@ -34,7 +34,7 @@ interface SvgText {
 }
 
 function texts(svg: string): SvgText[] {
-  return [...svg.matchAll(/<text x="([\d.-]+)" y="([\d.-]+)"[^>]*fill="([^"]+)"[^>]*>([^<]*)<\/text>/g)].map((m) => ({ x: Number(m[1]), y: Number(m[2]), fill: m[3], text: m[4] }));
+  return [...svg.matchAll(/<text[^>]*? x="([\d.-]+)" y="([\d.-]+)"[^>]*fill="([^"]+)"[^>]*>([^<]*)<\/text>/g)].map((m) => ({ x: Number(m[1]), y: Number(m[2]), fill: m[3], text: m[4] }));
 }
 
 describe("number formatting on figures", () => {

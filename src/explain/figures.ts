@@ -44,11 +44,12 @@ export function toSvg(r: ExplainReport, graph: Graph = buildGraph(r)): string {
   for (const e of graph.edges) {
     out.push(`<path d="${wirePath(e)}" fill="none" stroke="#374151" stroke-width="1.5" marker-end="url(#arrow)"/>`);
     const p = e.label;
-    out.push(`<text x="${round(p.x)}" y="${round(p.y - 7)}" text-anchor="middle" font-size="13" fill="${FORWARD_COLOR}">${xml(e.value)}</text>`);
+    // class and data attributes let a viewer reveal values stage by stage (the playground's stepping).
+    out.push(`<text class="fwd" data-from="${xml(e.from)}" x="${round(p.x)}" y="${round(p.y - 7)}" text-anchor="middle" font-size="13" fill="${FORWARD_COLOR}">${xml(e.value)}</text>`);
     out.push(
       e.computed
-        ? `<text x="${round(p.x)}" y="${round(p.y + 17)}" text-anchor="middle" font-size="13" fill="${BACKWARD_COLOR}">${xml(e.grad)}</text>`
-        : `<text x="${round(p.x)}" y="${round(p.y + 17)}" text-anchor="middle" font-size="11" font-style="italic" fill="${MUTED}">not computed</text>`,
+        ? `<text class="bwd" data-to="${xml(e.to)}" x="${round(p.x)}" y="${round(p.y + 17)}" text-anchor="middle" font-size="13" fill="${BACKWARD_COLOR}">${xml(e.grad)}</text>`
+        : `<text class="bwd" data-to="${xml(e.to)}" x="${round(p.x)}" y="${round(p.y + 17)}" text-anchor="middle" font-size="11" font-style="italic" fill="${MUTED}">not computed</text>`,
     );
     if (e.local) {
       const lx = e.localAt.x;
@@ -59,7 +60,7 @@ export function toSvg(r: ExplainReport, graph: Graph = buildGraph(r)): string {
   for (const n of graph.nodes) {
     if (n.sum) {
       const below = n.kind === "input" ? n.h / 2 : n.r;
-      out.push(`<text x="${round(n.x)}" y="${round(n.y + below + 16)}" text-anchor="middle" font-size="11" fill="${BACKWARD_COLOR}">${xml(`Σ ${n.sum}`)}</text>`);
+      out.push(`<text class="bwd sum" data-to="${xml(n.id)}" x="${round(n.x)}" y="${round(n.y + below + 16)}" text-anchor="middle" font-size="11" fill="${BACKWARD_COLOR}">${xml(`Σ ${n.sum}`)}</text>`);
     }
     if (n.kind === "output") {
       out.push(`<text x="${round(n.x + 2)}" y="${round(n.y + 5)}" font-size="15" font-style="italic" fill="#111827">${xml(n.label)}</text>`);
@@ -70,7 +71,7 @@ export function toSvg(r: ExplainReport, graph: Graph = buildGraph(r)): string {
       out.push(`<text x="${round(n.x)}" y="${round(n.y + 5)}" text-anchor="middle" font-size="15" font-style="italic" fill="#111827">${xml(n.label)}</text></g>`);
       continue;
     }
-    out.push(`<g><title>${xml(n.title)}</title><circle cx="${round(n.x)}" cy="${round(n.y)}" r="${n.r}" fill="#ffffff" stroke="#111827" stroke-width="1.5"/>`);
+    out.push(`<g class="gate" data-stage="${xml(n.id)}"><title>${xml(n.title)}</title><circle cx="${round(n.x)}" cy="${round(n.y)}" r="${n.r}" fill="#ffffff" stroke="#111827" stroke-width="1.5"/>`);
     const size = n.label.length > 4 ? 11 : n.label.length > 2 ? 13 : 16;
     out.push(`<text x="${round(n.x)}" y="${round(n.y + size / 3)}" text-anchor="middle" font-size="${size}" fill="#111827">${xml(n.label)}</text>`);
     out.push(`<text x="${round(n.x)}" y="${round(n.y - n.r - 6)}" text-anchor="middle" font-size="12" font-weight="bold" fill="${STAGE_COLOR}">${xml(n.id)}</text></g>`);

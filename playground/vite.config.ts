@@ -1,0 +1,12 @@
+import { defineConfig } from "vite";
+import { fileURLToPath } from "node:url";
+
+// The playground is a static page built from this repository; it imports the library's sources.
+export default defineConfig({
+  root: fileURLToPath(new URL(".", import.meta.url)),
+  base: "./",
+  build: { outDir: fileURLToPath(new URL("../dist-playground", import.meta.url)), emptyOutDir: true, chunkSizeWarningLimit: 2000 },
+  worker: { format: "es" },
+  server: { host: "127.0.0.1" },
+  preview: { host: "127.0.0.1" },
+});

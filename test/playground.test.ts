@@ -1,0 +1,156 @@
+/**
+ * End-to-end tests of the web playground in Debian's Chromium driven by playwright-core: the built
+ * page is served from localhost, and screenshots are kept in test-artifacts/playground/.
+ */
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { createReadStream, existsSync, mkdirSync, statSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { extname, join, normalize } from "node:path";
+import { chromium, type Browser, type Page } from "playwright-core";
+
+const CHROMIUM = "/usr/bin/chromium";
+const root = process.cwd();
+const site = join(root, "dist-playground");
+const shots = join(root, "test-artifacts", "playground");
+const TYPES: Record<string, string> = { ".html": "text/html", ".js": "text/javascript", ".css": "text/css", ".svg": "image/svg+xml", ".bin": "application/octet-stream", ".woff2": "font/woff2", ".woff": "font/woff", ".ttf": "font/ttf" };
+
+describe("web playground in Chromium", { skip: existsSync(CHROMIUM) ? false : "Chromium is not installed (apt-get install -y chromium)" }, () => {
+  let server: Server;
+  let browser: Browser;
+  let base = "";
+
+  before(async () => {
+    const build = spawnSync("npm", ["run", "playground:build"], { cwd: root, encoding: "utf8" });
+    assert.equal(build.status, 0, build.stdout + build.stderr);
+    mkdirSync(shots, { recursive: true });
+    server = createServer((req, res) => {
+      const path = normalize(decodeURIComponent(new URL(req.url ?? "/", "http://x").pathname)).replace(/^(\.\.[/\\])+/, "");
+      let file = join(site, path);
+      if (!file.startsWith(site) || !existsSync(file) || statSync(file).isDirectory()) file = join(site, "index.html");
+      res.writeHead(200, { "content-type": TYPES[extname(file)] ?? "application/octet-stream" });
+      createReadStream(file).pipe(res);
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+    });
+  });
+
+  after(async () => {
+    await browser?.close();
+    await new Promise((resolve) => server?.close(resolve));
+  });
+
+  async function open(query = ""): Promise<Page> {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
+    page.on("dialog", () => assert.fail("a dialog opened: text from the input was executed"));
+    await page.goto(base + query);
+    await page.waitForSelector("#expr");
+    return page;
+  }
+
+  async function typeProgram(page: Page, expr: string, at: string): Promise<void> {
+    await page.fill("#expr", expr);
+    await page.fill("#at", at);
+  }
+
+  const grad = (page: Page, name: string) => page.locator(`td[data-grad="${name}"]`).textContent();
+
+  it("typing (x+y)*z with 1, 3, 2 shows the gradients 2, 2, 4", async () => {
+    const page = await open();
+    await typeProgram(page, "(x+y)*z", "x=1, y=3, z=2");
+    await page.waitForFunction(() => document.querySelector('td[data-grad="z"]')?.textContent === "4");
+    assert.deepEqual([await grad(page, "x"), await grad(page, "y"), await grad(page, "z")], ["2", "2", "4"]);
+    assert.equal(await page.locator("#graph svg g.gate").count(), 2);
+    assert.match((await page.locator("#code code").textContent()) ?? "", /def forward_backward\(x, y, z\):/);
+    assert.ok((await page.locator("#derivatives .katex").count()) >= 3, "derivatives typeset with KaTeX");
+    assert.match(page.url(), /expr=%28x%2By%29\*z&at=x%3D1%2C\+y%3D3%2C\+z%3D2/);
+    await page.screenshot({ path: join(shots, "explain.png"), fullPage: true });
+    await page.close();
+  });
+
+  it("steps through the forward and then the backward pass, highlighting the stage", async () => {
+    const page = await open("?expr=(x%2By)*z&at=x%3D1,y%3D3,z%3D2");
+    await page.waitForSelector("#graph svg");
+    await page.click("#step-reset");
+    assert.match((await page.textContent("#step-status")) ?? "", /^Start: only the inputs are known/);
+    assert.equal(await page.locator("#graph text.fwd.hidden").count(), 2, "a and b are not computed yet");
+    await page.click("#step-next");
+    assert.match((await page.textContent("#step-status")) ?? "", /^Forward 1\/2: a = x \+ y = 4/);
+    assert.equal(await page.locator('#graph g.gate.current[data-stage="a"]').count(), 1);
+    assert.equal(await page.locator('#stages tr.current[data-stage="a"]').count(), 1);
+    assert.equal(await page.textContent("#expr-view mark"), "(x+y)");
+    // Arrow keys move too (focus outside the inputs).
+    await page.locator("#step-status").click();
+    await page.keyboard.press("ArrowRight");
+    await page.keyboard.press("ArrowRight");
+    assert.match((await page.textContent("#step-status")) ?? "", /^Backward 1\/2: b = a \* z, gradient 1/);
+    assert.equal(await page.locator('#graph g.gate.current[data-stage="b"]').count(), 1);
+    assert.equal(await page.locator('td[data-stage-grad="a"] .pending').count(), 1, "a's gradient is not known yet");
+    await page.keyboard.press("ArrowRight");
+    assert.match((await page.textContent("#step-status")) ?? "", /^Backward 2\/2: a = x \+ y, gradient 2 \(done\)/);
+    assert.equal(await page.textContent('td[data-stage-grad="a"]'), "2");
+    assert.equal(await page.locator("#graph text.hidden").count(), 0);
+    await page.screenshot({ path: join(shots, "stepping.png"), fullPage: true });
+    await page.keyboard.press("ArrowLeft");
+    assert.match((await page.textContent("#step-status")) ?? "", /^Backward 1\/2/);
+    await page.close();
+  });
+
+  it("a syntax error shows inline with a caret under the offending character", async () => {
+    const page = await open();
+    await typeProgram(page, "(x + y", "x=1, y=2");
+    await page.waitForSelector("#expr-error:not([hidden])");
+    const text = (await page.textContent("#expr-error pre")) ?? "";
+    assert.equal(text, "syntax error at column 7: expected ')' to close '(' at column 1, found end of input\n  (x + y\n        ^");
+    assert.equal(await page.getAttribute("#expr", "aria-invalid"), "true");
+    await page.screenshot({ path: join(shots, "syntax-error.png") });
+    await page.close();
+  });
+
+  it("markup in the input renders as text, never as HTML", async () => {
+    const page = await open();
+    const attack = "<img src=x onerror=alert(1)>";
+    await typeProgram(page, attack, "x=1");
+    await page.waitForSelector("#expr-error:not([hidden])");
+    assert.match((await page.textContent("#expr-error pre")) ?? "", /<img src=x onerror=alert\(1\)>/);
+    assert.equal(await page.locator("img").count(), 0);
+    // Through the URL as well.
+    await page.goto(base + "?expr=" + encodeURIComponent(`x + 1 ${attack}`) + "&at=x%3D1");
+    await page.waitForSelector("#expr-error:not([hidden])");
+    assert.equal(await page.locator("img").count(), 0);
+    await page.close();
+  });
+
+  it("trains in a worker: the loss falls over the first steps and the page stays responsive", async () => {
+    const page = await open();
+    await page.click("#tab-train");
+    await page.fill("#hidden", "32");
+    await page.fill("#epochs", "1");
+    await page.click("#train-start");
+    await page.waitForFunction(() => Number((document.querySelector("#loss-plot") as HTMLElement).dataset.steps ?? 0) >= 40, null, { timeout: 120000 });
+    // The main thread answers while the worker trains.
+    assert.equal(await page.evaluate(() => 1 + 1), 2);
+    const first = Number(await page.getAttribute("#loss-plot", "data-first-loss"));
+    const last = Number(await page.getAttribute("#loss-plot", "data-last-loss"));
+    assert.ok(last < first, `loss should fall: first ${first}, latest ${last}`);
+    assert.ok((await page.locator("#grad-norms tbody tr").count()) >= 4, "gradient norms per parameter are listed");
+    await page.screenshot({ path: join(shots, "training.png"), fullPage: true });
+    await page.click("#train-stop");
+    await page.waitForFunction(() => !(document.querySelector("#train-start") as HTMLButtonElement).disabled, null, { timeout: 60000 });
+    // Draw a stroke and get a prediction from the trained network.
+    const box = (await page.locator("#draw").boundingBox())!;
+    await page.mouse.move(box.x + 140, box.y + 40);
+    await page.mouse.down();
+    await page.mouse.move(box.x + 140, box.y + 240, { steps: 10 });
+    await page.mouse.up();
+    await page.waitForFunction(() => /It looks like a \d/.test(document.querySelector("#prediction")?.textContent ?? ""));
+    await page.close();
+  });
+});
