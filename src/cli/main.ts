@@ -2,6 +2,7 @@
 import { Command, CommanderError } from "commander";
 import { explainCommand, FORMATS } from "./explain.js";
 import { shapesCommand } from "./shapes.js";
+import { useNativeBackend } from "../node/native.js";
 import { explainModelCommand, predictCommand, trainCommand, type TrainOptions } from "./train.js";
 
 export interface Io {
@@ -10,6 +11,9 @@ export interface Io {
 }
 
 const VERSION = "0.1.0";
+
+// The CLI computes with the fastest backend this machine has.
+useNativeBackend();
 
 export async function runCli(argv: readonly string[], io: Io): Promise<number> {
   let code = 0;

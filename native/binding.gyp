@@ -1,0 +1,11 @@
+{
+  "targets": [
+    {
+      "target_name": "backprop_native",
+      "sources": ["gemm.cc"],
+      "cflags_cc": ["-O3", "-std=c++17", "-fno-exceptions"],
+      "cflags_cc!": ["-fno-rtti"],
+      "ldflags": ["-pthread"]
+    }
+  ]
+}

@@ -1,0 +1,250 @@
+// Native kernels for Node: a cache-blocked single-precision GEMM with register-tiled micro-kernels
+// for AVX-512 and AVX2+FMA (chosen at run time), split over threads by rows of C.
+// C (M x N) = A (M x K) * B (K x N), all row-major and contiguous.
+#include <node_api.h>
+#include <immintrin.h>
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+#include <thread>
+#include <vector>
+
+namespace {
+
+enum class Isa { Generic, Avx2, Avx512 };
+
+Isa detect() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx512f")) return Isa::Avx512;
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return Isa::Avx2;
+#endif
+  return Isa::Generic;
+}
+
+const Isa kIsa = detect();
+
+constexpr int KC = 256;   // depth of a packed block (B panel rows stay in L1/L2)
+constexpr int MC = 96;    // rows of A per block (a multiple of every MR)
+constexpr int NC = 2048;  // columns of B per block
+
+// Packs rows [0, mc) x depth [0, kc) of A (leading dimension lda) into MR-row panels, zero padded.
+template <int MR>
+void packA(const float* A, int lda, int mc, int kc, float* out) {
+  for (int i0 = 0; i0 < mc; i0 += MR) {
+    const int rows = std::min(MR, mc - i0);
+    for (int p = 0; p < kc; p++) {
+      for (int r = 0; r < rows; r++) out[r] = A[(i0 + r) * lda + p];
+      for (int r = rows; r < MR; r++) out[r] = 0.f;
+      out += MR;
+    }
+  }
+}
+
+// Packs depth [0, kc) x columns [0, nc) of B into NR-column panels, zero padded.
+template <int NR>
+void packB(const float* B, int ldb, int kc, int nc, float* out) {
+  for (int j0 = 0; j0 < nc; j0 += NR) {
+    const int cols = std::min(NR, nc - j0);
+    for (int p = 0; p < kc; p++) {
+      const float* src = B + p * ldb + j0;
+      for (int c = 0; c < cols; c++) out[c] = src[c];
+      for (int c = cols; c < NR; c++) out[c] = 0.f;
+      out += NR;
+    }
+  }
+}
+
+// AVX-512: a 12 x 32 tile in 24 zmm accumulators.
+__attribute__((target("avx512f"))) void kernel512(int kc, const float* a, const float* b, float* c, int ldc, bool accumulate) {
+  __m512 acc[12][2];
+  for (int r = 0; r < 12; r++) acc[r][0] = acc[r][1] = _mm512_setzero_ps();
+  for (int p = 0; p < kc; p++) {
+    const __m512 b0 = _mm512_loadu_ps(b), b1 = _mm512_loadu_ps(b + 16);
+    for (int r = 0; r < 12; r++) {
+      const __m512 ar = _mm512_set1_ps(a[r]);
+      acc[r][0] = _mm512_fmadd_ps(ar, b0, acc[r][0]);
+      acc[r][1] = _mm512_fmadd_ps(ar, b1, acc[r][1]);
+    }
+    a += 12;
+    b += 32;
+  }
+  for (int r = 0; r < 12; r++) {
+    float* cr = c + r * ldc;
+    if (accumulate) {
+      acc[r][0] = _mm512_add_ps(acc[r][0], _mm512_loadu_ps(cr));
+      acc[r][1] = _mm512_add_ps(acc[r][1], _mm512_loadu_ps(cr + 16));
+    }
+    _mm512_storeu_ps(cr, acc[r][0]);
+    _mm512_storeu_ps(cr + 16, acc[r][1]);
+  }
+}
+
+// AVX2 + FMA: a 6 x 16 tile in 12 ymm accumulators.
+__attribute__((target("avx2,fma"))) void kernel256(int kc, const float* a, const float* b, float* c, int ldc, bool accumulate) {
+  __m256 acc[6][2];
+  for (int r = 0; r < 6; r++) acc[r][0] = acc[r][1] = _mm256_setzero_ps();
+  for (int p = 0; p < kc; p++) {
+    const __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8);
+    for (int r = 0; r < 6; r++) {
+      const __m256 ar = _mm256_broadcast_ss(a + r);
+      acc[r][0] = _mm256_fmadd_ps(ar, b0, acc[r][0]);
+      acc[r][1] = _mm256_fmadd_ps(ar, b1, acc[r][1]);
+    }
+    a += 6;
+    b += 16;
+  }
+  for (int r = 0; r < 6; r++) {
+    float* cr = c + r * ldc;
+    if (accumulate) {
+      acc[r][0] = _mm256_add_ps(acc[r][0], _mm256_loadu_ps(cr));
+      acc[r][1] = _mm256_add_ps(acc[r][1], _mm256_loadu_ps(cr + 8));
+    }
+    _mm256_storeu_ps(cr, acc[r][0]);
+    _mm256_storeu_ps(cr + 8, acc[r][1]);
+  }
+}
+
+// Portable tile (the compiler vectorizes what it can).
+void kernelGeneric(int kc, const float* a, const float* b, float* c, int ldc, bool accumulate) {
+  float acc[4][8] = {};
+  for (int p = 0; p < kc; p++) {
+    for (int r = 0; r < 4; r++)
+      for (int j = 0; j < 8; j++) acc[r][j] += a[r] * b[j];
+    a += 4;
+    b += 8;
+  }
+  for (int r = 0; r < 4; r++)
+    for (int j = 0; j < 8; j++) c[r * ldc + j] = accumulate ? c[r * ldc + j] + acc[r][j] : acc[r][j];
+}
+
+template <int MR, int NR>
+void gemmRows(const float* A, const float* B, float* C, int M, int N, int K, void (*kernel)(int, const float*, const float*, float*, int, bool)) {
+  std::vector<float> pa((size_t)MC * KC), pb((size_t)KC * (NC + NR)), tile((size_t)MR * NR);
+  for (int jc = 0; jc < N; jc += NC) {
+    const int nc = std::min(NC, N - jc);
+    for (int pc = 0; pc < K; pc += KC) {
+      const int kc = std::min(KC, K - pc);
+      const bool acc = pc > 0;
+      packB<NR>(B + (size_t)pc * N + jc, N, kc, nc, pb.data());
+      for (int ic = 0; ic < M; ic += MC) {
+        const int mc = std::min(MC, M - ic);
+        packA<MR>(A + (size_t)ic * K + pc, K, mc, kc, pa.data());
+        for (int jr = 0; jr < nc; jr += NR) {
+          const int cols = std::min(NR, nc - jr);
+          for (int ir = 0; ir < mc; ir += MR) {
+            const int rows = std::min(MR, mc - ir);
+            float* c = C + (size_t)(ic + ir) * N + jc + jr;
+            const float* a = pa.data() + (size_t)ir * kc;
+            const float* b = pb.data() + (size_t)jr * kc;
+            if (rows == MR && cols == NR) {
+              kernel(kc, a, b, c, N, acc);
+            } else {
+              // Edge tile: compute into a scratch tile, then copy the valid part.
+              for (int r = 0; r < rows; r++)
+                for (int j = 0; j < cols; j++) tile[r * NR + j] = c[(size_t)r * N + j];
+              kernel(kc, a, b, tile.data(), NR, acc);
+              for (int r = 0; r < rows; r++)
+                for (int j = 0; j < cols; j++) c[(size_t)r * N + j] = tile[r * NR + j];
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+void gemmSerial(const float* A, const float* B, float* C, int M, int N, int K) {
+  if (K == 0) {
+    std::memset(C, 0, sizeof(float) * (size_t)M * N);
+    return;
+  }
+  switch (kIsa) {
+    case Isa::Avx512: gemmRows<12, 32>(A, B, C, M, N, K, kernel512); break;
+    case Isa::Avx2: gemmRows<6, 16>(A, B, C, M, N, K, kernel256); break;
+    default: gemmRows<4, 8>(A, B, C, M, N, K, kernelGeneric); break;
+  }
+}
+
+void gemm(const float* A, const float* B, float* C, int M, int N, int K, int threads) {
+  const double flops = 2.0 * M * N * K;
+  int t = std::max(1, std::min(threads, M / 24));
+  if (flops < 4e6) t = 1;  // threads cost more than they save on small products
+  if (t == 1) return gemmSerial(A, B, C, M, N, K);
+  std::vector<std::thread> pool;
+  const int rows = (M + t - 1) / t;
+  for (int i = 0; i < t; i++) {
+    const int r0 = i * rows, r1 = std::min(M, r0 + rows);
+    if (r0 >= r1) break;
+    pool.emplace_back(gemmSerial, A + (size_t)r0 * K, B, C + (size_t)r0 * N, r1 - r0, N, K);
+  }
+  for (auto& th : pool) th.join();
+}
+
+int hardwareThreads() {
+  const unsigned n = std::thread::hardware_concurrency();
+  return n == 0 ? 1 : (int)std::min(n, 16u);
+}
+
+bool floatArray(napi_env env, napi_value v, float** data, size_t* length) {
+  napi_typedarray_type type;
+  void* ptr;
+  napi_value buf;
+  size_t offset;
+  if (napi_get_typedarray_info(env, v, &type, length, &ptr, &buf, &offset) != napi_ok || type != napi_float32_array) return false;
+  *data = static_cast<float*>(ptr);
+  return true;
+}
+
+napi_value throwError(napi_env env, const char* msg) {
+  napi_throw_type_error(env, nullptr, msg);
+  return nullptr;
+}
+
+// sgemm(a, b, c, m, n, k, threads): c = a b for row-major Float32Arrays.
+napi_value Sgemm(napi_env env, napi_callback_info info) {
+  size_t argc = 7;
+  napi_value argv[7];
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  if (argc < 6) return throwError(env, "sgemm(a, b, c, m, n, k[, threads])");
+  float *a, *b, *c;
+  size_t la, lb, lc;
+  if (!floatArray(env, argv[0], &a, &la) || !floatArray(env, argv[1], &b, &lb) || !floatArray(env, argv[2], &c, &lc)) {
+    return throwError(env, "sgemm: a, b and c must be Float32Arrays");
+  }
+  int32_t m, n, k, threads = hardwareThreads();
+  napi_get_value_int32(env, argv[3], &m);
+  napi_get_value_int32(env, argv[4], &n);
+  napi_get_value_int32(env, argv[5], &k);
+  if (argc > 6) napi_get_value_int32(env, argv[6], &threads);
+  if (m < 0 || n < 0 || k < 0 || la < (size_t)m * k || lb < (size_t)k * n || lc < (size_t)m * n) return throwError(env, "sgemm: array too small for the given sizes");
+  gemm(a, b, c, m, n, k, threads);
+  return nullptr;
+}
+
+napi_value Isa(napi_env env, napi_callback_info) {
+  const char* name = kIsa == Isa::Avx512 ? "avx512" : kIsa == Isa::Avx2 ? "avx2" : "generic";
+  napi_value out;
+  napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &out);
+  return out;
+}
+
+napi_value Threads(napi_env env, napi_callback_info) {
+  napi_value out;
+  napi_create_int32(env, hardwareThreads(), &out);
+  return out;
+}
+
+napi_value Init(napi_env env, napi_value exports) {
+  napi_property_descriptor props[] = {
+      {"sgemm", nullptr, Sgemm, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"isa", nullptr, Isa, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"threads", nullptr, Threads, nullptr, nullptr, nullptr, napi_default, nullptr},
+  };
+  napi_define_properties(env, exports, 3, props);
+  return exports;
+}
+
+}  // namespace
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, Init)

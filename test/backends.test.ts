@@ -1,0 +1,82 @@
+/** Every backend agrees with the reference JS kernels (float32 tolerance), on shapes that broadcast. */
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import fc from "fast-check";
+import * as bp from "../src/index.js";
+import { nativeAddon, useNativeBackend } from "../src/node/native.js";
+
+const native = nativeAddon();
+
+function withBackend<T>(name: string, fn: () => T): T {
+  const prev = bp.getBackend().name;
+  bp.setBackend(name);
+  try {
+    return fn();
+  } finally {
+    bp.setBackend(prev);
+  }
+}
+
+describe("native backend", { skip: native ? false : "the native addon was not built (no C++ compiler or Node headers)" }, () => {
+  it("registers and reports its instruction set", () => {
+    const info = useNativeBackend();
+    assert.ok(info && ["avx512", "avx2", "generic"].includes(info.isa));
+    assert.ok(bp.listBackends().includes("native"));
+    bp.setBackend("js");
+  });
+
+  it("matmul agrees with the reference kernel on random batched, broadcast shapes", () => {
+    useNativeBackend();
+    bp.setBackend("js");
+    fc.assert(
+      fc.property(
+        fc.tuple(fc.integer({ min: 1, max: 70 }), fc.integer({ min: 0, max: 300 }), fc.integer({ min: 1, max: 70 }), fc.constantFrom([], [2], [3, 1]), fc.constantFrom([], [1], [1, 2]), fc.integer()),
+        ([m, k, n, ba, bb, seed]) => {
+          const rng = new bp.Rng(seed);
+          const a = bp.randn([...ba, m, k], { rng });
+          const b = bp.randn([...bb, k, n], { rng });
+          const ref = withBackend("js", () => bp.matmul(a, b));
+          const got = withBackend("native", () => bp.matmul(a, b));
+          assert.deepEqual(got.shape, ref.shape);
+          for (let i = 0; i < ref.size; i++) {
+            assert.ok(Math.abs(got.data[i] - ref.data[i]) <= 1e-4 * (1 + Math.abs(ref.data[i])) * Math.sqrt(k + 1), `at ${i}: ${got.data[i]} vs ${ref.data[i]}`);
+          }
+        },
+      ),
+      { numRuns: 60, seed: 5 },
+    );
+  });
+
+  it("large products split across threads agree too (edges of every tile size)", () => {
+    for (const [m, k, n] of [[257, 300, 129], [1000, 33, 61], [96, 512, 512]]) {
+      const rng = new bp.Rng(m);
+      const a = bp.randn([m, k], { rng });
+      const b = bp.randn([k, n], { rng });
+      const ref = withBackend("js", () => bp.matmul(a, b));
+      const got = withBackend("native", () => bp.matmul(a, b));
+      let worst = 0;
+      for (let i = 0; i < ref.size; i++) worst = Math.max(worst, Math.abs(got.data[i] - ref.data[i]));
+      assert.ok(worst < 1e-3, `${m}x${k}x${n}: max error ${worst}`);
+    }
+  });
+
+  it("gradients through matmul agree between backends", () => {
+    const rng = new bp.Rng(9);
+    const x = bp.randn([16, 20], { rng });
+    const w0 = bp.randn([20, 8], { rng });
+    const grads = ["js", "native"].map((name) =>
+      withBackend(name, () => {
+        const w = bp.tensor(w0.data.slice(), { shape: [20, 8], requiresGrad: true });
+        bp.matmul(x, w).tanh().sum().backward();
+        return w.grad!;
+      }),
+    );
+    for (let i = 0; i < grads[0].size; i++) assert.ok(Math.abs(grads[0].data[i] - grads[1].data[i]) < 1e-4);
+  });
+
+  it("float64 products keep the reference path (exact)", () => {
+    const a = bp.randn([5, 7], { dtype: "float64" });
+    const b = bp.randn([7, 3], { dtype: "float64" });
+    assert.deepEqual(withBackend("native", () => bp.matmul(a, b)).toArray(), withBackend("js", () => bp.matmul(a, b)).toArray());
+  });
+});
