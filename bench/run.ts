@@ -1,0 +1,221 @@
+/**
+ * `npm run bench [-- --json] [-- --quick]`: times backprop and its peers in one run (TensorFlow.js with
+ * its cpu and wasm backends; NumPy and PyTorch where python3 has them) and reports medians and the
+ * ratios backprop/peer. Absolute times on shared machines are noise; the ratios are the result.
+ */
+import { spawnSync } from "node:child_process";
+import { cpus } from "node:os";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+import * as tf from "@tensorflow/tfjs";
+import { setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
+import * as bp from "../src/node/index.js";
+import { microChain } from "./micrograd.js";
+
+const args = new Set(process.argv.slice(2));
+const json = args.has("--json");
+const quick = args.has("--quick");
+const ROUNDS = quick ? 3 : 7;
+const MATMUL = [128, 256, 512, 1024];
+const ELEMENTWISE = [1_000_000, 10_000_000];
+const log = (s: string): void => {
+  if (json) process.stderr.write(s + "\n");
+  else console.log(s);
+};
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+
+/** Median seconds per call of `fn` over ROUNDS rounds of `inner` calls (after one warm-up round). */
+async function time(fn: () => unknown | Promise<unknown>, inner = 1, rounds = ROUNDS): Promise<number> {
+  for (let i = 0; i < inner; i++) await fn();
+  const out: number[] = [];
+  for (let r = 0; r < rounds; r++) {
+    const t = performance.now();
+    for (let i = 0; i < inner; i++) await fn();
+    out.push((performance.now() - t) / 1000 / inner);
+  }
+  return median(out);
+}
+
+type Row = Record<string, number | null>;
+const results: Record<string, Row> = {};
+const put = (metric: string, who: string, value: number | null) => ((results[metric] ??= {})[who] = value);
+
+async function benchBackprop(): Promise<void> {
+  const rng = new bp.Rng(0);
+  for (const n of MATMUL) {
+    const a = bp.randn([n, n], { rng });
+    const b = bp.randn([n, n], { rng });
+    for (const backend of ["native", "js"]) {
+      if (!bp.listBackends().includes(backend)) continue;
+      if (backend === "js" && n > 512) continue; // minutes per round: the reference kernel is for correctness
+      bp.setBackend(backend);
+      const t = await time(() => bp.matmul(a, b), Math.max(1, Math.floor(2e8 / n ** 3)));
+      put(`matmul ${n} (GFLOP/s)`, `backprop-${backend}`, (2 * n ** 3) / t / 1e9);
+    }
+  }
+  bp.setBackend(bp.listBackends().includes("native") ? "native" : "js");
+  for (const n of ELEMENTWISE) {
+    const a = bp.randn([n], { rng });
+    const b = bp.randn([n], { rng });
+    const t = await time(() => bp.add(a, b), Math.max(1, Math.floor(2e7 / n)));
+    put(`add ${n.toExponential(0)} (Gelem/s)`, "backprop", n / t / 1e9);
+  }
+  // MLP 784-256-10, batch 128, SGD.
+  const x = bp.randn([128, 784], { rng });
+  const y = Int32Array.from({ length: 128 }, () => rng.int(10));
+  const model = bp.mlp([784, 256, 10], { rng });
+  const opt = new bp.SGD(model.parameters(), { lr: 0.1 });
+  const step = () => {
+    const loss = bp.crossEntropy(model.forward(x), y);
+    opt.zeroGrad();
+    loss.backward();
+    opt.step();
+  };
+  put("MLP 784-256-10 b128 (steps/s)", "backprop", 1 / (await time(step, 10)));
+  const fwd = await time(() => bp.noGrad(() => bp.crossEntropy(model.forward(x), y)), 10);
+  const both = await time(() => bp.crossEntropy(model.forward(x), y).backward(), 10);
+  put("MLP backward/forward (time ratio)", "backprop", (both - fwd) / fwd);
+  // 100,000-op scalar chain, forward and backward.
+  const chain = () => {
+    const x0 = bp.tensor(0.5, { requiresGrad: true });
+    let t: bp.Tensor = x0;
+    for (let i = 0; i < 50_000; i++) t = t.mul(1.0000001).add(1e-7);
+    t.backward();
+    return x0.grad;
+  };
+  put("scalar chain 100k ops fwd+bwd (s)", "backprop", await time(chain, 1, Math.min(ROUNDS, 5)));
+  put("scalar chain 100k ops fwd+bwd (s)", "micrograd-js", await time(() => microChain(50_000), 1, Math.min(ROUNDS, 5)));
+}
+
+async function benchTfjs(backend: "cpu" | "wasm"): Promise<void> {
+  if (backend === "wasm") {
+    const require = createRequire(import.meta.url);
+    setWasmPaths(dirname(require.resolve("@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm")) + "/");
+  }
+  if (!(await tf.setBackend(backend))) return log(`tfjs-${backend}: not available`);
+  const who = `tfjs-${backend}`;
+  for (const n of MATMUL) {
+    if (backend === "cpu" && n > 512) continue;
+    const a = tf.randomNormal([n, n]);
+    const b = tf.randomNormal([n, n]);
+    const t = await time(() => {
+      const c = tf.matMul(a, b);
+      c.dataSync();
+      c.dispose();
+    }, Math.max(1, Math.floor(2e8 / n ** 3)));
+    put(`matmul ${n} (GFLOP/s)`, who, (2 * n ** 3) / t / 1e9);
+    a.dispose();
+    b.dispose();
+  }
+  for (const n of ELEMENTWISE) {
+    const a = tf.randomNormal([n]);
+    const b = tf.randomNormal([n]);
+    const t = await time(() => {
+      const c = tf.add(a, b);
+      c.dataSync();
+      c.dispose();
+    }, Math.max(1, Math.floor(2e7 / n)));
+    put(`add ${n.toExponential(0)} (Gelem/s)`, who, n / t / 1e9);
+    a.dispose();
+    b.dispose();
+  }
+  const x = tf.randomNormal([128, 784]);
+  const y = tf.oneHot(tf.randomUniform([128], 0, 10, "int32") as tf.Tensor1D, 10);
+  const w1 = tf.variable(tf.randomNormal([784, 256], 0, 0.05));
+  const b1 = tf.variable(tf.zeros([256]));
+  const w2 = tf.variable(tf.randomNormal([256, 10], 0, 0.05));
+  const b2 = tf.variable(tf.zeros([10]));
+  const opt = tf.train.sgd(0.1);
+  const step = () => {
+    const cost = opt.minimize(() => tf.losses.softmaxCrossEntropy(y, tf.add(tf.matMul(tf.relu(tf.add(tf.matMul(x, w1), b1)), w2), b2)) as tf.Scalar, true);
+    cost?.dataSync();
+    cost?.dispose();
+  };
+  put("MLP 784-256-10 b128 (steps/s)", who, 1 / (await time(step, backend === "cpu" ? 2 : 5)));
+}
+
+function benchPython(): void {
+  const env = { ...process.env };
+  // The machine sets these for old OpenBLAS builds; a current NumPy runs its best kernel without them.
+  delete env.OPENBLAS_CORETYPE;
+  delete env.OPENBLAS_L2_SIZE;
+  const r = spawnSync("python3", [join(dirname(new URL(import.meta.url).pathname), "peers.py"), JSON.stringify({ rounds: ROUNDS, matmul: MATMUL, elementwise: ELEMENTWISE })], { encoding: "utf8", env, timeout: 600_000 });
+  if (r.status !== 0) return log(`python peers: not available (${(r.stderr || "no python3").trim().split("\n").pop()})`);
+  const peers = JSON.parse(r.stdout) as Record<string, { version: string; matmul: Record<string, number>; elementwise?: Record<string, number>; mlpStepsPerSecond: number; blas?: unknown } | null>;
+  for (const [who, p] of Object.entries(peers)) {
+    if (!p) {
+      log(`${who}: not installed for python3`);
+      continue;
+    }
+    log(`${who} ${p.version}${p.blas ? ` ${JSON.stringify(p.blas)}` : ""}`);
+    for (const [n, g] of Object.entries(p.matmul)) put(`matmul ${n} (GFLOP/s)`, who, g);
+    for (const [n, g] of Object.entries(p.elementwise ?? {})) put(`add ${Number(n).toExponential(0)} (Gelem/s)`, who, g);
+    put("MLP 784-256-10 b128 (steps/s)", who, p.mlpStepsPerSecond);
+  }
+}
+
+/** How explain's cost grows with the expression, next to numerical differentiation's. */
+async function benchGrowth(): Promise<void> {
+  for (const terms of quick ? [10, 100, 1000] : [10, 100, 1000, 10000, 33333]) {
+    // sum_i sin(x_i) * x_{i+1} over `terms` inputs: about 3 nodes per term.
+    const names = Array.from({ length: terms }, (_, i) => `x${i}`);
+    const src = names.map((n, i) => `sin(${n}) * ${names[(i + 1) % terms]}`).join(" + ");
+    const at = [names.map((n, i) => `${n}=${(i % 7) / 10 + 0.1}`).join(",")];
+    const given = bp.parseAssignments(at);
+    const nodes = bp.explain(src, given).stages.length;
+    const t = await time(() => bp.explain(src, given), 1, quick ? 1 : 3);
+    put(`explain, ${nodes} stages (s)`, "backprop", t);
+    if (terms <= 1000) {
+      // Central differences: two forward evaluations per input.
+      const xs = names.map((n) => given.get(n)!);
+      const f = (...v: bp.Tensor[]) => v.reduce((acc: bp.Tensor, xi, i) => acc.add(xi.sin().mul(v[(i + 1) % v.length])), bp.scalar(0, "float64"));
+      const tNum = await time(() => bp.noGrad(() => {
+        for (let i = 0; i < xs.length; i++) {
+          f(...xs);
+          f(...xs);
+        }
+      }), 1, 1);
+      const tGrad = await time(() => bp.grad((...v: bp.Tensor[]) => f(...v), names.map((_, i) => i))(...xs), 1, 3);
+      put(`gradient of ${terms} inputs: numeric/backprop (time ratio)`, "backprop", tNum / tGrad);
+    }
+  }
+}
+
+async function main(): Promise<void> {
+  const cpu = cpus()[0]?.model ?? "unknown CPU";
+  const machine = `${cpu}, ${cpus().length} cores, Node ${process.version}, native backend: ${bp.nativeAddon()?.isa() ?? "not built"}`;
+  log(`machine: ${machine}`);
+  log("backprop…");
+  await benchBackprop();
+  log("TensorFlow.js cpu…");
+  await benchTfjs("cpu");
+  log("TensorFlow.js wasm…");
+  await benchTfjs("wasm");
+  log("NumPy / PyTorch…");
+  benchPython();
+  log("growth…");
+  await benchGrowth();
+  const ours = (row: Row) => row["backprop-native"] ?? row["backprop"] ?? row["backprop-js"] ?? null;
+  const peers = ["tfjs-cpu", "tfjs-wasm", "numpy", "pytorch", "micrograd-js"];
+  if (json) {
+    console.log(JSON.stringify({ machine, rounds: ROUNDS, results }));
+    return;
+  }
+  const fmt = (v: number | null | undefined) => (v === null || v === undefined ? "–" : v >= 100 ? v.toFixed(0) : v >= 1 ? v.toFixed(2) : v.toPrecision(3));
+  const lines = ["| measure | backprop | " + peers.join(" | ") + " | backprop/peer |", "|---|---|" + peers.map(() => "---|").join("") + "---|"];
+  for (const [metric, row] of Object.entries(results)) {
+    const o = ours(row);
+    const lowerIsBetter = metric.endsWith("(s)");
+    const ratios = peers.filter((p) => row[p] && o).map((p) => `${p} ${fmt(lowerIsBetter ? row[p]! / o! : o! / row[p]!)}x`);
+    const js = row["backprop-js"] && row["backprop-native"] ? ` (js ${fmt(row["backprop-js"])})` : "";
+    lines.push(`| ${metric} | ${fmt(o)}${js} | ${peers.map((p) => fmt(row[p])).join(" | ")} | ${ratios.join(", ") || "–"} |`);
+  }
+  console.log(`\n${machine}; medians of ${ROUNDS} rounds; ratios > 1 mean backprop is faster\n`);
+  console.log(lines.join("\n"));
+}
+
+await main();
