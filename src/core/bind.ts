@@ -3,7 +3,8 @@
  * a gradient may flow through it. This is the only place tensors with a graph are made.
  */
 import { getBackend } from "./backend.js";
-import { promote, type DType } from "./dtype.js";
+import type { DType } from "./dtype.js";
+import type { Shape } from "./shape.js";
 import type { Kernel, ParamMap, Prim, Spec } from "./prim.js";
 import { PRIMS } from "./primitives.js";
 import { Tensor } from "./tensor.js";
@@ -35,12 +36,14 @@ export function bind<P extends Prim>(prim: P, inputs: readonly Tensor[], params:
   if (spec.arity !== "n" && inputs.length !== spec.arity) {
     throw new Error(`${prim}: expected ${spec.arity} inputs, got ${inputs.length}`);
   }
-  const shape = spec.shape(
-    inputs.map((t) => t.shape),
-    params,
-  );
-  const dtypes: DType[] = inputs.map((t) => t.dtype);
-  const dtype = spec.dtype ? spec.dtype(dtypes, params) : promote(dtypes);
+  const shapes = new Array<Shape>(inputs.length);
+  let dtype: DType = "float32";
+  for (let i = 0; i < inputs.length; i++) {
+    shapes[i] = inputs[i].shape;
+    if (inputs[i].dtype === "float64") dtype = "float64";
+  }
+  const shape = spec.shape(shapes, params);
+  if (spec.dtype) dtype = spec.dtype(inputs.map((t) => t.dtype), params);
   const kernel: Kernel<P> = (getBackend().kernels[prim] as Kernel<P> | undefined) ?? spec.kernel;
   const data = kernel(inputs, params, { shape, dtype });
   let tracked = false;

@@ -5,7 +5,7 @@
  */
 import { bind } from "./bind.js";
 import { argmaxKernel, maxKernel, reducedShape, sumKernel } from "./kernels/reduce.js";
-import { binaryKernel, sigmoid, sign as signOf, unaryKernel, whereKernel } from "./kernels/elementwise.js";
+import { arithmeticKernel, binaryKernel, sigmoid, sign as signOf, unaryKernel, whereKernel } from "./kernels/elementwise.js";
 import {
   broadcastKernel,
   castKernel,
@@ -51,15 +51,16 @@ const fnLatex = (cmd: string): Print => (a) => `${cmd}\\left(${a[0]}\\right)`;
 const same = (s: readonly Shape[]): Shape => s[0];
 
 function elementwise(name: string) {
-  return (s: readonly Shape[]): Shape => broadcastShapes(s[0], s[1], name);
+  // Equal shapes and a scalar second operand are the common cases: no new array for them.
+  return (s: readonly Shape[]): Shape => (sameShape(s[0], s[1]) || (s[1].length === 0 && s[0].length > 0) ? s[0] : broadcastShapes(s[0], s[1], name));
 }
 
 function unary<P extends Prim>(f: (v: number) => number, vjp: Spec<P>["vjp"], print: Spec<P>["print"]): Spec<P> {
   return { arity: 1, shape: same, kernel: unaryKernel<P>(f), vjp, print };
 }
 
-function binary<P extends Prim>(name: string, f: (a: number, b: number) => number, vjp: Spec<P>["vjp"], print: Spec<P>["print"]): Spec<P> {
-  return { arity: 2, shape: elementwise(name), kernel: binaryKernel<P>(f), vjp, print };
+function binary<P extends Prim>(name: string, f: (a: number, b: number) => number, vjp: Spec<P>["vjp"], print: Spec<P>["print"], op?: "+" | "-" | "*" | "/"): Spec<P> {
+  return { arity: 2, shape: elementwise(name), kernel: op ? arithmeticKernel<P>(op, f) : binaryKernel<P>(f), vjp, print };
 }
 
 function reduceShape(name: string, needsElements: boolean) {
@@ -112,14 +113,15 @@ export const PRIMS: PrimTable = {
     ts: (a) => `bp.reciprocal(${a[0]})`,
   }),
 
-  add: binary("add", (a, b) => a + b, [({ ct }) => ct, ({ ct }) => ct], infix("+", (a) => `${a[0]} + ${a[1]}`, "add")),
-  sub: binary("sub", (a, b) => a - b, [({ ct }) => ct, ({ ct }) => neg(ct)], infix("-", (a) => `${a[0]} - ${a[1]}`, "sub")),
-  mul: binary("mul", (a, b) => a * b, [({ ct, y }) => mul(ct, y), ({ ct, x }) => mul(ct, x)], infix("*", (a) => `${a[0]} \\cdot ${a[1]}`, "mul")),
+  add: binary("add", (a, b) => a + b, [({ ct }) => ct, ({ ct }) => ct], infix("+", (a) => `${a[0]} + ${a[1]}`, "add"), "+"),
+  sub: binary("sub", (a, b) => a - b, [({ ct }) => ct, ({ ct }) => neg(ct)], infix("-", (a) => `${a[0]} - ${a[1]}`, "sub"), "-"),
+  mul: binary("mul", (a, b) => a * b, [({ ct, y }) => mul(ct, y), ({ ct, x }) => mul(ct, x)], infix("*", (a) => `${a[0]} \\cdot ${a[1]}`, "mul"), "*"),
   div: binary(
     "div",
     (a, b) => a / b,
     [({ ct, y }) => div(ct, y), ({ ct, out, y }) => neg(div(mul(ct, out), y))],
     infix("/", (a) => `\\frac{${a[0]}}{${a[1]}}`, "div"),
+    "/",
   ),
   pow: binary(
     "pow",

@@ -55,6 +55,35 @@ function forEachRow(outShape: Shape, inputs: readonly Buf[], row: (o: number, le
   }
 }
 
+/**
+ * Arithmetic written out per operator: a closure call per element is what makes a generic kernel
+ * slow (the call site sees every operator), so the common layouts get their own loops.
+ */
+export function arithmeticKernel<P extends Prim>(op: "+" | "-" | "*" | "/", f: (a: number, b: number) => number): Kernel<P> {
+  const general = binaryKernel<P>(f);
+  return (ins, p, out) => {
+    const A = ins[0].data;
+    const B = ins[1].data;
+    const same = sameShape(ins[0].shape, ins[1].shape);
+    if (!same && B.length !== 1) return general(ins, p, out);
+    const n = A.length;
+    const o = allocate(out.dtype, n);
+    if (same) {
+      if (op === "+") for (let i = 0; i < n; i++) o[i] = A[i] + B[i];
+      else if (op === "-") for (let i = 0; i < n; i++) o[i] = A[i] - B[i];
+      else if (op === "*") for (let i = 0; i < n; i++) o[i] = A[i] * B[i];
+      else for (let i = 0; i < n; i++) o[i] = A[i] / B[i];
+    } else {
+      const b = B[0];
+      if (op === "+") for (let i = 0; i < n; i++) o[i] = A[i] + b;
+      else if (op === "-") for (let i = 0; i < n; i++) o[i] = A[i] - b;
+      else if (op === "*") for (let i = 0; i < n; i++) o[i] = A[i] * b;
+      else for (let i = 0; i < n; i++) o[i] = A[i] / b;
+    }
+    return o;
+  };
+}
+
 export function binaryKernel<P extends Prim>(f: (a: number, b: number) => number): Kernel<P> {
   return (ins, _p, out) => {
     const A = ins[0].data;

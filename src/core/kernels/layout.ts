@@ -26,9 +26,34 @@ export const broadcastKernel: Kernel<"broadcast"> = (ins, p, out) =>
   gatherStrided(ins[0].data, 0, broadcastStrides(ins[0].shape, p.shape), p.shape, out.dtype);
 
 export const transposeKernel: Kernel<"transpose"> = (ins, p, out) => {
+  const nd = p.perm.length;
+  if (nd >= 2 && p.perm[nd - 2] === nd - 1 && p.perm[nd - 1] === nd - 2 && p.perm.slice(0, -2).every((a, i) => a === i)) {
+    return swapLastTwo(ins[0].data, ins[0].shape, out.dtype);
+  }
   const s = stridesOf(ins[0].shape);
   return gatherStrided(ins[0].data, 0, p.perm.map((a) => s[a]), out.shape, out.dtype);
 };
+
+/** Matrix transposes of every batch element, in 32 x 32 tiles so both sides stay in cache. */
+function swapLastTwo(x: TypedArray, shape: Shape, dtype: DType): TypedArray {
+  const r = shape[shape.length - 2];
+  const c = shape[shape.length - 1];
+  const o = allocate(dtype, x.length);
+  const per = r * c;
+  const batches = per === 0 ? 0 : x.length / per;
+  const T = 32;
+  for (let b = 0; b < batches; b++) {
+    const base = b * per;
+    for (let i0 = 0; i0 < r; i0 += T) {
+      const i1 = Math.min(r, i0 + T);
+      for (let j0 = 0; j0 < c; j0 += T) {
+        const j1 = Math.min(c, j0 + T);
+        for (let i = i0; i < i1; i++) for (let j = j0; j < j1; j++) o[base + j * r + i] = x[base + i * c + j];
+      }
+    }
+  }
+  return o;
+}
 
 export const sliceKernel: Kernel<"slice"> = (ins, p, out) => {
   const s = stridesOf(ins[0].shape);

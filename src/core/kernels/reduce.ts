@@ -19,8 +19,33 @@ export function reducedShape(shape: Shape, axes: readonly number[], keepdims: bo
   return out;
 }
 
+/** outer x reduced x inner: the reduced axes are contiguous, so three plain loops do (no callbacks). */
+function contiguous(shape: Shape, axes: readonly number[]): [number, number, number] | null {
+  if (axes.length === 0) return null;
+  for (let i = 1; i < axes.length; i++) if (axes[i] !== axes[i - 1] + 1) return null;
+  const a0 = axes[0];
+  const a1 = axes[axes.length - 1] + 1;
+  return [sizeOf(shape.slice(0, a0)), sizeOf(shape.slice(a0, a1)), sizeOf(shape.slice(a1))];
+}
+
 export const sumKernel: Kernel<"sum"> = (ins, p: ReduceParams, out) => {
   const x = ins[0];
+  const blocks = contiguous(x.shape, p.axes);
+  if (blocks) {
+    const [outer, mid, inner] = blocks;
+    const X = x.data;
+    const o = allocate(out.dtype, outer * inner);
+    const acc = new Float64Array(inner);
+    for (let a = 0; a < outer; a++) {
+      acc.fill(0);
+      for (let m = 0; m < mid; m++) {
+        const base = (a * mid + m) * inner;
+        for (let k = 0; k < inner; k++) acc[k] += X[base + k];
+      }
+      o.set(acc, a * inner);
+    }
+    return o;
+  }
   const acc = new Float64Array(sizeOf(out.shape));
   const X = x.data;
   reduceWalk(x, p.axes, (i, o) => {

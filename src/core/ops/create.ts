@@ -155,9 +155,27 @@ export function randn(shape: Shape, options: RandomOptions = {}): Tensor {
   return new Tensor(data, [...shape], null, options.requiresGrad ?? false);
 }
 
-/** An untracked tensor of the given dtype holding one number (how JS numbers enter ops). */
+// Constants that enter ops as JS numbers repeat (x * 2, t + 1e-7 in a loop): reuse their tensors.
+// They are internal and untracked, so sharing one is safe; the caches are bounded.
+const constants = { float32: new Map<number, Tensor>(), float64: new Map<number, Tensor>() };
+const NO_SHAPE: readonly number[] = Object.freeze([]);
+
+/** An untracked 0-d tensor holding one number. */
 export function scalar(value: number, dtype: DType = "float32"): Tensor {
   const data = allocate(dtype, 1);
   data[0] = value;
   return new Tensor(data, [], null, false);
+}
+
+/** How JS numbers enter ops: like scalar(), but shared (internal only: nobody may write into it). */
+export function constant(value: number, dtype: DType = "float32"): Tensor {
+  const cache = constants[dtype];
+  const hit = cache.get(value);
+  if (hit && !Object.is(value, -0)) return hit;
+  const data = allocate(dtype, 1);
+  data[0] = value;
+  const t = new Tensor(data, NO_SHAPE, null, false);
+  if (cache.size >= 1024) cache.clear();
+  cache.set(value, t);
+  return t;
 }

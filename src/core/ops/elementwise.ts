@@ -2,7 +2,7 @@
 import { bind } from "../bind.js";
 import type { Prim } from "../prim.js";
 import { Tensor, type Operand } from "../tensor.js";
-import { scalar } from "./create.js";
+import { constant } from "./create.js";
 
 /** Numbers join an op in the dtype of the tensor beside them (float32 when both are numbers). */
 export function operands(...xs: readonly Operand[]): Tensor[] {
@@ -11,16 +11,34 @@ export function operands(...xs: readonly Operand[]): Tensor[] {
   return xs.map((v) => {
     if (v instanceof Tensor) return v;
     if (typeof v !== "number") throw new TypeError(`expected a Tensor or a number, got ${typeof v}`);
-    return scalar(v, dtype);
+    return constant(v, dtype);
   });
 }
 
+/** Elementwise primitives have no parameters; one shared object saves an allocation per op. */
+const NO_PARAMS = Object.freeze({});
+
 function unary(prim: Prim) {
-  return (x: Tensor): Tensor => bind(prim, operands(x), {});
+  return (x: Tensor): Tensor => {
+    if (!(x instanceof Tensor)) throw new TypeError(`${prim}: expected a Tensor, got ${typeof x}`);
+    return bind(prim, [x], NO_PARAMS);
+  };
+}
+
+/** Two operands, a number taking the other's dtype (the hot path of scalar graphs: no rest arrays). */
+function pair(x: Operand, y: Operand): Tensor[] {
+  if (x instanceof Tensor) return [x, y instanceof Tensor ? y : constant(checkNumber(y), x.dtype)];
+  if (y instanceof Tensor) return [constant(checkNumber(x), y.dtype), y];
+  return [constant(checkNumber(x)), constant(checkNumber(y))];
+}
+
+function checkNumber(v: unknown): number {
+  if (typeof v !== "number") throw new TypeError(`expected a Tensor or a number, got ${typeof v}`);
+  return v;
 }
 
 function binary(prim: Prim) {
-  return (x: Operand, y: Operand): Tensor => bind(prim, operands(x, y), {});
+  return (x: Operand, y: Operand): Tensor => bind(prim, pair(x, y), NO_PARAMS);
 }
 
 export const neg = unary("neg");
