@@ -80,28 +80,38 @@ __attribute__((target("avx512f"))) void kernel512(int kc, const float* a, const 
   }
 }
 
-// AVX2 + FMA: a 6 x 16 tile in 12 ymm accumulators.
+// AVX2 + FMA: a 6 x 16 tile in 12 ymm accumulators. Named variables, not an array: GCC kept an
+// array of accumulators in memory and stored them back every iteration (a third of the speed).
 __attribute__((target("avx2,fma"))) void kernel256(int kc, const float* a, const float* b, float* c, int ldc, bool accumulate) {
-  __m256 acc[6][2];
-  for (int r = 0; r < 6; r++) acc[r][0] = acc[r][1] = _mm256_setzero_ps();
+  __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
+  __m256 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
   for (int p = 0; p < kc; p++) {
     const __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8);
-    for (int r = 0; r < 6; r++) {
-      const __m256 ar = _mm256_broadcast_ss(a + r);
-      acc[r][0] = _mm256_fmadd_ps(ar, b0, acc[r][0]);
-      acc[r][1] = _mm256_fmadd_ps(ar, b1, acc[r][1]);
-    }
+    __m256 ar = _mm256_broadcast_ss(a);
+    c00 = _mm256_fmadd_ps(ar, b0, c00); c01 = _mm256_fmadd_ps(ar, b1, c01);
+    ar = _mm256_broadcast_ss(a + 1);
+    c10 = _mm256_fmadd_ps(ar, b0, c10); c11 = _mm256_fmadd_ps(ar, b1, c11);
+    ar = _mm256_broadcast_ss(a + 2);
+    c20 = _mm256_fmadd_ps(ar, b0, c20); c21 = _mm256_fmadd_ps(ar, b1, c21);
+    ar = _mm256_broadcast_ss(a + 3);
+    c30 = _mm256_fmadd_ps(ar, b0, c30); c31 = _mm256_fmadd_ps(ar, b1, c31);
+    ar = _mm256_broadcast_ss(a + 4);
+    c40 = _mm256_fmadd_ps(ar, b0, c40); c41 = _mm256_fmadd_ps(ar, b1, c41);
+    ar = _mm256_broadcast_ss(a + 5);
+    c50 = _mm256_fmadd_ps(ar, b0, c50); c51 = _mm256_fmadd_ps(ar, b1, c51);
     a += 6;
     b += 16;
   }
+  const __m256 rows[6][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}, {c40, c41}, {c50, c51}};
   for (int r = 0; r < 6; r++) {
     float* cr = c + r * ldc;
+    __m256 lo = rows[r][0], hi = rows[r][1];
     if (accumulate) {
-      acc[r][0] = _mm256_add_ps(acc[r][0], _mm256_loadu_ps(cr));
-      acc[r][1] = _mm256_add_ps(acc[r][1], _mm256_loadu_ps(cr + 8));
+      lo = _mm256_add_ps(lo, _mm256_loadu_ps(cr));
+      hi = _mm256_add_ps(hi, _mm256_loadu_ps(cr + 8));
     }
-    _mm256_storeu_ps(cr, acc[r][0]);
-    _mm256_storeu_ps(cr + 8, acc[r][1]);
+    _mm256_storeu_ps(cr, lo);
+    _mm256_storeu_ps(cr + 8, hi);
   }
 }
 
