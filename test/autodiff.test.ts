@@ -242,3 +242,18 @@ describe("numerical stability at extreme logits", () => {
     assert.ok(Array.from(logits.grad!.data).every(Number.isFinite));
   });
 });
+
+describe("gradient buffers", () => {
+  it("leaves never share a gradient buffer, even through reshape views", () => {
+    const a = bp.tensor([1, 2, 3, 4], { requiresGrad: true });
+    const b = bp.tensor([[1, 2], [3, 4]], { requiresGrad: true });
+    a.reshape(2, 2).add(b).sum().backward();
+    a.grad!.data[0] = 42;
+    assert.equal(b.grad!.data[0], 1);
+    const big = bp.ones([100], { requiresGrad: true });
+    const ct = bp.ones([10, 10]);
+    big.reshape(10, 10).backward(ct); // reshape's VJP is a view of ct itself
+    big.grad!.data[0] = 5;
+    assert.equal(ct.data[0], 1, "the caller's upstream gradient is not handed out as .grad");
+  });
+});

@@ -3,6 +3,7 @@
  * (`backward`, `.grad`) and JAX-style (`grad`, `valueAndGrad`, `vjp`) fronts to it.
  */
 import { bind, isGradEnabled, withGradMode } from "./bind.js";
+import type { TypedArray } from "./dtype.js";
 import type { Prim, Spec, VjpArgs } from "./prim.js";
 import { PRIMS } from "./primitives.js";
 import { formatShape, sameShape } from "./shape.js";
@@ -137,10 +138,16 @@ export function backward(y: Tensor, ct?: Tensor | number, options: BackwardOptio
     throw new Error("backward: this tensor does not require grad (no input of it has requiresGrad set, or it was computed under noGrad)");
   }
   const createGraph = options.createGraph ?? false;
-  const leaves = pullback([y], [seed(y, ct, "backward")], null, createGraph);
+  const seeded = seed(y, ct, "backward");
+  const leaves = pullback([y], [seeded], null, createGraph);
+  // Buffers already handed out (reshape views share their input's buffer, so track buffers, not tensors).
+  const given = new Set<TypedArray>([seeded.data]);
   for (const [leaf, g0] of leaves) {
-    // A leaf keeps its own gradient tensor, never one shared with another leaf or the caller.
-    const g = createGraph ? g0 : new Tensor(g0.data.slice(), g0.shape);
+    // A leaf keeps its own gradient tensor, never one shared with another leaf or the caller
+    // (add's rule hands one cotangent to both inputs), so copy only what would be shared.
+    const shared = given.has(g0.data) || g0.data.length <= 16;
+    given.add(g0.data);
+    const g = createGraph || !shared ? g0 : new Tensor(g0.data.slice(), g0.shape);
     leaf.grad = leaf.grad ? withGradMode(createGraph, () => add(leaf.grad as Tensor, g)) : g;
   }
 }

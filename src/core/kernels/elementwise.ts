@@ -65,7 +65,21 @@ export function arithmeticKernel<P extends Prim>(op: "+" | "-" | "*" | "/", f: (
     const A = ins[0].data;
     const B = ins[1].data;
     const same = sameShape(ins[0].shape, ins[1].shape);
-    if (!same && B.length !== 1) return general(ins, p, out);
+    if (!same && B.length !== 1) {
+      // A row vector against a matrix (adding a bias to a batch): B repeats along A's leading axes.
+      const sa = ins[0].shape, sb = ins[1].shape;
+      const rowwise = sb.length <= sa.length && sb.length > 0 && A.length === sizeOf(out.shape) && sb.every((d, i) => d === sa[sa.length - sb.length + i]);
+      if (!rowwise) return general(ins, p, out);
+      const m = B.length;
+      const o = allocate(out.dtype, A.length);
+      for (let r = 0; r < A.length; r += m) {
+        if (op === "+") for (let j = 0; j < m; j++) o[r + j] = A[r + j] + B[j];
+        else if (op === "-") for (let j = 0; j < m; j++) o[r + j] = A[r + j] - B[j];
+        else if (op === "*") for (let j = 0; j < m; j++) o[r + j] = A[r + j] * B[j];
+        else for (let j = 0; j < m; j++) o[r + j] = A[r + j] / B[j];
+      }
+      return o;
+    }
     const n = A.length;
     const o = allocate(out.dtype, n);
     if (same) {
@@ -110,6 +124,17 @@ export function binaryKernel<P extends Prim>(f: (a: number, b: number) => number
 export const whereKernel: Kernel<"where"> = (ins, _p, out) => {
   const o: TypedArray = allocate(out.dtype, sizeOf(out.shape));
   const C = ins[0].data, X = ins[1].data, Y = ins[2].data;
+  // relu and its gradient: condition and one branch of the output's shape, the other a scalar.
+  if (C.length === o.length && X.length === o.length && Y.length === 1) {
+    const y = Y[0];
+    for (let i = 0; i < o.length; i++) o[i] = C[i] !== 0 ? X[i] : y;
+    return o;
+  }
+  if (C.length === o.length && Y.length === o.length && X.length === 1) {
+    const x = X[0];
+    for (let i = 0; i < o.length; i++) o[i] = C[i] !== 0 ? x : Y[i];
+    return o;
+  }
   forEachRow(out.shape, ins, (off, len, offs, steps) => {
     for (let j = 0; j < len; j++) {
       o[off + j] = C[offs[0] + j * steps[0]] !== 0 ? X[offs[1] + j * steps[1]] : Y[offs[2] + j * steps[2]];
