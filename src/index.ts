@@ -30,3 +30,13 @@ export { toSvg, toTikz, toDot, toMermaid } from "./explain/figures.js";
 export { generateCode } from "./explain/codegen.js";
 export { formatTable, formatMarkdown, formatLatex } from "./explain/format.js";
 export { chartSvg } from "./plot/chart.js";
+
+// The fastest backend available here is selected on import (the Node entry prefers its native one).
+import { createWasmBackend } from "./core/backends/wasm.js";
+import { registerBackend as register, setBackend as select } from "./core/backend.js";
+const wasmBackend = createWasmBackend();
+if (wasmBackend) {
+  register(wasmBackend);
+  select(wasmBackend.name);
+}
+export { createWasmBackend };

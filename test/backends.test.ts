@@ -80,3 +80,44 @@ describe("native backend", { skip: native ? false : "the native addon was not bu
     assert.deepEqual(withBackend("native", () => bp.matmul(a, b)).toArray(), withBackend("js", () => bp.matmul(a, b)).toArray());
   });
 });
+
+describe("wasm SIMD backend", { skip: bp.listBackends().includes("wasm") ? false : "WebAssembly SIMD is not available" }, () => {
+  it("is selected on import where available", () => {
+    assert.ok(bp.listBackends().includes("wasm"));
+  });
+
+  it("matmul agrees with the reference kernel, including row counts that are not multiples of 4", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 40 }), fc.integer({ min: 1, max: 70 }), fc.integer({ min: 1, max: 45 }), fc.constantFrom([], [3]), fc.integer(), (m, k, n, batch, seed) => {
+        const rng = new bp.Rng(seed);
+        const a = bp.randn([...batch, m, k], { rng });
+        const b = bp.randn([k, n], { rng });
+        const ref = withBackend("js", () => bp.matmul(a, b));
+        const got = withBackend("wasm", () => bp.matmul(a, b));
+        for (let i = 0; i < ref.size; i++) assert.ok(Math.abs(got.data[i] - ref.data[i]) <= 1e-4 * (1 + Math.abs(ref.data[i])) * Math.sqrt(k), `at ${i}`);
+      }),
+      { numRuns: 80, seed: 6 },
+    );
+  });
+
+  it("trains a network to the same loss as the reference backend (float32 tolerance)", () => {
+    const run = (name: string) =>
+      withBackend(name, () => {
+        const rng = new bp.Rng(3);
+        const model = bp.mlp([20, 32, 4], { rng });
+        const opt = new bp.SGD(model.parameters(), { lr: 0.1 });
+        const x = bp.randn([64, 20], { rng });
+        const y = Int32Array.from({ length: 64 }, (_, i) => i % 4);
+        let loss = 0;
+        for (let s = 0; s < 20; s++) {
+          const l = bp.crossEntropy(model.forward(x), y);
+          opt.zeroGrad();
+          l.backward();
+          opt.step();
+          loss = l.item();
+        }
+        return loss;
+      });
+    assert.ok(Math.abs(run("wasm") - run("js")) < 1e-4);
+  });
+});
