@@ -181,8 +181,9 @@ function prepare(args: Args, argnums: readonly number[], op: string): { inputs: 
   // Inside another transformation's function (even one that only closes over its tensors), or given
   // tensors that are being traced, the gradient must stay differentiable.
   const nested = isGradEnabled() && (transformDepth > 0 || tensors.some((t) => t.requiresGrad));
+  const wanted = new Set(argnums);
   const inputs = tensors.map((t, i) => {
-    if (!argnums.includes(i)) return t;
+    if (!wanted.has(i)) return t;
     return t.requiresGrad && nested ? bind("reshape", [t], { shape: t.shape }) : new Tensor(t.data, t.shape, null, true);
   });
   for (const n of argnums) {

@@ -76,7 +76,13 @@ export function postorder(root: Expr): Expr[] {
 
 /** Free variable names in order of first appearance. */
 export function freeVars(e: Expr, out: string[] = []): string[] {
-  for (const n of postorder(e)) if (n.kind === "var" && !out.includes(n.name)) out.push(n.name);
+  const seen = new Set(out);
+  for (const n of postorder(e)) {
+    if (n.kind === "var" && !seen.has(n.name)) {
+      seen.add(n.name);
+      out.push(n.name);
+    }
+  }
   return out;
 }
 

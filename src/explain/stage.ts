@@ -53,6 +53,7 @@ export function stageProgram(program: Program, reserved: ReadonlySet<string> = n
   const src = program.source;
   const defined = new Map<string, Span>();
   const inputs: string[] = [];
+  const inputSet = new Set<string>();
   const stages: Stage[] = [];
   const all = new Set<string>(reserved);
   for (const st of program.statements) {
@@ -73,7 +74,10 @@ export function stageProgram(program: Program, reserved: ReadonlySet<string> = n
     if (!defined.has(x.name) && laterDefs.has(x.name) && (laterDefs.get(x.name)?.start ?? 0) >= at) {
       throw new ExplainSyntaxError(`'${x.name}' is used before its definition`, x.span?.start ?? at, src);
     }
-    if (!defined.has(x.name) && !inputs.includes(x.name)) inputs.push(x.name);
+    if (!defined.has(x.name) && !inputSet.has(x.name)) {
+      inputs.push(x.name);
+      inputSet.add(x.name);
+    }
   };
 
   /**
@@ -140,7 +144,7 @@ export function stageProgram(program: Program, reserved: ReadonlySet<string> = n
 
   let output = "";
   for (const st of program.statements) {
-    if (st.name && (defined.has(st.name) || inputs.includes(st.name))) {
+    if (st.name && (defined.has(st.name) || inputSet.has(st.name))) {
       throw new ExplainSyntaxError(`'${st.name}' is ${defined.has(st.name) ? "defined twice" : "used before its definition"}`, st.span.start, src);
     }
     output = stageStatement(st.expr, st.name, st.span.start);
@@ -254,8 +258,9 @@ export function evaluate(staged: StagedProgram, given: ReadonlyMap<string, bp.Te
     if (!t) throw new ExplainError(`missing value for input '${name}' (give it with --at ${name}=...)`);
     values.set(name, t);
   }
+  const definedNames = new Set(staged.stages.filter((s) => s.userDefined).map((s) => s.name));
   for (const [name, t] of given) {
-    if (staged.stages.some((s) => s.name === name && s.userDefined)) {
+    if (definedNames.has(name)) {
       throw new ExplainError(`'${name}' is defined in the program, so it cannot also be given with --at`);
     }
     if (!values.has(name)) values.set(name, t);
