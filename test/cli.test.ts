@@ -4,49 +4,43 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { runCli } from "../src/cli/main.js";
+import { cli } from "./cli-helper.js";
 
-async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await runCli(argv, { out: (s) => out.push(s), err: (s) => err.push(s) });
-  return { code, out: out.join("\n"), err: err.join("\n") };
-}
 
 describe("backprop shapes", () => {
   it("prints the broadcast shape", async () => {
-    assert.deepEqual(await run("shapes", "(4,2)", "+", "(2,4,1)"), { code: 0, out: "(2,4,2)", err: "" });
-    assert.deepEqual((await run("shapes", "(2,)", "*", "(2,1)")).out, "(2,2)");
+    assert.deepEqual(await cli("shapes", "(4,2)", "+", "(2,4,1)"), { code: 0, out: "(2,4,2)", err: "" });
+    assert.deepEqual((await cli("shapes", "(2,)", "*", "(2,1)")).out, "(2,2)");
   });
 
   it("prints the matmul shape", async () => {
-    assert.deepEqual(await run("shapes", "(2,5,4)", "@", "(3,2,4,8)"), { code: 0, out: "(3,2,5,8)", err: "" });
-    assert.equal((await run("shapes", "(4,)", "@", "(4,)")).out, "()");
+    assert.deepEqual(await cli("shapes", "(2,5,4)", "@", "(3,2,4,8)"), { code: 0, out: "(3,2,5,8)", err: "" });
+    assert.equal((await cli("shapes", "(4,)", "@", "(4,)")).out, "()");
   });
 
   it("chains left to right", async () => {
-    assert.equal((await run("shapes", "(5,4)", "@", "(4,3)", "+", "(3,)")).out, "(5,3)");
+    assert.equal((await cli("shapes", "(5,4)", "@", "(4,3)", "+", "(3,)")).out, "(5,3)");
   });
 
   it("--json prints the shape or the error", async () => {
-    assert.deepEqual(await run("shapes", "(4,2)", "+", "(2,4,1)", "--json"), { code: 0, out: '{"shape":[2,4,2]}', err: "" });
-    const bad = await run("shapes", "(6,5,3)", "+", "(6,5)", "--json");
+    assert.deepEqual(await cli("shapes", "(4,2)", "+", "(2,4,1)", "--json"), { code: 0, out: '{"shape":[2,4,2]}', err: "" });
+    const bad = await cli("shapes", "(6,5,3)", "+", "(6,5)", "--json");
     assert.equal(bad.code, 1);
     assert.deepEqual(JSON.parse(bad.out), { error: "add: operands could not be broadcast together with shapes (6,5,3) (6,5)" });
   });
 
   it("errors go to stderr with exit code 1", async () => {
-    const r = await run("shapes", "(3,5,4)", "@", "(5,4,8)");
+    const r = await cli("shapes", "(3,5,4)", "@", "(5,4,8)");
     assert.equal(r.code, 1);
     assert.equal(r.out, "");
     assert.match(r.err, /^error: matmul: batch dimensions could not be broadcast together for \(3,5,4\) @ \(5,4,8\)/);
-    assert.match((await run("shapes", "(2,x)", "+", "(2,)")).err, /cannot read shape "\(2,x\)": "x" is not a non-negative integer/);
-    assert.match((await run("shapes", "(2,)", "%", "(2,)")).err, /unknown operator "%"/);
-    assert.match((await run("shapes", "(2,)", "+")).err, /expected SHAPE OP SHAPE/);
+    assert.match((await cli("shapes", "(2,x)", "+", "(2,)")).err, /cannot read shape "\(2,x\)": "x" is not a non-negative integer/);
+    assert.match((await cli("shapes", "(2,)", "%", "(2,)")).err, /unknown operator "%"/);
+    assert.match((await cli("shapes", "(2,)", "+")).err, /expected SHAPE OP SHAPE/);
   });
 
   it("--help lists the command", async () => {
-    const r = await run("--help");
+    const r = await cli("--help");
     assert.equal(r.code, 0);
     assert.match(r.out, /shapes/);
   });

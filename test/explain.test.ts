@@ -14,7 +14,7 @@ import { explain, explainAll, type ExplainReport, type Value } from "../src/expl
 import { generateCode } from "../src/explain/codegen.js";
 import { formatLatex, formatMarkdown, formatTable } from "../src/explain/format.js";
 import { parseAssignments } from "../src/explain/values.js";
-import { runCli } from "../src/cli/main.js";
+import { cli } from "./cli-helper.js";
 import { randomExpression } from "./explain-parser.test.js";
 
 function run(src: string, ...at: string[]): ExplainReport {
@@ -342,12 +342,6 @@ describe("generated code reproduces the engine", () => {
 });
 
 describe("backprop explain (CLI)", () => {
-  async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-    const out: string[] = [];
-    const err: string[] = [];
-    const code = await runCli(argv, { out: (s) => out.push(s), err: (s) => err.push(s) });
-    return { code, out: out.join("\n"), err: err.join("\n") };
-  }
 
   it("--json has value, gradients, stages (name, op, inputs, equation, value, grad, local) and derivatives", async () => {
     const r = await cli("explain", "(x^2 + 2y) z^3", "--at", "x=3,y=1,z=2", "--json");

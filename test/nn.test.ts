@@ -7,7 +7,7 @@ import { join } from "node:path";
 import * as bp from "../src/index.js";
 import { loadDigits, loadIris } from "../src/node/datasets.js";
 import { loadModel, saveModel, writeFileAtomic } from "../src/cli/files.js";
-import { runCli } from "../src/cli/main.js";
+import { cli } from "./cli-helper.js";
 import { assertClose, randTensor } from "./helpers.js";
 
 const f64 = (shape: number[], seed: number) => randTensor(shape, new bp.Rng(seed));
@@ -281,12 +281,6 @@ describe("training on real data", () => {
 });
 
 describe("CLI: train, predict, explain-model", () => {
-  async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-    const out: string[] = [];
-    const err: string[] = [];
-    const code = await runCli(argv, { out: (s) => out.push(s), err: (s) => err.push(s) });
-    return { code, out: out.join("\n"), err: err.join("\n") };
-  }
   const dir = mkdtempSync(join(tmpdir(), "backprop-cli-"));
 
   it("train --json ends with one JSON line; --save and --plot write files; predict reads the model back", async () => {
