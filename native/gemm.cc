@@ -232,6 +232,35 @@ napi_value Sgemm(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// transpose2d(src, dst, batches, rows, cols): dst[b] = src[b]^T for row-major float32 matrices.
+napi_value Transpose2d(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value argv[5];
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  if (argc < 5) return throwError(env, "transpose2d(src, dst, batches, rows, cols)");
+  float *src, *dst;
+  size_t ls, ld;
+  if (!floatArray(env, argv[0], &src, &ls) || !floatArray(env, argv[1], &dst, &ld)) return throwError(env, "transpose2d: src and dst must be Float32Arrays");
+  int32_t batches, rows, cols;
+  napi_get_value_int32(env, argv[2], &batches);
+  napi_get_value_int32(env, argv[3], &rows);
+  napi_get_value_int32(env, argv[4], &cols);
+  const size_t per = (size_t)rows * cols;
+  if (batches < 0 || rows < 0 || cols < 0 || ls < per * batches || ld < per * batches) return throwError(env, "transpose2d: array too small for the given sizes");
+  constexpr int T = 32;  // tiles keep both the rows read and the rows written in cache
+  for (int b = 0; b < batches; b++) {
+    const float* s = src + per * b;
+    float* d = dst + per * b;
+    for (int i0 = 0; i0 < rows; i0 += T)
+      for (int j0 = 0; j0 < cols; j0 += T) {
+        const int i1 = std::min(rows, i0 + T), j1 = std::min(cols, j0 + T);
+        for (int i = i0; i < i1; i++)
+          for (int j = j0; j < j1; j++) d[(size_t)j * rows + i] = s[(size_t)i * cols + j];
+      }
+  }
+  return nullptr;
+}
+
 napi_value Isa(napi_env env, napi_callback_info) {
   const char* name = kIsa == Isa::Avx512 ? "avx512" : kIsa == Isa::Avx2 ? "avx2" : "generic";
   napi_value out;
@@ -249,9 +278,10 @@ napi_value Init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"sgemm", nullptr, Sgemm, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"isa", nullptr, Isa, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"transpose2d", nullptr, Transpose2d, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"threads", nullptr, Threads, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
-  napi_define_properties(env, exports, 3, props);
+  napi_define_properties(env, exports, 4, props);
   return exports;
 }
 

@@ -74,6 +74,15 @@ describe("native backend", { skip: native ? false : "the native addon was not bu
     for (let i = 0; i < grads[0].size; i++) assert.ok(Math.abs(grads[0].data[i] - grads[1].data[i]) < 1e-4);
   });
 
+  it("transposes agree with the reference kernel (batched, odd sizes)", () => {
+    for (const shape of [[3, 5], [2, 33, 70], [1, 1], [4, 1, 9]]) {
+      const x = bp.randn(shape, { rng: new bp.Rng(shape.length) });
+      assert.deepEqual(withBackend("native", () => bp.mT(x)).toArray(), withBackend("js", () => bp.mT(x)).toArray());
+      const perm = shape.map((_, i) => shape.length - 1 - i);
+      assert.deepEqual(withBackend("native", () => bp.transpose(x, perm)).toArray(), withBackend("js", () => bp.transpose(x, perm)).toArray());
+    }
+  });
+
   it("float64 products keep the reference path (exact)", () => {
     const a = bp.randn([5, 7], { dtype: "float64" });
     const b = bp.randn([7, 3], { dtype: "float64" });

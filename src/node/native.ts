@@ -6,10 +6,13 @@ import { createRequire } from "node:module";
 import { registerBackend, setBackend } from "../core/backend.js";
 import type { TypedArray } from "../core/dtype.js";
 import { batchedMatmul, referenceGemm, type Gemm } from "../core/kernels/matmul.js";
+import { transposeKernel } from "../core/kernels/layout.js";
+import type { Kernel } from "../core/prim.js";
 
 interface Addon {
   sgemm(a: Float32Array, b: Float32Array, c: Float32Array, m: number, n: number, k: number, threads?: number): void;
   isa(): string;
+  transpose2d(src: Float32Array, dst: Float32Array, batches: number, rows: number, cols: number): void;
   threads(): number;
 }
 
@@ -34,11 +37,26 @@ function nativeGemm(a: Addon): Gemm {
   };
 }
 
+/** Matrix transposes of float32 batches (the matmul VJP's x^T and W^T) natively; other permutations as before. */
+function nativeTranspose(a: Addon): Kernel<"transpose"> {
+  return (ins, p, out) => {
+    const x = ins[0];
+    const nd = p.perm.length;
+    const swap = nd >= 2 && p.perm[nd - 2] === nd - 1 && p.perm[nd - 1] === nd - 2 && p.perm.slice(0, -2).every((v, i) => v === i);
+    if (!swap || !(x.data instanceof Float32Array) || out.dtype !== "float32") return transposeKernel(ins, p, out);
+    const rows = x.shape[nd - 2];
+    const cols = x.shape[nd - 1];
+    const o = new Float32Array(x.data.length);
+    a.transpose2d(x.data, o, rows * cols === 0 ? 0 : x.data.length / (rows * cols), rows, cols);
+    return o;
+  };
+}
+
 /** Registers the native backend and makes it the active one; returns its description, or null. */
 export function useNativeBackend(): { isa: string; threads: number } | null {
   const a = nativeAddon();
   if (!a) return null;
-  registerBackend({ name: "native", kernels: { matmul: batchedMatmul(nativeGemm(a)) } });
+  registerBackend({ name: "native", kernels: { matmul: batchedMatmul(nativeGemm(a)), transpose: nativeTranspose(a) } });
   setBackend("native");
   return { isa: a.isa(), threads: a.threads() };
 }
