@@ -9,7 +9,8 @@ import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
-import * as bp from "../src/node/index.js";
+// The built package, as users run it (tsx-transpiled sources are slower).
+import * as bp from "../dist/node/index.js";
 import { microChain } from "./micrograd.js";
 
 const args = new Set(process.argv.slice(2));

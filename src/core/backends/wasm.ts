@@ -37,7 +37,13 @@ export function createWasmBackend(): Backend | null {
     const bOff = mp * k;
     const cOff = bOff + k * n;
     const bytesNeeded = 4 * (cOff + mp * n);
-    if (memory.buffer.byteLength < bytesNeeded) memory.grow(Math.ceil((bytesNeeded - memory.buffer.byteLength) / 65536));
+    if (memory.buffer.byteLength < bytesNeeded) {
+      try {
+        memory.grow(Math.ceil((bytesNeeded - memory.buffer.byteLength) / 65536));
+      } catch {
+        return referenceGemm(A, B, C, m, n, k); // past what one wasm memory can hold
+      }
+    }
     const f = new Float32Array(memory.buffer);
     f.set(A, aOff);
     f.fill(0, aOff + m * k, bOff);
