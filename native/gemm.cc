@@ -128,15 +128,16 @@ void kernelGeneric(int kc, const float* a, const float* b, float* c, int ldc, bo
     for (int j = 0; j < 8; j++) c[r * ldc + j] = accumulate ? c[r * ldc + j] + acc[r][j] : acc[r][j];
 }
 
+// ldb and ldc: row strides of B and C (N unless this call computes a block of columns of a wider C).
 template <int MR, int NR>
-void gemmRows(const float* A, const float* B, float* C, int M, int N, int K, void (*kernel)(int, const float*, const float*, float*, int, bool)) {
+void gemmRows(const float* A, const float* B, float* C, int M, int N, int K, int ldb, int ldc, void (*kernel)(int, const float*, const float*, float*, int, bool)) {
   std::vector<float> pa((size_t)MC * KC), pb((size_t)KC * (NC + NR)), tile((size_t)MR * NR);
   for (int jc = 0; jc < N; jc += NC) {
     const int nc = std::min(NC, N - jc);
     for (int pc = 0; pc < K; pc += KC) {
       const int kc = std::min(KC, K - pc);
       const bool acc = pc > 0;
-      packB<NR>(B + (size_t)pc * N + jc, N, kc, nc, pb.data());
+      packB<NR>(B + (size_t)pc * ldb + jc, ldb, kc, nc, pb.data());
       for (int ic = 0; ic < M; ic += MC) {
         const int mc = std::min(MC, M - ic);
         packA<MR>(A + (size_t)ic * K + pc, K, mc, kc, pa.data());
@@ -144,18 +145,18 @@ void gemmRows(const float* A, const float* B, float* C, int M, int N, int K, voi
           const int cols = std::min(NR, nc - jr);
           for (int ir = 0; ir < mc; ir += MR) {
             const int rows = std::min(MR, mc - ir);
-            float* c = C + (size_t)(ic + ir) * N + jc + jr;
+            float* c = C + (size_t)(ic + ir) * ldc + jc + jr;
             const float* a = pa.data() + (size_t)ir * kc;
             const float* b = pb.data() + (size_t)jr * kc;
             if (rows == MR && cols == NR) {
-              kernel(kc, a, b, c, N, acc);
+              kernel(kc, a, b, c, ldc, acc);
             } else {
               // Edge tile: compute into a scratch tile, then copy the valid part.
               for (int r = 0; r < rows; r++)
-                for (int j = 0; j < cols; j++) tile[r * NR + j] = c[(size_t)r * N + j];
+                for (int j = 0; j < cols; j++) tile[r * NR + j] = c[(size_t)r * ldc + j];
               kernel(kc, a, b, tile.data(), NR, acc);
               for (int r = 0; r < rows; r++)
-                for (int j = 0; j < cols; j++) c[(size_t)r * N + j] = tile[r * NR + j];
+                for (int j = 0; j < cols; j++) c[(size_t)r * ldc + j] = tile[r * NR + j];
             }
           }
         }
@@ -164,29 +165,33 @@ void gemmRows(const float* A, const float* B, float* C, int M, int N, int K, voi
   }
 }
 
-void gemmSerial(const float* A, const float* B, float* C, int M, int N, int K) {
+void gemmSerial(const float* A, const float* B, float* C, int M, int N, int K, int ldb, int ldc) {
   if (K == 0) {
-    std::memset(C, 0, sizeof(float) * (size_t)M * N);
+    for (int i = 0; i < M; i++) std::memset(C + (size_t)i * ldc, 0, sizeof(float) * N);
     return;
   }
   switch (kIsa) {
-    case Isa::Avx512: gemmRows<12, 32>(A, B, C, M, N, K, kernel512); break;
-    case Isa::Avx2: gemmRows<6, 16>(A, B, C, M, N, K, kernel256); break;
-    default: gemmRows<4, 8>(A, B, C, M, N, K, kernelGeneric); break;
+    case Isa::Avx512: gemmRows<12, 32>(A, B, C, M, N, K, ldb, ldc, kernel512); break;
+    case Isa::Avx2: gemmRows<6, 16>(A, B, C, M, N, K, ldb, ldc, kernel256); break;
+    default: gemmRows<4, 8>(A, B, C, M, N, K, ldb, ldc, kernelGeneric); break;
   }
 }
 
+// Threads take blocks of rows of C, or of columns when C is wider than tall: each thread then packs
+// only its own part of B instead of all of it.
 void gemm(const float* A, const float* B, float* C, int M, int N, int K, int threads) {
   const double flops = 2.0 * M * N * K;
-  int t = std::max(1, std::min(threads, M / 24));
+  const bool byColumns = N > M;
+  int t = std::max(1, std::min(threads, (byColumns ? N : M) / 32));
   if (flops < 4e6) t = 1;  // threads cost more than they save on small products
-  if (t == 1) return gemmSerial(A, B, C, M, N, K);
+  if (t == 1) return gemmSerial(A, B, C, M, N, K, N, N);
   std::vector<std::thread> pool;
-  const int rows = (M + t - 1) / t;
-  for (int i = 0; i < t; i++) {
-    const int r0 = i * rows, r1 = std::min(M, r0 + rows);
-    if (r0 >= r1) break;
-    pool.emplace_back(gemmSerial, A + (size_t)r0 * K, B, C + (size_t)r0 * N, r1 - r0, N, K);
+  if (byColumns) {
+    const int cols = ((N + t - 1) / t + 15) / 16 * 16;  // whole 16-column panels per thread
+    for (int j0 = 0; j0 < N; j0 += cols) pool.emplace_back(gemmSerial, A, B + j0, C + j0, M, std::min(cols, N - j0), K, N, N);
+  } else {
+    const int rows = (M + t - 1) / t;
+    for (int r0 = 0; r0 < M; r0 += rows) pool.emplace_back(gemmSerial, A + (size_t)r0 * K, B, C + (size_t)r0 * N, std::min(rows, M - r0), N, K, N, N);
   }
   for (auto& th : pool) th.join();
 }
