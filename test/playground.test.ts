@@ -128,6 +128,27 @@ describe("web playground in Chromium", { skip: existsSync(CHROMIUM) ? false : "C
     await page.close();
   });
 
+  it("is accessible: every control has a label, and the tabs and steps work from the keyboard", async () => {
+    const page = await open("?expr=(x%2By)*z&at=x%3D1,y%3D3,z%3D2");
+    await page.waitForSelector("#graph svg");
+    const unlabeled = await page.locator("input, textarea, canvas").evaluateAll((els) =>
+      els.filter((e) => !((e as HTMLInputElement).labels?.length || e.getAttribute("aria-label"))).map((e) => e.id),
+    );
+    assert.deepEqual(unlabeled, []);
+    await page.focus("#tab-explain");
+    await page.keyboard.press("ArrowRight");
+    assert.equal(await page.getAttribute("#tab-train", "aria-selected"), "true");
+    assert.equal(await page.isVisible("#panel-train"), true);
+    await page.keyboard.press("ArrowLeft");
+    assert.equal(await page.getAttribute("#tab-explain", "aria-selected"), "true");
+    await page.locator("#step-status").click();
+    await page.keyboard.press("Home");
+    assert.match((await page.textContent("#step-status")) ?? "", /^Start/);
+    await page.keyboard.press("End");
+    assert.match((await page.textContent("#step-status")) ?? "", /\(done\)$/);
+    await page.close();
+  });
+
   it("trains in a worker: the loss falls over the first steps and the page stays responsive", async () => {
     const page = await open();
     await page.click("#tab-train");
