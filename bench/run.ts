@@ -50,7 +50,7 @@ async function benchBackprop(): Promise<void> {
   for (const n of MATMUL) {
     const a = bp.randn([n, n], { rng });
     const b = bp.randn([n, n], { rng });
-    for (const backend of ["native", "js"]) {
+    for (const backend of ["native", "wasm", "js"]) {
       if (!bp.listBackends().includes(backend)) continue;
       if (backend === "js" && n > 512) continue; // minutes per round: the reference kernel is for correctness
       bp.setBackend(backend);
@@ -200,7 +200,7 @@ async function main(): Promise<void> {
   benchPython();
   log("growth…");
   await benchGrowth();
-  const ours = (row: Row) => row["backprop-native"] ?? row["backprop"] ?? row["backprop-js"] ?? null;
+  const ours = (row: Row) => row["backprop-native"] ?? row["backprop-wasm"] ?? row["backprop"] ?? row["backprop-js"] ?? null;
   const peers = ["tfjs-cpu", "tfjs-wasm", "numpy", "pytorch", "micrograd-js"];
   if (json) {
     console.log(JSON.stringify({ machine, rounds: ROUNDS, results }));
@@ -212,7 +212,8 @@ async function main(): Promise<void> {
     const o = ours(row);
     const lowerIsBetter = metric.endsWith("(s)");
     const ratios = peers.filter((p) => row[p] && o).map((p) => `${p} ${fmt(lowerIsBetter ? row[p]! / o! : o! / row[p]!)}x`);
-    const js = row["backprop-js"] && row["backprop-native"] ? ` (js ${fmt(row["backprop-js"])})` : "";
+    const others = ["wasm", "js"].filter((b) => row[`backprop-${b}`] && row["backprop-native"]).map((b) => `${b} ${fmt(row[`backprop-${b}`])}`);
+    const js = others.length ? ` (${others.join(", ")})` : "";
     lines.push(`| ${metric} | ${fmt(o)}${js} | ${peers.map((p) => fmt(row[p])).join(" | ")} | ${ratios.join(", ") || "–"} |`);
   }
   console.log(`\n${machine}; medians of ${ROUNDS} rounds; ratios > 1 mean backprop is faster\n`);
