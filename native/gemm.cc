@@ -183,7 +183,7 @@ void gemm(const float* A, const float* B, float* C, int M, int N, int K, int thr
   const double flops = 2.0 * M * N * K;
   const bool byColumns = N > M;
   int t = std::max(1, std::min(threads, (byColumns ? N : M) / 32));
-  if (flops < 4e6) t = 1;  // threads cost more than they save on small products
+  if (flops < 1.6e7) t = 1;  // starting threads costs more than they save on small products
   if (t == 1) return gemmSerial(A, B, C, M, N, K, N, N);
   std::vector<std::thread> pool;
   if (byColumns) {
