@@ -9,7 +9,7 @@ import { graphCode } from "./graphcode.js";
 import { parseProgram } from "./parser.js";
 import { printExpr, printText } from "./print.js";
 import { simplify } from "./simplify.js";
-import { ExplainError, evaluate, programFunction, recordStageVjp, refArgs, stageFunction, stageProgram, type Stage, type StagedProgram } from "./stage.js";
+import { ExplainError, evaluate, programFunction, recordStageVjp, refArgs, stageProgram, type Stage, type StagedProgram } from "./stage.js";
 import { NotSymbolic, readGraph } from "./symbolic.js";
 
 export type Value = number | bp.Nested;
@@ -116,10 +116,6 @@ interface LocalInfo {
 function localDerivatives(s: Stage, values: ReadonlyMap<string, bp.Tensor>, gName: (n: string) => string): LocalInfo {
   const { refs, leaves, ct, out: y, grads } = recordStageVjp(s, values);
   const out = values.get(s.name)!;
-  const numeric = bp.noGrad(() => {
-    const [, b1] = bp.vjp(stageFunction(s), ...refs.map((r) => values.get(r)!));
-    return b1(bp.onesLike(out));
-  });
   // Elementwise stages (every scalar stage among them) read back as expressions, with the upstream
   // gradient set to 1: the local derivative. Other array stages print their VJP with the upstream named.
   const exprNames = new Map<bp.Tensor, Expr>(leaves.map((l, k) => [l, v(refs[k])]));
@@ -129,7 +125,8 @@ function localDerivatives(s: Stage, values: ReadonlyMap<string, bp.Tensor>, gNam
   try {
     if (!sameShapes) throw new NotSymbolic("broadcasting stage");
     const perArg = grads.map((g) => simplify(readGraph(g, exprNames)));
-    return { perArg, perArgValue: numeric.map((g: bp.Tensor) => (g.size === 1 ? g.item() : null)) };
+    // The recorded VJP ran with an upstream of ones, so its values are the local derivatives too.
+    return { perArg, perArgValue: grads.map((g) => (g.size === 1 ? g.item() : null)) };
   } catch (e) {
     if (!(e instanceof NotSymbolic)) throw e;
   }
