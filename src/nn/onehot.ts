@@ -2,17 +2,10 @@
 import { Tensor } from "../core/tensor.js";
 import { allocate, type DType } from "../core/dtype.js";
 import type { Shape } from "../core/shape.js";
-import type { IndexLike } from "../core/ops/structure.js";
-
-export function classIndices(targets: IndexLike): Int32Array {
-  if (targets instanceof Int32Array) return targets;
-  if (targets instanceof Tensor) return Int32Array.from(targets.data);
-  if (typeof targets === "number") return Int32Array.of(targets);
-  return Int32Array.from((targets as unknown[]).flat(Infinity) as number[]);
-}
+import { readIndices, type IndexLike } from "../core/ops/structure.js";
 
 export function scatterOneHot(targets: IndexLike, shape: Shape, dtype: DType): Tensor {
-  const idx = classIndices(targets);
+  const idx = readIndices("oneHot", targets).values;
   const c = shape[shape.length - 1];
   const out = allocate(dtype, idx.length * c);
   idx.forEach((k, i) => {

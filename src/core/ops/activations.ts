@@ -3,7 +3,7 @@ import { formatShape, normalizeAxis, ShapeError, sizeOf } from "../shape.js";
 import { Tensor } from "../tensor.js";
 import { exp, mul, neg, sub } from "./elementwise.js";
 import { logsumexp, mean, sum } from "./reduce.js";
-import { reshape, takeAlongAxis, type IndexLike } from "./structure.js";
+import { readIndices, reshape, takeAlongAxis, type IndexLike } from "./structure.js";
 
 /** log(softmax(x)) = x - logsumexp(x): finite for logits of any size. */
 export function logSoftmax(x: Tensor, axis = -1): Tensor {
@@ -27,7 +27,7 @@ export function crossEntropy(logits: Tensor, targets: IndexLike, options: CrossE
   if (logits.ndim < 1) throw new ShapeError(`crossEntropy: logits must have a class axis, got shape ${formatShape(logits.shape)}`);
   const lsm = logSoftmax(logits, -1);
   const batch = logits.shape.slice(0, -1);
-  const flat = flattenIndices(targets);
+  const flat = readIndices("crossEntropy", targets).values;
   if (flat.length !== sizeOf(batch)) {
     throw new ShapeError(
       `crossEntropy: expected ${sizeOf(batch)} class indices for logits of shape ${formatShape(logits.shape)}, got ${flat.length}`,
@@ -39,12 +39,6 @@ export function crossEntropy(logits: Tensor, targets: IndexLike, options: CrossE
   const reduction = options.reduction ?? "mean";
   if (reduction === "none") return losses;
   return reduction === "sum" ? sum(losses) : mean(losses);
-}
-
-function flattenIndices(targets: IndexLike): ArrayLike<number> {
-  if (targets instanceof Tensor || targets instanceof Int32Array) return targets instanceof Tensor ? targets.data : targets;
-  if (typeof targets === "number") return [targets];
-  return (targets as unknown[]).flat(Infinity) as number[];
 }
 
 /** Mean squared error. */

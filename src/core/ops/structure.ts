@@ -139,7 +139,8 @@ export function stack(xs: readonly Tensor[], axis = 0): Tensor {
 /** Integer indices: a number, nested arrays, an Int32Array, or a tensor of whole numbers. */
 export type IndexLike = number | Nested | Int32Array | Tensor;
 
-function readIndices(op: string, idx: IndexLike): { values: Int32Array; shape: number[] } {
+/** Flattens integer indices of any accepted form, with their shape; non-integers are an error naming `op`. */
+export function readIndices(op: string, idx: IndexLike): { values: Int32Array; shape: number[] } {
   let flat: ArrayLike<number>;
   let shape: number[];
   if (idx instanceof Tensor) {
