@@ -211,6 +211,12 @@ bool floatArray(napi_env env, napi_value v, float** data, size_t* length) {
   return true;
 }
 
+int32_t int32Arg(napi_env env, napi_value v) {
+  int32_t out = -1;  // a non-number reads as -1, which the size checks reject
+  napi_get_value_int32(env, v, &out);
+  return out;
+}
+
 napi_value throwError(napi_env env, const char* msg) {
   napi_throw_type_error(env, nullptr, msg);
   return nullptr;
@@ -227,11 +233,8 @@ napi_value Sgemm(napi_env env, napi_callback_info info) {
   if (!floatArray(env, argv[0], &a, &la) || !floatArray(env, argv[1], &b, &lb) || !floatArray(env, argv[2], &c, &lc)) {
     return throwError(env, "sgemm: a, b and c must be Float32Arrays");
   }
-  int32_t m, n, k, threads = hardwareThreads();
-  napi_get_value_int32(env, argv[3], &m);
-  napi_get_value_int32(env, argv[4], &n);
-  napi_get_value_int32(env, argv[5], &k);
-  if (argc > 6) napi_get_value_int32(env, argv[6], &threads);
+  const int32_t m = int32Arg(env, argv[3]), n = int32Arg(env, argv[4]), k = int32Arg(env, argv[5]);
+  const int32_t threads = argc > 6 ? std::max(1, int32Arg(env, argv[6])) : hardwareThreads();
   if (m < 0 || n < 0 || k < 0 || la < (size_t)m * k || lb < (size_t)k * n || lc < (size_t)m * n) return throwError(env, "sgemm: array too small for the given sizes");
   gemm(a, b, c, m, n, k, threads);
   return nullptr;
@@ -246,10 +249,7 @@ napi_value Transpose2d(napi_env env, napi_callback_info info) {
   float *src, *dst;
   size_t ls, ld;
   if (!floatArray(env, argv[0], &src, &ls) || !floatArray(env, argv[1], &dst, &ld)) return throwError(env, "transpose2d: src and dst must be Float32Arrays");
-  int32_t batches, rows, cols;
-  napi_get_value_int32(env, argv[2], &batches);
-  napi_get_value_int32(env, argv[3], &rows);
-  napi_get_value_int32(env, argv[4], &cols);
+  const int32_t batches = int32Arg(env, argv[2]), rows = int32Arg(env, argv[3]), cols = int32Arg(env, argv[4]);
   const size_t per = (size_t)rows * cols;
   if (batches < 0 || rows < 0 || cols < 0 || ls < per * batches || ld < per * batches) return throwError(env, "transpose2d: array too small for the given sizes");
   constexpr int T = 32;  // tiles keep both the rows read and the rows written in cache
