@@ -29,11 +29,14 @@ try:
         t = timeit(lambda: a @ b, rounds, max(1, int(2e8 / n**3)))
         mm[str(n)] = 2 * n**3 / t / 1e9
     ew = {}
+    ex = {}
     for n in cfg["elementwise"]:
         a = rng.standard_normal(n, dtype=np.float32)
         b = rng.standard_normal(n, dtype=np.float32)
         t = timeit(lambda: a + b, rounds, max(1, int(2e7 / n)))
         ew[str(n)] = n / t / 1e9
+        t = timeit(lambda: np.exp(a), rounds, max(1, int(2e7 / n)))
+        ex[str(n)] = n / t / 1e9
     # MLP 784-256-10, batch 128, SGD, backprop written by hand in NumPy.
     x = rng.standard_normal((128, 784), dtype=np.float32)
     y = rng.integers(0, 10, 128)
@@ -48,7 +51,7 @@ try:
         gw1 = x.T @ da; gb1 = da.sum(0)
         w1 -= 0.1 * gw1; b1 -= 0.1 * gb1; w2 -= 0.1 * gw2; b2 -= 0.1 * gb2
     t = timeit(step, rounds, 20)
-    result["numpy"] = {"version": np.__version__, "matmul": mm, "elementwise": ew, "mlpStepsPerSecond": 1 / t}
+    result["numpy"] = {"version": np.__version__, "matmul": mm, "elementwise": ew, "exp": ex, "mlpStepsPerSecond": 1 / t}
     try:
         from threadpoolctl import threadpool_info
         result["numpy"]["blas"] = [{k: i.get(k) for k in ("internal_api", "num_threads", "architecture")} for i in threadpool_info()]

@@ -4,6 +4,8 @@
  * ratios backprop/peer. Absolute times on shared machines are noise; the ratios are the result.
  */
 import { spawnSync } from "node:child_process";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import { cpus } from "node:os";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
@@ -45,41 +47,56 @@ type Row = Record<string, number | null>;
 const results: Record<string, Row> = {};
 const put = (metric: string, who: string, value: number | null) => ((results[metric] ??= {})[who] = value);
 
+const BACKENDS = ["native", "wasm", "js"].filter((b) => bp.listBackends().includes(b));
+
 async function benchBackprop(): Promise<void> {
   const rng = new bp.Rng(0);
+  // The wasm kernels start their worker threads on the first large job: start them before timing.
+  bp.setBackend("wasm");
+  bp.add(bp.zeros([1 << 17]), 1);
+  const threads = 1 + ((await bp.createWasmBackend()?.pool()?.whenReady()) ?? 0);
+  log(`wasm kernels: ${threads} thread(s)`);
   for (const n of MATMUL) {
     const a = bp.randn([n, n], { rng });
     const b = bp.randn([n, n], { rng });
-    for (const backend of ["native", "wasm", "js"]) {
-      if (!bp.listBackends().includes(backend)) continue;
+    for (const backend of BACKENDS) {
       if (backend === "js" && n > 512) continue; // minutes per round: the reference kernel is for correctness
       bp.setBackend(backend);
       const t = await time(() => bp.matmul(a, b), Math.max(1, Math.floor(2e8 / n ** 3)));
       put(`matmul ${n} (GFLOP/s)`, `backprop-${backend}`, (2 * n ** 3) / t / 1e9);
     }
   }
-  bp.setBackend(bp.listBackends().includes("native") ? "native" : "js");
   for (const n of ELEMENTWISE) {
     const a = bp.randn([n], { rng });
     const b = bp.randn([n], { rng });
-    const t = await time(() => bp.add(a, b), Math.max(1, Math.floor(2e7 / n)));
-    put(`add ${n.toExponential(0)} (Gelem/s)`, "backprop", n / t / 1e9);
+    for (const backend of BACKENDS) {
+      bp.setBackend(backend);
+      const t = await time(() => bp.add(a, b), Math.max(1, Math.floor(2e7 / n)));
+      put(`add ${n.toExponential(0)} (Gelem/s)`, `backprop-${backend}`, n / t / 1e9);
+      const te = await time(() => bp.exp(a), Math.max(1, Math.floor(2e7 / n)));
+      put(`exp ${n.toExponential(0)} (Gelem/s)`, `backprop-${backend}`, n / te / 1e9);
+    }
   }
   // MLP 784-256-10, batch 128, SGD.
   const x = bp.randn([128, 784], { rng });
   const y = Int32Array.from({ length: 128 }, () => rng.int(10));
-  const model = bp.mlp([784, 256, 10], { rng });
-  const opt = new bp.SGD(model.parameters(), { lr: 0.1 });
-  const step = () => {
-    const loss = bp.crossEntropy(model.forward(x), y);
-    opt.zeroGrad();
-    loss.backward();
-    opt.step();
-  };
-  put("MLP 784-256-10 b128 (steps/s)", "backprop", 1 / (await time(step, 10)));
-  const fwd = await time(() => bp.noGrad(() => bp.crossEntropy(model.forward(x), y)), 10);
-  const both = await time(() => bp.crossEntropy(model.forward(x), y).backward(), 10);
-  put("MLP backward/forward (time ratio)", "backprop", (both - fwd) / fwd);
+  for (const backend of BACKENDS) {
+    bp.setBackend(backend);
+    const model = bp.mlp([784, 256, 10], { rng });
+    const opt = new bp.SGD(model.parameters(), { lr: 0.1 });
+    const step = () => {
+      const loss = bp.crossEntropy(model.forward(x), y);
+      opt.zeroGrad();
+      loss.backward();
+      opt.step();
+    };
+    put("MLP 784-256-10 b128 (steps/s)", `backprop-${backend}`, 1 / (await time(step, backend === "js" ? 2 : 10, backend === "js" ? 3 : ROUNDS)));
+    if (backend !== BACKENDS[0]) continue;
+    const fwd = await time(() => bp.noGrad(() => bp.crossEntropy(model.forward(x), y)), 10);
+    const both = await time(() => bp.crossEntropy(model.forward(x), y).backward(), 10);
+    put("MLP backward/forward (time ratio)", "backprop", (both - fwd) / fwd);
+  }
+  bp.setBackend(BACKENDS[0]);
   // 100,000-op scalar chain, forward and backward.
   const chain = () => {
     const x0 = bp.tensor(0.5, { requiresGrad: true });
@@ -90,6 +107,33 @@ async function benchBackprop(): Promise<void> {
   };
   put("scalar chain 100k ops fwd+bwd (s)", "backprop", await time(chain, 1, Math.min(ROUNDS, 5)));
   put("scalar chain 100k ops fwd+bwd (s)", "micrograd-js", await time(() => microChain(50_000), 1, Math.min(ROUNDS, 5)));
+}
+
+/** Memory over a long training run: heap and array buffers after a full GC, at steps 1,000 and 10,000. */
+async function benchHeap(): Promise<void> {
+  setFlagsFromString("--expose-gc");
+  const gc = runInNewContext("gc") as () => void;
+  const rng = new bp.Rng(1);
+  const x = bp.randn([128, 784], { rng });
+  const y = Int32Array.from({ length: 128 }, () => rng.int(10));
+  const model = bp.mlp([784, 256, 10], { rng });
+  const opt = new bp.Adam(model.parameters(), { lr: 1e-3 });
+  const steps = quick ? 2000 : 10_000;
+  const mb = () => {
+    gc();
+    const m = process.memoryUsage();
+    return (m.heapUsed + m.arrayBuffers) / 2 ** 20;
+  };
+  let first = 0;
+  for (let s = 1; s <= steps; s++) {
+    const loss = bp.crossEntropy(model.forward(x), y);
+    opt.zeroGrad();
+    loss.backward();
+    opt.step();
+    if (s === 1000) first = mb();
+  }
+  put("heap + buffers after 1,000 steps (MB)", "backprop", first);
+  put(`heap + buffers after ${steps.toLocaleString("en")} steps (MB)`, "backprop", mb());
 }
 
 async function benchTfjs(backend: "cpu" | "wasm"): Promise<void> {
@@ -121,6 +165,12 @@ async function benchTfjs(backend: "cpu" | "wasm"): Promise<void> {
       c.dispose();
     }, Math.max(1, Math.floor(2e7 / n)));
     put(`add ${n.toExponential(0)} (Gelem/s)`, who, n / t / 1e9);
+    const te = await time(() => {
+      const c = tf.exp(a);
+      c.dataSync();
+      c.dispose();
+    }, Math.max(1, Math.floor(2e7 / n)));
+    put(`exp ${n.toExponential(0)} (Gelem/s)`, who, n / te / 1e9);
     a.dispose();
     b.dispose();
   }
@@ -146,7 +196,7 @@ function benchPython(): void {
   delete env.OPENBLAS_L2_SIZE;
   const r = spawnSync("python3", [join(dirname(new URL(import.meta.url).pathname), "peers.py"), JSON.stringify({ rounds: ROUNDS, matmul: MATMUL, elementwise: ELEMENTWISE })], { encoding: "utf8", env, timeout: 600_000 });
   if (r.status !== 0) return log(`python peers: not available (${(r.stderr || "no python3").trim().split("\n").pop()})`);
-  const peers = JSON.parse(r.stdout) as Record<string, { version: string; matmul: Record<string, number>; elementwise?: Record<string, number>; mlpStepsPerSecond: number; blas?: unknown } | null>;
+  const peers = JSON.parse(r.stdout) as Record<string, { version: string; matmul: Record<string, number>; elementwise?: Record<string, number>; exp?: Record<string, number>; mlpStepsPerSecond: number; blas?: unknown } | null>;
   for (const [who, p] of Object.entries(peers)) {
     if (!p) {
       log(`${who}: not installed for python3`);
@@ -155,6 +205,7 @@ function benchPython(): void {
     log(`${who} ${p.version}${p.blas ? ` ${JSON.stringify(p.blas)}` : ""}`);
     for (const [n, g] of Object.entries(p.matmul)) put(`matmul ${n} (GFLOP/s)`, who, g);
     for (const [n, g] of Object.entries(p.elementwise ?? {})) put(`add ${Number(n).toExponential(0)} (Gelem/s)`, who, g);
+    for (const [n, g] of Object.entries(p.exp ?? {})) put(`exp ${Number(n).toExponential(0)} (Gelem/s)`, who, g);
     put("MLP 784-256-10 b128 (steps/s)", who, p.mlpStepsPerSecond);
   }
 }
@@ -200,6 +251,8 @@ async function main(): Promise<void> {
   benchPython();
   log("growth…");
   await benchGrowth();
+  log("memory over a long run…");
+  await benchHeap();
   const ours = (row: Row) => row["backprop-native"] ?? row["backprop-wasm"] ?? row["backprop"] ?? row["backprop-js"] ?? null;
   const peers = ["tfjs-cpu", "tfjs-wasm", "numpy", "pytorch", "micrograd-js"];
   if (json) {
@@ -212,6 +265,8 @@ async function main(): Promise<void> {
     const o = ours(row);
     const lowerIsBetter = metric.endsWith("(s)");
     const ratios = peers.filter((p) => row[p] && o).map((p) => `${p} ${fmt(lowerIsBetter ? row[p]! / o! : o! / row[p]!)}x`);
+    // What a browser gets: our wasm backend against TensorFlow.js's.
+    if (row["backprop-native"] && row["backprop-wasm"] && row["tfjs-wasm"]) ratios.push(`(wasm/tfjs-wasm ${fmt(row["backprop-wasm"] / row["tfjs-wasm"])}x)`);
     const others = ["wasm", "js"].filter((b) => row[`backprop-${b}`] && row["backprop-native"]).map((b) => `${b} ${fmt(row[`backprop-${b}`])}`);
     const js = others.length ? ` (${others.join(", ")})` : "";
     lines.push(`| ${metric} | ${fmt(o)}${js} | ${peers.map((p) => fmt(row[p])).join(" | ")} | ${ratios.join(", ") || "–"} |`);

@@ -33,10 +33,22 @@ export { chartSvg } from "./plot/chart.js";
 
 // The fastest backend available here is selected on import (the Node entry prefers its native one).
 import { createWasmBackend } from "./core/backends/wasm.js";
+import type { SpawnThread } from "./core/backends/wasm-threads.js";
 import { registerBackend as register, setBackend as select } from "./core/backend.js";
 const wasmBackend = createWasmBackend();
 if (wasmBackend) {
   register(wasmBackend);
   select(wasmBackend.name);
 }
-export { createWasmBackend };
+export { createWasmBackend, type WasmBackend } from "./core/backends/wasm.js";
+export { serveThread as serveWasmThread, type SpawnThread, type ThreadPort, type ThreadInit } from "./core/backends/wasm-threads.js";
+
+/**
+ * Lets the wasm kernels share large work among `count` threads (this one included). `spawn` starts a
+ * Worker whose script calls `serveWasmThread` on its first message. Needs SharedArrayBuffer (browsers:
+ * a cross-origin isolated page) and a thread allowed to block (a Worker, not a page's main thread);
+ * returns false where that is missing. The Node entry does this itself.
+ */
+export function useWasmThreads(spawn: SpawnThread, count: number): boolean {
+  return wasmBackend?.useThreads(spawn, count) ?? false;
+}

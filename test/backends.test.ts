@@ -2,8 +2,12 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
+import { availableParallelism } from "node:os";
 import * as bp from "../src/index.js";
 import { nativeAddon, useNativeBackend } from "../src/node/native.js";
+import { createWasmBackend, view2d } from "../src/core/backends/wasm.js";
+// The Node entry: lets the wasm kernels use worker threads.
+import "../src/node/index.js";
 
 const native = nativeAddon();
 
@@ -128,5 +132,125 @@ describe("wasm SIMD backend", { skip: bp.listBackends().includes("wasm") ? false
         return loss;
       });
     assert.ok(Math.abs(run("wasm") - run("js")) < 1e-4);
+  });
+});
+
+/** |got - want| <= tol * (1 + |want|) everywhere, NaN where the reference has NaN, same infinities. */
+function assertClose(got: bp.Tensor, want: bp.Tensor, tol: number, what: string): void {
+  assert.deepEqual(got.shape, want.shape, `${what}: shape`);
+  for (let i = 0; i < want.size; i++) {
+    const g = got.data[i], w = want.data[i];
+    if (Number.isNaN(w)) assert.ok(Number.isNaN(g), `${what} at ${i}: ${g}, expected NaN`);
+    else if (!Number.isFinite(w)) assert.equal(g, w, `${what} at ${i}`);
+    else assert.ok(Math.abs(g - w) <= tol * (1 + Math.abs(w)), `${what} at ${i}: ${g} vs ${w}`);
+  }
+}
+
+const wasm = createWasmBackend();
+
+describe("wasm kernels against the reference, primitive by primitive", { skip: wasm ? false : "WebAssembly SIMD is not available" }, () => {
+  // Every primitive the backend overrides is listed here, so a new override without a test fails.
+  const BINARY = ["add", "sub", "mul", "div", "maximum", "minimum", "gt", "ge", "eq"] as const;
+  const UNARY = ["neg", "abs", "sqrt", "reciprocal", "exp", "log", "sigmoid", "tanh"] as const;
+  const covered = new Set<string>([...BINARY, ...UNARY, "where", "sum", "max", "matmul"]);
+
+  it("covers every kernel the backend overrides", () => {
+    assert.deepEqual(Object.keys(wasm!.kernels).sort(), [...covered].sort());
+  });
+
+  // (out shape, input shapes): full, row vector, column vector, scalar, leading broadcast, and a layout
+  // with no 2-D view (which must fall back and still agree).
+  const layouts: [number[], number[]][] = [
+    [[37, 53], [37, 53]],
+    [[37, 53], [53]],
+    [[37, 53], [37, 1]],
+    [[37, 53], []],
+    [[4, 9, 31], [9, 31]],
+    [[4, 9, 31], [4, 1, 31]],
+    [[1, 1031], [1031]],
+  ];
+
+  for (const op of BINARY) {
+    it(`${op} on every broadcast layout, both operand orders`, () => {
+      const rng = new bp.Rng(op.length);
+      for (const [sa, sb] of layouts) {
+        // Small integers make eq and the comparisons meet ties.
+        const ints = (shape: number[]) => bp.tensor(Array.from({ length: shape.reduce((p, d) => p * d, 1) }, () => rng.int(5) - 2), { shape });
+        const a = op === "eq" || op === "ge" ? ints(sa) : bp.randn(sa, { rng });
+        const b = op === "eq" || op === "ge" ? ints(sb) : bp.randn(sb, { rng });
+        for (const [x, y] of [[a, b], [b, a]]) {
+          const f = (bp as unknown as Record<string, (x: bp.Tensor, y: bp.Tensor) => bp.Tensor>)[op];
+          assertClose(withBackend("wasm", () => f(x, y)), withBackend("js", () => f(x, y)), 1e-6, `${op} ${x.shape} ${y.shape}`);
+        }
+      }
+    });
+  }
+
+  const specials = [0, -0, 1e-45, 1e-39, 1e-30, 0.3, -0.3, 0.6249, 0.6251, 1, -1, 10, -10, 87, -87, 88.7, 89, -89, -103, -200, 200, 1e30, -1e30, Infinity, -Infinity, NaN];
+  for (const op of UNARY) {
+    it(`${op} on random values and every special value (float32 tolerance)`, () => {
+      const rng = new bp.Rng(op.length + 7);
+      const values = bp.randn([2053], { rng }).mul(op === "exp" || op === "sigmoid" || op === "tanh" ? 20 : 3);
+      const x = bp.tensor([...values.toArray() as number[], ...specials.flatMap((v) => [v, -v])]);
+      const f = (bp as unknown as Record<string, (x: bp.Tensor) => bp.Tensor>)[op];
+      // exp and log are polynomial approximations: a few units in the last place of float32.
+      const tol = ["exp", "log", "sigmoid", "tanh"].includes(op) ? 4e-7 : 0;
+      const got = withBackend("wasm", () => f(x));
+      const want = withBackend("js", () => f(x));
+      for (let i = 0; i < want.size; i++) {
+        const w = want.data[i], g = got.data[i];
+        if (Number.isNaN(w)) assert.ok(Number.isNaN(g), `${op}(${x.data[i]}) = ${g}, expected NaN`);
+        else if (!Number.isFinite(w) || tol === 0) assert.equal(g, w, `${op}(${x.data[i]})`);
+        // Below float32's normal range the approximations may flush to 0.
+        else assert.ok(Math.abs(g - w) <= tol * Math.abs(w) + 1.2e-38, `${op}(${x.data[i]}) = ${g} vs ${w}`);
+      }
+    });
+  }
+
+  it("where with a full condition and full, row or scalar branches", () => {
+    const rng = new bp.Rng(11);
+    const c = bp.gt(bp.randn([40, 33], { rng }), 0);
+    for (const [sx, sy] of [[[40, 33], []], [[], [40, 33]], [[33], [40, 33]], [[40, 1], [33]]]) {
+      const x = bp.randn(sx, { rng }), y = bp.randn(sy, { rng });
+      assertClose(withBackend("wasm", () => bp.where(c, x, y)), withBackend("js", () => bp.where(c, x, y)), 0, `where ${sx} ${sy}`);
+    }
+  });
+
+  it("sum and max over contiguous axes, keepdims or not, with NaN carried through max", () => {
+    const rng = new bp.Rng(12);
+    const x = bp.randn([6, 37, 29], { rng });
+    for (const axes of [[2], [1], [0], [1, 2], [0, 1], [0, 1, 2], [0, 2]]) {
+      for (const keep of [false, true]) {
+        assertClose(withBackend("wasm", () => bp.sum(x, axes, keep)), withBackend("js", () => bp.sum(x, axes, keep)), 1e-6, `sum ${axes}`);
+        assertClose(withBackend("wasm", () => bp.max(x, axes, keep)), withBackend("js", () => bp.max(x, axes, keep)), 0, `max ${axes}`);
+      }
+    }
+    const withNaN = x.reshape([-1]).toArray() as number[];
+    withNaN[100] = NaN;
+    const y = bp.tensor(withNaN, { shape: [6, 37, 29] });
+    assertClose(withBackend("wasm", () => bp.max(y, -1)), withBackend("js", () => bp.max(y, -1)), 0, "max with NaN");
+  });
+
+  it("large work split over worker threads agrees with the reference", async () => {
+    const pool = await (async () => {
+      withBackend("wasm", () => bp.add(bp.zeros([1 << 17]), 1)); // the first large job spawns the threads
+      const p = wasm!.pool();
+      if (p) await p.whenReady();
+      return p;
+    })();
+    assert.ok(pool && pool.ready() >= Math.min(1, availableParallelism() - 1), "worker threads started");
+    const rng = new bp.Rng(13);
+    const a = bp.randn([300, 700], { rng }), b = bp.randn([700], { rng }), c = bp.randn([1 << 17], { rng });
+    assertClose(withBackend("wasm", () => bp.add(a, b)), withBackend("js", () => bp.add(a, b)), 0, "rows split");
+    assertClose(withBackend("wasm", () => bp.mul(c, c)), withBackend("js", () => bp.mul(c, c)), 0, "one row split by columns");
+    assertClose(withBackend("wasm", () => bp.exp(c)), withBackend("js", () => bp.exp(c)), 4e-7, "unary split");
+    const m = bp.randn([301, 257], { rng }), w = bp.randn([257, 203], { rng });
+    assertClose(withBackend("wasm", () => bp.matmul(m, w)), withBackend("js", () => bp.matmul(m, w)), 1e-4, "matmul rows split");
+  });
+
+  it("view2d finds the layouts and refuses what has none", () => {
+    assert.deepEqual(view2d([8, 5], [[8, 5], [5]]), { rows: 8, cols: 5, rs: [5, 0], vec: [1, 1] });
+    assert.deepEqual(view2d([8, 5], [[8, 1], []]), { rows: 8, cols: 5, rs: [1, 0], vec: [0, 0] });
+    assert.equal(view2d([4, 9, 31], [[4, 9, 31], [4, 1, 31]]), null);
   });
 });

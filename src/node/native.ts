@@ -4,6 +4,7 @@
  */
 import { createRequire } from "node:module";
 import { registerBackend, setBackend } from "../core/backend.js";
+import { createWasmBackend } from "../core/backends/wasm.js";
 import type { TypedArray } from "../core/dtype.js";
 import { batchedMatmul, referenceGemm, type Gemm } from "../core/kernels/matmul.js";
 import { transposeKernel } from "../core/kernels/layout.js";
@@ -56,7 +57,9 @@ function nativeTranspose(a: Addon): Kernel<"transpose"> {
 export function useNativeBackend(): { isa: string; threads: number } | null {
   const a = nativeAddon();
   if (!a) return null;
-  registerBackend({ name: "native", kernels: { matmul: batchedMatmul(nativeGemm(a)), transpose: nativeTranspose(a) } });
+  // Products and transposes in C++; the elementwise and reduction kernels are the wasm backend's.
+  const wasm = createWasmBackend()?.kernels ?? {};
+  registerBackend({ name: "native", kernels: { ...wasm, matmul: batchedMatmul(nativeGemm(a)), transpose: nativeTranspose(a) } });
   setBackend("native");
   return { isa: a.isa(), threads: a.threads() };
 }

@@ -20,7 +20,7 @@ export function reducedShape(shape: Shape, axes: readonly number[], keepdims: bo
 }
 
 /** outer x reduced x inner: the reduced axes are contiguous, so three plain loops do (no callbacks). */
-function contiguous(shape: Shape, axes: readonly number[]): [number, number, number] | null {
+export function contiguous(shape: Shape, axes: readonly number[]): [number, number, number] | null {
   if (axes.length === 0) return null;
   for (let i = 1; i < axes.length; i++) if (axes[i] !== axes[i - 1] + 1) return null;
   const a0 = axes[0];

@@ -1,0 +1,390 @@
+// The WebAssembly SIMD kernels of backprop's wasm backend, as WebAssembly text. The GEMM and the math
+// functions are written out by hand below; the elementwise families (one loop per broadcast layout)
+// are expanded from small templates, because hand-writing 2^k copies of each loop is where bugs hide.
+// scripts/build-wasm.mjs assembles this text twice: with a shared memory (worker threads) and without.
+
+/** WebAssembly text of the whole module; `shared` declares the imported memory shared. */
+export function moduleText({ shared }) {
+  return `(module
+  (import "env" "memory" (memory 1 16384${shared ? " shared" : ""}))
+${GEMM}
+${BINARY.map(binary2d).join("\n")}
+${where2d()}
+${UNARY.map(unary).join("\n")}
+${REDUCE}
+)`;
+}
+
+/** Names of the exported functions, in the order the thread pool's job table uses. */
+export function exportNames() {
+  return [...moduleText({ shared: false }).matchAll(/\(export "([a-z0-9_]+)"\)/g)].map((m) => m[1]);
+}
+
+const f4 = (v) => `(v128.const f32x4 ${v} ${v} ${v} ${v})`;
+const i4 = (v) => `(v128.const i32x4 ${v} ${v} ${v} ${v})`;
+
+// C = A B over a row range. B is first packed into panels of 8 columns (k x 8, zero-padded past n), so
+// the micro-kernel keeps a 4 x 8 tile of C in 8 registers while k runs: each step loads two vectors of
+// the panel and four splatted elements of A and does 16 vector multiply-adds without touching C.
+const GEMM = `
+  ;; Packs B (k x n, row-major) into ceil(n/8) panels of k x 8 at bp.
+  (func (export "pack_b") (param $b i32) (param $bp i32) (param $k i32) (param $n i32)
+    (local $q i32) (local $p i32) (local $j i32) (local $col i32) (local $dst i32)
+    (local.set $dst (local.get $bp))
+    (block $qe (loop $ql
+      (br_if $qe (i32.ge_u (local.get $q) (local.get $n)))
+      (local.set $p (i32.const 0))
+      (block $pe (loop $pl
+        (br_if $pe (i32.ge_u (local.get $p) (local.get $k)))
+        (local.set $j (i32.const 0))
+        (block $je (loop $jl
+          (br_if $je (i32.ge_u (local.get $j) (i32.const 8)))
+          (local.set $col (i32.add (local.get $q) (local.get $j)))
+          (f32.store (local.get $dst)
+            (if (result f32) (i32.lt_u (local.get $col) (local.get $n))
+              (then (f32.load (i32.add (local.get $b) (i32.shl (i32.add (i32.mul (local.get $p) (local.get $n)) (local.get $col)) (i32.const 2)))))
+              (else (f32.const 0))))
+          (local.set $dst (i32.add (local.get $dst) (i32.const 4)))
+          (local.set $j (i32.add (local.get $j) (i32.const 1)))
+          (br $jl)))
+        (local.set $p (i32.add (local.get $p) (i32.const 1)))
+        (br $pl)))
+      (local.set $q (i32.add (local.get $q) (i32.const 8)))
+      (br $ql)))
+  )
+
+  ;; Rows [i0, i1) of C (ldc = np, the panel-padded width) from A (rows padded to a multiple of 4,
+  ;; i0 and i1 multiples of 4) and the packed panels at bp.
+  (func (export "gemm_rows") (param $a i32) (param $bp i32) (param $c i32) (param $i0 i32) (param $i1 i32) (param $np i32) (param $k i32)
+    (local $i i32) (local $q i32) (local $p i32) (local $pa i32) (local $pb i32) (local $pc i32) (local $lda i32) (local $ldc i32) (local $end i32)
+    (local $c00 v128) (local $c01 v128) (local $c10 v128) (local $c11 v128)
+    (local $c20 v128) (local $c21 v128) (local $c30 v128) (local $c31 v128)
+    (local $b0 v128) (local $b1 v128) (local $av v128)
+    (local.set $lda (i32.shl (local.get $k) (i32.const 2)))
+    (local.set $ldc (i32.shl (local.get $np) (i32.const 2)))
+    (local.set $i (local.get $i0))
+    (block $ie (loop $il
+      (br_if $ie (i32.ge_u (local.get $i) (local.get $i1)))
+      (local.set $q (i32.const 0))
+      (block $qe (loop $ql
+        (br_if $qe (i32.ge_u (local.get $q) (local.get $np)))
+        (local.set $c00 ${f4(0)}) (local.set $c01 ${f4(0)}) (local.set $c10 ${f4(0)}) (local.set $c11 ${f4(0)})
+        (local.set $c20 ${f4(0)}) (local.set $c21 ${f4(0)}) (local.set $c30 ${f4(0)}) (local.set $c31 ${f4(0)})
+        (local.set $pa (i32.add (local.get $a) (i32.mul (local.get $i) (local.get $lda))))
+        (local.set $pb (i32.add (local.get $bp) (i32.mul (local.get $q) (local.get $lda))))
+        (local.set $end (i32.add (local.get $pa) (local.get $lda)))
+        (block $pe (loop $pl
+          (br_if $pe (i32.ge_u (local.get $pa) (local.get $end)))
+          (local.set $b0 (v128.load (local.get $pb)))
+          (local.set $b1 (v128.load offset=16 (local.get $pb)))
+          (local.set $av (v128.load32_splat (local.get $pa)))
+          (local.set $c00 (f32x4.add (local.get $c00) (f32x4.mul (local.get $av) (local.get $b0))))
+          (local.set $c01 (f32x4.add (local.get $c01) (f32x4.mul (local.get $av) (local.get $b1))))
+          (local.set $av (v128.load32_splat (i32.add (local.get $pa) (local.get $lda))))
+          (local.set $c10 (f32x4.add (local.get $c10) (f32x4.mul (local.get $av) (local.get $b0))))
+          (local.set $c11 (f32x4.add (local.get $c11) (f32x4.mul (local.get $av) (local.get $b1))))
+          (local.set $av (v128.load32_splat (i32.add (local.get $pa) (i32.shl (local.get $lda) (i32.const 1)))))
+          (local.set $c20 (f32x4.add (local.get $c20) (f32x4.mul (local.get $av) (local.get $b0))))
+          (local.set $c21 (f32x4.add (local.get $c21) (f32x4.mul (local.get $av) (local.get $b1))))
+          (local.set $av (v128.load32_splat (i32.add (local.get $pa) (i32.mul (local.get $lda) (i32.const 3)))))
+          (local.set $c30 (f32x4.add (local.get $c30) (f32x4.mul (local.get $av) (local.get $b0))))
+          (local.set $c31 (f32x4.add (local.get $c31) (f32x4.mul (local.get $av) (local.get $b1))))
+          (local.set $pa (i32.add (local.get $pa) (i32.const 4)))
+          (local.set $pb (i32.add (local.get $pb) (i32.const 32)))
+          (br $pl)))
+        (local.set $pc (i32.add (local.get $c) (i32.add (i32.mul (local.get $i) (local.get $ldc)) (i32.shl (local.get $q) (i32.const 2)))))
+        (v128.store (local.get $pc) (local.get $c00))
+        (v128.store offset=16 (local.get $pc) (local.get $c01))
+        (local.set $pc (i32.add (local.get $pc) (local.get $ldc)))
+        (v128.store (local.get $pc) (local.get $c10))
+        (v128.store offset=16 (local.get $pc) (local.get $c11))
+        (local.set $pc (i32.add (local.get $pc) (local.get $ldc)))
+        (v128.store (local.get $pc) (local.get $c20))
+        (v128.store offset=16 (local.get $pc) (local.get $c21))
+        (local.set $pc (i32.add (local.get $pc) (local.get $ldc)))
+        (v128.store (local.get $pc) (local.get $c30))
+        (v128.store offset=16 (local.get $pc) (local.get $c31))
+        (local.set $q (i32.add (local.get $q) (i32.const 8)))
+        (br $ql)))
+      (local.set $i (i32.add (local.get $i) (i32.const 4)))
+      (br $il)))
+  )`;
+
+// exp and log after Cephes' single-precision range reductions and polynomials (Moshier), four lanes
+// at a time; special values (NaN, infinities, zero, denormals) are patched in with masks. They are
+// macros, expanded into each loop: a wasm call per vector costs more than the polynomial.
+// Each takes the name of the v128 local holding x and the local to set, and uses locals $m0..$m7.
+const MATH_LOCALS = Array.from({ length: 8 }, (_, i) => `(local $m${i} v128)`).join(" ");
+const get = (l) => `(local.get ${l})`;
+
+function exp(x, out) {
+  const [y, n, r, z, p, e, h] = ["$m0", "$m1", "$m2", "$m3", "$m4", "$m5", "$m6"];
+  return `
+    ;; clamp to where exp is finite and not yet 0 (pmin/pmax keep a NaN in the first operand)
+    (local.set ${y} (f32x4.pmax (f32x4.pmin ${get(x)} ${f4(88.72283)}) ${f4(-104)}))
+    ;; n = round(y / ln 2): adding 1.5 * 2^23 rounds and leaves n in the low mantissa bits
+    (local.set ${e} (f32x4.add (f32x4.mul ${get(y)} ${f4(1.44269504088896341)}) ${f4(12582912)}))
+    (local.set ${n} (f32x4.sub ${get(e)} ${f4(12582912)}))
+    (local.set ${e} (i32x4.sub ${get(e)} ${i4(0x4b400000)}))
+    (local.set ${r} (f32x4.sub ${get(y)} (f32x4.mul ${get(n)} ${f4(0.693359375)})))
+    (local.set ${r} (f32x4.sub ${get(r)} (f32x4.mul ${get(n)} ${f4(-2.12194440e-4)})))
+    (local.set ${z} (f32x4.mul ${get(r)} ${get(r)}))
+    (local.set ${p} ${f4(1.9875691500e-4)})
+    ${[1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2, 1.6666665459e-1, 5.0000001201e-1]
+      .map((c) => `(local.set ${p} (f32x4.add (f32x4.mul ${get(p)} ${get(r)}) ${f4(c)}))`)
+      .join("\n    ")}
+    (local.set ${p} (f32x4.add (f32x4.add (f32x4.mul ${get(p)} ${get(z)}) ${get(r)}) ${f4(1)}))
+    ;; times 2^n as 2^h * 2^(n-h), h = n/2, so both factors stay normal numbers
+    (local.set ${h} (i32x4.shr_s ${get(e)} (i32.const 1)))
+    (local.set ${e} (i32x4.sub ${get(e)} ${get(h)}))
+    (local.set ${p} (f32x4.mul ${get(p)} (i32x4.shl (i32x4.add ${get(h)} ${i4(127)}) (i32.const 23))))
+    (local.set ${p} (f32x4.mul ${get(p)} (i32x4.shl (i32x4.add ${get(e)} ${i4(127)}) (i32.const 23))))
+    (local.set ${out} (v128.bitselect ${f4("inf")} ${get(p)} (f32x4.gt ${get(x)} ${f4(88.72283)})))`;
+}
+
+function log(x, out) {
+  const [tiny, m, e, lt, ef, z, y] = ["$m0", "$m1", "$m2", "$m3", "$m4", "$m5", "$m6"];
+  return `
+    ;; denormals: scale by 2^23 first
+    (local.set ${tiny} (f32x4.lt ${get(x)} ${f4(1.17549435e-38)}))
+    (local.set ${m} (v128.bitselect (f32x4.mul ${get(x)} ${f4(8388608)}) ${get(x)} ${get(tiny)}))
+    (local.set ${e} (i32x4.sub (v128.and (i32x4.shr_u ${get(m)} (i32.const 23)) ${i4(255)}) ${i4(126)}))
+    (local.set ${e} (i32x4.sub ${get(e)} (v128.and ${get(tiny)} ${i4(23)})))
+    ;; mantissa in [0.5, 1); below sqrt(1/2) take 2m - 1 and one less in the exponent
+    (local.set ${m} (v128.or (v128.and ${get(m)} ${i4(0x007fffff)}) ${i4(0x3f000000)}))
+    (local.set ${lt} (f32x4.lt ${get(m)} ${f4(0.707106781186547524)}))
+    (local.set ${e} (i32x4.add ${get(e)} ${get(lt)}))
+    (local.set ${m} (f32x4.sub (f32x4.add ${get(m)} (v128.and ${get(m)} ${get(lt)})) ${f4(1)}))
+    (local.set ${ef} (f32x4.convert_i32x4_s ${get(e)}))
+    (local.set ${z} (f32x4.mul ${get(m)} ${get(m)}))
+    (local.set ${y} ${f4(7.0376836292e-2)})
+    ${[-1.1514610310e-1, 1.1676998740e-1, -1.2420140846e-1, 1.4249322787e-1, -1.6668057665e-1, 2.0000714765e-1, -2.4999993993e-1, 3.3333331174e-1]
+      .map((c) => `(local.set ${y} (f32x4.add (f32x4.mul ${get(y)} ${get(m)}) ${f4(c)}))`)
+      .join("\n    ")}
+    (local.set ${y} (f32x4.mul (f32x4.mul ${get(y)} ${get(m)}) ${get(z)}))
+    (local.set ${y} (f32x4.add ${get(y)} (f32x4.mul ${get(ef)} ${f4(-2.12194440e-4)})))
+    (local.set ${y} (f32x4.sub ${get(y)} (f32x4.mul ${get(z)} ${f4(0.5)})))
+    (local.set ${y} (f32x4.add (f32x4.add ${get(m)} ${get(y)}) (f32x4.mul ${get(ef)} ${f4(0.693359375)})))
+    ;; log 0 = -inf, log of a negative = NaN, log inf = inf, NaN stays NaN
+    (local.set ${y} (v128.bitselect ${f4("-inf")} ${get(y)} (f32x4.eq ${get(x)} ${f4(0)})))
+    (local.set ${y} (v128.bitselect ${f4("nan")} ${get(y)} (f32x4.lt ${get(x)} ${f4(0)})))
+    (local.set ${out} (v128.bitselect ${get(x)} ${get(y)} (v128.or (f32x4.ne ${get(x)} ${get(x)}) (f32x4.eq ${get(x)} ${f4("inf")}))))`;
+}
+
+/** 1 / (1 + exp(-x)): no cancellation at either end. */
+function sigmoid(x, out) {
+  return `(local.set $m7 (f32x4.neg ${get(x)}))
+    ${exp("$m7", "$m7")}
+    (local.set ${out} (f32x4.div ${f4(1)} (f32x4.add ${f4(1)} ${get("$m7")})))`;
+}
+
+/** An odd polynomial near 0 (where 1 - 2/(e^2x + 1) cancels), the exponential form elsewhere. */
+function tanh(x, out) {
+  return `(local.set $m7 (f32x4.abs ${get(x)}))
+    (local.set $m7 (f32x4.add ${get("$m7")} ${get("$m7")}))
+    ${exp("$m7", "$m7")}
+    ;; large |x|: 1 - 2/(e^2|x| + 1), with the sign of x
+    (local.set $m7 (f32x4.sub ${f4(1)} (f32x4.div ${f4(2)} (f32x4.add ${get("$m7")} ${f4(1)}))))
+    (local.set $m7 (v128.or ${get("$m7")} (v128.and ${get(x)} ${i4(0x80000000 | 0)})))
+    (local.set $m0 (f32x4.mul ${get(x)} ${get(x)}))
+    (local.set $m1 ${f4(-5.70498872745e-3)})
+    ${[2.06390887954e-2, -5.37397155531e-2, 1.33314422036e-1, -3.33332819422e-1]
+      .map((c) => `(local.set $m1 (f32x4.add (f32x4.mul ${get("$m1")} ${get("$m0")}) ${f4(c)}))`)
+      .join("\n    ")}
+    (local.set $m1 (f32x4.add (f32x4.mul (f32x4.mul ${get("$m1")} ${get("$m0")}) ${get(x)}) ${get(x)}))
+    (local.set ${out} (v128.bitselect ${get("$m1")} ${get("$m7")} (f32x4.lt (f32x4.abs ${get(x)}) ${f4(0.625)})))`;
+}
+
+// Binary elementwise ops over a 2-D view of the broadcast: each input is a full matrix (row stride =
+// cols), a row vector (row stride 0), a column vector (row stride 1, splatted along the row) or a
+// scalar; `vec` says whether the input varies along the row (load) or not (splat).
+const BINARY = [
+  ["add", (a, b) => `(f32x4.add ${a} ${b})`, (a, b) => `(f32.add ${a} ${b})`],
+  ["sub", (a, b) => `(f32x4.sub ${a} ${b})`, (a, b) => `(f32.sub ${a} ${b})`],
+  ["mul", (a, b) => `(f32x4.mul ${a} ${b})`, (a, b) => `(f32.mul ${a} ${b})`],
+  ["div", (a, b) => `(f32x4.div ${a} ${b})`, (a, b) => `(f32.div ${a} ${b})`],
+  ["maximum", (a, b) => `(f32x4.max ${a} ${b})`, (a, b) => `(f32.max ${a} ${b})`],
+  ["minimum", (a, b) => `(f32x4.min ${a} ${b})`, (a, b) => `(f32.min ${a} ${b})`],
+  ["gt", (a, b) => `(v128.and (f32x4.gt ${a} ${b}) ${f4(1)})`, (a, b) => `(f32.convert_i32_u (f32.gt ${a} ${b}))`],
+  ["ge", (a, b) => `(v128.and (f32x4.ge ${a} ${b}) ${f4(1)})`, (a, b) => `(f32.convert_i32_u (f32.ge ${a} ${b}))`],
+  ["eq", (a, b) => `(v128.and (f32x4.eq ${a} ${b}) ${f4(1)})`, (a, b) => `(f32.convert_i32_u (f32.eq ${a} ${b}))`],
+];
+
+/**
+ * One exported function `${name}_2d(in0, rs0, vec0, ..., out, rows, cols)` with a loop for each
+ * combination of loaded and splatted inputs (2^k loops), vector body plus scalar tail.
+ */
+function kernel2d(name, k, vecOp, scalarOp) {
+  const ins = Array.from({ length: k }, (_, i) => i);
+  const params = ins.map((i) => `(param $p${i} i32) (param $rs${i} i32) (param $v${i} i32)`).join(" ");
+  const locals = ins.map((i) => `(local $q${i} i32) (local $s${i} v128) (local $t${i} f32)`).join(" ");
+  const combos = [];
+  for (let mask = 0; mask < 1 << k; mask++) {
+    const vec = ins.map((i) => (mask >> i) & 1); // 1: loaded along the row
+    const cond = ins.map((i) => (vec[i] ? `(local.get $v${i})` : `(i32.eqz (local.get $v${i}))`)).reduce((a, b) => `(i32.and ${a} ${b})`);
+    const vArgs = ins.map((i) => (vec[i] ? `(v128.load (i32.add (local.get $q${i}) (local.get $j)))` : `(local.get $s${i})`));
+    const sArgs = ins.map((i) => (vec[i] ? `(f32.load (i32.add (local.get $q${i}) (local.get $j)))` : `(local.get $t${i})`));
+    combos.push(`(if ${cond} (then
+          (local.set $j (i32.const 0))
+          (block $ve (loop $vl
+            (br_if $ve (i32.ge_u (local.get $j) (local.get $n4)))
+            (v128.store (i32.add (local.get $qo) (local.get $j)) ${vecOp(...vArgs)})
+            (local.set $j (i32.add (local.get $j) (i32.const 16)))
+            (br $vl)))
+          (block $se (loop $sl
+            (br_if $se (i32.ge_u (local.get $j) (local.get $nb)))
+            (f32.store (i32.add (local.get $qo) (local.get $j)) ${scalarOp(...sArgs)})
+            (local.set $j (i32.add (local.get $j) (i32.const 4)))
+            (br $sl)))))`);
+  }
+  return `
+  (func (export "${name}_2d") ${params} (param $o i32) (param $rows i32) (param $cols i32)
+    (local $r i32) (local $j i32) (local $n4 i32) (local $nb i32) (local $qo i32) ${locals}
+    (local.set $nb (i32.shl (local.get $cols) (i32.const 2)))
+    (local.set $n4 (i32.and (local.get $nb) (i32.const -16)))
+    (block $re (loop $rl
+      (br_if $re (i32.ge_u (local.get $r) (local.get $rows)))
+      ${ins.map((i) => `(local.set $q${i} (i32.add (local.get $p${i}) (i32.shl (i32.mul (local.get $r) (local.get $rs${i})) (i32.const 2))))
+      (local.set $t${i} (f32.load (local.get $q${i})))
+      (local.set $s${i} (f32x4.splat (local.get $t${i})))`).join("\n      ")}
+      (local.set $qo (i32.add (local.get $o) (i32.shl (i32.mul (local.get $r) (local.get $cols)) (i32.const 2))))
+      ${combos.join("\n      ")}
+      (local.set $r (i32.add (local.get $r) (i32.const 1)))
+      (br $rl)))
+  )`;
+}
+
+function binary2d([name, vecOp, scalarOp]) {
+  return kernel2d(name, 2, vecOp, scalarOp);
+}
+
+function where2d() {
+  return kernel2d(
+    "where",
+    3,
+    (c, x, y) => `(v128.bitselect ${x} ${y} (f32x4.ne ${c} ${f4(0)}))`,
+    (c, x, y) => `(select ${x} ${y} (f32.ne ${c} (f32.const 0)))`,
+  );
+}
+
+// Unary maps over n elements; the caller pads both buffers to a multiple of 4 elements. Each entry
+// sets $r from $v.
+const simple = (op) => (x, out) => `(local.set ${out} ${op(get(x))})`;
+const UNARY = [
+  ["neg", simple((x) => `(f32x4.neg ${x})`)],
+  ["abs", simple((x) => `(f32x4.abs ${x})`)],
+  ["sqrt", simple((x) => `(f32x4.sqrt ${x})`)],
+  ["reciprocal", simple((x) => `(f32x4.div ${f4(1)} ${x})`)],
+  ["exp", exp],
+  ["log", log],
+  ["sigmoid", sigmoid],
+  ["tanh", tanh],
+];
+
+function unary([name, op]) {
+  return `
+  (func (export "${name}") (param $x i32) (param $o i32) (param $n i32)
+    (local $end i32) (local $v v128) (local $r v128) ${MATH_LOCALS}
+    (local.set $end (i32.add (local.get $x) (i32.shl (local.get $n) (i32.const 2))))
+    (block $e (loop $l
+      (br_if $e (i32.ge_u (local.get $x) (local.get $end)))
+      (local.set $v (v128.load (local.get $x)))
+      ${op("$v", "$r")}
+      (v128.store (local.get $o) (local.get $r))
+      (local.set $x (i32.add (local.get $x) (i32.const 16)))
+      (local.set $o (i32.add (local.get $o) (i32.const 16)))
+      (br $l)))
+  )`;
+}
+
+// Sums accumulate in float64 (as the reference kernel does); max carries NaN through like NumPy.
+const REDUCE = `
+  ;; o[r] = sum of row r (rows x cols)
+  (func (export "sum_rows") (param $x i32) (param $o i32) (param $rows i32) (param $cols i32)
+    (local $r i32) (local $j i32) (local $n4 i32) (local $nb i32) (local $p i32) (local $v v128) (local $lo v128) (local $hi v128) (local $s f64)
+    (local.set $nb (i32.shl (local.get $cols) (i32.const 2)))
+    (local.set $n4 (i32.and (local.get $nb) (i32.const -16)))
+    (block $re (loop $rl
+      (br_if $re (i32.ge_u (local.get $r) (local.get $rows)))
+      (local.set $p (i32.add (local.get $x) (i32.mul (local.get $r) (local.get $nb))))
+      (local.set $lo (v128.const f64x2 0 0))
+      (local.set $hi (v128.const f64x2 0 0))
+      (local.set $j (i32.const 0))
+      (block $ve (loop $vl
+        (br_if $ve (i32.ge_u (local.get $j) (local.get $n4)))
+        (local.set $v (v128.load (i32.add (local.get $p) (local.get $j))))
+        (local.set $lo (f64x2.add (local.get $lo) (f64x2.promote_low_f32x4 (local.get $v))))
+        (local.set $hi (f64x2.add (local.get $hi) (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $v) (local.get $v)))))
+        (local.set $j (i32.add (local.get $j) (i32.const 16)))
+        (br $vl)))
+      (local.set $lo (f64x2.add (local.get $lo) (local.get $hi)))
+      (local.set $s (f64.add (f64x2.extract_lane 0 (local.get $lo)) (f64x2.extract_lane 1 (local.get $lo))))
+      (block $se (loop $sl
+        (br_if $se (i32.ge_u (local.get $j) (local.get $nb)))
+        (local.set $s (f64.add (local.get $s) (f64.promote_f32 (f32.load (i32.add (local.get $p) (local.get $j))))))
+        (local.set $j (i32.add (local.get $j) (i32.const 4)))
+        (br $sl)))
+      (f32.store (i32.add (local.get $o) (i32.shl (local.get $r) (i32.const 2))) (f32.demote_f64 (local.get $s)))
+      (local.set $r (i32.add (local.get $r) (i32.const 1)))
+      (br $rl)))
+  )
+
+  ;; o[j] = sum over r of x[r, j] (rows x cols), with a float64 accumulator row at acc (8 * cols bytes)
+  (func (export "sum_cols") (param $x i32) (param $o i32) (param $acc i32) (param $rows i32) (param $cols i32)
+    (local $r i32) (local $j i32) (local $n4 i32) (local $nb i32) (local $p i32) (local $q i32) (local $v v128)
+    (local.set $nb (i32.shl (local.get $cols) (i32.const 2)))
+    (local.set $n4 (i32.and (local.get $nb) (i32.const -16)))
+    (memory.fill (local.get $acc) (i32.const 0) (i32.shl (local.get $cols) (i32.const 3)))
+    (block $re (loop $rl
+      (br_if $re (i32.ge_u (local.get $r) (local.get $rows)))
+      (local.set $p (i32.add (local.get $x) (i32.mul (local.get $r) (local.get $nb))))
+      (local.set $j (i32.const 0))
+      (block $ve (loop $vl
+        (br_if $ve (i32.ge_u (local.get $j) (local.get $n4)))
+        (local.set $v (v128.load (i32.add (local.get $p) (local.get $j))))
+        (local.set $q (i32.add (local.get $acc) (i32.shl (local.get $j) (i32.const 1))))
+        (v128.store (local.get $q) (f64x2.add (v128.load (local.get $q)) (f64x2.promote_low_f32x4 (local.get $v))))
+        (v128.store offset=16 (local.get $q) (f64x2.add (v128.load offset=16 (local.get $q)) (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $v) (local.get $v)))))
+        (local.set $j (i32.add (local.get $j) (i32.const 16)))
+        (br $vl)))
+      (block $se (loop $sl
+        (br_if $se (i32.ge_u (local.get $j) (local.get $nb)))
+        (local.set $q (i32.add (local.get $acc) (i32.shl (local.get $j) (i32.const 1))))
+        (f64.store (local.get $q) (f64.add (f64.load (local.get $q)) (f64.promote_f32 (f32.load (i32.add (local.get $p) (local.get $j))))))
+        (local.set $j (i32.add (local.get $j) (i32.const 4)))
+        (br $sl)))
+      (local.set $r (i32.add (local.get $r) (i32.const 1)))
+      (br $rl)))
+    (local.set $j (i32.const 0))
+    (block $oe (loop $ol
+      (br_if $oe (i32.ge_u (local.get $j) (local.get $nb)))
+      (f32.store (i32.add (local.get $o) (local.get $j)) (f32.demote_f64 (f64.load (i32.add (local.get $acc) (i32.shl (local.get $j) (i32.const 1))))))
+      (local.set $j (i32.add (local.get $j) (i32.const 4)))
+      (br $ol)))
+  )
+
+  ;; o[r] = max of row r (rows x cols, cols >= 1)
+  (func (export "max_rows") (param $x i32) (param $o i32) (param $rows i32) (param $cols i32)
+    (local $r i32) (local $j i32) (local $n4 i32) (local $nb i32) (local $p i32) (local $m v128) (local $s f32)
+    (local.set $nb (i32.shl (local.get $cols) (i32.const 2)))
+    (local.set $n4 (i32.and (local.get $nb) (i32.const -16)))
+    (block $re (loop $rl
+      (br_if $re (i32.ge_u (local.get $r) (local.get $rows)))
+      (local.set $p (i32.add (local.get $x) (i32.mul (local.get $r) (local.get $nb))))
+      (local.set $m ${f4("-inf")})
+      (local.set $j (i32.const 0))
+      (block $ve (loop $vl
+        (br_if $ve (i32.ge_u (local.get $j) (local.get $n4)))
+        (local.set $m (f32x4.max (local.get $m) (v128.load (i32.add (local.get $p) (local.get $j)))))
+        (local.set $j (i32.add (local.get $j) (i32.const 16)))
+        (br $vl)))
+      (local.set $s (f32.max (f32.max (f32x4.extract_lane 0 (local.get $m)) (f32x4.extract_lane 1 (local.get $m))) (f32.max (f32x4.extract_lane 2 (local.get $m)) (f32x4.extract_lane 3 (local.get $m)))))
+      (block $se (loop $sl
+        (br_if $se (i32.ge_u (local.get $j) (local.get $nb)))
+        (local.set $s (f32.max (local.get $s) (f32.load (i32.add (local.get $p) (local.get $j)))))
+        (local.set $j (i32.add (local.get $j) (i32.const 4)))
+        (br $sl)))
+      (f32.store (i32.add (local.get $o) (i32.shl (local.get $r) (i32.const 2))) (local.get $s))
+      (local.set $r (i32.add (local.get $r) (i32.const 1)))
+      (br $rl)))
+  )`;
