@@ -59,6 +59,11 @@ export function setupTrain(): void {
   worker.onmessage = (e: MessageEvent) => {
     const m = e.data;
     if (m.type === "status") status.textContent = m.text;
+    if (m.type === "engine") {
+      const line = $("train-engine");
+      line.textContent = `Kernels: ${m.backend}, ${m.threads} thread${m.threads === 1 ? "" : "s"}${m.isolated ? "" : " (the page is not cross-origin isolated: one thread)"}`;
+      line.dataset.threads = String(m.threads);
+    }
     else if (m.type === "step") {
       losses.push(m.loss);
       if (losses.length === 1) plot.dataset.firstLoss = String(m.loss);

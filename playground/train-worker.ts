@@ -12,6 +12,11 @@ let stopping = false;
 let data: { train: bp.Dataset; test: bp.Dataset } | null = null;
 
 const post = (m: unknown) => (self as unknown as Worker).postMessage(m);
+
+// Threads for the wasm kernels where the page is cross-origin isolated (the server sends COOP/COEP).
+const cores = Math.max(1, navigator.hardwareConcurrency || 1);
+bp.useWasmThreads(() => new Worker(new URL("./wasm-thread.ts", import.meta.url), { type: "module" }), cores, true);
+const engine = () => ({ type: "engine", backend: bp.getBackend().name, threads: 1 + (bp.createWasmBackend()?.pool()?.ready() ?? 0), isolated: self.crossOriginIsolated });
 const pause = () => new Promise((r) => setTimeout(r, 0));
 
 async function load(url: string): Promise<{ train: bp.Dataset; test: bp.Dataset }> {
@@ -44,6 +49,7 @@ async function train(req: Extract<Request, { type: "start" }>): Promise<void> {
       step++;
       post({ type: "step", step, epoch, loss: loss.item() });
       if (step % 10 === 1) post({ type: "norms", norms: bp.gradientNorms(net) });
+      if (step % 50 === 1) post(engine());
       await pause();
     }
     const acc = bp.evaluate(net, test).accuracy;

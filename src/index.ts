@@ -47,8 +47,9 @@ export { serveThread as serveWasmThread, type SpawnThread, type ThreadPort, type
  * Lets the wasm kernels share large work among `count` threads (this one included). `spawn` starts a
  * Worker whose script calls `serveWasmThread` on its first message. Needs SharedArrayBuffer (browsers:
  * a cross-origin isolated page) and a thread allowed to block (a Worker, not a page's main thread);
- * returns false where that is missing. The Node entry does this itself.
+ * returns false where that is missing. Threads start on the first job big enough to share, or now
+ * with `eager`. The Node entry does this itself.
  */
-export function useWasmThreads(spawn: SpawnThread, count: number): boolean {
-  return wasmBackend?.useThreads(spawn, count) ?? false;
+export function useWasmThreads(spawn: SpawnThread, count: number, eager = false): boolean {
+  return wasmBackend?.useThreads(spawn, count, eager) ?? false;
 }

@@ -30,7 +30,12 @@ describe("web playground in Chromium", { skip: existsSync(CHROMIUM) ? false : "C
       const path = normalize(decodeURIComponent(new URL(req.url ?? "/", "http://x").pathname)).replace(/^(\.\.[/\\])+/, "");
       let file = join(site, path);
       if (!file.startsWith(site) || !existsSync(file) || statSync(file).isDirectory()) file = join(site, "index.html");
-      res.writeHead(200, { "content-type": TYPES[extname(file)] ?? "application/octet-stream" });
+      res.writeHead(200, {
+        "content-type": TYPES[extname(file)] ?? "application/octet-stream",
+        // As vite serves it: cross-origin isolated, so the training worker's wasm kernels get threads.
+        "cross-origin-opener-policy": "same-origin",
+        "cross-origin-embedder-policy": "require-corp",
+      });
       createReadStream(file).pipe(res);
     });
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
@@ -152,7 +157,8 @@ describe("web playground in Chromium", { skip: existsSync(CHROMIUM) ? false : "C
   it("trains in a worker: the loss falls over the first steps and the page stays responsive", async () => {
     const page = await open();
     await page.click("#tab-train");
-    await page.fill("#hidden", "32");
+    // 128 hidden units: the first layer's products are large enough to be split over threads.
+    await page.fill("#hidden", "128");
     await page.fill("#epochs", "1");
     await page.click("#train-start");
     await page.waitForFunction(() => Number((document.querySelector("#loss-plot") as HTMLElement).dataset.steps ?? 0) >= 40, null, { timeout: 120000 });
@@ -162,6 +168,10 @@ describe("web playground in Chromium", { skip: existsSync(CHROMIUM) ? false : "C
     const last = Number(await page.getAttribute("#loss-plot", "data-last-loss"));
     assert.ok(last < first, `loss should fall: first ${first}, latest ${last}`);
     assert.ok((await page.locator("#grad-norms tbody tr").count()) >= 4, "gradient norms per parameter are listed");
+    // The wasm kernels run on every core the browser reports (the page is cross-origin isolated).
+    const cores = await page.evaluate(() => navigator.hardwareConcurrency);
+    await page.waitForFunction((n) => Number((document.querySelector("#train-engine") as HTMLElement).dataset.threads ?? 0) >= n, Math.min(cores, 2), { timeout: 30000 });
+    assert.match((await page.textContent("#train-engine")) ?? "", /Kernels: wasm, \d+ threads?/);
     await page.screenshot({ path: join(shots, "training.png"), fullPage: true });
     await page.click("#train-stop");
     await page.waitForFunction(() => !(document.querySelector("#train-start") as HTMLButtonElement).disabled, null, { timeout: 60000 });

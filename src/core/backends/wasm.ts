@@ -29,7 +29,7 @@ export interface WasmBackend extends Backend {
    * Lets the backend use `count` threads in all (this one included), spawned with `spawn` on the
    * first job big enough to share. False where the memory is not shared or this thread may not block.
    */
-  useThreads(spawn: SpawnThread, count: number): boolean;
+  useThreads(spawn: SpawnThread, count: number, eager?: boolean): boolean;
   /** The thread pool, once spawned (tests and benchmarks wait for it to be ready). */
   pool(): ThreadPool | null;
 }
@@ -114,10 +114,11 @@ class WasmKernels {
     this.f32 = new Float32Array(memory.buffer);
   }
 
-  useThreads(spawn: SpawnThread, count: number): boolean {
+  useThreads(spawn: SpawnThread, count: number, eager = false): boolean {
     if (!this.shared || count < 2 || !canBlock()) return false;
     this.spawn = spawn;
     this.wanted = Math.min(count, MAX_THREADS);
+    if (eager) this.threads();
     return true;
   }
 
@@ -345,7 +346,7 @@ export function createWasmBackend(): WasmBackend | null {
     name: "wasm",
     kernels: kernelsOf(w),
     shared: w.shared,
-    useThreads: (spawn, count) => w.useThreads(spawn, count),
+    useThreads: (spawn, count, eager) => w.useThreads(spawn, count, eager),
     pool: () => w.pool(),
   };
   return singleton;
