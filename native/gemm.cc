@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <memory>
 #include <thread>
 #include <vector>
 
@@ -129,32 +130,50 @@ void kernelGeneric(int kc, const float* a, const float* b, float* c, int ldc, bo
 }
 
 // ldb and ldc: row strides of B and C (N unless this call computes a block of columns of a wider C).
+// Packing buffers kept per thread and grown on demand: allocating (and zeroing) them on every call
+// cost as much as packing on the mid-sized products of a training step.
+struct Scratch {
+  std::unique_ptr<float[]> data;
+  size_t size = 0;
+  float* get(size_t n) {
+    if (n > size) {
+      data.reset(new float[n]);
+      size = n;
+    }
+    return data.get();
+  }
+};
+thread_local Scratch packedA, packedB;
+
 template <int MR, int NR>
 void gemmRows(const float* A, const float* B, float* C, int M, int N, int K, int ldb, int ldc, void (*kernel)(int, const float*, const float*, float*, int, bool)) {
-  std::vector<float> pa((size_t)MC * KC), pb((size_t)KC * (NC + NR)), tile((size_t)MR * NR);
+  const int ncMax = (std::min(N, NC) + NR - 1) / NR * NR;
+  float* pa = packedA.get((size_t)MC * KC);
+  float* pb = packedB.get((size_t)std::min(K, KC) * ncMax);
+  alignas(64) float tile[MR * NR];
   for (int jc = 0; jc < N; jc += NC) {
     const int nc = std::min(NC, N - jc);
     for (int pc = 0; pc < K; pc += KC) {
       const int kc = std::min(KC, K - pc);
       const bool acc = pc > 0;
-      packB<NR>(B + (size_t)pc * ldb + jc, ldb, kc, nc, pb.data());
+      packB<NR>(B + (size_t)pc * ldb + jc, ldb, kc, nc, pb);
       for (int ic = 0; ic < M; ic += MC) {
         const int mc = std::min(MC, M - ic);
-        packA<MR>(A + (size_t)ic * K + pc, K, mc, kc, pa.data());
+        packA<MR>(A + (size_t)ic * K + pc, K, mc, kc, pa);
         for (int jr = 0; jr < nc; jr += NR) {
           const int cols = std::min(NR, nc - jr);
           for (int ir = 0; ir < mc; ir += MR) {
             const int rows = std::min(MR, mc - ir);
             float* c = C + (size_t)(ic + ir) * ldc + jc + jr;
-            const float* a = pa.data() + (size_t)ir * kc;
-            const float* b = pb.data() + (size_t)jr * kc;
+            const float* a = pa + (size_t)ir * kc;
+            const float* b = pb + (size_t)jr * kc;
             if (rows == MR && cols == NR) {
               kernel(kc, a, b, c, ldc, acc);
             } else {
               // Edge tile: compute into a scratch tile, then copy the valid part.
               for (int r = 0; r < rows; r++)
                 for (int j = 0; j < cols; j++) tile[r * NR + j] = c[(size_t)r * ldc + j];
-              kernel(kc, a, b, tile.data(), NR, acc);
+              kernel(kc, a, b, tile, NR, acc);
               for (int r = 0; r < rows; r++)
                 for (int j = 0; j < cols; j++) c[(size_t)r * ldc + j] = tile[r * NR + j];
             }
@@ -185,13 +204,16 @@ void gemm(const float* A, const float* B, float* C, int M, int N, int K, int thr
   int t = std::max(1, std::min(threads, (byColumns ? N : M) / 32));
   if (flops < 1.6e7) t = 1;  // starting threads costs more than they save on small products
   if (t == 1) return gemmSerial(A, B, C, M, N, K, N, N);
+  // The calling thread takes the first part itself (its packing buffers persist between calls).
   std::vector<std::thread> pool;
   if (byColumns) {
     const int cols = ((N + t - 1) / t + 15) / 16 * 16;  // whole 16-column panels per thread
-    for (int j0 = 0; j0 < N; j0 += cols) pool.emplace_back(gemmSerial, A, B + j0, C + j0, M, std::min(cols, N - j0), K, N, N);
+    for (int j0 = cols; j0 < N; j0 += cols) pool.emplace_back(gemmSerial, A, B + j0, C + j0, M, std::min(cols, N - j0), K, N, N);
+    gemmSerial(A, B, C, M, std::min(cols, N), K, N, N);
   } else {
     const int rows = (M + t - 1) / t;
-    for (int r0 = 0; r0 < M; r0 += rows) pool.emplace_back(gemmSerial, A + (size_t)r0 * K, B, C + (size_t)r0 * N, std::min(rows, M - r0), N, K, N, N);
+    for (int r0 = rows; r0 < M; r0 += rows) pool.emplace_back(gemmSerial, A + (size_t)r0 * K, B, C + (size_t)r0 * N, std::min(rows, M - r0), N, K, N, N);
+    gemmSerial(A, B, C, std::min(rows, M), N, K, N, N);
   }
   for (auto& th : pool) th.join();
 }
