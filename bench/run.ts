@@ -4,8 +4,6 @@
  * ratios backprop/peer. Absolute times on shared machines are noise; the ratios are the result.
  */
 import { spawnSync } from "node:child_process";
-import { setFlagsFromString } from "node:v8";
-import { runInNewContext } from "node:vm";
 import { cpus } from "node:os";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
@@ -21,6 +19,8 @@ const quick = args.has("--quick");
 const ROUNDS = quick ? 3 : 7;
 const MATMUL = [128, 256, 512, 1024];
 const ELEMENTWISE = [1_000_000, 10_000_000];
+/** Training steps before an MLP is timed, for every library alike. */
+const MLP_WARMUP = 50;
 const log = (s: string): void => {
   if (json) process.stderr.write(s + "\n");
   else console.log(s);
@@ -31,9 +31,12 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)];
 }
 
-/** Median seconds per call of `fn` over ROUNDS rounds of `inner` calls (after one warm-up round). */
-async function time(fn: () => unknown | Promise<unknown>, inner = 1, rounds = ROUNDS): Promise<number> {
-  for (let i = 0; i < inner; i++) await fn();
+/**
+ * Median seconds per call of `fn` over ROUNDS rounds of `inner` calls, after `warmup` calls (one
+ * round unless given: a training step needs dozens before the JIT has compiled its hot paths).
+ */
+async function time(fn: () => unknown | Promise<unknown>, inner = 1, rounds = ROUNDS, warmup = inner): Promise<number> {
+  for (let i = 0; i < warmup; i++) await fn();
   const out: number[] = [];
   for (let r = 0; r < rounds; r++) {
     const t = performance.now();
@@ -90,7 +93,8 @@ async function benchBackprop(): Promise<void> {
       loss.backward();
       opt.step();
     };
-    put("MLP 784-256-10 b128 (steps/s)", `backprop-${backend}`, 1 / (await time(step, backend === "js" ? 2 : 10, backend === "js" ? 3 : ROUNDS)));
+    const slow = backend === "js";
+    put("MLP 784-256-10 b128 (steps/s)", `backprop-${backend}`, 1 / (await time(step, slow ? 2 : 20, slow ? 3 : ROUNDS, slow ? 4 : MLP_WARMUP)));
     if (backend !== BACKENDS[0]) continue;
     const fwd = await time(() => bp.noGrad(() => bp.crossEntropy(model.forward(x), y)), 10);
     const both = await time(() => bp.crossEntropy(model.forward(x), y).backward(), 10);
@@ -109,31 +113,15 @@ async function benchBackprop(): Promise<void> {
   put("scalar chain 100k ops fwd+bwd (s)", "micrograd-js", await time(() => microChain(50_000), 1, Math.min(ROUNDS, 5)));
 }
 
-/** Memory over a long training run: heap and array buffers after a full GC, at steps 1,000 and 10,000. */
-async function benchHeap(): Promise<void> {
-  setFlagsFromString("--expose-gc");
-  const gc = runInNewContext("gc") as () => void;
-  const rng = new bp.Rng(1);
-  const x = bp.randn([128, 784], { rng });
-  const y = Int32Array.from({ length: 128 }, () => rng.int(10));
-  const model = bp.mlp([784, 256, 10], { rng });
-  const opt = new bp.Adam(model.parameters(), { lr: 1e-3 });
+/** Memory over a long training run (bench/heap.ts, in a process of its own): should stay flat. */
+function benchHeap(): void {
   const steps = quick ? 2000 : 10_000;
-  const mb = () => {
-    gc();
-    const m = process.memoryUsage();
-    return (m.heapUsed + m.arrayBuffers) / 2 ** 20;
-  };
-  let first = 0;
-  for (let s = 1; s <= steps; s++) {
-    const loss = bp.crossEntropy(model.forward(x), y);
-    opt.zeroGrad();
-    loss.backward();
-    opt.step();
-    if (s === 1000) first = mb();
-  }
-  put("heap + buffers after 1,000 steps (MB)", "backprop", first);
-  put(`heap + buffers after ${steps.toLocaleString("en")} steps (MB)`, "backprop", mb());
+  const r = spawnSync(process.execPath, ["--import", "tsx", join(dirname(new URL(import.meta.url).pathname), "heap.ts"), String(steps)], { encoding: "utf8", timeout: 900_000 });
+  if (r.status !== 0) return log(`heap run failed: ${r.stderr.trim().split("\n").pop()}`);
+  const { mb } = JSON.parse(r.stdout) as { mb: number[] };
+  put("heap + buffers after 1,000 steps (MB)", "backprop", mb[0]);
+  put(`heap + buffers after ${steps.toLocaleString("en")} steps (MB)`, "backprop", mb[mb.length - 1]);
+  put(`heap + buffers, largest over steps 1,000-${steps.toLocaleString("en")} (MB)`, "backprop", Math.max(...mb));
 }
 
 async function benchTfjs(backend: "cpu" | "wasm"): Promise<void> {
@@ -186,7 +174,7 @@ async function benchTfjs(backend: "cpu" | "wasm"): Promise<void> {
     cost?.dataSync();
     cost?.dispose();
   };
-  put("MLP 784-256-10 b128 (steps/s)", who, 1 / (await time(step, backend === "cpu" ? 2 : 5)));
+  put("MLP 784-256-10 b128 (steps/s)", who, 1 / (await time(step, backend === "cpu" ? 2 : 10, ROUNDS, backend === "cpu" ? 4 : MLP_WARMUP)));
 }
 
 function benchPython(): void {
@@ -252,7 +240,7 @@ async function main(): Promise<void> {
   log("growth…");
   await benchGrowth();
   log("memory over a long run…");
-  await benchHeap();
+  benchHeap();
   const ours = (row: Row) => row["backprop-native"] ?? row["backprop-wasm"] ?? row["backprop"] ?? row["backprop-js"] ?? null;
   const peers = ["tfjs-cpu", "tfjs-wasm", "numpy", "pytorch", "micrograd-js"];
   if (json) {
