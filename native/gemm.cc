@@ -1,12 +1,16 @@
 // Native kernels for Node: a cache-blocked single-precision GEMM with register-tiled micro-kernels
-// for AVX-512 and AVX2+FMA (chosen at run time), split over threads by rows of C.
+// for AVX-512 and AVX2+FMA (chosen at run time), split over a pool of threads by rows or columns of C,
+// and zero-copy elementwise arithmetic on broadcast layouts.
 // C (M x N) = A (M x K) * B (K x N), all row-major and contiguous.
 #include <node_api.h>
 #include <immintrin.h>
 #include <algorithm>
 #include <cstdint>
+#include <condition_variable>
 #include <cstring>
+#include <functional>
 #include <memory>
+#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -196,6 +200,70 @@ void gemmSerial(const float* A, const float* B, float* C, int M, int N, int K, i
   }
 }
 
+int hardwareThreads() {
+  const unsigned n = std::thread::hardware_concurrency();
+  return n == 0 ? 1 : (int)std::min(n, 16u);
+}
+
+// Threads started once and kept: starting and joining threads on every call cost a tenth of a
+// mid-sized product. run(parts, f) calls f(0) here and f(1..parts-1) on the pool, and returns when
+// all are done. Calls from several JS threads (worker_threads load this addon too) take turns.
+class ThreadPool {
+ public:
+  explicit ThreadPool(int n) : size_(n) {
+    for (int i = 1; i < n; i++) std::thread([this, i] { loop(i); }).detach();
+  }
+  int size() const { return size_; }
+  void run(int parts, const std::function<void(int)>& f) {
+    parts = std::min(parts, size_);
+    if (parts <= 1) return f(0);
+    std::lock_guard<std::mutex> turn(callers_);
+    {
+      std::lock_guard<std::mutex> lk(m_);
+      job_ = &f;
+      parts_ = parts;
+      pending_ = parts - 1;
+      generation_++;
+    }
+    wake_.notify_all();
+    f(0);
+    std::unique_lock<std::mutex> lk(m_);
+    done_.wait(lk, [this] { return pending_ == 0; });
+  }
+
+ private:
+  void loop(int id) {
+    long seen = 0;
+    for (;;) {
+      const std::function<void(int)>* job;
+      int parts;
+      {
+        std::unique_lock<std::mutex> lk(m_);
+        wake_.wait(lk, [&] { return generation_ != seen; });
+        seen = generation_;
+        job = job_;
+        parts = parts_;
+      }
+      if (id >= parts) continue;
+      (*job)(id);
+      std::lock_guard<std::mutex> lk(m_);
+      if (--pending_ == 0) done_.notify_one();
+    }
+  }
+  const int size_;
+  std::mutex callers_, m_;
+  std::condition_variable wake_, done_;
+  const std::function<void(int)>* job_ = nullptr;
+  int parts_ = 0, pending_ = 0;
+  long generation_ = 0;
+};
+
+// Never destroyed: its threads are detached and end with the process.
+ThreadPool& pool() {
+  static ThreadPool* p = new ThreadPool(hardwareThreads());
+  return *p;
+}
+
 // Threads take blocks of rows of C, or of columns when C is wider than tall: each thread then packs
 // only its own part of B instead of all of it.
 void gemm(const float* A, const float* B, float* C, int M, int N, int K, int threads) {
@@ -204,23 +272,80 @@ void gemm(const float* A, const float* B, float* C, int M, int N, int K, int thr
   int t = std::max(1, std::min(threads, (byColumns ? N : M) / 32));
   if (flops < 1.6e7) t = 1;  // starting threads costs more than they save on small products
   if (t == 1) return gemmSerial(A, B, C, M, N, K, N, N);
-  // The calling thread takes the first part itself (its packing buffers persist between calls).
-  std::vector<std::thread> pool;
   if (byColumns) {
     const int cols = ((N + t - 1) / t + 15) / 16 * 16;  // whole 16-column panels per thread
-    for (int j0 = cols; j0 < N; j0 += cols) pool.emplace_back(gemmSerial, A, B + j0, C + j0, M, std::min(cols, N - j0), K, N, N);
-    gemmSerial(A, B, C, M, std::min(cols, N), K, N, N);
+    pool().run(t, [&](int i) {
+      const int j0 = i * cols;
+      if (j0 < N) gemmSerial(A, B + j0, C + j0, M, std::min(cols, N - j0), K, N, N);
+    });
   } else {
     const int rows = (M + t - 1) / t;
-    for (int r0 = rows; r0 < M; r0 += rows) pool.emplace_back(gemmSerial, A + (size_t)r0 * K, B, C + (size_t)r0 * N, std::min(rows, M - r0), N, K, N, N);
-    gemmSerial(A, B, C, std::min(rows, M), N, K, N, N);
+    pool().run(t, [&](int i) {
+      const int r0 = i * rows;
+      if (r0 < M) gemmSerial(A + (size_t)r0 * K, B, C + (size_t)r0 * N, std::min(rows, M - r0), N, K, N, N);
+    });
   }
-  for (auto& th : pool) th.join();
 }
 
-int hardwareThreads() {
-  const unsigned n = std::thread::hardware_concurrency();
-  return n == 0 ? 1 : (int)std::min(n, 16u);
+// Elementwise arithmetic on a 2-D view of a broadcast (as the wasm kernels take it): each input is a
+// full matrix (row stride = cols), a row vector (0), a column vector (1) or a scalar, and `vec` says
+// whether it varies along a row. Zero-copy: the loops read and write the typed arrays in place.
+template <int OP>
+inline float arith(float x, float y) {
+  if constexpr (OP == 0) return x + y;
+  if constexpr (OP == 1) return x - y;
+  if constexpr (OP == 2) return x * y;
+  return x / y;
+}
+
+template <int OP>
+void arithRows(const float* a, int rsA, bool va, const float* b, int rsB, bool vb, float* o, int rows, int cols) {
+  for (int r = 0; r < rows; r++) {
+    const float* __restrict pa = a + (size_t)r * rsA;
+    const float* __restrict pb = b + (size_t)r * rsB;
+    float* __restrict po = o + (size_t)r * cols;
+    if (va && vb) {
+      for (int j = 0; j < cols; j++) po[j] = arith<OP>(pa[j], pb[j]);
+    } else if (va) {
+      const float y = pb[0];
+      for (int j = 0; j < cols; j++) po[j] = arith<OP>(pa[j], y);
+    } else if (vb) {
+      const float x = pa[0];
+      for (int j = 0; j < cols; j++) po[j] = arith<OP>(x, pb[j]);
+    } else {
+      std::fill(po, po + cols, arith<OP>(pa[0], pb[0]));
+    }
+  }
+}
+
+void arithmetic(int op, const float* a, int rsA, bool va, const float* b, int rsB, bool vb, float* o, int rows, int cols) {
+  switch (op) {
+    case 0: return arithRows<0>(a, rsA, va, b, rsB, vb, o, rows, cols);
+    case 1: return arithRows<1>(a, rsA, va, b, rsB, vb, o, rows, cols);
+    case 2: return arithRows<2>(a, rsA, va, b, rsB, vb, o, rows, cols);
+    default: return arithRows<3>(a, rsA, va, b, rsB, vb, o, rows, cols);
+  }
+}
+
+// Split over the pool by rows, or by columns of a single row, from a quarter million elements on
+// (below that waking the threads costs more than the memory traffic they share).
+void arithmeticParallel(int op, const float* a, int rsA, bool va, const float* b, int rsB, bool vb, float* o, int rows, int cols) {
+  const double n = (double)rows * cols;
+  const int t = n < (1 << 18) ? 1 : std::min(pool().size(), rows > 1 ? rows : std::max(1, cols / 4096));
+  if (t <= 1) return arithmetic(op, a, rsA, va, b, rsB, vb, o, rows, cols);
+  if (rows > 1) {
+    const int per = (rows + t - 1) / t;
+    pool().run(t, [&](int i) {
+      const int r0 = i * per, r1 = std::min(rows, r0 + per);
+      if (r0 < r1) arithmetic(op, a + (size_t)r0 * rsA, rsA, va, b + (size_t)r0 * rsB, rsB, vb, o + (size_t)r0 * cols, r1 - r0, cols);
+    });
+  } else {
+    const int per = ((cols + t - 1) / t + 15) / 16 * 16;
+    pool().run(t, [&](int i) {
+      const int c0 = i * per, c1 = std::min(cols, c0 + per);
+      if (c0 < c1) arithmetic(op, va ? a + c0 : a, rsA, va, vb ? b + c0 : b, rsB, vb, o + c0, 1, c1 - c0);
+    });
+  }
 }
 
 bool floatArray(napi_env env, napi_value v, float** data, size_t* length) {
@@ -288,6 +413,28 @@ napi_value Transpose2d(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// arithmetic(op, a, rsA, vecA, b, rsB, vecB, out, rows, cols): op 0 add, 1 sub, 2 mul, 3 div.
+napi_value Arithmetic(napi_env env, napi_callback_info info) {
+  size_t argc = 10;
+  napi_value argv[10];
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  if (argc < 10) return throwError(env, "arithmetic(op, a, rsA, vecA, b, rsB, vecB, out, rows, cols)");
+  float *a, *b, *o;
+  size_t la, lb, lo;
+  if (!floatArray(env, argv[1], &a, &la) || !floatArray(env, argv[4], &b, &lb) || !floatArray(env, argv[7], &o, &lo)) {
+    return throwError(env, "arithmetic: a, b and out must be Float32Arrays");
+  }
+  const int32_t op = int32Arg(env, argv[0]), rsA = int32Arg(env, argv[2]), va = int32Arg(env, argv[3]);
+  const int32_t rsB = int32Arg(env, argv[5]), vb = int32Arg(env, argv[6]), rows = int32Arg(env, argv[8]), cols = int32Arg(env, argv[9]);
+  if (op < 0 || op > 3 || rsA < 0 || rsB < 0 || rows < 0 || cols < 0) return throwError(env, "arithmetic: bad arguments");
+  if (rows == 0 || cols == 0) return nullptr;
+  // The last element each input is read at, for the bounds check.
+  const auto reach = [&](int32_t rs, int32_t v) { return (size_t)(rows - 1) * rs + (v ? (size_t)cols : 1); };
+  if (la < reach(rsA, va) || lb < reach(rsB, vb) || lo < (size_t)rows * cols) return throwError(env, "arithmetic: array too small for the given sizes");
+  arithmeticParallel(op, a, rsA, va != 0, b, rsB, vb != 0, o, rows, cols);
+  return nullptr;
+}
+
 napi_value Isa(napi_env env, napi_callback_info) {
   const char* name = kIsa == Isa::Avx512 ? "avx512" : kIsa == Isa::Avx2 ? "avx2" : "generic";
   napi_value out;
@@ -304,11 +451,12 @@ napi_value Threads(napi_env env, napi_callback_info) {
 napi_value Init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"sgemm", nullptr, Sgemm, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"arithmetic", nullptr, Arithmetic, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"isa", nullptr, Isa, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"transpose2d", nullptr, Transpose2d, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"threads", nullptr, Threads, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
-  napi_define_properties(env, exports, 4, props);
+  napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
   return exports;
 }
 

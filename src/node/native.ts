@@ -4,7 +4,9 @@
  */
 import { createRequire } from "node:module";
 import { registerBackend, setBackend } from "../core/backend.js";
-import { createWasmBackend } from "../core/backends/wasm.js";
+import { createWasmBackend, view2d } from "../core/backends/wasm.js";
+import { PRIMS } from "../core/primitives.js";
+import { sizeOf } from "../core/shape.js";
 import type { TypedArray } from "../core/dtype.js";
 import { batchedMatmul, referenceGemm, type Gemm } from "../core/kernels/matmul.js";
 import { transposeKernel } from "../core/kernels/layout.js";
@@ -15,6 +17,7 @@ interface Addon {
   isa(): string;
   transpose2d(src: Float32Array, dst: Float32Array, batches: number, rows: number, cols: number): void;
   threads(): number;
+  arithmetic(op: number, a: Float32Array, rsA: number, vecA: number, b: Float32Array, rsB: number, vecB: number, out: Float32Array, rows: number, cols: number): void;
 }
 
 let addon: Addon | null | undefined;
@@ -53,13 +56,46 @@ function nativeTranspose(a: Addon): Kernel<"transpose"> {
   };
 }
 
+const ARITHMETIC = { add: 0, sub: 1, mul: 2, div: 3 } as const;
+type ArithmeticPrim = keyof typeof ARITHMETIC;
+
+/**
+ * Arithmetic in place on the typed arrays (no copies in or out, unlike wasm), on the same 2-D broadcast
+ * layouts as the wasm kernels; other layouts and dtypes go to `fallback`.
+ */
+function nativeArithmetic<P extends ArithmeticPrim>(a: Addon, prim: P, fallback: Kernel<P>): Kernel<P> {
+  const op = ARITHMETIC[prim];
+  return (ins, p, out) => {
+    const n = sizeOf(out.shape);
+    const x = ins[0].data, y = ins[1].data;
+    if (n < 64 || out.dtype !== "float32" || !(x instanceof Float32Array) || !(y instanceof Float32Array)) return fallback(ins, p, out);
+    const v = view2d(out.shape, [ins[0].shape, ins[1].shape]);
+    if (!v) return fallback(ins, p, out);
+    const o = new Float32Array(n);
+    a.arithmetic(op, x, v.rs[0], v.vec[0], y, v.rs[1], v.vec[1], o, v.rows, v.cols);
+    return o;
+  };
+}
+
 /** Registers the native backend and makes it the active one; returns its description, or null. */
 export function useNativeBackend(): { isa: string; threads: number } | null {
   const a = nativeAddon();
   if (!a) return null;
-  // Products and transposes in C++; the elementwise and reduction kernels are the wasm backend's.
+  // Products, transposes and arithmetic in C++; the other elementwise and reduction kernels are the wasm backend's.
   const wasm = createWasmBackend()?.kernels ?? {};
-  registerBackend({ name: "native", kernels: { ...wasm, matmul: batchedMatmul(nativeGemm(a)), transpose: nativeTranspose(a) } });
+  const arithmetic = <P extends ArithmeticPrim>(prim: P) => nativeArithmetic(a, prim, (wasm[prim] ?? PRIMS[prim].kernel) as Kernel<P>);
+  registerBackend({
+    name: "native",
+    kernels: {
+      ...wasm,
+      add: arithmetic("add"),
+      sub: arithmetic("sub"),
+      mul: arithmetic("mul"),
+      div: arithmetic("div"),
+      matmul: batchedMatmul(nativeGemm(a)),
+      transpose: nativeTranspose(a),
+    },
+  });
   setBackend("native");
   return { isa: a.isa(), threads: a.threads() };
 }
