@@ -5,6 +5,7 @@
 #include <node_api.h>
 #include <immintrin.h>
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <condition_variable>
 #include <cstring>
@@ -348,6 +349,121 @@ void arithmeticParallel(int op, const float* a, int rsA, bool va, const float* b
   }
 }
 
+// Elementwise maps, zero-copy. exp and log follow Cephes' single-precision reductions and polynomials
+// (as the wasm kernels do), eight lanes at a time with AVX2+FMA; special values are patched in with
+// masks. Without AVX2 the C library's functions serve.
+namespace vm {
+#define V8F __attribute__((target("avx2,fma")))
+V8F inline __m256 k(float v) { return _mm256_set1_ps(v); }
+
+V8F inline __m256 exp8(__m256 x) {
+  // min/max return their second operand when one is NaN: x goes second so that NaN carries through.
+  const __m256 y = _mm256_max_ps(k(-104.f), _mm256_min_ps(k(88.72283f), x));
+  const __m256 t = _mm256_fmadd_ps(y, k(1.44269504088896341f), k(12582912.f));  // + 1.5 * 2^23 rounds
+  const __m256 n = _mm256_sub_ps(t, k(12582912.f));
+  const __m256i e = _mm256_sub_epi32(_mm256_castps_si256(t), _mm256_set1_epi32(0x4b400000));
+  __m256 r = _mm256_fnmadd_ps(n, k(0.693359375f), y);
+  r = _mm256_fnmadd_ps(n, k(-2.12194440e-4f), r);
+  const __m256 z = _mm256_mul_ps(r, r);
+  __m256 p = k(1.9875691500e-4f);
+  p = _mm256_fmadd_ps(p, r, k(1.3981999507e-3f));
+  p = _mm256_fmadd_ps(p, r, k(8.3334519073e-3f));
+  p = _mm256_fmadd_ps(p, r, k(4.1665795894e-2f));
+  p = _mm256_fmadd_ps(p, r, k(1.6666665459e-1f));
+  p = _mm256_fmadd_ps(p, r, k(5.0000001201e-1f));
+  p = _mm256_add_ps(_mm256_fmadd_ps(p, z, r), k(1.f));
+  // times 2^h * 2^(n-h), h = n/2, so both factors stay normal numbers
+  const __m256i h = _mm256_srai_epi32(e, 1);
+  const __m256i rest = _mm256_sub_epi32(e, h);
+  p = _mm256_mul_ps(p, _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(h, _mm256_set1_epi32(127)), 23)));
+  p = _mm256_mul_ps(p, _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(rest, _mm256_set1_epi32(127)), 23)));
+  return _mm256_blendv_ps(p, k(INFINITY), _mm256_cmp_ps(x, k(88.72283f), _CMP_GT_OQ));
+}
+
+V8F inline __m256 log8(__m256 x) {
+  const __m256 tiny = _mm256_cmp_ps(x, k(1.17549435e-38f), _CMP_LT_OQ);  // denormals: scale by 2^23 first
+  __m256 m = _mm256_blendv_ps(x, _mm256_mul_ps(x, k(8388608.f)), tiny);
+  __m256i e = _mm256_sub_epi32(_mm256_and_si256(_mm256_srli_epi32(_mm256_castps_si256(m), 23), _mm256_set1_epi32(255)), _mm256_set1_epi32(126));
+  e = _mm256_sub_epi32(e, _mm256_and_si256(_mm256_castps_si256(tiny), _mm256_set1_epi32(23)));
+  m = _mm256_castsi256_ps(_mm256_or_si256(_mm256_and_si256(_mm256_castps_si256(m), _mm256_set1_epi32(0x007fffff)), _mm256_set1_epi32(0x3f000000)));
+  const __m256 lt = _mm256_cmp_ps(m, k(0.707106781186547524f), _CMP_LT_OQ);  // below sqrt(1/2): 2m - 1, exponent - 1
+  e = _mm256_add_epi32(e, _mm256_castps_si256(lt));
+  m = _mm256_sub_ps(_mm256_add_ps(m, _mm256_and_ps(m, lt)), k(1.f));
+  const __m256 ef = _mm256_cvtepi32_ps(e);
+  const __m256 z = _mm256_mul_ps(m, m);
+  __m256 y = k(7.0376836292e-2f);
+  for (const float c : {-1.1514610310e-1f, 1.1676998740e-1f, -1.2420140846e-1f, 1.4249322787e-1f, -1.6668057665e-1f, 2.0000714765e-1f, -2.4999993993e-1f, 3.3333331174e-1f})
+    y = _mm256_fmadd_ps(y, m, k(c));
+  y = _mm256_mul_ps(_mm256_mul_ps(y, m), z);
+  y = _mm256_fmadd_ps(ef, k(-2.12194440e-4f), y);
+  y = _mm256_fnmadd_ps(z, k(0.5f), y);
+  y = _mm256_fmadd_ps(ef, k(0.693359375f), _mm256_add_ps(m, y));
+  // log 0 = -inf, log of a negative = NaN, log inf = inf, NaN stays NaN
+  y = _mm256_blendv_ps(y, k(-INFINITY), _mm256_cmp_ps(x, k(0.f), _CMP_EQ_OQ));
+  y = _mm256_blendv_ps(y, k(NAN), _mm256_cmp_ps(x, k(0.f), _CMP_LT_OQ));
+  return _mm256_blendv_ps(y, x, _mm256_or_ps(_mm256_cmp_ps(x, x, _CMP_UNORD_Q), _mm256_cmp_ps(x, k(INFINITY), _CMP_EQ_OQ)));
+}
+
+V8F inline __m256 sigmoid8(__m256 x) {  // 1 / (1 + exp(-x)): no cancellation at either end
+  return _mm256_div_ps(k(1.f), _mm256_add_ps(k(1.f), exp8(_mm256_sub_ps(k(0.f), x))));
+}
+
+V8F inline __m256 tanh8(__m256 x) {  // an odd polynomial near 0, 1 - 2/(e^2|x| + 1) with x's sign elsewhere
+  const __m256 sign = _mm256_castsi256_ps(_mm256_set1_epi32(0x80000000));
+  const __m256 a = _mm256_andnot_ps(sign, x);
+  __m256 big = exp8(_mm256_add_ps(a, a));
+  big = _mm256_sub_ps(k(1.f), _mm256_div_ps(k(2.f), _mm256_add_ps(big, k(1.f))));
+  big = _mm256_or_ps(big, _mm256_and_ps(x, sign));
+  const __m256 z = _mm256_mul_ps(x, x);
+  __m256 p = k(-5.70498872745e-3f);
+  for (const float c : {2.06390887954e-2f, -5.37397155531e-2f, 1.33314422036e-1f, -3.33332819422e-1f}) p = _mm256_fmadd_ps(p, z, k(c));
+  p = _mm256_fmadd_ps(_mm256_mul_ps(p, z), x, x);
+  return _mm256_blendv_ps(big, p, _mm256_cmp_ps(a, k(0.625f), _CMP_LT_OQ));
+}
+
+template <__m256 (*F)(__m256)>
+V8F void map8(const float* x, float* o, size_t n) {
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) _mm256_storeu_ps(o + i, F(_mm256_loadu_ps(x + i)));
+  if (i < n) {  // the tail through a full vector on the stack
+    alignas(32) float t[8] = {};
+    std::memcpy(t, x + i, (n - i) * sizeof(float));
+    _mm256_store_ps(t, F(_mm256_load_ps(t)));
+    std::memcpy(o + i, t, (n - i) * sizeof(float));
+  }
+}
+#undef V8F
+}  // namespace vm
+
+float sigmoidScalar(float v) { return v >= 0 ? 1.f / (1.f + std::exp(-v)) : std::exp(v) / (1.f + std::exp(v)); }
+
+// op: 0 neg, 1 abs, 2 sqrt, 3 reciprocal, 4 exp, 5 log, 6 sigmoid, 7 tanh
+void mapRange(int op, const float* __restrict x, float* __restrict o, size_t n) {
+  const bool avx2 = kIsa != Isa::Generic;
+  switch (op) {
+    case 0: for (size_t i = 0; i < n; i++) o[i] = -x[i]; return;
+    case 1: for (size_t i = 0; i < n; i++) o[i] = std::fabs(x[i]); return;
+    case 2: for (size_t i = 0; i < n; i++) o[i] = std::sqrt(x[i]); return;
+    case 3: for (size_t i = 0; i < n; i++) o[i] = 1.f / x[i]; return;
+    case 4: if (avx2) return vm::map8<vm::exp8>(x, o, n); for (size_t i = 0; i < n; i++) o[i] = std::exp(x[i]); return;
+    case 5: if (avx2) return vm::map8<vm::log8>(x, o, n); for (size_t i = 0; i < n; i++) o[i] = std::log(x[i]); return;
+    case 6: if (avx2) return vm::map8<vm::sigmoid8>(x, o, n); for (size_t i = 0; i < n; i++) o[i] = sigmoidScalar(x[i]); return;
+    default: if (avx2) return vm::map8<vm::tanh8>(x, o, n); for (size_t i = 0; i < n; i++) o[i] = std::tanh(x[i]); return;
+  }
+}
+
+// The math functions are worth threads from 64k elements, the cheap maps only from a quarter million.
+void mapParallel(int op, const float* x, float* o, size_t n) {
+  const size_t from = op >= 4 ? (1 << 16) : (1 << 18);
+  const int t = n < from ? 1 : pool().size();
+  if (t <= 1) return mapRange(op, x, o, n);
+  const size_t per = ((n + t - 1) / t + 15) / 16 * 16;
+  pool().run(t, [&](int i) {
+    const size_t a = std::min(n, i * per), b = std::min(n, a + per);
+    if (a < b) mapRange(op, x + a, o + a, b - a);
+  });
+}
+
 bool floatArray(napi_env env, napi_value v, float** data, size_t* length) {
   napi_typedarray_type type;
   void* ptr;
@@ -435,6 +551,21 @@ napi_value Arithmetic(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// map(op, x, out, n): out = f(x) elementwise; op as in mapRange.
+napi_value Map(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  if (argc < 4) return throwError(env, "map(op, x, out, n)");
+  float *x, *o;
+  size_t lx, lo;
+  if (!floatArray(env, argv[1], &x, &lx) || !floatArray(env, argv[2], &o, &lo)) return throwError(env, "map: x and out must be Float32Arrays");
+  const int32_t op = int32Arg(env, argv[0]), n = int32Arg(env, argv[3]);
+  if (op < 0 || op > 7 || n < 0 || lx < (size_t)n || lo < (size_t)n) return throwError(env, "map: bad arguments");
+  mapParallel(op, x, o, (size_t)n);
+  return nullptr;
+}
+
 napi_value Isa(napi_env env, napi_callback_info) {
   const char* name = kIsa == Isa::Avx512 ? "avx512" : kIsa == Isa::Avx2 ? "avx2" : "generic";
   napi_value out;
@@ -452,6 +583,7 @@ napi_value Init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"sgemm", nullptr, Sgemm, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"arithmetic", nullptr, Arithmetic, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"map", nullptr, Map, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"isa", nullptr, Isa, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"transpose2d", nullptr, Transpose2d, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"threads", nullptr, Threads, nullptr, nullptr, nullptr, napi_default, nullptr},

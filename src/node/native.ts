@@ -17,6 +17,7 @@ interface Addon {
   isa(): string;
   transpose2d(src: Float32Array, dst: Float32Array, batches: number, rows: number, cols: number): void;
   threads(): number;
+  map(op: number, x: Float32Array, out: Float32Array, n: number): void;
   arithmetic(op: number, a: Float32Array, rsA: number, vecA: number, b: Float32Array, rsB: number, vecB: number, out: Float32Array, rows: number, cols: number): void;
 }
 
@@ -77,13 +78,29 @@ function nativeArithmetic<P extends ArithmeticPrim>(a: Addon, prim: P, fallback:
   };
 }
 
+const MAPS = { neg: 0, abs: 1, sqrt: 2, reciprocal: 3, exp: 4, log: 5, sigmoid: 6, tanh: 7 } as const;
+type MapPrim = keyof typeof MAPS;
+
+/** Unary maps in place on the typed arrays (exp, log, sigmoid, tanh vectorized with AVX2). */
+function nativeMap<P extends MapPrim>(a: Addon, prim: P, fallback: Kernel<P>): Kernel<P> {
+  const op = MAPS[prim];
+  return (ins, p, out) => {
+    const x = ins[0].data;
+    if (x.length < 64 || out.dtype !== "float32" || !(x instanceof Float32Array)) return fallback(ins, p, out);
+    const o = new Float32Array(x.length);
+    a.map(op, x, o, x.length);
+    return o;
+  };
+}
+
 /** Registers the native backend and makes it the active one; returns its description, or null. */
 export function useNativeBackend(): { isa: string; threads: number } | null {
   const a = nativeAddon();
   if (!a) return null;
-  // Products, transposes and arithmetic in C++; the other elementwise and reduction kernels are the wasm backend's.
+  // Products, transposes, arithmetic and unary maps in C++; comparisons, where and reductions are the wasm backend's.
   const wasm = createWasmBackend()?.kernels ?? {};
   const arithmetic = <P extends ArithmeticPrim>(prim: P) => nativeArithmetic(a, prim, (wasm[prim] ?? PRIMS[prim].kernel) as Kernel<P>);
+  const map = <P extends MapPrim>(prim: P) => nativeMap(a, prim, (wasm[prim] ?? PRIMS[prim].kernel) as Kernel<P>);
   registerBackend({
     name: "native",
     kernels: {
@@ -92,6 +109,14 @@ export function useNativeBackend(): { isa: string; threads: number } | null {
       sub: arithmetic("sub"),
       mul: arithmetic("mul"),
       div: arithmetic("div"),
+      neg: map("neg"),
+      abs: map("abs"),
+      sqrt: map("sqrt"),
+      reciprocal: map("reciprocal"),
+      exp: map("exp"),
+      log: map("log"),
+      sigmoid: map("sigmoid"),
+      tanh: map("tanh"),
       matmul: batchedMatmul(nativeGemm(a)),
       transpose: nativeTranspose(a),
     },
