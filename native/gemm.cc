@@ -5,6 +5,7 @@
 #include <node_api.h>
 #include <immintrin.h>
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstdint>
 #include <condition_variable>
@@ -150,20 +151,59 @@ struct Scratch {
 };
 thread_local Scratch packedA, packedB;
 
+// Threads meeting between phases of one product (a few microseconds apart): spin, then yield.
+class SpinBarrier {
+ public:
+  explicit SpinBarrier(int n) : n_(n) {}
+  void wait() {
+    const int g = gen_.load(std::memory_order_acquire);
+    if (count_.fetch_add(1, std::memory_order_acq_rel) == n_ - 1) {
+      count_.store(0, std::memory_order_relaxed);
+      gen_.fetch_add(1, std::memory_order_release);
+      return;
+    }
+    for (int spins = 0; gen_.load(std::memory_order_acquire) == g; spins++) {
+      if (spins > 4000) std::this_thread::yield();
+    }
+  }
+
+ private:
+  const int n_;
+  std::atomic<int> count_{0}, gen_{0};
+};
+
+// The threads computing one product together: each packs a share of every block of B into `pb`
+// (shared), waits for the others, then computes its own rows of C. Alone, a thread packs all of B.
+struct Team {
+  int id = 0, size = 1;
+  SpinBarrier* barrier = nullptr;
+  float* pb = nullptr;
+};
+
 template <int MR, int NR>
-void gemmRows(const float* A, const float* B, float* C, int M, int N, int K, int ldb, int ldc, void (*kernel)(int, const float*, const float*, float*, int, bool)) {
+void gemmRows(const float* A, const float* B, float* C, int M, int N, int K, int ldb, int ldc, void (*kernel)(int, const float*, const float*, float*, int, bool), const Team& team) {
   const int ncMax = (std::min(N, NC) + NR - 1) / NR * NR;
   float* pa = packedA.get((size_t)MC * KC);
-  float* pb = packedB.get((size_t)std::min(K, KC) * ncMax);
+  float* pb = team.size > 1 ? team.pb : packedB.get((size_t)std::min(K, KC) * ncMax);
   alignas(64) float tile[MR * NR];
+  const int per = ((M + team.size - 1) / team.size + MR - 1) / MR * MR;  // whole tiles of rows each
+  const int r0 = std::min(M, team.id * per), r1 = std::min(M, r0 + per);
   for (int jc = 0; jc < N; jc += NC) {
     const int nc = std::min(NC, N - jc);
     for (int pc = 0; pc < K; pc += KC) {
       const int kc = std::min(KC, K - pc);
       const bool acc = pc > 0;
-      packB<NR>(B + (size_t)pc * ldb + jc, ldb, kc, nc, pb);
-      for (int ic = 0; ic < M; ic += MC) {
-        const int mc = std::min(MC, M - ic);
+      if (team.size > 1) {
+        const int panels = (nc + NR - 1) / NR, share = (panels + team.size - 1) / team.size;
+        for (int q = team.id * share; q < std::min(panels, (team.id + 1) * share); q++) {
+          packB<NR>(B + (size_t)pc * ldb + jc + q * NR, ldb, kc, std::min(NR, nc - q * NR), pb + (size_t)q * NR * kc);
+        }
+        team.barrier->wait();
+      } else {
+        packB<NR>(B + (size_t)pc * ldb + jc, ldb, kc, nc, pb);
+      }
+      for (int ic = r0; ic < r1; ic += MC) {
+        const int mc = std::min(MC, r1 - ic);
         packA<MR>(A + (size_t)ic * K + pc, K, mc, kc, pa);
         for (int jr = 0; jr < nc; jr += NR) {
           const int cols = std::min(NR, nc - jr);
@@ -185,19 +225,20 @@ void gemmRows(const float* A, const float* B, float* C, int M, int N, int K, int
           }
         }
       }
+      if (team.size > 1) team.barrier->wait();  // before the next block of B overwrites this one
     }
   }
 }
 
-void gemmSerial(const float* A, const float* B, float* C, int M, int N, int K, int ldb, int ldc) {
+void gemmSerial(const float* A, const float* B, float* C, int M, int N, int K, int ldb, int ldc, const Team& team = Team()) {
   if (K == 0) {
     for (int i = 0; i < M; i++) std::memset(C + (size_t)i * ldc, 0, sizeof(float) * N);
     return;
   }
   switch (kIsa) {
-    case Isa::Avx512: gemmRows<12, 32>(A, B, C, M, N, K, ldb, ldc, kernel512); break;
-    case Isa::Avx2: gemmRows<6, 16>(A, B, C, M, N, K, ldb, ldc, kernel256); break;
-    default: gemmRows<4, 8>(A, B, C, M, N, K, ldb, ldc, kernelGeneric); break;
+    case Isa::Avx512: gemmRows<12, 32>(A, B, C, M, N, K, ldb, ldc, kernel512, team); break;
+    case Isa::Avx2: gemmRows<6, 16>(A, B, C, M, N, K, ldb, ldc, kernel256, team); break;
+    default: gemmRows<4, 8>(A, B, C, M, N, K, ldb, ldc, kernelGeneric, team); break;
   }
 }
 
@@ -280,11 +321,14 @@ void gemm(const float* A, const float* B, float* C, int M, int N, int K, int thr
       if (j0 < N) gemmSerial(A, B + j0, C + j0, M, std::min(cols, N - j0), K, N, N);
     });
   } else {
-    const int rows = (M + t - 1) / t;
-    pool().run(t, [&](int i) {
-      const int r0 = i * rows;
-      if (r0 < M) gemmSerial(A + (size_t)r0 * K, B, C + (size_t)r0 * N, std::min(rows, M - r0), N, K, N, N);
-    });
+    // Rows split, B packed once by the team into one shared buffer (not once per thread).
+    static std::mutex sharedLock;
+    static Scratch sharedB;
+    std::lock_guard<std::mutex> lk(sharedLock);
+    t = std::min(t, pool().size());
+    float* pb = sharedB.get((size_t)std::min(K, KC) * ((std::min(N, NC) + 31) / 32 * 32));
+    SpinBarrier barrier(t);
+    pool().run(t, [&](int i) { gemmSerial(A, B, C, M, N, K, N, N, Team{i, t, &barrier, pb}); });
   }
 }
 
