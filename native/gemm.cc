@@ -508,6 +508,41 @@ void mapParallel(int op, const float* x, float* o, size_t n) {
   });
 }
 
+// Optimizer updates in place, computed in double and rounded to float at each store exactly as the
+// JS loops in optim/optimizer.ts do (a value stored and read back is the float), so both take
+// bit-identical steps. Split over the pool for large parameters.
+void sgdRange(float* w, const float* g, float* v, double lr, double mu, double wd, bool nesterov, bool first, size_t a, size_t b) {
+  if (!v) {
+    for (size_t i = a; i < b; i++) w[i] = (float)((double)w[i] - lr * ((double)g[i] + wd * (double)w[i]));
+    return;
+  }
+  for (size_t i = a; i < b; i++) {
+    const double gi = (double)g[i] + wd * (double)w[i];
+    v[i] = (float)(first ? gi : mu * (double)v[i] + gi);
+    w[i] = (float)((double)w[i] - lr * (nesterov ? gi + mu * (double)v[i] : (double)v[i]));
+  }
+}
+
+void adamRange(float* w, const float* g, float* m, float* v, double lr, double b1, double b2, double eps, double wd, bool decoupled, double c1, double c2, size_t a, size_t b) {
+  for (size_t i = a; i < b; i++) {
+    const double gi = decoupled ? (double)g[i] : (double)g[i] + wd * (double)w[i];
+    m[i] = (float)(b1 * (double)m[i] + (1 - b1) * gi);
+    v[i] = (float)(b2 * (double)v[i] + (1 - b2) * gi * gi);
+    if (decoupled) w[i] = (float)((double)w[i] - lr * wd * (double)w[i]);
+    w[i] = (float)((double)w[i] - (lr * ((double)m[i] / c1)) / (std::sqrt((double)v[i] / c2) + eps));
+  }
+}
+
+template <typename F>
+void forRanges(size_t n, F f) {
+  const int t = n < (1 << 16) ? 1 : pool().size();
+  const size_t per = ((n + t - 1) / t + 15) / 16 * 16;
+  pool().run(t, [&](int i) {
+    const size_t a = std::min(n, i * per), b = std::min(n, a + per);
+    if (a < b) f(a, b);
+  });
+}
+
 bool floatArray(napi_env env, napi_value v, float** data, size_t* length) {
   napi_typedarray_type type;
   void* ptr;
@@ -610,6 +645,58 @@ napi_value Map(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+double doubleArg(napi_env env, napi_value v) {
+  double out = NAN;
+  napi_get_value_double(env, v, &out);
+  return out;
+}
+
+bool boolArg(napi_env env, napi_value v) {
+  bool out = false;
+  napi_get_value_bool(env, v, &out);
+  return out;
+}
+
+// sgd(w, g, v | null, lr, momentum, weightDecay, nesterov, first)
+napi_value Sgd(napi_env env, napi_callback_info info) {
+  size_t argc = 8;
+  napi_value argv[8];
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  if (argc < 8) return throwError(env, "sgd(w, g, v, lr, momentum, weightDecay, nesterov, first)");
+  float *w, *g, *v = nullptr;
+  size_t lw, lg, lv = 0;
+  napi_valuetype vt;
+  napi_typeof(env, argv[2], &vt);
+  if (!floatArray(env, argv[0], &w, &lw) || !floatArray(env, argv[1], &g, &lg) || (vt != napi_null && !floatArray(env, argv[2], &v, &lv))) {
+    return throwError(env, "sgd: w, g (and v unless null) must be Float32Arrays");
+  }
+  if (lg < lw || (v && lv < lw)) return throwError(env, "sgd: arrays of different lengths");
+  const double lr = doubleArg(env, argv[3]), mu = doubleArg(env, argv[4]), wd = doubleArg(env, argv[5]);
+  const bool nesterov = boolArg(env, argv[6]), first = boolArg(env, argv[7]);
+  forRanges(lw, [&](size_t a, size_t b) { sgdRange(w, g, v, lr, mu, wd, nesterov, first, a, b); });
+  return nullptr;
+}
+
+// adam(w, g, m, v, lr, beta1, beta2, eps, weightDecay, decoupled, c1, c2)
+napi_value Adam(napi_env env, napi_callback_info info) {
+  size_t argc = 12;
+  napi_value argv[12];
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  if (argc < 12) return throwError(env, "adam(w, g, m, v, lr, beta1, beta2, eps, weightDecay, decoupled, c1, c2)");
+  float *w, *g, *m, *v;
+  size_t lw, lg, lm, lv;
+  if (!floatArray(env, argv[0], &w, &lw) || !floatArray(env, argv[1], &g, &lg) || !floatArray(env, argv[2], &m, &lm) || !floatArray(env, argv[3], &v, &lv)) {
+    return throwError(env, "adam: w, g, m and v must be Float32Arrays");
+  }
+  if (lg < lw || lm < lw || lv < lw) return throwError(env, "adam: arrays of different lengths");
+  double x[6];
+  for (int i = 0; i < 5; i++) x[i] = doubleArg(env, argv[4 + i]);
+  const bool decoupled = boolArg(env, argv[9]);
+  const double c1 = doubleArg(env, argv[10]), c2 = doubleArg(env, argv[11]);
+  forRanges(lw, [&](size_t a, size_t b) { adamRange(w, g, m, v, x[0], x[1], x[2], x[3], x[4], decoupled, c1, c2, a, b); });
+  return nullptr;
+}
+
 napi_value Isa(napi_env env, napi_callback_info) {
   const char* name = kIsa == Isa::Avx512 ? "avx512" : kIsa == Isa::Avx2 ? "avx2" : "generic";
   napi_value out;
@@ -628,6 +715,8 @@ napi_value Init(napi_env env, napi_value exports) {
       {"sgemm", nullptr, Sgemm, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"arithmetic", nullptr, Arithmetic, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"map", nullptr, Map, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"sgd", nullptr, Sgd, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"adam", nullptr, Adam, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"isa", nullptr, Isa, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"transpose2d", nullptr, Transpose2d, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"threads", nullptr, Threads, nullptr, nullptr, nullptr, napi_default, nullptr},

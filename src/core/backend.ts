@@ -7,9 +7,20 @@ import type { Kernel, Prim } from "./prim.js";
 
 export type KernelOverrides = { readonly [P in Prim]?: Kernel<P> };
 
+/**
+ * In-place optimizer updates on float32 buffers (the formulas are in optim/optimizer.ts, whose JS loops
+ * serve when a backend has none). Implementations compute in float64 and round each stored value to
+ * float32 exactly as the JS loops do, so every backend takes bit-identical steps.
+ */
+export interface UpdateKernels {
+  sgd(w: Float32Array, g: Float32Array, v: Float32Array | null, lr: number, momentum: number, weightDecay: number, nesterov: boolean, first: boolean): void;
+  adam(w: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, lr: number, beta1: number, beta2: number, eps: number, weightDecay: number, decoupled: boolean, c1: number, c2: number): void;
+}
+
 export interface Backend {
   readonly name: string;
   readonly kernels: KernelOverrides;
+  readonly updates?: UpdateKernels;
 }
 
 /** Plain JavaScript: every kernel is the table's reference kernel. */

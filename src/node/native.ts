@@ -3,7 +3,7 @@
  * a compiler is there. `useNativeBackend()` registers and selects it, or leaves the JS backend in place.
  */
 import { createRequire } from "node:module";
-import { registerBackend, setBackend } from "../core/backend.js";
+import { registerBackend, setBackend, type UpdateKernels } from "../core/backend.js";
 import { createWasmBackend, view2d } from "../core/backends/wasm.js";
 import { PRIMS } from "../core/primitives.js";
 import { sizeOf } from "../core/shape.js";
@@ -18,6 +18,8 @@ interface Addon {
   transpose2d(src: Float32Array, dst: Float32Array, batches: number, rows: number, cols: number): void;
   threads(): number;
   map(op: number, x: Float32Array, out: Float32Array, n: number): void;
+  sgd: UpdateKernels["sgd"];
+  adam: UpdateKernels["adam"];
   arithmetic(op: number, a: Float32Array, rsA: number, vecA: number, b: Float32Array, rsB: number, vecB: number, out: Float32Array, rows: number, cols: number): void;
 }
 
@@ -120,6 +122,8 @@ export function useNativeBackend(): { isa: string; threads: number } | null {
       matmul: batchedMatmul(nativeGemm(a)),
       transpose: nativeTranspose(a),
     },
+    // Optimizer steps in C++ too (bit-identical to the JS loops).
+    updates: { sgd: (...args) => a.sgd(...args), adam: (...args) => a.adam(...args) },
   });
   setBackend("native");
   return { isa: a.isa(), threads: a.threads() };

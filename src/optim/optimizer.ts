@@ -4,6 +4,7 @@
  */
 import type { Tensor } from "../core/tensor.js";
 import { allocate, type TypedArray } from "../core/dtype.js";
+import { getBackend } from "../core/backend.js";
 
 export abstract class Optimizer {
   readonly params: Tensor[];
@@ -64,6 +65,12 @@ export class SGD extends Optimizer {
 
   protected update(w: TypedArray, g: TypedArray, index: number): void {
     const { lr, momentum: mu, weightDecay: wd } = this;
+    const fast = getBackend().updates;
+    if (fast && w instanceof Float32Array && g instanceof Float32Array) {
+      const first = mu !== 0 && this.velocity[index] === undefined;
+      fast.sgd(w, g, mu === 0 ? null : (this.buffer(this.velocity, index, w) as Float32Array), lr, mu, wd, this.nesterov, first);
+      return;
+    }
     if (mu === 0) {
       for (let i = 0; i < w.length; i++) w[i] -= lr * (g[i] + wd * w[i]);
       return;
@@ -111,6 +118,11 @@ export class Adam extends Optimizer {
     const v = this.buffer(this.v, index, w);
     const c1 = 1 - Math.pow(b1, this.steps);
     const c2 = 1 - Math.pow(b2, this.steps);
+    const fast = getBackend().updates;
+    if (fast && w instanceof Float32Array && g instanceof Float32Array) {
+      fast.adam(w, g, m as Float32Array, v as Float32Array, lr, b1, b2, eps, wd, this.decoupled, c1, c2);
+      return;
+    }
     for (let i = 0; i < w.length; i++) {
       const gi = this.decoupled ? g[i] : g[i] + wd * w[i];
       m[i] = b1 * m[i] + (1 - b1) * gi;
