@@ -335,12 +335,19 @@ void gemm(const float* A, const float* B, float* C, int M, int N, int K, int thr
 // Elementwise arithmetic on a 2-D view of a broadcast (as the wasm kernels take it): each input is a
 // full matrix (row stride = cols), a row vector (0), a column vector (1) or a scalar, and `vec` says
 // whether it varies along a row. Zero-copy: the loops read and write the typed arrays in place.
+// op: 0 add, 1 sub, 2 mul, 3 div, 4 maximum, 5 minimum, 6 gt, 7 ge, 8 eq (with the reference
+// kernels' NaN rules: maximum and minimum carry NaN, comparisons with NaN are 0).
 template <int OP>
 inline float arith(float x, float y) {
   if constexpr (OP == 0) return x + y;
   if constexpr (OP == 1) return x - y;
   if constexpr (OP == 2) return x * y;
-  return x / y;
+  if constexpr (OP == 3) return x / y;
+  if constexpr (OP == 4) return x != x || y != y ? NAN : x > y ? x : y;
+  if constexpr (OP == 5) return x != x || y != y ? NAN : x < y ? x : y;
+  if constexpr (OP == 6) return x > y ? 1.f : 0.f;
+  if constexpr (OP == 7) return x >= y ? 1.f : 0.f;
+  return x == y ? 1.f : 0.f;
 }
 
 template <int OP>
@@ -368,7 +375,33 @@ void arithmetic(int op, const float* a, int rsA, bool va, const float* b, int rs
     case 0: return arithRows<0>(a, rsA, va, b, rsB, vb, o, rows, cols);
     case 1: return arithRows<1>(a, rsA, va, b, rsB, vb, o, rows, cols);
     case 2: return arithRows<2>(a, rsA, va, b, rsB, vb, o, rows, cols);
-    default: return arithRows<3>(a, rsA, va, b, rsB, vb, o, rows, cols);
+    case 3: return arithRows<3>(a, rsA, va, b, rsB, vb, o, rows, cols);
+    case 4: return arithRows<4>(a, rsA, va, b, rsB, vb, o, rows, cols);
+    case 5: return arithRows<5>(a, rsA, va, b, rsB, vb, o, rows, cols);
+    case 6: return arithRows<6>(a, rsA, va, b, rsB, vb, o, rows, cols);
+    case 7: return arithRows<7>(a, rsA, va, b, rsB, vb, o, rows, cols);
+    default: return arithRows<8>(a, rsA, va, b, rsB, vb, o, rows, cols);
+  }
+}
+
+// where(c, x, y) on the same layouts: c != 0 picks x. relu and its gradient are where(c, x, 0).
+void selectRows(const float* c, int rsC, bool vc, const float* x, int rsX, bool vx, const float* y, int rsY, bool vy, float* o, int rows, int cols) {
+  for (int r = 0; r < rows; r++) {
+    const float* __restrict pc = c + (size_t)r * rsC;
+    const float* __restrict px = x + (size_t)r * rsX;
+    const float* __restrict py = y + (size_t)r * rsY;
+    float* __restrict po = o + (size_t)r * cols;
+    if (vc && vx && vy) {
+      for (int j = 0; j < cols; j++) po[j] = pc[j] != 0.f ? px[j] : py[j];
+    } else if (vc && vx) {
+      const float yv = py[0];
+      for (int j = 0; j < cols; j++) po[j] = pc[j] != 0.f ? px[j] : yv;
+    } else if (vc && vy) {
+      const float xv = px[0];
+      for (int j = 0; j < cols; j++) po[j] = pc[j] != 0.f ? xv : py[j];
+    } else {
+      for (int j = 0; j < cols; j++) po[j] = pc[vc ? j : 0] != 0.f ? px[vx ? j : 0] : py[vy ? j : 0];
+    }
   }
 }
 
@@ -608,7 +641,7 @@ napi_value Transpose2d(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
-// arithmetic(op, a, rsA, vecA, b, rsB, vecB, out, rows, cols): op 0 add, 1 sub, 2 mul, 3 div.
+// arithmetic(op, a, rsA, vecA, b, rsB, vecB, out, rows, cols): op as in arith.
 napi_value Arithmetic(napi_env env, napi_callback_info info) {
   size_t argc = 10;
   napi_value argv[10];
@@ -621,7 +654,7 @@ napi_value Arithmetic(napi_env env, napi_callback_info info) {
   }
   const int32_t op = int32Arg(env, argv[0]), rsA = int32Arg(env, argv[2]), va = int32Arg(env, argv[3]);
   const int32_t rsB = int32Arg(env, argv[5]), vb = int32Arg(env, argv[6]), rows = int32Arg(env, argv[8]), cols = int32Arg(env, argv[9]);
-  if (op < 0 || op > 3 || rsA < 0 || rsB < 0 || rows < 0 || cols < 0) return throwError(env, "arithmetic: bad arguments");
+  if (op < 0 || op > 8 || rsA < 0 || rsB < 0 || rows < 0 || cols < 0) return throwError(env, "arithmetic: bad arguments");
   if (rows == 0 || cols == 0) return nullptr;
   // The last element each input is read at, for the bounds check.
   const auto reach = [&](int32_t rs, int32_t v) { return (size_t)(rows - 1) * rs + (v ? (size_t)cols : 1); };
@@ -697,6 +730,33 @@ napi_value Adam(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// select(c, rsC, vecC, x, rsX, vecX, y, rsY, vecY, out, rows, cols): out = c != 0 ? x : y.
+napi_value Select(napi_env env, napi_callback_info info) {
+  size_t argc = 12;
+  napi_value argv[12];
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  if (argc < 12) return throwError(env, "select(c, rsC, vecC, x, rsX, vecX, y, rsY, vecY, out, rows, cols)");
+  float* p[4];
+  size_t len[4];
+  for (int i = 0; i < 4; i++) {
+    if (!floatArray(env, argv[3 * i], &p[i], &len[i])) return throwError(env, "select: c, x, y and out must be Float32Arrays");
+  }
+  int32_t rs[3], vec[3];
+  for (int i = 0; i < 3; i++) {
+    rs[i] = int32Arg(env, argv[3 * i + 1]);
+    vec[i] = int32Arg(env, argv[3 * i + 2]);
+  }
+  const int32_t rows = int32Arg(env, argv[10]), cols = int32Arg(env, argv[11]);
+  if (rows < 0 || cols < 0 || rs[0] < 0 || rs[1] < 0 || rs[2] < 0) return throwError(env, "select: bad arguments");
+  if (rows == 0 || cols == 0) return nullptr;
+  for (int i = 0; i < 3; i++) {
+    if (len[i] < (size_t)(rows - 1) * rs[i] + (vec[i] ? (size_t)cols : 1)) return throwError(env, "select: array too small for the given sizes");
+  }
+  if (len[3] < (size_t)rows * cols) return throwError(env, "select: array too small for the given sizes");
+  selectRows(p[0], rs[0], vec[0] != 0, p[1], rs[1], vec[1] != 0, p[2], rs[2], vec[2] != 0, p[3], rows, cols);
+  return nullptr;
+}
+
 napi_value Isa(napi_env env, napi_callback_info) {
   const char* name = kIsa == Isa::Avx512 ? "avx512" : kIsa == Isa::Avx2 ? "avx2" : "generic";
   napi_value out;
@@ -715,6 +775,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"sgemm", nullptr, Sgemm, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"arithmetic", nullptr, Arithmetic, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"map", nullptr, Map, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"select", nullptr, Select, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"sgd", nullptr, Sgd, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"adam", nullptr, Adam, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"isa", nullptr, Isa, nullptr, nullptr, nullptr, napi_default, nullptr},

@@ -87,22 +87,40 @@ describe("native backend", { skip: native ? false : "the native addon was not bu
     }
   });
 
-  it("arithmetic runs in place in C++ and agrees exactly with the reference on every layout, threads included", () => {
+  it("binary ops run in place in C++ and agree exactly (NaN and signed zeros included) with the reference on every layout, threads included", () => {
     useNativeBackend();
     const rng = new bp.Rng(21);
     // Full, row vector, column vector, scalar, leading broadcast, no 2-D view (falls back), and sizes that
     // the thread pool splits by rows and by columns of a single row.
     const layouts: number[][][] = [[[37, 53], [37, 53]], [[37, 53], [53]], [[37, 53], [37, 1]], [[37, 53], []], [[4, 9, 31], [9, 31]], [[4, 9, 31], [4, 1, 31]], [[700, 600], [600]], [[1 << 19], [1 << 19]], [[300001], []]];
-    for (const op of ["add", "sub", "mul", "div"] as const) {
+    for (const op of ["add", "sub", "mul", "div", "maximum", "minimum", "gt", "ge", "eq"] as const) {
       for (const [sa, sb] of layouts) {
-        const a = bp.randn(sa, { rng }), b = bp.randn(sb, { rng });
+        // Small integers (with a NaN and signed zeros) make the comparisons meet ties and NaN.
+        const ints = (shape: number[]) => {
+          const v = Array.from({ length: shape.reduce((p, d) => p * d, 1) }, () => rng.int(5) - 2);
+          if (v.length > 3) [v[0], v[1], v[2]] = [NaN, -0, 0];
+          return bp.tensor(v, { shape });
+        };
+        const cmp = op !== "add" && op !== "sub" && op !== "mul" && op !== "div";
+        const a = cmp ? ints(sa) : bp.randn(sa, { rng }), b = cmp ? ints(sb) : bp.randn(sb, { rng });
         for (const [x, y] of [[a, b], [b, a]]) {
           const got = withBackend("native", () => bp[op](x, y));
           const want = withBackend("js", () => bp[op](x, y));
           assert.deepEqual(got.shape, want.shape);
-          for (let i = 0; i < want.size; i++) if (got.data[i] !== want.data[i]) assert.fail(`${op} ${x.shape} ${y.shape} at ${i}: ${got.data[i]} vs ${want.data[i]}`);
+          for (let i = 0; i < want.size; i++) if (!Object.is(got.data[i], want.data[i])) assert.fail(`${op} ${x.shape} ${y.shape} at ${i}: ${got.data[i]} vs ${want.data[i]}`);
         }
       }
+    }
+    bp.setBackend("js");
+  });
+
+  it("where (relu's forward and backward) runs in C++ and agrees exactly with the reference", () => {
+    useNativeBackend();
+    const rng = new bp.Rng(23);
+    const c = bp.gt(bp.randn([40, 33], { rng }), 0);
+    for (const [sx, sy] of [[[40, 33], []], [[], [40, 33]], [[40, 33], [40, 33]], [[33], [40, 1]], [[40, 1], []]]) {
+      const x = bp.randn(sx, { rng }), y = bp.randn(sy, { rng });
+      assert.deepEqual(withBackend("native", () => bp.where(c, x, y)).toArray(), withBackend("js", () => bp.where(c, x, y)).toArray(), `where ${sx} ${sy}`);
     }
     bp.setBackend("js");
   });

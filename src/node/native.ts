@@ -18,6 +18,7 @@ interface Addon {
   transpose2d(src: Float32Array, dst: Float32Array, batches: number, rows: number, cols: number): void;
   threads(): number;
   map(op: number, x: Float32Array, out: Float32Array, n: number): void;
+  select(c: Float32Array, rsC: number, vecC: number, x: Float32Array, rsX: number, vecX: number, y: Float32Array, rsY: number, vecY: number, out: Float32Array, rows: number, cols: number): void;
   sgd: UpdateKernels["sgd"];
   adam: UpdateKernels["adam"];
   arithmetic(op: number, a: Float32Array, rsA: number, vecA: number, b: Float32Array, rsB: number, vecB: number, out: Float32Array, rows: number, cols: number): void;
@@ -59,11 +60,11 @@ function nativeTranspose(a: Addon): Kernel<"transpose"> {
   };
 }
 
-const ARITHMETIC = { add: 0, sub: 1, mul: 2, div: 3 } as const;
+const ARITHMETIC = { add: 0, sub: 1, mul: 2, div: 3, maximum: 4, minimum: 5, gt: 6, ge: 7, eq: 8 } as const;
 type ArithmeticPrim = keyof typeof ARITHMETIC;
 
 /**
- * Arithmetic in place on the typed arrays (no copies in or out, unlike wasm), on the same 2-D broadcast
+ * Binary elementwise ops in place on the typed arrays (no copies in or out, unlike wasm), on the same 2-D broadcast
  * layouts as the wasm kernels; other layouts and dtypes go to `fallback`.
  */
 function nativeArithmetic<P extends ArithmeticPrim>(a: Addon, prim: P, fallback: Kernel<P>): Kernel<P> {
@@ -76,6 +77,20 @@ function nativeArithmetic<P extends ArithmeticPrim>(a: Addon, prim: P, fallback:
     if (!v) return fallback(ins, p, out);
     const o = new Float32Array(n);
     a.arithmetic(op, x, v.rs[0], v.vec[0], y, v.rs[1], v.vec[1], o, v.rows, v.cols);
+    return o;
+  };
+}
+
+/** where(c, x, y) in place on the same layouts (relu and its gradient). */
+function nativeWhere(a: Addon, fallback: Kernel<"where">): Kernel<"where"> {
+  return (ins, p, out) => {
+    const n = sizeOf(out.shape);
+    const [c, x, y] = ins.map((b) => b.data);
+    if (n < 64 || out.dtype !== "float32" || !(c instanceof Float32Array && x instanceof Float32Array && y instanceof Float32Array)) return fallback(ins, p, out);
+    const v = view2d(out.shape, ins.map((b) => b.shape));
+    if (!v) return fallback(ins, p, out);
+    const o = new Float32Array(n);
+    a.select(c, v.rs[0], v.vec[0], x, v.rs[1], v.vec[1], y, v.rs[2], v.vec[2], o, v.rows, v.cols);
     return o;
   };
 }
@@ -99,7 +114,7 @@ function nativeMap<P extends MapPrim>(a: Addon, prim: P, fallback: Kernel<P>): K
 export function useNativeBackend(): { isa: string; threads: number } | null {
   const a = nativeAddon();
   if (!a) return null;
-  // Products, transposes, arithmetic and unary maps in C++; comparisons, where and reductions are the wasm backend's.
+  // Products, transposes, elementwise maps, comparisons and where in C++; reductions are the wasm backend's.
   const wasm = createWasmBackend()?.kernels ?? {};
   const arithmetic = <P extends ArithmeticPrim>(prim: P) => nativeArithmetic(a, prim, (wasm[prim] ?? PRIMS[prim].kernel) as Kernel<P>);
   const map = <P extends MapPrim>(prim: P) => nativeMap(a, prim, (wasm[prim] ?? PRIMS[prim].kernel) as Kernel<P>);
@@ -111,6 +126,12 @@ export function useNativeBackend(): { isa: string; threads: number } | null {
       sub: arithmetic("sub"),
       mul: arithmetic("mul"),
       div: arithmetic("div"),
+      maximum: arithmetic("maximum"),
+      minimum: arithmetic("minimum"),
+      gt: arithmetic("gt"),
+      ge: arithmetic("ge"),
+      eq: arithmetic("eq"),
+      where: nativeWhere(a, (wasm.where ?? PRIMS.where.kernel) as Kernel<"where">),
       neg: map("neg"),
       abs: map("abs"),
       sqrt: map("sqrt"),
