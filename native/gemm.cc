@@ -335,6 +335,21 @@ void gemm(const float* A, const float* B, float* C, int M, int N, int K, int thr
 // Elementwise arithmetic on a 2-D view of a broadcast (as the wasm kernels take it): each input is a
 // full matrix (row stride = cols), a row vector (0), a column vector (1) or a scalar, and `vec` says
 // whether it varies along a row. Zero-copy: the loops read and write the typed arrays in place.
+// Selections as bit masks, not branches: on data like ReLU inputs a branch mispredicts half the time,
+// and the compiler vectorizes the masks (it will not speculate a load behind a branch).
+inline uint32_t bitsOf(float f) {
+  uint32_t u;
+  std::memcpy(&u, &f, sizeof u);
+  return u;
+}
+inline float pick(bool c, float a, float b) {
+  const uint32_t m = 0u - (uint32_t)c;
+  const uint32_t u = (bitsOf(a) & m) | (bitsOf(b) & ~m);
+  float f;
+  std::memcpy(&f, &u, sizeof f);
+  return f;
+}
+
 // op: 0 add, 1 sub, 2 mul, 3 div, 4 maximum, 5 minimum, 6 gt, 7 ge, 8 eq (with the reference
 // kernels' NaN rules: maximum and minimum carry NaN, comparisons with NaN are 0).
 template <int OP>
@@ -343,11 +358,11 @@ inline float arith(float x, float y) {
   if constexpr (OP == 1) return x - y;
   if constexpr (OP == 2) return x * y;
   if constexpr (OP == 3) return x / y;
-  if constexpr (OP == 4) return x != x || y != y ? NAN : x > y ? x : y;
-  if constexpr (OP == 5) return x != x || y != y ? NAN : x < y ? x : y;
-  if constexpr (OP == 6) return x > y ? 1.f : 0.f;
-  if constexpr (OP == 7) return x >= y ? 1.f : 0.f;
-  return x == y ? 1.f : 0.f;
+  if constexpr (OP == 4) return pick((x != x) | (y != y), NAN, pick(x > y, x, y));
+  if constexpr (OP == 5) return pick((x != x) | (y != y), NAN, pick(x < y, x, y));
+  if constexpr (OP == 6) return (float)(x > y);
+  if constexpr (OP == 7) return (float)(x >= y);
+  return (float)(x == y);
 }
 
 template <int OP>
@@ -392,15 +407,15 @@ void selectRows(const float* c, int rsC, bool vc, const float* x, int rsX, bool 
     const float* __restrict py = y + (size_t)r * rsY;
     float* __restrict po = o + (size_t)r * cols;
     if (vc && vx && vy) {
-      for (int j = 0; j < cols; j++) po[j] = pc[j] != 0.f ? px[j] : py[j];
+      for (int j = 0; j < cols; j++) po[j] = pick(pc[j] != 0.f, px[j], py[j]);
     } else if (vc && vx) {
       const float yv = py[0];
-      for (int j = 0; j < cols; j++) po[j] = pc[j] != 0.f ? px[j] : yv;
+      for (int j = 0; j < cols; j++) po[j] = pick(pc[j] != 0.f, px[j], yv);
     } else if (vc && vy) {
       const float xv = px[0];
-      for (int j = 0; j < cols; j++) po[j] = pc[j] != 0.f ? xv : py[j];
+      for (int j = 0; j < cols; j++) po[j] = pick(pc[j] != 0.f, xv, py[j]);
     } else {
-      for (int j = 0; j < cols; j++) po[j] = pc[vc ? j : 0] != 0.f ? px[vx ? j : 0] : py[vy ? j : 0];
+      for (int j = 0; j < cols; j++) po[j] = pick(pc[vc ? j : 0] != 0.f, px[vx ? j : 0], py[vy ? j : 0]);
     }
   }
 }
