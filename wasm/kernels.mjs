@@ -23,8 +23,11 @@ export function exportNames() {
 const f4 = (v) => `(v128.const f32x4 ${v} ${v} ${v} ${v})`;
 const i4 = (v) => `(v128.const i32x4 ${v} ${v} ${v} ${v})`;
 
+/** Rows of C per micro-tile of the GEMM (the JS side pads A to a multiple of it). */
+export const GEMM_MR = 4;
+
 // C = A B over a row range. B is first packed into panels of 8 columns (k x 8, zero-padded past n), so
-// the micro-kernel keeps a 4 x 8 tile of C in 8 registers while k runs: each step loads two vectors of
+// the micro-kernel keeps an MR x 8 tile of C in registers while k runs: each step loads two vectors of
 // the panel and four splatted elements of A and does 16 vector multiply-adds without touching C.
 const GEMM = `
   ;; Packs B (k x n, row-major) into ceil(n/8) panels of k x 8 at bp.
@@ -53,23 +56,31 @@ const GEMM = `
       (br $ql)))
   )
 
-  ;; Rows [i0, i1) of C (ldc = np, the panel-padded width) from A (rows padded to a multiple of 4,
-  ;; i0 and i1 multiples of 4) and the packed panels at bp.
+${gemmRows(GEMM_MR)}`;
+
+/** gemm_rows for an R x 8 tile: rows [i0, i1) of C (ldc = np, the panel-padded width) from A (rows
+ * padded to a multiple of R, i0 and i1 multiples of R) and the packed panels at bp. */
+function gemmRows(R) {
+  const rows = Array.from({ length: R }, (_, r) => r);
+  const acc = rows.flatMap((r) => [`$c${r}0`, `$c${r}1`]);
+  // Byte offset of row r of the A tile: r * lda, kept in locals $o1..$o(R-1).
+  const rowOff = (r) => (r === 0 ? "(local.get $pa)" : `(i32.add (local.get $pa) (local.get $o${r}))`);
+  return `
   (func (export "gemm_rows") (param $a i32) (param $bp i32) (param $c i32) (param $i0 i32) (param $i1 i32) (param $np i32) (param $k i32)
-    (local $i i32) (local $q i32) (local $p i32) (local $pa i32) (local $pb i32) (local $pc i32) (local $lda i32) (local $ldc i32) (local $end i32)
-    (local $c00 v128) (local $c01 v128) (local $c10 v128) (local $c11 v128)
-    (local $c20 v128) (local $c21 v128) (local $c30 v128) (local $c31 v128)
+    (local $i i32) (local $q i32) (local $pa i32) (local $pb i32) (local $pc i32) (local $lda i32) (local $ldc i32) (local $end i32)
+    ${rows.slice(1).map((r) => `(local $o${r} i32)`).join(" ")}
+    ${acc.map((a) => `(local ${a} v128)`).join(" ")}
     (local $b0 v128) (local $b1 v128) (local $av v128)
     (local.set $lda (i32.shl (local.get $k) (i32.const 2)))
     (local.set $ldc (i32.shl (local.get $np) (i32.const 2)))
+    ${rows.slice(1).map((r) => `(local.set $o${r} (i32.mul (local.get $lda) (i32.const ${r})))`).join("\n    ")}
     (local.set $i (local.get $i0))
     (block $ie (loop $il
       (br_if $ie (i32.ge_u (local.get $i) (local.get $i1)))
       (local.set $q (i32.const 0))
       (block $qe (loop $ql
         (br_if $qe (i32.ge_u (local.get $q) (local.get $np)))
-        (local.set $c00 ${f4(0)}) (local.set $c01 ${f4(0)}) (local.set $c10 ${f4(0)}) (local.set $c11 ${f4(0)})
-        (local.set $c20 ${f4(0)}) (local.set $c21 ${f4(0)}) (local.set $c30 ${f4(0)}) (local.set $c31 ${f4(0)})
+        ${acc.map((a) => `(local.set ${a} ${f4(0)})`).join(" ")}
         (local.set $pa (i32.add (local.get $a) (i32.mul (local.get $i) (local.get $lda))))
         (local.set $pb (i32.add (local.get $bp) (i32.mul (local.get $q) (local.get $lda))))
         (local.set $end (i32.add (local.get $pa) (local.get $lda)))
@@ -77,38 +88,29 @@ const GEMM = `
           (br_if $pe (i32.ge_u (local.get $pa) (local.get $end)))
           (local.set $b0 (v128.load (local.get $pb)))
           (local.set $b1 (v128.load offset=16 (local.get $pb)))
-          (local.set $av (v128.load32_splat (local.get $pa)))
-          (local.set $c00 (f32x4.add (local.get $c00) (f32x4.mul (local.get $av) (local.get $b0))))
-          (local.set $c01 (f32x4.add (local.get $c01) (f32x4.mul (local.get $av) (local.get $b1))))
-          (local.set $av (v128.load32_splat (i32.add (local.get $pa) (local.get $lda))))
-          (local.set $c10 (f32x4.add (local.get $c10) (f32x4.mul (local.get $av) (local.get $b0))))
-          (local.set $c11 (f32x4.add (local.get $c11) (f32x4.mul (local.get $av) (local.get $b1))))
-          (local.set $av (v128.load32_splat (i32.add (local.get $pa) (i32.shl (local.get $lda) (i32.const 1)))))
-          (local.set $c20 (f32x4.add (local.get $c20) (f32x4.mul (local.get $av) (local.get $b0))))
-          (local.set $c21 (f32x4.add (local.get $c21) (f32x4.mul (local.get $av) (local.get $b1))))
-          (local.set $av (v128.load32_splat (i32.add (local.get $pa) (i32.mul (local.get $lda) (i32.const 3)))))
-          (local.set $c30 (f32x4.add (local.get $c30) (f32x4.mul (local.get $av) (local.get $b0))))
-          (local.set $c31 (f32x4.add (local.get $c31) (f32x4.mul (local.get $av) (local.get $b1))))
+          ${rows
+            .map(
+              (r) => `(local.set $av (v128.load32_splat ${rowOff(r)}))
+          (local.set $c${r}0 (f32x4.add (local.get $c${r}0) (f32x4.mul (local.get $av) (local.get $b0))))
+          (local.set $c${r}1 (f32x4.add (local.get $c${r}1) (f32x4.mul (local.get $av) (local.get $b1))))`,
+            )
+            .join("\n          ")}
           (local.set $pa (i32.add (local.get $pa) (i32.const 4)))
           (local.set $pb (i32.add (local.get $pb) (i32.const 32)))
           (br $pl)))
         (local.set $pc (i32.add (local.get $c) (i32.add (i32.mul (local.get $i) (local.get $ldc)) (i32.shl (local.get $q) (i32.const 2)))))
-        (v128.store (local.get $pc) (local.get $c00))
-        (v128.store offset=16 (local.get $pc) (local.get $c01))
-        (local.set $pc (i32.add (local.get $pc) (local.get $ldc)))
-        (v128.store (local.get $pc) (local.get $c10))
-        (v128.store offset=16 (local.get $pc) (local.get $c11))
-        (local.set $pc (i32.add (local.get $pc) (local.get $ldc)))
-        (v128.store (local.get $pc) (local.get $c20))
-        (v128.store offset=16 (local.get $pc) (local.get $c21))
-        (local.set $pc (i32.add (local.get $pc) (local.get $ldc)))
-        (v128.store (local.get $pc) (local.get $c30))
-        (v128.store offset=16 (local.get $pc) (local.get $c31))
+        ${rows
+          .map(
+            (r) => `${r ? "(local.set $pc (i32.add (local.get $pc) (local.get $ldc)))\n        " : ""}(v128.store (local.get $pc) (local.get $c${r}0))
+        (v128.store offset=16 (local.get $pc) (local.get $c${r}1))`,
+          )
+          .join("\n        ")}
         (local.set $q (i32.add (local.get $q) (i32.const 8)))
         (br $ql)))
-      (local.set $i (i32.add (local.get $i) (i32.const 4)))
+      (local.set $i (i32.add (local.get $i) (i32.const ${R})))
       (br $il)))
   )`;
+}
 
 // exp and log after Cephes' single-precision range reductions and polynomials (Moshier), four lanes
 // at a time; special values (NaN, infinities, zero, denormals) are patched in with masks. They are

@@ -25,7 +25,7 @@ export interface BackwardOptions {
  */
 let walkCounter = 0;
 
-function topoOrder(roots: readonly Tensor[], stop: ReadonlySet<Tensor>): Tensor[] {
+function topoOrder(roots: readonly Tensor[], stop: ReadonlySet<Tensor>): { order: Tensor[]; done: number } {
   // Each walk gets two fresh mark values: `open` while a tensor's inputs are pending, `done` after.
   const open = (walkCounter += 2) - 1;
   const done = walkCounter;
@@ -49,7 +49,7 @@ function topoOrder(roots: readonly Tensor[], stop: ReadonlySet<Tensor>): Tensor[
       for (const i of t.node.inputs) if (i.requiresGrad && i.visitMark < open) stack.push(i);
     }
   }
-  return order;
+  return { order, done };
 }
 
 function ruleFor(prim: Prim, args: VjpArgs<Prim>, index: number): Tensor | null {
@@ -72,7 +72,8 @@ export function pullback(
   createGraph: boolean,
 ): Map<Tensor, Tensor> {
   const stop = new Set(targets ?? []);
-  const order = topoOrder(outputs, stop);
+  // `done` marks exactly the tensors of this walk: a cotangent on one of them is this pullback's.
+  const { order, done: walk } = topoOrder(outputs, stop);
   // With targets, only tensors from which a target is reachable need a cotangent.
   let relevant: Set<Tensor> | null = null;
   if (targets) {
@@ -81,35 +82,49 @@ export function pullback(
       if (stop.has(t) || (t.node && t.node.inputs.some((i) => relevant!.has(i)))) relevant.add(t);
     }
   }
-  const grads = new Map<Tensor, Tensor>();
+  // Cotangents accumulate on the tensors themselves (a Map of a million entries cost more than the
+  // arithmetic on scalar graphs); every tensor of the walk starts with none and is cleared after.
   const result = new Map<Tensor, Tensor>();
+  for (const t of order) t.ct = null;
   const accumulate = (t: Tensor, g: Tensor): void => {
-    const prev = grads.get(t);
-    grads.set(t, prev ? add(prev, g) : g);
+    t.ct = t.ct && t.visitMark === walk ? add(t.ct, g) : g;
   };
+  // One arguments object for every rule (rules read it and return; none keeps it).
+  const args: { -readonly [K in keyof VjpArgs<Prim>]: VjpArgs<Prim>[K] } = { ct: cts[0], out: cts[0], x: cts[0], y: cts[0], z: cts[0], inputs: [], params: {} as VjpArgs<Prim>["params"] };
   return withGradMode(createGraph, () => {
-    outputs.forEach((o, i) => accumulate(o, cts[i]));
-    for (let k = order.length - 1; k >= 0; k--) {
-      const t = order[k];
-      const ct = grads.get(t);
-      if (!ct) continue;
-      grads.delete(t);
-      if (stop.has(t) || !t.node) {
-        if (targets ? stop.has(t) : t.node === null) result.set(t, ct);
-        continue;
+    try {
+      outputs.forEach((o, i) => accumulate(o, cts[i]));
+      for (let k = order.length - 1; k >= 0; k--) {
+        const t = order[k];
+        if (!t.ct) continue;
+        const ct = t.ct;
+        t.ct = null;
+        if (stop.has(t) || !t.node) {
+          if (targets ? stop.has(t) : t.node === null) result.set(t, ct);
+          continue;
+        }
+        const { prim, inputs, params } = t.node;
+        args.ct = ct;
+        args.out = t;
+        args.x = inputs[0];
+        args.y = inputs[1];
+        args.z = inputs[2];
+        args.inputs = inputs;
+        args.params = params;
+        for (let i = 0; i < inputs.length; i++) {
+          const input = inputs[i];
+          if (!input.requiresGrad || (relevant && !relevant.has(input))) continue;
+          let g = ruleFor(prim, args, i);
+          if (!g) continue;
+          // The one place where broadcasting is undone: sum the cotangent back to the input's shape.
+          if (!sameShape(g.shape, input.shape)) g = sumTo(g, input.shape);
+          if (g.dtype !== input.dtype) g = cast(g, input.dtype);
+          accumulate(input, g);
+        }
       }
-      const { prim, inputs, params } = t.node;
-      const args: VjpArgs<Prim> = { ct, out: t, x: inputs[0], y: inputs[1], z: inputs[2], inputs, params };
-      for (let i = 0; i < inputs.length; i++) {
-        const input = inputs[i];
-        if (!input.requiresGrad || (relevant && !relevant.has(input))) continue;
-        let g = ruleFor(prim, args, i);
-        if (!g) continue;
-        // The one place where broadcasting is undone: sum the cotangent back to the input's shape.
-        if (!sameShape(g.shape, input.shape)) g = sumTo(g, input.shape);
-        if (g.dtype !== input.dtype) g = cast(g, input.dtype);
-        accumulate(input, g);
-      }
+    } finally {
+      for (const o of outputs) o.ct = null;
+      for (const t of order) t.ct = null;
     }
     return result;
   });

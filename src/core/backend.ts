@@ -21,6 +21,11 @@ export interface Backend {
   readonly name: string;
   readonly kernels: KernelOverrides;
   readonly updates?: UpdateKernels;
+  /**
+   * Ops whose inputs and output all have at most this many elements go straight to the reference
+   * kernels (a backend's copies and calls cost more than such work); unset: the backend sees every op.
+   */
+  readonly smallestWork?: number;
 }
 
 /** Plain JavaScript: every kernel is the table's reference kernel. */

@@ -31,24 +31,40 @@ export function noGrad<T>(fn: () => T): T {
   return withGradMode(false, fn);
 }
 
+// Scratch arrays for the input shapes of unary and binary ops (shape rules read them and keep nothing):
+// on scalar graphs every allocation per op shows in the time.
+const SHAPES1: Shape[] = [[]];
+const SHAPES2: Shape[] = [[], []];
+
 export function bind<P extends Prim>(prim: P, inputs: readonly Tensor[], params: ParamMap[P]): Tensor {
   const spec: Spec<P> = PRIMS[prim];
-  if (spec.arity !== "n" && inputs.length !== spec.arity) {
-    throw new Error(`${prim}: expected ${spec.arity} inputs, got ${inputs.length}`);
+  const n = inputs.length;
+  if (spec.arity !== "n" && n !== spec.arity) {
+    throw new Error(`${prim}: expected ${spec.arity} inputs, got ${n}`);
   }
-  const shapes = new Array<Shape>(inputs.length);
+  const backend = getBackend();
+  const smallest = backend.smallestWork ?? -1;
+  const shapes = n === 1 ? SHAPES1 : n === 2 ? SHAPES2 : new Array<Shape>(n);
   let dtype: DType = "float32";
-  for (let i = 0; i < inputs.length; i++) {
-    shapes[i] = inputs[i].shape;
-    if (inputs[i].dtype === "float64") dtype = "float64";
+  let small = true;
+  for (let i = 0; i < n; i++) {
+    const t = inputs[i];
+    shapes[i] = t.shape;
+    if (t.dtype === "float64") dtype = "float64";
+    if (t.data.length > smallest) small = false;
   }
   const shape = spec.shape(shapes, params);
   if (spec.dtype) dtype = spec.dtype(inputs.map((t) => t.dtype), params);
-  const kernel: Kernel<P> = (getBackend().kernels[prim] as Kernel<P> | undefined) ?? spec.kernel;
+  if (small) {
+    let size = 1;
+    for (const d of shape) size *= d;
+    small = size <= smallest;
+  }
+  const kernel: Kernel<P> = (small ? undefined : (backend.kernels[prim] as Kernel<P> | undefined)) ?? spec.kernel;
   const data = kernel(inputs, params, { shape, dtype });
   let tracked = false;
   if (gradEnabled && spec.vjp !== null) {
-    for (const t of inputs) if (t.requiresGrad) tracked = true;
+    for (let i = 0; i < n; i++) if (inputs[i].requiresGrad) tracked = true;
   }
   return new Tensor(data, shape, tracked ? { prim, inputs, params } : null, tracked);
 }

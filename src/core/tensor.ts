@@ -34,6 +34,8 @@ export class Tensor {
   grad: Tensor | null = null;
   /** Marks of the backward interpreter's graph walk (internal; cheaper than a Map per sweep). */
   visitMark = 0;
+  /** The cotangent the backward interpreter is accumulating for this tensor during a walk (internal). */
+  ct: Tensor | null = null;
 
   constructor(data: TypedArray, shape: Shape, node: Node | null = null, requiresGrad = false) {
     this.data = data;

@@ -120,6 +120,7 @@ export function useNativeBackend(): { isa: string; threads: number } | null {
   const map = <P extends MapPrim>(prim: P) => nativeMap(a, prim, (wasm[prim] ?? PRIMS[prim].kernel) as Kernel<P>);
   registerBackend({
     name: "native",
+    smallestWork: 16,
     kernels: {
       ...wasm,
       add: arithmetic("add"),

@@ -12,7 +12,7 @@ import { contiguous } from "../kernels/reduce.js";
 import type { Buf, Kernel, Prim } from "../prim.js";
 import { PRIMS } from "../primitives.js";
 import { sizeOf, type Shape } from "../shape.js";
-import { WASM_EXPORTS, WASM_PLAIN, WASM_SHARED } from "./wasm-module.js";
+import { WASM_EXPORTS, WASM_GEMM_MR, WASM_PLAIN, WASM_SHARED } from "./wasm-module.js";
 import { canBlock, CONTROL_BYTES, fnIndex, MAX_THREADS, ThreadPool, type Job, type SpawnThread, type WasmFn } from "./wasm-threads.js";
 
 /** Below this many elements the copies and the call cost more than a JS loop. */
@@ -290,25 +290,26 @@ function maxKernel(w: WasmKernels): Kernel<"max"> {
   };
 }
 
-/** C = A B: B packed into 8-column panels once, rows of C (multiples of 4) split over threads. */
+/** C = A B: B packed into 8-column panels once, rows of C (whole micro-tiles) split over threads. */
 function wasmGemm(w: WasmKernels): Gemm {
   const pack = fnIndex("pack_b"), rows = fnIndex("gemm_rows");
   return (A, B, C, m, n, k) => {
     if (!(A instanceof Float32Array && B instanceof Float32Array && C instanceof Float32Array) || m * n * k < 4096) return referenceGemm(A, B, C, m, n, k);
-    const mp = (m + 3) & ~3;
+    const MR = WASM_GEMM_MR;
+    const mp = Math.ceil(m / MR) * MR;
     const np = (n + 7) & ~7;
     w.reset();
     const a = w.alloc(mp * k * 4), b = w.alloc(k * n * 4), bp = w.alloc(np * k * 4), c = w.alloc(mp * np * 4);
     if (a < 0 || b < 0 || bp < 0 || c < 0) return referenceGemm(A, B, C, m, n, k);
     const f = w.view();
     f.set(A, a >> 2);
-    f.fill(0, (a >> 2) + m * k, (a >> 2) + mp * k); // zero rows up to the multiple of 4
+    f.fill(0, (a >> 2) + m * k, (a >> 2) + mp * k); // zero rows up to a whole micro-tile
     f.set(B, b >> 2);
     w.fns[pack](b, bp, k, n);
-    const t = 2 * m * n * k >= PAR_FLOPS ? Math.min(w.threads(), mp / 4) : 1;
+    const t = 2 * m * n * k >= PAR_FLOPS ? Math.min(w.threads(), mp / MR) : 1;
     const jobs: Job[] = [];
     for (let i = 0; i < t; i++) {
-      const [i0, i1] = share(mp, t, i, 4);
+      const [i0, i1] = share(mp, t, i, MR);
       if (i0 < i1) jobs.push({ fn: rows, args: [a, bp, c, i0, i1, np, k] });
     }
     w.run(jobs);
@@ -345,6 +346,7 @@ export function createWasmBackend(): WasmBackend | null {
   singleton = w && {
     name: "wasm",
     kernels: kernelsOf(w),
+    smallestWork: 16,
     shared: w.shared,
     useThreads: (spawn, count, eager) => w.useThreads(spawn, count, eager),
     pool: () => w.pool(),
