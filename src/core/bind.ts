@@ -51,7 +51,7 @@ export function bind<P extends Prim>(prim: P, inputs: readonly Tensor[], params:
     const t = inputs[i];
     shapes[i] = t.shape;
     if (t.dtype === "float64") dtype = "float64";
-    if (t.data.length > smallest) small = false;
+    if (t.size > smallest) small = false;
   }
   const shape = spec.shape(shapes, params);
   if (spec.dtype) dtype = spec.dtype(inputs.map((t) => t.dtype), params);
@@ -60,11 +60,23 @@ export function bind<P extends Prim>(prim: P, inputs: readonly Tensor[], params:
     for (const d of shape) size *= d;
     small = size <= smallest;
   }
-  const kernel: Kernel<P> = (small ? undefined : (backend.kernels[prim] as Kernel<P> | undefined)) ?? spec.kernel;
-  const data = kernel(inputs, params, { shape, dtype });
+  const override = small ? undefined : (backend.kernels[prim] as Kernel<P> | undefined);
   let tracked = false;
   if (gradEnabled && spec.vjp !== null) {
     for (let i = 0; i < n; i++) if (inputs[i].requiresGrad) tracked = true;
   }
-  return new Tensor(data, shape, tracked ? { prim, inputs, params } : null, tracked);
+  const node = tracked ? { prim, inputs, params } : null;
+  // One element in, one out, on the reference path: compute on numbers (float32 rounded as a
+  // Float32Array store would), with no buffer until someone reads `data`.
+  if (spec.scalar && override === undefined && shape.length <= 1 && (shape.length === 0 || shape[0] === 1)) {
+    let one = true;
+    for (let i = 0; i < n; i++) if (inputs[i].size !== 1) one = false;
+    if (one) {
+      const a = inputs[0].scalarValue();
+      const v = n === 1 ? spec.scalar(a, 0, 0) : n === 2 ? spec.scalar(a, inputs[1].scalarValue(), 0) : spec.scalar(a, inputs[1].scalarValue(), inputs[2].scalarValue());
+      return new Tensor(null, shape, node, tracked, dtype, dtype === "float32" ? Math.fround(v) : v);
+    }
+  }
+  const data = (override ?? spec.kernel)(inputs, params, { shape, dtype });
+  return new Tensor(data, shape, node, tracked);
 }

@@ -116,6 +116,8 @@ export interface Spec<P extends Prim> {
   readonly shape: (shapes: readonly Shape[], params: ParamMap[P]) => Shape;
   /** The reference kernel, used when the active backend has no faster one. */
   readonly kernel: Kernel<P>;
+  /** The same map on plain numbers, for elementwise primitives: one-element work skips buffers entirely. */
+  readonly scalar?: (a: number, b: number, c: number) => number;
   /** null: the output is piecewise constant (comparisons, sign, argmax) and carries no gradient. */
   readonly vjp: Vjp<P> | null;
   /** Output dtype when it is not the promotion of the inputs (cast). */

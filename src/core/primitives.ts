@@ -56,11 +56,11 @@ function elementwise(name: string) {
 }
 
 function unary<P extends Prim>(f: (v: number) => number, vjp: Spec<P>["vjp"], print: Spec<P>["print"]): Spec<P> {
-  return { arity: 1, shape: same, kernel: unaryKernel<P>(f), vjp, print };
+  return { arity: 1, shape: same, kernel: unaryKernel<P>(f), scalar: f, vjp, print };
 }
 
 function binary<P extends Prim>(name: string, f: (a: number, b: number) => number, vjp: Spec<P>["vjp"], print: Spec<P>["print"], op?: "+" | "-" | "*" | "/"): Spec<P> {
-  return { arity: 2, shape: elementwise(name), kernel: op ? arithmeticKernel<P>(op, f) : binaryKernel<P>(f), vjp, print };
+  return { arity: 2, shape: elementwise(name), kernel: op ? arithmeticKernel<P>(op, f) : binaryKernel<P>(f), scalar: f, vjp, print };
 }
 
 function reduceShape(name: string, needsElements: boolean) {
@@ -154,6 +154,7 @@ export const PRIMS: PrimTable = {
     arity: 3,
     shape: (s) => broadcastAll(s, "where"),
     kernel: whereKernel,
+    scalar: (c, x, y) => (c !== 0 ? x : y),
     vjp: [null, ({ ct, x: cond }) => where(cond, ct, 0), ({ ct, x: cond }) => where(cond, 0, ct)],
     print: call("where", (a) => `\\begin{cases}${a[1]} & ${a[0]}\\\\ ${a[2]} & \\text{otherwise}\\end{cases}`, "np.where"),
   },

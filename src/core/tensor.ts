@@ -3,7 +3,7 @@
  * that require grad, the node that made it. Memory is the garbage collector's: nothing to dispose.
  */
 import type { DType, TypedArray } from "./dtype.js";
-import { dtypeOf } from "./dtype.js";
+import { allocate, dtypeOf } from "./dtype.js";
 import type { ParamMap, Prim } from "./prim.js";
 import { formatShape, type Shape } from "./shape.js";
 import * as ops from "./ops.js";
@@ -22,8 +22,10 @@ export type Axes = number | readonly number[] | null | undefined;
 export type Operand = Tensor | number;
 
 export class Tensor {
-  /** Row-major values. Writing into it in place (as optimizers do) is allowed but bypasses autodiff. */
-  readonly data: TypedArray;
+  // The values; null for a one-element result of the scalar fast path until someone reads `data`
+  // (a typed array per scalar was most of the garbage of a long scalar graph).
+  private _data: TypedArray | null;
+  private _value: number;
   readonly shape: Shape;
   readonly dtype: DType;
   /** The primitive application that produced this tensor; null for leaves and untracked results. */
@@ -37,16 +39,35 @@ export class Tensor {
   /** The cotangent the backward interpreter is accumulating for this tensor during a walk (internal). */
   ct: Tensor | null = null;
 
-  constructor(data: TypedArray, shape: Shape, node: Node | null = null, requiresGrad = false) {
-    this.data = data;
+  /** `data` null (internal: the scalar fast path in bind) makes a one-element tensor holding `value` of `dtype`. */
+  constructor(data: TypedArray | null, shape: Shape, node: Node | null = null, requiresGrad = false, dtype: DType = "float32", value = 0) {
+    this._data = data;
+    this._value = value;
     this.shape = shape;
-    this.dtype = dtypeOf(data);
+    this.dtype = data === null ? dtype : dtypeOf(data);
     this.node = node;
     this.requiresGrad = requiresGrad;
   }
 
+  /** Row-major values. Writing into it in place (as optimizers do) is allowed but bypasses autodiff. */
+  get data(): TypedArray {
+    return this._data ?? this.materialize();
+  }
+
+  private materialize(): TypedArray {
+    const d = allocate(this.dtype, 1);
+    d[0] = this._value;
+    this._data = d;
+    return d;
+  }
+
+  /** The value of a one-element tensor, without making its buffer (internal). */
+  scalarValue(): number {
+    return this._data === null ? this._value : this._data[0];
+  }
+
   get size(): number {
-    return this.data.length;
+    return this._data === null ? 1 : this._data.length;
   }
 
   get ndim(): number {
@@ -60,10 +81,10 @@ export class Tensor {
 
   /** The single value of a one-element tensor. */
   item(): number {
-    if (this.data.length !== 1) {
+    if (this.size !== 1) {
       throw new Error(`item: only a tensor with one element can be converted to a number, got shape ${formatShape(this.shape)}`);
     }
-    return this.data[0];
+    return this.scalarValue();
   }
 
   /** Nested JS arrays (a number for a 0-d tensor). */
