@@ -9,6 +9,7 @@
 #include <cmath>
 #include <cstdint>
 #include <condition_variable>
+#include <cstdlib>
 #include <cstring>
 #include <functional>
 #include <memory>
@@ -92,7 +93,9 @@ __attribute__((target("avx512f"))) void kernel512(int kc, const float* a, const 
 __attribute__((target("avx2,fma"))) void kernel256(int kc, const float* a, const float* b, float* c, int ldc, bool accumulate) {
   __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
   __m256 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+#pragma GCC unroll 4
   for (int p = 0; p < kc; p++) {
+    _mm_prefetch((const char*)(b + 128), _MM_HINT_T0);  // the panel row eight steps ahead
     const __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8);
     __m256 ar = _mm256_broadcast_ss(a);
     c00 = _mm256_fmadd_ps(ar, b0, c00); c01 = _mm256_fmadd_ps(ar, b1, c01);
@@ -138,12 +141,18 @@ void kernelGeneric(int kc, const float* a, const float* b, float* c, int ldc, bo
 // ldb and ldc: row strides of B and C (N unless this call computes a block of columns of a wider C).
 // Packing buffers kept per thread and grown on demand: allocating (and zeroing) them on every call
 // cost as much as packing on the mid-sized products of a training step.
+// 64-byte aligned, so that the micro-kernels' 32- and 64-byte loads of packed panels never straddle
+// a cache line.
 struct Scratch {
-  std::unique_ptr<float[]> data;
+  struct Free {
+    void operator()(float* p) const { std::free(p); }
+  };
+  std::unique_ptr<float, Free> data;
   size_t size = 0;
   float* get(size_t n) {
     if (n > size) {
-      data.reset(new float[n]);
+      const size_t bytes = (n * sizeof(float) + 63) / 64 * 64;
+      data.reset(static_cast<float*>(std::aligned_alloc(64, bytes)));
       size = n;
     }
     return data.get();
