@@ -567,7 +567,7 @@ void mapParallel(int op, const float* x, float* o, size_t n) {
 
 // Optimizer updates in place, computed in double and rounded to float at each store exactly as the
 // JS loops in optim/optimizer.ts do (a value stored and read back is the float), so both take
-// bit-identical steps. Split over the pool for large parameters.
+// bit-identical steps. Split over the pool for very large parameters.
 void sgdRange(float* w, const float* g, float* v, double lr, double mu, double wd, bool nesterov, bool first, size_t a, size_t b) {
   if (!v) {
     for (size_t i = a; i < b; i++) w[i] = (float)((double)w[i] - lr * ((double)g[i] + wd * (double)w[i]));
@@ -590,9 +590,10 @@ void adamRange(float* w, const float* g, float* m, float* v, double lr, double b
   }
 }
 
+// Updates are memory-bound: a second thread only pays for its wake-up below a million elements.
 template <typename F>
 void forRanges(size_t n, F f) {
-  const int t = n < (1 << 16) ? 1 : pool().size();
+  const int t = n < (1 << 20) ? 1 : pool().size();
   const size_t per = ((n + t - 1) / t + 15) / 16 * 16;
   pool().run(t, [&](int i) {
     const size_t a = std::min(n, i * per), b = std::min(n, a + per);

@@ -151,7 +151,7 @@ describe("native backend", { skip: native ? false : "the native addon was not bu
         withBackend(backend, () => {
           const rng = new bp.Rng(5);
           // A large parameter (split over threads) and a small one (a slab view of a shared buffer).
-          const ps = [bp.randn([300, 700], { rng }), bp.randn([10], { rng })].map((t) => bp.tensor(t.data.slice(), { shape: t.shape, requiresGrad: true }));
+          const ps = [bp.randn([1100, 1000], { rng }), bp.randn([10], { rng })].map((t) => bp.tensor(t.data.slice(), { shape: t.shape, requiresGrad: true }));
           const o = opt(ps);
           for (let s = 0; s < 3; s++) {
             for (const p of ps) p.grad = bp.randn(p.shape, { rng });
