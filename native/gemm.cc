@@ -319,7 +319,8 @@ ThreadPool& pool() {
 // only its own part of B instead of all of it.
 void gemm(const float* A, const float* B, float* C, int M, int N, int K, int threads) {
   const double flops = 2.0 * M * N * K;
-  const bool byColumns = N > M;
+  // Rows split with B packed once by the team; columns only when there are too few rows to share.
+  const bool byColumns = N > M && M < 32 * threads;
   int t = std::max(1, std::min(threads, (byColumns ? N : M) / 32));
   if (flops < 1.6e7) t = 1;  // starting threads costs more than they save on small products
   if (t == 1) return gemmSerial(A, B, C, M, N, K, N, N);
