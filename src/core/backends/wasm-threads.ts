@@ -58,7 +58,7 @@ export class ThreadPool {
   private broken = false;
 
   constructor(
-    private readonly memory: WebAssembly.Memory,
+    memory: WebAssembly.Memory,
     module: WebAssembly.Module,
     spawn: SpawnThread,
     workers: number,
@@ -128,10 +128,6 @@ export class ThreadPool {
       Atomics.store(this.ctl, w * SLOT, EXIT);
       Atomics.notify(this.ctl, w * SLOT);
     }
-  }
-
-  get memoryBytes(): number {
-    return this.memory.buffer.byteLength;
   }
 }
 
