@@ -67,6 +67,7 @@ void packB(const float* B, int ldb, int kc, int nc, float* out) {
 __attribute__((target("avx512f"))) void kernel512(int kc, const float* a, const float* b, float* c, int ldc, bool accumulate) {
   __m512 acc[12][2];
   for (int r = 0; r < 12; r++) acc[r][0] = acc[r][1] = _mm512_setzero_ps();
+  for (int r = 0; r < 12; r++) _mm_prefetch((const char*)(c + r * ldc), _MM_HINT_T0);  // written at the end
   for (int p = 0; p < kc; p++) {
     const __m512 b0 = _mm512_loadu_ps(b), b1 = _mm512_loadu_ps(b + 16);
     for (int r = 0; r < 12; r++) {
@@ -93,6 +94,7 @@ __attribute__((target("avx512f"))) void kernel512(int kc, const float* a, const 
 __attribute__((target("avx2,fma"))) void kernel256(int kc, const float* a, const float* b, float* c, int ldc, bool accumulate) {
   __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
   __m256 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+  for (int r = 0; r < 6; r++) _mm_prefetch((const char*)(c + r * ldc), _MM_HINT_T0);  // the tile is written at the end
 #pragma GCC unroll 4
   for (int p = 0; p < kc; p++) {
     _mm_prefetch((const char*)(b + 128), _MM_HINT_T0);  // the panel row eight steps ahead
