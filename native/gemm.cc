@@ -604,6 +604,33 @@ void forRanges(size_t n, F f) {
   });
 }
 
+// Reductions over the middle of (outer, mid, inner) blocks, in the reference kernels' order: sums
+// accumulate in double (so results are identical to the reference), max carries NaN.
+void reduceBlocks(bool isMax, const float* x, float* o, size_t outer, size_t mid, size_t inner) {
+  std::vector<double> acc(isMax ? 0 : inner);
+  for (size_t a = 0; a < outer; a++) {
+    const float* xa = x + a * mid * inner;
+    float* oa = o + a * inner;
+    if (isMax) {
+      std::fill(oa, oa + inner, -INFINITY);
+      for (size_t m = 0; m < mid; m++)
+        for (size_t k = 0; k < inner; k++) {
+          const float v = xa[m * inner + k];
+          oa[k] = pick((v > oa[k]) | (v != v), v, oa[k]);
+        }
+    } else if (inner == 1) {
+      double s = 0;
+      for (size_t m = 0; m < mid; m++) s += xa[m];
+      oa[0] = (float)s;
+    } else {
+      std::fill(acc.begin(), acc.end(), 0.0);
+      for (size_t m = 0; m < mid; m++)
+        for (size_t k = 0; k < inner; k++) acc[k] += xa[m * inner + k];
+      for (size_t k = 0; k < inner; k++) oa[k] = (float)acc[k];
+    }
+  }
+}
+
 bool floatArray(napi_env env, napi_value v, float** data, size_t* length) {
   napi_typedarray_type type;
   void* ptr;
@@ -785,6 +812,21 @@ napi_value Select(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// reduce(isMax, x, out, outer, mid, inner): out[a, k] = sum or max over m of x[a, m, k].
+napi_value Reduce(napi_env env, napi_callback_info info) {
+  size_t argc = 6;
+  napi_value argv[6];
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  if (argc < 6) return throwError(env, "reduce(isMax, x, out, outer, mid, inner)");
+  float *x, *o;
+  size_t lx, lo;
+  if (!floatArray(env, argv[1], &x, &lx) || !floatArray(env, argv[2], &o, &lo)) return throwError(env, "reduce: x and out must be Float32Arrays");
+  const int32_t outer = int32Arg(env, argv[3]), mid = int32Arg(env, argv[4]), inner = int32Arg(env, argv[5]);
+  if (outer < 0 || mid < 0 || inner < 0 || lx < (size_t)outer * mid * inner || lo < (size_t)outer * inner) return throwError(env, "reduce: bad sizes");
+  reduceBlocks(boolArg(env, argv[0]), x, o, outer, mid, inner);
+  return nullptr;
+}
+
 napi_value Isa(napi_env env, napi_callback_info) {
   const char* name = kIsa == Isa::Avx512 ? "avx512" : kIsa == Isa::Avx2 ? "avx2" : "generic";
   napi_value out;
@@ -804,6 +846,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"arithmetic", nullptr, Arithmetic, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"map", nullptr, Map, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"select", nullptr, Select, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"reduce", nullptr, Reduce, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"sgd", nullptr, Sgd, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"adam", nullptr, Adam, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"isa", nullptr, Isa, nullptr, nullptr, nullptr, napi_default, nullptr},

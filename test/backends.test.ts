@@ -125,6 +125,25 @@ describe("native backend", { skip: native ? false : "the native addon was not bu
     bp.setBackend("js");
   });
 
+  it("sum and max over contiguous axes in C++ equal the reference exactly (NaN carried through max)", () => {
+    useNativeBackend();
+    const rng = new bp.Rng(24);
+    const values = bp.randn([5, 37, 29], { rng }).toArray() as number[][][];
+    values[1][3][4] = NaN;
+    const x = bp.tensor(values);
+    for (const axes of [[2], [1], [0], [1, 2], [0, 1], [0, 1, 2], [0, 2]]) {
+      for (const keep of [false, true]) {
+        for (const op of ["sum", "max"] as const) {
+          const got = withBackend("native", () => bp[op](x, axes, keep));
+          const want = withBackend("js", () => bp[op](x, axes, keep));
+          assert.deepEqual(got.shape, want.shape);
+          for (let i = 0; i < want.size; i++) if (!Object.is(got.data[i], want.data[i])) assert.fail(`${op} ${axes} at ${i}: ${got.data[i]} vs ${want.data[i]}`);
+        }
+      }
+    }
+    bp.setBackend("js");
+  });
+
   it("unary maps split over the thread pool agree with the reference (odd length: a vector tail)", () => {
     useNativeBackend();
     const x = bp.randn([(1 << 17) + 5], { rng: new bp.Rng(22) }).mul(10);

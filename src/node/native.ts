@@ -7,6 +7,7 @@ import { registerBackend, setBackend, type UpdateKernels } from "../core/backend
 import { createWasmBackend, view2d } from "../core/backends/wasm.js";
 import { PRIMS } from "../core/primitives.js";
 import { sizeOf } from "../core/shape.js";
+import { contiguous } from "../core/kernels/reduce.js";
 import type { TypedArray } from "../core/dtype.js";
 import { batchedMatmul, referenceGemm, type Gemm } from "../core/kernels/matmul.js";
 import { transposeKernel } from "../core/kernels/layout.js";
@@ -18,6 +19,7 @@ interface Addon {
   transpose2d(src: Float32Array, dst: Float32Array, batches: number, rows: number, cols: number): void;
   threads(): number;
   map(op: number, x: Float32Array, out: Float32Array, n: number): void;
+  reduce(isMax: boolean, x: Float32Array, out: Float32Array, outer: number, mid: number, inner: number): void;
   select(c: Float32Array, rsC: number, vecC: number, x: Float32Array, rsX: number, vecX: number, y: Float32Array, rsY: number, vecY: number, out: Float32Array, rows: number, cols: number): void;
   sgd: UpdateKernels["sgd"];
   adam: UpdateKernels["adam"];
@@ -95,6 +97,19 @@ function nativeWhere(a: Addon, fallback: Kernel<"where">): Kernel<"where"> {
   };
 }
 
+/** sum and max over contiguous axes in place (the reference kernels' order: sums identical to theirs). */
+function nativeReduce<P extends "sum" | "max">(a: Addon, prim: P, fallback: Kernel<P>): Kernel<P> {
+  return (ins, p, out) => {
+    const x = ins[0].data;
+    const blocks = contiguous(ins[0].shape, p.axes);
+    if (!blocks || blocks[1] === 0 || out.dtype !== "float32" || !(x instanceof Float32Array)) return fallback(ins, p, out);
+    const [outer, mid, inner] = blocks;
+    const o = new Float32Array(outer * inner);
+    a.reduce(prim === "max", x, o, outer, mid, inner);
+    return o;
+  };
+}
+
 const MAPS = { neg: 0, abs: 1, sqrt: 2, reciprocal: 3, exp: 4, log: 5, sigmoid: 6, tanh: 7 } as const;
 type MapPrim = keyof typeof MAPS;
 
@@ -114,7 +129,7 @@ function nativeMap<P extends MapPrim>(a: Addon, prim: P, fallback: Kernel<P>): K
 export function useNativeBackend(): { isa: string; threads: number } | null {
   const a = nativeAddon();
   if (!a) return null;
-  // Products, transposes, elementwise maps, comparisons and where in C++; reductions are the wasm backend's.
+  // Everything below in C++; the wasm kernels serve what these decline.
   const wasm = createWasmBackend()?.kernels ?? {};
   const arithmetic = <P extends ArithmeticPrim>(prim: P) => nativeArithmetic(a, prim, (wasm[prim] ?? PRIMS[prim].kernel) as Kernel<P>);
   const map = <P extends MapPrim>(prim: P) => nativeMap(a, prim, (wasm[prim] ?? PRIMS[prim].kernel) as Kernel<P>);
@@ -133,6 +148,8 @@ export function useNativeBackend(): { isa: string; threads: number } | null {
       ge: arithmetic("ge"),
       eq: arithmetic("eq"),
       where: nativeWhere(a, (wasm.where ?? PRIMS.where.kernel) as Kernel<"where">),
+      sum: nativeReduce(a, "sum", (wasm.sum ?? PRIMS.sum.kernel) as Kernel<"sum">),
+      max: nativeReduce(a, "max", (wasm.max ?? PRIMS.max.kernel) as Kernel<"max">),
       neg: map("neg"),
       abs: map("abs"),
       sqrt: map("sqrt"),
