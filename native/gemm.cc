@@ -631,6 +631,47 @@ void reduceBlocks(bool isMax, const float* x, float* o, size_t outer, size_t mid
   }
 }
 
+// dst (cols x rows) = src (rows x cols)^T, in 32 x 32 tiles (both the rows read and the rows written
+// stay in cache); whole 8 x 8 blocks inside a tile go through AVX2 registers.
+__attribute__((target("avx2"))) void transpose8(const float* s, size_t ls, float* d, size_t ld) {
+  __m256 r[8], t[8];
+  for (int i = 0; i < 8; i++) r[i] = _mm256_loadu_ps(s + i * ls);
+  for (int i = 0; i < 8; i += 2) {
+    t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
+    t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
+  }
+  for (int i = 0; i < 8; i += 4) {
+    r[i] = _mm256_shuffle_ps(t[i], t[i + 2], 0x44);
+    r[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], 0xEE);
+    r[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0x44);
+    r[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0xEE);
+  }
+  for (int i = 0; i < 4; i++) {
+    _mm256_storeu_ps(d + i * ld, _mm256_permute2f128_ps(r[i], r[i + 4], 0x20));
+    _mm256_storeu_ps(d + (i + 4) * ld, _mm256_permute2f128_ps(r[i], r[i + 4], 0x31));
+  }
+}
+
+void transpose(const float* s, float* d, int rows, int cols) {
+  constexpr int T = 32;
+  const bool avx2 = kIsa != Isa::Generic;
+  for (int i0 = 0; i0 < rows; i0 += T)
+    for (int j0 = 0; j0 < cols; j0 += T) {
+      const int i1 = std::min(rows, i0 + T), j1 = std::min(cols, j0 + T);
+      int i = i0;
+      if (avx2) {
+        for (; i + 8 <= i1; i += 8) {
+          int j = j0;
+          for (; j + 8 <= j1; j += 8) transpose8(s + (size_t)i * cols + j, cols, d + (size_t)j * rows + i, rows);
+          for (; j < j1; j++)
+            for (int r = i; r < i + 8; r++) d[(size_t)j * rows + r] = s[(size_t)r * cols + j];
+        }
+      }
+      for (; i < i1; i++)
+        for (int j = j0; j < j1; j++) d[(size_t)j * rows + i] = s[(size_t)i * cols + j];
+    }
+}
+
 bool floatArray(napi_env env, napi_value v, float** data, size_t* length) {
   napi_typedarray_type type;
   void* ptr;
@@ -682,17 +723,7 @@ napi_value Transpose2d(napi_env env, napi_callback_info info) {
   const int32_t batches = int32Arg(env, argv[2]), rows = int32Arg(env, argv[3]), cols = int32Arg(env, argv[4]);
   const size_t per = (size_t)rows * cols;
   if (batches < 0 || rows < 0 || cols < 0 || ls < per * batches || ld < per * batches) return throwError(env, "transpose2d: array too small for the given sizes");
-  constexpr int T = 32;  // tiles keep both the rows read and the rows written in cache
-  for (int b = 0; b < batches; b++) {
-    const float* s = src + per * b;
-    float* d = dst + per * b;
-    for (int i0 = 0; i0 < rows; i0 += T)
-      for (int j0 = 0; j0 < cols; j0 += T) {
-        const int i1 = std::min(rows, i0 + T), j1 = std::min(cols, j0 + T);
-        for (int i = i0; i < i1; i++)
-          for (int j = j0; j < j1; j++) d[(size_t)j * rows + i] = s[(size_t)i * cols + j];
-      }
-  }
+  for (int b = 0; b < batches; b++) transpose(src + per * b, dst + per * b, rows, cols);
   return nullptr;
 }
 

@@ -79,7 +79,7 @@ describe("native backend", { skip: native ? false : "the native addon was not bu
   });
 
   it("transposes agree with the reference kernel (batched, odd sizes)", () => {
-    for (const shape of [[3, 5], [2, 33, 70], [1, 1], [4, 1, 9]]) {
+    for (const shape of [[3, 5], [2, 33, 70], [1, 1], [4, 1, 9], [67, 45], [3, 40, 96]]) {
       const x = bp.randn(shape, { rng: new bp.Rng(shape.length) });
       assert.deepEqual(withBackend("native", () => bp.mT(x)).toArray(), withBackend("js", () => bp.mT(x)).toArray());
       const perm = shape.map((_, i) => shape.length - 1 - i);
