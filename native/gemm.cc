@@ -693,19 +693,35 @@ napi_value throwError(napi_env env, const char* msg) {
   return nullptr;
 }
 
+// Fills argv with the call's arguments; false, with a TypeError showing `usage`, when fewer than `need` came.
+template <size_t N>
+bool readArgs(napi_env env, napi_callback_info info, napi_value (&argv)[N], size_t need, const char* usage) {
+  size_t argc = N;
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  if (argc >= need) return true;
+  throwError(env, usage);
+  return false;
+}
+
+// Whether `len` elements hold an input of the 2-D broadcast layouts: rows at stride rs, each `cols`
+// long when it varies along the row (vec) or one element when it does not.
+bool fitsLayout(size_t len, int32_t rows, int32_t cols, int32_t rs, int32_t vec) {
+  return len >= (size_t)(rows - 1) * rs + (vec ? (size_t)cols : 1);
+}
+
 // sgemm(a, b, c, m, n, k, threads): c = a b for row-major Float32Arrays.
 napi_value Sgemm(napi_env env, napi_callback_info info) {
-  size_t argc = 7;
   napi_value argv[7];
-  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
-  if (argc < 6) return throwError(env, "sgemm(a, b, c, m, n, k[, threads])");
+  if (!readArgs(env, info, argv, 6, "sgemm(a, b, c, m, n, k[, threads])")) return nullptr;
   float *a, *b, *c;
   size_t la, lb, lc;
   if (!floatArray(env, argv[0], &a, &la) || !floatArray(env, argv[1], &b, &lb) || !floatArray(env, argv[2], &c, &lc)) {
     return throwError(env, "sgemm: a, b and c must be Float32Arrays");
   }
   const int32_t m = int32Arg(env, argv[3]), n = int32Arg(env, argv[4]), k = int32Arg(env, argv[5]);
-  const int32_t threads = argc > 6 ? std::max(1, int32Arg(env, argv[6])) : hardwareThreads();
+  napi_valuetype given;  // missing arguments read as undefined
+  napi_typeof(env, argv[6], &given);
+  const int32_t threads = given == napi_undefined ? hardwareThreads() : std::max(1, int32Arg(env, argv[6]));
   if (m < 0 || n < 0 || k < 0 || la < (size_t)m * k || lb < (size_t)k * n || lc < (size_t)m * n) return throwError(env, "sgemm: array too small for the given sizes");
   gemm(a, b, c, m, n, k, threads);
   return nullptr;
@@ -713,10 +729,8 @@ napi_value Sgemm(napi_env env, napi_callback_info info) {
 
 // transpose2d(src, dst, batches, rows, cols): dst[b] = src[b]^T for row-major float32 matrices.
 napi_value Transpose2d(napi_env env, napi_callback_info info) {
-  size_t argc = 5;
   napi_value argv[5];
-  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
-  if (argc < 5) return throwError(env, "transpose2d(src, dst, batches, rows, cols)");
+  if (!readArgs(env, info, argv, 5, "transpose2d(src, dst, batches, rows, cols)")) return nullptr;
   float *src, *dst;
   size_t ls, ld;
   if (!floatArray(env, argv[0], &src, &ls) || !floatArray(env, argv[1], &dst, &ld)) return throwError(env, "transpose2d: src and dst must be Float32Arrays");
@@ -729,10 +743,8 @@ napi_value Transpose2d(napi_env env, napi_callback_info info) {
 
 // arithmetic(op, a, rsA, vecA, b, rsB, vecB, out, rows, cols): op as in arith.
 napi_value Arithmetic(napi_env env, napi_callback_info info) {
-  size_t argc = 10;
   napi_value argv[10];
-  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
-  if (argc < 10) return throwError(env, "arithmetic(op, a, rsA, vecA, b, rsB, vecB, out, rows, cols)");
+  if (!readArgs(env, info, argv, 10, "arithmetic(op, a, rsA, vecA, b, rsB, vecB, out, rows, cols)")) return nullptr;
   float *a, *b, *o;
   size_t la, lb, lo;
   if (!floatArray(env, argv[1], &a, &la) || !floatArray(env, argv[4], &b, &lb) || !floatArray(env, argv[7], &o, &lo)) {
@@ -742,19 +754,15 @@ napi_value Arithmetic(napi_env env, napi_callback_info info) {
   const int32_t rsB = int32Arg(env, argv[5]), vb = int32Arg(env, argv[6]), rows = int32Arg(env, argv[8]), cols = int32Arg(env, argv[9]);
   if (op < 0 || op > 8 || rsA < 0 || rsB < 0 || rows < 0 || cols < 0) return throwError(env, "arithmetic: bad arguments");
   if (rows == 0 || cols == 0) return nullptr;
-  // The last element each input is read at, for the bounds check.
-  const auto reach = [&](int32_t rs, int32_t v) { return (size_t)(rows - 1) * rs + (v ? (size_t)cols : 1); };
-  if (la < reach(rsA, va) || lb < reach(rsB, vb) || lo < (size_t)rows * cols) return throwError(env, "arithmetic: array too small for the given sizes");
+  if (!fitsLayout(la, rows, cols, rsA, va) || !fitsLayout(lb, rows, cols, rsB, vb) || lo < (size_t)rows * cols) return throwError(env, "arithmetic: array too small for the given sizes");
   arithmeticParallel(op, a, rsA, va != 0, b, rsB, vb != 0, o, rows, cols);
   return nullptr;
 }
 
 // map(op, x, out, n): out = f(x) elementwise; op as in mapRange.
 napi_value Map(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
   napi_value argv[4];
-  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
-  if (argc < 4) return throwError(env, "map(op, x, out, n)");
+  if (!readArgs(env, info, argv, 4, "map(op, x, out, n)")) return nullptr;
   float *x, *o;
   size_t lx, lo;
   if (!floatArray(env, argv[1], &x, &lx) || !floatArray(env, argv[2], &o, &lo)) return throwError(env, "map: x and out must be Float32Arrays");
@@ -778,10 +786,8 @@ bool boolArg(napi_env env, napi_value v) {
 
 // sgd(w, g, v | null, lr, momentum, weightDecay, nesterov, first)
 napi_value Sgd(napi_env env, napi_callback_info info) {
-  size_t argc = 8;
   napi_value argv[8];
-  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
-  if (argc < 8) return throwError(env, "sgd(w, g, v, lr, momentum, weightDecay, nesterov, first)");
+  if (!readArgs(env, info, argv, 8, "sgd(w, g, v, lr, momentum, weightDecay, nesterov, first)")) return nullptr;
   float *w, *g, *v = nullptr;
   size_t lw, lg, lv = 0;
   napi_valuetype vt;
@@ -798,10 +804,8 @@ napi_value Sgd(napi_env env, napi_callback_info info) {
 
 // adam(w, g, m, v, lr, beta1, beta2, eps, weightDecay, decoupled, c1, c2)
 napi_value Adam(napi_env env, napi_callback_info info) {
-  size_t argc = 12;
   napi_value argv[12];
-  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
-  if (argc < 12) return throwError(env, "adam(w, g, m, v, lr, beta1, beta2, eps, weightDecay, decoupled, c1, c2)");
+  if (!readArgs(env, info, argv, 12, "adam(w, g, m, v, lr, beta1, beta2, eps, weightDecay, decoupled, c1, c2)")) return nullptr;
   float *w, *g, *m, *v;
   size_t lw, lg, lm, lv;
   if (!floatArray(env, argv[0], &w, &lw) || !floatArray(env, argv[1], &g, &lg) || !floatArray(env, argv[2], &m, &lm) || !floatArray(env, argv[3], &v, &lv)) {
@@ -818,10 +822,8 @@ napi_value Adam(napi_env env, napi_callback_info info) {
 
 // select(c, rsC, vecC, x, rsX, vecX, y, rsY, vecY, out, rows, cols): out = c != 0 ? x : y.
 napi_value Select(napi_env env, napi_callback_info info) {
-  size_t argc = 12;
   napi_value argv[12];
-  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
-  if (argc < 12) return throwError(env, "select(c, rsC, vecC, x, rsX, vecX, y, rsY, vecY, out, rows, cols)");
+  if (!readArgs(env, info, argv, 12, "select(c, rsC, vecC, x, rsX, vecX, y, rsY, vecY, out, rows, cols)")) return nullptr;
   float* p[4];
   size_t len[4];
   for (int i = 0; i < 4; i++) {
@@ -836,7 +838,7 @@ napi_value Select(napi_env env, napi_callback_info info) {
   if (rows < 0 || cols < 0 || rs[0] < 0 || rs[1] < 0 || rs[2] < 0) return throwError(env, "select: bad arguments");
   if (rows == 0 || cols == 0) return nullptr;
   for (int i = 0; i < 3; i++) {
-    if (len[i] < (size_t)(rows - 1) * rs[i] + (vec[i] ? (size_t)cols : 1)) return throwError(env, "select: array too small for the given sizes");
+    if (!fitsLayout(len[i], rows, cols, rs[i], vec[i])) return throwError(env, "select: array too small for the given sizes");
   }
   if (len[3] < (size_t)rows * cols) return throwError(env, "select: array too small for the given sizes");
   selectRows(p[0], rs[0], vec[0] != 0, p[1], rs[1], vec[1] != 0, p[2], rs[2], vec[2] != 0, p[3], rows, cols);
@@ -845,10 +847,8 @@ napi_value Select(napi_env env, napi_callback_info info) {
 
 // reduce(isMax, x, out, outer, mid, inner): out[a, k] = sum or max over m of x[a, m, k].
 napi_value Reduce(napi_env env, napi_callback_info info) {
-  size_t argc = 6;
   napi_value argv[6];
-  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
-  if (argc < 6) return throwError(env, "reduce(isMax, x, out, outer, mid, inner)");
+  if (!readArgs(env, info, argv, 6, "reduce(isMax, x, out, outer, mid, inner)")) return nullptr;
   float *x, *o;
   size_t lx, lo;
   if (!floatArray(env, argv[1], &x, &lx) || !floatArray(env, argv[2], &o, &lo)) return throwError(env, "reduce: x and out must be Float32Arrays");
