@@ -83,9 +83,8 @@ export function pullback(
     }
   }
   // Cotangents accumulate on the tensors themselves (a Map of a million entries cost more than the
-  // arithmetic on scalar graphs); every tensor of the walk starts with none and is cleared after.
+  // arithmetic on scalar graphs); every pullback clears them when it ends, normally or not.
   const result = new Map<Tensor, Tensor>();
-  for (const t of order) t.ct = null;
   const accumulate = (t: Tensor, g: Tensor): void => {
     t.ct = t.ct && t.visitMark === walk ? add(t.ct, g) : g;
   };
