@@ -41,6 +41,9 @@ export class Tensor {
 
   /** `data` null (internal: the scalar fast path in bind) makes a one-element tensor holding `value` of `dtype`. */
   constructor(data: TypedArray | null, shape: Shape, node: Node | null = null, requiresGrad = false, dtype: DType = "float32", value = 0) {
+    if (data === null && !(shape.length === 0 || (shape.length === 1 && shape[0] === 1))) {
+      throw new Error(`Tensor: a tensor without a buffer holds one value, got shape ${formatShape(shape)}`);
+    }
     this._data = data;
     this._value = value;
     this.shape = shape;
