@@ -11,7 +11,7 @@ import { contiguous } from "../core/kernels/reduce.js";
 import type { TypedArray } from "../core/dtype.js";
 import { batchedMatmul, referenceGemm, type Gemm } from "../core/kernels/matmul.js";
 import { transposeKernel } from "../core/kernels/layout.js";
-import type { Kernel } from "../core/prim.js";
+import type { Kernel, Prim } from "../core/prim.js";
 
 interface Addon {
   sgemm(a: Float32Array, b: Float32Array, c: Float32Array, m: number, n: number, k: number, threads?: number): void;
@@ -20,10 +20,12 @@ interface Addon {
   threads(): number;
   map(op: number, x: Float32Array, out: Float32Array, n: number): void;
   reduce(isMax: boolean, x: Float32Array, out: Float32Array, outer: number, mid: number, inner: number): void;
-  select(c: Float32Array, rsC: number, vecC: number, x: Float32Array, rsX: number, vecX: number, y: Float32Array, rsY: number, vecY: number, out: Float32Array, rows: number, cols: number): void;
+  /** (a, rsA, vecA, b, rsB, vecB, out, rows, cols) */
+  arithmetic(op: number, ...args: (Float32Array | number)[]): void;
+  /** (c, rsC, vecC, x, rsX, vecX, y, rsY, vecY, out, rows, cols) */
+  select(...args: (Float32Array | number)[]): void;
   sgd: UpdateKernels["sgd"];
   adam: UpdateKernels["adam"];
-  arithmetic(op: number, a: Float32Array, rsA: number, vecA: number, b: Float32Array, rsB: number, vecB: number, out: Float32Array, rows: number, cols: number): void;
 }
 
 let addon: Addon | null | undefined;
@@ -65,34 +67,21 @@ function nativeTranspose(a: Addon): Kernel<"transpose"> {
 const ARITHMETIC = { add: 0, sub: 1, mul: 2, div: 3, maximum: 4, minimum: 5, gt: 6, ge: 7, eq: 8 } as const;
 type ArithmeticPrim = keyof typeof ARITHMETIC;
 
-/**
- * Binary elementwise ops in place on the typed arrays (no copies in or out, unlike wasm), on the same 2-D broadcast
- * layouts as the wasm kernels; other layouts and dtypes go to `fallback`.
- */
-function nativeArithmetic<P extends ArithmeticPrim>(a: Addon, prim: P, fallback: Kernel<P>): Kernel<P> {
-  const op = ARITHMETIC[prim];
-  return (ins, p, out) => {
-    const n = sizeOf(out.shape);
-    const x = ins[0].data, y = ins[1].data;
-    if (n < 64 || out.dtype !== "float32" || !(x instanceof Float32Array) || !(y instanceof Float32Array)) return fallback(ins, p, out);
-    const v = view2d(out.shape, [ins[0].shape, ins[1].shape]);
-    if (!v) return fallback(ins, p, out);
-    const o = new Float32Array(n);
-    a.arithmetic(op, x, v.rs[0], v.vec[0], y, v.rs[1], v.vec[1], o, v.rows, v.cols);
-    return o;
-  };
-}
+/** Each input of a 2-D broadcast view as the addon takes it: data, row stride, varies-along-the-row flag. */
+type LayoutArgs = (Float32Array | number)[];
 
-/** where(c, x, y) in place on the same layouts (relu and its gradient). */
-function nativeWhere(a: Addon, fallback: Kernel<"where">): Kernel<"where"> {
+/**
+ * Binary ops and where, in place on the typed arrays (no copies in or out, unlike wasm), on the same
+ * 2-D broadcast layouts as the wasm kernels; other layouts and dtypes go to `fallback`.
+ */
+function nativeBroadcast<P extends Prim>(fallback: Kernel<P>, run: (inputs: LayoutArgs, out: Float32Array, rows: number, cols: number) => void): Kernel<P> {
   return (ins, p, out) => {
     const n = sizeOf(out.shape);
-    const [c, x, y] = ins.map((b) => b.data);
-    if (n < 64 || out.dtype !== "float32" || !(c instanceof Float32Array && x instanceof Float32Array && y instanceof Float32Array)) return fallback(ins, p, out);
+    if (n < 64 || out.dtype !== "float32" || !ins.every((b) => b.data instanceof Float32Array)) return fallback(ins, p, out);
     const v = view2d(out.shape, ins.map((b) => b.shape));
     if (!v) return fallback(ins, p, out);
     const o = new Float32Array(n);
-    a.select(c, v.rs[0], v.vec[0], x, v.rs[1], v.vec[1], y, v.rs[2], v.vec[2], o, v.rows, v.cols);
+    run(ins.flatMap((b, i) => [b.data as Float32Array, v.rs[i], v.vec[i]]), o, v.rows, v.cols);
     return o;
   };
 }
@@ -131,7 +120,8 @@ export function useNativeBackend(): { isa: string; threads: number } | null {
   if (!a) return null;
   // Everything below in C++; the wasm kernels serve what these decline.
   const wasm = createWasmBackend()?.kernels ?? {};
-  const arithmetic = <P extends ArithmeticPrim>(prim: P) => nativeArithmetic(a, prim, (wasm[prim] ?? PRIMS[prim].kernel) as Kernel<P>);
+  const arithmetic = <P extends ArithmeticPrim>(prim: P) =>
+    nativeBroadcast((wasm[prim] ?? PRIMS[prim].kernel) as Kernel<P>, (inputs, o, rows, cols) => a.arithmetic(ARITHMETIC[prim], ...inputs, o, rows, cols));
   const map = <P extends MapPrim>(prim: P) => nativeMap(a, prim, (wasm[prim] ?? PRIMS[prim].kernel) as Kernel<P>);
   registerBackend({
     name: "native",
@@ -147,7 +137,7 @@ export function useNativeBackend(): { isa: string; threads: number } | null {
       gt: arithmetic("gt"),
       ge: arithmetic("ge"),
       eq: arithmetic("eq"),
-      where: nativeWhere(a, (wasm.where ?? PRIMS.where.kernel) as Kernel<"where">),
+      where: nativeBroadcast((wasm.where ?? PRIMS.where.kernel) as Kernel<"where">, (inputs, o, rows, cols) => a.select(...inputs, o, rows, cols)),
       sum: nativeReduce(a, "sum", (wasm.sum ?? PRIMS.sum.kernel) as Kernel<"sum">),
       max: nativeReduce(a, "max", (wasm.max ?? PRIMS.max.kernel) as Kernel<"max">),
       neg: map("neg"),
@@ -162,7 +152,7 @@ export function useNativeBackend(): { isa: string; threads: number } | null {
       transpose: nativeTranspose(a),
     },
     // Optimizer steps in C++ too (bit-identical to the JS loops).
-    updates: { sgd: (...args) => a.sgd(...args), adam: (...args) => a.adam(...args) },
+    updates: { sgd: a.sgd, adam: a.adam },
   });
   setBackend("native");
   return { isa: a.isa(), threads: a.threads() };
