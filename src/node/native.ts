@@ -4,7 +4,7 @@
  */
 import { createRequire } from "node:module";
 import { registerBackend, setBackend, type UpdateKernels } from "../core/backend.js";
-import { createWasmBackend, view2d } from "../core/backends/wasm.js";
+import { allFloat32, createWasmBackend, view2d } from "../core/backends/wasm.js";
 import { PRIMS } from "../core/primitives.js";
 import { sizeOf } from "../core/shape.js";
 import { contiguous } from "../core/kernels/reduce.js";
@@ -77,7 +77,7 @@ type LayoutArgs = (Float32Array | number)[];
 function nativeBroadcast<P extends Prim>(fallback: Kernel<P>, run: (inputs: LayoutArgs, out: Float32Array, rows: number, cols: number) => void): Kernel<P> {
   return (ins, p, out) => {
     const n = sizeOf(out.shape);
-    if (n < 64 || out.dtype !== "float32" || !ins.every((b) => b.data instanceof Float32Array)) return fallback(ins, p, out);
+    if (n < 64 || out.dtype !== "float32" || !allFloat32(ins)) return fallback(ins, p, out);
     const v = view2d(out.shape, ins.map((b) => b.shape));
     if (!v) return fallback(ins, p, out);
     const o = new Float32Array(n);

@@ -85,7 +85,7 @@ export function view2d(out: Shape, shapes: readonly Shape[]): View2d | null {
   return null;
 }
 
-function allFloat32(ins: readonly Buf[]): boolean {
+export function allFloat32(ins: readonly Buf[]): boolean {
   for (const b of ins) if (!(b.data instanceof Float32Array)) return false;
   return true;
 }
@@ -197,8 +197,7 @@ export function createWasmKernels(): WasmKernels | null {
   return null;
 }
 
-type Ref<P extends Prim> = Kernel<P>;
-const ref = <P extends Prim>(p: P): Ref<P> => PRIMS[p].kernel as Ref<P>;
+const ref = <P extends Prim>(p: P): Kernel<P> => PRIMS[p].kernel as Kernel<P>;
 
 /** Binary ops and `where`: the 2-D broadcast view, split by rows (or by columns of a single row) over threads. */
 function broadcastKernel<P extends Prim>(w: WasmKernels, prim: P, fn: number): Kernel<P> {
