@@ -3,9 +3,13 @@
 // and zero-copy elementwise arithmetic on broadcast layouts.
 // C (M x N) = A (M x K) * B (K x N), all row-major and contiguous.
 #include <node_api.h>
+#ifdef __linux__
+#include <sched.h>
+#endif
 #include <immintrin.h>
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <condition_variable>
@@ -253,14 +257,24 @@ void gemmSerial(const float* A, const float* B, float* C, int M, int N, int K, i
   }
 }
 
+// The cores this process may run on: a container or `taskset` often allows fewer than the machine
+// has, and more threads than cores make the spinning team barrier wait on descheduled threads.
 int hardwareThreads() {
-  const unsigned n = std::thread::hardware_concurrency();
+  unsigned n = std::thread::hardware_concurrency();
+#ifdef __linux__
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0) n = (unsigned)CPU_COUNT(&set);
+#endif
   return n == 0 ? 1 : (int)std::min(n, 16u);
 }
 
 // Threads started once and kept: starting and joining threads on every call cost a tenth of a
 // mid-sized product. run(parts, f) calls f(0) here and f(1..parts-1) on the pool, and returns when
 // all are done. Calls from several JS threads (worker_threads load this addon too) take turns.
+// A thread spins a little while for the next job before it sleeps: a training step calls a product
+// every few hundred microseconds, and waking a sleeping thread (a futex round trip, slower still in
+// a virtual machine) cost more than the halves of a mid-sized product it was to share.
 class ThreadPool {
  public:
   explicit ThreadPool(int n) : size_(n) {
@@ -271,44 +285,68 @@ class ThreadPool {
     parts = std::min(parts, size_);
     if (parts <= 1) return f(0);
     std::lock_guard<std::mutex> turn(callers_);
+    bool sleeping;
     {
       std::lock_guard<std::mutex> lk(m_);
       job_ = &f;
       parts_ = parts;
-      pending_ = parts - 1;
-      generation_++;
+      pending_.store(parts - 1, std::memory_order_relaxed);
+      generation_.fetch_add(1, std::memory_order_release);
+      sleeping = sleepers_ > 0;
     }
-    wake_.notify_all();
+    if (sleeping) wake_.notify_all();
     f(0);
-    std::unique_lock<std::mutex> lk(m_);
-    done_.wait(lk, [this] { return pending_ == 0; });
+    if (!spinUntil([this] { return pending_.load(std::memory_order_acquire) == 0; })) {
+      std::unique_lock<std::mutex> lk(m_);
+      done_.wait(lk, [this] { return pending_.load(std::memory_order_acquire) == 0; });
+    }
   }
 
  private:
+  // Spins (with the CPU's pause hint) until `ready` or about half a millisecond has passed.
+  template <typename F>
+  static bool spinUntil(F ready) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::microseconds(500);
+    for (int i = 1;; i++) {
+      if (ready()) return true;
+      _mm_pause();
+      if ((i & 63) == 0 && std::chrono::steady_clock::now() > deadline) return ready();
+    }
+  }
   void loop(int id) {
     long seen = 0;
     for (;;) {
       const std::function<void(int)>* job;
       int parts;
+      const bool posted = spinUntil([&] { return generation_.load(std::memory_order_acquire) != seen; });
       {
+        // The job is read under the lock with its generation: a thread not needed for one job may
+        // otherwise read the next job's fields with the older generation and run that job twice.
         std::unique_lock<std::mutex> lk(m_);
-        wake_.wait(lk, [&] { return generation_ != seen; });
-        seen = generation_;
+        if (!posted) {
+          sleepers_++;
+          wake_.wait(lk, [&] { return generation_.load(std::memory_order_relaxed) != seen; });
+          sleepers_--;
+        }
+        seen = generation_.load(std::memory_order_relaxed);
         job = job_;
         parts = parts_;
       }
       if (id >= parts) continue;
       (*job)(id);
-      std::lock_guard<std::mutex> lk(m_);
-      if (--pending_ == 0) done_.notify_one();
+      if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+        std::lock_guard<std::mutex> lk(m_);
+        done_.notify_one();
+      }
     }
   }
   const int size_;
   std::mutex callers_, m_;
   std::condition_variable wake_, done_;
   const std::function<void(int)>* job_ = nullptr;
-  int parts_ = 0, pending_ = 0;
-  long generation_ = 0;
+  int parts_ = 0, sleepers_ = 0;
+  std::atomic<int> pending_{0};
+  std::atomic<long> generation_{0};
 };
 
 // Never destroyed: its threads are detached and end with the process.
