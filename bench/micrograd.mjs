@@ -1,14 +1,20 @@
-/** The micrograd-style baseline: a scalar Value with closures for backward, as in Karpathy's engine.py. */
+/**
+ * The micrograd-style baseline: a scalar Value with closures for backward, as in Karpathy's engine.py.
+ * Plain JavaScript on purpose: tsx compiles TypeScript with esbuild's keepNames, which wraps the
+ * closure made for every Value in a defineProperty call and made this baseline twice as slow.
+ */
 
 class Value {
   grad = 0;
-  backwardFn: () => void = () => {};
-  constructor(
-    public data: number,
-    public readonly parents: Value[] = [],
-  ) {}
+  backwardFn = () => {};
+  /** @param {number} data @param {Value[]} parents */
+  constructor(data, parents = []) {
+    this.data = data;
+    this.parents = parents;
+  }
 
-  mul(k: number): Value {
+  /** @param {number} k */
+  mul(k) {
     const out = new Value(this.data * k, [this]);
     out.backwardFn = () => {
       this.grad += k * out.grad;
@@ -16,7 +22,8 @@ class Value {
     return out;
   }
 
-  add(k: number): Value {
+  /** @param {number} k */
+  add(k) {
     const out = new Value(this.data + k, [this]);
     out.backwardFn = () => {
       this.grad += out.grad;
@@ -24,13 +31,14 @@ class Value {
     return out;
   }
 
-  backward(): void {
+  backward() {
     // Topological order, iteratively (a recursive one overflows on long chains).
-    const order: Value[] = [];
-    const seen = new Set<Value>();
-    const stack: [Value, boolean][] = [[this, false]];
+    const order = [];
+    const seen = new Set();
+    /** @type {[Value, boolean][]} */
+    const stack = [[this, false]];
     while (stack.length) {
-      const [v, done] = stack.pop()!;
+      const [v, done] = stack.pop();
       if (done) {
         order.push(v);
         continue;
@@ -45,8 +53,12 @@ class Value {
   }
 }
 
-/** The same chain as the backprop benchmark: `pairs` multiply-add pairs, forward and backward. */
-export function microChain(pairs: number): number {
+/**
+ * The same chain as the backprop benchmark: `pairs` multiply-add pairs, forward and backward.
+ * @param {number} pairs
+ * @returns {number}
+ */
+export function microChain(pairs) {
   const x = new Value(0.5);
   let t = x;
   for (let i = 0; i < pairs; i++) t = t.mul(1.0000001).add(1e-7);

@@ -11,7 +11,6 @@ import * as tf from "@tensorflow/tfjs";
 import { setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
 // The built package, as users run it (tsx-transpiled sources are slower).
 import * as bp from "../dist/node/index.js";
-import { microChain } from "./micrograd.js";
 
 const args = new Set(process.argv.slice(2));
 const json = args.has("--json");
@@ -21,6 +20,9 @@ const MATMUL = [128, 256, 512, 1024];
 const ELEMENTWISE = [1_000_000, 10_000_000];
 /** Training steps before an MLP is timed, for every library alike. */
 const MLP_WARMUP = 50;
+/** Fresh processes per library for the isolated measures (their median is reported). */
+const PROCESSES = quick ? 1 : 3;
+const here = dirname(new URL(import.meta.url).pathname);
 const log = (s: string): void => {
   if (json) process.stderr.write(s + "\n");
   else console.log(s);
@@ -80,43 +82,55 @@ async function benchBackprop(): Promise<void> {
       put(`exp ${n.toExponential(0)} (Gelem/s)`, `backprop-${backend}`, n / te / 1e9);
     }
   }
-  // MLP 784-256-10, batch 128, SGD.
+}
+
+/** How much a backward pass costs next to its forward pass (the steps/s are timed in benchIsolated). */
+async function benchBackwardCost(): Promise<void> {
+  const rng = new bp.Rng(0);
+  bp.setBackend(BACKENDS[0]);
   const x = bp.randn([128, 784], { rng });
   const y = Int32Array.from({ length: 128 }, () => rng.int(10));
-  for (const backend of BACKENDS) {
-    bp.setBackend(backend);
-    const model = bp.mlp([784, 256, 10], { rng });
-    const opt = new bp.SGD(model.parameters(), { lr: 0.1 });
-    const step = () => {
-      const loss = bp.crossEntropy(model.forward(x), y);
-      opt.zeroGrad();
-      loss.backward();
-      opt.step();
-    };
-    const slow = backend === "js";
-    put("MLP 784-256-10 b128 (steps/s)", `backprop-${backend}`, 1 / (await time(step, slow ? 2 : 20, slow ? 3 : ROUNDS, slow ? 4 : MLP_WARMUP)));
-    if (backend !== BACKENDS[0]) continue;
-    const fwd = await time(() => bp.noGrad(() => bp.crossEntropy(model.forward(x), y)), 10);
-    const both = await time(() => bp.crossEntropy(model.forward(x), y).backward(), 10);
-    put("MLP backward/forward (time ratio)", "backprop", (both - fwd) / fwd);
+  const model = bp.mlp([784, 256, 10], { rng });
+  const fwd = await time(() => bp.noGrad(() => bp.crossEntropy(model.forward(x), y)), 10, ROUNDS, MLP_WARMUP);
+  const both = await time(() => bp.crossEntropy(model.forward(x), y).backward(), 10, ROUNDS, MLP_WARMUP);
+  put("MLP backward/forward (time ratio)", "backprop", (both - fwd) / fwd);
+}
+
+/**
+ * The MLP training step and the scalar chain, each library in fresh processes (bench/isolated.ts),
+ * taking turns; the median over the processes. Each then runs as it would in a user's program.
+ */
+function benchIsolated(): void {
+  const mlp = [...BACKENDS.map((b) => `backprop-${b}`), "tfjs-cpu", "tfjs-wasm"];
+  const jobs: [string, string, string][] = [
+    ...mlp.map((who): [string, string, string] => ["mlp", who, "MLP 784-256-10 b128 (steps/s)"]),
+    ["chain", "backprop", "scalar chain 100k ops fwd+bwd (s)"],
+    ["chain", "micrograd-js", "scalar chain 100k ops fwd+bwd (s)"],
+  ];
+  const values = new Map<string, number[]>();
+  for (let p = 0; p < PROCESSES; p++) {
+    for (const [measure, who, metric] of jobs) {
+      const slow = who === "backprop-js" || who === "tfjs-cpu";
+      if (slow && p > 0) continue; // a few steps a second: one process says enough
+      const r = spawnSync(process.execPath, ["--import", "tsx", join(here, "isolated.ts"), measure, who, String(slow ? 3 : ROUNDS)], { encoding: "utf8", timeout: 600_000 });
+      if (r.status !== 0) {
+        log(`${measure} ${who}: failed (${(r.stderr || "").trim().split("\n").pop()})`);
+        continue;
+      }
+      const key = `${metric}\u0000${who}`;
+      values.set(key, [...(values.get(key) ?? []), (JSON.parse(r.stdout) as { value: number }).value]);
+    }
   }
-  bp.setBackend(BACKENDS[0]);
-  // 100,000-op scalar chain, forward and backward.
-  const chain = () => {
-    const x0 = bp.tensor(0.5, { requiresGrad: true });
-    let t: bp.Tensor = x0;
-    for (let i = 0; i < 50_000; i++) t = t.mul(1.0000001).add(1e-7);
-    t.backward();
-    return x0.grad;
-  };
-  put("scalar chain 100k ops fwd+bwd (s)", "backprop", await time(chain, 1, Math.min(ROUNDS, 5)));
-  put("scalar chain 100k ops fwd+bwd (s)", "micrograd-js", await time(() => microChain(50_000), 1, Math.min(ROUNDS, 5)));
+  for (const [key, v] of values) {
+    const [metric, who] = key.split("\u0000");
+    put(metric, who, median(v));
+  }
 }
 
 /** Memory over a long training run (bench/heap.ts, in a process of its own): should stay flat. */
 function benchHeap(): void {
   const steps = quick ? 2000 : 10_000;
-  const r = spawnSync(process.execPath, ["--import", "tsx", join(dirname(new URL(import.meta.url).pathname), "heap.ts"), String(steps)], { encoding: "utf8", timeout: 900_000 });
+  const r = spawnSync(process.execPath, ["--import", "tsx", join(here, "heap.ts"), String(steps)], { encoding: "utf8", timeout: 900_000 });
   if (r.status !== 0) return log(`heap run failed: ${r.stderr.trim().split("\n").pop()}`);
   const { mb } = JSON.parse(r.stdout) as { mb: number[] };
   put("heap + buffers after 1,000 steps (MB)", "backprop", mb[0]);
@@ -162,19 +176,6 @@ async function benchTfjs(backend: "cpu" | "wasm"): Promise<void> {
     a.dispose();
     b.dispose();
   }
-  const x = tf.randomNormal([128, 784]);
-  const y = tf.oneHot(tf.randomUniform([128], 0, 10, "int32") as tf.Tensor1D, 10);
-  const w1 = tf.variable(tf.randomNormal([784, 256], 0, 0.05));
-  const b1 = tf.variable(tf.zeros([256]));
-  const w2 = tf.variable(tf.randomNormal([256, 10], 0, 0.05));
-  const b2 = tf.variable(tf.zeros([10]));
-  const opt = tf.train.sgd(0.1);
-  const step = () => {
-    const cost = opt.minimize(() => tf.losses.softmaxCrossEntropy(y, tf.add(tf.matMul(tf.relu(tf.add(tf.matMul(x, w1), b1)), w2), b2)) as tf.Scalar, true);
-    cost?.dataSync();
-    cost?.dispose();
-  };
-  put("MLP 784-256-10 b128 (steps/s)", who, 1 / (await time(step, backend === "cpu" ? 2 : 10, ROUNDS, backend === "cpu" ? 4 : MLP_WARMUP)));
 }
 
 function benchPython(): void {
@@ -182,7 +183,7 @@ function benchPython(): void {
   // The machine sets these for old OpenBLAS builds; a current NumPy runs its best kernel without them.
   delete env.OPENBLAS_CORETYPE;
   delete env.OPENBLAS_L2_SIZE;
-  const r = spawnSync("python3", [join(dirname(new URL(import.meta.url).pathname), "peers.py"), JSON.stringify({ rounds: ROUNDS, matmul: MATMUL, elementwise: ELEMENTWISE })], { encoding: "utf8", env, timeout: 600_000 });
+  const r = spawnSync("python3", [join(here, "peers.py"), JSON.stringify({ rounds: ROUNDS, matmul: MATMUL, elementwise: ELEMENTWISE })], { encoding: "utf8", env, timeout: 600_000 });
   if (r.status !== 0) return log(`python peers: not available (${(r.stderr || "no python3").trim().split("\n").pop()})`);
   const peers = JSON.parse(r.stdout) as Record<string, { version: string; matmul: Record<string, number>; elementwise?: Record<string, number>; exp?: Record<string, number>; mlpStepsPerSecond: number; blas?: unknown } | null>;
   for (const [who, p] of Object.entries(peers)) {
@@ -231,6 +232,9 @@ async function main(): Promise<void> {
   log(`machine: ${machine}`);
   log("backprop…");
   await benchBackprop();
+  log("training step and scalar chain, each in processes of its own…");
+  benchIsolated();
+  await benchBackwardCost();
   log("TensorFlow.js cpu…");
   await benchTfjs("cpu");
   log("TensorFlow.js wasm…");

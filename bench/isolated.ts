@@ -1,0 +1,100 @@
+/**
+ * One library's training step or scalar chain, timed in a process of its own and printed as JSON
+ * ({ value }: steps/s or seconds). bench/run.ts starts one per measurement, taking turns between the
+ * libraries: timed inside the long benchmark process, the step ran up to twice as slowly after the
+ * large elementwise runs (cause not found), and peers timed later in that process got a different heap.
+ *
+ *   node --import tsx bench/isolated.ts mlp backprop-native|backprop-wasm|backprop-js|tfjs-cpu|tfjs-wasm [rounds]
+ *   node --import tsx bench/isolated.ts chain backprop|micrograd-js [rounds]
+ */
+import { createRequire } from "node:module";
+import { dirname } from "node:path";
+
+// Each process loads only the library it times (a loaded but idle library still costs the other's GC).
+type Backprop = typeof import("../dist/node/index.js");
+
+/** Training steps before an MLP is timed, for every library alike. */
+const MLP_WARMUP = 50;
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+
+/** Median seconds per call of `fn` over `rounds` rounds of `inner` calls, after `warmup` calls. */
+function time(fn: () => void, inner: number, rounds: number, warmup: number): number {
+  for (let i = 0; i < warmup; i++) fn();
+  const out: number[] = [];
+  for (let r = 0; r < rounds; r++) {
+    const t = performance.now();
+    for (let i = 0; i < inner; i++) fn();
+    out.push((performance.now() - t) / 1000 / inner);
+  }
+  return median(out);
+}
+
+/** MLP 784-256-10, batch 128, SGD with lr 0.1: one step = forward, cross-entropy, backward, update. */
+function backpropStep(bp: Backprop, backend: string): () => void {
+  if (!bp.listBackends().includes(backend)) throw new Error(`backend ${backend} is not available`);
+  bp.setBackend(backend);
+  const rng = new bp.Rng(0);
+  const x = bp.randn([128, 784], { rng });
+  const y = Int32Array.from({ length: 128 }, () => rng.int(10));
+  const model = bp.mlp([784, 256, 10], { rng });
+  const opt = new bp.SGD(model.parameters(), { lr: 0.1 });
+  return () => {
+    const loss = bp.crossEntropy(model.forward(x), y);
+    opt.zeroGrad();
+    loss.backward();
+    opt.step();
+  };
+}
+
+async function tfjsStep(backend: "cpu" | "wasm"): Promise<() => void> {
+  const tf = await import("@tensorflow/tfjs");
+  if (backend === "wasm") {
+    const { setWasmPaths } = await import("@tensorflow/tfjs-backend-wasm");
+    setWasmPaths(dirname(createRequire(import.meta.url).resolve("@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm")) + "/");
+  }
+  if (!(await tf.setBackend(backend))) throw new Error(`tfjs-${backend} is not available`);
+  const x = tf.randomNormal([128, 784]);
+  const y = tf.oneHot(tf.randomUniform([128], 0, 10, "int32") as import("@tensorflow/tfjs").Tensor1D, 10);
+  const w1 = tf.variable(tf.randomNormal([784, 256], 0, 0.05));
+  const b1 = tf.variable(tf.zeros([256]));
+  const w2 = tf.variable(tf.randomNormal([256, 10], 0, 0.05));
+  const b2 = tf.variable(tf.zeros([10]));
+  const opt = tf.train.sgd(0.1);
+  return () => {
+    const cost = opt.minimize(() => tf.losses.softmaxCrossEntropy(y, tf.add(tf.matMul(tf.relu(tf.add(tf.matMul(x, w1), b1)), w2), b2)) as import("@tensorflow/tfjs").Scalar, true);
+    cost?.dataSync();
+    cost?.dispose();
+  };
+}
+
+/** 100,000 scalar ops (50,000 multiply-add pairs), forward and backward. */
+function backpropChain(bp: Backprop): number | null {
+  const x0 = bp.tensor(0.5, { requiresGrad: true });
+  let t = x0;
+  for (let i = 0; i < 50_000; i++) t = t.mul(1.0000001).add(1e-7);
+  t.backward();
+  return x0.grad?.item() ?? null;
+}
+
+async function main(): Promise<number> {
+  const [measure, who, roundsArg] = process.argv.slice(2);
+  const rounds = Number(roundsArg ?? 7);
+  if (measure === "mlp") {
+    const slow = who === "backprop-js" || who === "tfjs-cpu";
+    const step = who.startsWith("backprop-") ? backpropStep(await import("../dist/node/index.js"), who.slice("backprop-".length)) : await tfjsStep(who === "tfjs-cpu" ? "cpu" : "wasm");
+    return 1 / time(step, slow ? 2 : 20, rounds, slow ? 4 : MLP_WARMUP);
+  }
+  if (measure === "chain") {
+    const bp = who === "backprop" ? await import("../dist/node/index.js") : null;
+    const { microChain } = await import("./micrograd.mjs");
+    const run = bp ? () => backpropChain(bp) : () => microChain(50_000);
+    return time(run, 1, rounds, 2);
+  }
+  throw new Error(`unknown measure ${measure}`);
+}
+
+console.log(JSON.stringify({ value: await main() }));
