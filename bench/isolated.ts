@@ -4,7 +4,7 @@
  * libraries: timed inside the long benchmark process, the step ran up to twice as slowly after the
  * large elementwise runs (cause not found), and peers timed later in that process got a different heap.
  *
- *   node --import tsx bench/isolated.ts mlp backprop-native|backprop-wasm|backprop-js|tfjs-cpu|tfjs-wasm [rounds]
+ *   node --import tsx bench/isolated.ts mlp backprop-native|backprop-wasm|backprop-js|tfjs-cpu|tfjs-wasm [rounds] [warmup steps]
  *   node --import tsx bench/isolated.ts chain backprop|micrograd-js [rounds]
  */
 import { createRequire } from "node:module";
@@ -12,9 +12,6 @@ import { dirname } from "node:path";
 
 // Each process loads only the library it times (a loaded but idle library still costs the other's GC).
 type Backprop = typeof import("../dist/node/index.js");
-
-/** Training steps before an MLP is timed, for every library alike. */
-const MLP_WARMUP = 50;
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -81,12 +78,13 @@ function backpropChain(bp: Backprop): number | null {
 }
 
 async function main(): Promise<number> {
-  const [measure, who, roundsArg] = process.argv.slice(2);
+  const [measure, who, roundsArg, warmupArg] = process.argv.slice(2);
   const rounds = Number(roundsArg ?? 7);
+  const warmup = Number(warmupArg ?? 300);
   if (measure === "mlp") {
     const slow = who === "backprop-js" || who === "tfjs-cpu";
     const step = who.startsWith("backprop-") ? backpropStep(await import("../dist/node/index.js"), who.slice("backprop-".length)) : await tfjsStep(who === "tfjs-cpu" ? "cpu" : "wasm");
-    return 1 / time(step, slow ? 2 : 20, rounds, slow ? 4 : MLP_WARMUP);
+    return 1 / time(step, slow ? 2 : 20, rounds, warmup);
   }
   if (measure === "chain") {
     const bp = who === "backprop" ? await import("../dist/node/index.js") : null;

@@ -6,8 +6,9 @@ def median(xs):
     xs = sorted(xs)
     return xs[len(xs) // 2]
 
-def timeit(fn, rounds, inner=1):
-    fn()
+def timeit(fn, rounds, inner=1, warmup=1):
+    for _ in range(warmup):
+        fn()
     out = []
     for _ in range(rounds):
         t = time.perf_counter()
@@ -50,7 +51,7 @@ try:
         gw2 = a.T @ d; gb2 = d.sum(0); da = d @ w2.T; da[h <= 0] = 0
         gw1 = x.T @ da; gb1 = da.sum(0)
         w1 -= 0.1 * gw1; b1 -= 0.1 * gb1; w2 -= 0.1 * gw2; b2 -= 0.1 * gb2
-    t = timeit(step, rounds, 20)
+    t = timeit(step, rounds, 20, cfg.get("mlpWarmup", 1))
     result["numpy"] = {"version": np.__version__, "matmul": mm, "elementwise": ew, "exp": ex, "mlpStepsPerSecond": 1 / t}
     try:
         from threadpoolctl import threadpool_info
@@ -72,7 +73,7 @@ try:
     x = torch.randn(128, 784); y = torch.randint(0, 10, (128,))
     def tstep():
         opt.zero_grad(); loss = torch.nn.functional.cross_entropy(model(x), y); loss.backward(); opt.step()
-    t = timeit(tstep, rounds, 20)
+    t = timeit(tstep, rounds, 20, cfg.get("mlpWarmup", 1))
     result["pytorch"] = {"version": torch.__version__, "matmul": mm, "mlpStepsPerSecond": 1 / t}
 except ImportError:
     result["pytorch"] = None

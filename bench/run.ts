@@ -18,8 +18,12 @@ const quick = args.has("--quick");
 const ROUNDS = quick ? 3 : 7;
 const MATMUL = [128, 256, 512, 1024];
 const ELEMENTWISE = [1_000_000, 10_000_000];
-/** Training steps before an MLP is timed, for every library alike. */
-const MLP_WARMUP = 50;
+/**
+ * Training steps before an MLP is timed, for every library alike (the slow JS kernels excepted): a
+ * training run takes thousands, and on a 2-core Xeon our step timed after 50 ran at about 320 steps/s
+ * against 440-460 after 300.
+ */
+const MLP_WARMUP = 300;
 /** Fresh processes per library for the isolated measures (their median is reported). */
 const PROCESSES = quick ? 1 : 3;
 const here = dirname(new URL(import.meta.url).pathname);
@@ -112,7 +116,7 @@ function benchIsolated(): void {
     for (const [measure, who, metric] of jobs) {
       const slow = who === "backprop-js" || who === "tfjs-cpu";
       if (slow && p > 0) continue; // a few steps a second: one process says enough
-      const r = spawnSync(process.execPath, ["--import", "tsx", join(here, "isolated.ts"), measure, who, String(slow ? 3 : ROUNDS)], { encoding: "utf8", timeout: 600_000 });
+      const r = spawnSync(process.execPath, ["--import", "tsx", join(here, "isolated.ts"), measure, who, String(slow ? 3 : ROUNDS), String(slow ? 4 : MLP_WARMUP)], { encoding: "utf8", timeout: 600_000 });
       if (r.status !== 0) {
         log(`${measure} ${who}: failed (${(r.stderr || "").trim().split("\n").pop()})`);
         continue;
@@ -183,7 +187,7 @@ function benchPython(): void {
   // The machine sets these for old OpenBLAS builds; a current NumPy runs its best kernel without them.
   delete env.OPENBLAS_CORETYPE;
   delete env.OPENBLAS_L2_SIZE;
-  const r = spawnSync("python3", [join(here, "peers.py"), JSON.stringify({ rounds: ROUNDS, matmul: MATMUL, elementwise: ELEMENTWISE })], { encoding: "utf8", env, timeout: 600_000 });
+  const r = spawnSync("python3", [join(here, "peers.py"), JSON.stringify({ rounds: ROUNDS, matmul: MATMUL, elementwise: ELEMENTWISE, mlpWarmup: MLP_WARMUP })], { encoding: "utf8", env, timeout: 600_000 });
   if (r.status !== 0) return log(`python peers: not available (${(r.stderr || "no python3").trim().split("\n").pop()})`);
   const peers = JSON.parse(r.stdout) as Record<string, { version: string; matmul: Record<string, number>; elementwise?: Record<string, number>; exp?: Record<string, number>; mlpStepsPerSecond: number; blas?: unknown } | null>;
   for (const [who, p] of Object.entries(peers)) {
