@@ -45,16 +45,14 @@ function topoOrder(roots: readonly Tensor[], stop: ReadonlySet<Tensor>): { order
       continue;
     }
     t.visitMark = open;
-    if (t.node && !stop.has(t)) {
+    if (t.node && (stop.size === 0 || !stop.has(t))) {
       for (const i of t.node.inputs) if (i.requiresGrad && i.visitMark < open) stack.push(i);
     }
   }
   return { order, done };
 }
 
-function ruleFor(prim: Prim, args: VjpArgs<Prim>, index: number): Tensor | null {
-  const spec = PRIMS[prim] as Spec<Prim>;
-  const vjp = spec.vjp;
+function ruleFor(vjp: Spec<Prim>["vjp"], args: VjpArgs<Prim>, index: number): Tensor | null {
   if (vjp === null) return null;
   if (typeof vjp === "function") return vjp(args, index);
   const rule = vjp[index];
@@ -98,11 +96,12 @@ export function pullback(
         if (!t.ct) continue;
         const ct = t.ct;
         t.ct = null;
-        if (stop.has(t) || !t.node) {
+        if (!t.node || (targets && stop.has(t))) {
           if (targets ? stop.has(t) : t.node === null) result.set(t, ct);
           continue;
         }
         const { prim, inputs, params } = t.node;
+        const vjp = (PRIMS[prim] as Spec<Prim>).vjp;
         args.ct = ct;
         args.out = t;
         args.x = inputs[0];
@@ -113,7 +112,7 @@ export function pullback(
         for (let i = 0; i < inputs.length; i++) {
           const input = inputs[i];
           if (!input.requiresGrad || (relevant && !relevant.has(input))) continue;
-          let g = ruleFor(prim, args, i);
+          let g = ruleFor(vjp, args, i);
           if (!g) continue;
           // The one place where broadcasting is undone: sum the cotangent back to the input's shape.
           if (!sameShape(g.shape, input.shape)) g = sumTo(g, input.shape);

@@ -37,7 +37,14 @@ const SHAPES1: Shape[] = [[]];
 const SHAPES2: Shape[] = [[], []];
 
 export function bind<P extends Prim>(prim: P, inputs: readonly Tensor[], params: ParamMap[P]): Tensor {
-  const spec: Spec<P> = PRIMS[prim];
+  return bindSpec(PRIMS[prim], prim, inputs, params);
+}
+
+/**
+ * `bind` with the primitive's spec already looked up: hot callers (the elementwise ops) keep theirs,
+ * since a table lookup by a varying name is a hash probe per op on scalar graphs.
+ */
+export function bindSpec<P extends Prim>(spec: Spec<P>, prim: P, inputs: readonly Tensor[], params: ParamMap[P]): Tensor {
   const n = inputs.length;
   if (spec.arity !== "n" && n !== spec.arity) {
     throw new Error(`${prim}: expected ${spec.arity} inputs, got ${n}`);
@@ -47,11 +54,17 @@ export function bind<P extends Prim>(prim: P, inputs: readonly Tensor[], params:
   const shapes = n === 1 ? SHAPES1 : n === 2 ? SHAPES2 : new Array<Shape>(n);
   let dtype: DType = "float32";
   let small = true;
+  let ones = true;
+  let tracked = false;
+  const recording = gradEnabled && spec.vjp !== null;
   for (let i = 0; i < n; i++) {
     const t = inputs[i];
     shapes[i] = t.shape;
     if (t.dtype === "float64") dtype = "float64";
-    if (t.size > smallest) small = false;
+    const size = t.size;
+    if (size > smallest) small = false;
+    if (size !== 1) ones = false;
+    if (recording && t.requiresGrad) tracked = true;
   }
   const shape = spec.shape(shapes, params);
   if (spec.dtype) dtype = spec.dtype(inputs.map((t) => t.dtype), params);
@@ -61,21 +74,13 @@ export function bind<P extends Prim>(prim: P, inputs: readonly Tensor[], params:
     small = size <= smallest;
   }
   const override = small ? undefined : (backend.kernels[prim] as Kernel<P> | undefined);
-  let tracked = false;
-  if (gradEnabled && spec.vjp !== null) {
-    for (let i = 0; i < n; i++) if (inputs[i].requiresGrad) tracked = true;
-  }
   const node = tracked ? { prim, inputs, params } : null;
   // One element in, one out, on the reference path: compute on numbers (float32 rounded as a
   // Float32Array store would), with no buffer until someone reads `data`.
-  if (spec.scalar && override === undefined && shape.length <= 1 && (shape.length === 0 || shape[0] === 1)) {
-    let one = true;
-    for (let i = 0; i < n; i++) if (inputs[i].size !== 1) one = false;
-    if (one) {
-      const a = inputs[0].scalarValue();
-      const v = n === 1 ? spec.scalar(a, 0, 0) : n === 2 ? spec.scalar(a, inputs[1].scalarValue(), 0) : spec.scalar(a, inputs[1].scalarValue(), inputs[2].scalarValue());
-      return new Tensor(null, shape, node, tracked, dtype, dtype === "float32" ? Math.fround(v) : v);
-    }
+  if (ones && spec.scalar && override === undefined && (shape.length === 0 || (shape.length === 1 && shape[0] === 1))) {
+    const a = inputs[0].scalarValue();
+    const v = n === 1 ? spec.scalar(a, 0, 0) : n === 2 ? spec.scalar(a, inputs[1].scalarValue(), 0) : spec.scalar(a, inputs[1].scalarValue(), inputs[2].scalarValue());
+    return new Tensor(null, shape, node, tracked, dtype, dtype === "float32" ? Math.fround(v) : v);
   }
   const data = (override ?? spec.kernel)(inputs, params, { shape, dtype });
   return new Tensor(data, shape, node, tracked);

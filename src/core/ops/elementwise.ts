@@ -1,6 +1,7 @@
 /** Elementwise ops: the unary and binary primitives, comparisons, where, and composites such as relu. */
-import { bind } from "../bind.js";
-import type { Prim } from "../prim.js";
+import { bind, bindSpec } from "../bind.js";
+import type { Prim, Spec } from "../prim.js";
+import { PRIMS } from "../primitives.js";
 import { Tensor, type Operand } from "../tensor.js";
 import { constant } from "./create.js";
 
@@ -18,10 +19,13 @@ export function operands(...xs: readonly Operand[]): Tensor[] {
 /** Elementwise primitives have no parameters; one shared object saves an allocation per op. */
 const NO_PARAMS = Object.freeze({});
 
+// The specs are looked up on first use: primitives.ts imports these ops for its VJP rules, so the
+// table may not exist yet while this module initializes.
 function unary(prim: Prim) {
+  let spec: Spec<Prim> | undefined;
   return (x: Tensor): Tensor => {
     if (!(x instanceof Tensor)) throw new TypeError(`${prim}: expected a Tensor, got ${typeof x}`);
-    return bind(prim, [x], NO_PARAMS);
+    return bindSpec((spec ??= PRIMS[prim] as Spec<Prim>), prim, [x], NO_PARAMS);
   };
 }
 
@@ -38,7 +42,8 @@ function checkNumber(v: unknown): number {
 }
 
 function binary(prim: Prim) {
-  return (x: Operand, y: Operand): Tensor => bind(prim, pair(x, y), NO_PARAMS);
+  let spec: Spec<Prim> | undefined;
+  return (x: Operand, y: Operand): Tensor => bindSpec((spec ??= PRIMS[prim] as Spec<Prim>), prim, pair(x, y), NO_PARAMS);
 }
 
 export const neg = unary("neg");
