@@ -609,7 +609,9 @@ void mapParallel(int op, const float* x, float* o, size_t n) {
 // Optimizer updates in place, computed in double and rounded to float at each store exactly as the
 // JS loops in optim/optimizer.ts do (a value stored and read back is the float), so both take
 // bit-identical steps. Split over the pool for very large parameters.
-void sgdRange(float* w, const float* g, float* v, double lr, double mu, double wd, bool nesterov, bool first, size_t a, size_t b) {
+// The loops are written once and compiled twice: with AVX2 (four doubles per instruction) and for the
+// baseline. AVX2 without FMA on purpose: a fused multiply-add would round once where JS rounds twice.
+__attribute__((always_inline)) inline void sgdLoop(float* w, const float* g, float* v, double lr, double mu, double wd, bool nesterov, bool first, size_t a, size_t b) {
   if (!v) {
     for (size_t i = a; i < b; i++) w[i] = (float)((double)w[i] - lr * ((double)g[i] + wd * (double)w[i]));
     return;
@@ -621,7 +623,7 @@ void sgdRange(float* w, const float* g, float* v, double lr, double mu, double w
   }
 }
 
-void adamRange(float* w, const float* g, float* m, float* v, double lr, double b1, double b2, double eps, double wd, bool decoupled, double c1, double c2, size_t a, size_t b) {
+__attribute__((always_inline)) inline void adamLoop(float* w, const float* g, float* m, float* v, double lr, double b1, double b2, double eps, double wd, bool decoupled, double c1, double c2, size_t a, size_t b) {
   for (size_t i = a; i < b; i++) {
     const double gi = decoupled ? (double)g[i] : (double)g[i] + wd * (double)w[i];
     m[i] = (float)(b1 * (double)m[i] + (1 - b1) * gi);
@@ -631,10 +633,29 @@ void adamRange(float* w, const float* g, float* m, float* v, double lr, double b
   }
 }
 
-// Updates are memory-bound: a second thread only pays for its wake-up below a million elements.
+__attribute__((target("avx2"))) void sgdAvx2(float* w, const float* g, float* v, double lr, double mu, double wd, bool nesterov, bool first, size_t a, size_t b) {
+  sgdLoop(w, g, v, lr, mu, wd, nesterov, first, a, b);
+}
+
+__attribute__((target("avx2"))) void adamAvx2(float* w, const float* g, float* m, float* v, double lr, double b1, double b2, double eps, double wd, bool decoupled, double c1, double c2, size_t a, size_t b) {
+  adamLoop(w, g, m, v, lr, b1, b2, eps, wd, decoupled, c1, c2, a, b);
+}
+
+void sgdRange(float* w, const float* g, float* v, double lr, double mu, double wd, bool nesterov, bool first, size_t a, size_t b) {
+  if (kIsa != Isa::Generic) return sgdAvx2(w, g, v, lr, mu, wd, nesterov, first, a, b);
+  sgdLoop(w, g, v, lr, mu, wd, nesterov, first, a, b);
+}
+
+void adamRange(float* w, const float* g, float* m, float* v, double lr, double b1, double b2, double eps, double wd, bool decoupled, double c1, double c2, size_t a, size_t b) {
+  if (kIsa != Isa::Generic) return adamAvx2(w, g, m, v, lr, b1, b2, eps, wd, decoupled, c1, c2, a, b);
+  adamLoop(w, g, m, v, lr, b1, b2, eps, wd, decoupled, c1, c2, a, b);
+}
+
+// Updates are memory-bound, and a second core brings its own bandwidth: split from 64k elements
+// (SGD on a 784x256 weight: 75 -> 44 us with two cores).
 template <typename F>
 void forRanges(size_t n, F f) {
-  const int t = n < (1 << 20) ? 1 : pool().size();
+  const int t = n < (1 << 16) ? 1 : pool().size();
   const size_t per = ((n + t - 1) / t + 15) / 16 * 16;
   pool().run(t, [&](int i) {
     const size_t a = std::min(n, i * per), b = std::min(n, a + per);
