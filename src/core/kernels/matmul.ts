@@ -1,10 +1,10 @@
 /** Batched matrix product with NumPy batch broadcasting (inputs are at least 2-D here). */
-import { allocate, type TypedArray } from "../dtype.js";
+import { allocate, type DType, type TypedArray } from "../dtype.js";
 import type { Kernel } from "../prim.js";
 import { sizeOf } from "../shape.js";
 import { broadcastStrides } from "./elementwise.js";
 
-/** C (m x n) = A (m x k) B (k x n) on row-major views; C is freshly allocated (zeros). */
+/** C (m x n) = A (m x k) B (k x n) on row-major views; C is fresh, and must be written in full. */
 export type Gemm = (a: TypedArray, b: TypedArray, c: TypedArray, m: number, n: number, k: number) => void;
 
 /** The reference product: i-k-j loops with a float64 row accumulator. */
@@ -21,8 +21,11 @@ export const referenceGemm: Gemm = (A, B, C, m, n, k) => {
   }
 };
 
-/** A matmul kernel from a 2-D product: walks the (broadcast) batch and hands each pair of matrices to `gemm`. */
-export function batchedMatmul(gemm: Gemm): Kernel<"matmul"> {
+/**
+ * A matmul kernel from a 2-D product: walks the (broadcast) batch and hands each pair of matrices to
+ * `gemm`. `alloc` makes the output; a backend whose product writes every element may skip the zeros.
+ */
+export function batchedMatmul(gemm: Gemm, alloc: (dtype: DType, n: number) => TypedArray = allocate): Kernel<"matmul"> {
   return (ins, _p, out) => {
     const [a, b] = ins;
     const m = a.shape[a.shape.length - 2];
@@ -32,7 +35,7 @@ export function batchedMatmul(gemm: Gemm): Kernel<"matmul"> {
     const batches = sizeOf(batchShape);
     const sa = broadcastStrides(a.shape.slice(0, -2), batchShape);
     const sb = broadcastStrides(b.shape.slice(0, -2), batchShape);
-    const o = allocate(out.dtype, batches * m * n);
+    const o = alloc(out.dtype, batches * m * n);
     for (let t = 0; t < batches; t++) {
       // Batch offsets from the flat batch index, honouring broadcast (stride-0) batch axes.
       let rest = t, offA = 0, offB = 0;
