@@ -248,7 +248,8 @@ void gemmRows(const float* A, const float* B, float* C, int M, int N, int K, int
           }
         }
       }
-      if (team.size > 1) team.barrier->wait();  // before the next block of B overwrites this one
+      // Before the next block of B overwrites this one; after the last block the pool's own wait is enough.
+      if (team.size > 1 && (pc + kc < K || jc + nc < N)) team.barrier->wait();
     }
   }
 }
