@@ -1,5 +1,5 @@
 /** Elementwise ops: the unary and binary primitives, comparisons, where, and composites such as relu. */
-import { bind, bindSpec } from "../bind.js";
+import { bind, bindPair, bindSpec } from "../bind.js";
 import type { Prim, Spec } from "../prim.js";
 import { PRIMS } from "../primitives.js";
 import { Tensor, type Operand } from "../tensor.js";
@@ -29,21 +29,20 @@ function unary(prim: Prim) {
   };
 }
 
-/** Two operands, a number taking the other's dtype (the hot path of scalar graphs: no rest arrays). */
-function pair(x: Operand, y: Operand): Tensor[] {
-  if (x instanceof Tensor) return [x, y instanceof Tensor ? y : constant(checkNumber(y), x.dtype)];
-  if (y instanceof Tensor) return [constant(checkNumber(x), y.dtype), y];
-  return [constant(checkNumber(x)), constant(checkNumber(y))];
-}
-
 function checkNumber(v: unknown): number {
   if (typeof v !== "number") throw new TypeError(`expected a Tensor or a number, got ${typeof v}`);
   return v;
 }
 
+/** Two operands, a number taking the other's dtype (the hot path of scalar graphs: no rest arrays). */
 function binary(prim: Prim) {
   let spec: Spec<Prim> | undefined;
-  return (x: Operand, y: Operand): Tensor => bindSpec((spec ??= PRIMS[prim] as Spec<Prim>), prim, pair(x, y), NO_PARAMS);
+  return (x: Operand, y: Operand): Tensor => {
+    spec ??= PRIMS[prim] as Spec<Prim>;
+    if (x instanceof Tensor) return bindPair(spec, prim, x, y instanceof Tensor ? y : constant(checkNumber(y), x.dtype), NO_PARAMS);
+    if (y instanceof Tensor) return bindPair(spec, prim, constant(checkNumber(x), y.dtype), y, NO_PARAMS);
+    return bindPair(spec, prim, constant(checkNumber(x)), constant(checkNumber(y)), NO_PARAMS);
+  };
 }
 
 export const neg = unary("neg");
