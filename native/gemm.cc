@@ -40,13 +40,20 @@ constexpr int KC = 256;   // depth of a packed block (B panel rows stay in L1/L2
 constexpr int MC = 96;    // rows of A per block (a multiple of every MR)
 constexpr int NC = 2048;  // columns of B per block
 
-// Packs rows [0, mc) x depth [0, kc) of A (leading dimension lda) into MR-row panels, zero padded.
+// Where a matrix's elements are: (row, column) at row * rs + column * cs. A product's operand read
+// transposed is the same storage with the two strides swapped, so packing reads it in place.
+struct Layout {
+  size_t rs, cs;
+  const float* at(const float* base, size_t row, size_t col) const { return base + row * rs + col * cs; }
+};
+
+// Packs rows [0, mc) x depth [0, kc) of A into MR-row panels, zero padded.
 template <int MR>
-void packA(const float* A, int lda, int mc, int kc, float* out) {
+void packA(const float* A, Layout l, int mc, int kc, float* out) {
   for (int i0 = 0; i0 < mc; i0 += MR) {
     const int rows = std::min(MR, mc - i0);
     for (int p = 0; p < kc; p++) {
-      for (int r = 0; r < rows; r++) out[r] = A[(i0 + r) * lda + p];
+      for (int r = 0; r < rows; r++) out[r] = *l.at(A, i0 + r, p);
       for (int r = rows; r < MR; r++) out[r] = 0.f;
       out += MR;
     }
@@ -55,12 +62,16 @@ void packA(const float* A, int lda, int mc, int kc, float* out) {
 
 // Packs depth [0, kc) x columns [0, nc) of B into NR-column panels, zero padded.
 template <int NR>
-void packB(const float* B, int ldb, int kc, int nc, float* out) {
+void packB(const float* B, Layout l, int kc, int nc, float* out) {
   for (int j0 = 0; j0 < nc; j0 += NR) {
     const int cols = std::min(NR, nc - j0);
     for (int p = 0; p < kc; p++) {
-      const float* src = B + p * ldb + j0;
-      for (int c = 0; c < cols; c++) out[c] = src[c];
+      const float* src = l.at(B, p, j0);
+      if (l.cs == 1) {
+        for (int c = 0; c < cols; c++) out[c] = src[c];
+      } else {
+        for (int c = 0; c < cols; c++) out[c] = src[c * l.cs];
+      }
       for (int c = cols; c < NR; c++) out[c] = 0.f;
       out += NR;
     }
@@ -144,7 +155,7 @@ void kernelGeneric(int kc, const float* a, const float* b, float* c, int ldc, bo
     for (int j = 0; j < 8; j++) c[r * ldc + j] = accumulate ? c[r * ldc + j] + acc[r][j] : acc[r][j];
 }
 
-// ldb and ldc: row strides of B and C (N unless this call computes a block of columns of a wider C).
+// ldc: the row stride of C (N unless this call computes a block of columns of a wider C).
 // Packing buffers kept per thread and grown on demand: allocating (and zeroing) them on every call
 // cost as much as packing on the mid-sized products of a training step.
 // 64-byte aligned, so that the micro-kernels' 32- and 64-byte loads of packed panels never straddle
@@ -203,7 +214,7 @@ inline int blockDepth(int K) {
 }
 
 template <int MR, int NR>
-void gemmRows(const float* A, const float* B, float* C, int M, int N, int K, int ldb, int ldc, void (*kernel)(int, const float*, const float*, float*, int, bool), const Team& team) {
+void gemmRows(const float* A, const float* B, float* C, int M, int N, int K, Layout la, Layout lb, int ldc, void (*kernel)(int, const float*, const float*, float*, int, bool), const Team& team) {
   const int ncMax = (std::min(N, NC) + NR - 1) / NR * NR;
   float* pa = packedA.get((size_t)MC * KC);
   float* pb = team.size > 1 ? team.pb : packedB.get((size_t)std::min(K, KC) * ncMax);
@@ -219,15 +230,15 @@ void gemmRows(const float* A, const float* B, float* C, int M, int N, int K, int
       if (team.size > 1) {
         const int panels = (nc + NR - 1) / NR, share = (panels + team.size - 1) / team.size;
         for (int q = team.id * share; q < std::min(panels, (team.id + 1) * share); q++) {
-          packB<NR>(B + (size_t)pc * ldb + jc + q * NR, ldb, kc, std::min(NR, nc - q * NR), pb + (size_t)q * NR * kc);
+          packB<NR>(lb.at(B, pc, jc + q * NR), lb, kc, std::min(NR, nc - q * NR), pb + (size_t)q * NR * kc);
         }
         team.barrier->wait();
       } else {
-        packB<NR>(B + (size_t)pc * ldb + jc, ldb, kc, nc, pb);
+        packB<NR>(lb.at(B, pc, jc), lb, kc, nc, pb);
       }
       for (int ic = r0; ic < r1; ic += MC) {
         const int mc = std::min(MC, r1 - ic);
-        packA<MR>(A + (size_t)ic * K + pc, K, mc, kc, pa);
+        packA<MR>(la.at(A, ic, pc), la, mc, kc, pa);
         for (int jr = 0; jr < nc; jr += NR) {
           const int cols = std::min(NR, nc - jr);
           for (int ir = 0; ir < mc; ir += MR) {
@@ -254,15 +265,15 @@ void gemmRows(const float* A, const float* B, float* C, int M, int N, int K, int
   }
 }
 
-void gemmSerial(const float* A, const float* B, float* C, int M, int N, int K, int ldb, int ldc, const Team& team = Team()) {
+void gemmSerial(const float* A, const float* B, float* C, int M, int N, int K, Layout la, Layout lb, int ldc, const Team& team = Team()) {
   if (K == 0) {
     for (int i = 0; i < M; i++) std::memset(C + (size_t)i * ldc, 0, sizeof(float) * N);
     return;
   }
   switch (kIsa) {
-    case Isa::Avx512: gemmRows<12, 32>(A, B, C, M, N, K, ldb, ldc, kernel512, team); break;
-    case Isa::Avx2: gemmRows<6, 16>(A, B, C, M, N, K, ldb, ldc, kernel256, team); break;
-    default: gemmRows<4, 8>(A, B, C, M, N, K, ldb, ldc, kernelGeneric, team); break;
+    case Isa::Avx512: gemmRows<12, 32>(A, B, C, M, N, K, la, lb, ldc, kernel512, team); break;
+    case Isa::Avx2: gemmRows<6, 16>(A, B, C, M, N, K, la, lb, ldc, kernel256, team); break;
+    default: gemmRows<4, 8>(A, B, C, M, N, K, la, lb, ldc, kernelGeneric, team); break;
   }
 }
 
@@ -366,7 +377,10 @@ ThreadPool& pool() {
 
 // Threads take blocks of rows of C, or of columns when C is wider than tall: each thread then packs
 // only its own part of B instead of all of it.
-void gemm(const float* A, const float* B, float* C, int M, int N, int K, int threads) {
+// op(A) is M x K and op(B) K x N: A is stored K x M when ta, B N x K when tb.
+void gemm(const float* A, const float* B, float* C, int M, int N, int K, int threads, bool ta, bool tb) {
+  const Layout la = ta ? Layout{1, (size_t)M} : Layout{(size_t)K, 1};
+  const Layout lb = tb ? Layout{1, (size_t)K} : Layout{(size_t)N, 1};
   const double flops = 2.0 * M * N * K;
   // Rows split with B packed once by the team (a barrier per block of B); columns, each thread packing
   // its own part of B and all of A, when C is wider than tall: measured on a 2-core Xeon, 128x784 times
@@ -374,12 +388,12 @@ void gemm(const float* A, const float* B, float* C, int M, int N, int K, int thr
   const bool byColumns = N > M;
   int t = std::max(1, std::min(threads, (byColumns ? N : M) / 32));
   if (flops < 1.6e7) t = 1;  // starting threads costs more than they save on small products
-  if (t == 1) return gemmSerial(A, B, C, M, N, K, N, N);
+  if (t == 1) return gemmSerial(A, B, C, M, N, K, la, lb, N);
   if (byColumns) {
     const int cols = ((N + t - 1) / t + 15) / 16 * 16;  // whole 16-column panels per thread
     pool().run(t, [&](int i) {
       const int j0 = i * cols;
-      if (j0 < N) gemmSerial(A, B + j0, C + j0, M, std::min(cols, N - j0), K, N, N);
+      if (j0 < N) gemmSerial(A, lb.at(B, 0, j0), C + j0, M, std::min(cols, N - j0), K, la, lb, N);
     });
   } else {
     // Rows split, B packed once by the team into one shared buffer (not once per thread).
@@ -389,7 +403,7 @@ void gemm(const float* A, const float* B, float* C, int M, int N, int K, int thr
     t = std::min(t, pool().size());
     float* pb = sharedB.get((size_t)std::min(K, KC) * ((std::min(N, NC) + 31) / 32 * 32));
     SpinBarrier barrier(t);
-    pool().run(t, [&](int i) { gemmSerial(A, B, C, M, N, K, N, N, Team{i, t, &barrier, pb}); });
+    pool().run(t, [&](int i) { gemmSerial(A, B, C, M, N, K, la, lb, N, Team{i, t, &barrier, pb}); });
   }
 }
 
@@ -779,10 +793,13 @@ bool fitsLayout(size_t len, int32_t rows, int32_t cols, int32_t rs, int32_t vec)
   return len >= (size_t)(rows - 1) * rs + (vec ? (size_t)cols : 1);
 }
 
-// sgemm(a, b, c, m, n, k, threads): c = a b for row-major Float32Arrays.
+bool boolArg(napi_env env, napi_value v);
+
+// sgemm(a, b, c, m, n, k[, threads, transposeA, transposeB]): c = op(a) op(b) for row-major
+// Float32Arrays, op(a) being m x k (a stored k x m when transposeA) and op(b) k x n.
 napi_value Sgemm(napi_env env, napi_callback_info info) {
-  napi_value argv[7];
-  if (!readArgs(env, info, argv, 6, "sgemm(a, b, c, m, n, k[, threads])")) return nullptr;
+  napi_value argv[9];
+  if (!readArgs(env, info, argv, 6, "sgemm(a, b, c, m, n, k[, threads, transposeA, transposeB])")) return nullptr;
   float *a, *b, *c;
   size_t la, lb, lc;
   if (!floatArray(env, argv[0], &a, &la) || !floatArray(env, argv[1], &b, &lb) || !floatArray(env, argv[2], &c, &lc)) {
@@ -792,8 +809,9 @@ napi_value Sgemm(napi_env env, napi_callback_info info) {
   napi_valuetype given;  // missing arguments read as undefined
   napi_typeof(env, argv[6], &given);
   const int32_t threads = given == napi_undefined ? hardwareThreads() : std::max(1, int32Arg(env, argv[6]));
+  const bool ta = boolArg(env, argv[7]), tb = boolArg(env, argv[8]);
   if (m < 0 || n < 0 || k < 0 || la < (size_t)m * k || lb < (size_t)k * n || lc < (size_t)m * n) return throwError(env, "sgemm: array too small for the given sizes");
-  gemm(a, b, c, m, n, k, threads);
+  gemm(a, b, c, m, n, k, threads, ta, tb);
   return nullptr;
 }
 

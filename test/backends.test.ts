@@ -6,6 +6,7 @@ import { availableParallelism } from "node:os";
 import * as bp from "../src/index.js";
 import { nativeAddon, useNativeBackend } from "../src/node/native.js";
 import { createWasmBackend, view2d } from "../src/core/backends/wasm.js";
+import { referenceGemm } from "../src/core/kernels/matmul.js";
 // The Node entry: lets the wasm kernels use worker threads.
 import "../src/node/index.js";
 
@@ -61,6 +62,26 @@ describe("native backend", { skip: native ? false : "the native addon was not bu
       let worst = 0;
       for (let i = 0; i < ref.size; i++) worst = Math.max(worst, Math.abs(got.data[i] - ref.data[i]));
       assert.ok(worst < 1e-3, `${m}x${k}x${n}: max error ${worst}`);
+    }
+  });
+
+  it("products reading an operand transposed agree with the reference, on one thread and split by rows or columns", () => {
+    // m x k times k x n; wide and tall ones split across threads by columns and by rows.
+    for (const [m, k, n] of [[7, 5, 3], [13, 17, 40], [128, 196, 256], [300, 128, 100], [64, 300, 700]]) {
+      const rng = new bp.Rng(m + n);
+      const A = Float32Array.from({ length: m * k }, () => rng.normal());
+      const B = Float32Array.from({ length: k * n }, () => rng.normal());
+      for (const [ta, tb] of [[false, false], [true, false], [false, true], [true, true]]) {
+        const want = new Float32Array(m * n);
+        referenceGemm(A, B, want, m, n, k, ta, tb);
+        for (const threads of [1, 2]) {
+          const got = new Float32Array(m * n).fill(NaN); // every element must be written
+          native!.sgemm(A, B, got, m, n, k, threads, ta, tb);
+          let worst = 0;
+          for (let i = 0; i < want.length; i++) worst = Math.max(worst, Math.abs(got[i] - want[i]) / (1 + Math.abs(want[i])));
+          assert.ok(worst < 1e-4, `${m}x${k}x${n} transposeA=${ta} transposeB=${tb} threads=${threads}: max relative error ${worst}`);
+        }
+      }
     }
   });
 
@@ -208,6 +229,22 @@ describe("wasm SIMD backend", { skip: bp.listBackends().includes("wasm") ? false
       }),
       { numRuns: 80, seed: 6 },
     );
+  });
+
+  it("gradients through matmul (products reading an operand transposed) agree with the reference", () => {
+    const rng = new bp.Rng(12);
+    const x0 = bp.randn([3, 32, 40], { rng });
+    const w0 = bp.randn([40, 24], { rng });
+    const grads = ["js", "wasm"].map((name) =>
+      withBackend(name, () => {
+        const x = bp.tensor(x0.data.slice(), { shape: [3, 32, 40], requiresGrad: true });
+        const w = bp.tensor(w0.data.slice(), { shape: [40, 24], requiresGrad: true });
+        bp.matmul(x, w).tanh().sum().backward();
+        return [x.grad!, w.grad!];
+      }),
+    );
+    assertClose(grads[1][0], grads[0][0], 1e-4, "dx");
+    assertClose(grads[1][1], grads[0][1], 1e-4, "dw");
   });
 
   it("trains a network to the same loss as the reference backend (float32 tolerance)", () => {

@@ -95,17 +95,16 @@ function reduceRef(init: number, combine: (acc: number, v: number) => number) {
   };
 }
 
-function naiveMatmul(a: bp.Tensor, b: bp.Tensor, out: bp.Shape): number[] {
-  const m = a.shape[a.ndim - 2], k = a.shape[a.ndim - 1], n = b.shape[b.ndim - 1];
+/** Sum over p of op(a)[i, p] op(b)[p, j], reading a transposed operand by swapped indices. */
+function naiveMatmul(a: bp.Tensor, b: bp.Tensor, p: bp.ParamMap["matmul"], out: bp.Shape): number[] {
+  const k = p.transposeX ? a.shape[a.ndim - 2] : a.shape[a.ndim - 1];
   return outIndices(out).map((idx) => {
     const batch = idx.slice(0, -2);
     const i = idx[idx.length - 2], j = idx[idx.length - 1];
     let s = 0;
-    for (let p = 0; p < k; p++) {
-      s += readBroadcast(a, [...batch, i, p]) * readBroadcast(b, [...batch, p, j]);
+    for (let q = 0; q < k; q++) {
+      s += readBroadcast(a, [...batch, ...(p.transposeX ? [q, i] : [i, q])]) * readBroadcast(b, [...batch, ...(p.transposeY ? [j, q] : [q, j])]);
     }
-    void m;
-    void n;
     return s;
   });
 }
@@ -267,8 +266,15 @@ const CASES: { [P in bp.Prim]: Case<P> } = {
       { shapes: [[2, 2, 3], [3, 4]], params: {} },
       { shapes: [[2, 5, 4], [3, 2, 4, 3]], params: {} },
       { shapes: [[3, 1, 2, 3], [2, 3, 2]], params: {} },
+      // Operands read transposed in their last two axes (the VJP's products).
+      { shapes: [[3, 2], [3, 4]], params: { transposeX: true } },
+      { shapes: [[2, 3], [4, 3]], params: { transposeY: true } },
+      { shapes: [[3, 2], [4, 3]], params: { transposeX: true, transposeY: true } },
+      { shapes: [[2, 3, 2], [4, 3]], params: { transposeX: true, transposeY: true } },
+      { shapes: [[3, 1, 3, 2], [2, 3, 4]], params: { transposeX: true, transposeY: false } },
+      { shapes: [[1, 3, 2], [2, 4, 2]], params: { transposeX: false, transposeY: true } },
     ],
-    ref: (xs, _p, out) => naiveMatmul(xs[0], xs[1], out),
+    ref: (xs, p, out) => naiveMatmul(xs[0], xs[1], p, out),
   },
   cast: {
     variants: [

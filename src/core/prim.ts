@@ -65,7 +65,11 @@ export interface ParamMap {
   /** The transpose of gather: adds x's slices into zeros of length `size` along the axis. */
   scatterAdd: IndexParams & { readonly size: number };
   // linear algebra
-  matmul: object;
+  /**
+   * Batched matrix product of the last two axes, either operand optionally read transposed in them
+   * (as BLAS and XLA's dot_general do): the VJP multiplies by transposes without making them.
+   */
+  matmul: { readonly transposeX?: boolean; readonly transposeY?: boolean };
   // dtype
   cast: { readonly dtype: DType };
 }

@@ -22,7 +22,7 @@ import type { Prim, PrimTable, Printers, ReduceParams, Spec } from "./prim.js";
 import { broadcastAll, broadcastShapes, formatShape, matmulShape, sameShape, ShapeError, sizeOf, type Shape } from "./shape.js";
 import { add, cos, div, eq, gt, log, mul, neg, pow, sign, sin, sub, where } from "./ops/elementwise.js";
 import { sumTo } from "./ops/reduce.js";
-import { broadcastTo, cast, mT, reshape, transpose } from "./ops/structure.js";
+import { broadcastTo, cast, reshape, transpose } from "./ops/structure.js";
 
 type Print = (a: readonly string[]) => string;
 
@@ -79,6 +79,20 @@ function reduceShape(name: string, needsElements: boolean) {
 /** Shape of x with reduced axes kept as 1, so a reduced cotangent broadcasts back over x. */
 function keptShape(x: Shape, axes: readonly number[]): number[] {
   return x.map((d, i) => (axes.includes(i) ? 1 : d));
+}
+
+/** A shape with its last two axes swapped (an operand matmul reads transposed). */
+function swapLastTwo(s: Shape): Shape {
+  const out = s.slice();
+  out[s.length - 2] = s[s.length - 1];
+  out[s.length - 1] = s[s.length - 2];
+  return out;
+}
+
+/** An operand expression, suffixed when matmul reads it transposed (parenthesized unless a name). */
+function mTText(arg: string, transposed: boolean | undefined, suffix: string): string {
+  if (!transposed) return arg;
+  return /^[A-Za-z_][A-Za-z0-9_]*$/.test(arg) ? arg + suffix : `(${arg})${suffix}`;
 }
 
 function inverse(perm: readonly number[]): number[] {
@@ -363,15 +377,29 @@ export const PRIMS: PrimTable = {
 
   matmul: {
     arity: 2,
-    shape: (s) => {
+    shape: (s, p) => {
       if (s[0].length < 2 || s[1].length < 2) {
         throw new ShapeError(`matmul: the primitive takes operands of at least 2 dimensions, got ${formatShape(s[0])} @ ${formatShape(s[1])}`);
       }
-      return matmulShape(s[0], s[1]);
+      // Shapes as the product reads them; the error says which operand was read transposed.
+      const read = [p.transposeX ? "x" : "", p.transposeY ? "y" : ""].filter(Boolean).join(" and ");
+      return matmulShape(p.transposeX ? swapLastTwo(s[0]) : s[0], p.transposeY ? swapLastTwo(s[1]) : s[1], read ? `matmul (${read} read transposed)` : "matmul");
     },
     kernel: matmulKernel,
-    vjp: [({ ct, y }) => bind("matmul", [ct, mT(y)], {}), ({ ct, x }) => bind("matmul", [mT(x), ct], {})],
-    print: infix("@", (a) => `${a[0]} \\, ${a[1]}`, "matmul"),
+    // out = X Y with X = op(x), Y = op(y): dX = ct Y^T, dY = X^T ct; an input read transposed gets the
+    // transpose of those, which is again one product with flags (no transposed copies).
+    vjp: [
+      ({ ct, y, params: { transposeX: tx = false, transposeY: ty = false } }) =>
+        tx ? bind("matmul", [y, ct], { transposeX: ty, transposeY: true }) : bind("matmul", [ct, y], { transposeY: !ty }),
+      ({ ct, x, params: { transposeX: tx = false, transposeY: ty = false } }) =>
+        ty ? bind("matmul", [ct, x], { transposeX: true, transposeY: tx }) : bind("matmul", [x, ct], { transposeX: !tx }),
+    ],
+    print: {
+      text: (a, p) => `${mTText(a[0], p.transposeX, ".mT")} @ ${mTText(a[1], p.transposeY, ".mT")}`,
+      latex: (a, p) => `${mTText(a[0], p.transposeX, "^{\\top}")} \\, ${mTText(a[1], p.transposeY, "^{\\top}")}`,
+      python: (a, p) => `${mTText(a[0], p.transposeX, ".mT")} @ ${mTText(a[1], p.transposeY, ".mT")}`,
+      ts: (a, p) => `bp.matmul(${p.transposeX ? `bp.mT(${a[0]})` : a[0]}, ${p.transposeY ? `bp.mT(${a[1]})` : a[1]})`,
+    },
   },
   cast: {
     arity: 1,

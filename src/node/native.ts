@@ -15,7 +15,8 @@ import { transposeKernel } from "../core/kernels/layout.js";
 import type { Kernel, Prim } from "../core/prim.js";
 
 interface Addon {
-  sgemm(a: Float32Array, b: Float32Array, c: Float32Array, m: number, n: number, k: number, threads?: number): void;
+  /** c = op(a) op(b), op(a) m x k (a stored k x m when transposeA), op(b) k x n (b stored n x k when transposeB). */
+  sgemm(a: Float32Array, b: Float32Array, c: Float32Array, m: number, n: number, k: number, threads?: number, transposeA?: boolean, transposeB?: boolean): void;
   isa(): string;
   transpose2d(src: Float32Array, dst: Float32Array, batches: number, rows: number, cols: number): void;
   threads(): number;
@@ -52,11 +53,11 @@ function uninitialized(n: number): Float32Array {
   return new Float32Array(b.buffer, b.byteOffset, n);
 }
 
-/** float32 products go to the native GEMM (which writes all of C); anything else to the reference loops. */
+/** float32 products go to the native GEMM (which writes all of C and reads transposed operands in place); anything else to the reference loops. */
 function nativeGemm(a: Addon): Gemm {
-  return (A: TypedArray, B: TypedArray, C: TypedArray, m, n, k) => {
-    if (A instanceof Float32Array && B instanceof Float32Array && C instanceof Float32Array) a.sgemm(A, B, C, m, n, k);
-    else referenceGemm(A, B, C, m, n, k);
+  return (A: TypedArray, B: TypedArray, C: TypedArray, m, n, k, ta, tb) => {
+    if (A instanceof Float32Array && B instanceof Float32Array && C instanceof Float32Array) a.sgemm(A, B, C, m, n, k, undefined, ta, tb);
+    else referenceGemm(A, B, C, m, n, k, ta, tb);
   };
 }
 
