@@ -355,3 +355,19 @@ describe("primitive table", () => {
     });
   }
 });
+
+describe("matmul reading an operand transposed", () => {
+  it("prints the transpose in every language (the VJP's products appear in printed gradient graphs)", () => {
+    const print = bp.PRIMS.matmul.print;
+    assert.equal(print.text(["a", "b"], { transposeX: true }), "a.mT @ b");
+    assert.equal(print.python(["a", "b"], { transposeY: true }), "a @ np.swapaxes(b, -1, -2)");
+    assert.equal(print.ts(["a", "b"], { transposeX: true, transposeY: true }), "bp.matmul(bp.mT(a), bp.mT(b))");
+    assert.equal(print.latex(["a", "b"], { transposeY: true }), "a \\, {b}^{\\top}");
+    assert.equal(print.text(["a", "b"], {}), "a @ b");
+  });
+
+  it("names the operand read transposed when the inner dimensions disagree", () => {
+    const x = bp.zeros([2, 3]);
+    assert.throws(() => bp.bind("matmul", [x, bp.zeros([3, 4])], { transposeX: true }), /matmul \(x read transposed\): inner dimensions do not match for \(3,2\) @ \(3,4\)/);
+  });
+});

@@ -89,10 +89,9 @@ function swapLastTwo(s: Shape): Shape {
   return out;
 }
 
-/** An operand expression, suffixed when matmul reads it transposed (parenthesized unless a name). */
+/** An operand (printers get atoms: names, calls or parenthesized), suffixed when matmul reads it transposed. */
 function mTText(arg: string, transposed: boolean | undefined, suffix: string): string {
-  if (!transposed) return arg;
-  return /^[A-Za-z_][A-Za-z0-9_]*$/.test(arg) ? arg + suffix : `(${arg})${suffix}`;
+  return transposed ? arg + suffix : arg;
 }
 
 function inverse(perm: readonly number[]): number[] {
@@ -396,8 +395,9 @@ export const PRIMS: PrimTable = {
     ],
     print: {
       text: (a, p) => `${mTText(a[0], p.transposeX, ".mT")} @ ${mTText(a[1], p.transposeY, ".mT")}`,
-      latex: (a, p) => `${mTText(a[0], p.transposeX, "^{\\top}")} \\, ${mTText(a[1], p.transposeY, "^{\\top}")}`,
-      python: (a, p) => `${mTText(a[0], p.transposeX, ".mT")} @ ${mTText(a[1], p.transposeY, ".mT")}`,
+      latex: (a, p) => `${p.transposeX ? `{${a[0]}}^{\\top}` : a[0]} \\, ${p.transposeY ? `{${a[1]}}^{\\top}` : a[1]}`,
+      // np.swapaxes rather than .mT, which needs NumPy 2.
+      python: (a, p) => `${p.transposeX ? `np.swapaxes(${a[0]}, -1, -2)` : a[0]} @ ${p.transposeY ? `np.swapaxes(${a[1]}, -1, -2)` : a[1]}`,
       ts: (a, p) => `bp.matmul(${p.transposeX ? `bp.mT(${a[0]})` : a[0]}, ${p.transposeY ? `bp.mT(${a[1]})` : a[1]})`,
     },
   },
