@@ -7,7 +7,7 @@
  */
 import type { Backend, KernelOverrides } from "../backend.js";
 import type { TypedArray } from "../dtype.js";
-import { batchedMatmul, referenceGemm, transposeMatrix, type Gemm } from "../kernels/matmul.js";
+import { batchedMatmul, referenceGemm, transposeInto, type Gemm } from "../kernels/matmul.js";
 import { contiguous } from "../kernels/reduce.js";
 import type { Buf, Kernel, Prim } from "../prim.js";
 import { PRIMS } from "../primitives.js";
@@ -290,15 +290,12 @@ function maxKernel(w: WasmKernels): Kernel<"max"> {
 }
 
 /**
- * C = A B: B packed into 8-column panels once, rows of C (whole micro-tiles) split over threads. An
- * operand read transposed is transposed first (the kernel reads row-major operands only).
+ * C = A B: B packed into 8-column panels once, rows of C (whole micro-tiles) split over threads.
  */
 function wasmGemm(w: WasmKernels): Gemm {
   const pack = fnIndex("pack_b"), rows = fnIndex("gemm_rows");
   return (A, B, C, m, n, k, ta, tb) => {
     if (!(A instanceof Float32Array && B instanceof Float32Array && C instanceof Float32Array) || m * n * k < 4096) return referenceGemm(A, B, C, m, n, k, ta, tb);
-    if (ta) A = transposeMatrix(A, k, m);
-    if (tb) B = transposeMatrix(B, n, k);
     const MR = WASM_GEMM_MR;
     const mp = Math.ceil(m / MR) * MR;
     const np = (n + 7) & ~7;
@@ -306,9 +303,12 @@ function wasmGemm(w: WasmKernels): Gemm {
     const a = w.alloc(mp * k * 4), b = w.alloc(k * n * 4), bp = w.alloc(np * k * 4), c = w.alloc(mp * np * 4);
     if (a < 0 || b < 0 || bp < 0 || c < 0) return referenceGemm(A, B, C, m, n, k, false, false);
     const f = w.view();
-    f.set(A, a >> 2);
+    // Operands go in row-major (the kernel reads no other layout): one read transposed is transposed on the way.
+    if (ta) transposeInto(A, k, m, f, a >> 2);
+    else f.set(A, a >> 2);
     f.fill(0, (a >> 2) + m * k, (a >> 2) + mp * k); // zero rows up to a whole micro-tile
-    f.set(B, b >> 2);
+    if (tb) transposeInto(B, n, k, f, b >> 2);
+    else f.set(B, b >> 2);
     w.fns[pack](b, bp, k, n);
     const t = 2 * m * n * k >= PAR_FLOPS ? Math.min(w.threads(), mp / MR) : 1;
     const jobs: Job[] = [];
