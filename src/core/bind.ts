@@ -7,7 +7,7 @@ import type { DType } from "./dtype.js";
 import type { Shape } from "./shape.js";
 import type { Kernel, ParamMap, Prim, Spec } from "./prim.js";
 import { PRIMS } from "./primitives.js";
-import { Tensor } from "./tensor.js";
+import { Tensor, type Node } from "./tensor.js";
 
 let gradEnabled = true;
 
@@ -41,6 +41,20 @@ export function bind<P extends Prim>(prim: P, inputs: readonly Tensor[], params:
 }
 
 /**
+ * The active backend's kernel for an op whose largest input or output has `largest` elements, or
+ * undefined for the reference kernel: a backend's `smallestWork` keeps tiny work on the reference.
+ */
+function overrideFor<P extends Prim>(prim: P, largest: number): Kernel<P> | undefined {
+  const backend = getBackend();
+  return largest <= (backend.smallestWork ?? -1) ? undefined : (backend.kernels[prim] as Kernel<P> | undefined);
+}
+
+/** A one-element result of the scalar path: float32 rounded as a Float32Array store would, no buffer until read. */
+function scalarResult(v: number, shape: Shape, node: Node | null, tracked: boolean, dtype: DType): Tensor {
+  return new Tensor(null, shape, node, tracked, dtype, dtype === "float32" ? Math.fround(v) : v);
+}
+
+/**
  * A binary op. Two one-element operands with nothing to record (the cotangents of a backward pass,
  * constants) are computed on numbers without an inputs array: on scalar graphs those arrays were a
  * third of the objects a backward pass made. The result is the one `bindSpec` would give.
@@ -48,12 +62,9 @@ export function bind<P extends Prim>(prim: P, inputs: readonly Tensor[], params:
 export function bindPair<P extends Prim>(spec: Spec<P>, prim: P, x: Tensor, y: Tensor, params: ParamMap[P]): Tensor {
   const f = spec.scalar;
   if (f !== undefined && spec.dtype === undefined && x.size === 1 && y.size === 1 && x.shape.length <= 1 && y.shape.length <= 1 && !(gradEnabled && spec.vjp !== null && (x.requiresGrad || y.requiresGrad))) {
-    const backend = getBackend();
-    // As in bindSpec: a backend kernel takes the op unless the backend leaves one-element work to these loops.
-    if ((backend.smallestWork ?? -1) >= 1 || backend.kernels[prim] === undefined) {
+    if (overrideFor(prim, 1) === undefined) {
       const dtype: DType = x.dtype === "float64" || y.dtype === "float64" ? "float64" : "float32";
-      const v = f(x.scalarValue(), y.scalarValue(), 0);
-      return new Tensor(null, x.shape.length >= y.shape.length ? x.shape : y.shape, null, false, dtype, dtype === "float32" ? Math.fround(v) : v);
+      return scalarResult(f(x.scalarValue(), y.scalarValue(), 0), x.shape.length >= y.shape.length ? x.shape : y.shape, null, false, dtype);
     }
   }
   return bindSpec(spec, prim, [x, y], params);
@@ -68,11 +79,9 @@ export function bindSpec<P extends Prim>(spec: Spec<P>, prim: P, inputs: readonl
   if (spec.arity !== "n" && n !== spec.arity) {
     throw new Error(`${prim}: expected ${spec.arity} inputs, got ${n}`);
   }
-  const backend = getBackend();
-  const smallest = backend.smallestWork ?? -1;
   const shapes = n === 1 ? SHAPES1 : n === 2 ? SHAPES2 : new Array<Shape>(n);
   let dtype: DType = "float32";
-  let small = true;
+  let largest = 0;
   let ones = true;
   let tracked = false;
   const recording = gradEnabled && spec.vjp !== null;
@@ -81,25 +90,21 @@ export function bindSpec<P extends Prim>(spec: Spec<P>, prim: P, inputs: readonl
     shapes[i] = t.shape;
     if (t.dtype === "float64") dtype = "float64";
     const size = t.size;
-    if (size > smallest) small = false;
+    if (size > largest) largest = size;
     if (size !== 1) ones = false;
     if (recording && t.requiresGrad) tracked = true;
   }
   const shape = spec.shape(shapes, params);
   if (spec.dtype) dtype = spec.dtype(inputs.map((t) => t.dtype), params);
-  if (small) {
-    let size = 1;
-    for (const d of shape) size *= d;
-    small = size <= smallest;
-  }
-  const override = small ? undefined : (backend.kernels[prim] as Kernel<P> | undefined);
+  let size = 1;
+  for (const d of shape) size *= d;
+  const override = overrideFor(prim, Math.max(largest, size));
   const node = tracked ? { prim, inputs, params } : null;
-  // One element in, one out, on the reference path: compute on numbers (float32 rounded as a
-  // Float32Array store would), with no buffer until someone reads `data`.
+  // One element in, one out, on the reference path: compute on numbers.
   if (ones && spec.scalar && override === undefined && (shape.length === 0 || (shape.length === 1 && shape[0] === 1))) {
     const a = inputs[0].scalarValue();
     const v = n === 1 ? spec.scalar(a, 0, 0) : n === 2 ? spec.scalar(a, inputs[1].scalarValue(), 0) : spec.scalar(a, inputs[1].scalarValue(), inputs[2].scalarValue());
-    return new Tensor(null, shape, node, tracked, dtype, dtype === "float32" ? Math.fround(v) : v);
+    return scalarResult(v, shape, node, tracked, dtype);
   }
   const data = (override ?? spec.kernel)(inputs, params, { shape, dtype });
   return new Tensor(data, shape, node, tracked);
