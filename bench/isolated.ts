@@ -11,24 +11,9 @@ import { createRequire } from "node:module";
 import { dirname } from "node:path";
 
 // Each process loads only the library it times (a loaded but idle library still costs the other's GC).
+import { time } from "./timing.js";
+
 type Backprop = typeof import("../dist/node/index.js");
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
-}
-
-/** Median seconds per call of `fn` over `rounds` rounds of `inner` calls, after `warmup` calls. */
-function time(fn: () => void, inner: number, rounds: number, warmup: number): number {
-  for (let i = 0; i < warmup; i++) fn();
-  const out: number[] = [];
-  for (let r = 0; r < rounds; r++) {
-    const t = performance.now();
-    for (let i = 0; i < inner; i++) fn();
-    out.push((performance.now() - t) / 1000 / inner);
-  }
-  return median(out);
-}
 
 /** MLP 784-256-10, batch 128, SGD with lr 0.1: one step = forward, cross-entropy, backward, update. */
 function backpropStep(bp: Backprop, backend: string): () => void {
@@ -84,7 +69,7 @@ async function main(): Promise<number> {
   if (measure === "mlp") {
     const slow = who === "backprop-js" || who === "tfjs-cpu";
     const step = who.startsWith("backprop-") ? backpropStep(await import("../dist/node/index.js"), who.slice("backprop-".length)) : await tfjsStep(who === "tfjs-cpu" ? "cpu" : "wasm");
-    return 1 / time(step, slow ? 2 : 20, rounds, warmup);
+    return 1 / (await time(step, slow ? 2 : 20, rounds, warmup));
   }
   if (measure === "chain") {
     const bp = who === "backprop" ? await import("../dist/node/index.js") : null;
@@ -92,7 +77,7 @@ async function main(): Promise<number> {
     const run = bp ? () => backpropChain(bp) : () => microChain(50_000);
     // Five chains a round: a chain's garbage is collected in some rounds and not others, and a median
     // of single chains picked either side (a micrograd chain took 50-114 ms on the same machine).
-    return time(run, 5, rounds, 2);
+    return await time(run, 5, rounds, 2);
   }
   throw new Error(`unknown measure ${measure}`);
 }

@@ -11,6 +11,7 @@ import * as tf from "@tensorflow/tfjs";
 import { setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
 // The built package, as users run it (tsx-transpiled sources are slower).
 import * as bp from "../dist/node/index.js";
+import { median, time as timeRounds } from "./timing.js";
 
 const args = new Set(process.argv.slice(2));
 const json = args.has("--json");
@@ -32,25 +33,8 @@ const log = (s: string): void => {
   else console.log(s);
 };
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
-}
-
-/**
- * Median seconds per call of `fn` over ROUNDS rounds of `inner` calls, after `warmup` calls (one
- * round unless given: a training step needs dozens before the JIT has compiled its hot paths).
- */
-async function time(fn: () => unknown | Promise<unknown>, inner = 1, rounds = ROUNDS, warmup = inner): Promise<number> {
-  for (let i = 0; i < warmup; i++) await fn();
-  const out: number[] = [];
-  for (let r = 0; r < rounds; r++) {
-    const t = performance.now();
-    for (let i = 0; i < inner; i++) await fn();
-    out.push((performance.now() - t) / 1000 / inner);
-  }
-  return median(out);
-}
+/** Median seconds per call of `fn` (see bench/timing.ts), over ROUNDS rounds unless given. */
+const time = (fn: () => unknown | Promise<unknown>, inner = 1, rounds = ROUNDS, warmup = inner): Promise<number> => timeRounds(fn, inner, rounds, warmup);
 
 type Row = Record<string, number | null>;
 const results: Record<string, Row> = {};
