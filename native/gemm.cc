@@ -199,11 +199,15 @@ class SpinBarrier {
 };
 
 // The threads computing one product together: each packs a share of every block of B into `pb`
-// (shared), waits for the others, then computes its own rows of C. Alone, a thread packs all of B.
+// (shared), waits for the others, then takes chunks of rows of C from that block's counter in `next`
+// until none is left, so a thread the OS (or V8's own threads) preempts holds up no one for long.
+// Alone, a thread packs all of B and computes every row.
 struct Team {
   int id = 0, size = 1;
   SpinBarrier* barrier = nullptr;
   float* pb = nullptr;
+  std::atomic<int>* next = nullptr;
+  int chunk = 0;  // rows per chunk: whole micro-tiles, at most MC
 };
 
 // The depth of the packed blocks: K split into equal blocks of at most KC (784 as 4 x 196, not
@@ -219,8 +223,7 @@ void gemmRows(const float* A, const float* B, float* C, int M, int N, int K, Lay
   float* pa = packedA.get((size_t)MC * KC);
   float* pb = team.size > 1 ? team.pb : packedB.get((size_t)std::min(K, KC) * ncMax);
   alignas(64) float tile[MR * NR];
-  const int per = ((M + team.size - 1) / team.size + MR - 1) / MR * MR;  // whole tiles of rows each
-  const int r0 = std::min(M, team.id * per), r1 = std::min(M, r0 + per);
+  int block = 0;
   for (int jc = 0; jc < N; jc += NC) {
     const int nc = std::min(NC, N - jc);
     const int kb = blockDepth(K);
@@ -236,8 +239,9 @@ void gemmRows(const float* A, const float* B, float* C, int M, int N, int K, Lay
       } else {
         packB<NR>(lb.at(B, pc, jc), lb, kc, nc, pb);
       }
-      for (int ic = r0; ic < r1; ic += MC) {
-        const int mc = std::min(MC, r1 - ic);
+      const int step = team.size > 1 ? team.chunk : MC;
+      for (int ic = team.size > 1 ? team.next[block].fetch_add(step) : 0; ic < M; ic = team.size > 1 ? team.next[block].fetch_add(step) : ic + step) {
+        const int mc = std::min(step, M - ic);
         packA<MR>(la.at(A, ic, pc), la, mc, kc, pa);
         for (int jr = 0; jr < nc; jr += NR) {
           const int cols = std::min(NR, nc - jr);
@@ -261,6 +265,7 @@ void gemmRows(const float* A, const float* B, float* C, int M, int N, int K, Lay
       }
       // Before the next block of B overwrites this one; after the last block the pool's own wait is enough.
       if (team.size > 1 && (pc + kc < K || jc + nc < N)) team.barrier->wait();
+      block++;
     }
   }
 }
@@ -403,7 +408,13 @@ void gemm(const float* A, const float* B, float* C, int M, int N, int K, int thr
     t = std::min(t, pool().size());
     float* pb = sharedB.get((size_t)std::min(K, KC) * ((std::min(N, NC) + 31) / 32 * 32));
     SpinBarrier barrier(t);
-    pool().run(t, [&](int i) { gemmSerial(A, B, C, M, N, K, la, lb, N, Team{i, t, &barrier, pb}); });
+    // One row counter per block of B; chunks of about a quarter of a thread's share, in whole tiles of
+    // every micro-kernel (12 rows: a multiple of 4, 6 and 12), at most a packed block of A.
+    const int blocks = (N + NC - 1) / NC * ((K + blockDepth(K) - 1) / std::max(1, blockDepth(K)));
+    std::unique_ptr<std::atomic<int>[]> next(new std::atomic<int>[std::max(1, blocks)]);
+    for (int b = 0; b < std::max(1, blocks); b++) next[b].store(0, std::memory_order_relaxed);
+    const int chunk = std::min(MC, std::max(12, M / (4 * t) / 12 * 12));
+    pool().run(t, [&](int i) { gemmSerial(A, B, C, M, N, K, la, lb, N, Team{i, t, &barrier, pb, next.get(), chunk}); });
   }
 }
 
