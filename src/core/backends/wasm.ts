@@ -7,7 +7,8 @@
  */
 import type { Backend, KernelOverrides } from "../backend.js";
 import type { TypedArray } from "../dtype.js";
-import { batchedMatmul, referenceGemm, transposeInto, type Gemm } from "../kernels/matmul.js";
+import { batchedMatmul, referenceGemm, type Gemm } from "../kernels/matmul.js";
+import { transposeInto } from "../kernels/layout.js";
 import { contiguous } from "../kernels/reduce.js";
 import type { Buf, Kernel, Prim } from "../prim.js";
 import { PRIMS } from "../primitives.js";
@@ -289,9 +290,7 @@ function maxKernel(w: WasmKernels): Kernel<"max"> {
   };
 }
 
-/**
- * C = A B: B packed into 8-column panels once, rows of C (whole micro-tiles) split over threads.
- */
+/** C = A B: B packed into 8-column panels once, rows of C (whole micro-tiles) split over threads. */
 function wasmGemm(w: WasmKernels): Gemm {
   const pack = fnIndex("pack_b"), rows = fnIndex("gemm_rows");
   return (A, B, C, m, n, k, ta, tb) => {

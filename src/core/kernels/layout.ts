@@ -34,25 +34,30 @@ export const transposeKernel: Kernel<"transpose"> = (ins, p, out) => {
   return gatherStrided(ins[0].data, 0, p.perm.map((a) => s[a]), out.shape, out.dtype);
 };
 
-/** Matrix transposes of every batch element, in 32 x 32 tiles so both sides stay in cache. */
+/** Matrix transposes of every batch element. */
 function swapLastTwo(x: TypedArray, shape: Shape, dtype: DType): TypedArray {
   const r = shape[shape.length - 2];
   const c = shape[shape.length - 1];
   const o = allocate(dtype, x.length);
   const per = r * c;
   const batches = per === 0 ? 0 : x.length / per;
+  for (let b = 0; b < batches; b++) transposeInto(x.subarray(b * per, (b + 1) * per), r, c, o, b * per);
+  return o;
+}
+
+/**
+ * Writes the rows x cols matrix `src` transposed (cols x rows) into `dst` from `offset`, in 32 x 32
+ * tiles so that both the rows read and the rows written stay in cache.
+ */
+export function transposeInto(src: ArrayLike<number>, rows: number, cols: number, dst: TypedArray, offset = 0): void {
   const T = 32;
-  for (let b = 0; b < batches; b++) {
-    const base = b * per;
-    for (let i0 = 0; i0 < r; i0 += T) {
-      const i1 = Math.min(r, i0 + T);
-      for (let j0 = 0; j0 < c; j0 += T) {
-        const j1 = Math.min(c, j0 + T);
-        for (let i = i0; i < i1; i++) for (let j = j0; j < j1; j++) o[base + j * r + i] = x[base + i * c + j];
-      }
+  for (let i0 = 0; i0 < rows; i0 += T) {
+    const i1 = Math.min(rows, i0 + T);
+    for (let j0 = 0; j0 < cols; j0 += T) {
+      const j1 = Math.min(cols, j0 + T);
+      for (let i = i0; i < i1; i++) for (let j = j0; j < j1; j++) dst[offset + j * rows + i] = src[i * cols + j];
     }
   }
-  return o;
 }
 
 export const sliceKernel: Kernel<"slice"> = (ins, p, out) => {

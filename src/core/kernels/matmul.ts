@@ -61,18 +61,3 @@ export function batchedMatmul(gemm: Gemm, alloc: (dtype: DType, n: number) => Ty
 }
 
 export const matmulKernel: Kernel<"matmul"> = batchedMatmul(referenceGemm);
-
-/**
- * Writes the rows x cols matrix `src` transposed (cols x rows) into `dst` from `offset`, in 32 x 32
- * tiles so that both the rows read and the rows written stay in cache.
- */
-export function transposeInto(src: ArrayLike<number>, rows: number, cols: number, dst: TypedArray, offset = 0): void {
-  const T = 32;
-  for (let i0 = 0; i0 < rows; i0 += T) {
-    const i1 = Math.min(rows, i0 + T);
-    for (let j0 = 0; j0 < cols; j0 += T) {
-      const j1 = Math.min(cols, j0 + T);
-      for (let i = i0; i < i1; i++) for (let j = j0; j < j1; j++) dst[offset + j * rows + i] = src[i * cols + j];
-    }
-  }
-}
