@@ -89,9 +89,9 @@ function swapLastTwo(s: Shape): Shape {
   return out;
 }
 
-/** An operand (printers get atoms: names, calls or parenthesized), suffixed when matmul reads it transposed. */
-function mTText(arg: string, transposed: boolean | undefined, suffix: string): string {
-  return transposed ? arg + suffix : arg;
+/** An operand (printers get atoms: names, calls or parenthesized), written transposed when matmul reads it so. */
+function operand(arg: string, transposed: boolean | undefined, write: (a: string) => string): string {
+  return transposed ? write(arg) : arg;
 }
 
 function inverse(perm: readonly number[]): number[] {
@@ -394,11 +394,11 @@ export const PRIMS: PrimTable = {
         ty ? bind("matmul", [ct, x], { transposeX: true, transposeY: tx }) : bind("matmul", [x, ct], { transposeX: !tx }),
     ],
     print: {
-      text: (a, p) => `${mTText(a[0], p.transposeX, ".mT")} @ ${mTText(a[1], p.transposeY, ".mT")}`,
-      latex: (a, p) => `${p.transposeX ? `{${a[0]}}^{\\top}` : a[0]} \\, ${p.transposeY ? `{${a[1]}}^{\\top}` : a[1]}`,
+      text: (a, p) => `${operand(a[0], p.transposeX, (v) => `${v}.mT`)} @ ${operand(a[1], p.transposeY, (v) => `${v}.mT`)}`,
+      latex: (a, p) => `${operand(a[0], p.transposeX, (v) => `{${v}}^{\\top}`)} \\, ${operand(a[1], p.transposeY, (v) => `{${v}}^{\\top}`)}`,
       // np.swapaxes rather than .mT, which needs NumPy 2.
-      python: (a, p) => `${p.transposeX ? `np.swapaxes(${a[0]}, -1, -2)` : a[0]} @ ${p.transposeY ? `np.swapaxes(${a[1]}, -1, -2)` : a[1]}`,
-      ts: (a, p) => `bp.matmul(${p.transposeX ? `bp.mT(${a[0]})` : a[0]}, ${p.transposeY ? `bp.mT(${a[1]})` : a[1]})`,
+      python: (a, p) => `${operand(a[0], p.transposeX, (v) => `np.swapaxes(${v}, -1, -2)`)} @ ${operand(a[1], p.transposeY, (v) => `np.swapaxes(${v}, -1, -2)`)}`,
+      ts: (a, p) => `bp.matmul(${operand(a[0], p.transposeX, (v) => `bp.mT(${v})`)}, ${operand(a[1], p.transposeY, (v) => `bp.mT(${v})`)})`,
     },
   },
   cast: {
