@@ -212,9 +212,10 @@ struct Team {
 
 // The depth of the packed blocks: K split into equal blocks of at most KC (784 as 4 x 196, not
 // 3 x 256 + 16: a thin last block costs a full pass over the C tiles for little arithmetic).
+inline int depthBlocks(int K) { return std::max(1, (K + KC - 1) / KC); }
 inline int blockDepth(int K) {
-  const int blocks = (K + KC - 1) / KC;
-  return blocks <= 1 ? K : (K + blocks - 1) / blocks;
+  const int blocks = depthBlocks(K);
+  return (K + blocks - 1) / blocks;
 }
 
 template <int MR, int NR>
@@ -239,8 +240,10 @@ void gemmRows(const float* A, const float* B, float* C, int M, int N, int K, Lay
       } else {
         packB<NR>(lb.at(B, pc, jc), lb, kc, nc, pb);
       }
+      // Rows [ic, ic + step): a team's threads take the next chunk from the block's counter.
       const int step = team.size > 1 ? team.chunk : MC;
-      for (int ic = team.size > 1 ? team.next[block].fetch_add(step) : 0; ic < M; ic = team.size > 1 ? team.next[block].fetch_add(step) : ic + step) {
+      auto rowsFrom = [&](int ic) { return team.size > 1 ? team.next[block].fetch_add(step) : ic; };
+      for (int ic = rowsFrom(0); ic < M; ic = rowsFrom(ic + step)) {
         const int mc = std::min(step, M - ic);
         packA<MR>(la.at(A, ic, pc), la, mc, kc, pa);
         for (int jr = 0; jr < nc; jr += NR) {
@@ -410,9 +413,9 @@ void gemm(const float* A, const float* B, float* C, int M, int N, int K, int thr
     SpinBarrier barrier(t);
     // One row counter per block of B; chunks of about a quarter of a thread's share, in whole tiles of
     // every micro-kernel (12 rows: a multiple of 4, 6 and 12), at most a packed block of A.
-    const int blocks = (N + NC - 1) / NC * ((K + blockDepth(K) - 1) / std::max(1, blockDepth(K)));
-    std::unique_ptr<std::atomic<int>[]> next(new std::atomic<int>[std::max(1, blocks)]);
-    for (int b = 0; b < std::max(1, blocks); b++) next[b].store(0, std::memory_order_relaxed);
+    const int blocks = (N + NC - 1) / NC * depthBlocks(K);
+    std::unique_ptr<std::atomic<int>[]> next(new std::atomic<int>[blocks]);
+    for (int b = 0; b < blocks; b++) next[b].store(0, std::memory_order_relaxed);
     const int chunk = std::min(MC, std::max(12, M / (4 * t) / 12 * 12));
     pool().run(t, [&](int i) { gemmSerial(A, B, C, M, N, K, la, lb, N, Team{i, t, &barrier, pb, next.get(), chunk}); });
   }
