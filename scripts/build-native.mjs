@@ -1,4 +1,4 @@
-// Builds the optional native kernels (native/gemm.cc) with node-gyp. Where that cannot work (no
+// Builds the optional native kernels (native/*.cc) with node-gyp. Where that cannot work (no
 // compiler, no Node headers, another platform), it says so and exits 0: the JS backend serves.
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";

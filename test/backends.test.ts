@@ -65,21 +65,26 @@ describe("native backend", { skip: native ? false : "the native addon was not bu
     }
   });
 
-  it("products reading an operand transposed agree with the reference, on one thread and split by rows or columns", () => {
-    // m x k times k x n; wide and tall ones split across threads by columns and by rows.
-    for (const [m, k, n] of [[7, 5, 3], [13, 17, 40], [128, 196, 256], [300, 128, 100], [64, 300, 700]]) {
+  it("products reading an operand transposed agree with the reference, and are bit-identical on one thread and on several", () => {
+    // m x k times k x n: wide, tall, one panel of B (A read in place, last rows padded), more rows
+    // than a packed block of A (1152), more columns than a packed block of B (2048), several depth blocks.
+    const shapes = [[7, 5, 3], [13, 17, 40], [128, 196, 256], [300, 128, 100], [64, 300, 700], [1301, 70, 10], [5003, 200, 10], [40, 300, 2100]];
+    for (const [m, k, n] of shapes) {
       const rng = new bp.Rng(m + n);
       const A = Float32Array.from({ length: m * k }, () => rng.normal());
       const B = Float32Array.from({ length: k * n }, () => rng.normal());
       for (const [ta, tb] of [[false, false], [true, false], [false, true], [true, true]]) {
         const want = new Float32Array(m * n);
         referenceGemm(A, B, want, m, n, k, ta, tb);
-        for (const threads of [1, 2]) {
+        let first: Float32Array | null = null;
+        for (const threads of [1, 2, 3]) {
           const got = new Float32Array(m * n).fill(NaN); // every element must be written
           native!.sgemm(A, B, got, m, n, k, threads, ta, tb);
           let worst = 0;
           for (let i = 0; i < want.length; i++) worst = Math.max(worst, Math.abs(got[i] - want[i]) / (1 + Math.abs(want[i])));
           assert.ok(worst < 1e-4, `${m}x${k}x${n} transposeA=${ta} transposeB=${tb} threads=${threads}: max relative error ${worst}`);
+          if (first) assert.deepEqual(got, first, `${m}x${k}x${n} transposeA=${ta} transposeB=${tb}: threads=${threads} differs from one thread`);
+          first ??= got;
         }
       }
     }

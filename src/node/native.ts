@@ -1,5 +1,5 @@
 /**
- * The native backend (Node only): the C++ kernels in native/gemm.cc, built at install by node-gyp when
+ * The native backend (Node only): the C++ kernels in native/ (gemm.cc, elementwise.cc), built at install by node-gyp when
  * a compiler is there. `useNativeBackend()` registers and selects it, or leaves the JS backend in place.
  */
 import { Buffer } from "node:buffer";

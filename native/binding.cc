@@ -1,0 +1,239 @@
+// The N-API binding of the native kernels: argument checks (a bad call throws a TypeError, never
+// reads out of bounds) and the calls into gemm.cc and elementwise.cc.
+#include <node_api.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+
+#include "isa.h"
+#include "kernels.h"
+#include "pool.h"
+
+namespace {
+
+using namespace native;
+
+bool floatArray(napi_env env, napi_value v, float** data, size_t* length) {
+  napi_typedarray_type type;
+  void* ptr;
+  napi_value buf;
+  size_t offset;
+  if (napi_get_typedarray_info(env, v, &type, length, &ptr, &buf, &offset) != napi_ok || type != napi_float32_array) return false;
+  *data = static_cast<float*>(ptr);
+  return true;
+}
+
+int32_t int32Arg(napi_env env, napi_value v) {
+  int32_t out = -1;  // a non-number reads as -1, which the size checks reject
+  napi_get_value_int32(env, v, &out);
+  return out;
+}
+
+napi_value throwError(napi_env env, const char* msg) {
+  napi_throw_type_error(env, nullptr, msg);
+  return nullptr;
+}
+
+// Fills argv with the call's arguments; false, with a TypeError showing `usage`, when fewer than `need` came.
+template <size_t N>
+bool readArgs(napi_env env, napi_callback_info info, napi_value (&argv)[N], size_t need, const char* usage) {
+  size_t argc = N;
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  if (argc >= need) return true;
+  throwError(env, usage);
+  return false;
+}
+
+// Whether `len` elements hold an input of the 2-D broadcast layouts: rows at stride rs, each `cols`
+// long when it varies along the row (vec) or one element when it does not.
+bool fitsLayout(size_t len, int32_t rows, int32_t cols, int32_t rs, int32_t vec) {
+  return len >= (size_t)(rows - 1) * rs + (vec ? (size_t)cols : 1);
+}
+
+bool boolArg(napi_env env, napi_value v);
+
+// sgemm(a, b, c, m, n, k[, threads, transposeA, transposeB]): c = op(a) op(b) for row-major
+// Float32Arrays, op(a) being m x k (a stored k x m when transposeA) and op(b) k x n.
+napi_value Sgemm(napi_env env, napi_callback_info info) {
+  napi_value argv[9];
+  if (!readArgs(env, info, argv, 6, "sgemm(a, b, c, m, n, k[, threads, transposeA, transposeB])")) return nullptr;
+  float *a, *b, *c;
+  size_t la, lb, lc;
+  if (!floatArray(env, argv[0], &a, &la) || !floatArray(env, argv[1], &b, &lb) || !floatArray(env, argv[2], &c, &lc)) {
+    return throwError(env, "sgemm: a, b and c must be Float32Arrays");
+  }
+  const int32_t m = int32Arg(env, argv[3]), n = int32Arg(env, argv[4]), k = int32Arg(env, argv[5]);
+  napi_valuetype given;  // missing arguments read as undefined
+  napi_typeof(env, argv[6], &given);
+  const int32_t threads = given == napi_undefined ? hardwareThreads() : std::max(1, int32Arg(env, argv[6]));
+  const bool ta = boolArg(env, argv[7]), tb = boolArg(env, argv[8]);
+  if (m < 0 || n < 0 || k < 0 || la < (size_t)m * k || lb < (size_t)k * n || lc < (size_t)m * n) return throwError(env, "sgemm: array too small for the given sizes");
+  gemm(a, b, c, m, n, k, threads, ta, tb);
+  return nullptr;
+}
+
+// transpose2d(src, dst, batches, rows, cols): dst[b] = src[b]^T for row-major float32 matrices.
+napi_value Transpose2d(napi_env env, napi_callback_info info) {
+  napi_value argv[5];
+  if (!readArgs(env, info, argv, 5, "transpose2d(src, dst, batches, rows, cols)")) return nullptr;
+  float *src, *dst;
+  size_t ls, ld;
+  if (!floatArray(env, argv[0], &src, &ls) || !floatArray(env, argv[1], &dst, &ld)) return throwError(env, "transpose2d: src and dst must be Float32Arrays");
+  const int32_t batches = int32Arg(env, argv[2]), rows = int32Arg(env, argv[3]), cols = int32Arg(env, argv[4]);
+  const size_t per = (size_t)rows * cols;
+  if (batches < 0 || rows < 0 || cols < 0 || ls < per * batches || ld < per * batches) return throwError(env, "transpose2d: array too small for the given sizes");
+  for (int b = 0; b < batches; b++) transpose(src + per * b, dst + per * b, rows, cols);
+  return nullptr;
+}
+
+// arithmetic(op, a, rsA, vecA, b, rsB, vecB, out, rows, cols): op as in arith.
+napi_value Arithmetic(napi_env env, napi_callback_info info) {
+  napi_value argv[10];
+  if (!readArgs(env, info, argv, 10, "arithmetic(op, a, rsA, vecA, b, rsB, vecB, out, rows, cols)")) return nullptr;
+  float *a, *b, *o;
+  size_t la, lb, lo;
+  if (!floatArray(env, argv[1], &a, &la) || !floatArray(env, argv[4], &b, &lb) || !floatArray(env, argv[7], &o, &lo)) {
+    return throwError(env, "arithmetic: a, b and out must be Float32Arrays");
+  }
+  const int32_t op = int32Arg(env, argv[0]), rsA = int32Arg(env, argv[2]), va = int32Arg(env, argv[3]);
+  const int32_t rsB = int32Arg(env, argv[5]), vb = int32Arg(env, argv[6]), rows = int32Arg(env, argv[8]), cols = int32Arg(env, argv[9]);
+  if (op < 0 || op > 8 || rsA < 0 || rsB < 0 || rows < 0 || cols < 0) return throwError(env, "arithmetic: bad arguments");
+  if (rows == 0 || cols == 0) return nullptr;
+  if (!fitsLayout(la, rows, cols, rsA, va) || !fitsLayout(lb, rows, cols, rsB, vb) || lo < (size_t)rows * cols) return throwError(env, "arithmetic: array too small for the given sizes");
+  arithmetic(op, a, rsA, va != 0, b, rsB, vb != 0, o, rows, cols);
+  return nullptr;
+}
+
+// map(op, x, out, n): out = f(x) elementwise; op as in mapRange.
+napi_value Map(napi_env env, napi_callback_info info) {
+  napi_value argv[4];
+  if (!readArgs(env, info, argv, 4, "map(op, x, out, n)")) return nullptr;
+  float *x, *o;
+  size_t lx, lo;
+  if (!floatArray(env, argv[1], &x, &lx) || !floatArray(env, argv[2], &o, &lo)) return throwError(env, "map: x and out must be Float32Arrays");
+  const int32_t op = int32Arg(env, argv[0]), n = int32Arg(env, argv[3]);
+  if (op < 0 || op > 7 || n < 0 || lx < (size_t)n || lo < (size_t)n) return throwError(env, "map: bad arguments");
+  map(op, x, o, (size_t)n);
+  return nullptr;
+}
+
+double doubleArg(napi_env env, napi_value v) {
+  double out = NAN;
+  napi_get_value_double(env, v, &out);
+  return out;
+}
+
+bool boolArg(napi_env env, napi_value v) {
+  bool out = false;
+  napi_get_value_bool(env, v, &out);
+  return out;
+}
+
+// sgd(w, g, v | null, lr, momentum, weightDecay, nesterov, first)
+napi_value Sgd(napi_env env, napi_callback_info info) {
+  napi_value argv[8];
+  if (!readArgs(env, info, argv, 8, "sgd(w, g, v, lr, momentum, weightDecay, nesterov, first)")) return nullptr;
+  float *w, *g, *v = nullptr;
+  size_t lw, lg, lv = 0;
+  napi_valuetype vt;
+  napi_typeof(env, argv[2], &vt);
+  if (!floatArray(env, argv[0], &w, &lw) || !floatArray(env, argv[1], &g, &lg) || (vt != napi_null && !floatArray(env, argv[2], &v, &lv))) {
+    return throwError(env, "sgd: w, g (and v unless null) must be Float32Arrays");
+  }
+  if (lg < lw || (v && lv < lw)) return throwError(env, "sgd: arrays of different lengths");
+  const double lr = doubleArg(env, argv[3]), mu = doubleArg(env, argv[4]), wd = doubleArg(env, argv[5]);
+  const bool nesterov = boolArg(env, argv[6]), first = boolArg(env, argv[7]);
+  sgd(w, g, v, lw, lr, mu, wd, nesterov, first);
+  return nullptr;
+}
+
+// adam(w, g, m, v, lr, beta1, beta2, eps, weightDecay, decoupled, c1, c2)
+napi_value Adam(napi_env env, napi_callback_info info) {
+  napi_value argv[12];
+  if (!readArgs(env, info, argv, 12, "adam(w, g, m, v, lr, beta1, beta2, eps, weightDecay, decoupled, c1, c2)")) return nullptr;
+  float *w, *g, *m, *v;
+  size_t lw, lg, lm, lv;
+  if (!floatArray(env, argv[0], &w, &lw) || !floatArray(env, argv[1], &g, &lg) || !floatArray(env, argv[2], &m, &lm) || !floatArray(env, argv[3], &v, &lv)) {
+    return throwError(env, "adam: w, g, m and v must be Float32Arrays");
+  }
+  if (lg < lw || lm < lw || lv < lw) return throwError(env, "adam: arrays of different lengths");
+  double x[6];
+  for (int i = 0; i < 5; i++) x[i] = doubleArg(env, argv[4 + i]);
+  const bool decoupled = boolArg(env, argv[9]);
+  const double c1 = doubleArg(env, argv[10]), c2 = doubleArg(env, argv[11]);
+  adam(w, g, m, v, lw, x[0], x[1], x[2], x[3], x[4], decoupled, c1, c2);
+  return nullptr;
+}
+
+// select(c, rsC, vecC, x, rsX, vecX, y, rsY, vecY, out, rows, cols): out = c != 0 ? x : y.
+napi_value Select(napi_env env, napi_callback_info info) {
+  napi_value argv[12];
+  if (!readArgs(env, info, argv, 12, "select(c, rsC, vecC, x, rsX, vecX, y, rsY, vecY, out, rows, cols)")) return nullptr;
+  float* p[4];
+  size_t len[4];
+  for (int i = 0; i < 4; i++) {
+    if (!floatArray(env, argv[3 * i], &p[i], &len[i])) return throwError(env, "select: c, x, y and out must be Float32Arrays");
+  }
+  int32_t rs[3], vec[3];
+  for (int i = 0; i < 3; i++) {
+    rs[i] = int32Arg(env, argv[3 * i + 1]);
+    vec[i] = int32Arg(env, argv[3 * i + 2]);
+  }
+  const int32_t rows = int32Arg(env, argv[10]), cols = int32Arg(env, argv[11]);
+  if (rows < 0 || cols < 0 || rs[0] < 0 || rs[1] < 0 || rs[2] < 0) return throwError(env, "select: bad arguments");
+  if (rows == 0 || cols == 0) return nullptr;
+  for (int i = 0; i < 3; i++) {
+    if (!fitsLayout(len[i], rows, cols, rs[i], vec[i])) return throwError(env, "select: array too small for the given sizes");
+  }
+  if (len[3] < (size_t)rows * cols) return throwError(env, "select: array too small for the given sizes");
+  select(p[0], rs[0], vec[0] != 0, p[1], rs[1], vec[1] != 0, p[2], rs[2], vec[2] != 0, p[3], rows, cols);
+  return nullptr;
+}
+
+// reduce(isMax, x, out, outer, mid, inner): out[a, k] = sum or max over m of x[a, m, k].
+napi_value Reduce(napi_env env, napi_callback_info info) {
+  napi_value argv[6];
+  if (!readArgs(env, info, argv, 6, "reduce(isMax, x, out, outer, mid, inner)")) return nullptr;
+  float *x, *o;
+  size_t lx, lo;
+  if (!floatArray(env, argv[1], &x, &lx) || !floatArray(env, argv[2], &o, &lo)) return throwError(env, "reduce: x and out must be Float32Arrays");
+  const int32_t outer = int32Arg(env, argv[3]), mid = int32Arg(env, argv[4]), inner = int32Arg(env, argv[5]);
+  if (outer < 0 || mid < 0 || inner < 0 || lx < (size_t)outer * mid * inner || lo < (size_t)outer * inner) return throwError(env, "reduce: bad sizes");
+  reduce(boolArg(env, argv[0]), x, o, outer, mid, inner);
+  return nullptr;
+}
+
+napi_value Isa(napi_env env, napi_callback_info) {
+  const char* name = kIsa == Isa::Avx512 ? "avx512" : kIsa == Isa::Avx2 ? "avx2" : "generic";
+  napi_value out;
+  napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &out);
+  return out;
+}
+
+napi_value Threads(napi_env env, napi_callback_info) {
+  napi_value out;
+  napi_create_int32(env, hardwareThreads(), &out);
+  return out;
+}
+
+napi_value Init(napi_env env, napi_value exports) {
+  napi_property_descriptor props[] = {
+      {"sgemm", nullptr, Sgemm, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"arithmetic", nullptr, Arithmetic, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"map", nullptr, Map, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"select", nullptr, Select, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"reduce", nullptr, Reduce, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"sgd", nullptr, Sgd, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"adam", nullptr, Adam, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"isa", nullptr, Isa, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"transpose2d", nullptr, Transpose2d, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"threads", nullptr, Threads, nullptr, nullptr, nullptr, napi_default, nullptr},
+  };
+  napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
+  return exports;
+}
+
+}  // namespace
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, Init)

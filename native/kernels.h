@@ -1,0 +1,23 @@
+// The kernels the N-API binding (binding.cc) exposes. All arrays are row-major float32.
+#pragma once
+#include <cstddef>
+
+namespace native {
+
+// C (M x N) = op(A) op(B) on up to `threads` threads; op(A) is M x K (A stored K x M when ta), op(B)
+// K x N (B stored N x K when tb). Results are bit-identical for any number of threads.
+void gemm(const float* A, const float* B, float* C, int M, int N, int K, int threads, bool ta, bool tb);
+
+// Elementwise ops on a 2-D view of a broadcast: each input has a row stride and says whether it varies
+// along a row (vec); see elementwise.cc.
+void arithmetic(int op, const float* a, int rsA, bool va, const float* b, int rsB, bool vb, float* o, int rows, int cols);
+void select(const float* c, int rsC, bool vc, const float* x, int rsX, bool vx, const float* y, int rsY, bool vy, float* o, int rows, int cols);
+void map(int op, const float* x, float* o, size_t n);
+void reduce(bool isMax, const float* x, float* o, size_t outer, size_t mid, size_t inner);
+void transpose(const float* src, float* dst, int rows, int cols);
+
+// Optimizer updates in place, bit-identical to the JS loops in optim/optimizer.ts.
+void sgd(float* w, const float* g, float* v, size_t n, double lr, double mu, double wd, bool nesterov, bool first);
+void adam(float* w, const float* g, float* m, float* v, size_t n, double lr, double b1, double b2, double eps, double wd, bool decoupled, double c1, double c2);
+
+}  // namespace native
