@@ -5,14 +5,14 @@
 import { Buffer } from "node:buffer";
 import { createRequire } from "node:module";
 import { registerBackend, setBackend, type UpdateKernels } from "../core/backend.js";
-import { allFloat32, createWasmBackend, view2d } from "../core/backends/wasm.js";
+import { allFloat32, createWasmBackend, view2d, type View2d } from "../core/backends/wasm.js";
 import { PRIMS } from "../core/primitives.js";
-import { sizeOf } from "../core/shape.js";
+import { sizeOf, type Shape } from "../core/shape.js";
 import { contiguous } from "../core/kernels/reduce.js";
 import { allocate, type TypedArray } from "../core/dtype.js";
 import { batchedMatmul, referenceGemm, type Gemm } from "../core/kernels/matmul.js";
 import { transposeKernel } from "../core/kernels/layout.js";
-import type { Kernel, Prim } from "../core/prim.js";
+import type { Buf, Kernel, Prim } from "../core/prim.js";
 
 interface Addon {
   /** c = op(a) op(b), op(a) m x k (a stored k x m when transposeA), op(b) k x n (b stored n x k when transposeB). */
@@ -22,10 +22,8 @@ interface Addon {
   threads(): number;
   map(op: number, x: Float32Array, out: Float32Array, n: number): void;
   reduce(isMax: boolean, x: Float32Array, out: Float32Array, outer: number, mid: number, inner: number): void;
-  /** (a, rsA, vecA, b, rsB, vecB, out, rows, cols) */
-  arithmetic(op: number, ...args: (Float32Array | number)[]): void;
-  /** (c, rsC, vecC, x, rsX, vecX, y, rsY, vecY, out, rows, cols) */
-  select(...args: (Float32Array | number)[]): void;
+  arithmetic(op: number, a: Float32Array, rsA: number, vecA: number, b: Float32Array, rsB: number, vecB: number, out: Float32Array, rows: number, cols: number): void;
+  select(c: Float32Array, rsC: number, vecC: number, x: Float32Array, rsX: number, vecX: number, y: Float32Array, rsY: number, vecY: number, out: Float32Array, rows: number, cols: number): void;
   sgd: UpdateKernels["sgd"];
   adam: UpdateKernels["adam"];
 }
@@ -79,23 +77,29 @@ function nativeTranspose(a: Addon): Kernel<"transpose"> {
 const ARITHMETIC = { add: 0, sub: 1, mul: 2, div: 3, maximum: 4, minimum: 5, gt: 6, ge: 7, eq: 8 } as const;
 type ArithmeticPrim = keyof typeof ARITHMETIC;
 
-/** Each input of a 2-D broadcast view as the addon takes it: data, row stride, varies-along-the-row flag. */
-type LayoutArgs = (Float32Array | number)[];
-
 /**
  * Binary ops and where, in place on the typed arrays (no copies in or out, unlike wasm), on the same
- * 2-D broadcast layouts as the wasm kernels; other layouts and dtypes go to `fallback`.
+ * 2-D broadcast layouts as the wasm kernels; other layouts and dtypes go to `fallback`. `run` gets the
+ * view and the output and calls the addon with each input's data, row stride and varies-along-the-row flag.
  */
-function nativeBroadcast<P extends Prim>(fallback: Kernel<P>, run: (inputs: LayoutArgs, out: Float32Array, rows: number, cols: number) => void): Kernel<P> {
+function nativeBroadcast<P extends Prim>(fallback: Kernel<P>, run: (ins: readonly Buf[], v: View2d, out: Float32Array) => void): Kernel<P> {
   return (ins, p, out) => {
     const n = sizeOf(out.shape);
     if (n < 64 || out.dtype !== "float32" || !allFloat32(ins)) return fallback(ins, p, out);
-    const v = view2d(out.shape, ins.map((b) => b.shape));
+    const v = view2d(out.shape, ins.length === 2 ? shapesOf2(ins[0].shape, ins[1].shape) : ins.map((b) => b.shape));
     if (!v) return fallback(ins, p, out);
     const o = uninitialized(n);
-    run(ins.flatMap((b, i) => [b.data as Float32Array, v.rs[i], v.vec[i]]), o, v.rows, v.cols);
+    run(ins, v, o);
     return o;
   };
+}
+
+const SHAPES2: Shape[] = [[], []];
+/** The two shapes of a binary op in a scratch array (view2d keeps nothing). */
+function shapesOf2(a: Shape, b: Shape): Shape[] {
+  SHAPES2[0] = a;
+  SHAPES2[1] = b;
+  return SHAPES2;
 }
 
 /** sum and max over contiguous axes in place (the reference kernels' order: sums identical to theirs). */
@@ -132,8 +136,12 @@ export function useNativeBackend(): { isa: string; threads: number } | null {
   if (!a) return null;
   // Everything below in C++; the wasm kernels serve what these decline.
   const wasm = createWasmBackend()?.kernels ?? {};
-  const arithmetic = <P extends ArithmeticPrim>(prim: P) =>
-    nativeBroadcast((wasm[prim] ?? PRIMS[prim].kernel) as Kernel<P>, (inputs, o, rows, cols) => a.arithmetic(ARITHMETIC[prim], ...inputs, o, rows, cols));
+  const arithmetic = <P extends ArithmeticPrim>(prim: P) => {
+    const op = ARITHMETIC[prim];
+    return nativeBroadcast((wasm[prim] ?? PRIMS[prim].kernel) as Kernel<P>, ([x, y], v, o) =>
+      a.arithmetic(op, x.data as Float32Array, v.rs[0], v.vec[0], y.data as Float32Array, v.rs[1], v.vec[1], o, v.rows, v.cols),
+    );
+  };
   const map = <P extends MapPrim>(prim: P) => nativeMap(a, prim, (wasm[prim] ?? PRIMS[prim].kernel) as Kernel<P>);
   registerBackend({
     name: "native",
@@ -149,7 +157,9 @@ export function useNativeBackend(): { isa: string; threads: number } | null {
       gt: arithmetic("gt"),
       ge: arithmetic("ge"),
       eq: arithmetic("eq"),
-      where: nativeBroadcast((wasm.where ?? PRIMS.where.kernel) as Kernel<"where">, (inputs, o, rows, cols) => a.select(...inputs, o, rows, cols)),
+      where: nativeBroadcast((wasm.where ?? PRIMS.where.kernel) as Kernel<"where">, ([c, x, y], v, o) =>
+        a.select(c.data as Float32Array, v.rs[0], v.vec[0], x.data as Float32Array, v.rs[1], v.vec[1], y.data as Float32Array, v.rs[2], v.vec[2], o, v.rows, v.cols),
+      ),
       sum: nativeReduce(a, "sum", (wasm.sum ?? PRIMS.sum.kernel) as Kernel<"sum">),
       max: nativeReduce(a, "max", (wasm.max ?? PRIMS.max.kernel) as Kernel<"max">),
       neg: map("neg"),

@@ -52,36 +52,44 @@ export interface View2d {
   readonly vec: readonly number[];
 }
 
-/** Splits the output's axes into leading rows and trailing columns so that every input is one of the four layouts. */
+/**
+ * Splits the output's axes into leading rows and trailing columns so that every input is one of the four
+ * layouts. Called for every elementwise op a backend takes, so it allocates nothing but its answer.
+ */
 export function view2d(out: Shape, shapes: readonly Shape[]): View2d | null {
   const nd = out.length;
+  const k = shapes.length;
+  const rs = new Array<number>(k);
+  const vec = new Array<number>(k);
   for (let s = 0; s <= nd; s++) {
-    const rows = sizeOf(out.slice(0, s));
-    const cols = sizeOf(out.slice(s));
-    const rs: number[] = [];
-    const vec: number[] = [];
-    for (const shape of shapes) {
-      const d = [...new Array<number>(nd - shape.length).fill(1), ...shape];
+    let rows = 1, cols = 1;
+    for (let i = 0; i < s; i++) rows *= out[i];
+    for (let i = s; i < nd; i++) cols *= out[i];
+    let j = 0;
+    for (; j < k; j++) {
+      const shape = shapes[j];
+      const pad = nd - shape.length; // leading axes the input lacks count as 1
       let leadFull = true, leadOne = true, trailFull = true, trailOne = true;
       for (let i = 0; i < nd; i++) {
+        const d = i < pad ? 1 : shape[i - pad];
         if (i < s) {
-          leadFull &&= d[i] === out[i];
-          leadOne &&= d[i] === 1;
+          leadFull &&= d === out[i];
+          leadOne &&= d === 1;
         } else {
-          trailFull &&= d[i] === out[i];
-          trailOne &&= d[i] === 1;
+          trailFull &&= d === out[i];
+          trailOne &&= d === 1;
         }
       }
       if (!leadFull && !leadOne) break;
       if (trailFull) {
-        vec.push(1);
-        rs.push(leadFull ? cols : 0);
+        vec[j] = 1;
+        rs[j] = leadFull ? cols : 0;
       } else if (trailOne) {
-        vec.push(0);
-        rs.push(leadFull ? 1 : 0);
+        vec[j] = 0;
+        rs[j] = leadFull ? 1 : 0;
       } else break;
     }
-    if (rs.length === shapes.length) return { rows, cols, rs, vec };
+    if (j === k) return { rows, cols, rs, vec };
   }
   return null;
 }
