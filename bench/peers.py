@@ -61,7 +61,10 @@ try:
 except ImportError:
     result["numpy"] = None
 try:
-    import torch
+    import os, torch
+    # One intra-op thread per core this process may use, as backprop's pool has: PyTorch's default
+    # counts the machine's cores, which under `taskset` oversubscribes the allowed ones.
+    torch.set_num_threads(len(os.sched_getaffinity(0)))
     torch.manual_seed(0)
     mm = {}
     for n in cfg["matmul"]:
@@ -74,7 +77,7 @@ try:
     def tstep():
         opt.zero_grad(); loss = torch.nn.functional.cross_entropy(model(x), y); loss.backward(); opt.step()
     t = timeit(tstep, rounds, 20, cfg.get("mlpWarmup", 1))
-    result["pytorch"] = {"version": torch.__version__, "matmul": mm, "mlpStepsPerSecond": 1 / t}
+    result["pytorch"] = {"version": torch.__version__, "threads": torch.get_num_threads(), "matmul": mm, "mlpStepsPerSecond": 1 / t}
 except ImportError:
     result["pytorch"] = None
 print(json.dumps(result))

@@ -173,13 +173,13 @@ function benchPython(): void {
   delete env.OPENBLAS_L2_SIZE;
   const r = spawnSync("python3", [join(here, "peers.py"), JSON.stringify({ rounds: ROUNDS, matmul: MATMUL, elementwise: ELEMENTWISE, mlpWarmup: MLP_WARMUP })], { encoding: "utf8", env, timeout: 600_000 });
   if (r.status !== 0) return log(`python peers: not available (${(r.stderr || "no python3").trim().split("\n").pop()})`);
-  const peers = JSON.parse(r.stdout) as Record<string, { version: string; matmul: Record<string, number>; elementwise?: Record<string, number>; exp?: Record<string, number>; mlpStepsPerSecond: number; blas?: unknown } | null>;
+  const peers = JSON.parse(r.stdout) as Record<string, { version: string; matmul: Record<string, number>; elementwise?: Record<string, number>; exp?: Record<string, number>; mlpStepsPerSecond: number; blas?: unknown; threads?: number } | null>;
   for (const [who, p] of Object.entries(peers)) {
     if (!p) {
       log(`${who}: not installed for python3`);
       continue;
     }
-    log(`${who} ${p.version}${p.blas ? ` ${JSON.stringify(p.blas)}` : ""}`);
+    log(`${who} ${p.version}${p.threads ? `, ${p.threads} threads` : ""}${p.blas ? ` ${JSON.stringify(p.blas)}` : ""}`);
     for (const [n, g] of Object.entries(p.matmul)) put(`matmul ${n} (GFLOP/s)`, who, g);
     for (const [n, g] of Object.entries(p.elementwise ?? {})) put(`add ${Number(n).toExponential(0)} (Gelem/s)`, who, g);
     for (const [n, g] of Object.entries(p.exp ?? {})) put(`exp ${Number(n).toExponential(0)} (Gelem/s)`, who, g);
