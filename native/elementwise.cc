@@ -49,8 +49,13 @@ inline float arith(float x, float y) {
   return (float)(x == y);
 }
 
+// The loops below are written once and compiled twice, for the baseline and with AVX2 (eight lanes
+// where SSE2 has four): always_inline puts each into both callers.
+#define INLINE __attribute__((always_inline)) inline
+#define AVX2 __attribute__((target("avx2")))
+
 template <int OP>
-void arithRows(const float* a, int rsA, bool va, const float* b, int rsB, bool vb, float* o, int rows, int cols) {
+INLINE void arithRows(const float* a, int rsA, bool va, const float* b, int rsB, bool vb, float* o, int rows, int cols) {
   for (int r = 0; r < rows; r++) {
     const float* __restrict pa = a + (size_t)r * rsA;
     const float* __restrict pb = b + (size_t)r * rsB;
@@ -69,7 +74,7 @@ void arithRows(const float* a, int rsA, bool va, const float* b, int rsB, bool v
   }
 }
 
-void arithmeticSerial(int op, const float* a, int rsA, bool va, const float* b, int rsB, bool vb, float* o, int rows, int cols) {
+INLINE void arithmeticRows(int op, const float* a, int rsA, bool va, const float* b, int rsB, bool vb, float* o, int rows, int cols) {
   switch (op) {
     case 0: return arithRows<0>(a, rsA, va, b, rsB, vb, o, rows, cols);
     case 1: return arithRows<1>(a, rsA, va, b, rsB, vb, o, rows, cols);
@@ -83,8 +88,18 @@ void arithmeticSerial(int op, const float* a, int rsA, bool va, const float* b, 
   }
 }
 
+void arithmeticBase(int op, const float* a, int rsA, bool va, const float* b, int rsB, bool vb, float* o, int rows, int cols) {
+  arithmeticRows(op, a, rsA, va, b, rsB, vb, o, rows, cols);
+}
+AVX2 void arithmeticAvx2(int op, const float* a, int rsA, bool va, const float* b, int rsB, bool vb, float* o, int rows, int cols) {
+  arithmeticRows(op, a, rsA, va, b, rsB, vb, o, rows, cols);
+}
+void arithmeticSerial(int op, const float* a, int rsA, bool va, const float* b, int rsB, bool vb, float* o, int rows, int cols) {
+  (kIsa == Isa::Generic ? arithmeticBase : arithmeticAvx2)(op, a, rsA, va, b, rsB, vb, o, rows, cols);
+}
+
 // where(c, x, y) on the same layouts: c != 0 picks x. relu and its gradient are where(c, x, 0).
-void selectRows(const float* c, int rsC, bool vc, const float* x, int rsX, bool vx, const float* y, int rsY, bool vy, float* o, int rows, int cols) {
+INLINE void selectRows(const float* c, int rsC, bool vc, const float* x, int rsX, bool vx, const float* y, int rsY, bool vy, float* o, int rows, int cols) {
   for (int r = 0; r < rows; r++) {
     const float* __restrict pc = c + (size_t)r * rsC;
     const float* __restrict px = x + (size_t)r * rsX;
@@ -102,6 +117,13 @@ void selectRows(const float* c, int rsC, bool vc, const float* x, int rsX, bool 
       for (int j = 0; j < cols; j++) po[j] = pick(pc[vc ? j : 0] != 0.f, px[vx ? j : 0], py[vy ? j : 0]);
     }
   }
+}
+
+void selectBase(const float* c, int rsC, bool vc, const float* x, int rsX, bool vx, const float* y, int rsY, bool vy, float* o, int rows, int cols) {
+  selectRows(c, rsC, vc, x, rsX, vx, y, rsY, vy, o, rows, cols);
+}
+AVX2 void selectAvx2(const float* c, int rsC, bool vc, const float* x, int rsX, bool vx, const float* y, int rsY, bool vy, float* o, int rows, int cols) {
+  selectRows(c, rsC, vc, x, rsX, vx, y, rsY, vy, o, rows, cols);
 }
 
 }  // namespace
@@ -123,7 +145,7 @@ void arithmetic(int op, const float* a, int rsA, bool va, const float* b, int rs
 }
 
 void select(const float* c, int rsC, bool vc, const float* x, int rsX, bool vx, const float* y, int rsY, bool vy, float* o, int rows, int cols) {
-  selectRows(c, rsC, vc, x, rsX, vx, y, rsY, vy, o, rows, cols);
+  (kIsa == Isa::Generic ? selectBase : selectAvx2)(c, rsC, vc, x, rsX, vx, y, rsY, vy, o, rows, cols);
 }
 
 namespace {
@@ -246,7 +268,7 @@ namespace {
 // bit-identical steps. Split over the pool for very large parameters.
 // The loops are written once and compiled twice: with AVX2 (four doubles per instruction) and for the
 // baseline. AVX2 without FMA on purpose: a fused multiply-add would round once where JS rounds twice.
-__attribute__((always_inline)) inline void sgdLoop(float* w, const float* g, float* v, double lr, double mu, double wd, bool nesterov, bool first, size_t a, size_t b) {
+INLINE void sgdLoop(float* w, const float* g, float* v, double lr, double mu, double wd, bool nesterov, bool first, size_t a, size_t b) {
   if (!v) {
     for (size_t i = a; i < b; i++) w[i] = (float)((double)w[i] - lr * ((double)g[i] + wd * (double)w[i]));
     return;
@@ -258,7 +280,7 @@ __attribute__((always_inline)) inline void sgdLoop(float* w, const float* g, flo
   }
 }
 
-__attribute__((always_inline)) inline void adamLoop(float* w, const float* g, float* m, float* v, double lr, double b1, double b2, double eps, double wd, bool decoupled, double c1, double c2, size_t a, size_t b) {
+INLINE void adamLoop(float* w, const float* g, float* m, float* v, double lr, double b1, double b2, double eps, double wd, bool decoupled, double c1, double c2, size_t a, size_t b) {
   for (size_t i = a; i < b; i++) {
     const double gi = decoupled ? (double)g[i] : (double)g[i] + wd * (double)w[i];
     m[i] = (float)(b1 * (double)m[i] + (1 - b1) * gi);
@@ -268,11 +290,11 @@ __attribute__((always_inline)) inline void adamLoop(float* w, const float* g, fl
   }
 }
 
-__attribute__((target("avx2"))) void sgdAvx2(float* w, const float* g, float* v, double lr, double mu, double wd, bool nesterov, bool first, size_t a, size_t b) {
+AVX2 void sgdAvx2(float* w, const float* g, float* v, double lr, double mu, double wd, bool nesterov, bool first, size_t a, size_t b) {
   sgdLoop(w, g, v, lr, mu, wd, nesterov, first, a, b);
 }
 
-__attribute__((target("avx2"))) void adamAvx2(float* w, const float* g, float* m, float* v, double lr, double b1, double b2, double eps, double wd, bool decoupled, double c1, double c2, size_t a, size_t b) {
+AVX2 void adamAvx2(float* w, const float* g, float* m, float* v, double lr, double b1, double b2, double eps, double wd, bool decoupled, double c1, double c2, size_t a, size_t b) {
   adamLoop(w, g, m, v, lr, b1, b2, eps, wd, decoupled, c1, c2, a, b);
 }
 
@@ -300,10 +322,12 @@ void adam(float* w, const float* g, float* m, float* v, size_t n, double lr, dou
   parallelFor(n, grainFor(n, t, 4096), t, [&](size_t a, size_t b) { adamRange(w, g, m, v, lr, b1, b2, eps, wd, decoupled, c1, c2, a, b); });
 }
 
+namespace {
+
 // Reductions over the middle of (outer, mid, inner) blocks, in the reference kernels' order: sums
-// accumulate in double (so results are identical to the reference), max carries NaN.
-void reduce(bool isMax, const float* x, float* o, size_t outer, size_t mid, size_t inner) {
-  std::vector<double> acc(isMax ? 0 : inner);
+// accumulate in double (so results are identical to the reference), max carries NaN. Vectorized
+// across `inner`, which keeps each element's order of additions.
+INLINE void reduceBlocks(bool isMax, const float* x, float* o, size_t outer, size_t mid, size_t inner, double* acc) {
   for (size_t a = 0; a < outer; a++) {
     const float* xa = x + a * mid * inner;
     float* oa = o + a * inner;
@@ -319,12 +343,25 @@ void reduce(bool isMax, const float* x, float* o, size_t outer, size_t mid, size
       for (size_t m = 0; m < mid; m++) s += xa[m];
       oa[0] = (float)s;
     } else {
-      std::fill(acc.begin(), acc.end(), 0.0);
+      std::fill(acc, acc + inner, 0.0);
       for (size_t m = 0; m < mid; m++)
         for (size_t k = 0; k < inner; k++) acc[k] += xa[m * inner + k];
       for (size_t k = 0; k < inner; k++) oa[k] = (float)acc[k];
     }
   }
+}
+void reduceBase(bool isMax, const float* x, float* o, size_t outer, size_t mid, size_t inner, double* acc) {
+  reduceBlocks(isMax, x, o, outer, mid, inner, acc);
+}
+AVX2 void reduceAvx2(bool isMax, const float* x, float* o, size_t outer, size_t mid, size_t inner, double* acc) {
+  reduceBlocks(isMax, x, o, outer, mid, inner, acc);
+}
+
+}  // namespace
+
+void reduce(bool isMax, const float* x, float* o, size_t outer, size_t mid, size_t inner) {
+  std::vector<double> acc(isMax ? 0 : inner);
+  (kIsa == Isa::Generic ? reduceBase : reduceAvx2)(isMax, x, o, outer, mid, inner, acc.data());
 }
 
 namespace {

@@ -48,7 +48,7 @@ class ThreadPool {
   }
   int size() const { return size_; }
 
-  void share(int helpers, const std::function<void()>& work) {
+  void share(int helpers, const std::function<void()>& work, bool wake) {
     helpers = std::min(helpers, size_ - 1);
     if (helpers <= 0) return work();
     std::lock_guard<std::mutex> turn(callers_);  // worker_threads load this addon too: one job at a time
@@ -58,7 +58,7 @@ class ThreadPool {
       job_.store(&work, std::memory_order_relaxed);
       const uint64_t gen = (state_.load(std::memory_order_relaxed) >> kGenShift) + 1;
       state_.store(gen << kGenShift | (uint64_t)helpers, std::memory_order_release);
-      sleeping = sleepers_ > 0;
+      sleeping = wake && sleepers_ > 0;
     }
     if (sleeping) wake_.notify_all();
     work();
@@ -131,6 +131,6 @@ int hardwareThreads() {
   return n;
 }
 
-void share(int helpers, const std::function<void()>& work) { pool().share(helpers, work); }
+void share(int helpers, const std::function<void()>& work, bool wake) { pool().share(helpers, work, wake); }
 
 }  // namespace native

@@ -14,7 +14,9 @@ int hardwareThreads();
 // join before this thread has finished its own call; returns when every call has returned. `work`
 // must take its pieces from shared counters, so that it completes whatever no helper took: a helper
 // that sleeps (or was preempted) when the job is posted then costs nothing instead of its share.
-void share(int helpers, const std::function<void()>& work);
+// With `wake` false, sleeping threads are left asleep: waking one costs the caller a system call,
+// more than a small job saves.
+void share(int helpers, const std::function<void()>& work, bool wake = true);
 
 // body(begin, end) over [0, n) in pieces of `grain`, taken in turn by this thread and up to
 // threads - 1 helpers.
