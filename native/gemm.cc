@@ -1,7 +1,9 @@
 // A cache-blocked single-precision GEMM with register-tiled micro-kernels for AVX-512 and AVX2+FMA
 // (chosen at run time). The threads of a product share it by claiming pieces from counters: for
 // each block of the depth, first the pieces of B to pack (into one shared buffer), then the units of
-// C to compute (each thread packs the rows of A a unit needs, in its own cache).
+// C to compute (each thread packs the rows of A a unit needs, in its own cache). Where C is wide
+// enough, its columns are split into one group per thread, and each thread starts with its own
+// group's pieces and units, so that it computes with the panels of B it packed itself.
 // A thread that joins late (asleep, or preempted by the OS or by V8's own threads) takes what is
 // left, and nobody waits for it; which thread computes a unit never changes its result.
 #include <immintrin.h>
@@ -46,20 +48,22 @@ void packA(const float* A, Layout l, int mc, int kc, float* out) {
   }
 }
 
-// Packs depth [0, kc) x columns [0, nc) of B into NR-column panels, zero padded.
+// Packs depth [0, kc) x columns [0, nc) of B into NR-column panels, zero padded; panel j starts at
+// out + j * stride (a panel's place does not depend on kc, so blocks of any depth share a layout).
 template <int NR>
-void packB(const float* B, Layout l, int kc, int nc, float* out) {
-  for (int j0 = 0; j0 < nc; j0 += NR) {
+void packB(const float* B, Layout l, int kc, int nc, float* out, size_t stride) {
+  for (int j0 = 0; j0 < nc; j0 += NR, out += stride) {
     const int cols = std::min(NR, nc - j0);
+    float* o = out;
     for (int p = 0; p < kc; p++) {
       const float* src = l.at(B, p, j0);
       if (l.cs == 1) {
-        for (int c = 0; c < cols; c++) out[c] = src[c];
+        for (int c = 0; c < cols; c++) o[c] = src[c];
       } else {
-        for (int c = 0; c < cols; c++) out[c] = src[c * l.cs];
+        for (int c = 0; c < cols; c++) o[c] = src[c * l.cs];
       }
-      for (int c = cols; c < NR; c++) out[c] = 0.f;
-      out += NR;
+      for (int c = cols; c < NR; c++) o[c] = 0.f;
+      o += NR;
     }
   }
 }
@@ -202,7 +206,9 @@ struct Product {
   int depthBlocks, maxUnits;
   float* pb[2];  // packed blocks of B, shared: one being computed with while the next is packed
   Kernel packed, direct;
-  Phase* phases;                   // packing and computing, per block
+  int groups;                      // column groups, at most one per thread (see participate)
+  std::atomic<int>* joined;        // threads that have started: the n-th starts with group n % groups
+  Phase* phases;                   // packing and computing, per block and group
   std::atomic<int>* unitDone;      // per block and unit: 1 once computed
 
   // C[r0.., jc + c0..] over one block of depth (pc, kc), for a unit of `rows` x `cols`.
@@ -214,7 +220,7 @@ struct Product {
     if (packsA) packA<MR>(la.at(A, r0, pc), la, rows, kc, pa);
     for (int jr = c0; jr < c0 + cols; jr += NR) {
       const int ncols = std::min(NR, c0 + cols - jr);
-      const float* b = pb + (size_t)jr * kc;
+      const float* b = pb + (size_t)jr * kb;
       for (int ir = r0; ir < r0 + rows; ir += MR) {
         const int nrows = std::min(MR, r0 + rows - ir);
         float* c = C + (size_t)ir * N + jc + jr;
@@ -244,46 +250,83 @@ struct Product {
     }
   }
 
-  // What every thread of the product runs, block by block: claim pieces of B to pack, wait until all
-  // are packed, then claim units to compute. Nobody waits for a whole block to finish: a unit waits
-  // only for the same unit of the block before (it adds to the same part of C), and packing waits
-  // only for the block two before, whose buffer it reuses. A thread that runs out of units in one
-  // block goes on to pack the next while the others finish.
+  // What every thread of the product runs, block by block. The columns of C are split into groups,
+  // one per thread where there are enough columns: a thread packs its own group's pieces of B and
+  // computes its units (so the panels it packed are in its own cache, and each thread reads only its
+  // share of B), then takes whatever the other groups' threads have not claimed, which is all of it
+  // for a thread that joined late or never did. Nobody waits for a whole block: a unit waits only for
+  // the same unit of the block before (it adds to the same part of C), and packing waits only for the
+  // units of the block two before that read the same part of the buffer.
   void participate() const {
+    const int own = joined->fetch_add(1, std::memory_order_relaxed) % groups;
     int block = 0;
     for (int jc = 0; jc < N; jc += NC) {
       const int nc = std::min(NC, N - jc);
-      const int colUnits = ceilDiv(nc, nu), units = ceilDiv(M, mc) * colUnits;
       for (int pc = 0; pc < K; pc += kb, block++) {
-        const int kc = std::min(kb, K - pc);
-        Phase& pack = phases[2 * block];
-        Phase& work = phases[2 * block + 1];
-        float* buffer = pb[block & 1];
-        const int pieces = ceilDiv(nc, PIECE);
-        for (int q; (q = pack.next.fetch_add(1, std::memory_order_relaxed)) < pieces;) {
-          if (block >= 2) waitFor(phases[2 * block - 3].done, unitsIn(block - 2));
-          const int c0 = q * PIECE;
-          packB<NR>(lb.at(B, pc, jc + c0), lb, kc, std::min(PIECE, nc - c0), buffer + (size_t)c0 * kc);
-          pack.done.fetch_add(1, std::memory_order_release);
-        }
-        waitFor(pack.done, pieces);
-        for (int u; (u = work.next.fetch_add(1, std::memory_order_relaxed)) < units;) {
-          if (pc > 0) waitFor(unitDone[(size_t)(block - 1) * maxUnits + u], 1);
-          const int r0 = u / colUnits * mc, c0 = u % colUnits * nu;
-          compute(buffer, jc, pc, kc, r0, c0, std::min(mc, M - r0), std::min(nu, nc - c0));
-          unitDone[(size_t)block * maxUnits + u].store(1, std::memory_order_release);
-          work.done.fetch_add(1, std::memory_order_release);
-        }
+        for (int i = 0; i < groups; i++) work(block, (own + i) % groups, jc, nc, pc, std::min(kb, K - pc));
       }
     }
   }
 
-  int unitsIn(int block) const { return ceilDiv(M, mc) * ceilDiv(std::min(NC, N - block / depthBlocks * NC), nu); }
+  // Column units [first, end) of group g, in a block of nc columns.
+  struct Span {
+    int first, end;
+  };
+  Span groupUnits(int g, int nc) const {
+    const int colUnits = ceilDiv(nc, nu);
+    return {g * colUnits / groups, (g + 1) * colUnits / groups};
+  }
+  int blockColumns(int block) const { return std::min(NC, N - block / depthBlocks * NC); }
+  Phase& packing(int block, int g) const { return phases[2 * ((size_t)block * groups + g)]; }
+  Phase& computing(int block, int g) const { return phases[2 * ((size_t)block * groups + g) + 1]; }
+  int unitsIn(int block, int g) const {
+    const Span s = groupUnits(g, blockColumns(block));
+    return ceilDiv(M, mc) * (s.end - s.first);
+  }
+
+  // Before columns [c0, c1) of a buffer are packed again: the units of the block two before that read them are done.
+  void waitForReaders(int block, int c0, int c1) const {
+    if (block < 2) return;
+    const int nc = blockColumns(block - 2);
+    for (int g = 0; g < groups; g++) {
+      const Span s = groupUnits(g, nc);
+      if (s.first * nu < c1 && std::min(nc, s.end * nu) > c0) waitFor(computing(block - 2, g).done, unitsIn(block - 2, g));
+    }
+  }
+
+  // Group g's part of one block: claim pieces of B to pack, wait until the group's are packed, then
+  // claim its units of C.
+  void work(int block, int g, int jc, int nc, int pc, int kc) const {
+    const Span s = groupUnits(g, nc);
+    const int colUnits = ceilDiv(nc, nu), width = s.end - s.first, units = ceilDiv(M, mc) * width;
+    Phase& pack = packing(block, g);
+    Phase& comp = computing(block, g);
+    if (comp.next.load(std::memory_order_relaxed) >= units) return;  // all claimed already
+    float* buffer = pb[block & 1];
+    const int c0 = std::min(nc, s.first * nu), c1 = std::min(nc, s.end * nu);
+    const int pieces = ceilDiv(c1 - c0, PIECE);
+    for (int q; (q = pack.next.fetch_add(1, std::memory_order_relaxed)) < pieces;) {
+      const int p0 = c0 + q * PIECE, p1 = std::min(c1, p0 + PIECE);
+      waitForReaders(block, p0, p1);
+      packB<NR>(lb.at(B, pc, jc + p0), lb, kc, p1 - p0, buffer + (size_t)p0 * kb, (size_t)NR * kb);
+      pack.done.fetch_add(1, std::memory_order_release);
+    }
+    waitFor(pack.done, pieces);
+    for (int i; (i = comp.next.fetch_add(1, std::memory_order_relaxed)) < units;) {
+      const int row = i / width, col = s.first + i % width, u = row * colUnits + col;
+      if (pc > 0) waitFor(unitDone[(size_t)(block - 1) * maxUnits + u], 1);
+      const int r0 = row * mc, cu = col * nu;
+      compute(buffer, jc, pc, kc, r0, cu, std::min(mc, M - r0), std::min(nu, nc - cu));
+      unitDone[(size_t)block * maxUnits + u].store(1, std::memory_order_release);
+      comp.done.fetch_add(1, std::memory_order_release);
+    }
+  }
 };
 
 template <int MR, int NR>
 void run(const float* A, const float* B, float* C, int M, int N, int K, int threads, bool wake, Layout la, Layout lb, Kernel packed, Kernel direct) {
-  Product<MR, NR> p{A, B, C, M, N, K, la, lb, 0, MC, 0, true, ceilDiv(K, KC), 0, {nullptr, nullptr}, packed, direct, nullptr, nullptr};
+  std::atomic<int> joined{0};
+  Product<MR, NR> p{A, B, C, M, N, K, la, lb, 0, MC, 0, true, ceilDiv(K, KC), 0, {nullptr, nullptr}, packed, direct, 1, &joined, nullptr, nullptr};
   p.kb = ceilDiv(K, p.depthBlocks);
   p.packsA = N > NR;  // with one panel of B, packing A would copy each element to use it once
   const int ncMax = std::min(N, NC);
@@ -301,7 +344,8 @@ void run(const float* A, const float* B, float* C, int M, int N, int K, int thre
   }
   const int blocks = ceilDiv(N, NC) * p.depthBlocks;
   p.maxUnits = ceilDiv(M, p.mc) * ceilDiv(ncMax, p.nu);
-  std::unique_ptr<Phase[]> phases(new Phase[2 * (size_t)blocks]);
+  p.groups = std::max(1, std::min(threads, ceilDiv(ncMax, p.nu)));
+  std::unique_ptr<Phase[]> phases(new Phase[2 * (size_t)blocks * p.groups]);
   std::unique_ptr<std::atomic<int>[]> unitDone(new std::atomic<int>[(size_t)blocks * p.maxUnits]);
   for (size_t i = 0; i < (size_t)blocks * p.maxUnits; i++) unitDone[i].store(0, std::memory_order_relaxed);
   p.phases = phases.get();
