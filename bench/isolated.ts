@@ -12,25 +12,9 @@ import { dirname } from "node:path";
 
 // Each process loads only the library it times (a loaded but idle library still costs the other's GC).
 import { time } from "./timing.js";
+import { backpropStep } from "./steps.js";
 
 type Backprop = typeof import("../dist/node/index.js");
-
-/** MLP 784-256-10, batch 128, SGD with lr 0.1: one step = forward, cross-entropy, backward, update. */
-function backpropStep(bp: Backprop, backend: string): () => void {
-  if (!bp.listBackends().includes(backend)) throw new Error(`backend ${backend} is not available`);
-  bp.setBackend(backend);
-  const rng = new bp.Rng(0);
-  const x = bp.randn([128, 784], { rng });
-  const y = Int32Array.from({ length: 128 }, () => rng.int(10));
-  const model = bp.mlp([784, 256, 10], { rng });
-  const opt = new bp.SGD(model.parameters(), { lr: 0.1 });
-  return () => {
-    const loss = bp.crossEntropy(model.forward(x), y);
-    opt.zeroGrad();
-    loss.backward();
-    opt.step();
-  };
-}
 
 async function tfjsStep(backend: "cpu" | "wasm"): Promise<() => void> {
   const tf = await import("@tensorflow/tfjs");
