@@ -226,6 +226,13 @@ describe("numerical stability at extreme logits", () => {
     assert.equal(bp.logsumexp(x).item(), -Infinity);
   });
 
+  it("logsumexp rows with infinite maxima next to finite rows: -Infinity, Infinity and the finite value", () => {
+    const x = bp.tensor([[-Infinity, -Infinity], [1, 2], [Infinity, 0]], f64);
+    const got = Array.from(bp.logsumexp(x, 1).data);
+    assert.deepEqual([got[0], got[2]], [-Infinity, Infinity]);
+    assert.ok(Math.abs(got[1] - Math.log(Math.E + Math.E ** 2)) < 1e-12, `finite row: ${got[1]}`);
+  });
+
   it("softmax cross-entropy at logits of +-1000: finite loss, gradient softmax - onehot", () => {
     const logits = bp.tensor([[1000, -1000, 0], [-1000, 1000, 0]], f64);
     const loss = bp.crossEntropy(logits, [1, 1]);

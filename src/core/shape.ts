@@ -109,9 +109,10 @@ export function broadcastAll(shapes: readonly Shape[], op?: string): number[] {
  * appended (both removed again from the result); the batch dimensions broadcast.
  */
 export function matmulShape(a: Shape, b: Shape, op = "matmul"): number[] {
-  const shapes = `${formatShape(a)} @ ${formatShape(b)}`;
+  // Formatted only for an error: every product in a training step passes through here.
+  const shapes = () => `${formatShape(a)} @ ${formatShape(b)}`;
   if (a.length === 0 || b.length === 0) {
-    throw new ShapeError(`${op}: operands must have at least 1 dimension, got ${shapes} (use mul for scalars)`);
+    throw new ShapeError(`${op}: operands must have at least 1 dimension, got ${shapes()} (use mul for scalars)`);
   }
   const a2 = a.length === 1 ? [1, a[0]] : a;
   const b2 = b.length === 1 ? [b[0], 1] : b;
@@ -119,7 +120,7 @@ export function matmulShape(a: Shape, b: Shape, op = "matmul"): number[] {
   const k2 = b2[b2.length - 2];
   if (k1 !== k2) {
     throw new ShapeError(
-      `${op}: inner dimensions do not match for ${shapes}: ${k1} (last axis of the first) != ${k2} (${b.length === 1 ? "only" : "second-to-last"} axis of the second)`,
+      `${op}: inner dimensions do not match for ${shapes()}: ${k1} (last axis of the first) != ${k2} (${b.length === 1 ? "only" : "second-to-last"} axis of the second)`,
     );
   }
   const batchA = a2.slice(0, -2);
@@ -129,7 +130,7 @@ export function matmulShape(a: Shape, b: Shape, op = "matmul"): number[] {
     batch = broadcastShapes(batchA, batchB);
   } catch {
     throw new ShapeError(
-      `${op}: batch dimensions could not be broadcast together for ${shapes}: ${formatShape(batchA)} ${formatShape(batchB)}`,
+      `${op}: batch dimensions could not be broadcast together for ${shapes()}: ${formatShape(batchA)} ${formatShape(batchB)}`,
     );
   }
   const out = [...batch];

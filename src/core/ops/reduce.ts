@@ -33,8 +33,12 @@ export function logsumexp(x: Tensor, axis?: Axes, keepdims = false): Tensor {
   const axes = normalizeAxes(axis, x.ndim, "logsumexp");
   const m = noGrad(() => {
     const mx = bind("max", [detach(x)], { axes, keepdims: true });
-    const finite = mx.data.map((v) => (Number.isFinite(v) ? 1 : 0));
-    return where(new Tensor(finite, mx.shape), mx, 0);
+    // Infinite maxima are replaced by 0 (so inf - inf never happens); usually there are none, and
+    // then the mask and its where are skipped.
+    const d = mx.data;
+    let allFinite = true;
+    for (let i = 0; i < d.length && allFinite; i++) allFinite = Number.isFinite(d[i]);
+    return allFinite ? mx : where(new Tensor(d.map((v) => (Number.isFinite(v) ? 1 : 0)), mx.shape), mx, 0);
   });
   const out = add(log(bind("sum", [exp(sub(x, m))], { axes, keepdims: true })), m);
   return keepdims ? out : reshape(out, reducedShape(x.shape, axes, false));
