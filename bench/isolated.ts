@@ -5,13 +5,14 @@
  * large elementwise runs (cause not found), and peers timed later in that process got a different heap.
  *
  *   node --import tsx bench/isolated.ts mlp backprop-native|backprop-wasm|backprop-js|tfjs-cpu|tfjs-wasm [rounds] [warmup steps]
+ *   node --import tsx bench/isolated.ts backward-cost backprop-native|backprop-wasm|backprop-js [rounds] [warmup steps]
  *   node --import tsx bench/isolated.ts chain backprop|micrograd-js [rounds]
  */
 import { createRequire } from "node:module";
 import { dirname } from "node:path";
 
 // Each process loads only the library it times (a loaded but idle library still costs the other's GC).
-import { time } from "./timing.js";
+import { median, time } from "./timing.js";
 import { backpropStep } from "./steps.js";
 
 type Backprop = typeof import("../dist/node/index.js");
@@ -46,6 +47,30 @@ function backpropChain(bp: Backprop): number | null {
   return x0.grad?.item() ?? null;
 }
 
+/**
+ * (forward + backward - forward) / forward for the MLP's loss, the two timed in alternating rounds. Each
+ * backward starts from cleared gradients: added to the last pass's, they cost a 200k-element sum too.
+ */
+async function backwardCost(bp: Backprop, backend: string, rounds: number, warmup: number): Promise<number> {
+  bp.setBackend(backend);
+  const rng = new bp.Rng(0);
+  const x = bp.randn([128, 784], { rng });
+  const y = Int32Array.from({ length: 128 }, () => rng.int(10));
+  const model = bp.mlp([784, 256, 10], { rng });
+  const forward = () => bp.noGrad(() => bp.crossEntropy(model.forward(x), y));
+  const both = () => {
+    bp.zeroGrad(model.parameters());
+    bp.crossEntropy(model.forward(x), y).backward();
+  };
+  for (let i = 0; i < warmup; i++) both();
+  const ratios: number[] = [];
+  for (let r = 0; r < rounds; r++) {
+    const f = await time(forward, 10, 1, 0);
+    ratios.push(((await time(both, 10, 1, 0)) - f) / f);
+  }
+  return median(ratios);
+}
+
 async function main(): Promise<number> {
   const [measure, who, roundsArg, warmupArg] = process.argv.slice(2);
   const rounds = Number(roundsArg ?? 7);
@@ -54,6 +79,10 @@ async function main(): Promise<number> {
     const slow = who === "backprop-js" || who === "tfjs-cpu";
     const step = who.startsWith("backprop-") ? backpropStep(await import("../dist/node/index.js"), who.slice("backprop-".length)) : await tfjsStep(who === "tfjs-cpu" ? "cpu" : "wasm");
     return 1 / (await time(step, slow ? 2 : 20, rounds, warmup));
+  }
+  if (measure === "backward-cost") {
+    const bp = await import("../dist/node/index.js");
+    return backwardCost(bp, who.slice("backprop-".length), rounds, warmup);
   }
   if (measure === "chain") {
     const bp = who === "backprop" ? await import("../dist/node/index.js") : null;

@@ -72,26 +72,16 @@ async function benchBackprop(): Promise<void> {
   }
 }
 
-/** How much a backward pass costs next to its forward pass (the steps/s are timed in benchIsolated). */
-async function benchBackwardCost(): Promise<void> {
-  const rng = new bp.Rng(0);
-  bp.setBackend(BACKENDS[0]);
-  const x = bp.randn([128, 784], { rng });
-  const y = Int32Array.from({ length: 128 }, () => rng.int(10));
-  const model = bp.mlp([784, 256, 10], { rng });
-  const fwd = await time(() => bp.noGrad(() => bp.crossEntropy(model.forward(x), y)), 10, ROUNDS, MLP_WARMUP);
-  const both = await time(() => bp.crossEntropy(model.forward(x), y).backward(), 10, ROUNDS, MLP_WARMUP);
-  put("MLP backward/forward (time ratio)", "backprop", (both - fwd) / fwd);
-}
-
 /**
- * The MLP training step and the scalar chain, each library in fresh processes (bench/isolated.ts),
- * taking turns; the median over the processes. Each then runs as it would in a user's program.
+ * The MLP training step, the cost of its backward pass next to its forward pass, and the scalar
+ * chain, each library in fresh processes (bench/isolated.ts), taking turns; the median over the
+ * processes. Each then runs as it would in a user's program.
  */
 function benchIsolated(): void {
   const mlp = [...BACKENDS.map((b) => `backprop-${b}`), "tfjs-cpu", "tfjs-wasm"];
   const jobs: [string, string, string][] = [
     ...mlp.map((who): [string, string, string] => ["mlp", who, "MLP 784-256-10 b128 (steps/s)"]),
+    ["backward-cost", `backprop-${BACKENDS[0]}`, "MLP backward/forward (time ratio)"],
     ["chain", "backprop", "scalar chain 100k ops fwd+bwd (s)"],
     ["chain", "micrograd-js", "scalar chain 100k ops fwd+bwd (s)"],
   ];
@@ -222,7 +212,6 @@ async function main(): Promise<void> {
   await benchBackprop();
   log("training step and scalar chain, each in processes of its own…");
   benchIsolated();
-  await benchBackwardCost();
   log("TensorFlow.js cpu…");
   await benchTfjs("cpu");
   log("TensorFlow.js wasm…");
