@@ -181,6 +181,21 @@ describe("native backend", { skip: native ? false : "the native addon was not bu
     bp.setBackend("js");
   });
 
+  it("outputs of 4 MB and more (on huge pages where granted) are written whole, and adviseHuge checks its argument", () => {
+    useNativeBackend();
+    const n = (1 << 20) + 3;
+    const x = bp.randn([n], { rng: new bp.Rng(23) });
+    const y = bp.randn([n], { rng: new bp.Rng(24) });
+    for (let round = 0; round < 3; round++) { // reused memory from earlier rounds must be overwritten too
+      const got = withBackend("native", () => bp.sub(x, y)).data;
+      const want = withBackend("js", () => bp.sub(x, y)).data;
+      assert.equal(got.length, n);
+      assert.ok(want.every((v, i) => v === got[i]), `round ${round}: native and reference differ`);
+    }
+    assert.throws(() => native!.adviseHuge(new Float64Array(4) as unknown as Float32Array), /Float32Array/);
+    bp.setBackend("js");
+  });
+
   it("optimizer steps in C++ are bit-identical to the JS loops (SGD, momentum, Nesterov, weight decay, Adam, AdamW)", () => {
     useNativeBackend();
     const make: [string, (ps: bp.Tensor[]) => bp.Optimizer][] = [

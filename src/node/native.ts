@@ -26,6 +26,8 @@ interface Addon {
   select(c: Float32Array, rsC: number, vecC: number, x: Float32Array, rsX: number, vecX: number, y: Float32Array, rsY: number, vecY: number, out: Float32Array, rows: number, cols: number): void;
   sgd: UpdateKernels["sgd"];
   adam: UpdateKernels["adam"];
+  /** Asks for transparent huge pages under an array not written yet (Linux; elsewhere nothing). */
+  adviseHuge(x: Float32Array): void;
 }
 
 let addon: Addon | null | undefined;
@@ -41,14 +43,20 @@ export function nativeAddon(): Addon | null {
   return addon;
 }
 
+/** From this many elements (4 MB), outputs ask for huge pages. */
+const HUGE_FROM = 1 << 20;
+
 /**
  * A Float32Array for a kernel that writes every element: not zero-filled first. Zeroing a fresh
  * buffer cost more than the kernels that filled it (a 784x256 weight gradient: ~140 us allocated
- * zeroed, ~15-30 us without).
+ * zeroed, ~15-30 us without). The addon keeps freed memory for reuse (tuneMalloc in binding.cc).
  */
 function uninitialized(n: number): Float32Array {
   const b = Buffer.allocUnsafeSlow(n * 4);
-  return new Float32Array(b.buffer, b.byteOffset, n);
+  const out = new Float32Array(b.buffer, b.byteOffset, n);
+  // 4 MB and up: huge pages, if the system grants them (a fresh 40 MB output: 10,000 page faults fewer).
+  if (n >= HUGE_FROM) addon?.adviseHuge(out);
+  return out;
 }
 
 /** float32 products go to the native GEMM (which writes all of C and reads transposed operands in place); anything else to the reference loops. */
