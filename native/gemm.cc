@@ -268,13 +268,13 @@ struct Product {
     }
   }
 
-  // Column units [first, end) of group g, in a block of nc columns.
+  // Group g's column units [first, end), and its columns [c0, c1), in a block of nc columns.
   struct Span {
-    int first, end;
+    int first, end, c0, c1;
   };
   Span groupUnits(int g, int nc) const {
-    const int colUnits = ceilDiv(nc, nu);
-    return {g * colUnits / groups, (g + 1) * colUnits / groups};
+    const int colUnits = ceilDiv(nc, nu), first = g * colUnits / groups, end = (g + 1) * colUnits / groups;
+    return {first, end, std::min(nc, first * nu), std::min(nc, end * nu)};
   }
   int blockColumns(int block) const { return std::min(NC, N - block / depthBlocks * NC); }
   Phase& packing(int block, int g) const { return phases[2 * ((size_t)block * groups + g)]; }
@@ -290,7 +290,7 @@ struct Product {
     const int nc = blockColumns(block - 2);
     for (int g = 0; g < groups; g++) {
       const Span s = groupUnits(g, nc);
-      if (s.first * nu < c1 && std::min(nc, s.end * nu) > c0) waitFor(computing(block - 2, g).done, unitsIn(block - 2, g));
+      if (s.c0 < c1 && s.c1 > c0) waitFor(computing(block - 2, g).done, unitsIn(block - 2, g));
     }
   }
 
@@ -303,10 +303,9 @@ struct Product {
     Phase& comp = computing(block, g);
     if (comp.next.load(std::memory_order_relaxed) >= units) return;  // all claimed already
     float* buffer = pb[block & 1];
-    const int c0 = std::min(nc, s.first * nu), c1 = std::min(nc, s.end * nu);
-    const int pieces = ceilDiv(c1 - c0, PIECE);
+    const int pieces = ceilDiv(s.c1 - s.c0, PIECE);
     for (int q; (q = pack.next.fetch_add(1, std::memory_order_relaxed)) < pieces;) {
-      const int p0 = c0 + q * PIECE, p1 = std::min(c1, p0 + PIECE);
+      const int p0 = s.c0 + q * PIECE, p1 = std::min(s.c1, p0 + PIECE);
       waitForReaders(block, p0, p1);
       packB<NR>(lb.at(B, pc, jc + p0), lb, kc, p1 - p0, buffer + (size_t)p0 * kb, (size_t)NR * kb);
       pack.done.fetch_add(1, std::memory_order_release);
