@@ -13,7 +13,7 @@ import { dirname } from "node:path";
 
 // Each process loads only the library it times (a loaded but idle library still costs the other's GC).
 import { median, time } from "./timing.js";
-import { backpropStep } from "./steps.js";
+import { backpropStep, mlpProblem } from "./steps.js";
 
 type Backprop = typeof import("../dist/node/index.js");
 
@@ -52,11 +52,7 @@ function backpropChain(bp: Backprop): number | null {
  * backward starts from cleared gradients: added to the last pass's, they cost a 200k-element sum too.
  */
 async function backwardCost(bp: Backprop, backend: string, rounds: number, warmup: number): Promise<number> {
-  bp.setBackend(backend);
-  const rng = new bp.Rng(0);
-  const x = bp.randn([128, 784], { rng });
-  const y = Int32Array.from({ length: 128 }, () => rng.int(10));
-  const model = bp.mlp([784, 256, 10], { rng });
+  const { x, y, model } = mlpProblem(bp, backend);
   const forward = () => bp.noGrad(() => bp.crossEntropy(model.forward(x), y));
   const both = () => {
     bp.zeroGrad(model.parameters());

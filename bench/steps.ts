@@ -1,14 +1,19 @@
 /** The benchmark's MLP training step, shared by the timed runs (isolated.ts) and the step profile (profile.ts). */
 type Backprop = typeof import("../dist/node/index.js");
 
-/** MLP 784-256-10, batch 128, SGD with lr 0.1: one step = forward, cross-entropy, backward, update. */
-export function backpropStep(bp: Backprop, backend: string): () => void {
+/** The benchmark's problem on `backend`: an MLP 784-256-10 and a batch of 128 inputs with class labels. */
+export function mlpProblem(bp: Backprop, backend: string) {
   if (!bp.listBackends().includes(backend)) throw new Error(`backend ${backend} is not available`);
   bp.setBackend(backend);
   const rng = new bp.Rng(0);
   const x = bp.randn([128, 784], { rng });
   const y = Int32Array.from({ length: 128 }, () => rng.int(10));
-  const model = bp.mlp([784, 256, 10], { rng });
+  return { x, y, model: bp.mlp([784, 256, 10], { rng }) };
+}
+
+/** One step = forward, cross-entropy, backward, SGD update with lr 0.1. */
+export function backpropStep(bp: Backprop, backend: string): () => void {
+  const { x, y, model } = mlpProblem(bp, backend);
   const opt = new bp.SGD(model.parameters(), { lr: 0.1 });
   return () => {
     const loss = bp.crossEntropy(model.forward(x), y);
