@@ -36,14 +36,24 @@ struct Layout {
 };
 
 // Packs rows [0, mc) x depth [0, kc) of A into MR-row panels, zero padded.
+// Whole panels get loops of a known length (the compiler unrolls them): one copy of MR adjacent
+// elements per step of depth where A is read transposed, MR loads from MR rows otherwise.
 template <int MR>
 void packA(const float* A, Layout l, int mc, int kc, float* out) {
-  for (int i0 = 0; i0 < mc; i0 += MR) {
+  for (int i0 = 0; i0 < mc; i0 += MR, out += (size_t)MR * kc) {
     const int rows = std::min(MR, mc - i0);
-    for (int p = 0; p < kc; p++) {
-      for (int r = 0; r < rows; r++) out[r] = *l.at(A, i0 + r, p);
-      for (int r = rows; r < MR; r++) out[r] = 0.f;
-      out += MR;
+    const float* a = l.at(A, i0, 0);
+    float* o = out;
+    if (rows == MR && l.rs == 1) {
+      for (int p = 0; p < kc; p++, o += MR) std::memcpy(o, a + p * l.cs, MR * sizeof(float));
+    } else if (rows == MR) {
+      for (int p = 0; p < kc; p++, o += MR)
+        for (int r = 0; r < MR; r++) o[r] = a[r * l.rs + p * l.cs];
+    } else {
+      for (int p = 0; p < kc; p++, o += MR) {
+        for (int r = 0; r < rows; r++) o[r] = a[r * l.rs + p * l.cs];
+        for (int r = rows; r < MR; r++) o[r] = 0.f;
+      }
     }
   }
 }
