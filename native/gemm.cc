@@ -65,6 +65,10 @@ void packB(const float* B, Layout l, int kc, int nc, float* out, size_t stride) 
   for (int j0 = 0; j0 < nc; j0 += NR, out += stride) {
     const int cols = std::min(NR, nc - j0);
     float* o = out;
+    if (cols == NR && l.cs == 1) {  // a whole panel of rows read in place: one NR-element copy per step
+      for (int p = 0; p < kc; p++, o += NR) std::memcpy(o, l.at(B, p, j0), NR * sizeof(float));
+      continue;
+    }
     for (int p = 0; p < kc; p++) {
       const float* src = l.at(B, p, j0);
       if (l.cs == 1) {
