@@ -21,8 +21,12 @@ import { backpropStep } from "./steps.js";
 const [backendArg, stepsArg] = process.argv.slice(2);
 const backendName = backendArg ?? (bp.listBackends().includes("native") ? "native" : "wasm");
 const steps = Number(stepsArg ?? 2000);
-if (!bp.listBackends().includes(backendName)) throw new Error(`backend ${backendName} is not available (have ${bp.listBackends().join(", ")})`);
-if (!Number.isInteger(steps) || steps < 1) throw new Error(`steps must be a positive integer, got ${stepsArg}`);
+function usage(problem: string): never {
+  console.error(`bench:profile: ${problem}\nusage: npm run bench:profile [-- [backend] [steps]]`);
+  process.exit(1);
+}
+if (!bp.listBackends().includes(backendName)) usage(`backend "${backendName}" is not available (have ${bp.listBackends().join(", ")})`);
+if (!Number.isInteger(steps) || steps < 1) usage(`steps must be a positive integer, got "${stepsArg}"`);
 
 const spent = new Map<string, { us: number; calls: number; kind: "matmul" | "kernel" | "update" }>();
 function charge(key: string, kind: "matmul" | "kernel" | "update", t0: number): void {
