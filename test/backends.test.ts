@@ -251,6 +251,23 @@ describe("wasm SIMD backend", { skip: bp.listBackends().includes("wasm") ? false
     );
   });
 
+  it("products reading either operand transposed agree with the reference (rows not multiples of 4 included)", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 37 }), fc.integer({ min: 1, max: 50 }), fc.integer({ min: 1, max: 29 }), fc.boolean(), fc.boolean(), fc.integer(), (m, k, n, tx, ty, seed) => {
+        const rng = new bp.Rng(seed);
+        // Stored as the primitive reads them: x is k x m when transposeX, y is n x k when transposeY.
+        const x = bp.randn(tx ? [k, m] : [m, k], { rng });
+        const y = bp.randn(ty ? [n, k] : [k, n], { rng });
+        const params = { transposeX: tx, transposeY: ty };
+        const ref = withBackend("js", () => bp.bind("matmul", [x, y], params));
+        const got = withBackend("wasm", () => bp.bind("matmul", [x, y], params));
+        assert.deepEqual(got.shape, [m, n]);
+        for (let i = 0; i < ref.size; i++) assert.ok(Math.abs(got.data[i] - ref.data[i]) <= 1e-4 * (1 + Math.abs(ref.data[i])) * Math.sqrt(k), `${m}x${k}x${n} tx=${tx} ty=${ty} at ${i}`);
+      }),
+      { numRuns: 120, seed: 13 },
+    );
+  });
+
   it("gradients through matmul (products reading an operand transposed) agree with the reference", () => {
     const rng = new bp.Rng(12);
     const x0 = bp.randn([3, 32, 40], { rng });

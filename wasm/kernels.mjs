@@ -30,8 +30,9 @@ export const GEMM_MR = 4;
 // the micro-kernel keeps an MR x 8 tile of C in registers while k runs: each step loads two vectors of
 // the panel and four splatted elements of A and does 16 vector multiply-adds without touching C.
 const GEMM = `
-  ;; Packs B (k x n, row-major) into ceil(n/8) panels of k x 8 at bp.
-  (func (export "pack_b") (param $b i32) (param $bp i32) (param $k i32) (param $n i32)
+  ;; Packs B (k x n; element (p, col) at b + 4 (p rs + col cs): rs = n, cs = 1 row-major, rs = 1,
+  ;; cs = k when B is stored transposed) into ceil(n/8) panels of k x 8 at bp.
+  (func (export "pack_b") (param $b i32) (param $bp i32) (param $k i32) (param $n i32) (param $rs i32) (param $cs i32)
     (local $q i32) (local $p i32) (local $j i32) (local $col i32) (local $dst i32)
     (local.set $dst (local.get $bp))
     (block $qe (loop $ql
@@ -45,7 +46,7 @@ const GEMM = `
           (local.set $col (i32.add (local.get $q) (local.get $j)))
           (f32.store (local.get $dst)
             (if (result f32) (i32.lt_u (local.get $col) (local.get $n))
-              (then (f32.load (i32.add (local.get $b) (i32.shl (i32.add (i32.mul (local.get $p) (local.get $n)) (local.get $col)) (i32.const 2)))))
+              (then (f32.load (i32.add (local.get $b) (i32.shl (i32.add (i32.mul (local.get $p) (local.get $rs)) (i32.mul (local.get $col) (local.get $cs))) (i32.const 2)))))
               (else (f32.const 0))))
           (local.set $dst (i32.add (local.get $dst) (i32.const 4)))
           (local.set $j (i32.add (local.get $j) (i32.const 1)))
@@ -59,21 +60,23 @@ const GEMM = `
 ${gemmRows(GEMM_MR)}`;
 
 /** gemm_rows for an R x 8 tile: rows [i0, i1) of C (ldc = np, the panel-padded width) from A (rows
- * padded to a multiple of R, i0 and i1 multiples of R) and the packed panels at bp. */
+ * padded to a multiple of R, i0 and i1 multiples of R) and the packed panels at bp. Element (i, p) of
+ * A is at a + i ars + p acs (bytes): ars = 4k, acs = 4 row-major; ars = 4, acs = 4 mp when A is stored
+ * transposed (its rows padded to mp), so a product reading A transposed needs no transposing copy. */
 function gemmRows(R) {
   const rows = Array.from({ length: R }, (_, r) => r);
   const acc = rows.flatMap((r) => [`$c${r}0`, `$c${r}1`]);
-  // Byte offset of row r of the A tile: r * lda, kept in locals $o1..$o(R-1).
+  // Byte offset of row r of the A tile: r * ars, kept in locals $o1..$o(R-1).
   const rowOff = (r) => (r === 0 ? "(local.get $pa)" : `(i32.add (local.get $pa) (local.get $o${r}))`);
   return `
-  (func (export "gemm_rows") (param $a i32) (param $bp i32) (param $c i32) (param $i0 i32) (param $i1 i32) (param $np i32) (param $k i32)
-    (local $i i32) (local $q i32) (local $pa i32) (local $pb i32) (local $pc i32) (local $lda i32) (local $ldc i32) (local $end i32)
+  (func (export "gemm_rows") (param $a i32) (param $bp i32) (param $c i32) (param $i0 i32) (param $i1 i32) (param $np i32) (param $k i32) (param $ars i32) (param $acs i32)
+    (local $i i32) (local $q i32) (local $pa i32) (local $pb i32) (local $pc i32) (local $ldb i32) (local $ldc i32) (local $end i32)
     ${rows.slice(1).map((r) => `(local $o${r} i32)`).join(" ")}
     ${acc.map((a) => `(local ${a} v128)`).join(" ")}
     (local $b0 v128) (local $b1 v128) (local $av v128)
-    (local.set $lda (i32.shl (local.get $k) (i32.const 2)))
+    (local.set $ldb (i32.shl (local.get $k) (i32.const 2)))
     (local.set $ldc (i32.shl (local.get $np) (i32.const 2)))
-    ${rows.slice(1).map((r) => `(local.set $o${r} (i32.mul (local.get $lda) (i32.const ${r})))`).join("\n    ")}
+    ${rows.slice(1).map((r) => `(local.set $o${r} (i32.mul (local.get $ars) (i32.const ${r})))`).join("\n    ")}
     (local.set $i (local.get $i0))
     (block $ie (loop $il
       (br_if $ie (i32.ge_u (local.get $i) (local.get $i1)))
@@ -81,9 +84,9 @@ function gemmRows(R) {
       (block $qe (loop $ql
         (br_if $qe (i32.ge_u (local.get $q) (local.get $np)))
         ${acc.map((a) => `(local.set ${a} ${f4(0)})`).join(" ")}
-        (local.set $pa (i32.add (local.get $a) (i32.mul (local.get $i) (local.get $lda))))
-        (local.set $pb (i32.add (local.get $bp) (i32.mul (local.get $q) (local.get $lda))))
-        (local.set $end (i32.add (local.get $pa) (local.get $lda)))
+        (local.set $pa (i32.add (local.get $a) (i32.mul (local.get $i) (local.get $ars))))
+        (local.set $pb (i32.add (local.get $bp) (i32.mul (local.get $q) (local.get $ldb))))
+        (local.set $end (i32.add (local.get $pa) (i32.mul (local.get $k) (local.get $acs))))
         (block $pe (loop $pl
           (br_if $pe (i32.ge_u (local.get $pa) (local.get $end)))
           (local.set $b0 (v128.load (local.get $pb)))
@@ -95,7 +98,7 @@ function gemmRows(R) {
           (local.set $c${r}1 (f32x4.add (local.get $c${r}1) (f32x4.mul (local.get $av) (local.get $b1))))`,
             )
             .join("\n          ")}
-          (local.set $pa (i32.add (local.get $pa) (i32.const 4)))
+          (local.set $pa (i32.add (local.get $pa) (local.get $acs)))
           (local.set $pb (i32.add (local.get $pb) (i32.const 32)))
           (br $pl)))
         (local.set $pc (i32.add (local.get $c) (i32.add (i32.mul (local.get $i) (local.get $ldc)) (i32.shl (local.get $q) (i32.const 2)))))

@@ -8,7 +8,6 @@
 import type { Backend, KernelOverrides } from "../backend.js";
 import type { TypedArray } from "../dtype.js";
 import { batchedMatmul, referenceGemm, type Gemm } from "../kernels/matmul.js";
-import { transposeInto } from "../kernels/layout.js";
 import { contiguous } from "../kernels/reduce.js";
 import type { Buf, Kernel, Prim } from "../prim.js";
 import { PRIMS } from "../primitives.js";
@@ -310,18 +309,27 @@ function wasmGemm(w: WasmKernels): Gemm {
     const a = w.alloc(mp * k * 4), b = w.alloc(k * n * 4), bp = w.alloc(np * k * 4), c = w.alloc(mp * np * 4);
     if (a < 0 || b < 0 || bp < 0 || c < 0) return referenceGemm(A, B, C, m, n, k, false, false);
     const f = w.view();
-    // Operands go in row-major (the kernel reads no other layout): one read transposed is transposed on the way.
-    if (ta) transposeInto(A, k, m, f, a >> 2);
-    else f.set(A, a >> 2);
-    f.fill(0, (a >> 2) + m * k, (a >> 2) + mp * k); // zero rows up to a whole micro-tile
-    if (tb) transposeInto(B, n, k, f, b >> 2);
-    else f.set(B, b >> 2);
-    w.fns[pack](b, bp, k, n);
+    // Operands go in as they are stored: the kernels read either layout through strides. A's rows are
+    // zero-padded up to a whole micro-tile (as more rows, or as more columns of A stored transposed).
+    if (!ta) {
+      f.set(A, a >> 2);
+      f.fill(0, (a >> 2) + m * k, (a >> 2) + mp * k);
+    } else if (mp === m) {
+      f.set(A, a >> 2);
+    } else {
+      for (let p = 0; p < k; p++) {
+        f.set(A.subarray(p * m, (p + 1) * m), (a >> 2) + p * mp);
+        f.fill(0, (a >> 2) + p * mp + m, (a >> 2) + (p + 1) * mp);
+      }
+    }
+    const [ars, acs] = ta ? [4, 4 * mp] : [4 * k, 4];
+    f.set(B, b >> 2);
+    w.fns[pack](b, bp, k, n, tb ? 1 : n, tb ? k : 1);
     const t = 2 * m * n * k >= PAR_FLOPS ? Math.min(w.threads(), mp / MR) : 1;
     const jobs: Job[] = [];
     for (let i = 0; i < t; i++) {
       const [i0, i1] = share(mp, t, i, MR);
-      if (i0 < i1) jobs.push({ fn: rows, args: [a, bp, c, i0, i1, np, k] });
+      if (i0 < i1) jobs.push({ fn: rows, args: [a, bp, c, i0, i1, np, k, ars, acs] });
     }
     w.run(jobs);
     const g = w.view();
