@@ -418,6 +418,10 @@ describe("wasm kernels against the reference, primitive by primitive", { skip: w
     assertClose(withBackend("wasm", () => bp.exp(c)), withBackend("js", () => bp.exp(c)), 4e-7, "unary split");
     const m = bp.randn([301, 257], { rng }), w = bp.randn([257, 203], { rng });
     assertClose(withBackend("wasm", () => bp.matmul(m, w)), withBackend("js", () => bp.matmul(m, w)), 1e-4, "matmul rows split");
+    // Both operands stored transposed (257 x 301 read as 301 x 257, 203 x 257 read as 257 x 203): panels of B packed by several threads.
+    const mt = bp.randn([257, 301], { rng }), wt = bp.randn([203, 257], { rng });
+    const flags = { transposeX: true, transposeY: true };
+    assertClose(withBackend("wasm", () => bp.bind("matmul", [mt, wt], flags)), withBackend("js", () => bp.bind("matmul", [mt, wt], flags)), 1e-4, "matmul of transposed operands split");
   });
 
   it("view2d finds the layouts and refuses what has none", () => {

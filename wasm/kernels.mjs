@@ -30,29 +30,46 @@ export const GEMM_MR = 4;
 // the micro-kernel keeps an MR x 8 tile of C in registers while k runs: each step loads two vectors of
 // the panel and four splatted elements of A and does 16 vector multiply-adds without touching C.
 const GEMM = `
-  ;; Packs B (k x n; element (p, col) at b + 4 (p rs + col cs): rs = n, cs = 1 row-major, rs = 1,
-  ;; cs = k when B is stored transposed) into ceil(n/8) panels of k x 8 at bp.
-  (func (export "pack_b") (param $b i32) (param $bp i32) (param $k i32) (param $n i32) (param $rs i32) (param $cs i32)
-    (local $q i32) (local $p i32) (local $j i32) (local $col i32) (local $dst i32)
-    (local.set $dst (local.get $bp))
+  ;; Packs columns [q0, q1) of B (k x n; element (p, col) at b + 4 (p rs + col cs): rs = n, cs = 1
+  ;; row-major, rs = 1, cs = k when B is stored transposed) into panels of k x 8, panel q / 8 at
+  ;; bp + 4 q k; q0 is a multiple of 8. Whole panels of a row-major B are copied two vectors a row;
+  ;; the rest element by element, zero past n. Threads pack ranges of panels side by side.
+  (func (export "pack_b") (param $b i32) (param $bp i32) (param $k i32) (param $n i32) (param $rs i32) (param $cs i32) (param $q0 i32) (param $q1 i32)
+    (local $q i32) (local $p i32) (local $j i32) (local $col i32) (local $dst i32) (local $src i32) (local $rsb i32)
+    (local.set $q (local.get $q0))
+    (local.set $dst (i32.add (local.get $bp) (i32.shl (i32.mul (local.get $q0) (local.get $k)) (i32.const 2))))
+    (local.set $rsb (i32.shl (local.get $rs) (i32.const 2)))
     (block $qe (loop $ql
-      (br_if $qe (i32.ge_u (local.get $q) (local.get $n)))
-      (local.set $p (i32.const 0))
-      (block $pe (loop $pl
-        (br_if $pe (i32.ge_u (local.get $p) (local.get $k)))
-        (local.set $j (i32.const 0))
-        (block $je (loop $jl
-          (br_if $je (i32.ge_u (local.get $j) (i32.const 8)))
-          (local.set $col (i32.add (local.get $q) (local.get $j)))
-          (f32.store (local.get $dst)
-            (if (result f32) (i32.lt_u (local.get $col) (local.get $n))
-              (then (f32.load (i32.add (local.get $b) (i32.shl (i32.add (i32.mul (local.get $p) (local.get $rs)) (i32.mul (local.get $col) (local.get $cs))) (i32.const 2)))))
-              (else (f32.const 0))))
-          (local.set $dst (i32.add (local.get $dst) (i32.const 4)))
-          (local.set $j (i32.add (local.get $j) (i32.const 1)))
-          (br $jl)))
-        (local.set $p (i32.add (local.get $p) (i32.const 1)))
-        (br $pl)))
+      (br_if $qe (i32.ge_u (local.get $q) (local.get $q1)))
+      (if (i32.and (i32.eq (local.get $cs) (i32.const 1)) (i32.le_u (i32.add (local.get $q) (i32.const 8)) (local.get $n)))
+        (then
+          (local.set $src (i32.add (local.get $b) (i32.shl (local.get $q) (i32.const 2))))
+          (local.set $p (i32.const 0))
+          (block $ve (loop $vl
+            (br_if $ve (i32.ge_u (local.get $p) (local.get $k)))
+            (v128.store (local.get $dst) (v128.load (local.get $src)))
+            (v128.store offset=16 (local.get $dst) (v128.load offset=16 (local.get $src)))
+            (local.set $src (i32.add (local.get $src) (local.get $rsb)))
+            (local.set $dst (i32.add (local.get $dst) (i32.const 32)))
+            (local.set $p (i32.add (local.get $p) (i32.const 1)))
+            (br $vl))))
+        (else
+          (local.set $p (i32.const 0))
+          (block $pe (loop $pl
+            (br_if $pe (i32.ge_u (local.get $p) (local.get $k)))
+            (local.set $j (i32.const 0))
+            (block $je (loop $jl
+              (br_if $je (i32.ge_u (local.get $j) (i32.const 8)))
+              (local.set $col (i32.add (local.get $q) (local.get $j)))
+              (f32.store (local.get $dst)
+                (if (result f32) (i32.lt_u (local.get $col) (local.get $n))
+                  (then (f32.load (i32.add (local.get $b) (i32.shl (i32.add (i32.mul (local.get $p) (local.get $rs)) (i32.mul (local.get $col) (local.get $cs))) (i32.const 2)))))
+                  (else (f32.const 0))))
+              (local.set $dst (i32.add (local.get $dst) (i32.const 4)))
+              (local.set $j (i32.add (local.get $j) (i32.const 1)))
+              (br $jl)))
+            (local.set $p (i32.add (local.get $p) (i32.const 1)))
+            (br $pl)))))
       (local.set $q (i32.add (local.get $q) (i32.const 8)))
       (br $ql)))
   )
