@@ -104,6 +104,16 @@ function share(total: number, parts: number, t: number, align: number): [number,
   return [Math.min(total, t * per), Math.min(total, (t + 1) * per)];
 }
 
+/** A job for each non-empty part of `total` items split `parts` ways (see share): job(start, end). */
+function splitJobs(total: number, parts: number, align: number, job: (start: number, end: number) => Job): Job[] {
+  const jobs: Job[] = [];
+  for (let t = 0; t < parts; t++) {
+    const [a, b] = share(total, parts, t, align);
+    if (a < b) jobs.push(job(a, b));
+  }
+  return jobs;
+}
+
 class WasmKernels {
   readonly fns: WasmFn[];
   private f32: Float32Array;
@@ -221,11 +231,8 @@ function broadcastKernel<P extends Prim>(w: WasmKernels, prim: P, fn: number): K
     if (o < 0 || ptrs.includes(-1)) return fallback(ins, p, out);
     let t = n >= PAR_ELEMENTS ? w.threads() : 1;
     if (v.rows < t && v.rows !== 1) t = 1; // a few long rows: not worth splitting each
-    const jobs: Job[] = [];
     const byRows = v.rows >= t;
-    for (let i = 0; i < t; i++) {
-      const [a, b] = byRows ? share(v.rows, t, i, 1) : share(v.cols, t, i, 4);
-      if (a >= b) continue;
+    const jobs = splitJobs(byRows ? v.rows : v.cols, t, byRows ? 1 : 4, (a, b) => {
       const args: number[] = [];
       for (let k = 0; k < ins.length; k++) {
         const skip = byRows ? a * v.rs[k] : a * v.vec[k];
@@ -233,8 +240,8 @@ function broadcastKernel<P extends Prim>(w: WasmKernels, prim: P, fn: number): K
       }
       if (byRows) args.push(o + 4 * a * v.cols, b - a, v.cols);
       else args.push(o + 4 * a, 1, b - a); // one row split by columns: each piece a row of its own width
-      jobs.push({ fn, args });
-    }
+      return { fn, args };
+    });
     w.run(jobs);
     return w.take(o, n);
   };
@@ -251,12 +258,7 @@ function unaryKernel<P extends Prim>(w: WasmKernels, prim: P, fn: number): Kerne
     const o = w.alloc(n * 4);
     if (xo < 0 || o < 0) return fallback(ins, p, out);
     const t = n >= PAR_ELEMENTS ? w.threads() : 1;
-    const jobs: Job[] = [];
-    for (let i = 0; i < t; i++) {
-      const [a, b] = share(n, t, i, 4);
-      if (a < b) jobs.push({ fn, args: [xo + 4 * a, o + 4 * a, b - a] });
-    }
-    w.run(jobs);
+    w.run(splitJobs(n, t, 4, (a, b) => ({ fn, args: [xo + 4 * a, o + 4 * a, b - a] })));
     return w.take(o, n);
   };
 }
@@ -314,8 +316,6 @@ function wasmGemm(w: WasmKernels): Gemm {
     if (!ta) {
       f.set(A, a >> 2);
       f.fill(0, (a >> 2) + m * k, (a >> 2) + mp * k);
-    } else if (mp === m) {
-      f.set(A, a >> 2);
     } else {
       for (let p = 0; p < k; p++) {
         f.set(A.subarray(p * m, (p + 1) * m), (a >> 2) + p * mp);
@@ -326,18 +326,8 @@ function wasmGemm(w: WasmKernels): Gemm {
     f.set(B, b >> 2);
     const t = 2 * m * n * k >= PAR_FLOPS ? Math.min(w.threads(), mp / MR) : 1;
     // Panels of B packed side by side by the threads (a 784x256 weight took 0.4 ms on one), then rows of C.
-    const packs: Job[] = [];
-    for (let i = 0; i < t; i++) {
-      const [q0, q1] = share(np, t, i, 8);
-      if (q0 < q1) packs.push({ fn: pack, args: [b, bp, k, n, tb ? 1 : n, tb ? k : 1, q0, q1] });
-    }
-    w.run(packs);
-    const jobs: Job[] = [];
-    for (let i = 0; i < t; i++) {
-      const [i0, i1] = share(mp, t, i, MR);
-      if (i0 < i1) jobs.push({ fn: rows, args: [a, bp, c, i0, i1, np, k, ars, acs] });
-    }
-    w.run(jobs);
+    w.run(splitJobs(np, t, 8, (q0, q1) => ({ fn: pack, args: [b, bp, k, n, tb ? 1 : n, tb ? k : 1, q0, q1] })));
+    w.run(splitJobs(mp, t, MR, (i0, i1) => ({ fn: rows, args: [a, bp, c, i0, i1, np, k, ars, acs] })));
     const g = w.view();
     if (np === n) C.set(g.subarray(c >> 2, (c >> 2) + m * n));
     else for (let i = 0; i < m; i++) C.set(g.subarray((c >> 2) + i * np, (c >> 2) + i * np + n), i * n);
