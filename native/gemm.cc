@@ -345,12 +345,12 @@ void run(const float* A, const float* B, float* C, int M, int N, int K, int thre
   const int ncMax = std::min(N, NC);
   p.nu = ceilDiv(ncMax, NR) * NR;
   if (threads > 1) {
-    // About three units per thread, so that a thread that starts late or is preempted leaves little
-    // behind: columns are split down to 128 (keeping A's rows reused across panels of B), then rows
-    // down to 24 (keeping each panel of B reused across tiles of A).
     // Wide products get a group of columns per thread (of 256 or more), each thread then packing and
     // reading only its part of B (1024^3: 18.0 -> 15.8 ms in some runs here, never slower).
     if (ncMax >= 256 * threads) p.nu = ceilDiv(ceilDiv(ncMax, threads), 32) * 32;
+    // About three units per thread, so that a thread that starts late or is preempted leaves little
+    // behind: columns are split down to 128 (keeping A's rows reused across panels of B), then rows
+    // down to 24 (keeping each panel of B reused across tiles of A).
     auto units = [&] { return ceilDiv(M, p.mc) * ceilDiv(ncMax, p.nu); };
     while (units() < 3 * threads) {
       if (p.nu >= 256) p.nu = ceilDiv(p.nu / 2, 32) * 32;
