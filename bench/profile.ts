@@ -1,7 +1,7 @@
 /**
  * Where the time of one MLP training step goes: each backend kernel call (by primitive and input
  * shapes) and each optimizer update, timed around the call, and what is left (tracing the graph,
- * the backward interpreter, dispatch, allocation, garbage collection). Where /usr/bin/python3 has
+ * the backward interpreter, dispatch, allocation, garbage collection). Where python3 has
  * PyTorch, its profiler's breakdown of the same step follows, so the two can be compared op by op.
  *
  *   npm run bench:profile [-- [backend] [steps]]       (backend: native where built, else wasm)
@@ -92,6 +92,6 @@ console.log(`  ${"rest: graph, autodiff, dispatch, GC".padEnd(40)} ${fmt(stepUs 
 
 // PyTorch's own profile of the same step, for comparison (skipped without it).
 const here = dirname(fileURLToPath(import.meta.url));
-const r = spawnSync("/usr/bin/python3", [join(here, "torch-profile.py"), String(Math.min(steps, 500))], { encoding: "utf8", timeout: 600_000 });
+const r = spawnSync("python3", [join(here, "torch-profile.py"), String(Math.min(steps, 500))], { encoding: "utf8", timeout: 600_000 });
 if (r.error || r.status !== 0) console.log(`\nPyTorch: not profiled (${r.error?.message ?? r.stderr.trim().split("\n").pop()})`);
 else console.log(`\n${r.stdout.trimEnd()}`);

@@ -12,6 +12,7 @@
 #include "isa.h"
 #include "kernels.h"
 #include "pool.h"
+#include "transpose8.h"
 
 namespace native {
 namespace {
@@ -364,31 +365,8 @@ void reduce(bool isMax, const float* x, float* o, size_t outer, size_t mid, size
   (kIsa == Isa::Generic ? reduceBase : reduceAvx2)(isMax, x, o, outer, mid, inner, acc.data());
 }
 
-namespace {
-
 // dst (cols x rows) = src (rows x cols)^T, in 32 x 32 tiles (both the rows read and the rows written
 // stay in cache); whole 8 x 8 blocks inside a tile go through AVX2 registers.
-__attribute__((target("avx2"))) void transpose8(const float* s, size_t ls, float* d, size_t ld) {
-  __m256 r[8], t[8];
-  for (int i = 0; i < 8; i++) r[i] = _mm256_loadu_ps(s + i * ls);
-  for (int i = 0; i < 8; i += 2) {
-    t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
-    t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
-  }
-  for (int i = 0; i < 8; i += 4) {
-    r[i] = _mm256_shuffle_ps(t[i], t[i + 2], 0x44);
-    r[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], 0xEE);
-    r[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0x44);
-    r[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0xEE);
-  }
-  for (int i = 0; i < 4; i++) {
-    _mm256_storeu_ps(d + i * ld, _mm256_permute2f128_ps(r[i], r[i + 4], 0x20));
-    _mm256_storeu_ps(d + (i + 4) * ld, _mm256_permute2f128_ps(r[i], r[i + 4], 0x31));
-  }
-}
-
-}  // namespace
-
 void transpose(const float* s, float* d, int rows, int cols) {
   constexpr int T = 32;
   const bool avx2 = kIsa != Isa::Generic;

@@ -3,6 +3,8 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { availableParallelism } from "node:os";
+import { spawnSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
 import * as bp from "../src/index.js";
 import { nativeAddon, useNativeBackend } from "../src/node/native.js";
 import { createWasmBackend, view2d } from "../src/core/backends/wasm.js";
@@ -26,9 +28,27 @@ describe("native backend", { skip: native ? false : "the native addon was not bu
   it("registers and reports its instruction set", () => {
     const info = useNativeBackend();
     assert.ok(info && ["avx512", "avx2", "generic"].includes(info.isa));
+    if (process.env.BACKPROP_NATIVE_ISA) assert.equal(info.isa, process.env.BACKPROP_NATIVE_ISA);
     assert.ok(bp.listBackends().includes("native"));
     bp.setBackend("js");
   });
+
+  // The kernels for narrower vector units than this CPU's are compiled in too, and serve other
+  // machines: run this suite again with each of them.
+  const ISAS = ["avx512", "avx2", "generic"];
+  const lower = process.env.BACKPROP_NATIVE_ISA ? [] : ISAS.slice(ISAS.indexOf(native?.isa() ?? "generic") + 1);
+  for (const isa of lower) {
+    it(`passes the same tests with the ${isa} kernels (BACKPROP_NATIVE_ISA=${isa})`, () => {
+      const r = spawnSync(process.execPath, ["--import", "tsx", "--test", "--test-name-pattern=^native backend", fileURLToPath(import.meta.url)], {
+        encoding: "utf8",
+        // Without the runner's own marker, which would make the inner run report to this one.
+        env: { ...process.env, NODE_TEST_CONTEXT: undefined, BACKPROP_NATIVE_ISA: isa },
+      });
+      const summary = (r.stdout.match(/^# (pass|fail) \d+$/gm) ?? []).join(", ");
+      assert.equal(r.status, 0, `${summary}\n${r.stdout.slice(-3000)}${r.stderr.slice(-2000)}`);
+      assert.match(summary, /# pass [1-9]\d*, # fail 0/);
+    });
+  }
 
   it("matmul agrees with the reference kernel on random batched, broadcast shapes", () => {
     useNativeBackend();
