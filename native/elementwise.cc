@@ -54,6 +54,7 @@ inline float arith(float x, float y) {
 // where SSE2 has four): always_inline puts each into both callers.
 #define INLINE __attribute__((always_inline)) inline
 #define AVX2 __attribute__((target("avx2")))
+#define AVX512 __attribute__((target("avx512f"), optimize("fp-contract=off")))
 
 template <int OP>
 INLINE void arithRows(const float* a, int rsA, bool va, const float* b, int rsB, bool vb, float* o, int rows, int cols) {
@@ -299,13 +300,27 @@ AVX2 void adamAvx2(float* w, const float* g, float* m, float* v, double lr, doub
   adamLoop(w, g, m, v, lr, b1, b2, eps, wd, decoupled, c1, c2, a, b);
 }
 
+// And with AVX-512 (eight doubles an instruction), without fused multiply-adds like the AVX2 ones. On
+// parameters in cache SGD is bound by its arithmetic (784x256 on two cores: 57 -> 36 us); in a
+// training step, where the gradient has just been written, by memory (no change there). Adam's
+// divisions and square roots take as long either way.
+AVX512 void sgdAvx512(float* w, const float* g, float* v, double lr, double mu, double wd, bool nesterov, bool first, size_t a, size_t b) {
+  sgdLoop(w, g, v, lr, mu, wd, nesterov, first, a, b);
+}
+
+AVX512 void adamAvx512(float* w, const float* g, float* m, float* v, double lr, double b1, double b2, double eps, double wd, bool decoupled, double c1, double c2, size_t a, size_t b) {
+  adamLoop(w, g, m, v, lr, b1, b2, eps, wd, decoupled, c1, c2, a, b);
+}
+
 void sgdRange(float* w, const float* g, float* v, double lr, double mu, double wd, bool nesterov, bool first, size_t a, size_t b) {
-  if (kIsa != Isa::Generic) return sgdAvx2(w, g, v, lr, mu, wd, nesterov, first, a, b);
+  if (kIsa == Isa::Avx512) return sgdAvx512(w, g, v, lr, mu, wd, nesterov, first, a, b);
+  if (kIsa == Isa::Avx2) return sgdAvx2(w, g, v, lr, mu, wd, nesterov, first, a, b);
   sgdLoop(w, g, v, lr, mu, wd, nesterov, first, a, b);
 }
 
 void adamRange(float* w, const float* g, float* m, float* v, double lr, double b1, double b2, double eps, double wd, bool decoupled, double c1, double c2, size_t a, size_t b) {
-  if (kIsa != Isa::Generic) return adamAvx2(w, g, m, v, lr, b1, b2, eps, wd, decoupled, c1, c2, a, b);
+  if (kIsa == Isa::Avx512) return adamAvx512(w, g, m, v, lr, b1, b2, eps, wd, decoupled, c1, c2, a, b);
+  if (kIsa == Isa::Avx2) return adamAvx2(w, g, m, v, lr, b1, b2, eps, wd, decoupled, c1, c2, a, b);
   adamLoop(w, g, m, v, lr, b1, b2, eps, wd, decoupled, c1, c2, a, b);
 }
 

@@ -12,6 +12,7 @@ import { add } from "./ops/elementwise.js";
 import { sumTo } from "./ops/reduce.js";
 import { cast, detach } from "./ops/structure.js";
 import { full, scalar } from "./ops/create.js";
+import { recycle, startRecording, stopRecording } from "./recycle.js";
 
 export interface BackwardOptions {
   /** Record the backward computation too, so the gradients can be differentiated again. */
@@ -83,13 +84,53 @@ export function pullback(
   // Cotangents accumulate on the tensors themselves (a Map of a million entries cost more than the
   // arithmetic on scalar graphs); every pullback clears them when it ends, normally or not.
   const result = new Map<Tensor, Tensor>();
+  // Without a graph to record, a cotangent's buffer is dead once it has been pulled back, unless a
+  // pending cotangent or a result shares it: count those holders for the buffers this pass's kernels
+  // handed out, and recycle each (see recycle.ts) when its count drops to zero. Buffers held
+  // elsewhere (forward values, the caller's seeds) were never recorded, so never come back.
+  let record: Set<ArrayBuffer> | null = null;
+  const holders = new Map<ArrayBufferLike, number>();
+  const hold = (g: Tensor): void => {
+    if (record === null || record.size === 0) return;
+    const b = g.data.buffer;
+    if (record.has(b as ArrayBuffer)) holders.set(b, (holders.get(b) ?? 0) + 1);
+  };
+  const drop = (g: Tensor): void => {
+    if (record === null || record.size === 0) return;
+    const b = g.data.buffer;
+    const n = holders.get(b);
+    if (n === undefined) return;
+    if (n > 1) holders.set(b, n - 1);
+    else {
+      holders.delete(b);
+      recycle(record, b as ArrayBuffer);
+    }
+  };
+  // A value only passed through (a summand, a cotangent before it was summed to its input's shape):
+  // called after what was made from it is held, so a shared buffer is never recycled.
+  const discard = (g: Tensor): void => {
+    if (record === null || record.size === 0) return;
+    const b = g.data.buffer;
+    if (!holders.has(b)) recycle(record, b as ArrayBuffer);
+  };
   const accumulate = (t: Tensor, g: Tensor): void => {
-    t.ct = t.ct && t.visitMark === walk ? add(t.ct, g) : g;
+    const old = t.ct && t.visitMark === walk ? t.ct : null;
+    if (old === null) {
+      t.ct = g;
+      hold(g);
+      return;
+    }
+    const sum = add(old, g);
+    t.ct = sum;
+    hold(sum);
+    drop(old);
+    discard(g);
   };
   // One arguments object for every rule (rules read it and return; none keeps it).
   const args: { -readonly [K in keyof VjpArgs<Prim>]: VjpArgs<Prim>[K] } = { ct: cts[0], out: cts[0], x: cts[0], y: cts[0], z: cts[0], inputs: [], params: {} as VjpArgs<Prim>["params"] };
   return withGradMode(createGraph, () => {
     try {
+      record = createGraph ? null : startRecording();
       outputs.forEach((o, i) => accumulate(o, cts[i]));
       for (let k = order.length - 1; k >= 0; k--) {
         const t = order[k];
@@ -97,7 +138,8 @@ export function pullback(
         const ct = t.ct;
         t.ct = null;
         if (!t.node || (targets && stop.has(t))) {
-          if (targets ? stop.has(t) : t.node === null) result.set(t, ct);
+          if (targets ? stop.has(t) : t.node === null) result.set(t, ct); // a result keeps its hold
+          else drop(ct);
           continue;
         }
         const { prim, inputs, params } = t.node;
@@ -112,15 +154,19 @@ export function pullback(
         for (let i = 0; i < inputs.length; i++) {
           const input = inputs[i];
           if (!input.requiresGrad || (relevant && !relevant.has(input))) continue;
-          let g = ruleFor(vjp, args, i);
-          if (!g) continue;
+          const g0 = ruleFor(vjp, args, i);
+          if (!g0) continue;
           // The one place where broadcasting is undone: sum the cotangent back to the input's shape.
-          if (!sameShape(g.shape, input.shape)) g = sumTo(g, input.shape);
-          if (g.dtype !== input.dtype) g = cast(g, input.dtype);
+          const g1 = sameShape(g0.shape, input.shape) ? g0 : sumTo(g0, input.shape);
+          const g = g1.dtype === input.dtype ? g1 : cast(g1, input.dtype);
           accumulate(input, g);
+          if (g1 !== g) discard(g1);
+          if (g0 !== g1) discard(g0);
         }
+        drop(ct);
       }
     } finally {
+      stopRecording(record);
       for (const o of outputs) o.ct = null;
       for (const t of order) t.ct = null;
     }

@@ -12,6 +12,7 @@ import { contiguous } from "../core/kernels/reduce.js";
 import { allocate, type TypedArray } from "../core/dtype.js";
 import { batchedMatmul, referenceGemm, type Gemm } from "../core/kernels/matmul.js";
 import { transposeKernel } from "../core/kernels/layout.js";
+import { outputBuffer } from "../core/recycle.js";
 import type { Buf, Kernel, Prim } from "../core/prim.js";
 
 interface Addon {
@@ -47,16 +48,21 @@ export function nativeAddon(): Addon | null {
 const HUGE_FROM = 1 << 20;
 
 /**
- * A Float32Array for a kernel that writes every element: not zero-filled first. Zeroing a fresh
- * buffer cost more than the kernels that filled it (a 784x256 weight gradient: ~140 us allocated
- * zeroed, ~15-30 us without). The addon keeps freed memory for reuse (tuneMalloc in binding.cc).
+ * A Float32Array for a kernel that writes every element: a buffer the backward pass recycled, or a
+ * new one not zero-filled. Zeroing a fresh buffer cost more than the kernels that filled it (a
+ * 784x256 weight gradient: ~140 us allocated zeroed, ~15-30 us without). The addon keeps memory
+ * the garbage collector frees for reuse (tuneMalloc in binding.cc).
  */
 function uninitialized(n: number): Float32Array {
-  const b = Buffer.allocUnsafeSlow(n * 4);
-  const out = new Float32Array(b.buffer, b.byteOffset, n);
+  return new Float32Array(outputBuffer(n * 4, freshBuffer), 0, n);
+}
+
+/** A new ArrayBuffer of `bytes`, not zero-filled. */
+function freshBuffer(bytes: number): ArrayBuffer {
+  const b = Buffer.allocUnsafeSlow(bytes); // a buffer of its own: offset 0, exactly `bytes` long
   // 4 MB and up: huge pages, if the system grants them (a fresh 40 MB output: 10,000 page faults fewer).
-  if (n >= HUGE_FROM) addon?.adviseHuge(out);
-  return out;
+  if (bytes >= HUGE_FROM * 4) addon?.adviseHuge(new Float32Array(b.buffer, 0, bytes >> 2));
+  return b.buffer as ArrayBuffer;
 }
 
 /** float32 products go to the native GEMM (which writes all of C and reads transposed operands in place); anything else to the reference loops. */

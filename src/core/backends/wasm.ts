@@ -11,6 +11,7 @@ import { batchedMatmul, referenceGemm, type Gemm } from "../kernels/matmul.js";
 import { contiguous } from "../kernels/reduce.js";
 import type { Buf, Kernel, Prim } from "../prim.js";
 import { PRIMS } from "../primitives.js";
+import { outputBuffer } from "../recycle.js";
 import { sizeOf, type Shape } from "../shape.js";
 import { WASM_EXPORTS, WASM_GEMM_MR, WASM_PLAIN, WASM_SHARED } from "./wasm-module.js";
 import { canBlock, CONTROL_BYTES, fnIndex, MAX_THREADS, ThreadPool, type Job, type SpawnThread, type WasmFn } from "./wasm-threads.js";
@@ -191,12 +192,15 @@ class WasmKernels {
   }
 
   take(off: number, n: number): Float32Array {
-    // new + set, not slice: V8 copies out of a shared buffer element by element in slice.
-    const out = new Float32Array(n);
+    // new + set, not slice: V8 copies out of a shared buffer element by element in slice. The
+    // output may be a buffer the backward pass recycled (recycle.ts): set overwrites all of it.
+    const out = new Float32Array(outputBuffer(n * 4, newBuffer), 0, n);
     out.set(this.view().subarray(off >> 2, (off >> 2) + n));
     return out;
   }
 }
+
+const newBuffer = (bytes: number): ArrayBuffer => new ArrayBuffer(bytes);
 
 export function createWasmKernels(): WasmKernels | null {
   if (typeof WebAssembly === "undefined" || typeof atob === "undefined") return null;
