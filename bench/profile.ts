@@ -17,6 +17,7 @@ import * as bp from "../dist/node/index.js";
 import type { Kernel, Prim } from "../dist/core/prim.js";
 import type { KernelOverrides, UpdateKernels } from "../dist/core/backend.js";
 import { backpropStep } from "./steps.js";
+import { nativeAddon } from "../dist/node/native.js";
 
 const [backendArg, stepsArg] = process.argv.slice(2);
 const backendName = backendArg ?? (bp.listBackends().includes("native") ? "native" : "wasm");
@@ -74,9 +75,12 @@ bp.registerBackend(backend);
 const step = backpropStep(bp, backend.name);
 for (let i = 0; i < 300; i++) step(); // the JIT's warm-up, as in the timed benchmark
 spent.clear();
+const addon = backendName === "native" ? nativeAddon() : null;
+const pool0 = addon?.poolStats();
 const t0 = performance.now();
 for (let i = 0; i < steps; i++) step();
 const stepUs = ((performance.now() - t0) * 1000) / steps;
+const pool1 = addon?.poolStats();
 
 const rows = [...spent].sort((a, b) => b[1].us - a[1].us);
 const per = (us: number) => us / steps;
@@ -89,6 +93,11 @@ console.log(`  ${"products (matmul)".padEnd(40)} ${fmt(total("matmul"))}`);
 console.log(`  ${"other kernels".padEnd(40)} ${fmt(total("kernel"))}`);
 console.log(`  ${"optimizer updates".padEnd(40)} ${fmt(total("update"))}`);
 console.log(`  ${"rest: graph, autodiff, dispatch, GC".padEnd(40)} ${fmt(stepUs - kernelsUs)}`);
+if (pool0 && pool1) {
+  // Whether the native thread pool's helpers were awake to share the work (a job one sleeps through runs on the caller alone).
+  const [jobs, joins, wakes] = pool1.map((v, i) => (v - pool0[i]) / steps);
+  console.log(`  native thread pool: ${jobs.toFixed(1)} shared jobs a step, ${joins.toFixed(1)} helper joins, ${wakes.toFixed(2)} wake-ups of a sleeping helper`);
+}
 
 // PyTorch's own profile of the same step, for comparison (skipped without it).
 const here = dirname(fileURLToPath(import.meta.url));

@@ -242,6 +242,19 @@ napi_value Threads(napi_env env, napi_callback_info) {
   return out;
 }
 
+// poolStats(): [jobs shared with pool threads, pool threads that joined one, jobs that woke a sleeper].
+napi_value PoolStatsFn(napi_env env, napi_callback_info) {
+  const PoolStats s = poolStats();
+  napi_value out, v;
+  napi_create_array_with_length(env, 3, &out);
+  const uint64_t values[3] = {s.jobs, s.joins, s.wakes};
+  for (uint32_t i = 0; i < 3; i++) {
+    napi_create_double(env, (double)values[i], &v);
+    napi_set_element(env, out, i, v);
+  }
+  return out;
+}
+
 // Keeps memory that JavaScript frees for reuse. Tensors' buffers are freed only when the garbage
 // collector finds them dead, many at once, and by default the C library then hands most of that memory
 // back to the system (every buffer of 128 KB or more is its own mapping, and the top of the heap is
@@ -272,6 +285,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"isa", nullptr, Isa, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"transpose2d", nullptr, Transpose2d, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"threads", nullptr, Threads, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"poolStats", nullptr, PoolStatsFn, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"adviseHuge", nullptr, AdviseHuge, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);

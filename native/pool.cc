@@ -60,7 +60,11 @@ class ThreadPool {
       state_.store(gen << kGenShift | (uint64_t)helpers, std::memory_order_release);
       sleeping = wake && sleepers_ > 0;
     }
-    if (sleeping) wake_.notify_all();
+    jobs_.fetch_add(1, std::memory_order_relaxed);
+    if (sleeping) {
+      wakes_.fetch_add(1, std::memory_order_relaxed);
+      wake_.notify_all();
+    }
     work();
     // Close the job to threads that have not joined yet, then wait for those that have.
     uint64_t s = state_.load(std::memory_order_acquire);
@@ -101,6 +105,7 @@ class ThreadPool {
         }
       }
       if (!joined) continue;
+      joins_.fetch_add(1, std::memory_order_relaxed);
       (*job)();
       if (((state_.fetch_sub(kOneRunning, std::memory_order_acq_rel) - kOneRunning) & kRunning) == 0) {
         std::lock_guard<std::mutex> lk(m_);
@@ -115,6 +120,9 @@ class ThreadPool {
   std::atomic<const std::function<void()>*> job_{nullptr};
   std::atomic<uint64_t> state_{0};
   int sleepers_ = 0;
+
+ public:
+  std::atomic<uint64_t> jobs_{0}, joins_{0}, wakes_{0};
 };
 
 // Never destroyed: its threads are detached and end with the process.
@@ -132,5 +140,10 @@ int hardwareThreads() {
 }
 
 void share(int helpers, const std::function<void()>& work, bool wake) { pool().share(helpers, work, wake); }
+
+PoolStats poolStats() {
+  ThreadPool& p = pool();
+  return {p.jobs_.load(std::memory_order_relaxed), p.joins_.load(std::memory_order_relaxed), p.wakes_.load(std::memory_order_relaxed)};
+}
 
 }  // namespace native

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 
 namespace native {
@@ -17,6 +18,13 @@ int hardwareThreads();
 // With `wake` false, sleeping threads are left asleep: waking one costs the caller a system call,
 // more than a small job saves.
 void share(int helpers, const std::function<void()>& work, bool wake = true);
+
+// Counts since the process started, for profiling: jobs shared with helpers, helper threads that
+// joined one, and jobs that had to wake a sleeping thread.
+struct PoolStats {
+  uint64_t jobs, joins, wakes;
+};
+PoolStats poolStats();
 
 // body(begin, end) over [0, n) in pieces of `grain`, taken in turn by this thread and up to
 // threads - 1 helpers.

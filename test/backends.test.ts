@@ -110,6 +110,18 @@ describe("native backend", { skip: native ? false : "the native addon was not bu
     }
   });
 
+  it("counts the thread pool's shared jobs, joins and wake-ups (for bench:profile)", () => {
+    const before = native!.poolStats();
+    const n = 300;
+    native!.sgemm(new Float32Array(n * n).fill(1), new Float32Array(n * n).fill(2), new Float32Array(n * n), n, n, n, 2);
+    const after = native!.poolStats();
+    assert.equal(after.length, 3);
+    const [jobs, joins, wakes] = after.map((v, i) => v - before[i]);
+    if (native!.threads() > 1) assert.ok(jobs >= 1, `jobs ${jobs}`);
+    else assert.equal(jobs, 0);
+    assert.ok(joins >= 0 && joins <= jobs * (native!.threads() - 1) && wakes >= 0 && wakes <= jobs, `${jobs} ${joins} ${wakes}`);
+  });
+
   it("gradients through matmul agree between backends", () => {
     const rng = new bp.Rng(9);
     const x = bp.randn([16, 20], { rng });

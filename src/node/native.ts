@@ -21,6 +21,8 @@ interface Addon {
   isa(): string;
   transpose2d(src: Float32Array, dst: Float32Array, batches: number, rows: number, cols: number): void;
   threads(): number;
+  /** [jobs shared with pool threads, pool threads that joined one, jobs that woke a sleeping thread]. */
+  poolStats(): [number, number, number];
   map(op: number, x: Float32Array, out: Float32Array, n: number): void;
   reduce(isMax: boolean, x: Float32Array, out: Float32Array, outer: number, mid: number, inner: number): void;
   arithmetic(op: number, a: Float32Array, rsA: number, vecA: number, b: Float32Array, rsB: number, vecB: number, out: Float32Array, rows: number, cols: number): void;
