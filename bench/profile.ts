@@ -73,7 +73,7 @@ function profiled(name: string): bp.Backend {
 const backend = profiled(backendName);
 bp.registerBackend(backend);
 const step = backpropStep(bp, backend.name);
-for (let i = 0; i < 300; i++) step(); // the JIT's warm-up, as in the timed benchmark
+for (let i = 0; i < 1000; i++) step(); // warm-up, as in the timed benchmark (see MLP_WARMUP in run.ts)
 spent.clear();
 const addon = backendName === "native" ? nativeAddon() : null;
 const pool0 = addon?.poolStats();

@@ -21,10 +21,12 @@ const MATMUL = [128, 256, 512, 1024];
 const ELEMENTWISE = [1_000_000, 10_000_000];
 /**
  * Training steps before an MLP is timed, for every library alike (the slow JS kernels excepted): a
- * training run takes thousands, and on a 2-core Xeon our step timed after 50 ran at about 320 steps/s
- * against 440-460 after 300.
+ * training run takes thousands, and our step reaches its steady speed only after several hundred (on
+ * the 2-core Xeon: about 480 steps/s over the first 100, 800-950 over steps 100-600, 1,100-1,200 from
+ * step 700 on, while the heap and malloc's arenas grow to their working size and V8 compiles the hot
+ * paths). Timed after 300, it read 820-940.
  */
-const MLP_WARMUP = 300;
+const MLP_WARMUP = 1000;
 /** Fresh processes per library for the isolated measures (their median is reported). */
 const PROCESSES = quick ? 1 : 3;
 const here = dirname(new URL(import.meta.url).pathname);
