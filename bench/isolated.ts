@@ -67,14 +67,20 @@ async function backwardCost(bp: Backprop, backend: string, rounds: number, warmu
   return median(ratios);
 }
 
+const WARMUP_SECONDS = 10;
+
 async function main(): Promise<number> {
   const [measure, who, roundsArg, warmupArg] = process.argv.slice(2);
   const rounds = Number(roundsArg ?? 7);
-  const warmup = Number(warmupArg ?? 300);
+  const warmup = Number(warmupArg ?? 1000);
   if (measure === "mlp") {
     const slow = who === "backprop-js" || who === "tfjs-cpu";
     const step = who.startsWith("backprop-") ? backpropStep(await import("../dist/node/index.js"), who.slice("backprop-".length)) : await tfjsStep(who === "tfjs-cpu" ? "cpu" : "wasm");
-    return 1 / (await time(step, slow ? 2 : 20, rounds, warmup));
+    // The warm-up ends after `warmup` steps or WARMUP_SECONDS, whichever comes first (as in peers.py):
+    // a thousand steps at TensorFlow.js's 13-30 a second would take a minute per process.
+    const until = performance.now() + WARMUP_SECONDS * 1000;
+    for (let i = 0; i < warmup && performance.now() < until; i++) await step();
+    return 1 / (await time(step, slow ? 2 : 20, rounds, 0));
   }
   if (measure === "backward-cost") {
     const bp = await import("../dist/node/index.js");

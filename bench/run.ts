@@ -24,7 +24,8 @@ const ELEMENTWISE = [1_000_000, 10_000_000];
  * training run takes thousands, and our step reaches its steady speed only after several hundred (on
  * the 2-core Xeon: about 480 steps/s over the first 100, 800-950 over steps 100-600, 1,100-1,200 from
  * step 700 on, while the heap and malloc's arenas grow to their working size and V8 compiles the hot
- * paths). Timed after 300, it read 820-940.
+ * paths). Timed after 300, it read 820-940. A library slower than 100 steps a second warms up for 10
+ * seconds instead (bench/isolated.ts, peers.py).
  */
 const MLP_WARMUP = 1000;
 /** Fresh processes per library for the isolated measures (their median is reported). */
@@ -57,7 +58,9 @@ async function benchBackprop(): Promise<void> {
     for (const backend of BACKENDS) {
       if (backend === "js" && n > 512) continue; // minutes per round: the reference kernel is for correctness
       bp.setBackend(backend);
-      const t = await time(() => bp.matmul(a, b), Math.max(1, Math.floor(2e8 / n ** 3)));
+      // Three products a round at least, for every library: a single 1024 product's time depended on
+      // whether its 4 MB output was memory the process had touched before (9 ms) or not (13-14 ms).
+      const t = await time(() => bp.matmul(a, b), Math.max(3, Math.floor(2e8 / n ** 3)));
       put(`matmul ${n} (GFLOP/s)`, `backprop-${backend}`, (2 * n ** 3) / t / 1e9);
     }
   }
@@ -133,7 +136,7 @@ async function benchTfjs(backend: "cpu" | "wasm"): Promise<void> {
       const c = tf.matMul(a, b);
       c.dataSync();
       c.dispose();
-    }, Math.max(1, Math.floor(2e8 / n ** 3)));
+    }, Math.max(3, Math.floor(2e8 / n ** 3)));
     put(`matmul ${n} (GFLOP/s)`, who, (2 * n ** 3) / t / 1e9);
     a.dispose();
     b.dispose();
