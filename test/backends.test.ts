@@ -9,20 +9,11 @@ import * as bp from "../src/index.js";
 import { nativeAddon, useNativeBackend } from "../src/node/native.js";
 import { createWasmBackend, view2d } from "../src/core/backends/wasm.js";
 import { referenceGemm } from "../src/core/kernels/matmul.js";
+import { withBackend } from "./helpers.js";
 // The Node entry: lets the wasm kernels use worker threads.
 import "../src/node/index.js";
 
 const native = nativeAddon();
-
-function withBackend<T>(name: string, fn: () => T): T {
-  const prev = bp.getBackend().name;
-  bp.setBackend(name);
-  try {
-    return fn();
-  } finally {
-    bp.setBackend(prev);
-  }
-}
 
 describe("native backend", { skip: native ? false : "the native addon was not built (no C++ compiler or Node headers)" }, () => {
   it("registers and reports its instruction set", () => {

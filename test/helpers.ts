@@ -1,4 +1,4 @@
-/** Shared test helpers: seeded random tensors, NumPy-style index mapping, and closeness checks. */
+/** Shared test helpers: seeded random tensors, NumPy-style index mapping, closeness checks, and running on a backend. */
 import assert from "node:assert/strict";
 import * as bp from "../src/index.js";
 
@@ -86,4 +86,15 @@ export function secondOrder(f: (...xs: bp.Tensor[]) => bp.Tensor, inputs: bp.Ten
     gs.forEach((g, i) => (total = bp.add(total, bp.sum(bp.mul(g, r[i])))));
     return total;
   };
+}
+
+/** Runs `fn` with `name` as the active backend, then restores the one before. */
+export function withBackend<T>(name: string, fn: () => T): T {
+  const prev = bp.getBackend().name;
+  bp.setBackend(name);
+  try {
+    return fn();
+  } finally {
+    bp.setBackend(prev);
+  }
 }

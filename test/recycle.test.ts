@@ -8,20 +8,11 @@ import fc from "fast-check";
 import * as bp from "../src/index.js";
 import { recycledBytes } from "../src/core/recycle.js";
 import { useNativeBackend } from "../src/node/native.js";
+import { withBackend } from "./helpers.js";
 
 // The backends whose kernels draw outputs from the recycled buffers.
 useNativeBackend();
 const BACKENDS = ["native", "wasm"].filter((b) => bp.listBackends().includes(b));
-
-function on<T>(backend: string, fn: () => T): T {
-  const prev = bp.getBackend().name;
-  bp.setBackend(backend);
-  try {
-    return fn();
-  } finally {
-    bp.setBackend(prev);
-  }
-}
 
 const param = (t: bp.Tensor) => bp.tensor(t.data.slice(), { shape: t.shape, requiresGrad: true });
 const snapshot = (ts: bp.Tensor[]) => ts.map((t) => Float32Array.from(t.data));
@@ -49,12 +40,12 @@ describe("recycled cotangent buffers", { skip: BACKENDS.length ? false : "no bac
     it(`${backend}: gradients equal the reference backend's, over repeated steps, and nothing reachable is overwritten`, () => {
       const rng = new bp.Rng(3);
       const x0 = bp.randn([40, 50], { rng }), w0 = bp.randn([50, 30], { rng }).mul(0.2), b0 = bp.randn([30], { rng });
-      const want = on("js", () => {
+      const want = withBackend("js", () => {
         const [x, w, b] = [param(x0), param(w0), param(b0)];
         net(x, w, b).loss.backward();
         return [x.grad!, w.grad!, b.grad!].map((g) => g.data);
       });
-      on(backend, () => {
+      withBackend(backend, () => {
         const kept: { grads: bp.Tensor[]; copies: Float32Array[]; values: bp.Tensor[]; valueCopies: Float32Array[] }[] = [];
         let sawRecycled = false;
         for (let step = 0; step < 4; step++) {
@@ -87,7 +78,7 @@ describe("recycled cotangent buffers", { skip: BACKENDS.length ? false : "no bac
           const rng = new bp.Rng(seed);
           const x0 = bp.randn([24, 33], { rng }), r0 = bp.randn([33], { rng });
           const run = (name: string) =>
-            on(name, () => {
+            withBackend(name, () => {
               const x = param(x0), r = param(r0);
               const pool: bp.Tensor[] = [x];
               for (const o of ops) {
@@ -125,7 +116,7 @@ describe("recycled cotangent buffers", { skip: BACKENDS.length ? false : "no bac
   }
 
   it("a two-layer network's hidden cotangents are recycled (both 37x53 buffers)", () => {
-    on(BACKENDS[0], () => {
+    withBackend(BACKENDS[0], () => {
       const rng = new bp.Rng(4);
       const x = bp.randn([37, 20], { rng });
       const [w1, b1, w2] = [bp.randn([20, 53], { rng }), bp.randn([53], { rng }), bp.randn([53, 7], { rng })].map(param);
@@ -138,7 +129,7 @@ describe("recycled cotangent buffers", { skip: BACKENDS.length ? false : "no bac
   });
 
   it("nothing is recycled while a graph of the backward pass is recorded (second derivatives stay right)", () => {
-    on(BACKENDS[0], () => {
+    withBackend(BACKENDS[0], () => {
       const x = bp.randn([40, 50], { rng: new bp.Rng(8) });
       // d/dx sum(x^3) = 3x^2; the gradient of its sum is 6x.
       const second = bp.grad((t: bp.Tensor) => bp.sum(bp.grad((u: bp.Tensor) => bp.sum(bp.mul(bp.mul(u, u), u)))(t)))(x);
