@@ -12,7 +12,7 @@ import { createRequire } from "node:module";
 import { dirname } from "node:path";
 
 // Each process loads only the library it times (a loaded but idle library still costs the other's GC).
-import { median, time } from "./timing.js";
+import { median, time, WARMUP_SECONDS } from "./timing.js";
 import { backpropStep, mlpProblem } from "./steps.js";
 
 type Backprop = typeof import("../dist/node/index.js");
@@ -67,8 +67,6 @@ async function backwardCost(bp: Backprop, backend: string, rounds: number, warmu
   return median(ratios);
 }
 
-const WARMUP_SECONDS = 10;
-
 async function main(): Promise<number> {
   const [measure, who, roundsArg, warmupArg] = process.argv.slice(2);
   const rounds = Number(roundsArg ?? 7);
@@ -76,8 +74,7 @@ async function main(): Promise<number> {
   if (measure === "mlp") {
     const slow = who === "backprop-js" || who === "tfjs-cpu";
     const step = who.startsWith("backprop-") ? backpropStep(await import("../dist/node/index.js"), who.slice("backprop-".length)) : await tfjsStep(who === "tfjs-cpu" ? "cpu" : "wasm");
-    // The warm-up ends after `warmup` steps or WARMUP_SECONDS, whichever comes first (as in peers.py):
-    // a thousand steps at TensorFlow.js's 13-30 a second would take a minute per process.
+    // `warmup` steps or WARMUP_SECONDS, whichever comes first.
     const until = performance.now() + WARMUP_SECONDS * 1000;
     for (let i = 0; i < warmup && performance.now() < until; i++) await step();
     return 1 / (await time(step, slow ? 2 : 20, rounds, 0));

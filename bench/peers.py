@@ -7,8 +7,8 @@ def median(xs):
     return xs[len(xs) // 2]
 
 def timeit(fn, rounds, inner=1, warmup=1):
-    # At most `warmup` calls or 10 seconds, as bench/isolated.ts warms up the JavaScript libraries.
-    until = time.perf_counter() + 10
+    # At most `warmup` calls or cfg's warmupSeconds, as bench/isolated.ts warms up the JavaScript libraries.
+    until = time.perf_counter() + cfg.get("warmupSeconds", 10)
     for _ in range(warmup):
         fn()
         if time.perf_counter() > until:
@@ -28,10 +28,10 @@ try:
     import numpy as np
     rng = np.random.default_rng(0)
     mm = {}
-    for n in cfg["matmul"]:
+    for n, calls in zip(cfg["matmul"], cfg["productsPerRound"]):
         a = rng.standard_normal((n, n), dtype=np.float32)
         b = rng.standard_normal((n, n), dtype=np.float32)
-        t = timeit(lambda: a @ b, rounds, max(3, int(2e8 / n**3)))
+        t = timeit(lambda: a @ b, rounds, calls)
         mm[str(n)] = 2 * n**3 / t / 1e9
     ew = {}
     ex = {}
@@ -71,9 +71,9 @@ try:
     torch.set_num_threads(len(os.sched_getaffinity(0)))
     torch.manual_seed(0)
     mm = {}
-    for n in cfg["matmul"]:
+    for n, calls in zip(cfg["matmul"], cfg["productsPerRound"]):
         a = torch.randn(n, n); b = torch.randn(n, n)
-        t = timeit(lambda: a @ b, rounds, max(3, int(2e8 / n**3)))
+        t = timeit(lambda: a @ b, rounds, calls)
         mm[str(n)] = 2 * n**3 / t / 1e9
     model = torch.nn.Sequential(torch.nn.Linear(784, 256), torch.nn.ReLU(), torch.nn.Linear(256, 10))
     opt = torch.optim.SGD(model.parameters(), lr=0.1)

@@ -11,7 +11,7 @@ import * as tf from "@tensorflow/tfjs";
 import { setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
 // The built package, as users run it (tsx-transpiled sources are slower).
 import * as bp from "../dist/node/index.js";
-import { median, time as timeRounds } from "./timing.js";
+import { median, productsPerRound, time as timeRounds, WARMUP_SECONDS } from "./timing.js";
 
 const args = new Set(process.argv.slice(2));
 const json = args.has("--json");
@@ -24,8 +24,7 @@ const ELEMENTWISE = [1_000_000, 10_000_000];
  * training run takes thousands, and our step reaches its steady speed only after several hundred (on
  * the 2-core Xeon: about 480 steps/s over the first 100, 800-950 over steps 100-600, 1,100-1,200 from
  * step 700 on, while the heap and malloc's arenas grow to their working size and V8 compiles the hot
- * paths). Timed after 300, it read 820-940. A library slower than 100 steps a second warms up for 10
- * seconds instead (bench/isolated.ts, peers.py).
+ * paths). Timed after 300, it read 820-940. A slower library stops warming up after WARMUP_SECONDS.
  */
 const MLP_WARMUP = 1000;
 /** Fresh processes per library for the isolated measures (their median is reported). */
@@ -58,9 +57,7 @@ async function benchBackprop(): Promise<void> {
     for (const backend of BACKENDS) {
       if (backend === "js" && n > 512) continue; // minutes per round: the reference kernel is for correctness
       bp.setBackend(backend);
-      // Three products a round at least, for every library: a single 1024 product's time depended on
-      // whether its 4 MB output was memory the process had touched before (9 ms) or not (13-14 ms).
-      const t = await time(() => bp.matmul(a, b), Math.max(3, Math.floor(2e8 / n ** 3)));
+      const t = await time(() => bp.matmul(a, b), productsPerRound(n));
       put(`matmul ${n} (GFLOP/s)`, `backprop-${backend}`, (2 * n ** 3) / t / 1e9);
     }
   }
@@ -136,7 +133,7 @@ async function benchTfjs(backend: "cpu" | "wasm"): Promise<void> {
       const c = tf.matMul(a, b);
       c.dataSync();
       c.dispose();
-    }, Math.max(3, Math.floor(2e8 / n ** 3)));
+    }, productsPerRound(n));
     put(`matmul ${n} (GFLOP/s)`, who, (2 * n ** 3) / t / 1e9);
     a.dispose();
     b.dispose();
@@ -166,7 +163,7 @@ function benchPython(): void {
   // The machine sets these for old OpenBLAS builds; a current NumPy runs its best kernel without them.
   delete env.OPENBLAS_CORETYPE;
   delete env.OPENBLAS_L2_SIZE;
-  const r = spawnSync("python3", [join(here, "peers.py"), JSON.stringify({ rounds: ROUNDS, matmul: MATMUL, elementwise: ELEMENTWISE, mlpWarmup: MLP_WARMUP })], { encoding: "utf8", env, timeout: 600_000 });
+  const r = spawnSync("python3", [join(here, "peers.py"), JSON.stringify({ rounds: ROUNDS, matmul: MATMUL, productsPerRound: MATMUL.map(productsPerRound), elementwise: ELEMENTWISE, mlpWarmup: MLP_WARMUP, warmupSeconds: WARMUP_SECONDS })], { encoding: "utf8", env, timeout: 600_000 });
   if (r.status !== 0) return log(`python peers: not available (${(r.stderr || "no python3").trim().split("\n").pop()})`);
   const peers = JSON.parse(r.stdout) as Record<string, { version: string; matmul: Record<string, number>; elementwise?: Record<string, number>; exp?: Record<string, number>; mlpStepsPerSecond: number; blas?: unknown; threads?: number } | null>;
   for (const [who, p] of Object.entries(peers)) {

@@ -1,5 +1,19 @@
 /** The benchmark's clock, shared by the main run and the processes of bench/isolated.ts. */
 
+/**
+ * The MLP warm-up ends after its steps or this many seconds, whichever comes first, for every library
+ * (bench/isolated.ts; peers.py gets it from run.ts): a thousand steps at TensorFlow.js's 13-30 a
+ * second would take a minute per process.
+ */
+export const WARMUP_SECONDS = 10;
+
+/**
+ * Products timed in a round of a matmul measure, for every library (peers.py gets them from run.ts):
+ * three at least, since a single 1024 product's time depended on whether its 4 MB output was memory
+ * the process had touched before (9 ms) or not (13-14 ms).
+ */
+export const productsPerRound = (n: number): number => Math.max(3, Math.floor(2e8 / n ** 3));
+
 export function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)];
