@@ -42,7 +42,32 @@ interface Token {
   value?: number;
 }
 
-const GREEK: Record<string, string> = { "π": "pi", "σ": "sigmoid" };
+const GREEK = new Map<string, string>([
+  ["π", "pi"],
+  ["σ", "sigmoid"],
+]);
+
+// Sticky patterns match at one offset of the whole source, so long literals and names are read whole
+// (slicing a window cut them in two, and the halves were multiplied).
+const NUMBER = /(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?/y;
+const NAME = /[A-Za-z_][A-Za-z0-9_]*/y;
+
+function matchAt(re: RegExp, src: string, at: number): string | null {
+  re.lastIndex = at;
+  return re.exec(src)?.[0] ?? null;
+}
+
+/**
+ * The value of a numeric literal. A '.' or a digit right after one (1.5.5, 1..5, 1e5.5) is an error:
+ * read as two literals it would silently be their product.
+ */
+function numberValue(text: string, at: number, src: string): number {
+  const end = at + text.length;
+  if (src[end] === "." && src[end + 1] !== "T") throw new ExplainSyntaxError(`malformed number: a second '.' after ${text}`, end, src);
+  const value = Number(text);
+  if (!Number.isFinite(value)) throw new ExplainSyntaxError(`number ${text.length > 20 ? `${text.slice(0, 20)}... (${text.length} characters)` : text} is too large`, at, src);
+  return value;
+}
 
 function lex(src: string): Token[] {
   const toks: Token[] = [];
@@ -59,23 +84,21 @@ function lex(src: string): Token[] {
       i++;
       continue;
     }
-    const numMatch = /^(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?/.exec(src.slice(i, i + 400));
-    if (numMatch) {
-      const text = numMatch[0];
-      const value = Number(text);
-      if (!Number.isFinite(value)) throw new ExplainSyntaxError(`number ${text} is too large`, i, src);
-      push("num", text, i, value);
+    const text = matchAt(NUMBER, src, i);
+    if (text !== null) {
+      push("num", text, i, numberValue(text, i, src));
       i += text.length;
       continue;
     }
-    const idMatch = /^[A-Za-z_][A-Za-z0-9_]*/.exec(src.slice(i, i + 200));
-    if (idMatch) {
-      push("ident", idMatch[0], i);
-      i += idMatch[0].length;
+    const name = matchAt(NAME, src, i);
+    if (name !== null) {
+      push("ident", name, i);
+      i += name.length;
       continue;
     }
-    if (c in GREEK) {
-      toks.push({ kind: "ident", text: GREEK[c], start: i, end: i + 1 });
+    const greek = GREEK.get(c);
+    if (greek !== undefined) {
+      toks.push({ kind: "ident", text: greek, start: i, end: i + 1 });
       i++;
       continue;
     }
@@ -199,7 +222,9 @@ class Parser {
         const right = this.unary();
         left = { kind: "bin", op: t.text as BinOp, left, right, span: span(left, right) };
       } else if (this.startsOperand(t)) {
-        // Implicit multiplication: 4x, (x+y)z, x^2 z^3.
+        // Implicit multiplication: 4x, (x+y)z, x^2 z^3. A number is never the right factor: "1 2" or
+        // "x 2" is a typo (a missing operator or comma), not a product people write.
+        if (t.kind === "num") this.fail(`unexpected number ${t.text}: a number cannot follow here without an operator (write '*' for a product)`);
         const right = this.unary();
         left = { kind: "bin", op: "*", left, right, span: span(left, right) };
       } else break;

@@ -1,0 +1,70 @@
+/**
+ * Issue 14, the explain language: malformed numbers, names that are Object.prototype members,
+ * non-finite numbers in JSON and in symbolic derivatives, the backward pass's first NaN/Inf, the CLI's
+ * error paths, and the cap on symbolic derivatives that grow exponentially.
+ */
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { ExplainSyntaxError, parseExpression, parseProgram } from "../src/explain/parser.js";
+import { parseAssignments } from "../src/explain/values.js";
+import { explain } from "../src/explain/explain.js";
+
+/** Asserts that `f` throws an ExplainSyntaxError at `position` whose message matches `msg`. */
+function syntaxErrorAt(f: () => unknown, position: number, msg: RegExp): void {
+  assert.throws(f, (e: unknown) => {
+    assert.ok(e instanceof ExplainSyntaxError, `expected ExplainSyntaxError, got ${String(e)}`);
+    assert.equal(e.position, position, `caret at ${e.position}, expected ${position}: ${e.format()}`);
+    assert.match(e.message, msg);
+    return true;
+  });
+}
+
+describe("malformed numbers are syntax errors, not products", () => {
+  const bad: [string, number][] = [
+    ["1.5.5", 3],
+    ["3.14.15", 4],
+    ["1..5", 2],
+    ["x + 2.5.1", 7],
+    ["1e5.5", 3],
+  ];
+  for (const [src, pos] of bad) {
+    it(`${JSON.stringify(src)}: caret under the second '.'`, () => syntaxErrorAt(() => parseProgram(src), pos, /malformed number/));
+  }
+
+  it("a number cannot directly follow another number (1 2 is not 2)", () => {
+    syntaxErrorAt(() => parseProgram("1 2"), 2, /number/);
+    syntaxErrorAt(() => parseProgram("x = 3 4; x"), 6, /number/);
+  });
+
+  it("--at x=\"1 2\" is an error with the caret under the 2", () => {
+    syntaxErrorAt(() => parseAssignments(["x=1 2"]), 4, /in the value of 'x'/);
+    syntaxErrorAt(() => parseAssignments(["y=3,x=0.5 0.25"]), 6, /in the value of 'x'/);
+  });
+
+  it("numbers longer than 400 characters are read whole", () => {
+    const zeros = "0".repeat(500);
+    assert.equal(parseExpression(`0.${zeros}1`).kind, "num");
+    const e = parseExpression(`1${"0".repeat(299)}`);
+    assert.deepEqual(e, { kind: "num", value: 1e299, span: { start: 0, end: 300 } });
+    syntaxErrorAt(() => parseProgram(`1${"0".repeat(450)}`), 0, /too large/);
+    assert.equal(explain(`x + 0.${"0".repeat(450)}5`, parseAssignments(["x=1"])).value, 1);
+  });
+
+  it("names longer than 200 characters are one name", () => {
+    const name = "w".repeat(300);
+    assert.deepEqual(parseExpression(name), { kind: "var", name, span: { start: 0, end: 300 } });
+    const r = explain(`${name} * 2`, parseAssignments([`${name}=3`]));
+    assert.equal(r.value, 6);
+    assert.deepEqual(r.inputs, [name]);
+  });
+
+  it("implicit multiplication still works: 4x, 2 sin(x), 2pi, x y, 1.5x, 2e", () => {
+    const at = parseAssignments(["x=3,y=2"]);
+    assert.equal(explain("4x", at).value, 12);
+    assert.equal(explain("2 sin(x) + x y", at).value, 2 * Math.sin(3) + 6);
+    assert.equal(explain("1.5x + .5x", at).value, 6);
+    assert.equal(explain("2e * x", at).value, 2 * Math.E * 3);
+    assert.equal(parseAssignments(["v=2pi"]).get("v")?.item(), 2 * Math.PI);
+    assert.equal(parseAssignments(["v=1.5e3"]).get("v")?.item(), 1500);
+  });
+});
