@@ -7,7 +7,11 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { ExplainSyntaxError, parseExpression, parseProgram } from "../src/explain/parser.js";
 import { parseAssignments } from "../src/explain/values.js";
-import { explain } from "../src/explain/explain.js";
+import { explain, explainAll } from "../src/explain/explain.js";
+import { formatLatex, formatMarkdown, formatTable } from "../src/explain/format.js";
+import { toDot, toMermaid, toSvg, toTikz } from "../src/explain/figures.js";
+import { buildGraph } from "../src/explain/graph.js";
+import { generateCode } from "../src/explain/codegen.js";
 
 /** Asserts that `f` throws an ExplainSyntaxError at `position` whose message matches `msg`. */
 function syntaxErrorAt(f: () => unknown, position: number, msg: RegExp): void {
@@ -66,5 +70,60 @@ describe("malformed numbers are syntax errors, not products", () => {
     assert.equal(explain("2e * x", at).value, 2 * Math.E * 3);
     assert.equal(parseAssignments(["v=2pi"]).get("v")?.item(), 2 * Math.PI);
     assert.equal(parseAssignments(["v=1.5e3"]).get("v")?.item(), 1500);
+  });
+});
+
+describe("names that are Object.prototype members are ordinary names", () => {
+  const NAMES = ["constructor", "toString", "__proto__", "hasOwnProperty", "valueOf"];
+
+  it("constructor*2 + __proto__: value, gradients, derivatives and locals", () => {
+    const r = explain("constructor*2 + __proto__", parseAssignments(["constructor=3,__proto__=1"]));
+    assert.equal(r.value, 7);
+    assert.deepEqual(r.inputs, ["constructor", "__proto__"]);
+    assert.ok(Object.hasOwn(r.gradients, "__proto__"), "__proto__ is an own key of gradients");
+    assert.deepEqual(Object.entries(r.gradients), [["constructor", 2], ["__proto__", 1]]);
+    assert.deepEqual(Object.entries(r.inputValues), [["constructor", 3], ["__proto__", 1]]);
+    assert.deepEqual(Object.entries(r.derivatives ?? {}), [["constructor", "2"], ["__proto__", "1"]]);
+    assert.deepEqual(Object.entries(r.stages[1].local), [["a", "1"], ["__proto__", "1"]]);
+    assert.deepEqual(JSON.parse(JSON.stringify(r)).gradients, JSON.parse('{"constructor": 2, "__proto__": 1}'));
+  });
+
+  for (const name of NAMES) {
+    it(`${name} as an input and as a defined name: values, gradients, symbolic derivatives`, () => {
+      const asInput = explain(`${name} * ${name} + sin(${name})`, parseAssignments([`${name}=3`]), { check: true });
+      assert.equal(asInput.value, 9 + Math.sin(3));
+      assert.deepEqual(Object.keys(asInput.gradients), [name]);
+      assert.ok(Math.abs((asInput.gradients[name] as number) - (6 + Math.cos(3))) < 1e-12);
+      // The symbolic derivative names the input and parses back to the same value.
+      const d = asInput.derivatives?.[name] ?? "";
+      assert.match(d, new RegExp(`^2 ?\\*? ?${name} \\+ cos\\(${name}\\)$`));
+      assert.ok(Math.abs((explain(d, parseAssignments([`${name}=3`])).value as number) - (6 + Math.cos(3))) < 1e-12);
+      assert.ok(asInput.check?.every((c) => c.ok));
+      const defined = explain(`${name} = x * x\ny = ${name} * w + b`, parseAssignments(["x=3,w=2,b=5"]), { check: true });
+      assert.equal(defined.value, 23);
+      assert.deepEqual(defined.gradients, { x: 12, w: 9, b: 1 });
+      assert.equal(defined.stages[0].name, name);
+      assert.equal(defined.stages[0].grad, 2);
+    });
+  }
+
+  it("a name given with --at that the program does not use, e.g. constructor, has gradient 0", () => {
+    const r = explain("x * 2", parseAssignments(["x=1,constructor=4,hasOwnProperty=2"]));
+    assert.deepEqual(Object.entries(r.gradients), [["x", 2], ["constructor", 0], ["hasOwnProperty", 0]]);
+    assert.deepEqual(Object.entries(r.derivatives ?? {}), [["x", "2"], ["constructor", "0"], ["hasOwnProperty", "0"]]);
+  });
+
+  it("prototype names in formats, figures and generated code", () => {
+    const at = parseAssignments(["constructor=3,__proto__=1"]);
+    const ex = explainAll("hasOwnProperty = constructor * __proto__; sin(hasOwnProperty) + valueOf", new Map([...at, ["valueOf", at.get("__proto__")!]]));
+    const r = ex.report;
+    assert.equal(r.value, Math.sin(3) + 1);
+    for (const text of [formatTable(r), formatMarkdown(r), formatLatex(r), toSvg(r), toDot(r), toMermaid(r), toTikz(r)]) {
+      assert.ok(text.includes("constructor") && !text.includes("[object") && !text.includes("function"), text.slice(0, 400));
+    }
+    const ts = generateCode(ex.staged, ex.values, r.inputs, "ts", ex.grads);
+    assert.match(ts, /forwardBackward\(constructor: number, __proto__: number, valueOf: number\)/);
+    const wire = buildGraph(r).edges.find((e) => e.from === "hasOwnProperty");
+    assert.equal(wire?.value, "3");
   });
 });

@@ -6,7 +6,24 @@ export type BinOp = "+" | "-" | "*" | "/" | "^" | "@";
 export const FUNCTIONS = ["ln", "log", "exp", "sqrt", "sin", "cos", "tan", "tanh", "sigmoid", "relu", "abs", "sign", "step", "sum", "mean", "transpose"] as const;
 export type FnName = (typeof FUNCTIONS)[number];
 
-export const CONSTANTS: Record<string, number> = { e: Math.E, pi: Math.PI };
+/** Named constants. A Map, not an object literal: `name in {...}` is true for "constructor" or "toString". */
+export const CONSTANTS: ReadonlyMap<string, number> = new Map([
+  ["e", Math.E],
+  ["pi", Math.PI],
+]);
+
+/**
+ * A record keyed by user names (inputs, stages), built from entries: Object.fromEntries makes own data
+ * properties, so "__proto__" is a key and not the prototype setter that `out[name] = v` would call.
+ */
+export function namedRecord<T>(entries: Iterable<readonly [string, T]>): Record<string, T> {
+  return Object.fromEntries(entries) as Record<string, T>;
+}
+
+/** `rec[key]` when it is the record's own key; a plain `rec["constructor"]` would be Object. */
+export function own<T>(rec: Readonly<Record<string, T>> | undefined, key: string): T | undefined {
+  return rec !== undefined && Object.hasOwn(rec, key) ? rec[key] : undefined;
+}
 
 /** Where a node came from in the source text: [start, end) character offsets. */
 export interface Span {

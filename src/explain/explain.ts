@@ -4,7 +4,7 @@
  * plain report that the formatters (table, markdown, latex, json, code) print.
  */
 import * as bp from "../index.js";
-import { num, v, type Expr } from "./ast.js";
+import { namedRecord, num, v, type Expr } from "./ast.js";
 import { graphCode } from "./graphcode.js";
 import { parseProgram } from "./parser.js";
 import { printExpr, printText } from "./print.js";
@@ -137,7 +137,7 @@ function localDerivatives(s: Stage, values: ReadonlyMap<string, bp.Tensor>, gNam
 }
 
 /** Full derivatives of a scalar program in terms of its inputs, read from the whole backward graph. */
-function fullDerivatives(staged: StagedProgram, given: ReadonlyMap<string, bp.Tensor>, inputs: readonly string[]): Record<string, Expr> | null {
+function fullDerivatives(staged: StagedProgram, given: ReadonlyMap<string, bp.Tensor>, inputs: readonly string[]): Map<string, Expr> | null {
   const leaves = new Map<string, bp.Tensor>();
   for (const name of inputs) {
     const t = given.get(name)!;
@@ -150,9 +150,9 @@ function fullDerivatives(staged: StagedProgram, given: ReadonlyMap<string, bp.Te
   const grads = back(ct);
   const names = new Map<bp.Tensor, Expr>(all.map((l, k) => [l, v(inputs[k])]));
   names.set(ct, num(1));
-  const out: Record<string, Expr> = {};
+  const out = new Map<string, Expr>();
   try {
-    inputs.forEach((n, k) => (out[n] = simplify(readGraph(grads[k], names, DERIVATIVE_LIMIT))));
+    inputs.forEach((n, k) => out.set(n, simplify(readGraph(grads[k], names, DERIVATIVE_LIMIT))));
   } catch (e) {
     if (e instanceof NotSymbolic) return null;
     throw e;
@@ -234,8 +234,8 @@ export function explainAll(source: string, given: ReadonlyMap<string, bp.Tensor>
   const stages: StageReport[] = staged.stages.map((s) => {
     const info = locals.get(s.name)!;
     const refs = refArgs(s);
-    const local: Record<string, string> = {};
-    const localValue: Record<string, number | null> = {};
+    const local = new Map<string, string>();
+    const localValue = new Map<string, number | null>();
     // Where one name feeds a stage twice (x * x) its local derivative is the sum over both edges.
     const uniq = [...new Set(refs)];
     for (const n of uniq) {
@@ -243,10 +243,10 @@ export function explainAll(source: string, given: ReadonlyMap<string, bp.Tensor>
       const parts = ks.map((k) => info.perArg[k]);
       if (parts.every((p) => typeof p !== "string")) {
         const sum = (parts as Expr[]).reduce((a, b) => ({ kind: "bin", op: "+", left: a, right: b }));
-        local[n] = printText(simplify(sum));
-      } else local[n] = parts.map((p) => (typeof p === "string" ? p : printText(p))).join(" + ");
+        local.set(n, printText(simplify(sum)));
+      } else local.set(n, parts.map((p) => (typeof p === "string" ? p : printText(p))).join(" + "));
       const vals = ks.map((k) => info.perArgValue[k]);
-      localValue[n] = vals.every((x) => x !== null) ? (vals as number[]).reduce((a, b) => a + b, 0) : null;
+      localValue.set(n, vals.every((x) => x !== null) ? (vals as number[]).reduce((a, b) => a + b, 0) : null);
     }
     const g = ev.grads.get(s.name) ?? null;
     return {
@@ -258,8 +258,8 @@ export function explainAll(source: string, given: ReadonlyMap<string, bp.Tensor>
       shape: [...ev.values.get(s.name)!.shape],
       value: toValue(ev.values.get(s.name)!),
       grad: g ? toValue(g) : null,
-      local,
-      localValue,
+      local: namedRecord(local),
+      localValue: namedRecord(localValue),
       span: s.span ? [s.span.start, s.span.end] : null,
     };
   });
@@ -277,12 +277,11 @@ export function explainAll(source: string, given: ReadonlyMap<string, bp.Tensor>
       contribution: e.contribution ? toValue(e.contribution) : null,
     };
   });
-  const gradients: Record<string, Value> = {};
-  for (const n of inputNames) gradients[n] = toValue(ev.grads.get(n)!);
+  const gradients = namedRecord(inputNames.map((n) => [n, toValue(ev.grads.get(n)!)] as const));
   const report: ExplainReport = {
     source,
     inputs: inputNames,
-    inputValues: Object.fromEntries(inputNames.map((n) => [n, toValue(given.get(n)!)])),
+    inputValues: namedRecord(inputNames.map((n) => [n, toValue(given.get(n)!)] as const)),
     output: staged.output,
     scalar,
     value: toValue(outT),
@@ -294,13 +293,10 @@ export function explainAll(source: string, given: ReadonlyMap<string, bp.Tensor>
   if (scalar) {
     const d = fullDerivatives(staged, given, staged.inputs);
     if (d) {
-      report.derivatives = {};
-      report.derivativesLatex = {};
-      for (const n of inputNames) {
-        const expr = d[n] ?? num(0);
-        report.derivatives[n] = printText(expr);
-        report.derivativesLatex[n] = printExpr(expr, "latex");
-      }
+      // A name given with --at that the program does not use has derivative 0.
+      const exprOf = (n: string) => d.get(n) ?? num(0);
+      report.derivatives = namedRecord(inputNames.map((n) => [n, printText(exprOf(n))] as const));
+      report.derivativesLatex = namedRecord(inputNames.map((n) => [n, printExpr(exprOf(n), "latex")] as const));
     }
   }
   if (options.check) report.check = checkGradients(staged, given, inputNames, ev.grads);

@@ -1,4 +1,5 @@
 /** Text renderings of an explanation: the terminal table, Markdown and LaTeX. */
+import { own } from "./ast.js";
 import { fmtNumber, fmtValue, type EdgeReport, type ExplainReport, type StageReport, type Value } from "./explain.js";
 import { parseExpression } from "./parser.js";
 import { printExpr } from "./print.js";
@@ -35,7 +36,7 @@ function gradientSums(r: ExplainReport): string[] {
   const used = new Set(r.stages.flatMap((s) => s.inputs));
   return r.inputs.map((name) => {
     const into = r.edges.filter((e) => e.from === name && e.contribution !== null);
-    const total = fmtValue(r.gradients[name]);
+    const total = fmtValue(own(r.gradients, name) ?? null);
     if (into.length === 0) return `g${name} = ${total}${used.has(name) ? "" : `   (the output does not use ${name})`}`;
     if (into.length === 1) return `g${name} = ${total}   (from ${into[0].to})`;
     return `g${name} = ${sumText(into.map((e) => fmtValue(e.contribution)))} = ${total}   (fan-out: ${listText(into.map((e) => e.to))})`;
@@ -72,7 +73,7 @@ export function formatTable(r: ExplainReport): string {
   pushAll(lines, gradientSums(r).map((l) => `  ${l}`));
   if (r.derivatives) {
     lines.push("", "Symbolic derivatives");
-    for (const n of r.inputs) lines.push(`  d${r.output}/d${n} = ${r.derivatives[n]}`);
+    for (const n of r.inputs) lines.push(`  d${r.output}/d${n} = ${own(r.derivatives, n)}`);
   }
   if (r.check) {
     lines.push("", "Gradient check (central differences, float64)");
@@ -89,8 +90,8 @@ export function formatTable(r: ExplainReport): string {
   return lines.join("\n");
 }
 
-function valueOfInput(r: ExplainReport, name: string): Value {
-  return r.step?.updates.find((u) => u.name === name)?.from ?? r.inputValues[name];
+function valueOfInput(r: ExplainReport, name: string): Value | null {
+  return r.step?.updates.find((u) => u.name === name)?.from ?? own(r.inputValues, name) ?? null;
 }
 
 function md(s: string): string {
@@ -100,7 +101,7 @@ function md(s: string): string {
 export function formatMarkdown(r: ExplainReport): string {
   const out: string[] = [];
   out.push(`### Backprop through \`${md(r.source.trim())}\``, "");
-  out.push(`At ${r.inputs.map((n) => `\`${n} = ${fmtValue(r.inputValues[n])}\``).join(", ")}.`, "");
+  out.push(`At ${r.inputs.map((n) => `\`${n} = ${fmtValue(own(r.inputValues, n) ?? null)}\``).join(", ")}.`, "");
   out.push("| stage | equation | value | gradient |", "|---|---|---|---|");
   for (const s of r.stages) out.push(`| ${s.name} | \`${md(s.equation)}\` | ${md(valueWithShape(s.value, s.shape))} | ${md(fmtValue(s.grad))} |`);
   out.push("", "| stage | local derivative | local | upstream | contribution |", "|---|---|---|---|---|");
@@ -108,7 +109,7 @@ export function formatMarkdown(r: ExplainReport): string {
   out.push("", ...gradientSums(r).map((l) => `- \`${md(l)}\``));
   if (r.derivatives) {
     out.push("", "Symbolic derivatives:", "");
-    for (const n of r.inputs) out.push(`- $\\frac{\\partial ${r.output}}{\\partial ${n}} = ${r.derivativesLatex?.[n] ?? r.derivatives[n]}$`);
+    for (const n of r.inputs) out.push(`- $\\frac{\\partial ${r.output}}{\\partial ${n}} = ${own(r.derivativesLatex, n) ?? own(r.derivatives, n)}$`);
   }
   if (r.warnings.length) out.push("", ...r.warnings.map((w) => `> **Warning:** ${md(w)}`));
   return out.join("\n") + "\n";
@@ -141,7 +142,7 @@ export function formatLatex(r: ExplainReport): string {
   out.push("\\hline", "\\end{tabular}");
   if (r.derivativesLatex) {
     out.push("", "\\begin{align*}");
-    out.push(r.inputs.map((n) => `\\frac{\\partial ${r.output}}{\\partial ${n}} &= ${r.derivativesLatex![n]}`).join(" \\\\\n"));
+    out.push(r.inputs.map((n) => `\\frac{\\partial ${r.output}}{\\partial ${n}} &= ${own(r.derivativesLatex, n)}`).join(" \\\\\n"));
     out.push("\\end{align*}");
   }
   return out.join("\n") + "\n";

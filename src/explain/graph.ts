@@ -3,6 +3,7 @@
  * left, each stage one layer right of its latest argument, one wire per use (x * x keeps two wires),
  * each wire carrying its forward value and the gradient that flows back along it.
  */
+import { own } from "./ast.js";
 import { fmtNumber, type ExplainReport, type StageReport, type Value } from "./explain.js";
 import { sumText } from "./format.js";
 import { parseExpression } from "./parser.js";
@@ -63,12 +64,12 @@ export function wireText(v: Value | null, shape?: readonly number[]): string {
   return `array ${shape ? `(${shape.join(",")})` : `of ${flat.length}`}`;
 }
 
-const OP_SYMBOL: Record<string, string> = { add: "+", sub: "−", mul: "×", div: "÷", pow: "^", matmul: "@", neg: "−", reciprocal: "1/x", id: "=", transpose: "ᵀ" };
+const OP_SYMBOL = new Map<string, string>(Object.entries({ add: "+", sub: "−", mul: "×", div: "÷", pow: "^", matmul: "@", neg: "−", reciprocal: "1/x", id: "=", transpose: "ᵀ" }));
 
 /** The gate's label: its operation, with constant operands folded in (×2, +1, ^3). */
 function gateLabel(s: StageReport): string {
   const e = parseExpression(s.expression);
-  const sym = OP_SYMBOL[s.op] ?? s.op;
+  const sym = OP_SYMBOL.get(s.op) ?? s.op;
   if (e.kind === "bin") {
     const lc = e.left.kind !== "var";
     const rc = e.right.kind !== "var";
@@ -229,7 +230,7 @@ export function buildGraph(r: ExplainReport): Graph {
   // Layers are as far apart as the longest wire label needs.
   let labelChars = 0;
   for (const s of r.stages) labelChars = Math.max(labelChars, wireText(s.value, s.shape).length, wireText(s.grad, s.shape).length);
-  for (const n of r.inputs) labelChars = Math.max(labelChars, wireText(r.inputValues[n]).length);
+  for (const n of r.inputs) labelChars = Math.max(labelChars, wireText(own(r.inputValues, n) ?? null).length);
   const DX = Math.max(MIN_DX, labelChars * 7.5 + 70);
   const at = (id: string): Point => ({ x: MARGIN + 30 + layer.get(id)! * DX, y: mid + row.get(id)! * DY });
   const nodes: GraphNode[] = [];
@@ -248,11 +249,11 @@ export function buildGraph(r: ExplainReport): Graph {
     const order = (to: string) => stageIndex.get(to) ?? 0;
     const parts = (edgesFrom.get(id) ?? []).filter((e) => e.contribution !== null).sort((a, b) => order(a.to) - order(b.to) || a.argIndex - b.argIndex);
     if (fanout(id) < 2 || parts.length < 2) return null;
-    const total = r.inputValues[id] !== undefined ? r.gradients[id] : (stageBy.get(id)?.grad ?? null);
+    const total = own(r.inputValues, id) !== undefined ? (own(r.gradients, id) ?? null) : (stageBy.get(id)?.grad ?? null);
     return `${sumText(parts.map((e) => wireText(e.contribution)))} = ${wireText(total ?? null)}`;
   };
   const spacing = (n: number) => (n > 1 ? Math.min(40, 60 / (n - 1)) : 0);
-  for (const n of inputs) nodes.push({ id: n, kind: "input", label: n, title: `${n} = ${wireText(r.inputValues[n])}`, ...at(n), r: R, h: Math.max(32, (fanout(n) - 1) * spacing(fanout(n)) + 20), sum: fanSum(n), span: null });
+  for (const n of inputs) nodes.push({ id: n, kind: "input", label: n, title: `${n} = ${wireText(own(r.inputValues, n) ?? null)}`, ...at(n), r: R, h: Math.max(32, (fanout(n) - 1) * spacing(fanout(n)) + 20), sum: fanSum(n), span: null });
   for (const s of r.stages) nodes.push({ id: s.name, kind: "stage", label: gateLabel(s), title: s.equation, ...at(s.name), r: R, h: 2 * R, sum: fanSum(s.name), span: s.span });
   const outPt = { x: at(OUT).x - DX / 2, y: at(OUT).y };
   nodes.push({ id: OUT, kind: "output", label: r.output, title: `output ${r.output}`, ...outPt, r: 0, h: 0, sum: null, span: null });
@@ -286,7 +287,7 @@ export function buildGraph(r: ExplainReport): Graph {
   const outIndex = group((w) => w.from, firstHop);
   const inIndex = group((w) => w.to, lastHop);
   const edgeBy = new Map(r.edges.map((e) => [`${e.to}#${e.argIndex}`, e]));
-  const valueOf = (name: string): Value => r.inputValues[name] ?? stageBy.get(name)!.value;
+  const valueOf = (name: string): Value => own(r.inputValues, name) ?? stageBy.get(name)!.value;
   const shapeOf = (name: string) => stageBy.get(name)?.shape;
   const edges: GraphEdge[] = wires.map((w) => {
     const [ko, no] = outIndex.get(w)!;

@@ -183,8 +183,8 @@ class Parser {
       const nameTok = this.next();
       this.next();
       const name = nameTok.text;
-      if ((FUNCTIONS as readonly string[]).includes(name) || name in CONSTANTS) {
-        throw new ExplainSyntaxError(`cannot define '${name}': it is a ${name in CONSTANTS ? "constant" : "function"}`, nameTok.start, this.src);
+      if ((FUNCTIONS as readonly string[]).includes(name) || CONSTANTS.has(name)) {
+        throw new ExplainSyntaxError(`cannot define '${name}': it is a ${CONSTANTS.has(name) ? "constant" : "function"}`, nameTok.start, this.src);
       }
       const expr = this.expr();
       return { name, expr, span: { start, end: this.toks[this.pos - 1].end } };

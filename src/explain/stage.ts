@@ -31,7 +31,7 @@ export interface StagedProgram {
   readonly output: string;
 }
 
-const RESERVED = new Set<string>([...FUNCTIONS, ...Object.keys(CONSTANTS)]);
+const RESERVED = new Set<string>([...FUNCTIONS, ...CONSTANTS.keys()]);
 
 function nameGenerator(taken: Set<string>): () => string {
   const letters = "abcdefghijklmnopqrstuvwxyz";

@@ -16,7 +16,7 @@ function evalNode(e: Expr, get: (child: Expr) => bp.Tensor, source: string): bp.
     case "num":
       return bp.scalar(e.value, "float64");
     case "const":
-      return bp.scalar(CONSTANTS[e.name], "float64");
+      return bp.scalar(CONSTANTS.get(e.name)!, "float64");
     case "var":
       throw new ExplainSyntaxError(`a value cannot refer to the name '${e.name}'`, e.span?.start ?? 0, source);
     case "neg":
@@ -64,7 +64,7 @@ export function parseAssignments(args: readonly string[]): Map<string, bp.Tensor
       const m = /^\s*([A-Za-z_][A-Za-z0-9_]*)\s*=(.*)$/s.exec(part);
       if (!m) throw new ExplainSyntaxError(`expected NAME=VALUE, got "${part}"`, 0, part);
       const [, name, valueText] = m;
-      if (name in CONSTANTS) throw new ExplainSyntaxError(`'${name}' is a constant and cannot be given a value`, 0, part);
+      if (CONSTANTS.has(name)) throw new ExplainSyntaxError(`'${name}' is a constant and cannot be given a value`, 0, part);
       if (valueText.trim() === "") throw new ExplainSyntaxError(`missing value for '${name}'`, part.length, part);
       const offset = part.indexOf("=") + 1;
       try {
