@@ -7,9 +7,9 @@ import type { Tensor } from "../core/tensor.js";
 import { noGrad } from "../core/bind.js";
 import { add, div, gt, mul, relu, sub, where } from "../core/ops/elementwise.js";
 import { matmul } from "../core/ops/linalg.js";
-import { sum } from "../core/ops/reduce.js";
+import { softmax, sum } from "../core/ops/reduce.js";
 import { mT, type IndexLike } from "../core/ops/structure.js";
-import { crossEntropy, softmax } from "../core/ops/activations.js";
+import { crossEntropy } from "../core/ops/activations.js";
 import { scatterOneHot } from "./onehot.js";
 
 export interface AffineCache {

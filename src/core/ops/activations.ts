@@ -1,18 +1,9 @@
-/** Softmax family and the softmax cross-entropy loss, all composites of primitives. */
-import { formatShape, normalizeAxis, ShapeError, sizeOf } from "../shape.js";
+/** The softmax cross-entropy loss and mean squared error, composites of primitives (softmax and logSoftmax are with the reductions). */
+import { formatShape, ShapeError, sizeOf } from "../shape.js";
 import { Tensor } from "../tensor.js";
-import { exp, mul, neg, sub } from "./elementwise.js";
-import { logsumexp, mean, sum } from "./reduce.js";
-import { readIndices, reshape, takeAlongAxis, type IndexLike } from "./structure.js";
-
-/** log(softmax(x)) = x - logsumexp(x): finite for logits of any size. */
-export function logSoftmax(x: Tensor, axis = -1): Tensor {
-  return sub(x, logsumexp(x, normalizeAxis(axis, x.ndim, "logSoftmax"), true));
-}
-
-export function softmax(x: Tensor, axis = -1): Tensor {
-  return exp(logSoftmax(x, axis));
-}
+import { mul, neg, sub } from "./elementwise.js";
+import { logSoftmax, mean, sum } from "./reduce.js";
+import { readClassLabels, reshape, takeAlongAxis, type IndexLike } from "./structure.js";
 
 export interface CrossEntropyOptions {
   /** "mean" (default) over the batch, "sum", or "none" for one loss per example. */
@@ -27,7 +18,7 @@ export function crossEntropy(logits: Tensor, targets: IndexLike, options: CrossE
   if (logits.ndim < 1) throw new ShapeError(`crossEntropy: logits must have a class axis, got shape ${formatShape(logits.shape)}`);
   const lsm = logSoftmax(logits, -1);
   const batch = logits.shape.slice(0, -1);
-  const flat = readIndices("crossEntropy", targets).values;
+  const flat = readClassLabels("crossEntropy", targets, logits.shape[logits.ndim - 1]).values;
   if (flat.length !== sizeOf(batch)) {
     throw new ShapeError(
       `crossEntropy: expected ${sizeOf(batch)} class indices for logits of shape ${formatShape(logits.shape)}, got ${flat.length}`,

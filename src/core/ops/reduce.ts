@@ -1,4 +1,4 @@
-/** Reductions: sum, mean, max, min, logsumexp, argmax/argmin, and sumTo (the one broadcast reduction). */
+/** Reductions: sum, mean, max, min, logsumexp with softmax and logSoftmax, argmax/argmin, and sumTo (the one broadcast reduction). */
 import { bind, noGrad } from "../bind.js";
 import { normalizeAxes, normalizeAxis, sameShape, type Shape } from "../shape.js";
 import { Tensor, type Axes } from "../tensor.js";
@@ -26,22 +26,46 @@ export function min(x: Tensor, axis?: Axes, keepdims = false): Tensor {
 }
 
 /**
- * log(sum(exp(x))) without overflow: the (detached) maximum is taken out first, which leaves the
- * value and the gradient (softmax) unchanged. A slice that is all -Infinity gives -Infinity, not NaN.
+ * `x - max(x)` over `axes`, the maximum detached (kept as 1s in the shape). Subtracting it leaves
+ * values and gradients of logsumexp and softmax unchanged and keeps exp from overflowing. Infinite
+ * maxima are replaced by 0 so inf - inf never happens; usually there are none, and then the mask and
+ * its where are skipped.
  */
-export function logsumexp(x: Tensor, axis?: Axes, keepdims = false): Tensor {
-  const axes = normalizeAxes(axis, x.ndim, "logsumexp");
+function shiftByMax(x: Tensor, axes: readonly number[]): { shifted: Tensor; m: Tensor } {
   const m = noGrad(() => {
     const mx = bind("max", [detach(x)], { axes, keepdims: true });
-    // Infinite maxima are replaced by 0 (so inf - inf never happens); usually there are none, and
-    // then the mask and its where are skipped.
     const d = mx.data;
     let allFinite = true;
     for (let i = 0; i < d.length && allFinite; i++) allFinite = Number.isFinite(d[i]);
     return allFinite ? mx : where(new Tensor(d.map((v) => (Number.isFinite(v) ? 1 : 0)), mx.shape), mx, 0);
   });
-  const out = add(log(bind("sum", [exp(sub(x, m))], { axes, keepdims: true })), m);
+  return { shifted: sub(x, m), m };
+}
+
+/** log(sum(exp(x))) without overflow. A slice that is all -Infinity gives -Infinity, not NaN. */
+export function logsumexp(x: Tensor, axis?: Axes, keepdims = false): Tensor {
+  const axes = normalizeAxes(axis, x.ndim, "logsumexp");
+  const { shifted, m } = shiftByMax(x, axes);
+  const out = add(log(bind("sum", [exp(shifted)], { axes, keepdims: true })), m);
   return keepdims ? out : reshape(out, reducedShape(x.shape, axes, false));
+}
+
+/**
+ * log(softmax(x)) = (x - m) - log(sum(exp(x - m))) with m the maximum. Written this way, not as
+ * x - logsumexp(x), because at large logits logsumexp rounds away its small log term (1e8 + ln 3 is
+ * 1e8 in float32) and the difference of two large numbers loses every digit; x - m is exact.
+ */
+export function logSoftmax(x: Tensor, axis = -1): Tensor {
+  const a = normalizeAxis(axis, x.ndim, "logSoftmax");
+  const { shifted } = shiftByMax(x, [a]);
+  return sub(shifted, log(bind("sum", [exp(shifted)], { axes: [a], keepdims: true })));
+}
+
+/** exp(x - m) / sum(exp(x - m)): equal logits give exactly 1/n, at any size. */
+export function softmax(x: Tensor, axis = -1): Tensor {
+  const a = normalizeAxis(axis, x.ndim, "softmax");
+  const e = exp(shiftByMax(x, [a]).shifted);
+  return div(e, bind("sum", [e], { axes: [a], keepdims: true }));
 }
 
 /** Index of the largest value along `axis` (over the flattened tensor when no axis is given). */
