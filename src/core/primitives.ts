@@ -140,7 +140,9 @@ export const PRIMS: PrimTable = {
     "pow",
     Math.pow,
     [
-      ({ ct, x, y }) => mul(ct, mul(y, pow(x, sub(y, 1)))),
+      // d/dx x^y = y x^(y-1), which is 0 * 0^-1 = NaN at y = 0, x = 0: where y is 0 the base is
+      // taken as 1, so the derivative there is 0 at every order (as in PyTorch and JAX).
+      ({ ct, x, y }) => mul(ct, mul(y, pow(where(eq(y, 0), 1, x), sub(y, 1)))),
       // d/dy x^y = x^y ln x; at x = 0 the limit is 0, so ln is fed 1 there (no 0 * -inf = NaN).
       ({ ct, x, out }) => mul(ct, mul(out, log(where(eq(x, 0), 1, x)))),
     ],

@@ -88,9 +88,12 @@ export function square(x: Tensor): Tensor {
   return mul(x, x);
 }
 
-/** max(x, 0), with gradient 0 at 0 as in PyTorch. */
+/**
+ * max(x, 0), with gradient 0 at 0 as in PyTorch. Zero is picked where x <= 0, so a NaN (for which
+ * every comparison is false) passes through instead of being hidden as 0.
+ */
 export function relu(x: Tensor): Tensor {
-  return where(gt(x, 0), x, 0);
+  return where(le(x, 0), 0, x);
 }
 
 export function leakyRelu(x: Tensor, slope = 0.01): Tensor {
