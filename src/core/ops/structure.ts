@@ -1,7 +1,7 @@
 /** Ops that rearrange elements: reshape, transpose, broadcast, slicing, concatenation and indexing. */
 import { bind } from "../bind.js";
 import type { DType } from "../dtype.js";
-import { broadcastShapes, formatShape, normalizeAxes, normalizeAxis, sameShape, ShapeError, sizeOf, stridesOf, type Shape } from "../shape.js";
+import { broadcastShapes, checkShape, formatShape, MAX_DIMS, normalizeAxes, normalizeAxis, sameShape, ShapeError, sizeOf, stridesOf, type Shape } from "../shape.js";
 import { Tensor, type Axes, type Nested } from "../tensor.js";
 
 /** A tensor that shares x's values but is cut from the graph. */
@@ -11,6 +11,7 @@ export function detach(x: Tensor): Tensor {
 
 /** Reshape, with at most one -1 standing for the size that fits. */
 export function reshape(x: Tensor, shape: readonly number[]): Tensor {
+  if (!Array.isArray(shape) || shape.length > MAX_DIMS) checkShape(shape, "reshape");
   const unknown = shape.filter((d) => d === -1).length;
   const known = shape.reduce((acc, d) => (d === -1 ? acc : acc * d), 1);
   const bad = () =>
@@ -46,6 +47,8 @@ export function mT(x: Tensor): Tensor {
 }
 
 export function broadcastTo(x: Tensor, shape: Shape): Tensor {
+  // The primitive's shape rule checks that x broadcasts to it; this checks it is a shape at all.
+  checkShape(shape, "broadcastTo");
   if (sameShape(x.shape, shape)) return x;
   return bind("broadcast", [x], { shape: [...shape] });
 }
@@ -139,64 +142,67 @@ export function stack(xs: readonly Tensor[], axis = 0): Tensor {
 /** Integer indices: a number, nested arrays, an Int32Array, or a tensor of whole numbers. */
 export type IndexLike = number | Nested | Int32Array | Tensor;
 
-/** Flattens integer indices of any accepted form, with their shape; non-integers are an error naming `op`. */
-export function readIndices(op: string, idx: IndexLike): { values: Int32Array; shape: number[] } {
-  let flat: ArrayLike<number>;
-  let shape: number[];
-  if (idx instanceof Tensor) {
-    flat = idx.data;
-    shape = [...idx.shape];
-  } else if (idx instanceof Int32Array) {
-    flat = idx;
-    shape = [idx.length];
-  } else if (typeof idx === "number") {
-    flat = [idx];
-    shape = [];
-  } else {
-    const dims: number[] = [];
-    let v: Nested = idx;
-    while (Array.isArray(v)) {
-      dims.push(v.length);
-      v = v.length > 0 ? v[0] : 0;
-    }
-    const out: number[] = [];
-    const walk = (u: Nested, d: number): void => {
-      if (d === dims.length) {
-        if (typeof u !== "number") throw new ShapeError(`${op}: ragged index array`);
-        out.push(u);
-        return;
-      }
-      if (!Array.isArray(u) || u.length !== dims[d]) throw new ShapeError(`${op}: ragged index array`);
-      for (const w of u) walk(w, d + 1);
-    };
-    walk(idx, 0);
-    flat = out;
-    shape = dims;
+/** Flattens numbers of any accepted index form, with their shape (ragged arrays are an error naming `op`). */
+function flattenIndices(op: string, idx: IndexLike): { flat: ArrayLike<number>; shape: number[] } {
+  if (idx instanceof Tensor) return { flat: idx.data, shape: [...idx.shape] };
+  if (idx instanceof Int32Array) return { flat: idx, shape: [idx.length] };
+  if (typeof idx === "number") return { flat: [idx], shape: [] };
+  const dims: number[] = [];
+  let v: Nested = idx;
+  while (Array.isArray(v)) {
+    dims.push(v.length);
+    v = v.length > 0 ? v[0] : 0;
   }
+  const out: number[] = [];
+  const walk = (u: Nested, d: number): void => {
+    if (d === dims.length) {
+      if (typeof u !== "number") throw new ShapeError(`${op}: ragged index array`);
+      out.push(u);
+      return;
+    }
+    if (!Array.isArray(u) || u.length !== dims[d]) throw new ShapeError(`${op}: ragged index array`);
+    for (const w of u) walk(w, d + 1);
+  };
+  walk(idx, 0);
+  return { flat: out, shape: dims };
+}
+
+/**
+ * Integer indices into an axis of `size` (negative ones count from the end), checked as numbers
+ * before they are stored in 32 bits, so 2^32 + 1 is out of bounds rather than wrapped to 1.
+ */
+export function readIndices(op: string, idx: IndexLike, size: number, axis: number): { values: Int32Array; shape: number[] } {
+  const { flat, shape } = flattenIndices(op, idx);
   const values = new Int32Array(flat.length);
   for (let i = 0; i < flat.length; i++) {
     const v = flat[i];
     if (!Number.isInteger(v)) throw new ShapeError(`${op}: index ${v} at position ${i} is not an integer`);
+    if (v < -size || v >= size) throw new ShapeError(`${op}: index ${v} is out of bounds for axis ${axis} with size ${size}`);
     values[i] = v;
   }
   return { values, shape };
 }
 
-function checkRange(op: string, values: Int32Array, n: number, axis: number): Int32Array {
-  for (let i = 0; i < values.length; i++) {
-    const v = values[i];
-    if (v < -n || v >= n) throw new ShapeError(`${op}: index ${v} is out of bounds for axis ${axis} with size ${n}`);
-    if (v < 0) values[i] = v + n;
+/** Class labels for `classes` classes: integers in [0, classes), never negative (a -1 is a bug, not the last class). */
+export function readClassLabels(op: string, labels: IndexLike, classes: number): { values: Int32Array; shape: number[] } {
+  const { flat, shape } = flattenIndices(op, labels);
+  const values = new Int32Array(flat.length);
+  for (let i = 0; i < flat.length; i++) {
+    const v = flat[i];
+    if (!Number.isInteger(v) || v < 0 || v >= classes) {
+      throw new ShapeError(`${op}: class label ${v} at position ${i} is not a class index in [0, ${classes})`);
+    }
+    values[i] = v;
   }
-  return values;
+  return { values, shape };
 }
 
-/** NumPy `take`: picks entries along `axis` (of the flattened tensor when no axis is given). */
 export function take(x: Tensor, indices: IndexLike, axis?: number): Tensor {
   const src = axis === undefined ? reshape(x, [-1]) : x;
   const a = axis === undefined ? 0 : normalizeAxis(axis, x.ndim, "take");
-  const { values, shape } = readIndices("take", indices);
-  return bind("gather", [src], { indices: checkRange("take", values, src.shape[a], a), indexShape: shape, axis: a });
+  const { values, shape } = readIndices("take", indices, src.shape[a], a);
+  for (let i = 0; i < values.length; i++) if (values[i] < 0) values[i] += src.shape[a];
+  return bind("gather", [src], { indices: values, indexShape: shape, axis: a });
 }
 
 /**
@@ -205,11 +211,11 @@ export function take(x: Tensor, indices: IndexLike, axis?: number): Tensor {
  */
 export function takeAlongAxis(x: Tensor, indices: IndexLike, axis: number): Tensor {
   const a = normalizeAxis(axis, x.ndim, "takeAlongAxis");
-  const { values, shape } = readIndices("takeAlongAxis", indices);
+  const { values, shape } = readIndices("takeAlongAxis", indices, x.shape[a], a);
   if (shape.length !== x.ndim) {
     throw new ShapeError(`takeAlongAxis: indices of shape ${formatShape(shape)} must have as many dimensions as x of shape ${formatShape(x.shape)}`);
   }
-  checkRange("takeAlongAxis", values, x.shape[a], a);
+  for (let i = 0; i < values.length; i++) if (values[i] < 0) values[i] += x.shape[a];
   const xOther = x.shape.map((d, i) => (i === a ? 1 : d));
   const iOther = shape.map((d, i) => (i === a ? 1 : d));
   let outShape: number[];
