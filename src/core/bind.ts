@@ -3,13 +3,16 @@
  * a gradient may flow through it. This is the only place tensors with a graph are made.
  */
 import { getBackend } from "./backend.js";
-import type { DType } from "./dtype.js";
+import { AllocationError, allocationError, MAX_ELEMENTS, type DType } from "./dtype.js";
 import type { Shape } from "./shape.js";
 import type { Kernel, ParamMap, Prim, Spec } from "./prim.js";
 import { PRIMS } from "./primitives.js";
 import { Tensor, type Node } from "./tensor.js";
 
 let gradEnabled = true;
+
+/** Outputs from this many elements up: a RangeError from their kernel is taken as memory running out. */
+const LARGE = 1 << 24;
 
 export function isGradEnabled(): boolean {
   return gradEnabled;
@@ -106,6 +109,14 @@ export function bindSpec<P extends Prim>(spec: Spec<P>, prim: P, inputs: readonl
     const v = n === 1 ? spec.scalar(a, 0, 0) : n === 2 ? spec.scalar(a, inputs[1].scalarValue(), 0) : spec.scalar(a, inputs[1].scalarValue(), inputs[2].scalarValue());
     return scalarResult(v, shape, node, tracked, dtype);
   }
-  const data = (override ?? spec.kernel)(inputs, params, { shape, dtype });
+  if (size > MAX_ELEMENTS) throw allocationError(dtype, shape, prim);
+  let data;
+  try {
+    data = (override ?? spec.kernel)(inputs, params, { shape, dtype });
+  } catch (e) {
+    // Out of memory inside a kernel (any backend's): say so as NumPy does, naming this op's output.
+    if (e instanceof AllocationError || (e instanceof RangeError && size > LARGE)) throw allocationError(dtype, shape, prim);
+    throw e;
+  }
   return new Tensor(data, shape, node, tracked);
 }

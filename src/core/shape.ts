@@ -60,11 +60,33 @@ export function normalizeAxes(axes: number | readonly number[] | undefined | nul
   return unique;
 }
 
-export function checkShape(shape: Shape, op?: string): void {
+/** NumPy's limit on the number of axes. */
+export const MAX_DIMS = 64;
+
+/** A short, safe rendering of a value a user passed where a shape belongs. */
+function describe(v: unknown): string {
+  if (typeof v === "string") return JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}...` : v);
+  if (typeof v !== "object" || v === null) return String(v);
+  return Array.isArray(v) ? `[${v.slice(0, 8).map(describe).join(", ")}${v.length > 8 ? ", ..." : ""}]` : Object.prototype.toString.call(v);
+}
+
+/**
+ * Checks that `shape` is an array of at most 64 non-negative integers whose product is an exact
+ * integer (at most 2^53), with errors that name the op and the shape.
+ */
+export function checkShape(shape: unknown, op?: string): asserts shape is Shape {
+  if (!Array.isArray(shape)) throw new ShapeError(`${prefix(op)}a shape is an array of non-negative integers, got ${describe(shape)}`);
+  if (shape.length > MAX_DIMS) throw new ShapeError(`${prefix(op)}a tensor has at most ${MAX_DIMS} dimensions, got ${shape.length}`);
+  let n = 1;
   for (const d of shape) {
-    if (!Number.isInteger(d) || d < 0) {
-      throw new ShapeError(`${prefix(op)}invalid shape ${formatShape(shape)}: dimensions must be non-negative integers`);
+    if (typeof d !== "number" || !Number.isSafeInteger(d) || d < 0) {
+      const dims = shape.map((e) => (typeof e === "number" ? String(e) : describe(e)));
+      throw new ShapeError(`${prefix(op)}invalid shape (${dims.join(",")}${dims.length === 1 ? "," : ""}): dimensions must be non-negative integers`);
     }
+    n *= d;
+  }
+  if (n > Number.MAX_SAFE_INTEGER) {
+    throw new ShapeError(`${prefix(op)}array is too big: shape ${formatShape(shape)} has more than 2^53 elements`);
   }
 }
 

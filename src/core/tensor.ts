@@ -5,7 +5,7 @@
 import type { DType, TypedArray } from "./dtype.js";
 import { allocate, dtypeOf } from "./dtype.js";
 import type { ParamMap, Prim } from "./prim.js";
-import { formatShape, type Shape } from "./shape.js";
+import { checkShape, formatShape, ShapeError, type Shape } from "./shape.js";
 import * as ops from "./ops.js";
 import { backward, type BackwardOptions } from "./autodiff.js";
 
@@ -41,8 +41,24 @@ export class Tensor {
 
   /** `data` null (internal: the scalar fast path in bind) makes a one-element tensor holding `value` of `dtype`. */
   constructor(data: TypedArray | null, shape: Shape, node: Node | null = null, requiresGrad = false, dtype: DType = "float32", value = 0) {
-    if (data === null && !(shape.length === 0 || (shape.length === 1 && shape[0] === 1))) {
-      throw new Error(`Tensor: a tensor without a buffer holds one value, got shape ${formatShape(shape)}`);
+    if (data === null) {
+      if (!(shape.length === 0 || (shape.length === 1 && shape[0] === 1))) {
+        throw new Error(`Tensor: a tensor without a buffer holds one value, got shape ${formatShape(shape)}`);
+      }
+    } else {
+      // Cheap enough for every op's result, and a wrong length would read garbage or crash a kernel later.
+      if (!(data instanceof Float32Array || data instanceof Float64Array)) {
+        throw new TypeError("Tensor: data must be a Float32Array or a Float64Array (bp.tensor takes plain arrays)");
+      }
+      let n = 1;
+      let ok = Array.isArray(shape);
+      for (let i = 0; ok && i < shape.length; i++) {
+        const d = shape[i];
+        if (!(d >= 0 && Number.isInteger(d))) ok = false;
+        n *= d;
+      }
+      if (!ok) checkShape(shape, "Tensor");
+      if (n !== data.length) throw new ShapeError(`Tensor: ${data.length} values cannot have shape ${formatShape(shape)} (${n} elements)`);
     }
     this._data = data;
     this._value = value;
@@ -104,8 +120,12 @@ export class Tensor {
     return build(0, 0);
   }
 
+  /**
+   * `tensor([[1, 2], [3, 4]], shape=(2,2), dtype=float32)`. Past 1000 elements each axis shows its
+   * first and last 3 entries around `...`, as NumPy prints, so a billion elements print in a line.
+   */
   toString(): string {
-    return `tensor(${JSON.stringify(this.toArray())}, shape=${formatShape(this.shape)}, dtype=${this.dtype}${this.requiresGrad ? ", requiresGrad" : ""})`;
+    return `tensor(${formatValues(this.data, this.shape)}, shape=${formatShape(this.shape)}, dtype=${this.dtype}${this.requiresGrad ? ", requiresGrad" : ""})`;
   }
 
   /** Backpropagates from this tensor into `.grad` of every leaf that requires grad. */
@@ -185,4 +205,34 @@ export class Tensor {
   take(indices: ops.IndexLike, axis?: number): Tensor { return ops.take(this, indices, axis); }
   takeAlongAxis(indices: ops.IndexLike | Tensor, axis: number): Tensor { return ops.takeAlongAxis(this, indices, axis); }
   astype(dtype: DType): Tensor { return ops.cast(this, dtype); }
+}
+
+/** NumPy's print options: summarise past `THRESHOLD` elements, keeping `EDGE` items at each end of an axis. */
+const THRESHOLD = 1000;
+const EDGE = 3;
+
+function formatValues(data: TypedArray, shape: Shape): string {
+  let size = 1;
+  for (const d of shape) size *= d;
+  const summarise = size > THRESHOLD;
+  const strides = new Array<number>(shape.length);
+  for (let i = shape.length - 1, acc = 1; i >= 0; i--) {
+    strides[i] = acc;
+    acc *= shape[i];
+  }
+  const walk = (dim: number, offset: number): string => {
+    if (dim === shape.length) return String(data[offset]);
+    const n = shape[dim];
+    const parts: string[] = [];
+    const item = (i: number) => walk(dim + 1, offset + i * strides[dim]);
+    if (summarise && n > 2 * EDGE) {
+      for (let i = 0; i < EDGE; i++) parts.push(item(i));
+      parts.push("...");
+      for (let i = n - EDGE; i < n; i++) parts.push(item(i));
+    } else {
+      for (let i = 0; i < n; i++) parts.push(item(i));
+    }
+    return `[${parts.join(", ")}]`;
+  };
+  return walk(0, 0);
 }

@@ -69,7 +69,7 @@ export function tensor(data: Nested | TypedArray | readonly number[], options: T
     if (values !== data) values.set(flat);
   } else {
     shape = inferShape(data as Nested);
-    values = allocate(dtype, sizeOf(shape));
+    values = allocate(dtype, sizeOf(shape), shape, "tensor");
     fillFlat(data as Nested, shape, values);
     if (options.shape) {
       checkShape(options.shape, "tensor");
@@ -82,19 +82,24 @@ export function tensor(data: Nested | TypedArray | readonly number[], options: T
   return new Tensor(values, shape, null, options.requiresGrad ?? false);
 }
 
-export function full(shape: Shape, value: number, options: CreateOptions = {}): Tensor {
-  checkShape(shape, "full");
-  const data = allocate(checkOptions("full", options.dtype), sizeOf(shape));
-  data.fill(value);
+/** A tensor of `shape` filled with `value`; `op` names the caller in errors. */
+function filled(op: string, shape: Shape, value: number, options: CreateOptions): Tensor {
+  checkShape(shape, op);
+  const data = allocate(checkOptions(op, options.dtype), sizeOf(shape), shape, op);
+  if (!Object.is(value, 0)) data.fill(value);
   return new Tensor(data, [...shape], null, options.requiresGrad ?? false);
 }
 
+export function full(shape: Shape, value: number, options: CreateOptions = {}): Tensor {
+  return filled("full", shape, value, options);
+}
+
 export function zeros(shape: Shape, options: CreateOptions = {}): Tensor {
-  return full(shape, 0, options);
+  return filled("zeros", shape, 0, options);
 }
 
 export function ones(shape: Shape, options: CreateOptions = {}): Tensor {
-  return full(shape, 1, options);
+  return filled("ones", shape, 1, options);
 }
 
 export function zerosLike(t: Tensor, options: CreateOptions = {}): Tensor {
@@ -114,7 +119,7 @@ export function arange(start: number, stop?: number, step = 1, options: CreateOp
   if (step === 0 || !Number.isFinite(step)) throw new Error(`arange: step must be a finite non-zero number, got ${step}`);
   if (!Number.isFinite(start) || !Number.isFinite(stop)) throw new Error(`arange: bounds must be finite, got ${start}, ${stop}`);
   const n = Math.max(0, Math.ceil((stop - start) / step));
-  const data = allocate(checkOptions("arange", options.dtype), n);
+  const data = allocate(checkOptions("arange", options.dtype), n, [n], "arange");
   for (let i = 0; i < n; i++) data[i] = start + i * step;
   return new Tensor(data, [n], null, options.requiresGrad ?? false);
 }
@@ -122,7 +127,7 @@ export function arange(start: number, stop?: number, step = 1, options: CreateOp
 /** `num` evenly spaced values from start to stop inclusive. */
 export function linspace(start: number, stop: number, num = 50, options: CreateOptions = {}): Tensor {
   if (!Number.isInteger(num) || num < 0) throw new Error(`linspace: num must be a non-negative integer, got ${num}`);
-  const data = allocate(checkOptions("linspace", options.dtype), num);
+  const data = allocate(checkOptions("linspace", options.dtype), num, [num], "linspace");
   const step = num > 1 ? (stop - start) / (num - 1) : 0;
   for (let i = 0; i < num; i++) data[i] = start + i * step;
   if (num > 1) data[num - 1] = stop;
@@ -132,7 +137,7 @@ export function linspace(start: number, stop: number, num = 50, options: CreateO
 /** Identity matrix of n rows and m (default n) columns. */
 export function eye(n: number, m = n, options: CreateOptions = {}): Tensor {
   checkShape([n, m], "eye");
-  const data = allocate(checkOptions("eye", options.dtype), n * m);
+  const data = allocate(checkOptions("eye", options.dtype), n * m, [n, m], "eye");
   for (let i = 0; i < Math.min(n, m); i++) data[i * m + i] = 1;
   return new Tensor(data, [n, m], null, options.requiresGrad ?? false);
 }
@@ -141,7 +146,7 @@ export function eye(n: number, m = n, options: CreateOptions = {}): Tensor {
 export function rand(shape: Shape, options: RandomOptions = {}): Tensor {
   checkShape(shape, "rand");
   const rng = options.rng ?? defaultRng();
-  const data = allocate(checkOptions("rand", options.dtype), sizeOf(shape));
+  const data = allocate(checkOptions("rand", options.dtype), sizeOf(shape), shape, "rand");
   for (let i = 0; i < data.length; i++) data[i] = rng.uniform();
   return new Tensor(data, [...shape], null, options.requiresGrad ?? false);
 }
@@ -150,7 +155,7 @@ export function rand(shape: Shape, options: RandomOptions = {}): Tensor {
 export function randn(shape: Shape, options: RandomOptions = {}): Tensor {
   checkShape(shape, "randn");
   const rng = options.rng ?? defaultRng();
-  const data = allocate(checkOptions("randn", options.dtype), sizeOf(shape));
+  const data = allocate(checkOptions("randn", options.dtype), sizeOf(shape), shape, "randn");
   for (let i = 0; i < data.length; i++) data[i] = rng.normal();
   return new Tensor(data, [...shape], null, options.requiresGrad ?? false);
 }
