@@ -110,7 +110,7 @@ describe("optimizers: update math against hand-computed values", () => {
     setGrad(r, [1]);
     wd.step(); // g = 1 + 0.5 * 2 = 2 -> 1.8
     assertClose(r.data, [1.8], 1e-15, "weight decay");
-    assert.throws(() => new bp.SGD([param([1])], { lr: -1 }), /learning rate must be a positive number/);
+    assert.throws(() => new bp.SGD([param([1])], { lr: -1 }), /SGD: invalid learning rate -1/);
   });
 
   it("Adam with bias correction: the first step moves each weight by lr", () => {

@@ -6,6 +6,7 @@ import { allocate } from "../core/dtype.js";
 import { add, leakyRelu, relu, sigmoid, tanh } from "../core/ops/elementwise.js";
 import { matmul } from "../core/ops/linalg.js";
 import { Module } from "./module.js";
+import { checkChoice, checkOptionKeys } from "../core/options.js";
 
 /** normal: N(0, 1) as in the lecture; xavier: Glorot uniform; kaiming: He normal N(0, 2/fanIn). */
 export type Init = "normal" | "xavier" | "kaiming";
@@ -16,6 +17,8 @@ export interface LinearOptions {
   rng?: Rng;
   dtype?: DType;
 }
+
+const LINEAR_KEYS = ["init", "bias", "rng", "dtype"] as const;
 
 /**
  * y = x W + b with W of shape (in, out) and b of shape (out,): batch-first, as the lecture's
@@ -32,12 +35,14 @@ export class Linear extends Module {
     if (!Number.isInteger(inFeatures) || !Number.isInteger(outFeatures) || inFeatures <= 0 || outFeatures <= 0) {
       throw new Error(`Linear: sizes must be positive integers, got ${inFeatures} -> ${outFeatures}`);
     }
+    checkOptionKeys("Linear", options, LINEAR_KEYS);
     this.inFeatures = inFeatures;
     this.outFeatures = outFeatures;
-    const dtype = options.dtype ?? "float32";
+    const dtype = checkChoice("Linear", "dtype", options.dtype ?? "float32", ["float32", "float64"]);
     const rng = options.rng ?? defaultRng();
-    const w = allocate(dtype, inFeatures * outFeatures);
-    const init = options.init ?? "kaiming";
+    const init = checkChoice("Linear", "init", options.init ?? "kaiming", ["normal", "xavier", "kaiming"]);
+    if (options.bias !== undefined && typeof options.bias !== "boolean") throw new TypeError(`Linear: bias must be true or false, got ${String(options.bias)}`);
+    const w = allocate(dtype, inFeatures * outFeatures, [inFeatures, outFeatures], "Linear");
     if (init === "xavier") {
       const a = Math.sqrt(6 / (inFeatures + outFeatures));
       for (let i = 0; i < w.length; i++) w[i] = (2 * rng.uniform() - 1) * a;
@@ -101,6 +106,8 @@ export interface MlpOptions extends LinearOptions {
   activation?: Activation;
 }
 
+const ACTIVATIONS: readonly Activation[] = ["relu", "leakyrelu", "sigmoid", "tanh"];
+
 function activationLayer(a: Activation): Module {
   switch (a) {
     case "sigmoid":
@@ -109,18 +116,23 @@ function activationLayer(a: Activation): Module {
       return new Tanh();
     case "leakyrelu":
       return new LeakyReLU();
-    default:
+    case "relu":
       return new ReLU();
   }
 }
 
 /** A multilayer perceptron: sizes [784, 128, 10] is Linear(784,128) -> act -> Linear(128,10). */
 export function mlp(sizes: readonly number[], options: MlpOptions = {}): Sequential {
-  if (sizes.length < 2) throw new Error(`mlp: need at least an input and an output size, got [${sizes.join(", ")}]`);
+  if (!Array.isArray(sizes) || sizes.length < 2) throw new Error(`mlp: need at least an input and an output size, got ${Array.isArray(sizes) ? `[${sizes.join(", ")}]` : String(sizes)}`);
+  if (!sizes.every((n) => Number.isInteger(n) && n > 0)) throw new Error(`mlp: layer sizes must be positive integers, got [${sizes.join(", ")}]`);
+  checkOptionKeys("mlp", options, [...LINEAR_KEYS, "activation"]);
+  const activation = checkChoice("mlp", "activation", options.activation ?? "relu", ACTIVATIONS);
+  const linear: LinearOptions = { ...options };
+  delete (linear as MlpOptions).activation;
   const layers: Module[] = [];
   for (let i = 0; i + 1 < sizes.length; i++) {
-    layers.push(new Linear(sizes[i], sizes[i + 1], options));
-    if (i + 2 < sizes.length) layers.push(activationLayer(options.activation ?? "relu"));
+    layers.push(new Linear(sizes[i], sizes[i + 1], linear));
+    if (i + 2 < sizes.length) layers.push(activationLayer(activation));
   }
   return new Sequential(...layers);
 }

@@ -5,6 +5,7 @@
 import type { Tensor } from "../core/tensor.js";
 import { allocate, type TypedArray } from "../core/dtype.js";
 import { getBackend } from "../core/backend.js";
+import { checkOptionKeys } from "../core/options.js";
 
 export abstract class Optimizer {
   readonly params: Tensor[];
@@ -55,7 +56,7 @@ export class SGD extends Optimizer {
 
   constructor(params: Iterable<Tensor>, options: SgdOptions) {
     super(params);
-    checkRate(options.lr);
+    checkSgd(options);
     this.lr = options.lr;
     this.momentum = options.momentum ?? 0;
     this.nesterov = options.nesterov ?? false;
@@ -103,10 +104,10 @@ export class Adam extends Optimizer {
   private readonly m: (TypedArray | undefined)[] = [];
   private readonly v: (TypedArray | undefined)[] = [];
 
-  constructor(params: Iterable<Tensor>, options: AdamOptions = {}) {
+  constructor(params: Iterable<Tensor>, options: AdamOptions = {}, op = "Adam") {
     super(params);
+    checkAdam(op, options);
     this.lr = options.lr ?? 1e-3;
-    checkRate(this.lr);
     [this.beta1, this.beta2] = options.betas ?? [0.9, 0.999];
     this.eps = options.eps ?? 1e-8;
     this.weightDecay = options.weightDecay ?? 0;
@@ -137,10 +138,34 @@ export class Adam extends Optimizer {
 export class AdamW extends Adam {
   protected override readonly decoupled: boolean = true;
   constructor(params: Iterable<Tensor>, options: AdamOptions = {}) {
-    super(params, { weightDecay: 0.01, ...options });
+    super(params, { weightDecay: 0.01, ...options }, "AdamW");
   }
 }
 
-function checkRate(lr: number): void {
-  if (!Number.isFinite(lr) || lr <= 0) throw new Error(`optimizer: the learning rate must be a positive number, got ${lr}`);
+/** A setting that must be a finite number in a range, with PyTorch's wording ("invalid momentum -0.5"). */
+function checkSetting(op: string, what: string, v: unknown, ok: (x: number) => boolean): number {
+  if (typeof v !== "number" || !Number.isFinite(v) || !ok(v)) throw new RangeError(`${op}: invalid ${what} ${String(v)}`);
+  return v;
+}
+
+const SGD_KEYS = ["lr", "momentum", "nesterov", "weightDecay"] as const;
+const ADAM_KEYS = ["lr", "betas", "eps", "weightDecay"] as const;
+
+function checkSgd(options: SgdOptions): void {
+  checkOptionKeys("SGD", options, SGD_KEYS);
+  if (options === undefined || options === null) throw new TypeError("SGD: options with a learning rate are required, e.g. { lr: 0.1 }");
+  checkSetting("SGD", "learning rate", options.lr, (x) => x > 0);
+  checkSetting("SGD", "momentum", options.momentum ?? 0, (x) => x >= 0);
+  checkSetting("SGD", "weight decay", options.weightDecay ?? 0, (x) => x >= 0);
+  if (options.nesterov !== undefined && typeof options.nesterov !== "boolean") throw new TypeError(`SGD: nesterov must be true or false, got ${String(options.nesterov)}`);
+}
+
+function checkAdam(op: string, options: AdamOptions): void {
+  checkOptionKeys(op, options, ADAM_KEYS);
+  checkSetting(op, "learning rate", options.lr ?? 1e-3, (x) => x > 0);
+  const betas: unknown = options.betas ?? [0.9, 0.999];
+  if (!Array.isArray(betas) || betas.length !== 2) throw new TypeError(`${op}: betas must be two numbers [beta1, beta2], got ${String(betas)}`);
+  betas.forEach((b: unknown, i) => checkSetting(op, `beta at index ${i}:`, b, (x) => x >= 0 && x < 1));
+  checkSetting(op, "epsilon", options.eps ?? 1e-8, (x) => x > 0);
+  checkSetting(op, "weight decay", options.weightDecay ?? 0, (x) => x >= 0);
 }
