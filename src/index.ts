@@ -10,6 +10,8 @@ export { gradcheck, type GradcheckOptions, type GradcheckReport, type InputRepor
 export { broadcastShapes, broadcastAll, matmulShape, formatShape, parseShape, ShapeError, type Shape } from "./core/shape.js";
 export { Rng, manualSeed } from "./core/random.js";
 export type { DType, TypedArray } from "./core/dtype.js";
+export { AllocationError } from "./core/dtype.js";
+export { detectAnomaly, setDetectAnomaly, isAnomalyDetectionEnabled, AnomalyError } from "./core/anomaly.js";
 export { PRIMS } from "./core/primitives.js";
 export type { Prim, ParamMap, Spec, PrimTable, VjpArgs, Kernel, Printers, ReduceParams, IndexParams, Buf } from "./core/prim.js";
 export { registerBackend, setBackend, getBackend, listBackends, jsBackend, type Backend } from "./core/backend.js";
