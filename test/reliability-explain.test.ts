@@ -7,7 +7,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { ExplainSyntaxError, parseExpression, parseProgram } from "../src/explain/parser.js";
 import { parseAssignments } from "../src/explain/values.js";
-import { explain, explainAll } from "../src/explain/explain.js";
+import { DERIVATIVE_SIZE_LIMIT, explain, explainAll } from "../src/explain/explain.js";
 import { formatLatex, formatMarkdown, formatTable } from "../src/explain/format.js";
 import { toDot, toMermaid, toSvg, toTikz } from "../src/explain/figures.js";
 import { buildGraph } from "../src/explain/graph.js";
@@ -125,5 +125,70 @@ describe("names that are Object.prototype members are ordinary names", () => {
     assert.match(ts, /forwardBackward\(constructor: number, __proto__: number, valueOf: number\)/);
     const wire = buildGraph(r).edges.find((e) => e.from === "hasOwnProperty");
     assert.equal(wire?.value, "3");
+  });
+});
+
+/**
+ * A program of `n` definitions over x, y, z where each stage uses the three before it (fan-out
+ * everywhere), with bounded functions so that the values stay finite at any length.
+ */
+export function fanOutProgram(n: number): string {
+  const names = ["x", "y", "z"];
+  const fns = ["sin", "cos", "tanh", "sigmoid"];
+  const lines: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const [c, b, a] = names.slice(-3);
+    const f = fns[i % 4];
+    const g = fns[(i + 1) % 4];
+    const head = i % 4 === 3 ? `${f}(${a}) / (2 + ${g}(${b}))` : `${f}(${a}) ${["+", "-", "*"][i % 4]} ${g}(${b})`;
+    lines.push(`s${i} = ${head} + ${c}/4`);
+    names.push(`s${i}`);
+  }
+  return lines.join("\n");
+}
+
+describe("symbolic derivatives that blow up are capped, by size, not by time", () => {
+  const at = parseAssignments(["x=0.9,y=0.5,z=0.7"]);
+
+  it("150 stages with fan-out: stages, values and gradients, and the derivative's size instead of it", () => {
+    const src = fanOutProgram(150);
+    const ex = explainAll(src, at);
+    const r = ex.report;
+    assert.equal(r.stages.length, 787); // 5 or 6 operations per definition
+    assert.equal(r.derivatives, undefined);
+    assert.equal(r.derivativesTooLarge?.limit, DERIVATIVE_SIZE_LIMIT);
+    assert.ok((r.derivativesTooLarge?.size ?? 0) > 1e50, `size ${r.derivativesTooLarge?.size}`);
+    assert.ok(ex.work <= 200 * r.stages.length, `work ${ex.work} for ${r.stages.length} stages`);
+    // The gradients are the engine's, so they agree with central differences.
+    const checked = explain(src, at, { check: true }).check ?? [];
+    assert.ok(checked.length === 3 && checked.every((c) => c.ok));
+    assert.match(formatTable(r), /Symbolic derivatives\n {2}too large to show: about \d(\.\d+)?e\+\d+ nodes before simplification \(the limit is 5000\)/);
+    assert.match(formatMarkdown(r), /Symbolic derivatives: too large to show/);
+    assert.match(formatLatex(r), /% Symbolic derivatives: too large to show/);
+  });
+
+  it("a power tower x^x^...^x of 80 levels finishes within an op budget", () => {
+    const src = Array(80).fill("x").join("^");
+    const ex = explainAll(src, parseAssignments(["x=0.9"]));
+    assert.equal(ex.report.stages.length, 79);
+    assert.ok(ex.report.derivativesTooLarge !== undefined);
+    assert.ok(ex.work <= 200 * 80, `work ${ex.work}`);
+    assert.ok(Number.isFinite(ex.report.gradients.x as number));
+  });
+
+  it("small programs keep their derivatives, and the work grows polynomially with the program", () => {
+    const src5 = "x^x^x^x^x";
+    // Under the cap the work is the simplifier's, which is at most ~50 steps per node of the tree.
+    for (const n of [2, 4, 6]) {
+      const ex = explainAll(fanOutProgram(n), at);
+      assert.ok(ex.report.derivatives, `derivatives of ${n} stages`);
+      assert.equal(ex.report.derivativesTooLarge, undefined);
+      assert.ok(ex.work <= 400 * DERIVATIVE_SIZE_LIMIT, `work ${ex.work}`);
+    }
+    const tower = explainAll(src5, parseAssignments(["x=0.9"]));
+    const d = tower.report.derivatives?.x ?? "";
+    const h = 1e-6;
+    const num = ((explain(src5, parseAssignments([`x=${0.9 + h}`])).value as number) - (explain(src5, parseAssignments([`x=${0.9 - h}`])).value as number)) / (2 * h);
+    assert.ok(Math.abs((explain(d, parseAssignments(["x=0.9"])).value as number) - num) < 1e-6);
   });
 });

@@ -10,12 +10,19 @@ import { parseProgram } from "./parser.js";
 import { printExpr, printText } from "./print.js";
 import { simplify } from "./simplify.js";
 import { ExplainError, evaluate, programFunction, recordStageVjp, refArgs, stageProgram, type Stage, type StagedProgram } from "./stage.js";
-import { NotSymbolic, readGraph } from "./symbolic.js";
+import { expressionSize, NotSymbolic, readGraph } from "./symbolic.js";
+import { WorkBudgetExceeded, withinBudget, workDone } from "./work.js";
 
 export type Value = number | bp.Nested;
 
-/** Symbolic derivatives past this many nodes are not printed (nobody reads them; the simplifier recurses). */
-const DERIVATIVE_LIMIT = 2000;
+/**
+ * Full symbolic derivatives whose expression tree (before simplification) has more nodes than this are
+ * not computed: nobody reads them, and with fan-out the tree grows exponentially with the program
+ * (an 80-stage program would never finish). The report gives their size instead.
+ */
+export const DERIVATIVE_SIZE_LIMIT = 5000;
+/** Simplifier steps allowed per node of the trees it simplifies (a safety net; see the measurements in the tests). */
+const SIMPLIFY_STEPS_PER_NODE = 400;
 
 export interface StageReport {
   name: string;
@@ -68,6 +75,11 @@ export interface ExplainReport {
   edges: EdgeReport[];
   /** Full symbolic derivatives in terms of the inputs (scalar programs). */
   derivatives?: Record<string, string>;
+  /**
+   * Set instead of `derivatives` when they are too large to show: `size` nodes in the largest
+   * expression tree before simplification, over `limit`. Stages, values and gradients are unaffected.
+   */
+  derivativesTooLarge?: { size: number; limit: number };
   derivativesLatex?: Record<string, string>;
   warnings: string[];
   check?: CheckReport[];
@@ -136,12 +148,14 @@ function localDerivatives(s: Stage, values: ReadonlyMap<string, bp.Tensor>, gNam
   return { perArg: grads.map((g) => graphCode(g, names, "text")), perArgValue: grads.map(() => null) };
 }
 
+type FullDerivatives = { kind: "ok"; exprs: Map<string, Expr> } | { kind: "tooLarge"; size: number } | { kind: "none" };
+
 /** Full derivatives of a scalar program in terms of its inputs, read from the whole backward graph. */
-function fullDerivatives(staged: StagedProgram, given: ReadonlyMap<string, bp.Tensor>, inputs: readonly string[]): Map<string, Expr> | null {
+function fullDerivatives(staged: StagedProgram, given: ReadonlyMap<string, bp.Tensor>, inputs: readonly string[]): FullDerivatives {
   const leaves = new Map<string, bp.Tensor>();
   for (const name of inputs) {
     const t = given.get(name)!;
-    if (t.size !== 1) return null;
+    if (t.size !== 1) return { kind: "none" };
     leaves.set(name, new bp.Tensor(t.data, t.shape, null, true));
   }
   const all = [...leaves.values()];
@@ -150,14 +164,20 @@ function fullDerivatives(staged: StagedProgram, given: ReadonlyMap<string, bp.Te
   const grads = back(ct);
   const names = new Map<bp.Tensor, Expr>(all.map((l, k) => [l, v(inputs[k])]));
   names.set(ct, num(1));
-  const out = new Map<string, Expr>();
+  // Sizes first (linear in the graph): the cap must not build what it caps.
+  const sizes = grads.map((g) => expressionSize(g, names));
+  const size = sizes.reduce((a, b) => Math.max(a, b), 0);
+  if (size > DERIVATIVE_SIZE_LIMIT) return { kind: "tooLarge", size };
+  const exprs = new Map<string, Expr>();
   try {
-    inputs.forEach((n, k) => out.set(n, simplify(readGraph(grads[k], names, DERIVATIVE_LIMIT))));
+    const total = sizes.reduce((a, b) => a + b, 0);
+    withinBudget(SIMPLIFY_STEPS_PER_NODE * (total + 1), () => inputs.forEach((n, k) => exprs.set(n, simplify(readGraph(grads[k], names, DERIVATIVE_SIZE_LIMIT)))));
   } catch (e) {
-    if (e instanceof NotSymbolic) return null;
+    if (e instanceof WorkBudgetExceeded) return { kind: "tooLarge", size };
+    if (e instanceof NotSymbolic) return { kind: "none" };
     throw e;
   }
-  return out;
+  return { kind: "ok", exprs };
 }
 
 function warningsFor(staged: StagedProgram, values: ReadonlyMap<string, bp.Tensor>, locals: Map<string, LocalInfo>, grads: ReadonlyMap<string, bp.Tensor | null>, eq: (s: Stage) => string): string[] {
@@ -209,6 +229,8 @@ function checkGradients(staged: StagedProgram, given: ReadonlyMap<string, bp.Ten
 /** Everything explain computed: the report, and the staged program and values the emitters need. */
 export interface Explanation {
   report: ExplainReport;
+  /** Symbolic work (simplifier steps, graph nodes read) this explanation took: an op count for budgets. */
+  work: number;
   staged: StagedProgram;
   values: ReadonlyMap<string, bp.Tensor>;
   grads: ReadonlyMap<string, bp.Tensor | null>;
@@ -220,6 +242,7 @@ export function explain(source: string, given: ReadonlyMap<string, bp.Tensor>, o
 }
 
 export function explainAll(source: string, given: ReadonlyMap<string, bp.Tensor>, options: ExplainOptions = {}): Explanation {
+  const work0 = workDone();
   const program = parseProgram(source);
   const staged = stageProgram(program, new Set(given.keys()));
   const eq = (s: Stage) => `${s.name} = ${printText(s.expr)}`;
@@ -291,8 +314,10 @@ export function explainAll(source: string, given: ReadonlyMap<string, bp.Tensor>
     warnings: warningsFor(staged, ev.values, locals, ev.grads, eq),
   };
   if (scalar) {
-    const d = fullDerivatives(staged, given, staged.inputs);
-    if (d) {
+    const full = fullDerivatives(staged, given, staged.inputs);
+    if (full.kind === "tooLarge") report.derivativesTooLarge = { size: full.size, limit: DERIVATIVE_SIZE_LIMIT };
+    if (full.kind === "ok") {
+      const d = full.exprs;
       // A name given with --at that the program does not use has derivative 0.
       const exprOf = (n: string) => d.get(n) ?? num(0);
       report.derivatives = namedRecord(inputNames.map((n) => [n, printText(exprOf(n))] as const));
@@ -311,7 +336,7 @@ export function explainAll(source: string, given: ReadonlyMap<string, bp.Tensor>
       })),
     };
   }
-  return { report, staged, values: ev.values, grads: ev.grads };
+  return { report, work: workDone() - work0, staged, values: ev.values, grads: ev.grads };
 }
 
 export { ExplainError };

@@ -9,6 +9,12 @@ export function sumText(terms: readonly string[]): string {
   return terms.length <= 8 ? terms.join(" + ") : `${terms.slice(0, 4).join(" + ")} + ... + ${terms[terms.length - 1]} (${terms.length} terms)`;
 }
 
+/** Why the symbolic derivatives are missing, when they were too large to compute. */
+export function tooLargeText(r: ExplainReport): string | null {
+  const t = r.derivativesTooLarge;
+  return t ? `too large to show: about ${fmtNumber(t.size)} nodes before simplification (the limit is ${t.limit}); the gradients above are exact` : null;
+}
+
 function listText(names: readonly string[]): string {
   return names.length <= 8 ? names.join(", ") : `${names.slice(0, 4).join(", ")}, ... ${names[names.length - 1]} (${names.length} stages)`;
 }
@@ -75,6 +81,8 @@ export function formatTable(r: ExplainReport): string {
     lines.push("", "Symbolic derivatives");
     for (const n of r.inputs) lines.push(`  d${r.output}/d${n} = ${own(r.derivatives, n)}`);
   }
+  const tooLarge = tooLargeText(r);
+  if (tooLarge) lines.push("", "Symbolic derivatives", `  ${tooLarge}`);
   if (r.check) {
     lines.push("", "Gradient check (central differences, float64)");
     pushAll(lines, table([["input", "backprop", "numeric", "rel. error", "verdict"], ...r.check.map((c) => [c.name, fmtValue(c.analytic), fmtValue(c.numeric), c.relError.toExponential(1), c.ok ? "ok" : "MISMATCH"])]));
@@ -111,6 +119,8 @@ export function formatMarkdown(r: ExplainReport): string {
     out.push("", "Symbolic derivatives:", "");
     for (const n of r.inputs) out.push(`- $\\frac{\\partial ${r.output}}{\\partial ${n}} = ${own(r.derivativesLatex, n) ?? own(r.derivatives, n)}$`);
   }
+  const tooLarge = tooLargeText(r);
+  if (tooLarge) out.push("", `Symbolic derivatives: ${tooLarge}.`);
   if (r.warnings.length) out.push("", ...r.warnings.map((w) => `> **Warning:** ${md(w)}`));
   return out.join("\n") + "\n";
 }
@@ -145,5 +155,7 @@ export function formatLatex(r: ExplainReport): string {
     out.push(r.inputs.map((n) => `\\frac{\\partial ${r.output}}{\\partial ${n}} &= ${own(r.derivativesLatex, n)}`).join(" \\\\\n"));
     out.push("\\end{align*}");
   }
+  const tooLarge = tooLargeText(r);
+  if (tooLarge) out.push("", `% Symbolic derivatives: ${tooLarge}`);
   return out.join("\n") + "\n";
 }

@@ -5,6 +5,7 @@
  */
 import { bin, call, neg, num, type Expr } from "./ast.js";
 import { printText } from "./print.js";
+import { charge } from "./work.js";
 
 type Num = { readonly kind: "num"; readonly value: number };
 function isNum(e: Expr): e is Num;
@@ -60,6 +61,13 @@ interface Product {
   factors: Map<string, { base: Expr; exp: Expr }>;
 }
 
+/** Text key of a factor or term; printing costs its length in work steps. */
+function keyOf(e: Expr): string {
+  const k = printText(e);
+  charge(k.length);
+  return k;
+}
+
 function addExp(a: Expr, b: Expr): Expr {
   return simplify(bin("+", a, b));
 }
@@ -88,7 +96,7 @@ function toProduct(e: Expr, p: Product = { coef: 1, factors: new Map() }, sign =
     exp = e.right;
   }
   if (sign === -1) exp = simplify(neg(exp));
-  const key = printText(base);
+  const key = keyOf(base);
   const prev = p.factors.get(key);
   p.factors.set(key, { base, exp: prev ? addExp(prev.exp, exp) : exp });
   return p;
@@ -139,7 +147,7 @@ function collectTerms(e: Expr, out: { coef: number; term: Expr | null }[], sign 
 function fromTerms(terms: { coef: number; term: Expr | null }[]): Expr {
   const merged = new Map<string, { coef: number; term: Expr | null }>();
   for (const t of terms) {
-    const key = t.term ? printText(t.term) : "";
+    const key = t.term ? keyOf(t.term) : "";
     const prev = merged.get(key);
     if (prev) prev.coef += t.coef;
     else merged.set(key, { ...t });
@@ -165,6 +173,7 @@ function simplifyProduct(e: Expr): Expr {
 }
 
 export function simplify(e: Expr): Expr {
+  charge();
   switch (e.kind) {
     case "num":
       return num(clean(e.value));

@@ -6,6 +6,7 @@
  */
 import * as bp from "../index.js";
 import { bin, call, neg, num, type Expr } from "./ast.js";
+import { charge } from "./work.js";
 
 export class NotSymbolic extends Error {}
 
@@ -97,7 +98,36 @@ export function readGraph(t: bp.Tensor, names: ReadonlyMap<bp.Tensor, Expr>, lim
       continue;
     }
     if (--budget < 0) throw new NotSymbolic("the expression is too large to print");
+    charge();
     memo.set(u, READERS[u.node.prim](u.node.inputs.map((i) => memo.get(i)!), u.node));
+  }
+  return memo.get(t)!;
+}
+
+/**
+ * Number of nodes of the expression tree that readGraph(t, names) would print, counted over the graph
+ * (linear in its nodes) without building it: a graph with shared nodes (fan-out) can stand for a tree
+ * exponentially larger than itself. Saturates at Number.MAX_VALUE rather than overflowing to Infinity.
+ */
+export function expressionSize(t: bp.Tensor, names: ReadonlyMap<bp.Tensor, Expr>): number {
+  const memo = new Map<bp.Tensor, number>();
+  const stack: [bp.Tensor, boolean][] = [[t, false]];
+  while (stack.length > 0) {
+    const [u, expanded] = stack.pop()!;
+    if (memo.has(u)) continue;
+    if (names.has(u) || u.node === null) {
+      memo.set(u, 1);
+      continue;
+    }
+    if (!expanded) {
+      stack.push([u, true]);
+      for (const i of u.node.inputs) if (!memo.has(i)) stack.push([i, false]);
+      continue;
+    }
+    charge();
+    // Readers that pass their input through (reshape, sum of a scalar, ...) add no node.
+    const own = READERS[u.node.prim] === id ? 0 : 1;
+    memo.set(u, Math.min(Number.MAX_VALUE, u.node.inputs.reduce((s, i) => s + memo.get(i)!, own)));
   }
   return memo.get(t)!;
 }
