@@ -13,6 +13,7 @@ import { sumTo } from "./ops/reduce.js";
 import { cast, detach } from "./ops/structure.js";
 import { full, scalar } from "./ops/create.js";
 import { recycle, startRecording, stopRecording } from "./recycle.js";
+import { anomalyOn, duringBackward, reportBackward } from "./anomaly.js";
 
 export interface BackwardOptions {
   /** Record the backward computation too, so the gradients can be differentiated again. */
@@ -128,7 +129,8 @@ export function pullback(
   };
   // One arguments object for every rule (rules read it and return; none keeps it).
   const args: { -readonly [K in keyof VjpArgs<Prim>]: VjpArgs<Prim>[K] } = { ct: cts[0], out: cts[0], x: cts[0], y: cts[0], z: cts[0], inputs: [], params: {} as VjpArgs<Prim>["params"] };
-  return withGradMode(createGraph, () => {
+  // In anomaly mode the rules' own ops are not checked as forward ops; their results are, below.
+  const walkBack = (): Map<Tensor, Tensor> => {
     try {
       record = createGraph ? null : startRecording();
       outputs.forEach((o, i) => accumulate(o, cts[i]));
@@ -156,6 +158,7 @@ export function pullback(
           if (!input.requiresGrad || (relevant && !relevant.has(input))) continue;
           const g0 = ruleFor(vjp, args, i);
           if (!g0) continue;
+          if (anomalyOn) reportBackward(prim, t.node.site, inputs.map((u) => u.shape), i, ct, g0);
           // The one place where broadcasting is undone: sum the cotangent back to the input's shape.
           const g1 = sameShape(g0.shape, input.shape) ? g0 : sumTo(g0, input.shape);
           const g = g1.dtype === input.dtype ? g1 : cast(g1, input.dtype);
@@ -171,7 +174,8 @@ export function pullback(
       for (const t of order) t.ct = null;
     }
     return result;
-  });
+  };
+  return withGradMode(createGraph, () => (anomalyOn ? duringBackward(walkBack) : walkBack()));
 }
 
 function seed(y: Tensor, ct: Tensor | number | undefined, op: string): Tensor {

@@ -4,6 +4,7 @@
  */
 import { getBackend } from "./backend.js";
 import { AllocationError, allocationError, MAX_ELEMENTS, type DType } from "./dtype.js";
+import { anomalyOn, callSite, inBackward, reportForward } from "./anomaly.js";
 import type { Shape } from "./shape.js";
 import type { Kernel, ParamMap, Prim, Spec } from "./prim.js";
 import { PRIMS } from "./primitives.js";
@@ -64,7 +65,7 @@ function scalarResult(v: number, shape: Shape, node: Node | null, tracked: boole
  */
 export function bindPair<P extends Prim>(spec: Spec<P>, prim: P, x: Tensor, y: Tensor, params: ParamMap[P]): Tensor {
   const f = spec.scalar;
-  if (f !== undefined && spec.dtype === undefined && x.size === 1 && y.size === 1 && x.shape.length <= 1 && y.shape.length <= 1 && !(gradEnabled && spec.vjp !== null && (x.requiresGrad || y.requiresGrad))) {
+  if (f !== undefined && !anomalyOn && spec.dtype === undefined && x.size === 1 && y.size === 1 && x.shape.length <= 1 && y.shape.length <= 1 && !(gradEnabled && spec.vjp !== null && (x.requiresGrad || y.requiresGrad))) {
     if (overrideFor(prim, 1) === undefined) {
       const dtype: DType = x.dtype === "float64" || y.dtype === "float64" ? "float64" : "float32";
       return scalarResult(f(x.scalarValue(), y.scalarValue(), 0), x.shape.length >= y.shape.length ? x.shape : y.shape, null, false, dtype);
@@ -102,12 +103,14 @@ export function bindSpec<P extends Prim>(spec: Spec<P>, prim: P, inputs: readonl
   let size = 1;
   for (const d of shape) size *= d;
   const override = overrideFor(prim, Math.max(largest, size));
-  const node = tracked ? { prim, inputs, params } : null;
+  const node = tracked ? (anomalyOn ? { prim, inputs, params, site: callSite() } : { prim, inputs, params }) : null;
   // One element in, one out, on the reference path: compute on numbers.
   if (ones && spec.scalar && override === undefined && (shape.length === 0 || (shape.length === 1 && shape[0] === 1))) {
     const a = inputs[0].scalarValue();
     const v = n === 1 ? spec.scalar(a, 0, 0) : n === 2 ? spec.scalar(a, inputs[1].scalarValue(), 0) : spec.scalar(a, inputs[1].scalarValue(), inputs[2].scalarValue());
-    return scalarResult(v, shape, node, tracked, dtype);
+    const r = scalarResult(v, shape, node, tracked, dtype);
+    if (anomalyOn && !inBackward) reportForward(prim, inputs, r, spec.scalar !== undefined);
+    return r;
   }
   if (size > MAX_ELEMENTS) throw allocationError(dtype, shape, prim);
   let data;
@@ -118,5 +121,7 @@ export function bindSpec<P extends Prim>(spec: Spec<P>, prim: P, inputs: readonl
     if (e instanceof AllocationError || (e instanceof RangeError && size > LARGE)) throw allocationError(dtype, shape, prim);
     throw e;
   }
-  return new Tensor(data, shape, node, tracked);
+  const r = new Tensor(data, shape, node, tracked);
+  if (anomalyOn && !inBackward) reportForward(prim, inputs, r, spec.scalar !== undefined);
+  return r;
 }

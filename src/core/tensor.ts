@@ -16,6 +16,8 @@ export interface Node {
   readonly prim: Prim;
   readonly inputs: readonly Tensor[];
   readonly params: ParamMap[Prim];
+  /** The caller's stack frame, recorded only in anomaly mode (see anomaly.ts). */
+  readonly site?: string;
 }
 
 export type Axes = number | readonly number[] | null | undefined;

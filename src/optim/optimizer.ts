@@ -6,6 +6,7 @@ import type { Tensor } from "../core/tensor.js";
 import { allocate, type TypedArray } from "../core/dtype.js";
 import { getBackend } from "../core/backend.js";
 import { checkOptionKeys } from "../core/options.js";
+import { anomalyOn, reportUpdate } from "../core/anomaly.js";
 
 export abstract class Optimizer {
   readonly params: Tensor[];
@@ -27,7 +28,9 @@ export abstract class Optimizer {
   step(): void {
     this.steps++;
     this.params.forEach((p, i) => {
-      if (p.grad) this.update(p.data, p.grad.data, i);
+      if (!p.grad) return;
+      this.update(p.data, p.grad.data, i);
+      if (anomalyOn) reportUpdate(this.constructor.name, i, p.shape, p.data, p.grad.data);
     });
   }
 
