@@ -157,6 +157,19 @@ describe("tensor construction", () => {
   });
 });
 
+describe("arguments of the wrong kind", () => {
+  it("name the op and the argument instead of failing inside it", () => {
+    const t = bp.tensor([[1, 2], [3, 4]]);
+    const bad = (v: unknown) => v as bp.Tensor;
+    assert.throws(() => bp.sum(bad(null)), /^TypeError: sum: x must be a Tensor, got null$/);
+    assert.throws(() => bp.matmul(t, bad([1, 2])), /matmul: y must be a Tensor, got an array \(wrap it with bp.tensor\)/);
+    assert.throws(() => bp.reshape(bad("x"), [2]), /reshape: x must be a Tensor, got string/);
+    assert.throws(() => bp.crossEntropy(bad({}), [0]), /crossEntropy: logits must be a Tensor, got object/);
+    assert.throws(() => bp.concat([t, bad(3)]), /concat: tensor 1 must be a Tensor, got number/);
+    assert.throws(() => bp.gradcheck(3 as unknown as (x: bp.Tensor) => bp.Tensor, [t]), /gradcheck: the first argument must be a function of tensors, got number/);
+  });
+});
+
 describe("options are checked, not ignored", () => {
   it("mlp rejects an unknown activation and unknown option keys", () => {
     assert.throws(() => bp.mlp([2, 3, 1], { activation: "tahn" as bp.Activation }), /mlp: unknown activation "tahn" \(use relu, leakyrelu, sigmoid or tanh\)/);

@@ -52,6 +52,8 @@ function asTensor(v: Operand): Tensor {
 }
 
 export function gradcheck(f: (...xs: Tensor[]) => Operand, inputs: readonly (Tensor | number | Nested)[], options: GradcheckOptions = {}): GradcheckReport {
+  if (typeof f !== "function") throw new TypeError(`gradcheck: the first argument must be a function of tensors, got ${typeof f}`);
+  if (!Array.isArray(inputs)) throw new TypeError(`gradcheck: inputs must be an array, got ${typeof inputs}`);
   const eps = options.eps ?? 1e-6;
   const atol = options.atol ?? 1e-6;
   const rtol = options.rtol ?? 1e-4;

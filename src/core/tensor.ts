@@ -21,6 +21,14 @@ export interface Node {
 }
 
 export type Axes = number | readonly number[] | null | undefined;
+
+/** Throws a TypeError naming the op and the argument when `v` is not a Tensor (JS callers, or `any`). */
+export function expectTensor(op: string, v: unknown, arg = "x"): asserts v is Tensor {
+  if (!(v instanceof Tensor)) {
+    const what = v === null ? "null" : Array.isArray(v) ? "an array (wrap it with bp.tensor)" : typeof v;
+    throw new TypeError(`${op}: ${arg} must be a Tensor, got ${what}`);
+  }
+}
 export type Operand = Tensor | number;
 
 export class Tensor {

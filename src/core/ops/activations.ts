@@ -1,6 +1,6 @@
 /** The softmax cross-entropy loss and mean squared error, composites of primitives (softmax and logSoftmax are with the reductions). */
 import { formatShape, ShapeError, sizeOf } from "../shape.js";
-import { Tensor } from "../tensor.js";
+import { Tensor, expectTensor } from "../tensor.js";
 import { mul, neg, sub } from "./elementwise.js";
 import { logSoftmax, mean, sum } from "./reduce.js";
 import { readClassLabels, reshape, takeAlongAxis, type IndexLike } from "./structure.js";
@@ -15,6 +15,7 @@ export interface CrossEntropyOptions {
  * -log softmax(logits)[target]. Stable at logits of +-1000; its gradient is softmax - onehot.
  */
 export function crossEntropy(logits: Tensor, targets: IndexLike, options: CrossEntropyOptions = {}): Tensor {
+  expectTensor("crossEntropy", logits, "logits");
   if (logits.ndim < 1) throw new ShapeError(`crossEntropy: logits must have a class axis, got shape ${formatShape(logits.shape)}`);
   const lsm = logSoftmax(logits, -1);
   const batch = logits.shape.slice(0, -1);
@@ -34,6 +35,7 @@ export function crossEntropy(logits: Tensor, targets: IndexLike, options: CrossE
 
 /** Mean squared error. */
 export function mse(pred: Tensor, target: Tensor | number): Tensor {
+  expectTensor("mse", pred, "pred");
   const d = sub(pred, target);
   return mean(mul(d, d));
 }

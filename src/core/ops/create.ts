@@ -2,7 +2,7 @@
 import { allocate, isDType, type DType, type TypedArray } from "../dtype.js";
 import { defaultRng, type Rng } from "../random.js";
 import { checkShape, formatShape, sizeOf, type Shape } from "../shape.js";
-import { Tensor, type Nested } from "../tensor.js";
+import { Tensor, type Nested, expectTensor } from "../tensor.js";
 
 export interface CreateOptions {
   dtype?: DType;
@@ -103,10 +103,12 @@ export function ones(shape: Shape, options: CreateOptions = {}): Tensor {
 }
 
 export function zerosLike(t: Tensor, options: CreateOptions = {}): Tensor {
+  expectTensor("zerosLike", t, "t");
   return full(t.shape, 0, { dtype: t.dtype, ...options });
 }
 
 export function onesLike(t: Tensor, options: CreateOptions = {}): Tensor {
+  expectTensor("onesLike", t, "t");
   return full(t.shape, 1, { dtype: t.dtype, ...options });
 }
 

@@ -2,7 +2,7 @@
 import { bind, bindPair, bindSpec } from "../bind.js";
 import type { Prim, Spec } from "../prim.js";
 import { PRIMS } from "../primitives.js";
-import { Tensor, type Operand } from "../tensor.js";
+import { Tensor, type Operand, expectTensor } from "../tensor.js";
 import { constant } from "./create.js";
 
 /** Numbers join an op in the dtype of the tensor beside them (float32 when both are numbers). */
@@ -80,11 +80,13 @@ export const ne = (x: Operand, y: Operand): Tensor => sub(1, eq(x, y));
 
 /** Picks x where cond is non-zero and y elsewhere, broadcasting all three; no gradient reaches cond. */
 export function where(cond: Tensor, x: Operand, y: Operand): Tensor {
+  expectTensor("where", cond, "cond");
   const [c, a, b] = operands(cond, x, y);
   return bind("where", [c, a, b], {});
 }
 
 export function square(x: Tensor): Tensor {
+  expectTensor("square", x);
   return mul(x, x);
 }
 
@@ -93,9 +95,11 @@ export function square(x: Tensor): Tensor {
  * every comparison is false) passes through instead of being hidden as 0.
  */
 export function relu(x: Tensor): Tensor {
+  expectTensor("relu", x);
   return where(le(x, 0), 0, x);
 }
 
 export function leakyRelu(x: Tensor, slope = 0.01): Tensor {
+  expectTensor("leakyRelu", x);
   return where(gt(x, 0), x, mul(x, slope));
 }

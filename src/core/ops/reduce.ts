@@ -1,16 +1,18 @@
 /** Reductions: sum, mean, max, min, logsumexp with softmax and logSoftmax, argmax/argmin, and sumTo (the one broadcast reduction). */
 import { bind, noGrad } from "../bind.js";
 import { normalizeAxes, normalizeAxis, sameShape, type Shape } from "../shape.js";
-import { Tensor, type Axes } from "../tensor.js";
+import { Tensor, type Axes, expectTensor } from "../tensor.js";
 import { reducedShape } from "../kernels/reduce.js";
 import { add, div, exp, log, neg, sub, where } from "./elementwise.js";
 import { detach, reshape } from "./structure.js";
 
 export function sum(x: Tensor, axis?: Axes, keepdims = false): Tensor {
+  expectTensor("sum", x);
   return bind("sum", [x], { axes: normalizeAxes(axis, x.ndim, "sum"), keepdims });
 }
 
 export function mean(x: Tensor, axis?: Axes, keepdims = false): Tensor {
+  expectTensor("mean", x);
   const axes = normalizeAxes(axis, x.ndim, "mean");
   let count = 1;
   for (const a of axes) count *= x.shape[a];
@@ -18,10 +20,12 @@ export function mean(x: Tensor, axis?: Axes, keepdims = false): Tensor {
 }
 
 export function max(x: Tensor, axis?: Axes, keepdims = false): Tensor {
+  expectTensor("max", x);
   return bind("max", [x], { axes: normalizeAxes(axis, x.ndim, "max"), keepdims });
 }
 
 export function min(x: Tensor, axis?: Axes, keepdims = false): Tensor {
+  expectTensor("min", x);
   return neg(max(neg(x), axis, keepdims));
 }
 
@@ -44,6 +48,7 @@ function shiftByMax(x: Tensor, axes: readonly number[]): { shifted: Tensor; m: T
 
 /** log(sum(exp(x))) without overflow. A slice that is all -Infinity gives -Infinity, not NaN. */
 export function logsumexp(x: Tensor, axis?: Axes, keepdims = false): Tensor {
+  expectTensor("logsumexp", x);
   const axes = normalizeAxes(axis, x.ndim, "logsumexp");
   const { shifted, m } = shiftByMax(x, axes);
   const out = add(log(bind("sum", [exp(shifted)], { axes, keepdims: true })), m);
@@ -56,6 +61,7 @@ export function logsumexp(x: Tensor, axis?: Axes, keepdims = false): Tensor {
  * 1e8 in float32) and the difference of two large numbers loses every digit; x - m is exact.
  */
 export function logSoftmax(x: Tensor, axis = -1): Tensor {
+  expectTensor("logSoftmax", x);
   const a = normalizeAxis(axis, x.ndim, "logSoftmax");
   const { shifted } = shiftByMax(x, [a]);
   return sub(shifted, log(bind("sum", [exp(shifted)], { axes: [a], keepdims: true })));
@@ -63,6 +69,7 @@ export function logSoftmax(x: Tensor, axis = -1): Tensor {
 
 /** exp(x - m) / sum(exp(x - m)): equal logits give exactly 1/n, at any size. */
 export function softmax(x: Tensor, axis = -1): Tensor {
+  expectTensor("softmax", x);
   const a = normalizeAxis(axis, x.ndim, "softmax");
   const e = exp(shiftByMax(x, [a]).shifted);
   return div(e, bind("sum", [e], { axes: [a], keepdims: true }));
@@ -70,6 +77,7 @@ export function softmax(x: Tensor, axis = -1): Tensor {
 
 /** Index of the largest value along `axis` (over the flattened tensor when no axis is given). */
 export function argmax(x: Tensor, axis?: number, keepdims = false): Tensor {
+  expectTensor("argmax", x);
   if (axis === undefined) {
     const flat = reshape(detach(x), [-1]);
     const r = bind("argmax", [flat], { axis: 0, keepdims: false });
@@ -79,6 +87,7 @@ export function argmax(x: Tensor, axis?: number, keepdims = false): Tensor {
 }
 
 export function argmin(x: Tensor, axis?: number, keepdims = false): Tensor {
+  expectTensor("argmin", x);
   return noGrad(() => argmax(neg(x), axis, keepdims));
 }
 

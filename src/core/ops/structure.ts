@@ -2,15 +2,17 @@
 import { bind } from "../bind.js";
 import type { DType } from "../dtype.js";
 import { broadcastShapes, checkShape, formatShape, MAX_DIMS, normalizeAxes, normalizeAxis, sameShape, ShapeError, sizeOf, stridesOf, type Shape } from "../shape.js";
-import { Tensor, type Axes, type Nested } from "../tensor.js";
+import { Tensor, type Axes, type Nested, expectTensor } from "../tensor.js";
 
 /** A tensor that shares x's values but is cut from the graph. */
 export function detach(x: Tensor): Tensor {
+  expectTensor("detach", x);
   return new Tensor(x.data, x.shape, null, false);
 }
 
 /** Reshape, with at most one -1 standing for the size that fits. */
 export function reshape(x: Tensor, shape: readonly number[]): Tensor {
+  expectTensor("reshape", x);
   if (!Array.isArray(shape) || shape.length > MAX_DIMS) checkShape(shape, "reshape");
   const unknown = shape.filter((d) => d === -1).length;
   const known = shape.reduce((acc, d) => (d === -1 ? acc : acc * d), 1);
@@ -29,6 +31,7 @@ export function reshape(x: Tensor, shape: readonly number[]): Tensor {
 
 /** Permutes axes (reverses them when no permutation is given), like NumPy's transpose. */
 export function transpose(x: Tensor, perm?: readonly number[]): Tensor {
+  expectTensor("transpose", x);
   const p = perm ? perm.map((a) => normalizeAxis(a, x.ndim, "transpose")) : x.shape.map((_, i) => x.ndim - 1 - i);
   if (p.length !== x.ndim || new Set(p).size !== p.length) {
     throw new ShapeError(`transpose: axes (${(perm ?? []).join(",")}) are not a permutation of the ${x.ndim} axes of a tensor of shape ${formatShape(x.shape)}`);
@@ -39,6 +42,7 @@ export function transpose(x: Tensor, perm?: readonly number[]): Tensor {
 
 /** Swaps the last two axes (matrix transpose of each batch element); a 0-d or 1-d tensor is returned as is. */
 export function mT(x: Tensor): Tensor {
+  expectTensor("mT", x);
   if (x.ndim < 2) return x;
   const perm = x.shape.map((_, i) => i);
   perm[x.ndim - 2] = x.ndim - 1;
@@ -47,6 +51,7 @@ export function mT(x: Tensor): Tensor {
 }
 
 export function broadcastTo(x: Tensor, shape: Shape): Tensor {
+  expectTensor("broadcastTo", x);
   // The primitive's shape rule checks that x broadcasts to it; this checks it is a shape at all.
   checkShape(shape, "broadcastTo");
   if (sameShape(x.shape, shape)) return x;
@@ -55,6 +60,7 @@ export function broadcastTo(x: Tensor, shape: Shape): Tensor {
 
 /** Removes axes of length 1 (all of them, or the ones named). */
 export function squeeze(x: Tensor, axis?: Axes): Tensor {
+  expectTensor("squeeze", x);
   const axes = axis === undefined || axis === null ? x.shape.flatMap((d, i) => (d === 1 ? [i] : [])) : normalizeAxes(axis, x.ndim, "squeeze");
   for (const a of axes) {
     if (x.shape[a] !== 1) throw new ShapeError(`squeeze: cannot squeeze axis ${a} of length ${x.shape[a]} in shape ${formatShape(x.shape)}`);
@@ -64,6 +70,7 @@ export function squeeze(x: Tensor, axis?: Axes): Tensor {
 
 /** Inserts an axis of length 1 at `axis` (which may be ndim, or negative as in NumPy's expand_dims). */
 export function unsqueeze(x: Tensor, axis: number): Tensor {
+  expectTensor("unsqueeze", x);
   const a = normalizeAxis(axis, x.ndim + 1, "unsqueeze");
   const shape = [...x.shape];
   shape.splice(a, 0, 1);
@@ -85,6 +92,7 @@ function isRange(s: SliceSpec): s is Range {
 
 /** Python-style basic slicing: `slice(x, [0, [1, null], [null, null, 2]])` is `x[0, 1:, ::2]`. */
 export function slice(x: Tensor, spec: readonly SliceSpec[]): Tensor {
+  expectTensor("slice", x);
   if (spec.length > x.ndim) {
     throw new ShapeError(`slice: too many indices (${spec.length}) for a tensor of shape ${formatShape(x.shape)}`);
   }
@@ -123,13 +131,17 @@ export function slice(x: Tensor, spec: readonly SliceSpec[]): Tensor {
 }
 
 export function concat(xs: readonly Tensor[], axis = 0): Tensor {
+  if (!Array.isArray(xs)) throw new TypeError(`concat: expected an array of tensors, got ${typeof xs}`);
   if (xs.length === 0) throw new ShapeError("concat: need at least one tensor");
+  xs.forEach((t, i) => expectTensor("concat", t, `tensor ${i}`));
   const a = normalizeAxis(axis, xs[0].ndim, "concat");
   return xs.length === 1 ? xs[0] : bind("concat", xs, { axis: a });
 }
 
 export function stack(xs: readonly Tensor[], axis = 0): Tensor {
+  if (!Array.isArray(xs)) throw new TypeError(`stack: expected an array of tensors, got ${typeof xs}`);
   if (xs.length === 0) throw new ShapeError("stack: need at least one tensor");
+  xs.forEach((t, i) => expectTensor("stack", t, `tensor ${i}`));
   for (const t of xs) {
     if (!sameShape(t.shape, xs[0].shape)) {
       throw new ShapeError(`stack: all tensors must have the same shape, got ${xs.map((u) => formatShape(u.shape)).join(" ")}`);
@@ -198,6 +210,7 @@ export function readClassLabels(op: string, labels: IndexLike, classes: number):
 }
 
 export function take(x: Tensor, indices: IndexLike, axis?: number): Tensor {
+  expectTensor("take", x);
   const src = axis === undefined ? reshape(x, [-1]) : x;
   const a = axis === undefined ? 0 : normalizeAxis(axis, x.ndim, "take");
   const { values, shape } = readIndices("take", indices, src.shape[a], a);
@@ -210,6 +223,7 @@ export function take(x: Tensor, indices: IndexLike, axis?: number): Tensor {
  * other axis; used to pick each row's target class. Implemented as one gather on the flat tensor.
  */
 export function takeAlongAxis(x: Tensor, indices: IndexLike, axis: number): Tensor {
+  expectTensor("takeAlongAxis", x);
   const a = normalizeAxis(axis, x.ndim, "takeAlongAxis");
   const { values, shape } = readIndices("takeAlongAxis", indices, x.shape[a], a);
   if (shape.length !== x.ndim) {
@@ -245,5 +259,6 @@ export function takeAlongAxis(x: Tensor, indices: IndexLike, axis: number): Tens
 }
 
 export function cast(x: Tensor, dtype: DType): Tensor {
+  expectTensor("cast", x);
   return x.dtype === dtype ? x : bind("cast", [x], { dtype });
 }
