@@ -3,7 +3,8 @@ import { Command, CommanderError } from "commander";
 import { explainCommand, FORMATS } from "./explain.js";
 import { shapesCommand } from "./shapes.js";
 import { useNativeBackend } from "../node/native.js";
-import { explainModelCommand, predictCommand, trainCommand, type TrainOptions } from "./train.js";
+import { explainModelCommand, predictCommand, trainCommand, UsageError, type TrainOptions } from "./train.js";
+import { splitAssignments } from "../explain/values.js";
 
 export interface Io {
   out: (s: string) => void;
@@ -15,7 +16,66 @@ const VERSION = "0.1.0";
 // The CLI computes with the fastest backend this machine has.
 useNativeBackend();
 
+const COMMANDS = "shapes, explain, train, predict or explain-model";
+
+/** The message as one line, without a leading "error: " (commander's messages have one). */
+function oneLine(e: unknown): string {
+  const message = e instanceof Error ? e.message : String(e);
+  return message.replace(/^error:\s*/, "").replace(/\s*\n\s*/g, " ").trim() || "unknown error";
+}
+
+/** Before parsing succeeds the options are unknown, so --json is read off the arguments themselves. */
+function wantsJson(argv: readonly string[]): boolean {
+  const end = argv.indexOf("--");
+  const args = end < 0 ? argv : argv.slice(0, end);
+  return args.some((a, i) => a === "--json" || a === "--format=json" || (a === "--format" && args[i + 1] === "json"));
+}
+
+/** The names given by --at (repeated, or comma separated outside brackets); a name given twice is an error. */
+export function checkAtNames(at: readonly string[]): void {
+  const seen = new Map<string, string>();
+  for (const arg of at) {
+    for (const part of splitAssignments(arg)) {
+      const name = /^\s*([A-Za-z_][A-Za-z0-9_]*)\s*=/.exec(part)?.[1];
+      if (name === undefined) continue; // explain reports the malformed part itself
+      const first = seen.get(name);
+      if (first !== undefined) throw new UsageError(`--at gives '${name}' twice (${first} and ${part.trim()})`);
+      seen.set(name, part.trim());
+    }
+  }
+}
+
+/** Commander's own failures, in the CLI's wording: one line, no usage text. */
+function commanderMessage(e: CommanderError, argv: readonly string[]): string {
+  if (e.code === "commander.help") {
+    // Commander prints the whole usage for a missing command and for `help UNKNOWN`.
+    const named = argv[0] === "help" ? argv[1] : undefined;
+    return named !== undefined ? `unknown command '${named}'` : `no command given: use ${COMMANDS} (backprop --help lists them)`;
+  }
+  return oneLine(e);
+}
+
+/**
+ * Runs the CLI and returns the exit code. Whatever goes wrong, in any command or in commander's own
+ * parsing, ends as one line `error: ...` on stderr, or with --json one object {"error": ...} on stdout.
+ */
 export async function runCli(argv: readonly string[], io: Io): Promise<number> {
+  let json = wantsJson(argv);
+  const fail = (message: string): number => {
+    if (json) io.out(JSON.stringify({ error: message }));
+    else io.err(`error: ${message}`);
+    return 1;
+  };
+  try {
+    return await parseAndRun(argv, io, (j) => (json = j));
+  } catch (e) {
+    if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : fail(commanderMessage(e, argv));
+    return fail(oneLine(e));
+  }
+}
+
+/** `setJson` records each command's parsed --json (or --format json), which decides how errors look. */
+async function parseAndRun(argv: readonly string[], io: Io, setJson: (json: boolean) => void): Promise<number> {
   let code = 0;
   const program = new Command();
   program
@@ -23,7 +83,9 @@ export async function runCli(argv: readonly string[], io: Io): Promise<number> {
     .description("Backpropagation end to end: tensors, autodiff, and every step shown.")
     .version(VERSION)
     .exitOverride()
-    .configureOutput({ writeOut: (s) => io.out(s.replace(/\n$/, "")), writeErr: (s) => io.err(s.replace(/\n$/, "")) });
+    // Help and version go to stdout; commander's errors (and the usage it prints with some) are
+    // dropped here because runCli reports each as one line.
+    .configureOutput({ writeOut: (s) => io.out(s.replace(/\n$/, "")), writeErr: () => {}, outputError: () => {} });
 
   program
     .command("shapes")
@@ -32,6 +94,7 @@ export async function runCli(argv: readonly string[], io: Io): Promise<number> {
     .option("--json", "print {\"shape\": [...]} or {\"error\": \"...\"}")
     .allowUnknownOption(false)
     .action((operands: string[], opts: { json?: boolean }) => {
+      setJson(!!opts.json);
       code = shapesCommand(operands, opts.json ?? false, io.out, io.err);
     });
 
@@ -46,6 +109,8 @@ export async function runCli(argv: readonly string[], io: Io): Promise<number> {
     .option("--check", "compare every gradient with central differences")
     .option("--step <lr>", "take one gradient-descent step with this step size and print the new inputs")
     .action(async (source: string, opts: { at: string[]; format?: string; out?: string; json?: boolean; check?: boolean; step?: string }) => {
+      setJson(!!opts.json || opts.format === "json");
+      checkAtNames(opts.at);
       code = await explainCommand(source, opts, io.out, io.err);
     });
 
@@ -66,7 +131,9 @@ export async function runCli(argv: readonly string[], io: Io): Promise<number> {
     .option("--save <file>", "save the trained model (written atomically)")
     .option("--plot <file>", "write the loss and accuracy curves (.svg or .png)")
     .option("--json", 'end with one line {"testAccuracy", "trainLoss", "epochs", "seconds", "stepsPerSecond", ...}')
+    .option("--detect-anomaly", "stop at the first NaN or infinity, naming the operation that made it (slower)")
     .action(async (opts: TrainOptions) => {
+      setJson(!!opts.json);
       code = await trainCommand(opts, io);
     });
 
@@ -76,6 +143,7 @@ export async function runCli(argv: readonly string[], io: Io): Promise<number> {
     .requiredOption("--model <file>", "a model saved by backprop train --save")
     .option("--json", "print the result as JSON")
     .action((opts: { model: string; json?: boolean }) => {
+      setJson(!!opts.json);
       code = predictCommand(opts, io);
     });
 
@@ -89,11 +157,6 @@ export async function runCli(argv: readonly string[], io: Io): Promise<number> {
       code = explainModelCommand(opts, io);
     });
 
-  try {
-    await program.parseAsync(["node", "backprop", ...argv]);
-  } catch (e) {
-    if (e instanceof CommanderError) return e.exitCode;
-    throw e;
-  }
+  await program.parseAsync(["node", "backprop", ...argv]);
   return code;
 }

@@ -4,11 +4,13 @@ import { Rng } from "../core/random.js";
 import { standardize, trainTestSplit, type Dataset } from "../data/dataset.js";
 import { loadDigits, loadIris } from "../node/datasets.js";
 import { backwardShapes, parameterCounts, symmetryWarnings } from "../nn/diagnostics.js";
-import { mlp, type Activation } from "../nn/layers.js";
+import { CheckpointError } from "../nn/checkpoint.js";
+import { mlp, type Activation, type Sequential } from "../nn/layers.js";
 import { evaluate, fit, type EpochInfo } from "../nn/train.js";
 import { Adam, SGD, type Optimizer } from "../optim/optimizer.js";
 import { chartSvg } from "../plot/chart.js";
-import { loadModel, saveModel, writeFileAtomic, type ModelMeta } from "./files.js";
+import { isAnomalyDetectionEnabled, setDetectAnomaly } from "../core/anomaly.js";
+import { encodeModel, loadModel, prepareOutputPath, saveWithFallback, type ModelMeta } from "./files.js";
 import { svgToPng } from "./png.js";
 
 export interface Io {
@@ -31,20 +33,83 @@ export interface TrainOptions {
   save?: string;
   plot?: string;
   json?: boolean;
+  detectAnomaly?: boolean;
 }
 
-class UsageError extends Error {}
+/** A bad option or argument: reported as one line before any work starts. */
+export class UsageError extends Error {}
 
-function int(name: string, v: string, min = 1): number {
+/** Wider layers than this are almost surely a typo, and would take gigabytes. */
+const MAX_UNITS = 65536;
+const MAX_SEED = 2 ** 32 - 1;
+
+/** A count written in decimal digits: "1.5", "1e3", "0x10", " " and "Infinity" are refused, not rounded. */
+export function positiveInt(flag: string, v: string): number {
   const n = Number(v);
-  if (!Number.isInteger(n) || n < min) throw new UsageError(`--${name} needs an integer >= ${min}, got "${v}"`);
+  if (!/^[0-9]+$/.test(v) || !Number.isSafeInteger(n) || n < 1) throw new UsageError(`${flag} needs an integer >= 1, got "${v}"`);
   return n;
 }
 
-function num(name: string, v: string): number {
+/** Comma-separated layer sizes; every item a positive integer within MAX_UNITS. */
+export function sizeList(flag: string, v: string): number[] {
+  return v.split(",").map((item) => {
+    const n = positiveInt(flag, item.trim());
+    if (n > MAX_UNITS) throw new UsageError(`${flag} layers are limited to ${MAX_UNITS} units, got ${n}`);
+    return n;
+  });
+}
+
+function seedOf(v: string): number {
   const n = Number(v);
-  if (!Number.isFinite(n) || n <= 0) throw new UsageError(`--${name} needs a positive number, got "${v}"`);
+  if (!/^[0-9]+$/.test(v) || n > MAX_SEED) throw new UsageError(`--seed needs an integer from 0 to ${MAX_SEED}, got "${v}"`);
   return n;
+}
+
+/** A number written in decimal (with an optional exponent): Number() alone would accept "", " " and "0x10". */
+function decimal(v: string): number {
+  return /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(v.trim()) ? Number(v) : NaN;
+}
+
+interface TrainSettings {
+  seed: number;
+  epochs: number;
+  batch: number;
+  lr: number;
+  momentum: number;
+  hidden: number[];
+  testFraction: number;
+  perClass?: number;
+  activation: Activation;
+  optimizer: "sgd" | "adam";
+}
+
+/** Every option checked and converted before any data is loaded or any file touched. */
+export function parseTrainOptions(o: TrainOptions): TrainSettings {
+  if (o.dataset !== "digits" && o.dataset !== "iris") throw new UsageError(`--dataset must be digits or iris, got "${o.dataset}"`);
+  const lr = decimal(o.lr);
+  if (!(Number.isFinite(lr) && lr > 0)) throw new UsageError(`--lr needs a positive number, got "${o.lr}"`);
+  const momentum = decimal(o.momentum);
+  if (!(momentum >= 0 && momentum < 1)) throw new UsageError(`--momentum needs a number in [0, 1), got "${o.momentum}"`);
+  const testFraction = decimal(o.testFraction);
+  if (!(testFraction > 0 && testFraction < 1)) throw new UsageError(`--test-fraction must be between 0 and 1, got "${o.testFraction}"`);
+  if (o.optimizer !== "sgd" && o.optimizer !== "adam") throw new UsageError(`--optimizer must be sgd or adam, got "${o.optimizer}"`);
+  const activation = o.activation as Activation;
+  if (!["relu", "leakyrelu", "sigmoid", "tanh"].includes(activation)) throw new UsageError(`--activation must be relu, leakyrelu, sigmoid or tanh, got "${o.activation}"`);
+  if (o.perClass !== undefined && o.dataset !== "digits") throw new UsageError(`--per-class applies to --dataset digits only`);
+  if (o.save !== undefined && o.save.trim() === "") throw new UsageError("--save needs a file name");
+  if (o.plot !== undefined && o.plot.trim() === "") throw new UsageError("--plot needs a file name");
+  return {
+    seed: seedOf(o.seed),
+    epochs: positiveInt("--epochs", o.epochs),
+    batch: positiveInt("--batch", o.batch),
+    hidden: sizeList("--hidden", o.hidden),
+    perClass: o.perClass === undefined ? undefined : positiveInt("--per-class", o.perClass),
+    lr,
+    momentum,
+    testFraction,
+    activation,
+    optimizer: o.optimizer,
+  };
 }
 
 /** The dataset split and standardized exactly as training did, so predict sees the same test set. */
@@ -52,6 +117,8 @@ export function prepareData(name: string, seed: number, testFraction: number, pe
   if (name !== "digits" && name !== "iris") throw new UsageError(`--dataset must be digits or iris, got "${name}"`);
   const ds = name === "digits" ? loadDigits(perClass) : loadIris();
   const { train, test } = trainTestSplit(ds, testFraction, new Rng(seed));
+  // trainTestSplit always holds out one example, so only the training side can come out empty.
+  if (train.y.length === 0) throw new UsageError(`--test-fraction ${testFraction} leaves no training example (${ds.y.length} examples, ${test.y.length} held out)`);
   if (name === "iris") {
     const [a, b] = standardize(train, test);
     return { train: a, test: b };
@@ -63,7 +130,7 @@ function pct(x: number): string {
   return `${(100 * x).toFixed(2)}%`;
 }
 
-async function writePlot(path: string, losses: [number, number][], epochs: EpochInfo[]): Promise<void> {
+async function plotBytes(path: string, losses: [number, number][], epochs: EpochInfo[]): Promise<Uint8Array | string> {
   const svg = chartSvg([
     { series: [{ label: "training loss (per step)", color: "#1f5fbf", points: losses }], options: { title: "Loss", xLabel: "step", yLabel: "cross-entropy", yMin: 0 } },
     {
@@ -74,128 +141,144 @@ async function writePlot(path: string, losses: [number, number][], epochs: Epoch
       options: { title: "Accuracy", xLabel: "epoch", yLabel: "accuracy (%)" },
     },
   ]);
-  writeFileAtomic(path, path.toLowerCase().endsWith(".png") ? await svgToPng(svg) : svg);
+  return path.toLowerCase().endsWith(".png") ? await svgToPng(svg) : svg;
 }
 
-export async function trainCommand(o: TrainOptions, io: Io): Promise<number> {
+/** Seams for tests: the final write can be made to fail between the early check and the save. */
+export interface TrainDeps {
+  write?: (path: string, data: Uint8Array | string) => void;
+  fallbackDir?: string;
+}
+
+/** Trains, saves and plots; throws (UsageError, WriteError, AnomalyError, ...) for main.ts to report in one line. */
+export async function trainCommand(o: TrainOptions, io: Io, deps: TrainDeps = {}): Promise<number> {
+  const s = parseTrainOptions(o);
+  const { train, test } = prepareData(o.dataset, s.seed, s.testFraction, s.perClass);
+  // Checked before training, so a bad path costs seconds, not the trained model.
+  if (o.save !== undefined) prepareOutputPath(o.save, "--save");
+  if (o.plot !== undefined) prepareOutputPath(o.plot, "--plot");
+  const rng = new Rng(s.seed);
+  const sizes = [train.x.shape[1], ...s.hidden, train.classes.length];
+  const model = mlp(sizes, { rng, activation: s.activation });
+  const optimizer: Optimizer = s.optimizer === "sgd" ? new SGD(model.parameters(), { lr: s.lr, momentum: s.momentum }) : new Adam(model.parameters(), { lr: s.lr });
+  const summary = o.json ? io.err : io.out;
+  summary(`training ${sizes.join("-")} on ${o.dataset} (${train.y.length} train, ${test.y.length} test), ${o.optimizer} lr ${s.lr}, batch ${s.batch}, ${s.epochs} epochs, seed ${s.seed}`);
+  for (const w of symmetryWarnings(model)) io.err(`warning: ${w}`);
+  const { history, losses } = runTraining(model, train, test, s, { optimizer, rng }, summary, !!o.detectAnomaly);
+  const last = history.epochs[history.epochs.length - 1];
+  const meta: ModelMeta = { architecture: { kind: "mlp", sizes, activation: s.activation }, dataset: o.dataset, classes: train.classes, seed: s.seed, testFraction: s.testFraction, perClass: s.perClass ?? null, testAccuracy: last.testAccuracy };
+  const lost: string[] = [];
+  if (o.save !== undefined) {
+    const r = saveWithFallback(o.save, encodeModel(model, meta), deps);
+    if (r.fallback) lost.push(`cannot write ${o.save} (${r.error}); the trained model was saved to ${r.fallback} instead`);
+    else summary(`saved ${o.save}`);
+  }
+  if (o.plot !== undefined) {
+    const r = saveWithFallback(o.plot, await plotBytes(o.plot, losses, history.epochs), deps);
+    if (r.fallback) lost.push(`cannot write ${o.plot} (${r.error}); the plot was saved to ${r.fallback} instead`);
+    else summary(`wrote ${o.plot}`);
+  }
+  if (lost.length > 0) throw new Error(lost.join("; "));
+  const result = {
+    testAccuracy: last.testAccuracy,
+    trainAccuracy: last.trainAccuracy,
+    trainLoss: history.epochs.map((e) => e.trainLoss),
+    testAccuracies: history.epochs.map((e) => e.testAccuracy),
+    epochs: s.epochs,
+    steps: history.steps,
+    seconds: history.seconds,
+    stepsPerSecond: history.steps / history.seconds,
+  };
+  if (o.json) io.out(JSON.stringify(result));
+  else summary(`test accuracy ${pct(last.testAccuracy ?? 0)} after ${history.steps} steps in ${history.seconds.toFixed(1)} s (${result.stepsPerSecond.toFixed(1)} steps/s)`);
+  return 0;
+}
+
+/** The training loop with its progress bar; anomaly mode, when asked for, is on only while it runs. */
+/** `rng` continues the stream that initialized the model, as it always has (same seed, same run). */
+function runTraining(model: Sequential, train: Dataset, test: Dataset, s: TrainSettings, { optimizer, rng }: { optimizer: Optimizer; rng: Rng }, summary: (line: string) => void, anomaly: boolean) {
+  const tty = !!process.stderr.isTTY;
+  const bar = new cliProgress.SingleBar(
+    { format: "epoch {epoch} [{bar}] {value}/{total} steps | loss {loss} | {rate} steps/s", stream: process.stderr, hideCursor: true, clearOnComplete: true, noTTYOutput: false },
+    cliProgress.Presets.shades_classic,
+  );
+  const losses: [number, number][] = [];
+  let stepStart = performance.now();
+  let globalStep = 0;
+  const before = isAnomalyDetectionEnabled();
+  if (anomaly) setDetectAnomaly(true);
   try {
-    const seed = int("seed", o.seed, 0);
-    const epochs = int("epochs", o.epochs);
-    const batch = int("batch", o.batch);
-    const lr = num("lr", o.lr);
-    const hidden = o.hidden.split(",").filter((s) => s.trim() !== "").map((h) => int("hidden", h.trim()));
-    const testFraction = Number(o.testFraction);
-    if (!(testFraction > 0 && testFraction < 1)) throw new UsageError(`--test-fraction must be between 0 and 1, got "${o.testFraction}"`);
-    const activation = o.activation as Activation;
-    if (!["relu", "leakyrelu", "sigmoid", "tanh"].includes(activation)) throw new UsageError(`--activation must be relu, leakyrelu, sigmoid or tanh, got "${o.activation}"`);
-    const { train, test } = prepareData(o.dataset, seed, testFraction, o.perClass ? int("per-class", o.perClass) : undefined);
-    const rng = new Rng(seed);
-    const sizes = [train.x.shape[1], ...hidden, train.classes.length];
-    const model = mlp(sizes, { rng, activation });
-    let optimizer: Optimizer;
-    if (o.optimizer === "sgd") optimizer = new SGD(model.parameters(), { lr, momentum: Number(o.momentum) });
-    else if (o.optimizer === "adam") optimizer = new Adam(model.parameters(), { lr });
-    else throw new UsageError(`--optimizer must be sgd or adam, got "${o.optimizer}"`);
-    const summary = o.json ? io.err : io.out;
-    summary(`training ${sizes.join("-")} on ${o.dataset} (${train.y.length} train, ${test.y.length} test), ${o.optimizer} lr ${lr}, batch ${batch}, ${epochs} epochs, seed ${seed}`);
-    for (const w of symmetryWarnings(model)) io.err(`warning: ${w}`);
-    const tty = !!process.stderr.isTTY;
-    const bar = new cliProgress.SingleBar(
-      { format: "epoch {epoch} [{bar}] {value}/{total} steps | loss {loss} | {rate} steps/s", stream: process.stderr, hideCursor: true, clearOnComplete: true, noTTYOutput: false },
-      cliProgress.Presets.shades_classic,
-    );
-    const losses: [number, number][] = [];
-    let stepStart = performance.now();
-    let globalStep = 0;
     const history = fit(model, train, {
-      epochs,
-      batchSize: batch,
+      epochs: s.epochs,
+      batchSize: s.batch,
       optimizer,
       rng,
       test,
-      onStep: (s) => {
+      onStep: (st) => {
         globalStep++;
-        losses.push([globalStep, s.loss]);
+        losses.push([globalStep, st.loss]);
         if (!tty) return;
-        if (s.step === 1) {
+        if (st.step === 1) {
           stepStart = performance.now();
-          bar.start(s.stepsPerEpoch, 0, { epoch: s.epoch, loss: s.loss.toFixed(4), rate: "-" });
+          bar.start(st.stepsPerEpoch, 0, { epoch: st.epoch, loss: st.loss.toFixed(4), rate: "-" });
         }
-        const rate = (s.step / ((performance.now() - stepStart) / 1000)).toFixed(1);
-        bar.update(s.step, { epoch: s.epoch, loss: s.loss.toFixed(4), rate });
-        if (s.step === s.stepsPerEpoch) bar.stop();
+        const rate = (st.step / ((performance.now() - stepStart) / 1000)).toFixed(1);
+        bar.update(st.step, { epoch: st.epoch, loss: st.loss.toFixed(4), rate });
+        if (st.step === st.stepsPerEpoch) bar.stop();
       },
-      onEpoch: (e) => summary(`epoch ${e.epoch}/${epochs}  train loss ${e.trainLoss.toFixed(4)}  train acc ${pct(e.trainAccuracy)}  test acc ${pct(e.testAccuracy ?? 0)}  ${e.seconds.toFixed(1)} s`),
+      onEpoch: (e) => summary(`epoch ${e.epoch}/${s.epochs}  train loss ${e.trainLoss.toFixed(4)}  train acc ${pct(e.trainAccuracy)}  test acc ${pct(e.testAccuracy ?? 0)}  ${e.seconds.toFixed(1)} s`),
     });
-    const meta: ModelMeta = { architecture: { kind: "mlp", sizes, activation }, dataset: o.dataset, classes: train.classes, seed, testFraction, perClass: o.perClass ? Number(o.perClass) : null, testAccuracy: history.epochs[history.epochs.length - 1].testAccuracy };
-    if (o.save) {
-      saveModel(o.save, model, meta);
-      summary(`saved ${o.save}`);
-    }
-    if (o.plot) {
-      await writePlot(o.plot, losses, history.epochs);
-      summary(`wrote ${o.plot}`);
-    }
-    const last = history.epochs[history.epochs.length - 1];
-    const result = {
-      testAccuracy: last.testAccuracy,
-      trainAccuracy: last.trainAccuracy,
-      trainLoss: history.epochs.map((e) => e.trainLoss),
-      testAccuracies: history.epochs.map((e) => e.testAccuracy),
-      epochs,
-      steps: history.steps,
-      seconds: history.seconds,
-      stepsPerSecond: history.steps / history.seconds,
-    };
-    if (o.json) io.out(JSON.stringify(result));
-    else summary(`test accuracy ${pct(last.testAccuracy ?? 0)} after ${history.steps} steps in ${history.seconds.toFixed(1)} s (${result.stepsPerSecond.toFixed(1)} steps/s)`);
-    return 0;
-  } catch (e) {
-    if (e instanceof UsageError || e instanceof Error) {
-      io.err(`error: ${e.message}`);
-      return 1;
-    }
-    throw e;
+    return { history, losses };
+  } finally {
+    if (tty) bar.stop();
+    setDetectAnomaly(before);
   }
+}
+
+/** The checkpoint's training metadata, checked: predict re-creates the test split from it. */
+function checkTrainingMeta(meta: ModelMeta, path: string): { seed: number; testFraction: number; perClass?: number } {
+  const bad = (what: string) => new CheckpointError(`${path}: the checkpoint's ${what}`);
+  if (meta.dataset !== "digits" && meta.dataset !== "iris") throw bad(`dataset must be digits or iris, got ${JSON.stringify(meta.dataset)}`);
+  if (!(Number.isSafeInteger(meta.seed) && meta.seed >= 0 && meta.seed <= MAX_SEED)) throw bad(`seed is not an integer from 0 to ${MAX_SEED}`);
+  if (!(typeof meta.testFraction === "number" && meta.testFraction > 0 && meta.testFraction < 1)) throw bad("testFraction is not between 0 and 1");
+  const perClass = meta.perClass;
+  if (perClass !== undefined && perClass !== null && !(Number.isSafeInteger(perClass) && (perClass as number) > 0)) throw bad("perClass is not a positive integer");
+  return { seed: meta.seed, testFraction: meta.testFraction, perClass: typeof perClass === "number" ? perClass : undefined };
 }
 
 export function predictCommand(o: { model: string; json?: boolean }, io: Io): number {
-  try {
-    const { model, meta } = loadModel(o.model);
-    const { test } = prepareData(meta.dataset, meta.seed, meta.testFraction, typeof meta.perClass === "number" ? meta.perClass : undefined);
-    const r = evaluate(model, test);
-    if (o.json) {
-      io.out(JSON.stringify({ accuracy: r.accuracy, examples: test.y.length, confusion: r.confusion, classes: test.classes }));
-      return 0;
-    }
-    io.out(`${meta.architecture.sizes.join("-")} on the ${meta.dataset} test split (${test.y.length} examples): accuracy ${pct(r.accuracy)}`);
-    io.out("confusion matrix (rows: true class, columns: predicted)");
-    const w = Math.max(5, ...test.classes.map((c) => c.length + 1), ...r.confusion.flat().map((v) => String(v).length + 1));
-    const names = test.classes;
-    io.out(" ".repeat(12) + names.map((c) => c.padStart(w)).join(""));
-    r.confusion.forEach((row, i) => io.out(names[i].padEnd(12) + row.map((v) => String(v).padStart(w)).join("")));
-    return 0;
-  } catch (e) {
-    io.err(`error: ${e instanceof Error ? e.message : String(e)}`);
-    return 1;
+  const { model, meta } = loadModel(o.model);
+  const m = checkTrainingMeta(meta, o.model);
+  const { test } = prepareData(meta.dataset, m.seed, m.testFraction, m.perClass);
+  const sizes = meta.architecture.sizes;
+  if (sizes[0] !== test.x.shape[1] || sizes[sizes.length - 1] !== test.classes.length) {
+    throw new CheckpointError(`${o.model}: the model ${sizes.join("-")} does not fit ${meta.dataset} (${test.x.shape[1]} features, ${test.classes.length} classes)`);
   }
+  const r = evaluate(model, test);
+  if (o.json) {
+    io.out(JSON.stringify({ accuracy: r.accuracy, examples: test.y.length, confusion: r.confusion, classes: test.classes }));
+    return 0;
+  }
+  io.out(`${sizes.join("-")} on the ${meta.dataset} test split (${test.y.length} examples): accuracy ${pct(r.accuracy)}`);
+  io.out("confusion matrix (rows: true class, columns: predicted)");
+  const w = Math.max(5, ...test.classes.map((c) => c.length + 1), ...r.confusion.flat().map((v) => String(v).length + 1));
+  const names = test.classes;
+  io.out(" ".repeat(12) + names.map((c) => c.padStart(w)).join(""));
+  r.confusion.forEach((row, i) => io.out(names[i].padEnd(12) + row.map((v) => String(v).padStart(w)).join("")));
+  return 0;
 }
 
 export function explainModelCommand(o: { sizes: string; batch: string; model?: string }, io: Io): number {
-  try {
-    const batch = int("batch", o.batch);
-    const sizes = o.model ? loadModel(o.model).meta.architecture.sizes : o.sizes.split(",").map((s) => int("sizes", s.trim()));
-    if (sizes.length < 2) throw new UsageError("--sizes needs at least an input and an output size, e.g. 8,10,10,3");
-    const model = o.model ? loadModel(o.model).model : mlp(sizes, { rng: new Rng(0) });
-    const counts = parameterCounts(model);
-    io.out(`network ${sizes.join("-")}: ${counts.weights} weights + ${counts.biases} biases = ${counts.total} parameters`);
-    for (const l of counts.layers) io.out(`  ${l.name}: ${l.weights} weights, ${l.biases} biases`);
-    io.out("");
-    io.out(`backward pass for a batch of ${batch} (each gradient has the shape of its variable: the denominator convention)`);
-    for (const line of backwardShapes(model, batch, sizes[0], sizes[sizes.length - 1])) io.out(`  ${line}`);
-    return 0;
-  } catch (e) {
-    io.err(`error: ${e instanceof Error ? e.message : String(e)}`);
-    return 1;
-  }
+  const batch = positiveInt("--batch", o.batch);
+  const loaded = o.model !== undefined ? loadModel(o.model) : null;
+  const sizes = loaded ? loaded.meta.architecture.sizes : sizeList("--sizes", o.sizes);
+  if (sizes.length < 2) throw new UsageError("--sizes needs at least an input and an output size, e.g. 8,10,10,3");
+  const model = loaded ? loaded.model : mlp(sizes, { rng: new Rng(0) });
+  const counts = parameterCounts(model);
+  io.out(`network ${sizes.join("-")}: ${counts.weights} weights + ${counts.biases} biases = ${counts.total} parameters`);
+  for (const l of counts.layers) io.out(`  ${l.name}: ${l.weights} weights, ${l.biases} biases`);
+  io.out("");
+  io.out(`backward pass for a batch of ${batch} (each gradient has the shape of its variable: the denominator convention)`);
+  for (const line of backwardShapes(model, batch, sizes[0], sizes[sizes.length - 1])) io.out(`  ${line}`);
+  return 0;
 }

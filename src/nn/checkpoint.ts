@@ -7,7 +7,9 @@
 import { Tensor } from "../core/tensor.js";
 import { allocate, isDType, type DType } from "../core/dtype.js";
 
-const MAGIC = "BPCKPT01";
+/** The first eight bytes of every checkpoint. */
+export const CHECKPOINT_MAGIC = "BPCKPT01";
+const MAGIC = CHECKPOINT_MAGIC;
 
 export interface TensorEntry {
   name: string;
@@ -81,36 +83,110 @@ export class CheckpointError extends Error {
   }
 }
 
-/** Reads a checkpoint; throws CheckpointError saying what is wrong with it. */
+const MAX_DIMS = 32;
+
+function isCount(x: unknown): x is number {
+  return typeof x === "number" && Number.isSafeInteger(x) && x >= 0;
+}
+
+/**
+ * Checks one manifest entry's fields and that its shape and dtype account for exactly its bytes.
+ * The element count is bounded by `limit` (the file's length) while it is multiplied, so a hand-edited
+ * shape can neither overflow nor ask for more memory than the file could hold.
+ */
+function checkEntry(raw: unknown, index: number, limit: number): TensorEntry {
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) throw new CheckpointError(`tensor entry ${index + 1} is not an object`);
+  const e = raw as Record<string, unknown>;
+  if (typeof e.name !== "string" || e.name === "") throw new CheckpointError(`tensor entry ${index + 1} has no name`);
+  const name = e.name;
+  if (!isDType(e.dtype)) throw new CheckpointError(`tensor '${name}' has unknown dtype ${String(e.dtype)}`);
+  const shape = e.shape;
+  if (!Array.isArray(shape) || shape.length > MAX_DIMS || !shape.every(isCount)) {
+    throw new CheckpointError(`tensor '${name}': shape must be an array of non-negative integers (at most ${MAX_DIMS}), got ${JSON.stringify(shape)}`);
+  }
+  if (!isCount(e.offset)) throw new CheckpointError(`tensor '${name}': offset must be a non-negative integer, got ${JSON.stringify(e.offset)}`);
+  if (!isCount(e.byteLength)) throw new CheckpointError(`tensor '${name}': byteLength must be a non-negative integer, got ${JSON.stringify(e.byteLength)}`);
+  const step = e.dtype === "float64" ? 8 : 4;
+  let n = 1;
+  for (const d of shape as number[]) n = Math.min(n * d, limit + 1);
+  if (n * step !== e.byteLength) {
+    const needs = n > limit ? "more bytes than the file has" : `${n * step} bytes`;
+    throw new CheckpointError(`tensor '${name}': shape (${shape.join(",")}) ${e.dtype} needs ${needs}, the manifest says ${e.byteLength}`);
+  }
+  return { name, dtype: e.dtype, shape: shape as number[], offset: e.offset, byteLength: e.byteLength };
+}
+
+/** Every tensor's bytes lie inside the data section and no two tensors share a byte. */
+function checkRanges(entries: readonly TensorEntry[], dataBytes: number): void {
+  for (const e of entries) {
+    if (e.offset + e.byteLength > dataBytes) {
+      throw new CheckpointError(`tensor '${e.name}' (bytes ${e.offset} to ${e.offset + e.byteLength}) lies outside the data section of ${dataBytes} bytes`);
+    }
+  }
+  const sorted = entries.filter((e) => e.byteLength > 0).sort((a, b) => a.offset - b.offset);
+  for (let i = 1; i < sorted.length; i++) {
+    const [a, b] = [sorted[i - 1], sorted[i]];
+    if (a.offset + a.byteLength > b.offset) throw new CheckpointError(`tensors '${a.name}' and '${b.name}' overlap in the data section`);
+  }
+}
+
+function parseManifest(bytes: Uint8Array, jsonLength: number): Manifest {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(new TextDecoder().decode(bytes.subarray(12, 12 + jsonLength)));
+  } catch {
+    throw new CheckpointError("checkpoint manifest is not valid JSON (the file is corrupted)");
+  }
+  const m = parsed as Partial<Manifest> | null;
+  if (typeof m !== "object" || m === null || m.format !== "backprop-checkpoint" || m.version !== 1 || !Array.isArray(m.tensors)) {
+    throw new CheckpointError("checkpoint manifest has an unknown format or version");
+  }
+  if (m.meta !== undefined && (typeof m.meta !== "object" || m.meta === null || Array.isArray(m.meta))) {
+    throw new CheckpointError("checkpoint manifest: meta must be an object");
+  }
+  return m as Manifest;
+}
+
+/**
+ * Reads a checkpoint; throws CheckpointError saying what is wrong with it. Every size and offset in the
+ * manifest is checked against the file before anything is allocated, so a damaged or hand-edited
+ * manifest cannot make the reader allocate more than the file holds or read another tensor's bytes.
+ */
 export function decodeCheckpoint(bytes: Uint8Array): { meta: Record<string, unknown>; tensors: Map<string, Tensor> } {
   if (bytes.length < 16 || new TextDecoder().decode(bytes.subarray(0, 8)) !== MAGIC) {
     throw new CheckpointError("not a backprop checkpoint (bad magic bytes)");
   }
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const jsonLength = view.getUint32(8, true);
-  if (12 + jsonLength > bytes.length) throw new CheckpointError(`checkpoint is truncated: its manifest needs ${12 + jsonLength} bytes, the file has ${bytes.length}`);
-  let manifest: Manifest;
-  try {
-    manifest = JSON.parse(new TextDecoder().decode(bytes.subarray(12, 12 + jsonLength))) as Manifest;
-  } catch {
-    throw new CheckpointError("checkpoint manifest is not valid JSON (the file is corrupted)");
-  }
-  if (manifest.format !== "backprop-checkpoint" || manifest.version !== 1 || !Array.isArray(manifest.tensors)) {
-    throw new CheckpointError("checkpoint manifest has an unknown format or version");
+  if (12 + jsonLength + 4 > bytes.length) throw new CheckpointError(`checkpoint is truncated: its manifest needs ${12 + jsonLength} bytes, the file has ${bytes.length}`);
+  const manifest = parseManifest(bytes, jsonLength);
+  const entries = manifest.tensors.map((raw, i) => checkEntry(raw, i, bytes.length));
+  const names = new Set<string>();
+  for (const e of entries) {
+    if (names.has(e.name)) throw new CheckpointError(`tensor '${e.name}' appears twice in the manifest`);
+    names.add(e.name);
   }
   const dataStart = align8(12 + jsonLength);
-  const dataBytes = manifest.tensors.reduce((end, e) => Math.max(end, align8(e.offset + e.byteLength)), 0);
+  const available = Math.max(0, bytes.length - 4 - dataStart);
+  const outside = entries.find((e) => e.offset + e.byteLength > available);
+  if (outside) {
+    // Past the end: a truncated file when the checksum fails too, a lying manifest when it holds.
+    if (crc32(bytes.subarray(0, bytes.length - 4)) !== view.getUint32(bytes.length - 4, true)) {
+      throw new CheckpointError(`checkpoint is truncated: expected ${dataStart + align8(outside.offset + outside.byteLength) + 4} bytes, got ${bytes.length}`);
+    }
+    checkRanges(entries, available);
+  }
+  const dataBytes = entries.reduce((end, e) => Math.max(end, align8(e.offset + e.byteLength)), 0);
   const expected = dataStart + dataBytes + 4;
   if (bytes.length < expected) throw new CheckpointError(`checkpoint is truncated: expected ${expected} bytes, got ${bytes.length}`);
   if (bytes.length > expected) throw new CheckpointError(`checkpoint has ${bytes.length - expected} unexpected trailing bytes`);
   const stored = view.getUint32(expected - 4, true);
   if (crc32(bytes.subarray(0, expected - 4)) !== stored) throw new CheckpointError("checkpoint checksum mismatch: the file is corrupted");
+  checkRanges(entries, dataBytes);
   const tensors = new Map<string, Tensor>();
-  for (const e of manifest.tensors) {
-    if (!isDType(e.dtype)) throw new CheckpointError(`tensor '${e.name}' has unknown dtype ${String(e.dtype)}`);
+  for (const e of entries) {
     const step = e.dtype === "float64" ? 8 : 4;
-    const n = e.shape.reduce((a, b) => a * b, 1);
-    if (n * step !== e.byteLength) throw new CheckpointError(`tensor '${e.name}': shape (${e.shape.join(",")}) does not match its ${e.byteLength} bytes`);
+    const n = e.byteLength / step;
     const data = allocate(e.dtype, n);
     const src = new DataView(bytes.buffer, bytes.byteOffset + dataStart + e.offset, e.byteLength);
     for (let k = 0; k < n; k++) data[k] = step === 8 ? src.getFloat64(k * 8, true) : src.getFloat32(k * 4, true);
