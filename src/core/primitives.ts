@@ -23,6 +23,7 @@ import { broadcastAll, broadcastShapes, formatShape, matmulShape, sameShape, Sha
 import { add, cos, div, eq, gt, log, mul, neg, pow, sign, sin, sub, where } from "./ops/elementwise.js";
 import { sumTo } from "./ops/reduce.js";
 import { broadcastTo, cast, reshape, transpose } from "./ops/structure.js";
+import type { Tensor } from "./tensor.js";
 
 type Print = (a: readonly string[]) => string;
 
@@ -44,6 +45,12 @@ function infix<P extends Prim>(op: string, latex: Print, tsName: string): Printe
     python: (a) => `${a[0]} ${op === "^" ? "**" : op} ${a[1]}`,
     ts: (a) => `bp.${tsName}(${a[0]}, ${a[1]})`,
   };
+}
+
+function hasZero(t: Tensor): boolean {
+  const d = t.data;
+  for (let i = 0; i < d.length; i++) if (d[i] === 0) return true;
+  return false;
 }
 
 const fnLatex = (cmd: string): Print => (a) => `${cmd}\\left(${a[0]}\\right)`;
@@ -141,8 +148,9 @@ export const PRIMS: PrimTable = {
     Math.pow,
     [
       // d/dx x^y = y x^(y-1), which is 0 * 0^-1 = NaN at y = 0, x = 0: where y is 0 the base is
-      // taken as 1, so the derivative there is 0 at every order (as in PyTorch and JAX).
-      ({ ct, x, y }) => mul(ct, mul(y, pow(where(eq(y, 0), 1, x), sub(y, 1)))),
+      // taken as 1, so the derivative there is 0 at every order (as in PyTorch and JAX). Only
+      // exponents holding a 0 get the where, so x^2's rule still reads (and prints) as 2 x^1.
+      ({ ct, x, y }) => mul(ct, mul(y, pow(hasZero(y) ? where(eq(y, 0), 1, x) : x, sub(y, 1)))),
       // d/dy x^y = x^y ln x; at x = 0 the limit is 0, so ln is fed 1 there (no 0 * -inf = NaN).
       ({ ct, x, out }) => mul(ct, mul(out, log(where(eq(x, 0), 1, x)))),
     ],
