@@ -7,7 +7,13 @@ process.stdout.on("error", (e) => {
   throw e;
 });
 
-process.exitCode = await runCli(process.argv.slice(2), {
-  out: (s) => process.stdout.write(s + "\n"),
-  err: (s) => process.stderr.write(s + "\n"),
-});
+try {
+  process.exitCode = await runCli(process.argv.slice(2), {
+    out: (s) => process.stdout.write(s + "\n"),
+    err: (s) => process.stderr.write(s + "\n"),
+  });
+} catch (e) {
+  // runCli reports its own errors; this is the last line of defence against a stack trace.
+  process.stderr.write(`error: ${String(e instanceof Error ? e.message : e).replace(/\s*\n\s*/g, " ")}\n`);
+  process.exitCode = 1;
+}

@@ -39,6 +39,12 @@ describe("backprop shapes", () => {
     assert.match((await cli("shapes", "(2,)", "+")).err, /expected SHAPE OP SHAPE/);
   });
 
+  it("usage errors are one line too, and JSON under --json", async () => {
+    assert.deepEqual(await cli("shapes"), { code: 1, out: "", err: "error: missing required argument 'operands'" });
+    assert.deepEqual(await cli("shapes", "--json"), { code: 1, out: '{"error":"missing required argument \'operands\'"}', err: "" });
+    assert.deepEqual(await cli("shapes", "(2,)", "+", "(2,)", "--jsn"), { code: 1, out: "", err: "error: unknown option '--jsn' (Did you mean --json?)" });
+  });
+
   it("--help lists the command", async () => {
     const r = await cli("--help");
     assert.equal(r.code, 0);
