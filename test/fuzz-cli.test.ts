@@ -71,9 +71,10 @@ const argvArb: fc.Arbitrary<string[]> = fc.oneof(
   fc.array(pick("help", "bogus", "--json", "--help", "--version", "-V", "train", "--epoch", "explain"), { maxLength: 3 }),
 );
 
-/** The same reading of --json as runCli's: the flag, or explain's --format json. */
+/** The same reading of --json as runCli's: the flag, or explain's last --format being json. */
 function jsonMode(argv: readonly string[]): boolean {
-  return argv.some((a, i) => a === "--json" || (a === "--format" && argv[i + 1] === "json"));
+  const formats = argv.flatMap((a, i) => (a === "--format" ? [argv[i + 1]] : []));
+  return argv.includes("--json") || formats[formats.length - 1] === "json";
 }
 
 /** explain's own syntax errors show the input with a caret under the column (three lines, by design). */

@@ -28,7 +28,12 @@ function oneLine(e: unknown): string {
 function wantsJson(argv: readonly string[]): boolean {
   const end = argv.indexOf("--");
   const args = end < 0 ? argv : argv.slice(0, end);
-  return args.some((a, i) => a === "--json" || a === "--format=json" || (a === "--format" && args[i + 1] === "json"));
+  let format: string | undefined; // the last --format wins, as in commander
+  args.forEach((a, i) => {
+    if (a === "--format") format = args[i + 1];
+    else if (a.startsWith("--format=")) format = a.slice("--format=".length);
+  });
+  return args.includes("--json") || format === "json";
 }
 
 /** The names given by --at (repeated, or comma separated outside brackets); a name given twice is an error. */
@@ -70,6 +75,8 @@ export async function runCli(argv: readonly string[], io: Io): Promise<number> {
     return await parseAndRun(argv, io, (j) => (json = j));
   } catch (e) {
     if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : fail(commanderMessage(e, argv));
+    // For bug reports: BACKPROP_DEBUG=1 adds the stack that the one-line message leaves out.
+    if (process.env.BACKPROP_DEBUG && e instanceof Error && e.stack) io.err(e.stack);
     return fail(oneLine(e));
   }
 }
