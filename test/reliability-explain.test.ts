@@ -7,10 +7,13 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { ExplainSyntaxError, parseExpression, parseProgram } from "../src/explain/parser.js";
 import { parseAssignments } from "../src/explain/values.js";
-import { DERIVATIVE_SIZE_LIMIT, explain, explainAll } from "../src/explain/explain.js";
+import { DERIVATIVE_SIZE_LIMIT, explain, explainAll, fmtValue } from "../src/explain/explain.js";
+import { bin, neg, num, v, type Expr } from "../src/explain/ast.js";
+import { reportJson, toJson } from "../src/explain/json.js";
+import { printExpr } from "../src/explain/print.js";
 import { formatLatex, formatMarkdown, formatTable } from "../src/explain/format.js";
 import { toDot, toMermaid, toSvg, toTikz } from "../src/explain/figures.js";
-import { buildGraph } from "../src/explain/graph.js";
+import { buildGraph, wireText } from "../src/explain/graph.js";
 import { generateCode } from "../src/explain/codegen.js";
 
 /** Asserts that `f` throws an ExplainSyntaxError at `position` whose message matches `msg`. */
@@ -192,3 +195,72 @@ describe("symbolic derivatives that blow up are capped, by size, not by time", (
     assert.ok(Math.abs((explain(d, parseAssignments(["x=0.9"])).value as number) - num) < 1e-6);
   });
 });
+
+describe("non-finite numbers stay distinguishable", () => {
+  it("JSON writes Infinity, -Infinity and NaN as strings (JSON.stringify made all three null)", () => {
+    const r = explain("ln(x) + 0*y + sqrt(z) + w", parseAssignments(["x=0,y=1,z=-1,w=1"]));
+    assert.equal(r.value, Number.NaN);
+    const j = JSON.parse(reportJson(r));
+    assert.equal(j.value, "NaN");
+    assert.equal(j.stages[0].value, "-Infinity");
+    assert.equal(j.gradients.x, "Infinity");
+    assert.equal(j.gradients.z, "NaN");
+    assert.equal(j.gradients.w, 1);
+    assert.equal(toJson({ a: [Infinity, -Infinity, NaN, 1.5, null] }), '{"a":["Infinity","-Infinity","NaN",1.5,null]}');
+  });
+
+  it("arrays of values print inf and NaN in tables and on wires (they printed null)", () => {
+    const at = parseAssignments(["v=[0,1,-1]"]);
+    const r = explain("sum(ln(v))", at);
+    assert.equal(fmtValue(r.stages[0].value), "[-inf,0,NaN]");
+    assert.equal(wireText(r.stages[0].value), "[-inf, 0, NaN]");
+    assert.match(formatTable(r), /a = ln\(v\)\s+\[-inf,0,NaN\] \(3,\)/);
+  });
+
+  it("symbolic derivatives with infinite or NaN constants print as 1/0 and 0/0 and parse back", () => {
+    const cases: [string, number][] = [
+      ["x * (1e308 * 10)", Infinity],
+      ["x * (-1e308 * 10)", -Infinity],
+      ["x * (1e308 * 10 - 1e308 * 10)", NaN],
+    ];
+    for (const [src, want] of cases) {
+      const r = explain(src, parseAssignments(["x=2"]));
+      const d = r.derivatives?.x;
+      assert.ok(d !== undefined && !/Infinity|NaN/.test(d), `printed ${d}`);
+      assert.equal(evalText(d), want, `${src}: ${d}`);
+    }
+    assert.equal(printExpr(num(Infinity), "text"), "1 / 0");
+    assert.equal(printExpr(bin("*", num(-Infinity), v("x")), "text"), "-1 / 0 * x");
+    assert.equal(printExpr(bin("^", v("x"), num(NaN)), "text"), "x^(0 / 0)");
+    assert.equal(printExpr(num(-Infinity), "python"), "-np.inf");
+    assert.equal(printExpr(num(NaN), "ts"), "NaN");
+    assert.equal(printExpr(num(Infinity), "latex"), "\\infty");
+    for (const x of [Infinity, -Infinity, NaN]) {
+      for (const e of [num(x), bin("^", v("x"), num(x)), bin("-", v("x"), num(x)), neg(num(x))]) {
+        assert.equal(evalText(printExpr(e, "text"), "x=2"), evalExpr(e, 2), printExpr(e, "text"));
+      }
+    }
+  });
+});
+
+/** Value of an expression in the input language, via our own parser. */
+function evalText(text: string, at = "x=2"): number {
+  return explain(`0*x + (${text})`, parseAssignments([at])).value as number;
+}
+
+function evalExpr(e: Expr, x: number): number {
+  switch (e.kind) {
+    case "num":
+      return e.value;
+    case "var":
+      return x;
+    case "neg":
+      return -evalExpr(e.arg, x);
+    case "bin": {
+      const [a, b] = [evalExpr(e.left, x), evalExpr(e.right, x)];
+      return e.op === "^" ? Math.pow(a, b) : e.op === "-" ? a - b : e.op === "*" ? a * b : e.op === "+" ? a + b : a / b;
+    }
+    default:
+      throw new Error(`no evaluator for ${e.kind}`);
+  }
+}

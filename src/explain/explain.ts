@@ -107,8 +107,16 @@ export function fmtNumber(x: number): string {
 
 export function fmtValue(v: Value | null): string {
   if (v === null) return "not computed";
-  if (typeof v === "number") return fmtNumber(v);
-  return JSON.stringify(v, (_k, x) => (typeof x === "number" ? Number(fmtNumber(x)) : x));
+  return fmtNested(v, ",");
+}
+
+/**
+ * A number or nested array with each number to 4 significant digits: [0.1,-2.5e-4]. Written by hand,
+ * not with JSON.stringify, which would print inf and NaN as null.
+ */
+export function fmtNested(v: Value, comma: string): string {
+  if (typeof v === "number") return Number.isFinite(v) ? String(Number(fmtNumber(v))) : fmtNumber(v);
+  return `[${(v as Value[]).map((x) => fmtNested(x, comma)).join(comma)}]`;
 }
 
 

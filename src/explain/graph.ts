@@ -4,7 +4,7 @@
  * each wire carrying its forward value and the gradient that flows back along it.
  */
 import { own } from "./ast.js";
-import { fmtNumber, type ExplainReport, type StageReport, type Value } from "./explain.js";
+import { fmtNested, fmtNumber, type ExplainReport, type StageReport, type Value } from "./explain.js";
 import { sumText } from "./format.js";
 import { parseExpression } from "./parser.js";
 
@@ -60,7 +60,7 @@ export function wireText(v: Value | null, shape?: readonly number[]): string {
   if (v === null) return "not computed";
   if (typeof v === "number") return fmtNumber(v);
   const flat = (v as unknown[]).flat(Infinity) as number[];
-  if (flat.length <= 4) return JSON.stringify(v, (_k, x) => (typeof x === "number" ? Number(fmtNumber(x)) : x)).replace(/,/g, ", ");
+  if (flat.length <= 4) return fmtNested(v, ", ");
   return `array ${shape ? `(${shape.join(",")})` : `of ${flat.length}`}`;
 }
 

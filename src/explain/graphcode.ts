@@ -7,15 +7,24 @@ import * as bp from "../index.js";
 export type CodeLang = "text" | "python" | "ts";
 
 function literal(t: bp.Tensor, lang: CodeLang): string {
-  if (t.size === 1 && t.ndim === 0) return fmt(t.data[0]);
-  const nested = JSON.stringify(t.toArray());
+  if (t.size === 1 && t.ndim === 0) return fmt(t.data[0], lang);
+  const nested = nestedText(t.toArray(), lang);
   if (lang === "python") return `np.array(${nested})`;
   if (lang === "ts") return `bp.tensor(${nested}, { dtype: "float64" })`;
   return nested;
 }
 
-function fmt(v: number): string {
-  return Number.isInteger(v) ? `${v}` : `${v}`;
+function nestedText(v: bp.Nested, lang: CodeLang): string {
+  return typeof v === "number" ? fmt(v, lang) : `[${v.map((x) => nestedText(x, lang)).join(",")}]`;
+}
+
+/** A number literal; JSON and String() have none for Infinity and NaN that all three languages read. */
+function fmt(v: number, lang: CodeLang): string {
+  if (Number.isFinite(v)) return `${v}`;
+  const sign = v < 0 ? "-" : "";
+  if (lang === "python") return Number.isNaN(v) ? "np.nan" : `${sign}np.inf`;
+  if (lang === "ts") return Number.isNaN(v) ? "NaN" : `${sign}Infinity`;
+  return Number.isNaN(v) ? "(0 / 0)" : `(${sign}1 / 0)`;
 }
 
 const ATOM = /^(?:-?[\d.]+(?:e[+-]?\d+)?|[A-Za-z_][\w.]*(?:\(.*\))?|\[.*\]|np\.array\(.*\))$/;

@@ -12,9 +12,23 @@ interface Printed {
   level: number;
 }
 
-function formatNumber(v: number): string {
-  if (Number.isInteger(v) && Math.abs(v) < 1e21) return String(v);
-  return String(v);
+/**
+ * A number in `lang`. Infinity and NaN have no literal in the input language, so text writes them as
+ * 1 / 0 and 0 / 0, which our parser reads back to the same values (String() gave "Infinity", a name).
+ */
+function formatNumber(v: number, lang: Lang): Printed {
+  if (Number.isFinite(v)) return { s: String(v), level: v < 0 || Object.is(v, -0) ? 3 : 5 };
+  const sign = v < 0 ? "-" : "";
+  switch (lang) {
+    case "python":
+      return { s: Number.isNaN(v) ? "np.nan" : `${sign}np.inf`, level: sign ? 3 : 5 };
+    case "ts":
+      return { s: Number.isNaN(v) ? "NaN" : `${sign}Infinity`, level: sign ? 3 : 5 };
+    case "latex":
+      return { s: Number.isNaN(v) ? "\\mathrm{NaN}" : `${sign}\\infty`, level: sign ? 3 : 5 };
+    case "text":
+      return { s: Number.isNaN(v) ? "0 / 0" : `${sign}1 / 0`, level: 2 };
+  }
 }
 
 const PY_FN: Record<FnName, (a: string) => string> = {
@@ -95,10 +109,8 @@ function wrap(p: Printed, min: number, lang: Lang): string {
 
 function pr(e: Expr, lang: Lang): Printed {
   switch (e.kind) {
-    case "num": {
-      const s = formatNumber(e.value);
-      return { s, level: e.value < 0 || Object.is(e.value, -0) ? 3 : 5 };
-    }
+    case "num":
+      return formatNumber(e.value, lang);
     case "const":
       return { s: lang === "python" ? `np.${e.name}` : lang === "ts" ? (e.name === "e" ? "Math.E" : "Math.PI") : lang === "latex" && e.name === "pi" ? "\\pi" : e.name, level: 5 };
     case "var":

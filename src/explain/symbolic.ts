@@ -84,7 +84,8 @@ export function readGraph(t: bp.Tensor, names: ReadonlyMap<bp.Tensor, Expr>, lim
     }
     if (u.node === null) {
       const v0 = u.data[0];
-      if (u.size === 0 || !Array.from(u.data).every((x) => x === v0)) throw new NotSymbolic("array constants have no scalar expression");
+      // A NaN constant equals itself here (x !== x only for NaN).
+      if (u.size === 0 || !Array.from(u.data).every((x) => x === v0 || (x !== x && v0 !== v0))) throw new NotSymbolic("array constants have no scalar expression");
       memo.set(u, num(v0));
       continue;
     }
