@@ -111,6 +111,9 @@ describe("stale temporaries of killed saves", () => {
       noDot: `model.bp.${dead}.${now}.tmp`,
     };
     for (const f of Object.values(files)) writeFileSync(join(d, f), "x".repeat(100));
+    // And one left by a real process that has since exited (as a killed save would).
+    execFileSync(process.execPath, ["-e", `require("fs").writeFileSync(${JSON.stringify(d)} + "/.model.bp." + process.pid + "." + Date.now() + ".tmp", "partial")`]);
+    assert.equal(readdirSync(d).length, 7);
     writeFileAtomic(join(d, "model.bp"), "new");
     const left = new Set(readdirSync(d));
     assert.equal(readFileSync(join(d, "model.bp"), "utf8"), "new");

@@ -109,10 +109,8 @@ function checkEntry(raw: unknown, index: number, limit: number): TensorEntry {
   const step = e.dtype === "float64" ? 8 : 4;
   let n = 1;
   for (const d of shape as number[]) n = Math.min(n * d, limit + 1);
-  if (n * step !== e.byteLength) {
-    const needs = n > limit ? "more bytes than the file has" : `${n * step} bytes`;
-    throw new CheckpointError(`tensor '${name}': shape (${shape.join(",")}) ${e.dtype} needs ${needs}, the manifest says ${e.byteLength}`);
-  }
+  if (n > limit) throw new CheckpointError(`tensor '${name}': shape (${shape.join(",")}) needs more bytes than the file has`);
+  if (n * step !== e.byteLength) throw new CheckpointError(`tensor '${name}': shape (${shape.join(",")}) ${e.dtype} needs ${n * step} bytes, the manifest says ${e.byteLength}`);
   return { name, dtype: e.dtype, shape: shape as number[], offset: e.offset, byteLength: e.byteLength };
 }
 
