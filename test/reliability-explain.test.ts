@@ -264,3 +264,31 @@ function evalExpr(e: Expr, x: number): number {
       throw new Error(`no evaluator for ${e.kind}`);
   }
 }
+
+describe("the backward pass flags the first stage where NaN or Inf appears", () => {
+  it("x^0.5 * 2 at 0: finite forward, infinite gradient first at a = x^0.5", () => {
+    const r = explain("x^0.5 * 2", parseAssignments(["x=0"]));
+    assert.equal(r.value, 0);
+    assert.equal(r.gradients.x, Infinity);
+    assert.deepEqual(r.backwardNonFinite, { stage: "a", input: "x", value: Infinity });
+    const flagged = r.warnings.filter((w) => w.startsWith("non-finite gradient"));
+    assert.deepEqual(flagged, ["non-finite gradient: stage a = x^0.5: the backward pass first gives inf here, for x (upstream 2, local derivative 1 / (2x^0.5) = inf)"]);
+    for (const text of [formatTable(r), formatMarkdown(r), formatLatex(r), reportJson(r)]) assert.ok(text.includes("non-finite gradient: stage a = x^0.5"), text);
+    assert.deepEqual(JSON.parse(reportJson(r)).backwardNonFinite, { stage: "a", input: "x", value: "Infinity" });
+  });
+
+  it("NaN from 0 * inf: flagged once, at the stage where it starts, not where it propagates", () => {
+    const r = explain("y = 0 * sqrt(x); z = sin(y) + y; 3z", parseAssignments(["x=0"]));
+    assert.equal(r.value, 0);
+    assert.ok(Number.isNaN(r.gradients.x as number));
+    assert.equal(r.backwardNonFinite?.stage, "a");
+    assert.ok(Number.isNaN(r.backwardNonFinite?.value as number));
+    assert.equal(r.warnings.filter((w) => w.startsWith("non-finite gradient")).length, 1);
+  });
+
+  it("no flag when the gradients are finite", () => {
+    const r = explain("x^0.5 * 2", parseAssignments(["x=4"]));
+    assert.equal(r.backwardNonFinite, undefined);
+    assert.ok(!r.warnings.some((w) => w.startsWith("non-finite gradient")));
+  });
+});

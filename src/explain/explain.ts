@@ -82,6 +82,11 @@ export interface ExplainReport {
   derivativesTooLarge?: { size: number; limit: number };
   derivativesLatex?: Record<string, string>;
   warnings: string[];
+  /**
+   * The first edge of the backward pass (stages in reverse) whose contribution is NaN or infinite:
+   * where a non-finite gradient starts (later ones only propagate it). Absent when all are finite.
+   */
+  backwardNonFinite?: { stage: string; input: string; value: Value };
   check?: CheckReport[];
   step?: { lr: number; updates: { name: string; from: Value; to: Value }[] };
 }
@@ -224,6 +229,23 @@ function warningsFor(staged: StagedProgram, values: ReadonlyMap<string, bp.Tenso
   return w;
 }
 
+const isNonFinite = (v: Value | null): boolean => v !== null && (typeof v === "number" ? !Number.isFinite(v) : (v as Value[]).some(isNonFinite));
+
+/**
+ * The forward pass warns at each stage whose value is not finite; this finds where the backward pass
+ * first produces one. Edges are in backward order, so the first non-finite contribution is the origin.
+ */
+function firstNonFiniteGradient(edges: readonly EdgeReport[], stages: readonly StageReport[]): { flag: NonNullable<ExplainReport["backwardNonFinite"]>; warning: string } | null {
+  const e = edges.find((x) => isNonFinite(x.contribution));
+  if (!e || e.contribution === null) return null;
+  const s = stages.find((x) => x.name === e.to)!;
+  const local = e.localValue === null ? e.local : `${e.local} = ${fmtNumber(e.localValue)}`;
+  return {
+    flag: { stage: e.to, input: e.from, value: e.contribution },
+    warning: `non-finite gradient: stage ${s.equation}: the backward pass first gives ${fmtValue(e.contribution)} here, for ${e.from} (upstream ${fmtValue(e.upstream)}, local derivative ${local})`,
+  };
+}
+
 function checkGradients(staged: StagedProgram, given: ReadonlyMap<string, bp.Tensor>, names: readonly string[], grads: ReadonlyMap<string, bp.Tensor | null>): CheckReport[] {
   const r = bp.gradcheck(programFunction(staged, names), names.map((n) => given.get(n)!));
   return names.map((name, k) => {
@@ -321,6 +343,11 @@ export function explainAll(source: string, given: ReadonlyMap<string, bp.Tensor>
     edges,
     warnings: warningsFor(staged, ev.values, locals, ev.grads, eq),
   };
+  const nonFinite = firstNonFiniteGradient(edges, stages);
+  if (nonFinite) {
+    report.warnings.push(nonFinite.warning);
+    report.backwardNonFinite = nonFinite.flag;
+  }
   if (scalar) {
     const full = fullDerivatives(staged, given, staged.inputs);
     if (full.kind === "tooLarge") report.derivativesTooLarge = { size: full.size, limit: DERIVATIVE_SIZE_LIMIT };

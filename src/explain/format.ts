@@ -157,5 +157,6 @@ export function formatLatex(r: ExplainReport): string {
   }
   const tooLarge = tooLargeText(r);
   if (tooLarge) out.push("", `% Symbolic derivatives: ${tooLarge}`);
+  if (r.warnings.length) out.push("", ...r.warnings.map((w) => `% Warning: ${w.replace(/\n/g, " ")}`));
   return out.join("\n") + "\n";
 }
