@@ -72,8 +72,8 @@ const CORE = new URL("./", import.meta.url).href.replace(/^file:\/\//, "");
 const LIBRARY = new URL("../", import.meta.url).href.replace(/^file:\/\//, "");
 
 /**
- * The first stack frame outside this library (the user's line), or else the first outside its core
- * (a layer's forward, for the CLI). Costs a stack trace, so it is only taken in anomaly mode.
+ * The first stack frame outside this library and other packages (the user's line), or else the first
+ * outside its core (a layer's forward, for the CLI). Costs a stack trace, so it is only taken in anomaly mode.
  */
 export function callSite(): string {
   const limit = Error.stackTraceLimit;
@@ -86,7 +86,8 @@ export function callSite(): string {
     .map((l) => l.trim().replace(/^at /, ""))
     .filter((l) => l !== "" && !l.includes("node:internal") && !l.includes("(native)"));
   const plain = (l: string) => l.replace(/file:\/\//g, "");
-  const user = frames.find((l) => !plain(l).includes(LIBRARY));
+  // Other packages' frames (a CLI parser calling back) are not the user's line either.
+  const user = frames.find((l) => !plain(l).includes(LIBRARY) && !l.includes("node_modules"));
   return user ?? frames.find((l) => !plain(l).includes(CORE)) ?? "";
 }
 
