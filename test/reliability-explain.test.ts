@@ -5,6 +5,10 @@
  */
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { explainCommand, writeErrorMessage, type ExplainCliOptions } from "../src/cli/explain.js";
 import { ExplainSyntaxError, parseExpression, parseProgram } from "../src/explain/parser.js";
 import { parseAssignments } from "../src/explain/values.js";
 import { DERIVATIVE_SIZE_LIMIT, explain, explainAll, fmtValue } from "../src/explain/explain.js";
@@ -290,5 +294,95 @@ describe("the backward pass flags the first stage where NaN or Inf appears", () 
     const r = explain("x^0.5 * 2", parseAssignments(["x=4"]));
     assert.equal(r.backwardNonFinite, undefined);
     assert.ok(!r.warnings.some((w) => w.startsWith("non-finite gradient")));
+  });
+});
+
+/** Runs `backprop explain` in-process (explainCommand, without the argument parser). */
+async function explainCli(program: string, opts: Partial<ExplainCliOptions>): Promise<{ code: number; out: string; err: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await explainCommand(program, { at: [], ...opts }, (s) => out.push(s), (s) => err.push(s));
+  return { code, out: out.join("\n"), err: err.join("\n") };
+}
+
+describe("explain CLI: every error is one line (or one JSON object), never a stack trace", () => {
+  const dir = mkdtempSync(join(tmpdir(), "explain-out-"));
+  const at = ["x=2"];
+
+  const cases: [string, string, RegExp][] = [
+    ["a directory", dir, new RegExp(`^error: cannot write ${dir}: it is a directory$`)],
+    ["a missing folder", join(dir, "missing", "graph.svg"), new RegExp(`^error: cannot write ${join(dir, "missing", "graph.svg")}: the folder ${join(dir, "missing")} does not exist$`)],
+    ["a path under a file", join(dir, "file.txt", "graph.svg"), new RegExp(`^error: cannot write ${join(dir, "file.txt", "graph.svg")}: ${join(dir, "file.txt")} is not a folder$`)],
+  ];
+  writeFileSync(join(dir, "file.txt"), "not a folder");
+  for (const [what, path, msg] of cases) {
+    it(`--out to ${what}: one line on stderr, exit 1; under --json one {"error"} object on stdout`, async () => {
+      const t = await explainCli("x^2", { at, out: path, format: "svg" });
+      assert.equal(t.code, 1);
+      assert.equal(t.out, "");
+      assert.match(t.err, msg);
+      assert.ok(!t.err.includes("\n") && !t.err.includes(".tmp"), t.err);
+      const j = await explainCli("x^2", { at, out: path, json: true });
+      assert.equal(j.code, 1);
+      assert.equal(j.err, "");
+      const parsed = JSON.parse(j.out);
+      assert.deepEqual(Object.keys(parsed), ["error"]);
+      assert.match(`error: ${parsed.error}`, msg);
+      assert.deepEqual(readdirSync(dir).sort(), ["file.txt"], "no temp file is left behind");
+    });
+  }
+
+  it("--out to a read-only folder names the path, not the hidden temp file", async (t) => {
+    if (process.getuid?.() === 0) return t.skip("root can write to read-only folders");
+    const ro = join(dir, "ro");
+    mkdirSync(ro);
+    chmodSync(ro, 0o555);
+    const r = await explainCli("x^2", { at, out: join(ro, "g.svg"), format: "svg" });
+    chmodSync(ro, 0o755);
+    assert.equal(r.code, 1);
+    assert.equal(r.err, `error: cannot write ${join(ro, "g.svg")}: permission denied`);
+  });
+
+  it("write errors are read from the error code (the message names the temp file)", () => {
+    const errno = (code: string) => Object.assign(new Error(`EACCES: permission denied, open 'out/.g.svg.123.456.tmp'`), { code });
+    assert.equal(writeErrorMessage("out/g.svg", errno("EACCES")), "error: cannot write out/g.svg: permission denied");
+    assert.equal(writeErrorMessage("out/g.svg", errno("EROFS")), "error: cannot write out/g.svg: the file system is read-only");
+    assert.equal(writeErrorMessage("out/g.svg", errno("ENOENT")), "error: cannot write out/g.svg: the folder out does not exist");
+    assert.equal(writeErrorMessage("out/g.svg", errno("EIO")), "error: cannot write out/g.svg: the write failed (EIO)");
+    assert.equal(writeErrorMessage("out/g.svg", new Error("x")), "error: cannot write out/g.svg: the write failed");
+  });
+
+  it("--out to a good path still writes the file", async () => {
+    const path = join(dir, "ok.json");
+    const r = await explainCli("x^2", { at, out: path, json: true });
+    assert.equal(r.code, 0);
+    assert.equal(JSON.parse(readFileSync(path, "utf8")).value, 4);
+    rmSync(path);
+  });
+
+  it("--json: every error is a JSON object without the 'error: ' prefix", async () => {
+    const cases: [string, Partial<ExplainCliOptions>, string][] = [
+      ["x + y", { at: ["x=1"] }, "missing value for input 'y' (give it with --at y=...)"],
+      ["x", { at: ["x=1"], step: "fast" }, '--step needs a number, got "fast"'],
+      ["[1, 2] @ [1, 2, 3] + x", { at: ["x=1"] }, ""],
+    ];
+    for (const [src, opts, want] of cases) {
+      const r = await explainCli(src, { ...opts, json: true });
+      assert.equal(r.code, 1);
+      assert.equal(r.err, "");
+      const parsed = JSON.parse(r.out);
+      assert.equal(typeof parsed.error, "string");
+      assert.ok(!parsed.error.startsWith("error:"), parsed.error);
+      if (want) assert.equal(parsed.error, want);
+    }
+  });
+
+  it("--json keeps Infinity, -Infinity and NaN apart (as strings)", async () => {
+    const r = await explainCli("x^0.5 + ln(y) + 0*sqrt(z)", { at: ["x=0,y=0,z=-1"], json: true });
+    assert.equal(r.code, 0);
+    const j = JSON.parse(r.out);
+    assert.equal(j.value, "NaN");
+    assert.equal(j.gradients.x, "Infinity");
+    assert.equal(j.stages.find((s: { op: string }) => s.op === "ln").value, "-Infinity");
   });
 });

@@ -1,11 +1,14 @@
 /** `backprop explain PROGRAM --at NAME=VALUE ... [--format F] [--out FILE] [--json] [--check] [--step LR]`. */
-import { readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
+import { dirname, resolve } from "node:path";
 import { generateCode } from "../explain/codegen.js";
 import { explainAll, ExplainError } from "../explain/explain.js";
 import { formatLatex, formatMarkdown, formatTable } from "../explain/format.js";
 import { toDot, toMermaid, toSvg, toTikz } from "../explain/figures.js";
 import { svgToPng } from "./png.js";
 import { ExplainSyntaxError } from "../explain/parser.js";
+import { reportJson, toJson } from "../explain/json.js";
+import { writeFileAtomic } from "./files.js";
 import { parseAssignments } from "../explain/values.js";
 import { ShapeError } from "../core/shape.js";
 
@@ -21,15 +24,62 @@ export interface ExplainCliOptions {
   step?: string;
 }
 
+const WRITE_ERRORS = new Map<string, (path: string) => string>([
+  ["EISDIR", () => "it is a directory"],
+  ["ENOENT", (p) => `the folder ${dirname(p)} does not exist`],
+  ["ENOTDIR", (p) => `${dirname(p)} is not a folder`],
+  ["EACCES", () => "permission denied"],
+  ["EPERM", () => "permission denied"],
+  ["EROFS", () => "the file system is read-only"],
+  ["ENOSPC", () => "no space left on the device"],
+  ["ENAMETOOLONG", () => "the name is too long"],
+]);
+
+/**
+ * One line saying why `path` could not be written. Built from the error code, not the message: the
+ * atomic write's message names its hidden temp file, which the user never asked for.
+ */
+export function writeErrorMessage(path: string, e: unknown): string {
+  const code = e instanceof Error && "code" in e && typeof e.code === "string" ? e.code : null;
+  const reason = code === null ? "the write failed" : (WRITE_ERRORS.get(code)?.(path) ?? `the write failed (${code})`);
+  return `error: cannot write ${path}: ${reason}`;
+}
+
+/** Writes the output file; a directory or a missing folder is reported before anything is created. */
+function writeOutput(path: string, data: Uint8Array | string): string | null {
+  const abs = resolve(path);
+  if (existsSync(abs) && statSync(abs).isDirectory()) return `error: cannot write ${path}: it is a directory`;
+  if (!existsSync(dirname(abs))) return `error: cannot write ${path}: the folder ${dirname(path)} does not exist`;
+  try {
+    writeFileAtomic(abs, data);
+    return null;
+  } catch (e) {
+    return writeErrorMessage(path, e);
+  }
+}
+
+/** The first line of an unexpected error's message (no stack trace reaches the user). */
+function firstLine(e: unknown): string {
+  return (e instanceof Error ? e.message : String(e)).split("\n")[0];
+}
+
 export async function explainCommand(programArg: string, opts: ExplainCliOptions, out: (s: string) => void, err: (s: string) => void): Promise<number> {
-  // "-" reads the program from standard input (long programs do not fit on a command line).
-  const program = programArg === "-" ? readFileSync(0, "utf8") : programArg;
   const format = (opts.json ? "json" : (opts.format ?? "table")) as Format;
+  // Under --json every error is one JSON object on stdout, {"error": "..."} (without the "error: " prefix).
   const fail = (message: string, position?: number): number => {
-    if (format === "json") out(JSON.stringify(position === undefined ? { error: message } : { error: message, position }));
-    else err(message);
+    if (format === "json") {
+      const text = message.replace(/^error: /, "");
+      out(toJson(position === undefined ? { error: text } : { error: text, position }));
+    } else err(message);
     return 1;
   };
+  let program: string;
+  try {
+    // "-" reads the program from standard input (long programs do not fit on a command line).
+    program = programArg === "-" ? readFileSync(0, "utf8") : programArg;
+  } catch (e) {
+    return fail(`error: cannot read the program from standard input: ${firstLine(e)}`);
+  }
   if (!(FORMATS as readonly string[]).includes(format)) return fail(`error: unknown format "${opts.format}" (use one of ${FORMATS.join(", ")})`);
   if (format === "png" && !opts.out) return fail("error: --format png needs --out FILE (PNG is binary)");
   let step: number | undefined;
@@ -45,7 +95,7 @@ export async function explainCommand(programArg: string, opts: ExplainCliOptions
     const r = ex.report;
     switch (format) {
       case "json":
-        text = JSON.stringify(r, null, 2);
+        text = reportJson(r); // Infinity, -Infinity and NaN as strings (JSON has no such numbers)
         break;
       case "markdown":
         text = formatMarkdown(r);
@@ -78,11 +128,12 @@ export async function explainCommand(programArg: string, opts: ExplainCliOptions
     }
   } catch (e) {
     if (e instanceof ExplainSyntaxError) return fail(e.format(), e.position);
-    if (e instanceof ExplainError || e instanceof ShapeError) return fail(`error: ${e.message}`);
-    throw e;
+    if (e instanceof ExplainError || e instanceof ShapeError) return fail(`error: ${firstLine(e)}`);
+    return fail(`error: internal error: ${firstLine(e)}`);
   }
   if (opts.out) {
-    writeFileSync(opts.out, png ?? (text.endsWith("\n") ? text : text + "\n"));
+    const problem = writeOutput(opts.out, png ?? (text.endsWith("\n") ? text : text + "\n"));
+    if (problem) return fail(problem);
     err(`wrote ${opts.out}`);
   } else out(text.replace(/\n$/, ""));
   return 0;
