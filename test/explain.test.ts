@@ -287,6 +287,8 @@ describe("generated code reproduces the engine", () => {
     ["sum((W @ x)^2)", ["W=[[0.1,0.5],[-0.3,0.8]]", "x=[0.2,0.4]"]],
     ["0.5 * sum((W2 @ tanh(W1 @ x + b) - y)^2)", ["W1=[[0.1,0.2],[0.3,-0.4]]", "W2=[[1,-1],[0.5,0.5]]", "x=[1,2]", "b=[0.1,-0.1]", "y=[0.5,0.2]"]],
     ["mean(x * x.T) + sum(x @ x)", ["x=[[1,2],[3,4]]"]],
+    // Names that are Object.prototype members are ordinary names in generated code too (issue 14).
+    ["hasOwnProperty = constructor * __proto__; sin(hasOwnProperty) + valueOf * toString", ["constructor=3,__proto__=1,valueOf=2,toString=0.5"]],
   ];
   // Inside the repository, so the generated module imports the very same library instance.
   const dir = join(process.cwd(), "test-artifacts", "codegen");
