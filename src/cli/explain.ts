@@ -8,7 +8,7 @@ import { toDot, toMermaid, toSvg, toTikz } from "../explain/figures.js";
 import { svgToPng } from "./png.js";
 import { ExplainSyntaxError } from "../explain/parser.js";
 import { reportJson, toJson } from "../explain/json.js";
-import { writeFileAtomic } from "./files.js";
+import { reasonOf, writeFileAtomic } from "./files.js";
 import { parseAssignments } from "../explain/values.js";
 import { ShapeError } from "../core/shape.js";
 
@@ -24,32 +24,25 @@ export interface ExplainCliOptions {
   step?: string;
 }
 
-const WRITE_ERRORS = new Map<string, (path: string) => string>([
-  ["EISDIR", () => "it is a directory"],
-  ["ENOENT", (p) => `the folder ${dirname(p)} does not exist`],
-  ["ENOTDIR", (p) => `${dirname(p)} is not a folder`],
-  ["EACCES", () => "permission denied"],
-  ["EPERM", () => "permission denied"],
-  ["EROFS", () => "the file system is read-only"],
-  ["ENOSPC", () => "no space left on the device"],
-  ["ENAMETOOLONG", () => "the name is too long"],
-]);
-
 /**
- * One line saying why `path` could not be written. Built from the error code, not the message: the
- * atomic write's message names its hidden temp file, which the user never asked for.
+ * One line saying why `path` could not be written, with the CLI's shared reasons (files.ts): Node's
+ * own messages would name the atomic write's hidden temp file, which the user never asked for.
  */
 export function writeErrorMessage(path: string, e: unknown): string {
-  const code = e instanceof Error && "code" in e && typeof e.code === "string" ? e.code : null;
-  const reason = code === null ? "the write failed" : (WRITE_ERRORS.get(code)?.(path) ?? `the write failed (${code})`);
-  return `error: cannot write ${path}: ${reason}`;
+  return `error: cannot write ${path}: ${reasonOf(e).split("\n")[0]}`;
 }
 
-/** Writes the output file; a directory or a missing folder is reported before anything is created. */
+/**
+ * Writes the output file atomically. A directory, a missing folder or a folder that is a file is
+ * reported, naming the path, before anything is created: --out never creates folders, so that a typo
+ * in a folder name is an error rather than a new folder.
+ */
 function writeOutput(path: string, data: Uint8Array | string): string | null {
   const abs = resolve(path);
+  const dir = dirname(abs);
   if (existsSync(abs) && statSync(abs).isDirectory()) return `error: cannot write ${path}: it is a directory`;
-  if (!existsSync(dirname(abs))) return `error: cannot write ${path}: the folder ${dirname(path)} does not exist`;
+  if (!existsSync(dir)) return `error: cannot write ${path}: the folder ${dirname(path)} does not exist`;
+  if (!statSync(dir).isDirectory()) return `error: cannot write ${path}: ${dirname(path)} is not a folder`;
   try {
     writeFileAtomic(abs, data);
     return null;
