@@ -120,6 +120,18 @@ describe("names that are Object.prototype members are ordinary names", () => {
     assert.deepEqual(Object.entries(r.derivatives ?? {}), [["x", "2"], ["constructor", "0"], ["hasOwnProperty", "0"]]);
   });
 
+  it("an input named __out (the figures' output id) is drawn as an input, left of its gates", () => {
+    const r = explain("__out * 2 + sin(__out)", parseAssignments(["__out=1"]));
+    const g = buildGraph(r);
+    const input = g.nodes.find((n) => n.kind === "input");
+    const output = g.nodes.find((n) => n.kind === "output");
+    assert.equal(input?.id, "__out");
+    assert.notEqual(output?.id, "__out");
+    assert.ok(g.nodes.filter((n) => n.kind === "stage").every((n) => n.x > (input?.x ?? Infinity)));
+    assert.ok(toMermaid(r).includes(`class n_${output?.id} output;`));
+    assert.deepEqual(g.edges.map((e) => `${e.from}->${e.to}`), ["__out->a", "__out->b", "a->c", "b->c", `c->${output?.id}`]);
+  });
+
   it("prototype names in formats, figures and generated code", () => {
     const at = parseAssignments(["constructor=3,__proto__=1"]);
     const ex = explainAll("hasOwnProperty = constructor * __proto__; sin(hasOwnProperty) + valueOf", new Map([...at, ["valueOf", at.get("__proto__")!]]));

@@ -3,7 +3,7 @@
  * Graphviz DOT and Mermaid. Forward values above each wire in green, gradients below in blue.
  */
 import type { ExplainReport } from "./explain.js";
-import { buildGraph, type Graph, type GraphEdge } from "./graph.js";
+import { buildGraph, outputId, type Graph, type GraphEdge } from "./graph.js";
 
 export const FORWARD_COLOR = "#1a7f37";
 export const BACKWARD_COLOR = "#1f5fbf";
@@ -174,7 +174,7 @@ export function toMermaid(r: ExplainReport, graph: Graph = buildGraph(r)): strin
   for (const e of graph.edges) {
     lines.push(`  ${id(e.from)} -->|"${mermaidText(e.value)} / ${mermaidText(e.computed ? e.grad : "not computed")}"| ${id(e.to)}`);
   }
-  lines.push(`  classDef output fill:none,stroke:none;`, `  class ${id("__out")} output;`);
+  lines.push(`  classDef output fill:none,stroke:none;`, `  class ${id(outputId(r))} output;`);
   lines.push(`%% wire labels: forward value / gradient`);
   return lines.join("\n") + "\n";
 }

@@ -107,6 +107,17 @@ interface Wire {
   via: string[];
 }
 
+/**
+ * Id of the output's node: "__out" (the playground relies on it), or "__out_1", ... when the program
+ * itself uses that name, which would otherwise put an input or a stage in the output's place.
+ */
+export function outputId(r: ExplainReport): string {
+  const taken = new Set([...r.inputs, ...r.stages.map((s) => s.name)]);
+  let id = "__out";
+  for (let k = 1; taken.has(id); k++) id = `__out_${k}`;
+  return id;
+}
+
 export function buildGraph(r: ExplainReport): Graph {
   const stageBy = new Map(r.stages.map((s) => [s.name, s]));
   const layer = new Map<string, number>();
@@ -117,7 +128,7 @@ export function buildGraph(r: ExplainReport): Graph {
   const firstUse = new Map<string, number>();
   for (const s of r.stages) for (const i of s.inputs) if (!firstUse.has(i)) firstUse.set(i, layer.get(s.name)!);
   for (const n of inputs) layer.set(n, firstUse.get(n)! - 1);
-  const OUT = "__out";
+  const OUT = outputId(r);
   layer.set(OUT, (layer.get(r.output) ?? 0) + 1);
   const layers: string[][] = [];
   const put = (id: string, l: number) => (layers[l] ??= []).push(id);
