@@ -289,6 +289,10 @@ describe("generated code reproduces the engine", () => {
     ["mean(x * x.T) + sum(x @ x)", ["x=[[1,2],[3,4]]"]],
     // Names that are Object.prototype members are ordinary names in generated code too (issue 14).
     ["hasOwnProperty = constructor * __proto__; sin(hasOwnProperty) + valueOf * toString", ["constructor=3,__proto__=1,valueOf=2,toString=0.5"]],
+    // Names that are keywords or helpers of the target language (lambda, new, np, Math, out; "lobal"'s
+    // gradient would be "global") are renamed in the generated code.
+    ["lambda = np * 2; new + sin(lambda) * Math + out * lobal + NaN", ["np=1.5,new=2,Math=0.5,out=3,lobal=0.25,NaN=1"]],
+    ["sum(np * bp) + sum(sigmoid_ * Math)", ["np=[1,2]", "bp=[3,4]", "sigmoid_=[0.5,1]", "Math=[2,2]"]],
   ];
   // Inside the repository, so the generated module imports the very same library instance.
   const dir = join(process.cwd(), "test-artifacts", "codegen");

@@ -6,7 +6,7 @@
  * recorded VJP graphs with the primitive table's printers (shapes and reductions exact).
  */
 import * as bp from "../index.js";
-import { num, v, type Expr } from "./ast.js";
+import { bin, call, neg, num, v, type Expr } from "./ast.js";
 import { graphCode } from "./graphcode.js";
 import { printExpr, printText } from "./print.js";
 import { simplify } from "./simplify.js";
@@ -30,11 +30,71 @@ function usesSigmoid(text: string): boolean {
   return /\bsigmoid\(/.test(text);
 }
 
-/** Emits `function f(inputs) -> (out, g<input>...)`. `values` are the inputs' values (for shapes). */
-export function generateCode(staged: StagedProgram, values: ReadonlyMap<string, bp.Tensor>, inputNames: readonly string[], target: CodeTarget, grads: ReadonlyMap<string, bp.Tensor | null>): string {
+/** Keywords of each target and the generated code's own names (helpers, the module, the output). */
+const RESERVED: Record<CodeTarget, ReadonlySet<string>> = {
+  python: new Set(
+    "False None True and as assert async await break class continue def del elif else except finally for from global if import in is lambda nonlocal not or pass raise return try while with yield np sigmoid out forward_backward".split(" "),
+  ),
+  ts: new Set(
+    "break case catch class const continue debugger default delete do else enum export extends false finally for function if import in instanceof new null return super switch this throw true try typeof var void while with yield let static implements interface package private protected public await arguments eval undefined NaN Infinity Math bp sigmoid out forwardBackward".split(" "),
+  ),
+};
+
+/** A namer that keeps names, except reserved ones, which get trailing underscores until free. */
+function safeNamer(target: CodeTarget, taken: Set<string>): (name: string) => string {
+  const memo = new Map<string, string>();
+  return (name) => {
+    let safe = memo.get(name);
+    if (safe === undefined) {
+      safe = name;
+      if (RESERVED[target].has(name)) {
+        while (taken.has(safe) || RESERVED[target].has(safe)) safe += "_";
+        taken.add(safe);
+      }
+      memo.set(name, safe);
+    }
+    return safe;
+  };
+}
+
+function renameVars(e: Expr, id: (name: string) => string): Expr {
+  switch (e.kind) {
+    case "var":
+      return v(id(e.name));
+    case "neg":
+      return neg(renameVars(e.arg, id));
+    case "call":
+      return call(e.fn, renameVars(e.arg, id));
+    case "bin":
+      return bin(e.op, renameVars(e.left, id), renameVars(e.right, id));
+    default:
+      return e;
+  }
+}
+
+/** The program with every input and stage named as `id` says (stage expressions are shallow). */
+function renameProgram(staged: StagedProgram, id: (name: string) => string): StagedProgram {
+  const stages = staged.stages.map((s): Stage => ({ ...s, name: id(s.name), args: s.args.map((a) => (a.kind === "ref" ? { kind: "ref", name: id(a.name) } : a)), expr: renameVars(s.expr, id) }));
+  return { ...staged, inputs: staged.inputs.map(id), stages, output: id(staged.output) };
+}
+
+function renameKeys<T>(m: ReadonlyMap<string, T>, id: (name: string) => string): Map<string, T> {
+  return new Map([...m].map(([k, x]) => [id(k), x]));
+}
+
+/**
+ * Emits `function f(inputs) -> (out, g<input>...)`. `values` are the inputs' values (for shapes).
+ * Names that are keywords or helpers of the target (lambda, new, np, Math, out) get a trailing _.
+ */
+export function generateCode(staged0: StagedProgram, values0: ReadonlyMap<string, bp.Tensor>, inputNames0: readonly string[], target: CodeTarget, grads0: ReadonlyMap<string, bp.Tensor | null>): string {
+  const taken = new Set<string>([...inputNames0, ...staged0.stages.map((s) => s.name), "out"]);
+  const id = safeNamer(target, taken);
+  const staged = renameProgram(staged0, id);
+  const values = renameKeys(values0, id);
+  const grads = renameKeys(grads0, id);
+  const inputNames = inputNames0.map(id);
   const scalar = inputNames.every((n) => values.get(n)!.size === 1);
-  const taken = new Set<string>([...inputNames, ...staged.stages.map((s) => s.name), "out"]);
-  const g = (n: string) => (taken.has(`g${n}`) ? `d_${n}` : `g${n}`);
+  const g = (n: string) => id(taken.has(`g${n}`) ? `d_${n}` : `g${n}`);
   const forward: Line[] = [];
   const contributions: Contribution[] = [];
   const live = staged.stages.filter((s) => grads.get(s.name));
