@@ -3,7 +3,7 @@
  * non-finite numbers in JSON and in symbolic derivatives, the backward pass's first NaN/Inf, the CLI's
  * error paths, and the cap on symbolic derivatives that grow exponentially.
  */
-import { describe, it } from "node:test";
+import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -319,6 +319,7 @@ async function explainCli(program: string, opts: Partial<ExplainCliOptions>): Pr
 
 describe("explain CLI: every error is one line (or one JSON object), never a stack trace", () => {
   const dir = mkdtempSync(join(tmpdir(), "explain-out-"));
+  after(() => rmSync(dir, { recursive: true, force: true }));
   const at = ["x=2"];
 
   const cases: [string, string, RegExp][] = [
