@@ -363,7 +363,7 @@ describe("backprop explain (CLI)", () => {
   it("a syntax error prints the input with a caret and exits 1", async () => {
     const r = await cli("explain", "(x + y", "--at", "x=1,y=2");
     assert.equal(r.code, 1);
-    assert.equal(r.err, "syntax error at column 7: expected ')' to close '(' at column 1, found end of input\n  (x + y\n        ^");
+    assert.equal(r.err, "error: syntax error at column 7: expected ')' to close '(' at column 1, found end of input\n  (x + y\n        ^");
     const j = await cli("explain", "x + * y", "--at", "x=1,y=2", "--json");
     assert.deepEqual(JSON.parse(j.out), { error: "syntax error at column 5: expected a number, a name or '(', found '*'\n  x + * y\n      ^", position: 4 });
   });

@@ -78,7 +78,7 @@ function jsonMode(argv: readonly string[]): boolean {
 }
 
 /** explain's own syntax errors show the input with a caret under the column (three lines, by design). */
-const CARET = /^syntax error at column \d+: [^\n]*\n {2}[^\n]*\n *\^$/;
+const CARET = /^error: syntax error at column \d+: [^\n]*\n {2}[^\n]*\n *\^$/;
 
 function checkResult(argv: readonly string[], r: { code: number; out: string; err: string }): void {
   const where = `argv ${JSON.stringify(argv)} -> ${JSON.stringify(r)}`;

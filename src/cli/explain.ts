@@ -1,6 +1,6 @@
 /** `backprop explain PROGRAM --at NAME=VALUE ... [--format F] [--out FILE] [--json] [--check] [--step LR]`. */
-import { existsSync, readFileSync, statSync } from "node:fs";
-import { dirname, resolve } from "node:path";
+import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
 import { generateCode } from "../explain/codegen.js";
 import { explainAll, ExplainError } from "../explain/explain.js";
 import { formatLatex, formatMarkdown, formatTable } from "../explain/format.js";
@@ -8,7 +8,7 @@ import { toDot, toMermaid, toSvg, toTikz } from "../explain/figures.js";
 import { svgToPng } from "./png.js";
 import { ExplainSyntaxError } from "../explain/parser.js";
 import { reportJson, toJson } from "../explain/json.js";
-import { reasonOf, writeFileAtomic } from "./files.js";
+import { prepareOutputPath, reasonOf, writeFileAtomic } from "./files.js";
 import { parseAssignments } from "../explain/values.js";
 import { ShapeError } from "../core/shape.js";
 
@@ -32,19 +32,10 @@ export function writeErrorMessage(path: string, e: unknown): string {
   return `error: cannot write ${path}: ${reasonOf(e).split("\n")[0]}`;
 }
 
-/**
- * Writes the output file atomically. A directory, a missing folder or a folder that is a file is
- * reported, naming the path, before anything is created: --out never creates folders, so that a typo
- * in a folder name is an error rather than a new folder.
- */
+/** Writes the output file atomically (its path was checked, and missing folders made, before the work). */
 function writeOutput(path: string, data: Uint8Array | string): string | null {
-  const abs = resolve(path);
-  const dir = dirname(abs);
-  if (existsSync(abs) && statSync(abs).isDirectory()) return `error: cannot write ${path}: it is a directory`;
-  if (!existsSync(dir)) return `error: cannot write ${path}: the folder ${dirname(path)} does not exist`;
-  if (!statSync(dir).isDirectory()) return `error: cannot write ${path}: ${dirname(path)} is not a folder`;
   try {
-    writeFileAtomic(abs, data);
+    writeFileAtomic(resolve(path), data);
     return null;
   } catch (e) {
     return writeErrorMessage(path, e);
@@ -73,7 +64,18 @@ export async function explainCommand(programArg: string, opts: ExplainCliOptions
   } catch (e) {
     return fail(`error: cannot read the program from standard input: ${firstLine(e)}`);
   }
-  if (!(FORMATS as readonly string[]).includes(format)) return fail(`error: unknown format "${opts.format}" (use one of ${FORMATS.join(", ")})`);
+  if (!(FORMATS as readonly string[]).includes(format) || (opts.format !== undefined && !(FORMATS as readonly string[]).includes(opts.format))) {
+    return fail(`error: unknown format "${opts.format}" (use one of ${FORMATS.join(", ")})`);
+  }
+  if (opts.out !== undefined) {
+    // Before the work, as train does for --save: a directory, a file in the way or an unwritable
+    // folder is an error now; missing folders are made (--out figures/q2a.svg).
+    try {
+      prepareOutputPath(opts.out, "--out", `graph.${format === "markdown" ? "md" : format === "latex" ? "tex" : format === "python" ? "py" : format === "table" ? "txt" : format}`);
+    } catch (e) {
+      return fail(`error: ${firstLine(e)}`);
+    }
+  }
   if (format === "png" && !opts.out) return fail("error: --format png needs --out FILE (PNG is binary)");
   let step: number | undefined;
   if (opts.step !== undefined) {
@@ -120,11 +122,12 @@ export async function explainCommand(programArg: string, opts: ExplainCliOptions
         text = formatTable(r);
     }
   } catch (e) {
-    if (e instanceof ExplainSyntaxError) return fail(e.format(), e.position);
+    // The message line, then the input with a caret under the bad character.
+    if (e instanceof ExplainSyntaxError) return fail(`error: ${e.format()}`, e.position);
     if (e instanceof ExplainError || e instanceof ShapeError) return fail(`error: ${firstLine(e)}`);
     return fail(`error: internal error: ${firstLine(e)}`);
   }
-  if (opts.out) {
+  if (opts.out !== undefined) {
     const problem = writeOutput(opts.out, png ?? (text.endsWith("\n") ? text : text + "\n"));
     if (problem) return fail(problem);
     err(`wrote ${opts.out}`);

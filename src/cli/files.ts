@@ -181,7 +181,7 @@ function ensureFolder(dir: string, flag: string): void {
  * Checks, before long work starts, that `path` can be written: not empty, not a directory or a device,
  * its folder exists (created if missing) and accepts a new file (a probe file is created and removed).
  */
-export function prepareOutputPath(path: string, flag: string): void {
+export function prepareOutputPath(path: string, flag: string, example = "model.bp"): void {
   if (path.trim() === "") throw new Error(`${flag} needs a file name`);
   let st: Stats | null;
   try {
@@ -189,7 +189,7 @@ export function prepareOutputPath(path: string, flag: string): void {
   } catch (e) {
     throw new Error(`${flag}: cannot write ${path} (${reasonOf(e)})`);
   }
-  if (st?.isDirectory()) throw new Error(`${flag}: ${path} is a directory; give a file name such as ${join(path, "model.bp")}`);
+  if (st?.isDirectory()) throw new Error(`${flag}: ${path} is a directory; give a file name such as ${join(path, example)}`);
   if (st && !st.isFile()) throw new Error(`${flag}: ${path} is not a regular file`);
   ensureFolder(dirname(path), flag);
   const probe = tempPathFor(path);
