@@ -3,10 +3,11 @@
  * left, each stage one layer right of its latest argument, one wire per use (x * x keeps two wires),
  * each wire carrying its forward value and the gradient that flows back along it.
  */
-import { own } from "./ast.js";
+import { own, type Expr } from "./ast.js";
 import { fmtNested, fmtNumber, type ExplainReport, type StageReport, type Value } from "./explain.js";
 import { sumText } from "./format.js";
 import { parseExpression } from "./parser.js";
+import { printText } from "./print.js";
 
 export interface GraphNode {
   id: string;
@@ -66,19 +67,28 @@ export function wireText(v: Value | null, shape?: readonly number[]): string {
 
 const OP_SYMBOL = new Map<string, string>(Object.entries({ add: "+", sub: "−", mul: "×", div: "÷", pow: "^", matmul: "@", neg: "−", reciprocal: "1/x", id: "=", transpose: "ᵀ" }));
 
+/** A constant operand on a gate: its number (− for negatives), π or e, or its text when short. */
+function constantText(x: Expr): string {
+  if (x.kind === "num") return String(x.value).replace(/^-/, "−");
+  if (x.kind === "const") return x.name === "pi" ? "π" : "e";
+  const t = printText(x).replace(/ /g, "").replace(/^-/, "−");
+  return t.length <= 5 ? t : "c";
+}
+
 /** The gate's label: its operation, with constant operands folded in (×2, +1, ^3). */
 function gateLabel(s: StageReport): string {
+  // These symbols already name the whole operation; the 1 of 1/x is not an operand to fold in (it read 11/x).
+  if (s.op === "reciprocal") return "1/x";
+  if (s.op === "neg") return "−x";
   const e = parseExpression(s.expression);
   const sym = OP_SYMBOL.get(s.op) ?? s.op;
   if (e.kind === "bin") {
     const lc = e.left.kind !== "var";
     const rc = e.right.kind !== "var";
-    const text = (x: typeof e.left) => (x.kind === "num" ? String(x.value) : x.kind === "const" ? (x.name === "pi" ? "π" : "e") : "c");
-    if (rc && !lc) return `${sym}${text(e.right)}`;
-    if (lc && !rc) return s.op === "pow" ? `${text(e.left)}^` : `${text(e.left)}${sym}`;
+    if (rc && !lc) return `${sym}${constantText(e.right)}`;
+    if (lc && !rc) return s.op === "pow" ? `${constantText(e.left)}^` : `${constantText(e.left)}${sym}`;
     return sym;
   }
-  if (s.op === "neg") return "−x";
   return sym;
 }
 
