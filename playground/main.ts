@@ -3,6 +3,7 @@
 import katex from "katex";
 import "katex/dist/katex.min.css";
 import * as bp from "../src/index.js";
+import { playgroundErrorText } from "./errors.js";
 import { setupTrain } from "./train-view.js";
 
 const $ = <T extends HTMLElement>(id: string): T => document.getElementById(id) as T;
@@ -83,8 +84,7 @@ function update(): void {
     };
   } catch (e) {
     current = null;
-    if (e instanceof bp.ExplainSyntaxError) showError(e.format());
-    else showError(`error: ${e instanceof Error ? e.message : String(e)}`);
+    showError(playgroundErrorText(e));
     return;
   }
   errorBox.hidden = true;

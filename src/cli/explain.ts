@@ -6,7 +6,7 @@ import { explainAll, ExplainError } from "../explain/explain.js";
 import { formatLatex, formatMarkdown, formatTable } from "../explain/format.js";
 import { toDot, toMermaid, toSvg, toTikz } from "../explain/figures.js";
 import { svgToPng } from "./png.js";
-import { ExplainSyntaxError } from "../explain/parser.js";
+import { ExplainSyntaxError, type ErrorHint } from "../explain/parser.js";
 import { reportJson, toJson } from "../explain/json.js";
 import { prepareOutputPath, reasonOf, writeFileAtomic } from "./files.js";
 import { parseAssignments } from "../explain/values.js";
@@ -39,6 +39,18 @@ function writeOutput(path: string, data: Uint8Array | string): string | null {
     return null;
   } catch (e) {
     return writeErrorMessage(path, e);
+  }
+}
+
+/** The CLI's wording of what to do about an error: values are given with --at. */
+export function cliHint(hint: ErrorHint): string {
+  switch (hint.kind) {
+    case "missing-input":
+      return `give it with --at ${hint.name}=...`;
+    case "defined-input":
+      return `remove ${hint.name}=... from --at`;
+    case "array-values":
+      return "give array values with --at, as W=[[1,2],[3,4]]";
   }
 }
 
@@ -123,7 +135,8 @@ export async function explainCommand(programArg: string, opts: ExplainCliOptions
     }
   } catch (e) {
     // The message line, then the input with a caret under the bad character.
-    if (e instanceof ExplainSyntaxError) return fail(`error: ${e.format()}`, e.position);
+    if (e instanceof ExplainSyntaxError) return fail(`error: ${e.format(e.hint && cliHint(e.hint))}`, e.position);
+    if (e instanceof ExplainError && e.hint) return fail(`error: ${firstLine(e)} (${cliHint(e.hint)})`);
     if (e instanceof ExplainError || e instanceof ShapeError) return fail(`error: ${firstLine(e)}`);
     return fail(`error: internal error: ${firstLine(e)}`);
   }

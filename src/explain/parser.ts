@@ -6,15 +6,26 @@
  */
 import { CONSTANTS, FUNCTIONS, type BinOp, type Expr, type FnName, type Program, type Span, type Statement } from "./ast.js";
 
+/**
+ * What the user can do about an error, as data: each front end words it for its own inputs (the CLI
+ * names --at, the playground its Input values box), so the library's message names neither.
+ */
+export type ErrorHint =
+  | { readonly kind: "missing-input"; readonly name: string }
+  | { readonly kind: "defined-input"; readonly name: string }
+  | { readonly kind: "array-values" };
+
 /** A syntax error at a character offset; `format()` shows the line with a caret under it. */
 export class ExplainSyntaxError extends Error {
   readonly position: number;
   readonly source: string;
-  constructor(message: string, position: number, source: string) {
+  readonly hint?: ErrorHint;
+  constructor(message: string, position: number, source: string, hint?: ErrorHint) {
     super(message);
     this.name = "ExplainSyntaxError";
     this.position = Math.max(0, Math.min(position, source.length));
     this.source = source;
+    if (hint !== undefined) this.hint = hint;
   }
 
   /** Line and column (1-based) of the error. */
@@ -24,11 +35,13 @@ export class ExplainSyntaxError extends Error {
     return { line, column: this.position - (before.lastIndexOf("\n") + 1) + 1 };
   }
 
-  format(): string {
+  /** `hintText`: the front end's wording of `hint`, added to the message line in parentheses. */
+  format(hintText?: string): string {
     const { line, column } = this.location;
     const text = this.source.split("\n")[line - 1] ?? "";
     const where = this.source.includes("\n") ? `line ${line}, column ${column}` : `column ${column}`;
-    return `syntax error at ${where}: ${this.message}\n  ${text}\n  ${" ".repeat(column - 1)}^`;
+    const message = hintText ? `${this.message} (${hintText})` : this.message;
+    return `syntax error at ${where}: ${message}\n  ${text}\n  ${" ".repeat(column - 1)}^`;
   }
 }
 
@@ -130,9 +143,50 @@ function lex(src: string): Token[] {
 
 const MAX_DEPTH = 200;
 
+/** Optimal string alignment distance: insertions, deletions, substitutions and swaps of neighbours. */
+export function editDistance(a: string, b: string): number {
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
+    }
+  }
+  return d[a.length][b.length];
+}
+
+/**
+ * The known functions a name written as a call may have meant: those closest to it, ties listed
+ * (at most three). Short names allow fewer edits, so x(y+1) or ab(c) stay implicit products: every
+ * one-letter name is two edits from ln. A name of 3+ letters that begins a function (sig, trans)
+ * counts as one edit from it.
+ */
+export function functionSuggestions(name: string): string[] {
+  const lower = name.toLowerCase();
+  const limit = lower.length <= 1 ? 0 : lower.length <= 4 ? 1 : 2;
+  const scored = FUNCTIONS.map((f, index) => {
+    const prefix = lower.length >= 3 && f.length > lower.length && f.startsWith(lower);
+    return { f, index, score: Math.min(editDistance(lower, f), prefix ? 1 : Infinity) };
+  }).filter((c) => c.f !== name && c.score <= limit);
+  const best = Math.min(...scored.map((c) => c.score));
+  return scored
+    .filter((c) => c.score === best)
+    .sort((a, b) => Math.abs(a.f.length - lower.length) - Math.abs(b.f.length - lower.length) || a.index - b.index)
+    .slice(0, 3)
+    .map((c) => c.f);
+}
+
+/** "a", "a or b", "a, b or c". */
+function orList(items: readonly string[]): string {
+  return items.length <= 1 ? (items[0] ?? "") : `${items.slice(0, -1).join(", ")} or ${items[items.length - 1]}`;
+}
+
 class Parser {
   private pos = 0;
   private depth = 0;
+  /** Names defined so far: `lr = 0.1; lr(x+1)` is a product, whatever lr looks like. */
+  private readonly defined = new Set<string>();
   constructor(
     private readonly toks: Token[],
     private readonly src: string,
@@ -187,6 +241,7 @@ class Parser {
         throw new ExplainSyntaxError(`cannot define '${name}': it is a ${CONSTANTS.has(name) ? "constant" : "function"}`, nameTok.start, this.src);
       }
       const expr = this.expr();
+      this.defined.add(name);
       return { name, expr, span: { start, end: this.toks[this.pos - 1].end } };
     }
     const expr = this.expr();
@@ -266,6 +321,18 @@ class Parser {
     return e;
   }
 
+  /**
+   * A name right before '(' that is close to a function (sigmod(x), tahn(x)) is a misspelled call, not
+   * the product sigmod * (x) that would then ask for a value of 'sigmod'. Other names stay products.
+   */
+  private checkNotMisspelledCall(t: Token): void {
+    const near = functionSuggestions(t.text);
+    if (near.length === 0) return;
+    // A two-letter name may well be a variable (lr, ab): say how to write the product.
+    const product = t.text.length <= 2 ? ` for a product write ${t.text}*(...)` : "";
+    this.fail(`unknown function '${t.text}' (did you mean ${orList(near)}?${product})`, t);
+  }
+
   private primary(): Expr {
     const t = this.peek();
     switch (t.kind) {
@@ -286,6 +353,7 @@ class Parser {
           return { kind: "call", fn: name as FnName, arg, span: { start: t.start, end: close.end } };
         }
         if (name === "e" || name === "pi") return { kind: "const", name, span: { start: t.start, end: t.end } };
+        if (this.peek().kind === "lparen" && this.peek().start === t.end && !this.defined.has(name)) this.checkNotMisspelledCall(t);
         return { kind: "var", name, span: { start: t.start, end: t.end } };
       }
       case "lparen": {

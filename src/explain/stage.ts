@@ -6,7 +6,7 @@
 import * as bp from "../index.js";
 import { CONSTANTS, FUNCTIONS, bin, call, children, depth, freeVars, neg, num, postorder, v, type Expr, type Program, type Span } from "./ast.js";
 import { BIN_OPS, applyOp, type StageOp } from "./ops.js";
-import { ExplainSyntaxError } from "./parser.js";
+import { ExplainSyntaxError, type ErrorHint } from "./parser.js";
 import { evalConstant } from "./values.js";
 
 export type Arg = { readonly kind: "ref"; readonly name: string } | { readonly kind: "const"; readonly expr: Expr; readonly value: bp.Tensor };
@@ -132,7 +132,7 @@ export function stageProgram(program: Program, reserved: ReadonlySet<string> = n
           }
           break;
         default:
-          throw new ExplainSyntaxError("an array literal with variables in it cannot be staged; give array values with --at", e.span?.start ?? 0, src);
+          throw new ExplainSyntaxError("an array literal with variables in it cannot be staged", e.span?.start ?? 0, src, { kind: "array-values" });
       }
       const stageName = e === root && name !== null ? name : fresh();
       stages.push({ name: stageName, op, args, expr: stageExpr(op, args.map(argExpr)), span: e.span, userDefined: e === root && name !== null });
@@ -196,10 +196,13 @@ export interface Evaluation {
   readonly edges: readonly Edge[];
 }
 
+/** An error in explaining a program; `hint`, when there is one, is for the front end to word. */
 export class ExplainError extends Error {
-  constructor(message: string) {
+  readonly hint?: ErrorHint;
+  constructor(message: string, hint?: ErrorHint) {
     super(message);
     this.name = "ExplainError";
+    if (hint !== undefined) this.hint = hint;
   }
 }
 
@@ -255,13 +258,13 @@ export function evaluate(staged: StagedProgram, given: ReadonlyMap<string, bp.Te
   const values = new Map<string, bp.Tensor>();
   for (const name of staged.inputs) {
     const t = given.get(name);
-    if (!t) throw new ExplainError(`missing value for input '${name}' (give it with --at ${name}=...)`);
+    if (!t) throw new ExplainError(`missing value for input '${name}'`, { kind: "missing-input", name });
     values.set(name, t);
   }
   const definedNames = new Set(staged.stages.filter((s) => s.userDefined).map((s) => s.name));
   for (const [name, t] of given) {
     if (definedNames.has(name)) {
-      throw new ExplainError(`'${name}' is defined in the program, so it cannot also be given with --at`);
+      throw new ExplainError(`'${name}' is defined in the program, so it cannot also be given a value`, { kind: "defined-input", name });
     }
     if (!values.has(name)) values.set(name, t);
   }

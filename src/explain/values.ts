@@ -70,7 +70,7 @@ export function parseAssignments(args: readonly string[]): Map<string, bp.Tensor
       try {
         values.set(name, evalConstant(parseExpression(valueText), valueText));
       } catch (e) {
-        if (e instanceof ExplainSyntaxError) throw new ExplainSyntaxError(`in the value of '${name}': ${e.message}`, offset + e.position, part);
+        if (e instanceof ExplainSyntaxError) throw new ExplainSyntaxError(`in the value of '${name}': ${e.message}`, offset + e.position, part, e.hint);
         throw e;
       }
     }

@@ -1,0 +1,128 @@
+/**
+ * Input and CLI (issue 15): misspelled function names, error hints worded for each front end (the CLI's
+ * --at, the playground's Input values), a program that begins with '-', and output formats inferred
+ * from the --out and --plot extensions.
+ */
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { cli } from "./cli-helper.js";
+import { explainAll, ExplainError } from "../src/explain/explain.js";
+import { ExplainSyntaxError, parseExpression, parseProgram } from "../src/explain/parser.js";
+import { parseAssignments } from "../src/explain/values.js";
+import { playgroundErrorText } from "../playground/errors.js";
+
+/** The ExplainSyntaxError that `f` throws. */
+function syntaxError(f: () => unknown): ExplainSyntaxError {
+  try {
+    f();
+  } catch (e) {
+    assert.ok(e instanceof ExplainSyntaxError, `expected ExplainSyntaxError, got ${String(e)}`);
+    return e;
+  }
+  assert.fail("no error");
+}
+
+/** The value the explainer computes for `src` at the values `at` (an implicit product, say). */
+function valueOf(src: string, at: string): number {
+  return explainAll(src, parseAssignments([at])).report.value as number;
+}
+
+describe("unknown function names", () => {
+  const cases: [string, string, number][] = [
+    ["sigmod(x)", "unknown function 'sigmod' (did you mean sigmoid?)", 0],
+    ["tahn(x)", "unknown function 'tahn' (did you mean tanh or tan?)", 0],
+    ["y = 2 + sqr(x)", "unknown function 'sqr' (did you mean sqrt?)", 8],
+    ["sigmoidd(x) + 1", "unknown function 'sigmoidd' (did you mean sigmoid?)", 0],
+    ["Sin(x)", "unknown function 'Sin' (did you mean sin?)", 0],
+    ["log2(x)", "unknown function 'log2' (did you mean log?)", 0],
+    ["trans(A)", "unknown function 'trans' (did you mean transpose?)", 0],
+    ["x + reul(x)", "unknown function 'reul' (did you mean relu?)", 4],
+  ];
+  for (const [src, message, position] of cases) {
+    it(`${src}: '${message}' with the caret under the name`, () => {
+      const e = syntaxError(() => parseProgram(src));
+      assert.equal(e.message, message);
+      assert.equal(e.position, position);
+    });
+  }
+
+  it("a two-letter name near a function says how to write the product instead", () => {
+    const e = syntaxError(() => parseProgram("lg(x)"));
+    assert.equal(e.message, "unknown function 'lg' (did you mean ln or log? for a product write lg*(...))");
+    assert.equal(e.format(), "syntax error at column 1: unknown function 'lg' (did you mean ln or log? for a product write lg*(...))\n  lg(x)\n  ^");
+  });
+
+  it("the CLI shows the message with the input and a caret under the name", async () => {
+    const r = await cli("explain", "1 + sigmod(x)", "--at", "x=1");
+    assert.equal(r.code, 1);
+    assert.equal(r.err, "error: syntax error at column 5: unknown function 'sigmod' (did you mean sigmoid?)\n  1 + sigmod(x)\n      ^");
+    const j = await cli("explain", "tahn(x)", "--at", "x=1", "--json");
+    assert.equal(JSON.parse(j.out).position, 0);
+    assert.match(JSON.parse(j.out).error, /unknown function 'tahn' \(did you mean tanh or tan\?\)/);
+  });
+
+  it("a misspelled function in an --at value is reported there too", () => {
+    const e = syntaxError(() => parseAssignments(["y=sigmod(1)"]));
+    assert.equal(e.message, "in the value of 'y': unknown function 'sigmod' (did you mean sigmoid?)");
+    assert.equal(e.position, 2);
+  });
+
+  it("implicit products stay: a short or unrelated name, a space before '(', or a name the program defines", () => {
+    assert.equal(valueOf("x(y+1)", "x=2,y=3"), 8);
+    assert.equal(valueOf("a(b+c)", "a=2,b=3,c=1"), 8);
+    assert.equal(valueOf("foo(x)", "foo=2,x=3"), 6);
+    assert.equal(valueOf("w1(x)", "w1=2,x=3"), 6);
+    assert.equal(valueOf("lr (x+1)", "lr=2,x=3"), 8);
+    assert.equal(valueOf("lr = 2; lr(x+1)", "x=3"), 8);
+    assert.equal(valueOf("lr*(x+1)", "lr=2,x=3"), 8);
+    assert.deepEqual(parseExpression("pi(x)"), {
+      kind: "bin",
+      op: "*",
+      left: { kind: "const", name: "pi", span: { start: 0, end: 2 } },
+      right: { kind: "var", name: "x", span: { start: 2, end: 5 } },
+      span: { start: 0, end: 5 },
+    });
+  });
+
+  it("known functions still parse, σ included", () => {
+    assert.equal(valueOf("sigmoid(x) + tanh(x) + σ(x)", "x=0"), 1);
+  });
+});
+
+describe("error hints: the bare message plus a hint each front end words", () => {
+  it("a missing input: the library's error carries the name, not the CLI's --at", () => {
+    try {
+      explainAll("x + y", parseAssignments(["x=1"]));
+      assert.fail("no error");
+    } catch (e) {
+      assert.ok(e instanceof ExplainError);
+      assert.equal(e.message, "missing value for input 'y'");
+      assert.deepEqual(e.hint, { kind: "missing-input", name: "y" });
+    }
+  });
+
+  it("the CLI appends its own wording (--at), on stderr and under --json", async () => {
+    assert.equal((await cli("explain", "x + y", "--at", "x=1")).err, "error: missing value for input 'y' (give it with --at y=...)");
+    assert.deepEqual(JSON.parse((await cli("explain", "x + y", "--at", "x=1", "--json")).out), { error: "missing value for input 'y' (give it with --at y=...)" });
+    assert.equal((await cli("explain", "x = 2t; x", "--at", "t=1,x=3")).err, "error: 'x' is defined in the program, so it cannot also be given a value (remove x=... from --at)");
+    const r = await cli("explain", "[x, 1]", "--at", "x=1");
+    assert.equal(r.err.split("\n")[0], "error: syntax error at column 1: an array literal with variables in it cannot be staged (give array values with --at, as W=[[1,2],[3,4]])");
+  });
+
+  it("the playground words the same errors for its Input values box, never --at", () => {
+    const text = (src: string, at: string): string => {
+      try {
+        explainAll(src, parseAssignments([at]));
+      } catch (e) {
+        return playgroundErrorText(e);
+      }
+      return assert.fail("no error");
+    };
+    assert.equal(text("x + y", "x=1"), "error: missing value for input 'y' (add y=... to the Input values)");
+    assert.equal(text("x = 2t; x", "t=1,x=3"), "error: 'x' is defined in the program, so it cannot also be given a value (remove x=... from the Input values)");
+    assert.equal(text("[x, 1]", "x=1"), "syntax error at column 1: an array literal with variables in it cannot be staged (give array values in the Input values, as W=[[1,2],[3,4]])\n  [x, 1]\n  ^");
+    assert.equal(text("sigmod(x)", "x=1"), "syntax error at column 1: unknown function 'sigmod' (did you mean sigmoid?)\n  sigmod(x)\n  ^");
+    assert.equal(playgroundErrorText(new Error("boom")), "error: boom");
+    for (const s of [text("x + y", "x=1"), text("x = 2t; x", "t=1,x=3"), text("[x, 1]", "x=1")]) assert.ok(!s.includes("--at"), s);
+  });
+});
