@@ -126,3 +126,32 @@ describe("error hints: the bare message plus a hint each front end words", () =>
     for (const s of [text("x + y", "x=1"), text("x = 2t; x", "t=1,x=3"), text("[x, 1]", "x=1")]) assert.ok(!s.includes("--at"), s);
   });
 });
+
+describe("a program that begins with '-'", () => {
+  it("is the argument, not an unknown option, before or after the options", async () => {
+    const a = await cli("explain", "-x^2 + y", "--at", "x=1,y=2", "--json");
+    assert.equal(a.code, 0, a.out);
+    assert.equal(JSON.parse(a.out).value, 1);
+    assert.deepEqual(JSON.parse(a.out).gradients, { x: -2, y: 1 });
+    const b = await cli("explain", "--at", "x=3", "--json", "-x");
+    assert.equal(JSON.parse(b.out).value, -3);
+    const t = await cli("explain", "-x^2 + y", "--at", "x=1,y=2");
+    assert.equal(t.code, 0, t.err);
+    assert.match(t.out, /^-x\^2 \+ y {3}at x = 1, y = 2/);
+  });
+
+  it("negative values and option values that begin with '-' keep working", async () => {
+    const r = await cli("explain", "x^2", "--at", "x=-1", "--json");
+    assert.deepEqual([JSON.parse(r.out).value, JSON.parse(r.out).gradients.x], [1, -2]);
+    const s = await cli("explain", "-x^2", "--at", "x=-1", "--step", "-0.5", "--json");
+    assert.equal(s.code, 0, s.out);
+    assert.equal(JSON.parse(s.out).value, -1);
+    const d = await cli("explain", "--at", "x=2", "--json", "--", "-x");
+    assert.equal(JSON.parse(d.out).value, -2, "'--' before the program works as before");
+  });
+
+  it("an unknown option before the program is still an unknown option", async () => {
+    assert.deepEqual(await cli("explain", "--bogus", "x", "--at", "x=1"), { code: 1, out: "", err: "error: unknown option '--bogus'" });
+    assert.deepEqual(await cli("explain", "-q", "x", "--at", "x=1"), { code: 1, out: "", err: "error: unknown option '-q'" });
+  });
+});

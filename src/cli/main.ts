@@ -50,6 +50,39 @@ export function checkAtNames(at: readonly string[]): void {
   }
 }
 
+/**
+ * A program that begins with '-' ("-x^2 + y") would be read by commander as an unknown option. When the
+ * command's first argument that is neither an option nor an option's value begins with '-', it is
+ * moved behind "--", where commander reads everything as arguments. It stays where it is (and
+ * commander reports an unknown option) if it looks like a long option (--bogus) or another argument
+ * follows (explain -q "x^2").
+ */
+export function protectLeadingDash(argv: readonly string[], command: Command): string[] {
+  const args = [...argv];
+  if (args[0] !== command.name()) return args;
+  const takesValue = new Set<string>();
+  const flags = new Set<string>(["-h", "--help"]);
+  for (const o of command.options) {
+    for (const n of [o.long, o.short]) if (n !== undefined) (o.required || o.optional ? takesValue : flags).add(n);
+  }
+  const isOption = (a: string): boolean => flags.has(a) || takesValue.has(a) || takesValue.has(a.split("=")[0]);
+  const positions: number[] = []; // the arguments that are not options or option values
+  let end = args.length; // where "--" is: what follows is arguments already
+  for (let i = 1; i < args.length; i++) {
+    if (args[i] === "--") {
+      end = i;
+      for (let k = i + 1; k < args.length; k++) positions.push(k);
+      break;
+    }
+    if (takesValue.has(args[i])) i++;
+    else if (!isOption(args[i])) positions.push(i);
+  }
+  const first = positions[0];
+  if (first === undefined || first > end || positions.length > 1 || args[first] === "-" || !args[first].startsWith("-") || /^--[A-Za-z]/.test(args[first])) return args;
+  const [program] = args.splice(first, 1);
+  return [...args, "--", program];
+}
+
 /** Commander's own failures, in the CLI's wording: one line, no usage text. */
 function commanderMessage(e: CommanderError, argv: readonly string[]): string {
   if (e.code === "commander.help") {
@@ -164,6 +197,7 @@ async function parseAndRun(argv: readonly string[], io: Io, setJson: (json: bool
       code = explainModelCommand(opts, io);
     });
 
-  await program.parseAsync(["node", "backprop", ...argv]);
+  const explain = program.commands.find((c) => c.name() === "explain");
+  await program.parseAsync(["node", "backprop", ...(explain ? protectLeadingDash(argv, explain) : argv)]);
   return code;
 }
