@@ -1,29 +1,26 @@
 /**
  * The code emitter: a combined forward/backward function in NumPy Python or TypeScript, in the
  * seeds' style: forward stages, then backward stages in reverse, `=` for the first contribution to a
- * gradient and `+=` only at fan-out, each line pointing back to its stage.
- * Scalar programs print simplified local derivatives on plain numbers; array programs print the
- * recorded VJP graphs with the primitive table's printers (shapes and reductions exact).
+ * gradient and `+=` only at fan-out (never on an array another name shares), each line pointing back
+ * to its stage.
+ * The code is correct for any shapes the program accepts, not only those given with --at: elementwise
+ * stages print their simplified local derivatives (the same expression at every element), summed back
+ * to an operand's shape where a binary operation may broadcast; sum, mean, transpose and matrix
+ * products print shape-generic VJPs that read shapes at run time.
  */
 import * as bp from "../index.js";
-import { bin, call, neg, num, v, type Expr } from "./ast.js";
+import { bin, call, freeVars, neg, num, v, type BinOp, type Expr, type FnName } from "./ast.js";
 import { graphCode } from "./graphcode.js";
 import { printExpr, printText } from "./print.js";
 import { simplify } from "./simplify.js";
-import { recordStageVjp, refArgs, stageFunction, type Stage, type StagedProgram } from "./stage.js";
-import { readGraph } from "./symbolic.js";
+import { recordStageVjp, refArgs, stageFunction, type Arg, type Stage, type StagedProgram } from "./stage.js";
+import { NotSymbolic, readGraph } from "./symbolic.js";
 
 export type CodeTarget = "python" | "ts";
 
 interface Line {
   code: string;
   comment: string;
-}
-
-interface Contribution {
-  target: string;
-  code: string;
-  stage: Stage;
 }
 
 function usesSigmoid(text: string): boolean {
@@ -82,95 +79,266 @@ function renameKeys<T>(m: ReadonlyMap<string, T>, id: (name: string) => string):
   return new Map([...m].map(([k, x]) => [id(k), x]));
 }
 
+/** The code of one argument: its name, or the constant (as written in Python, by value in TypeScript). */
+function argCode(a: Arg, target: CodeTarget, scalar: boolean): string {
+  if (a.kind === "ref") return a.name;
+  if (target === "python") return printExpr(a.expr, "python");
+  return scalar ? printExpr(a.expr, "ts") : graphCode(a.value, new Map(), "ts");
+}
+
+const TS_TENSOR_FN: Record<FnName, string> = {
+  ln: "bp.log", log: "bp.log", exp: "bp.exp", sqrt: "bp.sqrt", sin: "bp.sin", cos: "bp.cos", tan: "bp.tan", tanh: "bp.tanh",
+  sigmoid: "bp.sigmoid", relu: "bp.relu", abs: "bp.abs", sign: "bp.sign", step: "bp.gt", sum: "bp.sum", mean: "bp.mean", transpose: "bp.transpose",
+};
+const TS_TENSOR_BIN: Record<Exclude<BinOp, "@">, string> = { "+": "bp.add", "-": "bp.sub", "*": "bp.mul", "/": "bp.div", "^": "bp.pow" };
+
+/** An expression over tensors as bp calls (the ops are immutable); parts without variables stay plain numbers. */
+function tsTensorExpr(e: Expr): string {
+  if (freeVars(e).length === 0) return printExpr(e, "ts");
+  switch (e.kind) {
+    case "var":
+      return e.name;
+    case "neg":
+      return `bp.neg(${tsTensorExpr(e.arg)})`;
+    case "call":
+      // step(u) is the engine's u > 0.
+      return e.fn === "step" ? `bp.gt(${tsTensorExpr(e.arg)}, 0)` : `${TS_TENSOR_FN[e.fn]}(${tsTensorExpr(e.arg)})`;
+    case "bin":
+      if (e.op === "@") return `bp.matmul(${tsTensorExpr(e.left)}, ${tsTensorExpr(e.right)})`;
+      return `${TS_TENSOR_BIN[e.op]}(${tsTensorExpr(e.left)}, ${tsTensorExpr(e.right)})`;
+    default:
+      return printExpr(e, "ts");
+  }
+}
+
+/** The forward line of a stage on tensors in TypeScript. */
+function tsTensorStage(s: Stage): string {
+  const a = s.args.map((x) => argCode(x, "ts", false));
+  switch (s.op) {
+    case "id":
+      return a[0];
+    case "step":
+      return `bp.gt(${a[0]}, 0)`;
+    case "ln":
+      return `bp.log(${a[0]})`;
+    default:
+      return `bp.${s.op}(${a.join(", ")})`;
+  }
+}
+
+/** One edge's share of an input's or stage's gradient, as code. */
+interface Contribution {
+  target: string;
+  code: string;
+  stage: Stage;
+  /**
+   * Whether `code` always makes a new array. A bare name or a view (np.transpose) shares memory with
+   * another gradient, so it must never be the left side of an in-place `+=` (see emitBackward).
+   */
+  fresh: boolean;
+}
+
+/** How the backward code is written: NumPy, TypeScript on plain numbers, or TypeScript on bp tensors. */
+type Style = "python" | "tsNumber" | "tsTensor";
+
+const isName = (code: string): boolean => /^[A-Za-z_]\w*$/.test(code);
+
 /**
- * Emits `function f(inputs) -> (out, g<input>...)`. `values` are the inputs' values (for shapes).
- * Names that are keywords or helpers of the target (lambda, new, np, Math, out) get a trailing _.
+ * The local derivatives of an elementwise stage as expressions, read from its VJP recorded at 0-d
+ * stand-ins for its arguments: elementwise, the same expression holds at every element of any shape,
+ * so the generated code is not tied to the shapes given with --at. Null where no expression exists
+ * (a constant array that is not one repeated number).
+ */
+function localDerivatives(s: Stage, values: ReadonlyMap<string, bp.Tensor>): Expr[] | null {
+  const refs = refArgs(s);
+  const stand = new Map(values);
+  for (const r of refs) stand.set(r, new bp.Tensor(new Float64Array([values.get(r)!.data[0]]), [], null, false));
+  stand.set(s.name, bp.noGrad(() => stageFunction(s)(...refs.map((r) => stand.get(r)!))));
+  try {
+    const { leaves, ct, out: y, grads: gs } = recordStageVjp(s, stand);
+    const names = new Map<bp.Tensor, Expr>(leaves.map((l, k) => [l, v(refs[k])]));
+    names.set(ct, num(1));
+    names.set(y, v(s.name));
+    // abs's rule multiplies by sign(x), which records no node (sign has no derivative), so the graph
+    // holds sign's value at --at as a constant: write the rule itself.
+    if (s.op === "abs" && refs.length === 1) return [call("sign", v(refs[0]))];
+    return gs.map((g) => simplify(readGraph(g, names)));
+  } catch (e) {
+    if (e instanceof NotSymbolic) return null;
+    throw e;
+  }
+}
+
+/** `up * local` in the style's language; `up` alone where the local derivative is 1. */
+function times(up: string, local: Expr, style: Style): { code: string; fresh: boolean } {
+  if (local.kind === "num" && local.value === 1) return { code: up, fresh: false };
+  const e = bin("*", v(up), local);
+  return { code: style === "python" ? printExpr(e, "python") : style === "tsNumber" ? printExpr(e, "ts") : tsTensorExpr(e), fresh: true };
+}
+
+/**
+ * Shape-generic VJPs of the structural stages (sum, mean, transpose, matrix products), written with
+ * the arguments' shapes read at run time. Null for a case without one (a batched matrix product).
+ */
+function structuralVjp(s: Stage, up: string, args: readonly string[], ndims: readonly number[], style: Style): { code: string; fresh: boolean }[] | null {
+  const py = style === "python";
+  const [a, b] = args;
+  switch (s.op) {
+    case "id":
+      return [{ code: up, fresh: false }];
+    case "sum": // every element counts once: the upstream gradient, spread over a's shape
+      return [{ code: py ? `${up} * np.ones_like(${a})` : `bp.mul(${up}, bp.onesLike(${a}))`, fresh: true }];
+    case "mean":
+      return [{ code: py ? `${up} * np.ones_like(${a}) / np.size(${a})` : `bp.div(bp.mul(${up}, bp.onesLike(${a})), ${a}.size)`, fresh: true }];
+    case "transpose":
+      return [{ code: py ? `np.transpose(${up})` : `bp.transpose(${up})`, fresh: false }];
+    case "matmul": {
+      const T = (x: string) => (py ? `${x}.T` : `bp.mT(${x})`);
+      const mm = (x: string, y: string) => (py ? `${x} @ ${y}` : `bp.matmul(${x}, ${y})`);
+      const outer = (x: string, y: string) => (py ? `np.outer(${x}, ${y})` : `bp.mul(bp.unsqueeze(${x}, 1), ${y})`);
+      const mul = (x: string, y: string) => (py ? `${x} * ${y}` : `bp.mul(${x}, ${y})`);
+      const key = `${ndims[0]},${ndims[1]}`;
+      const codes =
+        key === "2,2" ? [mm(up, T(b)), mm(T(a), up)] : key === "2,1" ? [outer(up, b), mm(T(a), up)] : key === "1,2" ? [mm(b, up), outer(a, up)] : key === "1,1" ? [mul(up, b), mul(up, a)] : null;
+      return codes && codes.map((code) => ({ code, fresh: true }));
+    }
+    default:
+      return null;
+  }
+}
+
+/**
+ * For each name, a set of sources whose broadcast is its shape, for any input shapes: an input is its
+ * own source; an elementwise stage broadcasts its arguments' sources (a scalar constant adds none);
+ * sum and mean give a scalar (no source); a matrix product, a transpose of an array or an array
+ * constant is a source of its own. Two names with the same set surely have the same shape, so a
+ * gradient flowing between them needs no summing back (`ga = gd` for d = a + c when both are x * y-shaped).
+ */
+function shapeSources(staged: StagedProgram): Map<string, ReadonlySet<string>> {
+  const src = new Map<string, ReadonlySet<string>>(staged.inputs.map((n) => [n, new Set([n])]));
+  for (const s of staged.stages) {
+    const of = (a: Arg, i: number): ReadonlySet<string> => (a.kind === "ref" ? src.get(a.name) ?? new Set([a.name]) : a.value.size === 1 && a.value.ndim === 0 ? new Set() : new Set([`${s.name}#${i}`]));
+    const args = s.args.map(of);
+    let key: ReadonlySet<string>;
+    if (s.op === "sum" || s.op === "mean") key = new Set();
+    else if (s.op === "matmul" || (s.op === "transpose" && args[0].size > 0)) key = new Set([`${s.name}#`]);
+    else key = new Set(args.flatMap((a) => [...a]));
+    src.set(s.name, key);
+  }
+  return src;
+}
+
+const sameSources = (a: ReadonlySet<string>, b: ReadonlySet<string>): boolean => a.size === b.size && [...a].every((x) => b.has(x));
+
+/** The contributions of one stage to its referenced arguments' gradients. */
+function stageContributions(s: Stage, values: ReadonlyMap<string, bp.Tensor>, g: (n: string) => string, style: Style, sources: ReadonlyMap<string, ReadonlySet<string>>): Contribution[] {
+  const up = g(s.name);
+  const refIndex = s.args.flatMap((a, i) => (a.kind === "ref" ? [i] : []));
+  const refs = refArgs(s);
+  const codeOfArg = (a: Arg) => argCode(a, style === "python" ? "python" : "ts", style === "tsNumber");
+  let parts: { code: string; fresh: boolean }[] | null = null;
+  if (style !== "tsNumber" && ["id", "sum", "mean", "transpose", "matmul"].includes(s.op)) {
+    const all = structuralVjp(s, up, s.args.map(codeOfArg), s.args.map((a) => (a.kind === "ref" ? values.get(a.name)!.ndim : a.value.ndim)), style);
+    parts = all && refIndex.map((i) => all[i]);
+  } else {
+    const locals = localDerivatives(s, values);
+    parts =
+      locals &&
+      locals.map((local, k) => {
+        const p = times(up, local, style);
+        // A binary operation broadcasts its operands; each one's gradient is summed back to its shape.
+        const r = refs[k];
+        if (style === "tsNumber" || s.args.length < 2 || sameSources(sources.get(r)!, sources.get(s.name)!)) return p;
+        return { code: style === "python" ? `_sum_to(${p.code}, np.shape(${r}))` : `bp.sumTo(${p.code}, ${r}.shape)`, fresh: p.fresh };
+      });
+  }
+  if (!parts) {
+    // No shape-generic form: print the VJP recorded at the given values (exact for those shapes).
+    const { leaves, ct, out: y, grads: gs } = recordStageVjp(s, values);
+    const nm = new Map<bp.Tensor, string>(leaves.map((l, k) => [l, refs[k]]));
+    nm.set(ct, up);
+    nm.set(y, s.name);
+    parts = gs.map((t) => ({ code: graphCode(t, nm, style === "python" ? "python" : "ts"), fresh: false }));
+  }
+  return refs.map((r, k) => ({ target: r, code: parts![k].code, fresh: parts![k].fresh, stage: s }));
+}
+
+/**
+ * Backward lines from the contributions, in order. At fan-out the gradient is a sum, and the form of
+ * each line is chosen so that no array is changed in place while another name still points at it
+ * (`gx = gb` followed by `gx += ...` would change gb, and every gradient copied from it, too):
+ * - the first contribution is written `gx = <expr>` when <expr> makes a new array;
+ * - when it is only a name (or a view), it is held back and written with the second as one sum,
+ *   `gx = gb + ga * y`, which makes a new array;
+ * - every later contribution adds in place, `gx += ...`, safe on the array gx alone owns.
+ * TypeScript writes the same lines (bp tensors are immutable, so `gx = bp.add(gx, ...)` for `+=`).
+ */
+function emitBackward(contributions: readonly Contribution[], g: (n: string) => string, style: Style): { lines: Line[]; seen: Set<string>; reassigned: Set<string> } {
+  const counts = new Map<string, number>();
+  for (const c of contributions) counts.set(c.target, (counts.get(c.target) ?? 0) + 1);
+  const seen = new Set<string>();
+  const held = new Map<string, Contribution>();
+  const reassigned = new Set<string>();
+  const lines: Line[] = [];
+  const where = (c: Contribution) => `${c.stage.name} = ${printText(c.stage.expr)}`;
+  const plus = (x: string, y: string) => (style === "tsTensor" ? `bp.add(${x}, ${y})` : `${x} + ${y}`);
+  for (const c of contributions) {
+    const n = counts.get(c.target) ?? 0;
+    const name = g(c.target);
+    const first = !seen.has(c.target);
+    seen.add(c.target);
+    const h = held.get(c.target);
+    if (first && n > 1 && !c.fresh) {
+      held.set(c.target, c);
+    } else if (first) {
+      lines.push({ code: `${name} = ${c.code}`, comment: n > 1 ? `${where(c)}  (first of ${n} contributions: ${c.target} fans out)` : where(c) });
+    } else if (h) {
+      held.delete(c.target);
+      lines.push({ code: `${name} = ${plus(h.code, c.code)}`, comment: `${where(h)} and ${where(c)}  (first 2 of ${n} contributions: ${c.target} fans out)` });
+    } else {
+      reassigned.add(name);
+      lines.push({ code: style === "tsTensor" ? `${name} = bp.add(${name}, ${c.code})` : `${name} += ${c.code}`, comment: `${where(c)}  (fan-out: add this contribution)` });
+    }
+  }
+  return { lines, seen, reassigned };
+}
+
+/**
+ * Emits `function f(inputs) -> (out, g<input>...)`. `values` are the inputs' values (for ranks; the
+ * code works for any sizes that the program accepts). Names that are keywords or helpers of the
+ * target (lambda, new, np, Math, out) get a trailing _.
  */
 export function generateCode(staged0: StagedProgram, values0: ReadonlyMap<string, bp.Tensor>, inputNames0: readonly string[], target: CodeTarget, grads0: ReadonlyMap<string, bp.Tensor | null>): string {
-  const taken = new Set<string>([...inputNames0, ...staged0.stages.map((s) => s.name), "out"]);
+  const taken = new Set<string>([...inputNames0, ...staged0.stages.map((s) => s.name), "out", "_sum_to"]);
   const id = safeNamer(target, taken);
   const staged = renameProgram(staged0, id);
   const values = renameKeys(values0, id);
   const grads = renameKeys(grads0, id);
   const inputNames = inputNames0.map(id);
   const scalar = inputNames.every((n) => values.get(n)!.size === 1);
+  const style: Style = target === "python" ? "python" : scalar ? "tsNumber" : "tsTensor";
   const g = (n: string) => id(taken.has(`g${n}`) ? `d_${n}` : `g${n}`);
-  const forward: Line[] = [];
-  const contributions: Contribution[] = [];
+  const forward: Line[] = staged.stages.map((s) => ({
+    code: `${s.name} = ${style === "tsTensor" ? tsTensorStage(s) : printExpr(s.expr, target)}`,
+    comment: `${s.name} = ${printText(s.expr)}`,
+  }));
   const live = staged.stages.filter((s) => grads.get(s.name));
+  const contributions: Contribution[] = [];
+  const sources = shapeSources(staged);
+  for (let i = live.length - 1; i >= 0; i--) contributions.push(...stageContributions(live[i], values, g, style, sources));
 
-  if (scalar) {
-    for (const s of staged.stages) forward.push({ code: `${s.name} = ${printExpr(s.expr, target)}`, comment: `${s.name} = ${printText(s.expr)}` });
-    for (let i = live.length - 1; i >= 0; i--) {
-      const s = live[i];
-      const { refs, leaves, ct, out: y, grads: gs } = recordStageVjp(s, values);
-      const names = new Map<bp.Tensor, Expr>(leaves.map((l, k) => [l, v(refs[k])]));
-      names.set(ct, num(1));
-      names.set(y, v(s.name));
-      refs.forEach((r, k) => {
-        const local = simplify(readGraph(gs[k], names));
-        const up = v(g(s.name));
-        const e: Expr = local.kind === "num" && local.value === 1 ? up : { kind: "bin", op: "*", left: up, right: local };
-        contributions.push({ target: r, code: printExpr(e, target), stage: s });
-      });
-    }
-  } else {
-    // Trace the forward program once so each stage can be printed from its recorded graph.
-    const env = new Map<string, bp.Tensor>();
-    const names = new Map<bp.Tensor, string>();
-    for (const n of inputNames) {
-      const leaf = new bp.Tensor(values.get(n)!.data, values.get(n)!.shape, null, true);
-      env.set(n, leaf);
-      names.set(leaf, n);
-    }
-    bp.withGradMode(true, () => {
-      for (const s of staged.stages) {
-        const t = stageFunction(s)(...refArgs(s).map((r) => env.get(r)!));
-        forward.push({ code: `${s.name} = ${graphCode(t, names, target)}`, comment: `${s.name} = ${printText(s.expr)}` });
-        env.set(s.name, t);
-        names.set(t, s.name);
-      }
-    });
-    for (let i = live.length - 1; i >= 0; i--) {
-      const s = live[i];
-      const { refs, leaves, ct, out: y, grads: gs } = recordStageVjp(s, values);
-      const nm = new Map<bp.Tensor, string>(leaves.map((l, k) => [l, refs[k]]));
-      nm.set(ct, g(s.name));
-      nm.set(y, s.name);
-      refs.forEach((r, k) => contributions.push({ target: r, code: graphCode(gs[k], nm, target), stage: s }));
-    }
-  }
-
-  const counts = new Map<string, number>();
-  for (const c of contributions) counts.set(c.target, (counts.get(c.target) ?? 0) + 1);
-  const seen = new Set<string>();
-  const backward: Line[] = [];
   const out = staged.output;
-  const seed = scalar ? (target === "python" ? "1.0" : "1") : target === "python" ? `np.ones_like(${out})` : `bp.onesLike(${out})`;
-  backward.push({ code: `${g(out)} = ${seed}`, comment: `d out / d ${out}` });
-  for (const c of contributions) {
-    const first = !seen.has(c.target);
-    seen.add(c.target);
-    const fanout = (counts.get(c.target) ?? 0) > 1;
-    const where = `${c.stage.name} = ${printText(c.stage.expr)}`;
-    const name = g(c.target);
-    if (first) {
-      const copy = !scalar && target === "python" && fanout && /^[A-Za-z_]\w*$/.test(c.code) ? `${c.code}.copy()` : c.code;
-      backward.push({ code: `${name} = ${copy}`, comment: fanout ? `${where}  (first of ${counts.get(c.target)} contributions: ${c.target} fans out)` : where });
-    } else if (!scalar && target === "ts") {
-      backward.push({ code: `${name} = bp.add(${name}, ${c.code})`, comment: `${where}  (+= at fan-out)` });
-    } else {
-      backward.push({ code: `${name} += ${c.code}`, comment: `${where}  (fan-out: add this contribution)` });
-    }
-  }
+  const seed = style === "python" ? `np.ones_like(${out})` : style === "tsNumber" ? "1" : `bp.onesLike(${out})`;
+  const { lines, seen, reassigned } = emitBackward(contributions, g, style);
+  const backward: Line[] = [{ code: `${g(out)} = ${seed}`, comment: `d out / d ${out}` }, ...lines];
   for (const n of inputNames) {
     if (seen.has(n)) continue;
-    const zero = scalar ? (target === "python" ? "0.0" : "0") : target === "python" ? `np.zeros_like(${n})` : `bp.zerosLike(${n})`;
+    const zero = style === "python" ? `np.zeros_like(${n})` : style === "tsNumber" ? "0" : `bp.zerosLike(${n})`;
     backward.push({ code: `${g(n)} = ${zero}`, comment: `the output does not use ${n}, so its gradient is 0` });
   }
   const gradsOut = inputNames.map(g);
   const body = [...forward, ...backward].map((l) => l.code).join("\n");
-  return target === "python" ? pythonFunction(staged, inputNames, forward, backward, gradsOut, usesSigmoid(body)) : tsFunction(staged, inputNames, forward, backward, gradsOut, scalar, usesSigmoid(body), new Set(contributions.filter((c) => (counts.get(c.target) ?? 0) > 1).map((c) => g(c.target))));
+  return target === "python" ? pythonFunction(staged, inputNames, forward, backward, gradsOut, usesSigmoid(body), body.includes("_sum_to(")) : tsFunction(staged, inputNames, forward, backward, gradsOut, scalar, usesSigmoid(body), reassigned);
 }
 
 function align(lines: Line[], indent: string, commentMark: string): string[] {
@@ -178,12 +346,21 @@ function align(lines: Line[], indent: string, commentMark: string): string[] {
   return lines.map((l) => `${indent}${l.code.padEnd(width)}  ${commentMark} ${l.comment}`);
 }
 
-function pythonFunction(staged: StagedProgram, inputs: readonly string[], forward: Line[], backward: Line[], grads: string[], sigmoid: boolean): string {
+/** Emitted once where a broadcasting operation's gradient is summed back to an operand's shape. */
+const PY_SUM_TO = [
+  "def _sum_to(g, shape):",
+  '    """g summed over the axes that broadcasting added or stretched, so that it has `shape` (a new array)."""',
+  "    g = np.sum(g, axis=tuple(range(np.ndim(g) - len(shape))))",
+  "    return np.sum(g, axis=tuple(i for i, n in enumerate(shape) if n == 1), keepdims=True)",
+];
+
+function pythonFunction(staged: StagedProgram, inputs: readonly string[], forward: Line[], backward: Line[], grads: string[], sigmoid: boolean, sumTo: boolean): string {
   const src = staged.program.source.replace(/\s*\n\s*/g, "; ");
   return [
     "import numpy as np",
     "",
     ...(sigmoid ? ["", "def sigmoid(x):", "    return 1 / (1 + np.exp(-x))", ""] : []),
+    ...(sumTo ? ["", ...PY_SUM_TO, ""] : []),
     "",
     `# inputs: ${inputs.join(", ")}; outputs: the forward value \`out\` and ${grads.map((x) => `\`${x}\``).join(", ")}, d out / d each input`,
     `def forward_backward(${inputs.join(", ")}):`,
