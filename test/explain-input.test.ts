@@ -3,8 +3,11 @@
  * --at, the playground's Input values), a program that begins with '-', and output formats inferred
  * from the --out and --plot extensions.
  */
-import { describe, it } from "node:test";
+import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { cli } from "./cli-helper.js";
 import { explainAll, ExplainError } from "../src/explain/explain.js";
 import { ExplainSyntaxError, parseExpression, parseProgram } from "../src/explain/parser.js";
@@ -153,5 +156,86 @@ describe("a program that begins with '-'", () => {
   it("an unknown option before the program is still an unknown option", async () => {
     assert.deepEqual(await cli("explain", "--bogus", "x", "--at", "x=1"), { code: 1, out: "", err: "error: unknown option '--bogus'" });
     assert.deepEqual(await cli("explain", "-q", "x", "--at", "x=1"), { code: 1, out: "", err: "error: unknown option '-q'" });
+  });
+});
+
+describe("--out infers the format from its extension", () => {
+  const dir = mkdtempSync(join(tmpdir(), "explain-input-"));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  const at = ["--at", "x=2"];
+
+  const written: [string, (text: string) => boolean][] = [
+    ["g.svg", (s) => s.startsWith("<svg")],
+    ["g.json", (s) => JSON.parse(s).value === 4],
+    ["g.md", (s) => s.includes("|")],
+    ["g.tex", (s) => s.startsWith("% Staged computation")],
+    ["g.dot", (s) => s.startsWith("digraph")],
+    ["g.mmd", (s) => /^(flowchart|graph) /.test(s)],
+    ["g.py", (s) => s.includes("def ")],
+    ["g.ts", (s) => s.includes("function ")],
+    ["g.txt", (s) => s.startsWith("x^2   at x = 2")],
+    ["G.SVG", (s) => s.startsWith("<svg")],
+  ];
+  for (const [name, looksRight] of written) {
+    it(`--out ${name} without --format`, async () => {
+      const r = await cli("explain", "x^2", ...at, "--out", join(dir, name));
+      assert.equal(r.code, 0, r.err);
+      const text = readFileSync(join(dir, name), "utf8");
+      assert.ok(looksRight(text), text.slice(0, 200));
+    });
+  }
+
+  it("--out g.png writes a PNG", async () => {
+    const r = await cli("explain", "x^2", ...at, "--out", join(dir, "g.png"));
+    assert.equal(r.code, 0, r.err);
+    assert.deepEqual([...readFileSync(join(dir, "g.png")).subarray(0, 4)], [0x89, 0x50, 0x4e, 0x47]);
+  });
+
+  it("an explicit --format that agrees, or any --format with an extension it does not know", async () => {
+    const t = await cli("explain", "x^2", ...at, "--format", "tikz", "--out", join(dir, "fig.tex"));
+    assert.equal(t.code, 0, t.err);
+    assert.match(readFileSync(join(dir, "fig.tex"), "utf8"), /^\\documentclass/);
+    const s = await cli("explain", "x^2", ...at, "--format", "svg", "--out", join(dir, "fig.image"));
+    assert.equal(s.code, 0, s.err);
+    assert.match(readFileSync(join(dir, "fig.image"), "utf8"), /^<svg/);
+  });
+
+  it("an extension that contradicts --format (or --json) is an error naming both, and nothing is written", async () => {
+    const a = await cli("explain", "x^2", ...at, "--out", join(dir, "no.svg"), "--format", "latex");
+    assert.deepEqual(a, { code: 1, out: "", err: `error: --out ${join(dir, "no.svg")} contradicts --format latex` });
+    const b = await cli("explain", "x^2", ...at, "--out", join(dir, "no.svg"), "--format", "json");
+    assert.deepEqual(JSON.parse(b.out), { error: `--out ${join(dir, "no.svg")} contradicts --format json` });
+    const c = await cli("explain", "x^2", ...at, "--out", join(dir, "no.svg"), "--json");
+    assert.deepEqual(JSON.parse(c.out), { error: `--out ${join(dir, "no.svg")} contradicts --json` });
+    assert.ok(!existsSync(join(dir, "no.svg")));
+  });
+
+  it("an unknown extension without --format is an error listing the known ones", async () => {
+    for (const name of ["graph.pdf", "graph"]) {
+      const r = await cli("explain", "x^2", ...at, "--out", join(dir, name));
+      assert.equal(r.code, 1);
+      assert.equal(
+        r.err,
+        `error: --out ${join(dir, name)}: cannot tell the format from ${name === "graph" ? "a name without an extension" : "the extension .pdf"}; use .svg, .png, .tex, .md, .json, .dot, .mmd, .py, .ts or .txt, or give --format`,
+      );
+      assert.ok(!existsSync(join(dir, name)));
+    }
+  });
+});
+
+describe("train --plot takes .svg or .png", () => {
+  const dir = mkdtempSync(join(tmpdir(), "train-plot-"));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("another extension is an error before training, naming the accepted ones", async () => {
+    for (const name of ["curves.pdf", "curves"]) {
+      const started = Date.now();
+      const r = await cli("train", "--dataset", "iris", "--epochs", "200", "--plot", join(dir, name));
+      assert.equal(r.code, 1);
+      assert.equal(r.out, "", "no progress: training never started");
+      assert.equal(r.err, `error: --plot ${join(dir, name)}: the plot is written as .svg or .png, so give one of those extensions`);
+      assert.ok(Date.now() - started < 5000, "no training happened");
+    }
+    assert.deepEqual(readdirSync(dir), []);
   });
 });

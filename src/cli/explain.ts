@@ -1,6 +1,6 @@
 /** `backprop explain PROGRAM --at NAME=VALUE ... [--format F] [--out FILE] [--json] [--check] [--step LR]`. */
 import { readFileSync } from "node:fs";
-import { resolve } from "node:path";
+import { extname, resolve } from "node:path";
 import { generateCode } from "../explain/codegen.js";
 import { explainAll, ExplainError } from "../explain/explain.js";
 import { formatLatex, formatMarkdown, formatTable } from "../explain/format.js";
@@ -14,6 +14,55 @@ import { ShapeError } from "../core/shape.js";
 
 export const FORMATS = ["table", "markdown", "latex", "json", "dot", "svg", "png", "mermaid", "tikz", "python", "ts"] as const;
 export type Format = (typeof FORMATS)[number];
+
+/**
+ * The formats an --out extension stands for: the first is the one inferred when --format is not given,
+ * the others agree with it (.tex is the LaTeX derivation, or with --format tikz the figure).
+ */
+const EXTENSIONS: ReadonlyMap<string, readonly Format[]> = new Map<string, readonly Format[]>([
+  [".svg", ["svg"]],
+  [".png", ["png"]],
+  [".tex", ["latex", "tikz"]],
+  [".md", ["markdown"]],
+  [".json", ["json"]],
+  [".dot", ["dot"]],
+  [".mmd", ["mermaid"]],
+  [".py", ["python"]],
+  [".ts", ["ts"]],
+  [".txt", ["table"]],
+]);
+
+function isFormat(f: string): f is Format {
+  return (FORMATS as readonly string[]).includes(f);
+}
+
+/** The usual extension of a format's file, for examples in messages. */
+function extensionOf(format: Format): string {
+  return [...EXTENSIONS].find(([, formats]) => formats.includes(format))?.[0] ?? `.${format}`;
+}
+
+/**
+ * The output format: --json or --format when given, and then --out's extension must not name another
+ * one; else the one --out's extension names (an extension it does not know is an error, so that
+ * --out graph.pdf does not silently write a table); else the table.
+ */
+export function outputFormat(opts: Pick<ExplainCliOptions, "format" | "json" | "out">): Format {
+  const explicit = opts.json ? "json" : opts.format;
+  if (explicit !== undefined && !isFormat(explicit)) throw new Error(`unknown format "${explicit}" (use one of ${FORMATS.join(", ")})`);
+  if (opts.out === undefined) return explicit ?? "table";
+  const ext = extname(opts.out).toLowerCase();
+  const named = EXTENSIONS.get(ext);
+  if (explicit !== undefined) {
+    if (named !== undefined && !named.includes(explicit)) throw new Error(`--out ${opts.out} contradicts ${opts.json ? "--json" : `--format ${explicit}`}`);
+    return explicit;
+  }
+  if (named === undefined) {
+    const known = [...EXTENSIONS.keys()];
+    const what = ext === "" ? "a name without an extension" : `the extension ${ext}`;
+    throw new Error(`--out ${opts.out}: cannot tell the format from ${what}; use ${known.slice(0, -1).join(", ")} or ${known[known.length - 1]}, or give --format`);
+  }
+  return named[0];
+}
 
 export interface ExplainCliOptions {
   at: string[];
@@ -60,10 +109,11 @@ function firstLine(e: unknown): string {
 }
 
 export async function explainCommand(programArg: string, opts: ExplainCliOptions, out: (s: string) => void, err: (s: string) => void): Promise<number> {
-  const format = (opts.json ? "json" : (opts.format ?? "table")) as Format;
-  // Under --json every error is one JSON object on stdout, {"error": "..."} (without the "error: " prefix).
+  // Under --json (or --format json) every error is one JSON object on stdout, {"error": "..."}
+  // (without the "error: " prefix).
+  const jsonErrors = opts.json === true || opts.format === "json";
   const fail = (message: string, position?: number): number => {
-    if (format === "json") {
+    if (jsonErrors) {
       const text = message.replace(/^error: /, "");
       out(toJson(position === undefined ? { error: text } : { error: text, position }));
     } else err(message);
@@ -76,17 +126,23 @@ export async function explainCommand(programArg: string, opts: ExplainCliOptions
   } catch (e) {
     return fail(`error: cannot read the program from standard input: ${firstLine(e)}`);
   }
-  if (!(FORMATS as readonly string[]).includes(format) || (opts.format !== undefined && !(FORMATS as readonly string[]).includes(opts.format))) {
-    return fail(`error: unknown format "${opts.format}" (use one of ${FORMATS.join(", ")})`);
-  }
+  if (opts.format !== undefined && !isFormat(opts.format)) return fail(`error: unknown format "${opts.format}" (use one of ${FORMATS.join(", ")})`);
   if (opts.out !== undefined) {
     // Before the work, as train does for --save: a directory, a file in the way or an unwritable
-    // folder is an error now; missing folders are made (--out figures/q2a.svg).
+    // folder is an error now; missing folders are made (--out figures/q2a.svg). The path comes
+    // first: "is a directory" says more than "no extension".
     try {
-      prepareOutputPath(opts.out, "--out", `graph.${format === "markdown" ? "md" : format === "latex" ? "tex" : format === "python" ? "py" : format === "table" ? "txt" : format}`);
+      const explicit = opts.json ? "json" : opts.format;
+      prepareOutputPath(opts.out, "--out", `graph${extensionOf(explicit !== undefined && isFormat(explicit) ? explicit : "table")}`);
     } catch (e) {
       return fail(`error: ${firstLine(e)}`);
     }
+  }
+  let format: Format;
+  try {
+    format = outputFormat(opts);
+  } catch (e) {
+    return fail(`error: ${firstLine(e)}`);
   }
   if (format === "png" && !opts.out) return fail("error: --format png needs --out FILE (PNG is binary)");
   let step: number | undefined;

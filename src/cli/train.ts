@@ -1,4 +1,5 @@
 /** `backprop train`, `backprop predict` and `backprop explain-model`. */
+import { extname } from "node:path";
 import cliProgress from "cli-progress";
 import { Rng } from "../core/random.js";
 import { standardize, trainTestSplit, type Dataset } from "../data/dataset.js";
@@ -144,6 +145,16 @@ async function plotBytes(path: string, losses: [number, number][], epochs: Epoch
   return path.toLowerCase().endsWith(".png") ? await svgToPng(svg) : svg;
 }
 
+/**
+ * The plot is an SVG or a PNG, chosen by the extension; any other name would get an SVG it does not
+ * look like (curves.pdf), so it is an error before training. Checked after the path, so that a
+ * directory is reported as one.
+ */
+function checkPlotExtension(path: string): void {
+  const ext = extname(path).toLowerCase();
+  if (ext !== ".svg" && ext !== ".png") throw new UsageError(`--plot ${path}: the plot is written as .svg or .png, so give one of those extensions`);
+}
+
 /** Seams for tests: the final write can be made to fail between the early check and the save. */
 export interface TrainDeps {
   write?: (path: string, data: Uint8Array | string) => void;
@@ -156,7 +167,10 @@ export async function trainCommand(o: TrainOptions, io: Io, deps: TrainDeps = {}
   const { train, test } = prepareData(o.dataset, s.seed, s.testFraction, s.perClass);
   // Checked before training, so a bad path costs seconds, not the trained model.
   if (o.save !== undefined) prepareOutputPath(o.save, "--save");
-  if (o.plot !== undefined) prepareOutputPath(o.plot, "--plot");
+  if (o.plot !== undefined) {
+    prepareOutputPath(o.plot, "--plot");
+    checkPlotExtension(o.plot);
+  }
   const rng = new Rng(s.seed);
   const sizes = [train.x.shape[1], ...s.hidden, train.classes.length];
   const model = mlp(sizes, { rng, activation: s.activation });
