@@ -7,7 +7,8 @@ import * as bp from "../index.js";
 import { namedRecord, num, v, type Expr } from "./ast.js";
 import { graphCode } from "./graphcode.js";
 import { parseProgram } from "./parser.js";
-import { printExpr, printText } from "./print.js";
+import { tracingPieces } from "./ops.js";
+import { printDerivative, printText } from "./print.js";
 import { simplify } from "./simplify.js";
 import { ExplainError, evaluate, programFunction, recordStageVjp, refArgs, stageProgram, type Stage, type StagedProgram } from "./stage.js";
 import { expressionSize, NotSymbolic, readGraph } from "./symbolic.js";
@@ -36,8 +37,13 @@ export interface StageReport {
   value: Value;
   /** d out / d this stage; null when not computed (the output does not depend on it). */
   grad: Value | null;
-  /** Local derivative of this stage with respect to each input name (VJP with `g<name>` for arrays). */
+  /**
+   * Local derivative of this stage with respect to each input name (VJP with `g<name>` for arrays).
+   * Piecewise ops read as rules: relu's 1[z > 0], abs's sign(z) (not in the input language).
+   */
   local: Record<string, string>;
+  /** The local derivatives in LaTeX (absent for VJP code). */
+  localLatex: Record<string, string>;
   /** The local derivative's value (scalar stages). */
   localValue: Record<string, number | null>;
   span: [number, number] | null;
@@ -49,7 +55,11 @@ export interface EdgeReport {
   /** Position of this argument in the consuming stage. */
   argIndex: number;
   local: string;
+  /** `local` in LaTeX, or null for VJP code. */
+  localLatex: string | null;
   localValue: number | null;
+  /** Which branch of a piecewise op (relu, abs, step) the point takes: "z = 2.5 > 0". */
+  branch: string | null;
   upstream: Value | null;
   contribution: Value | null;
 }
@@ -139,7 +149,7 @@ interface LocalInfo {
 
 /** Local derivatives read back from the stage's own VJP graph (the symbolic interpreter). */
 function localDerivatives(s: Stage, values: ReadonlyMap<string, bp.Tensor>, gName: (n: string) => string): LocalInfo {
-  const { refs, leaves, ct, out: y, grads } = recordStageVjp(s, values);
+  const { refs, leaves, ct, out: y, grads } = tracingPieces(() => recordStageVjp(s, values));
   const out = values.get(s.name)!;
   // Elementwise stages (every scalar stage among them) read back as expressions, with the upstream
   // gradient set to 1: the local derivative. Other array stages print their VJP with the upstream named.
@@ -161,6 +171,19 @@ function localDerivatives(s: Stage, values: ReadonlyMap<string, bp.Tensor>, gNam
   return { perArg: grads.map((g) => graphCode(g, names, "text")), perArgValue: grads.map(() => null) };
 }
 
+/**
+ * The branch of a piecewise stage taken at the point, beside its rule: relu's 1[z > 0] is 1 because
+ * z = 2.5 > 0. Step's derivative is 0 wherever it is defined. Null for other ops and for arrays.
+ */
+function branchTaken(s: Stage, from: string, x: bp.Tensor): string | null {
+  if (s.op === "step") return "0 almost everywhere: step only jumps, at 0";
+  if ((s.op !== "relu" && s.op !== "abs") || x.size !== 1) return null;
+  const z = x.item();
+  const at = `${from} = ${fmtNumber(z)}`;
+  if (s.op === "relu") return `${at} ${z > 0 ? ">" : "<="} 0`;
+  return z > 0 ? `${at} > 0` : z < 0 ? `${at} < 0` : `${at}, the kink, where sign(0) = 0`;
+}
+
 type FullDerivatives = { kind: "ok"; exprs: Map<string, Expr> } | { kind: "tooLarge"; size: number } | { kind: "none" };
 
 /** Full derivatives of a scalar program in terms of its inputs, read from the whole backward graph. */
@@ -172,7 +195,7 @@ function fullDerivatives(staged: StagedProgram, given: ReadonlyMap<string, bp.Te
     leaves.set(name, new bp.Tensor(t.data, t.shape, null, true));
   }
   const all = [...leaves.values()];
-  const [y, back] = bp.vjp(programFunction(staged, inputs), ...all);
+  const [y, back] = tracingPieces(() => bp.vjp(programFunction(staged, inputs), ...all));
   const ct = new bp.Tensor(new Float64Array([1]), y.shape, null, true);
   const grads = back(ct);
   const names = new Map<bp.Tensor, Expr>(all.map((l, k) => [l, v(inputs[k])]));
@@ -194,6 +217,21 @@ function fullDerivatives(staged: StagedProgram, given: ReadonlyMap<string, bp.Te
   return { kind: "ok", exprs };
 }
 
+const shapeText = (shape: readonly number[]): string => (shape.length === 1 ? `(${shape[0]},)` : `(${shape.join(",")})`);
+
+/**
+ * `W * x` (or `W x`) with a matrix is elementwise with broadcasting, which a student rarely means: two
+ * operands of rank >= 2, or a matrix and a vector that a matrix product would accept in that order.
+ */
+function elementwiseMatrixWarning(s: Stage, values: ReadonlyMap<string, bp.Tensor>, eq: string): string | null {
+  if (s.op !== "mul" || s.args.length !== 2 || s.expr.kind !== "bin") return null;
+  const [l, r] = s.args.map((x) => (x.kind === "const" ? x.value : values.get(x.name)!).shape);
+  const matrixVector = (l.length === 2 && r.length === 1 && l[1] === r[0]) || (l.length === 1 && r.length === 2 && r[0] === l[0]);
+  if (!(l.length >= 2 && r.length >= 2) && !matrixVector) return null;
+  const product = printText({ kind: "bin", op: "@", left: s.expr.left, right: s.expr.right });
+  return `product: stage ${eq} multiplies elementwise (shapes ${shapeText(l)} and ${shapeText(r)}); for a matrix product write ${product}`;
+}
+
 function warningsFor(staged: StagedProgram, values: ReadonlyMap<string, bp.Tensor>, locals: Map<string, LocalInfo>, grads: ReadonlyMap<string, bp.Tensor | null>, eq: (s: Stage) => string): string[] {
   const w: string[] = [];
   for (const s of staged.stages) {
@@ -202,6 +240,8 @@ function warningsFor(staged: StagedProgram, values: ReadonlyMap<string, bp.Tenso
     const out = values.get(s.name)!;
     const any = (t: bp.Tensor | null, f: (x: number) => boolean) => !!t && Array.from(t.data).some(f);
     const where = `stage ${eq(s)}`;
+    const product = elementwiseMatrixWarning(s, values, eq(s));
+    if (product) w.push(product);
     if ((s.op === "ln" || s.op === "sqrt") && any(arg, (x) => (s.op === "ln" ? x <= 0 : x < 0))) {
       w.push(`domain: ${where}: ${s.op === "ln" ? "ln" : "sqrt"} of a ${s.op === "ln" ? "non-positive" : "negative"} value (${fmtValue(toValue(arg!))})`);
     }
@@ -217,7 +257,7 @@ function warningsFor(staged: StagedProgram, values: ReadonlyMap<string, bp.Tenso
       info.perArgValue.forEach((lv, k) => {
         if (lv === null) return;
         const name = refs[k];
-        const local = typeof info.perArg[k] === "string" ? info.perArg[k] : printText(info.perArg[k] as Expr);
+        const local = typeof info.perArg[k] === "string" ? info.perArg[k] : printDerivative(info.perArg[k] as Expr);
         const at = `${name} = ${fmtValue(toValue(values.get(name)!))}`;
         if (Math.abs(lv) <= 1e-12 && s.op !== "step" && s.op !== "sign") {
           w.push(`dead gradient: ${where}: the local derivative ${local} is ${fmtNumber(lv)} at ${at}, so no gradient flows to ${name} along this path`);
@@ -289,6 +329,7 @@ export function explainAll(source: string, given: ReadonlyMap<string, bp.Tensor>
     const info = locals.get(s.name)!;
     const refs = refArgs(s);
     const local = new Map<string, string>();
+    const localLatex = new Map<string, string>();
     const localValue = new Map<string, number | null>();
     // Where one name feeds a stage twice (x * x) its local derivative is the sum over both edges.
     const uniq = [...new Set(refs)];
@@ -296,9 +337,10 @@ export function explainAll(source: string, given: ReadonlyMap<string, bp.Tensor>
       const ks = refs.flatMap((r, k) => (r === n ? [k] : []));
       const parts = ks.map((k) => info.perArg[k]);
       if (parts.every((p) => typeof p !== "string")) {
-        const sum = (parts as Expr[]).reduce((a, b) => ({ kind: "bin", op: "+", left: a, right: b }));
-        local.set(n, printText(simplify(sum)));
-      } else local.set(n, parts.map((p) => (typeof p === "string" ? p : printText(p))).join(" + "));
+        const sum = simplify((parts as Expr[]).reduce((a, b) => ({ kind: "bin", op: "+", left: a, right: b })));
+        local.set(n, printDerivative(sum));
+        localLatex.set(n, printDerivative(sum, "latex"));
+      } else local.set(n, parts.map((p) => (typeof p === "string" ? p : printDerivative(p))).join(" + "));
       const vals = ks.map((k) => info.perArgValue[k]);
       localValue.set(n, vals.every((x) => x !== null) ? (vals as number[]).reduce((a, b) => a + b, 0) : null);
     }
@@ -313,6 +355,7 @@ export function explainAll(source: string, given: ReadonlyMap<string, bp.Tensor>
       value: toValue(ev.values.get(s.name)!),
       grad: g ? toValue(g) : null,
       local: namedRecord(local),
+      localLatex: namedRecord(localLatex),
       localValue: namedRecord(localValue),
       span: s.span ? [s.span.start, s.span.end] : null,
     };
@@ -325,8 +368,10 @@ export function explainAll(source: string, given: ReadonlyMap<string, bp.Tensor>
       from: e.from,
       to: e.to,
       argIndex: e.argIndex,
-      local: typeof p === "string" ? p : printText(p),
+      local: typeof p === "string" ? p : printDerivative(p),
+      localLatex: typeof p === "string" ? null : printDerivative(p, "latex"),
       localValue: info.perArgValue[e.argIndex],
+      branch: branchTaken(staged.stages.find((s) => s.name === e.to)!, e.from, ev.values.get(e.from)!),
       upstream: up ? toValue(up) : null,
       contribution: e.contribution ? toValue(e.contribution) : null,
     };
@@ -356,8 +401,8 @@ export function explainAll(source: string, given: ReadonlyMap<string, bp.Tensor>
       const d = full.exprs;
       // A name given with --at that the program does not use has derivative 0.
       const exprOf = (n: string) => d.get(n) ?? num(0);
-      report.derivatives = namedRecord(inputNames.map((n) => [n, printText(exprOf(n))] as const));
-      report.derivativesLatex = namedRecord(inputNames.map((n) => [n, printExpr(exprOf(n), "latex")] as const));
+      report.derivatives = namedRecord(inputNames.map((n) => [n, printDerivative(exprOf(n))] as const));
+      report.derivativesLatex = namedRecord(inputNames.map((n) => [n, printDerivative(exprOf(n), "latex")] as const));
     }
   }
   if (options.check) report.check = checkGradients(staged, given, inputNames, ev.grads);

@@ -49,6 +49,20 @@ function gradientSums(r: ExplainReport): string[] {
   });
 }
 
+/** The local derivative's value, with the branch a piecewise op takes: 1 (z = 2.5 > 0). */
+function localValueText(e: EdgeReport): string {
+  const value = e.localValue === null ? "-" : fmtNumber(e.localValue);
+  return e.branch ? `${value} (${e.branch})` : value;
+}
+
+/** A branch note in LaTeX math: comparisons as symbols, a sentence as text. */
+function branchLatex(branch: string): string {
+  const m = /^(\S+) = (\S+) (>|<=|<) 0$/.exec(branch);
+  if (!m) return `\\text{${branch.replace(/[_#%&{}$]/g, (c) => `\\${c}`)}}`;
+  const op = m[3] === "<=" ? "\\leq" : m[3];
+  return `${printExpr({ kind: "var", name: m[1] }, "latex")} = ${m[2]} ${op} 0`;
+}
+
 function edgeRows(r: ExplainReport): string[][] {
   const order = [...r.stages].reverse();
   const rows: string[][] = [["stage", "local derivative", "local", "upstream", "contribution"]];
@@ -60,7 +74,7 @@ function edgeRows(r: ExplainReport): string[][] {
   }
   for (const s of order) {
     for (const e of into.get(s.name) ?? []) {
-      rows.push([s.equation, `d${s.name}/d${e.from} = ${e.local}`, e.localValue === null ? "-" : fmtNumber(e.localValue), fmtValue(e.upstream), `${e.from} <- ${fmtValue(e.contribution)}`]);
+      rows.push([s.equation, `d${s.name}/d${e.from} = ${e.local}`, localValueText(e), fmtValue(e.upstream), `${e.from} <- ${fmtValue(e.contribution)}`]);
     }
   }
   return rows;
@@ -138,7 +152,10 @@ function stageLatex(s: StageReport): string {
 }
 
 function edgeLatex(e: EdgeReport): string {
-  return `\\frac{\\partial ${e.to}}{\\partial ${e.from}} &= ${latexOf(e.local)}`;
+  const rule = `\\frac{\\partial ${e.to}}{\\partial ${e.from}} &= ${e.localLatex ?? latexOf(e.local)}`;
+  if (!e.branch) return rule;
+  const value = e.localValue === null || e.local === fmtNumber(e.localValue) ? "" : ` = ${fmtNumber(e.localValue)}`;
+  return `${rule}${value} \\quad (${branchLatex(e.branch)})`;
 }
 
 export function formatLatex(r: ExplainReport): string {

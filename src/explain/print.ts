@@ -6,6 +6,14 @@ import type { Expr, FnName } from "./ast.js";
 
 export type Lang = "text" | "latex" | "python" | "ts";
 
+export interface PrintOptions {
+  /**
+   * Print step(u) as the indicator 1[u > 0] (LaTeX \mathbb{1}[u > 0]) in text and LaTeX: how derivatives
+   * of relu and step read. Not the input language, so equations (which must parse back) leave it off.
+   */
+  indicators?: boolean;
+}
+
 // Precedence levels: sums 1, products 2, unary minus 3, powers 4, atoms 5.
 interface Printed {
   s: string;
@@ -107,7 +115,7 @@ function wrap(p: Printed, min: number, lang: Lang): string {
   return lang === "latex" ? `\\left(${p.s}\\right)` : `(${p.s})`;
 }
 
-function pr(e: Expr, lang: Lang): Printed {
+function pr(e: Expr, lang: Lang, o: PrintOptions): Printed {
   switch (e.kind) {
     case "num":
       return formatNumber(e.value, lang);
@@ -116,26 +124,27 @@ function pr(e: Expr, lang: Lang): Printed {
     case "var":
       return { s: lang === "latex" ? latexVar(e.name) : e.name, level: 5 };
     case "array": {
-      const items = e.items.map((i) => pr(i, lang).s).join(", ");
+      const items = e.items.map((i) => pr(i, lang, o).s).join(", ");
       return { s: lang === "python" ? `np.array([${items}])` : `[${items}]`, level: 5 };
     }
     case "call": {
-      const a = pr(e.arg, lang).s;
+      const a = pr(e.arg, lang, o).s;
+      if (e.fn === "step" && o.indicators && (lang === "text" || lang === "latex")) return { s: lang === "latex" ? `\\mathbb{1}[${a} > 0]` : `1[${a} > 0]`, level: 5 };
       const table = lang === "python" ? PY_FN : lang === "ts" ? TS_FN : lang === "latex" ? LATEX_FN : null;
       if (table) {
-        const s = table[e.fn](lang === "latex" && e.fn === "transpose" ? wrap(pr(e.arg, lang), 5, lang) : a);
+        const s = table[e.fn](lang === "latex" && e.fn === "transpose" ? wrap(pr(e.arg, lang, o), 5, lang) : a);
         return { s, level: lang === "latex" && e.fn === "exp" ? 4 : 5 };
       }
       return { s: `${e.fn}(${a})`, level: 5 };
     }
     case "neg": {
-      const a = pr(e.arg, lang);
+      const a = pr(e.arg, lang, o);
       // -x^2 means -(x^2) everywhere but JavaScript, which rejects -x ** 2 (we print Math.pow there).
       return { s: `-${wrap(a, a.s.startsWith("-") ? 5 : 2, lang)}`, level: 3 };
     }
     case "bin": {
-      const l = pr(e.left, lang);
-      const r = pr(e.right, lang);
+      const l = pr(e.left, lang, o);
+      const r = pr(e.right, lang, o);
       switch (e.op) {
         case "+":
         case "-":
@@ -147,7 +156,8 @@ function pr(e: Expr, lang: Lang): Printed {
           const rs = wrap(r, 4, lang);
           if (e.op === "@") return { s: lang === "latex" ? `${ls} ${rs}` : `${ls} @ ${rs}`, level: 2 };
           // Implicit multiplication for a coefficient: 2x, 4sin(y), 2(x + y).
-          const implicit = e.left.kind === "num" && e.left.value >= 0 && (lang === "text" || lang === "latex") && /^[A-Za-z(\\]/.test(rs) && !/^[eE]\d/.test(rs);
+          // Not before an indicator: 2\mathbb{1}[...] reads as 21[...].
+          const implicit = e.left.kind === "num" && e.left.value >= 0 && (lang === "text" || lang === "latex") && /^[A-Za-z(\\]/.test(rs) && !/^[eE]\d/.test(rs) && !rs.startsWith("\\mathbb");
           if (implicit) return { s: `${ls}${rs}`, level: 2 };
           return { s: `${ls} ${lang === "latex" ? "\\cdot" : "*"} ${rs}`, level: 2 };
         }
@@ -163,8 +173,10 @@ function pr(e: Expr, lang: Lang): Printed {
   }
 }
 
-export function printExpr(e: Expr, lang: Lang): string {
-  return pr(e, lang).s;
+export function printExpr(e: Expr, lang: Lang, options: PrintOptions = {}): string {
+  return pr(e, lang, options).s;
 }
 
 export const printText = (e: Expr): string => printExpr(e, "text");
+/** Text of a derivative: step(u) reads 1[u > 0]. */
+export const printDerivative = (e: Expr, lang: "text" | "latex" = "text"): string => printExpr(e, lang, { indicators: true });

@@ -105,8 +105,10 @@ function toProduct(e: Expr, p: Product = { coef: 1, factors: new Map() }, sign =
 function fromProduct(p: Product): Expr {
   const up: Expr[] = [];
   const down: Expr[] = [];
-  for (const { base, exp } of p.factors.values()) {
-    if (isNum(exp, 0)) continue;
+  for (const { base, exp: exp0 } of p.factors.values()) {
+    if (isNum(exp0, 0)) continue;
+    // An indicator is 0 or 1, so its positive powers are itself: 1[c] * 1[c] = 1[c].
+    const exp = base.kind === "call" && base.fn === "step" && isNum(exp0) && exp0.value > 0 ? num(1) : exp0;
     if (isNum(exp) && exp.value < 0) {
       down.push(exp.value === -1 ? base : bin("^", base, num(-exp.value)));
     } else up.push(isNum(exp, 1) ? base : bin("^", base, exp));

@@ -6,6 +6,7 @@
  */
 import * as bp from "../index.js";
 import { bin, call, neg, num, type Expr } from "./ast.js";
+import { pieceOf, type Piece } from "./ops.js";
 import { charge } from "./work.js";
 
 export class NotSymbolic extends Error {}
@@ -21,6 +22,12 @@ const unsupported =
 
 /** step(u) is 1 where u > 0: how comparisons (relu's and abs's derivatives) are written back. */
 const step = (e: Expr): Expr => call("step", e);
+
+/** The expression a noted untracked tensor stands for (relu's condition, abs's sign). */
+function pieceExpr(p: Piece, of: Expr): Expr {
+  if (p.fn === "sign") return call("sign", of);
+  return p.fn === "step" ? step(of) : bin("-", num(1), step(of));
+}
 
 const READERS: { [P in bp.Prim]: Reader } = {
   neg: (a) => neg(a[0]),
@@ -83,6 +90,13 @@ export function readGraph(t: bp.Tensor, names: ReadonlyMap<bp.Tensor, Expr>, lim
       continue;
     }
     if (u.node === null) {
+      const piece = pieceOf(u);
+      if (piece) {
+        const of = memo.get(piece.of);
+        if (of === undefined) stack.push([u, true], [piece.of, false]);
+        else memo.set(u, pieceExpr(piece, of));
+        continue;
+      }
       const v0 = u.data[0];
       // A NaN constant equals itself here (x !== x only for NaN).
       if (u.size === 0 || !Array.from(u.data).every((x) => x === v0 || (x !== x && v0 !== v0))) throw new NotSymbolic("array constants have no scalar expression");
@@ -116,6 +130,14 @@ export function expressionSize(t: bp.Tensor, names: ReadonlyMap<bp.Tensor, Expr>
   while (stack.length > 0) {
     const [u, expanded] = stack.pop()!;
     if (memo.has(u)) continue;
+    const piece = u.node === null && !names.has(u) ? pieceOf(u) : undefined;
+    if (piece) {
+      // 1 - step(of): three nodes and the operand's tree.
+      const of = memo.get(piece.of);
+      if (of === undefined) stack.push([u, true], [piece.of, false]);
+      else memo.set(u, Math.min(Number.MAX_VALUE, of + 3));
+      continue;
+    }
     if (names.has(u) || u.node === null) {
       memo.set(u, 1);
       continue;
