@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { cli } from "./cli-helper.js";
 import { explainAll, ExplainError } from "../src/explain/explain.js";
-import { ExplainSyntaxError, parseExpression, parseProgram } from "../src/explain/parser.js";
+import { editDistance, ExplainSyntaxError, functionSuggestions, parseExpression, parseProgram } from "../src/explain/parser.js";
 import { parseAssignments } from "../src/explain/values.js";
 import { playgroundErrorText } from "../playground/errors.js";
 
@@ -85,6 +85,17 @@ describe("unknown function names", () => {
       right: { kind: "var", name: "x", span: { start: 2, end: 5 } },
       span: { start: 0, end: 5 },
     });
+  });
+
+  it("edit distance counts a swap of neighbours as one edit; suggestions list ties, closest length first", () => {
+    assert.deepEqual(
+      [["tahn", "tanh"], ["sigmod", "sigmoid"], ["x", "ln"], ["ab", "abs"], ["", "exp"], ["relu", "relu"]].map(([a, b]) => editDistance(a, b)),
+      [1, 1, 2, 1, 3, 0],
+    );
+    assert.deepEqual(functionSuggestions("sig"), ["sin", "sign", "sigmoid"]);
+    assert.deepEqual(functionSuggestions("x"), []);
+    assert.deepEqual(functionSuggestions("cosh"), ["cos"]);
+    assert.deepEqual(functionSuggestions("tanh"), ["tan"], "a known name is never its own suggestion");
   });
 
   it("known functions still parse, σ included", () => {
