@@ -144,25 +144,34 @@ type Style = "python" | "tsNumber" | "tsTensor";
 const isName = (code: string): boolean => /^[A-Za-z_]\w*$/.test(code);
 
 /**
- * The local derivatives of an elementwise stage as expressions, read from its VJP recorded at 0-d
- * stand-ins for its arguments: elementwise, the same expression holds at every element of any shape,
- * so the generated code is not tied to the shapes given with --at. Null where no expression exists
- * (a constant array that is not one repeated number).
+ * The local derivatives of an elementwise stage as expressions (one per referenced argument), read
+ * from its VJP recorded at 0-d stand-ins for its arguments: elementwise, the same expression holds at
+ * every element of any shape, so the code is not tied to the shapes given with --at. An array
+ * constant gets a stand-in too, read back as its code (`constCode`), since only its elements matter.
+ * Null where no expression exists.
  */
-function localDerivatives(s: Stage, values: ReadonlyMap<string, bp.Tensor>): Expr[] | null {
-  const refs = refArgs(s);
-  const stand = new Map(values);
-  for (const r of refs) stand.set(r, new bp.Tensor(new Float64Array([values.get(r)!.data[0]]), [], null, false));
-  stand.set(s.name, bp.noGrad(() => stageFunction(s)(...refs.map((r) => stand.get(r)!))));
+function localDerivatives(s: Stage, values: ReadonlyMap<string, bp.Tensor>, constCode: (a: Arg) => string): Expr[] | null {
+  const lifted = s.args.map((a) => a.kind === "const" && a.value.size !== 1);
+  // Synthetic names cannot clash: they are not identifiers.
+  const argNames = s.args.map((a, i) => (a.kind === "ref" ? a.name : `#${i}`));
+  const s2: Stage = { ...s, args: s.args.map((a, i) => (a.kind === "ref" || lifted[i] ? { kind: "ref", name: argNames[i] } : a)) };
+  const stand = new Map<string, bp.Tensor>();
+  s.args.forEach((a, i) => {
+    if (a.kind === "ref" || lifted[i]) stand.set(argNames[i], new bp.Tensor(new Float64Array([(a.kind === "ref" ? values.get(a.name)! : a.value).data[0]]), [], null, false));
+  });
+  const refs2 = refArgs(s2);
+  stand.set(s.name, bp.noGrad(() => stageFunction(s2)(...refs2.map((r) => stand.get(r)!))));
+  const leafExpr = s2.args.flatMap((a, i) => (a.kind !== "ref" ? [] : [lifted[i] ? v(constCode(s.args[i])) : v(argNames[i])]));
+  const own = s2.args.flatMap((a, i) => (a.kind !== "ref" ? [] : [!lifted[i]]));
   try {
-    const { leaves, ct, out: y, grads: gs } = recordStageVjp(s, stand);
-    const names = new Map<bp.Tensor, Expr>(leaves.map((l, k) => [l, v(refs[k])]));
+    const { leaves, ct, out: y, grads: gs } = recordStageVjp(s2, stand);
+    const names = new Map<bp.Tensor, Expr>(leaves.map((l, k) => [l, leafExpr[k]]));
     names.set(ct, num(1));
     names.set(y, v(s.name));
     // abs's rule multiplies by sign(x), which records no node (sign has no derivative), so the graph
     // holds sign's value at --at as a constant: write the rule itself.
-    if (s.op === "abs" && refs.length === 1) return [call("sign", v(refs[0]))];
-    return gs.map((g) => simplify(readGraph(g, names)));
+    if (s.op === "abs" && s.args[0].kind === "ref") return [call("sign", v(s.args[0].name))];
+    return gs.filter((_, k) => own[k]).map((g) => simplify(readGraph(g, names)));
   } catch (e) {
     if (e instanceof NotSymbolic) return null;
     throw e;
@@ -172,6 +181,7 @@ function localDerivatives(s: Stage, values: ReadonlyMap<string, bp.Tensor>): Exp
 /** `up * local` in the style's language; `up` alone where the local derivative is 1. */
 function times(up: string, local: Expr, style: Style): { code: string; fresh: boolean } {
   if (local.kind === "num" && local.value === 1) return { code: up, fresh: false };
+  if (local.kind === "num" && local.value === -1) return { code: style === "tsTensor" ? `bp.neg(${up})` : `-${up}`, fresh: true };
   const e = bin("*", v(up), local);
   return { code: style === "python" ? printExpr(e, "python") : style === "tsNumber" ? printExpr(e, "ts") : tsTensorExpr(e), fresh: true };
 }
@@ -241,7 +251,7 @@ function stageContributions(s: Stage, values: ReadonlyMap<string, bp.Tensor>, g:
     const all = structuralVjp(s, up, s.args.map(codeOfArg), s.args.map((a) => (a.kind === "ref" ? values.get(a.name)!.ndim : a.value.ndim)), style);
     parts = all && refIndex.map((i) => all[i]);
   } else {
-    const locals = localDerivatives(s, values);
+    const locals = localDerivatives(s, values, codeOfArg);
     parts =
       locals &&
       locals.map((local, k) => {
