@@ -215,6 +215,8 @@ describe("array programs are not tied to the shapes given with --at (issue 15)",
     ["sum(x @ W) + mean(x @ x)", ["x=[1,2]", "W=[[1,2,3],[4,5,6]]"], [[[2], [2, 3]], [[4], [4, 1]]]],
     // Array constants broadcast against the input: x may be a scalar, (1,), (3,) or (2, 3).
     ["sum(x * [1,2,3] - [3,4,5] / x) + mean(x)^2", ["x=[1,2,3]"], [[[3]], [[2, 3]], [[]], [[1]]]],
+    // Batched matrix products: the batch axes are summed back where an operand was broadcast over them.
+    ["sum((A @ B)^2) + sum(B @ A)", ["A=[[[1,2],[3,4]],[[5,6],[7,8]]]", "B=[[1,0],[0,1]]"], [[[2, 2, 2], [2, 2]], [[3, 4, 4], [4, 4]], [[2, 3, 3], [1, 3, 3]]]],
     ["sum(np * bp) + sum(sigmoid_ * Math)", ["np=[1,2]", "bp=[3,4]", "sigmoid_=[0.5,1]", "Math=[2,2]"], [[[2], [2], [2], [2]], [[2, 3], [3], [1, 1], []]]],
   ];
   for (const [src, at, shapes] of cases) {

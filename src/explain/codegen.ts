@@ -208,6 +208,12 @@ function structuralVjp(s: Stage, up: string, args: readonly string[], ndims: rea
       const outer = (x: string, y: string) => (py ? `np.outer(${x}, ${y})` : `bp.mul(bp.unsqueeze(${x}, 1), ${y})`);
       const mul = (x: string, y: string) => (py ? `${x} * ${y}` : `bp.mul(${x}, ${y})`);
       const key = `${ndims[0]},${ndims[1]}`;
+      if (ndims[0] >= 2 && ndims[1] >= 2 && key !== "2,2") {
+        // Batched: transpose the last two axes, and sum the batch axes an operand was broadcast over.
+        const sw = (x: string) => (py ? `np.swapaxes(${x}, -1, -2)` : `bp.mT(${x})`);
+        const back = (code: string, x: string) => (py ? `_sum_to(${code}, np.shape(${x}))` : `bp.sumTo(${code}, ${x}.shape)`);
+        return [back(mm(up, sw(b)), a), back(mm(sw(a), up), b)].map((code) => ({ code, fresh: true }));
+      }
       const codes =
         key === "2,2" ? [mm(up, T(b)), mm(T(a), up)] : key === "2,1" ? [outer(up, b), mm(T(a), up)] : key === "1,2" ? [mm(b, up), outer(a, up)] : key === "1,1" ? [mul(up, b), mul(up, a)] : null;
       return codes && codes.map((code) => ({ code, fresh: true }));
