@@ -141,8 +141,6 @@ interface Contribution {
 /** How the backward code is written: NumPy, TypeScript on plain numbers, or TypeScript on bp tensors. */
 type Style = "python" | "tsNumber" | "tsTensor";
 
-const isName = (code: string): boolean => /^[A-Za-z_]\w*$/.test(code);
-
 /**
  * The local derivatives of an elementwise stage as expressions (one per referenced argument), read
  * from its VJP recorded at 0-d stand-ins for its arguments: elementwise, the same expression holds at
