@@ -8,7 +8,7 @@
  * to an operand's shape where a binary operation may broadcast; sum, mean, transpose and matrix
  * products print shape-generic VJPs that read shapes at run time.
  */
-import * as bp from "../index.js";
+import * as bp from "./core.js";
 import { bin, call, freeVars, neg, num, v, type BinOp, type Expr, type FnName } from "./ast.js";
 import { graphCode } from "./graphcode.js";
 import { printExpr, printText } from "./print.js";

@@ -3,7 +3,7 @@
  * the recorded VJP graphs, check against central differences, and collect warnings. The result is a
  * plain report that the formatters (table, markdown, latex, json, code) print.
  */
-import * as bp from "../index.js";
+import * as bp from "./core.js";
 import { namedRecord, num, v, type Expr } from "./ast.js";
 import { graphCode } from "./graphcode.js";
 import { parseProgram } from "./parser.js";

@@ -2,7 +2,7 @@
  * Prints a recorded graph with the primitive table's own printers (text, Python, TypeScript), for
  * array programs where shapes matter: reshapes, broadcasts and reductions are printed faithfully.
  */
-import * as bp from "../index.js";
+import * as bp from "./core.js";
 
 export type CodeLang = "text" | "python" | "ts";
 

@@ -1,5 +1,5 @@
 /** The explainer's operations, each a core op (a primitive or a composite) on float64 tensors. */
-import * as bp from "../index.js";
+import * as bp from "./core.js";
 import type { BinOp, FnName } from "./ast.js";
 
 export type StageOp = "add" | "sub" | "mul" | "div" | "pow" | "matmul" | "neg" | "reciprocal" | "id" | Exclude<FnName, "log">;

@@ -3,7 +3,7 @@
  * a, b, c... skipping the inputs), then runs it forward on float64 tensors and backward stage by stage
  * with the core's vjp, recording every edge's contribution so fan-out sums can be shown.
  */
-import * as bp from "../index.js";
+import * as bp from "./core.js";
 import { CONSTANTS, FUNCTIONS, bin, call, children, depth, freeVars, neg, num, postorder, v, type Expr, type Program, type Span } from "./ast.js";
 import { BIN_OPS, applyOp, type StageOp } from "./ops.js";
 import { ExplainSyntaxError, type ErrorHint } from "./parser.js";

@@ -4,7 +4,7 @@
  * Local and full derivatives are therefore the core's own VJP rules, printed, not a second engine.
  * Only scalar programs are read this way; shapes make reshape/broadcast/sum identities here.
  */
-import * as bp from "../index.js";
+import * as bp from "./core.js";
 import { bin, call, neg, num, type Expr } from "./ast.js";
 import { pieceOf, type Piece } from "./ops.js";
 import { charge } from "./work.js";

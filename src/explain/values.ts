@@ -1,5 +1,5 @@
 /** Input values: `--at x=1,y=3`, `--at W=[[0.1,0.5],[-0.3,0.8]]`, `--at y=pi/2`, all in float64. */
-import * as bp from "../index.js";
+import * as bp from "./core.js";
 import { CONSTANTS, postorder, type Expr } from "./ast.js";
 import { applyFn, applyBin } from "./ops.js";
 import { ExplainSyntaxError, parseExpression } from "./parser.js";
