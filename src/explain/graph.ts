@@ -99,6 +99,12 @@ const DY = 100;
 const R = 24;
 const MARGIN = 50;
 
+/** A local derivative short enough for a wire: long numbers (e's 2.718281828459045) to 4 digits, array VJPs left out. */
+function localLabel(local: string): string {
+  const t = /^-?\d+\.\d{5,}$/.test(local) ? fmtNumber(Number(local)) : local;
+  return t.length <= MAX_LOCAL ? t : "";
+}
+
 /** Point at parameter t of the cubic from a to b with horizontal tangents (how wires are drawn). */
 export function onWire(a: Point, b: Point, t: number): Point {
   const mx = (a.x + b.x) / 2;
@@ -134,15 +140,17 @@ export function buildGraph(r: ExplainReport): Graph {
   const inputs = r.inputs.filter((n) => r.stages.some((s) => s.inputs.includes(n)));
   inputs.forEach((n) => layer.set(n, 0));
   for (const s of r.stages) layer.set(s.name, 1 + Math.max(0, ...s.inputs.map((i) => layer.get(i) ?? 0)));
-  // An input sits just before its first consumer, so a weight used late is drawn next to its gate.
+  // An input sits just before its leftmost consumer, so a weight used late is drawn next to its gate
+  // and no wire runs backwards.
   const firstUse = new Map<string, number>();
-  for (const s of r.stages) for (const i of s.inputs) if (!firstUse.has(i)) firstUse.set(i, layer.get(s.name)!);
+  for (const s of r.stages) for (const i of s.inputs) firstUse.set(i, Math.min(firstUse.get(i) ?? Infinity, layer.get(s.name)!));
   for (const n of inputs) layer.set(n, firstUse.get(n)! - 1);
   const OUT = outputId(r);
   layer.set(OUT, (layer.get(r.output) ?? 0) + 1);
   const layers: string[][] = [];
   const put = (id: string, l: number) => (layers[l] ??= []).push(id);
-  inputs.forEach((n) => put(n, 0));
+  // Each input in the layer it is drawn in, so that ordering the layer keeps it out of a gate's place.
+  inputs.forEach((n) => put(n, layer.get(n)!));
   r.stages.forEach((s) => put(s.name, layer.get(s.name)!));
   put(OUT, layer.get(OUT)!);
   // Wires that skip layers get a dummy slot in each layer they cross, so they route around gates.
@@ -252,7 +260,9 @@ export function buildGraph(r: ExplainReport): Graph {
   let labelChars = 0;
   for (const s of r.stages) labelChars = Math.max(labelChars, wireText(s.value, s.shape).length, wireText(s.grad, s.shape).length);
   for (const n of r.inputs) labelChars = Math.max(labelChars, wireText(own(r.inputValues, n) ?? null).length);
-  const DX = Math.max(MIN_DX, labelChars * 7.5 + 70);
+  // ... and the local derivative beside it, near the consumer.
+  const localChars = r.edges.reduce((m, e) => Math.max(m, localLabel(e.local).length + 2), 0);
+  const DX = Math.max(MIN_DX, labelChars * 7.5 + 70, textWidth("0".repeat(labelChars), 13) + textWidth("0".repeat(localChars), 9) + 2 * R + 40);
   const at = (id: string): Point => ({ x: MARGIN + 30 + layer.get(id)! * DX, y: mid + row.get(id)! * DY });
   const nodes: GraphNode[] = [];
   const fanouts = new Map<string, number>();
@@ -327,12 +337,230 @@ export function buildGraph(r: ExplainReport): Graph {
       value: wireText(w.to === OUT ? r.value : valueOf(w.from), shapeOf(w.from)),
       grad: w.to === OUT ? "1" : wireText(e?.contribution ?? null, shapeOf(w.from)),
       computed: w.to === OUT || (!!e && e.contribution !== null),
-      local: e && e.local.length <= MAX_LOCAL ? e.local : "",
+      local: e ? localLabel(e.local) : "",
       points,
       label,
       localAt: onWire(tail, end, 0.88),
     };
   });
-  const width = outPt.x + MARGIN + 20;
-  return { nodes, edges, width, height };
+  const graph = { nodes, edges, width: outPt.x + MARGIN + 20, height };
+  placeLabels(graph);
+  fitBounds(graph);
+  return graph;
+}
+
+/** An axis-aligned box in SVG units. */
+export interface Box {
+  x0: number;
+  y0: number;
+  x1: number;
+  y1: number;
+}
+
+/** A text the SVG figure draws: where its baseline is, how it is anchored, and what it belongs to. */
+export interface FigureText {
+  text: string;
+  x: number;
+  /** The baseline. */
+  y: number;
+  anchor: "start" | "middle" | "end";
+  size: number;
+  bold: boolean;
+  /** What the text is ("value of x -> a", "name of a", ...), for reports. */
+  what: string;
+  /** Nodes the text belongs to: it may touch them. */
+  owners: string[];
+}
+
+/** Width of a text: DejaVu Sans averages about 0.6 em a character (0.65 em bold). */
+export function textWidth(text: string, size: number, bold = false): number {
+  return [...text].length * size * (bold ? 0.65 : 0.6);
+}
+
+/** The box a text covers: ascent 0.8 em above the baseline, descent 0.25 em below. */
+export function textBox(t: FigureText): Box {
+  const w = textWidth(t.text, t.size, t.bold);
+  const x0 = t.anchor === "start" ? t.x : t.anchor === "middle" ? t.x - w / 2 : t.x - w;
+  return { x0, x1: x0 + w, y0: t.y - 0.8 * t.size, y1: t.y + 0.25 * t.size };
+}
+
+/** Offsets of the texts around wires and nodes, shared with the SVG renderer. */
+export const TEXT = { valueAbove: 7, gradBelow: 17, localAbove: 6, sumBelow: 16, nameAbove: 6, legendUp: 14 } as const;
+
+/** The texts the SVG draws outside the nodes (wire labels, sums, stage names, output, legend). */
+export function figureTexts(g: Graph): FigureText[] {
+  const out: FigureText[] = [];
+  for (const e of g.edges) {
+    const wire = `${e.from} -> ${e.to}`;
+    const owners = [e.from, e.to];
+    out.push({ text: e.value, x: e.label.x, y: e.label.y - TEXT.valueAbove, anchor: "middle", size: 13, bold: false, what: `value of ${wire}`, owners });
+    out.push({ text: e.computed ? e.grad : "not computed", x: e.label.x, y: e.label.y + TEXT.gradBelow, anchor: "middle", size: e.computed ? 13 : 11, bold: false, what: `gradient of ${wire}`, owners });
+    if (e.local) out.push({ text: `∂ ${e.local}`, x: e.localAt.x, y: e.localAt.y - TEXT.localAbove, anchor: "end", size: 9, bold: false, what: `local derivative of ${wire}`, owners: [e.to] });
+  }
+  for (const n of g.nodes) {
+    if (n.sum) {
+      const below = n.kind === "input" ? n.h / 2 : n.r;
+      out.push({ text: `Σ ${n.sum}`, x: n.x, y: n.y + below + TEXT.sumBelow, anchor: "middle", size: 11, bold: false, what: `sum at ${n.id}`, owners: [n.id] });
+    }
+    if (n.kind === "output") out.push({ text: n.label, x: n.x + 2, y: n.y + 5, anchor: "start", size: 15, bold: false, what: "output", owners: [n.id] });
+    if (n.kind === "stage") out.push({ text: n.id, x: n.x, y: n.y - n.r - TEXT.nameAbove, anchor: "middle", size: 12, bold: true, what: `name of ${n.id}`, owners: [n.id] });
+  }
+  const legendY = Math.ceil(g.height) + 40 - TEXT.legendUp;
+  const legend: [string, number][] = [["forward value (above each wire)", 12], ["gradient (below each wire)", 220], ["∂ local derivative", 400]];
+  for (const [text, x] of legend) out.push({ text, x, y: legendY, anchor: "start", size: 11, bold: false, what: "legend", owners: ["legend"] });
+  return out;
+}
+
+function overlaps(a: Box, b: Box, pad: number): boolean {
+  return a.x0 < b.x1 + pad && b.x0 < a.x1 + pad && a.y0 < b.y1 + pad && b.y0 < a.y1 + pad;
+}
+
+/** Boxes taken so far, in a grid of buckets so that a collision query looks at its neighbourhood only. */
+class Taken {
+  private readonly cells = new Map<string, Box[]>();
+  private static readonly CELL = 100;
+
+  private keys(b: Box): string[] {
+    const c = Taken.CELL;
+    const out: string[] = [];
+    for (let i = Math.floor(b.x0 / c); i <= Math.floor(b.x1 / c); i++) for (let j = Math.floor(b.y0 / c); j <= Math.floor(b.y1 / c); j++) out.push(`${i},${j}`);
+    return out;
+  }
+
+  add(b: Box): void {
+    for (const k of this.keys(b)) {
+      const list = this.cells.get(k);
+      if (list) list.push(b);
+      else this.cells.set(k, [b]);
+    }
+  }
+
+  remove(b: Box): void {
+    for (const k of this.keys(b)) this.cells.set(k, (this.cells.get(k) ?? []).filter((o) => o !== b));
+  }
+
+  /** How many taken boxes b meets (a box in several buckets counts once). */
+  hits(b: Box, pad = 2): number {
+    const met = new Set<Box>();
+    for (const k of this.keys(b)) for (const o of this.cells.get(k) ?? []) if (overlaps(o, b, pad)) met.add(o);
+    return met.size;
+  }
+}
+
+function nodeBox(n: GraphNode): Box {
+  const h = n.kind === "input" ? n.h / 2 : n.r;
+  return { x0: n.x - n.r, x1: n.x + n.r, y0: n.y - h, y1: n.y + h };
+}
+
+function unionBox(a: Box, b: Box): Box {
+  return { x0: Math.min(a.x0, b.x0), y0: Math.min(a.y0, b.y0), x1: Math.max(a.x1, b.x1), y1: Math.max(a.y1, b.y1) };
+}
+
+/** Where along a wire its labels may go: the first segment first (near the source), then the others. */
+const LABEL_T = [0.5, 0.35, 0.65, 0.25, 0.75, 0.42, 0.58, 0.18, 0.82];
+/** The local derivative stays near the consumer: along the last segment, above the wire or below it. */
+const LOCAL_T = [0.88, 0.8, 0.72, 0.64, 0.56];
+
+function pairTexts(e: GraphEdge, at: Point): Box {
+  const base = { x: at.x, anchor: "middle" as const, bold: false, what: "", owners: [] };
+  const v = textBox({ ...base, text: e.value, y: at.y - TEXT.valueAbove, size: 13 });
+  const g = textBox({ ...base, text: e.computed ? e.grad : "not computed", y: at.y + TEXT.gradBelow, size: e.computed ? 13 : 11 });
+  return unionBox(v, g);
+}
+
+function localText(e: GraphEdge, at: Point): Box {
+  return textBox({ text: `∂ ${e.local}`, x: at.x, y: at.y - TEXT.localAbove, anchor: "end", size: 9, bold: false, what: "", owners: [] });
+}
+
+/** The candidate that meets the fewest taken boxes (the first free one), with its box and count. */
+function leastHit(candidates: Point[], box: (p: Point) => Box, taken: Taken): { at: Point; box: Box; hits: number } {
+  let best = { at: candidates[0], box: box(candidates[0]), hits: Infinity };
+  for (const at of candidates) {
+    const b = box(at);
+    const hits = taken.hits(b);
+    if (hits < best.hits) best = { at, box: b, hits };
+    if (hits === 0) break;
+  }
+  return best;
+}
+
+function localCandidates(e: GraphEdge): Point[] {
+  const [a, b] = [e.points[e.points.length - 2], e.points[e.points.length - 1]];
+  const along = LOCAL_T.map((t) => onWire(a, b, t));
+  // Below the wire: the text's top just under it.
+  return [e.localAt, ...along, ...along.map((q) => ({ x: q.x, y: q.y + 18 }))];
+}
+
+function labelCandidates(e: GraphEdge): Point[] {
+  const p = e.points;
+  return [e.label, ...p.slice(0, -1).flatMap((a, i) => LABEL_T.map((t) => onWire(a, p[i + 1], t)))];
+}
+
+/**
+ * A wire whose value and gradient found no free place gets its local derivative moved: each place of
+ * the local derivative is tried with each place of the labels, keeping the first pair that fits.
+ */
+function placeJointly(e: GraphEdge, localBox: Box, taken: Taken): boolean {
+  taken.remove(localBox);
+  const pairs = labelCandidates(e);
+  for (const lc of localCandidates(e)) {
+    const lb = localText(e, lc);
+    if (taken.hits(lb)) continue;
+    taken.add(lb);
+    const pair = leastHit(pairs, (at) => pairTexts(e, at), taken);
+    if (pair.hits === 0) {
+      [e.localAt, e.label] = [lc, pair.at];
+      taken.add(pair.box);
+      return true;
+    }
+    taken.remove(lb);
+  }
+  taken.add(localBox);
+  return false;
+}
+
+/**
+ * Moves each wire's labels to the first place along it where they collide with no node and no label
+ * placed before them: node texts are fixed, then local derivatives (they must stay near the consumer),
+ * then values and gradients.
+ */
+function placeLabels(g: Graph): void {
+  const taken = new Taken();
+  for (const n of g.nodes) if (n.kind !== "output") taken.add(nodeBox(n));
+  for (const t of figureTexts({ ...g, edges: [] })) if (t.what !== "legend") taken.add(textBox(t));
+  const localBoxes = new Map<GraphEdge, Box>();
+  for (const e of g.edges) {
+    if (!e.local) continue;
+    const best = leastHit(localCandidates(e), (at) => localText(e, at), taken);
+    e.localAt = best.at;
+    taken.add(best.box);
+    localBoxes.set(e, best.box);
+  }
+  for (const e of g.edges) {
+    const best = leastHit(labelCandidates(e), (at) => pairTexts(e, at), taken);
+    const local = localBoxes.get(e);
+    if (best.hits > 0 && local && placeJointly(e, local, taken)) continue;
+    e.label = best.at;
+    taken.add(best.box);
+  }
+}
+
+/** Shifts the drawing so that every node and text lies inside it, and sizes it to fit them all. */
+function fitBounds(g: Graph): void {
+  const pad = 8;
+  let box: Box = { x0: Infinity, y0: Infinity, x1: -Infinity, y1: -Infinity };
+  for (const n of g.nodes) if (n.kind !== "output") box = unionBox(box, nodeBox(n));
+  for (const t of figureTexts(g)) if (t.what !== "legend") box = unionBox(box, textBox(t));
+  const dx = Math.max(0, pad - box.x0);
+  const dy = Math.max(0, pad - box.y0);
+  const move = (q: Point) => ({ x: q.x + dx, y: q.y + dy });
+  for (const n of g.nodes) Object.assign(n, move(n));
+  for (const e of g.edges) {
+    e.points = e.points.map(move);
+    e.label = move(e.label);
+    e.localAt = move(e.localAt);
+  }
+  // The legend's three entries take about 500 units.
+  g.width = Math.max(g.width + dx, box.x1 + dx + pad, 520);
+  g.height = Math.max(g.height + dy, box.y1 + dy + pad);
 }
