@@ -1,10 +1,15 @@
 /**
- * A small simplifier for scalar expressions: constant folding, identities (x*1, x+0, x^1, --x),
- * like terms (x + x = 2x, 3x - x = 2x) and like factors (x*x = x^2, x^2/x = x). It never expands
- * functions: sigma stays sigma, ln stays ln.
+ * A small simplifier for scalar expressions, as a student would simplify: constant folding,
+ * identities (x*1, x+0, x^1, --x), like terms (8t^4 + 2(t^4 - 4t) = 10t^4 - 8t), like factors
+ * (x*x = x^2, t^2 t^3 = t^5, x^2/x = x) and the sigmoid's derivative (e^-x / (1 + e^-x)^2 =
+ * sigmoid(x) (1 - sigmoid(x))). It never expands functions: sigma stays sigma, ln stays ln.
+ *
+ * Cost is near linear in the size of the expression: the input is walked once without recursion,
+ * whole chains of sums (and of products) are collected at their top node only, and terms and factors
+ * are matched by canonical ids (interned keys built from the children's ids, sorted over commutative
+ * operands), so sin(x) cos(x) and cos(x) sin(x) are the same monomial without comparing trees.
  */
-import { bin, call, neg, num, type Expr } from "./ast.js";
-import { printText } from "./print.js";
+import { bin, call, children, neg, num, postorder, type Expr } from "./ast.js";
 import { charge } from "./work.js";
 
 type Num = { readonly kind: "num"; readonly value: number };
@@ -55,65 +60,300 @@ function foldNumber(op: string, a: number, b: number): number | null {
   return null;
 }
 
-/** A product as coefficient times factors with exponents (keyed by the factor's text). */
+// ---------------------------------------------------------------------------------------------
+// Shapes of simplified expressions: a sum is a chain of +, - and unary minus; a product a chain of
+// * and / (a division by the number 0 is kept whole, as an atom).
+
+const isSumNode = (e: Expr): boolean => e.kind === "neg" || (e.kind === "bin" && (e.op === "+" || e.op === "-"));
+const isDivByZero = (e: Expr): boolean => e.kind === "bin" && e.op === "/" && isNum(e.right, 0);
+const isProductNode = (e: Expr): boolean => e.kind === "bin" && (e.op === "*" || (e.op === "/" && !isDivByZero(e)));
+
+type Chain = "sum" | "product" | null;
+const chainOf = (e: Expr): Chain => (isSumNode(e) ? "sum" : isProductNode(e) ? "product" : null);
+
+interface Term {
+  coef: number;
+  /** null for a constant term. */
+  term: Expr | null;
+}
+
+/** The signed operands of a sum chain (not recursing into the operands), without recursion. */
+function sumOperands(e: Expr, sign: number, out: Term[]): Term[] {
+  const stack: [Expr, number][] = [[e, sign]];
+  while (stack.length > 0) {
+    const [n, s] = stack.pop()!;
+    charge();
+    if (n.kind === "neg") stack.push([n.arg, -s]);
+    else if (n.kind === "bin" && (n.op === "+" || n.op === "-")) stack.push([n.right, n.op === "-" ? -s : s], [n.left, s]);
+    else if (n.kind === "num") out.push({ coef: s * n.value, term: null });
+    else out.push({ coef: s, term: n });
+  }
+  return out;
+}
+
+interface Factor {
+  base: Expr;
+  exp: Expr;
+}
+
+/** A factor as written: base^exp, or base^-exp under a division (negated only when needed). */
+interface RawFactor {
+  base: Expr;
+  exp: Expr;
+  inverted: boolean;
+}
+
+const factorOf = (f: RawFactor): Factor => ({ base: f.base, exp: f.inverted ? negate(f.exp) : f.exp });
+
 interface Product {
   coef: number;
-  factors: Map<string, { base: Expr; exp: Expr }>;
+  factors: RawFactor[];
+  /** A divisor was the number 0: x / 0 is kept as it is. */
+  byZero: boolean;
 }
 
-/** Text key of a factor or term; printing costs its length in work steps. */
-function keyOf(e: Expr): string {
-  const k = printText(e);
-  charge(k.length);
-  return k;
-}
-
-function addExp(a: Expr, b: Expr): Expr {
-  return simplify(bin("+", a, b));
-}
-
-function toProduct(e: Expr, p: Product = { coef: 1, factors: new Map() }, sign = 1): Product {
-  if (e.kind === "num") {
-    p.coef = sign === 1 ? p.coef * e.value : p.coef / e.value;
-    return p;
+/** Coefficient and factors (base^exp, exp negated under a division) of a product chain. */
+function productParts(e: Expr, sign: number, p: Product): Product {
+  const stack: [Expr, number][] = [[e, sign]];
+  while (stack.length > 0) {
+    const [n, s] = stack.pop()!;
+    charge();
+    if (n.kind === "num") {
+      if (s < 0 && n.value === 0) p.byZero = true;
+      else p.coef = s > 0 ? p.coef * n.value : p.coef / n.value;
+    } else if (n.kind === "neg") {
+      p.coef = -p.coef;
+      stack.push([n.arg, s]);
+    } else if (isProductNode(n)) {
+      const b = n as Extract<Expr, { kind: "bin" }>;
+      stack.push([b.right, b.op === "/" ? -s : s], [b.left, s]);
+    } else if (n.kind === "bin" && n.op === "^" && !(isNum(n.left) && isNum(n.right))) {
+      // (A number to a number is left whole: it did not fold, as 0^(-2) does not.)
+      p.factors.push({ base: n.left, exp: n.right, inverted: s < 0 });
+    } else p.factors.push({ base: n, exp: ONE, inverted: s < 0 });
   }
-  if (e.kind === "neg") {
-    p.coef = -p.coef;
-    return toProduct(e.arg, p, sign);
-  }
-  if (e.kind === "bin" && e.op === "*") {
-    toProduct(e.left, p, sign);
-    return toProduct(e.right, p, sign);
-  }
-  if (e.kind === "bin" && e.op === "/") {
-    toProduct(e.left, p, sign);
-    return toProduct(e.right, p, -sign);
-  }
-  let base: Expr = e;
-  let exp: Expr = num(1);
-  if (e.kind === "bin" && e.op === "^") {
-    base = e.left;
-    exp = e.right;
-  }
-  if (sign === -1) exp = simplify(neg(exp));
-  const key = keyOf(base);
-  const prev = p.factors.get(key);
-  p.factors.set(key, { base, exp: prev ? addExp(prev.exp, exp) : exp });
   return p;
 }
 
-function fromProduct(p: Product): Expr {
+const ONE = num(1);
+const emptyProduct = (): Product => ({ coef: 1, factors: [], byZero: false });
+
+// ---------------------------------------------------------------------------------------------
+// Canonical ids: equal ids mean the same expression up to the order of terms and factors.
+
+interface Context {
+  keys: Map<string, number>;
+  ids: Map<Expr, number>;
+}
+
+let ctx: Context | null = null;
+
+function context(): Context {
+  if (ctx === null) throw new Error("simplify: no context");
+  return ctx;
+}
+
+/** The nodes a node's canonical key is built from, and the key once their ids are known. */
+function canonParts(e: Expr): { deps: Expr[]; key: (id: (d: Expr) => number) => string } {
+  if (isSumNode(e)) {
+    const terms = sumOperands(e, 1, []);
+    const deps = terms.flatMap((t) => (t.term ? [t.term] : []));
+    return { deps, key: (id) => "S" + terms.map((t) => `${t.coef}:${t.term ? id(t.term) : ""}`).sort().join(",") };
+  }
+  if (isProductNode(e)) {
+    const p = productParts(e, 1, emptyProduct());
+    // Numeric exponents are keyed by value: nodes made here would be new on every visit.
+    const exp = (f: RawFactor, id: (d: Expr) => number) => (f.inverted ? "-" : "") + (isNum(f.exp) ? `n${f.exp.value}` : id(f.exp));
+    const deps = p.factors.flatMap((f) => (isNum(f.exp) ? [f.base] : [f.base, f.exp]));
+    return { deps, key: (id) => `P${p.coef}:` + p.factors.map((f) => `${id(f.base)}^${exp(f, id)}`).sort().join(",") };
+  }
+  const kids = children(e);
+  const head = e.kind === "num" ? `n${e.value}` : e.kind === "var" ? `v${e.name}` : e.kind === "const" ? `c${e.name}` : e.kind === "call" ? `f${e.fn}` : e.kind === "bin" ? `b${e.op}` : e.kind;
+  return { deps: [...kids], key: (id) => `${head}(${kids.map(id).join(",")})` };
+}
+
+/** Canonical id of a simplified expression, memoised per node; iterative, for deep trees. */
+function canonId(root: Expr): number {
+  const { keys, ids } = context();
+  const stack: Expr[] = [root];
+  while (stack.length > 0) {
+    const e = stack[stack.length - 1];
+    if (ids.has(e)) {
+      stack.pop();
+      continue;
+    }
+    const parts = canonParts(e);
+    const missing = parts.deps.filter((d) => !ids.has(d));
+    if (missing.length > 0) {
+      stack.push(...missing);
+      continue;
+    }
+    stack.pop();
+    const key = parts.key((d) => ids.get(d)!);
+    charge(1 + parts.deps.length);
+    let id = keys.get(key);
+    if (id === undefined) keys.set(key, (id = keys.size));
+    ids.set(e, id);
+  }
+  return ids.get(root)!;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sums: terms with numeric coefficients, merged by the canonical id of the monomial.
+
+/** -e, simplified. */
+function negate(e: Expr): Expr {
+  if (isNum(e)) return num(clean(-e.value));
+  return makeSum([{ coef: -1, term: e }]);
+}
+
+/** A term's numeric coefficient and the rest (null for a number). */
+function splitCoef(t: Expr): { coef: number; rest: Expr | null } {
+  if (!isProductNode(t)) return { coef: 1, rest: t };
+  const p = productParts(t, 1, emptyProduct());
+  if (p.byZero) return { coef: 1, rest: t };
+  const coef = p.coef;
+  p.coef = 1;
+  const rest = fromProduct(p);
+  return isNum(rest) ? { coef: coef * rest.value, rest: null } : { coef, rest };
+}
+
+/** Simplified sum of already simplified operands with coefficients. */
+function makeSum(parts: readonly Term[]): Expr {
+  const merged = new Map<number, Term>();
+  const add = (coef: number, term: Expr | null) => {
+    const key = term === null ? -1 : canonId(term);
+    const prev = merged.get(key);
+    if (prev) prev.coef += coef;
+    else merged.set(key, { coef, term });
+  };
+  const stack: Term[] = [];
+  for (const p of parts) if (p.term === null) add(p.coef, null);
+  else sumOperands(p.term, p.coef, stack);
+  // Pop in order: sumOperands appends left to right.
+  stack.reverse();
+  while (stack.length > 0) {
+    const t = stack.pop()!;
+    charge();
+    if (t.term === null) {
+      add(t.coef, null);
+      continue;
+    }
+    const { coef, rest } = splitCoef(t.term);
+    // A number times a sum is distributed, so that its terms meet their like terms: 2(t^4 - 4t).
+    if (rest !== null && isSumNode(rest)) {
+      const inner = sumOperands(rest, t.coef * coef, []);
+      for (let k = inner.length - 1; k >= 0; k--) stack.push(inner[k]);
+    } else add(t.coef * coef, rest);
+  }
+  return fromTerms([...merged.values()]);
+}
+
+function fromTerms(terms: Term[]): Expr {
+  // Positive terms first and constants after the other positive terms, as people write them:
+  // 2x + 4, 1 - sigmoid(b), 3 - x.
+  const rank = (t: Term) => (t.coef < 0 ? 2 : 0) + (t.term === null ? 1 : 0);
+  const list = terms.map((t) => ({ coef: clean(t.coef), term: t.term })).filter((t) => t.coef !== 0);
+  list.sort((a, b) => rank(a) - rank(b));
+  if (list.length === 0) return num(0);
+  // Constants print as fractions where they are one (1 / 3), as the product 1/3 does.
+  if (list.length === 1 && list[0].term === null) return fromFactors(list[0].coef, []);
+  let out: Expr | null = null;
+  for (const { coef, term } of list) {
+    const c = Math.abs(coef);
+    const mag: Expr = term === null ? fromFactors(c, []) : c === 1 ? term : makeProduct([{ coef: 1, term: num(c) }, { coef: 1, term }]);
+    if (out === null) out = coef < 0 ? negate1(mag) : mag;
+    else out = bin(coef < 0 ? "-" : "+", out, mag);
+  }
+  return out!;
+}
+
+/** -mag for a positive magnitude (a number prints as a negative number). */
+const negate1 = (mag: Expr): Expr => (isNum(mag) ? num(-mag.value) : neg(mag));
+
+// ---------------------------------------------------------------------------------------------
+// Products: a coefficient times factors base^exp, merged by the canonical id of the base.
+
+function addExp(a: Expr, b: Expr): Expr {
+  if (isNum(a) && isNum(b)) return num(clean(a.value + b.value));
+  return makeSum([
+    { coef: 1, term: a },
+    { coef: 1, term: b },
+  ]);
+}
+
+/** u when `e` is 1 + exp(-u) (so 1 / e is sigmoid(u)), else null. */
+function sigmoidDenominator(e: Expr): Expr | null {
+  // Simplified, 1 + exp(-u) reads exp(-u) + 1; matched by shape, in constant time.
+  if (e.kind !== "bin" || e.op !== "+") return null;
+  const [ex, one] = isNum(e.right, 1) ? [e.left, e.right] : [e.right, e.left];
+  if (!isNum(one, 1) || ex.kind !== "call" || ex.fn !== "exp" || !leadsNegative(ex.arg)) return null;
+  return negate(ex.arg);
+}
+
+/** Whether a simplified expression prints with a leading minus (-x, -2x, -x - y, -3). */
+function leadsNegative(e: Expr): boolean {
+  let n = e;
+  while (n.kind === "bin" && (n.op === "+" || n.op === "-")) n = n.left;
+  return n.kind === "neg" || (isNum(n) && n.value < 0);
+}
+
+const isPositiveInteger = (e: Expr): e is Num => isNum(e) && Number.isInteger(e.value) && e.value > 0;
+
+/** Simplified product of simplified operands; coef 1 multiplies, -1 divides. */
+function makeProduct(parts: readonly Term[]): Expr {
+  const p = emptyProduct();
+  for (const part of parts) if (part.term) productParts(part.term, part.coef, p);
+  const merged = new Map<number, Factor>();
+  const put = (f: Factor) => {
+    const key = canonId(f.base);
+    const prev = merged.get(key);
+    if (prev) prev.exp = addExp(prev.exp, f.exp);
+    else merged.set(key, { ...f });
+  };
+  for (const raw of p.factors) {
+    charge();
+    const f = factorOf(raw);
+    // 1 / (1 + exp(-u))^k = sigmoid(u)^k, for every numeric k (the base is positive).
+    const u = isNum(f.exp) && f.exp.value < 0 ? sigmoidDenominator(f.base) : null;
+    put(u ? { base: call("sigmoid", u), exp: num(-(f.exp as Num).value) } : f);
+  }
+  sigmoidDerivatives(merged, put);
+  const factors = [...merged.values()].filter((f) => !isNum(f.exp, 0));
+  // -2(x + y) would print as a negated product, which reads back as a sum: -2x - 2y.
+  if (!p.byZero && p.coef < 0 && factors.length === 1 && isNum(factors[0].exp, 1) && isSumNode(factors[0].base)) return makeSum([{ coef: p.coef, term: factors[0].base }]);
+  const out = fromFactors(p.coef, factors);
+  return p.byZero ? bin("/", out, num(0)) : out;
+}
+
+/** sigmoid(u)^k exp(-u)^m = sigmoid(u)^(k-m) (1 - sigmoid(u))^m, for integers 0 < m <= k. */
+function sigmoidDerivatives(merged: Map<number, Factor>, put: (f: Factor) => void): void {
+  for (const f of [...merged.values()]) {
+    if (f.base.kind !== "call" || f.base.fn !== "exp" || !isPositiveInteger(f.exp) || !leadsNegative(f.base.arg)) continue;
+    const sig = call("sigmoid", negate(f.base.arg));
+    const s = merged.get(canonId(sig));
+    if (!s || !isPositiveInteger(s.exp) || s.exp.value < f.exp.value) continue;
+    const m = f.exp.value;
+    s.exp = num(s.exp.value - m);
+    f.exp = num(0);
+    put({ base: makeSum([{ coef: 1, term: null }, { coef: -1, term: s.base }]), exp: num(m) });
+  }
+}
+
+const fromProduct = (p: Product): Expr => fromFactors(p.coef, p.factors.map(factorOf));
+
+function fromFactors(coef0: number, factors: readonly Factor[]): Expr {
   const up: Expr[] = [];
   const down: Expr[] = [];
-  for (const { base, exp: exp0 } of p.factors.values()) {
+  for (const { base, exp: exp0 } of factors) {
     if (isNum(exp0, 0)) continue;
     // An indicator is 0 or 1, so its positive powers are itself: 1[c] * 1[c] = 1[c].
     const exp = base.kind === "call" && base.fn === "step" && isNum(exp0) && exp0.value > 0 ? num(1) : exp0;
     if (isNum(exp) && exp.value < 0) {
       down.push(exp.value === -1 ? base : bin("^", base, num(-exp.value)));
-    } else up.push(isNum(exp, 1) ? base : bin("^", base, exp));
+    } else up.push(isNum(exp, 1) ? base : power(base, exp));
   }
-  const coef = clean(p.coef);
+  const coef = clean(coef0);
   if (coef === 0) return num(0);
   const [pn, qd] = rational(Math.abs(coef));
   up.sort((a, b) => factorRank(a) - factorRank(b));
@@ -122,60 +362,62 @@ function fromProduct(p: Product): Expr {
   const denomFactors: Expr[] = qd !== 1 ? [num(qd), ...down] : down;
   const numer = numerFactors.reduce((a, b) => bin("*", a, b));
   const body = denomFactors.length ? bin("/", numer, denomFactors.reduce((a, b) => bin("*", a, b))) : numer;
-  return coef < 0 ? neg(body) : body;
+  return coef < 0 ? negate1(body) : body;
 }
 
-/** A sum as terms with numeric coefficients (keyed by the term's text without its coefficient). */
-function collectTerms(e: Expr, out: { coef: number; term: Expr | null }[], sign = 1): void {
-  if (e.kind === "bin" && (e.op === "+" || e.op === "-")) {
-    collectTerms(e.left, out, sign);
-    collectTerms(e.right, out, e.op === "-" ? -sign : sign);
-    return;
+/** l^r of simplified operands. */
+function power(l: Expr, r: Expr): Expr {
+  if (isNum(l) && isNum(r)) {
+    const v = foldNumber("^", l.value, r.value);
+    if (v !== null) return num(clean(v));
   }
-  if (e.kind === "neg") {
-    collectTerms(e.arg, out, -sign);
-    return;
+  if (isNum(r, 0) || isNum(l, 1)) return num(1);
+  if (isNum(r, 1)) return l;
+  // (a^p)^q = a^(pq) for integer q, or where a^p keeps a's sign; not (x^2)^(1/2), which is |x|.
+  if (l.kind === "bin" && l.op === "^" && isNum(r) && isNum(l.right)) {
+    const p = l.right.value;
+    if (Number.isInteger(r.value) || !(Number.isInteger(p) && p % 2 === 0)) return power(l.left, num(clean(p * r.value)));
   }
-  if (e.kind === "num") {
-    out.push({ coef: sign * e.value, term: null });
-    return;
-  }
-  const p = toProduct(e);
-  const coef = p.coef;
-  p.coef = 1;
-  out.push({ coef: sign * coef, term: fromProduct(p) });
+  return bin("^", l, r);
 }
 
-function fromTerms(terms: { coef: number; term: Expr | null }[]): Expr {
-  const merged = new Map<string, { coef: number; term: Expr | null }>();
-  for (const t of terms) {
-    const key = t.term ? keyOf(t.term) : "";
-    const prev = merged.get(key);
-    if (prev) prev.coef += t.coef;
-    else merged.set(key, { ...t });
+// ---------------------------------------------------------------------------------------------
+
+function simplifyCall(e: Extract<Expr, { kind: "call" }>, a: Expr): Expr {
+  if (isNum(a) && (e.fn === "sum" || e.fn === "mean" || e.fn === "transpose")) return a;
+  if (isNum(a)) {
+    const v = evalFn(e.fn, a.value);
+    if (v !== null && Number.isInteger(v)) return num(v);
   }
-  // Positive terms first and constants after the other positive terms, as people write them:
-  // 2x + 4, 1 - sigmoid(b), 3 - x.
-  const rank = (t: { coef: number; term: Expr | null }) => (t.coef < 0 ? 2 : 0) + (t.term === null ? 1 : 0);
-  const list = [...merged.values()].filter((t) => clean(t.coef) !== 0);
-  list.sort((a, b) => rank(a) - rank(b));
-  if (list.length === 0) return num(0);
-  let out: Expr | null = null;
-  for (const { coef, term } of list) {
-    const c = clean(coef);
-    const mag: Expr = term === null ? num(Math.abs(c)) : Math.abs(c) === 1 ? term : simplifyProduct(bin("*", num(Math.abs(c)), term));
-    if (out === null) out = c < 0 ? neg(mag) : mag;
-    else out = bin(c < 0 ? "-" : "+", out, mag);
-  }
-  return out!;
+  return call(e.fn, a);
 }
 
-function simplifyProduct(e: Expr): Expr {
-  return fromProduct(toProduct(e));
+/** The signed operands of the chain of kind `kind` at `e`, simplified (they were visited first). */
+function chainOperands(e: Expr, kind: Chain, done: ReadonlyMap<Expr, Expr>): Term[] {
+  const out: Term[] = [];
+  const stack: [Expr, number][] = [[e, 1]];
+  while (stack.length > 0) {
+    const [n, s] = stack.pop()!;
+    charge();
+    if (chainOf(n) === kind && n.kind === "neg") stack.push([n.arg, -s]);
+    else if (chainOf(n) === kind && n.kind === "bin") stack.push([n.right, n.op === "-" || n.op === "/" ? -s : s], [n.left, s]);
+    else out.push({ coef: s, term: done.get(n)! });
+  }
+  return out;
 }
 
-export function simplify(e: Expr): Expr {
-  charge();
+/** Chain nodes (sums, products) whose value is needed on its own: the root, or under another kind of node. */
+function chainRoots(nodes: readonly Expr[], root: Expr): Set<Expr> {
+  const roots = new Set<Expr>([root]);
+  for (const n of nodes) {
+    const k = chainOf(n);
+    for (const c of children(n)) if (chainOf(c) !== null && chainOf(c) !== k) roots.add(c);
+  }
+  return roots;
+}
+
+function simplifyNode(e: Expr, done: ReadonlyMap<Expr, Expr>): Expr {
+  const get = (c: Expr) => done.get(c)!;
   switch (e.kind) {
     case "num":
       return num(clean(e.value));
@@ -183,47 +425,19 @@ export function simplify(e: Expr): Expr {
     case "var":
     case "array":
       return e;
-    case "call": {
-      const a = simplify(e.arg);
-      if (isNum(a) && (e.fn === "sum" || e.fn === "mean" || e.fn === "transpose")) return a;
-      if (isNum(a)) {
-        const v = evalFn(e.fn, a.value);
-        if (v !== null && Number.isInteger(v)) return num(v);
-      }
-      return call(e.fn, a);
-    }
-    case "neg": {
-      const a = simplify(e.arg);
-      if (isNum(a)) return num(clean(-a.value));
-      if (a.kind === "neg") return a.arg;
-      return fromTerms([{ coef: -1, term: a }].flatMap((t) => (t.term ? expandTerm(t.term, t.coef) : [])));
-    }
+    case "call":
+      return simplifyCall(e, get(e.arg));
+    case "neg":
+      return makeSum(chainOperands(e, "sum", done));
     case "bin": {
-      const l = simplify(e.left);
-      const r = simplify(e.right);
-      // 1/3 stays a fraction; divisions that come out even are folded.
-      const inexact = e.op === "/" && isNum(l) && isNum(r) && Number.isInteger(l.value) && Number.isInteger(r.value) && !Number.isInteger(l.value / r.value);
-      if (isNum(l) && isNum(r) && e.op !== "@" && !inexact) {
-        const v = foldNumber(e.op, l.value, r.value);
-        if (v !== null && Number.isFinite(v)) return num(clean(v));
-      }
+      if (e.op === "+" || e.op === "-") return makeSum(chainOperands(e, "sum", done));
+      // Products and quotients (1/3 stays a fraction, 6/3 is 2): the chain's operands are simplified already.
+      if (e.op === "*" || (e.op === "/" && !isDivByZero(e))) return makeProduct(chainOperands(e, "product", done));
+      const l = get(e.left);
+      const r = get(e.right);
       switch (e.op) {
-        case "+":
-        case "-": {
-          const terms: { coef: number; term: Expr | null }[] = [];
-          collectTerms(bin(e.op, l, r), terms);
-          return fromTerms(terms);
-        }
-        case "*":
-        case "/":
-          if (e.op === "/" && isNum(r, 0)) return bin("/", l, r);
-          return simplifyProduct(bin(e.op, l, r));
         case "^":
-          if (isNum(r, 0)) return num(1);
-          if (isNum(r, 1)) return l;
-          if (isNum(l, 1)) return num(1);
-          if (l.kind === "bin" && l.op === "^" && isNum(r) && isNum(l.right)) return bin("^", l.left, num(clean(l.right.value * r.value)));
-          return bin("^", l, r);
+          return power(l, r);
         default:
           return bin(e.op, l, r);
       }
@@ -231,10 +445,22 @@ export function simplify(e: Expr): Expr {
   }
 }
 
-function expandTerm(term: Expr, coef: number): { coef: number; term: Expr | null }[] {
-  const out: { coef: number; term: Expr | null }[] = [];
-  collectTerms(term, out);
-  return out.map((t) => ({ coef: t.coef * coef, term: t.term }));
+export function simplify(e: Expr): Expr {
+  const outer = ctx === null;
+  if (outer) ctx = { keys: new Map(), ids: new Map() };
+  try {
+    const nodes = postorder(e);
+    const roots = chainRoots(nodes, e);
+    const done = new Map<Expr, Expr>();
+    for (const n of nodes) {
+      charge();
+      if (done.has(n) || (chainOf(n) !== null && !roots.has(n))) continue;
+      done.set(n, simplifyNode(n, done));
+    }
+    return done.get(e)!;
+  } finally {
+    if (outer) ctx = null;
+  }
 }
 
 function evalFn(fn: string, x: number): number | null {

@@ -1,0 +1,222 @@
+/**
+ * The explainer's simplifier (issue 15): like terms and powers, the sigmoid's derivative, cost linear
+ * in the size of the expression (an op count, not a timer), and every result checked numerically.
+ */
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import fc from "fast-check";
+import { bin, call, num, size, v, type Expr, type FnName } from "../src/explain/ast.js";
+import { explain, explainAll } from "../src/explain/explain.js";
+import { parseExpression } from "../src/explain/parser.js";
+import { printText } from "../src/explain/print.js";
+import { simplify } from "../src/explain/simplify.js";
+import { parseAssignments } from "../src/explain/values.js";
+import { workDone } from "../src/explain/work.js";
+
+const FN: Record<FnName, (x: number) => number> = {
+  ln: Math.log,
+  log: Math.log,
+  exp: Math.exp,
+  sqrt: Math.sqrt,
+  sin: Math.sin,
+  cos: Math.cos,
+  tan: Math.tan,
+  tanh: Math.tanh,
+  sigmoid: (x) => 1 / (1 + Math.exp(-x)),
+  relu: (x) => Math.max(x, 0),
+  abs: Math.abs,
+  sign: Math.sign,
+  step: (x) => (x > 0 ? 1 : 0),
+  sum: (x) => x,
+  mean: (x) => x,
+  transpose: (x) => x,
+};
+
+/** A scalar expression's value at a point (recursive: the test expressions are small or flat). */
+function evaluate(e: Expr, at: Readonly<Record<string, number>>): number {
+  switch (e.kind) {
+    case "num":
+      return e.value;
+    case "const":
+      return e.name === "e" ? Math.E : Math.PI;
+    case "var":
+      return at[e.name];
+    case "neg":
+      return -evaluate(e.arg, at);
+    case "call":
+      return FN[e.fn](evaluate(e.arg, at));
+    case "array":
+      throw new Error("no arrays here");
+    case "bin": {
+      const [a, b] = [evaluate(e.left, at), evaluate(e.right, at)];
+      return e.op === "+" ? a + b : e.op === "-" ? a - b : e.op === "*" || e.op === "@" ? a * b : e.op === "/" ? a / b : Math.pow(a, b);
+    }
+  }
+}
+
+/** Deterministic points (a small LCG), positive and negative. */
+function points(n: number, seed = 7): Record<string, number>[] {
+  let s = seed;
+  const next = () => ((s = (s * 1103515245 + 12345) % 2147483648) / 2147483648) * 4 - 2;
+  return Array.from({ length: n }, () => ({ x: next(), y: next(), t: next(), z: next() }));
+}
+
+/** Whether a and b agree, relative to the size of the values they were computed from. */
+function agree(a: number, b: number, scale: number): boolean {
+  return Math.abs(a - b) <= 1e-9 * (1 + Math.abs(a) + Math.abs(b) + scale);
+}
+
+/** Simplified text of `src`, after checking that it evaluates like `src` wherever both are finite. */
+function simplified(src: string): string {
+  const e = parseExpression(src);
+  const s = simplify(e);
+  for (const at of points(20)) {
+    const [a, b] = [evaluate(e, at), evaluate(s, at)];
+    if (Number.isFinite(a) && Number.isFinite(b)) assert.ok(agree(a, b, 0), `${src} -> ${printText(s)} at ${JSON.stringify(at)}: ${a} vs ${b}`);
+  }
+  return printText(s);
+}
+
+describe("like terms and powers", () => {
+  it("8t^4 + 2(t^4 - 4t) = 10t^4 - 8t: a number is distributed over a sum, and like terms add", () => {
+    assert.equal(simplified("8t^4 + 2(t^4 - 4t)"), "10t^4 - 8t");
+  });
+
+  it("products of powers of one base combine, and numeric coefficients multiply", () => {
+    assert.equal(simplified("t^2 * t^3"), "t^5");
+    assert.equal(simplified("x * x"), "x^2");
+    assert.equal(simplified("3 x * 2 x^2 / x"), "6x^2");
+    assert.equal(simplified("x^2 / x^5"), "1 / x^3");
+  });
+
+  it("commutative factors and terms in any order are the same monomial", () => {
+    assert.equal(simplified("2 sin(x) cos(x) - 2 cos(x) sin(x)"), "0");
+    assert.equal(simplified("sin(x) cos(x) + cos(x) sin(x)"), "2sin(x) * cos(x)");
+    assert.equal(simplified("x y z + z y x + y (z x)"), "3x * y * z");
+    assert.equal(simplified("(x + y) z - z (y + x)"), "0");
+  });
+
+  it("(x^2)^(1/2) is |x|, not x: powers of powers fold only where that is exact", () => {
+    assert.equal(simplified("(x^2)^(1/2)"), "(x^2)^(1 / 2)");
+    assert.equal(simplified("(x^3)^2"), "x^6");
+  });
+
+  it("explain: z = x^2 y - y^2 with x = t^2, y = 2t gives dz/dt = 10t^4 - 8t (seed 004 q2b)", () => {
+    const r = explain("x = t^2\ny = 2t\nz = x^2 y - y^2", parseAssignments(["t=1.5"]));
+    assert.equal(r.derivatives?.t, "10t^4 - 8t");
+  });
+});
+
+describe("the sigmoid's derivative", () => {
+  const sigmoidForm = "sigmoid(x) * (1 - sigmoid(x))";
+
+  it("exp(-x) / (1 + exp(-x))^2 = sigmoid(x) (1 - sigmoid(x))", () => {
+    assert.equal(simplified("exp(-x) / (1 + exp(-x))^2"), sigmoidForm);
+    assert.equal(simplified("exp(-2y) / (exp(-2y) + 1)^2"), "sigmoid(2y) * (1 - sigmoid(2y))");
+    assert.equal(simplified("1 / (1 + exp(-x))"), "sigmoid(x)");
+  });
+
+  it("the direct form stays as it is", () => {
+    assert.equal(simplified(sigmoidForm), sigmoidForm);
+  });
+
+  it("1 + exp(x) is not a sigmoid's denominator of x", () => {
+    assert.equal(simplified("exp(x) / (1 + exp(x))^2"), "exp(x) / (exp(x) + 1)^2");
+  });
+
+  it("explain: the staged 1/(1+exp(-x)) has the derivative sigmoid(x) (1 - sigmoid(x))", () => {
+    const r = explain("1/(1+exp(-x))", parseAssignments(["x=2"]));
+    assert.equal(r.derivatives?.x, sigmoidForm);
+  });
+});
+
+describe("cost is linear in the size of the expression (an op count)", () => {
+  /** Work done by simplify(e), in steps. */
+  function work(e: Expr): number {
+    const w0 = workDone();
+    simplify(e);
+    return workDone() - w0;
+  }
+
+  /** A sum of n terms, most of them distinct: k x_(k mod n/2)^(k mod 5), times sin(y) or cos(y) for some. */
+  function longSum(n: number): Expr {
+    const terms = Array.from({ length: n }, (_, k): Expr => {
+      const mono = bin("*", num((k % 7) + 1), bin("^", v(`x${k % (n / 2)}`), num(k % 5)));
+      return k % 3 === 0 ? bin("*", mono, call(k % 2 ? "sin" : "cos", v("y"))) : mono;
+    });
+    return terms.reduce((a, b, k) => bin(k % 4 === 3 ? "-" : "+", a, b));
+  }
+
+  it("a sum of 5,000 terms: at most 20 steps per node, and twice the terms cost at most ~twice the work", () => {
+    const big = longSum(5000);
+    const w = work(big);
+    assert.ok(w <= 20 * size(big), `work ${w} for ${size(big)} nodes`);
+    const half = work(longSum(2500));
+    assert.ok(w <= 2.3 * half, `work ${w} for 5000 terms, ${half} for 2500`);
+    const s = simplify(big);
+    for (const at of points(3)) {
+      const env = { ...at, ...Object.fromEntries(Array.from({ length: 2500 }, (_, k) => [`x${k}`, at.x + k / 2500])) };
+      assert.ok(agree(evaluate(big, env), evaluate(s, env), 1e5));
+    }
+  });
+
+  it("a power tower x^x^...^x of 80 levels: at most 20 steps per node", () => {
+    const tower = Array.from({ length: 80 }, () => v("x")).reduce((a, b) => bin("^", b, a));
+    const w = work(tower);
+    assert.ok(w <= 20 * size(tower), `work ${w} for ${size(tower)} nodes`);
+    assert.equal(printText(simplify(tower)), printText(tower));
+  });
+
+  it("past the size limit the derivative is not simplified: explain gives its size instead", () => {
+    const ex = explainAll(Array(80).fill("x").join("^"), parseAssignments(["x=0.9"]));
+    assert.equal(ex.report.derivatives, undefined);
+    assert.ok((ex.report.derivativesTooLarge?.size ?? 0) > 5000);
+  });
+});
+
+describe("property: simplify keeps the value and is idempotent", () => {
+  const leaf = fc.oneof(
+    fc.constantFrom<Expr>(v("x"), v("y"), v("z")),
+    fc.integer({ min: -3, max: 4 }).map((k) => num(k)),
+  );
+  const fns: FnName[] = ["sin", "cos", "exp", "ln", "sqrt", "sigmoid", "tanh", "abs", "step"];
+  const { expr } = fc.letrec<{ expr: Expr }>((tie) => ({
+    expr: fc.oneof(
+      { depthSize: "small", withCrossShrink: true },
+      leaf,
+      fc.tuple(fc.constantFrom("+", "-", "*", "/"), tie("expr"), tie("expr")).map(([op, l, r]) => bin(op, l, r)),
+      fc.tuple(tie("expr"), fc.integer({ min: -2, max: 3 })).map(([b, k]) => bin("^", b, num(k))),
+      fc.tuple(fc.constantFrom(...fns), tie("expr")).map(([f, a]) => call(f, a)),
+      tie("expr").map((a) => ({ kind: "neg", arg: a }) as Expr),
+      // exp(-u) and 1 + exp(-u), so that sigmoid patterns appear.
+      tie("expr").map((a) => bin("+", num(1), call("exp", { kind: "neg", arg: a }))),
+    ),
+  }));
+
+  /** Largest magnitude met while evaluating `e`: cancellation in the original loses that much. */
+  function scale(e: Expr, at: Readonly<Record<string, number>>): number {
+    let m = 0;
+    const walk = (n: Expr): void => {
+      const x = evaluate(n, at);
+      if (Number.isFinite(x)) m = Math.max(m, Math.abs(x));
+      if (n.kind === "bin") [n.left, n.right].forEach(walk);
+      if (n.kind === "neg" || n.kind === "call") walk(n.arg);
+    };
+    walk(e);
+    return m;
+  }
+
+  it("simplify(e) evaluates like e wherever both are finite, and simplify(simplify(e)) prints as simplify(e)", () => {
+    fc.assert(
+      fc.property(expr, (e) => {
+        const s = simplify(e);
+        for (const at of points(6, 11)) {
+          const [a, b] = [evaluate(e, at), evaluate(s, at)];
+          if (Number.isFinite(a) && Number.isFinite(b)) assert.ok(agree(a, b, scale(e, at)), `${printText(e)} -> ${printText(s)} at ${JSON.stringify(at)}: ${a} vs ${b}`);
+        }
+        assert.equal(printText(simplify(s)), printText(s), `not idempotent on ${printText(e)}`);
+      }),
+      { numRuns: 2000, seed: 15 },
+    );
+  });
+});
