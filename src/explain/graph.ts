@@ -134,7 +134,22 @@ export function outputId(r: ExplainReport): string {
   return id;
 }
 
+/**
+ * Lays the graph out; where some labels found no free place, lays it out again with more room between
+ * rows and layers (up to twice as much) and keeps the layout with the fewest collisions. Very long
+ * programs get one layout: their figure is an overview.
+ */
 export function buildGraph(r: ExplainReport): Graph {
+  let best = layoutGraph(r, 1);
+  for (const spread of [1.25, 1.5, 2]) {
+    if (best.collisions === 0 || r.stages.length > 300) break;
+    const next = layoutGraph(r, spread);
+    if (next.collisions < best.collisions) best = next;
+  }
+  return best.graph;
+}
+
+function layoutGraph(r: ExplainReport, spread: number): { graph: Graph; collisions: number } {
   const stageBy = new Map(r.stages.map((s) => [s.name, s]));
   const layer = new Map<string, number>();
   const inputs = r.inputs.filter((n) => r.stages.some((s) => s.inputs.includes(n)));
@@ -254,7 +269,8 @@ export function buildGraph(r: ExplainReport): Graph {
     }
   }
   const rows = layers.reduce((m, ids) => Math.max(m, ids ? ids.length : 0), 1);
-  const height = (rows - 1) * DY + 2 * MARGIN + 40;
+  const dy = DY * spread;
+  const height = (rows - 1) * dy + 2 * MARGIN + 40;
   const mid = height / 2;
   // Layers are as far apart as the longest wire label needs.
   let labelChars = 0;
@@ -262,8 +278,8 @@ export function buildGraph(r: ExplainReport): Graph {
   for (const n of r.inputs) labelChars = Math.max(labelChars, wireText(own(r.inputValues, n) ?? null).length);
   // ... and the local derivative beside it, near the consumer.
   const localChars = r.edges.reduce((m, e) => Math.max(m, localLabel(e.local).length + 2), 0);
-  const DX = Math.max(MIN_DX, labelChars * 7.5 + 70, textWidth("0".repeat(labelChars), 13) + textWidth("0".repeat(localChars), 9) + 2 * R + 40);
-  const at = (id: string): Point => ({ x: MARGIN + 30 + layer.get(id)! * DX, y: mid + row.get(id)! * DY });
+  const DX = spread * Math.max(MIN_DX, labelChars * 7.5 + 70, textWidth("0".repeat(labelChars), 13) + textWidth("0".repeat(localChars), 9) + 2 * R + 40);
+  const at = (id: string): Point => ({ x: MARGIN + 30 + layer.get(id)! * DX, y: mid + row.get(id)! * dy });
   const nodes: GraphNode[] = [];
   const fanouts = new Map<string, number>();
   for (const w of wires) fanouts.set(w.from, (fanouts.get(w.from) ?? 0) + 1);
@@ -344,9 +360,9 @@ export function buildGraph(r: ExplainReport): Graph {
     };
   });
   const graph = { nodes, edges, width: outPt.x + MARGIN + 20, height };
-  placeLabels(graph);
+  const collisions = placeLabels(graph);
   fitBounds(graph);
-  return graph;
+  return { graph, collisions };
 }
 
 /** An axis-aligned box in SVG units. */
@@ -457,7 +473,7 @@ function unionBox(a: Box, b: Box): Box {
 }
 
 /** Where along a wire its labels may go: the first segment first (near the source), then the others. */
-const LABEL_T = [0.5, 0.35, 0.65, 0.25, 0.75, 0.42, 0.58, 0.18, 0.82];
+const LABEL_T = [0.5, 0.35, 0.65, 0.25, 0.75, 0.42, 0.58, 0.18, 0.82, 0.3, 0.7, 0.12, 0.88, 0.46, 0.54, 0.22, 0.78];
 /** The local derivative stays near the consumer: along the last segment, above the wire or below it. */
 const LOCAL_T = [0.88, 0.8, 0.72, 0.64, 0.56];
 
@@ -522,16 +538,24 @@ function placeJointly(e: GraphEdge, localBox: Box, taken: Taken): boolean {
 /**
  * Moves each wire's labels to the first place along it where they collide with no node and no label
  * placed before them: node texts are fixed, then local derivatives (they must stay near the consumer),
- * then values and gradients.
+ * then values and gradients. Returns how many collisions were left.
  */
-function placeLabels(g: Graph): void {
+function placeLabels(g: Graph): number {
+  let collisions = 0;
   const taken = new Taken();
   for (const n of g.nodes) if (n.kind !== "output") taken.add(nodeBox(n));
-  for (const t of figureTexts({ ...g, edges: [] })) if (t.what !== "legend") taken.add(textBox(t));
+  for (const t of figureTexts({ ...g, edges: [] })) {
+    if (t.what === "legend") continue;
+    // Names and sums stay at their node; one meeting another node or text asks for more room.
+    const box = textBox(t);
+    collisions += taken.hits(box);
+    taken.add(box);
+  }
   const localBoxes = new Map<GraphEdge, Box>();
   for (const e of g.edges) {
     if (!e.local) continue;
     const best = leastHit(localCandidates(e), (at) => localText(e, at), taken);
+    collisions += best.hits;
     e.localAt = best.at;
     taken.add(best.box);
     localBoxes.set(e, best.box);
@@ -540,9 +564,11 @@ function placeLabels(g: Graph): void {
     const best = leastHit(labelCandidates(e), (at) => pairTexts(e, at), taken);
     const local = localBoxes.get(e);
     if (best.hits > 0 && local && placeJointly(e, local, taken)) continue;
+    collisions += best.hits;
     e.label = best.at;
     taken.add(best.box);
   }
+  return collisions;
 }
 
 /** Shifts the drawing so that every node and text lies inside it, and sizes it to fit them all. */
