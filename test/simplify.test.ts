@@ -96,6 +96,12 @@ describe("like terms and powers", () => {
     assert.equal(simplified("(x + y) z - z (y + x)"), "0");
   });
 
+  it("a common integer factor of a sum in a product moves to the coefficient", () => {
+    assert.equal(simplified("(2x + 2) y"), "2y * (x + 1)");
+    assert.equal(simplified("(-x - y) z"), "-z * (x + y)");
+    assert.equal(simplified("1 / (2x + 2)"), "1 / (2(x + 1))");
+  });
+
   it("(x^2)^(1/2) is |x|, not x: powers of powers fold only where that is exact", () => {
     assert.equal(simplified("(x^2)^(1/2)"), "(x^2)^(1 / 2)");
     assert.equal(simplified("(x^3)^2"), "x^6");
@@ -122,6 +128,11 @@ describe("the sigmoid's derivative", () => {
 
   it("1 + exp(x) is not a sigmoid's denominator of x", () => {
     assert.equal(simplified("exp(x) / (1 + exp(x))^2"), "exp(x) / (exp(x) + 1)^2");
+  });
+
+  it("explain: the squared error of a logistic unit reads 2(s - y) s (1 - s)", () => {
+    const r = explain("(y - 1/(1+exp(-b)))^2", parseAssignments(["b=0.3,y=0.7"]));
+    assert.equal(r.derivatives?.b, "2sigmoid(b) * (sigmoid(b) - y) * (1 - sigmoid(b))");
   });
 
   it("explain: the staged 1/(1+exp(-x)) has the derivative sigmoid(x) (1 - sigmoid(x))", () => {

@@ -144,6 +144,7 @@ const emptyProduct = (): Product => ({ coef: 1, factors: [], byZero: false });
 interface Context {
   keys: Map<string, number>;
   ids: Map<Expr, number>;
+  contents: Map<Expr, { content: number; rest: Expr }>;
 }
 
 let ctx: Context | null = null;
@@ -313,7 +314,13 @@ function makeProduct(parts: readonly Term[]): Expr {
   };
   for (const raw of p.factors) {
     charge();
-    const f = factorOf(raw);
+    let f = factorOf(raw);
+    if (isNum(f.exp) && Number.isInteger(f.exp.value) && isSumNode(f.base)) {
+      // A common integer factor of a sum's terms moves to the coefficient: (2s - 2y) w = 2(s - y) w.
+      const { content, rest } = sumContent(f.base);
+      p.coef *= Math.pow(content, f.exp.value);
+      f = { base: rest, exp: f.exp };
+    }
     // 1 / (1 + exp(-u))^k = sigmoid(u)^k, for every numeric k (the base is positive).
     const u = isNum(f.exp) && f.exp.value < 0 ? sigmoidDenominator(f.base) : null;
     put(u ? { base: call("sigmoid", u), exp: num(-(f.exp as Num).value) } : f);
@@ -324,6 +331,26 @@ function makeProduct(parts: readonly Term[]): Expr {
   if (!p.byZero && p.coef < 0 && factors.length === 1 && isNum(factors[0].exp, 1) && isSumNode(factors[0].base)) return makeSum([{ coef: p.coef, term: factors[0].base }]);
   const out = fromFactors(p.coef, factors);
   return p.byZero ? bin("/", out, num(0)) : out;
+}
+
+const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
+
+/** sum = content * rest, where content is the gcd of integer coefficients (negative when all are); memoised. */
+function sumContent(sum: Expr): { content: number; rest: Expr } {
+  const memo = context().contents;
+  let out = memo.get(sum);
+  if (out === undefined) {
+    const terms: Term[] = sumOperands(sum, 1, []).map((t) => {
+      if (t.term === null) return t;
+      const { coef, rest } = splitCoef(t.term);
+      return { coef: t.coef * coef, term: rest };
+    });
+    let g = terms.every((t) => Number.isSafeInteger(t.coef)) ? terms.reduce((a, t) => gcd(a, Math.abs(t.coef)), 0) : 1;
+    if (terms.every((t) => t.coef < 0)) g = -g;
+    out = g === 1 || g === 0 ? { content: 1, rest: sum } : { content: g, rest: makeSum(terms.map((t) => ({ coef: t.coef / g, term: t.term }))) };
+    memo.set(sum, out);
+  }
+  return out;
 }
 
 /** sigmoid(u)^k exp(-u)^m = sigmoid(u)^(k-m) (1 - sigmoid(u))^m, for integers 0 < m <= k. */
@@ -447,7 +474,7 @@ function simplifyNode(e: Expr, done: ReadonlyMap<Expr, Expr>): Expr {
 
 export function simplify(e: Expr): Expr {
   const outer = ctx === null;
-  if (outer) ctx = { keys: new Map(), ids: new Map() };
+  if (outer) ctx = { keys: new Map(), ids: new Map(), contents: new Map() };
   try {
     const nodes = postorder(e);
     const roots = chainRoots(nodes, e);
