@@ -140,17 +140,31 @@ export function outputId(r: ExplainReport): string {
  * programs get one layout: their figure is an overview.
  */
 export function buildGraph(r: ExplainReport): Graph {
-  let best = layoutGraph(r, 1);
+  const order = orderSlots(r);
+  let best = layoutGraph(r, order, 1);
   for (const spread of [1.25, 1.5, 2]) {
     if (best.collisions === 0 || r.stages.length > 300) break;
-    const next = layoutGraph(r, spread);
+    const next = layoutGraph(r, order, spread);
     if (next.collisions < best.collisions) best = next;
   }
   return best.graph;
 }
 
-function layoutGraph(r: ExplainReport, spread: number): { graph: Graph; collisions: number } {
-  const stageBy = new Map(r.stages.map((s) => [s.name, s]));
+/** Where each slot goes: its layer and its row in the layer, and the wires with their dummy slots. */
+interface Ordering {
+  layer: Map<string, number>;
+  layers: string[][];
+  row: Map<string, number>;
+  wires: Wire[];
+  inputs: string[];
+  out: string;
+}
+
+/**
+ * Layers by longest path (inputs just before their leftmost consumer), one dummy slot per layer a
+ * wire skips, and rows ordered by barycentre sweeps and neighbour swaps to remove crossings.
+ */
+function orderSlots(r: ExplainReport): Ordering {
   const layer = new Map<string, number>();
   const inputs = r.inputs.filter((n) => r.stages.some((s) => s.inputs.includes(n)));
   inputs.forEach((n) => layer.set(n, 0));
@@ -268,6 +282,12 @@ function layoutGraph(r: ExplainReport, spread: number): { graph: Graph; collisio
       });
     }
   }
+  return { layer, layers, row, wires, inputs, out: OUT };
+}
+
+function layoutGraph(r: ExplainReport, order: Ordering, spread: number): { graph: Graph; collisions: number } {
+  const { layer, layers, row, wires, inputs, out: OUT } = order;
+  const stageBy = new Map(r.stages.map((s) => [s.name, s]));
   const rows = layers.reduce((m, ids) => Math.max(m, ids ? ids.length : 0), 1);
   const dy = DY * spread;
   const height = (rows - 1) * dy + 2 * MARGIN + 40;
