@@ -247,7 +247,64 @@ function makeSum(parts: readonly Term[]): Expr {
       for (let k = inner.length - 1; k >= 0; k--) stack.push(inner[k]);
     } else add(t.coef * coef, rest);
   }
+  expandLikeTerms(merged, add);
   return fromTerms([...merged.values()]);
+}
+
+/** Sums with more terms than this are not multiplied out (the cost is terms times factors). */
+const EXPAND_MAX_TERMS = 16;
+
+const termKey = (t: Term): number => (t.term === null ? -1 : canonId(t.term));
+
+/** M (s1 + s2 + ...) as M s1 + M s2 + ... (coefficients per unit of the term), for a monomial with one sum factor. */
+function expansion(term: Expr | null): Term[] | null {
+  if (term === null || !isProductNode(term)) return null;
+  const p = productParts(term, 1, emptyProduct());
+  const sums = p.factors.filter((f) => !f.inverted && isNum(f.exp, 1) && isSumNode(f.base));
+  if (p.byZero || sums.length !== 1) return null;
+  const inner = sumOperands(sums[0].base, p.coef, []);
+  if (inner.length > EXPAND_MAX_TERMS) return null;
+  const m = fromProduct({ coef: 1, factors: p.factors.filter((f) => f !== sums[0]), byZero: false });
+  return inner.map((t) => {
+    const prod = makeProduct([{ coef: 1, term: m }, { coef: 1, term: t.term ?? num(1) }]);
+    if (isNum(prod)) return { coef: t.coef * prod.value, term: null };
+    const { coef, rest } = splitCoef(prod);
+    return { coef: t.coef * coef, term: rest };
+  });
+}
+
+/**
+ * Multiplies out a term such as 2t(t^3 - 4) where that meets like terms (8t^4 + 2t(t^3 - 4) = 10t^4 - 8t),
+ * and leaves 3z^2 (x^2 + 2y) alone otherwise. A worklist, so that each term is multiplied out at most once.
+ */
+function expandLikeTerms(merged: Map<number, Term>, add: (coef: number, term: Expr | null) => void): void {
+  const pending = new Map<number, Term[]>();
+  const owners = new Map<number, Set<number>>();
+  for (const [k, t] of merged) {
+    const ex = expansion(t.term);
+    if (ex === null) continue;
+    pending.set(k, ex);
+    for (const e of ex) {
+      const key = termKey(e);
+      if (!owners.has(key)) owners.set(key, new Set());
+      owners.get(key)!.add(k);
+    }
+  }
+  const meets = (k: number) => pending.get(k)!.some((e) => merged.has(termKey(e)) || owners.get(termKey(e))!.size > 1);
+  const queue = [...pending.keys()].filter(meets);
+  while (queue.length > 0) {
+    const k = queue.pop()!;
+    const ex = pending.get(k);
+    const t = merged.get(k);
+    if (ex === undefined || t === undefined) continue;
+    pending.delete(k);
+    merged.delete(k);
+    for (const e of ex) {
+      charge();
+      add(t.coef * e.coef, e.term);
+      for (const o of owners.get(termKey(e)) ?? []) if (pending.has(o)) queue.push(o);
+    }
+  }
 }
 
 function fromTerms(terms: Term[]): Expr {
@@ -312,14 +369,26 @@ function makeProduct(parts: readonly Term[]): Expr {
     if (prev) prev.exp = addExp(prev.exp, f.exp);
     else merged.set(key, { ...f });
   };
-  for (const raw of p.factors) {
+  const pending = p.factors.map(factorOf);
+  for (let i = 0; i < pending.length; i++) {
     charge();
-    let f = factorOf(raw);
-    if (isNum(f.exp) && Number.isInteger(f.exp.value) && isSumNode(f.base)) {
-      // A common integer factor of a sum's terms moves to the coefficient: (2s - 2y) w = 2(s - y) w.
-      const { content, rest } = sumContent(f.base);
-      p.coef *= Math.pow(content, f.exp.value);
-      f = { base: rest, exp: f.exp };
+    let f = pending[i];
+    if (isNum(f.exp) && Number.isInteger(f.exp.value)) {
+      const k = f.exp.value;
+      if (isSumNode(f.base)) {
+        // A common integer factor of a sum's terms moves to the coefficient: (2s - 2y) w = 2(s - y) w.
+        const { content, rest } = sumContent(f.base);
+        p.coef *= Math.pow(content, k);
+        f = { base: rest, exp: f.exp };
+      }
+      if (isProductNode(f.base) || (f.base.kind === "bin" && f.base.op === "^" && !(isNum(f.base.left) && isNum(f.base.right)))) {
+        // An integer power of a product is the product of the powers, which meet the other factors:
+        // (1/x)^-1 / x = 1, (-x^2)^-1 x = -1/x.
+        const q = productParts(f.base, 1, emptyProduct());
+        p.coef *= Math.pow(q.coef, k);
+        for (const g of q.factors.map(factorOf)) pending.push({ base: g.base, exp: isNum(g.exp) ? num(clean(g.exp.value * k)) : makeProduct([{ coef: 1, term: num(k) }, { coef: 1, term: g.exp }]) });
+        continue;
+      }
     }
     // 1 / (1 + exp(-u))^k = sigmoid(u)^k, for every numeric k (the base is positive).
     const u = isNum(f.exp) && f.exp.value < 0 ? sigmoidDenominator(f.base) : null;
@@ -328,8 +397,8 @@ function makeProduct(parts: readonly Term[]): Expr {
   sigmoidDerivatives(merged, put);
   const factors = [...merged.values()].filter((f) => !isNum(f.exp, 0));
   // -2(x + y) would print as a negated product, which reads back as a sum: -2x - 2y.
-  if (!p.byZero && p.coef < 0 && factors.length === 1 && isNum(factors[0].exp, 1) && isSumNode(factors[0].base)) return makeSum([{ coef: p.coef, term: factors[0].base }]);
-  const out = fromFactors(p.coef, factors);
+  const negSum = p.coef < 0 && factors.length === 1 && isNum(factors[0].exp, 1) && isSumNode(factors[0].base);
+  const out = negSum ? makeSum([{ coef: p.coef, term: factors[0].base }]) : fromFactors(p.coef, factors);
   return p.byZero ? bin("/", out, num(0)) : out;
 }
 
