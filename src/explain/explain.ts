@@ -6,6 +6,7 @@
 import * as bp from "./core.js";
 import { namedRecord, num, v, type Expr } from "./ast.js";
 import { graphCode } from "./graphcode.js";
+import { closedForms, textbookRules, type MatrixDerivative, type MatrixRule } from "./matrix.js";
 import { parseProgram } from "./parser.js";
 import { tracingPieces } from "./ops.js";
 import { printDerivative, printText } from "./print.js";
@@ -47,6 +48,11 @@ export interface StageReport {
   /** The local derivative's value (scalar stages). */
   localValue: Record<string, number | null>;
   span: [number, number] | null;
+  /**
+   * Array stages: each operand's local rule in the lecture's denominator convention, with the shapes of
+   * both sides (`∂L/∂W = (∂L/∂a) xᵀ`, `(3×2) = (3×1)(1×2)`), keyed by operand name.
+   */
+  rule?: Record<string, MatrixRule>;
 }
 
 export interface EdgeReport {
@@ -91,6 +97,11 @@ export interface ExplainReport {
    * expression tree before simplification, over `limit`. Stages, values and gradients are unaffected.
    */
   derivativesTooLarge?: { size: number; limit: number };
+  /**
+   * Array programs: closed-form matrix gradients (`∂L/∂W = 2 (W x) xᵀ`), keyed by input, with shared
+   * deltas keyed δ1, δ2...; each checked against the gradients at the point. Absent when none is found.
+   */
+  matrixDerivatives?: Record<string, MatrixDerivative>;
   warnings: string[];
   /**
    * The first edge of the backward pass (stages in reverse) whose contribution is NaN or infinite:
@@ -297,6 +308,22 @@ function checkGradients(staged: StagedProgram, given: ReadonlyMap<string, bp.Ten
   });
 }
 
+/** The name derivatives are written with: the output's own name when the program names it, else "out". */
+function lossName(staged: StagedProgram): string {
+  return staged.stages.find((s) => s.name === staged.output)?.userDefined ? staged.output : "out";
+}
+
+/** Textbook rules of the array stages and the closed-form matrix gradients (see matrix.ts). */
+function addMatrixForms(report: ExplainReport, staged: StagedProgram, ev: { values: ReadonlyMap<string, bp.Tensor>; grads: ReadonlyMap<string, bp.Tensor | null> }): void {
+  const out = lossName(staged);
+  staged.stages.forEach((s, k) => {
+    const rule = textbookRules(s, ev.values, ev.grads.get(s.name) ?? null, out);
+    if (rule) report.stages[k].rule = rule;
+  });
+  const forms = closedForms(staged, ev.values, ev.grads, out);
+  if (forms) report.matrixDerivatives = forms;
+}
+
 /** Everything explain computed: the report, and the staged program and values the emitters need. */
 export interface Explanation {
   report: ExplainReport;
@@ -405,6 +432,7 @@ export function explainAll(source: string, given: ReadonlyMap<string, bp.Tensor>
       report.derivativesLatex = namedRecord(inputNames.map((n) => [n, printDerivative(exprOf(n), "latex")] as const));
     }
   }
+  if (!scalar) addMatrixForms(report, staged, ev);
   if (options.check) report.check = checkGradients(staged, given, inputNames, ev.grads);
   if (options.step !== undefined) {
     const lr = options.step;

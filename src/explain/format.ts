@@ -29,12 +29,43 @@ function table(rows: string[][], indent = "  "): string[] {
   return rows.map((r) => indent + r.map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(widths[c]))).join("   ").trimEnd());
 }
 
-function valueWithShape(v: Value, shape: number[]): string {
-  return shape.length === 0 ? fmtValue(v) : `${fmtValue(v)} ${shapeText(shape)}`;
+/** Arrays up to this many elements show their values beside their shape; larger ones show the shape. */
+export const ARRAY_VALUES_SHOWN = 6;
+
+function valueWithShape(v: Value, shape: readonly number[]): string {
+  if (shape.length === 0) return fmtValue(v);
+  const size = shape.reduce((a, b) => a * b, 1);
+  return size <= ARRAY_VALUES_SHOWN ? `${fmtValue(v)} ${shapeText(shape)}` : shapeText(shape);
 }
 
-function shapeText(shape: number[]): string {
-  return shape.length === 1 ? `(${shape[0]},)` : `(${shape.join(",")})`;
+/** A value cell of the text formats: a number, or an array's values (when small) and shape: [1,2] (2,). */
+export function valueCell(v: Value | null): string {
+  return v === null || typeof v === "number" ? fmtValue(v) : valueWithShape(v, nestedShape(v));
+}
+
+function nestedShape(v: Value): number[] {
+  const shape: number[] = [];
+  for (let x: Value = v; typeof x !== "number"; x = (x as Value[])[0]) {
+    shape.push((x as Value[]).length);
+    if ((x as Value[]).length === 0) break;
+  }
+  return shape;
+}
+
+/** Shapes as the lecture writes them: (3×2), and (3,) for a vector. */
+function shapeText(shape: readonly number[]): string {
+  return shape.length === 1 ? `(${shape[0]},)` : `(${shape.join("×")})`;
+}
+
+/** The local derivative cell: an array stage's textbook rule with its shapes, else the derivative. */
+function localCell(s: StageReport, e: EdgeReport): string {
+  const rule = own(s.rule, e.from);
+  return rule ? `${rule.text}   ${rule.shapes}` : `d${s.name}/d${e.from} = ${e.local}`;
+}
+
+/** The closed-form matrix gradients, one equation a line (δ definitions first). */
+function matrixLines(r: ExplainReport, lang: "text" | "latex"): string[] {
+  return Object.values(r.matrixDerivatives ?? {}).map((d) => (lang === "text" ? d.text : d.latex));
 }
 
 /** Gradient of each input as its fan-out sum: gx = 4 + 0.8343 = 4.834. */
@@ -74,7 +105,7 @@ function edgeRows(r: ExplainReport): string[][] {
   }
   for (const s of order) {
     for (const e of into.get(s.name) ?? []) {
-      rows.push([s.equation, `d${s.name}/d${e.from} = ${e.local}`, localValueText(e), fmtValue(e.upstream), `${e.from} <- ${fmtValue(e.contribution)}`]);
+      rows.push([s.equation, localCell(s, e), localValueText(e), valueCell(e.upstream), `${e.from} <- ${valueCell(e.contribution)}`]);
     }
   }
   return rows;
@@ -97,6 +128,10 @@ export function formatTable(r: ExplainReport): string {
   }
   const tooLarge = tooLargeText(r);
   if (tooLarge) lines.push("", "Symbolic derivatives", `  ${tooLarge}`);
+  if (r.matrixDerivatives) {
+    lines.push("", "Matrix derivatives (denominator convention, checked against the gradients)");
+    pushAll(lines, matrixLines(r, "text").map((l) => `  ${l}`));
+  }
   if (r.check) {
     lines.push("", "Gradient check (central differences, float64)");
     pushAll(lines, table([["input", "backprop", "numeric", "rel. error", "verdict"], ...r.check.map((c) => [c.name, fmtValue(c.analytic), fmtValue(c.numeric), c.relError.toExponential(1), c.ok ? "ok" : "MISMATCH"])]));
@@ -125,7 +160,7 @@ export function formatMarkdown(r: ExplainReport): string {
   out.push(`### Backprop through \`${md(r.source.trim())}\``, "");
   out.push(`At ${r.inputs.map((n) => `\`${n} = ${fmtValue(own(r.inputValues, n) ?? null)}\``).join(", ")}.`, "");
   out.push("| stage | equation | value | gradient |", "|---|---|---|---|");
-  for (const s of r.stages) out.push(`| ${s.name} | \`${md(s.equation)}\` | ${md(valueWithShape(s.value, s.shape))} | ${md(fmtValue(s.grad))} |`);
+  for (const s of r.stages) out.push(`| ${s.name} | \`${md(s.equation)}\` | ${md(valueWithShape(s.value, s.shape))} | ${md(valueCell(s.grad))} |`);
   out.push("", "| stage | local derivative | local | upstream | contribution |", "|---|---|---|---|---|");
   for (const row of edgeRows(r).slice(1)) out.push(`| \`${md(row[0])}\` | \`${md(row[1])}\` | ${md(row[2])} | ${md(row[3])} | ${md(row[4])} |`);
   out.push("", ...gradientSums(r).map((l) => `- \`${md(l)}\``));
@@ -135,6 +170,7 @@ export function formatMarkdown(r: ExplainReport): string {
   }
   const tooLarge = tooLargeText(r);
   if (tooLarge) out.push("", `Symbolic derivatives: ${tooLarge}.`);
+  if (r.matrixDerivatives) out.push("", "Matrix derivatives (denominator convention):", "", ...matrixLines(r, "latex").map((l) => `- $${l}$`));
   if (r.warnings.length) out.push("", ...r.warnings.map((w) => `> **Warning:** ${md(w)}`));
   return out.join("\n") + "\n";
 }
@@ -151,7 +187,22 @@ function stageLatex(s: StageReport): string {
   return `${s.name} &= ${latexOf(s.expression)}`;
 }
 
-function edgeLatex(e: EdgeReport): string {
+/** A rule's shapes in LaTeX math: (3\times 2) = (3\times 1)(1\times 2), words as text. */
+function shapesLatex(shapes: string): string {
+  const [math, words] = shapes.split(": ");
+  const m = math
+    .replace(/×/g, "\\times ")
+    .replace(/ᵀ/g, "^\\top")
+    .replace(/⊙/g, "\\odot")
+    .replace(/Σ/g, "\\sum")
+    .replace(/scalar/g, "\\text{scalar}")
+    .replace(/ broadcast to /g, "\\text{ broadcast to }");
+  return words ? `${m}\\text{: ${words}}` : m;
+}
+
+function edgeLatex(e: EdgeReport, stages: readonly StageReport[]): string {
+  const matrixRule = own(stages.find((s) => s.name === e.to)?.rule, e.from);
+  if (matrixRule) return `${matrixRule.latex.replace(" = ", " &= ")} \\quad ${shapesLatex(matrixRule.shapes)}`;
   const rule = `\\frac{\\partial ${e.to}}{\\partial ${e.from}} &= ${e.localLatex ?? latexOf(e.local)}`;
   if (!e.branch) return rule;
   const value = e.localValue === null || e.local === fmtNumber(e.localValue) ? "" : ` = ${fmtNumber(e.localValue)}`;
@@ -163,9 +214,9 @@ export function formatLatex(r: ExplainReport): string {
   out.push("% Staged computation (forward pass)", "\\begin{align*}");
   out.push(r.stages.map(stageLatex).join(" \\\\\n"));
   out.push("\\end{align*}", "", "% Local derivatives (backward pass, stages in reverse)", "\\begin{align*}");
-  out.push([...r.edges].map(edgeLatex).join(" \\\\\n"));
+  out.push([...r.edges].map((e) => edgeLatex(e, r.stages)).join(" \\\\\n"));
   out.push("\\end{align*}", "", "\\begin{tabular}{llll}", "\\hline", "stage & value & gradient \\\\", "\\hline");
-  for (const s of r.stages) out.push(`$${s.name}$ & ${fmtValue(s.value)} & ${fmtValue(s.grad)} \\\\`);
+  for (const s of r.stages) out.push(`$${s.name}$ & ${valueCell(s.value)} & ${valueCell(s.grad)} \\\\`);
   out.push("\\hline", "\\end{tabular}");
   if (r.derivativesLatex) {
     out.push("", "\\begin{align*}");
@@ -174,6 +225,7 @@ export function formatLatex(r: ExplainReport): string {
   }
   const tooLarge = tooLargeText(r);
   if (tooLarge) out.push("", `% Symbolic derivatives: ${tooLarge}`);
+  if (r.matrixDerivatives) out.push("", "% Matrix derivatives (denominator convention)", "\\begin{align*}", matrixLines(r, "latex").map((l) => l.replace(" = ", " &= ")).join(" \\\\\n"), "\\end{align*}");
   if (r.warnings.length) out.push("", ...r.warnings.map((w) => `% Warning: ${w.replace(/\n/g, " ")}`));
   return out.join("\n") + "\n";
 }
