@@ -6,6 +6,7 @@
  * before it reports it (never print a wrong formula).
  */
 import * as bp from "./core.js";
+import { namedRecord } from "./ast.js";
 import { printExpr, printText } from "./print.js";
 import { refArgs, stageFunction, type Stage, type StagedProgram } from "./stage.js";
 
@@ -550,13 +551,13 @@ export function textbookRules(s: Stage, values: ReadonlyMap<string, bp.Tensor>, 
   const contributions = back(g);
   const env = new Map(values);
   env.set(upKey(s.name), g);
-  const rec: Record<string, MatrixRule> = {};
+  const entries: [string, MatrixRule][] = [];
   for (const [name, e] of per) {
     const want = refs.map((r, k) => (r === name ? contributions[k] : null)).filter((t): t is bp.Tensor => t !== null).reduce((a, b) => bp.add(a, b));
     if (!matches(e, env, want)) return null;
-    Object.defineProperty(rec, name, { value: rule(out, name, e, values.get(name)!.shape), enumerable: true, writable: true, configurable: true });
+    entries.push([name, rule(out, name, e, values.get(name)!.shape)]);
   }
-  return rec;
+  return namedRecord(entries);
 }
 
 function rule(out: string, name: string, e: MExpr, shape: Shape): MatrixRule {
@@ -711,11 +712,9 @@ export function closedForms(staged: StagedProgram, values: ReadonlyMap<string, b
     return null; // a delta that does not evaluate: no closed form rather than a wrong one
   }
   if (!forms.grads.every((g) => grads.get(g.name) && matches(g.expr, env, grads.get(g.name)!))) return null;
-  const rec: Record<string, MatrixDerivative> = {};
-  const put = (key: string, lhsText: string, lhsLatex: string, e: MExpr): void => {
-    Object.defineProperty(rec, key, { value: { text: `${lhsText} = ${printM(e, "text", out)}`, latex: `${lhsLatex} = ${printM(e, "latex", out)}` }, enumerable: true, writable: true, configurable: true });
-  };
-  for (const d of forms.deltas) put(d.name, d.name, nameText(d.name, "latex"), d.expr);
-  for (const g of forms.grads) put(g.name, partial(out, g.name, "text"), partial(out, g.name, "latex"), g.expr);
-  return rec;
+  const equation = (lhsText: string, lhsLatex: string, e: MExpr): MatrixDerivative => ({ text: `${lhsText} = ${printM(e, "text", out)}`, latex: `${lhsLatex} = ${printM(e, "latex", out)}` });
+  return namedRecord([
+    ...forms.deltas.map((d) => [d.name, equation(d.name, nameText(d.name, "latex"), d.expr)] as const),
+    ...forms.grads.map((g) => [g.name, equation(partial(out, g.name, "text"), partial(out, g.name, "latex"), g.expr)] as const),
+  ]);
 }
