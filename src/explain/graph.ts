@@ -481,6 +481,13 @@ class Taken {
     for (const k of this.keys(b)) for (const o of this.cells.get(k) ?? []) if (overlaps(o, b, pad)) met.add(o);
     return met.size;
   }
+
+  /** Roughly how many boxes b meets, leaving out those skip names (a box in two buckets may count twice). */
+  touches(b: Box, skip: (o: Box) => boolean): number {
+    let n = 0;
+    for (const k of this.keys(b)) for (const o of this.cells.get(k) ?? []) if (overlaps(o, b, 0) && !skip(o)) n++;
+    return n;
+  }
 }
 
 function nodeBox(n: GraphNode): Box {
@@ -508,14 +515,47 @@ function localText(e: GraphEdge, at: Point): Box {
   return textBox({ text: `∂ ${e.local}`, x: at.x, y: at.y - TEXT.localAbove, anchor: "end", size: 9, bold: false, what: "", owners: [] });
 }
 
-/** The candidate that meets the fewest taken boxes (the first free one), with its box and count. */
-function leastHit(candidates: Point[], box: (p: Point) => Box, taken: Taken): { at: Point; box: Box; hits: number } {
+/** Marks along every wire, so that labels avoid sitting on wires other than their own. */
+class WireMarks {
+  private readonly taken = new Taken();
+  private readonly owner = new Map<Box, GraphEdge>();
+
+  constructor(edges: GraphEdge[]) {
+    for (const e of edges) {
+      for (let i = 1; i < e.points.length; i++) {
+        const [a, b] = [e.points[i - 1], e.points[i]];
+        const steps = Math.max(2, Math.ceil(Math.hypot(b.x - a.x, b.y - a.y) / 12));
+        for (let k = 0; k <= steps; k++) {
+          const q = onWire(a, b, k / steps);
+          const box = { x0: q.x - 1, x1: q.x + 1, y0: q.y - 1, y1: q.y + 1 };
+          this.taken.add(box);
+          this.owner.set(box, e);
+        }
+      }
+    }
+  }
+
+  /** How many marks of other wires b covers. */
+  crossed(b: Box, e: GraphEdge): number {
+    return this.taken.touches(b, (o) => this.owner.get(o) === e);
+  }
+}
+
+/**
+ * The candidate that meets the fewest taken boxes, and among those the fewest marks of other wires
+ * (the first such one), with its box and how many taken boxes it meets.
+ */
+function leastHit(candidates: Point[], box: (p: Point) => Box, taken: Taken, wires?: (b: Box) => number): { at: Point; box: Box; hits: number } {
   let best = { at: candidates[0], box: box(candidates[0]), hits: Infinity };
+  let bestScore = Infinity;
   for (const at of candidates) {
     const b = box(at);
     const hits = taken.hits(b);
-    if (hits < best.hits) best = { at, box: b, hits };
-    if (hits === 0) break;
+    if (hits > best.hits) continue;
+    // A collision with a label or node always weighs more than crossing wires.
+    const score = hits * 1e6 + (wires ? wires(b) : 0);
+    if (score < bestScore) [best, bestScore] = [{ at, box: b, hits }, score];
+    if (score === 0) break;
   }
   return best;
 }
@@ -536,14 +576,14 @@ function labelCandidates(e: GraphEdge): Point[] {
  * A wire whose value and gradient found no free place gets its local derivative moved: each place of
  * the local derivative is tried with each place of the labels, keeping the first pair that fits.
  */
-function placeJointly(e: GraphEdge, localBox: Box, taken: Taken): boolean {
+function placeJointly(e: GraphEdge, localBox: Box, taken: Taken, wires: WireMarks): boolean {
   taken.remove(localBox);
   const pairs = labelCandidates(e);
   for (const lc of localCandidates(e)) {
     const lb = localText(e, lc);
     if (taken.hits(lb)) continue;
     taken.add(lb);
-    const pair = leastHit(pairs, (at) => pairTexts(e, at), taken);
+    const pair = leastHit(pairs, (at) => pairTexts(e, at), taken, (b) => wires.crossed(b, e));
     if (pair.hits === 0) {
       [e.localAt, e.label] = [lc, pair.at];
       taken.add(pair.box);
@@ -571,19 +611,21 @@ function placeLabels(g: Graph): number {
     collisions += taken.hits(box);
     taken.add(box);
   }
+  // Wire marks cost time in the number of wires near a label: big figures (overviews) go without.
+  const wires = new WireMarks(g.edges.length <= 300 ? g.edges : []);
   const localBoxes = new Map<GraphEdge, Box>();
   for (const e of g.edges) {
     if (!e.local) continue;
-    const best = leastHit(localCandidates(e), (at) => localText(e, at), taken);
+    const best = leastHit(localCandidates(e), (at) => localText(e, at), taken, (b) => wires.crossed(b, e));
     collisions += best.hits;
     e.localAt = best.at;
     taken.add(best.box);
     localBoxes.set(e, best.box);
   }
   for (const e of g.edges) {
-    const best = leastHit(labelCandidates(e), (at) => pairTexts(e, at), taken);
+    const best = leastHit(labelCandidates(e), (at) => pairTexts(e, at), taken, (b) => wires.crossed(b, e));
     const local = localBoxes.get(e);
-    if (best.hits > 0 && local && placeJointly(e, local, taken)) continue;
+    if (best.hits > 0 && local && placeJointly(e, local, taken, wires)) continue;
     collisions += best.hits;
     e.label = best.at;
     taken.add(best.box);
