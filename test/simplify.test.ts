@@ -100,6 +100,18 @@ describe("like terms and powers", () => {
     assert.equal(simplified("8t^4 + 2t(t^3 - 4)"), "10t^4 - 8t");
     assert.equal(simplified("x(y + 1) + x(y - 1)"), "2x * y");
     assert.equal(simplified("2x z^3 + 3z^2 (x^2 + 2y)"), "2x * z^3 + 3z^2 * (x^2 + 2y)");
+    assert.equal(simplified("x + 2(y + z)"), "x + 2(y + z)");
+    assert.equal(simplified("2(x + y) + 3(x + y)"), "5(x + y)");
+  });
+
+  it("a negated sum reads with a positive coefficient where it can: -2(x - y) = 2(y - x)", () => {
+    assert.equal(simplified("-2(w x + b - y)"), "2(y - w * x - b)");
+    assert.equal(simplified("-(x + y)"), "-x - y");
+  });
+
+  it("explain: z = 3x^2 - 2xy + y^2 with x = 3a + 2b, y = 4a - b (seed 004 q2c) collects to 38a + 18b", () => {
+    const r = explain("x = 3a + 2b; y = 4a - b; z = 3x^2 - 2x y + y^2", parseAssignments(["a=1,b=2"]));
+    assert.deepEqual(r.derivatives, { a: "38a + 18b", b: "18a + 34b" });
   });
 
   it("a common integer factor of a sum in a product moves to the coefficient", () => {

@@ -219,6 +219,12 @@ function splitCoef(t: Expr): { coef: number; rest: Expr | null } {
   return isNum(rest) ? { coef: coef * rest.value, rest: null } : { coef, rest };
 }
 
+/** coef * t as a coefficient and a monomial (null for a number). */
+function splitTerm(t: Expr, coef: number): Term {
+  const { coef: c, rest } = splitCoef(t);
+  return { coef: coef * c, term: rest };
+}
+
 /** Simplified sum of already simplified operands with coefficients. */
 function makeSum(parts: readonly Term[]): Expr {
   const merged = new Map<number, Term>();
@@ -228,24 +234,19 @@ function makeSum(parts: readonly Term[]): Expr {
     if (prev) prev.coef += coef;
     else merged.set(key, { coef, term });
   };
-  const stack: Term[] = [];
+  const operands: Term[] = [];
   for (const p of parts) if (p.term === null) add(p.coef, null);
-  else sumOperands(p.term, p.coef, stack);
-  // Pop in order: sumOperands appends left to right.
-  stack.reverse();
-  while (stack.length > 0) {
-    const t = stack.pop()!;
+  else sumOperands(p.term, p.coef, operands);
+  for (const t of operands) {
     charge();
     if (t.term === null) {
       add(t.coef, null);
       continue;
     }
+    // A number times a sum, 2(t^4 - 4t), is a term whose monomial is the sum: expandLikeTerms
+    // multiplies it out where it meets like terms.
     const { coef, rest } = splitCoef(t.term);
-    // A number times a sum is distributed, so that its terms meet their like terms: 2(t^4 - 4t).
-    if (rest !== null && isSumNode(rest)) {
-      const inner = sumOperands(rest, t.coef * coef, []);
-      for (let k = inner.length - 1; k >= 0; k--) stack.push(inner[k]);
-    } else add(t.coef * coef, rest);
+    add(t.coef * coef, rest);
   }
   expandLikeTerms(merged, add);
   return fromTerms([...merged.values()]);
@@ -256,8 +257,12 @@ const EXPAND_MAX_TERMS = 16;
 
 const termKey = (t: Term): number => (t.term === null ? -1 : canonId(t.term));
 
-/** M (s1 + s2 + ...) as M s1 + M s2 + ... (coefficients per unit of the term), for a monomial with one sum factor. */
+/** M (s1 + s2 + ...) as M s1 + M s2 + ... (coefficients per unit of the term), for a monomial with one sum factor or a sum. */
 function expansion(term: Expr | null): Term[] | null {
+  if (term !== null && isSumNode(term)) {
+    const inner = sumOperands(term, 1, []);
+    return inner.length > EXPAND_MAX_TERMS ? null : inner.map((t) => (t.term === null ? t : { ...t, ...splitTerm(t.term, t.coef) }));
+  }
   if (term === null || !isProductNode(term)) return null;
   const p = productParts(term, 1, emptyProduct());
   const sums = p.factors.filter((f) => !f.inverted && isNum(f.exp, 1) && isSumNode(f.base));
@@ -316,6 +321,8 @@ function fromTerms(terms: Term[]): Expr {
   if (list.length === 0) return num(0);
   // Constants print as fractions where they are one (1 / 3), as the product 1/3 does.
   if (list.length === 1 && list[0].term === null) return fromFactors(list[0].coef, []);
+  // One term is a product: -2(x - y) reads 2(y - x) as a product of a sum does.
+  if (list.length === 1) return makeProduct([{ coef: 1, term: num(list[0].coef) }, { coef: 1, term: list[0].term }]);
   let out: Expr | null = null;
   for (const { coef, term } of list) {
     const c = Math.abs(coef);
@@ -397,8 +404,7 @@ function makeProduct(parts: readonly Term[]): Expr {
   sigmoidDerivatives(merged, put);
   const factors = [...merged.values()].filter((f) => !isNum(f.exp, 0));
   // -2(x + y) would print as a negated product, which reads back as a sum: -2x - 2y.
-  const negSum = p.coef < 0 && factors.length === 1 && isNum(factors[0].exp, 1) && isSumNode(factors[0].base);
-  const out = negSum ? makeSum([{ coef: p.coef, term: factors[0].base }]) : fromFactors(p.coef, factors);
+  const out = p.coef < 0 && factors.length === 1 && isNum(factors[0].exp, 1) && isSumNode(factors[0].base) ? negatedSum(p.coef, factors[0].base) : fromFactors(p.coef, factors);
   return p.byZero ? bin("/", out, num(0)) : out;
 }
 
@@ -436,6 +442,16 @@ function sigmoidDerivatives(merged: Map<number, Factor>, put: (f: Factor) => voi
   }
 }
 
+/**
+ * c * sum for c < 0, which would print as a negated product and read back as a sum: the sum negated
+ * under a positive coefficient, -2(x - y) = 2(y - x), or multiplied out where all its terms are
+ * positive, -(x + y) = -x - y.
+ */
+function negatedSum(c: number, sum: Expr): Expr {
+  const flipped = negate(sum);
+  return leadsNegative(flipped) ? makeSum([{ coef: c, term: sum }]) : fromFactors(-c, [{ base: flipped, exp: ONE }]);
+}
+
 const fromProduct = (p: Product): Expr => fromFactors(p.coef, p.factors.map(factorOf));
 
 function fromFactors(coef0: number, factors: readonly Factor[]): Expr {
@@ -446,7 +462,7 @@ function fromFactors(coef0: number, factors: readonly Factor[]): Expr {
     // An indicator is 0 or 1, so its positive powers are itself: 1[c] * 1[c] = 1[c].
     const exp = base.kind === "call" && base.fn === "step" && isNum(exp0) && exp0.value > 0 ? num(1) : exp0;
     if (isNum(exp) && exp.value < 0) {
-      down.push(exp.value === -1 ? base : bin("^", base, num(-exp.value)));
+      down.push(exp.value === -1 ? base : power(base, num(-exp.value)));
     } else up.push(isNum(exp, 1) ? base : power(base, exp));
   }
   const coef = clean(coef0);
