@@ -126,6 +126,7 @@ describe("like terms and powers", () => {
   });
 
   it("(x^2)^(1/2) is |x|, not x: powers of powers fold only where that is exact", () => {
+    assert.equal(simplified("(x^2)^0.5"), "(x^2)^0.5");
     assert.equal(simplified("(x^2)^(1/2)"), "(x^2)^(1 / 2)");
     assert.equal(simplified("(x^3)^2"), "x^6");
   });
