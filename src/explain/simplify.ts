@@ -2,7 +2,8 @@
  * A small simplifier for scalar expressions, as a student would simplify: constant folding,
  * identities (x*1, x+0, x^1, --x), like terms (8t^4 + 2(t^4 - 4t) = 10t^4 - 8t), like factors
  * (x*x = x^2, t^2 t^3 = t^5, x^2/x = x) and the sigmoid's derivative (e^-x / (1 + e^-x)^2 =
- * sigmoid(x) (1 - sigmoid(x))). It never expands functions: sigma stays sigma, ln stays ln.
+ * sigmoid(x) (1 - sigmoid(x))). It never expands functions: sigma stays sigma, ln stays ln; and it
+ * multiplies a sum out only where its terms meet like terms, so 3z^2 (x^2 + 2y) stays factored.
  *
  * Cost is near linear in the size of the expression: the input is walked once without recursion,
  * whole chains of sums (and of products) are collected at their top node only, and terms and factors
@@ -63,6 +64,8 @@ function foldNumber(op: string, a: number, b: number): number | null {
 // ---------------------------------------------------------------------------------------------
 // Shapes of simplified expressions: a sum is a chain of +, - and unary minus; a product a chain of
 // * and / (a division by the number 0 is kept whole, as an atom).
+
+const ONE = num(1);
 
 const isSumNode = (e: Expr): boolean => e.kind === "neg" || (e.kind === "bin" && (e.op === "+" || e.op === "-"));
 const isDivByZero = (e: Expr): boolean => e.kind === "bin" && e.op === "/" && isNum(e.right, 0);
@@ -135,7 +138,6 @@ function productParts(e: Expr, sign: number, p: Product): Product {
   return p;
 }
 
-const ONE = num(1);
 const emptyProduct = (): Product => ({ coef: 1, factors: [], byZero: false });
 
 // ---------------------------------------------------------------------------------------------
@@ -261,7 +263,7 @@ const termKey = (t: Term): number => (t.term === null ? -1 : canonId(t.term));
 function expansion(term: Expr | null): Term[] | null {
   if (term !== null && isSumNode(term)) {
     const inner = sumOperands(term, 1, []);
-    return inner.length > EXPAND_MAX_TERMS ? null : inner.map((t) => (t.term === null ? t : { ...t, ...splitTerm(t.term, t.coef) }));
+    return inner.length > EXPAND_MAX_TERMS ? null : inner.map((t) => (t.term === null ? t : splitTerm(t.term, t.coef)));
   }
   if (term === null || !isProductNode(term)) return null;
   const p = productParts(term, 1, emptyProduct());
@@ -272,9 +274,7 @@ function expansion(term: Expr | null): Term[] | null {
   const m = fromProduct({ coef: 1, factors: p.factors.filter((f) => f !== sums[0]), byZero: false });
   return inner.map((t) => {
     const prod = makeProduct([{ coef: 1, term: m }, { coef: 1, term: t.term ?? num(1) }]);
-    if (isNum(prod)) return { coef: t.coef * prod.value, term: null };
-    const { coef, rest } = splitCoef(prod);
-    return { coef: t.coef * coef, term: rest };
+    return isNum(prod) ? { coef: t.coef * prod.value, term: null } : splitTerm(prod, t.coef);
   });
 }
 
