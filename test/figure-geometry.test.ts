@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { explain, type ExplainReport } from "../src/explain/explain.js";
 import { toSvg } from "../src/explain/figures.js";
 import { defectTotal, figureDefects, type FigureDefects } from "../src/explain/geometry.js";
-import { buildGraph } from "../src/explain/graph.js";
+import { buildGraph, figureTexts } from "../src/explain/graph.js";
 import { parseAssignments } from "../src/explain/values.js";
 
 /** The course exercises drawn as figures (the programs of test/explain.test.ts). */
@@ -107,6 +107,23 @@ describe("figure geometry on the course exercises", () => {
       assert.deepEqual({ ...d, details: d.details.slice(0, 12) }, NONE, d.details.join("\n"));
     });
   }
+});
+
+describe("the checker measures what the SVG draws", () => {
+  it("every text the checker knows is in the SVG at the same place (complex_layer)", () => {
+    const r = seedReport("x=0.8,y=0.3", "ln(x) sigmoid(sqrt(y)) / sigmoid((x + y)^2)");
+    const g = buildGraph(r);
+    const svg = toSvg(r, g);
+    const drawn = new Set([...svg.matchAll(/<text[^>]*? x="([\d.-]+)" y="([\d.-]+)"[^>]*>([^<]*)<\/text>/g)].map((m) => `${m[1]},${m[2]},${m[3]}`));
+    const r1 = (v: number) => String(Math.round(v * 10) / 10);
+    const texts = figureTexts(g);
+    // Two labels a wire, its local derivative, sums at x and y, 8 stage names, the output, 3 legend entries.
+    assert.equal(texts.length, g.edges.length * 2 + g.edges.filter((e) => e.local).length + 2 + 8 + 1 + 3);
+    for (const t of texts) {
+      const text = t.text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+      assert.ok(drawn.has(`${r1(t.x)},${r1(t.y)},${text}`), `${t.what} '${t.text}' at ${t.x},${t.y}`);
+    }
+  });
 });
 
 describe("figure geometry on random programs", () => {

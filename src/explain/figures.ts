@@ -3,7 +3,7 @@
  * Graphviz DOT and Mermaid. Forward values above each wire in green, gradients below in blue.
  */
 import type { ExplainReport } from "./explain.js";
-import { buildGraph, outputId, type Graph, type GraphEdge } from "./graph.js";
+import { buildGraph, outputId, TEXT, type Graph, type GraphEdge } from "./graph.js";
 
 export const FORWARD_COLOR = "#1a7f37";
 export const BACKWARD_COLOR = "#1f5fbf";
@@ -33,6 +33,7 @@ function wirePath(e: GraphEdge): string {
   return parts.join(" ");
 }
 
+/** Text offsets come from graph.ts (TEXT), where the layout places labels and geometry.ts checks them. */
 export function toSvg(r: ExplainReport, graph: Graph = buildGraph(r)): string {
   const out: string[] = [];
   const W = Math.ceil(graph.width);
@@ -45,22 +46,22 @@ export function toSvg(r: ExplainReport, graph: Graph = buildGraph(r)): string {
     out.push(`<path d="${wirePath(e)}" fill="none" stroke="#374151" stroke-width="1.5" marker-end="url(#arrow)"/>`);
     const p = e.label;
     // class and data attributes let a viewer reveal values stage by stage (the playground's stepping).
-    out.push(`<text class="fwd" data-from="${xml(e.from)}" x="${round(p.x)}" y="${round(p.y - 7)}" text-anchor="middle" font-size="13" fill="${FORWARD_COLOR}">${xml(e.value)}</text>`);
+    out.push(`<text class="fwd" data-from="${xml(e.from)}" x="${round(p.x)}" y="${round(p.y - TEXT.valueAbove)}" text-anchor="middle" font-size="13" fill="${FORWARD_COLOR}">${xml(e.value)}</text>`);
     out.push(
       e.computed
-        ? `<text class="bwd" data-to="${xml(e.to)}" x="${round(p.x)}" y="${round(p.y + 17)}" text-anchor="middle" font-size="13" fill="${BACKWARD_COLOR}">${xml(e.grad)}</text>`
-        : `<text class="bwd" data-to="${xml(e.to)}" x="${round(p.x)}" y="${round(p.y + 17)}" text-anchor="middle" font-size="11" font-style="italic" fill="${MUTED}">not computed</text>`,
+        ? `<text class="bwd" data-to="${xml(e.to)}" x="${round(p.x)}" y="${round(p.y + TEXT.gradBelow)}" text-anchor="middle" font-size="13" fill="${BACKWARD_COLOR}">${xml(e.grad)}</text>`
+        : `<text class="bwd" data-to="${xml(e.to)}" x="${round(p.x)}" y="${round(p.y + TEXT.gradBelow)}" text-anchor="middle" font-size="11" font-style="italic" fill="${MUTED}">not computed</text>`,
     );
     if (e.local) {
       const lx = e.localAt.x;
-      const ly = e.localAt.y - 6;
+      const ly = e.localAt.y - TEXT.localAbove;
       out.push(`<text x="${round(lx)}" y="${round(ly)}" text-anchor="end" font-size="9" fill="${MUTED}">${xml(`∂ ${e.local}`)}</text>`);
     }
   }
   for (const n of graph.nodes) {
     if (n.sum) {
       const below = n.kind === "input" ? n.h / 2 : n.r;
-      out.push(`<text class="bwd sum" data-to="${xml(n.id)}" x="${round(n.x)}" y="${round(n.y + below + 16)}" text-anchor="middle" font-size="11" fill="${BACKWARD_COLOR}">${xml(`Σ ${n.sum}`)}</text>`);
+      out.push(`<text class="bwd sum" data-to="${xml(n.id)}" x="${round(n.x)}" y="${round(n.y + below + TEXT.sumBelow)}" text-anchor="middle" font-size="11" fill="${BACKWARD_COLOR}">${xml(`Σ ${n.sum}`)}</text>`);
     }
     if (n.kind === "output") {
       out.push(`<text x="${round(n.x + 2)}" y="${round(n.y + 5)}" font-size="15" font-style="italic" fill="#111827">${xml(n.label)}</text>`);
@@ -74,9 +75,9 @@ export function toSvg(r: ExplainReport, graph: Graph = buildGraph(r)): string {
     out.push(`<g class="gate" data-stage="${xml(n.id)}"><title>${xml(n.title)}</title><circle cx="${round(n.x)}" cy="${round(n.y)}" r="${n.r}" fill="#ffffff" stroke="#111827" stroke-width="1.5"/>`);
     const size = n.label.length > 4 ? 11 : n.label.length > 2 ? 13 : 16;
     out.push(`<text x="${round(n.x)}" y="${round(n.y + size / 3)}" text-anchor="middle" font-size="${size}" fill="#111827">${xml(n.label)}</text>`);
-    out.push(`<text x="${round(n.x)}" y="${round(n.y - n.r - 6)}" text-anchor="middle" font-size="12" font-weight="bold" fill="${STAGE_COLOR}">${xml(n.id)}</text></g>`);
+    out.push(`<text x="${round(n.x)}" y="${round(n.y - n.r - TEXT.nameAbove)}" text-anchor="middle" font-size="12" font-weight="bold" fill="${STAGE_COLOR}">${xml(n.id)}</text></g>`);
   }
-  const legendY = H - 14;
+  const legendY = H - TEXT.legendUp;
   out.push(`<text x="12" y="${legendY}" font-size="11" fill="${FORWARD_COLOR}">forward value (above each wire)</text>`);
   out.push(`<text x="220" y="${legendY}" font-size="11" fill="${BACKWARD_COLOR}">gradient (below each wire)</text>`);
   out.push(`<text x="400" y="${legendY}" font-size="11" fill="${MUTED}">∂ local derivative</text>`);
