@@ -55,6 +55,13 @@ describe("textbook rules of array stages (denominator convention, with shapes)",
     assert.equal(ruleOf(r, "a", "W"), "∂out/∂W = x (∂out/∂a)ᵀ | (3×2) = (3×1)(1×2)");
   });
 
+  it("a dot product u @ v: the scalar upstream times the other vector", () => {
+    const r = run("(u @ v)^2", "u=[1,2]", "v=[3,4]");
+    assert.equal(ruleOf(r, "a", "u"), "∂out/∂u = ∂out/∂a · v | (2,) = scalar · (2,)");
+    assert.equal(ruleOf(r, "a", "v"), "∂out/∂v = ∂out/∂a · u | (2,) = scalar · (2,)");
+    assert.deepEqual(texts(r), ["∂out/∂u = 2 (uᵀ v) · v", "∂out/∂v = 2 (uᵀ v) · u"]);
+  });
+
   it("elementwise products and functions use ⊙", () => {
     const r = run("sum(relu(z) * tanh(z) + sigmoid(z) + exp(z))", "z=[[1,-2],[0.5,3]]");
     assert.equal(ruleOf(r, "a", "z"), "∂out/∂z = 1[z > 0] ⊙ ∂out/∂a | (2×2) = (2×2) ⊙ (2×2)");
@@ -64,6 +71,14 @@ describe("textbook rules of array stages (denominator convention, with shapes)",
     assert.equal(ruleOf(r, "d", "z"), "∂out/∂z = σ(z)(1 − σ(z)) ⊙ ∂out/∂d | (2×2) = (2×2) ⊙ (2×2)");
     // Stage names skip e (the constant): exp(z) is g.
     assert.equal(ruleOf(r, "g", "z"), "∂out/∂z = g ⊙ ∂out/∂g | (2×2) = (2×2) ⊙ (2×2)");
+  });
+
+  it("ln, sqrt, sin, cos and abs", () => {
+    const r = run("sum(ln(x) + sqrt(x) + sin(x) + cos(x) + abs(x))", "x=[1,2]");
+    assert.deepEqual(
+      r.stages.filter((s) => s.inputs.join() === "x").map((s) => s.rule?.x.text),
+      ["∂out/∂x = (1/x) ⊙ ∂out/∂a", "∂out/∂x = (1/(2b)) ⊙ ∂out/∂b", "∂out/∂x = cos(x) ⊙ ∂out/∂d", "∂out/∂x = (−sin(x)) ⊙ ∂out/∂g", "∂out/∂x = sign(x) ⊙ ∂out/∂i"],
+    );
   });
 
   it("broadcast adds sum over the broadcast axis; sum, mean and transpose", () => {
@@ -76,13 +91,13 @@ describe("textbook rules of array stages (denominator convention, with shapes)",
 
   it("a scalar times an array sums over every axis for the scalar", () => {
     const r = run("sum(x * y)", "x=[1,2]", "y=2");
-    assert.equal(ruleOf(r, "a", "x"), "∂out/∂x = ∂out/∂a · y | (2,) = (2,) ⊙ scalar");
+    assert.equal(ruleOf(r, "a", "x"), "∂out/∂x = ∂out/∂a · y | (2,) = (2,) · scalar");
     assert.equal(ruleOf(r, "a", "y"), "∂out/∂y = Σ (∂out/∂a ⊙ x) | scalar = Σ (2,): summed over the broadcast axis 0");
   });
 
   it("scalar programs and ops without a matrix rule get none", () => {
     assert.ok(run("x * y", "x=2", "y=3").stages.every((s) => s.rule === undefined));
-    const r = run("sum(ln(x))", "x=[1,2]");
+    const r = run("sum(x / y)", "x=[1,2]", "y=[3,4]");
     assert.equal(r.stages[0].rule, undefined);
     assert.equal(r.matrixDerivatives, undefined);
   });
@@ -197,6 +212,7 @@ const PROGRAMS: { src: string; shapes: (m: number, n: number, k: number) => Reco
   { src: "sum((A @ B) * C)", shapes: (m, n, k) => ({ A: [m, n], B: [n, k], C: [m, k] }) },
   { src: MLP, shapes: (m, n, k) => ({ W2: [k, m], W1: [m, n], x: [n], b1: [m], b2: [k], y: [k] }) },
   { src: "mean(tanh(a + b) * sigmoid(a)) + sum(exp(transpose(a))) - sum(a^3)", shapes: (m, n) => ({ a: [m, n], b: [n] }) },
+  { src: "sum(ln(x^2 + 1) * sin(x) + cos(W @ x) @ y) + mean(sqrt(abs(W) + 1))", shapes: (m, n) => ({ x: [n], W: [m, n], y: [m] }) },
   { src: "sum(relu(X @ W + b)^2) + sum(-c * X)", shapes: (m, n, k) => ({ X: [m, n], W: [n, k], b: [k], c: [] }) },
 ];
 

@@ -13,7 +13,7 @@ import { refArgs, stageFunction, type Stage, type StagedProgram } from "./stage.
 type Shape = readonly number[];
 
 /** Elementwise functions: forward ones, and the derivative factors the rules use. */
-export type MFn = "relu" | "tanh" | "sigmoid" | "exp" | "step" | "dsigmoid" | "sum";
+export type MFn = "relu" | "tanh" | "sigmoid" | "exp" | "ln" | "sqrt" | "sin" | "cos" | "abs" | "sign" | "recip" | "halfRecip" | "step" | "dsigmoid" | "sum";
 
 export type MExpr =
   /** A named value: an input, a stage, an upstream gradient (`up`: printed ∂L/∂a) or a named delta. */
@@ -179,6 +179,16 @@ export function stageRules(s: Stage, ops: readonly Operand[], out: MExpr): ((up:
       return [(up) => had({ kind: "fn", fn: "dsigmoid", arg: a }, up)];
     case "exp":
       return [(up) => had(out, up)];
+    case "ln":
+      return [(up) => had({ kind: "fn", fn: "recip", arg: a }, up)];
+    case "sqrt":
+      return [(up) => had({ kind: "fn", fn: "halfRecip", arg: out }, up)];
+    case "sin":
+      return [(up) => had({ kind: "fn", fn: "cos", arg: a }, up)];
+    case "cos":
+      return [(up) => had(neg({ kind: "fn", fn: "sin", arg: a }), up)];
+    case "abs":
+      return [(up) => had({ kind: "fn", fn: "sign", arg: a }, up)];
     case "sum":
     case "mean":
       return [(up) => bcast(up, sa, s.op === "mean" ? sa.reduce((x, y) => x * y, 1) : 1)];
@@ -203,6 +213,8 @@ function matmulRules(a: MExpr, b: MExpr): ((up: MExpr) => MExpr)[] {
   const mm = (l: MExpr, r: MExpr): MExpr => ({ kind: "mm", left: l, right: r });
   if (ra === 2 && rb <= 2 && rb >= 1) return [(up) => mm(up, T(b)), (up) => mm(T(a), up)];
   if (ra === 1 && rb === 2) return [(up) => mm(b, up), (up) => mm(a, T(up))];
+  // A dot product u @ v: the scalar upstream times the other vector.
+  if (ra === 1 && rb === 1) return [(up) => had(up, b), (up) => had(up, a)];
   throw new NoMatrixForm("batched or scalar matrix product");
 }
 
@@ -230,6 +242,11 @@ export function forwardExpr(s: Stage, ops: readonly Operand[]): MExpr | null {
     case "tanh":
     case "sigmoid":
     case "exp":
+    case "ln":
+    case "sqrt":
+    case "sin":
+    case "cos":
+    case "abs":
     case "sum":
       return { kind: "fn", fn: s.op, arg: a };
     case "transpose":
@@ -314,6 +331,22 @@ function evalFn(fn: MFn, x: bp.Tensor): bp.Tensor {
       return bp.exp(x);
     case "sum":
       return bp.sum(x);
+    case "ln":
+      return bp.log(x);
+    case "sqrt":
+      return bp.sqrt(x);
+    case "sin":
+      return bp.sin(x);
+    case "cos":
+      return bp.cos(x);
+    case "abs":
+      return bp.abs(x);
+    case "sign":
+      return bp.sign(x);
+    case "recip":
+      return bp.reciprocal(x);
+    case "halfRecip":
+      return bp.div(0.5, x);
     case "step":
       return bp.gt(x, 0);
     case "dsigmoid": {
@@ -383,6 +416,8 @@ function pr(e: MExpr, st: Style, out: string): P {
       const l = sub(e.left);
       const r = sub(e.right);
       const left = e.left.kind === "mm" ? paren(l, 9, st) : paren(l, 3, st);
+      // Two vectors: the dot product uᵀ v.
+      if (shapeOf(e.left).length === 1 && shapeOf(e.right).length === 1) return { s: `${paren(l, 5, st)}${lx ? "^\\top" : "ᵀ"}${lx ? "\\," : " "}${paren(r, 3, st)}`, level: 3 };
       return { s: `${left}${lx ? "\\," : " "}${paren(r, 3, st)}`, level: 3 };
     }
     case "had": {
@@ -390,7 +425,8 @@ function pr(e: MExpr, st: Style, out: string): P {
       const op = scalarSide ? (lx ? " \\cdot " : " · ") : lx ? " \\odot " : " ⊙ ";
       // A product inside ⊙ keeps its parentheses: (W2ᵀ δ2) ⊙ 1[z > 0], as the lecture writes it.
       const side = (x: MExpr, min: number) => paren(sub(x), x.kind === "mm" ? 9 : min, st);
-      return { s: `${side(e.left, 2)}${op}${side(e.right, 2.5)}`, level: 2 };
+      // A scalar multiple binds like a product: 2 (uᵀ v) · v.
+      return { s: `${side(e.left, 2)}${op}${side(e.right, 2.5)}`, level: scalarSide ? 3 : 2 };
     }
     case "add":
     case "sub":
@@ -439,6 +475,16 @@ function fnText(fn: MFn, arg: string, st: Style): string {
       return lx ? `\\textstyle\\sum ${arg}` : `sum(${arg})`;
     case "exp":
       return lx ? `e^{${arg}}` : `exp(${arg})`;
+    case "recip":
+      return lx ? `\\frac{1}{${arg}}` : `(1/${/^[\w.]+$/.test(arg) ? arg : `(${arg})`})`;
+    case "halfRecip":
+      return lx ? `\\frac{1}{2 ${arg}}` : `(1/(2${/^[\w.]+$/.test(arg) ? arg : `(${arg})`}))`;
+    case "ln":
+    case "sin":
+    case "cos":
+      return lx ? `\\${fn}(${arg})` : `${fn}(${arg})`;
+    case "sqrt":
+      return lx ? `\\sqrt{${arg}}` : `sqrt(${arg})`;
     default:
       return lx ? `\\operatorname{${fn}}(${arg})` : `${fn}(${arg})`;
   }
@@ -478,8 +524,10 @@ export function ruleShapes(lhs: Shape, e: MExpr): string {
       const outer = shapeOf(e.left).length === 1 && shapeOf(e.right).length === 2 && shapeOf(e.right)[0] === 1;
       return `${left} = ${factorShape(e.left, outer)}${factorShape(e.right, false)}`;
     }
-    case "had":
-      return `${left} = ${shapeText(shapeOf(e.left))} ⊙ ${shapeText(shapeOf(e.right))}`;
+    case "had": {
+      const [l, r] = [shapeOf(e.left), shapeOf(e.right)];
+      return `${left} = ${shapeText(l)} ${l.length === 0 || r.length === 0 ? "·" : "⊙"} ${shapeText(r)}`;
+    }
     case "sumTo": {
       const from = shapeOf(e.arg);
       const axes = broadcastAxes(from, e.shape);
