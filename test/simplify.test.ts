@@ -202,6 +202,13 @@ describe("cost is linear in the size of the expression (an op count)", () => {
     assert.equal(printText(simplify(tower)), printText(tower));
   });
 
+  it("sums and products nested 1,000 levels deep (1 + 2x(1 + 2x(...))): at most 30 steps per node, no recursion limit", () => {
+    const nest = (n: number) => Array.from({ length: n }).reduce<Expr>((e) => bin("+", num(1), bin("*", bin("*", num(2), v("x")), e)), num(1));
+    const [w, half] = [work(nest(1000)), work(nest(500))];
+    assert.ok(w <= 30 * size(nest(1000)), `work ${w}`);
+    assert.ok(w <= 2.3 * half, `work ${w} for 1000 levels, ${half} for 500`);
+  });
+
   it("past the size limit the derivative is not simplified: explain gives its size instead", () => {
     const ex = explainAll(Array(80).fill("x").join("^"), parseAssignments(["x=0.9"]));
     assert.equal(ex.report.derivatives, undefined);
