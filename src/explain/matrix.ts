@@ -593,7 +593,7 @@ export function textbookRules(s: Stage, values: ReadonlyMap<string, bp.Tensor>, 
   const self = values.get(s.name)!;
   if (self.size === 1 && refs.every((r) => values.get(r)!.size === 1)) return null;
   const per = stageRuleExprs(s, values);
-  if (!per) return null;
+  if (!per || per.size === 0) return null;
   const g = grad ?? bp.onesLike(self);
   const [, back] = bp.vjp(stageFunction(s), ...refs.map((r) => values.get(r)!));
   const contributions = back(g);
