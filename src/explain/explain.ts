@@ -78,6 +78,22 @@ export interface CheckReport {
   ok: boolean;
 }
 
+/**
+ * The cost of the gradient check beside backprop's, counted as operations: one per number a stage
+ * produces (forward) and one per number of each edge's contribution and fan-out sum (backward).
+ * Central differences run the whole forward pass twice per input element.
+ */
+export interface CheckCost {
+  /** Input elements: every number of every input given a value (each one is perturbed). */
+  inputs: number;
+  forwardOps: number;
+  backwardOps: number;
+  /** 2 × inputs × forwardOps. */
+  centralDifferenceOps: number;
+  /** centralDifferenceOps / (forwardOps + backwardOps): how many times fewer operations backprop needs. */
+  ratio: number;
+}
+
 export interface ExplainReport {
   source: string;
   inputs: string[];
@@ -109,6 +125,8 @@ export interface ExplainReport {
    */
   backwardNonFinite?: { stage: string; input: string; value: Value };
   check?: CheckReport[];
+  /** With `check`: what the check cost against backprop, in operations (see `checkCost`). */
+  checkCost?: CheckCost;
   step?: { lr: number; updates: { name: string; from: Value; to: Value }[] };
 }
 
@@ -308,6 +326,35 @@ function checkGradients(staged: StagedProgram, given: ReadonlyMap<string, bp.Ten
   });
 }
 
+/** How many numbers a value holds (1 for a scalar). */
+function elementCount(v: Value): number {
+  return typeof v === "number" ? 1 : (v as Value[]).reduce((n: number, x) => n + elementCount(x), 0);
+}
+
+/**
+ * Operation counts of the check against backprop, read from the report so that they count what it
+ * records: the stages run forward, the contributions the backward pass produced (null ones never ran)
+ * and, where k contributions reach one name, the k - 1 additions that sum them.
+ */
+export function checkCost(r: Pick<ExplainReport, "inputValues" | "stages" | "edges">): CheckCost {
+  const inputs = Object.values(r.inputValues).reduce((n: number, v) => n + elementCount(v), 0);
+  const forwardOps = r.stages.reduce((n, s) => n + s.shape.reduce((a, b) => a * b, 1), 0);
+  let backwardOps = 0;
+  const reached = new Set<string>();
+  for (const e of r.edges) {
+    if (e.contribution === null) continue;
+    const size = elementCount(e.contribution);
+    // The first contribution to a name is its gradient so far; each later one adds to it.
+    backwardOps += reached.has(e.from) ? 2 * size : size;
+    reached.add(e.from);
+  }
+  const centralDifferenceOps = 2 * inputs * forwardOps;
+  const backprop = forwardOps + backwardOps;
+  // A program that does no work costs nothing either way: call that even.
+  const ratio = backprop === 0 ? 1 : centralDifferenceOps / backprop;
+  return { inputs, forwardOps, backwardOps, centralDifferenceOps, ratio };
+}
+
 /** The name derivatives are written with: the output's own name when the program names it, else "out". */
 function lossName(staged: StagedProgram): string {
   return staged.stages.find((s) => s.name === staged.output)?.userDefined ? staged.output : "out";
@@ -433,7 +480,10 @@ export function explainAll(source: string, given: ReadonlyMap<string, bp.Tensor>
     }
   }
   if (!scalar) addMatrixForms(report, staged, ev);
-  if (options.check) report.check = checkGradients(staged, given, inputNames, ev.grads);
+  if (options.check) {
+    report.check = checkGradients(staged, given, inputNames, ev.grads);
+    report.checkCost = checkCost(report);
+  }
   if (options.step !== undefined) {
     const lr = options.step;
     report.step = {

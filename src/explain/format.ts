@@ -15,6 +15,20 @@ export function tooLargeText(r: ExplainReport): string | null {
   return t ? `too large to show: about ${fmtNumber(t.size)} nodes before simplification (the limit is ${t.limit}); the gradients above are exact` : null;
 }
 
+const counted = (n: number, unit: string): string => `${n} ${unit}${n === 1 ? "" : "s"}`;
+
+/**
+ * The gradient check's cost beside backprop's, in operations: "central differences 2 × 3 inputs × 2 ops
+ * = 12 ops; backprop 2 + 4 = 6 ops (2× fewer)". Null without --check.
+ */
+export function checkCostText(r: ExplainReport): string | null {
+  const c = r.checkCost;
+  if (!c) return null;
+  const compared = c.ratio > 1 ? `${fmtNumber(c.ratio)}× fewer` : c.ratio === 1 ? "as many" : `${fmtNumber(1 / c.ratio)}× more`;
+  const central = `central differences 2 × ${counted(c.inputs, "input")} × ${counted(c.forwardOps, "op")} = ${counted(c.centralDifferenceOps, "op")}`;
+  return `${central}; backprop ${c.forwardOps} + ${c.backwardOps} = ${counted(c.forwardOps + c.backwardOps, "op")} (${compared})`;
+}
+
 function listText(names: readonly string[]): string {
   return names.length <= 8 ? names.join(", ") : `${names.slice(0, 4).join(", ")}, ... ${names[names.length - 1]} (${names.length} stages)`;
 }
@@ -135,6 +149,8 @@ export function formatTable(r: ExplainReport): string {
   if (r.check) {
     lines.push("", "Gradient check (central differences, float64)");
     pushAll(lines, table([["input", "backprop", "numeric", "rel. error", "verdict"], ...r.check.map((c) => [c.name, fmtValue(c.analytic), fmtValue(c.numeric), c.relError.toExponential(1), c.ok ? "ok" : "MISMATCH"])]));
+    const cost = checkCostText(r);
+    if (cost) lines.push(`  cost: ${cost}`);
   }
   if (r.step) {
     lines.push("", `One gradient-descent step (step size ${r.step.lr}: x -= step * gx)`);
@@ -171,6 +187,8 @@ export function formatMarkdown(r: ExplainReport): string {
   const tooLarge = tooLargeText(r);
   if (tooLarge) out.push("", `Symbolic derivatives: ${tooLarge}.`);
   if (r.matrixDerivatives) out.push("", "Matrix derivatives (denominator convention):", "", ...matrixLines(r, "latex").map((l) => `- $${l}$`));
+  const cost = checkCostText(r);
+  if (cost) out.push("", `Cost of the gradient check: ${cost}.`);
   if (r.warnings.length) out.push("", ...r.warnings.map((w) => `> **Warning:** ${md(w)}`));
   return out.join("\n") + "\n";
 }
@@ -225,6 +243,8 @@ export function formatLatex(r: ExplainReport): string {
   }
   const tooLarge = tooLargeText(r);
   if (tooLarge) out.push("", `% Symbolic derivatives: ${tooLarge}`);
+  const cost = checkCostText(r);
+  if (cost) out.push("", `% Cost of the gradient check: ${cost}`);
   if (r.matrixDerivatives) out.push("", "% Matrix derivatives (denominator convention)", "\\begin{align*}", matrixLines(r, "latex").map((l) => l.replace(" = ", " &= ")).join(" \\\\\n"), "\\end{align*}");
   if (r.warnings.length) out.push("", ...r.warnings.map((w) => `% Warning: ${w.replace(/\n/g, " ")}`));
   return out.join("\n") + "\n";
