@@ -119,6 +119,52 @@ describe("fan-out and unused stages", () => {
   });
 });
 
+describe("arrays on wires, tooltips and TikZ local derivatives", () => {
+  const layer = report("(y - sum(sigmoid(W @ x + b)))^2", "W=[[0.5,-0.2],[0.1,0.3],[0.4,0.4]]", "x=[1,-1]", "b=[0,0.1,-0.1]", "y=1.5");
+
+  it("arrays over 6 elements show their shape, small ones their values, in every format", () => {
+    const g = buildGraph(layer);
+    const wire = (from: string) => g.edges.find((e) => e.from === from)!;
+    assert.deepEqual([wire("W").value, wire("W").grad], ["(3×2)", "(3×2)"]);
+    assert.deepEqual([wire("x").value, wire("b").value], ["[1, -1]", "[0, 0.1, -0.1]"]);
+    // Three elements, but too long to read on a wire: the shape.
+    assert.equal(wire("d").value, "(3)");
+    assert.match(toSvg(layer, g), /data-from="W"[^>]*>\(3×2\)<\/text>/);
+    assert.match(toTikz(layer, g), /node\[above, fwd\] \{\(3\$\\times\$2\)\}/);
+    assert.match(toDot(layer, g), /"W" -> "a" \[label=<<font color="#1a7f37">\(3×2\)<\/font>/);
+    assert.match(toMermaid(layer, g), /n_W -->\|"\(3×2\) \/ \(3×2\)"\| n_a/);
+  });
+
+  it("abbreviated labels keep the full value in an SVG <title> beside the short text", () => {
+    const svg = toSvg(layer);
+    assert.ok(svg.includes('<g><title>(3×2) [[0.5, -0.2], [0.1, 0.3], [0.4, 0.4]]</title><text class="fwd" data-from="W"'), "W's full value");
+    assert.match(svg, /<title>W = \(3×2\) \[\[0.5, -0.2\], \[0.1, 0.3\], \[0.4, 0.4\]\]<\/title><rect/);
+    const q2c = toSvg(report("(ln(x) + sin(y))^2 + 4x", "x=e,y=pi/2"));
+    assert.match(q2c, /<g><title>2.718281828459045<\/title><text class="fwd" data-from="x"[^>]*>2.718<\/text><\/g>/);
+    // A label drawn in full gets no tooltip.
+    assert.match(toSvg(r2a()), /<text class="fwd" data-from="x"[^>]*>1<\/text>\n(?!<\/g>)/);
+    assert.doesNotMatch(toSvg(r2a()), /<title>1<\/title>/);
+    assert.match(toDot(layer), /labeltooltip="\(2\) \[1, -1\] \/ \(2\) \[0.055696558273898536, 0.030791818729689256\]"/);
+  });
+
+  it("TikZ writes each local derivative in math where the SVG writes its grey ∂ label", () => {
+    const r = report("(ln(x) + sin(y))^2 + 4x", "x=e,y=pi/2");
+    const g = buildGraph(r);
+    const tikz = toTikz(r, g);
+    const svgLocals = g.edges.filter((e) => e.local);
+    assert.equal((tikz.match(/\\partial\\, /g) ?? []).length, svgLocals.length);
+    const xa = g.edges.find((e) => e.from === "x" && e.local === "1 / x")!;
+    const at = `(${(xa.localAt.x * 0.02).toFixed(2)},${((g.height - (xa.localAt.y - 6)) * 0.02).toFixed(2)})`;
+    assert.ok(tikz.includes(`\\node[anchor=base east, gray, font=\\scriptsize, inner sep=0pt] at ${at} {$\\partial\\, \\frac{1}{x}$};`), tikz);
+    assert.ok(tikz.includes("$\\partial\\, \\cos\\left(y\\right)$"));
+    assert.ok(toTikz(report("relu(x - 1) + x^2", "x=1.7")).includes("$\\partial\\, \\mathbb{1}[a > 0]$"));
+  });
+});
+
+function r2a(): ReturnType<typeof report> {
+  return report("(x + y) z", "x=1,y=3,z=2");
+}
+
 describe("PNG", () => {
   it("renders the SVG at twice its size", async () => {
     const r = report("1/(1+exp(-x))", "x=2");
@@ -143,11 +189,13 @@ describe("TikZ", { skip: hasPdflatex ? false : "pdflatex is not installed (apt-g
     ["tikz-q2c", "(ln(x) + sin(y))^2 + 4x", "x=e,y=pi/2,z=2"],
     ["tikz-fanout", "u = x^2; x * x + 2x", "x=3"],
     ["tikz-matrix", "sum((W @ x)^2)", "W=[[0.1,0.5],[-0.3,0.8]],x=[0.2,0.4]"],
+    ["tikz-layer", "(y - sum(sigmoid(W @ x + b)))^2", "W=[[0.5,-0.2],[0.1,0.3],[0.4,0.4]];x=[1,-1];b=[0,0.1,-0.1];y=1.5"],
+    ["tikz-piecewise", "x * x + relu(x - 1) + abs(y) + tanh(x y) + 1/x + sigmoid(y)", "x=1.7,y=-0.4"],
   ]) {
     it(`${src} compiles with pdflatex (standalone class)`, () => {
       const dir = join(ARTIFACTS, name);
       mkdirSync(dir, { recursive: true });
-      writeFileSync(join(dir, "figure.tex"), toTikz(report(src, at)));
+      writeFileSync(join(dir, "figure.tex"), toTikz(report(src, ...at.split(";"))));
       const r = spawnSync("pdflatex", ["-interaction=nonstopmode", "-halt-on-error", "figure.tex"], { cwd: dir, encoding: "utf8", timeout: 120000 });
       assert.equal(r.status, 0, r.stdout.slice(-2000));
       assert.ok(existsSync(join(dir, "figure.pdf")));

@@ -33,6 +33,15 @@ function wirePath(e: GraphEdge): string {
   return parts.join(" ");
 }
 
+/**
+ * A wire label whose figure text is abbreviated (4 digits, an array's shape) wrapped in a group whose
+ * <title> holds the full text: viewers show it as a tooltip. The <title> sits beside the <text>, not in
+ * it, so the text's own content stays the short label (the playground and tests read it).
+ */
+function titled(full: string, short: string, text: string): string {
+  return full === short ? text : `<g><title>${xml(full)}</title>${text}</g>`;
+}
+
 /** Text offsets come from graph.ts (TEXT), where the layout places labels and geometry.ts checks them. */
 export function toSvg(r: ExplainReport, graph: Graph = buildGraph(r)): string {
   const out: string[] = [];
@@ -46,10 +55,10 @@ export function toSvg(r: ExplainReport, graph: Graph = buildGraph(r)): string {
     out.push(`<path d="${wirePath(e)}" fill="none" stroke="#374151" stroke-width="1.5" marker-end="url(#arrow)"/>`);
     const p = e.label;
     // class and data attributes let a viewer reveal values stage by stage (the playground's stepping).
-    out.push(`<text class="fwd" data-from="${xml(e.from)}" x="${round(p.x)}" y="${round(p.y - TEXT.valueAbove)}" text-anchor="middle" font-size="13" fill="${FORWARD_COLOR}">${xml(e.value)}</text>`);
+    out.push(titled(e.valueFull, e.value, `<text class="fwd" data-from="${xml(e.from)}" x="${round(p.x)}" y="${round(p.y - TEXT.valueAbove)}" text-anchor="middle" font-size="13" fill="${FORWARD_COLOR}">${xml(e.value)}</text>`));
     out.push(
       e.computed
-        ? `<text class="bwd" data-to="${xml(e.to)}" x="${round(p.x)}" y="${round(p.y + TEXT.gradBelow)}" text-anchor="middle" font-size="13" fill="${BACKWARD_COLOR}">${xml(e.grad)}</text>`
+        ? titled(e.gradFull, e.grad, `<text class="bwd" data-to="${xml(e.to)}" x="${round(p.x)}" y="${round(p.y + TEXT.gradBelow)}" text-anchor="middle" font-size="13" fill="${BACKWARD_COLOR}">${xml(e.grad)}</text>`)
         : `<text class="bwd" data-to="${xml(e.to)}" x="${round(p.x)}" y="${round(p.y + TEXT.gradBelow)}" text-anchor="middle" font-size="11" font-style="italic" fill="${MUTED}">not computed</text>`,
     );
     if (e.local) {
@@ -86,7 +95,12 @@ export function toSvg(r: ExplainReport, graph: Graph = buildGraph(r)): string {
 }
 
 function tex(s: string): string {
-  return s.replace(/\\/g, "\\textbackslash{}").replace(/([#$%&_{}])/g, "\\$1").replace(/\^/g, "\\textasciicircum{}").replace(/~/g, "\\textasciitilde{}");
+  return s
+    .replace(/\\/g, "\\textbackslash{}")
+    .replace(/([#$%&_{}])/g, "\\$1")
+    .replace(/\^/g, "\\textasciicircum{}")
+    .replace(/~/g, "\\textasciitilde{}")
+    .replace(/×/g, "$\\times$"); // array shapes (3×2): pdflatex's default fonts lack the character
 }
 
 /** Gate labels in math mode (they hold ×, ÷, −, ^ and numbers). */
@@ -102,6 +116,8 @@ export function toTikz(r: ExplainReport, graph: Graph = buildGraph(r)): string {
   const lines: string[] = [
     "\\documentclass[tikz,border=6pt]{standalone}",
     "\\usetikzlibrary{arrows.meta}",
+    // Local derivatives are written in LaTeX with \\mathbb (relu's 1[z > 0]) and \\operatorname (sign).
+    "\\usepackage{amsmath,amssymb}",
     `\\definecolor{fwd}{HTML}{${FORWARD_COLOR.slice(1)}}`,
     `\\definecolor{bwd}{HTML}{${BACKWARD_COLOR.slice(1)}}`,
     `\\definecolor{stage}{HTML}{${STAGE_COLOR.slice(1)}}`,
@@ -126,6 +142,8 @@ export function toTikz(r: ExplainReport, graph: Graph = buildGraph(r)): string {
       .join(" ");
     lines.push(`  \\draw[->] ${path};`);
     lines.push(`  \\path (${X(e.label.x)},${Y(e.label.y)}) node[above, fwd] {${tex(e.value)}} ${grad};`);
+    // Where the SVG draws its grey ∂ label: the text ends at localAt, its baseline TEXT.localAbove above.
+    if (e.localLatex) lines.push(`  \\node[anchor=base east, gray, font=\\scriptsize, inner sep=0pt] at (${X(e.localAt.x)},${Y(e.localAt.y - TEXT.localAbove)}) {$\\partial\\, ${e.localLatex}$};`);
   }
   lines.push("\\end{tikzpicture}", "\\end{document}", "");
   return lines.join("\n");
@@ -154,7 +172,9 @@ export function toDot(r: ExplainReport, graph: Graph = buildGraph(r)): string {
   }
   for (const e of graph.edges) {
     const grad = e.computed ? `<font color="${BACKWARD_COLOR}">${html(e.grad)}</font>` : `<font color="${MUTED}"><i>not computed</i></font>`;
-    lines.push(`  ${dotId(e.from)} -> ${dotId(e.to)} [label=<<font color="${FORWARD_COLOR}">${html(e.value)}</font><br/>${grad}>];`);
+    // Abbreviated labels carry the full values in the label's tooltip (SVG output of Graphviz).
+    const full = e.valueFull !== e.value || (e.computed && e.gradFull !== e.grad) ? `, labeltooltip=${dotId(`${e.valueFull} / ${e.computed ? e.gradFull : "not computed"}`)}` : "";
+    lines.push(`  ${dotId(e.from)} -> ${dotId(e.to)} [label=<<font color="${FORWARD_COLOR}">${html(e.value)}</font><br/>${grad}>${full}];`);
   }
   lines.push("}", "");
   return lines.join("\n");

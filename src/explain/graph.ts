@@ -40,8 +40,13 @@ export interface GraphEdge {
   /** Gradient flowing back along this wire (blue, below); "not computed" when none reaches it. */
   grad: string;
   computed: boolean;
+  /** The full forward value and gradient (tooltips): every digit, arrays with all their elements. */
+  valueFull: string;
+  gradFull: string;
   /** Local derivative d to / d from (small, near the consumer). */
   local: string;
+  /** The local derivative in LaTeX (TikZ), "" where the wire shows none. */
+  localLatex: string;
   /** The wire's route: from the source's port through one point per layer it crosses to the target's port. */
   points: Point[];
   /** Where the value (above) and gradient (below) labels are centred, and where the local derivative ends. */
@@ -56,13 +61,47 @@ export interface Graph {
   height: number;
 }
 
-/** Short text for a value on a wire: numbers to 4 significant digits, small arrays in full, else the shape. */
-export function wireText(v: Value | null, shape?: readonly number[]): string {
+/** Shape of a number (none) or of a nested array, from its first elements. */
+function shapeOfValue(v: Value): number[] {
+  const shape: number[] = [];
+  for (let x: Value = v; Array.isArray(x); x = (x as Value[])[0]) shape.push(x.length);
+  return shape;
+}
+
+/** An array's shape as the figures write it: (3×2), (3) for a vector. */
+export function shapeLabel(shape: readonly number[]): string {
+  return `(${shape.join("×")})`;
+}
+
+/** Labels longer than this are drawn as their short form (the full text goes to a tooltip). */
+const MAX_WIRE_CHARS = 20;
+/** Arrays with at most this many elements show their values; larger ones their shape. */
+const MAX_SHOWN_ELEMENTS = 6;
+
+/**
+ * Short text for a value on a wire: numbers to 4 significant digits, small arrays (at most 6
+ * elements) compactly in full when that is short, other arrays as their shape, (3×2).
+ */
+export function wireText(v: Value | null): string {
   if (v === null) return "not computed";
   if (typeof v === "number") return fmtNumber(v);
-  const flat = (v as unknown[]).flat(Infinity) as number[];
-  if (flat.length <= 4) return fmtNested(v, ", ");
-  return `array ${shape ? `(${shape.join(",")})` : `of ${flat.length}`}`;
+  const shape = shapeOfValue(v);
+  const size = shape.reduce((a, b) => a * b, 1);
+  const compact = fmtNested(v, ", ");
+  return size <= MAX_SHOWN_ELEMENTS && compact.length <= MAX_WIRE_CHARS ? compact : shapeLabel(shape);
+}
+
+/** Every digit of a value: numbers as JavaScript prints them, nested arrays with ", " between elements. */
+function fullNested(v: Value): string {
+  if (typeof v === "number") return String(v);
+  return `[${(v as Value[]).map(fullNested).join(", ")}]`;
+}
+
+/** The full text behind a wire label (for a tooltip): arrays with their shape and every element. */
+export function wireFullText(v: Value | null): string {
+  if (v === null) return "not computed";
+  if (typeof v === "number") return fullNested(v);
+  return `${shapeLabel(shapeOfValue(v))} ${fullNested(v)}`;
 }
 
 const OP_SYMBOL = new Map<string, string>(Object.entries({ add: "+", sub: "−", mul: "×", div: "÷", pow: "^", matmul: "@", neg: "−", reciprocal: "1/x", id: "=", transpose: "ᵀ" }));
@@ -294,7 +333,7 @@ function layoutGraph(r: ExplainReport, order: Ordering, spread: number): { graph
   const mid = height / 2;
   // Layers are as far apart as the longest wire label needs.
   let labelChars = 0;
-  for (const s of r.stages) labelChars = Math.max(labelChars, wireText(s.value, s.shape).length, wireText(s.grad, s.shape).length);
+  for (const s of r.stages) labelChars = Math.max(labelChars, wireText(s.value).length, wireText(s.grad).length);
   for (const n of r.inputs) labelChars = Math.max(labelChars, wireText(own(r.inputValues, n) ?? null).length);
   // ... and the local derivative beside it, near the consumer.
   const localChars = r.edges.reduce((m, e) => Math.max(m, localLabel(e.local).length + 2), 0);
@@ -320,7 +359,7 @@ function layoutGraph(r: ExplainReport, order: Ordering, spread: number): { graph
     return `${sumText(parts.map((e) => wireText(e.contribution)))} = ${wireText(total ?? null)}`;
   };
   const spacing = (n: number) => (n > 1 ? Math.min(40, 60 / (n - 1)) : 0);
-  for (const n of inputs) nodes.push({ id: n, kind: "input", label: n, title: `${n} = ${wireText(own(r.inputValues, n) ?? null)}`, ...at(n), r: R, h: Math.max(32, (fanout(n) - 1) * spacing(fanout(n)) + 20), sum: fanSum(n), span: null });
+  for (const n of inputs) nodes.push({ id: n, kind: "input", label: n, title: `${n} = ${wireFullText(own(r.inputValues, n) ?? null)}`, ...at(n), r: R, h: Math.max(32, (fanout(n) - 1) * spacing(fanout(n)) + 20), sum: fanSum(n), span: null });
   for (const s of r.stages) nodes.push({ id: s.name, kind: "stage", label: gateLabel(s), title: s.equation, ...at(s.name), r: R, h: 2 * R, sum: fanSum(s.name), span: s.span });
   const outPt = { x: at(OUT).x - DX / 2, y: at(OUT).y };
   nodes.push({ id: OUT, kind: "output", label: r.output, title: `output ${r.output}`, ...outPt, r: 0, h: 0, sum: null, span: null });
@@ -355,7 +394,6 @@ function layoutGraph(r: ExplainReport, order: Ordering, spread: number): { graph
   const inIndex = group((w) => w.to, lastHop);
   const edgeBy = new Map(r.edges.map((e) => [`${e.to}#${e.argIndex}`, e]));
   const valueOf = (name: string): Value => own(r.inputValues, name) ?? stageBy.get(name)!.value;
-  const shapeOf = (name: string) => stageBy.get(name)?.shape;
   const edges: GraphEdge[] = wires.map((w) => {
     const [ko, no] = outIndex.get(w)!;
     const [ki, ni] = inIndex.get(w)!;
@@ -367,13 +405,20 @@ function layoutGraph(r: ExplainReport, order: Ordering, spread: number): { graph
     const t = no > 1 ? 0.3 + (0.4 * ko) / (no - 1) : 0.5;
     const label = onWire(points[0], points[1], t);
     const tail = points[points.length - 2];
+    const value = w.to === OUT ? r.value : valueOf(w.from);
+    const grad = w.to === OUT ? 1 : (e?.contribution ?? null);
+    const local = e ? localLabel(e.local) : "";
     return {
       from: w.from,
       to: w.to,
-      value: wireText(w.to === OUT ? r.value : valueOf(w.from), shapeOf(w.from)),
-      grad: w.to === OUT ? "1" : wireText(e?.contribution ?? null, shapeOf(w.from)),
+      value: wireText(value),
+      grad: wireText(grad),
+      valueFull: wireFullText(value),
+      gradFull: wireFullText(grad),
       computed: w.to === OUT || (!!e && e.contribution !== null),
-      local: e ? localLabel(e.local) : "",
+      local,
+      // Only where the SVG draws one, so that both figures show the same derivatives.
+      localLatex: local && e?.localLatex ? e.localLatex : "",
       points,
       label,
       localAt: onWire(tail, end, 0.88),
