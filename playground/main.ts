@@ -4,6 +4,7 @@ import katex from "katex";
 import "katex/dist/katex.min.css";
 import * as bp from "../src/index.js";
 import { playgroundErrorText } from "./errors.js";
+import { GraphView } from "./graph-view.js";
 import { setupTrain } from "./train-view.js";
 
 const $ = <T extends HTMLElement>(id: string): T => document.getElementById(id) as T;
@@ -40,6 +41,7 @@ const result = $("result");
 let current: { ex: bp.Explanation; svg: string; python: string; ts: string } | null = null;
 let step = 0;
 let codeLang: "python" | "ts" = "python";
+const graphView = new GraphView($("graph"), { zoomIn: $("zoom-in"), zoomOut: $("zoom-out"), fit: $("zoom-fit") });
 
 function latexOf(text: string): string {
   try {
@@ -100,7 +102,9 @@ function render(): void {
   // The SVG is parsed as XML data (no scripts run); user names in it were escaped when it was written.
   const doc = new DOMParser().parseFromString(current.svg, "image/svg+xml");
   const figure = $("graph");
-  figure.replaceChildren(document.importNode(doc.documentElement, true));
+  const svg = document.importNode(doc.documentElement, true) as Element as SVGSVGElement;
+  figure.replaceChildren(svg);
+  graphView.show(svg);
   const gradBody = $("gradients").querySelector("tbody")!;
   gradBody.replaceChildren(
     ...r.inputs.map((n) => {
@@ -155,6 +159,9 @@ function showStep(): void {
     svg.querySelectorAll<SVGElement>("text.fwd").forEach((t) => t.classList.toggle("hidden", !known(t.dataset.from ?? "")));
     svg.querySelectorAll<SVGElement>("text.bwd").forEach((t) => t.classList.toggle("hidden", t.classList.contains("sum") ? backwardDone < n : !flowed(t.dataset.to ?? "")));
     svg.querySelectorAll<SVGElement>("g.gate").forEach((g) => g.classList.toggle("current", !!cur && g.dataset.stage === cur.name));
+    // Zoomed in, the view follows the stepping so the current stage is always on screen.
+    const gate = svg.querySelector<SVGGElement>("g.gate.current");
+    if (gate) graphView.reveal(gate);
   }
   const body = $("stages").querySelector("tbody")!;
   body.replaceChildren(
@@ -202,6 +209,8 @@ $("step-next").addEventListener("click", () => move(step + 1));
 $("step-end").addEventListener("click", () => move(Number.MAX_SAFE_INTEGER));
 document.addEventListener("keydown", (e) => {
   const t = e.target as HTMLElement;
+  // Keys the graph used (arrows pan it while it is focused) are not steps.
+  if (e.defaultPrevented) return;
   if (!current || $("panel-explain").hidden || t.tagName === "TEXTAREA" || t.tagName === "INPUT" || t.getAttribute("role") === "tab") return;
   if (e.key === "ArrowRight") move(step + 1);
   else if (e.key === "ArrowLeft") move(step - 1);

@@ -154,6 +154,109 @@ describe("web playground in Chromium", { skip: existsSync(CHROMIUM) ? false : "C
     await page.close();
   });
 
+  // A 30-stage chain s1 = sin(x); s2 = sin(s1); …: its natural graph is several screens wide.
+  const CHAIN = 30;
+  const chainQuery = "?expr=" + encodeURIComponent(Array.from({ length: CHAIN }, (_, i) => `s${i + 1} = sin(${i ? `s${i}` : "x"})`).join("; ")) + "&at=x%3D1";
+  const box = async (page: Page, selector: string) => (await page.locator(selector).boundingBox())!;
+  const scale = async (page: Page) => Number(await page.getAttribute("#graph", "data-scale"));
+  type Rect = { x: number; y: number; width: number; height: number };
+  const intersects = (a: Rect, b: Rect) => a.x < b.x + b.width && b.x < a.x + a.width && a.y < b.y + b.height && b.y < a.y + a.height;
+
+  it("fits a wide graph to the container's width on load", async () => {
+    const page = await open(chainQuery);
+    await page.waitForSelector("#graph svg");
+    assert.equal(await page.locator("#graph g.gate").count(), CHAIN);
+    const figure = await box(page, "#graph");
+    const svg = await box(page, "#graph svg");
+    assert.ok(svg.width <= figure.width, `svg ${svg.width}px wide in a ${figure.width}px container`);
+    // The whole chain shows: its first and last gates both lie inside the container.
+    assert.ok(intersects(await box(page, '#graph g.gate[data-stage="s1"]'), figure));
+    assert.ok(intersects(await box(page, `#graph g.gate[data-stage="s${CHAIN}"]`), figure));
+    await page.close();
+  });
+
+  it("zooms with the + − Fit buttons and, once focused, with + − 0 and pans with the arrows", async () => {
+    const page = await open(chainQuery);
+    await page.waitForSelector("#graph svg");
+    const fit = await scale(page);
+    assert.ok(fit > 0 && fit < 1, `fit scale ${fit}`);
+    await page.click("#zoom-in", { timeout: 2000 });
+    const zoomed = await scale(page);
+    assert.ok(Math.abs(zoomed - fit * 1.25) < 1e-3, `one click zooms by 1.25: ${fit} → ${zoomed}`);
+    await page.click("#zoom-out");
+    assert.ok(Math.abs((await scale(page)) - fit) < 1e-3);
+    await page.click("#zoom-in");
+    await page.click("#zoom-fit");
+    assert.ok(Math.abs((await scale(page)) - fit) < 1e-3);
+    // Keyboard: the graph is focusable, named, and + zooms.
+    await page.focus("#graph");
+    assert.equal(await page.evaluate(() => document.activeElement?.id), "graph");
+    assert.match((await page.getAttribute("#graph", "aria-label")) ?? "", /^Computational graph/);
+    await page.keyboard.press("+");
+    assert.ok((await scale(page)) > fit * 1.2, "+ zooms in");
+    await page.keyboard.press("+");
+    // Arrows pan the graph (not step the passes) while it is focused.
+    const status = await page.textContent("#step-status");
+    const before = await page.getAttribute("#graph svg", "viewBox");
+    await page.keyboard.press("ArrowRight");
+    const after = await page.getAttribute("#graph svg", "viewBox");
+    assert.ok(Number(after!.split(" ")[0]) > Number(before!.split(" ")[0]), `ArrowRight pans right: ${before} → ${after}`);
+    assert.equal(await page.textContent("#step-status"), status);
+    await page.keyboard.press("-");
+    await page.keyboard.press("0");
+    assert.ok(Math.abs((await scale(page)) - fit) < 1e-3, "0 fits again");
+    // Ctrl + wheel (what a trackpad pinch sends) zooms at the pointer.
+    const figure = await box(page, "#graph");
+    await page.mouse.move(figure.x + figure.width / 2, figure.y + figure.height / 2);
+    await page.keyboard.down("Control");
+    await page.mouse.wheel(0, -200);
+    await page.keyboard.up("Control");
+    await page.waitForFunction((f) => Number(document.querySelector("#graph")?.getAttribute("data-scale")) > f * 1.5, fit);
+    await page.keyboard.press("Tab"); // the focus ring is drawn for keyboard focus
+    await page.focus("#graph");
+    await page.screenshot({ path: join(shots, "graph-zoomed.png") });
+    await page.close();
+  });
+
+  it("stepping to a far stage pans it into view", async () => {
+    const page = await open(chainQuery);
+    await page.waitForSelector("#graph svg");
+    await page.click("#zoom-in", { timeout: 2000 }).catch(() => undefined);
+    await page.click("#zoom-in", { timeout: 2000 }).catch(() => undefined);
+    await page.click("#step-reset");
+    const last = `#graph g.gate[data-stage="s${CHAIN}"]`;
+    assert.ok(!intersects(await box(page, last), await box(page, "#graph")), "zoomed in, the last stage starts out of view");
+    // Forward through every stage: End, then back over the whole backward pass.
+    await page.click("#step-end");
+    await page.locator("#step-status").click();
+    for (let i = 0; i < CHAIN; i++) await page.keyboard.press("ArrowLeft");
+    assert.match((await page.textContent("#step-status")) ?? "", new RegExp(`^Forward ${CHAIN}/${CHAIN}: s${CHAIN} = `));
+    assert.ok(intersects(await box(page, last), await box(page, "#graph")), "the current stage is on screen");
+    await page.close();
+  });
+
+  it("fits a 390×844 phone: no horizontal overflow, every button on screen", async () => {
+    const page = await browser.newPage({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+    await page.goto(base + chainQuery);
+    await page.waitForSelector("#graph svg");
+    assert.ok((await page.evaluate(() => document.documentElement.scrollWidth)) <= 390, "no horizontal page overflow");
+    const outside = await page.locator("#panel-explain button").evaluateAll((els) =>
+      els.filter((e) => { const r = e.getBoundingClientRect(); return r.left < 0 || r.right > 390 || r.width === 0; }).map((e) => e.id || e.textContent),
+    );
+    assert.deepEqual(outside, []);
+    const figure = await box(page, "#graph");
+    assert.ok((await box(page, "#graph svg")).width <= figure.width);
+    await page.screenshot({ path: join(shots, "phone.png"), fullPage: true });
+    const fit = await scale(page);
+    await page.click("#zoom-in");
+    await page.click("#zoom-in");
+    assert.ok(Math.abs((await scale(page)) - fit * 1.25 ** 2) < 1e-3, "the buttons zoom on a phone too");
+    assert.equal(await page.locator("#graph.zoomed").count(), 1, "zoomed in, touch drags pan the graph");
+    await page.locator(".graph-tools").evaluate((e) => e.scrollIntoView());
+    await page.screenshot({ path: join(shots, "phone-zoomed.png") });
+    await page.close();
+  });
+
   it("trains in a worker: the loss falls over the first steps and the page stays responsive", async () => {
     const page = await open();
     await page.click("#tab-train");
