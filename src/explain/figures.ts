@@ -106,6 +106,8 @@ function tex(s: string): string {
 /** Gate labels in math mode (they hold ×, ÷, −, ^ and numbers). */
 function texGate(s: string): string {
   const m = s.replace(/×/g, "\\times ").replace(/÷/g, "\\div ").replace(/−/g, "-").replace(/π/g, "\\pi ").replace(/ᵀ/g, "^{\\top}").replace(/\^(\S+)/, "^{$1}").replace(/\^$/, "^{\\square}");
+  // A power gate (^2) needs a base in math mode, or only a raised 2 is printed: \square^{2}, like 2^{\square}.
+  if (m.startsWith("^")) return `\\square${m}`;
   return /^[a-z]{2,}$/.test(s) ? `\\mathrm{${s}}` : m;
 }
 
