@@ -218,6 +218,43 @@ describe("web playground in Chromium", { skip: existsSync(CHROMIUM) ? false : "C
     await page.close();
   });
 
+  it("pans with a mouse drag, zooms with a two-finger pinch, and Tab reaches the graph with a focus ring", async () => {
+    const page = await open(chainQuery);
+    await page.waitForSelector("#graph svg");
+    const fit = await scale(page);
+    await page.click("#zoom-in", { timeout: 2000 });
+    await page.click("#zoom-in");
+    const viewX = async () => Number((await page.getAttribute("#graph svg", "viewBox"))!.split(" ")[0]);
+    const x0 = await viewX();
+    const figure = await box(page, "#graph");
+    const cy = figure.y + figure.height / 2;
+    await page.mouse.move(figure.x + 600, cy);
+    await page.mouse.down();
+    await page.mouse.move(figure.x + 300, cy, { steps: 5 });
+    await page.mouse.up();
+    const s = await scale(page);
+    assert.ok(Math.abs((await viewX()) - x0 - 300 / s) < 0.5, `dragging 300 px left pans ${300 / s} graph units right: ${x0} → ${await viewX()}`);
+    // Pinch: two touch points moving apart double their distance, and the scale doubles.
+    await page.click("#zoom-fit");
+    const cdp = await page.context().newCDPSession(page);
+    const touch = async (type: "touchStart" | "touchMove" | "touchEnd", spread: number) =>
+      cdp.send("Input.dispatchTouchEvent", {
+        type,
+        touchPoints: type === "touchEnd" ? [] : [-1, 1].map((side, id) => ({ x: figure.x + figure.width / 2 + side * spread, y: cy, id })),
+      });
+    await touch("touchStart", 50);
+    for (const spread of [60, 75, 90, 100]) await touch("touchMove", spread);
+    await touch("touchEnd", 0);
+    const pinched = await scale(page);
+    assert.ok(Math.abs(pinched / fit - 2) < 0.05, `pinching apart 2× zooms 2×: ${fit} → ${pinched}`);
+    // Keyboard users reach the graph right after the Fit button, and see where the focus is.
+    await page.focus("#zoom-fit");
+    await page.keyboard.press("Tab");
+    assert.equal(await page.evaluate(() => document.activeElement?.id), "graph");
+    assert.equal(await page.evaluate(() => getComputedStyle(document.querySelector("#graph")!).outlineStyle), "solid");
+    await page.close();
+  });
+
   it("stepping to a far stage pans it into view", async () => {
     const page = await open(chainQuery);
     await page.waitForSelector("#graph svg");
