@@ -172,6 +172,7 @@ describe("web playground in Chromium", { skip: existsSync(CHROMIUM) ? false : "C
     // The whole chain shows: its first and last gates both lie inside the container.
     assert.ok(intersects(await box(page, '#graph g.gate[data-stage="s1"]'), figure));
     assert.ok(intersects(await box(page, `#graph g.gate[data-stage="s${CHAIN}"]`), figure));
+    await page.screenshot({ path: join(shots, "graph-fit.png") });
     await page.close();
   });
 
@@ -269,6 +270,7 @@ describe("web playground in Chromium", { skip: existsSync(CHROMIUM) ? false : "C
     for (let i = 0; i < CHAIN; i++) await page.keyboard.press("ArrowLeft");
     assert.match((await page.textContent("#step-status")) ?? "", new RegExp(`^Forward ${CHAIN}/${CHAIN}: s${CHAIN} = `));
     assert.ok(intersects(await box(page, last), await box(page, "#graph")), "the current stage is on screen");
+    await page.locator("#graph").screenshot({ path: join(shots, "graph-far-stage.png") });
     await page.close();
   });
 
