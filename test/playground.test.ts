@@ -2,19 +2,23 @@
  * End-to-end tests of the web playground in Debian's Chromium driven by playwright-core: the built
  * page is served from localhost, and screenshots are kept in test-artifacts/playground/.
  */
-import { after, before, describe, it } from "node:test";
+import { after, before, describe, it, type TestContext } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { createReadStream, existsSync, mkdirSync, statSync } from "node:fs";
+import { createReadStream, existsSync, mkdirSync, readFileSync, statSync } from "node:fs";
+import { createRequire } from "node:module";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { extname, join, normalize } from "node:path";
 import { chromium, type Browser, type Page } from "playwright-core";
+import type { AxeResults, Result } from "axe-core";
 
 const CHROMIUM = "/usr/bin/chromium";
 const root = process.cwd();
 const site = join(root, "dist-playground");
 const shots = join(root, "test-artifacts", "playground");
+// axe-core's bundled source, read from node_modules and injected into the page: no network needed.
+const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
 const TYPES: Record<string, string> = { ".html": "text/html", ".js": "text/javascript", ".css": "text/css", ".svg": "image/svg+xml", ".bin": "application/octet-stream", ".woff2": "font/woff2", ".woff": "font/woff", ".ttf": "font/ttf" };
 
 describe("web playground in Chromium", { skip: existsSync(CHROMIUM) ? false : "Chromium is not installed (apt-get install -y chromium)" }, () => {
@@ -293,6 +297,52 @@ describe("web playground in Chromium", { skip: existsSync(CHROMIUM) ? false : "C
     assert.equal(await page.locator("#graph.zoomed").count(), 1, "zoomed in, touch drags pan the graph");
     await page.locator(".graph-tools").evaluate((e) => e.scrollIntoView());
     await page.screenshot({ path: join(shots, "phone-zoomed.png") });
+    await page.close();
+  });
+
+  const describeViolations = (violations: Result[]) =>
+    violations.map((v) => `${v.id} (${v.impact}): ${v.help}\n${v.nodes.map((n) => `    ${n.target.join(" ")}`).join("\n")}`).join("\n");
+
+  /**
+   * Runs axe-core on the page and returns its serious and critical violations; the minor and moderate
+   * ones go to the test's diagnostics, so they stay visible without failing the run.
+   */
+  async function axeViolations(page: Page, t: TestContext): Promise<Result[]> {
+    if (!(await page.evaluate(() => "axe" in window))) await page.addScriptTag({ content: AXE_SOURCE });
+    const results = await page.evaluate(async () => {
+      const axe = (window as unknown as { axe: { run: (context: Document) => Promise<AxeResults> } }).axe;
+      return axe.run(document);
+    });
+    const blocking = (v: Result) => v.impact === "serious" || v.impact === "critical";
+    const minor = results.violations.filter((v) => !blocking(v));
+    if (minor.length) t.diagnostic("minor/moderate axe violations:\n" + describeViolations(minor));
+    return results.violations.filter(blocking);
+  }
+
+  it("axe-core finds no serious or critical accessibility violations once a program is explained (1280×800)", async (t) => {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    await page.goto(base + "?expr=(x%2By)*z&at=x%3D1,y%3D3,z%3D2");
+    await page.waitForSelector("#graph svg");
+    await page.waitForSelector("#derivatives .katex");
+    // Mid-stepping, so the highlighted stage and the pending gradients are checked too.
+    await page.click("#step-reset");
+    await page.click("#step-next");
+    const violations = await axeViolations(page, t);
+    assert.equal(violations.length, 0, "axe violations:\n" + describeViolations(violations));
+    // The Train tab's form, plot and drawing area (the Explain panel is hidden then, so axe skips it).
+    await page.click("#tab-train");
+    const train = await axeViolations(page, t);
+    assert.equal(train.length, 0, "axe violations on the Train tab:\n" + describeViolations(train));
+    await page.close();
+  });
+
+  it("axe-core finds no serious or critical accessibility violations on a 390×844 phone", async (t) => {
+    const page = await browser.newPage({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+    await page.goto(base + "?expr=(x%2By)*z&at=x%3D1,y%3D3,z%3D2");
+    await page.waitForSelector("#graph svg");
+    await page.waitForSelector("#derivatives .katex");
+    const violations = await axeViolations(page, t);
+    assert.equal(violations.length, 0, "axe violations:\n" + describeViolations(violations));
     await page.close();
   });
 
