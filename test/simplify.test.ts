@@ -150,8 +150,37 @@ describe("the sigmoid's derivative", () => {
     assert.equal(simplified(sigmoidForm), sigmoidForm);
   });
 
-  it("1 + exp(x) is not a sigmoid's denominator of x", () => {
-    assert.equal(simplified("exp(x) / (1 + exp(x))^2"), "exp(x) / (exp(x) + 1)^2");
+  it("exp(x) / (1 + exp(x)) is sigmoid(x), and exp(x) / (1 + exp(x))^2 its derivative", () => {
+    // Was "exp(x) / (exp(x) + 1)^2": 1 + exp(x) is the denominator of sigmoid(x) under exp(x), as a student reads it.
+    assert.equal(simplified("exp(x) / (1 + exp(x))^2"), sigmoidForm);
+    assert.equal(simplified("exp(x) / (1 + exp(x))"), "sigmoid(x)");
+    assert.equal(simplified("exp(x) * (1 + exp(x))^-1"), "sigmoid(x)");
+    assert.equal(simplified("exp(2y) / (exp(2y) + 1)"), "sigmoid(2y)");
+    assert.equal(simplified("exp(x)^2 / (1 + exp(x))^3"), "sigmoid(x)^2 * (1 - sigmoid(x))");
+    assert.equal(simplified("exp(x) (1 - sigmoid(x))"), "sigmoid(x)");
+    assert.equal(simplified("1 - 1 / (1 + exp(-x))"), "1 - sigmoid(x)");
+    assert.equal(simplified("exp(-x) / (1 + exp(-x))"), "1 - sigmoid(x)");
+  });
+
+  it("1 + exp(x) alone, or under a higher power of exp(x), is left as it is", () => {
+    assert.equal(simplified("1 / (1 + exp(x))"), "1 / (exp(x) + 1)");
+    assert.equal(simplified("exp(x)^3 / (1 + exp(x))^2"), "exp(x)^3 / (exp(x) + 1)^2");
+    assert.equal(simplified("exp(x) / (1 + exp(x))^0.5"), "exp(x) / (exp(x) + 1)^0.5");
+  });
+
+  it("s - s^2 for s = sigmoid(u) reads s (1 - s), in a sum of these two terms only", () => {
+    assert.equal(simplified("sigmoid(x) - sigmoid(x)^2"), sigmoidForm);
+    assert.equal(simplified("3x sigmoid(y)^2 - 3x sigmoid(y)^3"), "3x * sigmoid(y)^2 * (1 - sigmoid(y))");
+    assert.equal(simplified("exp(x)/(1+exp(x)) - exp(x)^2/(1+exp(x))^2"), sigmoidForm);
+    assert.equal(simplified("sigmoid(x)^2 - sigmoid(x)"), "sigmoid(x)^2 - sigmoid(x)");
+    assert.equal(simplified("z + sigmoid(x) - sigmoid(x)^2"), "z + sigmoid(x) - sigmoid(x)^2");
+    assert.equal(simplified("sigmoid(x) (1 - sigmoid(x)) + sigmoid(x)^2"), "sigmoid(x)");
+  });
+
+  it("explain: exp(x)/(1+exp(x)) at x = 0.5 has the derivative sigmoid(x) (1 - sigmoid(x))", () => {
+    // Was "exp(x) / (exp(x) + 1) - exp(x)^2 / (exp(x) + 1)^2".
+    const r = explain("exp(x)/(1+exp(x))", parseAssignments(["x=0.5"]));
+    assert.equal(r.derivatives?.x, sigmoidForm);
   });
 
   it("explain: the squared error of a logistic unit reads 2(s - y) s (1 - s)", () => {
@@ -209,6 +238,26 @@ describe("cost is linear in the size of the expression (an op count)", () => {
     assert.ok(w <= 2.3 * half, `work ${w} for 1000 levels, ${half} for 500`);
   });
 
+  it("a sum of 2,000 quotients exp(x_k) / (1 + exp(x_k))^2: at most 30 steps per node, ~twice the work for twice the terms", () => {
+    const quotients = (n: number) =>
+      Array.from({ length: n }, (_, k): Expr => bin("/", call("exp", v(`x${k}`)), bin("^", bin("+", num(1), call("exp", v(`x${k}`))), num(2)))).reduce((a, b) => bin("+", a, b));
+    const [w, half] = [work(quotients(2000)), work(quotients(1000))];
+    assert.ok(w <= 30 * size(quotients(2000)), `work ${w}`);
+    assert.ok(w <= 2.3 * half, `work ${w} for 2000 terms, ${half} for 1000`);
+  });
+
+  it("a sum of 2,000 products x_k (s_k - s_k^2), s_k = sigmoid(y_k): at most 30 steps per node, ~twice the work for twice the terms", () => {
+    const term = (k: number): Expr => {
+      const sk = (): Expr => call("sigmoid", v(`y${k}`));
+      return bin("*", v(`x${k}`), bin("-", sk(), bin("^", sk(), num(2))));
+    };
+    const sum = (n: number) => Array.from({ length: n }, (_, k) => term(k)).reduce((a, b) => bin("+", a, b));
+    const [w, half] = [work(sum(2000)), work(sum(1000))];
+    assert.ok(w <= 30 * size(sum(2000)), `work ${w}`);
+    assert.ok(w <= 2.3 * half, `work ${w} for 2000 terms, ${half} for 1000`);
+    assert.equal(printText(simplify(term(0))), "x0 * sigmoid(y0) * (1 - sigmoid(y0))");
+  });
+
   it("past the size limit the derivative is not simplified: explain gives its size instead", () => {
     const ex = explainAll(Array(80).fill("x").join("^"), parseAssignments(["x=0.9"]));
     assert.equal(ex.report.derivatives, undefined);
@@ -232,6 +281,8 @@ describe("property: simplify keeps the value and is idempotent", () => {
       tie("expr").map((a) => ({ kind: "neg", arg: a }) as Expr),
       // exp(-u) and 1 + exp(-u), so that sigmoid patterns appear.
       tie("expr").map((a) => bin("+", num(1), call("exp", { kind: "neg", arg: a }))),
+      // exp(u) / (1 + exp(u))^k, the quotient form of the sigmoid and its derivative.
+      fc.tuple(tie("expr"), fc.integer({ min: 1, max: 2 })).map(([a, k]) => bin("/", call("exp", a), bin("^", bin("+", num(1), call("exp", a)), num(k)))),
     ),
   }));
 

@@ -1,8 +1,8 @@
 /**
  * A small simplifier for scalar expressions, as a student would simplify: constant folding,
  * identities (x*1, x+0, x^1, --x), like terms (8t^4 + 2(t^4 - 4t) = 10t^4 - 8t), like factors
- * (x*x = x^2, t^2 t^3 = t^5, x^2/x = x) and the sigmoid's derivative (e^-x / (1 + e^-x)^2 =
- * sigmoid(x) (1 - sigmoid(x))). It never expands functions: sigma stays sigma, ln stays ln; and it
+ * (x*x = x^2, t^2 t^3 = t^5, x^2/x = x) and the sigmoid and its derivative (e^-x / (1 + e^-x)^2 =
+ * e^x / (1 + e^x)^2 = sigmoid(x) - sigmoid(x)^2 = sigmoid(x) (1 - sigmoid(x)), e^x / (1 + e^x) = sigmoid(x)). It never expands functions: sigma stays sigma, ln stays ln; and it
  * multiplies a sum out only where its terms meet like terms, so 3z^2 (x^2 + 2y) stays factored.
  *
  * Cost is near linear in the size of the expression: the input is walked once without recursion,
@@ -251,7 +251,46 @@ function makeSum(parts: readonly Term[]): Expr {
     add(t.coef * coef, rest);
   }
   expandLikeTerms(merged, add);
-  return fromTerms([...merged.values()]);
+  const terms = [...merged.values()];
+  return sigmoidFactored(terms) ?? fromTerms(terms);
+}
+
+/**
+ * c M sigmoid(u)^a - c M sigmoid(u)^(a+1) as c M sigmoid(u)^a (1 - sigmoid(u)), as a student writes the
+ * sigmoid's derivative; only for a sum of exactly these two terms (c > 0), so that it costs one
+ * division of the two terms and a larger sum keeps its like terms apart.
+ */
+function sigmoidFactored(terms: readonly Term[]): Expr | null {
+  const live = terms.filter((t) => clean(t.coef) !== 0);
+  if (live.length !== 2) return null;
+  for (const [lo, hi] of [
+    [live[0], live[1]],
+    [live[1], live[0]],
+  ]) {
+    if (lo.term === null || hi.term === null || !(lo.coef > 0) || clean(lo.coef + hi.coef) !== 0 || !hasSigmoidFactor(hi.term)) continue;
+    const ratio = makeProduct([
+      { coef: 1, term: hi.term },
+      { coef: -1, term: lo.term },
+    ]);
+    if (ratio.kind !== "call" || ratio.fn !== "sigmoid") continue;
+    const rest = makeSum([
+      { coef: 1, term: null },
+      { coef: -1, term: ratio },
+    ]);
+    return makeProduct([
+      { coef: 1, term: num(lo.coef) },
+      { coef: 1, term: lo.term },
+      { coef: 1, term: rest },
+    ]);
+  }
+  return null;
+}
+
+/** Whether a simplified term has a factor sigmoid(u) or sigmoid(u)^k at its top (a cheap test before dividing). */
+function hasSigmoidFactor(t: Expr): boolean {
+  const isSig = (e: Expr) => e.kind === "call" && e.fn === "sigmoid";
+  if (isSig(t) || (t.kind === "bin" && t.op === "^" && isSig(t.left))) return true;
+  return isProductNode(t) && productParts(t, 1, emptyProduct()).factors.some((f) => isSig(f.base) && !f.inverted);
 }
 
 /** Sums with more terms than this are not multiplied out (the cost is terms times factors). */
@@ -401,6 +440,7 @@ function makeProduct(parts: readonly Term[]): Expr {
     const u = isNum(f.exp) && f.exp.value < 0 ? sigmoidDenominator(f.base) : null;
     put(u ? { base: call("sigmoid", u), exp: num(-(f.exp as Num).value) } : f);
   }
+  logisticQuotients(merged, put);
   sigmoidDerivatives(merged, put);
   const factors = [...merged.values()].filter((f) => !isNum(f.exp, 0));
   // -2(x + y) would print as a negated product, which reads back as a sum: -2x - 2y.
@@ -426,6 +466,48 @@ function sumContent(sum: Expr): { content: number; rest: Expr } {
     memo.set(sum, out);
   }
   return out;
+}
+
+/** u when `e` is 1 + exp(u) with u not leading negative (so exp(u) / e is sigmoid(u)), else null. */
+function logisticDenominator(e: Expr): Expr | null {
+  if (e.kind !== "bin" || e.op !== "+") return null;
+  const [ex, one] = isNum(e.right, 1) ? [e.left, e.right] : [e.right, e.left];
+  return isNum(one, 1) && ex.kind === "call" && ex.fn === "exp" && !leadsNegative(ex.arg) ? ex.arg : null;
+}
+
+/** u when `e` is 1 - sigmoid(u), which is 1 / (1 + exp(u)), as makeSum prints it; else null. */
+function complementSigmoid(e: Expr): Expr | null {
+  return e.kind === "bin" && e.op === "-" && isNum(e.left, 1) && e.right.kind === "call" && e.right.fn === "sigmoid" ? e.right.arg : null;
+}
+
+/** u and k when a factor is 1 / (1 + exp(u))^k: (1 + exp(u))^-k or (1 - sigmoid(u))^k, k a positive integer. */
+function logisticFactor(f: Factor): { u: Expr; k: number } | null {
+  if (!isNum(f.exp) || !Number.isInteger(f.exp.value) || f.exp.value === 0) return null;
+  const k = f.exp.value;
+  const u = k < 0 ? logisticDenominator(f.base) : complementSigmoid(f.base);
+  return u === null ? null : { u, k: Math.abs(k) };
+}
+
+/**
+ * exp(u)^m / (1 + exp(u))^k = sigmoid(u)^m (1 - sigmoid(u))^(k-m), for integers 0 < m <= k: the
+ * quotient form of the sigmoid, exp(u) / (1 + exp(u)), and of its derivative, exp(u) / (1 + exp(u))^2,
+ * also where part of it was read already: exp(u) (1 - sigmoid(u)) = sigmoid(u).
+ * (1 + exp(-u), the other sigmoid's denominator, was read as a factor sigmoid(u) before this.)
+ */
+function logisticQuotients(merged: Map<number, Factor>, put: (f: Factor) => void): void {
+  for (const f of [...merged.values()]) {
+    const lf = logisticFactor(f);
+    if (lf === null) continue;
+    const { u, k } = lf;
+    const e = merged.get(canonId(call("exp", u)));
+    if (!e || !isPositiveInteger(e.exp) || e.exp.value > k) continue;
+    const m = e.exp.value;
+    e.exp = num(0);
+    f.exp = num(0);
+    const sig = call("sigmoid", u);
+    put({ base: sig, exp: num(m) });
+    if (k > m) put({ base: makeSum([{ coef: 1, term: null }, { coef: -1, term: sig }]), exp: num(k - m) });
+  }
 }
 
 /** sigmoid(u)^k exp(-u)^m = sigmoid(u)^(k-m) (1 - sigmoid(u))^m, for integers 0 < m <= k. */
