@@ -1,9 +1,10 @@
 /**
  * A small simplifier for scalar expressions, as a student would simplify: constant folding,
  * identities (x*1, x+0, x^1, --x), like terms (8t^4 + 2(t^4 - 4t) = 10t^4 - 8t), like factors
- * (x*x = x^2, t^2 t^3 = t^5, x^2/x = x) and the sigmoid and its derivative (e^-x / (1 + e^-x)^2 =
- * e^x / (1 + e^x)^2 = sigmoid(x) - sigmoid(x)^2 = sigmoid(x) (1 - sigmoid(x)), e^x / (1 + e^x) = sigmoid(x)). It never expands functions: sigma stays sigma, ln stays ln; and it
- * multiplies a sum out only where its terms meet like terms, so 3z^2 (x^2 + 2y) stays factored.
+ * (x*x = x^2, t^2 t^3 = t^5, x^2/x = x), the sigmoid (e^x / (1 + e^x) = sigmoid(x)) and its derivative
+ * (e^-x / (1 + e^-x)^2 = e^x / (1 + e^x)^2 = sigmoid(x) - sigmoid(x)^2 = sigmoid(x) (1 - sigmoid(x))).
+ * It never expands functions: sigma stays sigma, ln stays ln; and it multiplies a sum out only where
+ * its terms meet like terms, so 3z^2 (x^2 + 2y) stays factored.
  *
  * Cost is near linear in the size of the expression: the input is walked once without recursion,
  * whole chains of sums (and of products) are collected at their top node only, and terms and factors
