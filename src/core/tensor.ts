@@ -5,7 +5,7 @@
 import type { DType, TypedArray } from "./dtype.js";
 import { allocate, dtypeOf } from "./dtype.js";
 import type { ParamMap, Prim } from "./prim.js";
-import { checkShape, formatShape, ShapeError, type Shape } from "./shape.js";
+import { checkShape, formatShape, ShapeError, sizeOf, stridesOf, type Shape } from "./shape.js";
 import * as ops from "./ops.js";
 import { backward, type BackwardOptions } from "./autodiff.js";
 
@@ -222,14 +222,8 @@ const THRESHOLD = 1000;
 const EDGE = 3;
 
 function formatValues(data: TypedArray, shape: Shape): string {
-  let size = 1;
-  for (const d of shape) size *= d;
-  const summarise = size > THRESHOLD;
-  const strides = new Array<number>(shape.length);
-  for (let i = shape.length - 1, acc = 1; i >= 0; i--) {
-    strides[i] = acc;
-    acc *= shape[i];
-  }
+  const summarise = sizeOf(shape) > THRESHOLD;
+  const strides = stridesOf(shape);
   const walk = (dim: number, offset: number): string => {
     if (dim === shape.length) return String(data[offset]);
     const n = shape[dim];

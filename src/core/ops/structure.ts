@@ -180,8 +180,9 @@ function flattenIndices(op: string, idx: IndexLike): { flat: ArrayLike<number>; 
 }
 
 /**
- * Integer indices into an axis of `size` (negative ones count from the end), checked as numbers
- * before they are stored in 32 bits, so 2^32 + 1 is out of bounds rather than wrapped to 1.
+ * Integer indices into an axis of `size`, checked as numbers before they are stored in 32 bits (so
+ * 2^32 + 1 is out of bounds rather than wrapped to 1); negative ones count from the end and are
+ * returned made non-negative.
  */
 export function readIndices(op: string, idx: IndexLike, size: number, axis: number): { values: Int32Array; shape: number[] } {
   const { flat, shape } = flattenIndices(op, idx);
@@ -190,7 +191,7 @@ export function readIndices(op: string, idx: IndexLike, size: number, axis: numb
     const v = flat[i];
     if (!Number.isInteger(v)) throw new ShapeError(`${op}: index ${v} at position ${i} is not an integer`);
     if (v < -size || v >= size) throw new ShapeError(`${op}: index ${v} is out of bounds for axis ${axis} with size ${size}`);
-    values[i] = v;
+    values[i] = v < 0 ? v + size : v;
   }
   return { values, shape };
 }
@@ -214,7 +215,6 @@ export function take(x: Tensor, indices: IndexLike, axis?: number): Tensor {
   const src = axis === undefined ? reshape(x, [-1]) : x;
   const a = axis === undefined ? 0 : normalizeAxis(axis, x.ndim, "take");
   const { values, shape } = readIndices("take", indices, src.shape[a], a);
-  for (let i = 0; i < values.length; i++) if (values[i] < 0) values[i] += src.shape[a];
   return bind("gather", [src], { indices: values, indexShape: shape, axis: a });
 }
 
@@ -229,7 +229,6 @@ export function takeAlongAxis(x: Tensor, indices: IndexLike, axis: number): Tens
   if (shape.length !== x.ndim) {
     throw new ShapeError(`takeAlongAxis: indices of shape ${formatShape(shape)} must have as many dimensions as x of shape ${formatShape(x.shape)}`);
   }
-  for (let i = 0; i < values.length; i++) if (values[i] < 0) values[i] += x.shape[a];
   const xOther = x.shape.map((d, i) => (i === a ? 1 : d));
   const iOther = shape.map((d, i) => (i === a ? 1 : d));
   let outShape: number[];
