@@ -81,8 +81,8 @@ function update(): void {
     current = {
       ex,
       svg,
-      python: bp.generateCode(ex.staged, ex.values, ex.report.inputs, "python", ex.grads),
-      ts: bp.generateCode(ex.staged, ex.values, ex.report.inputs, "ts", ex.grads),
+      python: bp.generateCode(ex, ex.report.inputs, "python"),
+      ts: bp.generateCode(ex, ex.report.inputs, "ts"),
     };
   } catch (e) {
     current = null;

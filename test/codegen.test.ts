@@ -64,7 +64,7 @@ function assertClose(got: Arr, want: Arr, what: string): void {
 
 function generate(src: string, at: string[], target: "python" | "ts"): { code: string; inputs: string[] } {
   const ex = explainAll(src, parseAssignments(at));
-  return { code: generateCode(ex.staged, ex.values, ex.report.inputs, target, ex.grads), inputs: [...ex.report.inputs] };
+  return { code: generateCode(ex, ex.report.inputs, target), inputs: [...ex.report.inputs] };
 }
 
 const hasNumpy = spawnSync("python3", ["-c", "import numpy"]).status === 0;

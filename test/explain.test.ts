@@ -302,7 +302,7 @@ describe("generated code reproduces the engine", () => {
     it(`TypeScript: ${src}`, async () => {
       const given = parseAssignments(at);
       const ex = explainAll(src, given);
-      const code = generateCode(ex.staged, ex.values, ex.report.inputs, "ts", ex.grads).replace('from "backprop"', 'from "../../src/index.js"');
+      const code = generateCode(ex, ex.report.inputs, "ts").replace('from "backprop"', 'from "../../src/index.js"');
       const file = join(dir, `gen${k}.ts`);
       writeFileSync(file, code);
       const mod = (await import(pathToFileURL(file).href)) as { forwardBackward: (...a: unknown[]) => unknown[] };
@@ -317,7 +317,7 @@ describe("generated code reproduces the engine", () => {
 
   it("writes = for the first contribution and += only at fan-out, each line pointing at its stage", () => {
     const ex = explainAll("(ln(x) + sin(y))^2 + 4x", parseAssignments(["x=e,y=pi/2,z=2"]));
-    const py = generateCode(ex.staged, ex.values, ex.report.inputs, "python", ex.grads);
+    const py = generateCode(ex, ex.report.inputs, "python");
     const lines = py.split("\n");
     assert.deepEqual(lines.filter((l) => l.includes("+=")).map((l) => l.trim().split("#")[0].trim()), ["gx += ga * (1 / x)"]);
     assert.ok(lines.some((l) => /^\s+gx = gf \* 4\s+# f = 4x/.test(l)));
@@ -334,7 +334,7 @@ describe("generated code reproduces the engine", () => {
     for (const [src, at] of programs) {
       const given = parseAssignments(at);
       const ex = explainAll(src, given);
-      const code = generateCode(ex.staged, ex.values, ex.report.inputs, "python", ex.grads);
+      const code = generateCode(ex, ex.report.inputs, "python");
       const args = ex.report.inputs.map((n) => `np.array(${JSON.stringify(given.get(n)!.toArray())}, dtype=float)`).join(", ");
       const script = `${code}\nimport json\nres = forward_backward(${args})\nprint(json.dumps([np.asarray(v, dtype=float).tolist() for v in res]))\n`;
       const r = spawnSync("python3", ["-c", script], { encoding: "utf8" });

@@ -140,7 +140,7 @@ describe("names that are Object.prototype members are ordinary names", () => {
     for (const text of [formatTable(r), formatMarkdown(r), formatLatex(r), toSvg(r), toDot(r), toMermaid(r), toTikz(r)]) {
       assert.ok(text.includes("constructor") && !text.includes("[object") && !text.includes("function"), text.slice(0, 400));
     }
-    const ts = generateCode(ex.staged, ex.values, r.inputs, "ts", ex.grads);
+    const ts = generateCode(ex, r.inputs, "ts");
     assert.match(ts, /forwardBackward\(constructor: number, __proto__: number, valueOf: number\)/);
     const wire = buildGraph(r).edges.find((e) => e.from === "hasOwnProperty");
     assert.equal(wire?.value, "3");

@@ -184,7 +184,7 @@ export async function explainCommand(programArg: string, opts: ExplainCliOptions
         break;
       case "python":
       case "ts":
-        text = generateCode(ex.staged, ex.values, r.inputs, format, ex.grads);
+        text = generateCode(ex, r.inputs, format);
         break;
       default:
         text = formatTable(r);

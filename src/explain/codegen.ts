@@ -13,7 +13,8 @@ import { bin, call, freeVars, neg, num, v, type BinOp, type Expr, type FnName } 
 import { graphCode } from "./graphcode.js";
 import { printExpr, printText } from "./print.js";
 import { simplify } from "./simplify.js";
-import { recordStageVjp, refArgs, stageFunction, type Arg, type Stage, type StagedProgram } from "./stage.js";
+import { refArgs, type Arg, type Stage, type StagedProgram } from "./stage.js";
+import type { StageRecord, Trace } from "./trace.js";
 import { NotSymbolic, readGraph } from "./symbolic.js";
 
 export type CodeTarget = "python" | "ts";
@@ -143,33 +144,22 @@ type Style = "python" | "tsNumber" | "tsTensor";
 
 /**
  * The local derivatives of an elementwise stage as expressions (one per referenced argument), read
- * from its VJP recorded at 0-d stand-ins for its arguments: elementwise, the same expression holds at
- * every element of any shape, so the code is not tied to the shapes given with --at. An array
- * constant gets a stand-in too, read back as its code (`constCode`), since only its elements matter.
- * Null where no expression exists.
+ * from its recorded VJP in the explanation's trace, with the upstream leaf read as 1 and the shape
+ * bookkeeping of broadcasting (broadcasts, sums back) read through: elementwise, the same expression
+ * holds at every element of any shape, so the code is not tied to the shapes given with --at (the sum
+ * back to an operand's shape is written separately). An array constant reads back as its code
+ * (`constCode`), since only its elements matter. Null where no expression exists.
  */
-function localDerivatives(s: Stage, values: ReadonlyMap<string, bp.Tensor>, constCode: (a: Arg) => string): Expr[] | null {
-  const lifted = s.args.map((a) => a.kind === "const" && a.value.size !== 1);
-  // Synthetic names cannot clash: they are not identifiers.
-  const argNames = s.args.map((a, i) => (a.kind === "ref" ? a.name : `#${i}`));
-  const s2: Stage = { ...s, args: s.args.map((a, i) => (a.kind === "ref" || lifted[i] ? { kind: "ref", name: argNames[i] } : a)) };
-  const stand = new Map<string, bp.Tensor>();
-  s.args.forEach((a, i) => {
-    if (a.kind === "ref" || lifted[i]) stand.set(argNames[i], new bp.Tensor(new Float64Array([(a.kind === "ref" ? values.get(a.name)! : a.value).data[0]]), [], null, false));
+function localDerivatives(r: StageRecord, s: Stage, constCode: (a: Arg) => string): Expr[] | null {
+  const refs = refArgs(s);
+  const names = new Map<bp.Tensor, Expr>(r.leaves.map((l, k) => [l, v(refs[k])]));
+  r.stage.args.forEach((a, i) => {
+    if (a.kind === "const" && a.value.size !== 1) names.set(a.value, v(constCode(s.args[i])));
   });
-  const refs2 = refArgs(s2);
-  stand.set(s.name, bp.noGrad(() => stageFunction(s2)(...refs2.map((r) => stand.get(r)!))));
-  const leafExpr = s2.args.flatMap((a, i) => (a.kind !== "ref" ? [] : [lifted[i] ? v(constCode(s.args[i])) : v(argNames[i])]));
-  const own = s2.args.flatMap((a, i) => (a.kind !== "ref" ? [] : [!lifted[i]]));
+  names.set(r.ct, num(1));
+  names.set(r.out, v(s.name));
   try {
-    const { leaves, ct, out: y, grads: gs } = recordStageVjp(s2, stand);
-    const names = new Map<bp.Tensor, Expr>(leaves.map((l, k) => [l, leafExpr[k]]));
-    names.set(ct, num(1));
-    names.set(y, v(s.name));
-    // abs's rule multiplies by sign(x), which records no node (sign has no derivative), so the graph
-    // holds sign's value at --at as a constant: write the rule itself.
-    if (s.op === "abs" && s.args[0].kind === "ref") return [call("sign", v(s.args[0].name))];
-    return gs.filter((_, k) => own[k]).map((g) => simplify(readGraph(g, names)));
+    return r.vjp.map((g) => simplify(readGraph(g, names, undefined, { throughShapes: true })));
   } catch (e) {
     if (e instanceof NotSymbolic) return null;
     throw e;
@@ -245,7 +235,7 @@ function shapeSources(staged: StagedProgram): Map<string, ReadonlySet<string>> {
 const sameSources = (a: ReadonlySet<string>, b: ReadonlySet<string>): boolean => a.size === b.size && [...a].every((x) => b.has(x));
 
 /** The contributions of one stage to its referenced arguments' gradients. */
-function stageContributions(s: Stage, values: ReadonlyMap<string, bp.Tensor>, g: (n: string) => string, style: Style, sources: ReadonlyMap<string, ReadonlySet<string>>): Contribution[] {
+function stageContributions(s: Stage, r: StageRecord, values: ReadonlyMap<string, bp.Tensor>, g: (n: string) => string, style: Style, sources: ReadonlyMap<string, ReadonlySet<string>>): Contribution[] {
   const up = g(s.name);
   const refIndex = s.args.flatMap((a, i) => (a.kind === "ref" ? [i] : []));
   const refs = refArgs(s);
@@ -255,7 +245,7 @@ function stageContributions(s: Stage, values: ReadonlyMap<string, bp.Tensor>, g:
     const all = structuralVjp(s, up, s.args.map(codeOfArg), s.args.map((a) => (a.kind === "ref" ? values.get(a.name)!.ndim : a.value.ndim)), style);
     parts = all && refIndex.map((i) => all[i]);
   } else {
-    const locals = localDerivatives(s, values, codeOfArg);
+    const locals = localDerivatives(r, s, codeOfArg);
     parts =
       locals &&
       locals.map((local, k) => {
@@ -267,12 +257,11 @@ function stageContributions(s: Stage, values: ReadonlyMap<string, bp.Tensor>, g:
       });
   }
   if (!parts) {
-    // No shape-generic form: print the VJP recorded at the given values (exact for those shapes).
-    const { leaves, ct, out: y, grads: gs } = recordStageVjp(s, values);
-    const nm = new Map<bp.Tensor, string>(leaves.map((l, k) => [l, refs[k]]));
-    nm.set(ct, up);
-    nm.set(y, s.name);
-    parts = gs.map((t) => ({ code: graphCode(t, nm, style === "python" ? "python" : "ts"), fresh: false }));
+    // No shape-generic form: print the VJP as the trace recorded it (exact for the given shapes).
+    const nm = new Map<bp.Tensor, string>(r.leaves.map((l, k) => [l, refs[k]]));
+    nm.set(r.ct, up);
+    nm.set(r.out, s.name);
+    parts = r.vjp.map((t) => ({ code: graphCode(t, nm, style === "python" ? "python" : "ts"), fresh: false }));
   }
   return refs.map((r, k) => ({ target: r, code: parts![k].code, fresh: parts![k].fresh, stage: s }));
 }
@@ -317,12 +306,22 @@ function emitBackward(contributions: readonly Contribution[], g: (n: string) => 
   return { lines, seen, reassigned };
 }
 
+/** What the code is printed from: an explanation's staged program and its trace (see explain.ts). */
+export interface CodeSource {
+  readonly staged: StagedProgram;
+  readonly trace: Trace;
+}
+
 /**
- * Emits `function f(inputs) -> (out, g<input>...)`. `values` are the inputs' values (for ranks; the
- * code works for any sizes that the program accepts). Names that are keywords or helpers of the
- * target (lambda, new, np, Math, out) get a trailing _.
+ * Emits `function f(inputs) -> (out, g<input>...)` from the explanation's one trace: its values give
+ * ranks (the code works for any sizes that the program accepts), its recorded VJPs the local
+ * derivatives. Names that are keywords or helpers of the target (lambda, new, np, Math, out) get a
+ * trailing _.
  */
-export function generateCode(staged0: StagedProgram, values0: ReadonlyMap<string, bp.Tensor>, inputNames0: readonly string[], target: CodeTarget, grads0: ReadonlyMap<string, bp.Tensor | null>): string {
+export function generateCode(ex: CodeSource, inputNames0: readonly string[], target: CodeTarget): string {
+  const { staged: staged0, trace } = ex;
+  const values0 = trace.values;
+  const grads0 = trace.grads;
   const taken = new Set<string>([...inputNames0, ...staged0.stages.map((s) => s.name), "out", "_sum_to"]);
   const id = safeNamer(target, taken);
   const staged = renameProgram(staged0, id);
@@ -337,9 +336,10 @@ export function generateCode(staged0: StagedProgram, values0: ReadonlyMap<string
     comment: `${s.name} = ${printText(s.expr)}`,
   }));
   const live = staged.stages.filter((s) => grads.get(s.name));
+  const recordOf = new Map(staged.stages.map((s, i) => [s.name, trace.records[i]]));
   const contributions: Contribution[] = [];
   const sources = shapeSources(staged);
-  for (let i = live.length - 1; i >= 0; i--) contributions.push(...stageContributions(live[i], values, g, style, sources));
+  for (let i = live.length - 1; i >= 0; i--) contributions.push(...stageContributions(live[i], recordOf.get(live[i].name)!, values, g, style, sources));
 
   const out = staged.output;
   const seed = style === "python" ? `np.ones_like(${out})` : style === "tsNumber" ? "1" : `bp.onesLike(${out})`;

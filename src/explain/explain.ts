@@ -4,16 +4,16 @@
  * plain report that the formatters (table, markdown, latex, json, code) print.
  */
 import * as bp from "./core.js";
-import { namedRecord, num, v, type Expr } from "./ast.js";
+import { bin, call, children, namedRecord, neg, num, v, type Expr } from "./ast.js";
 import { graphCode } from "./graphcode.js";
 import { closedForms, textbookRules, type MatrixDerivative, type MatrixRule } from "./matrix.js";
 import { parseProgram } from "./parser.js";
-import { tracingPieces } from "./ops.js";
-import { printDerivative, printText } from "./print.js";
+import { printDerivative, printExpr, printText } from "./print.js";
 import { simplify } from "./simplify.js";
-import { ExplainError, evaluate, programFunction, recordStageVjp, refArgs, stageProgram, type Stage, type StagedProgram } from "./stage.js";
-import { expressionSize, NotSymbolic, readGraph } from "./symbolic.js";
-import { WorkBudgetExceeded, withinBudget, workDone } from "./work.js";
+import { ExplainError, programFunction, refArgs, stageProgram, type Stage, type StagedProgram } from "./stage.js";
+import { NotSymbolic, readGraph } from "./symbolic.js";
+import { localNames, localValues, traceProgram, type StageRecord, type Trace } from "./trace.js";
+import { charge, WorkBudgetExceeded, withinBudget, workDone } from "./work.js";
 
 export type Value = number | bp.Nested;
 
@@ -114,6 +114,12 @@ export interface ExplainReport {
    */
   derivativesTooLarge?: { size: number; limit: number };
   /**
+   * With `derivativesTooLarge`: the derivatives given per stage instead, through the definitions, each
+   * name's in terms of the ones after it (∂out/∂x = ∂out/∂a · cos(x) + ∂out/∂b · y), from the output
+   * back to the inputs. Linear in the program's size, whatever its fan-out.
+   */
+  derivativesPerStage?: PerStageDerivative[];
+  /**
    * Array programs: closed-form matrix gradients (`∂L/∂W = 2 (W x) xᵀ`), keyed by input, with shared
    * deltas keyed δ1, δ2...; each checked against the gradients at the point. Absent when none is found.
    */
@@ -128,6 +134,12 @@ export interface ExplainReport {
   /** With `check`: what the check cost against backprop, in operations (see `checkCost`). */
   checkCost?: CheckCost;
   step?: { lr: number; updates: { name: string; from: Value; to: Value }[] };
+}
+
+export interface PerStageDerivative {
+  name: string;
+  text: string;
+  latex: string;
 }
 
 export interface ExplainOptions {
@@ -176,28 +188,25 @@ interface LocalInfo {
   perArgValue: (number | null)[];
 }
 
-/** Local derivatives read back from the stage's own VJP graph (the symbolic interpreter). */
-function localDerivatives(s: Stage, values: ReadonlyMap<string, bp.Tensor>, gName: (n: string) => string): LocalInfo {
-  const { refs, leaves, ct, out: y, grads } = tracingPieces(() => recordStageVjp(s, values));
-  const out = values.get(s.name)!;
+/** Local derivatives read back from the stage's recorded VJP (the symbolic interpreter over the trace). */
+function localDerivatives(r: StageRecord, gName: (n: string) => string): LocalInfo {
+  const out = r.out;
   // Elementwise stages (every scalar stage among them) read back as expressions, with the upstream
-  // gradient set to 1: the local derivative. Other array stages print their VJP with the upstream named.
-  const exprNames = new Map<bp.Tensor, Expr>(leaves.map((l, k) => [l, v(refs[k])]));
-  exprNames.set(ct, num(1));
-  exprNames.set(y, s.expr);
-  const sameShapes = leaves.every((l) => l.shape.join() === out.shape.join() || l.size === 1);
+  // gradient read as 1: the local derivative. Other array stages print their VJP with the upstream named.
+  const sameShapes = r.leaves.every((l) => l.shape.join() === out.shape.join() || l.size === 1);
+  const values = localValues(r);
   try {
     if (!sameShapes) throw new NotSymbolic("broadcasting stage");
-    const perArg = grads.map((g) => simplify(readGraph(g, exprNames)));
-    // The recorded VJP ran with an upstream of ones, so its values are the local derivatives too.
-    return { perArg, perArgValue: grads.map((g) => (g.size === 1 ? g.item() : null)) };
+    const names = localNames(r);
+    const perArg = r.vjp.map((g) => simplify(readGraph(g, names)));
+    return { perArg, perArgValue: values.map((g) => (g.size === 1 ? g.item() : null)) };
   } catch (e) {
     if (!(e instanceof NotSymbolic)) throw e;
   }
-  const names = new Map<bp.Tensor, string>(leaves.map((l, k) => [l, refs[k]]));
-  names.set(ct, gName(s.name));
-  names.set(y, s.name);
-  return { perArg: grads.map((g) => graphCode(g, names, "text")), perArgValue: grads.map(() => null) };
+  const names = new Map<bp.Tensor, string>(r.leaves.map((l, k) => [l, r.refs[k]]));
+  names.set(r.ct, gName(r.stage.name));
+  names.set(out, r.stage.name);
+  return { perArg: r.vjp.map((g) => graphCode(g, names, "text")), perArgValue: r.vjp.map(() => null) };
 }
 
 /**
@@ -215,35 +224,137 @@ function branchTaken(s: Stage, from: string, x: bp.Tensor): string | null {
 
 type FullDerivatives = { kind: "ok"; exprs: Map<string, Expr> } | { kind: "tooLarge"; size: number } | { kind: "none" };
 
-/** Full derivatives of a scalar program in terms of its inputs, read from the whole backward graph. */
-function fullDerivatives(staged: StagedProgram, given: ReadonlyMap<string, bp.Tensor>, inputs: readonly string[]): FullDerivatives {
-  const leaves = new Map<string, bp.Tensor>();
-  for (const name of inputs) {
-    const t = given.get(name)!;
-    if (t.size !== 1) return { kind: "none" };
-    leaves.set(name, new bp.Tensor(t.data, t.shape, null, true));
+/**
+ * Nodes of the expression tree that `e` stands for, counting shared subexpressions once per use (as
+ * printing would), computed over the shared structure in linear time. Saturates at Number.MAX_VALUE.
+ */
+export function treeSize(e: Expr): number {
+  const memo = new Map<Expr, number>();
+  const stack: [Expr, boolean][] = [[e, false]];
+  while (stack.length > 0) {
+    const [u, expanded] = stack.pop()!;
+    if (memo.has(u)) continue;
+    const cs = children(u);
+    if (!expanded && cs.length > 0) {
+      stack.push([u, true]);
+      for (const c of cs) if (!memo.has(c)) stack.push([c, false]);
+      continue;
+    }
+    charge();
+    memo.set(u, Math.min(Number.MAX_VALUE, cs.reduce((n, c) => n + memo.get(c)!, 1)));
   }
-  const all = [...leaves.values()];
-  const [y, back] = tracingPieces(() => bp.vjp(programFunction(staged, inputs), ...all));
-  const ct = new bp.Tensor(new Float64Array([1]), y.shape, null, true);
-  const grads = back(ct);
-  const names = new Map<bp.Tensor, Expr>(all.map((l, k) => [l, v(inputs[k])]));
-  names.set(ct, num(1));
-  // Sizes first (linear in the graph): the cap must not build what it caps.
-  const sizes = grads.map((g) => expressionSize(g, names));
+  return memo.get(e)!;
+}
+
+/**
+ * Full derivatives of a scalar program in terms of its inputs, chained through the trace: each
+ * stage's recorded VJP is read with its argument leaves as their expressions in the inputs and its
+ * upstream leaf as the derivative reaching it, so the pieces share structure and reading is linear in
+ * the program. Their tree size is measured on that shared structure before anything is simplified.
+ */
+function fullDerivatives(trace: Trace, staged: StagedProgram, inputs: readonly string[]): FullDerivatives {
+  if (inputs.some((n) => trace.values.get(n)!.size !== 1)) return { kind: "none" };
+  const fwd = new Map<string, Expr>(inputs.map((n) => [n, v(n)]));
+  const fwdOf = (r: StageRecord): Expr => substitute(r.stage.expr, fwd);
+  for (const r of trace.records) fwd.set(r.stage.name, fwdOf(r));
+  const grad = new Map<string, Expr>([[staged.output, num(1)]]);
+  try {
+    for (let i = trace.records.length - 1; i >= 0; i--) {
+      const r = trace.records[i];
+      const up = grad.get(r.stage.name);
+      if (!r.reached || up === undefined) continue;
+      const names = new Map<bp.Tensor, Expr>(r.leaves.map((l, k) => [l, fwd.get(r.refs[k])!]));
+      names.set(r.out, fwd.get(r.stage.name)!);
+      names.set(r.ct, up);
+      // Terms in the order of the stages that use a name (as a student sums them), arguments in order.
+      const here = new Map<string, Expr>();
+      r.refs.forEach((ref, k) => {
+        const c = readGraph(r.vjp[k], names, Number.POSITIVE_INFINITY);
+        const prev = here.get(ref);
+        here.set(ref, prev ? bin("+", prev, c) : c);
+      });
+      for (const [ref, c] of here) {
+        const later = grad.get(ref);
+        grad.set(ref, later ? bin("+", c, later) : c);
+      }
+    }
+  } catch (e) {
+    if (e instanceof NotSymbolic) return { kind: "none" };
+    throw e;
+  }
+  const roots = inputs.map((n) => grad.get(n) ?? num(0));
+  // Sizes first (linear in the shared structure): the cap must not build what it caps.
+  const sizes = roots.map(treeSize);
   const size = sizes.reduce((a, b) => Math.max(a, b), 0);
   if (size > DERIVATIVE_SIZE_LIMIT) return { kind: "tooLarge", size };
   const exprs = new Map<string, Expr>();
   try {
     const total = sizes.reduce((a, b) => a + b, 0);
-    // No graph-node limit for readGraph: the size check above bounds the tree, and reading is linear in the graph.
-    withinBudget(SIMPLIFY_STEPS_PER_NODE * (total + 1), () => inputs.forEach((n, k) => exprs.set(n, simplify(readGraph(grads[k], names, Number.POSITIVE_INFINITY)))));
+    withinBudget(SIMPLIFY_STEPS_PER_NODE * (total + 1), () => inputs.forEach((n, k) => exprs.set(n, simplify(roots[k]))));
   } catch (e) {
     if (e instanceof WorkBudgetExceeded) return { kind: "tooLarge", size };
-    if (e instanceof NotSymbolic) return { kind: "none" };
     throw e;
   }
   return { kind: "ok", exprs };
+}
+
+/** `e` with each variable that `by` names replaced by its expression (shared, not copied). */
+function substitute(e: Expr, by: ReadonlyMap<string, Expr>): Expr {
+  switch (e.kind) {
+    case "var":
+      return by.get(e.name) ?? e;
+    case "neg":
+      return neg(substitute(e.arg, by));
+    case "bin":
+      return bin(e.op, substitute(e.left, by), substitute(e.right, by));
+    case "call":
+      return call(e.fn, substitute(e.arg, by));
+    default:
+      return e;
+  }
+}
+
+/**
+ * Each name's derivative through the names that use it, output first: the chain rule as the backward
+ * pass applies it, with every local derivative written out. What explain shows when the full
+ * derivatives are too large: its size is that of the program.
+ */
+function perStageDerivatives(staged: StagedProgram, edges: readonly { from: string; to: string; argIndex: number; contribution: bp.Tensor | null }[], locals: ReadonlyMap<string, LocalInfo>, inputs: readonly string[]): PerStageDerivative[] {
+  const out = lossName(staged);
+  const partial = (n: string, lang: "text" | "latex"): string =>
+    lang === "text" ? `∂${out}/∂${n}` : `\\frac{\\partial ${printExpr(v(out), "latex")}}{\\partial ${printExpr(v(n), "latex")}}`;
+  const factor = (e: Expr, lang: "text" | "latex"): string => {
+    const t = printDerivative(e, lang);
+    const loose = e.kind === "neg" || (e.kind === "bin" && (e.op === "+" || e.op === "-"));
+    return loose ? (lang === "text" ? `(${t})` : `\\left(${t}\\right)`) : t;
+  };
+  // Per name, the stages that use it (backward order) with the local derivative summed over the
+  // stage's edges from it (x^x uses x twice: x^x ln(x) + x^x).
+  const uses = new Map<string, Map<string, Expr>>();
+  for (const e of edges) {
+    if (e.contribution === null) continue;
+    const local = locals.get(e.to)?.perArg[e.argIndex];
+    if (local === undefined || typeof local === "string") continue;
+    const byStage = uses.get(e.from) ?? new Map<string, Expr>();
+    const prev = byStage.get(e.to);
+    byStage.set(e.to, prev ? simplify(bin("+", prev, local)) : local);
+    uses.set(e.from, byStage);
+  }
+  const names = [...staged.stages.map((s) => s.name).reverse().filter((n) => n !== staged.output), ...inputs];
+  return names.flatMap((n) => {
+    const terms = uses.get(n);
+    if (!terms) return [];
+    const side = (lang: "text" | "latex") => {
+      // Consumers in program order, as the sums elsewhere in the report are written.
+      const parts = [...terms].reverse().map(([to, local]) => {
+        // The output's own derivative is 1: its term is the local derivative alone.
+        if (to === staged.output) return printDerivative(local, lang);
+        return local.kind === "num" && local.value === 1 ? partial(to, lang) : `${partial(to, lang)} ${lang === "text" ? "·" : "\\cdot"} ${factor(local, lang)}`;
+      });
+      return `${partial(n, lang)} = ${parts.join(" + ")}`;
+    };
+    return [{ name: n, text: side("text"), latex: side("latex") }];
+  });
 }
 
 const shapeText = (shape: readonly number[]): string => (shape.length === 1 ? `(${shape[0]},)` : `(${shape.join(",")})`);
@@ -317,7 +428,8 @@ function firstNonFiniteGradient(edges: readonly EdgeReport[], stages: readonly S
 }
 
 function checkGradients(staged: StagedProgram, given: ReadonlyMap<string, bp.Tensor>, names: readonly string[], grads: ReadonlyMap<string, bp.Tensor | null>): CheckReport[] {
-  const r = bp.gradcheck(programFunction(staged, names), names.map((n) => given.get(n)!));
+  // Central differences against the trace's own gradients (not a second backward pass).
+  const r = bp.gradcheck(programFunction(staged, names), names.map((n) => given.get(n)!), { analytic: names.map((n) => grads.get(n)!) });
   return names.map((name, k) => {
     const rep = r.inputs[k];
     const shape = given.get(name)!.shape;
@@ -361,10 +473,10 @@ function lossName(staged: StagedProgram): string {
 }
 
 /** Textbook rules of the array stages and the closed-form matrix gradients (see matrix.ts). */
-function addMatrixForms(report: ExplainReport, staged: StagedProgram, ev: { values: ReadonlyMap<string, bp.Tensor>; grads: ReadonlyMap<string, bp.Tensor | null> }): void {
+function addMatrixForms(report: ExplainReport, staged: StagedProgram, ev: Trace): void {
   const out = lossName(staged);
   staged.stages.forEach((s, k) => {
-    const rule = textbookRules(s, ev.values, ev.grads.get(s.name) ?? null, out);
+    const rule = textbookRules(s, ev.values, ev.records[k], out);
     if (rule) report.stages[k].rule = rule;
   });
   const forms = closedForms(staged, ev.values, ev.grads, out);
@@ -379,6 +491,8 @@ export interface Explanation {
   staged: StagedProgram;
   values: ReadonlyMap<string, bp.Tensor>;
   grads: ReadonlyMap<string, bp.Tensor | null>;
+  /** The one recording of the forward and backward passes that the report was read from. */
+  trace: Trace;
 }
 
 /** Explains `source` at the given values (parsed from --at). */
@@ -391,11 +505,11 @@ export function explainAll(source: string, given: ReadonlyMap<string, bp.Tensor>
   const program = parseProgram(source);
   const staged = stageProgram(program, new Set(given.keys()));
   const eq = (s: Stage) => `${s.name} = ${printText(s.expr)}`;
-  const ev = evaluate(staged, given, printText);
+  const ev = traceProgram(staged, given, printText);
   const taken = new Set<string>([...ev.values.keys()]);
   const gName = (n: string) => gradName(n, taken);
   const locals = new Map<string, LocalInfo>();
-  for (const s of staged.stages) locals.set(s.name, localDerivatives(s, ev.values, gName));
+  for (const r of ev.records) locals.set(r.stage.name, localDerivatives(r, gName));
   const outT = ev.values.get(staged.output)!;
   const inputNames = [...given.keys()];
   const scalar = staged.inputs.every((n) => given.get(n)!.size === 1);
@@ -469,8 +583,11 @@ export function explainAll(source: string, given: ReadonlyMap<string, bp.Tensor>
     report.backwardNonFinite = nonFinite.flag;
   }
   if (scalar) {
-    const full = fullDerivatives(staged, given, staged.inputs);
-    if (full.kind === "tooLarge") report.derivativesTooLarge = { size: full.size, limit: DERIVATIVE_SIZE_LIMIT };
+    const full = fullDerivatives(ev, staged, staged.inputs);
+    if (full.kind === "tooLarge") {
+      report.derivativesTooLarge = { size: full.size, limit: DERIVATIVE_SIZE_LIMIT };
+      report.derivativesPerStage = perStageDerivatives(staged, ev.edges, locals, inputNames);
+    }
     if (full.kind === "ok") {
       const d = full.exprs;
       // A name given with --at that the program does not use has derivative 0.
@@ -495,7 +612,7 @@ export function explainAll(source: string, given: ReadonlyMap<string, bp.Tensor>
       })),
     };
   }
-  return { report, work: workDone() - work0, staged, values: ev.values, grads: ev.grads };
+  return { report, work: workDone() - work0, staged, values: ev.values, grads: ev.grads, trace: ev };
 }
 
 export { ExplainError };

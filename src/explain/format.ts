@@ -15,6 +15,9 @@ export function tooLargeText(r: ExplainReport): string | null {
   return t ? `too large to show: about ${fmtNumber(t.size)} nodes before simplification (the limit is ${t.limit}); the gradients above are exact` : null;
 }
 
+/** Heads the per-stage derivatives that stand in for full ones too large to show. */
+const PER_STAGE_NOTE = "given per stage instead, each through the names that use it (the chain rule as backprop applies it)";
+
 const counted = (n: number, unit: string): string => `${n} ${unit}${n === 1 ? "" : "s"}`;
 
 /**
@@ -142,6 +145,7 @@ export function formatTable(r: ExplainReport): string {
   }
   const tooLarge = tooLargeText(r);
   if (tooLarge) lines.push("", "Symbolic derivatives", `  ${tooLarge}`);
+  if (r.derivativesPerStage) lines.push(`  ${PER_STAGE_NOTE}:`, ...r.derivativesPerStage.map((d) => `    ${d.text}`));
   if (r.matrixDerivatives) {
     lines.push("", "Matrix derivatives (denominator convention, checked against the gradients)");
     pushAll(lines, matrixLines(r, "text").map((l) => `  ${l}`));
@@ -186,6 +190,7 @@ export function formatMarkdown(r: ExplainReport): string {
   }
   const tooLarge = tooLargeText(r);
   if (tooLarge) out.push("", `Symbolic derivatives: ${tooLarge}.`);
+  if (r.derivativesPerStage) out.push("", `${PER_STAGE_NOTE[0].toUpperCase()}${PER_STAGE_NOTE.slice(1)}:`, "", ...r.derivativesPerStage.map((d) => `- $${d.latex}$`));
   if (r.matrixDerivatives) out.push("", "Matrix derivatives (denominator convention):", "", ...matrixLines(r, "latex").map((l) => `- $${l}$`));
   const cost = checkCostText(r);
   if (cost) out.push("", `Cost of the gradient check: ${cost}.`);
@@ -243,6 +248,7 @@ export function formatLatex(r: ExplainReport): string {
   }
   const tooLarge = tooLargeText(r);
   if (tooLarge) out.push("", `% Symbolic derivatives: ${tooLarge}`);
+  if (r.derivativesPerStage) out.push(`% ${PER_STAGE_NOTE}`, "\\begin{align*}", r.derivativesPerStage.map((d) => d.latex.replace(" = ", " &= ")).join(" \\\\\n"), "\\end{align*}");
   const cost = checkCostText(r);
   if (cost) out.push("", `% Cost of the gradient check: ${cost}`);
   if (r.matrixDerivatives) out.push("", "% Matrix derivatives (denominator convention)", "\\begin{align*}", matrixLines(r, "latex").map((l) => l.replace(" = ", " &= ")).join(" \\\\\n"), "\\end{align*}");

@@ -8,7 +8,8 @@
 import * as bp from "./core.js";
 import { namedRecord } from "./ast.js";
 import { printExpr, printText } from "./print.js";
-import { refArgs, stageFunction, type Stage, type StagedProgram } from "./stage.js";
+import { refArgs, type Stage, type StagedProgram } from "./stage.js";
+import type { StageRecord } from "./trace.js";
 
 type Shape = readonly number[];
 
@@ -584,19 +585,19 @@ export function stageRuleExprs(s: Stage, values: ReadonlyMap<string, bp.Tensor>)
 }
 
 /**
- * The textbook rule of an array stage for each operand, checked at the point against the stage's own
- * VJP (with upstream `grad`, or ones where no gradient reaches). Null when there is no rule, or (never
+ * The textbook rule of an array stage for each operand, checked at the point against the stage's VJP
+ * as the trace recorded it (with its upstream gradient, or ones where no gradient reaches). Null when there is no rule, or (never
  * expected) the rule disagrees with the engine.
  */
-export function textbookRules(s: Stage, values: ReadonlyMap<string, bp.Tensor>, grad: bp.Tensor | null, out: string): Record<string, MatrixRule> | null {
+export function textbookRules(s: Stage, values: ReadonlyMap<string, bp.Tensor>, record: StageRecord, out: string): Record<string, MatrixRule> | null {
   const refs = refArgs(s);
   const self = values.get(s.name)!;
   if (self.size === 1 && refs.every((r) => values.get(r)!.size === 1)) return null;
   const per = stageRuleExprs(s, values);
   if (!per || per.size === 0) return null;
-  const g = grad ?? bp.onesLike(self);
-  const [, back] = bp.vjp(stageFunction(s), ...refs.map((r) => values.get(r)!));
-  const contributions = back(g);
+  // The trace's VJP of this stage, with its upstream leaf (ones where no gradient reaches).
+  const g = record.ct;
+  const contributions = record.vjp;
   const env = new Map(values);
   env.set(upKey(s.name), g);
   const entries: [string, MatrixRule][] = [];

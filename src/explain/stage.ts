@@ -1,7 +1,6 @@
 /**
- * The stage interpreter: turns a program into staged computation (one operation per equation, named
- * a, b, c... skipping the inputs), then runs it forward on float64 tensors and backward stage by stage
- * with the core's vjp, recording every edge's contribution so fan-out sums can be shown.
+ * The stager: turns a program into staged computation (one operation per equation, named a, b, c...
+ * skipping the inputs), each stage a function of its arguments over the core's ops. trace.ts runs it.
  */
 import * as bp from "./core.js";
 import { CONSTANTS, FUNCTIONS, bin, call, children, depth, freeVars, neg, num, postorder, v, type Expr, type Program, type Span } from "./ast.js";
@@ -180,22 +179,6 @@ export function stageExpr(op: StageOp, a: readonly Expr[]): Expr {
   }
 }
 
-export interface Edge {
-  /** The argument's name (an input or an earlier stage). */
-  readonly from: string;
-  readonly to: string;
-  readonly argIndex: number;
-  /** This edge's share of d out / d from: the stage's VJP applied to its upstream gradient. */
-  readonly contribution: bp.Tensor | null;
-}
-
-export interface Evaluation {
-  readonly values: ReadonlyMap<string, bp.Tensor>;
-  /** d out / d name for inputs and stages; null where no gradient reaches ("not computed"). */
-  readonly grads: ReadonlyMap<string, bp.Tensor | null>;
-  readonly edges: readonly Edge[];
-}
-
 /** An error in explaining a program; `hint`, when there is one, is for the front end to word. */
 export class ExplainError extends Error {
   readonly hint?: ErrorHint;
@@ -226,88 +209,10 @@ export function programFunction(staged: StagedProgram, names: readonly string[])
   };
 }
 
-/** A stage's VJP recorded as a graph over fresh leaves: one per argument and one for the upstream gradient. */
-export interface RecordedVjp {
-  refs: string[];
-  leaves: bp.Tensor[];
-  ct: bp.Tensor;
-  /** The stage's output, as recorded (VJP rules that reuse the output point at it). */
-  out: bp.Tensor;
-  grads: bp.Tensor[];
-}
-
-export function recordStageVjp(s: Stage, values: ReadonlyMap<string, bp.Tensor>): RecordedVjp {
-  const refs = refArgs(s);
-  const leaves = refs.map((r) => new bp.Tensor(values.get(r)!.data, values.get(r)!.shape, null, true));
-  const shape = values.get(s.name)!.shape;
-  const ct = new bp.Tensor(new Float64Array(values.get(s.name)!.size).fill(1), shape, null, true);
-  const [out, back] = bp.vjp(stageFunction(s), ...leaves);
-  return { refs, leaves, ct, out, grads: back(ct) };
-}
-
 export function refArgs(s: Stage): string[] {
   return s.args.flatMap((a) => (a.kind === "ref" ? [a.name] : []));
 }
 
 export function equationText(s: Stage, print: (e: Expr) => string): string {
   return `${s.name} = ${print(s.expr)}`;
-}
-
-/** Forward pass, then the backward pass in reverse stage order. */
-export function evaluate(staged: StagedProgram, given: ReadonlyMap<string, bp.Tensor>, print: (e: Expr) => string): Evaluation {
-  const values = new Map<string, bp.Tensor>();
-  for (const name of staged.inputs) {
-    const t = given.get(name);
-    if (!t) throw new ExplainError(`missing value for input '${name}'`, { kind: "missing-input", name });
-    values.set(name, t);
-  }
-  const definedNames = new Set(staged.stages.filter((s) => s.userDefined).map((s) => s.name));
-  for (const [name, t] of given) {
-    if (definedNames.has(name)) {
-      throw new ExplainError(`'${name}' is defined in the program, so it cannot also be given a value`, { kind: "defined-input", name });
-    }
-    if (!values.has(name)) values.set(name, t);
-  }
-  bp.noGrad(() => {
-    for (const s of staged.stages) {
-      try {
-        values.set(s.name, stageFunction(s)(...refArgs(s).map((r) => values.get(r)!)));
-      } catch (e) {
-        throw new ExplainError(`in stage ${equationText(s, print)}: ${e instanceof Error ? e.message : String(e)}`);
-      }
-    }
-  });
-  const out = values.get(staged.output)!;
-  if (out.size !== 1) {
-    throw new ExplainError(`the output ${staged.output} has shape ${bp.formatShape(out.shape)}; gradients need a scalar output (wrap it in sum(...) or mean(...))`);
-  }
-  const grads = new Map<string, bp.Tensor | null>();
-  const edges: Edge[] = [];
-  const ct = new Map<string, bp.Tensor>([[staged.output, bp.onesLike(out)]]);
-  for (let i = staged.stages.length - 1; i >= 0; i--) {
-    const s = staged.stages[i];
-    const g = ct.get(s.name) ?? null;
-    grads.set(s.name, g);
-    const refs = refArgs(s);
-    let contributions: bp.Tensor[] | null = null;
-    if (g) {
-      const [, back] = bp.vjp(stageFunction(s), ...refs.map((r) => values.get(r)!));
-      contributions = back(g);
-    }
-    refs.forEach((r, k) => {
-      const c = contributions ? contributions[k] : null;
-      edges.push({ from: r, to: s.name, argIndex: k, contribution: c });
-      if (c) {
-        const prev = ct.get(r);
-        ct.set(r, prev ? bp.add(prev, c) : c);
-      }
-    });
-  }
-  for (const name of values.keys()) {
-    if (grads.has(name)) continue;
-    const g = ct.get(name);
-    // An input the output does not use has gradient 0 (the seeds' z in g(x, y, z)).
-    grads.set(name, g ?? bp.zerosLike(values.get(name)!));
-  }
-  return { values, grads, edges };
 }

@@ -76,7 +76,16 @@ const ELEMENTWISE = new Set<bp.Prim>(["neg", "exp", "log", "sin", "cos", "tan", 
  * them); untracked tensors are constants; everything else is rebuilt through READERS.
  * Throws NotSymbolic past `limit` nodes (a graph whose tree expansion explodes) or for non-scalars.
  */
-export function readGraph(t: bp.Tensor, names: ReadonlyMap<bp.Tensor, Expr>, limit = 20000): Expr {
+export interface ReadOptions {
+  /**
+   * Read broadcasts and sums of arrays as the identity: for an elementwise stage's VJP, whose only
+   * shape operations are broadcasting and the sum back to an operand's shape, this gives the local
+   * derivative at each element (the caller writes the sum back itself).
+   */
+  throughShapes?: boolean;
+}
+
+export function readGraph(t: bp.Tensor, names: ReadonlyMap<bp.Tensor, Expr>, limit = 20000, options: ReadOptions = {}): Expr {
   const memo = new Map<bp.Tensor, Expr>();
   let budget = limit;
   // Iterative post-order so that deep graphs cannot overflow the stack.
@@ -105,7 +114,8 @@ export function readGraph(t: bp.Tensor, names: ReadonlyMap<bp.Tensor, Expr>, lim
     }
     // Arrays are read only through elementwise primitives, where an expression means the same thing
     // at every element; reshapes, reductions and products of arrays have no such reading.
-    const identity = (u.node.prim === "reshape" || u.node.prim === "broadcast") && u.node.inputs[0].shape.join() === u.shape.join();
+    const shapeOnly = u.node.prim === "reshape" || u.node.prim === "broadcast" || (options.throughShapes === true && u.node.prim === "sum");
+    const identity = shapeOnly && (options.throughShapes === true || u.node.inputs[0].shape.join() === u.shape.join());
     if (u.size !== 1 && !identity && !ELEMENTWISE.has(u.node.prim)) throw new NotSymbolic(`${u.node.prim} of arrays has no elementwise expression`);
     if (!expanded) {
       stack.push([u, true]);
