@@ -10,17 +10,12 @@ import { reportJson } from "../src/explain/json.js";
 import { formatLatex, formatMarkdown, formatTable } from "../src/explain/format.js";
 import { parseAssignments } from "../src/explain/values.js";
 import * as bp from "../src/explain/core.js";
+import { Rng } from "../src/core/random.js";
 
-/** Deterministic generator (mulberry32). */
+/** A seeded uniform generator (the core's own). */
 function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const r = new Rng(seed);
+  return () => r.uniform();
 }
 
 /**

@@ -3,6 +3,7 @@
  * array programs where shapes matter: reshapes, broadcasts and reductions are printed faithfully.
  */
 import * as bp from "./core.js";
+import { foldGraph } from "./walk.js";
 
 export type CodeLang = "text" | "python" | "ts";
 
@@ -46,34 +47,14 @@ function atom(s: string): string {
 
 /** Code for tensor `t`, with `names` naming the tensors that are variables in the generated code. */
 export function graphCode(t: bp.Tensor, names: ReadonlyMap<bp.Tensor, string>, lang: CodeLang): string {
-  const memo = new Map<bp.Tensor, string>();
-  const stack: [bp.Tensor, boolean][] = [[t, false]];
-  while (stack.length > 0) {
-    const [u, expanded] = stack.pop()!;
-    if (memo.has(u)) continue;
-    const name = names.get(u);
-    if (name !== undefined) {
-      memo.set(u, name);
-      continue;
-    }
-    const node = u.node;
-    if (!node) {
-      memo.set(u, literal(u, lang));
-      continue;
-    }
-    if (!expanded) {
-      stack.push([u, true]);
-      for (const i of node.inputs) if (!memo.has(i)) stack.push([i, false]);
-      continue;
-    }
-    const args = node.inputs.map((i) => memo.get(i)!);
-    // A reshape or broadcast to the shape it already has is no operation.
-    if ((node.prim === "reshape" || node.prim === "broadcast" || node.prim === "cast") && node.inputs[0].shape.join() === u.shape.join() && node.inputs[0].dtype === u.dtype) {
-      memo.set(u, args[0]);
-      continue;
-    }
-    const spec = bp.PRIMS[node.prim] as bp.Spec<bp.Prim>;
-    memo.set(u, spec.print[lang](args.map(atom), node.params));
-  }
-  return memo.get(t)!;
+  return foldGraph<string>(t, {
+    stop: (u) => names.get(u) ?? (u.node ? undefined : literal(u, lang)),
+    combine(u, args) {
+      const node = u.node!;
+      // A reshape or broadcast to the shape it already has is no operation.
+      if ((node.prim === "reshape" || node.prim === "broadcast" || node.prim === "cast") && node.inputs[0].shape.join() === u.shape.join() && node.inputs[0].dtype === u.dtype) return args[0];
+      const spec = bp.PRIMS[node.prim] as bp.Spec<bp.Prim>;
+      return spec.print[lang](args.map(atom), node.params);
+    },
+  });
 }

@@ -8,6 +8,7 @@ import * as bp from "./core.js";
 import { bin, call, neg, num, type Expr } from "./ast.js";
 import { pieceOf, type Piece } from "./ops.js";
 import { charge } from "./work.js";
+import { foldGraph } from "./walk.js";
 
 export class NotSymbolic extends Error {}
 
@@ -71,11 +72,6 @@ const READERS: { [P in bp.Prim]: Reader } = {
 
 const ELEMENTWISE = new Set<bp.Prim>(["neg", "exp", "log", "sin", "cos", "tan", "sqrt", "tanh", "sigmoid", "abs", "sign", "reciprocal", "add", "sub", "mul", "div", "pow", "maximum", "minimum", "gt", "ge", "eq", "where", "cast"]);
 
-/**
- * Expression for tensor `t`: tensors in `names` are leaves (variables, or an expression standing for
- * them); untracked tensors are constants; everything else is rebuilt through READERS.
- * Throws NotSymbolic past `limit` nodes (a graph whose tree expansion explodes) or for non-scalars.
- */
 export interface ReadOptions {
   /**
    * Read broadcasts and sums of arrays as the identity: for an elementwise stage's VJP, whose only
@@ -85,82 +81,38 @@ export interface ReadOptions {
   throughShapes?: boolean;
 }
 
+/**
+ * Expression for tensor `t`: tensors in `names` are leaves (variables, or an expression standing for
+ * them); untracked tensors are constants; everything else is rebuilt through READERS.
+ * Throws NotSymbolic past `limit` nodes (a graph whose tree expansion explodes) or for non-scalars.
+ */
 export function readGraph(t: bp.Tensor, names: ReadonlyMap<bp.Tensor, Expr>, limit = 20000, options: ReadOptions = {}): Expr {
-  const memo = new Map<bp.Tensor, Expr>();
   let budget = limit;
-  // Iterative post-order so that deep graphs cannot overflow the stack.
-  const stack: [bp.Tensor, boolean][] = [[t, false]];
-  while (stack.length > 0) {
-    const [u, expanded] = stack.pop()!;
-    if (memo.has(u)) continue;
-    const named = names.get(u);
-    if (named) {
-      memo.set(u, named);
-      continue;
-    }
-    if (u.node === null) {
-      const piece = pieceOf(u);
-      if (piece) {
-        const of = memo.get(piece.of);
-        if (of === undefined) stack.push([u, true], [piece.of, false]);
-        else memo.set(u, pieceExpr(piece, of));
-        continue;
-      }
+  return foldGraph<Expr>(t, {
+    stop(u) {
+      const named = names.get(u);
+      if (named) return named;
+      if (u.node !== null || pieceOf(u)) return undefined;
       const v0 = u.data[0];
       // A NaN constant equals itself here (x !== x only for NaN).
       if (u.size === 0 || !Array.from(u.data).every((x) => x === v0 || (x !== x && v0 !== v0))) throw new NotSymbolic("array constants have no scalar expression");
-      memo.set(u, num(v0));
-      continue;
-    }
-    // Arrays are read only through elementwise primitives, where an expression means the same thing
-    // at every element; reshapes, reductions and products of arrays have no such reading.
-    const shapeOnly = u.node.prim === "reshape" || u.node.prim === "broadcast" || (options.throughShapes === true && u.node.prim === "sum");
-    const identity = shapeOnly && (options.throughShapes === true || u.node.inputs[0].shape.join() === u.shape.join());
-    if (u.size !== 1 && !identity && !ELEMENTWISE.has(u.node.prim)) throw new NotSymbolic(`${u.node.prim} of arrays has no elementwise expression`);
-    if (!expanded) {
-      stack.push([u, true]);
-      for (const i of u.node.inputs) if (!memo.has(i)) stack.push([i, false]);
-      continue;
-    }
-    if (--budget < 0) throw new NotSymbolic("the expression is too large to print");
-    charge();
-    memo.set(u, READERS[u.node.prim](u.node.inputs.map((i) => memo.get(i)!), u.node));
-  }
-  return memo.get(t)!;
-}
-
-/**
- * Number of nodes of the expression tree that readGraph(t, names) would print, counted over the graph
- * (linear in its nodes) without building it: a graph with shared nodes (fan-out) can stand for a tree
- * exponentially larger than itself. Saturates at Number.MAX_VALUE rather than overflowing to Infinity.
- */
-export function expressionSize(t: bp.Tensor, names: ReadonlyMap<bp.Tensor, Expr>): number {
-  const memo = new Map<bp.Tensor, number>();
-  const stack: [bp.Tensor, boolean][] = [[t, false]];
-  while (stack.length > 0) {
-    const [u, expanded] = stack.pop()!;
-    if (memo.has(u)) continue;
-    const piece = u.node === null && !names.has(u) ? pieceOf(u) : undefined;
-    if (piece) {
-      // 1 - step(of): three nodes and the operand's tree.
-      const of = memo.get(piece.of);
-      if (of === undefined) stack.push([u, true], [piece.of, false]);
-      else memo.set(u, Math.min(Number.MAX_VALUE, of + 3));
-      continue;
-    }
-    if (names.has(u) || u.node === null) {
-      memo.set(u, 1);
-      continue;
-    }
-    if (!expanded) {
-      stack.push([u, true]);
-      for (const i of u.node.inputs) if (!memo.has(i)) stack.push([i, false]);
-      continue;
-    }
-    charge();
-    // Readers that pass their input through (reshape, sum of a scalar, ...) add no node.
-    const own = READERS[u.node.prim] === id ? 0 : 1;
-    memo.set(u, Math.min(Number.MAX_VALUE, u.node.inputs.reduce((s, i) => s + memo.get(i)!, own)));
-  }
-  return memo.get(t)!;
+      return num(v0);
+    },
+    inputs(u) {
+      const piece = pieceOf(u);
+      if (u.node === null) return piece ? [piece.of] : [];
+      // Arrays are read only through elementwise primitives, where an expression means the same thing
+      // at every element; reshapes, reductions and products of arrays have no such reading.
+      const shapeOnly = u.node.prim === "reshape" || u.node.prim === "broadcast" || (options.throughShapes === true && u.node.prim === "sum");
+      const identity = shapeOnly && (options.throughShapes === true || u.node.inputs[0].shape.join() === u.shape.join());
+      if (u.size !== 1 && !identity && !ELEMENTWISE.has(u.node.prim)) throw new NotSymbolic(`${u.node.prim} of arrays has no elementwise expression`);
+      return u.node.inputs;
+    },
+    combine(u, args) {
+      if (u.node === null) return pieceExpr(pieceOf(u)!, args[0]);
+      if (--budget < 0) throw new NotSymbolic("the expression is too large to print");
+      charge();
+      return READERS[u.node.prim](args, u.node);
+    },
+  });
 }

@@ -10,6 +10,7 @@
 import * as bp from "./core.js";
 import { num, v, type Expr } from "./ast.js";
 import { tracingPieces } from "./ops.js";
+import { foldGraph } from "./walk.js";
 import { ExplainError, equationText, refArgs, stageFunction, type Stage, type StagedProgram } from "./stage.js";
 
 /** One stage as recorded: its forward run and its VJP. */
@@ -135,26 +136,12 @@ export function localNames(r: StageRecord): Map<bp.Tensor, Expr> {
  * value exactly as the engine computes it, without running the VJP rules again.
  */
 export function replay(t: bp.Tensor, subst: ReadonlyMap<bp.Tensor, bp.Tensor>): bp.Tensor {
-  const memo = new Map<bp.Tensor, bp.Tensor>(subst);
-  const stack: [bp.Tensor, boolean][] = [[t, false]];
-  return bp.noGrad(() => {
-    while (stack.length > 0) {
-      const [u, expanded] = stack.pop()!;
-      if (memo.has(u)) continue;
-      if (u.node === null) {
-        memo.set(u, u);
-        continue;
-      }
-      if (!expanded) {
-        stack.push([u, true]);
-        for (const i of u.node.inputs) if (!memo.has(i)) stack.push([i, false]);
-        continue;
-      }
-      const inputs = u.node.inputs.map((i) => memo.get(i)!);
-      memo.set(u, inputs.every((x, k) => x === u.node!.inputs[k]) ? u : bp.bind(u.node.prim, inputs, u.node.params));
-    }
-    return memo.get(t)!;
-  });
+  return bp.noGrad(() =>
+    foldGraph<bp.Tensor>(t, {
+      stop: (u) => subst.get(u) ?? (u.node === null ? u : undefined),
+      combine: (u, inputs) => (inputs.every((x, k) => x === u.node!.inputs[k]) ? u : bp.bind(u.node!.prim, inputs, u.node!.params)),
+    }),
+  );
 }
 
 /** The value of each local derivative of a stage (d stage / d argument), as the engine computes it. */
