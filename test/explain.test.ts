@@ -356,7 +356,12 @@ describe("backprop explain (CLI)", () => {
     const j = JSON.parse(r.out);
     assert.equal(j.value, 88);
     assert.deepEqual(j.gradients, { x: 48, y: 16, z: 132 });
-    assert.deepEqual(Object.keys(j.stages[0]).slice(0, 7), ["name", "op", "inputs", "equation", "expression", "shape", "value"]);
+    assert.deepEqual(Object.keys(j.stages[0]).slice(0, 9), ["name", "op", "inputs", "equation", "expression", "expressionLatex", "operands", "shape", "value"]);
+    // One report carries the derivatives as trees too, and what the explanation cost in operations.
+    assert.deepEqual(j.stages[1].operands, [{ kind: "constant", text: "2", latex: "2" }, { kind: "name", name: "y" }]);
+    assert.deepEqual(j.derivativeExprs.y, { kind: "bin", op: "*", left: { kind: "num", value: 2 }, right: { kind: "bin", op: "^", left: { kind: "var", name: "z" }, right: { kind: "num", value: 3 } } });
+    assert.deepEqual(j.edges.find((e: { to: string; from: string }) => e.to === "f" && e.from === "c").localExpr, { kind: "var", name: "d" });
+    assert.deepEqual([j.ops.forward, j.ops.backward > 0, j.ops.symbolic > 0], [5, true, true]);
     assert.deepEqual({ name: j.stages[4].name, op: j.stages[4].op, inputs: j.stages[4].inputs, equation: j.stages[4].equation, value: j.stages[4].value, grad: j.stages[4].grad, local: j.stages[4].local }, { name: "f", op: "mul", inputs: ["c", "d"], equation: "f = c * d", value: 88, grad: 1, local: { c: "d", d: "c" } });
     assert.deepEqual(j.derivatives, { x: "2x * z^3", y: "2z^3", z: "3z^2 * (x^2 + 2y)" });
   });

@@ -34,6 +34,10 @@ export interface StageReport {
   equation: string;
   /** The right-hand side in the input language. */
   expression: string;
+  /** The right-hand side in LaTeX (renderers read it here rather than parse `expression` back). */
+  expressionLatex: string;
+  /** The operation's operands in order: earlier names, or constants as written (figures fold them into the gate). */
+  operands: StageOperand[];
   shape: number[];
   value: Value;
   /** d out / d this stage; null when not computed (the output does not depend on it). */
@@ -55,6 +59,8 @@ export interface StageReport {
   rule?: Record<string, MatrixRule>;
 }
 
+export type StageOperand = { kind: "name"; name: string } | { kind: "constant"; text: string; latex: string };
+
 export interface EdgeReport {
   from: string;
   to: string;
@@ -63,6 +69,8 @@ export interface EdgeReport {
   local: string;
   /** `local` in LaTeX, or null for VJP code. */
   localLatex: string | null;
+  /** `local` as an expression tree (null for VJP code): what the text and LaTeX print. */
+  localExpr: Expr | null;
   localValue: number | null;
   /** Which branch of a piecewise op (relu, abs, step) the point takes: "z = 2.5 > 0". */
   branch: string | null;
@@ -94,6 +102,17 @@ export interface CheckCost {
   ratio: number;
 }
 
+/**
+ * Operation counts of an explanation: one per number each stage produces (forward), one per number of
+ * each edge's contribution and of each fan-out sum (backward), and the symbolic work of reading the
+ * trace back as expressions and simplifying them (graph nodes read, simplifier steps).
+ */
+export interface OpCounts {
+  forward: number;
+  backward: number;
+  symbolic: number;
+}
+
 export interface ExplainReport {
   source: string;
   inputs: string[];
@@ -108,6 +127,8 @@ export interface ExplainReport {
   /** Full symbolic derivatives in terms of the inputs (scalar programs). */
   derivatives?: Record<string, string>;
   derivativesLatex?: Record<string, string>;
+  /** The same derivatives as expression trees (simplified). */
+  derivativeExprs?: Record<string, Expr>;
   /**
    * Set instead of `derivatives` when they are too large to show: `size` nodes in the largest
    * expression tree before simplification, over `limit`. Stages, values and gradients are unaffected.
@@ -125,6 +146,8 @@ export interface ExplainReport {
    */
   matrixDerivatives?: Record<string, MatrixDerivative>;
   warnings: string[];
+  /** What the explanation cost, counted in operations (see `OpCounts`). */
+  ops: OpCounts;
   /**
    * The first edge of the backward pass (stages in reverse) whose contribution is NaN or infinite:
    * where a non-finite gradient starts (later ones only propagate it). Absent when all are finite.
@@ -450,21 +473,31 @@ function elementCount(v: Value): number {
  */
 export function checkCost(r: Pick<ExplainReport, "inputValues" | "stages" | "edges">): CheckCost {
   const inputs = Object.values(r.inputValues).reduce((n: number, v) => n + elementCount(v), 0);
-  const forwardOps = r.stages.reduce((n, s) => n + s.shape.reduce((a, b) => a * b, 1), 0);
-  let backwardOps = 0;
-  const reached = new Set<string>();
-  for (const e of r.edges) {
-    if (e.contribution === null) continue;
-    const size = elementCount(e.contribution);
-    // The first contribution to a name is its gradient so far; each later one adds to it.
-    backwardOps += reached.has(e.from) ? 2 * size : size;
-    reached.add(e.from);
-  }
+  const { forward: forwardOps, backward: backwardOps } = numericOps(r);
   const centralDifferenceOps = 2 * inputs * forwardOps;
   const backprop = forwardOps + backwardOps;
   // A program that does no work costs nothing either way: call that even.
   const ratio = backprop === 0 ? 1 : centralDifferenceOps / backprop;
   return { inputs, forwardOps, backwardOps, centralDifferenceOps, ratio };
+}
+
+/**
+ * The forward and backward passes' operations, read from the report so that they count what it
+ * records: the stages run forward, the contributions the backward pass produced (null ones never
+ * ran) and, where k contributions reach one name, the k - 1 additions that sum them.
+ */
+function numericOps(r: Pick<ExplainReport, "stages" | "edges">): { forward: number; backward: number } {
+  const forward = r.stages.reduce((n, s) => n + s.shape.reduce((a, b) => a * b, 1), 0);
+  let backward = 0;
+  const reached = new Set<string>();
+  for (const e of r.edges) {
+    if (e.contribution === null) continue;
+    const size = elementCount(e.contribution);
+    // The first contribution to a name is its gradient so far; each later one adds to it.
+    backward += reached.has(e.from) ? 2 * size : size;
+    reached.add(e.from);
+  }
+  return { forward, backward };
 }
 
 /** The name derivatives are written with: the output's own name when the program names it, else "out". */
@@ -539,6 +572,8 @@ export function explainAll(source: string, given: ReadonlyMap<string, bp.Tensor>
       inputs: refs,
       equation: eq(s),
       expression: printText(s.expr),
+      expressionLatex: printExpr(s.expr, "latex"),
+      operands: s.args.map((a): StageOperand => (a.kind === "ref" ? { kind: "name", name: a.name } : { kind: "constant", text: printText(a.expr), latex: printExpr(a.expr, "latex") })),
       shape: [...ev.values.get(s.name)!.shape],
       value: toValue(ev.values.get(s.name)!),
       grad: g ? toValue(g) : null,
@@ -558,6 +593,7 @@ export function explainAll(source: string, given: ReadonlyMap<string, bp.Tensor>
       argIndex: e.argIndex,
       local: typeof p === "string" ? p : printDerivative(p),
       localLatex: typeof p === "string" ? null : printDerivative(p, "latex"),
+      localExpr: typeof p === "string" ? null : p,
       localValue: info.perArgValue[e.argIndex],
       branch: branchTaken(staged.stages.find((s) => s.name === e.to)!, e.from, ev.values.get(e.from)!),
       upstream: up ? toValue(up) : null,
@@ -576,6 +612,7 @@ export function explainAll(source: string, given: ReadonlyMap<string, bp.Tensor>
     stages,
     edges,
     warnings: warningsFor(staged, ev.values, locals, ev.grads, eq),
+    ops: { forward: 0, backward: 0, symbolic: 0 },
   };
   const nonFinite = firstNonFiniteGradient(edges, stages);
   if (nonFinite) {
@@ -594,6 +631,7 @@ export function explainAll(source: string, given: ReadonlyMap<string, bp.Tensor>
       const exprOf = (n: string) => d.get(n) ?? num(0);
       report.derivatives = namedRecord(inputNames.map((n) => [n, printDerivative(exprOf(n))] as const));
       report.derivativesLatex = namedRecord(inputNames.map((n) => [n, printDerivative(exprOf(n), "latex")] as const));
+      report.derivativeExprs = namedRecord(inputNames.map((n) => [n, exprOf(n)] as const));
     }
   }
   if (!scalar) addMatrixForms(report, staged, ev);
@@ -612,7 +650,9 @@ export function explainAll(source: string, given: ReadonlyMap<string, bp.Tensor>
       })),
     };
   }
-  return { report, work: workDone() - work0, staged, values: ev.values, grads: ev.grads, trace: ev };
+  const work = workDone() - work0;
+  report.ops = { ...numericOps(report), symbolic: work };
+  return { report, work, staged, values: ev.values, grads: ev.grads, trace: ev };
 }
 
 export { ExplainError };

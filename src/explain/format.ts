@@ -1,7 +1,6 @@
 /** Text renderings of an explanation: the terminal table, Markdown and LaTeX. */
 import { own } from "./ast.js";
 import { fmtNumber, fmtValue, type EdgeReport, type ExplainReport, type StageReport, type Value } from "./explain.js";
-import { parseExpression } from "./parser.js";
 import { printExpr } from "./print.js";
 
 /** A fan-out sum written out, shortened past 8 terms. */
@@ -198,16 +197,13 @@ export function formatMarkdown(r: ExplainReport): string {
   return out.join("\n") + "\n";
 }
 
-function latexOf(text: string): string {
-  try {
-    return printExpr(parseExpression(text), "latex");
-  } catch {
-    return `\\texttt{${text.replace(/[_#%&{}$]/g, (c) => `\\${c}`)}}`;
-  }
+/** Text that has no LaTeX form (an array stage's VJP as code), typeset verbatim. */
+function verbatimLatex(text: string): string {
+  return `\\texttt{${text.replace(/[_#%&{}$^~\\]/g, (c) => (c === "\\" ? "\\textbackslash{}" : c === "^" || c === "~" ? `\\${c}{}` : `\\${c}`))}}`;
 }
 
 function stageLatex(s: StageReport): string {
-  return `${s.name} &= ${latexOf(s.expression)}`;
+  return `${s.name} &= ${s.expressionLatex}`;
 }
 
 /** A rule's shapes in LaTeX math: (3\times 2) = (3\times 1)(1\times 2), words as text. */
@@ -226,7 +222,7 @@ function shapesLatex(shapes: string): string {
 function edgeLatex(e: EdgeReport, stages: readonly StageReport[]): string {
   const matrixRule = own(stages.find((s) => s.name === e.to)?.rule, e.from);
   if (matrixRule) return `${matrixRule.latex.replace(" = ", " &= ")} \\quad ${shapesLatex(matrixRule.shapes)}`;
-  const rule = `\\frac{\\partial ${e.to}}{\\partial ${e.from}} &= ${e.localLatex ?? latexOf(e.local)}`;
+  const rule = `\\frac{\\partial ${e.to}}{\\partial ${e.from}} &= ${e.localLatex ?? verbatimLatex(e.local)}`;
   if (!e.branch) return rule;
   const value = e.localValue === null || e.local === fmtNumber(e.localValue) ? "" : ` = ${fmtNumber(e.localValue)}`;
   return `${rule}${value} \\quad (${branchLatex(e.branch)})`;
