@@ -30,10 +30,14 @@ describe("explain --check: cost", () => {
     assert.equal(checkCostText(r), "central differences 2 × 12 inputs × 7 ops = 168 ops; backprop 7 + 18 = 25 ops (6.72× fewer)");
   });
 
-  it("a matrix product: W (3×2) and x (2,) are 8 input elements", () => {
-    // Forward: a = W @ x (3), b = sum(a) (1). Backward: b -> a (3), a -> W (6), a -> x (2).
+  it("a matrix product: W (3×2) and x (2,) are 8 input elements; each product element is K = 2 multiply-adds", () => {
+    // Forward: a = W @ x (3 elements × 2), b = sum(a) (1). Backward: b -> a (3); a -> W = (∂L/∂a) xᵀ and
+    // a -> x = Wᵀ (∂L/∂a), 3 × 2 multiply-adds each.
     const r = checked("sum(W @ x)", "W=[[1,2],[3,4],[5,6]]", "x=[1,2]");
-    assert.deepEqual(r.checkCost, { inputs: 8, forwardOps: 4, backwardOps: 11, centralDifferenceOps: 64, ratio: 64 / 15 });
+    assert.deepEqual(r.checkCost, { inputs: 8, forwardOps: 7, backwardOps: 15, centralDifferenceOps: 112, ratio: 112 / 22 });
+    // A batch of 4 products (4×3×2 @ 2): 4 · 3 outputs × 2.
+    const b = checked("sum(W @ x)", "W=[[[1,2],[3,4],[5,6]],[[1,2],[3,4],[5,6]],[[1,2],[3,4],[5,6]],[[1,2],[3,4],[5,6]]]", "x=[1,2]");
+    assert.equal(b.checkCost?.forwardOps, 4 * 3 * 2 + 1);
   });
 
   it("fan-out: each contribution after the first to a name adds a summation", () => {

@@ -4,7 +4,7 @@
  * plain report that the formatters (table, markdown, latex, json, code) print.
  */
 import * as bp from "./core.js";
-import { bin, call, children, namedRecord, neg, num, v, type Expr } from "./ast.js";
+import { bin, call, children, namedRecord, neg, num, own, v, type Expr } from "./ast.js";
 import { graphCode } from "./graphcode.js";
 import { closedForms, textbookRules, type MatrixDerivative, type MatrixRule } from "./matrix.js";
 import { parseProgram } from "./parser.js";
@@ -59,7 +59,7 @@ export interface StageReport {
   rule?: Record<string, MatrixRule>;
 }
 
-export type StageOperand = { kind: "name"; name: string } | { kind: "constant"; text: string; latex: string };
+export type StageOperand = { kind: "name"; name: string } | { kind: "constant"; text: string; latex: string; shape: number[] };
 
 export interface EdgeReport {
   from: string;
@@ -168,6 +168,16 @@ export interface PerStageDerivative {
 export interface ExplainOptions {
   check?: boolean;
   step?: number;
+}
+
+/** The shape of a number (none) or of a nested array, from its first elements. */
+export function valueShape(v: Value): number[] {
+  const shape: number[] = [];
+  for (let x: Value = v; Array.isArray(x); x = (x as Value[])[0]) {
+    shape.push(x.length);
+    if (x.length === 0) break;
+  }
+  return shape;
 }
 
 export function toValue(t: bp.Tensor): Value {
@@ -486,15 +496,26 @@ export function checkCost(r: Pick<ExplainReport, "inputValues" | "stages" | "edg
  * records: the stages run forward, the contributions the backward pass produced (null ones never
  * ran) and, where k contributions reach one name, the k - 1 additions that sum them.
  */
-function numericOps(r: Pick<ExplainReport, "stages" | "edges">): { forward: number; backward: number } {
-  const forward = r.stages.reduce((n, s) => n + s.shape.reduce((a, b) => a * b, 1), 0);
+function numericOps(r: Pick<ExplainReport, "inputValues" | "stages" | "edges">): { forward: number; backward: number } {
+  const byName = new Map(r.stages.map((s) => [s.name, s]));
+  const shapeOf = (o: StageOperand): readonly number[] => (o.kind === "constant" ? o.shape : byName.get(o.name)?.shape ?? valueShape(own(r.inputValues, o.name) ?? 0));
+  // A matrix product's every output element is K multiply-adds (K the inner size); so is each of its
+  // operands' gradients (∂L/∂W = (∂L/∂a) xᵀ and ∂L/∂x = Wᵀ (∂L/∂a) take the same count).
+  const perElement = (s: StageReport): number => {
+    if (s.op !== "matmul") return 1;
+    const left = shapeOf(s.operands[0]);
+    return left.length === 0 ? 1 : left[left.length - 1];
+  };
+  const sizeOf = (s: StageReport) => s.shape.reduce((a, b) => a * b, 1);
+  const forward = r.stages.reduce((n, s) => n + sizeOf(s) * perElement(s), 0);
   let backward = 0;
   const reached = new Set<string>();
   for (const e of r.edges) {
     if (e.contribution === null) continue;
-    const size = elementCount(e.contribution);
+    const s = byName.get(e.to)!;
+    const size = s.op === "matmul" ? sizeOf(s) * perElement(s) : elementCount(e.contribution);
     // The first contribution to a name is its gradient so far; each later one adds to it.
-    backward += reached.has(e.from) ? 2 * size : size;
+    backward += reached.has(e.from) ? size + elementCount(e.contribution) : size;
     reached.add(e.from);
   }
   return { forward, backward };
@@ -573,7 +594,7 @@ export function explainAll(source: string, given: ReadonlyMap<string, bp.Tensor>
       equation: eq(s),
       expression: printText(s.expr),
       expressionLatex: printExpr(s.expr, "latex"),
-      operands: s.args.map((a): StageOperand => (a.kind === "ref" ? { kind: "name", name: a.name } : { kind: "constant", text: printText(a.expr), latex: printExpr(a.expr, "latex") })),
+      operands: s.args.map((a): StageOperand => (a.kind === "ref" ? { kind: "name", name: a.name } : { kind: "constant", text: printText(a.expr), latex: printExpr(a.expr, "latex"), shape: [...a.value.shape] })),
       shape: [...ev.values.get(s.name)!.shape],
       value: toValue(ev.values.get(s.name)!),
       grad: g ? toValue(g) : null,
