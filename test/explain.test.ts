@@ -358,7 +358,7 @@ describe("backprop explain (CLI)", () => {
     assert.deepEqual(j.gradients, { x: 48, y: 16, z: 132 });
     assert.deepEqual(Object.keys(j.stages[0]).slice(0, 9), ["name", "op", "inputs", "equation", "expression", "expressionLatex", "operands", "shape", "value"]);
     // One report carries the derivatives as trees too, and what the explanation cost in operations.
-    assert.deepEqual(j.stages[1].operands, [{ kind: "constant", text: "2", latex: "2" }, { kind: "name", name: "y" }]);
+    assert.deepEqual(j.stages[1].operands, [{ kind: "constant", text: "2", latex: "2", shape: [] }, { kind: "name", name: "y" }]);
     assert.deepEqual(j.derivativeExprs.y, { kind: "bin", op: "*", left: { kind: "num", value: 2 }, right: { kind: "bin", op: "^", left: { kind: "var", name: "z" }, right: { kind: "num", value: 3 } } });
     assert.deepEqual(j.edges.find((e: { to: string; from: string }) => e.to === "f" && e.from === "c").localExpr, { kind: "var", name: "d" });
     assert.deepEqual([j.ops.forward, j.ops.backward > 0, j.ops.symbolic > 0], [5, true, true]);
