@@ -1,8 +1,9 @@
 /** The explainer's operations, each a core op (a primitive or a composite) on float64 tensors. */
 import * as bp from "./core.js";
-import type { BinOp, FnName } from "./ast.js";
+import { apply, type BinOp, type Expr, type FnName } from "./ast.js";
 
-export type StageOp = "add" | "sub" | "mul" | "div" | "pow" | "matmul" | "neg" | "reciprocal" | "id" | Exclude<FnName, "log">;
+/** `abstract`: a call of a function declared with `fn` (the stage's `fn` names it); it has no values. */
+export type StageOp = "add" | "sub" | "mul" | "div" | "pow" | "matmul" | "neg" | "reciprocal" | "id" | "maximum" | "minimum" | "abstract" | Exclude<FnName, "log">;
 
 export const BIN_OPS: Record<BinOp, StageOp> = { "+": "add", "-": "sub", "*": "mul", "/": "div", "^": "pow", "@": "matmul" };
 
@@ -27,6 +28,17 @@ export function pieceOf(t: bp.Tensor): Piece | undefined {
   return PIECES.get(t);
 }
 
+/** Tensors that the tracing max/min computed as a p + b (1 - p): read back as max(a, b), not as that sum. */
+const ALIASES = new WeakMap<bp.Tensor, { fn: "max" | "min"; args: readonly [bp.Tensor, bp.Tensor] }>();
+
+/** The expression a traced max/min output stands for, given how its operands read; else undefined. */
+export function aliasOf(t: bp.Tensor, read: (x: bp.Tensor) => Expr | undefined): Expr | undefined {
+  const a = ALIASES.get(t);
+  if (a === undefined) return undefined;
+  const args = a.args.map(read);
+  return args.every((x) => x !== undefined) ? apply(a.fn, args as Expr[]) : undefined;
+}
+
 let tracing = 0;
 
 /**
@@ -48,6 +60,26 @@ function relu(x: bp.Tensor): bp.Tensor {
   const c = bp.le(x, 0);
   PIECES.set(c, { fn: "notStep", of: x });
   return bp.where(c, 0, x);
+}
+
+/**
+ * max(a, b) as the core computes it, but while tracing written as a p + b (1 - p) with the untracked
+ * weight p = 1[a > b] + 1/2 1[a = b] noted as step(a - b) (and 1 - p as 1 - step(a - b)): the
+ * derivatives, p and 1 - p, then read as the rules 1[a > b] and 1[a <= b], and their values split a
+ * tie evenly, as the core's maximum does (and PyTorch and JAX). min(a, b) uses p = step(b - a).
+ */
+function extremum(which: "maximum" | "minimum", a: bp.Tensor, b: bp.Tensor): bp.Tensor {
+  if (tracing === 0 || !(a.requiresGrad || b.requiresGrad)) return which === "maximum" ? bp.maximum(a, b) : bp.minimum(a, b);
+  const [hi, lo] = which === "maximum" ? [a, b] : [b, a];
+  const diff = bp.sub(hi, lo);
+  const p = bp.noGrad(() => bp.add(bp.gt(hi, lo), bp.mul(bp.eq(hi, lo), 0.5)));
+  const q = bp.noGrad(() => bp.sub(1, p));
+  PIECES.set(p, { fn: "step", of: diff });
+  PIECES.set(q, { fn: "notStep", of: diff });
+  // p weighs the operand the op picks first: a for max (a > b), a for min too (b > a).
+  const out = bp.add(bp.mul(a, p), bp.mul(b, q));
+  ALIASES.set(out, { fn: which === "maximum" ? "max" : "min", args: [a, b] });
+  return out;
 }
 
 function abs(x: bp.Tensor): bp.Tensor {
@@ -105,6 +137,11 @@ export function applyOp(op: StageOp, args: readonly bp.Tensor[]): bp.Tensor {
       return bp.reciprocal(args[0]);
     case "id":
       return bp.bind("reshape", [args[0]], { shape: args[0].shape });
+    case "maximum":
+    case "minimum":
+      return extremum(op, args[0], args[1]);
+    case "abstract":
+      throw new Error("an abstract function (declared with fn) has no values");
     default:
       return FNS[op](args[0]);
   }

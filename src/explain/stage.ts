@@ -4,7 +4,7 @@
  * with the core's vjp, recording every edge's contribution so fan-out sums can be shown.
  */
 import * as bp from "./core.js";
-import { CONSTANTS, FUNCTIONS, bin, call, children, depth, freeVars, neg, num, postorder, v, type Expr, type Program, type Span } from "./ast.js";
+import { BUILTIN_FUNCTIONS, CONSTANTS, apply, bin, call, children, depth, freeVars, neg, num, postorder, v, type Expr, type Program, type Span } from "./ast.js";
 import { BIN_OPS, applyOp, type StageOp } from "./ops.js";
 import { ExplainSyntaxError, type ErrorHint } from "./parser.js";
 import { evalConstant } from "./values.js";
@@ -20,6 +20,8 @@ export interface Stage {
   /** Where its operation is in the source text. */
   readonly span?: Span;
   readonly userDefined: boolean;
+  /** For op "abstract": the abstract function (declared with fn) that the stage calls. */
+  readonly fn?: string;
 }
 
 export interface StagedProgram {
@@ -29,9 +31,11 @@ export interface StagedProgram {
   readonly stages: readonly Stage[];
   /** Name of the output (the last stage). */
   readonly output: string;
+  /** Abstract functions the program declares with `fn`, with their arity (absent when none). */
+  readonly functions?: ReadonlyMap<string, number>;
 }
 
-const RESERVED = new Set<string>([...FUNCTIONS, ...CONSTANTS.keys()]);
+const RESERVED = new Set<string>([...BUILTIN_FUNCTIONS, ...CONSTANTS.keys()]);
 
 function nameGenerator(taken: Set<string>): () => string {
   const letters = "abcdefghijklmnopqrstuvwxyz";
@@ -56,6 +60,8 @@ export function stageProgram(program: Program, reserved: ReadonlySet<string> = n
   const inputSet = new Set<string>();
   const stages: Stage[] = [];
   const all = new Set<string>(reserved);
+  // Stage names must not be the names of abstract functions either (fn a; a(x) would print a = a(x)).
+  for (const f of program.functions?.keys() ?? []) all.add(f);
   for (const st of program.statements) {
     freeVars(st.expr).forEach((n) => all.add(n));
     if (st.name) all.add(st.name);
@@ -102,6 +108,7 @@ export function stageProgram(program: Program, reserved: ReadonlySet<string> = n
       if (constant.get(e)) continue;
       let op: StageOp;
       let args: Arg[];
+      let fn: string | undefined;
       switch (e.kind) {
         case "var":
           if (e !== root || name === null) {
@@ -119,6 +126,12 @@ export function stageProgram(program: Program, reserved: ReadonlySet<string> = n
           op = e.fn === "log" ? "ln" : e.fn;
           args = [arg(e.arg)];
           break;
+        case "apply":
+          // max and min are one stage each; any other name is an abstract function declared with fn.
+          op = e.fn === "max" ? "maximum" : e.fn === "min" ? "minimum" : "abstract";
+          if (op === "abstract") fn = e.fn;
+          args = e.args.map(arg);
+          break;
         case "bin":
           if (e.op === "^" && e.left.kind === "const" && e.left.name === "e") {
             op = "exp"; // e^u is exp(u): one stage, local derivative e^u
@@ -135,7 +148,7 @@ export function stageProgram(program: Program, reserved: ReadonlySet<string> = n
           throw new ExplainSyntaxError("an array literal with variables in it cannot be staged", e.span?.start ?? 0, src, { kind: "array-values" });
       }
       const stageName = e === root && name !== null ? name : fresh();
-      stages.push({ name: stageName, op, args, expr: stageExpr(op, args.map(argExpr)), span: e.span, userDefined: e === root && name !== null });
+      stages.push({ name: stageName, op, args, expr: stageExpr(op, args.map(argExpr), fn), span: e.span, userDefined: e === root && name !== null, ...(fn === undefined ? {} : { fn }) });
       argOf.set(e, { kind: "ref", name: stageName });
     }
     const out = argOf.get(root)!;
@@ -156,12 +169,17 @@ export function stageProgram(program: Program, reserved: ReadonlySet<string> = n
     }
     if (st.name) defined.set(st.name, st.span);
   }
-  return { program, inputs, stages, output };
+  return program.functions ? { program, inputs, stages, output, functions: program.functions } : { program, inputs, stages, output };
 }
 
-/** The right-hand side of a stage, for equations and local derivatives. */
-export function stageExpr(op: StageOp, a: readonly Expr[]): Expr {
+/** The right-hand side of a stage, for equations and local derivatives; `fn` names an abstract function. */
+export function stageExpr(op: StageOp, a: readonly Expr[], fn?: string): Expr {
   switch (op) {
+    case "maximum":
+    case "minimum":
+      return apply(op === "maximum" ? "max" : "min", a);
+    case "abstract":
+      return apply(fn ?? "?", a);
     case "add":
     case "sub":
     case "mul":

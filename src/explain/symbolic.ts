@@ -6,7 +6,7 @@
  */
 import * as bp from "./core.js";
 import { bin, call, neg, num, type Expr } from "./ast.js";
-import { pieceOf, type Piece } from "./ops.js";
+import { aliasOf, pieceOf, type Piece } from "./ops.js";
 import { charge } from "./work.js";
 
 export class NotSymbolic extends Error {}
@@ -114,7 +114,7 @@ export function readGraph(t: bp.Tensor, names: ReadonlyMap<bp.Tensor, Expr>, lim
     }
     if (--budget < 0) throw new NotSymbolic("the expression is too large to print");
     charge();
-    memo.set(u, READERS[u.node.prim](u.node.inputs.map((i) => memo.get(i)!), u.node));
+    memo.set(u, aliasOf(u, (x) => memo.get(x)) ?? READERS[u.node.prim](u.node.inputs.map((i) => memo.get(i)!), u.node));
   }
   return memo.get(t)!;
 }
