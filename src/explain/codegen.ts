@@ -11,6 +11,7 @@
 import * as bp from "./core.js";
 import { bin, call, freeVars, neg, num, v, type BinOp, type Expr, type FnName } from "./ast.js";
 import { graphCode } from "./graphcode.js";
+import { tracingPieces } from "./ops.js";
 import { printExpr, printText } from "./print.js";
 import { simplify } from "./simplify.js";
 import { recordStageVjp, refArgs, stageFunction, type Arg, type Stage, type StagedProgram } from "./stage.js";
@@ -64,6 +65,8 @@ function renameVars(e: Expr, id: (name: string) => string): Expr {
       return call(e.fn, renameVars(e.arg, id));
     case "bin":
       return bin(e.op, renameVars(e.left, id), renameVars(e.right, id));
+    case "apply":
+      return { ...e, args: e.args.map((a) => renameVars(a, id)) };
     default:
       return e;
   }
@@ -106,6 +109,9 @@ function tsTensorExpr(e: Expr): string {
     case "bin":
       if (e.op === "@") return `bp.matmul(${tsTensorExpr(e.left)}, ${tsTensorExpr(e.right)})`;
       return `${TS_TENSOR_BIN[e.op]}(${tsTensorExpr(e.left)}, ${tsTensorExpr(e.right)})`;
+    case "apply":
+      if (e.fn === "max" || e.fn === "min") return `bp.${e.fn === "max" ? "maximum" : "minimum"}(${e.args.map(tsTensorExpr).join(", ")})`;
+      return printExpr(e, "ts");
     default:
       return printExpr(e, "ts");
   }
@@ -162,7 +168,8 @@ function localDerivatives(s: Stage, values: ReadonlyMap<string, bp.Tensor>, cons
   const leafExpr = s2.args.flatMap((a, i) => (a.kind !== "ref" ? [] : [lifted[i] ? v(constCode(s.args[i])) : v(argNames[i])]));
   const own = s2.args.flatMap((a, i) => (a.kind !== "ref" ? [] : [!lifted[i]]));
   try {
-    const { leaves, ct, out: y, grads: gs } = recordStageVjp(s2, stand);
+    // Traced so that max and min's conditions read as their rules (see ops.ts), not as constants.
+    const { leaves, ct, out: y, grads: gs } = tracingPieces(() => recordStageVjp(s2, stand));
     const names = new Map<bp.Tensor, Expr>(leaves.map((l, k) => [l, leafExpr[k]]));
     names.set(ct, num(1));
     names.set(y, v(s.name));

@@ -6,6 +6,7 @@
 import * as bp from "./core.js";
 import { namedRecord, num, v, type Expr } from "./ast.js";
 import { graphCode } from "./graphcode.js";
+import { extremumBranch, extremumWarnings } from "./extremum.js";
 import { closedForms, textbookRules, type MatrixDerivative, type MatrixRule } from "./matrix.js";
 import { parseProgram } from "./parser.js";
 import { tracingPieces } from "./ops.js";
@@ -445,7 +446,7 @@ export function explainAll(source: string, given: ReadonlyMap<string, bp.Tensor>
       local: typeof p === "string" ? p : printDerivative(p),
       localLatex: typeof p === "string" ? null : printDerivative(p, "latex"),
       localValue: info.perArgValue[e.argIndex],
-      branch: branchTaken(staged.stages.find((s) => s.name === e.to)!, e.from, ev.values.get(e.from)!),
+      branch: branchTaken(staged.stages.find((s) => s.name === e.to)!, e.from, ev.values.get(e.from)!) ?? extremumBranch(staged.stages.find((s) => s.name === e.to)!, ev.values, fmtNumber),
       upstream: up ? toValue(up) : null,
       contribution: e.contribution ? toValue(e.contribution) : null,
     };
@@ -463,6 +464,7 @@ export function explainAll(source: string, given: ReadonlyMap<string, bp.Tensor>
     edges,
     warnings: warningsFor(staged, ev.values, locals, ev.grads, eq),
   };
+  report.warnings.push(...extremumWarnings(staged.stages, ev.values, eq));
   const nonFinite = firstNonFiniteGradient(edges, stages);
   if (nonFinite) {
     report.warnings.push(nonFinite.warning);
