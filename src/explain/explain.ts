@@ -7,6 +7,7 @@ import * as bp from "./core.js";
 import { namedRecord, num, v, type Expr } from "./ast.js";
 import { graphCode } from "./graphcode.js";
 import { extremumBranch, extremumWarnings } from "./extremum.js";
+import { addExpansions } from "./expansion.js";
 import { closedForms, textbookRules, type MatrixDerivative, type MatrixRule } from "./matrix.js";
 import { parseProgram } from "./parser.js";
 import { tracingPieces } from "./ops.js";
@@ -54,6 +55,12 @@ export interface StageReport {
    * both sides (`∂L/∂W = (∂L/∂a) xᵀ`, `(3×2) = (3×1)(1×2)`), keyed by operand name.
    */
   rule?: Record<string, MatrixRule>;
+  /** Scalar programs: the right-hand side with earlier stages substituted, in terms of the inputs (expansion.ts). */
+  expansion?: string;
+  expansionLatex?: string;
+  /** Scalar programs: the chain rule for d out / d this stage over its consumers (absent for the output). */
+  chain?: string;
+  chainLatex?: string;
 }
 
 export interface EdgeReport {
@@ -129,6 +136,8 @@ export interface ExplainReport {
   /** With `check`: what the check cost against backprop, in operations (see `checkCost`). */
   checkCost?: CheckCost;
   step?: { lr: number; updates: { name: string; from: Value; to: Value }[] };
+  /** Scalar programs: the chain rule for d out / d each input over its consumers, text and LaTeX (expansion.ts). */
+  inputChains?: Record<string, { text: string; latex: string }>;
 }
 
 export interface ExplainOptions {
@@ -482,6 +491,7 @@ export function explainAll(source: string, given: ReadonlyMap<string, bp.Tensor>
     }
   }
   if (!scalar) addMatrixForms(report, staged, ev);
+  if (scalar) addExpansions(report, staged);
   if (options.check) {
     report.check = checkGradients(staged, given, inputNames, ev.grads);
     report.checkCost = checkCost(report);

@@ -130,12 +130,18 @@ export function formatTable(r: ExplainReport): string {
   const at = r.inputs.map((n) => `${n} = ${fmtValue(valueOfInput(r, n))}`).join(", ");
   lines.push(`${r.source.trim()}   at ${at}`, "");
   lines.push("Forward pass (one operation per stage)");
-  pushAll(lines, table([["stage", "value"], ...r.stages.map((s) => [s.equation, valueWithShape(s.value, s.shape)])]));
+  const expanded = r.stages.some((s) => s.expansion !== undefined);
+  pushAll(lines, table([["stage", "value", ...(expanded ? ["expansion"] : [])], ...r.stages.map((s) => [s.equation, valueWithShape(s.value, s.shape), ...(expanded ? [s.expansion ?? ""] : [])])]));
   lines.push(`  output ${r.output} = ${fmtValue(r.value)}`, "");
   lines.push("Backward pass (stages in reverse: contribution = upstream x local)");
   pushAll(lines, table(edgeRows(r)));
   lines.push("", "Gradients (contributions summed where an input fans out)");
   pushAll(lines, gradientSums(r).map((l) => `  ${l}`));
+  const chain = chainLines(r, "text");
+  if (chain.length) {
+    lines.push("", "Chain rule (each name's derivative over the stages that consume it)");
+    pushAll(lines, chain.map((l) => `  ${l}`));
+  }
   if (r.derivatives) {
     lines.push("", "Symbolic derivatives");
     for (const n of r.inputs) lines.push(`  d${r.output}/d${n} = ${own(r.derivatives, n)}`);
@@ -163,6 +169,16 @@ export function formatTable(r: ExplainReport): string {
   return lines.join("\n");
 }
 
+/**
+ * The chain rule of every name with one (expansion.ts), backward: the stages from the output down,
+ * then the inputs, as the homework's derivation unrolls it.
+ */
+function chainLines(r: ExplainReport, lang: "text" | "latex"): string[] {
+  const pick = (c: { text: string; latex: string } | undefined) => (c === undefined ? [] : [lang === "text" ? c.text : c.latex]);
+  const stages = [...r.stages].reverse().flatMap((s) => pick(s.chain === undefined ? undefined : { text: s.chain, latex: s.chainLatex ?? s.chain }));
+  return [...stages, ...r.inputs.flatMap((n) => pick(own(r.inputChains, n)))];
+}
+
 function valueOfInput(r: ExplainReport, name: string): Value | null {
   return r.step?.updates.find((u) => u.name === name)?.from ?? own(r.inputValues, name) ?? null;
 }
@@ -175,11 +191,17 @@ export function formatMarkdown(r: ExplainReport): string {
   const out: string[] = [];
   out.push(`### Backprop through \`${md(r.source.trim())}\``, "");
   out.push(`At ${r.inputs.map((n) => `\`${n} = ${fmtValue(own(r.inputValues, n) ?? null)}\``).join(", ")}.`, "");
-  out.push("| stage | equation | value | gradient |", "|---|---|---|---|");
-  for (const s of r.stages) out.push(`| ${s.name} | \`${md(s.equation)}\` | ${md(valueWithShape(s.value, s.shape))} | ${md(valueCell(s.grad))} |`);
+  const expanded = r.stages.some((s) => s.expansion !== undefined);
+  out.push(`| stage | equation | value | gradient |${expanded ? " expansion |" : ""}`, `|---|---|---|---|${expanded ? "---|" : ""}`);
+  for (const s of r.stages) {
+    const expansion = expanded ? ` ${s.expansionLatex !== undefined && s.expansion !== undefined && !s.expansion.startsWith("too long") ? `$${md(s.expansionLatex)}$` : md(s.expansion ?? "")} |` : "";
+    out.push(`| ${s.name} | \`${md(s.equation)}\` | ${md(valueWithShape(s.value, s.shape))} | ${md(valueCell(s.grad))} |${expansion}`);
+  }
   out.push("", "| stage | local derivative | local | upstream | contribution |", "|---|---|---|---|---|");
   for (const row of edgeRows(r).slice(1)) out.push(`| \`${md(row[0])}\` | \`${md(row[1])}\` | ${md(row[2])} | ${md(row[3])} | ${md(row[4])} |`);
   out.push("", ...gradientSums(r).map((l) => `- \`${md(l)}\``));
+  const chain = chainLines(r, "latex");
+  if (chain.length) out.push("", "Chain rule (each name over the stages that consume it):", "", ...chain.map((l) => `- $${l}$`));
   if (r.derivatives) {
     out.push("", "Symbolic derivatives:", "");
     for (const n of r.inputs) out.push(`- $\\frac{\\partial ${r.output}}{\\partial ${n}} = ${own(r.derivativesLatex, n) ?? own(r.derivatives, n)}$`);
@@ -231,11 +253,17 @@ export function formatLatex(r: ExplainReport): string {
   const out: string[] = [];
   out.push("% Staged computation (forward pass)", "\\begin{align*}");
   out.push(r.stages.map(stageLatex).join(" \\\\\n"));
+  if (r.stages.some((s) => s.expansionLatex !== undefined)) {
+    out.push("\\end{align*}", "", "% Expansions (earlier stages substituted, in terms of the inputs)", "\\begin{align*}");
+    out.push(r.stages.map((s) => `${printExpr({ kind: "var", name: s.name }, "latex")} &= ${s.expansionLatex ?? "\\text{-}"}`).join(" \\\\\n"));
+  }
   out.push("\\end{align*}", "", "% Local derivatives (backward pass, stages in reverse)", "\\begin{align*}");
   out.push([...r.edges].map((e) => edgeLatex(e, r.stages)).join(" \\\\\n"));
   out.push("\\end{align*}", "", "\\begin{tabular}{llll}", "\\hline", "stage & value & gradient \\\\", "\\hline");
   for (const s of r.stages) out.push(`$${s.name}$ & ${valueCell(s.value)} & ${valueCell(s.grad)} \\\\`);
   out.push("\\hline", "\\end{tabular}");
+  const chain = chainLines(r, "latex");
+  if (chain.length) out.push("", "% Chain rule (each name over the stages that consume it)", "\\begin{align*}", chain.map((l) => l.replace(" = ", " &= ")).join(" \\\\\n"), "\\end{align*}");
   if (r.derivativesLatex) {
     out.push("", "\\begin{align*}");
     out.push(r.inputs.map((n) => `\\frac{\\partial ${r.output}}{\\partial ${n}} &= ${own(r.derivativesLatex, n)}`).join(" \\\\\n"));
