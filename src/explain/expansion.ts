@@ -16,11 +16,20 @@ import { charge } from "./work.js";
  */
 export const EXPANSION_LIMIT = 200;
 
-/** A stage's expansion, or its size in nodes when that is over EXPANSION_LIMIT. */
-export type Expansion = { readonly kind: "ok"; readonly expr: Expr } | { readonly kind: "tooLong"; readonly size: number };
+/**
+ * A stage's expansion (sharing the earlier ones') and the size in nodes of the tree it stands for;
+ * it is printed only when that is at most EXPANSION_LIMIT.
+ */
+export interface Expansion {
+  readonly expr: Expr;
+  readonly size: number;
+}
 
-/** Stage expressions are shallow (one operation over names and constants), so recursion is bounded. */
-function substitute(e: Expr, env: ReadonlyMap<string, Expr>): Expr {
+/**
+ * `e` with names replaced by their expressions in `env` (shared, not copied). Meant for stage
+ * expressions and local derivatives, which are shallow, so the recursion is bounded.
+ */
+export function substitute(e: Expr, env: ReadonlyMap<string, Expr>): Expr {
   charge();
   switch (e.kind) {
     case "var":
@@ -74,7 +83,7 @@ export function stageExpansions(staged: StagedProgram): Map<string, Expansion> {
     const expr = substitute(s.expr, env);
     env.set(s.name, expr);
     sizes.set(s.name, size);
-    out.set(s.name, size <= EXPANSION_LIMIT ? { kind: "ok", expr } : { kind: "tooLong", size });
+    out.set(s.name, { expr, size });
   }
   return out;
 }
@@ -126,17 +135,21 @@ export function tooLongText(size: number): string {
 }
 
 /**
- * Adds expansions and chain rules to a scalar program's report: `expansion`, `expansionLatex`,
- * `chain` and `chainLatex` on each stage, and `inputChains` for the inputs.
+ * Adds expansions and chain rules to a scalar program's report: `expressionLatex`, `expansion`,
+ * `expansionLatex`, `chain` and `chainLatex` on each stage, and `inputChains` for the inputs.
  */
 export function addExpansions(report: ExplainReport, staged: StagedProgram): void {
   const exps = stageExpansions(staged);
   const rules = chainRules(staged);
+  const exprOf = new Map(staged.stages.map((s) => [s.name, s.expr]));
   report.stages.forEach((sr) => {
+    const e = exprOf.get(sr.name);
+    if (e) sr.expressionLatex = printExpr(e, "latex");
     const x = exps.get(sr.name);
     if (x) {
-      sr.expansion = x.kind === "ok" ? printExpr(x.expr, "text") : tooLongText(x.size);
-      sr.expansionLatex = x.kind === "ok" ? printExpr(x.expr, "latex") : `\\text{${tooLongText(x.size)}}`;
+      const ok = x.size <= EXPANSION_LIMIT;
+      sr.expansion = ok ? printExpr(x.expr, "text") : tooLongText(x.size);
+      sr.expansionLatex = ok ? printExpr(x.expr, "latex") : `\\text{${tooLongText(x.size)}}`;
     }
     const r = rules.get(sr.name);
     if (r) {

@@ -8,6 +8,7 @@ import { namedRecord, num, v, type Expr } from "./ast.js";
 import { graphCode } from "./graphcode.js";
 import { extremumBranch, extremumWarnings } from "./extremum.js";
 import { addExpansions } from "./expansion.js";
+import { abstractFunctions, explainAbstract } from "./abstract.js";
 import { closedForms, textbookRules, type MatrixDerivative, type MatrixRule } from "./matrix.js";
 import { parseProgram } from "./parser.js";
 import { tracingPieces } from "./ops.js";
@@ -55,6 +56,8 @@ export interface StageReport {
    * both sides (`∂L/∂W = (∂L/∂a) xᵀ`, `(3×2) = (3×1)(1×2)`), keyed by operand name.
    */
   rule?: Record<string, MatrixRule>;
+  /** Scalar programs: `expression` in LaTeX (abstract functions make the text ambiguous to reparse). */
+  expressionLatex?: string;
   /** Scalar programs: the right-hand side with earlier stages substituted, in terms of the inputs (expansion.ts). */
   expansion?: string;
   expansionLatex?: string;
@@ -138,6 +141,11 @@ export interface ExplainReport {
   step?: { lr: number; updates: { name: string; from: Value; to: Value }[] };
   /** Scalar programs: the chain rule for d out / d each input over its consumers, text and LaTeX (expansion.ts). */
   inputChains?: Record<string, { text: string; latex: string }>;
+  /**
+   * Set when the program calls abstract functions (declared with fn): no values exist, so values,
+   * gradients and local values are NaN, empty or null, and `note` says why (abstract.ts).
+   */
+  abstract?: { functions: string[]; note: string };
 }
 
 export interface ExplainOptions {
@@ -400,6 +408,7 @@ export function explainAll(source: string, given: ReadonlyMap<string, bp.Tensor>
   const work0 = workDone();
   const program = parseProgram(source);
   const staged = stageProgram(program, new Set(given.keys()));
+  if (abstractFunctions(staged).length > 0) return explainAbstract(source, staged, given, options, work0);
   const eq = (s: Stage) => `${s.name} = ${printText(s.expr)}`;
   const ev = evaluate(staged, given, printText);
   const taken = new Set<string>([...ev.values.keys()]);

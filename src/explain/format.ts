@@ -125,7 +125,32 @@ function edgeRows(r: ExplainReport): string[][] {
   return rows;
 }
 
+/**
+ * A program with abstract functions has no values: its table shows the stages with their
+ * expansions, the local derivatives, the chain rule and the full derivatives, and says why.
+ */
+function formatAbstractTable(r: ExplainReport): string {
+  const lines: string[] = [`${r.source.trim()}   (symbolic: no values)`, ""];
+  lines.push("Stages (one operation each) and their expansions");
+  pushAll(lines, table([["stage", "expansion"], ...r.stages.map((s) => [s.equation, s.expansion ?? ""])]));
+  lines.push(`  output ${r.output}`, "");
+  lines.push("Local derivatives (stages in reverse)");
+  pushAll(lines, table([["stage", "local derivative"], ...r.edges.map((e) => [r.stages.find((s) => s.name === e.to)?.equation ?? e.to, `∂${e.to}/∂${e.from} = ${e.local}`])]));
+  const chain = chainLines(r, "text");
+  if (chain.length) lines.push("", "Chain rule (each name's derivative over the stages that consume it)", ...chain.map((l) => `  ${l}`));
+  if (r.derivatives) {
+    lines.push("", "Symbolic derivatives");
+    for (const n of r.inputs) lines.push(`  d${r.output}/d${n} = ${own(r.derivatives, n)}`);
+  }
+  const tooLarge = tooLargeText(r);
+  if (tooLarge) lines.push("", "Symbolic derivatives", `  ${tooLarge.replace("; the gradients above are exact", "")}`);
+  lines.push("", `Note: ${r.abstract?.note ?? ""}`);
+  if (r.warnings.length) lines.push("", "Warnings", ...r.warnings.map((w) => `  ! ${w}`));
+  return lines.join("\n");
+}
+
 export function formatTable(r: ExplainReport): string {
+  if (r.abstract) return formatAbstractTable(r);
   const lines: string[] = [];
   const at = r.inputs.map((n) => `${n} = ${fmtValue(valueOfInput(r, n))}`).join(", ");
   lines.push(`${r.source.trim()}   at ${at}`, "");
@@ -187,7 +212,26 @@ function md(s: string): string {
   return s.replace(/\|/g, "\\|");
 }
 
+function formatAbstractMarkdown(r: ExplainReport): string {
+  const out: string[] = [`### Derivatives of \`${md(r.source.trim())}\``, "", `> **Note:** ${md(r.abstract?.note ?? "")}.`, ""];
+  out.push("| stage | equation | expansion |", "|---|---|---|");
+  for (const s of r.stages) out.push(`| ${s.name} | \`${md(s.equation)}\` | ${s.expansion?.startsWith("too long") ? md(s.expansion) : `$${md(s.expansionLatex ?? "")}$`} |`);
+  out.push("", "| stage | local derivative |", "|---|---|");
+  for (const e of r.edges) out.push(`| \`${md(r.stages.find((s) => s.name === e.to)?.equation ?? e.to)}\` | $\\frac{\\partial ${e.to}}{\\partial ${e.from}} = ${md(e.localLatex ?? e.local)}$ |`);
+  const chain = chainLines(r, "latex");
+  if (chain.length) out.push("", "Chain rule (each name over the stages that consume it):", "", ...chain.map((l) => `- $${l}$`));
+  if (r.derivatives) {
+    out.push("", "Symbolic derivatives:", "");
+    for (const n of r.inputs) out.push(`- $\\frac{\\partial ${r.output}}{\\partial ${n}} = ${own(r.derivativesLatex, n) ?? own(r.derivatives, n)}$`);
+  }
+  const tooLarge = tooLargeText(r);
+  if (tooLarge) out.push("", `Symbolic derivatives: ${tooLarge.replace("; the gradients above are exact", "")}.`);
+  if (r.warnings.length) out.push("", ...r.warnings.map((w) => `> **Warning:** ${md(w)}`));
+  return out.join("\n") + "\n";
+}
+
 export function formatMarkdown(r: ExplainReport): string {
+  if (r.abstract) return formatAbstractMarkdown(r);
   const out: string[] = [];
   out.push(`### Backprop through \`${md(r.source.trim())}\``, "");
   out.push(`At ${r.inputs.map((n) => `\`${n} = ${fmtValue(own(r.inputValues, n) ?? null)}\``).join(", ")}.`, "");
@@ -249,7 +293,26 @@ function edgeLatex(e: EdgeReport, stages: readonly StageReport[]): string {
   return `${rule}${value} \\quad (${branchLatex(e.branch)})`;
 }
 
+function formatAbstractLatex(r: ExplainReport): string {
+  const out: string[] = [`% ${r.abstract?.note ?? ""}`, "", "% Staged computation and expansions", "\\begin{align*}"];
+  out.push(r.stages.map((s) => `${printExpr({ kind: "var", name: s.name }, "latex")} &= ${s.expressionLatex ?? latexOf(s.expression)} && ${s.expansionLatex ?? ""}`).join(" \\\\\n"));
+  out.push("\\end{align*}", "", "% Local derivatives (stages in reverse)", "\\begin{align*}");
+  out.push(r.edges.map((e) => edgeLatex(e, r.stages)).join(" \\\\\n"));
+  out.push("\\end{align*}");
+  const chain = chainLines(r, "latex");
+  if (chain.length) out.push("", "% Chain rule (each name over the stages that consume it)", "\\begin{align*}", chain.map((l) => l.replace(" = ", " &= ")).join(" \\\\\n"), "\\end{align*}");
+  if (r.derivativesLatex) {
+    out.push("", "\\begin{align*}");
+    out.push(r.inputs.map((n) => `\\frac{\\partial ${r.output}}{\\partial ${n}} &= ${own(r.derivativesLatex, n)}`).join(" \\\\\n"));
+    out.push("\\end{align*}");
+  }
+  const tooLarge = tooLargeText(r);
+  if (tooLarge) out.push("", `% Symbolic derivatives: ${tooLarge.replace("; the gradients above are exact", "")}`);
+  return out.join("\n") + "\n";
+}
+
 export function formatLatex(r: ExplainReport): string {
+  if (r.abstract) return formatAbstractLatex(r);
   const out: string[] = [];
   out.push("% Staged computation (forward pass)", "\\begin{align*}");
   out.push(r.stages.map(stageLatex).join(" \\\\\n"));
