@@ -103,7 +103,14 @@ function localValueText(e: EdgeReport): string {
 /** A branch note in LaTeX math: comparisons as symbols, a sentence as text. */
 function branchLatex(branch: string): string {
   const m = /^(\S+) = (\S+) (>|<=|<) 0$/.exec(branch);
-  if (!m) return `\\text{${branch.replace(/[_#%&{}$]/g, (c) => `\\${c}`)}}`;
+  const text = (t: string) => `\\text{${t.replace(/[_#%&{}$]/g, (c) => `\\${c}`)}}`;
+  // max and min: "x = 2 > y = 1", "x = 1 < 3", "x = y = 1, a tie: split 1/2 each".
+  const pair = /^(\w+) = (\S+) (>|<) (?:(\w+) = )?(\S+)$/.exec(branch);
+  const name = (n: string) => printExpr({ kind: "var", name: n }, "latex");
+  if (pair) return `${name(pair[1])} = ${pair[2]} ${pair[3]} ${pair[4] ? `${name(pair[4])} = ` : ""}${pair[5]}`;
+  const tie = /^((?:\w+ = )+)(\S+), (a tie: .*)$/.exec(branch);
+  if (tie) return `${tie[1].split(" = ").filter((n) => n).map(name).join(" = ")} = ${tie[2]}${text(`, ${tie[3]}`)}`;
+  if (!m) return text(branch);
   const op = m[3] === "<=" ? "\\leq" : m[3];
   return `${printExpr({ kind: "var", name: m[1] }, "latex")} = ${m[2]} ${op} 0`;
 }
