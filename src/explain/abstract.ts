@@ -14,9 +14,10 @@ import { simplify } from "./simplify.js";
 import { ExplainError, refArgs, type Arg, type Stage, type StagedProgram } from "./stage.js";
 import { WorkBudgetExceeded, charge, withinBudget, workDone } from "./work.js";
 
-/** The abstract functions a staged program calls, in order of first call. */
+/** The abstract functions a staged program calls, in the order they are declared. */
 export function abstractFunctions(staged: StagedProgram): string[] {
-  return [...new Set(staged.stages.flatMap((s) => (s.op === "abstract" && s.fn !== undefined ? [s.fn] : [])))];
+  const called = new Set(staged.stages.flatMap((s) => (s.op === "abstract" && s.fn !== undefined ? [s.fn] : [])));
+  return [...(staged.functions?.keys() ?? [])].filter((f) => called.has(f));
 }
 
 /** The one-line error for outputs that need numbers (code, figures, --check, --step). */
