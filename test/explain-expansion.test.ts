@@ -131,6 +131,13 @@ describe("expansions of long programs are capped, in bounded work", () => {
     assert.ok(r.derivativesTooLarge);
   });
 
+  it("the table lists long expansions below the stage table, keeping its rows short", () => {
+    const table = formatTable(explain(doubling(3), at("x=0.3,y=0.2")));
+    assert.doesNotMatch(table, /stage\s+value\s+expansion/);
+    assert.match(table, /Expansions \(earlier stages substituted, in terms of the inputs\)\n  s0 = x \+ y\n/);
+    assert.ok(table.includes("\n  s2 = sin(sin(x + y) * (x + y)) * (sin(x + y) * (x + y))\n"));
+  });
+
   it("explain's work grows linearly with the program, not with its expansions", () => {
     const work = (n: number) => explainAll(doubling(n), at("x=0.3,y=0.2")).work;
     const [w100, w200] = [work(50), work(100)];

@@ -43,6 +43,9 @@ function table(rows: string[][], indent = "  "): string[] {
   return rows.map((r) => indent + r.map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(widths[c]))).join("   ").trimEnd());
 }
 
+/** Expansions longer than this (characters) are listed below the stage table instead of in a column. */
+const EXPANSION_COLUMN_WIDTH = 60;
+
 /** Arrays up to this many elements show their values beside their shape; larger ones show the shape. */
 export const ARRAY_VALUES_SHOWN = 6;
 
@@ -162,9 +165,17 @@ export function formatTable(r: ExplainReport): string {
   const at = r.inputs.map((n) => `${n} = ${fmtValue(valueOfInput(r, n))}`).join(", ");
   lines.push(`${r.source.trim()}   at ${at}`, "");
   lines.push("Forward pass (one operation per stage)");
+  // Short expansions are a column of the stage table (Table 1); long ones would stretch every row,
+  // so they get a section of their own below it.
   const expanded = r.stages.some((s) => s.expansion !== undefined);
-  pushAll(lines, table([["stage", "value", ...(expanded ? ["expansion"] : [])], ...r.stages.map((s) => [s.equation, valueWithShape(s.value, s.shape), ...(expanded ? [s.expansion ?? ""] : [])])]));
+  const inColumn = expanded && r.stages.every((s) => (s.expansion ?? "").length <= EXPANSION_COLUMN_WIDTH);
+  pushAll(lines, table([["stage", "value", ...(inColumn ? ["expansion"] : [])], ...r.stages.map((s) => [s.equation, valueWithShape(s.value, s.shape), ...(inColumn ? [s.expansion ?? ""] : [])])]));
   lines.push(`  output ${r.output} = ${fmtValue(r.value)}`, "");
+  if (expanded && !inColumn) {
+    lines.push("Expansions (earlier stages substituted, in terms of the inputs)");
+    pushAll(lines, r.stages.map((s) => `  ${s.name} = ${s.expansion ?? ""}`));
+    lines.push("");
+  }
   lines.push("Backward pass (stages in reverse: contribution = upstream x local)");
   pushAll(lines, table(edgeRows(r)));
   lines.push("", "Gradients (contributions summed where an input fans out)");
