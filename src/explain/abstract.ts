@@ -20,10 +20,14 @@ export function abstractFunctions(staged: StagedProgram): string[] {
   return [...(staged.functions?.keys() ?? [])].filter((f) => called.has(f));
 }
 
-/** The one-line error for outputs that need numbers (code, figures, --check, --step). */
-export function abstractError(fns: readonly string[], what: string): string {
+/**
+ * The one-line error for what needs numbers (code, figures, the gradient check, a step). `formats`
+ * adds which output formats do work (the CLI's wording; the playground has no formats to pick).
+ */
+export function abstractError(fns: readonly string[], what: string, formats = true): string {
   const [first] = fns;
-  return `${first} is an abstract function (declared with fn): ${what} needs a definition${fns.length > 1 ? ` (and so ${fns.length > 2 ? "do" : "does"} ${fns.slice(1).join(", ")})` : ""}; only the symbolic formats (table, markdown, latex, json) work without one`;
+  const others = fns.length > 1 ? ` (and so ${fns.length > 2 ? "do" : "does"} ${fns.slice(1).join(", ")})` : "";
+  return `${first} is an abstract function (declared with fn): ${what} needs a definition${others}${formats ? "; only the symbolic formats (table, markdown, latex, json) work without one" : ""}`;
 }
 
 const argExpr = (a: Arg): Expr => (a.kind === "ref" ? v(a.name) : a.expr);
@@ -235,8 +239,8 @@ export function abstractNote(fns: readonly string[]): string {
  */
 export function explainAbstract(source: string, staged: StagedProgram, given: ReadonlyMap<string, unknown>, options: ExplainOptions, work0 = workDone()): Explanation {
   const fns = abstractFunctions(staged);
-  if (options.check) throw new ExplainError(abstractError(fns, "the gradient check (--check)"));
-  if (options.step !== undefined) throw new ExplainError(abstractError(fns, "a gradient-descent step (--step)"));
+  if (options.check) throw new ExplainError(abstractError(fns, "the gradient check", false));
+  if (options.step !== undefined) throw new ExplainError(abstractError(fns, "a gradient-descent step", false));
   const defined = new Set(staged.stages.filter((s) => s.userDefined).map((s) => s.name));
   for (const name of given.keys()) {
     if (defined.has(name)) throw new ExplainError(`'${name}' is defined in the program, so it cannot also be given a value`, { kind: "defined-input", name });
