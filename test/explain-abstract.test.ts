@@ -215,6 +215,12 @@ describe("abstract functions", () => {
     assert.deepEqual(symbolic("fn g; max(g(x), x)").derivatives, { x: "1[g(x) > x] * g'(x) + 1 - 1[g(x) > x]" });
   });
 
+  it("a call of constants is still a stage, never evaluated", () => {
+    const r = symbolic("fn g; g(2) * x");
+    assert.deepEqual(r.stages.map((s) => s.equation), ["a = g(2)", "b = a * x"]);
+    assert.deepEqual(r.derivatives, { x: "g(2)" });
+  });
+
   it("an output that does not use an input has derivative 0", () => {
     assert.deepEqual(symbolic("fn g; y = g(x); z = y + w; y").derivatives, { x: "g'(x)", w: "0" });
   });

@@ -94,7 +94,9 @@ export function stageProgram(program: Program, reserved: ReadonlySet<string> = n
     const nodes = postorder(root);
     const constant = new Map<Expr, boolean>();
     for (const n of nodes) {
-      constant.set(n, n.kind !== "var" && children(n).every((c) => constant.get(c)));
+      // A call of an abstract function has no value, even of constants (g(2)): it is always a stage.
+      const abstract = n.kind === "apply" && !BUILTIN_FUNCTIONS.has(n.fn);
+      constant.set(n, n.kind !== "var" && !abstract && children(n).every((c) => constant.get(c)));
       if (n.kind === "var") useVar(n, at);
     }
     if (constant.get(root)) {
