@@ -32,14 +32,14 @@ function valueOf(src: string, at: string): number {
 
 describe("unknown function names", () => {
   const cases: [string, string, number][] = [
-    ["sigmod(x)", "unknown function 'sigmod' (did you mean sigmoid?)", 0],
-    ["tahn(x)", "unknown function 'tahn' (did you mean tanh or tan?)", 0],
-    ["y = 2 + sqr(x)", "unknown function 'sqr' (did you mean sqrt?)", 8],
-    ["sigmoidd(x) + 1", "unknown function 'sigmoidd' (did you mean sigmoid?)", 0],
-    ["Sin(x)", "unknown function 'Sin' (did you mean sin?)", 0],
-    ["log2(x)", "unknown function 'log2' (did you mean log?)", 0],
-    ["trans(A)", "unknown function 'trans' (did you mean transpose?)", 0],
-    ["x + reul(x)", "unknown function 'reul' (did you mean relu?)", 4],
+    ["sigmod(x)", "unknown function 'sigmod' (did you mean sigmoid?); to use an abstract function, declare it first: fn sigmod", 0],
+    ["tahn(x)", "unknown function 'tahn' (did you mean tanh or tan?); to use an abstract function, declare it first: fn tahn", 0],
+    ["y = 2 + sqr(x)", "unknown function 'sqr' (did you mean sqrt?); to use an abstract function, declare it first: fn sqr", 8],
+    ["sigmoidd(x) + 1", "unknown function 'sigmoidd' (did you mean sigmoid?); to use an abstract function, declare it first: fn sigmoidd", 0],
+    ["Sin(x)", "unknown function 'Sin' (did you mean sin?); to use an abstract function, declare it first: fn Sin", 0],
+    ["log2(x)", "unknown function 'log2' (did you mean log?); to use an abstract function, declare it first: fn log2", 0],
+    ["trans(A)", "unknown function 'trans' (did you mean transpose?); to use an abstract function, declare it first: fn trans", 0],
+    ["x + reul(x)", "unknown function 'reul' (did you mean relu?); to use an abstract function, declare it first: fn reul", 4],
   ];
   for (const [src, message, position] of cases) {
     it(`${src}: '${message}' with the caret under the name`, () => {
@@ -51,14 +51,14 @@ describe("unknown function names", () => {
 
   it("a two-letter name near a function says how to write the product instead", () => {
     const e = syntaxError(() => parseProgram("lg(x)"));
-    assert.equal(e.message, "unknown function 'lg' (did you mean ln or log? for a product write lg*(...))");
-    assert.equal(e.format(), "syntax error at column 1: unknown function 'lg' (did you mean ln or log? for a product write lg*(...))\n  lg(x)\n  ^");
+    assert.equal(e.message, "unknown function 'lg' (did you mean ln or log? for a product write lg*(...)); to use an abstract function, declare it first: fn lg");
+    assert.equal(e.format(), "syntax error at column 1: unknown function 'lg' (did you mean ln or log? for a product write lg*(...)); to use an abstract function, declare it first: fn lg\n  lg(x)\n  ^");
   });
 
   it("the CLI shows the message with the input and a caret under the name", async () => {
     const r = await cli("explain", "1 + sigmod(x)", "--at", "x=1");
     assert.equal(r.code, 1);
-    assert.equal(r.err, "error: syntax error at column 5: unknown function 'sigmod' (did you mean sigmoid?)\n  1 + sigmod(x)\n      ^");
+    assert.equal(r.err, "error: syntax error at column 5: unknown function 'sigmod' (did you mean sigmoid?); to use an abstract function, declare it first: fn sigmod\n  1 + sigmod(x)\n      ^");
     const j = await cli("explain", "tahn(x)", "--at", "x=1", "--json");
     assert.equal(JSON.parse(j.out).position, 0);
     assert.match(JSON.parse(j.out).error, /unknown function 'tahn' \(did you mean tanh or tan\?\)/);
@@ -135,7 +135,7 @@ describe("error hints: the bare message plus a hint each front end words", () =>
     assert.equal(text("x + y", "x=1"), "error: missing value for input 'y' (add y=... to the Input values)");
     assert.equal(text("x = 2t; x", "t=1,x=3"), "error: 'x' is defined in the program, so it cannot also be given a value (remove x=... from the Input values)");
     assert.equal(text("[x, 1]", "x=1"), "syntax error at column 1: an array literal with variables in it cannot be staged (give array values in the Input values, as W=[[1,2],[3,4]])\n  [x, 1]\n  ^");
-    assert.equal(text("sigmod(x)", "x=1"), "syntax error at column 1: unknown function 'sigmod' (did you mean sigmoid?)\n  sigmod(x)\n  ^");
+    assert.equal(text("sigmod(x)", "x=1"), "syntax error at column 1: unknown function 'sigmod' (did you mean sigmoid?); to use an abstract function, declare it first: fn sigmod\n  sigmod(x)\n  ^");
     assert.equal(playgroundErrorText(new Error("boom")), "error: boom");
     for (const s of [text("x + y", "x=1"), text("x = 2t; x", "t=1,x=3"), text("[x, 1]", "x=1")]) assert.ok(!s.includes("--at"), s);
   });

@@ -46,7 +46,8 @@ function evaluate(e: Expr, at: Readonly<Record<string, number>>): number {
     case "call":
       return FN[e.fn](evaluate(e.arg, at));
     case "array":
-      throw new Error("no arrays here");
+    case "apply":
+      throw new Error("no arrays or several-argument calls here");
     case "bin": {
       const [a, b] = [evaluate(e.left, at), evaluate(e.right, at)];
       return e.op === "+" ? a + b : e.op === "-" ? a - b : e.op === "*" || e.op === "@" ? a * b : e.op === "/" ? a / b : Math.pow(a, b);

@@ -2,6 +2,7 @@
 import { readFileSync } from "node:fs";
 import { extname, resolve } from "node:path";
 import { generateCode } from "../explain/codegen.js";
+import { abstractError } from "../explain/abstract.js";
 import { explainAll, ExplainError } from "../explain/explain.js";
 import { formatLatex, formatMarkdown, formatTable } from "../explain/format.js";
 import { toDot, toMermaid, toSvg, toTikz } from "../explain/figures.js";
@@ -156,6 +157,10 @@ export async function explainCommand(programArg: string, opts: ExplainCliOptions
     const given = parseAssignments(opts.at);
     const ex = explainAll(program, given, { check: opts.check, step });
     const r = ex.report;
+    // Programs with abstract functions (fn g) have no values: only the symbolic formats print them.
+    if (r.abstract && !["json", "markdown", "latex", "table"].includes(format)) {
+      return fail(`error: ${abstractError(r.abstract.functions, format === "python" || format === "ts" ? "code" : "a figure")}`);
+    }
     switch (format) {
       case "json":
         text = reportJson(r); // Infinity, -Infinity and NaN as strings (JSON has no such numbers)

@@ -6,6 +6,18 @@ export type BinOp = "+" | "-" | "*" | "/" | "^" | "@";
 export const FUNCTIONS = ["ln", "log", "exp", "sqrt", "sin", "cos", "tan", "tanh", "sigmoid", "relu", "abs", "sign", "step", "sum", "mean", "transpose"] as const;
 export type FnName = (typeof FUNCTIONS)[number];
 
+/**
+ * Functions of several arguments, with their arity. They parse to `apply` nodes (one-argument
+ * functions stay `call` nodes, which every printer and rewriter already knows).
+ */
+export const MULTI_FUNCTIONS: ReadonlyMap<string, number> = new Map([
+  ["max", 2],
+  ["min", 2],
+]);
+
+/** Every built-in function name: these cannot be defined, declared with `fn` or used as variables. */
+export const BUILTIN_FUNCTIONS: ReadonlySet<string> = new Set<string>([...FUNCTIONS, ...MULTI_FUNCTIONS.keys()]);
+
 /** Named constants. A Map, not an object literal: `name in {...}` is true for "constructor" or "toString". */
 export const CONSTANTS: ReadonlyMap<string, number> = new Map([
   ["e", Math.E],
@@ -38,7 +50,13 @@ export type Expr =
   | { readonly kind: "neg"; readonly arg: Expr; readonly span?: Span }
   | { readonly kind: "bin"; readonly op: BinOp; readonly left: Expr; readonly right: Expr; readonly span?: Span }
   | { readonly kind: "call"; readonly fn: FnName; readonly arg: Expr; readonly span?: Span }
-  | { readonly kind: "array"; readonly items: readonly Expr[]; readonly span?: Span };
+  | { readonly kind: "array"; readonly items: readonly Expr[]; readonly span?: Span }
+  /**
+   * A call of several arguments (max, min) or of an abstract function declared with `fn`. `deriv`,
+   * set only in derivatives, makes it the partial derivative of `fn` in that argument (1-based):
+   * g'(x), or ∂₂f(a, b) for a function of several arguments.
+   */
+  | { readonly kind: "apply"; readonly fn: string; readonly args: readonly Expr[]; readonly deriv?: number; readonly span?: Span };
 
 export interface Statement {
   /** The defined name, or null for the final bare expression. */
@@ -50,6 +68,8 @@ export interface Statement {
 export interface Program {
   readonly source: string;
   readonly statements: readonly Statement[];
+  /** Abstract functions declared with `fn`, with their arity (from the first use; 0 if never used). */
+  readonly functions?: ReadonlyMap<string, number>;
 }
 
 export const num = (value: number): Expr => ({ kind: "num", value });
@@ -57,6 +77,7 @@ export const v = (name: string): Expr => ({ kind: "var", name });
 export const neg = (arg: Expr): Expr => ({ kind: "neg", arg });
 export const bin = (op: BinOp, left: Expr, right: Expr): Expr => ({ kind: "bin", op, left, right });
 export const call = (fn: FnName, arg: Expr): Expr => ({ kind: "call", fn, arg });
+export const apply = (fn: string, args: readonly Expr[], deriv?: number): Expr => (deriv === undefined ? { kind: "apply", fn, args } : { kind: "apply", fn, args, deriv });
 
 export function children(e: Expr): readonly Expr[] {
   switch (e.kind) {
@@ -67,6 +88,8 @@ export function children(e: Expr): readonly Expr[] {
       return [e.left, e.right];
     case "array":
       return e.items;
+    case "apply":
+      return e.args;
     default:
       return [];
   }

@@ -13,7 +13,8 @@ import { bin, call, freeVars, neg, num, v, type BinOp, type Expr, type FnName } 
 import { graphCode } from "./graphcode.js";
 import { printExpr, printText } from "./print.js";
 import { simplify } from "./simplify.js";
-import { refArgs, type Arg, type Stage, type StagedProgram } from "./stage.js";
+import { ExplainError, refArgs, type Arg, type Stage, type StagedProgram } from "./stage.js";
+import { abstractError, abstractFunctions } from "./abstract.js";
 import type { StageRecord, Trace } from "./trace.js";
 import { NotSymbolic, readGraph } from "./symbolic.js";
 
@@ -65,6 +66,8 @@ function renameVars(e: Expr, id: (name: string) => string): Expr {
       return call(e.fn, renameVars(e.arg, id));
     case "bin":
       return bin(e.op, renameVars(e.left, id), renameVars(e.right, id));
+    case "apply":
+      return { ...e, args: e.args.map((a) => renameVars(a, id)) };
     default:
       return e;
   }
@@ -107,6 +110,9 @@ function tsTensorExpr(e: Expr): string {
     case "bin":
       if (e.op === "@") return `bp.matmul(${tsTensorExpr(e.left)}, ${tsTensorExpr(e.right)})`;
       return `${TS_TENSOR_BIN[e.op]}(${tsTensorExpr(e.left)}, ${tsTensorExpr(e.right)})`;
+    case "apply":
+      if (e.fn === "max" || e.fn === "min") return `bp.${e.fn === "max" ? "maximum" : "minimum"}(${e.args.map(tsTensorExpr).join(", ")})`;
+      return printExpr(e, "ts");
     default:
       return printExpr(e, "ts");
   }
@@ -320,6 +326,8 @@ export interface CodeSource {
  */
 export function generateCode(ex: CodeSource, inputNames0: readonly string[], target: CodeTarget): string {
   const { staged: staged0, trace } = ex;
+  const abstract = abstractFunctions(staged0);
+  if (abstract.length > 0) throw new ExplainError(abstractError(abstract, "code"));
   const values0 = trace.values;
   const grads0 = trace.grads;
   const taken = new Set<string>([...inputNames0, ...staged0.stages.map((s) => s.name), "out", "_sum_to"]);

@@ -4,8 +4,11 @@
  * plain report that the formatters (table, markdown, latex, json, code) print.
  */
 import * as bp from "./core.js";
-import { bin, call, children, namedRecord, neg, num, own, v, type Expr } from "./ast.js";
+import { bin, children, namedRecord, num, own, v, type Expr } from "./ast.js";
 import { graphCode } from "./graphcode.js";
+import { extremumBranch, extremumWarnings } from "./extremum.js";
+import { addExpansions, substitute } from "./expansion.js";
+import { abstractError, abstractFunctions, abstractPoint, blankNumbers, orderFactors } from "./abstract.js";
 import { closedForms, textbookRules, type MatrixDerivative, type MatrixRule } from "./matrix.js";
 import { parseProgram } from "./parser.js";
 import { printDerivative, printExpr, printText } from "./print.js";
@@ -57,6 +60,12 @@ export interface StageReport {
    * both sides (`∂L/∂W = (∂L/∂a) xᵀ`, `(3×2) = (3×1)(1×2)`), keyed by operand name.
    */
   rule?: Record<string, MatrixRule>;
+  /** Scalar programs: the right-hand side with earlier stages substituted, in terms of the inputs (expansion.ts). */
+  expansion?: string;
+  expansionLatex?: string;
+  /** Scalar programs: the chain rule for d out / d this stage over its consumers (absent for the output). */
+  chain?: string;
+  chainLatex?: string;
 }
 
 export type StageOperand = { kind: "name"; name: string } | { kind: "constant"; text: string; latex: string; shape: number[] };
@@ -157,6 +166,13 @@ export interface ExplainReport {
   /** With `check`: what the check cost against backprop, in operations (see `checkCost`). */
   checkCost?: CheckCost;
   step?: { lr: number; updates: { name: string; from: Value; to: Value }[] };
+  /** Scalar programs: the chain rule for d out / d each input over its consumers, text and LaTeX (expansion.ts). */
+  inputChains?: Record<string, { text: string; latex: string }>;
+  /**
+   * Set when the program calls abstract functions (declared with fn): no values exist, so values,
+   * gradients and local values are NaN, empty or null, and `note` says why (abstract.ts).
+   */
+  abstract?: { functions: string[]; note: string };
 }
 
 export interface PerStageDerivative {
@@ -329,22 +345,6 @@ function fullDerivatives(trace: Trace, staged: StagedProgram, inputs: readonly s
     throw e;
   }
   return { kind: "ok", exprs };
-}
-
-/** `e` with each variable that `by` names replaced by its expression (shared, not copied). */
-function substitute(e: Expr, by: ReadonlyMap<string, Expr>): Expr {
-  switch (e.kind) {
-    case "var":
-      return by.get(e.name) ?? e;
-    case "neg":
-      return neg(substitute(e.arg, by));
-    case "bin":
-      return bin(e.op, substitute(e.left, by), substitute(e.right, by));
-    case "call":
-      return call(e.fn, substitute(e.arg, by));
-    default:
-      return e;
-  }
 }
 
 /**
@@ -558,15 +558,21 @@ export function explainAll(source: string, given: ReadonlyMap<string, bp.Tensor>
   const work0 = workDone();
   const program = parseProgram(source);
   const staged = stageProgram(program, new Set(given.keys()));
+  const abstract = abstractFunctions(staged);
+  if (abstract.length > 0 && options.check) throw new ExplainError(abstractError(abstract, "the gradient check", false));
+  if (abstract.length > 0 && options.step !== undefined) throw new ExplainError(abstractError(abstract, "a gradient-descent step", false));
+  // A program with abstract functions has no values: it is traced at placeholder points (NaN), which
+  // the one trace records all the same, and its numbers are left out of the report (see blankNumbers).
+  const at = abstract.length > 0 ? abstractPoint(staged, given) : given;
   const eq = (s: Stage) => `${s.name} = ${printText(s.expr)}`;
-  const ev = traceProgram(staged, given, printText);
+  const ev = traceProgram(staged, at, printText);
   const taken = new Set<string>([...ev.values.keys()]);
   const gName = (n: string) => gradName(n, taken);
   const locals = new Map<string, LocalInfo>();
   for (const r of ev.records) locals.set(r.stage.name, localDerivatives(r, gName));
   const outT = ev.values.get(staged.output)!;
-  const inputNames = [...given.keys()];
-  const scalar = staged.inputs.every((n) => given.get(n)!.size === 1);
+  const inputNames = [...at.keys()];
+  const scalar = staged.inputs.every((n) => at.get(n)!.size === 1);
   const stages: StageReport[] = staged.stages.map((s) => {
     const info = locals.get(s.name)!;
     const refs = refArgs(s);
@@ -616,7 +622,7 @@ export function explainAll(source: string, given: ReadonlyMap<string, bp.Tensor>
       localLatex: typeof p === "string" ? null : printDerivative(p, "latex"),
       localExpr: typeof p === "string" ? null : p,
       localValue: info.perArgValue[e.argIndex],
-      branch: branchTaken(staged.stages.find((s) => s.name === e.to)!, e.from, ev.values.get(e.from)!),
+      branch: branchTaken(staged.stages.find((s) => s.name === e.to)!, e.from, ev.values.get(e.from)!) ?? extremumBranch(staged.stages.find((s) => s.name === e.to)!, ev.values, fmtNumber),
       upstream: up ? toValue(up) : null,
       contribution: e.contribution ? toValue(e.contribution) : null,
     };
@@ -625,7 +631,7 @@ export function explainAll(source: string, given: ReadonlyMap<string, bp.Tensor>
   const report: ExplainReport = {
     source,
     inputs: inputNames,
-    inputValues: namedRecord(inputNames.map((n) => [n, toValue(given.get(n)!)] as const)),
+    inputValues: namedRecord(inputNames.map((n) => [n, toValue(at.get(n)!)] as const)),
     output: staged.output,
     scalar,
     value: toValue(outT),
@@ -635,6 +641,7 @@ export function explainAll(source: string, given: ReadonlyMap<string, bp.Tensor>
     warnings: warningsFor(staged, ev.values, locals, ev.grads, eq),
     ops: { forward: 0, backward: 0, symbolic: 0 },
   };
+  report.warnings.push(...extremumWarnings(staged.stages, ev.values, eq));
   const nonFinite = firstNonFiniteGradient(edges, stages);
   if (nonFinite) {
     report.warnings.push(nonFinite.warning);
@@ -647,7 +654,8 @@ export function explainAll(source: string, given: ReadonlyMap<string, bp.Tensor>
       report.derivativesPerStage = perStageDerivatives(staged, ev.edges, locals, inputNames);
     }
     if (full.kind === "ok") {
-      const d = full.exprs;
+      // Abstract factors after the others, in declaration order: g'(x) h(x) + g(x) h'(x).
+      const d = abstract.length > 0 ? new Map([...full.exprs].map(([n, e]) => [n, orderFactors(e, staged)] as const)) : full.exprs;
       // A name given with --at that the program does not use has derivative 0.
       const exprOf = (n: string) => d.get(n) ?? num(0);
       report.derivatives = namedRecord(inputNames.map((n) => [n, printDerivative(exprOf(n))] as const));
@@ -656,6 +664,7 @@ export function explainAll(source: string, given: ReadonlyMap<string, bp.Tensor>
     }
   }
   if (!scalar) addMatrixForms(report, staged, ev);
+  if (scalar) addExpansions(report, staged);
   if (options.check) {
     report.check = checkGradients(staged, given, inputNames, ev.grads);
     report.checkCost = checkCost(report);
@@ -673,6 +682,7 @@ export function explainAll(source: string, given: ReadonlyMap<string, bp.Tensor>
   }
   const work = workDone() - work0;
   report.ops = { ...numericOps(report), symbolic: work };
+  if (abstract.length > 0) blankNumbers(report, abstract, given);
   return { report, work, staged, values: ev.values, grads: ev.grads, trace: ev };
 }
 

@@ -11,7 +11,9 @@ export function sumText(terms: readonly string[]): string {
 /** Why the symbolic derivatives are missing, when they were too large to compute. */
 export function tooLargeText(r: ExplainReport): string | null {
   const t = r.derivativesTooLarge;
-  return t ? `too large to show: about ${fmtNumber(t.size)} nodes before simplification (the limit is ${t.limit}); the gradients above are exact` : null;
+  if (!t) return null;
+  // A program with abstract functions has no gradients to point to.
+  return `too large to show: about ${fmtNumber(t.size)} nodes before simplification (the limit is ${t.limit})${r.abstract ? "" : "; the gradients above are exact"}`;
 }
 
 /** Heads the per-stage derivatives that stand in for full ones too large to show. */
@@ -44,6 +46,9 @@ function table(rows: string[][], indent = "  "): string[] {
   const widths = rows[0].map((_, c) => rows.reduce((m, r) => Math.max(m, r[c].length), 0));
   return rows.map((r) => indent + r.map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(widths[c]))).join("   ").trimEnd());
 }
+
+/** Expansions longer than this (characters) are listed below the stage table instead of in a column. */
+const EXPANSION_COLUMN_WIDTH = 60;
 
 /** Arrays up to this many elements show their values beside their shape; larger ones show the shape. */
 export const ARRAY_VALUES_SHOWN = 6;
@@ -105,7 +110,14 @@ function localValueText(e: EdgeReport): string {
 /** A branch note in LaTeX math: comparisons as symbols, a sentence as text. */
 function branchLatex(branch: string): string {
   const m = /^(\S+) = (\S+) (>|<=|<) 0$/.exec(branch);
-  if (!m) return `\\text{${branch.replace(/[_#%&{}$]/g, (c) => `\\${c}`)}}`;
+  const text = (t: string) => `\\text{${t.replace(/[_#%&{}$]/g, (c) => `\\${c}`)}}`;
+  // max and min: "x = 2 > y = 1", "x = 1 < 3", "x = y = 1, a tie: split 1/2 each".
+  const pair = /^(\w+) = (\S+) (>|<) (?:(\w+) = )?(\S+)$/.exec(branch);
+  const name = (n: string) => printExpr({ kind: "var", name: n }, "latex");
+  if (pair) return `${name(pair[1])} = ${pair[2]} ${pair[3]} ${pair[4] ? `${name(pair[4])} = ` : ""}${pair[5]}`;
+  const tie = /^((?:\w+ = )+)(\S+), (a tie: .*)$/.exec(branch);
+  if (tie) return `${tie[1].split(" = ").filter((n) => n).map(name).join(" = ")} = ${tie[2]}${text(`, ${tie[3]}`)}`;
+  if (!m) return text(branch);
   const op = m[3] === "<=" ? "\\leq" : m[3];
   return `${printExpr({ kind: "var", name: m[1] }, "latex")} = ${m[2]} ${op} 0`;
 }
@@ -127,17 +139,57 @@ function edgeRows(r: ExplainReport): string[][] {
   return rows;
 }
 
+/**
+ * A program with abstract functions has no values: its table shows the stages with their
+ * expansions, the local derivatives, the chain rule and the full derivatives, and says why.
+ */
+function formatAbstractTable(r: ExplainReport): string {
+  const lines: string[] = [`${r.source.trim()}   (symbolic: no values)`, ""];
+  lines.push("Stages (one operation each) and their expansions");
+  pushAll(lines, table([["stage", "expansion"], ...r.stages.map((s) => [s.equation, s.expansion ?? ""])]));
+  lines.push(`  output ${r.output}`, "");
+  lines.push("Local derivatives (stages in reverse)");
+  pushAll(lines, table([["stage", "local derivative"], ...r.edges.map((e) => [r.stages.find((s) => s.name === e.to)?.equation ?? e.to, `∂${e.to}/∂${e.from} = ${e.local}`])]));
+  const chain = chainLines(r, "text");
+  if (chain.length) lines.push("", "Chain rule (each name's derivative over the stages that consume it)", ...chain.map((l) => `  ${l}`));
+  if (r.derivatives) {
+    lines.push("", "Symbolic derivatives");
+    for (const n of r.inputs) lines.push(`  d${r.output}/d${n} = ${own(r.derivatives, n)}`);
+  }
+  const tooLarge = tooLargeText(r);
+  if (tooLarge) lines.push("", "Symbolic derivatives", `  ${tooLarge}`);
+  if (r.derivativesPerStage) lines.push(`  ${PER_STAGE_NOTE}:`, ...r.derivativesPerStage.map((d) => `    ${d.text}`));
+  lines.push("", `Note: ${r.abstract?.note ?? ""}`);
+  if (r.warnings.length) lines.push("", "Warnings", ...r.warnings.map((w) => `  ! ${w}`));
+  return lines.join("\n");
+}
+
 export function formatTable(r: ExplainReport): string {
+  if (r.abstract) return formatAbstractTable(r);
   const lines: string[] = [];
   const at = r.inputs.map((n) => `${n} = ${fmtValue(valueOfInput(r, n))}`).join(", ");
   lines.push(`${r.source.trim()}   at ${at}`, "");
   lines.push("Forward pass (one operation per stage)");
-  pushAll(lines, table([["stage", "value"], ...r.stages.map((s) => [s.equation, valueWithShape(s.value, s.shape)])]));
+  // Short expansions are a column of the stage table (Table 1); long ones would stretch every row,
+  // so they get a section of their own below it.
+  const expanded = r.stages.some((s) => s.expansion !== undefined);
+  const inColumn = expanded && r.stages.every((s) => (s.expansion ?? "").length <= EXPANSION_COLUMN_WIDTH);
+  pushAll(lines, table([["stage", "value", ...(inColumn ? ["expansion"] : [])], ...r.stages.map((s) => [s.equation, valueWithShape(s.value, s.shape), ...(inColumn ? [s.expansion ?? ""] : [])])]));
   lines.push(`  output ${r.output} = ${fmtValue(r.value)}`, "");
+  if (expanded && !inColumn) {
+    lines.push("Expansions (earlier stages substituted, in terms of the inputs)");
+    pushAll(lines, r.stages.map((s) => `  ${s.name} = ${s.expansion ?? ""}`));
+    lines.push("");
+  }
   lines.push("Backward pass (stages in reverse: contribution = upstream x local)");
   pushAll(lines, table(edgeRows(r)));
   lines.push("", "Gradients (contributions summed where an input fans out)");
   pushAll(lines, gradientSums(r).map((l) => `  ${l}`));
+  const chain = chainLines(r, "text");
+  if (chain.length) {
+    lines.push("", "Chain rule (each name's derivative over the stages that consume it)");
+    pushAll(lines, chain.map((l) => `  ${l}`));
+  }
   if (r.derivatives) {
     lines.push("", "Symbolic derivatives");
     for (const n of r.inputs) lines.push(`  d${r.output}/d${n} = ${own(r.derivatives, n)}`);
@@ -166,6 +218,16 @@ export function formatTable(r: ExplainReport): string {
   return lines.join("\n");
 }
 
+/**
+ * The chain rule of every name with one (expansion.ts), backward: the stages from the output down,
+ * then the inputs, as the homework's derivation unrolls it.
+ */
+function chainLines(r: ExplainReport, lang: "text" | "latex"): string[] {
+  const pick = (c: { text: string; latex: string } | undefined) => (c === undefined ? [] : [lang === "text" ? c.text : c.latex]);
+  const stages = [...r.stages].reverse().flatMap((s) => pick(s.chain === undefined ? undefined : { text: s.chain, latex: s.chainLatex ?? s.chain }));
+  return [...stages, ...r.inputs.flatMap((n) => pick(own(r.inputChains, n)))];
+}
+
 function valueOfInput(r: ExplainReport, name: string): Value | null {
   return r.step?.updates.find((u) => u.name === name)?.from ?? own(r.inputValues, name) ?? null;
 }
@@ -174,15 +236,11 @@ function md(s: string): string {
   return s.replace(/\|/g, "\\|");
 }
 
-export function formatMarkdown(r: ExplainReport): string {
+/** The chain rule per name, the full derivatives (or why not, and the per-stage form), as markdown. */
+function symbolicMarkdown(r: ExplainReport): string[] {
   const out: string[] = [];
-  out.push(`### Backprop through \`${md(r.source.trim())}\``, "");
-  out.push(`At ${r.inputs.map((n) => `\`${n} = ${fmtValue(own(r.inputValues, n) ?? null)}\``).join(", ")}.`, "");
-  out.push("| stage | equation | value | gradient |", "|---|---|---|---|");
-  for (const s of r.stages) out.push(`| ${s.name} | \`${md(s.equation)}\` | ${md(valueWithShape(s.value, s.shape))} | ${md(valueCell(s.grad))} |`);
-  out.push("", "| stage | local derivative | local | upstream | contribution |", "|---|---|---|---|---|");
-  for (const row of edgeRows(r).slice(1)) out.push(`| \`${md(row[0])}\` | \`${md(row[1])}\` | ${md(row[2])} | ${md(row[3])} | ${md(row[4])} |`);
-  out.push("", ...gradientSums(r).map((l) => `- \`${md(l)}\``));
+  const chain = chainLines(r, "latex");
+  if (chain.length) out.push("", "Chain rule (each name over the stages that consume it):", "", ...chain.map((l) => `- $${l}$`));
   if (r.derivatives) {
     out.push("", "Symbolic derivatives:", "");
     for (const n of r.inputs) out.push(`- $\\frac{\\partial ${r.output}}{\\partial ${n}} = ${own(r.derivativesLatex, n) ?? own(r.derivatives, n)}$`);
@@ -190,6 +248,35 @@ export function formatMarkdown(r: ExplainReport): string {
   const tooLarge = tooLargeText(r);
   if (tooLarge) out.push("", `Symbolic derivatives: ${tooLarge}.`);
   if (r.derivativesPerStage) out.push("", `${PER_STAGE_NOTE[0].toUpperCase()}${PER_STAGE_NOTE.slice(1)}:`, "", ...r.derivativesPerStage.map((d) => `- $${d.latex}$`));
+  return out;
+}
+
+function formatAbstractMarkdown(r: ExplainReport): string {
+  const out: string[] = [`### Derivatives of \`${md(r.source.trim())}\``, "", `> **Note:** ${md(r.abstract?.note ?? "")}.`, ""];
+  out.push("| stage | equation | expansion |", "|---|---|---|");
+  for (const s of r.stages) out.push(`| ${s.name} | \`${md(s.equation)}\` | ${s.expansion?.startsWith("too long") ? md(s.expansion) : `$${md(s.expansionLatex ?? "")}$`} |`);
+  out.push("", "| stage | local derivative |", "|---|---|");
+  for (const e of r.edges) out.push(`| \`${md(r.stages.find((s) => s.name === e.to)?.equation ?? e.to)}\` | $\\frac{\\partial ${e.to}}{\\partial ${e.from}} = ${md(e.localLatex ?? e.local)}$ |`);
+  out.push(...symbolicMarkdown(r));
+  if (r.warnings.length) out.push("", ...r.warnings.map((w) => `> **Warning:** ${md(w)}`));
+  return out.join("\n") + "\n";
+}
+
+export function formatMarkdown(r: ExplainReport): string {
+  if (r.abstract) return formatAbstractMarkdown(r);
+  const out: string[] = [];
+  out.push(`### Backprop through \`${md(r.source.trim())}\``, "");
+  out.push(`At ${r.inputs.map((n) => `\`${n} = ${fmtValue(own(r.inputValues, n) ?? null)}\``).join(", ")}.`, "");
+  const expanded = r.stages.some((s) => s.expansion !== undefined);
+  out.push(`| stage | equation | value | gradient |${expanded ? " expansion |" : ""}`, `|---|---|---|---|${expanded ? "---|" : ""}`);
+  for (const s of r.stages) {
+    const expansion = expanded ? ` ${s.expansionLatex !== undefined && s.expansion !== undefined && !s.expansion.startsWith("too long") ? `$${md(s.expansionLatex)}$` : md(s.expansion ?? "")} |` : "";
+    out.push(`| ${s.name} | \`${md(s.equation)}\` | ${md(valueWithShape(s.value, s.shape))} | ${md(valueCell(s.grad))} |${expansion}`);
+  }
+  out.push("", "| stage | local derivative | local | upstream | contribution |", "|---|---|---|---|---|");
+  for (const row of edgeRows(r).slice(1)) out.push(`| \`${md(row[0])}\` | \`${md(row[1])}\` | ${md(row[2])} | ${md(row[3])} | ${md(row[4])} |`);
+  out.push("", ...gradientSums(r).map((l) => `- \`${md(l)}\``));
+  out.push(...symbolicMarkdown(r));
   if (r.matrixDerivatives) out.push("", "Matrix derivatives (denominator convention):", "", ...matrixLines(r, "latex").map((l) => `- $${l}$`));
   const cost = checkCostText(r);
   if (cost) out.push("", `Cost of the gradient check: ${cost}.`);
@@ -228,15 +315,11 @@ function edgeLatex(e: EdgeReport, stages: readonly StageReport[]): string {
   return `${rule}${value} \\quad (${branchLatex(e.branch)})`;
 }
 
-export function formatLatex(r: ExplainReport): string {
+/** The chain rule per name and the full derivatives (or why not, and the per-stage form), as LaTeX. */
+function chainAndDerivativesLatex(r: ExplainReport): string[] {
   const out: string[] = [];
-  out.push("% Staged computation (forward pass)", "\\begin{align*}");
-  out.push(r.stages.map(stageLatex).join(" \\\\\n"));
-  out.push("\\end{align*}", "", "% Local derivatives (backward pass, stages in reverse)", "\\begin{align*}");
-  out.push([...r.edges].map((e) => edgeLatex(e, r.stages)).join(" \\\\\n"));
-  out.push("\\end{align*}", "", "\\begin{tabular}{llll}", "\\hline", "stage & value & gradient \\\\", "\\hline");
-  for (const s of r.stages) out.push(`$${s.name}$ & ${valueCell(s.value)} & ${valueCell(s.grad)} \\\\`);
-  out.push("\\hline", "\\end{tabular}");
+  const chain = chainLines(r, "latex");
+  if (chain.length) out.push("", "% Chain rule (each name over the stages that consume it)", "\\begin{align*}", chain.map((l) => l.replace(" = ", " &= ")).join(" \\\\\n"), "\\end{align*}");
   if (r.derivativesLatex) {
     out.push("", "\\begin{align*}");
     out.push(r.inputs.map((n) => `\\frac{\\partial ${r.output}}{\\partial ${n}} &= ${own(r.derivativesLatex, n)}`).join(" \\\\\n"));
@@ -245,6 +328,34 @@ export function formatLatex(r: ExplainReport): string {
   const tooLarge = tooLargeText(r);
   if (tooLarge) out.push("", `% Symbolic derivatives: ${tooLarge}`);
   if (r.derivativesPerStage) out.push(`% ${PER_STAGE_NOTE}`, "\\begin{align*}", r.derivativesPerStage.map((d) => d.latex.replace(" = ", " &= ")).join(" \\\\\n"), "\\end{align*}");
+  return out;
+}
+
+function formatAbstractLatex(r: ExplainReport): string {
+  const out: string[] = [`% ${r.abstract?.note ?? ""}`, "", "% Staged computation and expansions", "\\begin{align*}"];
+  out.push(r.stages.map((s) => `${printExpr({ kind: "var", name: s.name }, "latex")} &= ${s.expressionLatex} && ${s.expansionLatex ?? ""}`).join(" \\\\\n"));
+  out.push("\\end{align*}", "", "% Local derivatives (stages in reverse)", "\\begin{align*}");
+  out.push(r.edges.map((e) => edgeLatex(e, r.stages)).join(" \\\\\n"));
+  out.push("\\end{align*}");
+  out.push(...chainAndDerivativesLatex(r));
+  return out.join("\n") + "\n";
+}
+
+export function formatLatex(r: ExplainReport): string {
+  if (r.abstract) return formatAbstractLatex(r);
+  const out: string[] = [];
+  out.push("% Staged computation (forward pass)", "\\begin{align*}");
+  out.push(r.stages.map(stageLatex).join(" \\\\\n"));
+  if (r.stages.some((s) => s.expansionLatex !== undefined)) {
+    out.push("\\end{align*}", "", "% Expansions (earlier stages substituted, in terms of the inputs)", "\\begin{align*}");
+    out.push(r.stages.map((s) => `${printExpr({ kind: "var", name: s.name }, "latex")} &= ${s.expansionLatex ?? "\\text{-}"}`).join(" \\\\\n"));
+  }
+  out.push("\\end{align*}", "", "% Local derivatives (backward pass, stages in reverse)", "\\begin{align*}");
+  out.push([...r.edges].map((e) => edgeLatex(e, r.stages)).join(" \\\\\n"));
+  out.push("\\end{align*}", "", "\\begin{tabular}{llll}", "\\hline", "stage & value & gradient \\\\", "\\hline");
+  for (const s of r.stages) out.push(`$${s.name}$ & ${valueCell(s.value)} & ${valueCell(s.grad)} \\\\`);
+  out.push("\\hline", "\\end{tabular}");
+  out.push(...chainAndDerivativesLatex(r));
   const cost = checkCostText(r);
   if (cost) out.push("", `% Cost of the gradient check: ${cost}`);
   if (r.matrixDerivatives) out.push("", "% Matrix derivatives (denominator convention)", "\\begin{align*}", matrixLines(r, "latex").map((l) => l.replace(" = ", " &= ")).join(" \\\\\n"), "\\end{align*}");

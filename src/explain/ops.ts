@@ -1,8 +1,9 @@
 /** The explainer's operations, each a core op (a primitive or a composite) on float64 tensors. */
 import * as bp from "./core.js";
-import type { BinOp, FnName } from "./ast.js";
+import { apply, type BinOp, type Expr, type FnName } from "./ast.js";
 
-export type StageOp = "add" | "sub" | "mul" | "div" | "pow" | "matmul" | "neg" | "reciprocal" | "id" | Exclude<FnName, "log">;
+/** `abstract`: a call of a function declared with `fn` (the stage's `fn` names it); it has no values. */
+export type StageOp = "add" | "sub" | "mul" | "div" | "pow" | "matmul" | "neg" | "reciprocal" | "id" | "maximum" | "minimum" | "abstract" | Exclude<FnName, "log">;
 
 export const BIN_OPS: Record<BinOp, StageOp> = { "+": "add", "-": "sub", "*": "mul", "/": "div", "^": "pow", "@": "matmul" };
 
@@ -14,10 +15,15 @@ const heaviside = (x: bp.Tensor): bp.Tensor => bp.gt(x, 0);
  * the local derivative of relu would print as 1 or 0 instead of its rule. Such tensors are noted here
  * with what they compute, so the reader can print step(z) (1[z > 0]) or sign(z) instead.
  */
-export interface Piece {
+export type Piece =
   /** step: 1[of > 0]; notStep: 1[of <= 0]; sign: sign(of). */
-  readonly fn: "step" | "notStep" | "sign";
-  readonly of: bp.Tensor;
+  | { readonly fn: "step" | "notStep" | "sign"; readonly of: bp.Tensor }
+  /** The derivative of abstract function `name` in its argument `index` (0-based) at `of`: ∂₁g(a, b). */
+  | { readonly fn: "deriv"; readonly name: string; readonly index: number; readonly of: readonly bp.Tensor[] };
+
+/** The tensors a piece is computed from. */
+export function pieceInputs(p: Piece): readonly bp.Tensor[] {
+  return p.fn === "deriv" ? p.of : [p.of];
 }
 
 const PIECES = new WeakMap<bp.Tensor, Piece>();
@@ -27,7 +33,37 @@ export function pieceOf(t: bp.Tensor): Piece | undefined {
   return PIECES.get(t);
 }
 
+/**
+ * Tensors that tracing computed as a sum standing for one call: max/min as a p + b (1 - p), an abstract
+ * function as a linear placeholder (see abstractCall). Read back as the call, max(a, b) or g(a, b).
+ */
+const ALIASES = new WeakMap<bp.Tensor, { fn: string; args: readonly bp.Tensor[] }>();
+
+/** What a traced max/min or abstract call stands for: the function and its operands; else undefined. */
+export function aliasArgs(t: bp.Tensor): { fn: string; args: readonly bp.Tensor[] } | undefined {
+  return ALIASES.get(t);
+}
+
 let tracing = 0;
+
+/**
+ * A call g(a, b) of an abstract function (declared with fn). It has no value (NaN), but it is recorded
+ * like any op so that the one trace serves abstract programs too: as a d1 + b d2 + e, where each d_k is
+ * an untracked NaN noted as ∂ₖg(a, b), so the VJP the core records reads back as ct · ∂ₖg(a, b) (the
+ * chain rule with g's derivatives left abstract), and the sum itself is noted as the call g(a, b).
+ */
+function abstractCall(name: string, args: readonly bp.Tensor[]): bp.Tensor {
+  const nan = () => bp.scalar(Number.NaN, "float64");
+  if (tracing === 0 || !args.some((a) => a.requiresGrad)) return nan();
+  const terms = args.map((a, index) => {
+    const d = nan();
+    PIECES.set(d, { fn: "deriv", name, index, of: args });
+    return bp.mul(a, d);
+  });
+  const out = terms.reduce((x, y) => bp.add(x, y), nan());
+  ALIASES.set(out, { fn: name, args });
+  return out;
+}
 
 /**
  * Runs `f` with abs computed as x * sign(x) on tracked inputs, so its VJP multiplies by a sign that
@@ -48,6 +84,26 @@ function relu(x: bp.Tensor): bp.Tensor {
   const c = bp.le(x, 0);
   PIECES.set(c, { fn: "notStep", of: x });
   return bp.where(c, 0, x);
+}
+
+/**
+ * max(a, b) as the core computes it, but while tracing written as a p + b (1 - p) with the untracked
+ * weight p = 1[a > b] + 1/2 1[a = b] noted as step(a - b) (and 1 - p as 1 - step(a - b)): the
+ * derivatives, p and 1 - p, then read as the rules 1[a > b] and 1[a <= b], and their values split a
+ * tie evenly, as the core's maximum does (and PyTorch and JAX). min(a, b) uses p = step(b - a).
+ */
+function extremum(which: "maximum" | "minimum", a: bp.Tensor, b: bp.Tensor): bp.Tensor {
+  if (tracing === 0 || !(a.requiresGrad || b.requiresGrad)) return which === "maximum" ? bp.maximum(a, b) : bp.minimum(a, b);
+  const [hi, lo] = which === "maximum" ? [a, b] : [b, a];
+  const diff = bp.sub(hi, lo);
+  const p = bp.noGrad(() => bp.add(bp.gt(hi, lo), bp.mul(bp.eq(hi, lo), 0.5)));
+  const q = bp.noGrad(() => bp.sub(1, p));
+  PIECES.set(p, { fn: "step", of: diff });
+  PIECES.set(q, { fn: "notStep", of: diff });
+  // p weighs the operand the op picks first: a for max (a > b), a for min too (b > a).
+  const out = bp.add(bp.mul(a, p), bp.mul(b, q));
+  ALIASES.set(out, { fn: which === "maximum" ? "max" : "min", args: [a, b] });
+  return out;
 }
 
 function abs(x: bp.Tensor): bp.Tensor {
@@ -85,7 +141,7 @@ export function applyBin(op: BinOp, a: bp.Tensor, b: bp.Tensor): bp.Tensor {
 }
 
 /** Runs a stage's operation on its argument tensors. */
-export function applyOp(op: StageOp, args: readonly bp.Tensor[]): bp.Tensor {
+export function applyOp(op: StageOp, args: readonly bp.Tensor[], fn?: string): bp.Tensor {
   switch (op) {
     case "add":
       return bp.add(args[0], args[1]);
@@ -105,6 +161,12 @@ export function applyOp(op: StageOp, args: readonly bp.Tensor[]): bp.Tensor {
       return bp.reciprocal(args[0]);
     case "id":
       return bp.bind("reshape", [args[0]], { shape: args[0].shape });
+    case "maximum":
+    case "minimum":
+      return extremum(op, args[0], args[1]);
+    case "abstract":
+      if (fn === undefined) throw new Error("an abstract stage needs its function's name");
+      return abstractCall(fn, args);
     default:
       return FNS[op](args[0]);
   }

@@ -4,7 +4,7 @@
  * `.T`, array literals, and programs of definitions separated by `;` or newlines.
  * Errors are ExplainSyntaxErrors that point at the offending character.
  */
-import { CONSTANTS, FUNCTIONS, type BinOp, type Expr, type FnName, type Program, type Span, type Statement } from "./ast.js";
+import { BUILTIN_FUNCTIONS, CONSTANTS, FUNCTIONS, MULTI_FUNCTIONS, type BinOp, type Expr, type FnName, type Program, type Span, type Statement } from "./ast.js";
 
 /**
  * What the user can do about an error, as data: each front end words it for its own inputs (the CLI
@@ -165,7 +165,7 @@ export function editDistance(a: string, b: string): number {
 export function functionSuggestions(name: string): string[] {
   const lower = name.toLowerCase();
   const limit = lower.length <= 1 ? 0 : lower.length <= 4 ? 1 : 2;
-  const scored = FUNCTIONS.map((f, index) => {
+  const scored = [...FUNCTIONS, ...MULTI_FUNCTIONS.keys()].map((f, index) => {
     const prefix = lower.length >= 3 && f.length > lower.length && f.startsWith(lower);
     return { f, index, score: Math.min(editDistance(lower, f), prefix ? 1 : Infinity) };
   }).filter((c) => c.f !== name && c.score <= limit);
@@ -187,9 +187,15 @@ class Parser {
   private depth = 0;
   /** Names defined so far: `lr = 0.1; lr(x+1)` is a product, whatever lr looks like. */
   private readonly defined = new Set<string>();
+  /** Names used as variables so far (a later `fn` cannot make them functions). */
+  private readonly usedAsVariable = new Set<string>();
+  /** Abstract functions declared with `fn`: their arity once first used, and where that was. */
+  readonly functions = new Map<string, { arity: number; at: number } | null>();
   constructor(
     private readonly toks: Token[],
     private readonly src: string,
+    /** A value (--at) rather than a program: it cannot declare functions, so errors do not suggest it. */
+    private readonly value = false,
   ) {}
 
   private peek(): Token {
@@ -223,7 +229,8 @@ class Parser {
     for (;;) {
       while (this.peek().kind === "sep") this.next();
       if (this.peek().kind === "eof") break;
-      out.push(this.statement());
+      const st = this.statement();
+      if (st) out.push(st);
       const t = this.peek();
       if (t.kind !== "sep" && t.kind !== "eof") this.fail(`unexpected ${this.describe(t)}`);
     }
@@ -231,15 +238,42 @@ class Parser {
     return out;
   }
 
-  private statement(): Statement {
+  /** `fn g, h`: a statement that starts with fn and a name followed by ',' or the statement's end. */
+  private atDeclaration(): boolean {
+    const [a, b, c] = [this.peek(), this.toks[this.pos + 1], this.toks[this.pos + 2]];
+    return a.kind === "ident" && a.text === "fn" && b?.kind === "ident" && (c?.kind === "comma" || c?.kind === "sep" || c?.kind === "eof");
+  }
+
+  /** Declares abstract functions: names used without a definition, differentiated symbolically. */
+  private declaration(): void {
+    this.next();
+    for (;;) {
+      const t = this.expect("ident", "a function name");
+      const name = t.text;
+      if (BUILTIN_FUNCTIONS.has(name)) this.fail(`cannot declare '${name}' with fn: it is a built-in function`, t);
+      if (CONSTANTS.has(name)) this.fail(`cannot declare '${name}' with fn: it is a constant`, t);
+      if (this.functions.has(name)) this.fail(`'${name}' is declared twice`, t);
+      if (this.defined.has(name) || this.usedAsVariable.has(name)) this.fail(`cannot declare '${name}' with fn: it is already a variable`, t);
+      this.functions.set(name, null);
+      if (this.peek().kind !== "comma") return;
+      this.next();
+    }
+  }
+
+  private statement(): Statement | null {
+    if (this.atDeclaration()) {
+      this.declaration();
+      return null;
+    }
     const start = this.peek().start;
     if (this.peek().kind === "ident" && this.toks[this.pos + 1].kind === "assign") {
       const nameTok = this.next();
       this.next();
       const name = nameTok.text;
-      if ((FUNCTIONS as readonly string[]).includes(name) || CONSTANTS.has(name)) {
+      if (BUILTIN_FUNCTIONS.has(name) || CONSTANTS.has(name)) {
         throw new ExplainSyntaxError(`cannot define '${name}': it is a ${CONSTANTS.has(name) ? "constant" : "function"}`, nameTok.start, this.src);
       }
+      if (this.functions.has(name)) throw new ExplainSyntaxError(`cannot define '${name}': it is an abstract function (declared with fn)`, nameTok.start, this.src);
       const expr = this.expr();
       this.defined.add(name);
       return { name, expr, span: { start, end: this.toks[this.pos - 1].end } };
@@ -330,7 +364,42 @@ class Parser {
     if (near.length === 0) return;
     // A two-letter name may well be a variable (lr, ab): say how to write the product.
     const product = t.text.length <= 2 ? ` for a product write ${t.text}*(...)` : "";
-    this.fail(`unknown function '${t.text}' (did you mean ${orList(near)}?${product})`, t);
+    this.fail(`unknown function '${t.text}' (did you mean ${orList(near)}?${product})${this.value ? "" : `; to use an abstract function, declare it first: fn ${t.text}`}`, t);
+  }
+
+  /**
+   * The parenthesised, comma-separated arguments of a call of `name` (the current token is '('),
+   * checked against its arity (null: any number, at least one). Errors point at the function's name.
+   */
+  private callArgs(name: Token, arity: number | null): { args: Expr[]; end: number } {
+    const open = this.next();
+    this.enter();
+    const args: Expr[] = [];
+    if (this.peek().kind === "rparen") this.fail(`function '${name.text}' needs ${arity === null || arity === 1 ? "an argument" : `${arity} arguments`}`);
+    for (;;) {
+      args.push(this.expr());
+      if (this.peek().kind !== "comma") break;
+      this.next();
+    }
+    if (this.peek().kind !== "rparen") this.fail(`expected ')' to close '(' at column ${open.start + 1}, found ${this.describe(this.peek())}`);
+    const close = this.next();
+    this.depth--;
+    if (arity !== null && args.length !== arity) this.fail(`${name.text} takes ${arity} argument${arity === 1 ? "" : "s"}, found ${args.length}`, name);
+    return { args, end: close.end };
+  }
+
+  /** A call of a declared abstract function; its first use fixes its arity. */
+  private abstractCall(t: Token): Expr {
+    const name = t.text;
+    if (this.peek().kind !== "lparen") this.fail(`'${name}' is an abstract function (declared with fn): call it, as in ${name}(x)`, t);
+    const known = this.functions.get(name) ?? null;
+    const { args, end } = this.callArgs(t, null);
+    if (known === null) this.functions.set(name, { arity: args.length, at: t.start });
+    else if (known.arity !== args.length) {
+      const column = this.src.slice(0, known.at).length - (this.src.lastIndexOf("\n", known.at - 1) + 1) + 1;
+      this.fail(`${name} takes ${known.arity} argument${known.arity === 1 ? "" : "s"} (as first used at column ${column}), found ${args.length}`, t);
+    }
+    return { kind: "apply", fn: name, args, span: { start: t.start, end } };
   }
 
   private primary(): Expr {
@@ -344,16 +413,19 @@ class Parser {
         const name = t.text;
         if ((FUNCTIONS as readonly string[]).includes(name)) {
           if (this.peek().kind !== "lparen") this.fail(`function '${name}' needs an argument in parentheses, as in ${name}(x)`);
-          const open = this.next();
-          if (this.peek().kind === "rparen") this.fail(`function '${name}' needs an argument`);
-          const arg = this.expr();
-          if (this.peek().kind === "comma") this.fail(`function '${name}' takes one argument`);
-          if (this.peek().kind !== "rparen") this.fail(`expected ')' to close '(' at column ${open.start + 1}, found ${this.describe(this.peek())}`);
-          const close = this.next();
-          return { kind: "call", fn: name as FnName, arg, span: { start: t.start, end: close.end } };
+          const { args, end } = this.callArgs(t, 1);
+          return { kind: "call", fn: name as FnName, arg: args[0], span: { start: t.start, end } };
         }
+        const multi = MULTI_FUNCTIONS.get(name);
+        if (multi !== undefined) {
+          if (this.peek().kind !== "lparen") this.fail(`function '${name}' needs ${multi} arguments in parentheses, as in ${name}(a, b)`);
+          const { args, end } = this.callArgs(t, multi);
+          return { kind: "apply", fn: name, args, span: { start: t.start, end } };
+        }
+        if (this.functions.has(name)) return this.abstractCall(t);
         if (name === "e" || name === "pi") return { kind: "const", name, span: { start: t.start, end: t.end } };
         if (this.peek().kind === "lparen" && this.peek().start === t.end && !this.defined.has(name)) this.checkNotMisspelledCall(t);
+        this.usedAsVariable.add(name);
         return { kind: "var", name, span: { start: t.start, end: t.end } };
       }
       case "lparen": {
@@ -392,14 +464,17 @@ function span(a: Expr, b: Expr): Span | undefined {
 }
 
 /** Parses a program (one or more statements). Throws only ExplainSyntaxError. */
-export function parseProgram(source: string): Program {
+export function parseProgram(source: string, value = false): Program {
   const toks = lex(source);
-  return { source, statements: new Parser(toks, source).program() };
+  const parser = new Parser(toks, source, value);
+  const statements = parser.program();
+  if (parser.functions.size === 0) return { source, statements };
+  return { source, statements, functions: new Map([...parser.functions].map(([name, use]) => [name, use?.arity ?? 0])) };
 }
 
 /** Parses a single expression (a value given with --at, say). */
 export function parseExpression(source: string): Expr {
-  const prog = parseProgram(source);
+  const prog = parseProgram(source, true);
   if (prog.statements.length !== 1 || prog.statements[0].name !== null) {
     const s = prog.statements.length > 1 ? prog.statements[1].span.start : 0;
     throw new ExplainSyntaxError("expected a single expression", s, source);

@@ -127,9 +127,11 @@ function pr(e: Expr, lang: Lang, o: PrintOptions): Printed {
       const items = e.items.map((i) => pr(i, lang, o).s).join(", ");
       return { s: lang === "python" ? `np.array([${items}])` : `[${items}]`, level: 5 };
     }
+    case "apply":
+      return printApply(e, lang, o);
     case "call": {
       const a = pr(e.arg, lang, o).s;
-      if (e.fn === "step" && o.indicators && (lang === "text" || lang === "latex")) return { s: lang === "latex" ? `\\mathbb{1}[${a} > 0]` : `1[${a} > 0]`, level: 5 };
+      if (e.fn === "step" && o.indicators && (lang === "text" || lang === "latex")) return indicator(e.arg, ">", lang, o);
       const table = lang === "python" ? PY_FN : lang === "ts" ? TS_FN : lang === "latex" ? LATEX_FN : null;
       if (table) {
         const s = table[e.fn](lang === "latex" && e.fn === "transpose" ? wrap(pr(e.arg, lang, o), 5, lang) : a);
@@ -143,6 +145,10 @@ function pr(e: Expr, lang: Lang, o: PrintOptions): Printed {
       return { s: `-${wrap(a, a.s.startsWith("-") ? 5 : 2, lang)}`, level: 3 };
     }
     case "bin": {
+      // 1 - step(u) is the other branch of a comparison: 1[u <= 0] (max's 1[a <= b]).
+      if (o.indicators && (lang === "text" || lang === "latex") && e.op === "-" && e.left.kind === "num" && e.left.value === 1 && e.right.kind === "call" && e.right.fn === "step") {
+        return indicator(e.right.arg, "<=", lang, o);
+      }
       const l = pr(e.left, lang, o);
       const r = pr(e.right, lang, o);
       switch (e.op) {
@@ -171,6 +177,38 @@ function pr(e: Expr, lang: Lang, o: PrintOptions): Printed {
       }
     }
   }
+}
+
+const SUBSCRIPTS = "₀₁₂₃₄₅₆₇₈₉";
+
+/**
+ * 1[u > 0] for step(u), and 1[a > b] where u is a difference a - b: how max and min's local
+ * derivatives read (their rule is step(a - b)). `op` "<=" is the complement.
+ */
+function indicator(u: Expr, op: ">" | "<=", lang: Lang, o: PrintOptions): Printed {
+  const [l, r] = u.kind === "bin" && u.op === "-" ? [u.left, u.right] : [u, { kind: "num", value: 0 } as const];
+  const rel = lang === "latex" ? (op === ">" ? ">" : "\\leq") : op;
+  const body = `${pr(l, lang, o).s} ${rel} ${pr(r, lang, o).s}`;
+  return { s: lang === "latex" ? `\\mathbb{1}[${body}]` : `1[${body}]`, level: 5 };
+}
+
+/**
+ * max and min; an abstract function g(x), f(a, b); and an abstract function's derivative: g'(x) for
+ * one argument, ∂₂f(a, b) (LaTeX \partial_2 f) for the partial in the second of several.
+ */
+function printApply(e: Expr & { kind: "apply" }, lang: Lang, o: PrintOptions): Printed {
+  const args = e.args.map((a) => pr(a, lang, o).s);
+  const builtin = e.fn === "max" || e.fn === "min";
+  if (builtin && lang === "python") return { s: `np.${e.fn === "max" ? "maximum" : "minimum"}(${args.join(", ")})`, level: 5 };
+  if (builtin && lang === "ts") return { s: `Math.${e.fn}(${args.join(", ")})`, level: 5 };
+  if (lang === "latex") {
+    const name = builtin ? `\\${e.fn}` : latexVar(e.fn);
+    const head = e.deriv === undefined ? name : e.args.length === 1 ? `${name}'` : `\\partial_{${e.deriv}} ${name}`;
+    return { s: `${head}\\left(${args.join(", ")}\\right)`, level: 5 };
+  }
+  const sub = (k: number) => [...String(k)].map((d) => SUBSCRIPTS[Number(d)]).join("");
+  const head = e.deriv === undefined ? e.fn : e.args.length === 1 ? `${e.fn}'` : `∂${sub(e.deriv)}${e.fn}`;
+  return { s: `${head}(${args.join(", ")})`, level: 5 };
 }
 
 export function printExpr(e: Expr, lang: Lang, options: PrintOptions = {}): string {

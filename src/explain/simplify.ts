@@ -40,7 +40,7 @@ function rational(x: number): [number, number] {
 function factorRank(e: Expr): number {
   if (e.kind === "var" || e.kind === "const") return 0;
   if (e.kind === "bin" && e.op === "^") return 1;
-  if (e.kind === "call") return 2;
+  if (e.kind === "call" || e.kind === "apply") return 2;
   return 3;
 }
 
@@ -172,7 +172,7 @@ function canonParts(e: Expr): { deps: Expr[]; key: (id: (d: Expr) => number) => 
     return { deps, key: (id) => `P${p.coef}:` + p.factors.map((f) => `${id(f.base)}^${exp(f, id)}`).sort().join(",") };
   }
   const kids = children(e);
-  const head = e.kind === "num" ? `n${e.value}` : e.kind === "var" ? `v${e.name}` : e.kind === "const" ? `c${e.name}` : e.kind === "call" ? `f${e.fn}` : e.kind === "bin" ? `b${e.op}` : e.kind;
+  const head = e.kind === "num" ? `n${e.value}` : e.kind === "var" ? `v${e.name}` : e.kind === "const" ? `c${e.name}` : e.kind === "call" ? `f${e.fn}` : e.kind === "apply" ? `a${e.fn}'${e.deriv ?? 0}` : e.kind === "bin" ? `b${e.op}` : e.kind;
   return { deps: [...kids], key: (id) => `${head}(${kids.map(id).join(",")})` };
 }
 
@@ -622,6 +622,9 @@ function simplifyNode(e: Expr, done: ReadonlyMap<Expr, Expr>): Expr {
       return e;
     case "call":
       return simplifyCall(e, get(e.arg));
+    case "apply":
+      // max, min and abstract functions are atoms: only their arguments simplify.
+      return { kind: "apply", fn: e.fn, args: e.args.map(get), ...(e.deriv === undefined ? {} : { deriv: e.deriv }) };
     case "neg":
       return makeSum(chainOperands(e, "sum", done));
     case "bin": {

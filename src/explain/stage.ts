@@ -3,7 +3,7 @@
  * skipping the inputs), each stage a function of its arguments over the core's ops. trace.ts runs it.
  */
 import * as bp from "./core.js";
-import { CONSTANTS, FUNCTIONS, bin, call, children, depth, freeVars, neg, num, postorder, v, type Expr, type Program, type Span } from "./ast.js";
+import { BUILTIN_FUNCTIONS, CONSTANTS, apply, bin, call, children, depth, freeVars, neg, num, postorder, v, type Expr, type Program, type Span } from "./ast.js";
 import { BIN_OPS, applyOp, type StageOp } from "./ops.js";
 import { ExplainSyntaxError, type ErrorHint } from "./parser.js";
 import { evalConstant } from "./values.js";
@@ -19,6 +19,8 @@ export interface Stage {
   /** Where its operation is in the source text. */
   readonly span?: Span;
   readonly userDefined: boolean;
+  /** For op "abstract": the abstract function (declared with fn) that the stage calls. */
+  readonly fn?: string;
 }
 
 export interface StagedProgram {
@@ -28,9 +30,11 @@ export interface StagedProgram {
   readonly stages: readonly Stage[];
   /** Name of the output (the last stage). */
   readonly output: string;
+  /** Abstract functions the program declares with `fn`, with their arity (absent when none). */
+  readonly functions?: ReadonlyMap<string, number>;
 }
 
-const RESERVED = new Set<string>([...FUNCTIONS, ...CONSTANTS.keys()]);
+const RESERVED = new Set<string>([...BUILTIN_FUNCTIONS, ...CONSTANTS.keys()]);
 
 function nameGenerator(taken: Set<string>): () => string {
   const letters = "abcdefghijklmnopqrstuvwxyz";
@@ -55,6 +59,8 @@ export function stageProgram(program: Program, reserved: ReadonlySet<string> = n
   const inputSet = new Set<string>();
   const stages: Stage[] = [];
   const all = new Set<string>(reserved);
+  // Stage names must not be the names of abstract functions either (fn a; a(x) would print a = a(x)).
+  for (const f of program.functions?.keys() ?? []) all.add(f);
   for (const st of program.statements) {
     freeVars(st.expr).forEach((n) => all.add(n));
     if (st.name) all.add(st.name);
@@ -87,7 +93,9 @@ export function stageProgram(program: Program, reserved: ReadonlySet<string> = n
     const nodes = postorder(root);
     const constant = new Map<Expr, boolean>();
     for (const n of nodes) {
-      constant.set(n, n.kind !== "var" && children(n).every((c) => constant.get(c)));
+      // A call of an abstract function has no value, even of constants (g(2)): it is always a stage.
+      const abstract = n.kind === "apply" && !BUILTIN_FUNCTIONS.has(n.fn);
+      constant.set(n, n.kind !== "var" && !abstract && children(n).every((c) => constant.get(c)));
       if (n.kind === "var") useVar(n, at);
     }
     if (constant.get(root)) {
@@ -101,6 +109,7 @@ export function stageProgram(program: Program, reserved: ReadonlySet<string> = n
       if (constant.get(e)) continue;
       let op: StageOp;
       let args: Arg[];
+      let fn: string | undefined;
       switch (e.kind) {
         case "var":
           if (e !== root || name === null) {
@@ -118,6 +127,12 @@ export function stageProgram(program: Program, reserved: ReadonlySet<string> = n
           op = e.fn === "log" ? "ln" : e.fn;
           args = [arg(e.arg)];
           break;
+        case "apply":
+          // max and min are one stage each; any other name is an abstract function declared with fn.
+          op = e.fn === "max" ? "maximum" : e.fn === "min" ? "minimum" : "abstract";
+          if (op === "abstract") fn = e.fn;
+          args = e.args.map(arg);
+          break;
         case "bin":
           if (e.op === "^" && e.left.kind === "const" && e.left.name === "e") {
             op = "exp"; // e^u is exp(u): one stage, local derivative e^u
@@ -134,7 +149,7 @@ export function stageProgram(program: Program, reserved: ReadonlySet<string> = n
           throw new ExplainSyntaxError("an array literal with variables in it cannot be staged", e.span?.start ?? 0, src, { kind: "array-values" });
       }
       const stageName = e === root && name !== null ? name : fresh();
-      stages.push({ name: stageName, op, args, expr: stageExpr(op, args.map(argExpr)), span: e.span, userDefined: e === root && name !== null });
+      stages.push({ name: stageName, op, args, expr: stageExpr(op, args.map(argExpr), fn), span: e.span, userDefined: e === root && name !== null, ...(fn === undefined ? {} : { fn }) });
       argOf.set(e, { kind: "ref", name: stageName });
     }
     const out = argOf.get(root)!;
@@ -155,12 +170,17 @@ export function stageProgram(program: Program, reserved: ReadonlySet<string> = n
     }
     if (st.name) defined.set(st.name, st.span);
   }
-  return { program, inputs, stages, output };
+  return program.functions ? { program, inputs, stages, output, functions: program.functions } : { program, inputs, stages, output };
 }
 
-/** The right-hand side of a stage, for equations and local derivatives. */
-export function stageExpr(op: StageOp, a: readonly Expr[]): Expr {
+/** The right-hand side of a stage, for equations and local derivatives; `fn` names an abstract function. */
+export function stageExpr(op: StageOp, a: readonly Expr[], fn?: string): Expr {
   switch (op) {
+    case "maximum":
+    case "minimum":
+      return apply(op === "maximum" ? "max" : "min", a);
+    case "abstract":
+      return apply(fn ?? "?", a);
     case "add":
     case "sub":
     case "mul":
@@ -196,6 +216,7 @@ export function stageFunction(s: Stage): (...refs: bp.Tensor[]) => bp.Tensor {
     return applyOp(
       s.op,
       s.args.map((a) => (a.kind === "ref" ? refs[k++] : a.value)),
+      s.fn,
     );
   };
 }

@@ -5,8 +5,8 @@
  * Only scalar programs are read this way; shapes make reshape/broadcast/sum identities here.
  */
 import * as bp from "./core.js";
-import { bin, call, neg, num, type Expr } from "./ast.js";
-import { pieceOf, type Piece } from "./ops.js";
+import { apply, bin, call, neg, num, type Expr } from "./ast.js";
+import { aliasArgs, pieceInputs, pieceOf, type Piece } from "./ops.js";
 import { charge } from "./work.js";
 import { foldGraph } from "./walk.js";
 
@@ -24,10 +24,11 @@ const unsupported =
 /** step(u) is 1 where u > 0: how comparisons (relu's and abs's derivatives) are written back. */
 const step = (e: Expr): Expr => call("step", e);
 
-/** The expression a noted untracked tensor stands for (relu's condition, abs's sign). */
-function pieceExpr(p: Piece, of: Expr): Expr {
-  if (p.fn === "sign") return call("sign", of);
-  return p.fn === "step" ? step(of) : bin("-", num(1), step(of));
+/** The expression a noted untracked tensor stands for (relu's condition, abs's sign, ∂ₖg of an abstract g). */
+function pieceExpr(p: Piece, of: readonly Expr[]): Expr {
+  if (p.fn === "deriv") return apply(p.name, of, p.index + 1);
+  if (p.fn === "sign") return call("sign", of[0]);
+  return p.fn === "step" ? step(of[0]) : bin("-", num(1), step(of[0]));
 }
 
 const READERS: { [P in bp.Prim]: Reader } = {
@@ -100,7 +101,10 @@ export function readGraph(t: bp.Tensor, names: ReadonlyMap<bp.Tensor, Expr>, lim
     },
     inputs(u) {
       const piece = pieceOf(u);
-      if (u.node === null) return piece ? [piece.of] : [];
+      if (u.node === null) return piece ? pieceInputs(piece) : [];
+      // A traced max or min (a p + b (1 - p), see ops.ts) reads back as max(a, b), from its operands.
+      const alias = aliasArgs(u);
+      if (alias) return alias.args;
       // Arrays are read only through elementwise primitives, where an expression means the same thing
       // at every element; reshapes, reductions and products of arrays have no such reading.
       const shapeOnly = u.node.prim === "reshape" || u.node.prim === "broadcast" || (options.throughShapes === true && u.node.prim === "sum");
@@ -109,7 +113,9 @@ export function readGraph(t: bp.Tensor, names: ReadonlyMap<bp.Tensor, Expr>, lim
       return u.node.inputs;
     },
     combine(u, args) {
-      if (u.node === null) return pieceExpr(pieceOf(u)!, args[0]);
+      if (u.node === null) return pieceExpr(pieceOf(u)!, args);
+      const alias = aliasArgs(u);
+      if (alias) return apply(alias.fn, args);
       if (--budget < 0) throw new NotSymbolic("the expression is too large to print");
       charge();
       return READERS[u.node.prim](args, u.node);
