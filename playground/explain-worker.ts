@@ -1,0 +1,46 @@
+// Explains a program off the main thread: explainAll, the figure, the TikZ and the generated code can
+// take seconds for a large program, and the page must keep answering meanwhile. main.ts terminates
+// this worker when newer input arrives or the time limit passes, so a job never needs to check in.
+import * as bp from "../src/index.js";
+import { playgroundErrorText } from "./errors.js";
+import type { ExplainAnswer, ExplainJob, StageLatex } from "./explain-protocol.js";
+
+/**
+ * One-time setup the figures need before the first one is drawn (a layout engine compiled to
+ * WebAssembly, say). Nothing today; awaited per job so that such a setup is added in this one place.
+ */
+const figuresReady: Promise<void> = Promise.resolve();
+
+async function figures(report: bp.ExplainReport): Promise<{ svg: string; tikz: string }> {
+  await figuresReady;
+  // Awaited so that an asynchronous toSvg / toTikz needs no change here.
+  return { svg: await bp.toSvg(report), tikz: await bp.toTikz(report) };
+}
+
+function latexOf(text: string): string {
+  try {
+    return bp.printExpr(bp.parseExpression(text), "latex");
+  } catch {
+    return `\\texttt{${text.replace(/[\\{}$&#^_%~]/g, "")}}`;
+  }
+}
+
+async function run(job: ExplainJob): Promise<ExplainAnswer> {
+  try {
+    const given = bp.parseAssignments(job.at.trim() ? [job.at] : []);
+    const ex = bp.explainAll(job.source, given, { check: true });
+    const { svg, tikz } = await figures(ex.report);
+    const code = (lang: "python" | "ts") => bp.generateCode(ex.staged, ex.values, ex.report.inputs, lang, ex.grads);
+    const stageLatex: StageLatex[] = ex.report.stages.map((s) => ({
+      equation: latexOf(s.expression),
+      local: Object.entries(s.local).map(([arg, d]) => [arg, latexOf(d)]),
+    }));
+    return { id: job.id, ok: true, report: ex.report, svg, tikz, python: code("python"), ts: code("ts"), stageLatex };
+  } catch (e) {
+    return { id: job.id, ok: false, error: playgroundErrorText(e) };
+  }
+}
+
+self.onmessage = async (e: MessageEvent<ExplainJob>) => {
+  (self as unknown as Worker).postMessage(await run(e.data));
+};
