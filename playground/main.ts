@@ -162,12 +162,20 @@ function answer(a: ExplainAnswer): void {
   render();
 }
 
-/** Rows of the stages table, built a slice at a time after an answer (see buildStages). */
-let rows: { tr: HTMLTableRowElement; value: HTMLTableCellElement; grad: HTMLTableCellElement }[] = [];
+interface StageRow {
+  tr: HTMLTableRowElement;
+  value: HTMLTableCellElement;
+  grad: HTMLTableCellElement;
+}
+/**
+ * The stages table shows at most this many rows, around the current stage, and follows the stepping:
+ * a table of thousands of typeset rows takes seconds to lay out, and each added row lays it out again.
+ */
+const ROWS_SHOWN = 80;
+/** Rows are typeset once, when first shown, and kept while the answer is current. */
+let rowCache = new Map<number, StageRow>();
+let shownRows: [number, number] = [0, 0];
 let renderGeneration = 0;
-/** Work longer than this is split, yielding to the page between slices, so no task blocks input. */
-const SLICE_MS = 25;
-const yieldToPage = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
 
 function render(): void {
   if (!current) return;
@@ -199,56 +207,63 @@ function render(): void {
   );
   $("warnings").replaceChildren(...r.warnings.map((w) => el("p", `⚠ ${w}`, "warning")));
   renderCode();
-  $("stages").querySelector("tbody")!.replaceChildren();
-  rows = [];
+  rowCache = new Map();
+  shownRows = [0, 0];
   showStep();
-  // KaTeX is the slow part of a large answer; typeset a slice at a time so the page keeps answering.
-  void typeset(generation);
-}
-
-async function typeset(generation: number): Promise<void> {
-  const r = current!.report;
-  const latex = current!.stageLatex;
+  // The symbolic derivatives can be long: KaTeX typesets each in a task of its own, after this one.
   const deriv = $("derivatives");
   deriv.replaceChildren();
-  const body = $("stages").querySelector("tbody")!;
-  let sliceStart = performance.now();
-  const pause = async (): Promise<boolean> => {
-    if (performance.now() - sliceStart < SLICE_MS) return generation === renderGeneration;
-    await yieldToPage();
-    sliceStart = performance.now();
-    return generation === renderGeneration;
-  };
-  for (let i = 0; i < r.stages.length; i++) {
-    const s = r.stages[i];
-    const tr = el("tr");
-    tr.dataset.stage = s.name;
-    const eq = el("td");
-    eq.append(math(`${s.name} = ${latex[i].equation}`));
-    const value = el("td", undefined, "fwd");
-    const local = el("td");
-    for (const [arg, d] of latex[i].local) {
-      const line = el("div", undefined, "local");
-      line.append(math(`\\frac{\\partial ${s.name}}{\\partial ${arg}} = ${d}`));
-      local.append(line);
-    }
-    const grad = el("td", undefined, "bwd");
-    grad.dataset.stageGrad = s.name;
-    tr.append(eq, value, local, grad);
-    rows.push({ tr, value, grad });
-    showRow(i);
-    body.append(tr);
-    if (!(await pause())) return;
-  }
-  if (r.derivativesLatex) {
-    for (const n of r.inputs) {
+  if (!r.derivativesLatex) deriv.append(el("p", "Symbolic derivatives are shown for scalar programs of moderate size."));
+  r.inputs.forEach((n) =>
+    setTimeout(() => {
+      if (generation !== renderGeneration || !r.derivativesLatex) return;
       const p = el("p");
       p.append(math(`\\frac{\\partial ${r.output}}{\\partial ${n}} = ${r.derivativesLatex[n]}`, true));
       deriv.append(p);
-      if (!(await pause())) return;
-    }
-  } else deriv.append(el("p", "Symbolic derivatives are shown for scalar programs of moderate size."));
-  $("stages").dataset.rows = String(rows.length);
+    }),
+  );
+}
+
+function stageRow(i: number): StageRow {
+  const cached = rowCache.get(i);
+  if (cached) return cached;
+  const s = current!.report.stages[i];
+  const latex = current!.stageLatex[i];
+  const tr = el("tr");
+  tr.dataset.stage = s.name;
+  const eq = el("td");
+  eq.append(math(`${s.name} = ${latex.equation}`));
+  const value = el("td", undefined, "fwd");
+  const local = el("td");
+  for (const [arg, d] of latex.local) {
+    const line = el("div", undefined, "local");
+    line.append(math(`\\frac{\\partial ${s.name}}{\\partial ${arg}} = ${d}`));
+    local.append(line);
+  }
+  const grad = el("td", undefined, "bwd");
+  grad.dataset.stageGrad = s.name;
+  tr.append(eq, value, local, grad);
+  const row = { tr, value, grad };
+  rowCache.set(i, row);
+  return row;
+}
+
+/** Moves the table's window of rows when the current stage nears its edge, and updates the shown rows. */
+function showRows(at: number, n: number): void {
+  const [lo, hi] = shownRows;
+  const edge = ROWS_SHOWN / 8;
+  const moved = hi === lo || (lo > 0 && at < lo + edge) || (hi < n && at >= hi - edge);
+  if (moved) {
+    const start = Math.max(0, Math.min(at - ROWS_SHOWN / 2, n - ROWS_SHOWN));
+    shownRows = [start, Math.min(n, start + ROWS_SHOWN)];
+    const rows: HTMLTableRowElement[] = [];
+    for (let i = shownRows[0]; i < shownRows[1]; i++) rows.push(stageRow(i).tr);
+    $("stages").querySelector("tbody")!.replaceChildren(...rows);
+    const note = $("stages-note");
+    note.hidden = n <= ROWS_SHOWN;
+    note.textContent = `Stages ${shownRows[0] + 1}–${shownRows[1]} of ${n}; the table follows the stepping.`;
+  }
+  for (let i = shownRows[0]; i < shownRows[1]; i++) showRow(i);
 }
 
 function renderCode(): void {
@@ -272,7 +287,7 @@ function stepState() {
 function showRow(i: number): void {
   const { n, forwardDone, backwardDone, cur } = stepState();
   const s = current!.report.stages[i];
-  const { tr, value, grad } = rows[i];
+  const { tr, value, grad } = stageRow(i);
   tr.classList.toggle("current", !!cur && s.name === cur.name);
   value.textContent = i < forwardDone ? bp.fmtValue(s.value) : "";
   if (i >= forwardDone) value.append(el("span", "pending", "pending"));
@@ -299,7 +314,7 @@ function showStep(): void {
     const gate = svg.querySelector<SVGGElement>("g.gate.current");
     if (gate) graphView.reveal(gate);
   }
-  rows.forEach((_, i) => showRow(i));
+  showRows(cur ? index.get(cur.name)! : 0, n);
   // The expression text with the current stage's characters marked.
   const view = $("expr-view");
   const src = r.source;
