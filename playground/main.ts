@@ -133,6 +133,8 @@ function update(): void {
   };
   worker ??= startWorker();
   const job: ExplainJob = { id, source, at };
+  // User Timing marks: they show in the browser's performance tools, and the tests read them.
+  performance.mark("explain:job");
   worker.postMessage(job);
 }
 
@@ -149,6 +151,7 @@ function tooLarge(): void {
 
 function answer(a: ExplainAnswer): void {
   if (!running || a.id !== running.id) return; // an answer to input that has changed since
+  performance.mark("explain:answer");
   stopJob();
   if (!a.ok) {
     current = null;
