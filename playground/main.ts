@@ -326,6 +326,8 @@ function showStep(): void {
     const [a, b] = cur.span;
     const mark = el("mark", src.slice(a, b));
     view.append(document.createTextNode(src.slice(0, a)), mark, document.createTextNode(src.slice(b)));
+    // Scrolls only this box (scrollIntoView would scroll the page too), the mark a third of the way down.
+    if (view.scrollHeight > view.clientHeight) view.scrollTop = mark.offsetTop - view.clientHeight / 3;
   } else view.textContent = src;
   const status = step === 0 ? "Start: only the inputs are known." : step <= n ? `Forward ${step}/${n}: ${cur!.equation} = ${bp.fmtValue(cur!.value)}` : `Backward ${step - n}/${n}: ${cur!.equation}, gradient ${bp.fmtValue(cur!.grad)}`;
   $("step-status").textContent = step === 2 * n ? `${status} (done)` : status;
