@@ -81,11 +81,18 @@ export class GraphView {
     container.addEventListener("pointermove", (e) => this.onPointerMove(e));
     for (const end of ["pointerup", "pointercancel"] as const) container.addEventListener(end, (e) => this.pointers.delete(e.pointerId));
     // Refit when the page's width changes (rotation, a hidden tab shown again) unless the user zoomed.
-    new ResizeObserver(() => this.measure()).observe(container);
+    new ResizeObserver((entries) => {
+      this.width = Math.round(entries[0].contentBoxSize?.[0]?.inlineSize ?? container.clientWidth);
+      this.measure();
+    }).observe(container);
   }
 
-  /** Takes over a freshly rendered SVG and shows it at the start scale, from its top-left corner. */
+  /** Puts a freshly rendered SVG in the container and shows it at the start scale, from its top-left corner. */
   show(svg: SVGSVGElement): void {
+    // Measured before the SVG goes in: reading the width afterwards would lay a large graph out here,
+    // and again when the page is next drawn.
+    this.measureWidth();
+    this.container.replaceChildren(svg);
     const box = svg.viewBox.baseVal;
     this.graph = box && box.width > 0 ? { w: box.width, h: box.height } : { w: Number(svg.getAttribute("width")) || 1, h: Number(svg.getAttribute("height")) || 1 };
     svg.setAttribute("width", "100%");
@@ -111,7 +118,7 @@ export class GraphView {
   /** Pans the least needed to show the element (a stage's gate) with a margin; nothing if it shows already. */
   reveal(el: SVGGraphicsElement): void {
     if (!this.svg || this.port.w === 0) return;
-    const b = el.getBBox();
+    const b = gateBox(el);
     const m = REVEAL_MARGIN_PX / this.view.s;
     const vw = this.port.w / this.view.s;
     const vh = this.port.h / this.view.s;
@@ -122,9 +129,16 @@ export class GraphView {
     this.apply();
   }
 
+  private width = 0;
+
+  private measureWidth(): void {
+    this.width = this.container.clientWidth;
+  }
+
+  /** Sizes the view to the container's width (as last measured) and sets the scale for the mode. */
   private measure(): void {
     if (!this.svg) return;
-    const w = this.container.clientWidth;
+    const w = this.width;
     if (w === 0) return; // hidden: measured again when shown
     const maxH = Math.max(MIN_HEIGHT_PX, Math.round(window.innerHeight * MAX_HEIGHT_SHARE));
     const all = fitScale(this.graph.w, w, this.graph.h, maxH);
@@ -218,6 +232,14 @@ export class GraphView {
     if (d0 > 0) this.zoomAt(d1 / d0, m0);
     this.panBy(m0.x - m1.x, m0.y - m1.y);
   }
+}
+
+/** A gate's box: from its circle's attributes where it has one (getBBox would lay the whole graph out). */
+function gateBox(el: SVGGraphicsElement): { x: number; y: number; width: number; height: number } {
+  const c = el.querySelector("circle");
+  if (!c) return el.getBBox();
+  const [x, y, r] = [c.cx.baseVal.value, c.cy.baseVal.value, c.r.baseVal.value];
+  return { x: x - r, y: y - r, width: 2 * r, height: 2 * r };
 }
 
 function midpoint(p: Point[]): Point {

@@ -174,24 +174,24 @@ interface StageRow {
  * The stages table shows at most this many rows, around the current stage, and follows the stepping:
  * a table of thousands of typeset rows takes seconds to lay out, and each added row lays it out again.
  */
-const ROWS_SHOWN = 80;
+const ROWS_SHOWN = 40;
 /** Rows are typeset once, when first shown, and kept while the answer is current. */
 let rowCache = new Map<number, StageRow>();
 let shownRows: [number, number] = [0, 0];
 let renderGeneration = 0;
+/** Stage name → position in the current answer, made once per answer (stepping asks at every step). */
+let stageIndex = new Map<string, number>();
 
 function render(): void {
   if (!current) return;
   const generation = ++renderGeneration;
   const r = current.report;
   step = 2 * r.stages.length;
-  result.dataset.source = r.source;
-  // The SVG is parsed as XML data (no scripts run); user names in it were escaped when it was written.
-  const doc = new DOMParser().parseFromString(current.svg, "image/svg+xml");
+  // The old graph goes now; the new one is drawn in later tasks (drawGraph). The figure keeps its
+  // height meanwhile, so the page does not jump.
   const figure = $("graph");
-  const svg = document.importNode(doc.documentElement, true) as Element as SVGSVGElement;
-  figure.replaceChildren(svg);
-  graphView.show(svg);
+  figure.style.minHeight = `${figure.offsetHeight}px`;
+  figure.replaceChildren();
   const gradBody = $("gradients").querySelector("tbody")!;
   gradBody.replaceChildren(
     ...r.inputs.map((n) => {
@@ -212,7 +212,9 @@ function render(): void {
   renderCode();
   rowCache = new Map();
   shownRows = [0, 0];
+  stageIndex = new Map(r.stages.map((s, i) => [s.name, i]));
   showStep();
+  setTimeout(() => drawGraph(generation));
   // The symbolic derivatives can be long: KaTeX typesets each in a task of its own, after this one.
   const deriv = $("derivatives");
   deriv.replaceChildren();
@@ -225,6 +227,45 @@ function render(): void {
       deriv.append(p);
     }),
   );
+}
+
+/**
+ * Graphs with more stages than this are not drawn on the page. Measured in Chromium: a 480-stage graph
+ * is drawn in tasks of ≤ 210 ms and each step takes ≤ 80 ms; a 1200-stage one (~15,000 elements)
+ * takes 360 ms to lay out and paint and up to 310 ms a step. At a readable scale only a few stages
+ * show at a time anyway; the SVG still downloads.
+ */
+const MAX_DRAWN_STAGES = 500;
+
+/** Draws the answer's graph: parsed in one task and put in the page in the next, each a long piece of work for a large graph. */
+function drawGraph(generation: number): void {
+  if (generation !== renderGeneration || !current) return;
+  const r = current.report;
+  const figure = $("graph");
+  const tools = document.querySelector<HTMLElement>(".graph-tools")!;
+  const done = () => {
+    figure.style.minHeight = "";
+    // The answer is fully shown: tests wait for this.
+    result.dataset.source = r.source;
+  };
+  if (r.stages.length > MAX_DRAWN_STAGES) {
+    tools.hidden = true;
+    figure.replaceChildren(el("p", `This graph has ${r.stages.length} stages, too many to draw here without stalling the page. Download it below (SVG, PNG or TikZ), or step through it in the stages table.`, "graph-too-large"));
+    return done();
+  }
+  tools.hidden = false;
+  // The SVG is parsed as XML data (no scripts run); user names in it were escaped when it was written.
+  const doc = new DOMParser().parseFromString(current.svg, "image/svg+xml");
+  const svg = document.importNode(doc.documentElement, true) as Element as SVGSVGElement;
+  // Classes set while the SVG is detached cost no style work; in the document each would.
+  showGraphStep(svg);
+  setTimeout(() => {
+    if (generation !== renderGeneration) return;
+    graphView.show(svg);
+    const gate = svg.querySelector<SVGGElement>("g.gate.current");
+    if (gate) graphView.reveal(gate);
+    done();
+  });
 }
 
 function stageRow(i: number): StageRow {
@@ -298,26 +339,30 @@ function showRow(i: number): void {
   if (i < n - backwardDone) grad.append(el("span", "pending", "pending"));
 }
 
+/** Shows the step in the graph: the values known so far, the gradients flowed so far, the current stage. */
+function showGraphStep(svg = $("graph").querySelector("svg")): void {
+  if (!svg || !current) return;
+  const { n, forwardDone, backwardDone, cur } = stepState();
+  const index = stageIndex;
+  const known = (name: string) => (index.has(name) ? index.get(name)! < forwardDone : true);
+  const flowed = (to: string) => (to === "__out" ? backwardDone > 0 : (index.get(to) ?? -1) >= n - backwardDone);
+  svg.querySelectorAll<SVGElement>("text.fwd").forEach((t) => t.classList.toggle("hidden", !known(t.dataset.from ?? "")));
+  svg.querySelectorAll<SVGElement>("text.bwd").forEach((t) => t.classList.toggle("hidden", t.classList.contains("sum") ? backwardDone < n : !flowed(t.dataset.to ?? "")));
+  svg.querySelectorAll<SVGElement>("g.gate").forEach((g) => g.classList.toggle("current", !!cur && g.dataset.stage === cur.name));
+  // The view follows the stepping, so the current stage is always on screen.
+  const gate = svg.isConnected ? svg.querySelector<SVGGElement>("g.gate.current") : null;
+  if (gate) graphView.reveal(gate);
+}
+
 /** Step 0: inputs only; 1..n: forward through stage k; n+1..2n: backward, last stage first. */
 function showStep(): void {
   if (!current) return;
   const r = current.report;
   const n = r.stages.length;
   step = Math.max(0, Math.min(2 * n, step));
-  const { forwardDone, backwardDone, cur } = stepState();
-  const index = new Map(r.stages.map((s, i) => [s.name, i]));
-  const known = (name: string) => (index.has(name) ? index.get(name)! < forwardDone : true);
-  const flowed = (to: string) => (to === "__out" ? backwardDone > 0 : (index.get(to) ?? -1) >= n - backwardDone);
-  const svg = $("graph").querySelector("svg");
-  if (svg) {
-    svg.querySelectorAll<SVGElement>("text.fwd").forEach((t) => t.classList.toggle("hidden", !known(t.dataset.from ?? "")));
-    svg.querySelectorAll<SVGElement>("text.bwd").forEach((t) => t.classList.toggle("hidden", t.classList.contains("sum") ? backwardDone < n : !flowed(t.dataset.to ?? "")));
-    svg.querySelectorAll<SVGElement>("g.gate").forEach((g) => g.classList.toggle("current", !!cur && g.dataset.stage === cur.name));
-    // The view follows the stepping, so the current stage is always on screen.
-    const gate = svg.querySelector<SVGGElement>("g.gate.current");
-    if (gate) graphView.reveal(gate);
-  }
-  showRows(cur ? index.get(cur.name)! : 0, n);
+  const { cur } = stepState();
+  showGraphStep();
+  showRows(cur ? stageIndex.get(cur.name)! : 0, n);
   // The expression text with the current stage's characters marked.
   const view = $("expr-view");
   const src = r.source;
