@@ -145,7 +145,10 @@ function tooLarge(): void {
   errorBox.hidden = true;
   exprInput.removeAttribute("aria-invalid");
   explainStatus.className = "notice";
-  explainStatus.textContent = `This program is too large to explain here (no answer after ${TIME_LIMIT_MS / 1000} s). Try the CLI, which has no time limit: npx backprop explain "<program>" --at "<values>" --out graph.svg`;
+  explainStatus.replaceChildren(
+    `This program is too large to explain here (no answer after ${TIME_LIMIT_MS / 1000} s). Try the CLI, which has no time limit:`,
+    el("code", 'npx backprop explain "<program>" --at "<values>" --out graph.svg'),
+  );
   explainStatus.hidden = false;
 }
 

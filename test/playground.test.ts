@@ -317,12 +317,14 @@ describe("web playground in Chromium", { skip: existsSync(CHROMIUM) ? false : "C
     await page.close();
   });
 
-  // A 400-line program where each line reads two random earlier ones: the worker needs a second or more.
-  const FAN_OUT = (() => {
+  // Programs where each line reads two random earlier ones: 1000 lines keep the worker busy for
+  // seconds (3000 stages), 2000 for longer than any test here waits before typing over them.
+  const fanOut = (lines: number) => {
     let seed = 1;
     const pick = (i: number) => `s${1 + Math.floor(((seed = (seed * 16807) % 2147483647) / 2147483647) * (i - 1))}`;
-    return Array.from({ length: 400 }, (_, k) => `s${k + 1} = sin(${k > 0 ? pick(k + 1) : "x"}) * ${k > 1 ? pick(k + 1) : "y"} + 0.1`).join("\n");
-  })();
+    return Array.from({ length: lines }, (_, k) => `s${k + 1} = sin(${k > 0 ? pick(k + 1) : "x"}) * ${k > 1 ? pick(k + 1) : "y"} + 0.1`).join("\n");
+  };
+  const FAN_OUT = fanOut(1000);
   const FAN_AT = "x=0.5, y=0.7";
   /** Sets both fields with one input event, as a paste would: filling them one by one starts a job for each. */
   const pasteProgram = (page: Page, expr: string, at: string) =>
@@ -351,7 +353,7 @@ describe("web playground in Chromium", { skip: existsSync(CHROMIUM) ? false : "C
   const answered = (page: Page, source: string) =>
     page.waitForFunction((src) => (document.querySelector("#result") as HTMLElement).dataset.source === src && !document.querySelector('#result[aria-busy="true"]') || document.querySelector("#explain-status.notice") !== null, source, { timeout: 60000 });
 
-  it("a long program is explained in a worker: typing and the tabs keep working, no long task blocks the page", async (t) => {
+  it("a long program (1000 lines) is explained in a worker: typing and the tabs keep working, no long task blocks the page", async (t) => {
     const page = await open("?expr=x&at=x%3D1");
     await page.waitForSelector("#graph svg");
     await pasteProgram(page, FAN_OUT, FAN_AT);
@@ -382,13 +384,13 @@ describe("web playground in Chromium", { skip: existsSync(CHROMIUM) ? false : "C
     // The answer, or, on a slow machine, the too-large message.
     if (await page.locator("#explain-status.notice").count()) assert.match((await page.textContent("#explain-status")) ?? "", /too large to explain here.*CLI/);
     else {
-      assert.match((await page.textContent("#step-status")) ?? "", /^Backward 1200\/1200: .* \(done\)$/);
+      assert.match((await page.textContent("#step-status")) ?? "", /^Backward 3000\/3000: .* \(done\)$/);
       // Too many stages to draw without stalling the page: the figure says so, and the SVG downloads.
       assert.equal(await page.locator("#graph svg").count(), 0);
-      assert.match((await page.textContent("#graph")) ?? "", /^This graph has 1200 stages, too many to draw here/);
-      // The table shows the rows around the current stage, not all 1200.
+      assert.match((await page.textContent("#graph")) ?? "", /^This graph has 3000 stages, too many to draw here/);
+      // The table shows the rows around the current stage, not all 3000.
       assert.equal(await page.locator("#stages tbody tr").count(), 40);
-      assert.match((await page.textContent("#stages-note")) ?? "", /^Stages 1–40 of 1200/);
+      assert.match((await page.textContent("#stages-note")) ?? "", /^Stages 1–40 of 3000/);
     }
     await page.close();
   });
@@ -396,7 +398,7 @@ describe("web playground in Chromium", { skip: existsSync(CHROMIUM) ? false : "C
   it("new input cancels the running job: the answer shown is for the latest input", async () => {
     const page = await open("?expr=x&at=x%3D1");
     await page.waitForSelector("#graph svg");
-    await pasteProgram(page, FAN_OUT, FAN_AT);
+    await pasteProgram(page, fanOut(2000), FAN_AT);
     await page.waitForSelector('#result[aria-busy="true"]');
     const cancelled = Number((await page.getAttribute("#result", "data-cancelled")) ?? 0);
     await page.fill("#expr", "x*y + sin(x)");
@@ -412,7 +414,7 @@ describe("web playground in Chromium", { skip: existsSync(CHROMIUM) ? false : "C
 
   it("past the time limit the page says the program is too large and points to the CLI", async () => {
     const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-    // A limit the 400-line program cannot meet, so the message shows without waiting 8 s.
+    // A limit the 1000-line program cannot meet, so the message shows without waiting 8 s.
     await page.addInitScript("window.explainTimeLimitMs = 200");
     await page.goto(base + "?expr=&at=");
     await pasteProgram(page, FAN_OUT, FAN_AT);
