@@ -42,5 +42,12 @@ async function run(job: ExplainJob): Promise<ExplainAnswer> {
 }
 
 self.onmessage = async (e: MessageEvent<ExplainJob>) => {
-  (self as unknown as Worker).postMessage(await run(e.data));
+  const post = (answer: ExplainAnswer) => (self as unknown as Worker).postMessage(answer);
+  const answer = await run(e.data);
+  try {
+    post(answer);
+  } catch (err) {
+    // Something in the report that structured clone refuses: say so now, not at the time limit.
+    post({ id: e.data.id, ok: false, error: `error: the explanation could not be sent to the page (${err instanceof Error ? err.message : String(err)})` });
+  }
 };
