@@ -121,6 +121,7 @@ function update(): void {
   history.replaceState(null, "", `${location.pathname}?${params.toString()}`);
   // Whatever is running is for older input: terminating is the only way to stop a synchronous job.
   stopJob(true);
+  explainStatus.hidden = true; // a too-large notice was about the previous input
   if (source.trim() === "") {
     result.hidden = true;
     errorBox.hidden = true;

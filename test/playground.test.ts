@@ -423,6 +423,9 @@ describe("web playground in Chromium", { skip: existsSync(CHROMIUM) ? false : "C
     assert.equal(await page.isVisible("#result"), false);
     assert.equal(await page.getAttribute("#expr", "aria-invalid"), null, "the program is not wrong, only large");
     assert.ok(Number(await page.getAttribute("#result", "data-cancelled")) >= 1, "the worker was stopped");
+    // Changing the program clears the notice (it was about the old program).
+    await page.fill("#expr", "x");
+    await page.waitForSelector("#explain-status.notice", { state: "hidden" });
     await page.close();
   });
 
