@@ -3,6 +3,10 @@
  * changes, so text stays crisp at every scale and the stepping classes in main.ts keep working.
  * Mouse (drag, Ctrl + wheel, or wheel once the graph is focused), touch (drag, pinch), the + − Fit
  * buttons, and the keyboard (+ − 0 and arrows while the graph is focused) all go through zoomAt/panBy.
+ *
+ * A graph starts fitted to the width, but never smaller than READABLE_SCALE: a large graph fitted to a
+ * phone's width has 3 px text. Beyond that the user pans, and main.ts keeps the current stage in view
+ * (reveal). "Fit all" shows the whole graph however small, and pressed again goes back to readable.
  */
 
 /** Screen pixels per graph unit, and the graph point shown at the view's top-left corner. */
@@ -20,15 +24,27 @@ interface Point {
 const MAX_SCALE = 4;
 const STEP = 1.25;
 const PAN_PX = 48;
+/** The smallest starting scale: the figure's 13-unit values are then 9 px on screen, its labels 10.5 px. */
+export const READABLE_SCALE = 0.7;
 // A wide graph fitted to a phone's width is a sliver; this keeps a band tall enough to zoom into.
 const MIN_HEIGHT_PX = 160;
+// The view is at most this share of the window's height, so the page around it can still be reached.
+const MAX_HEIGHT_SHARE = 0.7;
 // Room left around a stage brought into view, in screen pixels.
 const REVEAL_MARGIN_PX = 24;
 
-/** Scale at which the whole width shows; never above 1, so small graphs keep their natural size. */
-export function fitScale(graphWidth: number, viewWidth: number): number {
-  return Math.min(1, viewWidth / graphWidth);
+/** Scale at which the whole graph shows in a view this wide and at most this high; never above 1, so small graphs keep their natural size. */
+export function fitScale(graphWidth: number, viewWidth: number, graphHeight = 0, maxViewHeight = Infinity): number {
+  return Math.min(1, viewWidth / graphWidth, graphHeight > 0 ? maxViewHeight / graphHeight : Infinity);
 }
+
+/** The starting scale: fitted, but not below READABLE_SCALE (or the whole graph, where that is larger). */
+export function startScale(fitAll: number): number {
+  return Math.max(fitAll, Math.min(1, READABLE_SCALE));
+}
+
+/** How the scale was chosen: readable (the start), all (Fit all), or free (the user zoomed). */
+type Mode = "readable" | "all" | "free";
 
 /** One axis of the pan: the graph covers the view where it is longer, and is centred where it is shorter. */
 export function clampAxis(start: number, graphLength: number, visibleLength: number): number {
@@ -47,11 +63,15 @@ export class GraphView {
   private graph = { w: 1, h: 1 };
   private port = { w: 0, h: 0 };
   private view: View = { s: 1, x: 0, y: 0 };
+  /** Fit all's scale, which is also the smallest zoom. */
   private minScale = 1;
-  private fitted = true;
+  private readable = 1;
+  private mode: Mode = "readable";
   private readonly pointers = new Map<number, Point>();
+  private readonly fitButton: HTMLButtonElement;
 
   constructor(private readonly container: HTMLElement, controls: GraphControls) {
+    this.fitButton = controls.fit;
     controls.zoomIn.addEventListener("click", () => this.zoomBy(STEP));
     controls.zoomOut.addEventListener("click", () => this.zoomBy(1 / STEP));
     controls.fit.addEventListener("click", () => this.fit());
@@ -61,23 +81,33 @@ export class GraphView {
     container.addEventListener("pointermove", (e) => this.onPointerMove(e));
     for (const end of ["pointerup", "pointercancel"] as const) container.addEventListener(end, (e) => this.pointers.delete(e.pointerId));
     // Refit when the page's width changes (rotation, a hidden tab shown again) unless the user zoomed.
-    new ResizeObserver(() => this.measure()).observe(container);
+    new ResizeObserver((entries) => {
+      this.width = Math.round(entries[0].contentBoxSize?.[0]?.inlineSize ?? container.clientWidth);
+      this.measure();
+    }).observe(container);
   }
 
-  /** Takes over a freshly rendered SVG and fits it to the container's width. */
+  /** Puts a freshly rendered SVG in the container and shows it at the start scale, from its top-left corner. */
   show(svg: SVGSVGElement): void {
+    // Measured before the SVG goes in: reading the width afterwards would lay a large graph out here,
+    // and again when the page is next drawn.
+    this.measureWidth();
+    this.container.replaceChildren(svg);
     const box = svg.viewBox.baseVal;
     this.graph = box && box.width > 0 ? { w: box.width, h: box.height } : { w: Number(svg.getAttribute("width")) || 1, h: Number(svg.getAttribute("height")) || 1 };
     svg.setAttribute("width", "100%");
     svg.setAttribute("preserveAspectRatio", "xMinYMin meet");
     this.svg = svg;
-    this.fitted = true;
+    this.mode = "readable";
+    this.view = { s: this.view.s, x: 0, y: 0 };
     this.measure();
   }
 
+  /** Fit all; where the whole graph shows already, back to the readable start scale. */
   fit(): void {
-    this.fitted = true;
-    this.view.s = this.minScale;
+    const all = this.mode !== "all" || this.minScale >= this.readable;
+    this.mode = all ? "all" : "readable";
+    this.view.s = all ? this.minScale : this.readable;
     this.apply();
   }
 
@@ -88,7 +118,7 @@ export class GraphView {
   /** Pans the least needed to show the element (a stage's gate) with a margin; nothing if it shows already. */
   reveal(el: SVGGraphicsElement): void {
     if (!this.svg || this.port.w === 0) return;
-    const b = el.getBBox();
+    const b = gateBox(el);
     const m = REVEAL_MARGIN_PX / this.view.s;
     const vw = this.port.w / this.view.s;
     const vh = this.port.h / this.view.s;
@@ -99,16 +129,27 @@ export class GraphView {
     this.apply();
   }
 
+  private width = 0;
+
+  private measureWidth(): void {
+    this.width = this.container.clientWidth;
+  }
+
+  /** Sizes the view to the container's width (as last measured) and sets the scale for the mode. */
   private measure(): void {
     if (!this.svg) return;
-    const w = this.container.clientWidth;
+    const w = this.width;
     if (w === 0) return; // hidden: measured again when shown
-    const fit = fitScale(this.graph.w, w);
-    const h = Math.round(Math.max(this.graph.h * fit, Math.min(this.graph.h, MIN_HEIGHT_PX)));
+    const maxH = Math.max(MIN_HEIGHT_PX, Math.round(window.innerHeight * MAX_HEIGHT_SHARE));
+    const all = fitScale(this.graph.w, w, this.graph.h, maxH);
+    this.minScale = all;
+    this.readable = startScale(all);
+    const h = Math.round(Math.min(maxH, Math.max(this.graph.h * this.readable, Math.min(this.graph.h, MIN_HEIGHT_PX))));
     this.port = { w, h };
     this.svg.setAttribute("height", String(h));
-    this.minScale = fit;
-    if (this.fitted) this.view.s = fit;
+    if (this.mode === "readable") this.view.s = this.readable;
+    else if (this.mode === "all") this.view.s = all;
+    else this.view.s = Math.min(MAX_SCALE, Math.max(all, this.view.s));
     this.apply();
   }
 
@@ -118,7 +159,8 @@ export class GraphView {
     this.view.x += at.x / this.view.s - at.x / s;
     this.view.y += at.y / this.view.s - at.y / s;
     this.view.s = s;
-    this.fitted = s === this.minScale;
+    const near = (a: number, b: number) => Math.abs(a - b) < 1e-6;
+    this.mode = near(s, this.minScale) ? "all" : near(s, this.readable) ? "readable" : "free";
     this.apply();
   }
 
@@ -138,8 +180,10 @@ export class GraphView {
     const r = (v: number) => Math.round(v * 100) / 100;
     this.svg.setAttribute("viewBox", `${r(this.view.x)} ${r(this.view.y)} ${r(vw)} ${r(vh)}`);
     this.container.dataset.scale = String(Math.round(s * 10000) / 10000);
-    // Zoomed in, a touch drag pans the graph; at fit it scrolls the page, so the graph is no trap.
-    this.container.classList.toggle("zoomed", s > this.minScale);
+    // A touch drag pans the graph sideways; up and down it scrolls the page unless the graph is taller
+    // than its view, so a graph that needs no vertical panning is no trap for the page's scrolling.
+    this.container.classList.toggle("pan-both", vh < this.graph.h - 0.5);
+    this.fitButton.setAttribute("aria-pressed", String(this.mode === "all" || this.minScale >= this.readable));
   }
 
   private onKey(e: KeyboardEvent): void {
@@ -188,6 +232,14 @@ export class GraphView {
     if (d0 > 0) this.zoomAt(d1 / d0, m0);
     this.panBy(m0.x - m1.x, m0.y - m1.y);
   }
+}
+
+/** A gate's box: from its circle's attributes where it has one (getBBox would lay the whole graph out). */
+function gateBox(el: SVGGraphicsElement): { x: number; y: number; width: number; height: number } {
+  const c = el.querySelector("circle");
+  if (!c) return el.getBBox();
+  const [x, y, r] = [c.cx.baseVal.value, c.cy.baseVal.value, c.r.baseVal.value];
+  return { x: x - r, y: y - r, width: 2 * r, height: 2 * r };
 }
 
 function midpoint(p: Point[]): Point {

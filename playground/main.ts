@@ -1,9 +1,9 @@
-// The playground's entry: tabs, and the Explain tab. All user text is set with textContent or
+// The playground's entry: tabs, and the Explain tab (the explaining itself runs in explain-worker.ts). All user text is set with textContent or
 // parsed as data; nothing from the inputs is ever evaluated or inserted as HTML.
 import katex from "katex";
 import "katex/dist/katex.min.css";
 import * as bp from "../src/index.js";
-import { playgroundErrorText } from "./errors.js";
+import type { ExplainAnswer, ExplainDone, ExplainJob } from "./explain-protocol.js";
 import { GraphView } from "./graph-view.js";
 import { setupTrain } from "./train-view.js";
 
@@ -34,20 +34,29 @@ tabs.forEach((t, i) => {
 });
 
 // ---- explain ----
+// The explaining runs in explain-worker.ts; this thread only sends the input and shows the answer, so
+// typing, stepping and the tabs keep working however long a program takes.
 const exprInput = $<HTMLTextAreaElement>("expr");
 const atInput = $<HTMLInputElement>("at");
 const errorBox = $("expr-error");
 const result = $("result");
-let current: { ex: bp.Explanation; svg: string; python: string; ts: string } | null = null;
+const explainStatus = $("explain-status");
+let current: ExplainDone | null = null;
 let step = 0;
 let codeLang: "python" | "ts" = "python";
 const graphView = new GraphView($("graph"), { zoomIn: $("zoom-in"), zoomOut: $("zoom-out"), fit: $("zoom-fit") });
 
-function latexOf(text: string): string {
-  try {
-    return bp.printExpr(bp.parseExpression(text), "latex");
-  } catch {
-    return `\\texttt{${text.replace(/[\\{}$&#^_%~]/g, "")}}`;
+/** Typing pauses this long before a job starts, so a burst of keys makes one job. */
+const DEBOUNCE_MS = 120;
+/** A job that answers quicker than this shows no "working" state, so quick programs never flicker. */
+const BUSY_AFTER_MS = 150;
+/** After this a job is given up: the page says the program is too large instead of waiting forever. */
+const TIME_LIMIT_MS = window.explainTimeLimitMs ?? 8000;
+
+declare global {
+  interface Window {
+    /** Tests shorten the time limit with an init script, to see the too-large message quickly. */
+    explainTimeLimitMs?: number;
   }
 }
 
@@ -64,47 +73,129 @@ function showError(message: string): void {
   exprInput.setAttribute("aria-invalid", "true");
 }
 
+let worker: Worker | null = null;
+let running: { id: number; timers: ReturnType<typeof setTimeout>[] } | null = null;
+let lastJob = 0;
+let cancelled = 0;
+
+function startWorker(): Worker {
+  const w = new Worker(new URL("./explain-worker.ts", import.meta.url), { type: "module" });
+  w.onmessage = (e: MessageEvent<ExplainAnswer>) => answer(e.data);
+  // The worker's script failed to load or threw outside a job: say so rather than stay busy.
+  w.onerror = (e) => {
+    e.preventDefault();
+    if (!running) return;
+    stopJob();
+    current = null;
+    showError(`error: the explaining worker failed (${e.message || "it could not start"})`);
+  };
+  return w;
+}
+
+/** Ends the running job's timers and the busy state; `kill` also ends the worker (a stale job). */
+function stopJob(kill = false): void {
+  if (!running) return;
+  running.timers.forEach(clearTimeout);
+  running = null;
+  if (kill) {
+    worker?.terminate();
+    worker = null;
+    cancelled++;
+    result.dataset.cancelled = String(cancelled);
+  }
+  result.removeAttribute("aria-busy");
+  explainStatus.hidden = true;
+}
+
+function setBusy(): void {
+  result.setAttribute("aria-busy", "true");
+  explainStatus.className = "working";
+  explainStatus.textContent = "Working…";
+  explainStatus.hidden = false;
+}
+
 function update(): void {
   const source = exprInput.value;
   const at = atInput.value;
   const params = new URLSearchParams({ expr: source, at });
   history.replaceState(null, "", `${location.pathname}?${params.toString()}`);
+  // Whatever is running is for older input: terminating is the only way to stop a synchronous job.
+  stopJob(true);
+  explainStatus.hidden = true; // a too-large notice was about the previous input
   if (source.trim() === "") {
     result.hidden = true;
     errorBox.hidden = true;
     return;
   }
-  try {
-    const given = bp.parseAssignments(at.trim() ? [at] : []);
-    const ex = bp.explainAll(source, given, { check: true });
-    const svg = bp.toSvg(ex.report);
-    current = {
-      ex,
-      svg,
-      python: bp.generateCode(ex, ex.report.inputs, "python"),
-      ts: bp.generateCode(ex, ex.report.inputs, "ts"),
-    };
-  } catch (e) {
+  const id = ++lastJob;
+  running = {
+    id,
+    timers: [setTimeout(setBusy, BUSY_AFTER_MS), setTimeout(tooLarge, TIME_LIMIT_MS)],
+  };
+  worker ??= startWorker();
+  const job: ExplainJob = { id, source, at };
+  // User Timing marks: they show in the browser's performance tools, and the tests read them.
+  performance.mark("explain:job");
+  worker.postMessage(job);
+}
+
+function tooLarge(): void {
+  stopJob(true);
+  current = null;
+  result.hidden = true;
+  errorBox.hidden = true;
+  exprInput.removeAttribute("aria-invalid");
+  explainStatus.className = "notice";
+  explainStatus.replaceChildren(
+    `This program is too large to explain here (no answer after ${TIME_LIMIT_MS / 1000} s). Try the CLI, which has no time limit:`,
+    el("code", 'npx backprop explain "<program>" --at "<values>" --out graph.svg'),
+  );
+  explainStatus.hidden = false;
+}
+
+function answer(a: ExplainAnswer): void {
+  if (!running || a.id !== running.id) return; // an answer to input that has changed since
+  performance.mark("explain:answer");
+  stopJob();
+  if (!a.ok) {
     current = null;
-    showError(playgroundErrorText(e));
+    showError(a.error);
     return;
   }
+  current = a;
   errorBox.hidden = true;
   exprInput.removeAttribute("aria-invalid");
   result.hidden = false;
   render();
 }
 
+interface StageRow {
+  tr: HTMLTableRowElement;
+  value: HTMLTableCellElement;
+  grad: HTMLTableCellElement;
+}
+/**
+ * The stages table shows at most this many rows, around the current stage, and follows the stepping:
+ * a table of thousands of typeset rows takes seconds to lay out, and each added row lays it out again.
+ */
+const ROWS_SHOWN = 40;
+/** Rows are typeset once, when first shown, and kept while the answer is current. */
+let rowCache = new Map<number, StageRow>();
+let shownRows: [number, number] = [0, 0];
+let renderGeneration = 0;
+/** Stage name → position in the current answer, made once per answer (stepping asks at every step). */
+let stageIndex = new Map<string, number>();
+
 function render(): void {
   if (!current) return;
-  const r = current.ex.report;
+  const generation = ++renderGeneration;
+  const r = current.report;
   step = 2 * r.stages.length;
-  // The SVG is parsed as XML data (no scripts run); user names in it were escaped when it was written.
-  const doc = new DOMParser().parseFromString(current.svg, "image/svg+xml");
+  // The old graph goes now; the new one is drawn in later tasks (drawGraph). The figure keeps its
+  // height meanwhile, so the page does not jump.
   const figure = $("graph");
-  const svg = document.importNode(doc.documentElement, true) as Element as SVGSVGElement;
-  figure.replaceChildren(svg);
-  graphView.show(svg);
+  figure.style.minHeight = `${figure.offsetHeight}px`;
+  figure.replaceChildren();
   const gradBody = $("gradients").querySelector("tbody")!;
   gradBody.replaceChildren(
     ...r.inputs.map((n) => {
@@ -117,22 +208,110 @@ function render(): void {
       return tr;
     }),
   );
-  const deriv = $("derivatives");
-  deriv.replaceChildren();
-  if (r.derivativesLatex) {
-    for (const n of r.inputs) {
-      const p = el("p");
-      p.append(math(`\\frac{\\partial ${r.output}}{\\partial ${n}} = ${r.derivativesLatex[n]}`, true));
-      deriv.append(p);
-    }
-  } else deriv.append(el("p", "Symbolic derivatives are shown for scalar programs of moderate size."));
   const check = $("check");
   check.replaceChildren(
     ...(r.check ?? []).map((c) => el("p", `${c.name}: backprop ${bp.fmtValue(c.analytic)}, central differences ${bp.fmtValue(c.numeric)}, relative error ${c.relError.toExponential(1)} — ${c.ok ? "ok" : "MISMATCH"}`)),
   );
   $("warnings").replaceChildren(...r.warnings.map((w) => el("p", `⚠ ${w}`, "warning")));
   renderCode();
+  rowCache = new Map();
+  shownRows = [0, 0];
+  stageIndex = new Map(r.stages.map((s, i) => [s.name, i]));
   showStep();
+  setTimeout(() => drawGraph(generation));
+  // The symbolic derivatives can be long: KaTeX typesets each in a task of its own, after this one.
+  const deriv = $("derivatives");
+  deriv.replaceChildren();
+  if (!r.derivativesLatex) deriv.append(el("p", "Symbolic derivatives are shown for scalar programs of moderate size."));
+  r.inputs.forEach((n) =>
+    setTimeout(() => {
+      if (generation !== renderGeneration || !r.derivativesLatex) return;
+      const p = el("p");
+      p.append(math(`\\frac{\\partial ${r.output}}{\\partial ${n}} = ${r.derivativesLatex[n]}`, true));
+      deriv.append(p);
+    }),
+  );
+}
+
+/**
+ * Graphs with more stages than this are not drawn on the page. Measured in Chromium: a 480-stage graph
+ * is drawn in tasks of ≤ 210 ms and each step takes ≤ 80 ms; a 1200-stage one (~15,000 elements)
+ * takes 360 ms to lay out and paint and up to 310 ms a step. At a readable scale only a few stages
+ * show at a time anyway; the SVG still downloads.
+ */
+const MAX_DRAWN_STAGES = 500;
+
+/** Draws the answer's graph: parsed in one task and put in the page in the next, each a long piece of work for a large graph. */
+function drawGraph(generation: number): void {
+  if (generation !== renderGeneration || !current) return;
+  const r = current.report;
+  const figure = $("graph");
+  const tools = document.querySelector<HTMLElement>(".graph-tools")!;
+  const done = () => {
+    figure.style.minHeight = "";
+    // The answer is fully shown: tests wait for this.
+    result.dataset.source = r.source;
+  };
+  if (r.stages.length > MAX_DRAWN_STAGES) {
+    tools.hidden = true;
+    figure.replaceChildren(el("p", `This graph has ${r.stages.length} stages, too many to draw here without stalling the page. Download it below (SVG, PNG or TikZ), or step through it in the stages table.`, "graph-too-large"));
+    return done();
+  }
+  tools.hidden = false;
+  // The SVG is parsed as XML data (no scripts run); user names in it were escaped when it was written.
+  const doc = new DOMParser().parseFromString(current.svg, "image/svg+xml");
+  const svg = document.importNode(doc.documentElement, true) as Element as SVGSVGElement;
+  // Classes set while the SVG is detached cost no style work; in the document each would.
+  showGraphStep(svg);
+  setTimeout(() => {
+    if (generation !== renderGeneration) return;
+    graphView.show(svg);
+    const gate = svg.querySelector<SVGGElement>("g.gate.current");
+    if (gate) graphView.reveal(gate);
+    done();
+  });
+}
+
+function stageRow(i: number): StageRow {
+  const cached = rowCache.get(i);
+  if (cached) return cached;
+  const s = current!.report.stages[i];
+  const latex = current!.stageLatex[i];
+  const tr = el("tr");
+  tr.dataset.stage = s.name;
+  const eq = el("td");
+  eq.append(math(`${s.name} = ${latex.equation}`));
+  const value = el("td", undefined, "fwd");
+  const local = el("td");
+  for (const [arg, d] of latex.local) {
+    const line = el("div", undefined, "local");
+    line.append(math(`\\frac{\\partial ${s.name}}{\\partial ${arg}} = ${d}`));
+    local.append(line);
+  }
+  const grad = el("td", undefined, "bwd");
+  grad.dataset.stageGrad = s.name;
+  tr.append(eq, value, local, grad);
+  const row = { tr, value, grad };
+  rowCache.set(i, row);
+  return row;
+}
+
+/** Moves the table's window of rows when the current stage nears its edge, and updates the shown rows. */
+function showRows(at: number, n: number): void {
+  const [lo, hi] = shownRows;
+  const edge = ROWS_SHOWN / 8;
+  const moved = hi === lo || (lo > 0 && at < lo + edge) || (hi < n && at >= hi - edge);
+  if (moved) {
+    const start = Math.max(0, Math.min(at - ROWS_SHOWN / 2, n - ROWS_SHOWN));
+    shownRows = [start, Math.min(n, start + ROWS_SHOWN)];
+    const rows: HTMLTableRowElement[] = [];
+    for (let i = shownRows[0]; i < shownRows[1]; i++) rows.push(stageRow(i).tr);
+    $("stages").querySelector("tbody")!.replaceChildren(...rows);
+    const note = $("stages-note");
+    note.hidden = n <= ROWS_SHOWN;
+    note.textContent = `Stages ${shownRows[0] + 1}–${shownRows[1]} of ${n}; the table follows the stepping.`;
+  }
+  for (let i = shownRows[0]; i < shownRows[1]; i++) showRow(i);
 }
 
 function renderCode(): void {
@@ -142,50 +321,52 @@ function renderCode(): void {
   $("show-ts").setAttribute("aria-pressed", String(codeLang === "ts"));
 }
 
+/** What step `step` shows: how far each pass has gone, and the stage it is at. */
+function stepState() {
+  const stages = current!.report.stages;
+  const n = stages.length;
+  const forwardDone = Math.min(step, n);
+  const backwardDone = Math.max(0, step - n);
+  const cur = step === 0 ? null : step <= n ? stages[step - 1] : stages[n - (step - n)];
+  return { n, forwardDone, backwardDone, cur };
+}
+
+/** Brings stage row i of the table up to the current step. */
+function showRow(i: number): void {
+  const { n, forwardDone, backwardDone, cur } = stepState();
+  const s = current!.report.stages[i];
+  const { tr, value, grad } = stageRow(i);
+  tr.classList.toggle("current", !!cur && s.name === cur.name);
+  value.textContent = i < forwardDone ? bp.fmtValue(s.value) : "";
+  if (i >= forwardDone) value.append(el("span", "pending", "pending"));
+  grad.textContent = i >= n - backwardDone ? bp.fmtValue(s.grad) : "";
+  if (i < n - backwardDone) grad.append(el("span", "pending", "pending"));
+}
+
+/** Shows the step in the graph: the values known so far, the gradients flowed so far, the current stage. */
+function showGraphStep(svg = $("graph").querySelector("svg")): void {
+  if (!svg || !current) return;
+  const { n, forwardDone, backwardDone, cur } = stepState();
+  const index = stageIndex;
+  const known = (name: string) => (index.has(name) ? index.get(name)! < forwardDone : true);
+  const flowed = (to: string) => (to === "__out" ? backwardDone > 0 : (index.get(to) ?? -1) >= n - backwardDone);
+  svg.querySelectorAll<SVGElement>("text.fwd").forEach((t) => t.classList.toggle("hidden", !known(t.dataset.from ?? "")));
+  svg.querySelectorAll<SVGElement>("text.bwd").forEach((t) => t.classList.toggle("hidden", t.classList.contains("sum") ? backwardDone < n : !flowed(t.dataset.to ?? "")));
+  svg.querySelectorAll<SVGElement>("g.gate").forEach((g) => g.classList.toggle("current", !!cur && g.dataset.stage === cur.name));
+  // The view follows the stepping, so the current stage is always on screen.
+  const gate = svg.isConnected ? svg.querySelector<SVGGElement>("g.gate.current") : null;
+  if (gate) graphView.reveal(gate);
+}
+
 /** Step 0: inputs only; 1..n: forward through stage k; n+1..2n: backward, last stage first. */
 function showStep(): void {
   if (!current) return;
-  const r = current.ex.report;
+  const r = current.report;
   const n = r.stages.length;
   step = Math.max(0, Math.min(2 * n, step));
-  const forwardDone = Math.min(step, n);
-  const backwardDone = Math.max(0, step - n);
-  const index = new Map(r.stages.map((s, i) => [s.name, i]));
-  const known = (name: string) => (index.has(name) ? index.get(name)! < forwardDone : true);
-  const flowed = (to: string) => (to === "__out" ? backwardDone > 0 : (index.get(to) ?? -1) >= n - backwardDone);
-  const cur = step === 0 ? null : step <= n ? r.stages[step - 1] : r.stages[n - (step - n)];
-  const svg = $("graph").querySelector("svg");
-  if (svg) {
-    svg.querySelectorAll<SVGElement>("text.fwd").forEach((t) => t.classList.toggle("hidden", !known(t.dataset.from ?? "")));
-    svg.querySelectorAll<SVGElement>("text.bwd").forEach((t) => t.classList.toggle("hidden", t.classList.contains("sum") ? backwardDone < n : !flowed(t.dataset.to ?? "")));
-    svg.querySelectorAll<SVGElement>("g.gate").forEach((g) => g.classList.toggle("current", !!cur && g.dataset.stage === cur.name));
-    // Zoomed in, the view follows the stepping so the current stage is always on screen.
-    const gate = svg.querySelector<SVGGElement>("g.gate.current");
-    if (gate) graphView.reveal(gate);
-  }
-  const body = $("stages").querySelector("tbody")!;
-  body.replaceChildren(
-    ...r.stages.map((s, i) => {
-      const tr = el("tr");
-      if (cur && s.name === cur.name) tr.className = "current";
-      tr.dataset.stage = s.name;
-      const eq = el("td");
-      eq.append(math(`${s.name} = ${latexOf(s.expression)}`));
-      const value = el("td", i < forwardDone ? bp.fmtValue(s.value) : "", "fwd");
-      if (i >= forwardDone) value.append(el("span", "pending", "pending"));
-      const local = el("td");
-      for (const [arg, d] of Object.entries(s.local)) {
-        const line = el("div", undefined, "local");
-        line.append(math(`\\frac{\\partial ${s.name}}{\\partial ${arg}} = ${latexOf(d)}`));
-        local.append(line);
-      }
-      const grad = el("td", i >= n - backwardDone ? bp.fmtValue(s.grad) : "", "bwd");
-      if (i < n - backwardDone) grad.append(el("span", "pending", "pending"));
-      grad.dataset.stageGrad = s.name;
-      tr.append(eq, value, local, grad);
-      return tr;
-    }),
-  );
+  const { cur } = stepState();
+  showGraphStep();
+  showRows(cur ? stageIndex.get(cur.name)! : 0, n);
   // The expression text with the current stage's characters marked.
   const view = $("expr-view");
   const src = r.source;
@@ -194,6 +375,8 @@ function showStep(): void {
     const [a, b] = cur.span;
     const mark = el("mark", src.slice(a, b));
     view.append(document.createTextNode(src.slice(0, a)), mark, document.createTextNode(src.slice(b)));
+    // Scrolls only this box (scrollIntoView would scroll the page too), the mark a third of the way down.
+    if (view.scrollHeight > view.clientHeight) view.scrollTop = mark.offsetTop - view.clientHeight / 3;
   } else view.textContent = src;
   const status = step === 0 ? "Start: only the inputs are known." : step <= n ? `Forward ${step}/${n}: ${cur!.equation} = ${bp.fmtValue(cur!.value)}` : `Backward ${step - n}/${n}: ${cur!.equation}, gradient ${bp.fmtValue(cur!.grad)}`;
   $("step-status").textContent = step === 2 * n ? `${status} (done)` : status;
@@ -250,7 +433,7 @@ document.querySelectorAll<HTMLButtonElement>("[data-download]").forEach((b) =>
     const kind = b.dataset.download;
     if (kind === "svg") download("graph.svg", new Blob([current.svg], { type: "image/svg+xml" }));
     else if (kind === "png") download("graph.png", await svgToPng(current.svg));
-    else if (kind === "tikz") download("graph.tex", new Blob([bp.toTikz(current.ex.report)], { type: "text/x-tex" }));
+    else if (kind === "tikz") download("graph.tex", new Blob([current.tikz], { type: "text/x-tex" }));
     else if (kind === "python") download("backprop.py", new Blob([current.python], { type: "text/x-python" }));
     else if (kind === "ts") download("backprop.ts", new Blob([current.ts], { type: "text/plain" }));
   }),
@@ -259,7 +442,7 @@ document.querySelectorAll<HTMLButtonElement>("[data-download]").forEach((b) =>
 let timer: ReturnType<typeof setTimeout> | undefined;
 const schedule = () => {
   clearTimeout(timer);
-  timer = setTimeout(update, 150);
+  timer = setTimeout(update, DEBOUNCE_MS);
 };
 exprInput.addEventListener("input", schedule);
 atInput.addEventListener("input", schedule);

@@ -75,6 +75,7 @@ describe("web playground in Chromium", { skip: existsSync(CHROMIUM) ? false : "C
     const page = await open();
     await typeProgram(page, "(x+y)*z", "x=1, y=3, z=2");
     await page.waitForFunction(() => document.querySelector('td[data-grad="z"]')?.textContent === "4");
+    await page.waitForSelector("#graph svg g.gate"); // drawn in a task after the tables
     assert.deepEqual([await grad(page, "x"), await grad(page, "y"), await grad(page, "z")], ["2", "2", "4"]);
     assert.equal(await page.locator("#graph svg g.gate").count(), 2);
     assert.match((await page.locator("#code code").textContent()) ?? "", /def forward_backward\(x, y, z\):/);
@@ -166,17 +167,28 @@ describe("web playground in Chromium", { skip: existsSync(CHROMIUM) ? false : "C
   type Rect = { x: number; y: number; width: number; height: number };
   const intersects = (a: Rect, b: Rect) => a.x < b.x + b.width && b.x < a.x + a.width && a.y < b.y + b.height && b.y < a.y + a.height;
 
-  it("fits a wide graph to the container's width on load", async () => {
+  it("shows a wide graph at a readable scale on load, and Fit all shows all of it", async () => {
     const page = await open(chainQuery);
     await page.waitForSelector("#graph svg");
     assert.equal(await page.locator("#graph g.gate").count(), CHAIN);
     const figure = await box(page, "#graph");
     const svg = await box(page, "#graph svg");
     assert.ok(svg.width <= figure.width, `svg ${svg.width}px wide in a ${figure.width}px container`);
-    // The whole chain shows: its first and last gates both lie inside the container.
+    // Fitted to 1280 px the chain's text would be ~5 px; it starts at the readable scale instead.
+    const readable = await scale(page);
+    assert.ok(Math.abs(readable - 0.7) < 1e-3, `readable start scale ${readable}`);
+    assert.equal(await page.getAttribute("#zoom-fit", "aria-pressed"), "false");
+    assert.ok(!intersects(await box(page, `#graph g.gate[data-stage="s${CHAIN}"]`), figure), "the far end is panned to");
+    // Fit all: the whole chain shows, its first and last gates both inside the container.
+    await page.click("#zoom-fit");
+    assert.ok((await scale(page)) < readable);
+    assert.equal(await page.getAttribute("#zoom-fit", "aria-pressed"), "true");
     assert.ok(intersects(await box(page, '#graph g.gate[data-stage="s1"]'), figure));
     assert.ok(intersects(await box(page, `#graph g.gate[data-stage="s${CHAIN}"]`), figure));
     await page.screenshot({ path: join(shots, "graph-fit.png") });
+    // Pressed again: back to the readable scale.
+    await page.click("#zoom-fit");
+    assert.ok(Math.abs((await scale(page)) - readable) < 1e-3);
     await page.close();
   });
 
@@ -192,7 +204,10 @@ describe("web playground in Chromium", { skip: existsSync(CHROMIUM) ? false : "C
     assert.ok(Math.abs((await scale(page)) - fit) < 1e-3);
     await page.click("#zoom-in");
     await page.click("#zoom-fit");
-    assert.ok(Math.abs((await scale(page)) - fit) < 1e-3);
+    const all = await scale(page);
+    assert.ok(all < fit, `Fit all (${all}) shows more than the readable start (${fit})`);
+    await page.click("#zoom-fit");
+    assert.ok(Math.abs((await scale(page)) - fit) < 1e-3, "Fit all pressed again: the readable scale");
     // Keyboard: the graph is focusable, named, and + zooms.
     await page.focus("#graph");
     assert.equal(await page.evaluate(() => document.activeElement?.id), "graph");
@@ -209,7 +224,9 @@ describe("web playground in Chromium", { skip: existsSync(CHROMIUM) ? false : "C
     assert.equal(await page.textContent("#step-status"), status);
     await page.keyboard.press("-");
     await page.keyboard.press("0");
-    assert.ok(Math.abs((await scale(page)) - fit) < 1e-3, "0 fits again");
+    assert.ok(Math.abs((await scale(page)) - all) < 1e-3, "0 fits all");
+    await page.keyboard.press("0");
+    assert.ok(Math.abs((await scale(page)) - fit) < 1e-3, "0 again: the readable scale");
     // Ctrl + wheel (what a trackpad pinch sends) zooms at the pointer.
     const figure = await box(page, "#graph");
     await page.mouse.move(figure.x + figure.width / 2, figure.y + figure.height / 2);
@@ -226,7 +243,6 @@ describe("web playground in Chromium", { skip: existsSync(CHROMIUM) ? false : "C
   it("pans with a mouse drag, zooms with a two-finger pinch, and Tab reaches the graph with a focus ring", async () => {
     const page = await open(chainQuery);
     await page.waitForSelector("#graph svg");
-    const fit = await scale(page);
     await page.click("#zoom-in", { timeout: 2000 });
     await page.click("#zoom-in");
     const viewX = async () => Number((await page.getAttribute("#graph svg", "viewBox"))!.split(" ")[0]);
@@ -241,6 +257,7 @@ describe("web playground in Chromium", { skip: existsSync(CHROMIUM) ? false : "C
     assert.ok(Math.abs((await viewX()) - x0 - 300 / s) < 0.5, `dragging 300 px left pans ${300 / s} graph units right: ${x0} → ${await viewX()}`);
     // Pinch: two touch points moving apart double their distance, and the scale doubles.
     await page.click("#zoom-fit");
+    const all = await scale(page);
     const cdp = await page.context().newCDPSession(page);
     const touch = async (type: "touchStart" | "touchMove" | "touchEnd", spread: number) =>
       cdp.send("Input.dispatchTouchEvent", {
@@ -251,7 +268,7 @@ describe("web playground in Chromium", { skip: existsSync(CHROMIUM) ? false : "C
     for (const spread of [60, 75, 90, 100]) await touch("touchMove", spread);
     await touch("touchEnd", 0);
     const pinched = await scale(page);
-    assert.ok(Math.abs(pinched / fit - 2) < 0.05, `pinching apart 2× zooms 2×: ${fit} → ${pinched}`);
+    assert.ok(Math.abs(pinched / all - 2) < 0.05, `pinching apart 2× zooms 2×: ${all} → ${pinched}`);
     // Keyboard users reach the graph right after the Fit button, and see where the focus is.
     await page.focus("#zoom-fit");
     await page.keyboard.press("Tab");
@@ -294,9 +311,163 @@ describe("web playground in Chromium", { skip: existsSync(CHROMIUM) ? false : "C
     await page.click("#zoom-in");
     await page.click("#zoom-in");
     assert.ok(Math.abs((await scale(page)) - fit * 1.25 ** 2) < 1e-3, "the buttons zoom on a phone too");
-    assert.equal(await page.locator("#graph.zoomed").count(), 1, "zoomed in, touch drags pan the graph");
+    assert.equal(await page.locator("#graph.pan-both").count(), 1, "zoomed in, touch drags pan the graph both ways");
     await page.locator(".graph-tools").evaluate((e) => e.scrollIntoView());
     await page.screenshot({ path: join(shots, "phone-zoomed.png") });
+    await page.close();
+  });
+
+  // Programs where each line reads two random earlier ones: 1000 lines keep the worker busy for
+  // seconds (3000 stages), 2000 for longer than any test here waits before typing over them.
+  const fanOut = (lines: number) => {
+    let seed = 1;
+    const pick = (i: number) => `s${1 + Math.floor(((seed = (seed * 16807) % 2147483647) / 2147483647) * (i - 1))}`;
+    return Array.from({ length: lines }, (_, k) => `s${k + 1} = sin(${k > 0 ? pick(k + 1) : "x"}) * ${k > 1 ? pick(k + 1) : "y"} + 0.1`).join("\n");
+  };
+  const FAN_OUT = fanOut(1000);
+  const FAN_AT = "x=0.5, y=0.7";
+  /** Sets both fields with one input event, as a paste would: filling them one by one starts a job for each. */
+  const pasteProgram = (page: Page, expr: string, at: string) =>
+    page.evaluate(([e, a]) => {
+      (document.querySelector("#at") as HTMLInputElement).value = a;
+      const input = document.querySelector("#expr") as HTMLTextAreaElement;
+      input.value = e;
+      input.dispatchEvent(new Event("input", { bubbles: true }));
+    }, [expr, at]);
+  /**
+   * Installs a main-thread probe: requestAnimationFrame's gaps (a blocked thread shows one as long as it
+   * was blocked) and Chromium's long tasks, each as [duration, end time]. A string: tsx would add
+   * helpers to a function. main.ts marks "explain:answer" when an answer arrives.
+   */
+  const PROBE = `(() => {
+    const p = { gaps: [], long: [] };
+    window.probe = p;
+    let last = performance.now();
+    const tick = (t) => { p.gaps.push([t - last, t]); last = t; requestAnimationFrame(tick); };
+    requestAnimationFrame(tick);
+    new PerformanceObserver((l) => l.getEntries().forEach((e) => p.long.push([e.duration, e.startTime + e.duration]))).observe({ type: "longtask" });
+  })()`;
+  type Probe = { gaps: [number, number][]; long: [number, number][]; answered: number };
+  const takeProbe = (page: Page) =>
+    page.evaluate(`({ ...window.probe, answered: performance.getEntriesByName("explain:answer").at(-1)?.startTime ?? 0 })`) as Promise<Probe>;
+  const answered = (page: Page, source: string) =>
+    page.waitForFunction((src) => (document.querySelector("#result") as HTMLElement).dataset.source === src && !document.querySelector('#result[aria-busy="true"]') || document.querySelector("#explain-status.notice") !== null, source, { timeout: 60000 });
+
+  it("a long program (1000 lines) is explained in a worker: typing and the tabs keep working, no long task blocks the page", async (t) => {
+    const page = await open("?expr=x&at=x%3D1");
+    await page.waitForSelector("#graph svg");
+    await pasteProgram(page, FAN_OUT, FAN_AT);
+    // Measured from here: setting 16 kB of text is a long task of Chromium's own (layout of the textarea).
+    await page.evaluate(PROBE);
+    const answersBefore = await page.evaluate(() => performance.getEntriesByName("explain:answer").length);
+    // Past 150 ms the page says it is working, and the last answer stays, dimmed.
+    await page.waitForSelector('#result[aria-busy="true"]');
+    assert.equal(await page.textContent("#explain-status"), "Working…");
+    // While the worker runs: the tabs switch, and typing in a field (the Train tab's) works.
+    await page.click("#tab-train");
+    assert.equal(await page.getAttribute("#tab-train", "aria-selected"), "true");
+    await page.locator("#hidden").fill("");
+    await page.locator("#hidden").pressSequentially("96");
+    assert.equal(await page.inputValue("#hidden"), "96");
+    await page.click("#tab-explain");
+    // On this machine the worker is still at it here; a much faster one may have answered already.
+    const stillRunning = (await page.evaluate(() => performance.getEntriesByName("explain:answer").length)) === answersBefore;
+    await answered(page, FAN_OUT);
+    const probe = await takeProbe(page);
+    // Before: ended before the answer arrived (the notice's timer stopped the job instead: all of it).
+    const cut = probe.answered || Infinity;
+    const before = (list: [number, number][]) => Math.max(0, ...list.filter(([, end]) => end <= cut).map(([d]) => d));
+    const after = (list: [number, number][]) => Math.max(0, ...list.filter(([, end]) => end > cut).map(([d]) => d));
+    t.diagnostic(`still explaining after the clicks and typing: ${stillRunning}; while explaining: longest frame gap ${before(probe.gaps).toFixed(0)} ms, longest task ${before(probe.long).toFixed(0)} ms; showing the answer: longest task ${after(probe.long).toFixed(0)} ms`);
+    assert.ok(before(probe.gaps) < 200, `a frame waited ${before(probe.gaps)} ms while the worker ran`);
+    assert.ok(before(probe.long) < 200, `a ${before(probe.long)} ms task ran on the main thread while the worker ran`);
+    // The answer, or, on a slow machine, the too-large message.
+    if (await page.locator("#explain-status.notice").count()) assert.match((await page.textContent("#explain-status")) ?? "", /too large to explain here.*CLI/);
+    else {
+      assert.match((await page.textContent("#step-status")) ?? "", /^Backward 3000\/3000: .* \(done\)$/);
+      // Too many stages to draw without stalling the page: the figure says so, and the SVG downloads.
+      assert.equal(await page.locator("#graph svg").count(), 0);
+      assert.match((await page.textContent("#graph")) ?? "", /^This graph has 3000 stages, too many to draw here/);
+      // The table shows the rows around the current stage, not all 3000.
+      assert.equal(await page.locator("#stages tbody tr").count(), 40);
+      assert.match((await page.textContent("#stages-note")) ?? "", /^Stages 1–40 of 3000/);
+    }
+    await page.close();
+  });
+
+  it("new input cancels the running job: the answer shown is for the latest input", async () => {
+    const page = await open("?expr=x&at=x%3D1");
+    await page.waitForSelector("#graph svg");
+    await pasteProgram(page, fanOut(2000), FAN_AT);
+    await page.waitForSelector('#result[aria-busy="true"]');
+    const cancelled = Number((await page.getAttribute("#result", "data-cancelled")) ?? 0);
+    await page.fill("#expr", "x*y + sin(x)");
+    await answered(page, "x*y + sin(x)");
+    assert.equal(await page.locator("#explain-status.notice").count(), 0);
+    // ∂/∂x = y + cos x, ∂/∂y = x at x = 0.5, y = 0.7.
+    assert.equal(await grad(page, "x"), "1.578");
+    assert.equal(await grad(page, "y"), "0.5");
+    assert.ok(Number(await page.getAttribute("#result", "data-cancelled")) > cancelled, "the long job's worker was terminated");
+    assert.equal(await page.locator("#graph g.gate").count(), 3);
+    await page.close();
+  });
+
+  it("past the time limit the page says the program is too large and points to the CLI", async () => {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    // A limit the 1000-line program cannot meet, so the message shows without waiting 8 s.
+    await page.addInitScript("window.explainTimeLimitMs = 200");
+    await page.goto(base + "?expr=&at=");
+    await pasteProgram(page, FAN_OUT, FAN_AT);
+    await page.waitForSelector("#explain-status.notice");
+    assert.match((await page.textContent("#explain-status")) ?? "", /^This program is too large to explain here \(no answer after 0\.2 s\)\. Try the CLI/);
+    assert.equal(await page.isVisible("#result"), false);
+    assert.equal(await page.getAttribute("#expr", "aria-invalid"), null, "the program is not wrong, only large");
+    assert.ok(Number(await page.getAttribute("#result", "data-cancelled")) >= 1, "the worker was stopped");
+    // Changing the program clears the notice (it was about the old program).
+    await page.fill("#expr", "x");
+    await page.waitForSelector("#explain-status.notice", { state: "hidden" });
+    await page.close();
+  });
+
+  // A 40-stage chain on a phone: fitted to 390 px its text would be ~2 px.
+  const PHONE_CHAIN = 40;
+  const phoneChainQuery = "?expr=" + encodeURIComponent(Array.from({ length: PHONE_CHAIN }, (_, i) => `s${i + 1} = sin(${i ? `s${i}` : "x"})`).join("; ")) + "&at=x%3D1";
+
+  it("on a 390×844 phone a 40-stage graph is readable, and stepping keeps the current stage on screen", async () => {
+    const page = await browser.newPage({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+    await page.goto(base + phoneChainQuery);
+    await page.waitForSelector("#graph svg");
+    // On-screen size of the values' text: its font size times the SVG's screen scale.
+    const textPx = () => page.evaluate(() => {
+      const svg = document.querySelector("#graph svg") as SVGSVGElement;
+      return Number(svg.querySelector("text.fwd")!.getAttribute("font-size")) * svg.getScreenCTM()!.a;
+    });
+    const px = await textPx();
+    assert.ok(px >= 8, `values are ${px.toFixed(1)} px on screen`);
+    assert.ok((await page.evaluate(() => document.documentElement.scrollWidth)) <= 390, "no horizontal page overflow");
+    await page.click("#zoom-fit");
+    assert.ok((await textPx()) < px, "Fit all shows the whole graph, smaller");
+    await page.click("#zoom-fit");
+    assert.ok(Math.abs((await textPx()) - px) < 1e-6, "and pressed again, the readable size");
+    const onScreen = async (stage: string) => {
+      const gate = await box(page, `#graph g.gate.current[data-stage="${stage}"] circle`);
+      const figure = await box(page, "#graph");
+      const inFigure = gate.x >= figure.x && gate.x + gate.width <= figure.x + figure.width && gate.y >= figure.y && gate.y + gate.height <= figure.y + figure.height;
+      const inWindow = gate.x >= 0 && gate.x + gate.width <= 390 && gate.y >= 0 && gate.y + gate.height <= 844;
+      return inFigure && inWindow;
+    };
+    // Scrolled to the graph, the stepper stays on screen above it (it is sticky).
+    await page.locator("#graph").evaluate((e) => e.scrollIntoView({ block: "end" }));
+    await page.click("#step-reset");
+    for (let k = 1; k <= PHONE_CHAIN; k++) {
+      await page.click("#step-next");
+      assert.ok(await onScreen(`s${k}`), `forward ${k}: s${k} is on screen`);
+    }
+    await page.screenshot({ path: join(shots, "phone-chain-forward.png") });
+    for (let k = PHONE_CHAIN; k >= 1; k--) {
+      await page.click("#step-next");
+      assert.ok(await onScreen(`s${k}`), `backward: s${k} is on screen`);
+    }
     await page.close();
   });
 

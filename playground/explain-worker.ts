@@ -1,0 +1,51 @@
+// Explains a program off the main thread: explainAll, the figure, the TikZ and the generated code can
+// take seconds for a large program, and the page must keep answering meanwhile. main.ts terminates
+// this worker when newer input arrives or the time limit passes, so a job never needs to check in.
+import * as bp from "../src/index.js";
+import { playgroundErrorText } from "./errors.js";
+import type { ExplainAnswer, ExplainJob, StageLatex } from "./explain-protocol.js";
+
+/**
+ * One-time setup the figures need before the first one is drawn (a layout engine compiled to
+ * WebAssembly, say). Nothing today; awaited per job so that such a setup is added in this one place.
+ */
+const figuresReady: Promise<void> = Promise.resolve();
+
+async function figures(report: bp.ExplainReport): Promise<{ svg: string; tikz: string }> {
+  await figuresReady;
+  // Awaited so that an asynchronous toSvg / toTikz needs no change here.
+  return { svg: await bp.toSvg(report), tikz: await bp.toTikz(report) };
+}
+
+/** Text with no LaTeX form (an array stage's VJP as code), typeset verbatim. */
+function verbatim(text: string): string {
+  return `\\texttt{${text.replace(/[\\{}$&#^_%~]/g, "")}}`;
+}
+
+async function run(job: ExplainJob): Promise<ExplainAnswer> {
+  try {
+    const given = bp.parseAssignments(job.at.trim() ? [job.at] : []);
+    const ex = bp.explainAll(job.source, given, { check: true });
+    const { svg, tikz } = await figures(ex.report);
+    const code = (lang: "python" | "ts") => bp.generateCode(ex, ex.report.inputs, lang);
+    // The report carries its LaTeX: nothing printed is parsed back.
+    const stageLatex: StageLatex[] = ex.report.stages.map((s) => ({
+      equation: s.expressionLatex,
+      local: Object.entries(s.local).map(([arg, d]) => [arg, s.localLatex[arg] ?? verbatim(d)]),
+    }));
+    return { id: job.id, ok: true, report: ex.report, svg, tikz, python: code("python"), ts: code("ts"), stageLatex };
+  } catch (e) {
+    return { id: job.id, ok: false, error: playgroundErrorText(e) };
+  }
+}
+
+self.onmessage = async (e: MessageEvent<ExplainJob>) => {
+  const post = (answer: ExplainAnswer) => (self as unknown as Worker).postMessage(answer);
+  const answer = await run(e.data);
+  try {
+    post(answer);
+  } catch (err) {
+    // Something in the report that structured clone refuses: say so now, not at the time limit.
+    post({ id: e.data.id, ok: false, error: `error: the explanation could not be sent to the page (${err instanceof Error ? err.message : String(err)})` });
+  }
+};
