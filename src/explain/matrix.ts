@@ -13,18 +13,24 @@ import { refArgs, stageFunction, type Stage, type StagedProgram } from "./stage.
 type Shape = readonly number[];
 
 /** Elementwise functions: forward ones, and the derivative factors the rules use. */
-export type MFn = "relu" | "tanh" | "sigmoid" | "exp" | "ln" | "sqrt" | "sin" | "cos" | "abs" | "sign" | "recip" | "halfRecip" | "step" | "dsigmoid" | "sum";
+export type MFn = "relu" | "tanh" | "sigmoid" | "exp" | "ln" | "sqrt" | "sin" | "cos" | "tan" | "abs" | "sign" | "recip" | "halfRecip" | "step" | "dsigmoid" | "sum" | "mean";
 
 export type MExpr =
   /** A named value: an input, a stage, an upstream gradient (`up`: printed ∂L/∂a) or a named delta. */
   | { readonly kind: "var"; readonly name: string; readonly shape: Shape; readonly up?: boolean }
   | { readonly kind: "ones"; readonly shape: Shape }
+  /** The zero gradient of a piecewise-constant stage (sign, step). */
+  | { readonly kind: "zeros"; readonly shape: Shape }
   | { readonly kind: "num"; readonly value: number }
   /** An array constant of the program, printed as written. */
   | { readonly kind: "const"; readonly text: string; readonly value: bp.Tensor }
   | { readonly kind: "T"; readonly arg: MExpr }
   | { readonly kind: "mm"; readonly left: MExpr; readonly right: MExpr }
   | { readonly kind: "had"; readonly left: MExpr; readonly right: MExpr }
+  /** Elementwise division, x ⊘ y (x / y where y is a scalar). */
+  | { readonly kind: "div"; readonly left: MExpr; readonly right: MExpr }
+  /** Elementwise power with an array exponent, x^(y − 1): `left` the base, `right` the exponent. */
+  | { readonly kind: "epow"; readonly left: MExpr; readonly right: MExpr }
   | { readonly kind: "add" | "sub"; readonly left: MExpr; readonly right: MExpr }
   | { readonly kind: "neg"; readonly arg: MExpr }
   | { readonly kind: "scale"; readonly k: number; readonly arg: MExpr }
@@ -55,6 +61,7 @@ function computeShape(e: MExpr): Shape {
   switch (e.kind) {
     case "var":
     case "ones":
+    case "zeros":
     case "sumTo":
     case "bcast":
       return e.shape;
@@ -69,11 +76,13 @@ function computeShape(e: MExpr): Shape {
     case "mm":
       return mmShape(shapeOf(e.left), shapeOf(e.right));
     case "had":
+    case "div":
+    case "epow":
     case "add":
     case "sub":
       return broadcastShape(shapeOf(e.left), shapeOf(e.right));
     case "fn":
-      return e.fn === "sum" ? [] : shapeOf(e.arg);
+      return e.fn === "sum" || e.fn === "mean" ? [] : shapeOf(e.arg);
     default:
       return shapeOf(e.arg);
   }
@@ -87,8 +96,14 @@ function mmShape(a: Shape, b: Shape): Shape {
   return [a[0], b[1]];
 }
 
+/** NumPy's broadcast of two shapes: aligned at the right, a 1 stretched to the other's size. */
 function broadcastShape(a: Shape, b: Shape): Shape {
-  return a.length >= b.length ? a : b;
+  const n = Math.max(a.length, b.length);
+  return Array.from({ length: n }, (_, i) => {
+    const x = a[a.length - n + i] ?? 1;
+    const y = b[b.length - n + i] ?? 1;
+    return x === 1 ? y : x;
+  });
 }
 
 const sameShape = (a: Shape, b: Shape): boolean => a.length === b.length && a.every((x, i) => x === b[i]);
@@ -111,12 +126,14 @@ export function scale(k: number, x: MExpr): MExpr {
 
 /** Elementwise product; ones drop out, a scaled ones becomes a scale, keeping the other operand's identity. */
 export function had(a: MExpr, b: MExpr): MExpr {
-  const sa = shapeOf(a);
-  const sb = shapeOf(b);
-  if (isOnes(b) && sa.length >= sb.length) return a;
-  if (isOnes(a) && sb.length >= sa.length) return b;
-  if (b.kind === "scale" && isOnes(b.arg) && sa.length >= shapeOf(b.arg).length) return scale(b.k, a);
-  if (a.kind === "scale" && isOnes(a.arg) && sb.length >= shapeOf(a.arg).length) return scale(a.k, b);
+  // Only where the other operand already has the product's shape: ones of (2×3) ⊙ y of (1×3) is a broadcast.
+  const full = broadcastShape(shapeOf(a), shapeOf(b));
+  const keepsA = sameShape(shapeOf(a), full);
+  const keepsB = sameShape(shapeOf(b), full);
+  if (isOnes(b) && keepsA) return a;
+  if (isOnes(a) && keepsB) return b;
+  if (b.kind === "scale" && isOnes(b.arg) && keepsA) return scale(b.k, a);
+  if (a.kind === "scale" && isOnes(a.arg) && keepsB) return scale(a.k, b);
   return { kind: "had", left: a, right: b };
 }
 
@@ -166,10 +183,20 @@ export function stageRules(s: Stage, ops: readonly Operand[], out: MExpr): ((up:
       return [(up) => sumTo(mulBy(up, b), sa), (up) => sumTo(mulBy(up, a), sb)];
     case "matmul":
       return matmulRules(a, b);
+    case "div":
+      // a = x ⊘ y: ∂L/∂x = ∂L/∂a ⊘ y and ∂L/∂y = (−x ⊘ y²) ⊙ ∂L/∂a, each summed back where it broadcast.
+      return [(up) => sumTo(divide(up, b), sa), (up) => sumTo(had(neg(divide(a, { kind: "pow", arg: b, p: 2 })), up), sb)];
+    case "reciprocal":
+      // a = 1/x: ∂L/∂x = (−a²) ⊙ ∂L/∂a, that is −1/x² with the stage's own value.
+      return [(up) => had(neg({ kind: "pow", arg: out, p: 2 }), up)];
     case "pow": {
-      if (b.kind !== "num") throw new NoMatrixForm("pow with a non-constant exponent");
-      const p = b.value;
-      return [(up) => had(scale(p, p === 2 ? a : { kind: "pow", arg: a, p: p - 1 }), up)];
+      // a = x^y: ∂L/∂x = y x^(y−1) ⊙ ∂L/∂a (p x^(p−1) for a number p) and ∂L/∂y = a ⊙ ln(x) ⊙ ∂L/∂a.
+      const p = b.kind === "num" ? b.value : null;
+      const dx = (up: MExpr): MExpr =>
+        p !== null
+          ? had(scale(p, p === 2 ? a : { kind: "pow", arg: a, p: p - 1 }), up)
+          : sumTo(had(had(b, { kind: "epow", left: a, right: { kind: "sub", left: b, right: { kind: "num", value: 1 } } }), up), sa);
+      return [dx, (up) => sumTo(had(had(out, { kind: "fn", fn: "ln", arg: a }), up), sb)];
     }
     case "relu":
       return [(up) => had({ kind: "fn", fn: "step", arg: a }, up)];
@@ -187,14 +214,20 @@ export function stageRules(s: Stage, ops: readonly Operand[], out: MExpr): ((up:
       return [(up) => had({ kind: "fn", fn: "cos", arg: a }, up)];
     case "cos":
       return [(up) => had(neg({ kind: "fn", fn: "sin", arg: a }), up)];
+    case "tan":
+      return [(up) => had({ kind: "add", left: { kind: "num", value: 1 }, right: { kind: "pow", arg: out, p: 2 } }, up)];
+    case "sign":
+    case "step":
+      // Flat on either side of 0 (the engine takes 0 at 0 too): no gradient flows back.
+      return [() => ({ kind: "zeros", shape: sa })];
     case "abs":
       return [(up) => had({ kind: "fn", fn: "sign", arg: a }, up)];
     case "sum":
     case "mean":
       return [(up) => bcast(up, sa, s.op === "mean" ? sa.reduce((x, y) => x * y, 1) : 1)];
     case "transpose":
-      if (sa.length !== 2) throw new NoMatrixForm("transpose of a non-matrix");
-      return [(up) => ({ kind: "T", arg: up })];
+      // A vector's (or scalar's) transpose is itself, as NumPy's .T; an array's reverses its axes back.
+      return [(up) => (sa.length < 2 ? up : { kind: "T", arg: up })];
     default:
       throw new NoMatrixForm(`no matrix rule for ${s.op}`);
   }
@@ -203,6 +236,23 @@ export function stageRules(s: Stage, ops: readonly Operand[], out: MExpr): ((up:
 /** up ⊙ other, or k · up for a constant scalar factor. */
 function mulBy(up: MExpr, other: MExpr): MExpr {
   return other.kind === "num" ? scale(other.value, up) : had(up, other);
+}
+
+/** x ⊘ y; dividing by 1 is no division, and ones ⊘ y (a closed form's upstream) is 1/y. */
+function divide(x: MExpr, y: MExpr): MExpr {
+  if (y.kind === "num" && y.value === 1) return x;
+  if (sameShape(shapeOf(y), broadcastShape(shapeOf(x), shapeOf(y)))) {
+    if (isOnes(x)) return { kind: "fn", fn: "recip", arg: y };
+    if (x.kind === "scale" && isOnes(x.arg)) return scale(x.k, { kind: "fn", fn: "recip", arg: y });
+  }
+  return { kind: "div", left: x, right: y };
+}
+
+/** x + y for gradients summed at fan-out: a zero contribution (sign, step) drops out, x + (−y) is x − y. */
+function plus(x: MExpr, y: MExpr): MExpr {
+  if (y.kind === "zeros" && sameShape(shapeOf(x), broadcastShape(shapeOf(x), y.shape))) return x;
+  if (x.kind === "zeros" && sameShape(shapeOf(y), broadcastShape(shapeOf(y), x.shape))) return y;
+  return y.kind === "neg" ? { kind: "sub", left: x, right: y.arg } : { kind: "add", left: x, right: y };
 }
 
 /** C = A @ B: ∂L/∂A = (∂L/∂C) Bᵀ and ∂L/∂B = Aᵀ (∂L/∂C), with vectors as columns (NumPy's 1-D rules). */
@@ -236,8 +286,12 @@ export function forwardExpr(s: Stage, ops: readonly Operand[]): MExpr | null {
       return b.kind === "num" ? scale(b.value, a) : { kind: "had", left: a, right: b };
     case "matmul":
       return { kind: "mm", left: a, right: b };
+    case "div":
+      return { kind: "div", left: a, right: b };
+    case "reciprocal":
+      return { kind: "fn", fn: "recip", arg: a };
     case "pow":
-      return b.kind === "num" ? { kind: "pow", arg: a, p: b.value } : null;
+      return b.kind === "num" ? { kind: "pow", arg: a, p: b.value } : { kind: "epow", left: a, right: b };
     case "relu":
     case "tanh":
     case "sigmoid":
@@ -246,11 +300,15 @@ export function forwardExpr(s: Stage, ops: readonly Operand[]): MExpr | null {
     case "sqrt":
     case "sin":
     case "cos":
+    case "tan":
     case "abs":
+    case "sign":
+    case "step":
     case "sum":
+    case "mean":
       return { kind: "fn", fn: s.op, arg: a };
     case "transpose":
-      return shapeOf(a).length === 2 ? { kind: "T", arg: a } : null;
+      return shapeOf(a).length < 2 ? a : { kind: "T", arg: a };
     default:
       return null;
   }
@@ -284,6 +342,8 @@ export function evalM(e: MExpr, env: ReadonlyMap<string, bp.Tensor>): bp.Tensor 
     }
     case "ones":
       return bp.ones(e.shape, { dtype: "float64" });
+    case "zeros":
+      return bp.zeros(e.shape, { dtype: "float64" });
     case "num":
       return bp.scalar(e.value, "float64");
     case "const":
@@ -300,6 +360,10 @@ export function evalM(e: MExpr, env: ReadonlyMap<string, bp.Tensor>): bp.Tensor 
     }
     case "had":
       return bp.mul(ev(e.left), ev(e.right));
+    case "div":
+      return bp.div(ev(e.left), ev(e.right));
+    case "epow":
+      return bp.pow(ev(e.left), ev(e.right));
     case "add":
       return bp.add(ev(e.left), ev(e.right));
     case "sub":
@@ -339,6 +403,10 @@ function evalFn(fn: MFn, x: bp.Tensor): bp.Tensor {
       return bp.sin(x);
     case "cos":
       return bp.cos(x);
+    case "tan":
+      return bp.tan(x);
+    case "mean":
+      return bp.mean(x);
     case "abs":
       return bp.abs(x);
     case "sign":
@@ -405,6 +473,8 @@ function pr(e: MExpr, st: Style, out: string): P {
       return e.up ? { s: partial(out, e.name, st), level: 2.5 } : { s: nameText(e.name, st), level: 5 };
     case "ones":
       return { s: e.shape.length === 0 || !lx ? "1" : "\\mathbf{1}", level: 5 };
+    case "zeros":
+      return { s: e.shape.length === 0 || !lx ? "0" : "\\mathbf{0}", level: 5 };
     case "num":
       return { s: String(e.value), level: e.value < 0 ? 1 : 5 };
     case "const":
@@ -428,11 +498,22 @@ function pr(e: MExpr, st: Style, out: string): P {
       // A scalar multiple binds like a product: 2 (uᵀ v) · v.
       return { s: `${side(e.left, 2)}${op}${side(e.right, 2.5)}`, level: scalarSide ? 3 : 2 };
     }
+    case "div": {
+      // By a scalar, a plain division (the upstream ∂L/∂a in parentheses, so its slash stays its own).
+      if (shapeOf(e.right).length === 0) return { s: `${paren(sub(e.left), 3, st)} / ${paren(sub(e.right), 3.5, st)}`, level: 3 };
+      return { s: `${paren(sub(e.left), 2, st)}${lx ? " \\oslash " : " ⊘ "}${paren(sub(e.right), 2.5, st)}`, level: 2 };
+    }
+    case "epow": {
+      const exponent = sub(e.right);
+      const sup = lx ? `^{${exponent.s}}` : `^${paren(exponent, 5, st)}`;
+      return { s: `${paren(sub(e.left), 5, st)}${sup}`, level: 4 };
+    }
     case "add":
     case "sub":
       return { s: `${paren(sub(e.left), 1, st)} ${e.kind === "add" ? "+" : lx ? "-" : "−"} ${paren(sub(e.right), e.kind === "add" ? 1 : 2, st)}`, level: 1 };
     case "neg":
-      return { s: `${lx ? "-" : "−"}${paren(sub(e.arg), 2.5, st)}`, level: 1.5 };
+      // −(x ⊘ y²) is (−x) ⊘ y²: no parentheses needed around a product or quotient.
+      return { s: `${lx ? "-" : "−"}${paren(sub(e.arg), e.arg.kind === "had" || e.arg.kind === "div" ? 2 : 2.5, st)}`, level: 1.5 };
     case "scale": {
       const a = sub(e.arg);
       const gap = e.arg.kind === "ones" ? (lx ? " \\cdot " : "·") : e.arg.kind === "var" && !e.arg.up ? "" : lx ? "\\," : " ";
@@ -482,6 +563,7 @@ function fnText(fn: MFn, arg: string, st: Style): string {
     case "ln":
     case "sin":
     case "cos":
+    case "tan":
       return lx ? `\\${fn}(${arg})` : `${fn}(${arg})`;
     case "sqrt":
       return lx ? `\\sqrt{${arg}}` : `sqrt(${arg})`;
@@ -524,9 +606,11 @@ export function ruleShapes(lhs: Shape, e: MExpr): string {
       const outer = shapeOf(e.left).length === 1 && shapeOf(e.right).length === 2 && shapeOf(e.right)[0] === 1;
       return `${left} = ${factorShape(e.left, outer)}${factorShape(e.right, false)}`;
     }
-    case "had": {
+    case "had":
+    case "div": {
       const [l, r] = [shapeOf(e.left), shapeOf(e.right)];
-      return `${left} = ${shapeText(l)} ${l.length === 0 || r.length === 0 ? "·" : "⊙"} ${shapeText(r)}`;
+      const op = e.kind === "had" ? (l.length === 0 || r.length === 0 ? "·" : "⊙") : r.length === 0 ? "/" : "⊘";
+      return `${left} = ${shapeText(l)} ${op} ${shapeText(r)}`;
     }
     case "sumTo": {
       const from = shapeOf(e.arg);
@@ -567,7 +651,7 @@ function ruleExprs(s: Stage, ops: readonly Operand[], out: MExpr, up: MExpr): Ma
     if (o.name === null) return;
     const c = rules[k](up);
     const prev = per.get(o.name);
-    per.set(o.name, prev ? { kind: "add", left: prev, right: c } : c);
+    per.set(o.name, prev ? plus(prev, c) : c);
   });
   return per;
 }
@@ -645,7 +729,7 @@ function backwardExprs(staged: StagedProgram, values: ReadonlyMap<string, bp.Ten
     const per = ruleExprs(s, operandsOf(s, values, (n) => fwd.get(n)!, constText(s)), fwd.get(s.name)!, up);
     for (const [name, c] of per) {
       const prev = delta.get(name);
-      delta.set(name, prev ? { kind: "add", left: prev, right: c } : c);
+      delta.set(name, prev ? plus(prev, c) : c);
     }
   }
   return delta;
