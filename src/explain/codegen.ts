@@ -186,7 +186,8 @@ function times(up: string, local: Expr, style: Style): { code: string; fresh: bo
 
 /**
  * Shape-generic VJPs of the structural stages (sum, mean, transpose, matrix products), written with
- * the arguments' shapes read at run time. Null for a case without one (a batched matrix product).
+ * the arguments' shapes read at run time. Every matrix product has one: the lecture's forms for
+ * vectors and matrices, swapped last axes for batches, and a vector against a batch (vectorBatchVjp).
  */
 function structuralVjp(s: Stage, up: string, args: readonly string[], ndims: readonly number[], style: Style): { code: string; fresh: boolean }[] | null {
   const py = style === "python";
@@ -214,11 +215,35 @@ function structuralVjp(s: Stage, up: string, args: readonly string[], ndims: rea
       }
       const codes =
         key === "2,2" ? [mm(up, T(b)), mm(T(a), up)] : key === "2,1" ? [outer(up, b), mm(T(a), up)] : key === "1,2" ? [mm(b, up), outer(a, up)] : key === "1,1" ? [mul(up, b), mul(up, a)] : null;
-      return codes && codes.map((code) => ({ code, fresh: true }));
+      return (codes ?? vectorBatchVjp(up, a, b, ndims[0] === 1, py)).map((code) => ({ code, fresh: true }));
     }
     default:
       return null;
   }
+}
+
+/**
+ * The VJP of a matrix product of a vector with a batch of matrices (`vectorLeft`: v @ B, B of shape
+ * (..., n, k)) or of a batch with a vector (A @ v, A of shape (..., m, n)), as NumPy reads them: the
+ * vector is a row on the left and a column on the right of every matrix in the batch, and the axis it
+ * gained is dropped from the result. The vector's gradient is summed over the batch axes; the batch's
+ * is, per matrix, the outer product of the upstream gradient and the vector.
+ */
+function vectorBatchVjp(up: string, a: string, b: string, vectorLeft: boolean, py: boolean): [string, string] {
+  // Python indexes with None to add an axis and 0 to drop it; TypeScript unsqueezes and squeezes.
+  const col = (x: string) => (py ? `${x}[..., None]` : `bp.unsqueeze(${x}, -1)`);
+  const row = (x: string) => (py ? `${x}[..., None, :]` : `bp.unsqueeze(${x}, -2)`);
+  const mm = (x: string, y: string) => (py ? `(${x} @ ${y})` : `bp.matmul(${x}, ${y})`);
+  const mul = (x: string, y: string) => (py ? `${x} * ${y}` : `bp.mul(${x}, ${y})`);
+  const sumTo = (code: string, x: string) => (py ? `_sum_to(${code}, np.shape(${x}))` : `bp.sumTo(${code}, ${x}.shape)`);
+  if (vectorLeft) {
+    // out[..., k] = Σ_n v[n] B[..., n, k]: gv = Σ_batch B @ up (as columns); gB[..., n, k] = v[n] up[..., k].
+    const gv = py ? `${mm(b, col(up))}[..., 0]` : `bp.squeeze(${mm(b, col(up))}, -1)`;
+    return [sumTo(gv, a), mul(py ? `${a}[:, None]` : `bp.unsqueeze(${a}, 1)`, row(up))];
+  }
+  // out[..., m] = Σ_n A[..., m, n] v[n]: gA[..., m, n] = up[..., m] v[n]; gv = Σ_batch up (as rows) @ A.
+  const gv = py ? `${mm(row(up), a)}[..., 0, :]` : `bp.squeeze(${mm(row(up), a)}, -2)`;
+  return [mul(col(up), b), sumTo(gv, b)];
 }
 
 /**
