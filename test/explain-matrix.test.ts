@@ -100,6 +100,15 @@ describe("textbook rules of array stages (denominator convention, with shapes)",
     assert.equal(run("x / y", "x=2", "y=3").matrixDerivatives, undefined);
   });
 
+  it("batches of matrices: the same rules per matrix, summed over the batch axis an operand was broadcast along", () => {
+    const r = run("sum(A @ B)", "A=[[[1,2,3],[3,4,5]],[[5,6,7],[7,8,9]]]", "B=[[[1,0],[0,1],[1,1]]]");
+    assert.equal(ruleOf(r, "a", "A"), "∂out/∂A = (∂out/∂a) Bᵀ | (2×2×3) = (2×2×2)(1×2×3)");
+    assert.equal(ruleOf(r, "a", "B"), "∂out/∂B = Σ_{axis 0} Aᵀ (∂out/∂a) | (1×3×2) = Σ (2×3×2): summed over the broadcast axis 0");
+    assert.deepEqual(texts(r), ["∂out/∂A = 1 Bᵀ", "∂out/∂B = Σ_{axis 0} Aᵀ 1"]);
+    // A vector with a batch has no rule: NumPy drops the axis the vector gained.
+    assert.equal(run("sum(x @ B)", "x=[1,2,3]", "B=[[[1,0],[0,1],[1,1]]]").stages[0].rule, undefined);
+  });
+
   it("a = x / y: ∂L/∂x = ∂L/∂a ⊘ y and ∂L/∂y = (−x ⊘ y²) ⊙ ∂L/∂a", () => {
     const r = run("sum(x / y)", "x=[1,2,3]", "y=[4,5,6]");
     assert.equal(ruleOf(r, "a", "x"), "∂out/∂x = ∂out/∂a ⊘ y | (3,) = (3,) ⊘ (3,)");
@@ -276,6 +285,7 @@ const PROGRAMS: { src: string; shapes: (m: number, n: number, k: number) => Reco
   { src: "sum(X / (y^2 + 1) - y / (2 + X^2)) + mean(X / 4 + 3 / (X^2 + 1))", shapes: (m, n) => ({ X: [m, n], y: [n] }) },
   { src: "sum(X / (r^2 + 1) + c^2 / (X^2 + 1)) + sum((c^2 + 1) ^ r)", shapes: (m, n) => ({ X: [m, n], r: [1, n], c: [m, 1] }) },
   { src: "sum(exp(X) ^ y + (y^2 + 1) ^ X + 2 ^ X) + sum((s^2 + 1) ^ y / (s^2 + 2))", shapes: (m, n) => ({ X: [m, n], y: [m, 1], s: [] }) },
+  { src: "sum(tanh(A @ B) * C) + sum((P @ Q)^2)", shapes: (m, n, k) => ({ A: [2, m, n], B: [n, k], C: [m, k], P: [2, 1, m, n], Q: [3, n, k] }) },
   { src: "mean(tan(X / 2) * sign(X) + step(X) + 1 / (X^2 + 1)) + sum(transpose(v) * v) + sum((A @ B) / (C^2 + 1))", shapes: (m, n, k) => ({ X: [m, n], v: [k], A: [m, n], B: [n, k], C: [m, k] }) },
 ];
 

@@ -24,7 +24,8 @@ export type MExpr =
   | { readonly kind: "num"; readonly value: number }
   /** An array constant of the program, printed as written. */
   | { readonly kind: "const"; readonly text: string; readonly value: bp.Tensor }
-  | { readonly kind: "T"; readonly arg: MExpr }
+  /** Transpose: NumPy's .T (all axes reversed), or with `last` each matrix of a batch (the last two axes swapped). */
+  | { readonly kind: "T"; readonly arg: MExpr; readonly last?: boolean }
   | { readonly kind: "mm"; readonly left: MExpr; readonly right: MExpr }
   | { readonly kind: "had"; readonly left: MExpr; readonly right: MExpr }
   /** Elementwise division, x ⊘ y (x / y where y is a scalar). */
@@ -71,6 +72,7 @@ function computeShape(e: MExpr): Shape {
       return e.value.shape;
     case "T": {
       const s = shapeOf(e.arg);
+      if (e.last) return [...s.slice(0, -2), s[s.length - 1], s[s.length - 2]];
       return s.length === 1 ? [1, s[0]] : [...s].reverse();
     }
     case "mm":
@@ -91,8 +93,10 @@ function computeShape(e: MExpr): Shape {
 function mmShape(a: Shape, b: Shape): Shape {
   if (a.length === 1 && b.length === 2 && b[0] === 1) return [a[0], b[1]]; // column times row: outer product
   if (a.length === 1 && b.length === 1) return [];
-  if (a.length === 1) return [b[1]];
-  if (b.length === 1) return [a[0]];
+  // A vector against a matrix or a batch loses the axis it gained.
+  if (a.length === 1) return [...b.slice(0, -2), b[b.length - 1]];
+  if (b.length === 1) return a.slice(0, -1);
+  if (a.length > 2 || b.length > 2) return [...broadcastShape(a.slice(0, -2), b.slice(0, -2)), a[a.length - 2], b[b.length - 1]];
   return [a[0], b[1]];
 }
 
@@ -265,7 +269,14 @@ function matmulRules(a: MExpr, b: MExpr): ((up: MExpr) => MExpr)[] {
   if (ra === 1 && rb === 2) return [(up) => mm(b, up), (up) => mm(a, T(up))];
   // A dot product u @ v: the scalar upstream times the other vector.
   if (ra === 1 && rb === 1) return [(up) => had(up, b), (up) => had(up, a)];
-  throw new NoMatrixForm("batched or scalar matrix product");
+  // Batches of matrices: the same rules per matrix (ᵀ swaps the last two axes), summed over the batch
+  // axes an operand was broadcast along.
+  if (ra >= 2 && rb >= 2) {
+    const mT = (x: MExpr): MExpr => ({ kind: "T", arg: x, last: true });
+    return [(up) => sumTo(mm(up, mT(b)), shapeOf(a)), (up) => sumTo(mm(mT(a), up), shapeOf(b))];
+  }
+  // A vector with a batch: NumPy drops the axis the vector gained, which the algebra cannot write.
+  throw new NoMatrixForm("a matrix product of a vector with a batch of matrices");
 }
 
 // ---------------------------------------------------------------- forward values as expressions
@@ -350,6 +361,7 @@ export function evalM(e: MExpr, env: ReadonlyMap<string, bp.Tensor>): bp.Tensor 
       return e.value;
     case "T": {
       const x = ev(e.arg);
+      if (e.last) return bp.mT(x);
       return x.ndim === 1 ? bp.reshape(x, [1, x.shape[0]]) : bp.transpose(x);
     }
     case "mm": {
@@ -585,7 +597,7 @@ function sumLabel(from: Shape, to: Shape, st: Style): string {
   if (to.length === 0 || axes.length === from.length) label = "";
   else if (from.length === 2 && axes.join() === "0") label = "rows";
   else if (from.length === 2 && axes.join() === "1") label = "cols";
-  else label = `axes ${axes.join(",")}`;
+  else label = axes.length === 1 ? `axis ${axes[0]}` : `axes ${axes.join(",")}`;
   if (!label) return lx ? "\\sum" : "Σ";
   return lx ? `\\sum_{\\text{${label}}}` : `Σ_${label.includes(" ") ? `{${label}}` : label}`;
 }
