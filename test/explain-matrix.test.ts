@@ -170,6 +170,25 @@ describe("textbook rules of array stages (denominator convention, with shapes)",
   });
 });
 
+describe("closed forms found by random programs", () => {
+  it("−(k x) normalizes to (−k) x, not back to k x", () => {
+    const at = ["x=[[0.5,1.5,0.7],[1.1,0.3,0.6]]", "y=[[0.5,1.5,0.7],[1.1,0.3,0.6]]", "z=[0.5,1.5,0.7]"];
+    checkClosedForms("sum((z / 0.5) * cos(y) - abs([1,2,3]) * (x - y))", at);
+  });
+
+  it("a delta that another contains is evaluated first, whatever the stage order", () => {
+    // The denominator's delta is −δ, and x^0.5's is −(−δ) = δ itself: part of a later stage's delta.
+    checkClosedForms("sum((((z * x) - abs(z)) / ((x * x) - (x ^ 0.5))))", ["x=[[0.5],[1.5]]", "z=[[0.5],[1.5]]"]);
+    // y^2 and z^z share the difference's delta, with z^z's stage between them.
+    checkClosedForms("sum(((y ^ 2) - (z ^ z)) / sqrt(sigmoid(z)))", ["y=[[0.5,1.5,0.7],[1.1,0.3,0.6]]", "z=[0.5,1.5,0.7]"]);
+  });
+
+  it("an infinite local derivative matches the engine's infinity", () => {
+    const r = run("sum(sqrt(x - 1))", "x=[1,2,5]");
+    assert.equal(ruleOf(r, "b", "a"), "∂out/∂a = (1/(2b)) ⊙ ∂out/∂b | (3,) = (3,) ⊙ (3,)");
+  });
+});
+
 describe("shapes on the wires in table, markdown and LaTeX", () => {
   const r = run("sum((W @ x)^2)", W, X);
 

@@ -447,7 +447,7 @@ export function matches(e: MExpr, env: ReadonlyMap<string, bp.Tensor>, want: bp.
   if (got.size !== want.size) return false;
   const g = Array.from(got.data, Number);
   const w = Array.from(want.data, Number);
-  return w.every((x, i) => Math.abs(g[i] - x) <= 1e-9 * (1 + Math.abs(x)) || (Number.isNaN(x) && Number.isNaN(g[i])));
+  return w.every((x, i) => g[i] === x || Math.abs(g[i] - x) <= 1e-9 * (1 + Math.abs(x)) || (Number.isNaN(x) && Number.isNaN(g[i])));
 }
 
 // ---------------------------------------------------------------- printing
@@ -792,12 +792,35 @@ function normalize(e: MExpr): MExpr {
   }
   if (e.kind === "T" || e.kind === "neg") {
     const a = normalize(e.arg);
-    if (a.kind === "scale") return scale(e.kind === "neg" ? -a.k : a.k, normalize({ ...e, arg: a.arg }));
+    // −(k x) is (−k) x: the sign moves into the factor, and the negation goes (not both).
+    if (a.kind === "scale") return e.kind === "neg" ? scale(-a.k, a.arg) : scale(a.k, normalize({ ...e, arg: a.arg }));
     return { ...e, arg: a };
   }
   if ("left" in e) return { ...e, left: normalize(e.left), right: normalize(e.right) };
   if ("arg" in e) return { ...e, arg: normalize(e.arg) } as MExpr;
   return e;
+}
+
+/** The shared deltas, last first, each after the shared deltas inside it (a DAG: containment has no cycles). */
+function deltaOrder(shared: readonly MExpr[]): MExpr[] {
+  const isShared = new Set(shared);
+  const placed = new Set<MExpr>();
+  const out: MExpr[] = [];
+  const place = (d: MExpr): void => {
+    if (placed.has(d)) return;
+    placed.add(d);
+    const seen = new Set<MExpr>();
+    const visit = (e: MExpr): void => {
+      if (seen.has(e)) return;
+      seen.add(e);
+      if (e !== d && isShared.has(e)) place(e);
+      else kids(e).forEach(visit);
+    };
+    visit(d);
+    out.push(d);
+  };
+  [...shared].reverse().forEach(place);
+  return out;
 }
 
 /** Closed forms as expressions: named deltas (in evaluation order) and ∂L/∂input per input the output uses. */
@@ -828,10 +851,14 @@ export function closedFormExprs(staged: StagedProgram, values: ReadonlyMap<strin
   // A stage's delta is named when two or more gradients share it and it is more than a few symbols,
   // or a difference like the lecture's δ2 = ŷ − y.
   const order = staged.stages.map((s) => delta.get(s.name)).filter((d): d is MExpr => d !== undefined);
-  const shared = [...new Set(order)].filter((d) => (count.get(d) ?? 0) >= 2 && (sizeM(d) > 4 || d.kind === "add" || d.kind === "sub"));
+  // A delta shared by several stages (b = a + c passes ∂L/∂b to a unchanged) is numbered at the last
+  // of them, the stage that made it, so δ1, δ2... follow the layers forwards.
+  const last = new Map(order.map((d, i) => [d, i]));
+  const shared = order.filter((d, i) => last.get(d) === i).filter((d) => (count.get(d) ?? 0) >= 2 && (sizeM(d) > 4 || d.kind === "add" || d.kind === "sub"));
   const names = new Map<MExpr, MExpr>(shared.map((d, k) => [d, { kind: "var", name: `δ${k + 1}`, shape: shapeOf(d) }]));
-  // Later deltas do not depend on earlier ones: evaluate and list them backwards (δ2 before δ1).
-  const deltas = [...shared].reverse().map((d) => ({ name: (names.get(d) as { name: string }).name, expr: normalize(substitute(d, names, d)) }));
+  // Listed and evaluated backwards (δ2 before δ1), except that a delta comes after those it contains:
+  // −(−x) is x itself, so an earlier stage's delta can be part of a later one's.
+  const deltas = deltaOrder(shared).map((d) => ({ name: (names.get(d) as { name: string }).name, expr: normalize(substitute(d, names, d)) }));
   const grads = inputs.map((n, k) => ({ name: n, expr: normalize(substitute(finals[k], names)) }));
   if ([...deltas, ...grads].some((d) => sizeM(d.expr) > CLOSED_FORM_SIZE_LIMIT)) return null;
   return { deltas, grads };
