@@ -246,6 +246,43 @@ describe("array programs are not tied to the shapes given with --at (issue 15)",
       check(`sum(${op}) + sum((${op}) * y)`, [X, "y=[0.9,1.2,0.4]"], [[[4, 3], [3]], [[5, 1, 3], [3]], [[5, 1, 3], [2, 3]], [[3], [4, 3]], [[], [2]], [[2, 1], [1, 4]]], { python: true, ts: true }));
   }
 
+  it("random array programs with broadcasting, matrix products and fan-out, run at other shapes", async () => {
+    let seed = 2024;
+    const rnd = (k: number) => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return Math.floor((seed / 2147483648) * k);
+    };
+    // Functions defined on the test values' range (0.3 to 1.7) and beyond, so composites stay finite.
+    const unary = ["sin", "cos", "tanh", "sigmoid", "exp", "relu", "abs"];
+    const expr = (d: number, matmul: boolean): string => {
+      if (d === 0) return ["x", "y", "x"][rnd(3)];
+      // Constants stand next to a variable: a constant subexpression is one stage argument.
+      switch (rnd(matmul ? 8 : 7)) {
+        case 3:
+          return `(${expr(d - 1, matmul)} ${["+", "*", "-", "/"][rnd(4)]} ${["0.5", "[1,2,0.5]"][rnd(2)]})`;
+        case 0:
+          return `${unary[rnd(unary.length)]}(${expr(d - 1, matmul)})`;
+        case 1:
+          return `(${expr(d - 1, matmul)})^2`;
+        case 2:
+          return `${expr(d - 1, matmul)} / (1 + ${expr(d - 1, matmul)}^2)`;
+        case 7:
+          return `(${expr(d - 1, matmul)} @ W)`;
+        default:
+          return `(${expr(d - 1, matmul)} ${["+", "*", "-"][rnd(3)]} ${expr(d - 1, matmul)})`;
+      }
+    };
+    const W = "W=[[0.5,1,0.2],[0.3,0.8,1.1],[1,0.4,0.6]]";
+    for (let k = 0; k < 8; k++) {
+      // x and y appear at least twice each (fan-out). Operands of a matrix product keep their ranks (y
+      // may flow into one): its code is the lecture's for the ranks given, any sizes.
+      const withW = `sum(${expr(3, true)} * x + y * (x @ W))`;
+      await check(withW, ["x=[[0.5,1.5,0.7],[1.1,0.3,0.6]]", "y=[0.9,1.2,0.4]", W], [[[4, 3], [3], [3, 3]], [[1, 3], [3], [3, 3]], [[5, 3], [3], [3, 3]]], { python: true, ts: true });
+      const elementwise = `sum(${expr(3, false)} * x + y * ${expr(2, false)})`;
+      await check(elementwise, ["x=[[0.5,1.5,0.7],[1.1,0.3,0.6]]", "y=[0.9,1.2,0.4]"], [[[4, 3], [3]], [[5, 1, 3], [2, 3]], [[3], []], [[], [2, 1, 3]]], { python: true, ts: true });
+    }
+  });
+
   it("a vector with a batch of matrices prints its shape-generic VJP (no values recorded at --at)", () => {
     const at = ["x=[1,2,3]", "B=[[[1,0,2,1],[0,1,1,3],[2,1,0,1]],[[1,1,1,1],[0,2,0,2],[1,0,1,0]]]", "y=[1,-1,2,0.5]"];
     const py = generate("sum((x @ B)^2) + sum(B @ y)", at, "python").code;
