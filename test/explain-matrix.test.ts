@@ -114,6 +114,8 @@ describe("textbook rules of array stages (denominator convention, with shapes)",
     assert.equal(ruleOf(r, "a", "x"), "∂out/∂x = ∂out/∂a ⊘ y | (3,) = (3,) ⊘ (3,)");
     assert.equal(ruleOf(r, "a", "y"), "∂out/∂y = (−x ⊘ y²) ⊙ ∂out/∂a | (3,) = (3,) ⊙ (3,)");
     assert.deepEqual(texts(r), ["∂out/∂x = (1/y)", "∂out/∂y = −x ⊘ y²"]);
+    // LaTeX's ⊘ is \oslash, in the rule and in its shapes.
+    assert.ok(formatLatex(r).includes("\\frac{\\partial \\mathit{out}}{\\partial a} \\oslash y \\quad (3,) = (3,) \\oslash (3,)"), formatLatex(r));
   });
 
   it("a broadcast division sums the divisor's gradient over the broadcast axis", () => {
