@@ -10,7 +10,7 @@
  */
 import * as bp from "./core.js";
 import { bin, call, freeVars, neg, num, v, type BinOp, type Expr, type FnName } from "./ast.js";
-import { graphCode } from "./graphcode.js";
+import { atom, graphCode } from "./graphcode.js";
 import { printExpr, printText } from "./print.js";
 import { simplify } from "./simplify.js";
 import { recordStageVjp, refArgs, stageFunction, type Arg, type Stage, type StagedProgram } from "./stage.js";
@@ -191,7 +191,8 @@ function times(up: string, local: Expr, style: Style): { code: string; fresh: bo
  */
 function structuralVjp(s: Stage, up: string, args: readonly string[], ndims: readonly number[], style: Style): { code: string; fresh: boolean }[] | null {
   const py = style === "python";
-  const [a, b] = args;
+  // A constant operand may print as an expression (np.array([1, 2]) * 2): it needs parentheses before .T or [:, None].
+  const [a, b] = args.map(atom);
   switch (s.op) {
     case "id":
       return [{ code: up, fresh: false }];
