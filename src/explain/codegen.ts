@@ -188,6 +188,9 @@ function times(up: string, local: Expr, style: Style): { code: string; fresh: bo
  * Shape-generic VJPs of the structural stages (sum, mean, transpose, matrix products), written with
  * the arguments' shapes read at run time. Every matrix product has one: the lecture's forms for
  * vectors and matrices, swapped last axes for batches, and a vector against a batch (vectorBatchVjp).
+ * A product's form follows its operands' ranks at --at (sizes are free, and so are the batch axes of
+ * a batch): NumPy's @ means another product at another rank, so np.outer(ga, x) would be wrong for x
+ * of 2 axes, where the lecture's form is ga @ x.T.
  */
 function structuralVjp(s: Stage, up: string, args: readonly string[], ndims: readonly number[], style: Style): { code: string; fresh: boolean }[] | null {
   const py = style === "python";
