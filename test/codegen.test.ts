@@ -225,6 +225,8 @@ describe("array programs are not tied to the shapes given with --at (issue 15)",
       [[[3], [2, 3, 4], [4]], [[2], [5, 2, 3], [3]], [[3], [2, 2, 3, 4], [4]], [[3], [3, 4], [4]], [[1], [1, 1, 1], [1]]],
     ],
     ["mean(A @ v) + sum(sin(w @ A))", ["A=[[[1,2],[3,4],[5,6]]]", "v=[1,2]", "w=[0.5,1,2]"], [[[1, 3, 2], [2], [3]], [[4, 3, 2], [2], [3]], [[2, 1, 5, 4], [4], [5]], [[3, 2], [2], [3]]]],
+    // Scalar inputs with array constants: tensors in TypeScript (plain numbers have no arrays), at scalars and arrays.
+    ["sum(x * [1,2,3]) + mean(transpose(x + [[1,2],[3,4]])) + x * sum([1,2,3]) + x * mean([[1,2],[3,4]] @ [1,1])", ["x=2"], [[[]], [[1]], [[1, 1]]]],
     // A constant operand that prints as an expression gets parentheses before .T and [:, None].
     ["sum((([[1,2],[3,4]] * 2) @ X)^2) + sum(([1,2] + 1) @ B)", ["X=[[1,2],[3,4]]", "B=[[[1,2],[3,4]]]"], [[[2, 2], [1, 2, 2]], [[2, 5], [3, 2, 4]]]],
     // Constants on either side: only the input's gradient is needed.

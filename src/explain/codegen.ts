@@ -9,7 +9,7 @@
  * products print shape-generic VJPs that read shapes at run time.
  */
 import * as bp from "./core.js";
-import { bin, call, freeVars, neg, num, v, type BinOp, type Expr, type FnName } from "./ast.js";
+import { bin, call, freeVars, neg, num, postorder, v, type BinOp, type Expr, type FnName } from "./ast.js";
 import { atom, graphCode } from "./graphcode.js";
 import { printExpr, printText } from "./print.js";
 import { simplify } from "./simplify.js";
@@ -358,7 +358,7 @@ export function generateCode(staged0: StagedProgram, values0: ReadonlyMap<string
   const values = renameKeys(values0, id);
   const grads = renameKeys(grads0, id);
   const inputNames = inputNames0.map(id);
-  const scalar = inputNames.every((n) => values.get(n)!.size === 1);
+  const scalar = inputNames.every((n) => values.get(n)!.size === 1) && staged.stages.every((s) => s.args.every((a) => a.kind === "ref" || !postorder(a.expr).some((e) => e.kind === "array")));
   const style: Style = target === "python" ? "python" : scalar ? "tsNumber" : "tsTensor";
   const g = (n: string) => id(taken.has(`g${n}`) ? `d_${n}` : `g${n}`);
   const forward: Line[] = staged.stages.map((s) => ({
