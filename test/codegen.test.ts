@@ -256,8 +256,9 @@ describe("array programs are not tied to the shapes given with --at (issue 15)",
       seed = (seed * 1103515245 + 12345) % 2147483648;
       return Math.floor((seed / 2147483648) * k);
     };
-    // Functions defined on the test values' range (0.3 to 1.7) and beyond, so composites stay finite.
-    const unary = ["sin", "cos", "tanh", "sigmoid", "exp", "relu", "abs"];
+    // Every elementwise function, its argument kept in its domain (ln and sqrt of 1 + u², tan of sin(u)).
+    const unary = ["sin", "cos", "tanh", "sigmoid", "exp", "relu", "abs", "sign", "step", "sqrt", "ln", "tan"];
+    const fn = (u: string, arg: string) => (u === "sqrt" || u === "ln" ? `${u}(1 + ${arg}^2)` : u === "tan" ? `tan(sin(${arg}))` : `${u}(${arg})`);
     const expr = (d: number, matmul: boolean): string => {
       if (d === 0) return ["x", "y", "x"][rnd(3)];
       // Constants stand next to a variable: a constant subexpression is one stage argument.
@@ -265,11 +266,14 @@ describe("array programs are not tied to the shapes given with --at (issue 15)",
         case 3:
           return `(${expr(d - 1, matmul)} ${["+", "*", "-", "/"][rnd(4)]} ${["0.5", "[1,2,0.5]"][rnd(2)]})`;
         case 0:
-          return `${unary[rnd(unary.length)]}(${expr(d - 1, matmul)})`;
+          return fn(unary[rnd(unary.length)], expr(d - 1, matmul));
         case 1:
           return `(${expr(d - 1, matmul)})^2`;
-        case 2:
-          return `${expr(d - 1, matmul)} / (1 + ${expr(d - 1, matmul)}^2)`;
+        case 2: {
+          // Division and powers with array exponents, on positive bases and nonzero divisors.
+          const [u, w] = [expr(d - 1, matmul), expr(d - 1, matmul)];
+          return [`${u} / (1 + ${w}^2)`, `(1 + ${u}^2) ^ ${w}`, `1 / (2 + sin(${u}))`, `(2 + sin(${u})) ^ 0.5`][rnd(4)];
+        }
         case 7:
           return `(${expr(d - 1, matmul)} @ W)`;
         default:
