@@ -185,6 +185,11 @@ describe("closed forms found by random programs", () => {
     checkClosedForms("sum(((y ^ 2) - (z ^ z)) / sqrt(sigmoid(z)))", ["y=[[0.5,1.5,0.7],[1.1,0.3,0.6]]", "z=[0.5,1.5,0.7]"]);
   });
 
+  it("a vector times a matrix of one row is NumPy's product, not the rules' outer product", () => {
+    checkRules("sum((v @ B)^2) + mean(A @ B)", ["v=[2]", "B=[[1,2,3]]", "A=[[1],[2]]"]);
+    checkClosedForms("sum((v @ B)^2) + mean(A @ B)", ["v=[2]", "B=[[1,2,3]]", "A=[[1],[2]]"]);
+  });
+
   it("an infinite local derivative matches the engine's infinity", () => {
     const r = run("sum(sqrt(x - 1))", "x=[1,2,5]");
     assert.equal(ruleOf(r, "b", "a"), "∂out/∂a = (1/(2b)) ⊙ ∂out/∂b | (3,) = (3,) ⊙ (3,)");

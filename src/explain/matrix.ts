@@ -76,7 +76,7 @@ function computeShape(e: MExpr): Shape {
       return s.length === 1 ? [1, s[0]] : [...s].reverse();
     }
     case "mm":
-      return mmShape(shapeOf(e.left), shapeOf(e.right));
+      return isOuter(e) ? [shapeOf(e.left)[0], shapeOf(e.right)[1]] : mmShape(shapeOf(e.left), shapeOf(e.right));
     case "had":
     case "div":
     case "epow":
@@ -90,8 +90,15 @@ function computeShape(e: MExpr): Shape {
   }
 }
 
+/**
+ * A column times a row, x yᵀ: the rules' outer product, told apart by its transposed vector (a (1×k)
+ * matrix on the right of a vector is NumPy's product, v @ B with B of one row, which gives (k,)).
+ */
+function isOuter(e: MExpr & { kind: "mm" }): boolean {
+  return shapeOf(e.left).length === 1 && e.right.kind === "T" && shapeOf(e.right.arg).length === 1;
+}
+
 function mmShape(a: Shape, b: Shape): Shape {
-  if (a.length === 1 && b.length === 2 && b[0] === 1) return [a[0], b[1]]; // column times row: outer product
   if (a.length === 1 && b.length === 1) return [];
   // A vector against a matrix or a batch loses the axis it gained.
   if (a.length === 1) return [...b.slice(0, -2), b[b.length - 1]];
@@ -368,7 +375,7 @@ export function evalM(e: MExpr, env: ReadonlyMap<string, bp.Tensor>): bp.Tensor 
       const l = ev(e.left);
       const r = ev(e.right);
       // A column vector times a row: NumPy would read the 1-D operand as a row, so make it a column.
-      return l.ndim === 1 && r.ndim === 2 && r.shape[0] === 1 ? bp.matmul(bp.reshape(l, [l.shape[0], 1]), r) : bp.matmul(l, r);
+      return isOuter(e) ? bp.matmul(bp.reshape(l, [l.shape[0], 1]), r) : bp.matmul(l, r);
     }
     case "had":
       return bp.mul(ev(e.left), ev(e.right));
@@ -615,8 +622,7 @@ export function ruleShapes(lhs: Shape, e: MExpr): string {
   const left = shapeText(lhs);
   switch (e.kind) {
     case "mm": {
-      const outer = shapeOf(e.left).length === 1 && shapeOf(e.right).length === 2 && shapeOf(e.right)[0] === 1;
-      return `${left} = ${factorShape(e.left, outer)}${factorShape(e.right, false)}`;
+      return `${left} = ${factorShape(e.left, isOuter(e))}${factorShape(e.right, false)}`;
     }
     case "had":
     case "div": {
