@@ -218,10 +218,92 @@ describe("array programs are not tied to the shapes given with --at (issue 15)",
     // Batched matrix products: the batch axes are summed back where an operand was broadcast over them.
     ["sum((A @ B)^2) + sum(B @ A)", ["A=[[[1,2],[3,4]],[[5,6],[7,8]]]", "B=[[1,0],[0,1]]"], [[[2, 2, 2], [2, 2]], [[3, 4, 4], [4, 4]], [[2, 3, 3], [1, 3, 3]]]],
     ["sum(np * bp) + sum(sigmoid_ * Math)", ["np=[1,2]", "bp=[3,4]", "sigmoid_=[0.5,1]", "Math=[2,2]"], [[[2], [2], [2], [2]], [[2, 3], [3], [1, 1], []]]],
+    // A vector with a batch of matrices: a row on the left, a column on the right of each, summed over the batch for the vector.
+    [
+      "sum((x @ B)^2) + sum(B @ y)",
+      ["x=[1,2,3]", "B=[[[1,0,2,1],[0,1,1,3],[2,1,0,1]],[[1,1,1,1],[0,2,0,2],[1,0,1,0]]]", "y=[1,-1,2,0.5]"],
+      [[[3], [2, 3, 4], [4]], [[2], [5, 2, 3], [3]], [[3], [2, 2, 3, 4], [4]], [[3], [3, 4], [4]], [[1], [1, 1, 1], [1]]],
+    ],
+    ["mean(A @ v) + sum(sin(w @ A))", ["A=[[[1,2],[3,4],[5,6]]]", "v=[1,2]", "w=[0.5,1,2]"], [[[1, 3, 2], [2], [3]], [[4, 3, 2], [2], [3]], [[2, 1, 5, 4], [4], [5]], [[3, 2], [2], [3]]]],
+    // Scalar inputs with array constants: tensors in TypeScript (plain numbers have no arrays), at scalars and arrays.
+    ["sum(x * [1,2,3]) + mean(transpose(x + [[1,2],[3,4]])) + x * sum([1,2,3]) + x * mean([[1,2],[3,4]] @ [1,1])", ["x=2"], [[[]], [[1]], [[1, 1]]]],
+    // A constant operand that prints as an expression gets parentheses before .T and [:, None].
+    ["sum((([[1,2],[3,4]] * 2) @ X)^2) + sum(([1,2] + 1) @ B)", ["X=[[1,2],[3,4]]", "B=[[[1,2],[3,4]]]"], [[[2, 2], [1, 2, 2]], [[2, 5], [3, 2, 4]]]],
+    // An array constant written as an expression is one operand in an elementwise local derivative too.
+    ["sum(x / (1 + [1,2,3]))", ["x=[1,2,3]"], [[[3]], [[2, 3]]]],
+    // Constants on either side: only the input's gradient is needed.
+    ["sum(x @ [[[1,2],[3,4]],[[5,6],[7,8]]]) + sum([[[1,2],[3,4]],[[5,6],[7,8]]] @ x)", ["x=[1,2]"], [[[2]]]],
   ];
   for (const [src, at, shapes] of cases) {
     it(`${src} at ${shapes.map((c) => c.map((s) => `(${s.join(",")})`).join(" ")).join("; ")}`, () => check(src, at, shapes, { python: true, ts: true }));
   }
+
+  // Every stage op, generated at x = (2, 3) (and y = (3,)) and run at other sizes and ranks, broadcasting both ways.
+  const OPS = ["-x", "1/x", "ln(x)", "log(x)", "exp(x)", "e^x", "sqrt(x)", "sin(x)", "cos(x)", "tan(x)", "tanh(x)", "sigmoid(x)", "relu(x)", "abs(x)", "sign(x)", "step(x)", "transpose(x)", "x", "x^2", "2^x", "x/2", "2/x", "x^[1,2,0.5]", "[1,2,0.5]^x", "[1,2,3]/x"];
+  const BINARY = ["x + y", "x - y", "x * y", "x / y", "x ^ y", "y ^ x", "y / x"];
+  const X = "x=[[0.5,1.5,0.7],[1.1,0.3,0.6]]";
+  for (const op of OPS) {
+    // transpose(x) * x broadcasts only for square x.
+    const src = `sum(${op}) + mean(${op} * ${op === "transpose(x)" ? op : "x"})`;
+    it(`${src} generated at x = (2,3), run at (4,3), (5,1,3), (3,) and (1,)`, () => check(src, [X], [[[4, 3]], [[5, 1, 3]], [[3]], [[1]]], { python: true, ts: true }));
+  }
+  for (const op of BINARY) {
+    it(`sum(${op}) + sum(${op} * y) generated at x = (2,3), y = (3,), run at other shapes`, () =>
+      check(`sum(${op}) + sum((${op}) * y)`, [X, "y=[0.9,1.2,0.4]"], [[[4, 3], [3]], [[5, 1, 3], [3]], [[5, 1, 3], [2, 3]], [[3], [4, 3]], [[], [2]], [[2, 1], [1, 4]]], { python: true, ts: true }));
+  }
+
+  it("random array programs with broadcasting, matrix products and fan-out, run at other shapes", async () => {
+    let seed = 2024;
+    const rnd = (k: number) => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return Math.floor((seed / 2147483648) * k);
+    };
+    // Every elementwise function, its argument kept in its domain (ln and sqrt of 1 + u², tan of sin(u)).
+    const unary = ["sin", "cos", "tanh", "sigmoid", "exp", "relu", "abs", "sign", "step", "sqrt", "ln", "tan"];
+    const fn = (u: string, arg: string) => (u === "sqrt" || u === "ln" ? `${u}(1 + ${arg}^2)` : u === "tan" ? `tan(sin(${arg}))` : `${u}(${arg})`);
+    const expr = (d: number, matmul: boolean): string => {
+      if (d === 0) return ["x", "y", "x"][rnd(3)];
+      // Constants stand next to a variable: a constant subexpression is one stage argument.
+      switch (rnd(matmul ? 8 : 7)) {
+        case 3:
+          return `(${expr(d - 1, matmul)} ${["+", "*", "-", "/"][rnd(4)]} ${["0.5", "[1,2,0.5]"][rnd(2)]})`;
+        case 0:
+          return fn(unary[rnd(unary.length)], expr(d - 1, matmul));
+        case 1:
+          return `(${expr(d - 1, matmul)})^2`;
+        case 2: {
+          // Division and powers with array exponents, on positive bases and nonzero divisors.
+          const [u, w] = [expr(d - 1, matmul), expr(d - 1, matmul)];
+          return [`${u} / (1 + ${w}^2)`, `(1 + ${u}^2) ^ ${w}`, `1 / (2 + sin(${u}))`, `(2 + sin(${u})) ^ 0.5`][rnd(4)];
+        }
+        case 7:
+          return `(${expr(d - 1, matmul)} @ W)`;
+        default:
+          return `(${expr(d - 1, matmul)} ${["+", "*", "-"][rnd(3)]} ${expr(d - 1, matmul)})`;
+      }
+    };
+    const W = "W=[[0.5,1,0.2],[0.3,0.8,1.1],[1,0.4,0.6]]";
+    for (let k = 0; k < 8; k++) {
+      // x and y appear at least twice each (fan-out). Operands of a matrix product keep their ranks (y
+      // may flow into one): its code is the lecture's for the ranks given, any sizes.
+      const withW = `sum(${expr(3, true)} * x + y * (x @ W))`;
+      await check(withW, ["x=[[0.5,1.5,0.7],[1.1,0.3,0.6]]", "y=[0.9,1.2,0.4]", W], [[[4, 3], [3], [3, 3]], [[1, 3], [3], [3, 3]], [[5, 3], [3], [3, 3]]], { python: true, ts: true });
+      const elementwise = `sum(${expr(3, false)} * x + y * ${expr(2, false)})`;
+      await check(elementwise, ["x=[[0.5,1.5,0.7],[1.1,0.3,0.6]]", "y=[0.9,1.2,0.4]"], [[[4, 3], [3]], [[5, 1, 3], [2, 3]], [[3], []], [[], [2, 1, 3]]], { python: true, ts: true });
+    }
+  });
+
+  it("a vector with a batch of matrices prints its shape-generic VJP (no values recorded at --at)", () => {
+    const at = ["x=[1,2,3]", "B=[[[1,0,2,1],[0,1,1,3],[2,1,0,1]],[[1,1,1,1],[0,2,0,2],[1,0,1,0]]]", "y=[1,-1,2,0.5]"];
+    const py = generate("sum((x @ B)^2) + sum(B @ y)", at, "python").code;
+    const lines = py.split("\n").map((l) => l.split("#")[0].trim());
+    for (const line of ["gB = gd[..., None] * y", "gy = _sum_to((gd[..., None, :] @ B)[..., 0, :], np.shape(y))", "gx = _sum_to((B @ ga[..., None])[..., 0], np.shape(x))", "gB += x[:, None] * ga[..., None, :]"]) {
+      assert.ok(lines.includes(line), `${line}\n${py}`);
+    }
+    const ts = generate("sum((x @ B)^2) + sum(B @ y)", at, "ts").code;
+    assert.ok(ts.includes("const gx = bp.sumTo(bp.squeeze(bp.matmul(B, bp.unsqueeze(ga, -1)), -1), x.shape);"), ts);
+    for (const code of [py, ts]) assert.doesNotMatch(code.slice(code.indexOf("backward pass")), /reshape|broadcast|\d\.\d/, code);
+  });
 
   it("sum((W @ x)^2) has no literal shape in its generated code", () => {
     for (const target of ["python", "ts"] as const) {

@@ -10,7 +10,7 @@ import { explain, explainAll, type ExplainReport } from "../src/explain/explain.
 import { formatLatex, formatMarkdown, formatTable } from "../src/explain/format.js";
 import { toJson } from "../src/explain/json.js";
 import { closedFormExprs, evalDeltas, evalM, stageRuleExprs, upKey } from "../src/explain/matrix.js";
-import { refArgs } from "../src/explain/stage.js";
+import { refArgs, type Stage } from "../src/explain/stage.js";
 import { parseAssignments } from "../src/explain/values.js";
 
 const W = "W=[[0.1,0.5],[-0.3,0.8],[1,2]]";
@@ -95,11 +95,104 @@ describe("textbook rules of array stages (denominator convention, with shapes)",
     assert.equal(ruleOf(r, "a", "y"), "∂out/∂y = Σ (∂out/∂a ⊙ x) | scalar = Σ (2,): summed over the broadcast axis 0");
   });
 
-  it("scalar programs and ops without a matrix rule get none", () => {
+  it("scalar programs get none", () => {
     assert.ok(run("x * y", "x=2", "y=3").stages.every((s) => s.rule === undefined));
-    const r = run("sum(x / y)", "x=[1,2]", "y=[3,4]");
-    assert.equal(r.stages[0].rule, undefined);
-    assert.equal(r.matrixDerivatives, undefined);
+    assert.equal(run("x / y", "x=2", "y=3").matrixDerivatives, undefined);
+  });
+
+  it("batches of matrices: the same rules per matrix, summed over the batch axis an operand was broadcast along", () => {
+    const r = run("sum(A @ B)", "A=[[[1,2,3],[3,4,5]],[[5,6,7],[7,8,9]]]", "B=[[[1,0],[0,1],[1,1]]]");
+    assert.equal(ruleOf(r, "a", "A"), "∂out/∂A = (∂out/∂a) Bᵀ | (2×2×3) = (2×2×2)(1×2×3)");
+    assert.equal(ruleOf(r, "a", "B"), "∂out/∂B = Σ_{axis 0} Aᵀ (∂out/∂a) | (1×3×2) = Σ (2×3×2): summed over the broadcast axis 0");
+    assert.deepEqual(texts(r), ["∂out/∂A = 1 Bᵀ", "∂out/∂B = Σ_{axis 0} Aᵀ 1"]);
+    // A vector with a batch has no rule: NumPy drops the axis the vector gained.
+    assert.equal(run("sum(x @ B)", "x=[1,2,3]", "B=[[[1,0],[0,1],[1,1]]]").stages[0].rule, undefined);
+  });
+
+  it("a = x / y: ∂L/∂x = ∂L/∂a ⊘ y and ∂L/∂y = (−x ⊘ y²) ⊙ ∂L/∂a", () => {
+    const r = run("sum(x / y)", "x=[1,2,3]", "y=[4,5,6]");
+    assert.equal(ruleOf(r, "a", "x"), "∂out/∂x = ∂out/∂a ⊘ y | (3,) = (3,) ⊘ (3,)");
+    assert.equal(ruleOf(r, "a", "y"), "∂out/∂y = (−x ⊘ y²) ⊙ ∂out/∂a | (3,) = (3,) ⊙ (3,)");
+    assert.deepEqual(texts(r), ["∂out/∂x = (1/y)", "∂out/∂y = −x ⊘ y²"]);
+    // LaTeX's ⊘ is \oslash, in the rule and in its shapes.
+    assert.ok(formatLatex(r).includes("\\frac{\\partial \\mathit{out}}{\\partial a} \\oslash y \\quad (3,) = (3,) \\oslash (3,)"), formatLatex(r));
+  });
+
+  it("a broadcast division sums the divisor's gradient over the broadcast axis", () => {
+    const r = run("sum(X / y)", "X=[[1,2,3],[4,5,6]]", "y=[4,5,6]");
+    assert.equal(ruleOf(r, "a", "X"), "∂out/∂X = ∂out/∂a ⊘ y | (2×3) = (2×3) ⊘ (3,)");
+    assert.equal(ruleOf(r, "a", "y"), "∂out/∂y = Σ_rows ((−X ⊘ y²) ⊙ ∂out/∂a) | (3,) = Σ (2×3): summed over the broadcast axis 0");
+    assert.deepEqual(texts(r), ["∂out/∂X = 1 ⊘ y", "∂out/∂y = Σ_rows (−X ⊘ y²)"]);
+  });
+
+  it("a scalar divided by an array, an array by a scalar, and by constants", () => {
+    const r = run("sum(s / y)", "s=2", "y=[4,5,6]");
+    assert.equal(ruleOf(r, "a", "s"), "∂out/∂s = Σ (∂out/∂a ⊘ y) | scalar = Σ (3,): summed over the broadcast axis 0");
+    assert.equal(ruleOf(r, "a", "y"), "∂out/∂y = (−s ⊘ y²) ⊙ ∂out/∂a | (3,) = (3,) ⊙ (3,)");
+    const q = run("sum(x / s)", "x=[1,2,3]", "s=2");
+    assert.equal(ruleOf(q, "a", "x"), "∂out/∂x = (∂out/∂a) / s | (3,) = (3,) / scalar");
+    assert.equal(ruleOf(q, "a", "s"), "∂out/∂s = Σ ((−x / s²) ⊙ ∂out/∂a) | scalar = Σ (3,): summed over the broadcast axis 0");
+    const c = run("sum(x / 2 + 3 / x)", "x=[1,2,3]");
+    assert.equal(ruleOf(c, "a", "x"), "∂out/∂x = (∂out/∂a) / 2 | (3,) = (3,) / scalar");
+    assert.equal(ruleOf(c, "b", "x"), "∂out/∂x = (−3 ⊘ x²) ⊙ ∂out/∂b | (3,) = (3,) ⊙ (3,)");
+  });
+
+  it("a = x^y with an array exponent: y ⊙ x^(y − 1) and a ⊙ ln(x); a constant base or exponent", () => {
+    const r = run("sum(X ^ y)", "X=[[1,2,3],[4,5,6]]", "y=[0.5,2,3]");
+    assert.equal(ruleOf(r, "a", "X"), "∂out/∂X = y ⊙ X^(y − 1) ⊙ ∂out/∂a | (2×3) = (2×3) ⊙ (2×3)");
+    assert.equal(ruleOf(r, "a", "y"), "∂out/∂y = Σ_rows (a ⊙ ln(X) ⊙ ∂out/∂a) | (3,) = Σ (2×3): summed over the broadcast axis 0");
+    assert.deepEqual(texts(r), ["∂out/∂X = y ⊙ X^(y − 1)", "∂out/∂y = Σ_rows (X^y ⊙ ln(X))"]);
+    assert.equal(ruleOf(run("sum(2 ^ x)", "x=[1,2,3]"), "a", "x"), "∂out/∂x = a · ln(2) ⊙ ∂out/∂a | (3,) = (3,) ⊙ (3,)");
+    assert.equal(ruleOf(run("sum(x ^ [1,2,3])", "x=[[1,2,3],[4,5,6]]"), "a", "x"), "∂out/∂x = [1, 2, 3] ⊙ x^([1, 2, 3] − 1) ⊙ ∂out/∂a | (2×3) = (2×3) ⊙ (2×3)");
+    assert.equal(ruleOf(run("sum(x ^ 3)", "x=[1,2,3]"), "a", "x"), "∂out/∂x = 3 x² ⊙ ∂out/∂a | (3,) = (3,) ⊙ (3,)");
+  });
+
+  it("1/x, tan, sign, step and a vector's transpose", () => {
+    const r = run("sum(1/x + tan(x) + sign(x) + step(x) + transpose(x))", "x=[1,2,3]");
+    assert.deepEqual(
+      r.stages.filter((s) => s.inputs.join() === "x").map((s) => `${s.rule?.x.text} | ${s.rule?.x.shapes}`),
+      ["∂out/∂x = (−a²) ⊙ ∂out/∂a | (3,) = (3,) ⊙ (3,)", "∂out/∂x = (1 + b²) ⊙ ∂out/∂b | (3,) = (3,) ⊙ (3,)", "∂out/∂x = 0 | (3,) = (3,)", "∂out/∂x = 0 | (3,) = (3,)", "∂out/∂x = ∂out/∂i | (3,) = (3,)"],
+    );
+    // Zero contributions drop out of the sum; x + (−y) reads x − y.
+    assert.deepEqual(texts(r), ["∂out/∂x = 1 + 1 + tan(x)² − (1/x)²"]);
+  });
+
+  it("every stage op on arrays has a rule (a scalar program has none: it is explained without matrices)", () => {
+    const ops = ["-x", "1/x", "ln(x)", "exp(x)", "sqrt(x)", "sin(x)", "cos(x)", "tan(x)", "tanh(x)", "sigmoid(x)", "relu(x)", "abs(x)", "sign(x)", "step(x)", "mean(x)", "transpose(x)", "e^x", "x + y", "x - y", "x * y", "x / y", "x ^ y", "x @ y"];
+    for (const op of ops) {
+      for (const [xs, ys] of [["[[0.5,1.5,0.7],[1.1,0.3,0.6]]", "[[0.9,1.2,0.4],[1,2,3]]"], ["[0.5,1.5]", "[0.9,1.2]"]]) {
+        const src = op === "x @ y" && xs.startsWith("[[") ? "sum(x @ transpose(y))" : `sum(${op})`;
+        const x = explainAll(src, parseAssignments([`x=${xs}`, `y=${ys}`]));
+        const onArrays = (s: Stage) => x.values.get(s.name)!.size > 1 || refArgs(s).some((n) => x.values.get(n)!.size > 1);
+        const missing = x.staged.stages.filter((s, k) => onArrays(s) && !x.report.stages[k].rule);
+        assert.deepEqual(missing.map((s) => s.op), [], `${src} at x=${xs}`);
+        assert.ok(x.report.matrixDerivatives, `${src}: closed forms`);
+      }
+    }
+  });
+});
+
+describe("closed forms found by random programs", () => {
+  it("−(k x) normalizes to (−k) x, not back to k x", () => {
+    const at = ["x=[[0.5,1.5,0.7],[1.1,0.3,0.6]]", "y=[[0.5,1.5,0.7],[1.1,0.3,0.6]]", "z=[0.5,1.5,0.7]"];
+    checkClosedForms("sum((z / 0.5) * cos(y) - abs([1,2,3]) * (x - y))", at);
+  });
+
+  it("a delta that another contains is evaluated first, whatever the stage order", () => {
+    // The denominator's delta is −δ, and x^0.5's is −(−δ) = δ itself: part of a later stage's delta.
+    checkClosedForms("sum((((z * x) - abs(z)) / ((x * x) - (x ^ 0.5))))", ["x=[[0.5],[1.5]]", "z=[[0.5],[1.5]]"]);
+    // y^2 and z^z share the difference's delta, with z^z's stage between them.
+    checkClosedForms("sum(((y ^ 2) - (z ^ z)) / sqrt(sigmoid(z)))", ["y=[[0.5,1.5,0.7],[1.1,0.3,0.6]]", "z=[0.5,1.5,0.7]"]);
+  });
+
+  it("a vector times a matrix of one row is NumPy's product, not the rules' outer product", () => {
+    checkRules("sum((v @ B)^2) + mean(A @ B)", ["v=[2]", "B=[[1,2,3]]", "A=[[1],[2]]"]);
+    checkClosedForms("sum((v @ B)^2) + mean(A @ B)", ["v=[2]", "B=[[1,2,3]]", "A=[[1],[2]]"]);
+  });
+
+  it("an infinite local derivative matches the engine's infinity", () => {
+    const r = run("sum(sqrt(x - 1))", "x=[1,2,5]");
+    assert.equal(ruleOf(r, "b", "a"), "∂out/∂a = (1/(2b)) ⊙ ∂out/∂b | (3,) = (3,) ⊙ (3,)");
   });
 });
 
@@ -214,6 +307,12 @@ const PROGRAMS: { src: string; shapes: (m: number, n: number, k: number) => Reco
   { src: "mean(tanh(a + b) * sigmoid(a)) + sum(exp(transpose(a))) - sum(a^3)", shapes: (m, n) => ({ a: [m, n], b: [n] }) },
   { src: "sum(ln(x^2 + 1) * sin(x) + cos(W @ x) @ y) + mean(sqrt(abs(W) + 1))", shapes: (m, n) => ({ x: [n], W: [m, n], y: [m] }) },
   { src: "sum(relu(X @ W + b)^2) + sum(-c * X)", shapes: (m, n, k) => ({ X: [m, n], W: [n, k], b: [k], c: [] }) },
+  // Division and powers, broadcasting rows against columns; bases kept positive, divisors away from 0.
+  { src: "sum(X / (y^2 + 1) - y / (2 + X^2)) + mean(X / 4 + 3 / (X^2 + 1))", shapes: (m, n) => ({ X: [m, n], y: [n] }) },
+  { src: "sum(X / (r^2 + 1) + c^2 / (X^2 + 1)) + sum((c^2 + 1) ^ r)", shapes: (m, n) => ({ X: [m, n], r: [1, n], c: [m, 1] }) },
+  { src: "sum(exp(X) ^ y + (y^2 + 1) ^ X + 2 ^ X) + sum((s^2 + 1) ^ y / (s^2 + 2))", shapes: (m, n) => ({ X: [m, n], y: [m, 1], s: [] }) },
+  { src: "sum(tanh(A @ B) * C) + sum((P @ Q)^2)", shapes: (m, n, k) => ({ A: [2, m, n], B: [n, k], C: [m, k], P: [2, 1, m, n], Q: [3, n, k] }) },
+  { src: "mean(tan(X / 2) * sign(X) + step(X) + 1 / (X^2 + 1)) + sum(transpose(v) * v) + sum((A @ B) / (C^2 + 1))", shapes: (m, n, k) => ({ X: [m, n], v: [k], A: [m, n], B: [n, k], C: [m, k] }) },
 ];
 
 describe("every rule and closed form evaluates to the engine's gradients", () => {

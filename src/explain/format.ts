@@ -300,6 +300,7 @@ function shapesLatex(shapes: string): string {
     .replace(/×/g, "\\times ")
     .replace(/ᵀ/g, "^\\top")
     .replace(/⊙/g, "\\odot")
+    .replace(/⊘/g, "\\oslash")
     .replace(/Σ/g, "\\sum")
     .replace(/scalar/g, "\\text{scalar}")
     .replace(/ broadcast to /g, "\\text{ broadcast to }");

@@ -41,7 +41,8 @@ function isBalancedCall(s: string): boolean {
   return true;
 }
 
-function atom(s: string): string {
+/** `s` as an operand: names, calls and literals as they are, anything else in parentheses. */
+export function atom(s: string): string {
   return ATOM.test(s) && isBalancedCall(s) && !s.startsWith("-") ? s : `(${s})`;
 }
 

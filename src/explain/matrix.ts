@@ -14,18 +14,25 @@ import type { StageRecord } from "./trace.js";
 type Shape = readonly number[];
 
 /** Elementwise functions: forward ones, and the derivative factors the rules use. */
-export type MFn = "relu" | "tanh" | "sigmoid" | "exp" | "ln" | "sqrt" | "sin" | "cos" | "abs" | "sign" | "recip" | "halfRecip" | "step" | "dsigmoid" | "sum";
+export type MFn = "relu" | "tanh" | "sigmoid" | "exp" | "ln" | "sqrt" | "sin" | "cos" | "tan" | "abs" | "sign" | "recip" | "halfRecip" | "step" | "dsigmoid" | "sum" | "mean";
 
 export type MExpr =
   /** A named value: an input, a stage, an upstream gradient (`up`: printed ∂L/∂a) or a named delta. */
   | { readonly kind: "var"; readonly name: string; readonly shape: Shape; readonly up?: boolean }
   | { readonly kind: "ones"; readonly shape: Shape }
+  /** The zero gradient of a piecewise-constant stage (sign, step). */
+  | { readonly kind: "zeros"; readonly shape: Shape }
   | { readonly kind: "num"; readonly value: number }
   /** An array constant of the program, printed as written. */
   | { readonly kind: "const"; readonly text: string; readonly value: bp.Tensor }
-  | { readonly kind: "T"; readonly arg: MExpr }
+  /** Transpose: NumPy's .T (all axes reversed), or with `last` each matrix of a batch (the last two axes swapped). */
+  | { readonly kind: "T"; readonly arg: MExpr; readonly last?: boolean }
   | { readonly kind: "mm"; readonly left: MExpr; readonly right: MExpr }
   | { readonly kind: "had"; readonly left: MExpr; readonly right: MExpr }
+  /** Elementwise division, x ⊘ y (x / y where y is a scalar). */
+  | { readonly kind: "div"; readonly left: MExpr; readonly right: MExpr }
+  /** Elementwise power with an array exponent, x^(y − 1): `left` the base, `right` the exponent. */
+  | { readonly kind: "epow"; readonly left: MExpr; readonly right: MExpr }
   | { readonly kind: "add" | "sub"; readonly left: MExpr; readonly right: MExpr }
   | { readonly kind: "neg"; readonly arg: MExpr }
   | { readonly kind: "scale"; readonly k: number; readonly arg: MExpr }
@@ -56,6 +63,7 @@ function computeShape(e: MExpr): Shape {
   switch (e.kind) {
     case "var":
     case "ones":
+    case "zeros":
     case "sumTo":
     case "bcast":
       return e.shape;
@@ -65,31 +73,49 @@ function computeShape(e: MExpr): Shape {
       return e.value.shape;
     case "T": {
       const s = shapeOf(e.arg);
+      if (e.last) return [...s.slice(0, -2), s[s.length - 1], s[s.length - 2]];
       return s.length === 1 ? [1, s[0]] : [...s].reverse();
     }
     case "mm":
-      return mmShape(shapeOf(e.left), shapeOf(e.right));
+      return isOuter(e) ? [shapeOf(e.left)[0], shapeOf(e.right)[1]] : mmShape(shapeOf(e.left), shapeOf(e.right));
     case "had":
+    case "div":
+    case "epow":
     case "add":
     case "sub":
       return broadcastShape(shapeOf(e.left), shapeOf(e.right));
     case "fn":
-      return e.fn === "sum" ? [] : shapeOf(e.arg);
+      return e.fn === "sum" || e.fn === "mean" ? [] : shapeOf(e.arg);
     default:
       return shapeOf(e.arg);
   }
 }
 
+/**
+ * A column times a row, x yᵀ: the rules' outer product, told apart by its transposed vector (a (1×k)
+ * matrix on the right of a vector is NumPy's product, v @ B with B of one row, which gives (k,)).
+ */
+function isOuter(e: MExpr & { kind: "mm" }): boolean {
+  return shapeOf(e.left).length === 1 && e.right.kind === "T" && shapeOf(e.right.arg).length === 1;
+}
+
 function mmShape(a: Shape, b: Shape): Shape {
-  if (a.length === 1 && b.length === 2 && b[0] === 1) return [a[0], b[1]]; // column times row: outer product
   if (a.length === 1 && b.length === 1) return [];
-  if (a.length === 1) return [b[1]];
-  if (b.length === 1) return [a[0]];
+  // A vector against a matrix or a batch loses the axis it gained.
+  if (a.length === 1) return [...b.slice(0, -2), b[b.length - 1]];
+  if (b.length === 1) return a.slice(0, -1);
+  if (a.length > 2 || b.length > 2) return [...broadcastShape(a.slice(0, -2), b.slice(0, -2)), a[a.length - 2], b[b.length - 1]];
   return [a[0], b[1]];
 }
 
+/** NumPy's broadcast of two shapes: aligned at the right, a 1 stretched to the other's size. */
 function broadcastShape(a: Shape, b: Shape): Shape {
-  return a.length >= b.length ? a : b;
+  const n = Math.max(a.length, b.length);
+  return Array.from({ length: n }, (_, i) => {
+    const x = a[a.length - n + i] ?? 1;
+    const y = b[b.length - n + i] ?? 1;
+    return x === 1 ? y : x;
+  });
 }
 
 const sameShape = (a: Shape, b: Shape): boolean => a.length === b.length && a.every((x, i) => x === b[i]);
@@ -112,12 +138,14 @@ export function scale(k: number, x: MExpr): MExpr {
 
 /** Elementwise product; ones drop out, a scaled ones becomes a scale, keeping the other operand's identity. */
 export function had(a: MExpr, b: MExpr): MExpr {
-  const sa = shapeOf(a);
-  const sb = shapeOf(b);
-  if (isOnes(b) && sa.length >= sb.length) return a;
-  if (isOnes(a) && sb.length >= sa.length) return b;
-  if (b.kind === "scale" && isOnes(b.arg) && sa.length >= shapeOf(b.arg).length) return scale(b.k, a);
-  if (a.kind === "scale" && isOnes(a.arg) && sb.length >= shapeOf(a.arg).length) return scale(a.k, b);
+  // Only where the other operand already has the product's shape: ones of (2×3) ⊙ y of (1×3) is a broadcast.
+  const full = broadcastShape(shapeOf(a), shapeOf(b));
+  const keepsA = sameShape(shapeOf(a), full);
+  const keepsB = sameShape(shapeOf(b), full);
+  if (isOnes(b) && keepsA) return a;
+  if (isOnes(a) && keepsB) return b;
+  if (b.kind === "scale" && isOnes(b.arg) && keepsA) return scale(b.k, a);
+  if (a.kind === "scale" && isOnes(a.arg) && keepsB) return scale(a.k, b);
   return { kind: "had", left: a, right: b };
 }
 
@@ -167,10 +195,20 @@ export function stageRules(s: Stage, ops: readonly Operand[], out: MExpr): ((up:
       return [(up) => sumTo(mulBy(up, b), sa), (up) => sumTo(mulBy(up, a), sb)];
     case "matmul":
       return matmulRules(a, b);
+    case "div":
+      // a = x ⊘ y: ∂L/∂x = ∂L/∂a ⊘ y and ∂L/∂y = (−x ⊘ y²) ⊙ ∂L/∂a, each summed back where it broadcast.
+      return [(up) => sumTo(divide(up, b), sa), (up) => sumTo(had(neg(divide(a, { kind: "pow", arg: b, p: 2 })), up), sb)];
+    case "reciprocal":
+      // a = 1/x: ∂L/∂x = (−a²) ⊙ ∂L/∂a, that is −1/x² with the stage's own value.
+      return [(up) => had(neg({ kind: "pow", arg: out, p: 2 }), up)];
     case "pow": {
-      if (b.kind !== "num") throw new NoMatrixForm("pow with a non-constant exponent");
-      const p = b.value;
-      return [(up) => had(scale(p, p === 2 ? a : { kind: "pow", arg: a, p: p - 1 }), up)];
+      // a = x^y: ∂L/∂x = y x^(y−1) ⊙ ∂L/∂a (p x^(p−1) for a number p) and ∂L/∂y = a ⊙ ln(x) ⊙ ∂L/∂a.
+      const p = b.kind === "num" ? b.value : null;
+      const dx = (up: MExpr): MExpr =>
+        p !== null
+          ? had(scale(p, p === 2 ? a : { kind: "pow", arg: a, p: p - 1 }), up)
+          : sumTo(had(had(b, { kind: "epow", left: a, right: { kind: "sub", left: b, right: { kind: "num", value: 1 } } }), up), sa);
+      return [dx, (up) => sumTo(had(had(out, { kind: "fn", fn: "ln", arg: a }), up), sb)];
     }
     case "relu":
       return [(up) => had({ kind: "fn", fn: "step", arg: a }, up)];
@@ -188,14 +226,20 @@ export function stageRules(s: Stage, ops: readonly Operand[], out: MExpr): ((up:
       return [(up) => had({ kind: "fn", fn: "cos", arg: a }, up)];
     case "cos":
       return [(up) => had(neg({ kind: "fn", fn: "sin", arg: a }), up)];
+    case "tan":
+      return [(up) => had({ kind: "add", left: { kind: "num", value: 1 }, right: { kind: "pow", arg: out, p: 2 } }, up)];
+    case "sign":
+    case "step":
+      // Flat on either side of 0 (the engine takes 0 at 0 too): no gradient flows back.
+      return [() => ({ kind: "zeros", shape: sa })];
     case "abs":
       return [(up) => had({ kind: "fn", fn: "sign", arg: a }, up)];
     case "sum":
     case "mean":
       return [(up) => bcast(up, sa, s.op === "mean" ? sa.reduce((x, y) => x * y, 1) : 1)];
     case "transpose":
-      if (sa.length !== 2) throw new NoMatrixForm("transpose of a non-matrix");
-      return [(up) => ({ kind: "T", arg: up })];
+      // A vector's (or scalar's) transpose is itself, as NumPy's .T; an array's reverses its axes back.
+      return [(up) => (sa.length < 2 ? up : { kind: "T", arg: up })];
     default:
       throw new NoMatrixForm(`no matrix rule for ${s.op}`);
   }
@@ -204,6 +248,23 @@ export function stageRules(s: Stage, ops: readonly Operand[], out: MExpr): ((up:
 /** up ⊙ other, or k · up for a constant scalar factor. */
 function mulBy(up: MExpr, other: MExpr): MExpr {
   return other.kind === "num" ? scale(other.value, up) : had(up, other);
+}
+
+/** x ⊘ y; dividing by 1 is no division, and ones ⊘ y (a closed form's upstream) is 1/y. */
+function divide(x: MExpr, y: MExpr): MExpr {
+  if (y.kind === "num" && y.value === 1) return x;
+  if (sameShape(shapeOf(y), broadcastShape(shapeOf(x), shapeOf(y)))) {
+    if (isOnes(x)) return { kind: "fn", fn: "recip", arg: y };
+    if (x.kind === "scale" && isOnes(x.arg)) return scale(x.k, { kind: "fn", fn: "recip", arg: y });
+  }
+  return { kind: "div", left: x, right: y };
+}
+
+/** x + y for gradients summed at fan-out: a zero contribution (sign, step) drops out, x + (−y) is x − y. */
+function plus(x: MExpr, y: MExpr): MExpr {
+  if (y.kind === "zeros" && sameShape(shapeOf(x), broadcastShape(shapeOf(x), y.shape))) return x;
+  if (x.kind === "zeros" && sameShape(shapeOf(y), broadcastShape(shapeOf(y), x.shape))) return y;
+  return y.kind === "neg" ? { kind: "sub", left: x, right: y.arg } : { kind: "add", left: x, right: y };
 }
 
 /** C = A @ B: ∂L/∂A = (∂L/∂C) Bᵀ and ∂L/∂B = Aᵀ (∂L/∂C), with vectors as columns (NumPy's 1-D rules). */
@@ -216,7 +277,14 @@ function matmulRules(a: MExpr, b: MExpr): ((up: MExpr) => MExpr)[] {
   if (ra === 1 && rb === 2) return [(up) => mm(b, up), (up) => mm(a, T(up))];
   // A dot product u @ v: the scalar upstream times the other vector.
   if (ra === 1 && rb === 1) return [(up) => had(up, b), (up) => had(up, a)];
-  throw new NoMatrixForm("batched or scalar matrix product");
+  // Batches of matrices: the same rules per matrix (ᵀ swaps the last two axes), summed over the batch
+  // axes an operand was broadcast along.
+  if (ra >= 2 && rb >= 2) {
+    const mT = (x: MExpr): MExpr => ({ kind: "T", arg: x, last: true });
+    return [(up) => sumTo(mm(up, mT(b)), shapeOf(a)), (up) => sumTo(mm(mT(a), up), shapeOf(b))];
+  }
+  // A vector with a batch: NumPy drops the axis the vector gained, which the algebra cannot write.
+  throw new NoMatrixForm("a matrix product of a vector with a batch of matrices");
 }
 
 // ---------------------------------------------------------------- forward values as expressions
@@ -237,8 +305,12 @@ export function forwardExpr(s: Stage, ops: readonly Operand[]): MExpr | null {
       return b.kind === "num" ? scale(b.value, a) : { kind: "had", left: a, right: b };
     case "matmul":
       return { kind: "mm", left: a, right: b };
+    case "div":
+      return { kind: "div", left: a, right: b };
+    case "reciprocal":
+      return { kind: "fn", fn: "recip", arg: a };
     case "pow":
-      return b.kind === "num" ? { kind: "pow", arg: a, p: b.value } : null;
+      return b.kind === "num" ? { kind: "pow", arg: a, p: b.value } : { kind: "epow", left: a, right: b };
     case "relu":
     case "tanh":
     case "sigmoid":
@@ -247,11 +319,15 @@ export function forwardExpr(s: Stage, ops: readonly Operand[]): MExpr | null {
     case "sqrt":
     case "sin":
     case "cos":
+    case "tan":
     case "abs":
+    case "sign":
+    case "step":
     case "sum":
+    case "mean":
       return { kind: "fn", fn: s.op, arg: a };
     case "transpose":
-      return shapeOf(a).length === 2 ? { kind: "T", arg: a } : null;
+      return shapeOf(a).length < 2 ? a : { kind: "T", arg: a };
     default:
       return null;
   }
@@ -285,22 +361,29 @@ export function evalM(e: MExpr, env: ReadonlyMap<string, bp.Tensor>): bp.Tensor 
     }
     case "ones":
       return bp.ones(e.shape, { dtype: "float64" });
+    case "zeros":
+      return bp.zeros(e.shape, { dtype: "float64" });
     case "num":
       return bp.scalar(e.value, "float64");
     case "const":
       return e.value;
     case "T": {
       const x = ev(e.arg);
+      if (e.last) return bp.mT(x);
       return x.ndim === 1 ? bp.reshape(x, [1, x.shape[0]]) : bp.transpose(x);
     }
     case "mm": {
       const l = ev(e.left);
       const r = ev(e.right);
       // A column vector times a row: NumPy would read the 1-D operand as a row, so make it a column.
-      return l.ndim === 1 && r.ndim === 2 && r.shape[0] === 1 ? bp.matmul(bp.reshape(l, [l.shape[0], 1]), r) : bp.matmul(l, r);
+      return isOuter(e) ? bp.matmul(bp.reshape(l, [l.shape[0], 1]), r) : bp.matmul(l, r);
     }
     case "had":
       return bp.mul(ev(e.left), ev(e.right));
+    case "div":
+      return bp.div(ev(e.left), ev(e.right));
+    case "epow":
+      return bp.pow(ev(e.left), ev(e.right));
     case "add":
       return bp.add(ev(e.left), ev(e.right));
     case "sub":
@@ -340,6 +423,10 @@ function evalFn(fn: MFn, x: bp.Tensor): bp.Tensor {
       return bp.sin(x);
     case "cos":
       return bp.cos(x);
+    case "tan":
+      return bp.tan(x);
+    case "mean":
+      return bp.mean(x);
     case "abs":
       return bp.abs(x);
     case "sign":
@@ -368,7 +455,7 @@ export function matches(e: MExpr, env: ReadonlyMap<string, bp.Tensor>, want: bp.
   if (got.size !== want.size) return false;
   const g = Array.from(got.data, Number);
   const w = Array.from(want.data, Number);
-  return w.every((x, i) => Math.abs(g[i] - x) <= 1e-9 * (1 + Math.abs(x)) || (Number.isNaN(x) && Number.isNaN(g[i])));
+  return w.every((x, i) => g[i] === x || Math.abs(g[i] - x) <= 1e-9 * (1 + Math.abs(x)) || (Number.isNaN(x) && Number.isNaN(g[i])));
 }
 
 // ---------------------------------------------------------------- printing
@@ -406,6 +493,8 @@ function pr(e: MExpr, st: Style, out: string): P {
       return e.up ? { s: partial(out, e.name, st), level: 2.5 } : { s: nameText(e.name, st), level: 5 };
     case "ones":
       return { s: e.shape.length === 0 || !lx ? "1" : "\\mathbf{1}", level: 5 };
+    case "zeros":
+      return { s: e.shape.length === 0 || !lx ? "0" : "\\mathbf{0}", level: 5 };
     case "num":
       return { s: String(e.value), level: e.value < 0 ? 1 : 5 };
     case "const":
@@ -429,11 +518,22 @@ function pr(e: MExpr, st: Style, out: string): P {
       // A scalar multiple binds like a product: 2 (uᵀ v) · v.
       return { s: `${side(e.left, 2)}${op}${side(e.right, 2.5)}`, level: scalarSide ? 3 : 2 };
     }
+    case "div": {
+      // By a scalar, a plain division (the upstream ∂L/∂a in parentheses, so its slash stays its own).
+      if (shapeOf(e.right).length === 0) return { s: `${paren(sub(e.left), 3, st)} / ${paren(sub(e.right), 3.5, st)}`, level: 3 };
+      return { s: `${paren(sub(e.left), 2, st)}${lx ? " \\oslash " : " ⊘ "}${paren(sub(e.right), 2.5, st)}`, level: 2 };
+    }
+    case "epow": {
+      const exponent = sub(e.right);
+      const sup = lx ? `^{${exponent.s}}` : `^${paren(exponent, 5, st)}`;
+      return { s: `${paren(sub(e.left), 5, st)}${sup}`, level: 4 };
+    }
     case "add":
     case "sub":
       return { s: `${paren(sub(e.left), 1, st)} ${e.kind === "add" ? "+" : lx ? "-" : "−"} ${paren(sub(e.right), e.kind === "add" ? 1 : 2, st)}`, level: 1 };
     case "neg":
-      return { s: `${lx ? "-" : "−"}${paren(sub(e.arg), 2.5, st)}`, level: 1.5 };
+      // −(x ⊘ y²) is (−x) ⊘ y²: no parentheses needed around a product or quotient.
+      return { s: `${lx ? "-" : "−"}${paren(sub(e.arg), e.arg.kind === "had" || e.arg.kind === "div" ? 2 : 2.5, st)}`, level: 1.5 };
     case "scale": {
       const a = sub(e.arg);
       const gap = e.arg.kind === "ones" ? (lx ? " \\cdot " : "·") : e.arg.kind === "var" && !e.arg.up ? "" : lx ? "\\," : " ";
@@ -483,6 +583,7 @@ function fnText(fn: MFn, arg: string, st: Style): string {
     case "ln":
     case "sin":
     case "cos":
+    case "tan":
       return lx ? `\\${fn}(${arg})` : `${fn}(${arg})`;
     case "sqrt":
       return lx ? `\\sqrt{${arg}}` : `sqrt(${arg})`;
@@ -504,7 +605,7 @@ function sumLabel(from: Shape, to: Shape, st: Style): string {
   if (to.length === 0 || axes.length === from.length) label = "";
   else if (from.length === 2 && axes.join() === "0") label = "rows";
   else if (from.length === 2 && axes.join() === "1") label = "cols";
-  else label = `axes ${axes.join(",")}`;
+  else label = axes.length === 1 ? `axis ${axes[0]}` : `axes ${axes.join(",")}`;
   if (!label) return lx ? "\\sum" : "Σ";
   return lx ? `\\sum_{\\text{${label}}}` : `Σ_${label.includes(" ") ? `{${label}}` : label}`;
 }
@@ -522,12 +623,13 @@ export function ruleShapes(lhs: Shape, e: MExpr): string {
   const left = shapeText(lhs);
   switch (e.kind) {
     case "mm": {
-      const outer = shapeOf(e.left).length === 1 && shapeOf(e.right).length === 2 && shapeOf(e.right)[0] === 1;
-      return `${left} = ${factorShape(e.left, outer)}${factorShape(e.right, false)}`;
+      return `${left} = ${factorShape(e.left, isOuter(e))}${factorShape(e.right, false)}`;
     }
-    case "had": {
+    case "had":
+    case "div": {
       const [l, r] = [shapeOf(e.left), shapeOf(e.right)];
-      return `${left} = ${shapeText(l)} ${l.length === 0 || r.length === 0 ? "·" : "⊙"} ${shapeText(r)}`;
+      const op = e.kind === "had" ? (l.length === 0 || r.length === 0 ? "·" : "⊙") : r.length === 0 ? "/" : "⊘";
+      return `${left} = ${shapeText(l)} ${op} ${shapeText(r)}`;
     }
     case "sumTo": {
       const from = shapeOf(e.arg);
@@ -568,7 +670,7 @@ function ruleExprs(s: Stage, ops: readonly Operand[], out: MExpr, up: MExpr): Ma
     if (o.name === null) return;
     const c = rules[k](up);
     const prev = per.get(o.name);
-    per.set(o.name, prev ? { kind: "add", left: prev, right: c } : c);
+    per.set(o.name, prev ? plus(prev, c) : c);
   });
   return per;
 }
@@ -646,7 +748,7 @@ function backwardExprs(staged: StagedProgram, values: ReadonlyMap<string, bp.Ten
     const per = ruleExprs(s, operandsOf(s, values, (n) => fwd.get(n)!, constText(s)), fwd.get(s.name)!, up);
     for (const [name, c] of per) {
       const prev = delta.get(name);
-      delta.set(name, prev ? { kind: "add", left: prev, right: c } : c);
+      delta.set(name, prev ? plus(prev, c) : c);
     }
   }
   return delta;
@@ -697,12 +799,35 @@ function normalize(e: MExpr): MExpr {
   }
   if (e.kind === "T" || e.kind === "neg") {
     const a = normalize(e.arg);
-    if (a.kind === "scale") return scale(e.kind === "neg" ? -a.k : a.k, normalize({ ...e, arg: a.arg }));
+    // −(k x) is (−k) x: the sign moves into the factor, and the negation goes (not both).
+    if (a.kind === "scale") return e.kind === "neg" ? scale(-a.k, a.arg) : scale(a.k, normalize({ ...e, arg: a.arg }));
     return { ...e, arg: a };
   }
   if ("left" in e) return { ...e, left: normalize(e.left), right: normalize(e.right) };
   if ("arg" in e) return { ...e, arg: normalize(e.arg) } as MExpr;
   return e;
+}
+
+/** The shared deltas, last first, each after the shared deltas inside it (a DAG: containment has no cycles). */
+function deltaOrder(shared: readonly MExpr[]): MExpr[] {
+  const isShared = new Set(shared);
+  const placed = new Set<MExpr>();
+  const out: MExpr[] = [];
+  const place = (d: MExpr): void => {
+    if (placed.has(d)) return;
+    placed.add(d);
+    const seen = new Set<MExpr>();
+    const visit = (e: MExpr): void => {
+      if (seen.has(e)) return;
+      seen.add(e);
+      if (e !== d && isShared.has(e)) place(e);
+      else kids(e).forEach(visit);
+    };
+    visit(d);
+    out.push(d);
+  };
+  [...shared].reverse().forEach(place);
+  return out;
 }
 
 /** Closed forms as expressions: named deltas (in evaluation order) and ∂L/∂input per input the output uses. */
@@ -733,10 +858,14 @@ export function closedFormExprs(staged: StagedProgram, values: ReadonlyMap<strin
   // A stage's delta is named when two or more gradients share it and it is more than a few symbols,
   // or a difference like the lecture's δ2 = ŷ − y.
   const order = staged.stages.map((s) => delta.get(s.name)).filter((d): d is MExpr => d !== undefined);
-  const shared = [...new Set(order)].filter((d) => (count.get(d) ?? 0) >= 2 && (sizeM(d) > 4 || d.kind === "add" || d.kind === "sub"));
+  // A delta shared by several stages (b = a + c passes ∂L/∂b to a unchanged) is numbered at the last
+  // of them, the stage that made it, so δ1, δ2... follow the layers forwards.
+  const last = new Map(order.map((d, i) => [d, i]));
+  const shared = order.filter((d, i) => last.get(d) === i).filter((d) => (count.get(d) ?? 0) >= 2 && (sizeM(d) > 4 || d.kind === "add" || d.kind === "sub"));
   const names = new Map<MExpr, MExpr>(shared.map((d, k) => [d, { kind: "var", name: `δ${k + 1}`, shape: shapeOf(d) }]));
-  // Later deltas do not depend on earlier ones: evaluate and list them backwards (δ2 before δ1).
-  const deltas = [...shared].reverse().map((d) => ({ name: (names.get(d) as { name: string }).name, expr: normalize(substitute(d, names, d)) }));
+  // Listed and evaluated backwards (δ2 before δ1), except that a delta comes after those it contains:
+  // −(−x) is x itself, so an earlier stage's delta can be part of a later one's.
+  const deltas = deltaOrder(shared).map((d) => ({ name: (names.get(d) as { name: string }).name, expr: normalize(substitute(d, names, d)) }));
   const grads = inputs.map((n, k) => ({ name: n, expr: normalize(substitute(finals[k], names)) }));
   if ([...deltas, ...grads].some((d) => sizeM(d.expr) > CLOSED_FORM_SIZE_LIMIT)) return null;
   return { deltas, grads };

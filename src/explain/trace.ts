@@ -9,9 +9,9 @@
  */
 import * as bp from "./core.js";
 import { num, v, type Expr } from "./ast.js";
-import { tracingPieces } from "./ops.js";
+import { applyOp, tracingPieces } from "./ops.js";
 import { foldGraph } from "./walk.js";
-import { ExplainError, equationText, refArgs, stageFunction, type Stage, type StagedProgram } from "./stage.js";
+import { ExplainError, equationText, refArgs, type Stage, type StagedProgram } from "./stage.js";
 
 /** One stage as recorded: its forward run and its VJP. */
 export interface StageRecord {
@@ -20,6 +20,12 @@ export interface StageRecord {
   readonly refs: readonly string[];
   /** Fresh leaves holding the referenced arguments' values: the forward run's inputs. */
   readonly leaves: readonly bp.Tensor[];
+  /**
+   * Per argument position, a leaf holding an array constant's value (null for references and scalars): recorded
+   * like the arguments, so that what the VJP computes from a constant (an exponent's y - 1) is a node
+   * a reader can name, not a new number.
+   */
+  readonly constants: readonly (bp.Tensor | null)[];
   /** The recorded output (VJP rules that reuse the output, d exp = out · ct, point at it). */
   readonly out: bp.Tensor;
   /**
@@ -74,13 +80,23 @@ export function traceProgram(staged: StagedProgram, given: ReadonlyMap<string, b
       }
       if (!values.has(name)) values.set(name, t);
     }
-    const forward: { stage: Stage; refs: string[]; leaves: bp.Tensor[]; out: bp.Tensor; back: (ct: bp.Tensor) => bp.Tensor[] }[] = [];
+    const forward: { stage: Stage; refs: string[]; leaves: bp.Tensor[]; constants: (bp.Tensor | null)[]; out: bp.Tensor; back: (ct: bp.Tensor) => bp.Tensor[] }[] = [];
     for (const s of staged.stages) {
       const refs = refArgs(s);
       const leaves = refs.map((r) => leaf(values.get(r)!));
+      // Array constants only: a scalar's y - 1 stays a number, which reads better (x^-0.5, not x^(0.5 - 1)).
+      const constants = s.args.map((a) => (a.kind === "const" && a.value.size !== 1 ? leaf(a.value) : null));
+      const held = constants.filter((c): c is bp.Tensor => c !== null);
       try {
-        const [out, back] = bp.vjp(stageFunction(s), ...leaves);
-        forward.push({ stage: s, refs, leaves, out, back });
+        // The stage as a function of its references, then its constants (both recorded).
+        const f = (...xs: bp.Tensor[]): bp.Tensor => {
+          let r = 0;
+          let c = refs.length;
+          return applyOp(s.op, s.args.map((a, i) => (a.kind === "ref" ? xs[r++] : constants[i] ? xs[c++] : a.value)), s.fn);
+        };
+        const [out, vjpAll] = bp.vjp(f, ...leaves, ...held);
+        const back = (ct: bp.Tensor) => vjpAll(ct).slice(0, refs.length);
+        forward.push({ stage: s, refs, leaves, constants, out, back });
         values.set(s.name, plain(out));
       } catch (e) {
         throw new ExplainError(`in stage ${equationText(s, print)}: ${e instanceof Error ? e.message : String(e)}`);
@@ -100,7 +116,7 @@ export function traceProgram(staged: StagedProgram, given: ReadonlyMap<string, b
       grads.set(f.stage.name, g);
       const ct = leaf(g ?? bp.onesLike(f.out));
       const vjp = f.back(ct);
-      records[i] = { stage: f.stage, refs: f.refs, leaves: f.leaves, out: f.out, ct, reached: g !== null, vjp };
+      records[i] = { stage: f.stage, refs: f.refs, leaves: f.leaves, constants: f.constants, out: f.out, ct, reached: g !== null, vjp };
       f.refs.forEach((r, k) => {
         const c = g ? plain(vjp[k]) : null;
         edges.push({ from: r, to: f.stage.name, argIndex: k, contribution: c });
