@@ -154,3 +154,19 @@ describe("one recording serves every part of the report", () => {
     assert.equal(u.localValue.x, Math.cos(1));
   });
 });
+
+describe("past the simplifier's budget the derivatives are shown unsimplified", () => {
+  it("with a note in every format, and still exact", () => {
+    const src = "(ln(x) + sin(y))^2 + 4x";
+    const at = parseAssignments(["x=e,y=pi/2"]);
+    const r = explain(src, at, { simplifyStepsPerNode: 0.01 });
+    assert.equal(r.derivativesUnsimplified, true);
+    assert.notEqual(r.derivatives?.x, explain(src, at).derivatives?.x);
+    // Exact all the same: evaluated at the point it is the gradient.
+    assert.ok(Math.abs((explain(r.derivatives!.x, at).value as number) - (r.gradients.x as number)) < 1e-12);
+    assert.match(formatTable(r), /Symbolic derivatives\n {2}\(not simplified: /);
+    assert.match(formatMarkdown(r), /_Not simplified: /);
+    assert.match(formatLatex(r), /% not simplified: /);
+    assert.equal(explain(src, at).derivativesUnsimplified, undefined);
+  });
+});

@@ -139,6 +139,11 @@ export interface ExplainReport {
   /** The same derivatives as expression trees (simplified). */
   derivativeExprs?: Record<string, Expr>;
   /**
+   * Set when simplifying the derivatives took more than its op budget (SIMPLIFY_STEPS_PER_NODE per
+   * node): they are shown as read from the trace, correct but unsimplified.
+   */
+  derivativesUnsimplified?: boolean;
+  /**
    * Set instead of `derivatives` when they are too large to show: `size` nodes in the largest
    * expression tree before simplification, over `limit`. Stages, values and gradients are unaffected.
    */
@@ -184,6 +189,11 @@ export interface PerStageDerivative {
 export interface ExplainOptions {
   check?: boolean;
   step?: number;
+  /**
+   * Simplifier steps allowed per node of the full derivatives (default SIMPLIFY_STEPS_PER_NODE); past
+   * it they are shown unsimplified. A front end with less time to spare may lower it.
+   */
+  simplifyStepsPerNode?: number;
 }
 
 /** The shape of a number (none) or of a nested array, from its first elements. */
@@ -271,7 +281,8 @@ function branchTaken(s: Stage, from: string, x: bp.Tensor): string | null {
   return z > 0 ? `${at} > 0` : z < 0 ? `${at} < 0` : `${at}, the kink, where sign(0) = 0`;
 }
 
-type FullDerivatives = { kind: "ok"; exprs: Map<string, Expr> } | { kind: "tooLarge"; size: number } | { kind: "none" };
+/** `simplified: false`: the simplifier ran out of its budget, so the derivatives are as read, unsimplified. */
+type FullDerivatives = { kind: "ok"; exprs: Map<string, Expr>; simplified: boolean } | { kind: "tooLarge"; size: number } | { kind: "none" };
 
 /**
  * Nodes of the expression tree that `e` stands for, counting shared subexpressions once per use (as
@@ -301,7 +312,7 @@ export function treeSize(e: Expr): number {
  * upstream leaf as the derivative reaching it, so the pieces share structure and reading is linear in
  * the program. Their tree size is measured on that shared structure before anything is simplified.
  */
-function fullDerivatives(trace: Trace, staged: StagedProgram, inputs: readonly string[]): FullDerivatives {
+function fullDerivatives(trace: Trace, staged: StagedProgram, inputs: readonly string[], stepsPerNode: number): FullDerivatives {
   if (inputs.some((n) => trace.values.get(n)!.size !== 1)) return { kind: "none" };
   const fwd = new Map<string, Expr>(inputs.map((n) => [n, v(n)]));
   const fwdOf = (r: StageRecord): Expr => substitute(r.stage.expr, fwd);
@@ -339,12 +350,13 @@ function fullDerivatives(trace: Trace, staged: StagedProgram, inputs: readonly s
   const exprs = new Map<string, Expr>();
   try {
     const total = sizes.reduce((a, b) => a + b, 0);
-    withinBudget(SIMPLIFY_STEPS_PER_NODE * (total + 1), () => inputs.forEach((n, k) => exprs.set(n, simplify(roots[k]))));
+    withinBudget(stepsPerNode * (total + 1), () => inputs.forEach((n, k) => exprs.set(n, simplify(roots[k]))));
   } catch (e) {
-    if (e instanceof WorkBudgetExceeded) return { kind: "tooLarge", size };
+    // Under the size bound but past the simplifier's budget: shown as read, with a note, never a hang.
+    if (e instanceof WorkBudgetExceeded) return { kind: "ok", exprs: new Map(inputs.map((n, k) => [n, roots[k]] as const)), simplified: false };
     throw e;
   }
-  return { kind: "ok", exprs };
+  return { kind: "ok", exprs, simplified: true };
 }
 
 /**
@@ -648,7 +660,7 @@ export function explainAll(source: string, given: ReadonlyMap<string, bp.Tensor>
     report.backwardNonFinite = nonFinite.flag;
   }
   if (scalar) {
-    const full = fullDerivatives(ev, staged, staged.inputs);
+    const full = fullDerivatives(ev, staged, staged.inputs, options.simplifyStepsPerNode ?? SIMPLIFY_STEPS_PER_NODE);
     if (full.kind === "tooLarge") {
       report.derivativesTooLarge = { size: full.size, limit: DERIVATIVE_SIZE_LIMIT };
       report.derivativesPerStage = perStageDerivatives(staged, ev.edges, locals, inputNames);
@@ -661,6 +673,7 @@ export function explainAll(source: string, given: ReadonlyMap<string, bp.Tensor>
       report.derivatives = namedRecord(inputNames.map((n) => [n, printDerivative(exprOf(n))] as const));
       report.derivativesLatex = namedRecord(inputNames.map((n) => [n, printDerivative(exprOf(n), "latex")] as const));
       report.derivativeExprs = namedRecord(inputNames.map((n) => [n, exprOf(n)] as const));
+      if (!full.simplified) report.derivativesUnsimplified = true;
     }
   }
   if (!scalar) addMatrixForms(report, staged, ev);

@@ -16,6 +16,9 @@ export function tooLargeText(r: ExplainReport): string | null {
   return `too large to show: about ${fmtNumber(t.size)} nodes before simplification (the limit is ${t.limit})${r.abstract ? "" : "; the gradients above are exact"}`;
 }
 
+/** Said where the full derivatives are shown as read, the simplifier having run out of its budget. */
+const UNSIMPLIFIED_NOTE = "not simplified: simplifying them took more than the simplifier's step budget; they are exact as written";
+
 /** Heads the per-stage derivatives that stand in for full ones too large to show. */
 const PER_STAGE_NOTE = "given per stage instead, each through the names that use it (the chain rule as backprop applies it)";
 
@@ -154,6 +157,7 @@ function formatAbstractTable(r: ExplainReport): string {
   if (chain.length) lines.push("", "Chain rule (each name's derivative over the stages that consume it)", ...chain.map((l) => `  ${l}`));
   if (r.derivatives) {
     lines.push("", "Symbolic derivatives");
+    if (r.derivativesUnsimplified) lines.push(`  (${UNSIMPLIFIED_NOTE})`);
     for (const n of r.inputs) lines.push(`  d${r.output}/d${n} = ${own(r.derivatives, n)}`);
   }
   const tooLarge = tooLargeText(r);
@@ -192,6 +196,7 @@ export function formatTable(r: ExplainReport): string {
   }
   if (r.derivatives) {
     lines.push("", "Symbolic derivatives");
+    if (r.derivativesUnsimplified) lines.push(`  (${UNSIMPLIFIED_NOTE})`);
     for (const n of r.inputs) lines.push(`  d${r.output}/d${n} = ${own(r.derivatives, n)}`);
   }
   const tooLarge = tooLargeText(r);
@@ -243,6 +248,7 @@ function symbolicMarkdown(r: ExplainReport): string[] {
   if (chain.length) out.push("", "Chain rule (each name over the stages that consume it):", "", ...chain.map((l) => `- $${l}$`));
   if (r.derivatives) {
     out.push("", "Symbolic derivatives:", "");
+    if (r.derivativesUnsimplified) out.push(`_${UNSIMPLIFIED_NOTE[0].toUpperCase()}${UNSIMPLIFIED_NOTE.slice(1)}._`, "");
     for (const n of r.inputs) out.push(`- $\\frac{\\partial ${r.output}}{\\partial ${n}} = ${own(r.derivativesLatex, n) ?? own(r.derivatives, n)}$`);
   }
   const tooLarge = tooLargeText(r);
@@ -322,7 +328,7 @@ function chainAndDerivativesLatex(r: ExplainReport): string[] {
   const chain = chainLines(r, "latex");
   if (chain.length) out.push("", "% Chain rule (each name over the stages that consume it)", "\\begin{align*}", chain.map((l) => l.replace(" = ", " &= ")).join(" \\\\\n"), "\\end{align*}");
   if (r.derivativesLatex) {
-    out.push("", "\\begin{align*}");
+    out.push("", ...(r.derivativesUnsimplified ? [`% ${UNSIMPLIFIED_NOTE}`] : []), "\\begin{align*}");
     out.push(r.inputs.map((n) => `\\frac{\\partial ${r.output}}{\\partial ${n}} &= ${own(r.derivativesLatex, n)}`).join(" \\\\\n"));
     out.push("\\end{align*}");
   }
