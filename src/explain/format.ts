@@ -142,6 +142,25 @@ function edgeRows(r: ExplainReport): string[][] {
   return rows;
 }
 
+/** The chain rule per name, the full derivatives (or why not, and the per-stage form), as text lines. */
+function symbolicText(r: ExplainReport): string[] {
+  const lines: string[] = [];
+  const chain = chainLines(r, "text");
+  if (chain.length) {
+    lines.push("", "Chain rule (each name's derivative over the stages that consume it)");
+    pushAll(lines, chain.map((l) => `  ${l}`));
+  }
+  if (r.derivatives) {
+    lines.push("", "Symbolic derivatives");
+    if (r.derivativesUnsimplified) lines.push(`  (${UNSIMPLIFIED_NOTE})`);
+    for (const n of r.inputs) lines.push(`  d${r.output}/d${n} = ${own(r.derivatives, n)}`);
+  }
+  const tooLarge = tooLargeText(r);
+  if (tooLarge) lines.push("", "Symbolic derivatives", `  ${tooLarge}`);
+  if (r.derivativesPerStage) lines.push(`  ${PER_STAGE_NOTE}:`, ...r.derivativesPerStage.map((d) => `    ${d.text}`));
+  return lines;
+}
+
 /**
  * A program with abstract functions has no values: its table shows the stages with their
  * expansions, the local derivatives, the chain rule and the full derivatives, and says why.
@@ -153,16 +172,7 @@ function formatAbstractTable(r: ExplainReport): string {
   lines.push(`  output ${r.output}`, "");
   lines.push("Local derivatives (stages in reverse)");
   pushAll(lines, table([["stage", "local derivative"], ...r.edges.map((e) => [r.stages.find((s) => s.name === e.to)?.equation ?? e.to, `∂${e.to}/∂${e.from} = ${e.local}`])]));
-  const chain = chainLines(r, "text");
-  if (chain.length) lines.push("", "Chain rule (each name's derivative over the stages that consume it)", ...chain.map((l) => `  ${l}`));
-  if (r.derivatives) {
-    lines.push("", "Symbolic derivatives");
-    if (r.derivativesUnsimplified) lines.push(`  (${UNSIMPLIFIED_NOTE})`);
-    for (const n of r.inputs) lines.push(`  d${r.output}/d${n} = ${own(r.derivatives, n)}`);
-  }
-  const tooLarge = tooLargeText(r);
-  if (tooLarge) lines.push("", "Symbolic derivatives", `  ${tooLarge}`);
-  if (r.derivativesPerStage) lines.push(`  ${PER_STAGE_NOTE}:`, ...r.derivativesPerStage.map((d) => `    ${d.text}`));
+  pushAll(lines, symbolicText(r));
   lines.push("", `Note: ${r.abstract?.note ?? ""}`);
   if (r.warnings.length) lines.push("", "Warnings", ...r.warnings.map((w) => `  ! ${w}`));
   return lines.join("\n");
@@ -189,19 +199,7 @@ export function formatTable(r: ExplainReport): string {
   pushAll(lines, table(edgeRows(r)));
   lines.push("", "Gradients (contributions summed where an input fans out)");
   pushAll(lines, gradientSums(r).map((l) => `  ${l}`));
-  const chain = chainLines(r, "text");
-  if (chain.length) {
-    lines.push("", "Chain rule (each name's derivative over the stages that consume it)");
-    pushAll(lines, chain.map((l) => `  ${l}`));
-  }
-  if (r.derivatives) {
-    lines.push("", "Symbolic derivatives");
-    if (r.derivativesUnsimplified) lines.push(`  (${UNSIMPLIFIED_NOTE})`);
-    for (const n of r.inputs) lines.push(`  d${r.output}/d${n} = ${own(r.derivatives, n)}`);
-  }
-  const tooLarge = tooLargeText(r);
-  if (tooLarge) lines.push("", "Symbolic derivatives", `  ${tooLarge}`);
-  if (r.derivativesPerStage) lines.push(`  ${PER_STAGE_NOTE}:`, ...r.derivativesPerStage.map((d) => `    ${d.text}`));
+  pushAll(lines, symbolicText(r));
   if (r.matrixDerivatives) {
     lines.push("", "Matrix derivatives (denominator convention, checked against the gradients)");
     pushAll(lines, matrixLines(r, "text").map((l) => `  ${l}`));
