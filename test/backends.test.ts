@@ -9,13 +9,13 @@ import * as bp from "../src/index.js";
 import { nativeAddon, useNativeBackend } from "../src/node/native.js";
 import { createWasmBackend, view2d } from "../src/core/backends/wasm.js";
 import { referenceGemm } from "../src/core/kernels/matmul.js";
-import { withBackend } from "./helpers.js";
+import { withBackend, describeIf } from "./helpers.js";
 // The Node entry: lets the wasm kernels use worker threads.
 import "../src/node/index.js";
 
 const native = nativeAddon();
 
-describe("native backend", { skip: native ? false : "the native addon was not built (no C++ compiler or Node headers)" }, () => {
+describeIf("native backend", native ? false : "the native addon was not built (no C++ compiler or Node headers)", () => {
   it("registers and reports its instruction set", () => {
     const info = useNativeBackend();
     assert.ok(info && ["avx512", "avx2", "generic"].includes(info.isa));
@@ -255,7 +255,7 @@ describe("native backend", { skip: native ? false : "the native addon was not bu
   });
 });
 
-describe("wasm SIMD backend", { skip: bp.listBackends().includes("wasm") ? false : "WebAssembly SIMD is not available" }, () => {
+describeIf("wasm SIMD backend", bp.listBackends().includes("wasm") ? false : "WebAssembly SIMD is not available", () => {
   it("is selected on import where available", () => {
     assert.ok(bp.listBackends().includes("wasm"));
   });
@@ -342,7 +342,7 @@ function assertClose(got: bp.Tensor, want: bp.Tensor, tol: number, what: string)
 
 const wasm = createWasmBackend();
 
-describe("wasm kernels against the reference, primitive by primitive", { skip: wasm ? false : "WebAssembly SIMD is not available" }, () => {
+describeIf("wasm kernels against the reference, primitive by primitive", wasm ? false : "WebAssembly SIMD is not available", () => {
   // Every primitive the backend overrides is listed here, so a new override without a test fails.
   const BINARY = ["add", "sub", "mul", "div", "maximum", "minimum", "gt", "ge", "eq"] as const;
   const UNARY = ["neg", "abs", "sqrt", "reciprocal", "exp", "log", "sigmoid", "tanh"] as const;

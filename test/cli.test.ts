@@ -1,4 +1,5 @@
 /** The command line: `backprop shapes`, called in-process and through the installed bin. */
+import { describeIf } from "./helpers.js";
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
@@ -55,7 +56,7 @@ describe("backprop shapes", () => {
 const bin = fileURLToPath(new URL("../bin/backprop.js", import.meta.url));
 const built = existsSync(fileURLToPath(new URL("../dist/cli/main.js", import.meta.url)));
 
-describe("installed bin", { skip: built ? false : "dist/ is not built (npm ci builds it)" }, () => {
+describeIf("installed bin", built ? false : "dist/ is not built (npm ci builds it)", () => {
   it("runs from the package bin with the exit code", async () => {
     const ok = spawnSync(process.execPath, [bin, "shapes", "(4,2)", "+", "(2,4,1)", "--json"], { encoding: "utf8" });
     assert.equal(ok.status, 0);
@@ -66,7 +67,7 @@ describe("installed bin", { skip: built ? false : "dist/ is not built (npm ci bu
   });
 });
 
-describe("README example", { skip: built ? false : "dist/ is not built (npm ci builds it)" }, () => {
+describeIf("README example", built ? false : "dist/ is not built (npm ci builds it)", () => {
   it("examples/quickstart.mjs runs and prints the seeds' numbers", async () => {
     const script = fileURLToPath(new URL("../examples/quickstart.mjs", import.meta.url));
     const r = spawnSync(process.execPath, [script], { encoding: "utf8" });

@@ -1,4 +1,5 @@
 /** Broadcasting and matmul shape rules: the tutorial's exercises, a property-based oracle, and NumPy itself. */
+import { describeIf } from "./helpers.js";
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
@@ -126,7 +127,7 @@ describe("matmulShape", () => {
 
 const hasNumpy = spawnSync("python3", ["-c", "import numpy"], { encoding: "utf8" }).status === 0;
 
-describe("cross-check against NumPy", { skip: hasNumpy ? false : "python3 with numpy is not installed" }, () => {
+describeIf("cross-check against NumPy", hasNumpy ? false : "python3 with numpy is not installed", () => {
   it("broadcast and matmul shapes (and errors) match numpy on 400 random pairs", () => {
     const pairs = fc.sample(fc.oneof(relatedPair, fc.tuple(shapeArb, shapeArb)), { numRuns: 200, seed: 7 });
     const mats = fc.sample(fc.tuple(fc.array(fc.integer({ min: 1, max: 4 }), { minLength: 1, maxLength: 4 }), fc.array(fc.integer({ min: 1, max: 4 }), { minLength: 1, maxLength: 4 })), { numRuns: 200, seed: 8 });
