@@ -141,8 +141,8 @@ const MAX_LOCAL = 18;
 const R = 24;
 /** Room around the drawing. */
 const PAD = 8;
-/** Width over height (legend included) past which a long figure folds into rows: under the 3:1 the checker allows. */
-const FOLD_ASPECT = 2.6;
+/** Width over height (legend included) past which a long figure folds into rows: the 3:1 geometry.ts allows. */
+const FOLD_ASPECT = 3;
 /** Figures of at most this many layers stay in one row (geometry.ts's FOLD_LAYERS): folded, they read worse. */
 const FOLD_LAYERS = 6;
 
