@@ -263,10 +263,10 @@ describe("web playground in Chromium", { skip: existsSync(CHROMIUM) ? false : "C
   it("stepping to a far stage pans it into view", async () => {
     const page = await open(chainQuery);
     await page.waitForSelector("#graph svg");
-    await page.click("#zoom-in", { timeout: 2000 }).catch(() => undefined);
-    await page.click("#zoom-in", { timeout: 2000 }).catch(() => undefined);
-    await page.click("#step-reset");
     const last = `#graph g.gate[data-stage="s${CHAIN}"]`;
+    // The figure folds into rows (issue 15): zoom in until its last stage is off screen.
+    for (let i = 0; i < 8 && intersects(await box(page, last), await box(page, "#graph")); i++) await page.click("#zoom-in", { timeout: 2000 }).catch(() => undefined);
+    await page.click("#step-reset");
     assert.ok(!intersects(await box(page, last), await box(page, "#graph")), "zoomed in, the last stage starts out of view");
     // Forward through every stage: End, then back over the whole backward pass.
     await page.click("#step-end");

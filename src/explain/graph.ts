@@ -187,17 +187,18 @@ interface Wire {
   argIndex: number;
 }
 
-
 /**
  * Lays the graph out with ELK's layered algorithm (elkjs, the Eclipse Layout Kernel compiled to
  * JavaScript): inputs as boxes and gates as circles, one port per operand in operand order and one per
  * use, each wire's value/gradient pair as one inline label the wire runs through, the local derivative
  * as a head label near its consumer, names above the gates and fan-out sums below them as node labels,
- * so the engine keeps them all apart. Long programs fold into rows (ELK's graph wrapping).
+ * so the engine keeps them all apart. Long programs fold into rows (layoutWithElk).
  *
- * Why ELK and not Graphviz (@viz-js/viz): measured on the course exercises and 200 random programs,
- * ELK's inline and end labels, fixed port order and wrapping left no label on a foreign wire and
- * folded long figures, where dot places edge labels beside the wire and cannot fold; see issue 15.
+ * Why ELK and not Graphviz (@viz-js/viz, dot): measured on the course exercises and 200 random
+ * programs (geometry.ts), ELK left no defect; dot left about 10,000 label/label and 6,800 label/wire
+ * overlaps, since it puts edge labels beside their wire and head labels without avoiding anything, and
+ * it cannot fold. Both bundle to about 470 kB gzipped and need nothing fetched at run time; dot is
+ * faster (about 170 ms a random program against about 600 ms) but needs an async start (issue 15).
  */
 export function buildGraph(r: ExplainReport): Graph {
   const OUT = outputId(r);
