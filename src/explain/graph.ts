@@ -255,8 +255,60 @@ export function buildGraph(r: ExplainReport): Graph {
     };
   });
   const graph: Graph = { nodes, edges, width: 0, height: 0 };
-  layoutWithElk(graph, wires.map((w) => w.argIndex));
+  if (edges.length > MAX_ELK_WIRES || layersSkipped(r) > MAX_ELK_SKIPPED) layoutOverview(graph);
+  else layoutWithElk(graph, wires.map((w) => w.argIndex));
   return graph;
+}
+
+/**
+ * Past this many wires, or layers skipped by wires (ELK routes a wire through a dummy node in each),
+ * ELK takes seconds and gigabytes (a 3000-stage product, x^x^...^x of 190 stages: 17,766 skipped):
+ * the figure is an overview. Random programs of 150 stages skip at most about 720.
+ */
+const MAX_ELK_WIRES = 800;
+const MAX_ELK_SKIPPED = 2500;
+
+/** Layers skipped by all wires together, stages one layer right of their latest argument. */
+function layersSkipped(r: ExplainReport): number {
+  const layer = new Map<string, number>();
+  for (const s of r.stages) layer.set(s.name, 1 + Math.max(0, ...s.inputs.map((i) => layer.get(i) ?? 0)));
+  const firstUse = new Map<string, number>();
+  for (const s of r.stages) for (const i of s.inputs) firstUse.set(i, Math.min(firstUse.get(i) ?? Infinity, layer.get(s.name)!));
+  // Inputs sit just before their first consumer.
+  for (const n of r.inputs) if (firstUse.has(n)) layer.set(n, firstUse.get(n)! - 1);
+  let skipped = 0;
+  for (const s of r.stages) for (const i of s.inputs) skipped += Math.max(0, layer.get(s.name)! - (layer.get(i) ?? 0) - 1);
+  return skipped;
+}
+
+/**
+ * The overview of a very long program, in linear time: each node one column right of its latest
+ * producer (inputs just before their first consumer), stacked in its column, straight wires, labels
+ * at their middles. Readable in parts only; the tables carry the numbers.
+ */
+function layoutOverview(g: Graph): void {
+  const column = new Map<string, number>();
+  const firstUse = new Map<string, number>();
+  for (const e of g.edges) {
+    const c = Math.max(column.get(e.to) ?? 1, (column.get(e.from) ?? 0) + 1);
+    column.set(e.to, c);
+  }
+  for (const e of g.edges) firstUse.set(e.from, Math.min(firstUse.get(e.from) ?? Infinity, column.get(e.to)!));
+  const height = new Map<number, number>();
+  for (const n of g.nodes) {
+    const c = column.get(n.id) ?? (firstUse.get(n.id) ?? 1) - 1;
+    const row = height.get(c) ?? 0;
+    height.set(c, row + 1);
+    Object.assign(n, { x: 60 + 220 * c, y: 60 + 120 * row });
+  }
+  const byId = new Map(g.nodes.map((n) => [n.id, n]));
+  for (const e of g.edges) {
+    const [a, b] = [byId.get(e.from)!, byId.get(e.to)!];
+    e.points = [{ x: a.x + a.r, y: a.y }, { x: b.kind === "output" ? b.x - 4 : b.x - b.r, y: b.y }];
+    e.label = { x: (e.points[0].x + e.points[1].x) / 2, y: (e.points[0].y + e.points[1].y) / 2 };
+    e.localAt = { x: e.points[1].x - 2, y: e.points[1].y };
+  }
+  fitBounds(g);
 }
 
 /** The part of elkjs's worker this module drives: its dispatcher runs a layout synchronously. */
