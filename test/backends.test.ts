@@ -1,5 +1,5 @@
 /** Every backend agrees with the reference JS kernels (float32 tolerance), on shapes that broadcast. */
-import { describe, it } from "node:test";
+import { it } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { availableParallelism } from "node:os";

@@ -1,7 +1,8 @@
 /**
- * Figures are readable: no node hides another, no label sits on another label or on a node it does not
- * belong to, nothing is cut at the edges (issue 15). Checked on every course exercise of
- * test/explain.test.ts and on seeded random programs; the layout is deterministic.
+ * Figures are readable: no node hides another, no label sits on another label, on a node it does not
+ * belong to or on a wire not its own, gate texts fit their circles, nothing is cut at the edges, and
+ * long figures fold to at most 3:1 (issue 15). Checked on every course exercise of test/explain.test.ts
+ * and on seeded random programs; the layout (ELK) is deterministic.
  */
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
@@ -95,10 +96,19 @@ export function randomPrograms(count = 200, seed = 15): [string, string][] {
 }
 
 export function addDefects(a: FigureDefects, b: FigureDefects): FigureDefects {
-  return { nodeNode: a.nodeNode + b.nodeNode, labelLabel: a.labelLabel + b.labelLabel, labelNode: a.labelNode + b.labelNode, outOfBounds: a.outOfBounds + b.outOfBounds, details: [...a.details, ...b.details] };
+  return {
+    nodeNode: a.nodeNode + b.nodeNode,
+    labelLabel: a.labelLabel + b.labelLabel,
+    labelNode: a.labelNode + b.labelNode,
+    labelWire: a.labelWire + b.labelWire,
+    labelOutside: a.labelOutside + b.labelOutside,
+    outOfBounds: a.outOfBounds + b.outOfBounds,
+    aspect: a.aspect + b.aspect,
+    details: [...a.details, ...b.details],
+  };
 }
 
-const NONE: FigureDefects = { nodeNode: 0, labelLabel: 0, labelNode: 0, outOfBounds: 0, details: [] };
+const NONE: FigureDefects = { nodeNode: 0, labelLabel: 0, labelNode: 0, labelWire: 0, labelOutside: 0, outOfBounds: 0, aspect: 0, details: [] };
 
 describe("figure geometry on the course exercises", () => {
   for (const [name, src, at] of SEED_PROGRAMS) {
@@ -117,12 +127,35 @@ describe("the checker measures what the SVG draws", () => {
     const drawn = new Set([...svg.matchAll(/<text[^>]*? x="([\d.-]+)" y="([\d.-]+)"[^>]*>([^<]*)<\/text>/g)].map((m) => `${m[1]},${m[2]},${m[3]}`));
     const r1 = (v: number) => String(Math.round(v * 10) / 10);
     const texts = figureTexts(g);
-    // Two labels a wire, its local derivative, sums at x and y, 8 stage names, the output, 3 legend entries.
-    assert.equal(texts.length, g.edges.length * 2 + g.edges.filter((e) => e.local).length + 2 + 8 + 1 + 3);
+    // Two labels a wire, its local derivative, sums at x and y, 8 stage names and operations, 2 input names, the output, 3 legend entries.
+    assert.equal(texts.length, g.edges.length * 2 + g.edges.filter((e) => e.local).length + 2 + 8 + 8 + 2 + 1 + 3);
     for (const t of texts) {
       const text = t.text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
       assert.ok(drawn.has(`${r1(t.x)},${r1(t.y)},${text}`), `${t.what} '${t.text}' at ${t.x},${t.y}`);
     }
+  });
+});
+
+describe("the checker finds each kind of defect", () => {
+  const r = () => seedReport("w1=0.5,w2=-1.2,b1=0.1,b2=0.3,x=2,y=1,lam=0.01", "(y - sigmoid(w2 sigmoid(w1 x + b1) + b2))^2 + lam (w1^2 + w2^2)");
+
+  it("a wire's labels moved onto another wire", () => {
+    const g = buildGraph(r());
+    const [a, b] = [g.edges[0], g.edges.find((e) => e.points.length === 2 && e.from !== g.edges[0].from)!];
+    a.label = { x: (b.points[0].x + b.points[1].x) / 2, y: b.points[0].y - 12 };
+    assert.ok(figureDefects(g).labelWire > 0);
+  });
+
+  it("a gate too small for its operation", () => {
+    const g = buildGraph(seedReport("x=1", "sigmoid(x) + x^3"));
+    g.nodes.find((n) => n.label === "^3")!.r = 8;
+    assert.ok(figureDefects(g).labelOutside > 0);
+  });
+
+  it("a long figure in one row", () => {
+    const g = buildGraph(r());
+    g.width = 4 * (g.height + 40);
+    assert.equal(figureDefects(g).aspect, 1);
   });
 });
 

@@ -1,4 +1,5 @@
 /** Graph figures: golden snapshots, colours and placement of values, fan-out, PNG, and TikZ through pdflatex. */
+import { describeIf } from "./helpers.js";
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
@@ -6,6 +7,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { explain, fmtNumber } from "../src/explain/explain.js";
 import { BACKWARD_COLOR, FORWARD_COLOR, toDot, toMermaid, toSvg, toTikz } from "../src/explain/figures.js";
+import { wirePolyline } from "../src/explain/geometry.js";
 import { buildGraph } from "../src/explain/graph.js";
 import { parseAssignments } from "../src/explain/values.js";
 import { svgToPng } from "../src/cli/png.js";
@@ -107,15 +109,44 @@ describe("fan-out and unused stages", () => {
     assert.match(toTikz(r, g), /not computed/);
   });
 
-  it("every wire routes around gates: long wires pass through their own slots", () => {
-    const r = report("(ln(x) + sin(y))^2 + 4x", "x=e,y=pi/2,z=2");
-    const g = buildGraph(r);
-    const fg = g.edges.find((e) => e.from === "f" && e.to === "g")!;
-    assert.equal(fg.points.length, 4, "f -> g crosses two layers");
-    for (const p of fg.points.slice(1, -1)) {
-      for (const n of g.nodes.filter((n2) => n2.kind === "stage")) assert.ok(Math.hypot(p.x - n.x, p.y - n.y) > n.r + 10, `wire f -> g runs through ${n.id}`);
+  it("every wire routes around gates: it meets no node but its own two", () => {
+    for (const [src, at] of [["(ln(x) + sin(y))^2 + 4x", "x=e,y=pi/2,z=2"], ["(y - sigmoid(w2 sigmoid(w1 x + b1) + b2))^2 + lam (w1^2 + w2^2)", "w1=0.5,w2=-1.2,b1=0.1,b2=0.3,x=2,y=1,lam=0.01"]]) {
+      const r = report(src, at);
+      const g = buildGraph(r);
+      for (const e of g.edges) {
+        const p = wirePolyline(e);
+        for (const n of g.nodes.filter((m) => m.kind !== "output" && m.id !== e.from && m.id !== e.to)) {
+          for (let i = 1; i < p.length; i++) {
+            // Orthogonal segments: the nearest point of the segment to the node's centre.
+            const t = Math.max(0, Math.min(1, ((n.x - p[i - 1].x) * (p[i].x - p[i - 1].x) + (n.y - p[i - 1].y) * (p[i].y - p[i - 1].y)) / (Math.hypot(p[i].x - p[i - 1].x, p[i].y - p[i - 1].y) ** 2 || 1)));
+            const q = { x: p[i - 1].x + t * (p[i].x - p[i - 1].x), y: p[i - 1].y + t * (p[i].y - p[i - 1].y) };
+            const reach = n.kind === "input" ? Math.max(n.r, n.h / 2) : n.r;
+            assert.ok(Math.hypot(q.x - n.x, q.y - n.y) > reach, `wire ${e.from} -> ${e.to} runs through ${n.id}`);
+          }
+        }
+      }
+      writeFileSync(join(ARTIFACTS, `${src.length > 30 ? "l2" : "q2c"}.svg`), toSvg(r, g));
     }
-    writeFileSync(join(ARTIFACTS, "q2c.svg"), toSvg(r, g));
+  });
+
+  it("wires start at their producer and end at their consumer (folded ones too)", () => {
+    const r = report("(y - sigmoid(w2 sigmoid(w1 x + b1) + b2))^2 + lam (w1^2 + w2^2)", "w1=0.5,w2=-1.2,b1=0.1,b2=0.3,x=2,y=1,lam=0.01");
+    const g = buildGraph(r);
+    const node = (id: string) => g.nodes.find((n) => n.id === id)!;
+    for (const e of g.edges) {
+      const [a, b] = [e.points[0], e.points[e.points.length - 1]];
+      const [f, t] = [node(e.from), node(e.to)];
+      assert.ok(Math.abs(a.y - f.y) <= Math.max(f.r, f.h / 2) && Math.abs(a.x - f.x) <= f.r + 1, `${e.from} -> ${e.to} starts at ${e.from}`);
+      assert.ok(Math.abs(b.y - t.y) <= Math.max(t.r, t.h / 2, 12) && Math.abs(b.x - t.x) <= t.r + 5, `${e.from} -> ${e.to} ends at ${e.to}`);
+    }
+  });
+
+  it("operands enter their gate top to bottom in operand order", () => {
+    const g = buildGraph(report("(x - y) / (y - x)", "x=1,y=3"));
+    for (const gate of ["a", "b", "c"]) {
+      const [first, second] = [0, 1].map((k) => g.edges.filter((e) => e.to === gate)[k].points.at(-1)!.y);
+      assert.ok(first < second, `operands of ${gate}`);
+    }
   });
 });
 
@@ -187,7 +218,7 @@ describe("PNG", () => {
 
 const hasPdflatex = spawnSync("pdflatex", ["--version"]).status === 0;
 
-describe("TikZ", { skip: hasPdflatex ? false : "pdflatex is not installed (apt-get install texlive-latex-extra texlive-pictures)" }, () => {
+describeIf("TikZ", hasPdflatex ? false : "pdflatex is not installed (apt-get install texlive-latex-extra texlive-pictures)", () => {
   for (const [name, src, at] of [
     ["tikz-q2c", "(ln(x) + sin(y))^2 + 4x", "x=e,y=pi/2,z=2"],
     ["tikz-fanout", "u = x^2; x * x + 2x", "x=3"],

@@ -2,7 +2,7 @@
  * The backward pass recycles cotangent buffers it has finished with (src/core/recycle.ts): gradients
  * must stay exact, and no buffer that anything else can still reach may ever be handed out again.
  */
-import { describe, it } from "node:test";
+import { it } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import * as bp from "../src/index.js";

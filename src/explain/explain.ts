@@ -607,7 +607,8 @@ export function explainAll(source: string, given: ReadonlyMap<string, bp.Tensor>
     const g = ev.grads.get(s.name) ?? null;
     return {
       name: s.name,
-      op: s.op,
+      // A call of an abstract function is named by its function (fn g: op "g").
+      op: s.op === "abstract" ? (s.fn ?? s.op) : s.op,
       inputs: refs,
       equation: eq(s),
       expression: printText(s.expr),

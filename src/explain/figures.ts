@@ -3,7 +3,7 @@
  * Graphviz DOT and Mermaid. Forward values above each wire in green, gradients below in blue.
  */
 import type { ExplainReport } from "./explain.js";
-import { buildGraph, outputId, TEXT, type Graph, type GraphEdge } from "./graph.js";
+import { buildGraph, gateFontSize, outputId, TEXT, type Graph, type GraphEdge } from "./graph.js";
 
 export const FORWARD_COLOR = "#1a7f37";
 export const BACKWARD_COLOR = "#1f5fbf";
@@ -24,7 +24,8 @@ function wirePath(e: GraphEdge): string {
   for (let i = 1; i < p.length; i++) {
     const a = p[i - 1];
     const b = p[i];
-    if (a.y === b.y) parts.push(`L${round(b.x)},${round(b.y)}`);
+    // Engine-routed wires are orthogonal: straight segments between their bend points.
+    if (a.y === b.y || e.route === "orthogonal") parts.push(`L${round(b.x)},${round(b.y)}`);
     else {
       const mx = (a.x + b.x) / 2;
       parts.push(`C${round(mx)},${round(a.y)} ${round(mx)},${round(b.y)} ${round(b.x)},${round(b.y)}`);
@@ -82,7 +83,7 @@ export function toSvg(r: ExplainReport, graph: Graph = buildGraph(r)): string {
       continue;
     }
     out.push(`<g class="gate" data-stage="${xml(n.id)}"><title>${xml(n.title)}</title><circle cx="${round(n.x)}" cy="${round(n.y)}" r="${n.r}" fill="#ffffff" stroke="#111827" stroke-width="1.5"/>`);
-    const size = n.label.length > 4 ? 11 : n.label.length > 2 ? 13 : 16;
+    const size = gateFontSize(n.label);
     out.push(`<text x="${round(n.x)}" y="${round(n.y + size / 3)}" text-anchor="middle" font-size="${size}" fill="#111827">${xml(n.label)}</text>`);
     out.push(`<text x="${round(n.x)}" y="${round(n.y - n.r - TEXT.nameAbove)}" text-anchor="middle" font-size="12" font-weight="bold" fill="${STAGE_COLOR}">${xml(n.id)}</text></g>`);
   }
@@ -105,7 +106,7 @@ function tex(s: string): string {
 
 /** Gate labels in math mode (they hold ×, ÷, −, ^ and numbers). */
 function texGate(s: string): string {
-  const m = s.replace(/×/g, "\\times ").replace(/÷/g, "\\div ").replace(/−/g, "-").replace(/π/g, "\\pi ").replace(/ᵀ/g, "^{\\top}").replace(/\^(\S+)/, "^{$1}").replace(/\^$/, "^{\\square}");
+  const m = s.replace(/σ/g, "\\sigma ").replace(/×/g, "\\times ").replace(/÷/g, "\\div ").replace(/−/g, "-").replace(/π/g, "\\pi ").replace(/ᵀ/g, "^{\\top}").replace(/\^(\S+)/, "^{$1}").replace(/\^$/, "^{\\square}");
   // A power gate (^2) needs a base in math mode, or only a raised 2 is printed: \square^{2}, like 2^{\square}.
   if (m.startsWith("^")) return `\\square${m}`;
   return /^[a-z]{2,}$/.test(s) ? `\\mathrm{${s}}` : m;
@@ -129,9 +130,9 @@ export function toTikz(r: ExplainReport, graph: Graph = buildGraph(r)): string {
   ];
   for (const n of graph.nodes) {
     if (n.kind === "output") lines.push(`  \\node[anchor=west] at (${X(n.x)},${Y(n.y)}) {$${tex(n.label)}$};`);
-    else if (n.kind === "input") lines.push(`  \\node[draw, rounded corners, fill=black!5, minimum width=9.6mm, minimum height=${(n.h * 0.2).toFixed(1)}mm] (${n.id}) at (${X(n.x)},${Y(n.y)}) {$${tex(n.label)}$};`);
+    else if (n.kind === "input") lines.push(`  \\node[draw, rounded corners, fill=black!5, minimum width=${(n.r * 0.4).toFixed(1)}mm, minimum height=${(n.h * 0.2).toFixed(1)}mm] (${n.id}) at (${X(n.x)},${Y(n.y)}) {$${tex(n.label)}$};`);
     else {
-      lines.push(`  \\node[draw, circle, minimum size=9.6mm, inner sep=0pt] (${n.id}) at (${X(n.x)},${Y(n.y)}) {$${texGate(n.label)}$};`);
+      lines.push(`  \\node[draw, circle, minimum size=${(n.r * 0.4).toFixed(1)}mm, inner sep=0pt] (${n.id}) at (${X(n.x)},${Y(n.y)}) {$${texGate(n.label)}$};`);
       lines.push(`  \\node[stage, font=\\bfseries\\footnotesize, above=0.5mm] at (${n.id}.north) {${tex(n.id)}};`);
     }
     if (n.sum) lines.push(`  \\node[bwd, font=\\scriptsize, below=0.5mm] at (${n.id}.south) {$\\Sigma$ ${tex(n.sum)}};`);
@@ -140,7 +141,9 @@ export function toTikz(r: ExplainReport, graph: Graph = buildGraph(r)): string {
     const grad = e.computed ? `node[below, bwd] {${tex(e.grad)}}` : `node[below, gray, font=\\scriptsize\\itshape] {not computed}`;
     const p = e.points;
     const path = p
-      .map((pt, i) => (i === 0 ? `(${X(pt.x)},${Y(pt.y)})` : `.. controls (${X((p[i - 1].x + pt.x) / 2)},${Y(p[i - 1].y)}) and (${X((p[i - 1].x + pt.x) / 2)},${Y(pt.y)}) .. (${X(pt.x)},${Y(pt.y)})`))
+      .map((pt, i) =>
+        i === 0 ? `(${X(pt.x)},${Y(pt.y)})` : e.route === "orthogonal" ? `-- (${X(pt.x)},${Y(pt.y)})` : `.. controls (${X((p[i - 1].x + pt.x) / 2)},${Y(p[i - 1].y)}) and (${X((p[i - 1].x + pt.x) / 2)},${Y(pt.y)}) .. (${X(pt.x)},${Y(pt.y)})`,
+      )
       .join(" ");
     lines.push(`  \\draw[->] ${path};`);
     lines.push(`  \\path (${X(e.label.x)},${Y(e.label.y)}) node[above, fwd] {${tex(e.value)}} ${grad};`);

@@ -1,13 +1,13 @@
 /**
- * The computational graph of an explanation with a deterministic layered layout: inputs on the
- * left, each stage one layer right of its latest argument, one wire per use (x * x keeps two wires),
- * each wire carrying its forward value and the gradient that flows back along it.
+ * The computational graph of an explanation, laid out by ELK's layered algorithm (deterministic):
+ * inputs on the left, one wire per use (x * x keeps two wires), each wire carrying its forward value
+ * and the gradient that flows back along it.
  */
-import { own, type Expr } from "./ast.js";
+import ElkWorkerModule from "elkjs/lib/elk-worker.min.js";
+import type { ElkExtendedEdge, ElkLabel, ElkNode, ElkPort } from "elkjs/lib/elk-api.js";
+import { own } from "./ast.js";
 import { fmtNested, fmtNumber, type ExplainReport, type StageReport, type Value } from "./explain.js";
 import { sumText } from "./format.js";
-import { parseExpression } from "./parser.js";
-import { printText } from "./print.js";
 
 export interface GraphNode {
   id: string;
@@ -52,6 +52,8 @@ export interface GraphEdge {
   /** Where the value (above) and gradient (below) labels are centred, and where the local derivative ends. */
   label: Point;
   localAt: Point;
+  /** "orthogonal": points are joined by straight segments; absent: by cubics with horizontal tangents. */
+  route?: "orthogonal";
 }
 
 export interface Graph {
@@ -104,39 +106,39 @@ export function wireFullText(v: Value | null): string {
   return `${shapeLabel(shapeOfValue(v))} ${fullNested(v)}`;
 }
 
-const OP_SYMBOL = new Map<string, string>(Object.entries({ add: "+", sub: "−", mul: "×", div: "÷", pow: "^", matmul: "@", neg: "−", reciprocal: "1/x", id: "=", transpose: "ᵀ" }));
+const OP_SYMBOL = new Map<string, string>(Object.entries({ sigmoid: "σ", maximum: "max", minimum: "min", add: "+", sub: "−", mul: "×", div: "÷", pow: "^", matmul: "@", neg: "−", reciprocal: "1/x", id: "=", transpose: "ᵀ" }));
 
 /** A constant operand on a gate: its number (− for negatives), π or e, or its text when short. */
-function constantText(x: Expr): string {
-  if (x.kind === "num") return String(x.value).replace(/^-/, "−");
-  if (x.kind === "const") return x.name === "pi" ? "π" : "e";
-  const t = printText(x).replace(/ /g, "").replace(/^-/, "−");
+function constantText(text: string): string {
+  const t = text.replace(/ /g, "").replace(/^-/, "−");
+  if (t === "pi") return "π";
   return t.length <= 5 ? t : "c";
 }
 
-/** The gate's label: its operation, with constant operands folded in (×2, +1, ^3). */
+/** The gate's label: its operation, with constant operands folded in (×2, +1, ^3), read from the report's operands. */
 function gateLabel(s: StageReport): string {
   // These symbols already name the whole operation; the 1 of 1/x is not an operand to fold in (it read 11/x).
   if (s.op === "reciprocal") return "1/x";
   if (s.op === "neg") return "−x";
-  const e = parseExpression(s.expression);
   const sym = OP_SYMBOL.get(s.op) ?? s.op;
-  if (e.kind === "bin") {
-    const lc = e.left.kind !== "var";
-    const rc = e.right.kind !== "var";
-    if (rc && !lc) return `${sym}${constantText(e.right)}`;
-    if (lc && !rc) return s.op === "pow" ? `${constantText(e.left)}^` : `${constantText(e.left)}${sym}`;
-    return sym;
+  if (s.operands.length === 2) {
+    const [l, r] = s.operands;
+    if (r.kind === "constant" && l.kind === "name") return `${sym}${constantText(r.text)}`;
+    if (l.kind === "constant" && r.kind === "name") return s.op === "pow" ? `${constantText(l.text)}^` : `${constantText(l.text)}${sym}`;
   }
   return sym;
 }
 
-const MIN_DX = 170;
 /** Local derivatives longer than this (array VJPs) are left to the tables, not drawn on wires. */
 const MAX_LOCAL = 18;
-const DY = 100;
+/** Smallest gate radius and input box; gates grow to hold their operation. */
 const R = 24;
-const MARGIN = 50;
+/** Room around the drawing. */
+const PAD = 8;
+/** Width over height (legend included) past which a long figure folds into rows: the 3:1 geometry.ts allows. */
+const FOLD_ASPECT = 3;
+/** Figures of at most this many layers stay in one row (geometry.ts's FOLD_LAYERS): folded, they read worse. */
+const FOLD_LAYERS = 6;
 
 /** A local derivative short enough for a wire: long numbers (e's 2.718281828459045) to 4 digits, array VJPs left out. */
 function localLabel(local: string): string {
@@ -144,7 +146,7 @@ function localLabel(local: string): string {
   return t.length <= MAX_LOCAL ? t : "";
 }
 
-/** Point at parameter t of the cubic from a to b with horizontal tangents (how wires are drawn). */
+/** Point at parameter t of the cubic from a to b with horizontal tangents (how curved wires are drawn). */
 export function onWire(a: Point, b: Point, t: number): Point {
   const mx = (a.x + b.x) / 2;
   const u = 1 - t;
@@ -152,14 +154,6 @@ export function onWire(a: Point, b: Point, t: number): Point {
     x: u * u * u * a.x + 3 * u * u * t * mx + 3 * u * t * t * mx + t * t * t * b.x,
     y: u * u * u * a.y + 3 * u * u * t * a.y + 3 * u * t * t * b.y + t * t * t * b.y,
   };
-}
-
-interface Wire {
-  from: string;
-  to: string;
-  argIndex: number;
-  /** Ids of the layout slots the wire passes through: dummy nodes in the layers between its ends. */
-  via: string[];
 }
 
 /**
@@ -173,238 +167,67 @@ export function outputId(r: ExplainReport): string {
   return id;
 }
 
+/** Radius of a gate that holds its operation's text with 3 units to spare (wider texts grow the circle). */
+function gateRadius(label: string): number {
+  const size = gateFontSize(label);
+  // The text's box runs from 0.47 em above the centre to 0.58 em below it (baseline at size / 3).
+  return Math.max(R, Math.ceil(Math.hypot(textWidth(label, size) / 2, 0.59 * size) + 3));
+}
+
+/** One use of a value: a wire from its producer to one operand of a consumer (or to the output). */
+interface Wire {
+  from: string;
+  to: string;
+  argIndex: number;
+}
+
 /**
- * Lays the graph out; where some labels found no free place, lays it out again with more room between
- * rows and layers (up to twice as much) and keeps the layout with the fewest collisions. Very long
- * programs get one layout: their figure is an overview.
+ * Lays the graph out with ELK's layered algorithm (elkjs, the Eclipse Layout Kernel compiled to
+ * JavaScript): inputs as boxes and gates as circles, one port per operand in operand order and one per
+ * use, each wire's value/gradient pair as one inline label the wire runs through, the local derivative
+ * as a head label near its consumer, names above the gates and fan-out sums below them as node labels,
+ * so the engine keeps them all apart. Long programs fold into rows (layoutWithElk).
+ *
+ * Why ELK and not Graphviz (@viz-js/viz, dot): measured on the course exercises and 200 random
+ * programs (geometry.ts), ELK left no defect; dot left about 10,000 label/label and 6,800 label/wire
+ * overlaps, since it puts edge labels beside their wire and head labels without avoiding anything, and
+ * it cannot fold. Both bundle to about 470 kB gzipped and need nothing fetched at run time; dot is
+ * faster (about 170 ms a random program against about 600 ms) but needs an async start (issue 15).
  */
 export function buildGraph(r: ExplainReport): Graph {
-  const order = orderSlots(r);
-  let best = layoutGraph(r, order, 1);
-  for (const spread of [1.25, 1.5, 2]) {
-    if (best.collisions === 0 || r.stages.length > 300) break;
-    const next = layoutGraph(r, order, spread);
-    if (next.collisions < best.collisions) best = next;
-  }
-  return best.graph;
-}
-
-/** Where each slot goes: its layer and its row in the layer, and the wires with their dummy slots. */
-interface Ordering {
-  layer: Map<string, number>;
-  layers: string[][];
-  row: Map<string, number>;
-  wires: Wire[];
-  inputs: string[];
-  out: string;
-}
-
-/**
- * Layers by longest path (inputs just before their leftmost consumer), one dummy slot per layer a
- * wire skips, and rows ordered by barycentre sweeps and neighbour swaps to remove crossings.
- */
-function orderSlots(r: ExplainReport): Ordering {
-  const layer = new Map<string, number>();
-  const inputs = r.inputs.filter((n) => r.stages.some((s) => s.inputs.includes(n)));
-  inputs.forEach((n) => layer.set(n, 0));
-  for (const s of r.stages) layer.set(s.name, 1 + Math.max(0, ...s.inputs.map((i) => layer.get(i) ?? 0)));
-  // An input sits just before its leftmost consumer, so a weight used late is drawn next to its gate
-  // and no wire runs backwards.
-  const firstUse = new Map<string, number>();
-  for (const s of r.stages) for (const i of s.inputs) firstUse.set(i, Math.min(firstUse.get(i) ?? Infinity, layer.get(s.name)!));
-  for (const n of inputs) layer.set(n, firstUse.get(n)! - 1);
   const OUT = outputId(r);
-  layer.set(OUT, (layer.get(r.output) ?? 0) + 1);
-  const layers: string[][] = [];
-  const put = (id: string, l: number) => (layers[l] ??= []).push(id);
-  // Each input in the layer it is drawn in, so that ordering the layer keeps it out of a gate's place.
-  inputs.forEach((n) => put(n, layer.get(n)!));
-  r.stages.forEach((s) => put(s.name, layer.get(s.name)!));
-  put(OUT, layer.get(OUT)!);
-  // Wires that skip layers get a dummy slot in each layer they cross, so they route around gates.
-  const wires: Wire[] = [];
-  const pred = new Map<string, string[]>();
-  const addPred = (id: string, p: string) => {
-    const list = pred.get(id);
-    if (list) list.push(p);
-    else pred.set(id, [p]);
-  };
-  // Dummy slots grow with the layers each wire skips: past a budget (huge graphs, where a figure is
-  // only an overview) wires are drawn directly.
-  let skipped = 0;
-  r.stages.forEach((s) => s.inputs.forEach((from) => (skipped += Math.max(0, layer.get(s.name)! - layer.get(from)! - 1))));
-  const route = skipped <= 5000;
-  const wire = (from: string, to: string, argIndex: number) => {
-    const via: string[] = [];
-    let prev = from;
-    for (let l = layer.get(from)! + 1; route && l < layer.get(to)!; l++) {
-      const id = `~${wires.length}_${l}`;
-      layer.set(id, l);
-      put(id, l);
-      addPred(id, prev);
-      via.push(id);
-      prev = id;
-    }
-    addPred(to, prev);
-    wires.push({ from, to, argIndex, via });
-  };
-  r.stages.forEach((s) => s.inputs.forEach((from, k) => wire(from, s.name, k)));
-  wire(r.output, OUT, 0);
-  // Barycentre ordering: sweeps left to right (by predecessors) and right to left (by successors),
-  // each slot moving to the mean row of its neighbours; ties keep the previous order.
-  const succ = new Map<string, string[]>();
-  for (const [id, ps] of pred) {
-    for (const p of ps) {
-      const list = succ.get(p);
-      if (list) list.push(id);
-      else succ.set(p, [id]);
-    }
-  }
-  const row = new Map<string, number>();
-  const place = (ids: string[]) => ids.forEach((id, i) => row.set(id, i - (ids.length - 1) / 2));
-  layers.forEach((ids) => ids && place(ids));
-  const sweep = (l: number, neighbours: Map<string, string[]>) => {
-    const ids = layers[l];
-    if (!ids) return;
-    const bary = (id: string): number => {
-      const ps = (neighbours.get(id) ?? []).map((p) => row.get(p) ?? 0);
-      return ps.length ? ps.reduce((a, b) => a + b, 0) / ps.length : (row.get(id) ?? 0);
-    };
-    const keys = new Map(ids.map((id, i) => [id, [bary(id), i] as const]));
-    ids.sort((a, b) => keys.get(a)![0] - keys.get(b)![0] || keys.get(a)![1] - keys.get(b)![1]);
-    place(ids);
-  };
-  // Keep the ordering with the fewest crossings over a few alternating sweeps.
-  const crossings = (): number => {
-    let c = 0;
-    for (let l = 1; l < layers.length; l++) {
-      const es: [number, number][] = [];
-      for (const id of layers[l] ?? []) for (const p of pred.get(id) ?? []) es.push([row.get(p)!, row.get(id)!]);
-      for (let i = 0; i < es.length; i++) for (let j = i + 1; j < es.length; j++) if ((es[i][0] - es[j][0]) * (es[i][1] - es[j][1]) < 0) c++;
-    }
-    return c;
-  };
-  const snapshot = () => layers.map((ids) => (ids ? [...ids] : ids));
-  let best = snapshot();
-  // Counting crossings is quadratic in the wires of a layer: big graphs keep the first ordering.
-  let bestCross = wires.length > 2000 ? 0 : crossings();
-  for (let round = 0; round < 4 && bestCross > 0; round++) {
-    for (let l = 1; l < layers.length; l++) sweep(l, pred);
-    let c = crossings();
-    if (c < bestCross) [best, bestCross] = [snapshot(), c];
-    for (let l = layers.length - 2; l >= 0; l--) sweep(l, succ);
-    c = crossings();
-    if (c < bestCross) [best, bestCross] = [snapshot(), c];
-  }
-  best.forEach((ids, l) => {
-    if (ids) {
-      layers[l] = ids;
-      place(ids);
-    }
-  });
-  // Then swap neighbours within a layer while that removes crossings (small graphs only: it is quadratic).
-  if (bestCross > 0 && layer.size < 300) {
-    for (let improved = true, guard = 0; improved && guard < 20; guard++) {
-      improved = false;
-      layers.forEach((ids) => {
-        if (!ids) return;
-        for (let i = 0; i + 1 < ids.length; i++) {
-          const before = crossings();
-          [ids[i], ids[i + 1]] = [ids[i + 1], ids[i]];
-          place(ids);
-          if (crossings() < before) improved = true;
-          else {
-            [ids[i], ids[i + 1]] = [ids[i + 1], ids[i]];
-            place(ids);
-          }
-        }
-      });
-    }
-  }
-  return { layer, layers, row, wires, inputs, out: OUT };
-}
-
-function layoutGraph(r: ExplainReport, order: Ordering, spread: number): { graph: Graph; collisions: number } {
-  const { layer, layers, row, wires, inputs, out: OUT } = order;
   const stageBy = new Map(r.stages.map((s) => [s.name, s]));
-  const rows = layers.reduce((m, ids) => Math.max(m, ids ? ids.length : 0), 1);
-  const dy = DY * spread;
-  const height = (rows - 1) * dy + 2 * MARGIN + 40;
-  const mid = height / 2;
-  // Layers are as far apart as the longest wire label needs.
-  let labelChars = 0;
-  for (const s of r.stages) labelChars = Math.max(labelChars, wireText(s.value).length, wireText(s.grad).length);
-  for (const n of r.inputs) labelChars = Math.max(labelChars, wireText(own(r.inputValues, n) ?? null).length);
-  // ... and the local derivative beside it, near the consumer.
-  const localChars = r.edges.reduce((m, e) => Math.max(m, localLabel(e.local).length + 2), 0);
-  const DX = spread * Math.max(MIN_DX, labelChars * 7.5 + 70, textWidth("0".repeat(labelChars), 13) + textWidth("0".repeat(localChars), 9) + 2 * R + 40);
-  const at = (id: string): Point => ({ x: MARGIN + 30 + layer.get(id)! * DX, y: mid + row.get(id)! * dy });
-  const nodes: GraphNode[] = [];
-  const fanouts = new Map<string, number>();
-  for (const w of wires) fanouts.set(w.from, (fanouts.get(w.from) ?? 0) + 1);
-  const fanout = (id: string) => fanouts.get(id) ?? 0;
+  const inputs = r.inputs.filter((n) => r.stages.some((s) => s.inputs.includes(n)));
+  const wires: Wire[] = [];
+  r.stages.forEach((s) => s.inputs.forEach((from, k) => wires.push({ from, to: s.name, argIndex: k })));
+  wires.push({ from: r.output, to: OUT, argIndex: 0 });
+  const outWires = new Map<string, Wire[]>();
+  for (const w of wires) outWires.set(w.from, [...(outWires.get(w.from) ?? []), w]);
+  const fanout = (id: string) => outWires.get(id)?.length ?? 0;
   const stageIndex = new Map(r.stages.map((s, i) => [s.name, i]));
-  const edgesFrom = new Map<string, typeof r.edges>();
-  for (const e of r.edges) {
-    const list = edgesFrom.get(e.from);
-    if (list) list.push(e);
-    else edgesFrom.set(e.from, [e]);
-  }
   const fanSum = (id: string): string | null => {
     if (fanout(id) < 2) return null;
     const order = (to: string) => stageIndex.get(to) ?? 0;
-    const parts = (edgesFrom.get(id) ?? []).filter((e) => e.contribution !== null).sort((a, b) => order(a.to) - order(b.to) || a.argIndex - b.argIndex);
-    if (fanout(id) < 2 || parts.length < 2) return null;
+    const parts = r.edges.filter((e) => e.from === id && e.contribution !== null).sort((a, b) => order(a.to) - order(b.to) || a.argIndex - b.argIndex);
+    if (parts.length < 2) return null;
     const total = own(r.inputValues, id) !== undefined ? (own(r.gradients, id) ?? null) : (stageBy.get(id)?.grad ?? null);
     return `${sumText(parts.map((e) => wireText(e.contribution)))} = ${wireText(total ?? null)}`;
   };
-  const spacing = (n: number) => (n > 1 ? Math.min(40, 60 / (n - 1)) : 0);
-  for (const n of inputs) nodes.push({ id: n, kind: "input", label: n, title: `${n} = ${wireFullText(own(r.inputValues, n) ?? null)}`, ...at(n), r: R, h: Math.max(32, (fanout(n) - 1) * spacing(fanout(n)) + 20), sum: fanSum(n), span: null });
-  for (const s of r.stages) nodes.push({ id: s.name, kind: "stage", label: gateLabel(s), title: s.equation, ...at(s.name), r: R, h: 2 * R, sum: fanSum(s.name), span: s.span });
-  const outPt = { x: at(OUT).x - DX / 2, y: at(OUT).y };
-  nodes.push({ id: OUT, kind: "output", label: r.output, title: `output ${r.output}`, ...outPt, r: 0, h: 0, sum: null, span: null });
-  const byId = new Map(nodes.map((n) => [n.id, n]));
-  // Ports spread over the circle so that wires into or out of one gate do not meet in a point.
-  const port = (id: string, other: Point, side: 1 | -1, k: number, n: number): Point => {
-    const node = byId.get(id)!;
-    if (node.kind === "output") return { x: node.x - 4, y: node.y };
-    if (node.kind === "input") return { x: node.x + side * node.r, y: node.y + (k - (n - 1) / 2) * spacing(n) };
-    const theta = n > 1 ? ((k - (n - 1) / 2) / ((n - 1) / 2)) * (Math.PI / 3) : 0;
-    void other;
-    return { x: node.x + side * node.r * Math.cos(theta), y: node.y + node.r * Math.sin(theta) };
-  };
-  const firstHop = (w: Wire): Point => (w.via.length ? at(w.via[0]) : w.to === OUT ? outPt : at(w.to));
-  const lastHop = (w: Wire): Point => (w.via.length ? at(w.via[w.via.length - 1]) : at(w.from));
-  // Wires grouped by end, each group sorted once (index lookups keep big graphs linear).
-  const group = (key: (w: Wire) => string, hop: (w: Wire) => Point) => {
-    const m = new Map<string, Wire[]>();
-    for (const w of wires) {
-      const list = m.get(key(w));
-      if (list) list.push(w);
-      else m.set(key(w), [w]);
-    }
-    const index = new Map<Wire, [number, number]>();
-    for (const list of m.values()) {
-      list.sort((a, b) => hop(a).y - hop(b).y || a.argIndex - b.argIndex);
-      list.forEach((w, i) => index.set(w, [i, list.length]));
-    }
-    return index;
-  };
-  const outIndex = group((w) => w.from, firstHop);
-  const inIndex = group((w) => w.to, lastHop);
+  const nodes: GraphNode[] = [];
+  for (const n of inputs) {
+    const w = Math.max(2 * R, Math.ceil(textWidth(n, 15)) + 12);
+    nodes.push({ id: n, kind: "input", label: n, title: `${n} = ${wireFullText(own(r.inputValues, n) ?? null)}`, x: 0, y: 0, r: w / 2, h: Math.max(32, 14 * fanout(n) + 6), sum: fanSum(n), span: null });
+  }
+  for (const s of r.stages) {
+    const label = gateLabel(s);
+    const rr = gateRadius(label);
+    nodes.push({ id: s.name, kind: "stage", label, title: s.equation, x: 0, y: 0, r: rr, h: 2 * rr, sum: fanSum(s.name), span: s.span });
+  }
+  nodes.push({ id: OUT, kind: "output", label: r.output, title: `output ${r.output}`, x: 0, y: 0, r: 0, h: 0, sum: null, span: null });
   const edgeBy = new Map(r.edges.map((e) => [`${e.to}#${e.argIndex}`, e]));
   const valueOf = (name: string): Value => own(r.inputValues, name) ?? stageBy.get(name)!.value;
   const edges: GraphEdge[] = wires.map((w) => {
-    const [ko, no] = outIndex.get(w)!;
-    const [ki, ni] = inIndex.get(w)!;
-    const start = port(w.from, firstHop(w), 1, ko, no);
-    const end = port(w.to, lastHop(w), -1, ki, ni);
-    const points = [start, ...w.via.map(at), end];
     const e = w.to === OUT ? null : edgeBy.get(`${w.to}#${w.argIndex}`);
-    // Labels of wires leaving one node are staggered along the wire so they do not stack up.
-    const t = no > 1 ? 0.3 + (0.4 * ko) / (no - 1) : 0.5;
-    const label = onWire(points[0], points[1], t);
-    const tail = points[points.length - 2];
     const value = w.to === OUT ? r.value : valueOf(w.from);
     const grad = w.to === OUT ? 1 : (e?.contribution ?? null);
     const local = e ? localLabel(e.local) : "";
@@ -419,15 +242,341 @@ function layoutGraph(r: ExplainReport, order: Ordering, spread: number): { graph
       local,
       // Only where the SVG draws one, so that both figures show the same derivatives.
       localLatex: local && e?.localLatex ? e.localLatex : "",
-      points,
-      label,
-      localAt: onWire(tail, end, 0.88),
+      points: [],
+      label: { x: 0, y: 0 },
+      localAt: { x: 0, y: 0 },
+      route: "orthogonal",
     };
   });
-  const graph = { nodes, edges, width: outPt.x + MARGIN + 20, height };
-  const collisions = placeLabels(graph);
-  fitBounds(graph);
-  return { graph, collisions };
+  const graph: Graph = { nodes, edges, width: 0, height: 0 };
+  if (edges.length > MAX_ELK_WIRES || layersSkipped(r) > MAX_ELK_SKIPPED) layoutOverview(graph);
+  else layoutWithElk(graph, wires.map((w) => w.argIndex));
+  return graph;
+}
+
+/**
+ * Past this many wires, or layers skipped by wires (ELK routes a wire through a dummy node in each),
+ * ELK takes seconds and gigabytes (a 3000-stage product, x^x^...^x of 190 stages: 17,766 skipped):
+ * the figure is an overview. Random programs of 150 stages skip at most about 720.
+ */
+const MAX_ELK_WIRES = 800;
+const MAX_ELK_SKIPPED = 2500;
+
+/** Layers skipped by all wires together, stages one layer right of their latest argument. */
+function layersSkipped(r: ExplainReport): number {
+  const layer = new Map<string, number>();
+  for (const s of r.stages) layer.set(s.name, 1 + Math.max(0, ...s.inputs.map((i) => layer.get(i) ?? 0)));
+  const firstUse = new Map<string, number>();
+  for (const s of r.stages) for (const i of s.inputs) firstUse.set(i, Math.min(firstUse.get(i) ?? Infinity, layer.get(s.name)!));
+  // Inputs sit just before their first consumer.
+  for (const n of r.inputs) if (firstUse.has(n)) layer.set(n, firstUse.get(n)! - 1);
+  let skipped = 0;
+  for (const s of r.stages) for (const i of s.inputs) skipped += Math.max(0, layer.get(s.name)! - (layer.get(i) ?? 0) - 1);
+  return skipped;
+}
+
+/**
+ * The overview of a very long program, in linear time: each node one column right of its latest
+ * producer (inputs just before their first consumer), stacked in its column, straight wires, labels
+ * at their middles. Readable in parts only; the tables carry the numbers.
+ */
+function layoutOverview(g: Graph): void {
+  const column = new Map<string, number>();
+  const firstUse = new Map<string, number>();
+  for (const e of g.edges) {
+    const c = Math.max(column.get(e.to) ?? 1, (column.get(e.from) ?? 0) + 1);
+    column.set(e.to, c);
+  }
+  for (const e of g.edges) firstUse.set(e.from, Math.min(firstUse.get(e.from) ?? Infinity, column.get(e.to)!));
+  const height = new Map<number, number>();
+  for (const n of g.nodes) {
+    const c = column.get(n.id) ?? (firstUse.get(n.id) ?? 1) - 1;
+    const row = height.get(c) ?? 0;
+    height.set(c, row + 1);
+    Object.assign(n, { x: 60 + 220 * c, y: 60 + 120 * row });
+  }
+  const byId = new Map(g.nodes.map((n) => [n.id, n]));
+  for (const e of g.edges) {
+    const [a, b] = [byId.get(e.from)!, byId.get(e.to)!];
+    e.points = [{ x: a.x + a.r, y: a.y }, { x: b.kind === "output" ? b.x - 4 : b.x - b.r, y: b.y }];
+    e.label = { x: (e.points[0].x + e.points[1].x) / 2, y: (e.points[0].y + e.points[1].y) / 2 };
+    e.localAt = { x: e.points[1].x - 2, y: e.points[1].y };
+  }
+  fitBounds(g);
+}
+
+/** The part of elkjs's worker this module drives: its dispatcher runs a layout synchronously. */
+interface ElkWorker {
+  dispatcher: { saveDispatch(message: { data: { id: number; cmd: string; graph?: ElkNode; algorithms?: string[]; layoutOptions?: Record<string, string>; options?: object } }): void };
+  onmessage: (message: { data: { id: number; data?: ElkNode; error?: unknown } }) => void;
+}
+
+let elk: { worker: ElkWorker; reply: { data?: ElkNode; error?: unknown } } | null = null;
+
+/**
+ * ELK's layout, synchronously. elkjs's public API answers with a Promise only because it may run in a
+ * Web Worker; its bundled worker computes the layout synchronously in the dispatcher it calls, which
+ * keeps buildGraph (and every renderer, the CLI and the playground) synchronous.
+ */
+function elkLayout(graph: ElkNode): ElkNode {
+  if (!elk) {
+    const worker = new (ElkWorkerModule as unknown as { Worker: new () => ElkWorker }).Worker();
+    const state: { worker: ElkWorker; reply: { data?: ElkNode; error?: unknown } } = { worker, reply: {} };
+    worker.onmessage = (m) => (state.reply = m.data);
+    worker.dispatcher.saveDispatch({ data: { id: 0, cmd: "register", algorithms: ["layered"] } });
+    elk = state;
+  }
+  elk.reply = {};
+  elk.worker.dispatcher.saveDispatch({ data: { id: 1, cmd: "layout", graph, layoutOptions: {}, options: {} } });
+  const { data, error } = elk.reply;
+  if (error !== undefined || !data) throw new Error(`graph layout failed: ${error instanceof Error ? error.message : String(error)}`);
+  return data;
+}
+
+/** The ELK options: left to right, orthogonal wires, ports in the order given. */
+const ELK_OPTIONS: Record<string, string> = {
+  "elk.algorithm": "layered",
+  "elk.direction": "RIGHT",
+  "elk.edgeRouting": "ORTHOGONAL",
+  "elk.padding": "[top=0,left=0,bottom=0,right=0]",
+  "elk.spacing.nodeNode": "24",
+  "elk.spacing.edgeNode": "14",
+  "elk.spacing.edgeEdge": "12",
+  "elk.spacing.edgeLabel": "2",
+  "elk.spacing.labelNode": "0",
+  "elk.spacing.labelLabel": "4",
+  "elk.layered.spacing.nodeNodeBetweenLayers": "28",
+  "elk.layered.spacing.edgeNodeBetweenLayers": "14",
+  "elk.layered.spacing.edgeEdgeBetweenLayers": "12",
+  "elk.layered.considerModelOrder.strategy": "NODES_AND_EDGES",
+  // Thoroughness 2 of 7 halves the time of big layouts and, measured, leaves the same figures readable.
+  "elk.layered.thoroughness": "2",
+  "elk.separateConnectedComponents": "false",
+};
+
+/**
+ * A wire, or the part of a folded wire within one row: from its producer's port (or, entering the row,
+ * from an entry stub on the row's left) to its consumer's port (or, leaving the row, to an exit stub
+ * on its right). The part in the producer's row carries the value/gradient pair, the part in the
+ * consumer's row the local derivative.
+ */
+interface Part {
+  edge: number;
+  from: number | null;
+  to: number | null;
+}
+
+/** Where ELK put one row: node centres, wire routes, label places and the stubs of folded wires. */
+interface RowLayout {
+  width: number;
+  height: number;
+  at: Map<number, Point>;
+  routes: Map<Part, Point[]>;
+  pair: Map<number, Point>;
+  local: Map<number, Point>;
+}
+
+/** Ports of every node: one per operand in operand order (west), one per use (east). */
+interface Ports {
+  inPort: string[];
+  outPort: string[];
+  ins: Map<number, number[]>;
+  outs: Map<number, number[]>;
+}
+
+function portsOf(g: Graph): Ports {
+  const index = new Map(g.nodes.map((n, i) => [n.id, i]));
+  const ins = new Map<number, number[]>();
+  const outs = new Map<number, number[]>();
+  const inPort: string[] = [];
+  const outPort: string[] = [];
+  g.edges.forEach((e, k) => {
+    const [f, t] = [index.get(e.from)!, index.get(e.to)!];
+    outs.set(f, [...(outs.get(f) ?? []), k]);
+    ins.set(t, [...(ins.get(t) ?? []), k]);
+    outPort[k] = `n${f}o${outs.get(f)!.length - 1}`;
+    inPort[k] = `n${t}i${ins.get(t)!.length - 1}`;
+  });
+  return { inPort, outPort, ins, outs };
+}
+
+/** Lays out the given nodes and wire parts (one row of the figure, or all of it) with ELK. */
+function layoutRow(g: Graph, ports: Ports, nodeIds: number[], parts: Part[], argIndex: number[]): RowLayout {
+  // Half the height of a wire's value/gradient label: the wire runs through its middle, value above, gradient below.
+  const PAIR_HALF = TEXT.gradBelow + 0.25 * 13 + 1;
+  // Height of a local derivative's label (9-unit text).
+  const LOCAL_H = 0.8 * 9 + 0.25 * 9 + 1;
+  const children: ElkNode[] = nodeIds.map((i) => {
+    const n = g.nodes[i];
+    const width = n.kind === "output" ? Math.ceil(textWidth(n.label, 15)) + 8 : 2 * n.r;
+    const height = n.kind === "output" ? 24 : n.kind === "input" ? n.h : 2 * n.r;
+    const elkPorts: ElkPort[] = [];
+    // Operands enter top to bottom in operand order (ELK numbers a side's ports clockwise: west bottom-up).
+    const inList = [...(ports.ins.get(i) ?? [])].sort((a, b) => argIndex[a] - argIndex[b]);
+    inList.forEach((k, j) => elkPorts.push({ id: ports.inPort[k], width: 0, height: 0, layoutOptions: { "elk.port.side": "WEST", "elk.port.index": String(inList.length - 1 - j) } }));
+    (ports.outs.get(i) ?? []).forEach((k, j) => elkPorts.push({ id: ports.outPort[k], width: 0, height: 0, layoutOptions: { "elk.port.side": "EAST", "elk.port.index": String(j) } }));
+    const labels: ElkLabel[] = [];
+    // Names above gates and sums below nodes, sized as figureTexts draws them, so ELK keeps room for them.
+    if (n.kind === "stage") labels.push({ text: n.id, width: textWidth(n.id, 12, true), height: TEXT.nameAbove + 0.8 * 12, layoutOptions: { "elk.nodeLabels.placement": "OUTSIDE V_TOP H_CENTER" } });
+    if (n.sum) labels.push({ text: n.sum, width: textWidth(`Σ ${n.sum}`, 11), height: TEXT.sumBelow + 0.25 * 11 + 1, layoutOptions: { "elk.nodeLabels.placement": "OUTSIDE V_BOTTOM H_CENTER" } });
+    return { id: `n${i}`, width, height, ports: elkPorts, labels, layoutOptions: { "elk.portConstraints": "FIXED_ORDER" } };
+  });
+  const edges: ElkExtendedEdge[] = parts.map((p, k) => {
+    const e = g.edges[p.edge];
+    const labels: ElkLabel[] = [];
+    if (p.from !== null) {
+      const pairWidth = Math.max(textWidth(e.value, 13), e.computed ? textWidth(e.grad, 13) : textWidth("not computed", 11)) + 4;
+      labels.push({ text: "pair", width: pairWidth, height: 2 * PAIR_HALF, layoutOptions: { "elk.edgeLabels.inline": "true", "elk.edgeLabels.placement": "CENTER" } });
+    }
+    if (p.to !== null && e.local) labels.push({ text: "local", width: textWidth(`∂ ${e.local}`, 9) + 2, height: LOCAL_H, layoutOptions: { "elk.edgeLabels.placement": "HEAD" } });
+    // Stubs of folded wires: entries in the first layer, exits in the last.
+    const source = p.from === null ? `in${p.edge}` : ports.outPort[p.edge];
+    const target = p.to === null ? `out${p.edge}` : ports.inPort[p.edge];
+    if (p.from === null) children.push({ id: source, width: 1, height: 1, layoutOptions: { "elk.layered.layering.layerConstraint": "FIRST_SEPARATE" } });
+    if (p.to === null) children.push({ id: target, width: 1, height: 1, layoutOptions: { "elk.layered.layering.layerConstraint": "LAST_SEPARATE" } });
+    return { id: `e${k}`, sources: [source], targets: [target], labels };
+  });
+  const laid = elkLayout({ id: "root", layoutOptions: ELK_OPTIONS, children, edges });
+  const at = new Map<number, Point>();
+  const stub = new Map<string, Point>();
+  for (const c of laid.children ?? []) {
+    const p = { x: (c.x ?? 0) + (c.width ?? 0) / 2, y: (c.y ?? 0) + (c.height ?? 0) / 2 };
+    if (c.id.startsWith("n")) at.set(Number(c.id.slice(1)), p);
+    else stub.set(c.id, p);
+  }
+  const out: RowLayout = { width: laid.width ?? 0, height: laid.height ?? 0, at, routes: new Map(), pair: new Map(), local: new Map() };
+  (laid.edges ?? []).forEach((le, k) => {
+    const p = parts[k];
+    const points: Point[] = [];
+    for (const s of le.sections ?? []) points.push(s.startPoint, ...(s.bendPoints ?? []), s.endPoint);
+    out.routes.set(p, points.map((q) => ({ x: q.x, y: q.y })));
+    for (const l of le.labels ?? []) {
+      const [x, y, w, h] = [l.x ?? 0, l.y ?? 0, l.width ?? 0, l.height ?? 0];
+      if (l.text === "pair") out.pair.set(p.edge, { x: x + w / 2, y: y + h / 2 });
+      else out.local.set(p.edge, { x: x + w - 1, y: y + 0.8 * 9 + 0.5 + TEXT.localAbove });
+    }
+  });
+  return out;
+}
+
+/** Room for each folded wire's track beside and between the rows, and the least gap between rows. */
+const TRACK = 10;
+const ROW_GAP = 20;
+
+/** A wire cut by folding: its part in the producer's row (to an exit stub) and in the consumer's (from an entry stub). */
+interface Fold {
+  exit: Part;
+  entry: Part;
+  fromRow: number;
+  toRow: number;
+}
+
+/**
+ * Lays the figure out in one row; where it comes out wider than FOLD_ASPECT (legend included) and has
+ * more than a few layers, folds it into rows, cut where the one-row layout puts the nodes, each row
+ * laid out by ELK. A wire between rows leaves its row on the right, runs down a track beside the rows,
+ * left along the gap above its consumer's row and in from the left, so it crosses no row's labels.
+ */
+function layoutWithElk(g: Graph, argIndex: number[]): void {
+  const ports = portsOf(g);
+  const index = new Map(g.nodes.map((n, i) => [n.id, i]));
+  const all = g.nodes.map((_, i) => i);
+  const whole = g.edges.map((e, k): Part => ({ edge: k, from: index.get(e.from)!, to: index.get(e.to)! }));
+  const flat = layoutRow(g, ports, all, whole, argIndex);
+  place(g, [flat], all.map(() => 0), whole, []);
+  if (longestPath(g) <= FOLD_LAYERS) return;
+  // k rows make the figure about k times narrower and k times taller.
+  const first = Math.max(2, Math.ceil(Math.sqrt(g.width / (g.height + 40) / FOLD_ASPECT)));
+  for (let rows = first; g.width / (g.height + 40) > FOLD_ASPECT && rows <= first + 8; rows++) {
+    // Rows cut the one-row layout into equal widths; wires only run right there, so never to an earlier row.
+    const cut = all.map((i) => Math.min(rows - 1, Math.floor((flat.at.get(i)!.x / Math.max(1, flat.width)) * rows)));
+    const used = [...new Set(cut)].sort((a, b) => a - b);
+    const rowOf = cut.map((c) => used.indexOf(c));
+    const parts: Part[][] = used.map(() => []);
+    const within: Part[] = [];
+    const folds: Fold[] = [];
+    whole.forEach((p) => {
+      const [f, t] = [rowOf[p.from!], rowOf[p.to!]];
+      if (f === t) {
+        parts[f].push(p);
+        within.push(p);
+      } else {
+        const fold = { exit: { edge: p.edge, from: p.from, to: null }, entry: { edge: p.edge, from: null, to: p.to }, fromRow: f, toRow: t };
+        parts[f].push(fold.exit);
+        parts[t].push(fold.entry);
+        folds.push(fold);
+      }
+    });
+    const laid = used.map((_, r) => layoutRow(g, ports, all.filter((i) => rowOf[i] === r), parts[r], argIndex));
+    place(g, laid, rowOf, within, folds);
+  }
+}
+
+/** Nodes on the longest path from an input to the output. */
+function longestPath(g: Graph): number {
+  const depth = new Map<string, number>();
+  // Edges come in stage order: each producer's depth is known before its consumers'.
+  for (const e of g.edges) depth.set(e.to, Math.max(depth.get(e.to) ?? 0, (depth.get(e.from) ?? 1) + 1));
+  return Math.max(0, ...depth.values());
+}
+
+/** Puts the rows below each other (tracks for folded wires around them) and writes positions and routes into g. */
+function place(g: Graph, rows: RowLayout[], rowOf: number[], within: Part[], folds: Fold[]): void {
+  const into = rows.map((_, r) => folds.filter((f) => f.toRow === r));
+  const top: number[] = [];
+  let y = 0;
+  rows.forEach((row, r) => {
+    if (r > 0) y += ROW_GAP + TRACK * into[r].length;
+    top.push(y);
+    y += row.height;
+  });
+  const left = TRACK * folds.length;
+  const right = left + Math.max(...rows.map((row) => row.width));
+  const shift = (r: number) => (q: Point): Point => ({ x: q.x + left, y: q.y + top[r] });
+  g.nodes.forEach((n, i) => {
+    const p = shift(rowOf[i])(rows[rowOf[i]].at.get(i)!);
+    // The output's node is its text: the wire ends 4 units before it.
+    if (n.kind === "output") Object.assign(n, { x: p.x - (Math.ceil(textWidth(n.label, 15)) + 8) / 2 + 4, y: p.y });
+    else Object.assign(n, p);
+  });
+  for (const p of within) {
+    const r = rowOf[p.from!];
+    g.edges[p.edge].points = rows[r].routes.get(p)!.map(shift(r));
+  }
+  folds.forEach((f, j) => {
+    const a = rows[f.fromRow].routes.get(f.exit)!.map(shift(f.fromRow));
+    const b = rows[f.toRow].routes.get(f.entry)!.map(shift(f.toRow));
+    const [end, start] = [a[a.length - 1], b[0]];
+    const xr = right + TRACK * (j + 1);
+    const xl = left - TRACK * (j + 1);
+    const slot = into[f.toRow].indexOf(f);
+    const yg = top[f.toRow] - ROW_GAP / 2 - TRACK * slot;
+    g.edges[f.exit.edge].points = [...a.slice(0, -1), { x: xr, y: end.y }, { x: xr, y: yg }, { x: xl, y: yg }, { x: xl, y: start.y }, ...b.slice(1)];
+  });
+  g.edges.forEach((e, k) => {
+    const [from, to] = [rowOf[g.nodes.findIndex((n) => n.id === e.from)], rowOf[g.nodes.findIndex((n) => n.id === e.to)]];
+    const pair = rows[from].pair.get(k);
+    e.label = pair ? shift(from)(pair) : e.points[0];
+    const local = rows[to].local.get(k);
+    e.localAt = local ? shift(to)(local) : e.points[e.points.length - 1];
+  });
+  clipToGates(g);
+  fitBounds(g);
+}
+
+/** A port sits on the side of a gate's square: the wire starts and ends on the circle. */
+function clipToGates(g: Graph): void {
+  const byId = new Map(g.nodes.map((n) => [n.id, n]));
+  const clip = (p: Point, id: string, side: 1 | -1): Point => {
+    const n = byId.get(id)!;
+    if (n.kind !== "stage") return p;
+    const dy = Math.min(Math.abs(p.y - n.y), n.r);
+    return { x: n.x + side * Math.sqrt(n.r * n.r - dy * dy), y: p.y };
+  };
+  for (const e of g.edges) {
+    e.points[0] = clip(e.points[0], e.from, 1);
+    e.points[e.points.length - 1] = clip(e.points[e.points.length - 1], e.to, -1);
+  }
 }
 
 /** An axis-aligned box in SVG units. */
@@ -449,8 +598,17 @@ export interface FigureText {
   bold: boolean;
   /** What the text is ("value of x -> a", "name of a", ...), for reports. */
   what: string;
-  /** Nodes the text belongs to: it may touch them. */
+  /** Nodes the text belongs to: it may touch them, and the wires that end at them. */
   owners: string[];
+  /** The wire (index in graph.edges) a wire label belongs to: it may touch that wire. */
+  wire?: number;
+  /** A text drawn inside its node (gate operation, input name): it must fit the node. */
+  inside?: boolean;
+}
+
+/** Font size of a gate's operation: smaller for longer labels. */
+export function gateFontSize(label: string): number {
+  return label.length > 4 ? 11 : label.length > 2 ? 13 : 16;
 }
 
 /** Width of a text: DejaVu Sans averages about 0.6 em a character (0.65 em bold). */
@@ -471,13 +629,13 @@ export const TEXT = { valueAbove: 7, gradBelow: 17, localAbove: 6, sumBelow: 16,
 /** The texts the SVG draws outside the nodes (wire labels, sums, stage names, output, legend). */
 export function figureTexts(g: Graph): FigureText[] {
   const out: FigureText[] = [];
-  for (const e of g.edges) {
+  g.edges.forEach((e, i) => {
     const wire = `${e.from} -> ${e.to}`;
     const owners = [e.from, e.to];
-    out.push({ text: e.value, x: e.label.x, y: e.label.y - TEXT.valueAbove, anchor: "middle", size: 13, bold: false, what: `value of ${wire}`, owners });
-    out.push({ text: e.computed ? e.grad : "not computed", x: e.label.x, y: e.label.y + TEXT.gradBelow, anchor: "middle", size: e.computed ? 13 : 11, bold: false, what: `gradient of ${wire}`, owners });
-    if (e.local) out.push({ text: `∂ ${e.local}`, x: e.localAt.x, y: e.localAt.y - TEXT.localAbove, anchor: "end", size: 9, bold: false, what: `local derivative of ${wire}`, owners: [e.to] });
-  }
+    out.push({ text: e.value, x: e.label.x, y: e.label.y - TEXT.valueAbove, anchor: "middle", size: 13, bold: false, what: `value of ${wire}`, owners, wire: i });
+    out.push({ text: e.computed ? e.grad : "not computed", x: e.label.x, y: e.label.y + TEXT.gradBelow, anchor: "middle", size: e.computed ? 13 : 11, bold: false, what: `gradient of ${wire}`, owners, wire: i });
+    if (e.local) out.push({ text: `∂ ${e.local}`, x: e.localAt.x, y: e.localAt.y - TEXT.localAbove, anchor: "end", size: 9, bold: false, what: `local derivative of ${wire}`, owners: [e.to], wire: i });
+  });
   for (const n of g.nodes) {
     if (n.sum) {
       const below = n.kind === "input" ? n.h / 2 : n.r;
@@ -485,54 +643,16 @@ export function figureTexts(g: Graph): FigureText[] {
     }
     if (n.kind === "output") out.push({ text: n.label, x: n.x + 2, y: n.y + 5, anchor: "start", size: 15, bold: false, what: "output", owners: [n.id] });
     if (n.kind === "stage") out.push({ text: n.id, x: n.x, y: n.y - n.r - TEXT.nameAbove, anchor: "middle", size: 12, bold: true, what: `name of ${n.id}`, owners: [n.id] });
+    if (n.kind === "stage") {
+      const size = gateFontSize(n.label);
+      out.push({ text: n.label, x: n.x, y: n.y + size / 3, anchor: "middle", size, bold: false, what: `operation of ${n.id}`, owners: [n.id], inside: true });
+    }
+    if (n.kind === "input") out.push({ text: n.label, x: n.x, y: n.y + 5, anchor: "middle", size: 15, bold: false, what: `name of input ${n.id}`, owners: [n.id], inside: true });
   }
   const legendY = Math.ceil(g.height) + 40 - TEXT.legendUp;
   const legend: [string, number][] = [["forward value (above each wire)", 12], ["gradient (below each wire)", 220], ["∂ local derivative", 400]];
   for (const [text, x] of legend) out.push({ text, x, y: legendY, anchor: "start", size: 11, bold: false, what: "legend", owners: ["legend"] });
   return out;
-}
-
-function overlaps(a: Box, b: Box, pad: number): boolean {
-  return a.x0 < b.x1 + pad && b.x0 < a.x1 + pad && a.y0 < b.y1 + pad && b.y0 < a.y1 + pad;
-}
-
-/** Boxes taken so far, in a grid of buckets so that a collision query looks at its neighbourhood only. */
-class Taken {
-  private readonly cells = new Map<string, Box[]>();
-  private static readonly CELL = 100;
-
-  private keys(b: Box): string[] {
-    const c = Taken.CELL;
-    const out: string[] = [];
-    for (let i = Math.floor(b.x0 / c); i <= Math.floor(b.x1 / c); i++) for (let j = Math.floor(b.y0 / c); j <= Math.floor(b.y1 / c); j++) out.push(`${i},${j}`);
-    return out;
-  }
-
-  add(b: Box): void {
-    for (const k of this.keys(b)) {
-      const list = this.cells.get(k);
-      if (list) list.push(b);
-      else this.cells.set(k, [b]);
-    }
-  }
-
-  remove(b: Box): void {
-    for (const k of this.keys(b)) this.cells.set(k, (this.cells.get(k) ?? []).filter((o) => o !== b));
-  }
-
-  /** How many taken boxes b meets (a box in several buckets counts once). */
-  hits(b: Box, pad = 2): number {
-    const met = new Set<Box>();
-    for (const k of this.keys(b)) for (const o of this.cells.get(k) ?? []) if (overlaps(o, b, pad)) met.add(o);
-    return met.size;
-  }
-
-  /** Roughly how many boxes b meets, leaving out those skip names (a box in two buckets may count twice). */
-  touches(b: Box, skip: (o: Box) => boolean): number {
-    let n = 0;
-    for (const k of this.keys(b)) for (const o of this.cells.get(k) ?? []) if (overlaps(o, b, 0) && !skip(o)) n++;
-    return n;
-  }
 }
 
 function nodeBox(n: GraphNode): Box {
@@ -544,148 +664,14 @@ function unionBox(a: Box, b: Box): Box {
   return { x0: Math.min(a.x0, b.x0), y0: Math.min(a.y0, b.y0), x1: Math.max(a.x1, b.x1), y1: Math.max(a.y1, b.y1) };
 }
 
-/** Where along a wire its labels may go: the first segment first (near the source), then the others. */
-const LABEL_T = [0.5, 0.35, 0.65, 0.25, 0.75, 0.42, 0.58, 0.18, 0.82, 0.3, 0.7, 0.12, 0.88, 0.46, 0.54, 0.22, 0.78];
-/** The local derivative stays near the consumer: along the last segment, above the wire or below it. */
-const LOCAL_T = [0.88, 0.8, 0.72, 0.64, 0.56];
-
-function pairTexts(e: GraphEdge, at: Point): Box {
-  const base = { x: at.x, anchor: "middle" as const, bold: false, what: "", owners: [] };
-  const v = textBox({ ...base, text: e.value, y: at.y - TEXT.valueAbove, size: 13 });
-  const g = textBox({ ...base, text: e.computed ? e.grad : "not computed", y: at.y + TEXT.gradBelow, size: e.computed ? 13 : 11 });
-  return unionBox(v, g);
-}
-
-function localText(e: GraphEdge, at: Point): Box {
-  return textBox({ text: `∂ ${e.local}`, x: at.x, y: at.y - TEXT.localAbove, anchor: "end", size: 9, bold: false, what: "", owners: [] });
-}
-
-/** Marks along every wire, so that labels avoid sitting on wires other than their own. */
-class WireMarks {
-  private readonly taken = new Taken();
-  private readonly owner = new Map<Box, GraphEdge>();
-
-  constructor(edges: GraphEdge[]) {
-    for (const e of edges) {
-      for (let i = 1; i < e.points.length; i++) {
-        const [a, b] = [e.points[i - 1], e.points[i]];
-        const steps = Math.max(2, Math.ceil(Math.hypot(b.x - a.x, b.y - a.y) / 12));
-        for (let k = 0; k <= steps; k++) {
-          const q = onWire(a, b, k / steps);
-          const box = { x0: q.x - 1, x1: q.x + 1, y0: q.y - 1, y1: q.y + 1 };
-          this.taken.add(box);
-          this.owner.set(box, e);
-        }
-      }
-    }
-  }
-
-  /** How many marks of other wires b covers. */
-  crossed(b: Box, e: GraphEdge): number {
-    return this.taken.touches(b, (o) => this.owner.get(o) === e);
-  }
-}
-
-/**
- * The candidate that meets the fewest taken boxes, and among those the fewest marks of other wires
- * (the first such one), with its box and how many taken boxes it meets.
- */
-function leastHit(candidates: Point[], box: (p: Point) => Box, taken: Taken, wires?: (b: Box) => number): { at: Point; box: Box; hits: number } {
-  let best = { at: candidates[0], box: box(candidates[0]), hits: Infinity };
-  let bestScore = Infinity;
-  for (const at of candidates) {
-    const b = box(at);
-    const hits = taken.hits(b);
-    if (hits > best.hits) continue;
-    // A collision with a label or node always weighs more than crossing wires.
-    const score = hits * 1e6 + (wires ? wires(b) : 0);
-    if (score < bestScore) [best, bestScore] = [{ at, box: b, hits }, score];
-    if (score === 0) break;
-  }
-  return best;
-}
-
-function localCandidates(e: GraphEdge): Point[] {
-  const [a, b] = [e.points[e.points.length - 2], e.points[e.points.length - 1]];
-  const along = LOCAL_T.map((t) => onWire(a, b, t));
-  // Below the wire: the text's top just under it.
-  return [e.localAt, ...along, ...along.map((q) => ({ x: q.x, y: q.y + 18 }))];
-}
-
-function labelCandidates(e: GraphEdge): Point[] {
-  const p = e.points;
-  return [e.label, ...p.slice(0, -1).flatMap((a, i) => LABEL_T.map((t) => onWire(a, p[i + 1], t)))];
-}
-
-/**
- * A wire whose value and gradient found no free place gets its local derivative moved: each place of
- * the local derivative is tried with each place of the labels, keeping the first pair that fits.
- */
-function placeJointly(e: GraphEdge, localBox: Box, taken: Taken, wires: WireMarks): boolean {
-  taken.remove(localBox);
-  const pairs = labelCandidates(e);
-  for (const lc of localCandidates(e)) {
-    const lb = localText(e, lc);
-    if (taken.hits(lb)) continue;
-    taken.add(lb);
-    const pair = leastHit(pairs, (at) => pairTexts(e, at), taken, (b) => wires.crossed(b, e));
-    if (pair.hits === 0) {
-      [e.localAt, e.label] = [lc, pair.at];
-      taken.add(pair.box);
-      return true;
-    }
-    taken.remove(lb);
-  }
-  taken.add(localBox);
-  return false;
-}
-
-/**
- * Moves each wire's labels to the first place along it where they collide with no node and no label
- * placed before them: node texts are fixed, then local derivatives (they must stay near the consumer),
- * then values and gradients. Returns how many collisions were left.
- */
-function placeLabels(g: Graph): number {
-  let collisions = 0;
-  const taken = new Taken();
-  for (const n of g.nodes) if (n.kind !== "output") taken.add(nodeBox(n));
-  for (const t of figureTexts({ ...g, edges: [] })) {
-    if (t.what === "legend") continue;
-    // Names and sums stay at their node; one meeting another node or text asks for more room.
-    const box = textBox(t);
-    collisions += taken.hits(box);
-    taken.add(box);
-  }
-  // Wire marks cost time in the number of wires near a label: big figures (overviews) go without.
-  const wires = new WireMarks(g.edges.length <= 300 ? g.edges : []);
-  const localBoxes = new Map<GraphEdge, Box>();
-  for (const e of g.edges) {
-    if (!e.local) continue;
-    const best = leastHit(localCandidates(e), (at) => localText(e, at), taken, (b) => wires.crossed(b, e));
-    collisions += best.hits;
-    e.localAt = best.at;
-    taken.add(best.box);
-    localBoxes.set(e, best.box);
-  }
-  for (const e of g.edges) {
-    const best = leastHit(labelCandidates(e), (at) => pairTexts(e, at), taken, (b) => wires.crossed(b, e));
-    const local = localBoxes.get(e);
-    if (best.hits > 0 && local && placeJointly(e, local, taken, wires)) continue;
-    collisions += best.hits;
-    e.label = best.at;
-    taken.add(best.box);
-  }
-  return collisions;
-}
-
-/** Shifts the drawing so that every node and text lies inside it, and sizes it to fit them all. */
+/** Shifts the drawing so that every node, wire and text lies inside it with PAD to spare, and sizes it to fit them. */
 function fitBounds(g: Graph): void {
-  const pad = 8;
   let box: Box = { x0: Infinity, y0: Infinity, x1: -Infinity, y1: -Infinity };
   for (const n of g.nodes) if (n.kind !== "output") box = unionBox(box, nodeBox(n));
+  for (const e of g.edges) for (const p of e.points) box = unionBox(box, { x0: p.x, x1: p.x, y0: p.y, y1: p.y });
   for (const t of figureTexts(g)) if (t.what !== "legend") box = unionBox(box, textBox(t));
-  const dx = Math.max(0, pad - box.x0);
-  const dy = Math.max(0, pad - box.y0);
+  const dx = PAD - box.x0;
+  const dy = PAD - box.y0;
   const move = (q: Point) => ({ x: q.x + dx, y: q.y + dy });
   for (const n of g.nodes) Object.assign(n, move(n));
   for (const e of g.edges) {
@@ -694,6 +680,6 @@ function fitBounds(g: Graph): void {
     e.localAt = move(e.localAt);
   }
   // The legend's three entries take about 500 units.
-  g.width = Math.max(g.width + dx, box.x1 + dx + pad, 520);
-  g.height = Math.max(g.height + dy, box.y1 + dy + pad);
+  g.width = Math.max(box.x1 + dx + PAD, 520);
+  g.height = box.y1 + dy + PAD;
 }

@@ -1,6 +1,6 @@
 /** The explainer's operations, each a core op (a primitive or a composite) on float64 tensors. */
 import * as bp from "./core.js";
-import { apply, type BinOp, type Expr, type FnName } from "./ast.js";
+import type { BinOp, FnName } from "./ast.js";
 
 /** `abstract`: a call of a function declared with `fn` (the stage's `fn` names it); it has no values. */
 export type StageOp = "add" | "sub" | "mul" | "div" | "pow" | "matmul" | "neg" | "reciprocal" | "id" | "maximum" | "minimum" | "abstract" | Exclude<FnName, "log">;
