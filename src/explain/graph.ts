@@ -123,8 +123,10 @@ function gateLabel(s: StageReport): string {
   const sym = OP_SYMBOL.get(s.op) ?? s.op;
   if (s.operands.length === 2) {
     const [l, r] = s.operands;
-    if (r.kind === "constant" && l.kind === "name") return `${sym}${constantText(r.text)}`;
-    if (l.kind === "constant" && r.kind === "name") return s.op === "pow" ? `${constantText(l.text)}^` : `${constantText(l.text)}${sym}`;
+    // A function of two arguments keeps its parentheses, the operand's place a dot: min(·,2).
+    const call = s.op === "maximum" || s.op === "minimum";
+    if (r.kind === "constant" && l.kind === "name") return call ? `${sym}(·,${constantText(r.text)})` : `${sym}${constantText(r.text)}`;
+    if (l.kind === "constant" && r.kind === "name") return call ? `${sym}(${constantText(l.text)},·)` : s.op === "pow" ? `${constantText(l.text)}^` : `${constantText(l.text)}${sym}`;
   }
   return sym;
 }
