@@ -109,7 +109,7 @@ export function bindSpec<P extends Prim>(spec: Spec<P>, prim: P, inputs: readonl
     const a = inputs[0].scalarValue();
     const v = n === 1 ? spec.scalar(a, 0, 0) : n === 2 ? spec.scalar(a, inputs[1].scalarValue(), 0) : spec.scalar(a, inputs[1].scalarValue(), inputs[2].scalarValue());
     const r = scalarResult(v, shape, node, tracked, dtype);
-    if (anomalyOn && !inBackward) reportForward(prim, inputs, r, spec.scalar !== undefined);
+    if (anomalyOn && !inBackward) reportForward(prim, inputs, r, spec.kind === "elementwise");
     return r;
   }
   if (size > MAX_ELEMENTS) throw allocationError(dtype, shape, prim);
@@ -122,6 +122,6 @@ export function bindSpec<P extends Prim>(spec: Spec<P>, prim: P, inputs: readonl
     throw e;
   }
   const r = new Tensor(data, shape, node, tracked);
-  if (anomalyOn && !inBackward) reportForward(prim, inputs, r, spec.scalar !== undefined);
+  if (anomalyOn && !inBackward) reportForward(prim, inputs, r, spec.kind === "elementwise");
   return r;
 }

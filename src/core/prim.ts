@@ -113,7 +113,16 @@ export interface Printers<P extends Prim> {
   readonly ts: Printer<P>;
 }
 
+/**
+ * What a primitive does to shapes and elements, read by whoever needs it (the symbolic reader prints
+ * only elementwise ones of arrays as expressions; anomaly mode reports elementwise inputs by position):
+ * elementwise maps elements one to one after broadcasting; a reduction combines along axes; structure
+ * only moves or selects elements; linalg is the matrix product.
+ */
+export type PrimKind = "elementwise" | "reduction" | "structure" | "linalg";
+
 export interface Spec<P extends Prim> {
+  readonly kind: PrimKind;
   /** Number of inputs, or "n" for variadic (concat). */
   readonly arity: number | "n";
   /** Output shape from input shapes; throws a ShapeError naming the op and the shapes. */

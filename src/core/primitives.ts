@@ -63,11 +63,11 @@ function elementwise(name: string) {
 }
 
 function unary<P extends Prim>(f: (v: number) => number, vjp: Spec<P>["vjp"], print: Spec<P>["print"]): Spec<P> {
-  return { arity: 1, shape: same, kernel: unaryKernel<P>(f), scalar: f, vjp, print };
+  return { kind: "elementwise", arity: 1, shape: same, kernel: unaryKernel<P>(f), scalar: f, vjp, print };
 }
 
 function binary<P extends Prim>(name: string, f: (a: number, b: number) => number, vjp: Spec<P>["vjp"], print: Spec<P>["print"], op?: "+" | "-" | "*" | "/"): Spec<P> {
-  return { arity: 2, shape: elementwise(name), kernel: op ? arithmeticKernel<P>(op, f) : binaryKernel<P>(f), scalar: f, vjp, print };
+  return { kind: "elementwise", arity: 2, shape: elementwise(name), kernel: op ? arithmeticKernel<P>(op, f) : binaryKernel<P>(f), scalar: f, vjp, print };
 }
 
 function reduceShape(name: string, needsElements: boolean) {
@@ -174,6 +174,7 @@ export const PRIMS: PrimTable = {
   ge: binary("ge", (a, b) => (a >= b ? 1 : 0), null, cmpPrint(">=", "ge")),
   eq: binary("eq", (a, b) => (a === b ? 1 : 0), null, cmpPrint("==", "eq")),
   where: {
+    kind: "elementwise",
     arity: 3,
     shape: (s) => broadcastAll(s, "where"),
     kernel: whereKernel,
@@ -183,6 +184,7 @@ export const PRIMS: PrimTable = {
   },
 
   sum: {
+    kind: "reduction",
     arity: 1,
     shape: reduceShape("sum", false),
     kernel: sumKernel,
@@ -195,6 +197,7 @@ export const PRIMS: PrimTable = {
     },
   },
   max: {
+    kind: "reduction",
     arity: 1,
     shape: reduceShape("max", true),
     kernel: maxKernel,
@@ -214,6 +217,7 @@ export const PRIMS: PrimTable = {
     },
   },
   argmax: {
+    kind: "reduction",
     arity: 1,
     shape: (s, p) => reduceShape("argmax", true)(s, { axes: [p.axis], keepdims: p.keepdims }),
     kernel: argmaxKernel,
@@ -227,6 +231,7 @@ export const PRIMS: PrimTable = {
   },
 
   reshape: {
+    kind: "structure",
     arity: 1,
     shape: (s, p) => {
       if (sizeOf(s[0]) !== sizeOf(p.shape)) {
@@ -244,6 +249,7 @@ export const PRIMS: PrimTable = {
     },
   },
   broadcast: {
+    kind: "structure",
     arity: 1,
     shape: (s, p) => {
       let ok = true;
@@ -265,6 +271,7 @@ export const PRIMS: PrimTable = {
     },
   },
   transpose: {
+    kind: "structure",
     arity: 1,
     shape: (s, p) => {
       const x = s[0];
@@ -283,6 +290,7 @@ export const PRIMS: PrimTable = {
     },
   },
   slice: {
+    kind: "structure",
     arity: 1,
     shape: (s, p) => {
       const x = s[0];
@@ -304,6 +312,7 @@ export const PRIMS: PrimTable = {
     },
   },
   pad: {
+    kind: "structure",
     arity: 1,
     shape: (s, p) => {
       const x = s[0];
@@ -322,6 +331,7 @@ export const PRIMS: PrimTable = {
     },
   },
   concat: {
+    kind: "structure",
     arity: "n",
     shape: (s, p) => {
       const first = s[0];
@@ -349,6 +359,7 @@ export const PRIMS: PrimTable = {
     },
   },
   gather: {
+    kind: "structure",
     arity: 1,
     shape: (s, p) => {
       const x = s[0];
@@ -365,6 +376,7 @@ export const PRIMS: PrimTable = {
     },
   },
   scatterAdd: {
+    kind: "structure",
     arity: 1,
     shape: (s, p) => {
       const x = s[0];
@@ -385,6 +397,7 @@ export const PRIMS: PrimTable = {
   },
 
   matmul: {
+    kind: "linalg",
     arity: 2,
     shape: (s, p) => {
       if (s[0].length < 2 || s[1].length < 2) {
@@ -412,6 +425,7 @@ export const PRIMS: PrimTable = {
     },
   },
   cast: {
+    kind: "elementwise",
     arity: 1,
     shape: same,
     kernel: castKernel,

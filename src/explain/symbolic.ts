@@ -71,7 +71,8 @@ const READERS: { [P in bp.Prim]: Reader } = {
   cast: id,
 };
 
-const ELEMENTWISE = new Set<bp.Prim>(["neg", "exp", "log", "sin", "cos", "tan", "sqrt", "tanh", "sigmoid", "abs", "sign", "reciprocal", "add", "sub", "mul", "div", "pow", "maximum", "minimum", "gt", "ge", "eq", "where", "cast"]);
+/** The primitive table says which primitives are elementwise (an expression means the same at every element). */
+const elementwise = (p: bp.Prim): boolean => bp.PRIMS[p].kind === "elementwise";
 
 export interface ReadOptions {
   /**
@@ -109,7 +110,7 @@ export function readGraph(t: bp.Tensor, names: ReadonlyMap<bp.Tensor, Expr>, lim
       // at every element; reshapes, reductions and products of arrays have no such reading.
       const shapeOnly = u.node.prim === "reshape" || u.node.prim === "broadcast" || (options.throughShapes === true && u.node.prim === "sum");
       const identity = shapeOnly && (options.throughShapes === true || u.node.inputs[0].shape.join() === u.shape.join());
-      if (u.size !== 1 && !identity && !ELEMENTWISE.has(u.node.prim)) throw new NotSymbolic(`${u.node.prim} of arrays has no elementwise expression`);
+      if (u.size !== 1 && !identity && !elementwise(u.node.prim)) throw new NotSymbolic(`${u.node.prim} of arrays has no elementwise expression`);
       return u.node.inputs;
     },
     combine(u, args) {
