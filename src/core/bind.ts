@@ -3,7 +3,7 @@
  * a gradient may flow through it. This is the only place tensors with a graph are made.
  */
 import { getBackend } from "./backend.js";
-import { AllocationError, allocationError, MAX_ELEMENTS, type DType } from "./dtype.js";
+import { AllocationError, allocationError, MAX_ELEMENTS, promote, type DType } from "./dtype.js";
 import { anomalyOn, callSite, inBackward, reportForward } from "./anomaly.js";
 import type { Shape } from "./shape.js";
 import type { Kernel, ParamMap, Prim, Spec } from "./prim.js";
@@ -67,7 +67,7 @@ export function bindPair<P extends Prim>(spec: Spec<P>, prim: P, x: Tensor, y: T
   const f = spec.scalar;
   if (f !== undefined && !anomalyOn && spec.dtype === undefined && x.size === 1 && y.size === 1 && x.shape.length <= 1 && y.shape.length <= 1 && !(gradEnabled && spec.vjp !== null && (x.requiresGrad || y.requiresGrad))) {
     if (overrideFor(prim, 1) === undefined) {
-      const dtype: DType = x.dtype === "float64" || y.dtype === "float64" ? "float64" : "float32";
+      const dtype = promote(x.dtype, y.dtype);
       return scalarResult(f(x.scalarValue(), y.scalarValue(), 0), x.shape.length >= y.shape.length ? x.shape : y.shape, null, false, dtype);
     }
   }
@@ -92,7 +92,7 @@ export function bindSpec<P extends Prim>(spec: Spec<P>, prim: P, inputs: readonl
   for (let i = 0; i < n; i++) {
     const t = inputs[i];
     shapes[i] = t.shape;
-    if (t.dtype === "float64") dtype = "float64";
+    dtype = promote(dtype, t.dtype);
     const size = t.size;
     if (size > largest) largest = size;
     if (size !== 1) ones = false;

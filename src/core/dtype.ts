@@ -67,8 +67,9 @@ export function dtypeOf(data: TypedArray): DType {
 }
 
 /** Result type of an op over several inputs: float64 wins, as in NumPy. */
-export function promote(dtypes: readonly DType[]): DType {
-  return dtypes.includes("float64") ? "float64" : "float32";
+/** The dtype of an op on two operands: float64 if either is (the one home of the promotion rule). */
+export function promote(a: DType, b: DType): DType {
+  return a === "float64" || b === "float64" ? "float64" : "float32";
 }
 
 export function isDType(x: unknown): x is DType {
