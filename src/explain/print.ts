@@ -3,6 +3,7 @@
  * TypeScript on plain numbers. Parentheses are added by precedence only where needed.
  */
 import type { Expr, FnName } from "./ast.js";
+import { PRIMS } from "./core.js";
 
 export type Lang = "text" | "latex" | "python" | "ts";
 
@@ -39,19 +40,32 @@ function formatNumber(v: number, lang: Lang): Printed {
   }
 }
 
-const PY_FN: Record<FnName, (a: string) => string> = {
-  ln: (a) => `np.log(${a})`,
-  log: (a) => `np.log(${a})`,
-  exp: (a) => `np.exp(${a})`,
-  sqrt: (a) => `np.sqrt(${a})`,
-  sin: (a) => `np.sin(${a})`,
-  cos: (a) => `np.cos(${a})`,
-  tan: (a) => `np.tan(${a})`,
-  tanh: (a) => `np.tanh(${a})`,
-  sigmoid: (a) => `sigmoid(${a})`,
+/**
+ * Functions of the input language that are primitives of the core (log is ln): their Python and
+ * LaTeX come from the primitive table's printers, declared once with the primitive.
+ */
+const PRIMITIVE_FN: Partial<Record<FnName, "log" | "exp" | "sqrt" | "sin" | "cos" | "tan" | "tanh" | "sigmoid" | "abs" | "sign">> = {
+  ln: "log",
+  log: "log",
+  exp: "exp",
+  sqrt: "sqrt",
+  sin: "sin",
+  cos: "cos",
+  tan: "tan",
+  tanh: "tanh",
+  sigmoid: "sigmoid",
+  abs: "abs",
+  sign: "sign",
+};
+
+function tablePrinter(fn: FnName, lang: "python" | "latex"): ((a: string) => string) | undefined {
+  const prim = PRIMITIVE_FN[fn];
+  return prim && ((a) => PRIMS[prim].print[lang]([a], {}));
+}
+
+/** The composites' Python (relu, step, the reductions), which no primitive prints. */
+const PY_COMPOSITE: Partial<Record<FnName, (a: string) => string>> = {
   relu: (a) => `np.maximum(${a}, 0)`,
-  abs: (a) => `np.abs(${a})`,
-  sign: (a) => `np.sign(${a})`,
   step: (a) => `np.heaviside(${a}, 0.0)`,
   sum: (a) => `np.sum(${a})`,
   mean: (a) => `np.mean(${a})`,
@@ -78,24 +92,17 @@ const TS_FN: Record<FnName, (a: string) => string> = {
   transpose: (a) => a,
 };
 
-const LATEX_FN: Record<FnName, (a: string) => string> = {
-  ln: (a) => `\\ln\\left(${a}\\right)`,
-  log: (a) => `\\ln\\left(${a}\\right)`,
-  exp: (a) => `e^{${a}}`,
-  sqrt: (a) => `\\sqrt{${a}}`,
-  sin: (a) => `\\sin\\left(${a}\\right)`,
-  cos: (a) => `\\cos\\left(${a}\\right)`,
-  tan: (a) => `\\tan\\left(${a}\\right)`,
-  tanh: (a) => `\\tanh\\left(${a}\\right)`,
-  sigmoid: (a) => `\\sigma\\left(${a}\\right)`,
+const LATEX_COMPOSITE: Partial<Record<FnName, (a: string) => string>> = {
   relu: (a) => `\\operatorname{ReLU}\\left(${a}\\right)`,
-  abs: (a) => `\\left|${a}\\right|`,
-  sign: (a) => `\\operatorname{sign}\\left(${a}\\right)`,
   step: (a) => `H\\left(${a}\\right)`,
   sum: (a) => `\\sum ${a}`,
   mean: (a) => `\\operatorname{mean}\\left(${a}\\right)`,
   transpose: (a) => `${a}^{\\top}`,
 };
+
+/** Python and LaTeX of a function: the primitive table's printer, else the composite's own. */
+const PY_FN = (fn: FnName): ((a: string) => string) => tablePrinter(fn, "python") ?? PY_COMPOSITE[fn]!;
+const LATEX_FN = (fn: FnName): ((a: string) => string) => tablePrinter(fn, "latex") ?? LATEX_COMPOSITE[fn]!;
 
 /** LaTeX names for variables such as lam, w1, x_2. */
 function latexVar(name: string): string {
@@ -132,9 +139,9 @@ function pr(e: Expr, lang: Lang, o: PrintOptions): Printed {
     case "call": {
       const a = pr(e.arg, lang, o).s;
       if (e.fn === "step" && o.indicators && (lang === "text" || lang === "latex")) return indicator(e.arg, ">", lang, o);
-      const table = lang === "python" ? PY_FN : lang === "ts" ? TS_FN : lang === "latex" ? LATEX_FN : null;
-      if (table) {
-        const s = table[e.fn](lang === "latex" && e.fn === "transpose" ? wrap(pr(e.arg, lang, o), 5, lang) : a);
+      const printer = lang === "python" ? PY_FN(e.fn) : lang === "ts" ? TS_FN[e.fn] : lang === "latex" ? LATEX_FN(e.fn) : null;
+      if (printer) {
+        const s = printer(lang === "latex" && e.fn === "transpose" ? wrap(pr(e.arg, lang, o), 5, lang) : a);
         return { s, level: lang === "latex" && e.fn === "exp" ? 4 : 5 };
       }
       return { s: `${e.fn}(${a})`, level: 5 };
