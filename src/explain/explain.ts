@@ -566,26 +566,9 @@ export function explain(source: string, given: ReadonlyMap<string, bp.Tensor>, o
   return explainAll(source, given, options).report;
 }
 
-export function explainAll(source: string, given: ReadonlyMap<string, bp.Tensor>, options: ExplainOptions = {}): Explanation {
-  const work0 = workDone();
-  const program = parseProgram(source);
-  const staged = stageProgram(program, new Set(given.keys()));
-  const abstract = abstractFunctions(staged);
-  if (abstract.length > 0 && options.check) throw new ExplainError(abstractError(abstract, "the gradient check", false));
-  if (abstract.length > 0 && options.step !== undefined) throw new ExplainError(abstractError(abstract, "a gradient-descent step", false));
-  // A program with abstract functions has no values: it is traced at placeholder points (NaN), which
-  // the one trace records all the same, and its numbers are left out of the report (see blankNumbers).
-  const at = abstract.length > 0 ? abstractPoint(staged, given) : given;
-  const eq = (s: Stage) => `${s.name} = ${printText(s.expr)}`;
-  const ev = traceProgram(staged, at, printText);
-  const taken = new Set<string>([...ev.values.keys()]);
-  const gName = (n: string) => gradName(n, taken);
-  const locals = new Map<string, LocalInfo>();
-  for (const r of ev.records) locals.set(r.stage.name, localDerivatives(r, gName));
-  const outT = ev.values.get(staged.output)!;
-  const inputNames = [...at.keys()];
-  const scalar = staged.inputs.every((n) => at.get(n)!.size === 1);
-  const stages: StageReport[] = staged.stages.map((s) => {
+/** The report's stage rows: equations, values, gradients and local derivatives (summed where a name feeds a stage twice). */
+function stageReports(staged: StagedProgram, ev: Trace, locals: ReadonlyMap<string, LocalInfo>, eq: (s: Stage) => string): StageReport[] {
+  return staged.stages.map((s) => {
     const info = locals.get(s.name)!;
     const refs = refArgs(s);
     const local = new Map<string, string>();
@@ -623,7 +606,11 @@ export function explainAll(source: string, given: ReadonlyMap<string, bp.Tensor>
       span: s.span ? [s.span.start, s.span.end] : null,
     };
   });
-  const edges: EdgeReport[] = ev.edges.map((e) => {
+}
+
+/** The report's edges, in backward order: each with its local derivative, upstream and contribution. */
+function edgeReports(staged: StagedProgram, ev: Trace, locals: ReadonlyMap<string, LocalInfo>): EdgeReport[] {
+  return ev.edges.map((e) => {
     const info = locals.get(e.to)!;
     const p = info.perArg[e.argIndex];
     const up = ev.grads.get(e.to) ?? null;
@@ -640,6 +627,48 @@ export function explainAll(source: string, given: ReadonlyMap<string, bp.Tensor>
       contribution: e.contribution ? toValue(e.contribution) : null,
     };
   });
+}
+
+/** Full symbolic derivatives of a scalar program, or past the bound the per-stage form (see fullDerivatives). */
+function addDerivatives(report: ExplainReport, staged: StagedProgram, ev: Trace, locals: ReadonlyMap<string, LocalInfo>, inputNames: readonly string[], abstract: readonly string[], options: ExplainOptions): void {
+  const full = fullDerivatives(ev, staged, staged.inputs, options.simplifyStepsPerNode ?? SIMPLIFY_STEPS_PER_NODE);
+  if (full.kind === "tooLarge") {
+    report.derivativesTooLarge = { size: full.size, limit: DERIVATIVE_SIZE_LIMIT };
+    report.derivativesPerStage = perStageDerivatives(staged, ev.edges, locals, inputNames);
+  }
+  if (full.kind === "ok") {
+    // Abstract factors after the others, in declaration order: g'(x) h(x) + g(x) h'(x).
+    const d = abstract.length > 0 ? new Map([...full.exprs].map(([n, e]) => [n, orderFactors(e, staged)] as const)) : full.exprs;
+    // A name given with --at that the program does not use has derivative 0.
+    const exprOf = (n: string) => d.get(n) ?? num(0);
+    report.derivatives = namedRecord(inputNames.map((n) => [n, printDerivative(exprOf(n))] as const));
+    report.derivativesLatex = namedRecord(inputNames.map((n) => [n, printDerivative(exprOf(n), "latex")] as const));
+    report.derivativeExprs = namedRecord(inputNames.map((n) => [n, exprOf(n)] as const));
+    if (!full.simplified) report.derivativesUnsimplified = true;
+  }
+}
+
+export function explainAll(source: string, given: ReadonlyMap<string, bp.Tensor>, options: ExplainOptions = {}): Explanation {
+  const work0 = workDone();
+  const program = parseProgram(source);
+  const staged = stageProgram(program, new Set(given.keys()));
+  const abstract = abstractFunctions(staged);
+  if (abstract.length > 0 && options.check) throw new ExplainError(abstractError(abstract, "the gradient check", false));
+  if (abstract.length > 0 && options.step !== undefined) throw new ExplainError(abstractError(abstract, "a gradient-descent step", false));
+  // A program with abstract functions has no values: it is traced at placeholder points (NaN), which
+  // the one trace records all the same, and its numbers are left out of the report (see blankNumbers).
+  const at = abstract.length > 0 ? abstractPoint(staged, given) : given;
+  const eq = (s: Stage) => `${s.name} = ${printText(s.expr)}`;
+  const ev = traceProgram(staged, at, printText);
+  const taken = new Set<string>([...ev.values.keys()]);
+  const gName = (n: string) => gradName(n, taken);
+  const locals = new Map<string, LocalInfo>();
+  for (const r of ev.records) locals.set(r.stage.name, localDerivatives(r, gName));
+  const outT = ev.values.get(staged.output)!;
+  const inputNames = [...at.keys()];
+  const scalar = staged.inputs.every((n) => at.get(n)!.size === 1);
+  const stages = stageReports(staged, ev, locals, eq);
+  const edges = edgeReports(staged, ev, locals);
   const gradients = namedRecord(inputNames.map((n) => [n, toValue(ev.grads.get(n)!)] as const));
   const report: ExplainReport = {
     source,
@@ -660,23 +689,7 @@ export function explainAll(source: string, given: ReadonlyMap<string, bp.Tensor>
     report.warnings.push(nonFinite.warning);
     report.backwardNonFinite = nonFinite.flag;
   }
-  if (scalar) {
-    const full = fullDerivatives(ev, staged, staged.inputs, options.simplifyStepsPerNode ?? SIMPLIFY_STEPS_PER_NODE);
-    if (full.kind === "tooLarge") {
-      report.derivativesTooLarge = { size: full.size, limit: DERIVATIVE_SIZE_LIMIT };
-      report.derivativesPerStage = perStageDerivatives(staged, ev.edges, locals, inputNames);
-    }
-    if (full.kind === "ok") {
-      // Abstract factors after the others, in declaration order: g'(x) h(x) + g(x) h'(x).
-      const d = abstract.length > 0 ? new Map([...full.exprs].map(([n, e]) => [n, orderFactors(e, staged)] as const)) : full.exprs;
-      // A name given with --at that the program does not use has derivative 0.
-      const exprOf = (n: string) => d.get(n) ?? num(0);
-      report.derivatives = namedRecord(inputNames.map((n) => [n, printDerivative(exprOf(n))] as const));
-      report.derivativesLatex = namedRecord(inputNames.map((n) => [n, printDerivative(exprOf(n), "latex")] as const));
-      report.derivativeExprs = namedRecord(inputNames.map((n) => [n, exprOf(n)] as const));
-      if (!full.simplified) report.derivativesUnsimplified = true;
-    }
-  }
+  if (scalar) addDerivatives(report, staged, ev, locals, inputNames, abstract, options);
   if (!scalar) addMatrixForms(report, staged, ev);
   if (scalar) addExpansions(report, staged);
   if (options.check) {
