@@ -193,10 +193,12 @@ describeIf("native backend", native ? false : "the native addon was not built (n
     bp.setBackend("js");
   });
 
-  it("unary maps split over the thread pool agree with the reference (odd length: a vector tail)", () => {
+  it("every unary map (its op code in native.ts must match the C++ switch) split over the thread pool agrees with the reference (odd length: a vector tail)", () => {
     useNativeBackend();
-    const x = bp.randn([(1 << 17) + 5], { rng: new bp.Rng(22) }).mul(10);
-    for (const op of ["exp", "tanh", "neg"] as const) {
+    const x0 = bp.randn([(1 << 17) + 5], { rng: new bp.Rng(22) }).mul(10);
+    const positive = x0.abs().add(0.5);
+    for (const op of ["exp", "tanh", "neg", "abs", "sqrt", "reciprocal", "log", "sigmoid"] as const) {
+      const x = op === "sqrt" || op === "log" ? positive : x0;
       const got = withBackend("native", () => bp[op](x));
       const want = withBackend("js", () => bp[op](x));
       for (let i = 0; i < want.size; i++) assert.ok(Math.abs(got.data[i] - want.data[i]) <= 4e-7 * Math.abs(want.data[i]) + 1.2e-38, `${op} at ${i}`);
