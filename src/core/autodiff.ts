@@ -12,7 +12,7 @@ import { add } from "./ops/elementwise.js";
 import { sumTo } from "./ops/reduce.js";
 import { cast, detach } from "./ops/structure.js";
 import { full, scalar } from "./ops/create.js";
-import { recycle, startRecording, stopRecording } from "./recycle.js";
+import { Holders, startRecording } from "./recycle.js";
 import { anomalyOn, duringBackward, reportBackward } from "./anomaly.js";
 
 export interface BackwardOptions {
@@ -86,34 +86,11 @@ export function pullback(
   // arithmetic on scalar graphs); every pullback clears them when it ends, normally or not.
   const result = new Map<Tensor, Tensor>();
   // Without a graph to record, a cotangent's buffer is dead once it has been pulled back, unless a
-  // pending cotangent or a result shares it: count those holders for the buffers this pass's kernels
-  // handed out, and recycle each (see recycle.ts) when its count drops to zero. Buffers held
-  // elsewhere (forward values, the caller's seeds) were never recorded, so never come back.
-  let record: Set<ArrayBuffer> | null = null;
-  const holders = new Map<ArrayBufferLike, number>();
-  const hold = (g: Tensor): void => {
-    if (record === null || record.size === 0) return;
-    const b = g.data.buffer;
-    if (record.has(b as ArrayBuffer)) holders.set(b, (holders.get(b) ?? 0) + 1);
-  };
-  const drop = (g: Tensor): void => {
-    if (record === null || record.size === 0) return;
-    const b = g.data.buffer;
-    const n = holders.get(b);
-    if (n === undefined) return;
-    if (n > 1) holders.set(b, n - 1);
-    else {
-      holders.delete(b);
-      recycle(record, b as ArrayBuffer);
-    }
-  };
-  // A value only passed through (a summand, a cotangent before it was summed to its input's shape):
-  // called after what was made from it is held, so a shared buffer is never recycled.
-  const discard = (g: Tensor): void => {
-    if (record === null || record.size === 0) return;
-    const b = g.data.buffer;
-    if (!holders.has(b)) recycle(record, b as ArrayBuffer);
-  };
+  // pending cotangent or a result shares it: recycle.ts counts those holders (see Holders).
+  let buffers = new Holders(null);
+  const hold = (g: Tensor): void => buffers.hold(g);
+  const drop = (g: Tensor): void => buffers.drop(g);
+  const discard = (g: Tensor): void => buffers.discard(g);
   const accumulate = (t: Tensor, g: Tensor): void => {
     const old = t.ct && t.visitMark === walk ? t.ct : null;
     if (old === null) {
@@ -132,7 +109,7 @@ export function pullback(
   // In anomaly mode the rules' own ops are not checked as forward ops; their results are, below.
   const walkBack = (): Map<Tensor, Tensor> => {
     try {
-      record = createGraph ? null : startRecording();
+      buffers = new Holders(createGraph ? null : startRecording());
       outputs.forEach((o, i) => accumulate(o, cts[i]));
       for (let k = order.length - 1; k >= 0; k--) {
         const t = order[k];
@@ -169,7 +146,7 @@ export function pullback(
         drop(ct);
       }
     } finally {
-      stopRecording(record);
+      buffers.stop();
       for (const o of outputs) o.ct = null;
       for (const t of order) t.ct = null;
     }

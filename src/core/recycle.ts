@@ -9,6 +9,7 @@
  * Only buffers handed out by `outputBuffer` during the same backward pass can come back: never a
  * forward value, a parameter or a caller's tensor. Nothing is kept beyond a few per size.
  */
+import type { Tensor } from "./tensor.js";
 
 /** Buffers handed out while a backward pass is recording (null: none is). */
 let recording: Set<ArrayBuffer> | null = null;
@@ -58,4 +59,53 @@ export function recycle(record: Set<ArrayBuffer>, b: ArrayBuffer): void {
 /** How many bytes wait for reuse (for tests). */
 export function recycledBytes(): number {
   return freeBytes;
+}
+
+/**
+ * The backward pass's bookkeeping of the buffers its kernels handed out (`record`, null when it
+ * records a graph and recycles nothing): how many pending cotangents and results hold each, so that a
+ * buffer is recycled when the last holder lets go. Buffers held elsewhere (forward values, the
+ * caller's seeds) were never recorded, so never come back.
+ */
+export class Holders {
+  private readonly counts = new Map<ArrayBufferLike, number>();
+  constructor(private readonly record: Set<ArrayBuffer> | null) {}
+
+  private bufferOf(g: Tensor): ArrayBufferLike | null {
+    // Nothing recorded yet: no buffer of this pass's can be held (and a scalar keeps its lazy value).
+    return this.record === null || this.record.size === 0 ? null : g.data.buffer;
+  }
+
+  /** `g` is now a pending cotangent or a result. */
+  hold(g: Tensor): void {
+    const b = this.bufferOf(g);
+    if (b !== null && this.record!.has(b as ArrayBuffer)) this.counts.set(b, (this.counts.get(b) ?? 0) + 1);
+  }
+
+  /** `g` was pulled back or replaced by a sum: one holder fewer. */
+  drop(g: Tensor): void {
+    const b = this.bufferOf(g);
+    if (b === null) return;
+    const n = this.counts.get(b);
+    if (n === undefined) return;
+    if (n > 1) this.counts.set(b, n - 1);
+    else {
+      this.counts.delete(b);
+      recycle(this.record!, b as ArrayBuffer);
+    }
+  }
+
+  /**
+   * A value only passed through (a summand, a cotangent before it was summed to its input's shape):
+   * called after what was made from it is held, so a shared buffer is never recycled.
+   */
+  discard(g: Tensor): void {
+    const b = this.bufferOf(g);
+    if (b !== null && !this.counts.has(b)) recycle(this.record!, b as ArrayBuffer);
+  }
+
+  /** The pass is over: later kernels' outputs are no longer this pass's to recycle. */
+  stop(): void {
+    stopRecording(this.record);
+  }
 }
