@@ -38,22 +38,20 @@ async function train(req: Extract<Request, { type: "start" }>): Promise<void> {
   const net = bp.mlp([784, req.hidden, 10], { rng });
   model = net;
   const opt = new bp.SGD(net.parameters(), { lr: req.lr, momentum: 0.9 });
+  // The library's own training loop, driven one step at a time so that Stop and predictions are
+  // answered between steps.
   let step = 0;
-  for (let epoch = 1; epoch <= req.epochs && !stopping; epoch++) {
-    for (const b of bp.batches(train, req.batch, rng)) {
-      if (stopping) break;
-      const loss = bp.crossEntropy(net.forward(b.x), b.y);
-      opt.zeroGrad();
-      loss.backward();
-      opt.step();
-      step++;
-      post({ type: "step", step, epoch, loss: loss.item() });
-      if (step % 10 === 1) post({ type: "norms", norms: bp.gradientNorms(net) });
-      if (step % 50 === 1) post(engine());
-      await pause();
+  for (const e of bp.trainSteps(net, train, { epochs: req.epochs, batchSize: req.batch, optimizer: opt, rng, test })) {
+    if (e.kind === "epoch") {
+      post({ type: "epoch", epoch: e.epoch, testAccuracy: e.testAccuracy });
+      continue;
     }
-    const acc = bp.evaluate(net, test).accuracy;
-    post({ type: "epoch", epoch, testAccuracy: acc });
+    step++;
+    post({ type: "step", step, epoch: e.epoch, loss: e.loss });
+    if (step % 10 === 1) post({ type: "norms", norms: bp.gradientNorms(net) });
+    if (step % 50 === 1) post(engine());
+    await pause();
+    if (stopping) break;
   }
   post({ type: "done", stopped: stopping });
 }

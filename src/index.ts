@@ -21,7 +21,7 @@ export { softmaxCrossEntropy, l2 } from "./nn/losses.js";
 export { affineForward, affineBackward, reluForward, reluBackward, sigmoidForward, sigmoidBackward, softmaxLoss, type AffineCache } from "./nn/explicit.js";
 export { parameterCounts, gradientNorms, deadFraction, deadRelus, symmetryWarnings, backwardShapes } from "./nn/diagnostics.js";
 export { encodeCheckpoint, decodeCheckpoint, CheckpointError, crc32 } from "./nn/checkpoint.js";
-export { fit, predict, evaluate, type FitOptions, type History, type EpochInfo, type StepInfo } from "./nn/train.js";
+export { fit, trainSteps, predict, evaluate, type FitOptions, type History, type EpochInfo, type StepInfo, type TrainEvent } from "./nn/train.js";
 export { Optimizer, SGD, Adam, AdamW, type SgdOptions, type AdamOptions } from "./optim/optimizer.js";
 export { trainTestSplit, batches, subset, standardize, type Dataset } from "./data/dataset.js";
 export { explain, explainAll, fmtNumber, fmtValue, type ExplainReport, type StageReport, type EdgeReport, type Explanation, type ExplainOptions } from "./explain/explain.js";

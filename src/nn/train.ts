@@ -42,7 +42,16 @@ export interface History {
 
 const now = (): number => (typeof performance !== "undefined" ? performance.now() : Date.now());
 
-export function fit(model: Module, train: Dataset, options: FitOptions): History {
+/** What training reports as it goes: each optimizer step, then each epoch's evaluation. */
+export type TrainEvent = ({ kind: "step" } & StepInfo) | ({ kind: "epoch" } & EpochInfo);
+
+/**
+ * The training loop as a generator: one event per optimizer step and one per epoch, the History at
+ * the end. `fit` drives it to the end; a caller that must stay responsive (the playground's worker)
+ * drives it one step at a time, pausing or stopping between steps. Gradients are still in place
+ * when a step's event is seen (gradient norms can be read then).
+ */
+export function* trainSteps(model: Module, train: Dataset, options: Omit<FitOptions, "onStep" | "onEpoch">): Generator<TrainEvent, History, void> {
   const rng = options.rng ?? new Rng(0);
   const stepsPerEpoch = Math.ceil(size(train) / options.batchSize);
   const epochs: EpochInfo[] = [];
@@ -65,7 +74,9 @@ export function fit(model: Module, train: Dataset, options: FitOptions): History
       lossSum += l * size(b);
       seen += size(b);
       steps++;
-      options.onStep?.({ epoch, step: ++step, stepsPerEpoch, loss: l });
+      yield { kind: "step", epoch, step: ++step, stepsPerEpoch, loss: l };
+      // The caller may have evaluated (eval mode) between steps.
+      model.train();
     }
     const info: EpochInfo = {
       epoch,
@@ -75,9 +86,21 @@ export function fit(model: Module, train: Dataset, options: FitOptions): History
       seconds: (now() - te) / 1000,
     };
     epochs.push(info);
-    options.onEpoch?.(info);
+    yield { kind: "epoch", ...info };
   }
   return { epochs, steps, seconds: (now() - t0) / 1000 };
+}
+
+/** Trains to the end, calling onStep and onEpoch as it goes (the trainSteps generator, driven through). */
+export function fit(model: Module, train: Dataset, options: FitOptions): History {
+  const run = trainSteps(model, train, options);
+  for (;;) {
+    const r = run.next();
+    if (r.done) return r.value;
+    const { kind, ...info } = r.value;
+    if (kind === "step") options.onStep?.(info as StepInfo);
+    else options.onEpoch?.(info as EpochInfo);
+  }
 }
 
 /** Class predicted for each row (argmax of the logits), in evaluation mode and without a graph. */
