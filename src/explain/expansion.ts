@@ -93,8 +93,9 @@ export interface ChainRule {
   readonly latex: string;
 }
 
-const partialText = (y: string, x: string): string => `∂${y}/∂${x}`;
-const partialLatex = (y: string, x: string): string => `\\frac{\\partial ${printExpr(v(y), "latex")}}{\\partial ${printExpr(v(x), "latex")}}`;
+/** ∂y/∂x as text and as LaTeX (names typeset as variables). */
+export const partialText = (y: string, x: string): string => `∂${y}/∂${x}`;
+export const partialLatex = (y: string, x: string): string => `\\frac{\\partial ${printExpr(v(y), "latex")}}{\\partial ${printExpr(v(x), "latex")}}`;
 
 /**
  * The chain rule for d out / d name over the stages that consume `name`, in stage order: one term
@@ -137,16 +138,12 @@ export function tooLongText(size: number): string {
 }
 
 /**
- * Adds expansions and chain rules to a scalar program's report: `expressionLatex`, `expansion`,
- * `expansionLatex`, `chain` and `chainLatex` on each stage, and `inputChains` for the inputs.
+ * Adds expansions (`exps`, from stageExpansions) and chain rules to a scalar program's report:
+ * `expansion`, `expansionLatex`, `chain` and `chainLatex` on each stage, and `inputChains` for the inputs.
  */
-export function addExpansions(report: ExplainReport, staged: StagedProgram): void {
-  const exps = stageExpansions(staged);
+export function addExpansions(report: ExplainReport, staged: StagedProgram, exps: ReadonlyMap<string, Expansion>): void {
   const rules = chainRules(staged);
-  const exprOf = new Map(staged.stages.map((s) => [s.name, s.expr]));
   report.stages.forEach((sr) => {
-    const e = exprOf.get(sr.name);
-    if (e) sr.expressionLatex = printExpr(e, "latex");
     const x = exps.get(sr.name);
     if (x) {
       const ok = x.size <= EXPANSION_LIMIT;

@@ -7,7 +7,7 @@ import * as bp from "./core.js";
 import { bin, children, namedRecord, num, own, v, type Expr } from "./ast.js";
 import { graphCode } from "./graphcode.js";
 import { extremumBranch, extremumWarnings } from "./extremum.js";
-import { addExpansions, substitute } from "./expansion.js";
+import { addExpansions, partialLatex, partialText, stageExpansions, type Expansion } from "./expansion.js";
 import { abstractError, abstractFunctions, abstractPoint, blankNumbers, orderFactors } from "./abstract.js";
 import { closedForms, textbookRules, type MatrixDerivative, type MatrixRule } from "./matrix.js";
 import { parseProgram } from "./parser.js";
@@ -312,11 +312,11 @@ export function treeSize(e: Expr): number {
  * upstream leaf as the derivative reaching it, so the pieces share structure and reading is linear in
  * the program. Their tree size is measured on that shared structure before anything is simplified.
  */
-function fullDerivatives(trace: Trace, staged: StagedProgram, inputs: readonly string[], stepsPerNode: number): FullDerivatives {
+function fullDerivatives(trace: Trace, staged: StagedProgram, inputs: readonly string[], stepsPerNode: number, exps: ReadonlyMap<string, Expansion>): FullDerivatives {
   if (inputs.some((n) => trace.values.get(n)!.size !== 1)) return { kind: "none" };
+  // Each name as an expression in the inputs: the stages' expansions (shared, see expansion.ts).
   const fwd = new Map<string, Expr>(inputs.map((n) => [n, v(n)]));
-  const fwdOf = (r: StageRecord): Expr => substitute(r.stage.expr, fwd);
-  for (const r of trace.records) fwd.set(r.stage.name, fwdOf(r));
+  for (const [name, x] of exps) fwd.set(name, x.expr);
   const grad = new Map<string, Expr>([[staged.output, num(1)]]);
   try {
     for (let i = trace.records.length - 1; i >= 0; i--) {
@@ -366,8 +366,7 @@ function fullDerivatives(trace: Trace, staged: StagedProgram, inputs: readonly s
  */
 function perStageDerivatives(staged: StagedProgram, edges: readonly { from: string; to: string; argIndex: number; contribution: bp.Tensor | null }[], locals: ReadonlyMap<string, LocalInfo>, inputs: readonly string[]): PerStageDerivative[] {
   const out = lossName(staged);
-  const partial = (n: string, lang: "text" | "latex"): string =>
-    lang === "text" ? `∂${out}/∂${n}` : `\\frac{\\partial ${printExpr(v(out), "latex")}}{\\partial ${printExpr(v(n), "latex")}}`;
+  const partial = (n: string, lang: "text" | "latex"): string => (lang === "text" ? partialText(out, n) : partialLatex(out, n));
   const factor = (e: Expr, lang: "text" | "latex"): string => {
     const t = printDerivative(e, lang);
     const loose = e.kind === "neg" || (e.kind === "bin" && (e.op === "+" || e.op === "-"));
@@ -630,8 +629,8 @@ function edgeReports(staged: StagedProgram, ev: Trace, locals: ReadonlyMap<strin
 }
 
 /** Full symbolic derivatives of a scalar program, or past the bound the per-stage form (see fullDerivatives). */
-function addDerivatives(report: ExplainReport, staged: StagedProgram, ev: Trace, locals: ReadonlyMap<string, LocalInfo>, inputNames: readonly string[], abstract: readonly string[], options: ExplainOptions): void {
-  const full = fullDerivatives(ev, staged, staged.inputs, options.simplifyStepsPerNode ?? SIMPLIFY_STEPS_PER_NODE);
+function addDerivatives(report: ExplainReport, staged: StagedProgram, ev: Trace, locals: ReadonlyMap<string, LocalInfo>, inputNames: readonly string[], abstract: readonly string[], options: ExplainOptions, exps: ReadonlyMap<string, Expansion>): void {
+  const full = fullDerivatives(ev, staged, staged.inputs, options.simplifyStepsPerNode ?? SIMPLIFY_STEPS_PER_NODE, exps);
   if (full.kind === "tooLarge") {
     report.derivativesTooLarge = { size: full.size, limit: DERIVATIVE_SIZE_LIMIT };
     report.derivativesPerStage = perStageDerivatives(staged, ev.edges, locals, inputNames);
@@ -689,9 +688,12 @@ export function explainAll(source: string, given: ReadonlyMap<string, bp.Tensor>
     report.warnings.push(nonFinite.warning);
     report.backwardNonFinite = nonFinite.flag;
   }
-  if (scalar) addDerivatives(report, staged, ev, locals, inputNames, abstract, options);
-  if (!scalar) addMatrixForms(report, staged, ev);
-  if (scalar) addExpansions(report, staged);
+  if (scalar) {
+    // One set of expansions serves the expansion column and the full derivatives.
+    const exps = stageExpansions(staged);
+    addDerivatives(report, staged, ev, locals, inputNames, abstract, options, exps);
+    addExpansions(report, staged, exps);
+  } else addMatrixForms(report, staged, ev);
   if (options.check) {
     report.check = checkGradients(staged, given, inputNames, ev.grads);
     report.checkCost = checkCost(report);

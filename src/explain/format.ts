@@ -1,6 +1,6 @@
 /** Text renderings of an explanation: the terminal table, Markdown and LaTeX. */
 import { own } from "./ast.js";
-import { fmtNumber, fmtValue, type EdgeReport, type ExplainReport, type StageReport, type Value } from "./explain.js";
+import { fmtNumber, fmtValue, valueShape, type EdgeReport, type ExplainReport, type StageReport, type Value } from "./explain.js";
 import { printExpr } from "./print.js";
 
 /** A fan-out sum written out, shortened past 8 terms. */
@@ -64,16 +64,7 @@ function valueWithShape(v: Value, shape: readonly number[]): string {
 
 /** A value cell of the text formats: a number, or an array's values (when small) and shape: [1,2] (2,). */
 export function valueCell(v: Value | null): string {
-  return v === null || typeof v === "number" ? fmtValue(v) : valueWithShape(v, nestedShape(v));
-}
-
-function nestedShape(v: Value): number[] {
-  const shape: number[] = [];
-  for (let x: Value = v; typeof x !== "number"; x = (x as Value[])[0]) {
-    shape.push((x as Value[]).length);
-    if ((x as Value[]).length === 0) break;
-  }
-  return shape;
+  return v === null || typeof v === "number" ? fmtValue(v) : valueWithShape(v, valueShape(v));
 }
 
 /** Shapes as the lecture writes them: (3×2), and (3,) for a vector. */

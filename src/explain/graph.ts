@@ -6,7 +6,7 @@
 import ElkWorkerModule from "elkjs/lib/elk-worker.min.js";
 import type { ElkExtendedEdge, ElkLabel, ElkNode, ElkPort } from "elkjs/lib/elk-api.js";
 import { own } from "./ast.js";
-import { fmtNested, fmtNumber, type ExplainReport, type StageReport, type Value } from "./explain.js";
+import { fmtNested, fmtNumber, valueShape, type ExplainReport, type StageReport, type Value } from "./explain.js";
 import { sumText } from "./format.js";
 
 export interface GraphNode {
@@ -63,13 +63,6 @@ export interface Graph {
   height: number;
 }
 
-/** Shape of a number (none) or of a nested array, from its first elements. */
-function shapeOfValue(v: Value): number[] {
-  const shape: number[] = [];
-  for (let x: Value = v; Array.isArray(x); x = (x as Value[])[0]) shape.push(x.length);
-  return shape;
-}
-
 /** An array's shape as the figures write it: (3×2), (3) for a vector. */
 export function shapeLabel(shape: readonly number[]): string {
   return `(${shape.join("×")})`;
@@ -87,7 +80,7 @@ const MAX_SHOWN_ELEMENTS = 6;
 export function wireText(v: Value | null): string {
   if (v === null) return "not computed";
   if (typeof v === "number") return fmtNumber(v);
-  const shape = shapeOfValue(v);
+  const shape = valueShape(v);
   const size = shape.reduce((a, b) => a * b, 1);
   const compact = fmtNested(v, ", ");
   return size <= MAX_SHOWN_ELEMENTS && compact.length <= MAX_WIRE_CHARS ? compact : shapeLabel(shape);
@@ -103,7 +96,7 @@ function fullNested(v: Value): string {
 export function wireFullText(v: Value | null): string {
   if (v === null) return "not computed";
   if (typeof v === "number") return fullNested(v);
-  return `${shapeLabel(shapeOfValue(v))} ${fullNested(v)}`;
+  return `${shapeLabel(valueShape(v))} ${fullNested(v)}`;
 }
 
 const OP_SYMBOL = new Map<string, string>(Object.entries({ sigmoid: "σ", maximum: "max", minimum: "min", add: "+", sub: "−", mul: "×", div: "÷", pow: "^", matmul: "@", neg: "−", reciprocal: "1/x", id: "=", transpose: "ᵀ" }));
