@@ -209,13 +209,19 @@ export class ExplainError extends Error {
   }
 }
 
-/** The stage's operation as a function of its referenced arguments (constants are closed over). */
-export function stageFunction(s: Stage): (...refs: bp.Tensor[]) => bp.Tensor {
-  return (...refs) => {
-    let k = 0;
+/**
+ * The stage's operation as a function of its referenced arguments. Constants are closed over, except
+ * those `lifted` marks (per argument position): those come as further arguments, after the references,
+ * so that a recording sees them as leaves.
+ */
+export function stageFunction(s: Stage, lifted: readonly boolean[] = []): (...xs: bp.Tensor[]) => bp.Tensor {
+  const refCount = s.args.filter((a) => a.kind === "ref").length;
+  return (...xs) => {
+    let r = 0;
+    let c = refCount;
     return applyOp(
       s.op,
-      s.args.map((a) => (a.kind === "ref" ? refs[k++] : a.value)),
+      s.args.map((a, i) => (a.kind === "ref" ? xs[r++] : lifted[i] ? xs[c++] : a.value)),
       s.fn,
     );
   };

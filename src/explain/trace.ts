@@ -9,9 +9,9 @@
  */
 import * as bp from "./core.js";
 import { num, v, type Expr } from "./ast.js";
-import { applyOp, tracingPieces } from "./ops.js";
+import { tracingPieces } from "./ops.js";
 import { foldGraph } from "./walk.js";
-import { ExplainError, equationText, refArgs, type Stage, type StagedProgram } from "./stage.js";
+import { ExplainError, equationText, refArgs, stageFunction, type Stage, type StagedProgram } from "./stage.js";
 
 /** One stage as recorded: its forward run and its VJP. */
 export interface StageRecord {
@@ -88,12 +88,8 @@ export function traceProgram(staged: StagedProgram, given: ReadonlyMap<string, b
       const constants = s.args.map((a) => (a.kind === "const" && a.value.size !== 1 ? leaf(a.value) : null));
       const held = constants.filter((c): c is bp.Tensor => c !== null);
       try {
-        // The stage as a function of its references, then its constants (both recorded).
-        const f = (...xs: bp.Tensor[]): bp.Tensor => {
-          let r = 0;
-          let c = refs.length;
-          return applyOp(s.op, s.args.map((a, i) => (a.kind === "ref" ? xs[r++] : constants[i] ? xs[c++] : a.value)), s.fn);
-        };
+        // The stage as a function of its references, then its array constants (both recorded).
+        const f = stageFunction(s, constants.map((c) => c !== null));
         const [out, vjpAll] = bp.vjp(f, ...leaves, ...held);
         const back = (ct: bp.Tensor) => vjpAll(ct).slice(0, refs.length);
         forward.push({ stage: s, refs, leaves, constants, out, back });
