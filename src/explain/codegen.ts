@@ -145,6 +145,11 @@ interface Contribution {
   fresh: boolean;
 }
 
+/** `code` summed back to the shape of `x` (over the axes broadcasting added or stretched): the one spelling of it. */
+function sumToCode(code: string, x: string, py: boolean): string {
+  return py ? `_sum_to(${code}, np.shape(${x}))` : `bp.sumTo(${code}, ${x}.shape)`;
+}
+
 /** How the backward code is written: NumPy, TypeScript on plain numbers, or TypeScript on bp tensors. */
 type Style = "python" | "tsNumber" | "tsTensor";
 
@@ -211,8 +216,7 @@ function structuralVjp(s: Stage, up: string, args: readonly string[], ndims: rea
       if (ndims[0] >= 2 && ndims[1] >= 2 && key !== "2,2") {
         // Batched: transpose the last two axes, and sum the batch axes an operand was broadcast over.
         const sw = (x: string) => (py ? `np.swapaxes(${x}, -1, -2)` : `bp.mT(${x})`);
-        const back = (code: string, x: string) => (py ? `_sum_to(${code}, np.shape(${x}))` : `bp.sumTo(${code}, ${x}.shape)`);
-        return [back(mm(up, sw(b)), a), back(mm(sw(a), up), b)].map((code) => ({ code, fresh: true }));
+        return [sumToCode(mm(up, sw(b)), a, py), sumToCode(mm(sw(a), up), b, py)].map((code) => ({ code, fresh: true }));
       }
       const codes =
         key === "2,2" ? [mm(up, T(b)), mm(T(a), up)] : key === "2,1" ? [outer(up, b), mm(T(a), up)] : key === "1,2" ? [mm(b, up), outer(a, up)] : key === "1,1" ? [mul(up, b), mul(up, a)] : null;
@@ -236,7 +240,7 @@ function vectorBatchVjp(up: string, a: string, b: string, vectorLeft: boolean, p
   const row = (x: string) => (py ? `${x}[..., None, :]` : `bp.unsqueeze(${x}, -2)`);
   const mm = (x: string, y: string) => (py ? `(${x} @ ${y})` : `bp.matmul(${x}, ${y})`);
   const mul = (x: string, y: string) => (py ? `${x} * ${y}` : `bp.mul(${x}, ${y})`);
-  const sumTo = (code: string, x: string) => (py ? `_sum_to(${code}, np.shape(${x}))` : `bp.sumTo(${code}, ${x}.shape)`);
+  const sumTo = (code: string, x: string) => sumToCode(code, x, py);
   if (vectorLeft) {
     // out[..., k] = Σ_n v[n] B[..., n, k]: gv = Σ_batch B @ up (as columns); gB[..., n, k] = v[n] up[..., k].
     const gv = py ? `${mm(b, col(up))}[..., 0]` : `bp.squeeze(${mm(b, col(up))}, -1)`;
@@ -289,7 +293,7 @@ function stageContributions(s: Stage, r: StageRecord, values: ReadonlyMap<string
         // A binary operation broadcasts its operands; each one's gradient is summed back to its shape.
         const r = refs[k];
         if (style === "tsNumber" || s.args.length < 2 || sameSources(sources.get(r)!, sources.get(s.name)!)) return p;
-        return { code: style === "python" ? `_sum_to(${p.code}, np.shape(${r}))` : `bp.sumTo(${p.code}, ${r}.shape)`, fresh: p.fresh };
+        return { code: sumToCode(p.code, r, style === "python"), fresh: p.fresh };
       });
   }
   // Every stage op has a shape-generic form above (fuzzed over ~3,000 programs of every op and shape);
