@@ -17,11 +17,6 @@ async function figures(report: bp.ExplainReport): Promise<{ svg: string; tikz: s
   return { svg: await bp.toSvg(report), tikz: await bp.toTikz(report) };
 }
 
-/** Text with no LaTeX form (an array stage's VJP as code), typeset verbatim. */
-function verbatim(text: string): string {
-  return `\\texttt{${text.replace(/[\\{}$&#^_%~]/g, "")}}`;
-}
-
 async function run(job: ExplainJob): Promise<ExplainAnswer> {
   try {
     const given = bp.parseAssignments(job.at.trim() ? [job.at] : []);
@@ -31,7 +26,7 @@ async function run(job: ExplainJob): Promise<ExplainAnswer> {
     // The report carries its LaTeX: nothing printed is parsed back.
     const stageLatex: StageLatex[] = ex.report.stages.map((s) => ({
       equation: s.expressionLatex,
-      local: Object.entries(s.local).map(([arg, d]) => [arg, s.localLatex[arg] ?? verbatim(d)]),
+      local: Object.entries(s.local).map(([arg, d]) => [arg, s.localLatex[arg] ?? bp.verbatimLatex(d)]),
     }));
     return { id: job.id, ok: true, report: ex.report, svg, tikz, python: code("python"), ts: code("ts"), stageLatex };
   } catch (e) {

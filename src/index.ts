@@ -30,7 +30,7 @@ export { parseAssignments } from "./explain/values.js";
 export { printExpr } from "./explain/print.js";
 export { toSvg, toTikz, toDot, toMermaid } from "./explain/figures.js";
 export { generateCode } from "./explain/codegen.js";
-export { formatTable, formatMarkdown, formatLatex } from "./explain/format.js";
+export { formatTable, formatMarkdown, formatLatex, verbatimLatex } from "./explain/format.js";
 export { chartSvg } from "./plot/chart.js";
 
 // The fastest backend available here is selected on import (the Node entry prefers its native one).

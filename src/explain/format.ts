@@ -280,7 +280,7 @@ export function formatMarkdown(r: ExplainReport): string {
 }
 
 /** Text that has no LaTeX form (an array stage's VJP as code), typeset verbatim. */
-function verbatimLatex(text: string): string {
+export function verbatimLatex(text: string): string {
   return `\\texttt{${text.replace(/[_#%&{}$^~\\]/g, (c) => (c === "\\" ? "\\textbackslash{}" : c === "^" || c === "~" ? `\\${c}{}` : `\\${c}`))}}`;
 }
 
