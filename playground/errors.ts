@@ -1,7 +1,7 @@
 // How the playground shows an explain error. Kept apart from main.ts (which needs a page) so a unit
 // test can check the wording: values come from the Input values box here, not from --at.
-import { ExplainSyntaxError, type ErrorHint } from "../src/explain/parser.js";
-import { ExplainError } from "../src/explain/stage.js";
+import { ExplainSyntaxError, type ErrorHint } from "../src/explain/language/parser.js";
+import { ExplainError } from "../src/explain/interpreters/stage.js";
 
 /** The playground's wording of what to do about an error (the CLI has its own, naming --at). */
 export function playgroundHint(hint: ErrorHint): string {

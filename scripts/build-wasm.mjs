@@ -1,6 +1,6 @@
 // Assembles the wasm backend's kernels (wasm/kernels.mjs, WebAssembly text with SIMD) with wabt, twice:
 // with a shared memory for worker threads and with a plain one for pages without cross-origin
-// isolation. Writes both as base64 into src/core/backends/wasm-module.ts, so Node and browsers load
+// isolation. Writes both as base64 into src/core/backends/wasm/module.ts, so Node and browsers load
 // them without fetching anything.
 import { writeFileSync, mkdirSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -18,7 +18,7 @@ const assemble = (shared) => {
 };
 const plain = assemble(false);
 const shared = assemble(true);
-const out = join(root, "src", "core", "backends", "wasm-module.ts");
+const out = join(root, "src", "core", "backends", "wasm", "module.ts");
 mkdirSync(dirname(out), { recursive: true });
 writeFileSync(
   out,

@@ -3,7 +3,7 @@
 # sessions are lent have PyTorch and an AVX-512 Xeon, but no Node): the node binary, the built library
 # and addon, esbuild bundles of the benchmark (TensorFlow.js inside), and the few packages the tests
 # load. Writes .devkit/ (ignored by git); carry .devkit, dist, native/build and
-# src/core/backends/wasm-module.ts, then run there:
+# src/core/backends/wasm/module.ts, then run there:
 #   bash .devkit/bench.sh          # taskset -c 0,1 npm run bench, as it would run here
 #   bash .devkit/test.sh           # the backend and primitive tests (the CPU picks the micro-kernel)
 #   bash .devkit/profile.sh        # where a training step's time goes, next to PyTorch's profile

@@ -24,26 +24,27 @@ export { encodeCheckpoint, decodeCheckpoint, CheckpointError, crc32 } from "./nn
 export { fit, trainSteps, predict, evaluate, type FitOptions, type History, type EpochInfo, type StepInfo, type TrainEvent } from "./nn/train.js";
 export { Optimizer, SGD, Adam, AdamW, type SgdOptions, type AdamOptions } from "./optim/optimizer.js";
 export { trainTestSplit, batches, subset, standardize, type Dataset } from "./data/dataset.js";
-export { explain, explainAll, fmtNumber, fmtValue, type ExplainReport, type StageReport, type EdgeReport, type Explanation, type ExplainOptions } from "./explain/explain.js";
-export { ExplainSyntaxError, parseProgram, parseExpression } from "./explain/parser.js";
-export { parseAssignments } from "./explain/values.js";
-export { printExpr } from "./explain/print.js";
-export { toSvg, toTikz, toDot, toMermaid } from "./explain/figures.js";
-export { generateCode } from "./explain/codegen.js";
-export { formatTable, formatMarkdown, formatLatex, verbatimLatex } from "./explain/format.js";
+export { explain, explainAll } from "./explain/report/explain.js";
+export { fmtNumber, fmtValue, type ExplainReport, type StageReport, type EdgeReport, type Explanation, type ExplainOptions } from "./explain/report/report.js";
+export { ExplainSyntaxError, parseProgram, parseExpression } from "./explain/language/parser.js";
+export { parseAssignments } from "./explain/language/values.js";
+export { printExpr } from "./explain/language/print.js";
+export { toSvg, toTikz, toDot, toMermaid } from "./explain/renderers/figures.js";
+export { generateCode } from "./explain/interpreters/codegen.js";
+export { formatTable, formatMarkdown, formatLatex, verbatimLatex } from "./explain/renderers/format.js";
 export { chartSvg } from "./plot/chart.js";
 
 // The fastest backend available here is selected on import (the Node entry prefers its native one).
-import { createWasmBackend } from "./core/backends/wasm.js";
-import type { SpawnThread } from "./core/backends/wasm-threads.js";
+import { createWasmBackend } from "./core/backends/wasm/backend.js";
+import type { SpawnThread } from "./core/backends/wasm/threads.js";
 import { registerBackend as register, setBackend as select } from "./core/backend.js";
 const wasmBackend = createWasmBackend();
 if (wasmBackend) {
   register(wasmBackend);
   select(wasmBackend.name);
 }
-export { createWasmBackend, type WasmBackend } from "./core/backends/wasm.js";
-export { serveThread as serveWasmThread, type SpawnThread, type ThreadPort, type ThreadInit } from "./core/backends/wasm-threads.js";
+export { createWasmBackend, type WasmBackend } from "./core/backends/wasm/backend.js";
+export { serveThread as serveWasmThread, type SpawnThread, type ThreadPort, type ThreadInit } from "./core/backends/wasm/threads.js";
 
 /**
  * Lets the wasm kernels share large work among `count` threads (this one included). `spawn` starts a

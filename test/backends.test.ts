@@ -7,8 +7,8 @@ import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import * as bp from "../src/index.js";
 import { nativeAddon, useNativeBackend } from "../src/node/native.js";
-import { createWasmBackend, view2d } from "../src/core/backends/wasm.js";
-import { referenceGemm } from "../src/core/kernels/matmul.js";
+import { createWasmBackend, view2d } from "../src/core/backends/wasm/backend.js";
+import { referenceGemm } from "../src/core/backends/js/matmul.js";
 import { withBackend, describeIf } from "./helpers.js";
 // The Node entry: lets the wasm kernels use worker threads.
 import "../src/node/index.js";

@@ -11,10 +11,10 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import * as bp from "../src/index.js";
-import { explainAll } from "../src/explain/explain.js";
-import { generateCode } from "../src/explain/codegen.js";
-import { programFunction } from "../src/explain/stage.js";
-import { parseAssignments } from "../src/explain/values.js";
+import { explainAll } from "../src/explain/report/explain.js";
+import { generateCode } from "../src/explain/interpreters/codegen.js";
+import { programFunction } from "../src/explain/interpreters/stage.js";
+import { parseAssignments } from "../src/explain/language/values.js";
 
 type Shape = readonly number[];
 type Nested = number | Nested[];

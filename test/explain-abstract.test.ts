@@ -10,13 +10,14 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import * as bp from "../src/explain/core.js";
-import { explain, explainAll, type ExplainReport } from "../src/explain/explain.js";
-import { generateCode } from "../src/explain/codegen.js";
-import { formatLatex, formatMarkdown, formatTable } from "../src/explain/format.js";
-import { reportJson } from "../src/explain/json.js";
-import { ExplainSyntaxError, parseProgram } from "../src/explain/parser.js";
-import { printExpr } from "../src/explain/print.js";
-import { parseAssignments } from "../src/explain/values.js";
+import { explain, explainAll } from "../src/explain/report/explain.js";
+import { type ExplainReport } from "../src/explain/report/report.js";
+import { generateCode } from "../src/explain/interpreters/codegen.js";
+import { formatLatex, formatMarkdown, formatTable } from "../src/explain/renderers/format.js";
+import { reportJson } from "../src/explain/renderers/json.js";
+import { ExplainSyntaxError, parseProgram } from "../src/explain/language/parser.js";
+import { printExpr } from "../src/explain/language/print.js";
+import { parseAssignments } from "../src/explain/language/values.js";
 import { cli } from "./cli-helper.js";
 
 function syntaxError(f: () => unknown): ExplainSyntaxError {

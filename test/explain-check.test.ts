@@ -4,10 +4,11 @@
  */
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { explain, type ExplainReport } from "../src/explain/explain.js";
-import { checkCostText, formatLatex, formatMarkdown, formatTable } from "../src/explain/format.js";
-import { reportJson } from "../src/explain/json.js";
-import { parseAssignments } from "../src/explain/values.js";
+import { explain } from "../src/explain/report/explain.js";
+import { type ExplainReport } from "../src/explain/report/report.js";
+import { checkCostText, formatLatex, formatMarkdown, formatTable } from "../src/explain/renderers/format.js";
+import { reportJson } from "../src/explain/renderers/json.js";
+import { parseAssignments } from "../src/explain/language/values.js";
 
 function checked(src: string, ...at: string[]): ExplainReport {
   return explain(src, parseAssignments(at), { check: true });

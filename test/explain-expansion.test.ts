@@ -6,13 +6,13 @@
  */
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { explain, explainAll } from "../src/explain/explain.js";
-import { EXPANSION_LIMIT, chainRules, stageExpansions } from "../src/explain/expansion.js";
-import { formatLatex, formatMarkdown, formatTable } from "../src/explain/format.js";
-import { parseProgram } from "../src/explain/parser.js";
-import { stageProgram } from "../src/explain/stage.js";
-import { parseAssignments } from "../src/explain/values.js";
-import { workDone } from "../src/explain/work.js";
+import { explain, explainAll } from "../src/explain/report/explain.js";
+import { EXPANSION_LIMIT, chainRules, stageExpansions } from "../src/explain/interpreters/expansion.js";
+import { formatLatex, formatMarkdown, formatTable } from "../src/explain/renderers/format.js";
+import { parseProgram } from "../src/explain/language/parser.js";
+import { stageProgram } from "../src/explain/interpreters/stage.js";
+import { parseAssignments } from "../src/explain/language/values.js";
+import { workDone } from "../src/explain/interpreters/work.js";
 
 const at = (s: string) => parseAssignments([s]);
 /** The homework's breakdown, stage by stage, with its names. */

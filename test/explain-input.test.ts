@@ -9,9 +9,9 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { cli } from "./cli-helper.js";
-import { explainAll, ExplainError } from "../src/explain/explain.js";
-import { editDistance, ExplainSyntaxError, functionSuggestions, parseExpression, parseProgram } from "../src/explain/parser.js";
-import { parseAssignments } from "../src/explain/values.js";
+import { explainAll, ExplainError } from "../src/explain/report/explain.js";
+import { editDistance, ExplainSyntaxError, functionSuggestions, parseExpression, parseProgram } from "../src/explain/language/parser.js";
+import { parseAssignments } from "../src/explain/language/values.js";
 import { playgroundErrorText } from "../playground/errors.js";
 
 /** The ExplainSyntaxError that `f` throws. */

@@ -6,12 +6,13 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import * as bp from "../src/explain/core.js";
-import { explain, explainAll, type ExplainReport } from "../src/explain/explain.js";
-import { formatLatex, formatMarkdown, formatTable } from "../src/explain/format.js";
-import { toJson } from "../src/explain/json.js";
-import { closedFormExprs, evalDeltas, evalM, stageRuleExprs, upKey } from "../src/explain/matrix.js";
-import { refArgs, type Stage } from "../src/explain/stage.js";
-import { parseAssignments } from "../src/explain/values.js";
+import { explain, explainAll } from "../src/explain/report/explain.js";
+import { type ExplainReport } from "../src/explain/report/report.js";
+import { formatLatex, formatMarkdown, formatTable } from "../src/explain/renderers/format.js";
+import { toJson } from "../src/explain/renderers/json.js";
+import { closedFormExprs, evalDeltas, evalM, stageRuleExprs, upKey } from "../src/explain/interpreters/matrix.js";
+import { refArgs, type Stage } from "../src/explain/interpreters/stage.js";
+import { parseAssignments } from "../src/explain/language/values.js";
 
 const W = "W=[[0.1,0.5],[-0.3,0.8],[1,2]]";
 const X = "x=[0.2,0.4]";

@@ -2,10 +2,10 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { ExplainSyntaxError, parseExpression, parseProgram } from "../src/explain/parser.js";
-import { printText } from "../src/explain/print.js";
-import { explain } from "../src/explain/explain.js";
-import { parseAssignments, splitAssignments } from "../src/explain/values.js";
+import { ExplainSyntaxError, parseExpression, parseProgram } from "../src/explain/language/parser.js";
+import { printText } from "../src/explain/language/print.js";
+import { explain } from "../src/explain/report/explain.js";
+import { parseAssignments, splitAssignments } from "../src/explain/language/values.js";
 
 /** Value of a constant expression through the same pipeline the CLI uses. */
 function value(src: string, at = ""): number {

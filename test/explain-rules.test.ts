@@ -5,15 +5,16 @@
  */
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { explain, type ExplainReport } from "../src/explain/explain.js";
-import { formatLatex, formatMarkdown, formatTable } from "../src/explain/format.js";
-import { toDot, toMermaid, toSvg, toTikz } from "../src/explain/figures.js";
-import { buildGraph } from "../src/explain/graph.js";
-import { reportJson } from "../src/explain/json.js";
-import { printDerivative, printExpr } from "../src/explain/print.js";
-import { simplify } from "../src/explain/simplify.js";
-import { bin, call, num, v } from "../src/explain/ast.js";
-import { parseAssignments } from "../src/explain/values.js";
+import { explain } from "../src/explain/report/explain.js";
+import { type ExplainReport } from "../src/explain/report/report.js";
+import { formatLatex, formatMarkdown, formatTable } from "../src/explain/renderers/format.js";
+import { toDot, toMermaid, toSvg, toTikz } from "../src/explain/renderers/figures.js";
+import { buildGraph } from "../src/explain/renderers/graph.js";
+import { reportJson } from "../src/explain/renderers/json.js";
+import { printDerivative, printExpr } from "../src/explain/language/print.js";
+import { simplify } from "../src/explain/interpreters/simplify.js";
+import { bin, call, num, v } from "../src/explain/language/ast.js";
+import { parseAssignments } from "../src/explain/language/values.js";
 
 function run(src: string, ...at: string[]): ExplainReport {
   return explain(src, parseAssignments(at));

@@ -5,10 +5,11 @@
  */
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { DERIVATIVE_SIZE_LIMIT, explain, explainAll, type ExplainReport, type Value } from "../src/explain/explain.js";
-import { reportJson } from "../src/explain/json.js";
-import { formatLatex, formatMarkdown, formatTable } from "../src/explain/format.js";
-import { parseAssignments } from "../src/explain/values.js";
+import { DERIVATIVE_SIZE_LIMIT, type ExplainReport, type Value } from "../src/explain/report/report.js";
+import { explain, explainAll } from "../src/explain/report/explain.js";
+import { reportJson } from "../src/explain/renderers/json.js";
+import { formatLatex, formatMarkdown, formatTable } from "../src/explain/renderers/format.js";
+import { parseAssignments } from "../src/explain/language/values.js";
 import * as bp from "../src/explain/core.js";
 import { Rng } from "../src/core/random.js";
 

@@ -10,10 +10,11 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import fc from "fast-check";
-import { explain, explainAll, type ExplainReport, type Value } from "../src/explain/explain.js";
-import { generateCode } from "../src/explain/codegen.js";
-import { formatLatex, formatMarkdown, formatTable } from "../src/explain/format.js";
-import { parseAssignments } from "../src/explain/values.js";
+import { explain, explainAll } from "../src/explain/report/explain.js";
+import { type ExplainReport, type Value } from "../src/explain/report/report.js";
+import { generateCode } from "../src/explain/interpreters/codegen.js";
+import { formatLatex, formatMarkdown, formatTable } from "../src/explain/renderers/format.js";
+import { parseAssignments } from "../src/explain/language/values.js";
 import { cli } from "./cli-helper.js";
 import { randomExpression } from "./explain-parser.test.js";
 

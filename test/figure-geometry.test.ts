@@ -6,11 +6,12 @@
  */
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { explain, type ExplainReport } from "../src/explain/explain.js";
-import { toSvg } from "../src/explain/figures.js";
-import { defectTotal, figureDefects, type FigureDefects } from "../src/explain/geometry.js";
-import { buildGraph, figureTexts } from "../src/explain/graph.js";
-import { parseAssignments } from "../src/explain/values.js";
+import { explain } from "../src/explain/report/explain.js";
+import { type ExplainReport } from "../src/explain/report/report.js";
+import { toSvg } from "../src/explain/renderers/figures.js";
+import { defectTotal, figureDefects, type FigureDefects } from "../src/explain/renderers/geometry.js";
+import { buildGraph, figureTexts } from "../src/explain/renderers/graph.js";
+import { parseAssignments } from "../src/explain/language/values.js";
 
 /** The course exercises drawn as figures (the programs of test/explain.test.ts). */
 export const SEED_PROGRAMS: [string, string, string][] = [

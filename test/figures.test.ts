@@ -5,11 +5,12 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { explain, fmtNumber } from "../src/explain/explain.js";
-import { BACKWARD_COLOR, FORWARD_COLOR, toDot, toMermaid, toSvg, toTikz } from "../src/explain/figures.js";
-import { wirePolyline } from "../src/explain/geometry.js";
-import { buildGraph } from "../src/explain/graph.js";
-import { parseAssignments } from "../src/explain/values.js";
+import { explain } from "../src/explain/report/explain.js";
+import { fmtNumber } from "../src/explain/report/report.js";
+import { BACKWARD_COLOR, FORWARD_COLOR, toDot, toMermaid, toSvg, toTikz } from "../src/explain/renderers/figures.js";
+import { wirePolyline } from "../src/explain/renderers/geometry.js";
+import { buildGraph } from "../src/explain/renderers/graph.js";
+import { parseAssignments } from "../src/explain/language/values.js";
 import { svgToPng } from "../src/cli/png.js";
 
 const report = (src: string, ...at: string[]) => explain(src, parseAssignments(at));

@@ -8,12 +8,12 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { explainAll, ExplainError } from "../src/explain/explain.js";
-import { formatLatex, formatMarkdown, formatTable } from "../src/explain/format.js";
-import { toSvg } from "../src/explain/figures.js";
-import { reportJson } from "../src/explain/json.js";
-import { ExplainSyntaxError, parseProgram } from "../src/explain/parser.js";
-import { parseAssignments } from "../src/explain/values.js";
+import { explainAll, ExplainError } from "../src/explain/report/explain.js";
+import { formatLatex, formatMarkdown, formatTable } from "../src/explain/renderers/format.js";
+import { toSvg } from "../src/explain/renderers/figures.js";
+import { reportJson } from "../src/explain/renderers/json.js";
+import { ExplainSyntaxError, parseProgram } from "../src/explain/language/parser.js";
+import { parseAssignments } from "../src/explain/language/values.js";
 import { ShapeError } from "../src/core/shape.js";
 
 /** The errors explain documents: syntax errors (with a caret), explain errors (missing inputs, bad stages), shape errors. */

@@ -1,91 +1,83 @@
 /**
- * The layering of src/ is a rule, not a habit: the core imports nothing above it, the explainer and the
- * optimizers sit on the core alone, nn on the core, data and optim, the package entries on the library
- * folders, and only the CLI and the Node entry use Node's own modules. Read from the import statements.
+ * The layering of src/ is a rule, not a habit: dependency-cruiser checks it against
+ * .dependency-cruiser.cjs (which draws the layers), on the real tree and on a small tree built to break
+ * each kind of rule, so that the check is seen to fail when it should.
  */
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { readdirSync, readFileSync } from "node:fs";
-import { dirname, join, normalize, relative, sep } from "node:path";
+import { execFileSync } from "node:child_process";
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { createRequire } from "node:module";
 
-const SRC = join(dirname(fileURLToPath(import.meta.url)), "..", "src");
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
+const DEPCRUISE = join(ROOT, "node_modules", "dependency-cruiser", "bin", "dependency-cruise.mjs");
 
-/** What each folder of src/ (or top-level file) may import besides itself. */
-const ALLOWED: Record<string, readonly string[]> = {
-  core: [],
-  data: ["core"],
-  optim: ["core"],
-  plot: ["core"],
-  explain: ["core"],
-  nn: ["core", "data", "optim"],
-  "index.ts": ["core", "data", "optim", "plot", "explain", "nn"],
-  node: ["core", "data", "index.ts"],
-  cli: ["core", "data", "optim", "plot", "explain", "nn", "node", "index.ts"],
-};
-/** Where Node's own modules (node:fs, node:path...) may be imported: the layers that only run in Node. */
-const NODE_ONLY = new Set(["cli", "node"]);
-
-function files(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? files(join(dir, e.name)) : e.name.endsWith(".ts") ? [join(dir, e.name)] : []));
+interface Violation {
+  rule: { name: string };
+  from: string;
+  to: string;
 }
 
-function layerOf(file: string): string {
-  const parts = relative(SRC, file).split(sep);
-  return parts[0];
+/** Cruises `dir`/src with the project's rules; the violations found. */
+function violations(dir: string): Violation[] {
+  let out: string;
+  try {
+    out = execFileSync(process.execPath, [DEPCRUISE, "src", "--config", join(ROOT, ".dependency-cruiser.cjs"), "--output-type", "json"], { cwd: dir, encoding: "utf8" });
+  } catch (e) {
+    // Exit status 1+ when there are violations; the report is still on stdout.
+    out = (e as { stdout: string }).stdout;
+  }
+  return (JSON.parse(out) as { summary: { violations: Violation[] } }).summary.violations;
 }
 
-/** Module specifiers of a file's static and dynamic imports and re-exports. */
-function imports(file: string): string[] {
-  const text = readFileSync(file, "utf8");
-  return [...text.matchAll(/(?:^|\n)\s*(?:import|export)\b[^;"']*?from\s*["']([^"']+)["']|import\(\s*["']([^"']+)["']\s*\)|(?:^|\n)\s*import\s*["']([^"']+)["']/g)].map((m) => m[1] ?? m[2] ?? m[3]);
-}
-
-describe("layering of src/", () => {
-  const all = files(SRC);
-
-  it("finds every folder in the rule table, and the core's many files", () => {
-    assert.deepEqual([...new Set(all.map(layerOf))].sort(), Object.keys(ALLOWED).sort());
-    assert.ok(all.filter((f) => layerOf(f) === "core").length > 20);
+describe("layering of src/ (dependency-cruiser)", () => {
+  it("the source tree breaks no rule", () => {
+    assert.deepEqual(
+      violations(ROOT).map((v) => `${v.rule.name}: ${v.from} -> ${v.to}`),
+      [],
+    );
   });
 
-  it("no folder imports one above it", () => {
-    const bad: string[] = [];
-    for (const file of all) {
-      const from = layerOf(file);
-      for (const spec of imports(file)) {
-        if (!spec.startsWith(".")) continue;
-        const to = layerOf(normalize(join(dirname(file), spec)).replace(/\.js$/, ".ts"));
-        if (to !== from && !ALLOWED[from].includes(to)) bad.push(`${relative(SRC, file)} imports ${spec} (${from} -> ${to})`);
-      }
+  it("every folder of src/ has its layer rule", () => {
+    const rules = new Set(ruleNames());
+    for (const e of readdirSync(join(ROOT, "src"), { withFileTypes: true }).filter((x) => x.isDirectory())) {
+      assert.ok([...rules].some((r) => r.startsWith(`${e.name}-imports-only-`)), `no layer rule for src/${e.name}`);
     }
-    assert.deepEqual(bad, []);
   });
 
-  it("only the CLI and the Node entry import Node's modules (the rest runs in browsers too)", () => {
-    const bad = all.filter((f) => !NODE_ONLY.has(layerOf(f))).flatMap((f) => imports(f).filter((s) => s.startsWith("node:")).map((s) => `${relative(SRC, f)} imports ${s}`));
-    assert.deepEqual(bad, []);
-  });
-
-  it("the rule itself has no cycle between folders", () => {
-    const seen = new Set<string>();
-    const visit = (layer: string, path: readonly string[]): void => {
-      assert.ok(!path.includes(layer), `cycle: ${[...path, layer].join(" -> ")}`);
-      if (seen.has(layer)) return;
-      for (const next of ALLOWED[layer]) visit(next, [...path, layer]);
-      seen.add(layer);
-    };
-    for (const layer of Object.keys(ALLOWED)) visit(layer, []);
-  });
-
-  it("the check sees a violation: core importing the explainer is caught", () => {
-    const spec = "../explain/explain.js";
-    const to = layerOf(normalize(join(SRC, "core", spec)).replace(/\.js$/, ".ts"));
-    assert.equal(to, "explain");
-    assert.ok(!ALLOWED.core.includes(to));
-    // The scanner reads real imports (so the checks above are not vacuous).
-    assert.ok(imports(join(SRC, "cli", "files.ts")).some((s) => s.startsWith("node:")));
-    assert.ok(imports(join(SRC, "explain", "explain.ts")).includes("./core.js"));
-    assert.ok(imports(join(SRC, "explain", "core.ts")).includes("../core/autodiff.js"));
+  it("catches an upward import, a cycle across folders, a backend import in autodiff, a renderer running an interpreter, and node: outside the CLI", () => {
+    const dir = mkdtempSync(join(tmpdir(), "layering-"));
+    try {
+      const file = (path: string, text: string) => {
+        mkdirSync(dirname(join(dir, path)), { recursive: true });
+        writeFileSync(join(dir, path), text);
+      };
+      copyFileSync(join(ROOT, "tsconfig.json"), join(dir, "tsconfig.json"));
+      file("src/core/tensor.ts", 'import { y } from "../explain/report/explain.js";\nexport const x = y;\n');
+      file("src/core/autodiff.ts", 'import { w } from "./backends/wasm/backend.js";\nexport const a = w;\n');
+      file("src/core/backends/wasm/backend.ts", "export const w = 1;\n");
+      file("src/explain/report/explain.ts", 'import { x } from "../../core/tensor.js";\nexport const y = 1;\nexport const z = x;\n');
+      file("src/explain/interpreters/stage.ts", "export const s = 1;\n");
+      file("src/explain/renderers/graph.ts", 'import { s } from "../interpreters/stage.js";\nimport { readFileSync } from "node:fs";\nexport const g = [s, readFileSync];\n');
+      const found = violations(dir).map((v) => `${v.rule.name}: ${v.from} -> ${v.to}`).sort();
+      assert.deepEqual(found, [
+        "autodiff-never-sees-a-backend: src/core/autodiff.ts -> src/core/backends/wasm/backend.ts",
+        "core-imports-only-itself: src/core/tensor.ts -> src/explain/report/explain.ts",
+        "explain-renderers-read-the-report: src/explain/renderers/graph.ts -> src/explain/interpreters/stage.ts",
+        "no-cycles-across-folders: src/core/tensor.ts -> src/explain/report/explain.ts",
+        "node-modules-only-in-node-and-cli: src/explain/renderers/graph.ts -> fs",
+      ]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
+
+/** The names of the rules in the configuration. */
+function ruleNames(): string[] {
+  const config = createRequire(import.meta.url)(join(ROOT, ".dependency-cruiser.cjs")) as { forbidden: { name: string }[] };
+  return config.forbidden.map((r) => r.name);
+}

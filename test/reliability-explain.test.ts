@@ -9,16 +9,17 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "n
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { explainCommand, writeErrorMessage, type ExplainCliOptions } from "../src/cli/explain.js";
-import { ExplainSyntaxError, parseExpression, parseProgram } from "../src/explain/parser.js";
-import { parseAssignments } from "../src/explain/values.js";
-import { DERIVATIVE_SIZE_LIMIT, explain, explainAll, fmtValue } from "../src/explain/explain.js";
-import { bin, neg, num, v, type Expr } from "../src/explain/ast.js";
-import { reportJson, toJson } from "../src/explain/json.js";
-import { printExpr } from "../src/explain/print.js";
-import { formatLatex, formatMarkdown, formatTable } from "../src/explain/format.js";
-import { toDot, toMermaid, toSvg, toTikz } from "../src/explain/figures.js";
-import { buildGraph, wireText } from "../src/explain/graph.js";
-import { generateCode } from "../src/explain/codegen.js";
+import { ExplainSyntaxError, parseExpression, parseProgram } from "../src/explain/language/parser.js";
+import { parseAssignments } from "../src/explain/language/values.js";
+import { DERIVATIVE_SIZE_LIMIT, fmtValue } from "../src/explain/report/report.js";
+import { explain, explainAll } from "../src/explain/report/explain.js";
+import { bin, neg, num, v, type Expr } from "../src/explain/language/ast.js";
+import { reportJson, toJson } from "../src/explain/renderers/json.js";
+import { printExpr } from "../src/explain/language/print.js";
+import { formatLatex, formatMarkdown, formatTable } from "../src/explain/renderers/format.js";
+import { toDot, toMermaid, toSvg, toTikz } from "../src/explain/renderers/figures.js";
+import { buildGraph, wireText } from "../src/explain/renderers/graph.js";
+import { generateCode } from "../src/explain/interpreters/codegen.js";
 
 /** Asserts that `f` throws an ExplainSyntaxError at `position` whose message matches `msg`. */
 function syntaxErrorAt(f: () => unknown, position: number, msg: RegExp): void {

@@ -5,13 +5,13 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { bin, call, num, size, v, type Expr, type FnName } from "../src/explain/ast.js";
-import { explain, explainAll } from "../src/explain/explain.js";
-import { parseExpression } from "../src/explain/parser.js";
-import { printText } from "../src/explain/print.js";
-import { simplify } from "../src/explain/simplify.js";
-import { parseAssignments } from "../src/explain/values.js";
-import { workDone } from "../src/explain/work.js";
+import { bin, call, num, size, v, type Expr, type FnName } from "../src/explain/language/ast.js";
+import { explain, explainAll } from "../src/explain/report/explain.js";
+import { parseExpression } from "../src/explain/language/parser.js";
+import { printText } from "../src/explain/language/print.js";
+import { simplify } from "../src/explain/interpreters/simplify.js";
+import { parseAssignments } from "../src/explain/language/values.js";
+import { workDone } from "../src/explain/interpreters/work.js";
 
 const FN: Record<FnName, (x: number) => number> = {
   ln: Math.log,

@@ -1,16 +1,16 @@
 /** `backprop explain PROGRAM --at NAME=VALUE ... [--format F] [--out FILE] [--json] [--check] [--step LR]`. */
 import { readFileSync } from "node:fs";
 import { extname, resolve } from "node:path";
-import { generateCode } from "../explain/codegen.js";
-import { abstractError } from "../explain/abstract.js";
-import { explainAll, ExplainError } from "../explain/explain.js";
-import { formatLatex, formatMarkdown, formatTable } from "../explain/format.js";
-import { toDot, toMermaid, toSvg, toTikz } from "../explain/figures.js";
+import { generateCode } from "../explain/interpreters/codegen.js";
+import { abstractError } from "../explain/interpreters/abstract.js";
+import { explainAll, ExplainError } from "../explain/report/explain.js";
+import { formatLatex, formatMarkdown, formatTable } from "../explain/renderers/format.js";
+import { toDot, toMermaid, toSvg, toTikz } from "../explain/renderers/figures.js";
 import { svgToPng } from "./png.js";
-import { ExplainSyntaxError, type ErrorHint } from "../explain/parser.js";
-import { reportJson, toJson } from "../explain/json.js";
+import { ExplainSyntaxError, type ErrorHint } from "../explain/language/parser.js";
+import { reportJson, toJson } from "../explain/renderers/json.js";
 import { prepareOutputPath, reasonOf, writeFileAtomic } from "./files.js";
-import { parseAssignments } from "../explain/values.js";
+import { parseAssignments } from "../explain/language/values.js";
 import { ShapeError } from "../core/shape.js";
 
 export const FORMATS = ["table", "markdown", "latex", "json", "dot", "svg", "png", "mermaid", "tikz", "python", "ts"] as const;

@@ -4,7 +4,7 @@ import { explainCommand, FORMATS } from "./explain.js";
 import { shapesCommand } from "./shapes.js";
 import { useNativeBackend } from "../node/native.js";
 import { explainModelCommand, predictCommand, trainCommand, UsageError, type TrainOptions } from "./train.js";
-import { splitAssignments } from "../explain/values.js";
+import { splitAssignments } from "../explain/language/values.js";
 
 export interface Io {
   out: (s: string) => void;

@@ -4,8 +4,8 @@
  * The type `PrimTable` makes a primitive without an entry a compile error.
  */
 import { bind } from "./bind.js";
-import { argmaxKernel, maxKernel, reducedShape, sumKernel } from "./kernels/reduce.js";
-import { arithmeticKernel, binaryKernel, sigmoid, sign as signOf, unaryKernel, whereKernel } from "./kernels/elementwise.js";
+import { argmaxKernel, maxKernel, reducedShape, sumKernel } from "./backends/js/reduce.js";
+import { arithmeticKernel, binaryKernel, sigmoid, sign as signOf, unaryKernel, whereKernel } from "./backends/js/elementwise.js";
 import {
   broadcastKernel,
   castKernel,
@@ -16,8 +16,8 @@ import {
   scatterAddKernel,
   sliceKernel,
   transposeKernel,
-} from "./kernels/layout.js";
-import { matmulKernel } from "./kernels/matmul.js";
+} from "./backends/js/layout.js";
+import { matmulKernel } from "./backends/js/matmul.js";
 import type { Prim, PrimTable, Printers, ReduceParams, Spec } from "./prim.js";
 import { broadcastAll, broadcastShapes, formatShape, matmulShape, sameShape, ShapeError, sizeOf, type Shape } from "./shape.js";
 import { add, cos, div, eq, gt, log, mul, neg, pow, sign, sin, sub, where } from "./ops/elementwise.js";

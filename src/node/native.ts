@@ -1,37 +1,13 @@
 /**
- * The native backend (Node only): the C++ kernels in native/ (gemm.cc, elementwise.cc), built at install by node-gyp when
- * a compiler is there. `useNativeBackend()` registers and selects it, or leaves the JS backend in place.
+ * Loads the native backend's addon (built at install by node-gyp when a compiler is there) and wraps it
+ * with src/core/backends/native/backend.ts. `useNativeBackend()` registers and selects it, or leaves the
+ * current backend in place where the addon was not built.
  */
 import { Buffer } from "node:buffer";
 import { createRequire } from "node:module";
-import { registerBackend, setBackend, type UpdateKernels } from "../core/backend.js";
-import { allFloat32, createWasmBackend, view2d, type View2d } from "../core/backends/wasm.js";
-import { PRIMS } from "../core/primitives.js";
-import { sizeOf, type Shape } from "../core/shape.js";
-import { contiguous } from "../core/kernels/reduce.js";
-import { allocate, type TypedArray } from "../core/dtype.js";
-import { batchedMatmul, referenceGemm, type Gemm } from "../core/kernels/matmul.js";
-import { transposeKernel } from "../core/kernels/layout.js";
-import { outputBuffer } from "../core/recycle.js";
-import type { Buf, Kernel, Prim } from "../core/prim.js";
-
-interface Addon {
-  /** c = op(a) op(b), op(a) m x k (a stored k x m when transposeA), op(b) k x n (b stored n x k when transposeB). */
-  sgemm(a: Float32Array, b: Float32Array, c: Float32Array, m: number, n: number, k: number, threads?: number, transposeA?: boolean, transposeB?: boolean): void;
-  isa(): string;
-  transpose2d(src: Float32Array, dst: Float32Array, batches: number, rows: number, cols: number): void;
-  threads(): number;
-  /** [jobs shared with pool threads, pool threads that joined one, jobs that woke a sleeping thread]. */
-  poolStats(): [number, number, number];
-  map(op: number, x: Float32Array, out: Float32Array, n: number): void;
-  reduce(isMax: boolean, x: Float32Array, out: Float32Array, outer: number, mid: number, inner: number): void;
-  arithmetic(op: number, a: Float32Array, rsA: number, vecA: number, b: Float32Array, rsB: number, vecB: number, out: Float32Array, rows: number, cols: number): void;
-  select(c: Float32Array, rsC: number, vecC: number, x: Float32Array, rsX: number, vecX: number, y: Float32Array, rsY: number, vecY: number, out: Float32Array, rows: number, cols: number): void;
-  sgd: UpdateKernels["sgd"];
-  adam: UpdateKernels["adam"];
-  /** Asks for transparent huge pages under an array not written yet (Linux; elsewhere nothing). */
-  adviseHuge(x: Float32Array): void;
-}
+import { registerBackend, setBackend } from "../core/backend.js";
+import { createNativeBackend, type Addon } from "../core/backends/native/backend.js";
+import { createWasmBackend } from "../core/backends/wasm/backend.js";
 
 let addon: Addon | null | undefined;
 
@@ -46,152 +22,14 @@ export function nativeAddon(): Addon | null {
   return addon;
 }
 
-/** From this many elements (4 MB), outputs ask for huge pages. */
-const HUGE_FROM = 1 << 20;
-
-/**
- * A Float32Array for a kernel that writes every element: a buffer the backward pass recycled, or a
- * new one not zero-filled. Zeroing a fresh buffer cost more than the kernels that filled it (a
- * 784x256 weight gradient: ~140 us allocated zeroed, ~15-30 us without). The addon keeps memory
- * the garbage collector frees for reuse (tuneMalloc in binding.cc).
- */
-function uninitialized(n: number): Float32Array {
-  return new Float32Array(outputBuffer(n * 4, freshBuffer), 0, n);
-}
-
-/** A new ArrayBuffer of `bytes`, not zero-filled. */
-function freshBuffer(bytes: number): ArrayBuffer {
-  const b = Buffer.allocUnsafeSlow(bytes); // a buffer of its own: offset 0, exactly `bytes` long
-  // 4 MB and up: huge pages, if the system grants them (a fresh 40 MB output: 10,000 page faults fewer).
-  if (bytes >= HUGE_FROM * 4) addon?.adviseHuge(new Float32Array(b.buffer, 0, bytes >> 2));
-  return b.buffer as ArrayBuffer;
-}
-
-/** float32 products go to the native GEMM (which writes all of C and reads transposed operands in place); anything else to the reference loops. */
-function nativeGemm(a: Addon): Gemm {
-  return (A: TypedArray, B: TypedArray, C: TypedArray, m, n, k, ta, tb) => {
-    if (A instanceof Float32Array && B instanceof Float32Array && C instanceof Float32Array) a.sgemm(A, B, C, m, n, k, undefined, ta, tb);
-    else referenceGemm(A, B, C, m, n, k, ta, tb);
-  };
-}
-
-/** Matrix transposes of float32 batches (the matmul VJP's x^T and W^T) natively; other permutations as before. */
-function nativeTranspose(a: Addon): Kernel<"transpose"> {
-  return (ins, p, out) => {
-    const x = ins[0];
-    const nd = p.perm.length;
-    const swap = nd >= 2 && p.perm[nd - 2] === nd - 1 && p.perm[nd - 1] === nd - 2 && p.perm.slice(0, -2).every((v, i) => v === i);
-    if (!swap || !(x.data instanceof Float32Array) || out.dtype !== "float32") return transposeKernel(ins, p, out);
-    const rows = x.shape[nd - 2];
-    const cols = x.shape[nd - 1];
-    const o = uninitialized(x.data.length);
-    a.transpose2d(x.data, o, rows * cols === 0 ? 0 : x.data.length / (rows * cols), rows, cols);
-    return o;
-  };
-}
-
-const ARITHMETIC = { add: 0, sub: 1, mul: 2, div: 3, maximum: 4, minimum: 5, gt: 6, ge: 7, eq: 8 } as const;
-type ArithmeticPrim = keyof typeof ARITHMETIC;
-
-/**
- * Binary ops and where, in place on the typed arrays (no copies in or out, unlike wasm), on the same
- * 2-D broadcast layouts as the wasm kernels; other layouts and dtypes go to `fallback`. `run` gets the
- * view and the output and calls the addon with each input's data, row stride and varies-along-the-row flag.
- */
-function nativeBroadcast<P extends Prim>(fallback: Kernel<P>, run: (ins: readonly Buf[], v: View2d, out: Float32Array) => void): Kernel<P> {
-  return (ins, p, out) => {
-    const n = sizeOf(out.shape);
-    if (n < 64 || out.dtype !== "float32" || !allFloat32(ins)) return fallback(ins, p, out);
-    const v = view2d(out.shape, ins.length === 2 ? shapesOf2(ins[0].shape, ins[1].shape) : ins.map((b) => b.shape));
-    if (!v) return fallback(ins, p, out);
-    const o = uninitialized(n);
-    run(ins, v, o);
-    return o;
-  };
-}
-
-const SHAPES2: Shape[] = [[], []];
-/** The two shapes of a binary op in a scratch array (view2d keeps nothing). */
-function shapesOf2(a: Shape, b: Shape): Shape[] {
-  SHAPES2[0] = a;
-  SHAPES2[1] = b;
-  return SHAPES2;
-}
-
-/** sum and max over contiguous axes in place (the reference kernels' order: sums identical to theirs). */
-function nativeReduce<P extends "sum" | "max">(a: Addon, prim: P, fallback: Kernel<P>): Kernel<P> {
-  return (ins, p, out) => {
-    const x = ins[0].data;
-    const blocks = contiguous(ins[0].shape, p.axes);
-    if (!blocks || blocks[1] === 0 || out.dtype !== "float32" || !(x instanceof Float32Array)) return fallback(ins, p, out);
-    const [outer, mid, inner] = blocks;
-    const o = uninitialized(outer * inner);
-    a.reduce(prim === "max", x, o, outer, mid, inner);
-    return o;
-  };
-}
-
-const MAPS = { neg: 0, abs: 1, sqrt: 2, reciprocal: 3, exp: 4, log: 5, sigmoid: 6, tanh: 7 } as const;
-type MapPrim = keyof typeof MAPS;
-
-/** Unary maps in place on the typed arrays (exp, log, sigmoid, tanh vectorized with AVX2). */
-function nativeMap<P extends MapPrim>(a: Addon, prim: P, fallback: Kernel<P>): Kernel<P> {
-  const op = MAPS[prim];
-  return (ins, p, out) => {
-    const x = ins[0].data;
-    if (x.length < 64 || out.dtype !== "float32" || !(x instanceof Float32Array)) return fallback(ins, p, out);
-    const o = uninitialized(x.length);
-    a.map(op, x, o, x.length);
-    return o;
-  };
-}
+/** A buffer of its own (offset 0, exactly `bytes` long), not zero-filled: every native kernel writes all of its output. */
+const unzeroed = (bytes: number): ArrayBuffer => Buffer.allocUnsafeSlow(bytes).buffer as ArrayBuffer;
 
 /** Registers the native backend and makes it the active one; returns its description, or null. */
 export function useNativeBackend(): { isa: string; threads: number } | null {
   const a = nativeAddon();
   if (!a) return null;
-  // Everything below in C++; the wasm kernels serve what these decline.
-  const wasm = createWasmBackend()?.kernels ?? {};
-  const arithmetic = <P extends ArithmeticPrim>(prim: P) => {
-    const op = ARITHMETIC[prim];
-    return nativeBroadcast((wasm[prim] ?? PRIMS[prim].kernel) as Kernel<P>, ([x, y], v, o) =>
-      a.arithmetic(op, x.data as Float32Array, v.rs[0], v.vec[0], y.data as Float32Array, v.rs[1], v.vec[1], o, v.rows, v.cols),
-    );
-  };
-  const map = <P extends MapPrim>(prim: P) => nativeMap(a, prim, (wasm[prim] ?? PRIMS[prim].kernel) as Kernel<P>);
-  registerBackend({
-    name: "native",
-    smallestWork: 16,
-    kernels: {
-      ...wasm,
-      add: arithmetic("add"),
-      sub: arithmetic("sub"),
-      mul: arithmetic("mul"),
-      div: arithmetic("div"),
-      maximum: arithmetic("maximum"),
-      minimum: arithmetic("minimum"),
-      gt: arithmetic("gt"),
-      ge: arithmetic("ge"),
-      eq: arithmetic("eq"),
-      where: nativeBroadcast((wasm.where ?? PRIMS.where.kernel) as Kernel<"where">, ([c, x, y], v, o) =>
-        a.select(c.data as Float32Array, v.rs[0], v.vec[0], x.data as Float32Array, v.rs[1], v.vec[1], y.data as Float32Array, v.rs[2], v.vec[2], o, v.rows, v.cols),
-      ),
-      sum: nativeReduce(a, "sum", (wasm.sum ?? PRIMS.sum.kernel) as Kernel<"sum">),
-      max: nativeReduce(a, "max", (wasm.max ?? PRIMS.max.kernel) as Kernel<"max">),
-      neg: map("neg"),
-      abs: map("abs"),
-      sqrt: map("sqrt"),
-      reciprocal: map("reciprocal"),
-      exp: map("exp"),
-      log: map("log"),
-      sigmoid: map("sigmoid"),
-      tanh: map("tanh"),
-      matmul: batchedMatmul(nativeGemm(a), (dtype, n) => (dtype === "float32" ? uninitialized(n) : allocate(dtype, n))),
-      transpose: nativeTranspose(a),
-    },
-    // Optimizer steps in C++ too (bit-identical to the JS loops).
-    updates: { sgd: a.sgd, adam: a.adam },
-  });
+  registerBackend(createNativeBackend(a, createWasmBackend()?.kernels ?? {}, unzeroed));
   setBackend("native");
   return { isa: a.isa(), threads: a.threads() };
 }

@@ -2,7 +2,7 @@
 import { bind, noGrad } from "../bind.js";
 import { normalizeAxes, normalizeAxis, sameShape, type Shape } from "../shape.js";
 import { Tensor, type Axes, expectTensor } from "../tensor.js";
-import { reducedShape } from "../kernels/reduce.js";
+import { reducedShape } from "../backends/js/reduce.js";
 import { add, div, exp, log, neg, sub, where } from "./elementwise.js";
 import { detach, reshape } from "./structure.js";
 

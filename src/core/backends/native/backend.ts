@@ -1,0 +1,182 @@
+/**
+ * The native backend: the C++ kernels in native/ (gemm.cc, elementwise.cc), built at install by node-gyp
+ * when a compiler is there. This file wraps a loaded addon as a backend and uses no Node API itself; the
+ * Node entry (src/node/native.ts) loads the addon and hands it here.
+ */
+import type { Backend, KernelOverrides, UpdateKernels } from "../../backend.js";
+import { allFloat32, view2d, type View2d } from "../wasm/backend.js";
+import { PRIMS } from "../../primitives.js";
+import { sizeOf, type Shape } from "../../shape.js";
+import { contiguous } from "../js/reduce.js";
+import { allocate, type TypedArray } from "../../dtype.js";
+import { batchedMatmul, referenceGemm, type Gemm } from "../js/matmul.js";
+import { transposeKernel } from "../js/layout.js";
+import { outputBuffer } from "../../recycle.js";
+import type { Buf, Kernel, Prim } from "../../prim.js";
+
+/** The compiled addon's methods (native/binding.cc). */
+export interface Addon {
+  /** c = op(a) op(b), op(a) m x k (a stored k x m when transposeA), op(b) k x n (b stored n x k when transposeB). */
+  sgemm(a: Float32Array, b: Float32Array, c: Float32Array, m: number, n: number, k: number, threads?: number, transposeA?: boolean, transposeB?: boolean): void;
+  isa(): string;
+  transpose2d(src: Float32Array, dst: Float32Array, batches: number, rows: number, cols: number): void;
+  threads(): number;
+  /** [jobs shared with pool threads, pool threads that joined one, jobs that woke a sleeping thread]. */
+  poolStats(): [number, number, number];
+  map(op: number, x: Float32Array, out: Float32Array, n: number): void;
+  reduce(isMax: boolean, x: Float32Array, out: Float32Array, outer: number, mid: number, inner: number): void;
+  arithmetic(op: number, a: Float32Array, rsA: number, vecA: number, b: Float32Array, rsB: number, vecB: number, out: Float32Array, rows: number, cols: number): void;
+  select(c: Float32Array, rsC: number, vecC: number, x: Float32Array, rsX: number, vecX: number, y: Float32Array, rsY: number, vecY: number, out: Float32Array, rows: number, cols: number): void;
+  sgd: UpdateKernels["sgd"];
+  adam: UpdateKernels["adam"];
+  /** Asks for transparent huge pages under an array not written yet (Linux; elsewhere nothing). */
+  adviseHuge(x: Float32Array): void;
+}
+
+/** From this many elements (4 MB), outputs ask for huge pages. */
+const HUGE_FROM = 1 << 20;
+
+/** A Float32Array of n elements for a kernel that writes every one of them. */
+type Uninitialized = (n: number) => Float32Array;
+
+/**
+ * Output arrays: a buffer the backward pass recycled, or a new one from `fresh` (the Node entry's is not
+ * zero-filled: zeroing cost more than the kernels that filled it, ~140 us against ~15-30 us for a
+ * 784x256 weight gradient). The addon keeps memory the garbage collector frees for reuse (tuneMalloc in
+ * binding.cc), and from 4 MB asks for huge pages (a fresh 40 MB output: 10,000 page faults fewer).
+ */
+function outputs(a: Addon, fresh: (bytes: number) => ArrayBuffer): Uninitialized {
+  const make = (bytes: number): ArrayBuffer => {
+    const b = fresh(bytes);
+    if (bytes >= HUGE_FROM * 4) a.adviseHuge(new Float32Array(b, 0, bytes >> 2));
+    return b;
+  };
+  return (n) => new Float32Array(outputBuffer(n * 4, make), 0, n);
+}
+
+/** float32 products go to the native GEMM (which writes all of C and reads transposed operands in place); anything else to the reference loops. */
+function nativeGemm(a: Addon): Gemm {
+  return (A: TypedArray, B: TypedArray, C: TypedArray, m, n, k, ta, tb) => {
+    if (A instanceof Float32Array && B instanceof Float32Array && C instanceof Float32Array) a.sgemm(A, B, C, m, n, k, undefined, ta, tb);
+    else referenceGemm(A, B, C, m, n, k, ta, tb);
+  };
+}
+
+/** Matrix transposes of float32 batches (the matmul VJP's x^T and W^T) natively; other permutations as before. */
+function nativeTranspose(a: Addon, uninitialized: Uninitialized): Kernel<"transpose"> {
+  return (ins, p, out) => {
+    const x = ins[0];
+    const nd = p.perm.length;
+    const swap = nd >= 2 && p.perm[nd - 2] === nd - 1 && p.perm[nd - 1] === nd - 2 && p.perm.slice(0, -2).every((v, i) => v === i);
+    if (!swap || !(x.data instanceof Float32Array) || out.dtype !== "float32") return transposeKernel(ins, p, out);
+    const rows = x.shape[nd - 2];
+    const cols = x.shape[nd - 1];
+    const o = uninitialized(x.data.length);
+    a.transpose2d(x.data, o, rows * cols === 0 ? 0 : x.data.length / (rows * cols), rows, cols);
+    return o;
+  };
+}
+
+const ARITHMETIC = { add: 0, sub: 1, mul: 2, div: 3, maximum: 4, minimum: 5, gt: 6, ge: 7, eq: 8 } as const;
+type ArithmeticPrim = keyof typeof ARITHMETIC;
+
+/**
+ * Binary ops and where, in place on the typed arrays (no copies in or out, unlike wasm), on the same
+ * 2-D broadcast layouts as the wasm kernels; other layouts and dtypes go to `fallback`. `run` gets the
+ * view and the output and calls the addon with each input's data, row stride and varies-along-the-row flag.
+ */
+function nativeBroadcast<P extends Prim>(uninitialized: Uninitialized, fallback: Kernel<P>, run: (ins: readonly Buf[], v: View2d, out: Float32Array) => void): Kernel<P> {
+  return (ins, p, out) => {
+    const n = sizeOf(out.shape);
+    if (n < 64 || out.dtype !== "float32" || !allFloat32(ins)) return fallback(ins, p, out);
+    const v = view2d(out.shape, ins.length === 2 ? shapesOf2(ins[0].shape, ins[1].shape) : ins.map((b) => b.shape));
+    if (!v) return fallback(ins, p, out);
+    const o = uninitialized(n);
+    run(ins, v, o);
+    return o;
+  };
+}
+
+const SHAPES2: Shape[] = [[], []];
+/** The two shapes of a binary op in a scratch array (view2d keeps nothing). */
+function shapesOf2(a: Shape, b: Shape): Shape[] {
+  SHAPES2[0] = a;
+  SHAPES2[1] = b;
+  return SHAPES2;
+}
+
+/** sum and max over contiguous axes in place (the reference kernels' order: sums identical to theirs). */
+function nativeReduce<P extends "sum" | "max">(a: Addon, uninitialized: Uninitialized, prim: P, fallback: Kernel<P>): Kernel<P> {
+  return (ins, p, out) => {
+    const x = ins[0].data;
+    const blocks = contiguous(ins[0].shape, p.axes);
+    if (!blocks || blocks[1] === 0 || out.dtype !== "float32" || !(x instanceof Float32Array)) return fallback(ins, p, out);
+    const [outer, mid, inner] = blocks;
+    const o = uninitialized(outer * inner);
+    a.reduce(prim === "max", x, o, outer, mid, inner);
+    return o;
+  };
+}
+
+const MAPS = { neg: 0, abs: 1, sqrt: 2, reciprocal: 3, exp: 4, log: 5, sigmoid: 6, tanh: 7 } as const;
+type MapPrim = keyof typeof MAPS;
+
+/** Unary maps in place on the typed arrays (exp, log, sigmoid, tanh vectorized with AVX2). */
+function nativeMap<P extends MapPrim>(a: Addon, uninitialized: Uninitialized, prim: P, fallback: Kernel<P>): Kernel<P> {
+  const op = MAPS[prim];
+  return (ins, p, out) => {
+    const x = ins[0].data;
+    if (x.length < 64 || out.dtype !== "float32" || !(x instanceof Float32Array)) return fallback(ins, p, out);
+    const o = uninitialized(x.length);
+    a.map(op, x, o, x.length);
+    return o;
+  };
+}
+
+/**
+ * The backend over a loaded addon: everything below in C++, and what these decline to `wasm` (the wasm
+ * backend's kernels, or none) and then the reference kernels. `fresh` allocates output buffers.
+ */
+export function createNativeBackend(a: Addon, wasm: KernelOverrides, fresh: (bytes: number) => ArrayBuffer = (n) => new ArrayBuffer(n)): Backend {
+  const uninitialized = outputs(a, fresh);
+  const arithmetic = <P extends ArithmeticPrim>(prim: P) => {
+    const op = ARITHMETIC[prim];
+    return nativeBroadcast(uninitialized, (wasm[prim] ?? PRIMS[prim].kernel) as Kernel<P>, ([x, y], v, o) =>
+      a.arithmetic(op, x.data as Float32Array, v.rs[0], v.vec[0], y.data as Float32Array, v.rs[1], v.vec[1], o, v.rows, v.cols),
+    );
+  };
+  const map = <P extends MapPrim>(prim: P) => nativeMap(a, uninitialized, prim, (wasm[prim] ?? PRIMS[prim].kernel) as Kernel<P>);
+  return {
+    name: "native",
+    smallestWork: 16,
+    kernels: {
+      ...wasm,
+      add: arithmetic("add"),
+      sub: arithmetic("sub"),
+      mul: arithmetic("mul"),
+      div: arithmetic("div"),
+      maximum: arithmetic("maximum"),
+      minimum: arithmetic("minimum"),
+      gt: arithmetic("gt"),
+      ge: arithmetic("ge"),
+      eq: arithmetic("eq"),
+      where: nativeBroadcast(uninitialized, (wasm.where ?? PRIMS.where.kernel) as Kernel<"where">, ([c, x, y], v, o) =>
+        a.select(c.data as Float32Array, v.rs[0], v.vec[0], x.data as Float32Array, v.rs[1], v.vec[1], y.data as Float32Array, v.rs[2], v.vec[2], o, v.rows, v.cols),
+      ),
+      sum: nativeReduce(a, uninitialized, "sum", (wasm.sum ?? PRIMS.sum.kernel) as Kernel<"sum">),
+      max: nativeReduce(a, uninitialized, "max", (wasm.max ?? PRIMS.max.kernel) as Kernel<"max">),
+      neg: map("neg"),
+      abs: map("abs"),
+      sqrt: map("sqrt"),
+      reciprocal: map("reciprocal"),
+      exp: map("exp"),
+      log: map("log"),
+      sigmoid: map("sigmoid"),
+      tanh: map("tanh"),
+      matmul: batchedMatmul(nativeGemm(a), (dtype, n) => (dtype === "float32" ? uninitialized(n) : allocate(dtype, n))),
+      transpose: nativeTranspose(a, uninitialized),
+    },
+    // Optimizer steps in C++ too (bit-identical to the JS loops).
+    updates: { sgd: a.sgd, adam: a.adam },
+  };
+}

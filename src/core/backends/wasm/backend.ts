@@ -1,0 +1,374 @@
+/**
+ * The WebAssembly SIMD backend (Node and browsers): the kernels in wasm/kernels.mjs, assembled at
+ * install. Operands are copied into the module's memory, computed on four lanes at a time (and on
+ * several threads for large work when a platform supplies them), and copied out into ordinary typed
+ * arrays, so tensors stay garbage-collected JS objects. Float64, odd layouts and small inputs take
+ * the reference kernels.
+ */
+import type { Backend, KernelOverrides } from "../../backend.js";
+import type { TypedArray } from "../../dtype.js";
+import { batchedMatmul, referenceGemm, type Gemm } from "../js/matmul.js";
+import { contiguous } from "../js/reduce.js";
+import type { Buf, Kernel, Prim } from "../../prim.js";
+import { PRIMS } from "../../primitives.js";
+import { outputBuffer } from "../../recycle.js";
+import { sizeOf, type Shape } from "../../shape.js";
+import { WASM_EXPORTS, WASM_GEMM_MR, WASM_PLAIN, WASM_SHARED } from "./module.js";
+import { canBlock, CONTROL_BYTES, fnIndex, MAX_THREADS, ThreadPool, type Job, type SpawnThread, type WasmFn } from "./threads.js";
+
+/** Below this many elements the copies and the call cost more than a JS loop. */
+const MIN_ELEMENTS = 512;
+/** Elementwise work is split over threads from this many elements, products from this many flops. */
+const PAR_ELEMENTS = 1 << 16;
+const PAR_FLOPS = 1 << 22;
+const MAX_PAGES = 16384; // 1 GiB, as declared by the module
+
+export interface WasmBackend extends Backend {
+  /** Whether the memory is shared, so that worker threads can join. */
+  readonly shared: boolean;
+  /**
+   * Lets the backend use `count` threads in all (this one included), spawned with `spawn` on the
+   * first job big enough to share. False where the memory is not shared or this thread may not block.
+   */
+  useThreads(spawn: SpawnThread, count: number, eager?: boolean): boolean;
+  /** The thread pool, once spawned (tests and benchmarks wait for it to be ready). */
+  pool(): ThreadPool | null;
+}
+
+function decode(base64: string): Uint8Array<ArrayBuffer> {
+  const s = atob(base64);
+  const out = new Uint8Array(s.length);
+  for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
+  return out;
+}
+
+/** A 2-D view of a broadcast: each input a full matrix, a row vector, a column vector or a scalar. */
+export interface View2d {
+  readonly rows: number;
+  readonly cols: number;
+  /** Row stride of each input in elements: cols (full), 0 (row vector or scalar), 1 (column vector). */
+  readonly rs: readonly number[];
+  /** 1 where the input varies along a row (loaded), 0 where it is constant along it (splatted). */
+  readonly vec: readonly number[];
+}
+
+/**
+ * Splits the output's axes into leading rows and trailing columns so that every input is one of the four
+ * layouts. Called for every elementwise op a backend takes, so it allocates nothing but its answer.
+ */
+export function view2d(out: Shape, shapes: readonly Shape[]): View2d | null {
+  const nd = out.length;
+  const k = shapes.length;
+  const rs = new Array<number>(k);
+  const vec = new Array<number>(k);
+  for (let s = 0; s <= nd; s++) {
+    let rows = 1, cols = 1;
+    for (let i = 0; i < s; i++) rows *= out[i];
+    for (let i = s; i < nd; i++) cols *= out[i];
+    let j = 0;
+    for (; j < k; j++) {
+      const shape = shapes[j];
+      const pad = nd - shape.length; // leading axes the input lacks count as 1
+      let leadFull = true, leadOne = true, trailFull = true, trailOne = true;
+      for (let i = 0; i < nd; i++) {
+        const d = i < pad ? 1 : shape[i - pad];
+        if (i < s) {
+          leadFull &&= d === out[i];
+          leadOne &&= d === 1;
+        } else {
+          trailFull &&= d === out[i];
+          trailOne &&= d === 1;
+        }
+      }
+      if (!leadFull && !leadOne) break;
+      if (trailFull) {
+        vec[j] = 1;
+        rs[j] = leadFull ? cols : 0;
+      } else if (trailOne) {
+        vec[j] = 0;
+        rs[j] = leadFull ? 1 : 0;
+      } else break;
+    }
+    if (j === k) return { rows, cols, rs, vec };
+  }
+  return null;
+}
+
+export function allFloat32(ins: readonly Buf[]): boolean {
+  for (const b of ins) if (!(b.data instanceof Float32Array)) return false;
+  return true;
+}
+
+/** [start, end) of part `t` of `total` items in `parts` pieces, boundaries on multiples of `align`. */
+function share(total: number, parts: number, t: number, align: number): [number, number] {
+  const per = Math.ceil(total / parts / align) * align;
+  return [Math.min(total, t * per), Math.min(total, (t + 1) * per)];
+}
+
+/** A job for each non-empty part of `total` items split `parts` ways (see share): job(start, end). */
+function splitJobs(total: number, parts: number, align: number, job: (start: number, end: number) => Job): Job[] {
+  const jobs: Job[] = [];
+  for (let t = 0; t < parts; t++) {
+    const [a, b] = share(total, parts, t, align);
+    if (a < b) jobs.push(job(a, b));
+  }
+  return jobs;
+}
+
+class WasmKernels {
+  readonly fns: WasmFn[];
+  private f32: Float32Array;
+  private top = CONTROL_BYTES;
+  private spawn: SpawnThread | null = null;
+  private wanted = 1;
+  private threadPool: ThreadPool | null = null;
+
+  constructor(
+    readonly memory: WebAssembly.Memory,
+    readonly module: WebAssembly.Module,
+    readonly shared: boolean,
+  ) {
+    const instance = new WebAssembly.Instance(module, { env: { memory } });
+    this.fns = WASM_EXPORTS.map((name) => instance.exports[name] as WasmFn);
+    this.f32 = new Float32Array(memory.buffer);
+  }
+
+  useThreads(spawn: SpawnThread, count: number, eager = false): boolean {
+    if (!this.shared || count < 2 || !canBlock()) return false;
+    this.spawn = spawn;
+    this.wanted = Math.min(count, MAX_THREADS);
+    if (eager) this.threads();
+    return true;
+  }
+
+  pool(): ThreadPool | null {
+    return this.threadPool;
+  }
+
+  /** How many threads may take part in a job now (1 + ready workers); spawns them on first need. */
+  threads(): number {
+    if (this.wanted < 2 || !this.spawn) return 1;
+    this.threadPool ??= new ThreadPool(this.memory, this.module, this.spawn, this.wanted - 1);
+    return 1 + this.threadPool.ready();
+  }
+
+  run(jobs: Job[]): void {
+    if (jobs.length === 1) this.fns[jobs[0].fn](...jobs[0].args);
+    else this.threadPool!.run(this.fns, jobs);
+  }
+
+  reset(): void {
+    this.top = CONTROL_BYTES;
+  }
+
+  /** Reserves `bytes` (rounded up to 16, so vector loops may run over a tail) and returns the byte offset, or -1. */
+  alloc(bytes: number): number {
+    const off = this.top;
+    const end = off + ((bytes + 15) & ~15);
+    const have = this.memory.buffer.byteLength;
+    if (end > have) {
+      const pages = Math.ceil((end - have) / 65536);
+      if (have / 65536 + pages > MAX_PAGES) return -1;
+      try {
+        this.memory.grow(pages);
+      } catch {
+        return -1;
+      }
+    }
+    this.top = end;
+    return off;
+  }
+
+  view(): Float32Array {
+    // Growing detaches a plain memory's buffer and gives a shared one a longer successor: look again.
+    if (this.f32.byteLength !== this.memory.buffer.byteLength) this.f32 = new Float32Array(this.memory.buffer);
+    return this.f32;
+  }
+
+  put(data: TypedArray): number {
+    const off = this.alloc(data.length * 4);
+    if (off >= 0) this.view().set(data, off >> 2);
+    return off;
+  }
+
+  take(off: number, n: number): Float32Array {
+    // new + set, not slice: V8 copies out of a shared buffer element by element in slice. The
+    // output may be a buffer the backward pass recycled (recycle.ts): set overwrites all of it.
+    const out = new Float32Array(outputBuffer(n * 4, newBuffer), 0, n);
+    out.set(this.view().subarray(off >> 2, (off >> 2) + n));
+    return out;
+  }
+}
+
+const newBuffer = (bytes: number): ArrayBuffer => new ArrayBuffer(bytes);
+
+export function createWasmKernels(): WasmKernels | null {
+  if (typeof WebAssembly === "undefined" || typeof atob === "undefined") return null;
+  // A shared memory needs SharedArrayBuffer (in browsers: a cross-origin isolated page).
+  for (const shared of [true, false]) {
+    if (shared && typeof SharedArrayBuffer === "undefined") continue;
+    try {
+      const bytes = decode(shared ? WASM_SHARED : WASM_PLAIN);
+      if (!WebAssembly.validate(bytes)) continue;
+      const memory = new WebAssembly.Memory({ initial: 1, maximum: MAX_PAGES, shared });
+      return new WasmKernels(memory, new WebAssembly.Module(bytes), shared);
+    } catch {
+      // no SIMD, or no shared memory here: try the next variant
+    }
+  }
+  return null;
+}
+
+const ref = <P extends Prim>(p: P): Kernel<P> => PRIMS[p].kernel as Kernel<P>;
+
+/** Binary ops and `where`: the 2-D broadcast view, split by rows (or by columns of a single row) over threads. */
+function broadcastKernel<P extends Prim>(w: WasmKernels, prim: P, fn: number): Kernel<P> {
+  const fallback = ref(prim);
+  return (ins, p, out) => {
+    const n = sizeOf(out.shape);
+    if (n < MIN_ELEMENTS || out.dtype !== "float32" || !allFloat32(ins)) return fallback(ins, p, out);
+    const v = view2d(out.shape, ins.map((b) => b.shape));
+    if (!v) return fallback(ins, p, out);
+    w.reset();
+    const ptrs = ins.map((b) => w.put(b.data));
+    const o = w.alloc(n * 4);
+    if (o < 0 || ptrs.includes(-1)) return fallback(ins, p, out);
+    let t = n >= PAR_ELEMENTS ? w.threads() : 1;
+    if (v.rows < t && v.rows !== 1) t = 1; // a few long rows: not worth splitting each
+    const byRows = v.rows >= t;
+    const jobs = splitJobs(byRows ? v.rows : v.cols, t, byRows ? 1 : 4, (a, b) => {
+      const args: number[] = [];
+      for (let k = 0; k < ins.length; k++) {
+        const skip = byRows ? a * v.rs[k] : a * v.vec[k];
+        args.push(ptrs[k] + 4 * skip, v.rs[k], v.vec[k]);
+      }
+      if (byRows) args.push(o + 4 * a * v.cols, b - a, v.cols);
+      else args.push(o + 4 * a, 1, b - a); // one row split by columns: each piece a row of its own width
+      return { fn, args };
+    });
+    w.run(jobs);
+    return w.take(o, n);
+  };
+}
+
+function unaryKernel<P extends Prim>(w: WasmKernels, prim: P, fn: number): Kernel<P> {
+  const fallback = ref(prim);
+  return (ins, p, out) => {
+    const x = ins[0].data;
+    const n = x.length;
+    if (n < MIN_ELEMENTS || out.dtype !== "float32" || !(x instanceof Float32Array)) return fallback(ins, p, out);
+    w.reset();
+    const xo = w.put(x);
+    const o = w.alloc(n * 4);
+    if (xo < 0 || o < 0) return fallback(ins, p, out);
+    const t = n >= PAR_ELEMENTS ? w.threads() : 1;
+    w.run(splitJobs(n, t, 4, (a, b) => ({ fn, args: [xo + 4 * a, o + 4 * a, b - a] })));
+    return w.take(o, n);
+  };
+}
+
+function sumKernel(w: WasmKernels): Kernel<"sum"> {
+  const fallback = ref("sum");
+  const rowsFn = fnIndex("sum_rows"), colsFn = fnIndex("sum_cols");
+  return (ins, p, out) => {
+    const x = ins[0];
+    const blocks = contiguous(x.shape, p.axes);
+    if (!blocks || blocks[1] === 0 || x.data.length < MIN_ELEMENTS || out.dtype !== "float32" || !(x.data instanceof Float32Array)) return fallback(ins, p, out);
+    const [outer, mid, inner] = blocks;
+    w.reset();
+    const xo = w.put(x.data);
+    const o = w.alloc(outer * inner * 4);
+    const acc = inner > 1 ? w.alloc(inner * 8) : 0;
+    if (xo < 0 || o < 0 || acc < 0) return fallback(ins, p, out);
+    if (inner === 1) w.fns[rowsFn](xo, o, outer, mid);
+    else for (let a = 0; a < outer; a++) w.fns[colsFn](xo + 4 * a * mid * inner, o + 4 * a * inner, acc, mid, inner);
+    return w.take(o, outer * inner);
+  };
+}
+
+function maxKernel(w: WasmKernels): Kernel<"max"> {
+  const fallback = ref("max");
+  const fn = fnIndex("max_rows");
+  return (ins, p, out) => {
+    const x = ins[0];
+    const blocks = contiguous(x.shape, p.axes);
+    if (!blocks || blocks[2] !== 1 || blocks[1] === 0 || x.data.length < MIN_ELEMENTS || out.dtype !== "float32" || !(x.data instanceof Float32Array)) return fallback(ins, p, out);
+    const [outer, mid] = blocks;
+    w.reset();
+    const xo = w.put(x.data);
+    const o = w.alloc(outer * 4);
+    if (xo < 0 || o < 0) return fallback(ins, p, out);
+    w.fns[fn](xo, o, outer, mid);
+    return w.take(o, outer);
+  };
+}
+
+/** C = A B: B packed into 8-column panels once, panels and then rows of C (whole micro-tiles) split over threads. */
+function wasmGemm(w: WasmKernels): Gemm {
+  const pack = fnIndex("pack_b"), rows = fnIndex("gemm_rows");
+  return (A, B, C, m, n, k, ta, tb) => {
+    if (!(A instanceof Float32Array && B instanceof Float32Array && C instanceof Float32Array) || m * n * k < 4096) return referenceGemm(A, B, C, m, n, k, ta, tb);
+    const MR = WASM_GEMM_MR;
+    const mp = Math.ceil(m / MR) * MR;
+    const np = (n + 7) & ~7;
+    w.reset();
+    const a = w.alloc(mp * k * 4), b = w.alloc(k * n * 4), bp = w.alloc(np * k * 4), c = w.alloc(mp * np * 4);
+    if (a < 0 || b < 0 || bp < 0 || c < 0) return referenceGemm(A, B, C, m, n, k, false, false);
+    const f = w.view();
+    // Operands go in as they are stored: the kernels read either layout through strides. A's rows are
+    // zero-padded up to a whole micro-tile (as more rows, or as more columns of A stored transposed).
+    if (!ta) {
+      f.set(A, a >> 2);
+      f.fill(0, (a >> 2) + m * k, (a >> 2) + mp * k);
+    } else {
+      for (let p = 0; p < k; p++) {
+        f.set(A.subarray(p * m, (p + 1) * m), (a >> 2) + p * mp);
+        f.fill(0, (a >> 2) + p * mp + m, (a >> 2) + (p + 1) * mp);
+      }
+    }
+    const [ars, acs] = ta ? [4, 4 * mp] : [4 * k, 4];
+    f.set(B, b >> 2);
+    const t = 2 * m * n * k >= PAR_FLOPS ? Math.min(w.threads(), mp / MR) : 1;
+    // Panels of B packed side by side by the threads (a 784x256 weight took 0.4 ms on one), then rows of C.
+    w.run(splitJobs(np, t, 8, (q0, q1) => ({ fn: pack, args: [b, bp, k, n, tb ? 1 : n, tb ? k : 1, q0, q1] })));
+    w.run(splitJobs(mp, t, MR, (i0, i1) => ({ fn: rows, args: [a, bp, c, i0, i1, np, k, ars, acs] })));
+    const g = w.view();
+    if (np === n) C.set(g.subarray(c >> 2, (c >> 2) + m * n));
+    else for (let i = 0; i < m; i++) C.set(g.subarray((c >> 2) + i * np, (c >> 2) + i * np + n), i * n);
+  };
+}
+
+const BINARY = ["add", "sub", "mul", "div", "maximum", "minimum", "gt", "ge", "eq"] as const;
+const UNARY = ["neg", "abs", "sqrt", "reciprocal", "exp", "log", "sigmoid", "tanh"] as const;
+
+function kernelsOf(w: WasmKernels): KernelOverrides {
+  const k: { -readonly [P in Prim]?: Kernel<P> } = {
+    where: broadcastKernel(w, "where", fnIndex("where_2d")),
+    sum: sumKernel(w),
+    max: maxKernel(w),
+    matmul: batchedMatmul(wasmGemm(w)),
+  };
+  const set = <P extends Prim>(prim: P, kernel: Kernel<P>) => {
+    (k as Record<P, Kernel<P>>)[prim] = kernel;
+  };
+  for (const prim of BINARY) set(prim, broadcastKernel(w, prim, fnIndex(`${prim}_2d`)));
+  for (const prim of UNARY) set(prim, unaryKernel(w, prim, fnIndex(prim)));
+  return k;
+}
+
+let singleton: WasmBackend | null | undefined;
+
+/** The backend (one per thread), or null where WebAssembly or its SIMD instructions are missing. */
+export function createWasmBackend(): WasmBackend | null {
+  if (singleton !== undefined) return singleton;
+  const w = createWasmKernels();
+  singleton = w && {
+    name: "wasm",
+    kernels: kernelsOf(w),
+    smallestWork: 16,
+    shared: w.shared,
+    useThreads: (spawn, count, eager) => w.useThreads(spawn, count, eager),
+    pool: () => w.pool(),
+  };
+  return singleton;
+}
