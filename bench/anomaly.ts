@@ -49,14 +49,24 @@ async function main(): Promise<void> {
   }
   const base = args.includes("--baseline") ? resolve(args[args.indexOf("--baseline") + 1]) : null;
   const runs = args.includes("--runs") ? Number(args[args.indexOf("--runs") + 1]) : 5;
-  const configs: [string, string, boolean][] = [["off", OURS, false], ["on", OURS, true], ...(base ? ([["baseline", base, false]] as [string, string, boolean][]) : [])];
+  const configs: [string, string, boolean][] = [
+    ["off", OURS, false],
+    ["on", OURS, true],
+    ...(base ? ([["baseline", base, false]] as [string, string, boolean][]) : []),
+  ];
   for (const measure of ["mlp", "chain"] as const) {
     const values = new Map<string, number[]>(configs.map(([name]) => [name, []]));
     for (let r = 0; r < runs; r++) for (const [name, entry, on] of configs) values.get(name)!.push(spawnChild(measure, entry, on));
     const med = (name: string) => median(values.get(name)!);
     const unit = measure === "mlp" ? "steps/s" : "s";
     console.log(`${measure === "mlp" ? "MLP 784-256-10 b128 step" : "scalar chain 100k ops"} (median of ${runs} processes each):`);
-    for (const [name] of configs) console.log(`  ${name.padEnd(9)} ${med(name).toPrecision(4)} ${unit}   [${values.get(name)!.map((v) => v.toPrecision(3)).join(", ")}]`);
+    for (const [name] of configs)
+      console.log(
+        `  ${name.padEnd(9)} ${med(name).toPrecision(4)} ${unit}   [${values
+          .get(name)!
+          .map((v) => v.toPrecision(3))
+          .join(", ")}]`,
+      );
     // Ratios as "time with X / time with mode off": above 1 means slower.
     const cost = (name: string) => (measure === "mlp" ? med("off") / med(name) : med(name) / med("off"));
     console.log(`  time on/off: ${cost("on").toFixed(2)}x${base ? `   time off/baseline: ${(1 / cost("baseline")).toFixed(3)}x` : ""}`);

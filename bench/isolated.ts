@@ -32,7 +32,10 @@ async function tfjsStep(backend: "cpu" | "wasm"): Promise<() => void> {
   const b2 = tf.variable(tf.zeros([10]));
   const opt = tf.train.sgd(0.1);
   return () => {
-    const cost = opt.minimize(() => tf.losses.softmaxCrossEntropy(y, tf.add(tf.matMul(tf.relu(tf.add(tf.matMul(x, w1), b1)), w2), b2)) as import("@tensorflow/tfjs").Scalar, true);
+    const cost = opt.minimize(
+      () => tf.losses.softmaxCrossEntropy(y, tf.add(tf.matMul(tf.relu(tf.add(tf.matMul(x, w1), b1)), w2), b2)) as import("@tensorflow/tfjs").Scalar,
+      true,
+    );
     cost?.dataSync();
     cost?.dispose();
   };
@@ -73,7 +76,9 @@ async function main(): Promise<number> {
   const warmup = Number(warmupArg ?? 1000);
   if (measure === "mlp") {
     const slow = who === "backprop-js" || who === "tfjs-cpu";
-    const step = who.startsWith("backprop-") ? backpropStep(await import("../dist/node/index.js"), who.slice("backprop-".length)) : await tfjsStep(who === "tfjs-cpu" ? "cpu" : "wasm");
+    const step = who.startsWith("backprop-")
+      ? backpropStep(await import("../dist/node/index.js"), who.slice("backprop-".length))
+      : await tfjsStep(who === "tfjs-cpu" ? "cpu" : "wasm");
     // `warmup` steps or WARMUP_SECONDS, whichever comes first.
     const until = performance.now() + WARMUP_SECONDS * 1000;
     for (let i = 0; i < warmup && performance.now() < until; i++) await step();

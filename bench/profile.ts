@@ -86,7 +86,9 @@ const rows = [...spent].sort((a, b) => b[1].us - a[1].us);
 const per = (us: number) => us / steps;
 const total = (kind: string) => per(rows.filter(([, e]) => e.kind === kind).reduce((s, [, e]) => s + e.us, 0));
 const fmt = (us: number) => `${us.toFixed(1).padStart(8)} us ${((100 * us) / stepUs).toFixed(1).padStart(5)}%`;
-console.log(`backprop (${backendName} backend), MLP 784-256-10 batch 128, SGD: ${stepUs.toFixed(0)} us a step (${(1e6 / stepUs).toFixed(0)} steps/s) over ${steps} steps`);
+console.log(
+  `backprop (${backendName} backend), MLP 784-256-10 batch 128, SGD: ${stepUs.toFixed(0)} us a step (${(1e6 / stepUs).toFixed(0)} steps/s) over ${steps} steps`,
+);
 for (const [key, e] of rows) console.log(`  ${key.padEnd(40)} ${fmt(per(e.us))}  ${(e.calls / steps).toFixed(1)} calls`);
 const kernelsUs = total("matmul") + total("kernel") + total("update");
 console.log(`  ${"products (matmul)".padEnd(40)} ${fmt(total("matmul"))}`);
@@ -96,7 +98,9 @@ console.log(`  ${"rest: graph, autodiff, dispatch, GC".padEnd(40)} ${fmt(stepUs 
 if (pool0 && pool1) {
   // Whether the native thread pool's helpers were awake to share the work (a job one sleeps through runs on the caller alone).
   const [jobs, joins, wakes] = pool1.map((v, i) => (v - pool0[i]) / steps);
-  console.log(`  native thread pool: ${jobs.toFixed(1)} shared jobs a step, ${joins.toFixed(1)} helper joins, ${wakes.toFixed(2)} wake-ups of a sleeping helper`);
+  console.log(
+    `  native thread pool: ${jobs.toFixed(1)} shared jobs a step, ${joins.toFixed(1)} helper joins, ${wakes.toFixed(2)} wake-ups of a sleeping helper`,
+  );
 }
 
 // PyTorch's own profile of the same step, for comparison (skipped without it).

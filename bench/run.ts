@@ -92,7 +92,11 @@ function benchIsolated(): void {
     for (const [measure, who, metric] of jobs) {
       const slow = who === "backprop-js" || who === "tfjs-cpu";
       if (slow && p > 0) continue; // a few steps a second: one process says enough
-      const r = spawnSync(process.execPath, ["--import", "tsx", join(here, "isolated.ts"), measure, who, String(slow ? 3 : ROUNDS), String(slow ? 4 : MLP_WARMUP)], { encoding: "utf8", timeout: 600_000 });
+      const r = spawnSync(
+        process.execPath,
+        ["--import", "tsx", join(here, "isolated.ts"), measure, who, String(slow ? 3 : ROUNDS), String(slow ? 4 : MLP_WARMUP)],
+        { encoding: "utf8", timeout: 600_000 },
+      );
       if (r.status !== 0) {
         log(`${measure} ${who}: failed (${(r.stderr || "").trim().split("\n").pop()})`);
         continue;
@@ -141,17 +145,23 @@ async function benchTfjs(backend: "cpu" | "wasm"): Promise<void> {
   for (const n of ELEMENTWISE) {
     const a = tf.randomNormal([n]);
     const b = tf.randomNormal([n]);
-    const t = await time(() => {
-      const c = tf.add(a, b);
-      c.dataSync();
-      c.dispose();
-    }, Math.max(1, Math.floor(2e7 / n)));
+    const t = await time(
+      () => {
+        const c = tf.add(a, b);
+        c.dataSync();
+        c.dispose();
+      },
+      Math.max(1, Math.floor(2e7 / n)),
+    );
     put(`add ${n.toExponential(0)} (Gelem/s)`, who, n / t / 1e9);
-    const te = await time(() => {
-      const c = tf.exp(a);
-      c.dataSync();
-      c.dispose();
-    }, Math.max(1, Math.floor(2e7 / n)));
+    const te = await time(
+      () => {
+        const c = tf.exp(a);
+        c.dataSync();
+        c.dispose();
+      },
+      Math.max(1, Math.floor(2e7 / n)),
+    );
     put(`exp ${n.toExponential(0)} (Gelem/s)`, who, n / te / 1e9);
     a.dispose();
     b.dispose();
@@ -163,9 +173,34 @@ function benchPython(): void {
   // The machine sets these for old OpenBLAS builds; a current NumPy runs its best kernel without them.
   delete env.OPENBLAS_CORETYPE;
   delete env.OPENBLAS_L2_SIZE;
-  const r = spawnSync("python3", [join(here, "peers.py"), JSON.stringify({ rounds: ROUNDS, matmul: MATMUL, productsPerRound: MATMUL.map(productsPerRound), elementwise: ELEMENTWISE, mlpWarmup: MLP_WARMUP, warmupSeconds: WARMUP_SECONDS })], { encoding: "utf8", env, timeout: 600_000 });
+  const r = spawnSync(
+    "python3",
+    [
+      join(here, "peers.py"),
+      JSON.stringify({
+        rounds: ROUNDS,
+        matmul: MATMUL,
+        productsPerRound: MATMUL.map(productsPerRound),
+        elementwise: ELEMENTWISE,
+        mlpWarmup: MLP_WARMUP,
+        warmupSeconds: WARMUP_SECONDS,
+      }),
+    ],
+    { encoding: "utf8", env, timeout: 600_000 },
+  );
   if (r.status !== 0) return log(`python peers: not available (${(r.stderr || "no python3").trim().split("\n").pop()})`);
-  const peers = JSON.parse(r.stdout) as Record<string, { version: string; matmul: Record<string, number>; elementwise?: Record<string, number>; exp?: Record<string, number>; mlpStepsPerSecond: number; blas?: unknown; threads?: number } | null>;
+  const peers = JSON.parse(r.stdout) as Record<
+    string,
+    {
+      version: string;
+      matmul: Record<string, number>;
+      elementwise?: Record<string, number>;
+      exp?: Record<string, number>;
+      mlpStepsPerSecond: number;
+      blas?: unknown;
+      threads?: number;
+    } | null
+  >;
   for (const [who, p] of Object.entries(peers)) {
     if (!p) {
       log(`${who}: not installed for python3`);
@@ -194,13 +229,26 @@ async function benchGrowth(): Promise<void> {
       // Central differences: two forward evaluations per input.
       const xs = names.map((n) => given.get(n)!);
       const f = (...v: bp.Tensor[]) => v.reduce((acc: bp.Tensor, xi, i) => acc.add(xi.sin().mul(v[(i + 1) % v.length])), bp.scalar(0, "float64"));
-      const tNum = await time(() => bp.noGrad(() => {
-        for (let i = 0; i < xs.length; i++) {
-          f(...xs);
-          f(...xs);
-        }
-      }), 1, 1);
-      const tGrad = await time(() => bp.grad((...v: bp.Tensor[]) => f(...v), names.map((_, i) => i))(...xs), 1, 3);
+      const tNum = await time(
+        () =>
+          bp.noGrad(() => {
+            for (let i = 0; i < xs.length; i++) {
+              f(...xs);
+              f(...xs);
+            }
+          }),
+        1,
+        1,
+      );
+      const tGrad = await time(
+        () =>
+          bp.grad(
+            (...v: bp.Tensor[]) => f(...v),
+            names.map((_, i) => i),
+          )(...xs),
+        1,
+        3,
+      );
       put(`gradient of ${terms} inputs: numeric/backprop (time ratio)`, "backprop", tNum / tGrad);
     }
   }

@@ -17,14 +17,25 @@ console.log(`sigmoid'(2) = ${dsig(2).item().toFixed(6)}, sigmoid''(2) = ${d2sig(
 console.log(`one descent step from x = 2 with step 0.2: x = ${(2 - 0.2 * dsig(2).item()).toFixed(4)}`);
 
 // 3. Vectors and matrices without Jacobians: f(W, x) = ||W x||^2.
-const W = bp.tensor([[0.1, 0.5], [-0.3, 0.8]], { dtype: "float64" });
+const W = bp.tensor(
+  [
+    [0.1, 0.5],
+    [-0.3, 0.8],
+  ],
+  { dtype: "float64" },
+);
 const v = bp.tensor([0.2, 0.4], { dtype: "float64" });
 const [fw, [gW, gx]] = bp.valueAndGrad((w, u) => bp.matmul(w, u).square().sum(), [0, 1])(W, v);
 console.log(`||Wx||^2 = ${fw.item().toFixed(4)}, dW = ${JSON.stringify(gW.toArray())}, dx = ${JSON.stringify(gx.toArray())}`);
 
 // 4. Train a 2-4-1 network on XOR: weights -= step_size * gradient.
 const rng = new bp.Rng(0);
-const X = bp.tensor([[0, 0], [0, 1], [1, 0], [1, 1]]);
+const X = bp.tensor([
+  [0, 0],
+  [0, 1],
+  [1, 0],
+  [1, 1],
+]);
 const T = bp.tensor([[0], [1], [1], [0]]);
 const params = [
   bp.randn([2, 4], { rng, requiresGrad: true }),
@@ -42,7 +53,8 @@ for (let step = 0; step <= 2000; step++) {
   bp.noGrad(() => {
     for (const w of params) w.data.set(w.sub(w.grad.mul(2)).data);
   });
-  if (step % 500 === 0) console.log(`step ${String(step).padStart(4)}  loss ${loss.item().toFixed(5)}  predictions ${Array.from(p.data, (q) => q.toFixed(2)).join(" ")}`);
+  if (step % 500 === 0)
+    console.log(`step ${String(step).padStart(4)}  loss ${loss.item().toFixed(5)}  predictions ${Array.from(p.data, (q) => q.toFixed(2)).join(" ")}`);
 }
 
 // 5. Shapes follow NumPy, and errors name the op and both shapes.

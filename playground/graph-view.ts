@@ -70,7 +70,10 @@ export class GraphView {
   private readonly pointers = new Map<number, Point>();
   private readonly fitButton: HTMLButtonElement;
 
-  constructor(private readonly container: HTMLElement, controls: GraphControls) {
+  constructor(
+    private readonly container: HTMLElement,
+    controls: GraphControls,
+  ) {
     this.fitButton = controls.fit;
     controls.zoomIn.addEventListener("click", () => this.zoomBy(STEP));
     controls.zoomOut.addEventListener("click", () => this.zoomBy(1 / STEP));
@@ -94,7 +97,8 @@ export class GraphView {
     this.measureWidth();
     this.container.replaceChildren(svg);
     const box = svg.viewBox.baseVal;
-    this.graph = box && box.width > 0 ? { w: box.width, h: box.height } : { w: Number(svg.getAttribute("width")) || 1, h: Number(svg.getAttribute("height")) || 1 };
+    this.graph =
+      box && box.width > 0 ? { w: box.width, h: box.height } : { w: Number(svg.getAttribute("width")) || 1, h: Number(svg.getAttribute("height")) || 1 };
     svg.setAttribute("width", "100%");
     svg.setAttribute("preserveAspectRatio", "xMinYMin meet");
     this.svg = svg;

@@ -210,7 +210,12 @@ function render(): void {
   );
   const check = $("check");
   check.replaceChildren(
-    ...(r.check ?? []).map((c) => el("p", `${c.name}: backprop ${bp.fmtValue(c.analytic)}, central differences ${bp.fmtValue(c.numeric)}, relative error ${c.relError.toExponential(1)} — ${c.ok ? "ok" : "MISMATCH"}`)),
+    ...(r.check ?? []).map((c) =>
+      el(
+        "p",
+        `${c.name}: backprop ${bp.fmtValue(c.analytic)}, central differences ${bp.fmtValue(c.numeric)}, relative error ${c.relError.toExponential(1)} — ${c.ok ? "ok" : "MISMATCH"}`,
+      ),
+    ),
   );
   $("warnings").replaceChildren(...r.warnings.map((w) => el("p", `⚠ ${w}`, "warning")));
   renderCode();
@@ -254,7 +259,13 @@ function drawGraph(generation: number): void {
   };
   if (r.stages.length > MAX_DRAWN_STAGES) {
     tools.hidden = true;
-    figure.replaceChildren(el("p", `This graph has ${r.stages.length} stages, too many to draw here without stalling the page. Download it below (SVG, PNG or TikZ), or step through it in the stages table.`, "graph-too-large"));
+    figure.replaceChildren(
+      el(
+        "p",
+        `This graph has ${r.stages.length} stages, too many to draw here without stalling the page. Download it below (SVG, PNG or TikZ), or step through it in the stages table.`,
+        "graph-too-large",
+      ),
+    );
     return done();
   }
   tools.hidden = false;
@@ -306,7 +317,9 @@ function showRows(at: number, n: number): void {
     shownRows = [start, Math.min(n, start + ROWS_SHOWN)];
     const rows: HTMLTableRowElement[] = [];
     for (let i = shownRows[0]; i < shownRows[1]; i++) rows.push(stageRow(i).tr);
-    $("stages").querySelector("tbody")!.replaceChildren(...rows);
+    $("stages")
+      .querySelector("tbody")!
+      .replaceChildren(...rows);
     const note = $("stages-note");
     note.hidden = n <= ROWS_SHOWN;
     note.textContent = `Stages ${shownRows[0] + 1}–${shownRows[1]} of ${n}; the table follows the stepping.`;
@@ -351,7 +364,9 @@ function showGraphStep(svg = $("graph").querySelector("svg")): void {
   const known = (name: string) => (index.has(name) ? index.get(name)! < forwardDone : true);
   const flowed = (to: string) => (to === "__out" ? backwardDone > 0 : (index.get(to) ?? -1) >= n - backwardDone);
   svg.querySelectorAll<SVGElement>("text.fwd").forEach((t) => t.classList.toggle("hidden", !known(t.dataset.from ?? "")));
-  svg.querySelectorAll<SVGElement>("text.bwd").forEach((t) => t.classList.toggle("hidden", t.classList.contains("sum") ? backwardDone < n : !flowed(t.dataset.to ?? "")));
+  svg
+    .querySelectorAll<SVGElement>("text.bwd")
+    .forEach((t) => t.classList.toggle("hidden", t.classList.contains("sum") ? backwardDone < n : !flowed(t.dataset.to ?? "")));
   svg.querySelectorAll<SVGElement>("g.gate").forEach((g) => g.classList.toggle("current", !!cur && g.dataset.stage === cur.name));
   // The view follows the stepping, so the current stage is always on screen.
   const gate = svg.isConnected ? svg.querySelector<SVGGElement>("g.gate.current") : null;
@@ -378,7 +393,12 @@ function showStep(): void {
     // Scrolls only this box (scrollIntoView would scroll the page too), the mark a third of the way down.
     if (view.scrollHeight > view.clientHeight) view.scrollTop = mark.offsetTop - view.clientHeight / 3;
   } else view.textContent = src;
-  const status = step === 0 ? "Start: only the inputs are known." : step <= n ? `Forward ${step}/${n}: ${cur!.equation} = ${bp.fmtValue(cur!.value)}` : `Backward ${step - n}/${n}: ${cur!.equation}, gradient ${bp.fmtValue(cur!.grad)}`;
+  const status =
+    step === 0
+      ? "Start: only the inputs are known."
+      : step <= n
+        ? `Forward ${step}/${n}: ${cur!.equation} = ${bp.fmtValue(cur!.value)}`
+        : `Backward ${step - n}/${n}: ${cur!.equation}, gradient ${bp.fmtValue(cur!.grad)}`;
   $("step-status").textContent = step === 2 * n ? `${status} (done)` : status;
 }
 

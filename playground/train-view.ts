@@ -63,8 +63,7 @@ export function setupTrain(): void {
       const line = $("train-engine");
       line.textContent = `Kernels: ${m.backend}, ${m.threads} thread${m.threads === 1 ? "" : "s"}${m.isolated ? "" : " (the page is not cross-origin isolated: one thread)"}`;
       line.dataset.threads = String(m.threads);
-    }
-    else if (m.type === "step") {
+    } else if (m.type === "step") {
       losses.push(m.loss);
       if (losses.length === 1) plot.dataset.firstLoss = String(m.loss);
       plot.dataset.lastLoss = String(m.loss);
@@ -145,10 +144,18 @@ export function setupTrain(): void {
 function toDigit(canvas: HTMLCanvasElement): Float32Array {
   const { width: w, height: h } = canvas;
   const img = canvas.getContext("2d")!.getImageData(0, 0, w, h).data;
-  let x0 = w, y0 = h, x1 = -1, y1 = -1;
-  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) if (img[(y * w + x) * 4] > 30) {
-    x0 = Math.min(x0, x); x1 = Math.max(x1, x); y0 = Math.min(y0, y); y1 = Math.max(y1, y);
-  }
+  let x0 = w,
+    y0 = h,
+    x1 = -1,
+    y1 = -1;
+  for (let y = 0; y < h; y++)
+    for (let x = 0; x < w; x++)
+      if (img[(y * w + x) * 4] > 30) {
+        x0 = Math.min(x0, x);
+        x1 = Math.max(x1, x);
+        y0 = Math.min(y0, y);
+        y1 = Math.max(y1, y);
+      }
   const out = new Float32Array(784);
   if (x1 < 0) return out;
   const side = Math.max(x1 - x0, y1 - y0) + 1;

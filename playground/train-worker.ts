@@ -3,9 +3,7 @@
 import * as bp from "../src/index.js";
 
 type Request =
-  | { type: "start"; url: string; hidden: number; lr: number; batch: number; epochs: number }
-  | { type: "stop" }
-  | { type: "predict"; pixels: Float32Array };
+  { type: "start"; url: string; hidden: number; lr: number; batch: number; epochs: number } | { type: "stop" } | { type: "predict"; pixels: Float32Array };
 
 let model: bp.Sequential | null = null;
 let stopping = false;
@@ -16,7 +14,12 @@ const post = (m: unknown) => (self as unknown as Worker).postMessage(m);
 // Threads for the wasm kernels where the page is cross-origin isolated (the server sends COOP/COEP).
 const cores = Math.max(1, navigator.hardwareConcurrency || 1);
 bp.useWasmThreads(() => new Worker(new URL("./wasm-thread.ts", import.meta.url), { type: "module" }), cores, true);
-const engine = () => ({ type: "engine", backend: bp.getBackend().name, threads: 1 + (bp.createWasmBackend()?.pool()?.ready() ?? 0), isolated: self.crossOriginIsolated });
+const engine = () => ({
+  type: "engine",
+  backend: bp.getBackend().name,
+  threads: 1 + (bp.createWasmBackend()?.pool()?.ready() ?? 0),
+  isolated: self.crossOriginIsolated,
+});
 const pause = () => new Promise((r) => setTimeout(r, 0));
 
 async function load(url: string): Promise<{ train: bp.Dataset; test: bp.Dataset }> {

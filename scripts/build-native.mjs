@@ -21,7 +21,9 @@ const args = [gyp, "rebuild", "--directory", join(root, "native")];
 if (existsSync(join(prefix, "include", "node", "node_api.h"))) args.push(`--nodedir=${prefix}`);
 const r = spawnSync(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"], encoding: "utf8" });
 if (r.status !== 0) {
-  console.warn(`backprop: the native backend did not build; the JavaScript backend will be used.\n${(r.stderr || r.stdout || "").split("\n").slice(-8).join("\n")}`);
+  console.warn(
+    `backprop: the native backend did not build; the JavaScript backend will be used.\n${(r.stderr || r.stdout || "").split("\n").slice(-8).join("\n")}`,
+  );
 } else {
   console.log("backprop: built the native backend (native/build/Release/backprop_native.node)");
 }

@@ -31,11 +31,15 @@ describe("anomaly mode: forward values", () => {
     let line = "";
     const e = anomaly(() => {
       const x = bp.tensor([1, 0, 2]);
-      line = thisLine(); bp.log(x);
+      line = thisLine();
+      bp.log(x);
     });
     assert.equal(e.op, "log");
     assert.equal(e.pass, "forward");
-    assert.match(e.message, /^anomaly: log of shapes \(3,\) gave -Infinity at flat index 1 of its output \(3,\): from finite inputs \(input 0 = 0\); called at /);
+    assert.match(
+      e.message,
+      /^anomaly: log of shapes \(3,\) gave -Infinity at flat index 1 of its output \(3,\): from finite inputs \(input 0 = 0\); called at /,
+    );
     assert.ok(e.message.includes(line), `${e.message} should point at ${line}`);
     assert.ok(!/src[\\/]core/.test(e.site), e.site);
   });
@@ -57,7 +61,10 @@ describe("anomaly mode: forward values", () => {
     assert.equal(bp.log(bp.tensor(0)).item(), -Infinity);
     anomaly(() => bp.log(bp.tensor(0)));
     assert.equal(bp.isAnomalyDetectionEnabled(), false);
-    assert.equal(bp.detectAnomaly(() => bp.log(bp.tensor(1)).item()), 0);
+    assert.equal(
+      bp.detectAnomaly(() => bp.log(bp.tensor(1)).item()),
+      0,
+    );
     bp.setDetectAnomaly(true);
     try {
       assert.throws(() => bp.sqrt(bp.tensor(-1)), bp.AnomalyError);
@@ -73,12 +80,16 @@ describe("anomaly mode: backward", () => {
     let line = "";
     const e = anomaly(() => {
       const x = bp.tensor([4, 0, 1], { requiresGrad: true });
-      line = thisLine(); const y = bp.sqrt(x);
+      line = thisLine();
+      const y = bp.sqrt(x);
       bp.sum(bp.mul(y, 3)).backward();
     });
     assert.equal(e.op, "sqrt");
     assert.equal(e.pass, "backward");
-    assert.match(e.message, /^anomaly: the backward of sqrt of shapes \(3,\) gave Infinity at flat index 1 of the gradient for input 0 \(shape \(3,\)\); the upstream gradient was finite; called at /);
+    assert.match(
+      e.message,
+      /^anomaly: the backward of sqrt of shapes \(3,\) gave Infinity at flat index 1 of the gradient for input 0 \(shape \(3,\)\); the upstream gradient was finite; called at /,
+    );
     assert.ok(e.message.includes(line), `${e.message} should point at ${line}`);
   });
 
@@ -124,7 +135,8 @@ describe("BACKPROP_DETECT_ANOMALY=1", () => {
     const entry = fileURLToPath(new URL("../src/index.ts", import.meta.url));
     const script = join(dir, "run.ts");
     writeFileSync(script, `import * as bp from ${JSON.stringify(entry)};\nconsole.log(bp.isAnomalyDetectionEnabled());\nbp.log(bp.tensor([0]));\n`);
-    const run = (env: Record<string, string>) => spawnSync(process.execPath, ["--import", "tsx", script], { env: { ...process.env, ...env }, encoding: "utf8" });
+    const run = (env: Record<string, string>) =>
+      spawnSync(process.execPath, ["--import", "tsx", script], { env: { ...process.env, ...env }, encoding: "utf8" });
     const on = run({ BACKPROP_DETECT_ANOMALY: "1" });
     assert.equal(on.status, 1, on.stderr);
     assert.match(on.stdout, /^true/);

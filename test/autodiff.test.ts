@@ -8,7 +8,9 @@ const f64 = { dtype: "float64" as const, requiresGrad: true };
 
 describe("backward and .grad", () => {
   it("computes the seeds' q2a: f = (x + y) z at 1, 3, 2 gives gradients 2, 2, 4", () => {
-    const x = bp.tensor(1, f64), y = bp.tensor(3, f64), z = bp.tensor(2, f64);
+    const x = bp.tensor(1, f64),
+      y = bp.tensor(3, f64),
+      z = bp.tensor(2, f64);
     const f = x.add(y).mul(z);
     f.backward();
     assert.equal(f.item(), 8);
@@ -48,7 +50,13 @@ describe("backward and .grad", () => {
   });
 
   it("gives an unused input no gradient and a broadcast input the summed one", () => {
-    const x = bp.tensor([[1, 2, 3], [4, 5, 6]], f64);
+    const x = bp.tensor(
+      [
+        [1, 2, 3],
+        [4, 5, 6],
+      ],
+      f64,
+    );
     const b = bp.tensor([10, 20, 30], f64);
     const unused = bp.tensor(5, f64);
     x.add(b).sum().backward();
@@ -68,7 +76,8 @@ describe("backward and .grad", () => {
   });
 
   it("gives every leaf its own gradient tensor (add's rule passes one cotangent to both inputs)", () => {
-    const a = bp.tensor([1, 2], f64), b = bp.tensor([3, 4], f64);
+    const a = bp.tensor([1, 2], f64),
+      b = bp.tensor([3, 4], f64);
     a.add(b).sum().backward();
     assert.notEqual(a.grad, b.grad);
     a.grad!.data[0] = 100;
@@ -124,7 +133,13 @@ describe("grad, valueAndGrad, vjp", () => {
   });
 
   it("vjp returns the output and a pullback without forming a Jacobian (the seeds' ||Wx||^2)", () => {
-    const W = bp.tensor([[0.1, 0.5], [-0.3, 0.8]], { dtype: "float64" });
+    const W = bp.tensor(
+      [
+        [0.1, 0.5],
+        [-0.3, 0.8],
+      ],
+      { dtype: "float64" },
+    );
     const x = bp.tensor([0.2, 0.4], { dtype: "float64" });
     const [y, back] = bp.vjp((w, v) => bp.sum(bp.square(bp.matmul(w, v))), W, x);
     // Wx = (0.22, 0.26): f = 0.116; grad_W = 2 (Wx) x^T, grad_x = 2 W^T (Wx)
@@ -150,8 +165,14 @@ describe("higher order", () => {
     [
       "sigmoid",
       (x) => x.sigmoid(),
-      (x) => { const s = 1 / (1 + Math.exp(-x)); return s * (1 - s); },
-      (x) => { const s = 1 / (1 + Math.exp(-x)); return s * (1 - s) * (1 - 2 * s); },
+      (x) => {
+        const s = 1 / (1 + Math.exp(-x));
+        return s * (1 - s);
+      },
+      (x) => {
+        const s = 1 / (1 + Math.exp(-x));
+        return s * (1 - s) * (1 - 2 * s);
+      },
     ],
     ["exp", (x) => x.exp(), Math.exp, Math.exp],
     ["log", (x) => x.log(), (x) => 1 / x, (x) => -1 / (x * x)],
@@ -193,7 +214,12 @@ describe("higher order", () => {
     const outer = bp.grad((x) => bp.grad((y) => x.mul(y))(1));
     assert.equal(outer(2).item(), 1);
     // d/dx [ x * d/dy (x + y) ] = 1 (the inner derivative is 1, not x-dependent)
-    assert.equal(bp.grad((x) => x.mul(bp.grad((y) => x.add(y))(1)))(5).item(), 1);
+    assert.equal(
+      bp
+        .grad((x) => x.mul(bp.grad((y) => x.add(y))(1)))(5)
+        .item(),
+      1,
+    );
   });
 });
 
@@ -202,7 +228,10 @@ describe("numerical stability at extreme logits", () => {
     const x = bp.tensor([-1000, -30, 0, 30, 1000], f64);
     const s = x.sigmoid();
     s.sum().backward();
-    assert.deepEqual(Array.from(s.data).map((v) => Number.isFinite(v)), [true, true, true, true, true]);
+    assert.deepEqual(
+      Array.from(s.data).map((v) => Number.isFinite(v)),
+      [true, true, true, true, true],
+    );
     assert.equal(s.data[0], 0);
     assert.equal(s.data[4], 1);
     assert.equal(s.data[2], 0.5);
@@ -211,7 +240,13 @@ describe("numerical stability at extreme logits", () => {
   });
 
   it("logsumexp, softmax and logSoftmax at +-1000", () => {
-    const x = bp.tensor([[1000, -1000, 0], [-1000, -1000, -1000]], f64);
+    const x = bp.tensor(
+      [
+        [1000, -1000, 0],
+        [-1000, -1000, -1000],
+      ],
+      f64,
+    );
     assertClose(bp.logsumexp(x, 1).data, [1000, -1000 + Math.log(3)], 1e-12, "lse");
     const sm = bp.softmax(x);
     assertClose(sm.data, [1, 0, 0, 1 / 3, 1 / 3, 1 / 3], 1e-12, "softmax");
@@ -227,14 +262,27 @@ describe("numerical stability at extreme logits", () => {
   });
 
   it("logsumexp rows with infinite maxima next to finite rows: -Infinity, Infinity and the finite value", () => {
-    const x = bp.tensor([[-Infinity, -Infinity], [1, 2], [Infinity, 0]], f64);
+    const x = bp.tensor(
+      [
+        [-Infinity, -Infinity],
+        [1, 2],
+        [Infinity, 0],
+      ],
+      f64,
+    );
     const got = Array.from(bp.logsumexp(x, 1).data);
     assert.deepEqual([got[0], got[2]], [-Infinity, Infinity]);
     assert.ok(Math.abs(got[1] - Math.log(Math.E + Math.E ** 2)) < 1e-12, `finite row: ${got[1]}`);
   });
 
   it("softmax cross-entropy at logits of +-1000: finite loss, gradient softmax - onehot", () => {
-    const logits = bp.tensor([[1000, -1000, 0], [-1000, 1000, 0]], f64);
+    const logits = bp.tensor(
+      [
+        [1000, -1000, 0],
+        [-1000, 1000, 0],
+      ],
+      f64,
+    );
     const loss = bp.crossEntropy(logits, [1, 1]);
     assert.ok(Math.abs(loss.item() - 1000) < 1e-9);
     loss.backward();
@@ -253,7 +301,13 @@ describe("numerical stability at extreme logits", () => {
 describe("gradient buffers", () => {
   it("leaves never share a gradient buffer, even through reshape views", () => {
     const a = bp.tensor([1, 2, 3, 4], { requiresGrad: true });
-    const b = bp.tensor([[1, 2], [3, 4]], { requiresGrad: true });
+    const b = bp.tensor(
+      [
+        [1, 2],
+        [3, 4],
+      ],
+      { requiresGrad: true },
+    );
     a.reshape(2, 2).add(b).sum().backward();
     a.grad!.data[0] = 42;
     assert.equal(b.grad!.data[0], 1);

@@ -46,7 +46,14 @@ describeIf("native backend", native ? false : "the native addon was not built (n
     bp.setBackend("js");
     fc.assert(
       fc.property(
-        fc.tuple(fc.integer({ min: 1, max: 70 }), fc.integer({ min: 0, max: 300 }), fc.integer({ min: 1, max: 70 }), fc.constantFrom([], [2], [3, 1]), fc.constantFrom([], [1], [1, 2]), fc.integer()),
+        fc.tuple(
+          fc.integer({ min: 1, max: 70 }),
+          fc.integer({ min: 0, max: 300 }),
+          fc.integer({ min: 1, max: 70 }),
+          fc.constantFrom([], [2], [3, 1]),
+          fc.constantFrom([], [1], [1, 2]),
+          fc.integer(),
+        ),
         ([m, k, n, ba, bb, seed]) => {
           const rng = new bp.Rng(seed);
           const a = bp.randn([...ba, m, k], { rng });
@@ -55,7 +62,10 @@ describeIf("native backend", native ? false : "the native addon was not built (n
           const got = withBackend("native", () => bp.matmul(a, b));
           assert.deepEqual(got.shape, ref.shape);
           for (let i = 0; i < ref.size; i++) {
-            assert.ok(Math.abs(got.data[i] - ref.data[i]) <= 1e-4 * (1 + Math.abs(ref.data[i])) * Math.sqrt(k + 1), `at ${i}: ${got.data[i]} vs ${ref.data[i]}`);
+            assert.ok(
+              Math.abs(got.data[i] - ref.data[i]) <= 1e-4 * (1 + Math.abs(ref.data[i])) * Math.sqrt(k + 1),
+              `at ${i}: ${got.data[i]} vs ${ref.data[i]}`,
+            );
           }
         },
       ),
@@ -64,7 +74,11 @@ describeIf("native backend", native ? false : "the native addon was not built (n
   });
 
   it("large products split across threads agree too (edges of every tile size)", () => {
-    for (const [m, k, n] of [[257, 300, 129], [1000, 33, 61], [96, 512, 512]]) {
+    for (const [m, k, n] of [
+      [257, 300, 129],
+      [1000, 33, 61],
+      [96, 512, 512],
+    ]) {
       const rng = new bp.Rng(m);
       const a = bp.randn([m, k], { rng });
       const b = bp.randn([k, n], { rng });
@@ -79,12 +93,26 @@ describeIf("native backend", native ? false : "the native addon was not built (n
   it("products reading an operand transposed agree with the reference, and are bit-identical on one thread and on several", () => {
     // m x k times k x n: wide, tall, one panel of B (A read in place, last rows padded), more rows
     // than a packed block of A (1152), more columns than a packed block of B (2048), several depth blocks.
-    const shapes = [[7, 5, 3], [13, 17, 40], [128, 196, 256], [300, 128, 100], [64, 300, 700], [1301, 70, 10], [5003, 200, 10], [40, 300, 2100]];
+    const shapes = [
+      [7, 5, 3],
+      [13, 17, 40],
+      [128, 196, 256],
+      [300, 128, 100],
+      [64, 300, 700],
+      [1301, 70, 10],
+      [5003, 200, 10],
+      [40, 300, 2100],
+    ];
     for (const [m, k, n] of shapes) {
       const rng = new bp.Rng(m + n);
       const A = Float32Array.from({ length: m * k }, () => rng.normal());
       const B = Float32Array.from({ length: k * n }, () => rng.normal());
-      for (const [ta, tb] of [[false, false], [true, false], [false, true], [true, true]]) {
+      for (const [ta, tb] of [
+        [false, false],
+        [true, false],
+        [false, true],
+        [true, true],
+      ]) {
         const want = new Float32Array(m * n);
         referenceGemm(A, B, want, m, n, k, ta, tb);
         let first: Float32Array | null = null;
@@ -128,7 +156,14 @@ describeIf("native backend", native ? false : "the native addon was not built (n
   });
 
   it("transposes agree with the reference kernel (batched, odd sizes)", () => {
-    for (const shape of [[3, 5], [2, 33, 70], [1, 1], [4, 1, 9], [67, 45], [3, 40, 96]]) {
+    for (const shape of [
+      [3, 5],
+      [2, 33, 70],
+      [1, 1],
+      [4, 1, 9],
+      [67, 45],
+      [3, 40, 96],
+    ]) {
       const x = bp.randn(shape, { rng: new bp.Rng(shape.length) });
       assert.deepEqual(withBackend("native", () => bp.mT(x)).toArray(), withBackend("js", () => bp.mT(x)).toArray());
       const perm = shape.map((_, i) => shape.length - 1 - i);
@@ -141,7 +176,29 @@ describeIf("native backend", native ? false : "the native addon was not built (n
     const rng = new bp.Rng(21);
     // Full, row vector, column vector, scalar, leading broadcast, no 2-D view (falls back), and sizes that
     // the thread pool splits by rows and by columns of a single row.
-    const layouts: number[][][] = [[[37, 53], [37, 53]], [[37, 53], [53]], [[37, 53], [37, 1]], [[37, 53], []], [[4, 9, 31], [9, 31]], [[4, 9, 31], [4, 1, 31]], [[700, 600], [600]], [[1 << 19], [1 << 19]], [[300001], []]];
+    const layouts: number[][][] = [
+      [
+        [37, 53],
+        [37, 53],
+      ],
+      [[37, 53], [53]],
+      [
+        [37, 53],
+        [37, 1],
+      ],
+      [[37, 53], []],
+      [
+        [4, 9, 31],
+        [9, 31],
+      ],
+      [
+        [4, 9, 31],
+        [4, 1, 31],
+      ],
+      [[700, 600], [600]],
+      [[1 << 19], [1 << 19]],
+      [[300001], []],
+    ];
     for (const op of ["add", "sub", "mul", "div", "maximum", "minimum", "gt", "ge", "eq"] as const) {
       for (const [sa, sb] of layouts) {
         // Small integers (with a NaN and signed zeros) make the comparisons meet ties and NaN.
@@ -151,12 +208,17 @@ describeIf("native backend", native ? false : "the native addon was not built (n
           return bp.tensor(v, { shape });
         };
         const cmp = op !== "add" && op !== "sub" && op !== "mul" && op !== "div";
-        const a = cmp ? ints(sa) : bp.randn(sa, { rng }), b = cmp ? ints(sb) : bp.randn(sb, { rng });
-        for (const [x, y] of [[a, b], [b, a]]) {
+        const a = cmp ? ints(sa) : bp.randn(sa, { rng }),
+          b = cmp ? ints(sb) : bp.randn(sb, { rng });
+        for (const [x, y] of [
+          [a, b],
+          [b, a],
+        ]) {
           const got = withBackend("native", () => bp[op](x, y));
           const want = withBackend("js", () => bp[op](x, y));
           assert.deepEqual(got.shape, want.shape);
-          for (let i = 0; i < want.size; i++) if (!Object.is(got.data[i], want.data[i])) assert.fail(`${op} ${x.shape} ${y.shape} at ${i}: ${got.data[i]} vs ${want.data[i]}`);
+          for (let i = 0; i < want.size; i++)
+            if (!Object.is(got.data[i], want.data[i])) assert.fail(`${op} ${x.shape} ${y.shape} at ${i}: ${got.data[i]} vs ${want.data[i]}`);
         }
       }
     }
@@ -167,8 +229,18 @@ describeIf("native backend", native ? false : "the native addon was not built (n
     useNativeBackend();
     const rng = new bp.Rng(23);
     const c = bp.gt(bp.randn([40, 33], { rng }), 0);
-    for (const [sx, sy] of [[[40, 33], []], [[], [40, 33]], [[40, 33], [40, 33]], [[33], [40, 1]], [[40, 1], []]]) {
-      const x = bp.randn(sx, { rng }), y = bp.randn(sy, { rng });
+    for (const [sx, sy] of [
+      [[40, 33], []],
+      [[], [40, 33]],
+      [
+        [40, 33],
+        [40, 33],
+      ],
+      [[33], [40, 1]],
+      [[40, 1], []],
+    ]) {
+      const x = bp.randn(sx, { rng }),
+        y = bp.randn(sy, { rng });
       assert.deepEqual(withBackend("native", () => bp.where(c, x, y)).toArray(), withBackend("js", () => bp.where(c, x, y)).toArray(), `where ${sx} ${sy}`);
     }
     bp.setBackend("js");
@@ -186,7 +258,8 @@ describeIf("native backend", native ? false : "the native addon was not built (n
           const got = withBackend("native", () => bp[op](x, axes, keep));
           const want = withBackend("js", () => bp[op](x, axes, keep));
           assert.deepEqual(got.shape, want.shape);
-          for (let i = 0; i < want.size; i++) if (!Object.is(got.data[i], want.data[i])) assert.fail(`${op} ${axes} at ${i}: ${got.data[i]} vs ${want.data[i]}`);
+          for (let i = 0; i < want.size; i++)
+            if (!Object.is(got.data[i], want.data[i])) assert.fail(`${op} ${axes} at ${i}: ${got.data[i]} vs ${want.data[i]}`);
         }
       }
     }
@@ -211,11 +284,15 @@ describeIf("native backend", native ? false : "the native addon was not built (n
     const n = (1 << 20) + 3;
     const x = bp.randn([n], { rng: new bp.Rng(23) });
     const y = bp.randn([n], { rng: new bp.Rng(24) });
-    for (let round = 0; round < 3; round++) { // reused memory from earlier rounds must be overwritten too
+    for (let round = 0; round < 3; round++) {
+      // reused memory from earlier rounds must be overwritten too
       const got = withBackend("native", () => bp.sub(x, y)).data;
       const want = withBackend("js", () => bp.sub(x, y)).data;
       assert.equal(got.length, n);
-      assert.ok(want.every((v, i) => v === got[i]), `round ${round}: native and reference differ`);
+      assert.ok(
+        want.every((v, i) => v === got[i]),
+        `round ${round}: native and reference differ`,
+      );
     }
     assert.throws(() => native!.adviseHuge(new Float64Array(4) as unknown as Float32Array), /Float32Array/);
     bp.setBackend("js");
@@ -245,7 +322,8 @@ describeIf("native backend", native ? false : "the native addon was not built (n
           return ps.map((p) => p.data);
         });
       const [js, nat] = [run("js"), run("native")];
-      for (let k = 0; k < js.length; k++) for (let i = 0; i < js[k].length; i++) if (js[k][i] !== nat[k][i]) assert.fail(`${name}: parameter ${k} at ${i}: ${nat[k][i]} vs ${js[k][i]}`);
+      for (let k = 0; k < js.length; k++)
+        for (let i = 0; i < js[k].length; i++) if (js[k][i] !== nat[k][i]) assert.fail(`${name}: parameter ${k} at ${i}: ${nat[k][i]} vs ${js[k][i]}`);
     }
     bp.setBackend("js");
   });
@@ -264,31 +342,47 @@ describeIf("wasm SIMD backend", bp.listBackends().includes("wasm") ? false : "We
 
   it("matmul agrees with the reference kernel, including row counts that are not multiples of 4", () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 40 }), fc.integer({ min: 1, max: 70 }), fc.integer({ min: 1, max: 45 }), fc.constantFrom([], [3]), fc.integer(), (m, k, n, batch, seed) => {
-        const rng = new bp.Rng(seed);
-        const a = bp.randn([...batch, m, k], { rng });
-        const b = bp.randn([k, n], { rng });
-        const ref = withBackend("js", () => bp.matmul(a, b));
-        const got = withBackend("wasm", () => bp.matmul(a, b));
-        for (let i = 0; i < ref.size; i++) assert.ok(Math.abs(got.data[i] - ref.data[i]) <= 1e-4 * (1 + Math.abs(ref.data[i])) * Math.sqrt(k), `at ${i}`);
-      }),
+      fc.property(
+        fc.integer({ min: 1, max: 40 }),
+        fc.integer({ min: 1, max: 70 }),
+        fc.integer({ min: 1, max: 45 }),
+        fc.constantFrom([], [3]),
+        fc.integer(),
+        (m, k, n, batch, seed) => {
+          const rng = new bp.Rng(seed);
+          const a = bp.randn([...batch, m, k], { rng });
+          const b = bp.randn([k, n], { rng });
+          const ref = withBackend("js", () => bp.matmul(a, b));
+          const got = withBackend("wasm", () => bp.matmul(a, b));
+          for (let i = 0; i < ref.size; i++) assert.ok(Math.abs(got.data[i] - ref.data[i]) <= 1e-4 * (1 + Math.abs(ref.data[i])) * Math.sqrt(k), `at ${i}`);
+        },
+      ),
       { numRuns: 80, seed: 6 },
     );
   });
 
   it("products reading either operand transposed agree with the reference (rows not multiples of 4 included)", () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 37 }), fc.integer({ min: 1, max: 50 }), fc.integer({ min: 1, max: 29 }), fc.boolean(), fc.boolean(), fc.integer(), (m, k, n, tx, ty, seed) => {
-        const rng = new bp.Rng(seed);
-        // Stored as the primitive reads them: x is k x m when transposeX, y is n x k when transposeY.
-        const x = bp.randn(tx ? [k, m] : [m, k], { rng });
-        const y = bp.randn(ty ? [n, k] : [k, n], { rng });
-        const params = { transposeX: tx, transposeY: ty };
-        const ref = withBackend("js", () => bp.bind("matmul", [x, y], params));
-        const got = withBackend("wasm", () => bp.bind("matmul", [x, y], params));
-        assert.deepEqual(got.shape, [m, n]);
-        for (let i = 0; i < ref.size; i++) assert.ok(Math.abs(got.data[i] - ref.data[i]) <= 1e-4 * (1 + Math.abs(ref.data[i])) * Math.sqrt(k), `${m}x${k}x${n} tx=${tx} ty=${ty} at ${i}`);
-      }),
+      fc.property(
+        fc.integer({ min: 1, max: 37 }),
+        fc.integer({ min: 1, max: 50 }),
+        fc.integer({ min: 1, max: 29 }),
+        fc.boolean(),
+        fc.boolean(),
+        fc.integer(),
+        (m, k, n, tx, ty, seed) => {
+          const rng = new bp.Rng(seed);
+          // Stored as the primitive reads them: x is k x m when transposeX, y is n x k when transposeY.
+          const x = bp.randn(tx ? [k, m] : [m, k], { rng });
+          const y = bp.randn(ty ? [n, k] : [k, n], { rng });
+          const params = { transposeX: tx, transposeY: ty };
+          const ref = withBackend("js", () => bp.bind("matmul", [x, y], params));
+          const got = withBackend("wasm", () => bp.bind("matmul", [x, y], params));
+          assert.deepEqual(got.shape, [m, n]);
+          for (let i = 0; i < ref.size; i++)
+            assert.ok(Math.abs(got.data[i] - ref.data[i]) <= 1e-4 * (1 + Math.abs(ref.data[i])) * Math.sqrt(k), `${m}x${k}x${n} tx=${tx} ty=${ty} at ${i}`);
+        },
+      ),
       { numRuns: 120, seed: 13 },
     );
   });
@@ -335,7 +429,8 @@ describeIf("wasm SIMD backend", bp.listBackends().includes("wasm") ? false : "We
 function assertClose(got: bp.Tensor, want: bp.Tensor, tol: number, what: string): void {
   assert.deepEqual(got.shape, want.shape, `${what}: shape`);
   for (let i = 0; i < want.size; i++) {
-    const g = got.data[i], w = want.data[i];
+    const g = got.data[i],
+      w = want.data[i];
     if (Number.isNaN(w)) assert.ok(Number.isNaN(g), `${what} at ${i}: ${g}, expected NaN`);
     else if (!Number.isFinite(w)) assert.equal(g, w, `${what} at ${i}`);
     else assert.ok(Math.abs(g - w) <= tol * (1 + Math.abs(w)), `${what} at ${i}: ${g} vs ${w}`);
@@ -357,12 +452,24 @@ describeIf("wasm kernels against the reference, primitive by primitive", wasm ? 
   // (out shape, input shapes): full, row vector, column vector, scalar, leading broadcast, and a layout
   // with no 2-D view (which must fall back and still agree).
   const layouts: [number[], number[]][] = [
-    [[37, 53], [37, 53]],
+    [
+      [37, 53],
+      [37, 53],
+    ],
     [[37, 53], [53]],
-    [[37, 53], [37, 1]],
+    [
+      [37, 53],
+      [37, 1],
+    ],
     [[37, 53], []],
-    [[4, 9, 31], [9, 31]],
-    [[4, 9, 31], [4, 1, 31]],
+    [
+      [4, 9, 31],
+      [9, 31],
+    ],
+    [
+      [4, 9, 31],
+      [4, 1, 31],
+    ],
     [[1, 1031], [1031]],
   ];
 
@@ -371,31 +478,71 @@ describeIf("wasm kernels against the reference, primitive by primitive", wasm ? 
       const rng = new bp.Rng(op.length);
       for (const [sa, sb] of layouts) {
         // Small integers make eq and the comparisons meet ties.
-        const ints = (shape: number[]) => bp.tensor(Array.from({ length: shape.reduce((p, d) => p * d, 1) }, () => rng.int(5) - 2), { shape });
+        const ints = (shape: number[]) =>
+          bp.tensor(
+            Array.from({ length: shape.reduce((p, d) => p * d, 1) }, () => rng.int(5) - 2),
+            { shape },
+          );
         const a = op === "eq" || op === "ge" ? ints(sa) : bp.randn(sa, { rng });
         const b = op === "eq" || op === "ge" ? ints(sb) : bp.randn(sb, { rng });
-        for (const [x, y] of [[a, b], [b, a]]) {
+        for (const [x, y] of [
+          [a, b],
+          [b, a],
+        ]) {
           const f = (bp as unknown as Record<string, (x: bp.Tensor, y: bp.Tensor) => bp.Tensor>)[op];
-          assertClose(withBackend("wasm", () => f(x, y)), withBackend("js", () => f(x, y)), 1e-6, `${op} ${x.shape} ${y.shape}`);
+          assertClose(
+            withBackend("wasm", () => f(x, y)),
+            withBackend("js", () => f(x, y)),
+            1e-6,
+            `${op} ${x.shape} ${y.shape}`,
+          );
         }
       }
     });
   }
 
-  const specials = [0, -0, 1e-45, 1e-39, 1e-30, 0.3, -0.3, 0.6249, 0.6251, 1, -1, 10, -10, 87, -87, 88.7, 89, -89, -103, -200, 200, 1e30, -1e30, Infinity, -Infinity, NaN];
+  const specials = [
+    0,
+    -0,
+    1e-45,
+    1e-39,
+    1e-30,
+    0.3,
+    -0.3,
+    0.6249,
+    0.6251,
+    1,
+    -1,
+    10,
+    -10,
+    87,
+    -87,
+    88.7,
+    89,
+    -89,
+    -103,
+    -200,
+    200,
+    1e30,
+    -1e30,
+    Infinity,
+    -Infinity,
+    NaN,
+  ];
   // The native backend computes these in C++ (AVX2) with the same approximations: both are held to it.
-  for (const [op, backend] of UNARY.flatMap((op) => [[op, "wasm"], ...(native ? [[op, "native"]] : [])] as [typeof UNARY[number], string][])) {
+  for (const [op, backend] of UNARY.flatMap((op) => [[op, "wasm"], ...(native ? [[op, "native"]] : [])] as [(typeof UNARY)[number], string][])) {
     it(`${op} (${backend}) on random values and every special value (float32 tolerance)`, () => {
       const rng = new bp.Rng(op.length + 7);
       const values = bp.randn([2053], { rng }).mul(op === "exp" || op === "sigmoid" || op === "tanh" ? 20 : 3);
-      const x = bp.tensor([...values.toArray() as number[], ...specials.flatMap((v) => [v, -v])]);
+      const x = bp.tensor([...(values.toArray() as number[]), ...specials.flatMap((v) => [v, -v])]);
       const f = (bp as unknown as Record<string, (x: bp.Tensor) => bp.Tensor>)[op];
       // exp and log are polynomial approximations: a few units in the last place of float32.
       const tol = ["exp", "log", "sigmoid", "tanh"].includes(op) ? 4e-7 : 0;
       const got = withBackend(backend, () => f(x));
       const want = withBackend("js", () => f(x));
       for (let i = 0; i < want.size; i++) {
-        const w = want.data[i], g = got.data[i];
+        const w = want.data[i],
+          g = got.data[i];
         if (Number.isNaN(w)) assert.ok(Number.isNaN(g), `${op}(${x.data[i]}) = ${g}, expected NaN`);
         else if (!Number.isFinite(w) || tol === 0) assert.equal(g, w, `${op}(${x.data[i]})`);
         // Below float32's normal range the approximations may flush to 0.
@@ -407,9 +554,20 @@ describeIf("wasm kernels against the reference, primitive by primitive", wasm ? 
   it("where with a full condition and full, row or scalar branches", () => {
     const rng = new bp.Rng(11);
     const c = bp.gt(bp.randn([40, 33], { rng }), 0);
-    for (const [sx, sy] of [[[40, 33], []], [[], [40, 33]], [[33], [40, 33]], [[40, 1], [33]]]) {
-      const x = bp.randn(sx, { rng }), y = bp.randn(sy, { rng });
-      assertClose(withBackend("wasm", () => bp.where(c, x, y)), withBackend("js", () => bp.where(c, x, y)), 0, `where ${sx} ${sy}`);
+    for (const [sx, sy] of [
+      [[40, 33], []],
+      [[], [40, 33]],
+      [[33], [40, 33]],
+      [[40, 1], [33]],
+    ]) {
+      const x = bp.randn(sx, { rng }),
+        y = bp.randn(sy, { rng });
+      assertClose(
+        withBackend("wasm", () => bp.where(c, x, y)),
+        withBackend("js", () => bp.where(c, x, y)),
+        0,
+        `where ${sx} ${sy}`,
+      );
     }
   });
 
@@ -418,14 +576,29 @@ describeIf("wasm kernels against the reference, primitive by primitive", wasm ? 
     const x = bp.randn([6, 37, 29], { rng });
     for (const axes of [[2], [1], [0], [1, 2], [0, 1], [0, 1, 2], [0, 2]]) {
       for (const keep of [false, true]) {
-        assertClose(withBackend("wasm", () => bp.sum(x, axes, keep)), withBackend("js", () => bp.sum(x, axes, keep)), 1e-6, `sum ${axes}`);
-        assertClose(withBackend("wasm", () => bp.max(x, axes, keep)), withBackend("js", () => bp.max(x, axes, keep)), 0, `max ${axes}`);
+        assertClose(
+          withBackend("wasm", () => bp.sum(x, axes, keep)),
+          withBackend("js", () => bp.sum(x, axes, keep)),
+          1e-6,
+          `sum ${axes}`,
+        );
+        assertClose(
+          withBackend("wasm", () => bp.max(x, axes, keep)),
+          withBackend("js", () => bp.max(x, axes, keep)),
+          0,
+          `max ${axes}`,
+        );
       }
     }
     const withNaN = x.reshape([-1]).toArray() as number[];
     withNaN[100] = NaN;
     const y = bp.tensor(withNaN, { shape: [6, 37, 29] });
-    assertClose(withBackend("wasm", () => bp.max(y, -1)), withBackend("js", () => bp.max(y, -1)), 0, "max with NaN");
+    assertClose(
+      withBackend("wasm", () => bp.max(y, -1)),
+      withBackend("js", () => bp.max(y, -1)),
+      0,
+      "max with NaN",
+    );
   });
 
   it("large work split over worker threads agrees with the reference", async () => {
@@ -437,21 +610,59 @@ describeIf("wasm kernels against the reference, primitive by primitive", wasm ? 
     })();
     assert.ok(pool && pool.ready() >= Math.min(1, availableParallelism() - 1), "worker threads started");
     const rng = new bp.Rng(13);
-    const a = bp.randn([300, 700], { rng }), b = bp.randn([700], { rng }), c = bp.randn([1 << 17], { rng });
-    assertClose(withBackend("wasm", () => bp.add(a, b)), withBackend("js", () => bp.add(a, b)), 0, "rows split");
-    assertClose(withBackend("wasm", () => bp.mul(c, c)), withBackend("js", () => bp.mul(c, c)), 0, "one row split by columns");
-    assertClose(withBackend("wasm", () => bp.exp(c)), withBackend("js", () => bp.exp(c)), 4e-7, "unary split");
-    const m = bp.randn([301, 257], { rng }), w = bp.randn([257, 203], { rng });
-    assertClose(withBackend("wasm", () => bp.matmul(m, w)), withBackend("js", () => bp.matmul(m, w)), 1e-4, "matmul rows split");
+    const a = bp.randn([300, 700], { rng }),
+      b = bp.randn([700], { rng }),
+      c = bp.randn([1 << 17], { rng });
+    assertClose(
+      withBackend("wasm", () => bp.add(a, b)),
+      withBackend("js", () => bp.add(a, b)),
+      0,
+      "rows split",
+    );
+    assertClose(
+      withBackend("wasm", () => bp.mul(c, c)),
+      withBackend("js", () => bp.mul(c, c)),
+      0,
+      "one row split by columns",
+    );
+    assertClose(
+      withBackend("wasm", () => bp.exp(c)),
+      withBackend("js", () => bp.exp(c)),
+      4e-7,
+      "unary split",
+    );
+    const m = bp.randn([301, 257], { rng }),
+      w = bp.randn([257, 203], { rng });
+    assertClose(
+      withBackend("wasm", () => bp.matmul(m, w)),
+      withBackend("js", () => bp.matmul(m, w)),
+      1e-4,
+      "matmul rows split",
+    );
     // Both operands stored transposed (257 x 301 read as 301 x 257, 203 x 257 read as 257 x 203): panels of B packed by several threads.
-    const mt = bp.randn([257, 301], { rng }), wt = bp.randn([203, 257], { rng });
+    const mt = bp.randn([257, 301], { rng }),
+      wt = bp.randn([203, 257], { rng });
     const flags = { transposeX: true, transposeY: true };
-    assertClose(withBackend("wasm", () => bp.bind("matmul", [mt, wt], flags)), withBackend("js", () => bp.bind("matmul", [mt, wt], flags)), 1e-4, "matmul of transposed operands split");
+    assertClose(
+      withBackend("wasm", () => bp.bind("matmul", [mt, wt], flags)),
+      withBackend("js", () => bp.bind("matmul", [mt, wt], flags)),
+      1e-4,
+      "matmul of transposed operands split",
+    );
   });
 
   it("view2d finds the layouts and refuses what has none", () => {
     assert.deepEqual(view2d([8, 5], [[8, 5], [5]]), { rows: 8, cols: 5, rs: [5, 0], vec: [1, 1] });
     assert.deepEqual(view2d([8, 5], [[8, 1], []]), { rows: 8, cols: 5, rs: [1, 0], vec: [0, 0] });
-    assert.equal(view2d([4, 9, 31], [[4, 9, 31], [4, 1, 31]]), null);
+    assert.equal(
+      view2d(
+        [4, 9, 31],
+        [
+          [4, 9, 31],
+          [4, 1, 31],
+        ],
+      ),
+      null,
+    );
   });
 });

@@ -7,7 +7,6 @@ import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { cli } from "./cli-helper.js";
 
-
 describe("backprop shapes", () => {
   it("prints the broadcast shape", async () => {
     assert.deepEqual(await cli("shapes", "(4,2)", "+", "(2,4,1)"), { code: 0, out: "(2,4,2)", err: "" });

@@ -106,7 +106,9 @@ async function check(src: string, at: string[], cases: readonly (readonly Shape[
   const want = args.map((a) => engine(src, at, a));
   if (targets.python && hasNumpy) {
     const { code, inputs } = generate(src, at, "python");
-    runPython(code, args).forEach((res, c) => res.forEach((r, k) => assertClose(r, want[c][k], `Python ${src} at ${JSON.stringify(cases[c])}: ${k === 0 ? "out" : `g${inputs[k - 1]}`}\n${code}`)));
+    runPython(code, args).forEach((res, c) =>
+      res.forEach((r, k) => assertClose(r, want[c][k], `Python ${src} at ${JSON.stringify(cases[c])}: ${k === 0 ? "out" : `g${inputs[k - 1]}`}\n${code}`)),
+    );
   }
   if (targets.ts) {
     const { code, inputs } = generate(src, at, "ts");
@@ -151,17 +153,33 @@ const ELEMENTWISE: [string, string][] = [
 describe("generated code on arrays of several shapes (issue 15)", () => {
   it("x*y + (x+y)^2 generated at scalars: NumPy arrays give gx = 8, gy = 7 at x = 1, y = 2 (no += through an alias)", { skip: skipPython }, () => {
     const { code } = generate("x*y + (x+y)^2", ["x=1,y=2"], "python");
-    const [res] = runPython(code, [[{ shape: [3], data: [1, 1, 1] }, { shape: [3], data: [2, 2, 2] }]]);
-    assert.deepEqual(res.map((r) => r.data), [[11, 11, 11], [8, 8, 8], [7, 7, 7]], code);
+    const [res] = runPython(code, [
+      [
+        { shape: [3], data: [1, 1, 1] },
+        { shape: [3], data: [2, 2, 2] },
+      ],
+    ]);
+    assert.deepEqual(
+      res.map((r) => r.data),
+      [
+        [11, 11, 11],
+        [8, 8, 8],
+        [7, 7, 7],
+      ],
+      code,
+    );
   });
 
   for (const [src, at] of ELEMENTWISE) {
     const n = generate(src, [at], "ts").inputs.length;
-    it(`Python generated at scalars, run on scalars and arrays: ${src}`, { skip: skipPython }, () => check(src, [at], elementwiseCases(n), { python: true, ts: false }));
+    it(`Python generated at scalars, run on scalars and arrays: ${src}`, { skip: skipPython }, () =>
+      check(src, [at], elementwiseCases(n), { python: true, ts: false }),
+    );
     // TypeScript at scalars works on numbers; its tensor form is generated from arrays (sum makes the output scalar).
     it(`TypeScript on numbers: ${src}`, () => check(src, [at], [elementwiseCases(n)[0]], { python: false, ts: true }));
     const vectorAt = at.split(",").map((kv) => `${kv.split("=")[0]}=[0.5,1.25,0.75]`);
-    it(`TypeScript and Python generated at shape (3,), run on scalars and arrays: sum(${src})`, () => check(`sum(${src})`, vectorAt, elementwiseCases(n), { python: true, ts: true }));
+    it(`TypeScript and Python generated at shape (3,), run on scalars and arrays: sum(${src})`, () =>
+      check(`sum(${src})`, vectorAt, elementwiseCases(n), { python: true, ts: true }));
   }
 
   it("a program with definitions: x = ln(t); y = t^3/3; z = 2x + y", async () => {
@@ -203,32 +221,120 @@ describe("generated code on arrays of several shapes (issue 15)", () => {
 
 describe("array programs are not tied to the shapes given with --at (issue 15)", () => {
   const cases: [string, string[], Shape[][]][] = [
-    ["sum((W @ x)^2)", ["W=[[1,2],[3,4]]", "x=[1,1]"], [[[2, 2], [2]], [[3, 4], [4]], [[1, 5], [5]]]],
-    ["sum(x*y)", ["x=[1,2]", "y=[3,4]"], [[[2], [2]], [[5], [5]], [[2, 3], [3]], [[4], []]]],
+    [
+      "sum((W @ x)^2)",
+      ["W=[[1,2],[3,4]]", "x=[1,1]"],
+      [
+        [[2, 2], [2]],
+        [[3, 4], [4]],
+        [[1, 5], [5]],
+      ],
+    ],
+    [
+      "sum(x*y)",
+      ["x=[1,2]", "y=[3,4]"],
+      [
+        [[2], [2]],
+        [[5], [5]],
+        [[2, 3], [3]],
+        [[4], []],
+      ],
+    ],
     [
       "0.5 * sum((W2 @ tanh(W1 @ x + b) - y)^2)",
       ["W1=[[0.1,0.2],[0.3,-0.4]]", "W2=[[1,-1],[0.5,0.5]]", "x=[1,2]", "b=[0.1,-0.1]", "y=[0.5,0.2]"],
-      [[[2, 2], [2, 2], [2], [2], [2]], [[4, 3], [2, 4], [3], [4], [2]], [[4, 3], [2, 4], [3], [], [1]]],
+      [
+        [[2, 2], [2, 2], [2], [2], [2]],
+        [[4, 3], [2, 4], [3], [4], [2]],
+        [[4, 3], [2, 4], [3], [], [1]],
+      ],
     ],
     ["mean(x * x.T) + sum(x @ x)", ["x=[[1,2],[3,4]]"], [[[2, 2]], [[3, 3]], [[1, 1]]]],
-    ["(y - sum(sigmoid(W @ x + b)))^2", ["W=[[1,2],[3,4]]", "x=[1,1]", "b=[0,1]", "y=1"], [[[2, 2], [2], [2], []], [[3, 4], [4], [3], []], [[3, 4], [4], [], []]]],
-    ["sum(x @ W) + mean(x @ x)", ["x=[1,2]", "W=[[1,2,3],[4,5,6]]"], [[[2], [2, 3]], [[4], [4, 1]]]],
+    [
+      "(y - sum(sigmoid(W @ x + b)))^2",
+      ["W=[[1,2],[3,4]]", "x=[1,1]", "b=[0,1]", "y=1"],
+      [
+        [[2, 2], [2], [2], []],
+        [[3, 4], [4], [3], []],
+        [[3, 4], [4], [], []],
+      ],
+    ],
+    [
+      "sum(x @ W) + mean(x @ x)",
+      ["x=[1,2]", "W=[[1,2,3],[4,5,6]]"],
+      [
+        [[2], [2, 3]],
+        [[4], [4, 1]],
+      ],
+    ],
     // Array constants broadcast against the input: x may be a scalar, (1,), (3,) or (2, 3).
     ["sum(x * [1,2,3] - [3,4,5] / x) + mean(x)^2", ["x=[1,2,3]"], [[[3]], [[2, 3]], [[]], [[1]]]],
     // Batched matrix products: the batch axes are summed back where an operand was broadcast over them.
-    ["sum((A @ B)^2) + sum(B @ A)", ["A=[[[1,2],[3,4]],[[5,6],[7,8]]]", "B=[[1,0],[0,1]]"], [[[2, 2, 2], [2, 2]], [[3, 4, 4], [4, 4]], [[2, 3, 3], [1, 3, 3]]]],
-    ["sum(np * bp) + sum(sigmoid_ * Math)", ["np=[1,2]", "bp=[3,4]", "sigmoid_=[0.5,1]", "Math=[2,2]"], [[[2], [2], [2], [2]], [[2, 3], [3], [1, 1], []]]],
+    [
+      "sum((A @ B)^2) + sum(B @ A)",
+      ["A=[[[1,2],[3,4]],[[5,6],[7,8]]]", "B=[[1,0],[0,1]]"],
+      [
+        [
+          [2, 2, 2],
+          [2, 2],
+        ],
+        [
+          [3, 4, 4],
+          [4, 4],
+        ],
+        [
+          [2, 3, 3],
+          [1, 3, 3],
+        ],
+      ],
+    ],
+    [
+      "sum(np * bp) + sum(sigmoid_ * Math)",
+      ["np=[1,2]", "bp=[3,4]", "sigmoid_=[0.5,1]", "Math=[2,2]"],
+      [
+        [[2], [2], [2], [2]],
+        [[2, 3], [3], [1, 1], []],
+      ],
+    ],
     // A vector with a batch of matrices: a row on the left, a column on the right of each, summed over the batch for the vector.
     [
       "sum((x @ B)^2) + sum(B @ y)",
       ["x=[1,2,3]", "B=[[[1,0,2,1],[0,1,1,3],[2,1,0,1]],[[1,1,1,1],[0,2,0,2],[1,0,1,0]]]", "y=[1,-1,2,0.5]"],
-      [[[3], [2, 3, 4], [4]], [[2], [5, 2, 3], [3]], [[3], [2, 2, 3, 4], [4]], [[3], [3, 4], [4]], [[1], [1, 1, 1], [1]]],
+      [
+        [[3], [2, 3, 4], [4]],
+        [[2], [5, 2, 3], [3]],
+        [[3], [2, 2, 3, 4], [4]],
+        [[3], [3, 4], [4]],
+        [[1], [1, 1, 1], [1]],
+      ],
     ],
-    ["mean(A @ v) + sum(sin(w @ A))", ["A=[[[1,2],[3,4],[5,6]]]", "v=[1,2]", "w=[0.5,1,2]"], [[[1, 3, 2], [2], [3]], [[4, 3, 2], [2], [3]], [[2, 1, 5, 4], [4], [5]], [[3, 2], [2], [3]]]],
+    [
+      "mean(A @ v) + sum(sin(w @ A))",
+      ["A=[[[1,2],[3,4],[5,6]]]", "v=[1,2]", "w=[0.5,1,2]"],
+      [
+        [[1, 3, 2], [2], [3]],
+        [[4, 3, 2], [2], [3]],
+        [[2, 1, 5, 4], [4], [5]],
+        [[3, 2], [2], [3]],
+      ],
+    ],
     // Scalar inputs with array constants: tensors in TypeScript (plain numbers have no arrays), at scalars and arrays.
     ["sum(x * [1,2,3]) + mean(transpose(x + [[1,2],[3,4]])) + x * sum([1,2,3]) + x * mean([[1,2],[3,4]] @ [1,1])", ["x=2"], [[[]], [[1]], [[1, 1]]]],
     // A constant operand that prints as an expression gets parentheses before .T and [:, None].
-    ["sum((([[1,2],[3,4]] * 2) @ X)^2) + sum(([1,2] + 1) @ B)", ["X=[[1,2],[3,4]]", "B=[[[1,2],[3,4]]]"], [[[2, 2], [1, 2, 2]], [[2, 5], [3, 2, 4]]]],
+    [
+      "sum((([[1,2],[3,4]] * 2) @ X)^2) + sum(([1,2] + 1) @ B)",
+      ["X=[[1,2],[3,4]]", "B=[[[1,2],[3,4]]]"],
+      [
+        [
+          [2, 2],
+          [1, 2, 2],
+        ],
+        [
+          [2, 5],
+          [3, 2, 4],
+        ],
+      ],
+    ],
     // An array constant written as an expression is one operand in an elementwise local derivative too.
     ["sum(x / (1 + [1,2,3]))", ["x=[1,2,3]"], [[[3]], [[2, 3]]]],
     // Constants on either side: only the input's gradient is needed.
@@ -239,17 +345,62 @@ describe("array programs are not tied to the shapes given with --at (issue 15)",
   }
 
   // Every stage op, generated at x = (2, 3) (and y = (3,)) and run at other sizes and ranks, broadcasting both ways.
-  const OPS = ["-x", "1/x", "ln(x)", "log(x)", "exp(x)", "e^x", "sqrt(x)", "sin(x)", "cos(x)", "tan(x)", "tanh(x)", "sigmoid(x)", "relu(x)", "abs(x)", "sign(x)", "step(x)", "transpose(x)", "x", "x^2", "2^x", "x/2", "2/x", "x^[1,2,0.5]", "[1,2,0.5]^x", "[1,2,3]/x"];
+  const OPS = [
+    "-x",
+    "1/x",
+    "ln(x)",
+    "log(x)",
+    "exp(x)",
+    "e^x",
+    "sqrt(x)",
+    "sin(x)",
+    "cos(x)",
+    "tan(x)",
+    "tanh(x)",
+    "sigmoid(x)",
+    "relu(x)",
+    "abs(x)",
+    "sign(x)",
+    "step(x)",
+    "transpose(x)",
+    "x",
+    "x^2",
+    "2^x",
+    "x/2",
+    "2/x",
+    "x^[1,2,0.5]",
+    "[1,2,0.5]^x",
+    "[1,2,3]/x",
+  ];
   const BINARY = ["x + y", "x - y", "x * y", "x / y", "x ^ y", "y ^ x", "y / x"];
   const X = "x=[[0.5,1.5,0.7],[1.1,0.3,0.6]]";
   for (const op of OPS) {
     // transpose(x) * x broadcasts only for square x.
     const src = `sum(${op}) + mean(${op} * ${op === "transpose(x)" ? op : "x"})`;
-    it(`${src} generated at x = (2,3), run at (4,3), (5,1,3), (3,) and (1,)`, () => check(src, [X], [[[4, 3]], [[5, 1, 3]], [[3]], [[1]]], { python: true, ts: true }));
+    it(`${src} generated at x = (2,3), run at (4,3), (5,1,3), (3,) and (1,)`, () =>
+      check(src, [X], [[[4, 3]], [[5, 1, 3]], [[3]], [[1]]], { python: true, ts: true }));
   }
   for (const op of BINARY) {
     it(`sum(${op}) + sum(${op} * y) generated at x = (2,3), y = (3,), run at other shapes`, () =>
-      check(`sum(${op}) + sum((${op}) * y)`, [X, "y=[0.9,1.2,0.4]"], [[[4, 3], [3]], [[5, 1, 3], [3]], [[5, 1, 3], [2, 3]], [[3], [4, 3]], [[], [2]], [[2, 1], [1, 4]]], { python: true, ts: true }));
+      check(
+        `sum(${op}) + sum((${op}) * y)`,
+        [X, "y=[0.9,1.2,0.4]"],
+        [
+          [[4, 3], [3]],
+          [[5, 1, 3], [3]],
+          [
+            [5, 1, 3],
+            [2, 3],
+          ],
+          [[3], [4, 3]],
+          [[], [2]],
+          [
+            [2, 1],
+            [1, 4],
+          ],
+        ],
+        { python: true, ts: true },
+      ));
   }
 
   it("random array programs with broadcasting, matrix products and fan-out, run at other shapes", async () => {
@@ -287,9 +438,31 @@ describe("array programs are not tied to the shapes given with --at (issue 15)",
       // x and y appear at least twice each (fan-out). Operands of a matrix product keep their ranks (y
       // may flow into one): its code is the lecture's for the ranks given, any sizes.
       const withW = `sum(${expr(3, true)} * x + y * (x @ W))`;
-      await check(withW, ["x=[[0.5,1.5,0.7],[1.1,0.3,0.6]]", "y=[0.9,1.2,0.4]", W], [[[4, 3], [3], [3, 3]], [[1, 3], [3], [3, 3]], [[5, 3], [3], [3, 3]]], { python: true, ts: true });
+      await check(
+        withW,
+        ["x=[[0.5,1.5,0.7],[1.1,0.3,0.6]]", "y=[0.9,1.2,0.4]", W],
+        [
+          [[4, 3], [3], [3, 3]],
+          [[1, 3], [3], [3, 3]],
+          [[5, 3], [3], [3, 3]],
+        ],
+        { python: true, ts: true },
+      );
       const elementwise = `sum(${expr(3, false)} * x + y * ${expr(2, false)})`;
-      await check(elementwise, ["x=[[0.5,1.5,0.7],[1.1,0.3,0.6]]", "y=[0.9,1.2,0.4]"], [[[4, 3], [3]], [[5, 1, 3], [2, 3]], [[3], []], [[], [2, 1, 3]]], { python: true, ts: true });
+      await check(
+        elementwise,
+        ["x=[[0.5,1.5,0.7],[1.1,0.3,0.6]]", "y=[0.9,1.2,0.4]"],
+        [
+          [[4, 3], [3]],
+          [
+            [5, 1, 3],
+            [2, 3],
+          ],
+          [[3], []],
+          [[], [2, 1, 3]],
+        ],
+        { python: true, ts: true },
+      );
     }
   });
 
@@ -297,7 +470,12 @@ describe("array programs are not tied to the shapes given with --at (issue 15)",
     const at = ["x=[1,2,3]", "B=[[[1,0,2,1],[0,1,1,3],[2,1,0,1]],[[1,1,1,1],[0,2,0,2],[1,0,1,0]]]", "y=[1,-1,2,0.5]"];
     const py = generate("sum((x @ B)^2) + sum(B @ y)", at, "python").code;
     const lines = py.split("\n").map((l) => l.split("#")[0].trim());
-    for (const line of ["gB = gd[..., None] * y", "gy = _sum_to((gd[..., None, :] @ B)[..., 0, :], np.shape(y))", "gx = _sum_to((B @ ga[..., None])[..., 0], np.shape(x))", "gB += x[:, None] * ga[..., None, :]"]) {
+    for (const line of [
+      "gB = gd[..., None] * y",
+      "gy = _sum_to((gd[..., None, :] @ B)[..., 0, :], np.shape(y))",
+      "gx = _sum_to((B @ ga[..., None])[..., 0], np.shape(x))",
+      "gB += x[:, None] * ga[..., None, :]",
+    ]) {
       assert.ok(lines.includes(line), `${line}\n${py}`);
     }
     const ts = generate("sum((x @ B)^2) + sum(B @ y)", at, "ts").code;

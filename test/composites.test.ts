@@ -10,7 +10,12 @@ import { assertClose, assertGradcheck, randTensor, secondOrder, type Domain } fr
 
 /** A shape and a second shape broadcastable with it (dims set to 1, leading dims dropped), either order. */
 const broadcastPair = fc
-  .tuple(fc.array(fc.integer({ min: 1, max: 3 }), { maxLength: 3 }), fc.array(fc.boolean(), { minLength: 3, maxLength: 3 }), fc.integer({ min: 0, max: 3 }), fc.boolean())
+  .tuple(
+    fc.array(fc.integer({ min: 1, max: 3 }), { maxLength: 3 }),
+    fc.array(fc.boolean(), { minLength: 3, maxLength: 3 }),
+    fc.integer({ min: 0, max: 3 }),
+    fc.boolean(),
+  )
   .map(([a, ones, drop, swap]) => {
     const b = a.map((d, i) => (ones[i] ? 1 : d)).slice(Math.min(drop, a.length));
     return swap ? [b, a] : [a, b];
@@ -20,8 +25,14 @@ const FIXED_PAIRS: number[][][] = [
   [[], []],
   [[3], []],
   [[3], [3, 1]],
-  [[1, 4], [3, 1]],
-  [[2, 3, 4], [2, 1, 4]],
+  [
+    [1, 4],
+    [3, 1],
+  ],
+  [
+    [2, 3, 4],
+    [2, 1, 4],
+  ],
 ];
 
 type Unary = [string, (x: bp.Tensor) => bp.Tensor, Domain];
@@ -106,7 +117,18 @@ describe("reductions, softmax family and losses: gradcheck", () => {
     ["softmax(0)", (t) => t.softmax(0)],
     ["logSoftmax(1)", (t) => t.logSoftmax(1)],
     ["crossEntropy", (t) => bp.crossEntropy(t.reshape([6, 4]), [0, 3, 1, 2, 2, 0])],
-    ["crossEntropy sum, batch (2,3)", (t) => bp.crossEntropy(t, [[0, 3, 1], [2, 2, 0]], { reduction: "sum" })],
+    [
+      "crossEntropy sum, batch (2,3)",
+      (t) =>
+        bp.crossEntropy(
+          t,
+          [
+            [0, 3, 1],
+            [2, 2, 0],
+          ],
+          { reduction: "sum" },
+        ),
+    ],
   ];
   for (const [name, f] of cases) {
     it(name, () => {
@@ -131,11 +153,37 @@ describe("structure ops: gradcheck", () => {
     ["slice with index", [4, 5], (t) => t.slice(-1, [1, 4])],
     ["concat", [2, 3], (t) => bp.concat([t, t.mul(2), t.slice(null, [0, 1])], 1)],
     ["stack", [2, 3], (t) => bp.stack([t, t.exp()], 1)],
-    ["take", [3, 4], (t) => t.take([[2, 0], [0, 1]], 1)],
+    [
+      "take",
+      [3, 4],
+      (t) =>
+        t.take(
+          [
+            [2, 0],
+            [0, 1],
+          ],
+          1,
+        ),
+    ],
     ["take flat", [3, 4], (t) => t.take([11, 0, 5, 5])],
     ["takeAlongAxis", [3, 4], (t) => t.takeAlongAxis([[1], [3], [3]], 1)],
     ["takeAlongAxis axis 0 broadcast", [3, 4], (t) => t.takeAlongAxis([[2, 0, 1, 1]], 0)],
-    ["matmul 1-D @ 2-D", [3], (t) => bp.matmul(t, bp.tensor([[1, 2], [3, 4], [5, 6]], { dtype: "float64" }))],
+    [
+      "matmul 1-D @ 2-D",
+      [3],
+      (t) =>
+        bp.matmul(
+          t,
+          bp.tensor(
+            [
+              [1, 2],
+              [3, 4],
+              [5, 6],
+            ],
+            { dtype: "float64" },
+          ),
+        ),
+    ],
     ["matmul batched broadcast", [2, 5, 4], (t) => bp.matmul(t, randTensor([3, 2, 4, 3], new bp.Rng(1)))],
     ["matmul vector-vector", [4], (t) => bp.matmul(t, t)],
     ["astype float32 round trip", [3], (t) => t.astype("float32").astype("float64").mul(t)],
@@ -171,7 +219,13 @@ describe("composite values", () => {
   });
 
   it("crossEntropy equals -log softmax at the target, with mean, sum and none", () => {
-    const logits = bp.tensor([[2, 1, 0], [0, 0, 3]], { dtype: "float64" });
+    const logits = bp.tensor(
+      [
+        [2, 1, 0],
+        [0, 0, 3],
+      ],
+      { dtype: "float64" },
+    );
     const p = bp.softmax(logits).toArray() as number[][];
     const each = [-Math.log(p[0][0]), -Math.log(p[1][2])];
     assertClose(bp.crossEntropy(logits, [0, 2], { reduction: "none" }).data, each, 1e-12, "none");
@@ -182,7 +236,10 @@ describe("composite values", () => {
   });
 
   it("min, max, mean, argmax and argmin", () => {
-    const x = bp.tensor([[1, 5, 2], [7, 0, 7]]);
+    const x = bp.tensor([
+      [1, 5, 2],
+      [7, 0, 7],
+    ]);
     assert.deepEqual(x.max(1).toArray(), [5, 7]);
     assert.deepEqual(x.min(0).toArray(), [1, 0, 2]);
     assert.deepEqual(x.mean(1, true).toArray(), [[Math.fround(8 / 3)], [Math.fround(14 / 3)]]);

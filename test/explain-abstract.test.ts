@@ -66,18 +66,32 @@ describe("several-argument calls: parsing and arity", () => {
   }
 
   it("the caret sits under the function's name", () => {
-    assert.equal(syntaxError(() => parseProgram("x + sin(x, y)")).format(), "syntax error at column 5: sin takes 1 argument, found 2\n  x + sin(x, y)\n      ^");
+    assert.equal(
+      syntaxError(() => parseProgram("x + sin(x, y)")).format(),
+      "syntax error at column 5: sin takes 1 argument, found 2\n  x + sin(x, y)\n      ^",
+    );
   });
 
   it("an undeclared misspelled call keeps its suggestion and mentions fn", () => {
     const e = syntaxError(() => parseProgram("sigmod(x)"));
     assert.equal(e.message, "unknown function 'sigmod' (did you mean sigmoid?); to use an abstract function, declare it first: fn sigmod");
-    assert.equal(syntaxError(() => parseProgram("mx(x, y)")).message, "unknown function 'mx' (did you mean max? for a product write mx*(...)); to use an abstract function, declare it first: fn mx");
+    assert.equal(
+      syntaxError(() => parseProgram("mx(x, y)")).message,
+      "unknown function 'mx' (did you mean max? for a product write mx*(...)); to use an abstract function, declare it first: fn mx",
+    );
   });
 
   it("declarations record each function's arity; `fn` is also a statement on its own line", () => {
     const p = parseProgram("fn f, g1, g2, g3\nf(g1(w), g2(w), g3(w))");
-    assert.deepEqual([...(p.functions ?? [])], [["f", 3], ["g1", 1], ["g2", 1], ["g3", 1]]);
+    assert.deepEqual(
+      [...(p.functions ?? [])],
+      [
+        ["f", 3],
+        ["g1", 1],
+        ["g2", 1],
+        ["g3", 1],
+      ],
+    );
     assert.equal(p.statements.length, 1);
     assert.equal(parseProgram("x + 1").functions, undefined);
   });
@@ -86,7 +100,10 @@ describe("several-argument calls: parsing and arity", () => {
 describe("max and min: values, rules, branches", () => {
   it("stages each as one op with indicator rules and the branch taken", () => {
     const r = explain("max(x, y) * x", at("x=2,y=1"));
-    assert.deepEqual(r.stages.map((s) => s.equation), ["a = max(x, y)", "b = a * x"]);
+    assert.deepEqual(
+      r.stages.map((s) => s.equation),
+      ["a = max(x, y)", "b = a * x"],
+    );
     assert.equal(r.value, 4);
     assert.deepEqual(r.stages[0].local, { x: "1[x > y]", y: "1[x <= y]" });
     assert.deepEqual(r.stages[0].localLatex, { x: "\\mathbb{1}[x > y]", y: "\\mathbb{1}[x \\leq y]" });
@@ -110,7 +127,10 @@ describe("max and min: values, rules, branches", () => {
   it("a tie splits the gradient evenly, as the core (PyTorch, JAX) does, with a branch note and a kink warning", () => {
     const r = explain("max(x, y)", at("x=1,y=1"));
     assert.deepEqual(r.gradients, { x: 0.5, y: 0.5 });
-    assert.deepEqual(r.edges.map((e) => e.localValue), [0.5, 0.5]);
+    assert.deepEqual(
+      r.edges.map((e) => e.localValue),
+      [0.5, 0.5],
+    );
     assert.equal(r.edges[0].branch, "x = y = 1, a tie: split 1/2 each");
     assert.ok(r.warnings.some((w) => w.startsWith("kink: stage a = max(x, y): max is not differentiable where its operands are equal")));
   });
@@ -123,7 +143,10 @@ describe("max and min: values, rules, branches", () => {
       ["mean(min(W, v) ^ 2)", "W=[[1,2],[3,-4]],v=[2.5,-1]"],
     ]) {
       const r = explain(src, at(point), { check: true });
-      assert.ok(r.check!.every((c) => c.ok), `${src}: ${JSON.stringify(r.check)}`);
+      assert.ok(
+        r.check!.every((c) => c.ok),
+        `${src}: ${JSON.stringify(r.check)}`,
+      );
     }
   });
 
@@ -184,7 +207,10 @@ describe("max and min in generated code", () => {
 describe("abstract functions", () => {
   it("g(x) h(x): stages, local derivatives g'(x), the chain rule and the product rule, with no values", () => {
     const r = symbolic("fn g, h; g(x) h(x)");
-    assert.deepEqual(r.stages.map((s) => s.equation), ["a = g(x)", "b = h(x)", "c = a * b"]);
+    assert.deepEqual(
+      r.stages.map((s) => s.equation),
+      ["a = g(x)", "b = h(x)", "c = a * b"],
+    );
     assert.deepEqual(r.stages[0].local, { x: "g'(x)" });
     assert.deepEqual(r.stages[0].localLatex, { x: "g'\\left(x\\right)" });
     assert.deepEqual(r.derivatives, { x: "g'(x) * h(x) + g(x) * h'(x)" });
@@ -218,7 +244,10 @@ describe("abstract functions", () => {
 
   it("a call of constants is still a stage, never evaluated", () => {
     const r = symbolic("fn g; g(2) * x");
-    assert.deepEqual(r.stages.map((s) => s.equation), ["a = g(2)", "b = a * x"]);
+    assert.deepEqual(
+      r.stages.map((s) => s.equation),
+      ["a = g(2)", "b = a * x"],
+    );
     assert.deepEqual(r.derivatives, { x: "g(2)" });
   });
 
@@ -265,7 +294,10 @@ describe("abstract functions", () => {
   });
 
   it("the playground's explainAll (which always checks) gets a one-line error, not a crash", () => {
-    assert.throws(() => explainAll("fn g; g(x)^2", new Map(), { check: true }), { name: "ExplainError", message: "g is an abstract function (declared with fn): the gradient check needs a definition" });
+    assert.throws(() => explainAll("fn g; g(x)^2", new Map(), { check: true }), {
+      name: "ExplainError",
+      message: "g is an abstract function (declared with fn): the gradient check needs a definition",
+    });
   });
 
   it("values given anyway are unused, and say so; a value for a defined name is still an error", () => {
@@ -276,6 +308,9 @@ describe("abstract functions", () => {
 
   it("stage names avoid the names of abstract functions", () => {
     const r = symbolic("fn a, b; a(x) + b(x)");
-    assert.deepEqual(r.stages.map((s) => s.equation), ["c = a(x)", "d = b(x)", "f = c + d"]);
+    assert.deepEqual(
+      r.stages.map((s) => s.equation),
+      ["c = a(x)", "d = b(x)", "f = c + d"],
+    );
   });
 });

@@ -65,7 +65,10 @@ describe("explain --check: cost", () => {
 
   it("prints the line in the table, under the gradient check", () => {
     const t = formatTable(checked("(x + y) z", "x=1", "y=2", "z=3"));
-    assert.match(t, /Gradient check[\s\S]*\n {2}z +3 +3 +\S+ +ok\n {2}cost: central differences 2 × 3 inputs × 2 ops = 12 ops; backprop 2 \+ 4 = 6 ops \(2× fewer\)/);
+    assert.match(
+      t,
+      /Gradient check[\s\S]*\n {2}z +3 +3 +\S+ +ok\n {2}cost: central differences 2 × 3 inputs × 2 ops = 12 ops; backprop 2 \+ 4 = 6 ops \(2× fewer\)/,
+    );
   });
 
   it("prints the line in Markdown and LaTeX", () => {

@@ -79,8 +79,14 @@ describe("Table 1: the chain rule per stage", () => {
   });
 
   it("in LaTeX as products of fractions", () => {
-    assert.equal(r.inputChains!.w.latex, "\\frac{\\partial f}{\\partial w} = \\frac{\\partial f}{\\partial p}\\frac{\\partial p}{\\partial w} + \\frac{\\partial f}{\\partial t}\\frac{\\partial t}{\\partial w}");
-    assert.equal(r.inputChains!.b.latex, "\\frac{\\partial f}{\\partial b} = \\frac{\\partial f}{\\partial r}\\frac{\\partial r}{\\partial b} + \\left.\\frac{\\partial f}{\\partial b}\\right|_{\\text{direct}}");
+    assert.equal(
+      r.inputChains!.w.latex,
+      "\\frac{\\partial f}{\\partial w} = \\frac{\\partial f}{\\partial p}\\frac{\\partial p}{\\partial w} + \\frac{\\partial f}{\\partial t}\\frac{\\partial t}{\\partial w}",
+    );
+    assert.equal(
+      r.inputChains!.b.latex,
+      "\\frac{\\partial f}{\\partial b} = \\frac{\\partial f}{\\partial r}\\frac{\\partial r}{\\partial b} + \\left.\\frac{\\partial f}{\\partial b}\\right|_{\\text{direct}}",
+    );
   });
 
   it("a stage nothing consumes has a zero chain rule, and the chain goes through it", () => {

@@ -51,14 +51,23 @@ describe("unknown function names", () => {
 
   it("a two-letter name near a function says how to write the product instead", () => {
     const e = syntaxError(() => parseProgram("lg(x)"));
-    assert.equal(e.message, "unknown function 'lg' (did you mean ln or log? for a product write lg*(...)); to use an abstract function, declare it first: fn lg");
-    assert.equal(e.format(), "syntax error at column 1: unknown function 'lg' (did you mean ln or log? for a product write lg*(...)); to use an abstract function, declare it first: fn lg\n  lg(x)\n  ^");
+    assert.equal(
+      e.message,
+      "unknown function 'lg' (did you mean ln or log? for a product write lg*(...)); to use an abstract function, declare it first: fn lg",
+    );
+    assert.equal(
+      e.format(),
+      "syntax error at column 1: unknown function 'lg' (did you mean ln or log? for a product write lg*(...)); to use an abstract function, declare it first: fn lg\n  lg(x)\n  ^",
+    );
   });
 
   it("the CLI shows the message with the input and a caret under the name", async () => {
     const r = await cli("explain", "1 + sigmod(x)", "--at", "x=1");
     assert.equal(r.code, 1);
-    assert.equal(r.err, "error: syntax error at column 5: unknown function 'sigmod' (did you mean sigmoid?); to use an abstract function, declare it first: fn sigmod\n  1 + sigmod(x)\n      ^");
+    assert.equal(
+      r.err,
+      "error: syntax error at column 5: unknown function 'sigmod' (did you mean sigmoid?); to use an abstract function, declare it first: fn sigmod\n  1 + sigmod(x)\n      ^",
+    );
     const j = await cli("explain", "tahn(x)", "--at", "x=1", "--json");
     assert.equal(JSON.parse(j.out).position, 0);
     assert.match(JSON.parse(j.out).error, /unknown function 'tahn' \(did you mean tanh or tan\?\)/);
@@ -89,7 +98,14 @@ describe("unknown function names", () => {
 
   it("edit distance counts a swap of neighbours as one edit; suggestions list ties, closest length first", () => {
     assert.deepEqual(
-      [["tahn", "tanh"], ["sigmod", "sigmoid"], ["x", "ln"], ["ab", "abs"], ["", "exp"], ["relu", "relu"]].map(([a, b]) => editDistance(a, b)),
+      [
+        ["tahn", "tanh"],
+        ["sigmod", "sigmoid"],
+        ["x", "ln"],
+        ["ab", "abs"],
+        ["", "exp"],
+        ["relu", "relu"],
+      ].map(([a, b]) => editDistance(a, b)),
       [1, 1, 2, 1, 3, 0],
     );
     assert.deepEqual(functionSuggestions("sig"), ["sin", "sign", "sigmoid"]);
@@ -117,10 +133,18 @@ describe("error hints: the bare message plus a hint each front end words", () =>
 
   it("the CLI appends its own wording (--at), on stderr and under --json", async () => {
     assert.equal((await cli("explain", "x + y", "--at", "x=1")).err, "error: missing value for input 'y' (give it with --at y=...)");
-    assert.deepEqual(JSON.parse((await cli("explain", "x + y", "--at", "x=1", "--json")).out), { error: "missing value for input 'y' (give it with --at y=...)" });
-    assert.equal((await cli("explain", "x = 2t; x", "--at", "t=1,x=3")).err, "error: 'x' is defined in the program, so it cannot also be given a value (remove x=... from --at)");
+    assert.deepEqual(JSON.parse((await cli("explain", "x + y", "--at", "x=1", "--json")).out), {
+      error: "missing value for input 'y' (give it with --at y=...)",
+    });
+    assert.equal(
+      (await cli("explain", "x = 2t; x", "--at", "t=1,x=3")).err,
+      "error: 'x' is defined in the program, so it cannot also be given a value (remove x=... from --at)",
+    );
     const r = await cli("explain", "[x, 1]", "--at", "x=1");
-    assert.equal(r.err.split("\n")[0], "error: syntax error at column 1: an array literal with variables in it cannot be staged (give array values with --at, as W=[[1,2],[3,4]])");
+    assert.equal(
+      r.err.split("\n")[0],
+      "error: syntax error at column 1: an array literal with variables in it cannot be staged (give array values with --at, as W=[[1,2],[3,4]])",
+    );
   });
 
   it("the playground words the same errors for its Input values box, never --at", () => {
@@ -134,8 +158,14 @@ describe("error hints: the bare message plus a hint each front end words", () =>
     };
     assert.equal(text("x + y", "x=1"), "error: missing value for input 'y' (add y=... to the Input values)");
     assert.equal(text("x = 2t; x", "t=1,x=3"), "error: 'x' is defined in the program, so it cannot also be given a value (remove x=... from the Input values)");
-    assert.equal(text("[x, 1]", "x=1"), "syntax error at column 1: an array literal with variables in it cannot be staged (give array values in the Input values, as W=[[1,2],[3,4]])\n  [x, 1]\n  ^");
-    assert.equal(text("sigmod(x)", "x=1"), "syntax error at column 1: unknown function 'sigmod' (did you mean sigmoid?); to use an abstract function, declare it first: fn sigmod\n  sigmod(x)\n  ^");
+    assert.equal(
+      text("[x, 1]", "x=1"),
+      "syntax error at column 1: an array literal with variables in it cannot be staged (give array values in the Input values, as W=[[1,2],[3,4]])\n  [x, 1]\n  ^",
+    );
+    assert.equal(
+      text("sigmod(x)", "x=1"),
+      "syntax error at column 1: unknown function 'sigmod' (did you mean sigmoid?); to use an abstract function, declare it first: fn sigmod\n  sigmod(x)\n  ^",
+    );
     assert.equal(playgroundErrorText(new Error("boom")), "error: boom");
     for (const s of [text("x + y", "x=1"), text("x = 2t; x", "t=1,x=3"), text("[x, 1]", "x=1")]) assert.ok(!s.includes("--at"), s);
   });

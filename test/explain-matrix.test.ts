@@ -78,7 +78,13 @@ describe("textbook rules of array stages (denominator convention, with shapes)",
     const r = run("sum(ln(x) + sqrt(x) + sin(x) + cos(x) + abs(x))", "x=[1,2]");
     assert.deepEqual(
       r.stages.filter((s) => s.inputs.join() === "x").map((s) => s.rule?.x.text),
-      ["∂out/∂x = (1/x) ⊙ ∂out/∂a", "∂out/∂x = (1/(2b)) ⊙ ∂out/∂b", "∂out/∂x = cos(x) ⊙ ∂out/∂d", "∂out/∂x = (−sin(x)) ⊙ ∂out/∂g", "∂out/∂x = sign(x) ⊙ ∂out/∂i"],
+      [
+        "∂out/∂x = (1/x) ⊙ ∂out/∂a",
+        "∂out/∂x = (1/(2b)) ⊙ ∂out/∂b",
+        "∂out/∂x = cos(x) ⊙ ∂out/∂d",
+        "∂out/∂x = (−sin(x)) ⊙ ∂out/∂g",
+        "∂out/∂x = sign(x) ⊙ ∂out/∂i",
+      ],
     );
   });
 
@@ -152,21 +158,58 @@ describe("textbook rules of array stages (denominator convention, with shapes)",
     const r = run("sum(1/x + tan(x) + sign(x) + step(x) + transpose(x))", "x=[1,2,3]");
     assert.deepEqual(
       r.stages.filter((s) => s.inputs.join() === "x").map((s) => `${s.rule?.x.text} | ${s.rule?.x.shapes}`),
-      ["∂out/∂x = (−a²) ⊙ ∂out/∂a | (3,) = (3,) ⊙ (3,)", "∂out/∂x = (1 + b²) ⊙ ∂out/∂b | (3,) = (3,) ⊙ (3,)", "∂out/∂x = 0 | (3,) = (3,)", "∂out/∂x = 0 | (3,) = (3,)", "∂out/∂x = ∂out/∂i | (3,) = (3,)"],
+      [
+        "∂out/∂x = (−a²) ⊙ ∂out/∂a | (3,) = (3,) ⊙ (3,)",
+        "∂out/∂x = (1 + b²) ⊙ ∂out/∂b | (3,) = (3,) ⊙ (3,)",
+        "∂out/∂x = 0 | (3,) = (3,)",
+        "∂out/∂x = 0 | (3,) = (3,)",
+        "∂out/∂x = ∂out/∂i | (3,) = (3,)",
+      ],
     );
     // Zero contributions drop out of the sum; x + (−y) reads x − y.
     assert.deepEqual(texts(r), ["∂out/∂x = 1 + 1 + tan(x)² − (1/x)²"]);
   });
 
   it("every stage op on arrays has a rule (a scalar program has none: it is explained without matrices)", () => {
-    const ops = ["-x", "1/x", "ln(x)", "exp(x)", "sqrt(x)", "sin(x)", "cos(x)", "tan(x)", "tanh(x)", "sigmoid(x)", "relu(x)", "abs(x)", "sign(x)", "step(x)", "mean(x)", "transpose(x)", "e^x", "x + y", "x - y", "x * y", "x / y", "x ^ y", "x @ y"];
+    const ops = [
+      "-x",
+      "1/x",
+      "ln(x)",
+      "exp(x)",
+      "sqrt(x)",
+      "sin(x)",
+      "cos(x)",
+      "tan(x)",
+      "tanh(x)",
+      "sigmoid(x)",
+      "relu(x)",
+      "abs(x)",
+      "sign(x)",
+      "step(x)",
+      "mean(x)",
+      "transpose(x)",
+      "e^x",
+      "x + y",
+      "x - y",
+      "x * y",
+      "x / y",
+      "x ^ y",
+      "x @ y",
+    ];
     for (const op of ops) {
-      for (const [xs, ys] of [["[[0.5,1.5,0.7],[1.1,0.3,0.6]]", "[[0.9,1.2,0.4],[1,2,3]]"], ["[0.5,1.5]", "[0.9,1.2]"]]) {
+      for (const [xs, ys] of [
+        ["[[0.5,1.5,0.7],[1.1,0.3,0.6]]", "[[0.9,1.2,0.4],[1,2,3]]"],
+        ["[0.5,1.5]", "[0.9,1.2]"],
+      ]) {
         const src = op === "x @ y" && xs.startsWith("[[") ? "sum(x @ transpose(y))" : `sum(${op})`;
         const x = explainAll(src, parseAssignments([`x=${xs}`, `y=${ys}`]));
         const onArrays = (s: Stage) => x.values.get(s.name)!.size > 1 || refArgs(s).some((n) => x.values.get(n)!.size > 1);
         const missing = x.staged.stages.filter((s, k) => onArrays(s) && !x.report.stages[k].rule);
-        assert.deepEqual(missing.map((s) => s.op), [], `${src} at x=${xs}`);
+        assert.deepEqual(
+          missing.map((s) => s.op),
+          [],
+          `${src} at x=${xs}`,
+        );
         assert.ok(x.report.matrixDerivatives, `${src}: closed forms`);
       }
     }
@@ -203,7 +246,10 @@ describe("shapes on the wires in table, markdown and LaTeX", () => {
   it("the table shows shapes with small arrays' values and the rules in the backward pass", () => {
     const t = formatTable(r);
     assert.match(t, /a = W @ x\s+\[0\.22,0\.26,1\] \(3,\)/);
-    assert.match(t, /a = W @ x\s+∂out\/∂W = \(∂out\/∂a\) xᵀ {3}\(3×2\) = \(3×1\)\(1×2\)\s+-\s+\[0\.44,0\.52,2\] \(3,\)\s+W <- \[\[0\.088,0\.176\],\[0\.104,0\.208\],\[0\.4,0\.8\]\] \(3×2\)/);
+    assert.match(
+      t,
+      /a = W @ x\s+∂out\/∂W = \(∂out\/∂a\) xᵀ {3}\(3×2\) = \(3×1\)\(1×2\)\s+-\s+\[0\.44,0\.52,2\] \(3,\)\s+W <- \[\[0\.088,0\.176\],\[0\.104,0\.208\],\[0\.4,0\.8\]\] \(3×2\)/,
+    );
     assert.ok(!t.includes("reshape("), t);
   });
 
@@ -216,25 +262,41 @@ describe("shapes on the wires in table, markdown and LaTeX", () => {
   it("markdown rows", () => {
     const m = formatMarkdown(r);
     assert.ok(m.includes("| a | `a = W @ x` | [0.22,0.26,1] (3,) | [0.44,0.52,2] (3,) |"), m);
-    assert.ok(m.includes("| `a = W @ x` | `∂out/∂W = (∂out/∂a) xᵀ   (3×2) = (3×1)(1×2)` | - | [0.44,0.52,2] (3,) | W <- [[0.088,0.176],[0.104,0.208],[0.4,0.8]] (3×2) |"), m);
+    assert.ok(
+      m.includes(
+        "| `a = W @ x` | `∂out/∂W = (∂out/∂a) xᵀ   (3×2) = (3×1)(1×2)` | - | [0.44,0.52,2] (3,) | W <- [[0.088,0.176],[0.104,0.208],[0.4,0.8]] (3×2) |",
+      ),
+      m,
+    );
     assert.ok(m.includes("- $\\frac{\\partial \\mathit{out}}{\\partial W} = 2\\,\\left(W\\,x\\right)\\,x^\\top$"), m);
   });
 
   it("LaTeX rules and closed forms", () => {
     const l = formatLatex(r);
-    assert.ok(l.includes("\\frac{\\partial \\mathit{out}}{\\partial W} &= \\left(\\frac{\\partial \\mathit{out}}{\\partial a}\\right)\\,x^\\top \\quad (3\\times 2) = (3\\times 1)(1\\times 2)"), l);
+    assert.ok(
+      l.includes(
+        "\\frac{\\partial \\mathit{out}}{\\partial W} &= \\left(\\frac{\\partial \\mathit{out}}{\\partial a}\\right)\\,x^\\top \\quad (3\\times 2) = (3\\times 1)(1\\times 2)",
+      ),
+      l,
+    );
     assert.ok(l.includes("$a$ & [0.22,0.26,1] (3,) & [0.44,0.52,2] (3,) \\\\"), l);
     assert.ok(l.includes("\\frac{\\partial \\mathit{out}}{\\partial x} &= 2\\,W^\\top\\,W\\,x"), l);
   });
 
   it("JSON carries the rules and closed forms", () => {
     const j = JSON.parse(toJson(r)) as ExplainReport;
-    assert.deepEqual(j.stages[0].rule?.x, { text: "∂out/∂x = Wᵀ (∂out/∂a)", latex: "\\frac{\\partial \\mathit{out}}{\\partial x} = W^\\top\\,\\left(\\frac{\\partial \\mathit{out}}{\\partial a}\\right)", shapes: "(2,) = (2×3)(3,)" });
+    assert.deepEqual(j.stages[0].rule?.x, {
+      text: "∂out/∂x = Wᵀ (∂out/∂a)",
+      latex: "\\frac{\\partial \\mathit{out}}{\\partial x} = W^\\top\\,\\left(\\frac{\\partial \\mathit{out}}{\\partial a}\\right)",
+      shapes: "(2,) = (2×3)(3,)",
+    });
     assert.equal(j.matrixDerivatives?.W.text, "∂out/∂W = 2 (W x) xᵀ");
   });
 
   it("the table lists the matrix derivatives", () => {
-    assert.ok(formatTable(r).includes("Matrix derivatives (denominator convention, checked against the gradients)\n  ∂out/∂W = 2 (W x) xᵀ\n  ∂out/∂x = 2 Wᵀ W x"));
+    assert.ok(
+      formatTable(r).includes("Matrix derivatives (denominator convention, checked against the gradients)\n  ∂out/∂W = 2 (W x) xᵀ\n  ∂out/∂x = 2 Wᵀ W x"),
+    );
   });
 });
 
@@ -280,7 +342,11 @@ describe("closed-form matrix derivatives", () => {
   });
 
   it("mean writes its count as a fraction", () => {
-    assert.deepEqual(texts(run("mean((A @ B) * C)", "A=[[1,2],[3,4]]", "B=[[1,0,2],[0,1,1]]", "C=[[1,2,3],[4,5,6]]")), ["∂out/∂A = (1/6) C Bᵀ", "∂out/∂B = (1/6) Aᵀ C", "∂out/∂C = (1/6) A B"]);
+    assert.deepEqual(texts(run("mean((A @ B) * C)", "A=[[1,2],[3,4]]", "B=[[1,0,2],[0,1,1]]", "C=[[1,2,3],[4,5,6]]")), [
+      "∂out/∂A = (1/6) C Bᵀ",
+      "∂out/∂B = (1/6) Aᵀ C",
+      "∂out/∂C = (1/6) A B",
+    ]);
   });
 });
 
@@ -313,7 +379,10 @@ const PROGRAMS: { src: string; shapes: (m: number, n: number, k: number) => Reco
   { src: "sum(X / (r^2 + 1) + c^2 / (X^2 + 1)) + sum((c^2 + 1) ^ r)", shapes: (m, n) => ({ X: [m, n], r: [1, n], c: [m, 1] }) },
   { src: "sum(exp(X) ^ y + (y^2 + 1) ^ X + 2 ^ X) + sum((s^2 + 1) ^ y / (s^2 + 2))", shapes: (m, n) => ({ X: [m, n], y: [m, 1], s: [] }) },
   { src: "sum(tanh(A @ B) * C) + sum((P @ Q)^2)", shapes: (m, n, k) => ({ A: [2, m, n], B: [n, k], C: [m, k], P: [2, 1, m, n], Q: [3, n, k] }) },
-  { src: "mean(tan(X / 2) * sign(X) + step(X) + 1 / (X^2 + 1)) + sum(transpose(v) * v) + sum((A @ B) / (C^2 + 1))", shapes: (m, n, k) => ({ X: [m, n], v: [k], A: [m, n], B: [n, k], C: [m, k] }) },
+  {
+    src: "mean(tan(X / 2) * sign(X) + step(X) + 1 / (X^2 + 1)) + sum(transpose(v) * v) + sum((A @ B) / (C^2 + 1))",
+    shapes: (m, n, k) => ({ X: [m, n], v: [k], A: [m, n], B: [n, k], C: [m, k] }),
+  },
 ];
 
 describe("every rule and closed form evaluates to the engine's gradients", () => {

@@ -59,7 +59,10 @@ describe("parser: precedence and notation", () => {
 
   it("programs: definitions separated by ; or newlines, the last statement is the output", () => {
     const p = parseProgram("x = ln(t); y = t^3/3\nz = 2x + y");
-    assert.deepEqual(p.statements.map((s) => s.name), ["x", "y", "z"]);
+    assert.deepEqual(
+      p.statements.map((s) => s.name),
+      ["x", "y", "z"],
+    );
     assert.ok(Math.abs(value("x = ln(t); y = t^3/3; z = 2x + y", "t=2") - (2 * Math.log(2) + 8 / 3)) < 1e-12);
     assert.equal(value("u = x + 1\nu * u", "x=2"), 9);
   });
@@ -143,17 +146,20 @@ describe("parser fuzzing", () => {
   it("random strings either parse or throw ExplainSyntaxError, quickly", () => {
     const alphabet = fc.constantFrom(..."xyz0123456789.+-*/^@()[],;=\n eπσ".split(""), "sin", "ln", "**", ".T", "e", "pi", "1e", "1e-", "sqrt(");
     fc.assert(
-      fc.property(fc.array(alphabet, { maxLength: 60 }).map((a) => a.join("")), (s) => {
-        const t0 = performance.now();
-        try {
-          parseProgram(s);
-        } catch (e) {
-          assert.ok(e instanceof ExplainSyntaxError, `threw ${String(e)} for ${JSON.stringify(s)}`);
-          assert.ok(e.position >= 0 && e.position <= s.length);
-          assert.ok(e.format().includes("^"));
-        }
-        assert.ok(performance.now() - t0 < 1000, "parsing took too long");
-      }),
+      fc.property(
+        fc.array(alphabet, { maxLength: 60 }).map((a) => a.join("")),
+        (s) => {
+          const t0 = performance.now();
+          try {
+            parseProgram(s);
+          } catch (e) {
+            assert.ok(e instanceof ExplainSyntaxError, `threw ${String(e)} for ${JSON.stringify(s)}`);
+            assert.ok(e.position >= 0 && e.position <= s.length);
+            assert.ok(e.format().includes("^"));
+          }
+          assert.ok(performance.now() - t0 < 1000, "parsing took too long");
+        },
+      ),
       { numRuns: 3000, seed: 1 },
     );
   });

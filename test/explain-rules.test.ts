@@ -103,7 +103,10 @@ describe("gate labels", () => {
   });
 
   it("neg, sub, pow and div with constants read as written; negative and compound constants keep their sign", () => {
-    const labels = (src: string, at: string) => buildGraph(run(src, at)).nodes.filter((n) => n.kind === "stage").map((n) => n.label);
+    const labels = (src: string, at: string) =>
+      buildGraph(run(src, at))
+        .nodes.filter((n) => n.kind === "stage")
+        .map((n) => n.label);
     assert.deepEqual(labels("-x + 2^x + x^3 + (2 - x) + x/4", "x=2"), ["−x", "2^", "+", "^3", "+", "2−", "+", "÷4", "+"]);
     assert.deepEqual(labels("x * (-2)", "x=2"), ["×−2"]);
     assert.deepEqual(labels("x * (2/3)", "x=2"), ["×2/3"]);
@@ -121,11 +124,19 @@ describe("warnings: an elementwise product of a matrix", () => {
 
   it("W x (implicit) with two matrices warns too", () => {
     const r = run("sum(A B)", "A=[[1,2],[3,4]]", "B=[[1,0],[0,1]]");
-    assert.ok(r.warnings.some((w) => w.startsWith("product: stage a = A * B multiplies elementwise (shapes (2,2) and (2,2)); for a matrix product write A @ B")), r.warnings.join("\n"));
+    assert.ok(
+      r.warnings.some((w) => w.startsWith("product: stage a = A * B multiplies elementwise (shapes (2,2) and (2,2)); for a matrix product write A @ B")),
+      r.warnings.join("\n"),
+    );
   });
 
   it("no warning for vectors, scalars times matrices, @, or a vector whose length does not match", () => {
-    const quiet = (src: string, ...at: string[]) => assert.deepEqual(run(src, ...at).warnings.filter((w) => w.startsWith("product:")), [], src);
+    const quiet = (src: string, ...at: string[]) =>
+      assert.deepEqual(
+        run(src, ...at).warnings.filter((w) => w.startsWith("product:")),
+        [],
+        src,
+      );
     quiet("sum(x * y)", "x=[1,2]", "y=[3,4]");
     quiet("sum(2 * W)", "W=[[1,2],[3,4]]");
     quiet("sum(s * W)", "s=3", "W=[[1,2],[3,4]]");

@@ -36,13 +36,19 @@ function heavyFanOut(n: number, inputs: number, seed: number): { src: string; at
     lines.push(`s${i} = ${f}(${arg}) ${["+", "-", "*"][Math.floor(next() * 3)]} ${pick()}`);
     names.push(`s${i}`);
   }
-  const at = names.slice(0, inputs).map((nm, k) => `${nm}=${(0.3 + 0.1 * k).toFixed(2)}`).join(",");
+  const at = names
+    .slice(0, inputs)
+    .map((nm, k) => `${nm}=${(0.3 + 0.1 * k).toFixed(2)}`)
+    .join(",");
   return { src: lines.join("\n"), at };
 }
 
 /** A per-stage formula back in the input language: ∂out/∂a becomes the name g_a. */
 function asProgram(text: string): string {
-  return text.replace(/^[^=]*= /, "").replace(/∂\w+\/∂(\w+)/g, "g_$1").replace(/·/g, "*");
+  return text
+    .replace(/^[^=]*= /, "")
+    .replace(/∂\w+\/∂(\w+)/g, "g_$1")
+    .replace(/·/g, "*");
 }
 
 /** The value of every name and of every gradient (as g_name), for evaluating per-stage formulas. */
@@ -143,7 +149,10 @@ describe("one recording serves every part of the report", () => {
     }
     assert.deepEqual(r.gradients, { x: 8, y: 7 });
     // The check compares central differences with the trace's own gradients.
-    assert.deepEqual(r.check?.map((c) => c.analytic), [8, 7]);
+    assert.deepEqual(
+      r.check?.map((c) => c.analytic),
+      [8, 7],
+    );
     assert.ok(r.check?.every((c) => c.ok));
   });
 

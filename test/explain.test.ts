@@ -37,31 +37,58 @@ const sig = (v: number) => 1 / (1 + Math.exp(-v));
 describe("seeds 000 / 004: staged computation (compute and conquer)", () => {
   it("(x + y) z: two stages, f = 8 and gradients 2, 2, 4 at 1, 3, 2", () => {
     const r = run("(x + y) z", "x=1,y=3,z=2");
-    assert.deepEqual(r.stages.map((s) => s.equation), ["a = x + y", "b = a * z"]);
+    assert.deepEqual(
+      r.stages.map((s) => s.equation),
+      ["a = x + y", "b = a * z"],
+    );
     assert.equal(r.value, 8);
     assert.deepEqual(r.gradients, { x: 2, y: 2, z: 4 });
-    assert.deepEqual(r.stages.map((s) => s.local), [{ x: "1", y: "1" }, { a: "z", z: "a" }]);
+    assert.deepEqual(
+      r.stages.map((s) => s.local),
+      [
+        { x: "1", y: "1" },
+        { a: "z", z: "a" },
+      ],
+    );
   });
 
   it("(x^2 + 2y) z^3: the seeds' five stages, h = 88, gradients 48, 16, 132 at 3, 1, 2", () => {
     const r = run("(x^2 + 2y) z^3", "x=3,y=1,z=2");
-    assert.deepEqual(r.stages.map((s) => s.equation), ["a = x^2", "b = 2y", "c = a + b", "d = z^3", "f = c * d"]);
-    assert.deepEqual(r.stages.map((s) => s.op), ["pow", "mul", "add", "pow", "mul"]);
+    assert.deepEqual(
+      r.stages.map((s) => s.equation),
+      ["a = x^2", "b = 2y", "c = a + b", "d = z^3", "f = c * d"],
+    );
+    assert.deepEqual(
+      r.stages.map((s) => s.op),
+      ["pow", "mul", "add", "pow", "mul"],
+    );
     assert.equal(r.value, 88);
     assert.deepEqual(r.gradients, { x: 48, y: 16, z: 132 });
-    assert.deepEqual(r.stages.map((s) => s.local), [{ x: "2x" }, { y: "2" }, { a: "1", b: "1" }, { z: "3z^2" }, { c: "d", d: "c" }]);
-    assert.deepEqual(r.stages.map((s) => s.grad), [8, 8, 8, 11, 1]);
+    assert.deepEqual(
+      r.stages.map((s) => s.local),
+      [{ x: "2x" }, { y: "2" }, { a: "1", b: "1" }, { z: "3z^2" }, { c: "d", d: "c" }],
+    );
+    assert.deepEqual(
+      r.stages.map((s) => s.grad),
+      [8, 8, 8, 11, 1],
+    );
   });
 
   it("(ln(x) + sin(y))^2 + 4x: six stages, the fan-out sum at x, zero for z, and the dead gradient at cos(pi/2)", () => {
     const r = run("(ln(x) + sin(y))^2 + 4x", "x=e", "y=pi/2", "z=2");
-    assert.deepEqual(r.stages.map((s) => s.equation), ["a = ln(x)", "b = sin(y)", "c = a + b", "d = c^2", "f = 4x", "g = d + f"]);
+    assert.deepEqual(
+      r.stages.map((s) => s.equation),
+      ["a = ln(x)", "b = sin(y)", "c = a + b", "d = c^2", "f = 4x", "g = d + f"],
+    );
     close(r.value, 4 + 4 * Math.E);
     close(r.gradients.x, 4 / Math.E + 4);
     close(r.gradients.y, 0, 1e-15);
     assert.equal(r.gradients.z, 0);
     const intoX = r.edges.filter((e) => e.from === "x");
-    assert.deepEqual(intoX.map((e) => e.to), ["f", "a"]);
+    assert.deepEqual(
+      intoX.map((e) => e.to),
+      ["f", "a"],
+    );
     close(intoX[0].contribution, 4);
     close(intoX[1].contribution, 4 / Math.E);
     assert.match(formatTable(r), /gx = 4 \+ 1\.472 = 5\.472/);
@@ -79,7 +106,10 @@ describe("seeds 000 / 004: staged computation (compute and conquer)", () => {
 
   it("a stage name never takes an input's name or e", () => {
     const r = run("a * b + c * d * e", "a=1,b=2,c=3,d=4");
-    assert.deepEqual(r.stages.map((s) => s.name), ["f", "g", "h", "i"]);
+    assert.deepEqual(
+      r.stages.map((s) => s.name),
+      ["f", "g", "h", "i"],
+    );
   });
 });
 
@@ -87,9 +117,18 @@ describe("seeds 000 / 004: sigmoid", () => {
   const r = explain("1/(1+exp(-x))", parseAssignments(["x=2"]), { step: 0.2, check: true });
 
   it("has the four stages negate, exp, add 1, reciprocal", () => {
-    assert.deepEqual(r.stages.map((s) => s.op), ["neg", "exp", "add", "reciprocal"]);
-    assert.deepEqual(r.stages.map((s) => s.equation), ["a = -x", "b = exp(a)", "c = 1 + b", "d = 1 / c"]);
-    assert.deepEqual(r.stages.map((s) => s.local), [{ x: "-1" }, { a: "exp(a)" }, { b: "1" }, { c: "-1 / c^2" }]);
+    assert.deepEqual(
+      r.stages.map((s) => s.op),
+      ["neg", "exp", "add", "reciprocal"],
+    );
+    assert.deepEqual(
+      r.stages.map((s) => s.equation),
+      ["a = -x", "b = exp(a)", "c = 1 + b", "d = 1 / c"],
+    );
+    assert.deepEqual(
+      r.stages.map((s) => s.local),
+      [{ x: "-1" }, { a: "exp(a)" }, { b: "1" }, { c: "-1 / c^2" }],
+    );
   });
 
   it("gives the seeds' gate-by-gate numbers: -0.78, -0.78, -0.10, 0.10", () => {
@@ -115,7 +154,10 @@ describe("seeds 000 / 004: sigmoid", () => {
 
   it("warns about saturation: sigmoid'(25) = 1.4e-11", () => {
     const s = run("sigmoid(x)", "x=25");
-    assert.ok(s.warnings.some((w) => /saturation: stage a = sigmoid\(x\): sigmoid'\(25\) = 1\.389e-11/.test(w)), s.warnings.join("\n"));
+    assert.ok(
+      s.warnings.some((w) => /saturation: stage a = sigmoid\(x\): sigmoid'\(25\) = 1\.389e-11/.test(w)),
+      s.warnings.join("\n"),
+    );
     assert.deepEqual(s.stages[0].local, { x: "sigmoid(x) * (1 - sigmoid(x))" });
   });
 });
@@ -123,24 +165,31 @@ describe("seeds 000 / 004: sigmoid", () => {
 describe("seeds 000 q4 / 004 q6: complex_layer", () => {
   const src = "ln(x) sigmoid(sqrt(y)) / sigmoid((x + y)^2)";
   it("forward value and gradients match the closed form", () => {
-    const x = 0.8, y = 0.3;
+    const x = 0.8,
+      y = 0.3;
     const r = run(src, `x=${x},y=${y}`);
     const s = (v: number) => sig(v);
     const f = (Math.log(x) * s(Math.sqrt(y))) / s((x + y) ** 2);
     close(r.value, f);
     const h = (x + y) ** 2;
-    const dh = -(Math.log(x) * s(Math.sqrt(y))) / s(h) ** 2 * s(h) * (1 - s(h)) * 2 * (x + y);
-    close(r.gradients.x, (s(Math.sqrt(y)) / x) / s(h) + dh);
-    close(r.gradients.y, (Math.log(x) * s(Math.sqrt(y)) * (1 - s(Math.sqrt(y))) / (2 * Math.sqrt(y))) / s(h) + dh);
+    const dh = (-(Math.log(x) * s(Math.sqrt(y))) / s(h) ** 2) * s(h) * (1 - s(h)) * 2 * (x + y);
+    close(r.gradients.x, s(Math.sqrt(y)) / x / s(h) + dh);
+    close(r.gradients.y, (Math.log(x) * s(Math.sqrt(y)) * (1 - s(Math.sqrt(y)))) / (2 * Math.sqrt(y)) / s(h) + dh);
     assert.ok(r.check!.every((c) => c.ok));
-    assert.deepEqual(r.stages.map((s2) => s2.op), ["ln", "sqrt", "sigmoid", "mul", "add", "pow", "sigmoid", "div"]);
+    assert.deepEqual(
+      r.stages.map((s2) => s2.op),
+      ["ln", "sqrt", "sigmoid", "mul", "add", "pow", "sigmoid", "div"],
+    );
   });
 });
 
 describe("seed 001: local gradients, Table 1 and the tasks", () => {
   it("easy example: L = ((w x + b) - y)^2 has dL/dw = 2x(wx + b - y)", () => {
     const r = run("((w x + b) - y)^2", "w=0.5,x=2,b=0.3,y=1");
-    assert.deepEqual(r.stages.map((s) => s.equation), ["a = w * x", "c = a + b", "d = c - y", "f = d^2"]);
+    assert.deepEqual(
+      r.stages.map((s) => s.equation),
+      ["a = w * x", "c = a + b", "d = c - y", "f = d^2"],
+    );
     close(r.gradients.w, 2 * 2 * (0.5 * 2 + 0.3 - 1));
     close(r.gradients.b, 2 * (0.5 * 2 + 0.3 - 1));
     close(evalAt(r.derivatives!.w, "w=1.5,x=-2,b=0.1,y=0.7"), 2 * -2 * (1.5 * -2 + 0.1 - 0.7));
@@ -148,7 +197,10 @@ describe("seed 001: local gradients, Table 1 and the tasks", () => {
 
   it("Table 1: f = (w e^(bx) + ln(w x)) b, the breakdown and df/db = b w x e^(bx) + w e^(bx) + ln(w x)", () => {
     const r = run("(w e^(b x) + ln(w x)) b", "x=0.5,b=1.2,w=2");
-    assert.deepEqual(r.stages.map((s) => s.equation), ["a = b * x", "c = exp(a)", "d = w * c", "f = w * x", "g = ln(f)", "h = d + g", "i = h * b"]);
+    assert.deepEqual(
+      r.stages.map((s) => s.equation),
+      ["a = b * x", "c = exp(a)", "d = w * c", "f = w * x", "g = ln(f)", "h = d + g", "i = h * b"],
+    );
     assert.deepEqual(r.stages[1].local, { a: "exp(a)" });
     assert.deepEqual(r.stages[4].local, { f: "1 / f" });
     const [x, b, w] = [0.7, -0.4, 1.3];
@@ -172,7 +224,10 @@ describe("seed 001: local gradients, Table 1 and the tasks", () => {
     const src = "(y - sigmoid(w2 sigmoid(w1 x + b1) + b2))^2 + lam (w1^2 + w2^2)";
     const at = "w1=0.5,w2=-1.2,b1=0.1,b2=0.3,x=2,y=1,lam=0.01";
     const r = run(src, at);
-    assert.ok(r.check!.every((c) => c.ok), JSON.stringify(r.check));
+    assert.ok(
+      r.check!.every((c) => c.ok),
+      JSON.stringify(r.check),
+    );
     const [w1, w2, b1, b2, x, y, lam] = [0.5, -1.2, 0.1, 0.3, 2, 1, 0.01];
     const h = sig(w1 * x + b1);
     const o = sig(w2 * h + b2);
@@ -188,7 +243,10 @@ describe("seed 001: local gradients, Table 1 and the tasks", () => {
 describe("seed 004 q2: chain rule through definitions", () => {
   it("(a) z = 2x + y, x = ln(t), y = t^3/3: dz/dt = 2/t + t^2", () => {
     const r = run("x = ln(t); y = t^3/3; z = 2x + y", "t=2");
-    assert.deepEqual(r.stages.filter((s) => ["x", "y", "z"].includes(s.name)).map((s) => s.name), ["x", "y", "z"]);
+    assert.deepEqual(
+      r.stages.filter((s) => ["x", "y", "z"].includes(s.name)).map((s) => s.name),
+      ["x", "y", "z"],
+    );
     close(r.gradients.t, 2 / 2 + 4);
     assert.equal(r.derivatives!.t, "2 / t + t^2");
   });
@@ -219,9 +277,15 @@ describe("vectors and matrices (002, 003, 004 q7)", () => {
   it("004 q7: ||W x||^2 at the given W and x", () => {
     const r = run("sum((W @ x)^2)", "W=[[0.1,0.5],[-0.3,0.8]]", "x=[0.2,0.4]");
     close(r.value, 0.116, 1e-12);
-    assert.deepEqual(r.stages.map((s) => s.shape), [[2], [2], []]);
+    assert.deepEqual(
+      r.stages.map((s) => s.shape),
+      [[2], [2], []],
+    );
     const gW = r.gradients.W as number[][];
-    const want = [[0.088, 0.176], [0.104, 0.208]];
+    const want = [
+      [0.088, 0.176],
+      [0.104, 0.208],
+    ];
     want.forEach((row, i) => row.forEach((w, j) => close(gW[i][j], w, 1e-12)));
     const gx = r.gradients.x as number[];
     close(gx[0], -0.112, 1e-12);
@@ -233,8 +297,21 @@ describe("vectors and matrices (002, 003, 004 q7)", () => {
   it("002 q2e: l = 1/2 ||W2 tanh(W1 x + b) - y||^2, gradients match the derivation", () => {
     const at = ["W1=[[0.1,0.2],[0.3,-0.4]]", "W2=[[1,-1],[0.5,0.5]]", "x=[1,2]", "b=[0.1,-0.1]", "y=[0.5,0.2]"];
     const r = run("0.5 * sum((W2 @ tanh(W1 @ x + b) - y)^2)", ...at);
-    assert.ok(r.check!.every((c) => c.ok), JSON.stringify(r.check));
-    const W1 = [[0.1, 0.2], [0.3, -0.4]], W2 = [[1, -1], [0.5, 0.5]], x = [1, 2], b = [0.1, -0.1], y = [0.5, 0.2];
+    assert.ok(
+      r.check!.every((c) => c.ok),
+      JSON.stringify(r.check),
+    );
+    const W1 = [
+        [0.1, 0.2],
+        [0.3, -0.4],
+      ],
+      W2 = [
+        [1, -1],
+        [0.5, 0.5],
+      ],
+      x = [1, 2],
+      b = [0.1, -0.1],
+      y = [0.5, 0.2];
     const x1 = W1.map((row, i) => row[0] * x[0] + row[1] * x[1] + b[i]);
     const x2 = x1.map(Math.tanh);
     const x4 = W2.map((row, i) => row[0] * x2[0] + row[1] * x2[1] - y[i]);
@@ -246,7 +323,13 @@ describe("vectors and matrices (002, 003, 004 q7)", () => {
 
   it("002 q2c: (y - sum(sigmoid(W @ x + b)))^2", () => {
     const r = run("(y - sum(sigmoid(W @ x + b)))^2", "W=[[0.5,-0.2],[0.1,0.3],[0.4,0.4]]", "x=[1,-1]", "b=[0,0.1,-0.1]", "y=1.5");
-    const W = [[0.5, -0.2], [0.1, 0.3], [0.4, 0.4]], x = [1, -1], b = [0, 0.1, -0.1];
+    const W = [
+        [0.5, -0.2],
+        [0.1, 0.3],
+        [0.4, 0.4],
+      ],
+      x = [1, -1],
+      b = [0, 0.1, -0.1];
     const z = W.map((row, i) => row[0] * x[0] + row[1] * x[1] + b[i]);
     const r0 = 1.5 - z.map(sig).reduce((a, c) => a + c, 0);
     (r.gradients.b as number[]).forEach((v, i) => close(v, -2 * r0 * sig(z[i]) * (1 - sig(z[i])), 1e-12));
@@ -262,16 +345,22 @@ describe("vectors and matrices (002, 003, 004 q7)", () => {
 describe("symbolic derivatives agree with the numeric gradients (property)", () => {
   it("on random expressions at random points", () => {
     fc.assert(
-      fc.property(randomExpression, fc.double({ min: -2, max: 2, noNaN: true }), fc.double({ min: -2, max: 2, noNaN: true }), fc.double({ min: -2, max: 2, noNaN: true }), (src, x, y, z) => {
-        const at = `x=${x},y=${y},z=${z}`;
-        const r = explain(src, parseAssignments([at]));
-        if (!r.derivatives) return; // too large to print: allowed, but rare
-        for (const n of ["x", "y", "z"]) {
-          const g = r.gradients[n] as number;
-          const d = evalAt(r.derivatives[n], at);
-          assert.ok(Math.abs(d - g) <= 1e-7 * (1 + Math.abs(g)), `${src}: d/d${n} = ${r.derivatives[n]} gives ${d}, backprop ${g}`);
-        }
-      }),
+      fc.property(
+        randomExpression,
+        fc.double({ min: -2, max: 2, noNaN: true }),
+        fc.double({ min: -2, max: 2, noNaN: true }),
+        fc.double({ min: -2, max: 2, noNaN: true }),
+        (src, x, y, z) => {
+          const at = `x=${x},y=${y},z=${z}`;
+          const r = explain(src, parseAssignments([at]));
+          if (!r.derivatives) return; // too large to print: allowed, but rare
+          for (const n of ["x", "y", "z"]) {
+            const g = r.gradients[n] as number;
+            const d = evalAt(r.derivatives[n], at);
+            assert.ok(Math.abs(d - g) <= 1e-7 * (1 + Math.abs(g)), `${src}: d/d${n} = ${r.derivatives[n]} gives ${d}, backprop ${g}`);
+          }
+        },
+      ),
       { numRuns: 150, seed: 4 },
     );
   });
@@ -320,14 +409,20 @@ describe("generated code reproduces the engine", () => {
     const ex = explainAll("(ln(x) + sin(y))^2 + 4x", parseAssignments(["x=e,y=pi/2,z=2"]));
     const py = generateCode(ex, ex.report.inputs, "python");
     const lines = py.split("\n");
-    assert.deepEqual(lines.filter((l) => l.includes("+=")).map((l) => l.trim().split("#")[0].trim()), ["gx += ga * (1 / x)"]);
+    assert.deepEqual(
+      lines.filter((l) => l.includes("+=")).map((l) => l.trim().split("#")[0].trim()),
+      ["gx += ga * (1 / x)"],
+    );
     assert.ok(lines.some((l) => /^\s+gx = gf \* 4\s+# f = 4x/.test(l)));
     // Seed and zero gradients take the shape of what they stand for, so the code also runs on arrays.
     assert.ok(lines.some((l) => /^\s+gz = np\.zeros_like\(z\)\s+# the output does not use z/.test(l)));
     // forward stages come first, backward stages in reverse
     const order = ["a = np.log(x)", "g = d + f", "gg = np.ones_like(g)", "gd = gg", "gc = gd * (2 * c)", "gy = gb * np.cos(y)"];
     const pos = order.map((s) => py.indexOf(s));
-    assert.ok(pos.every((p, i) => p >= 0 && (i === 0 || p > pos[i - 1])), pos.join());
+    assert.ok(
+      pos.every((p, i) => p >= 0 && (i === 0 || p > pos[i - 1])),
+      pos.join(),
+    );
   });
 
   const hasNumpy = spawnSync("python3", ["-c", "import numpy"]).status === 0;
@@ -344,13 +439,14 @@ describe("generated code reproduces the engine", () => {
       const same = (a: Value, b: Value): boolean =>
         typeof a === "number" ? Math.abs(a - (b as number)) <= 1e-12 * (1 + Math.abs(a)) : (a as Value[]).every((v, i) => same(v, (b as Value[])[i]));
       assert.ok(same(out, ex.report.value), `${src}: out`);
-      ex.report.inputs.forEach((n, i) => assert.ok(same(gs[i], ex.report.gradients[n]), `${src}: g${n} ${JSON.stringify(gs[i])} vs ${JSON.stringify(ex.report.gradients[n])}`));
+      ex.report.inputs.forEach((n, i) =>
+        assert.ok(same(gs[i], ex.report.gradients[n]), `${src}: g${n} ${JSON.stringify(gs[i])} vs ${JSON.stringify(ex.report.gradients[n])}`),
+      );
     }
   });
 });
 
 describe("backprop explain (CLI)", () => {
-
   it("--json has value, gradients, stages (name, op, inputs, equation, value, grad, local) and derivatives", async () => {
     const r = await cli("explain", "(x^2 + 2y) z^3", "--at", "x=3,y=1,z=2", "--json");
     assert.equal(r.code, 0);
@@ -359,11 +455,30 @@ describe("backprop explain (CLI)", () => {
     assert.deepEqual(j.gradients, { x: 48, y: 16, z: 132 });
     assert.deepEqual(Object.keys(j.stages[0]).slice(0, 9), ["name", "op", "inputs", "equation", "expression", "expressionLatex", "operands", "shape", "value"]);
     // One report carries the derivatives as trees too, and what the explanation cost in operations.
-    assert.deepEqual(j.stages[1].operands, [{ kind: "constant", text: "2", latex: "2", shape: [] }, { kind: "name", name: "y" }]);
-    assert.deepEqual(j.derivativeExprs.y, { kind: "bin", op: "*", left: { kind: "num", value: 2 }, right: { kind: "bin", op: "^", left: { kind: "var", name: "z" }, right: { kind: "num", value: 3 } } });
+    assert.deepEqual(j.stages[1].operands, [
+      { kind: "constant", text: "2", latex: "2", shape: [] },
+      { kind: "name", name: "y" },
+    ]);
+    assert.deepEqual(j.derivativeExprs.y, {
+      kind: "bin",
+      op: "*",
+      left: { kind: "num", value: 2 },
+      right: { kind: "bin", op: "^", left: { kind: "var", name: "z" }, right: { kind: "num", value: 3 } },
+    });
     assert.deepEqual(j.edges.find((e: { to: string; from: string }) => e.to === "f" && e.from === "c").localExpr, { kind: "var", name: "d" });
     assert.deepEqual([j.ops.forward, j.ops.backward > 0, j.ops.symbolic > 0], [5, true, true]);
-    assert.deepEqual({ name: j.stages[4].name, op: j.stages[4].op, inputs: j.stages[4].inputs, equation: j.stages[4].equation, value: j.stages[4].value, grad: j.stages[4].grad, local: j.stages[4].local }, { name: "f", op: "mul", inputs: ["c", "d"], equation: "f = c * d", value: 88, grad: 1, local: { c: "d", d: "c" } });
+    assert.deepEqual(
+      {
+        name: j.stages[4].name,
+        op: j.stages[4].op,
+        inputs: j.stages[4].inputs,
+        equation: j.stages[4].equation,
+        value: j.stages[4].value,
+        grad: j.stages[4].grad,
+        local: j.stages[4].local,
+      },
+      { name: "f", op: "mul", inputs: ["c", "d"], equation: "f = c * d", value: 88, grad: 1, local: { c: "d", d: "c" } },
+    );
     assert.deepEqual(j.derivatives, { x: "2x * z^3", y: "2z^3", z: "3z^2 * (x^2 + 2y)" });
   });
 
@@ -397,8 +512,14 @@ describe("backprop explain (CLI)", () => {
 describe("warnings name the stage", () => {
   it("domain errors: ln of a non-positive value, division by zero", () => {
     const r = explain("ln(x) + 1/y", parseAssignments(["x=-1,y=0"]));
-    assert.ok(r.warnings.some((w) => /^domain: stage a = ln\(x\): ln of a non-positive value \(-1\)/.test(w)), r.warnings.join("\n"));
-    assert.ok(r.warnings.some((w) => /^domain: stage b = 1 \/ y: division by zero/.test(w)), r.warnings.join("\n"));
+    assert.ok(
+      r.warnings.some((w) => /^domain: stage a = ln\(x\): ln of a non-positive value \(-1\)/.test(w)),
+      r.warnings.join("\n"),
+    );
+    assert.ok(
+      r.warnings.some((w) => /^domain: stage b = 1 \/ y: division by zero/.test(w)),
+      r.warnings.join("\n"),
+    );
   });
 
   it("kinks: relu and abs at exactly 0", () => {

@@ -68,7 +68,8 @@ function scalarProgram(n: number, next: () => number): [string, string] {
     // Mostly recent names (deep chains), sometimes anything (long wires, fan-out).
     const recent = () => (next() < 0.7 ? names[Math.max(0, names.length - 1 - Math.floor(next() * 4))] : pick(names));
     const r = next();
-    const rhs = r < 0.35 ? `${pick(UNARY)}(${recent()})` : r < 0.85 ? `${recent()} ${pick(BINARY)} ${recent()}` : `${(1 + Math.floor(next() * 9)) / 2} * ${recent()}`;
+    const rhs =
+      r < 0.35 ? `${pick(UNARY)}(${recent()})` : r < 0.85 ? `${recent()} ${pick(BINARY)} ${recent()}` : `${(1 + Math.floor(next() * 9)) / 2} * ${recent()}`;
     lines.push(`v${k} = ${rhs}`);
     names.push(`v${k}`);
   }

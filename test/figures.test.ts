@@ -37,7 +37,12 @@ interface SvgText {
 }
 
 function texts(svg: string): SvgText[] {
-  return [...svg.matchAll(/<text[^>]*? x="([\d.-]+)" y="([\d.-]+)"[^>]*fill="([^"]+)"[^>]*>([^<]*)<\/text>/g)].map((m) => ({ x: Number(m[1]), y: Number(m[2]), fill: m[3], text: m[4] }));
+  return [...svg.matchAll(/<text[^>]*? x="([\d.-]+)" y="([\d.-]+)"[^>]*fill="([^"]+)"[^>]*>([^<]*)<\/text>/g)].map((m) => ({
+    x: Number(m[1]),
+    y: Number(m[2]),
+    fill: m[3],
+    text: m[4],
+  }));
 }
 
 describe("number formatting on figures", () => {
@@ -70,7 +75,9 @@ describe("figures of (x + y) z at 1, 3, 2", () => {
     const t = texts(svg);
     for (const e of g.edges) {
       const nearest = (text: string, fill: string) =>
-        t.filter((x) => Math.abs(x.x - e.label.x) < 1 && x.text === text && x.fill === fill).sort((a, b) => Math.abs(a.y - e.label.y) - Math.abs(b.y - e.label.y))[0];
+        t
+          .filter((x) => Math.abs(x.x - e.label.x) < 1 && x.text === text && x.fill === fill)
+          .sort((a, b) => Math.abs(a.y - e.label.y) - Math.abs(b.y - e.label.y))[0];
       const value = nearest(e.value, FORWARD_COLOR);
       const grad = nearest(e.grad, BACKWARD_COLOR);
       assert.ok(value && grad, `labels of ${e.from} -> ${e.to}`);
@@ -111,7 +118,10 @@ describe("fan-out and unused stages", () => {
   });
 
   it("every wire routes around gates: it meets no node but its own two", () => {
-    for (const [src, at] of [["(ln(x) + sin(y))^2 + 4x", "x=e,y=pi/2,z=2"], ["(y - sigmoid(w2 sigmoid(w1 x + b1) + b2))^2 + lam (w1^2 + w2^2)", "w1=0.5,w2=-1.2,b1=0.1,b2=0.3,x=2,y=1,lam=0.01"]]) {
+    for (const [src, at] of [
+      ["(ln(x) + sin(y))^2 + 4x", "x=e,y=pi/2,z=2"],
+      ["(y - sigmoid(w2 sigmoid(w1 x + b1) + b2))^2 + lam (w1^2 + w2^2)", "w1=0.5,w2=-1.2,b1=0.1,b2=0.3,x=2,y=1,lam=0.01"],
+    ]) {
       const r = report(src, at);
       const g = buildGraph(r);
       for (const e of g.edges) {
@@ -119,7 +129,14 @@ describe("fan-out and unused stages", () => {
         for (const n of g.nodes.filter((m) => m.kind !== "output" && m.id !== e.from && m.id !== e.to)) {
           for (let i = 1; i < p.length; i++) {
             // Orthogonal segments: the nearest point of the segment to the node's centre.
-            const t = Math.max(0, Math.min(1, ((n.x - p[i - 1].x) * (p[i].x - p[i - 1].x) + (n.y - p[i - 1].y) * (p[i].y - p[i - 1].y)) / (Math.hypot(p[i].x - p[i - 1].x, p[i].y - p[i - 1].y) ** 2 || 1)));
+            const t = Math.max(
+              0,
+              Math.min(
+                1,
+                ((n.x - p[i - 1].x) * (p[i].x - p[i - 1].x) + (n.y - p[i - 1].y) * (p[i].y - p[i - 1].y)) /
+                  (Math.hypot(p[i].x - p[i - 1].x, p[i].y - p[i - 1].y) ** 2 || 1),
+              ),
+            );
             const q = { x: p[i - 1].x + t * (p[i].x - p[i - 1].x), y: p[i - 1].y + t * (p[i].y - p[i - 1].y) };
             const reach = n.kind === "input" ? Math.max(n.r, n.h / 2) : n.r;
             assert.ok(Math.hypot(q.x - n.x, q.y - n.y) > reach, `wire ${e.from} -> ${e.to} runs through ${n.id}`);

@@ -25,7 +25,7 @@ const paths = {
   missing: join(dir, "missing.bp"),
 };
 
-const pick = <T,>(...xs: T[]) => fc.constantFrom(...xs);
+const pick = <T>(...xs: T[]) => fc.constantFrom(...xs);
 const opt = (flag: string, ...values: string[]) => pick(...values).map((v) => [flag, v]);
 const flag = (f: string) => fc.constant([f]);
 
@@ -62,12 +62,28 @@ const explainOption = fc.oneof(
 
 /** A command with 0-6 options in random order; a few bare or misspelled invocations too. */
 const argvArb: fc.Arbitrary<string[]> = fc.oneof(
-  fc.tuple(fc.constant(["train", "--dataset", "iris", "--epochs", "1", "--hidden", "4"]), fc.array(trainOption, { maxLength: 5 })).map(([head, o]) => [...head, ...o.flat()]),
-  fc.tuple(pick("x", "x + y", "(x", "sum(A)", "ln(x) * y", "x^2", "1/x", "x +* y", ""), fc.array(explainOption, { maxLength: 5 })).map(([p, o]) => ["explain", p, ...o.flat()]),
+  fc
+    .tuple(fc.constant(["train", "--dataset", "iris", "--epochs", "1", "--hidden", "4"]), fc.array(trainOption, { maxLength: 5 }))
+    .map(([head, o]) => [...head, ...o.flat()]),
+  fc
+    .tuple(pick("x", "x + y", "(x", "sum(A)", "ln(x) * y", "x^2", "1/x", "x +* y", ""), fc.array(explainOption, { maxLength: 5 }))
+    .map(([p, o]) => ["explain", p, ...o.flat()]),
   fc.array(pick("(4,2)", "+", "@", "(2,4,1)", "(3,)", "x", "()", "**", "%", "--json", "--bogus"), { maxLength: 6 }).map((t) => ["shapes", ...t]),
   fc.tuple(modelPath, fc.array(pick("--json", "--bogus"), { maxLength: 2 })).map(([m, o]) => ["predict", "--model", m, ...o]),
   fc.array(pick("--json", "--bogus"), { maxLength: 2 }).map((o) => ["predict", ...o]),
-  fc.tuple(fc.array(fc.oneof(opt("--sizes", "8,10,3", "a", "1", "0,3", "100000000,2", ""), opt("--batch", "4", "0", "x"), modelPath.map((m) => ["--model", m]), flag("--json")), { maxLength: 3 })).map(([o]) => ["explain-model", ...o.flat()]),
+  fc
+    .tuple(
+      fc.array(
+        fc.oneof(
+          opt("--sizes", "8,10,3", "a", "1", "0,3", "100000000,2", ""),
+          opt("--batch", "4", "0", "x"),
+          modelPath.map((m) => ["--model", m]),
+          flag("--json"),
+        ),
+        { maxLength: 3 },
+      ),
+    )
+    .map(([o]) => ["explain-model", ...o.flat()]),
   fc.array(pick("help", "bogus", "--json", "--help", "--version", "-V", "train", "--epoch", "explain"), { maxLength: 3 }),
 );
 
@@ -153,7 +169,38 @@ function rebuild(bytes: Uint8Array, manifest: Manifest): Uint8Array {
   return out;
 }
 
-const FIELD_VALUES: Json[] = [-1, 0, 1, 7, 8, 12, 48, 64, 88, 1e9, 2 ** 53, 2 ** 60, 1.5, "x", null, true, [], [4, 3], [3, 4], [3], [2], [1e9, 1e9], [65536, 65536], [-1], [1.5], {}, "float64", "float32", "layers.0.weight", "layers.2.bias"];
+const FIELD_VALUES: Json[] = [
+  -1,
+  0,
+  1,
+  7,
+  8,
+  12,
+  48,
+  64,
+  88,
+  1e9,
+  2 ** 53,
+  2 ** 60,
+  1.5,
+  "x",
+  null,
+  true,
+  [],
+  [4, 3],
+  [3, 4],
+  [3],
+  [2],
+  [1e9, 1e9],
+  [65536, 65536],
+  [-1],
+  [1.5],
+  {},
+  "float64",
+  "float32",
+  "layers.0.weight",
+  "layers.2.bias",
+];
 
 type Damage =
   | { kind: "flip"; at: number; bit: number }
@@ -169,8 +216,16 @@ const damageArb: fc.Arbitrary<Damage> = fc.oneof(
   fc.record({ kind: fc.constant("flip" as const), at: fc.nat(), bit: fc.integer({ min: 0, max: 7 }) }),
   fc.record({ kind: fc.constant("truncate" as const), keep: fc.nat() }),
   fc.record({ kind: fc.constant("append" as const), extra: fc.array(fc.integer({ min: 0, max: 255 }), { minLength: 1, maxLength: 16 }) }),
-  fc.record({ kind: fc.constant("edit" as const), tensor: fc.integer({ min: 0, max: 3 }), field: pick("offset", "byteLength", "shape", "dtype", "name"), value: pick(...FIELD_VALUES) }),
-  fc.record({ kind: fc.constant("sizes" as const), value: pick<Json>([4, 3, 2], [4, 5, 2], [4, 1e9, 2], [4, 2], [3, 4, 2], "4,3,2", [], [4, 0, 2], [4, 3.5, 2], null) }),
+  fc.record({
+    kind: fc.constant("edit" as const),
+    tensor: fc.integer({ min: 0, max: 3 }),
+    field: pick("offset", "byteLength", "shape", "dtype", "name"),
+    value: pick(...FIELD_VALUES),
+  }),
+  fc.record({
+    kind: fc.constant("sizes" as const),
+    value: pick<Json>([4, 3, 2], [4, 5, 2], [4, 1e9, 2], [4, 2], [3, 4, 2], "4,3,2", [], [4, 0, 2], [4, 3.5, 2], null),
+  }),
   fc.record({ kind: fc.constant("drop" as const), tensor: fc.integer({ min: 0, max: 3 }) }),
   fc.record({ kind: fc.constant("duplicate" as const), tensor: fc.integer({ min: 0, max: 3 }) }),
   fc.record({ kind: fc.constant("jsonLength" as const), value: fc.nat({ max: 0xffffffff }) }),
@@ -217,7 +272,13 @@ function declaredValues(bytes: Uint8Array, name: string): number[] {
 
 describe("fuzz: damaged checkpoints", () => {
   const model = bp.mlp([4, 3, 2], { rng: new bp.Rng(5) });
-  const original = encodeCheckpoint(model.namedParameters(), { architecture: { kind: "mlp", sizes: [4, 3, 2], activation: "relu" }, dataset: "iris", classes: ["a", "b"], seed: 0, testFraction: 0.2 });
+  const original = encodeCheckpoint(model.namedParameters(), {
+    architecture: { kind: "mlp", sizes: [4, 3, 2], activation: "relu" },
+    dataset: "iris",
+    classes: ["a", "b"],
+    seed: 0,
+    testFraction: 0.2,
+  });
   const file = join(dir, "damaged.bp");
 
   it("load what the bytes say, or throw CheckpointError; never RangeError or TypeError, never slowly", () => {
@@ -233,14 +294,18 @@ describe("fuzz: damaged checkpoints", () => {
         }
         assert.ok(performance.now() - t0 < 250, `took ${performance.now() - t0} ms for ${JSON.stringify(d)}`);
         if (loaded) {
-          for (const [name, p] of loaded.model.namedParameters()) assert.deepEqual(Array.from(p.data), declaredValues(bytes, name), `${name} for ${JSON.stringify(d)}`);
+          for (const [name, p] of loaded.model.namedParameters())
+            assert.deepEqual(Array.from(p.data), declaredValues(bytes, name), `${name} for ${JSON.stringify(d)}`);
         }
         // The file route (size bounds, header read) agrees with the in-memory one.
         writeFileSync(file, bytes);
         try {
           const fromFile = loadModel(file);
           assert.ok(loaded, `loadModel accepted what modelFromCheckpoint refused: ${JSON.stringify(d)}`);
-          assert.deepEqual(fromFile.model.namedParameters().map(([, p]) => Array.from(p.data)), loaded.model.namedParameters().map(([, p]) => Array.from(p.data)));
+          assert.deepEqual(
+            fromFile.model.namedParameters().map(([, p]) => Array.from(p.data)),
+            loaded.model.namedParameters().map(([, p]) => Array.from(p.data)),
+          );
         } catch (e) {
           if (e instanceof assert.AssertionError) throw e;
           assert.ok(e instanceof CheckpointError, `${(e as Error).name}: ${(e as Error).message}`);

@@ -37,8 +37,31 @@ function explainEverything(src: string, at = AT): number {
 
 const TOKENS = [
   ..."xyzwM0123456789.+-*/^@()[],;=\n eπσ·×−".split(""),
-  "sin", "cos", "ln", "exp", "tanh", "sigmoid", "sqrt", "relu", "abs", "sum", "mean", "transpose",
-  "**", ".T", "pi", "1e", "1e-", "1e400", "sqrt(", "constructor", "__proto__", "toString", " = ", "0/0", "1/0",
+  "sin",
+  "cos",
+  "ln",
+  "exp",
+  "tanh",
+  "sigmoid",
+  "sqrt",
+  "relu",
+  "abs",
+  "sum",
+  "mean",
+  "transpose",
+  "**",
+  ".T",
+  "pi",
+  "1e",
+  "1e-",
+  "1e400",
+  "sqrt(",
+  "constructor",
+  "__proto__",
+  "toString",
+  " = ",
+  "0/0",
+  "1/0",
 ];
 
 /** Tokens joined by nothing or a space (so that names do not always run together). */
@@ -139,21 +162,23 @@ function programArb(minStages: number, maxStages: number): fc.Arbitrary<{ src: s
     b: fc.nat(),
     k: fc.integer({ min: 1, max: 5 }),
   });
-  return fc.record({ nInputs: fc.integer({ min: 3, max: 6 }), steps: fc.array(step, { minLength: minStages, maxLength: maxStages, size: "max" }) }).map(({ nInputs, steps }) => {
-    const inputs = ["x", "y", "z", "u", "v", "w"].slice(0, nInputs);
-    const names = [...inputs];
-    const lines = steps.map((s, i) => {
-      // Mostly recent names, so chains are deep and every name is reused.
-      const pick = (r: number) => names[names.length - 1 - (r % Math.min(names.length, 4))];
-      const arg = s.fn === "ln" ? `1 + ${pick(s.a)}^2` : pick(s.a);
-      const left = s.fn ? `${s.fn}(${arg})` : arg;
-      const right = s.op === "/" ? `(${s.k} + ${pick(s.b)}^2)` : `${s.k > 2 ? `${s.k}` : ""}${pick(s.b)}`;
-      const name = `t${i}`;
-      names.push(name);
-      return `${name} = ${left} ${s.op} ${right}`;
+  return fc
+    .record({ nInputs: fc.integer({ min: 3, max: 6 }), steps: fc.array(step, { minLength: minStages, maxLength: maxStages, size: "max" }) })
+    .map(({ nInputs, steps }) => {
+      const inputs = ["x", "y", "z", "u", "v", "w"].slice(0, nInputs);
+      const names = [...inputs];
+      const lines = steps.map((s, i) => {
+        // Mostly recent names, so chains are deep and every name is reused.
+        const pick = (r: number) => names[names.length - 1 - (r % Math.min(names.length, 4))];
+        const arg = s.fn === "ln" ? `1 + ${pick(s.a)}^2` : pick(s.a);
+        const left = s.fn ? `${s.fn}(${arg})` : arg;
+        const right = s.op === "/" ? `(${s.k} + ${pick(s.b)}^2)` : `${s.k > 2 ? `${s.k}` : ""}${pick(s.b)}`;
+        const name = `t${i}`;
+        names.push(name);
+        return `${name} = ${left} ${s.op} ${right}`;
+      });
+      return { src: [...lines, `${names[names.length - 1]} + ${names[names.length - 2]}`].join("\n"), inputs };
     });
-    return { src: [...lines, `${names[names.length - 1]} + ${names[names.length - 2]}`].join("\n"), inputs };
-  });
 }
 
 describe("fuzz (b): well-formed programs finish within an op budget", () => {

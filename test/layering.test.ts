@@ -25,7 +25,10 @@ interface Violation {
 function violations(dir: string): Violation[] {
   let out: string;
   try {
-    out = execFileSync(process.execPath, [DEPCRUISE, "src", "--config", join(ROOT, ".dependency-cruiser.cjs"), "--output-type", "json"], { cwd: dir, encoding: "utf8" });
+    out = execFileSync(process.execPath, [DEPCRUISE, "src", "--config", join(ROOT, ".dependency-cruiser.cjs"), "--output-type", "json"], {
+      cwd: dir,
+      encoding: "utf8",
+    });
   } catch (e) {
     // Exit status 1+ when there are violations; the report is still on stdout.
     out = (e as { stdout: string }).stdout;
@@ -44,7 +47,10 @@ describe("layering of src/ (dependency-cruiser)", () => {
   it("every folder of src/ has its layer rule", () => {
     const rules = new Set(ruleNames());
     for (const e of readdirSync(join(ROOT, "src"), { withFileTypes: true }).filter((x) => x.isDirectory())) {
-      assert.ok([...rules].some((r) => r.startsWith(`${e.name}-imports-only-`)), `no layer rule for src/${e.name}`);
+      assert.ok(
+        [...rules].some((r) => r.startsWith(`${e.name}-imports-only-`)),
+        `no layer rule for src/${e.name}`,
+      );
     }
   });
 
@@ -61,8 +67,13 @@ describe("layering of src/ (dependency-cruiser)", () => {
       file("src/core/backends/wasm/backend.ts", "export const w = 1;\n");
       file("src/explain/report/explain.ts", 'import { x } from "../../core/tensor.js";\nexport const y = 1;\nexport const z = x;\n');
       file("src/explain/interpreters/stage.ts", "export const s = 1;\n");
-      file("src/explain/renderers/graph.ts", 'import { s } from "../interpreters/stage.js";\nimport { readFileSync } from "node:fs";\nexport const g = [s, readFileSync];\n');
-      const found = violations(dir).map((v) => `${v.rule.name}: ${v.from} -> ${v.to}`).sort();
+      file(
+        "src/explain/renderers/graph.ts",
+        'import { s } from "../interpreters/stage.js";\nimport { readFileSync } from "node:fs";\nexport const g = [s, readFileSync];\n',
+      );
+      const found = violations(dir)
+        .map((v) => `${v.rule.name}: ${v.from} -> ${v.to}`)
+        .sort();
       assert.deepEqual(found, [
         "autodiff-never-sees-a-backend: src/core/autodiff.ts -> src/core/backends/wasm/backend.ts",
         "core-imports-only-itself: src/core/tensor.ts -> src/explain/report/explain.ts",

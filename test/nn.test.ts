@@ -29,10 +29,22 @@ describe("explicit layer API: each backward passes gradcheck", () => {
   });
 
   it("reluForward/reluBackward, and the gradient dies where the input was negative", () => {
-    const x = bp.tensor([[-1, 2], [3, -4]], { dtype: "float64" });
+    const x = bp.tensor(
+      [
+        [-1, 2],
+        [3, -4],
+      ],
+      { dtype: "float64" },
+    );
     const [out, cache] = bp.reluForward(x);
-    assert.deepEqual(out.toArray(), [[0, 2], [3, 0]]);
-    assert.deepEqual(bp.reluBackward(bp.onesLike(x), cache).toArray(), [[0, 1], [1, 0]]);
+    assert.deepEqual(out.toArray(), [
+      [0, 2],
+      [3, 0],
+    ]);
+    assert.deepEqual(bp.reluBackward(bp.onesLike(x), cache).toArray(), [
+      [0, 1],
+      [1, 0],
+    ]);
     const y = f64([3, 4], 5);
     const dout = f64([3, 4], 6);
     const f = (a: bp.Tensor) => bp.sum(bp.mul(bp.reluForward(a)[0], dout));
@@ -52,7 +64,12 @@ describe("explicit layer API: each backward passes gradcheck", () => {
     const y = [0, 3, 1, 2, 3];
     const { loss, dlogits } = bp.softmaxLoss(logits, y);
     assert.ok(Math.abs(loss - bp.crossEntropy(logits, y).item()) < 1e-12);
-    assertClose(dlogits.data, numeric((a) => bp.crossEntropy(a, y), [logits], 0), 1e-6, "dlogits");
+    assertClose(
+      dlogits.data,
+      numeric((a) => bp.crossEntropy(a, y), [logits], 0),
+      1e-6,
+      "dlogits",
+    );
   });
 });
 
@@ -155,12 +172,22 @@ describe("diagnostics", () => {
   it("parameter counts: [8,10,10,3] has 210 weights and 233 parameters with biases", () => {
     const c = bp.parameterCounts(bp.mlp([8, 10, 10, 3]));
     assert.deepEqual([c.weights, c.biases, c.total], [210, 23, 233]);
-    assert.deepEqual(c.layers.map((l) => [l.name, l.weights, l.biases]), [["layers.0", 80, 10], ["layers.2", 100, 10], ["layers.4", 30, 3]]);
+    assert.deepEqual(
+      c.layers.map((l) => [l.name, l.weights, l.biases]),
+      [
+        ["layers.0", 80, 10],
+        ["layers.2", 100, 10],
+        ["layers.4", 30, 3],
+      ],
+    );
   });
 
   it("names parameters by their place, and gradient norms per parameter", () => {
     const m = bp.mlp([3, 4, 2], { rng: new bp.Rng(1) });
-    assert.deepEqual(m.namedParameters().map(([n]) => n), ["layers.0.weight", "layers.0.bias", "layers.2.weight", "layers.2.bias"]);
+    assert.deepEqual(
+      m.namedParameters().map(([n]) => n),
+      ["layers.0.weight", "layers.0.bias", "layers.2.weight", "layers.2.bias"],
+    );
     assert.equal(bp.gradientNorms(m)[0].norm, null);
     bp.crossEntropy(m.forward(bp.ones([2, 3])), [0, 1]).backward();
     const norms = bp.gradientNorms(m);
@@ -178,7 +205,15 @@ describe("diagnostics", () => {
   });
 
   it("measures the fraction of dead ReLUs", () => {
-    assert.equal(bp.deadFraction(bp.tensor([[0, 1, 0], [0, 2, 0]])), 2 / 3);
+    assert.equal(
+      bp.deadFraction(
+        bp.tensor([
+          [0, 1, 0],
+          [0, 2, 0],
+        ]),
+      ),
+      2 / 3,
+    );
     const m = bp.mlp([2, 4, 2], { rng: new bp.Rng(3) });
     (m.layers[0] as bp.Linear).bias!.data.set([-100, -100, 0, 0]);
     const dead = bp.deadRelus(m, bp.rand([16, 2], { rng: new bp.Rng(4) }));
@@ -188,7 +223,10 @@ describe("diagnostics", () => {
 
   it("backward shapes in the denominator convention", () => {
     const lines = bp.backwardShapes(bp.mlp([8, 10, 3]), 4, 8, 3);
-    assert.ok(lines.includes("  dout (4,3) -> dW = x^T dout (10,3) (as W), db = sum over the batch (3,) (as b), dx = dout W^T (4,10) (as x)"), lines.join("\n"));
+    assert.ok(
+      lines.includes("  dout (4,3) -> dW = x^T dout (10,3) (as W), db = sum over the batch (3,) (as b), dx = dout W^T (4,10) (as x)"),
+      lines.join("\n"),
+    );
     assert.ok(lines.some((l) => l.includes("dx = dout * 1[x > 0] (4,10)")));
   });
 });
@@ -196,7 +234,13 @@ describe("diagnostics", () => {
 describe("checkpoints", () => {
   const dir = mkdtempSync(join(tmpdir(), "backprop-ckpt-"));
   const model = bp.mlp([4, 5, 3], { rng: new bp.Rng(5) });
-  const meta = { architecture: { kind: "mlp" as const, sizes: [4, 5, 3], activation: "relu" as const }, dataset: "iris", classes: ["a", "b", "c"], seed: 0, testFraction: 0.2 };
+  const meta = {
+    architecture: { kind: "mlp" as const, sizes: [4, 5, 3], activation: "relu" as const },
+    dataset: "iris",
+    classes: ["a", "b", "c"],
+    seed: 0,
+    testFraction: 0.2,
+  };
   const x = bp.randn([6, 4], { rng: new bp.Rng(6) });
 
   it("save -> load gives identical predictions", () => {
@@ -205,7 +249,11 @@ describe("checkpoints", () => {
     const { model: back, meta: m2 } = loadModel(path);
     assert.deepEqual(m2.architecture, meta.architecture);
     assert.deepEqual(Array.from(back.forward(x).data), Array.from(model.forward(x).data));
-    assert.deepEqual(readdirSync(dir).filter((f) => f.endsWith(".tmp")), [], "no temporary file left behind");
+    assert.deepEqual(
+      readdirSync(dir).filter((f) => f.endsWith(".tmp")),
+      [],
+      "no temporary file left behind",
+    );
   });
 
   it("rejects a truncated, corrupted or foreign file with a clear error", () => {
@@ -286,11 +334,33 @@ describe("CLI: train, predict, explain-model", () => {
   it("train --json ends with one JSON line; --save and --plot write files; predict reads the model back", async () => {
     const model = join(dir, "iris.bp");
     const plot = join(dir, "loss.svg");
-    const r = await cli("train", "--dataset", "iris", "--hidden", "16", "--epochs", "20", "--batch", "16", "--lr", "0.05", "--save", model, "--plot", plot, "--json");
+    const r = await cli(
+      "train",
+      "--dataset",
+      "iris",
+      "--hidden",
+      "16",
+      "--epochs",
+      "20",
+      "--batch",
+      "16",
+      "--lr",
+      "0.05",
+      "--save",
+      model,
+      "--plot",
+      plot,
+      "--json",
+    );
     assert.equal(r.code, 0, r.err);
     const lines = r.out.trim().split("\n");
     const j = JSON.parse(lines[lines.length - 1]);
-    assert.deepEqual(Object.keys(j).filter((k) => ["testAccuracy", "trainLoss", "epochs", "seconds", "stepsPerSecond"].includes(k)).sort(), ["epochs", "seconds", "stepsPerSecond", "testAccuracy", "trainLoss"]);
+    assert.deepEqual(
+      Object.keys(j)
+        .filter((k) => ["testAccuracy", "trainLoss", "epochs", "seconds", "stepsPerSecond"].includes(k))
+        .sort(),
+      ["epochs", "seconds", "stepsPerSecond", "testAccuracy", "trainLoss"],
+    );
     assert.equal(j.trainLoss.length, 20);
     assert.ok(j.testAccuracy >= 0.9);
     assert.match(r.err, /epoch 20\/20 {2}train loss/);

@@ -20,7 +20,16 @@ const site = join(root, "dist-playground");
 const shots = join(root, "test-artifacts", "playground");
 // axe-core's bundled source, read from node_modules and injected into the page: no network needed.
 const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
-const TYPES: Record<string, string> = { ".html": "text/html", ".js": "text/javascript", ".css": "text/css", ".svg": "image/svg+xml", ".bin": "application/octet-stream", ".woff2": "font/woff2", ".woff": "font/woff", ".ttf": "font/ttf" };
+const TYPES: Record<string, string> = {
+  ".html": "text/html",
+  ".js": "text/javascript",
+  ".css": "text/css",
+  ".svg": "image/svg+xml",
+  ".bin": "application/octet-stream",
+  ".woff2": "font/woff2",
+  ".woff": "font/woff",
+  ".ttf": "font/ttf",
+};
 
 describeIf("web playground in Chromium", existsSync(CHROMIUM) ? false : "Chromium is not installed (apt-get install -y chromium)", () => {
   let server: Server;
@@ -48,7 +57,15 @@ describeIf("web playground in Chromium", existsSync(CHROMIUM) ? false : "Chromiu
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       headless: true,
-      args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+      args: [
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+      ],
     });
   });
 
@@ -142,9 +159,9 @@ describeIf("web playground in Chromium", existsSync(CHROMIUM) ? false : "Chromiu
   it("is accessible: every control has a label, and the tabs and steps work from the keyboard", async () => {
     const page = await open("?expr=(x%2By)*z&at=x%3D1,y%3D3,z%3D2");
     await page.waitForSelector("#graph svg");
-    const unlabeled = await page.locator("input, textarea, canvas").evaluateAll((els) =>
-      els.filter((e) => !((e as HTMLInputElement).labels?.length || e.getAttribute("aria-label"))).map((e) => e.id),
-    );
+    const unlabeled = await page
+      .locator("input, textarea, canvas")
+      .evaluateAll((els) => els.filter((e) => !((e as HTMLInputElement).labels?.length || e.getAttribute("aria-label"))).map((e) => e.id));
     assert.deepEqual(unlabeled, []);
     await page.focus("#tab-explain");
     await page.keyboard.press("ArrowRight");
@@ -284,7 +301,8 @@ describeIf("web playground in Chromium", existsSync(CHROMIUM) ? false : "Chromiu
     await page.waitForSelector("#graph svg");
     const last = `#graph g.gate[data-stage="s${CHAIN}"]`;
     // The figure folds into rows (issue 15): zoom in until its last stage is off screen.
-    for (let i = 0; i < 8 && intersects(await box(page, last), await box(page, "#graph")); i++) await page.click("#zoom-in", { timeout: 2000 }).catch(() => undefined);
+    for (let i = 0; i < 8 && intersects(await box(page, last), await box(page, "#graph")); i++)
+      await page.click("#zoom-in", { timeout: 2000 }).catch(() => undefined);
     await page.click("#step-reset");
     assert.ok(!intersects(await box(page, last), await box(page, "#graph")), "zoomed in, the last stage starts out of view");
     // Forward through every stage: End, then back over the whole backward pass.
@@ -303,7 +321,12 @@ describeIf("web playground in Chromium", existsSync(CHROMIUM) ? false : "Chromiu
     await page.waitForSelector("#graph svg");
     assert.ok((await page.evaluate(() => document.documentElement.scrollWidth)) <= 390, "no horizontal page overflow");
     const outside = await page.locator("#panel-explain button").evaluateAll((els) =>
-      els.filter((e) => { const r = e.getBoundingClientRect(); return r.left < 0 || r.right > 390 || r.width === 0; }).map((e) => e.id || e.textContent),
+      els
+        .filter((e) => {
+          const r = e.getBoundingClientRect();
+          return r.left < 0 || r.right > 390 || r.width === 0;
+        })
+        .map((e) => e.id || e.textContent),
     );
     assert.deepEqual(outside, []);
     const figure = await box(page, "#graph");
@@ -330,12 +353,15 @@ describeIf("web playground in Chromium", existsSync(CHROMIUM) ? false : "Chromiu
   const FAN_AT = "x=0.5, y=0.7";
   /** Sets both fields with one input event, as a paste would: filling them one by one starts a job for each. */
   const pasteProgram = (page: Page, expr: string, at: string) =>
-    page.evaluate(([e, a]) => {
-      (document.querySelector("#at") as HTMLInputElement).value = a;
-      const input = document.querySelector("#expr") as HTMLTextAreaElement;
-      input.value = e;
-      input.dispatchEvent(new Event("input", { bubbles: true }));
-    }, [expr, at]);
+    page.evaluate(
+      ([e, a]) => {
+        (document.querySelector("#at") as HTMLInputElement).value = a;
+        const input = document.querySelector("#expr") as HTMLTextAreaElement;
+        input.value = e;
+        input.dispatchEvent(new Event("input", { bubbles: true }));
+      },
+      [expr, at],
+    );
   /**
    * Installs a main-thread probe: requestAnimationFrame's gaps (a blocked thread shows one as long as it
    * was blocked) and Chromium's long tasks, each as [duration, end time]. A string: tsx would add
@@ -353,7 +379,13 @@ describeIf("web playground in Chromium", existsSync(CHROMIUM) ? false : "Chromiu
   const takeProbe = (page: Page) =>
     page.evaluate(`({ ...window.probe, answered: performance.getEntriesByName("explain:answer").at(-1)?.startTime ?? 0 })`) as Promise<Probe>;
   const answered = (page: Page, source: string) =>
-    page.waitForFunction((src) => (document.querySelector("#result") as HTMLElement).dataset.source === src && !document.querySelector('#result[aria-busy="true"]') || document.querySelector("#explain-status.notice") !== null, source, { timeout: 60000 });
+    page.waitForFunction(
+      (src) =>
+        ((document.querySelector("#result") as HTMLElement).dataset.source === src && !document.querySelector('#result[aria-busy="true"]')) ||
+        document.querySelector("#explain-status.notice") !== null,
+      source,
+      { timeout: 60000 },
+    );
 
   it("a long program (1000 lines) is explained in a worker: typing and the tabs keep working, no long task blocks the page", async (t) => {
     const page = await open("?expr=x&at=x%3D1");
@@ -380,7 +412,9 @@ describeIf("web playground in Chromium", existsSync(CHROMIUM) ? false : "Chromiu
     const cut = probe.answered || Infinity;
     const before = (list: [number, number][]) => Math.max(0, ...list.filter(([, end]) => end <= cut).map(([d]) => d));
     const after = (list: [number, number][]) => Math.max(0, ...list.filter(([, end]) => end > cut).map(([d]) => d));
-    t.diagnostic(`still explaining after the clicks and typing: ${stillRunning}; while explaining: longest frame gap ${before(probe.gaps).toFixed(0)} ms, longest task ${before(probe.long).toFixed(0)} ms; showing the answer: longest task ${after(probe.long).toFixed(0)} ms`);
+    t.diagnostic(
+      `still explaining after the clicks and typing: ${stillRunning}; while explaining: longest frame gap ${before(probe.gaps).toFixed(0)} ms, longest task ${before(probe.long).toFixed(0)} ms; showing the answer: longest task ${after(probe.long).toFixed(0)} ms`,
+    );
     assert.ok(before(probe.gaps) < 200, `a frame waited ${before(probe.gaps)} ms while the worker ran`);
     assert.ok(before(probe.long) < 200, `a ${before(probe.long)} ms task ran on the main thread while the worker ran`);
     // The answer, or, on a slow machine, the too-large message.
@@ -433,17 +467,19 @@ describeIf("web playground in Chromium", existsSync(CHROMIUM) ? false : "Chromiu
 
   // A 40-stage chain on a phone: fitted to 390 px its text would be ~2 px.
   const PHONE_CHAIN = 40;
-  const phoneChainQuery = "?expr=" + encodeURIComponent(Array.from({ length: PHONE_CHAIN }, (_, i) => `s${i + 1} = sin(${i ? `s${i}` : "x"})`).join("; ")) + "&at=x%3D1";
+  const phoneChainQuery =
+    "?expr=" + encodeURIComponent(Array.from({ length: PHONE_CHAIN }, (_, i) => `s${i + 1} = sin(${i ? `s${i}` : "x"})`).join("; ")) + "&at=x%3D1";
 
   it("on a 390×844 phone a 40-stage graph is readable, and stepping keeps the current stage on screen", async () => {
     const page = await browser.newPage({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
     await page.goto(base + phoneChainQuery);
     await page.waitForSelector("#graph svg");
     // On-screen size of the values' text: its font size times the SVG's screen scale.
-    const textPx = () => page.evaluate(() => {
-      const svg = document.querySelector("#graph svg") as SVGSVGElement;
-      return Number(svg.querySelector("text.fwd")!.getAttribute("font-size")) * svg.getScreenCTM()!.a;
-    });
+    const textPx = () =>
+      page.evaluate(() => {
+        const svg = document.querySelector("#graph svg") as SVGSVGElement;
+        return Number(svg.querySelector("text.fwd")!.getAttribute("font-size")) * svg.getScreenCTM()!.a;
+      });
     const px = await textPx();
     assert.ok(px >= 8, `values are ${px.toFixed(1)} px on screen`);
     assert.ok((await page.evaluate(() => document.documentElement.scrollWidth)) <= 390, "no horizontal page overflow");
@@ -454,7 +490,8 @@ describeIf("web playground in Chromium", existsSync(CHROMIUM) ? false : "Chromiu
     const onScreen = async (stage: string) => {
       const gate = await box(page, `#graph g.gate.current[data-stage="${stage}"] circle`);
       const figure = await box(page, "#graph");
-      const inFigure = gate.x >= figure.x && gate.x + gate.width <= figure.x + figure.width && gate.y >= figure.y && gate.y + gate.height <= figure.y + figure.height;
+      const inFigure =
+        gate.x >= figure.x && gate.x + gate.width <= figure.x + figure.width && gate.y >= figure.y && gate.y + gate.height <= figure.y + figure.height;
       const inWindow = gate.x >= 0 && gate.x + gate.width <= 390 && gate.y >= 0 && gate.y + gate.height <= 844;
       return inFigure && inWindow;
     };
@@ -535,7 +572,9 @@ describeIf("web playground in Chromium", existsSync(CHROMIUM) ? false : "Chromiu
     assert.ok((await page.locator("#grad-norms tbody tr").count()) >= 4, "gradient norms per parameter are listed");
     // The wasm kernels run on every core the browser reports (the page is cross-origin isolated).
     const cores = await page.evaluate(() => navigator.hardwareConcurrency);
-    await page.waitForFunction((n) => Number((document.querySelector("#train-engine") as HTMLElement).dataset.threads ?? 0) >= n, Math.min(cores, 2), { timeout: 30000 });
+    await page.waitForFunction((n) => Number((document.querySelector("#train-engine") as HTMLElement).dataset.threads ?? 0) >= n, Math.min(cores, 2), {
+      timeout: 30000,
+    });
     assert.match((await page.textContent("#train-engine")) ?? "", /Kernels: wasm, \d+ threads?/);
     await page.screenshot({ path: join(shots, "training.png"), fullPage: true });
     await page.click("#train-stop");

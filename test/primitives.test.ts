@@ -31,10 +31,22 @@ const BINARY_PAIRS: bp.Shape[][] = [
   [[3], []],
   [[], [3]],
   [[3], [3]],
-  [[3, 1], [1, 4]],
-  [[1, 4], [3, 1]],
-  [[2, 3, 4], [2, 1, 4]],
-  [[3, 1], [2, 3, 4]],
+  [
+    [3, 1],
+    [1, 4],
+  ],
+  [
+    [1, 4],
+    [3, 1],
+  ],
+  [
+    [2, 3, 4],
+    [2, 1, 4],
+  ],
+  [
+    [3, 1],
+    [2, 3, 4],
+  ],
   [[4], [2, 3, 1]],
 ];
 
@@ -66,18 +78,25 @@ function binary<P extends bp.Prim>(f: (a: number, b: number) => number, domains:
 function comparison<P extends bp.Prim>(f: (a: number, b: number) => boolean): Case<P> {
   return {
     ...binary<P>((a, b) => (f(a, b) ? 1 : 0)),
-    constant: { index: 0, make: (shape, rng) => bp.tensor(Float64Array.from({ length: sizeOf(shape) }, () => rng.int(3)), { shape, dtype: "float64" }) },
+    constant: {
+      index: 0,
+      make: (shape, rng) =>
+        bp.tensor(
+          Float64Array.from({ length: sizeOf(shape) }, () => rng.int(3)),
+          { shape, dtype: "float64" },
+        ),
+    },
   };
 }
 
 function reduceVariants<P extends "sum" | "max">(): Variant<P>[] {
   return [
-  { shapes: [[2, 3, 4]], params: { axes: [1], keepdims: false } },
-  { shapes: [[2, 3, 4]], params: { axes: [0, 2], keepdims: true } },
-  { shapes: [[2, 3, 4]], params: { axes: [0, 1, 2], keepdims: false } },
-  { shapes: [[5]], params: { axes: [0], keepdims: false } },
-  { shapes: [[]], params: { axes: [], keepdims: false } },
-  { shapes: [[3, 1]], params: { axes: [1], keepdims: true } },
+    { shapes: [[2, 3, 4]], params: { axes: [1], keepdims: false } },
+    { shapes: [[2, 3, 4]], params: { axes: [0, 2], keepdims: true } },
+    { shapes: [[2, 3, 4]], params: { axes: [0, 1, 2], keepdims: false } },
+    { shapes: [[5]], params: { axes: [0], keepdims: false } },
+    { shapes: [[]], params: { axes: [], keepdims: false } },
+    { shapes: [[3, 1]], params: { axes: [1], keepdims: true } },
   ];
 }
 
@@ -100,7 +119,8 @@ function naiveMatmul(a: bp.Tensor, b: bp.Tensor, p: bp.ParamMap["matmul"], out: 
   const k = p.transposeX ? a.shape[a.ndim - 2] : a.shape[a.ndim - 1];
   return outIndices(out).map((idx) => {
     const batch = idx.slice(0, -2);
-    const i = idx[idx.length - 2], j = idx[idx.length - 1];
+    const i = idx[idx.length - 2],
+      j = idx[idx.length - 1];
     let s = 0;
     for (let q = 0; q < k; q++) {
       s += readBroadcast(a, [...batch, ...(p.transposeX ? [q, i] : [i, q])]) * readBroadcast(b, [...batch, ...(p.transposeY ? [j, q] : [q, j])]);
@@ -137,10 +157,24 @@ const CASES: { [P in bp.Prim]: Case<P> } = {
       { shapes: [[3], [3], [3]], params: {} },
       { shapes: [[2, 1], [1, 3], []], params: {} },
       { shapes: [[], [2, 3], [3]], params: {} },
-      { shapes: [[2, 3, 1], [3, 4], [2, 1, 4]], params: {} },
+      {
+        shapes: [
+          [2, 3, 1],
+          [3, 4],
+          [2, 1, 4],
+        ],
+        params: {},
+      },
     ],
     ref: (xs, _p, out) => outIndices(out).map((i) => (readBroadcast(xs[0], i) !== 0 ? readBroadcast(xs[1], i) : readBroadcast(xs[2], i))),
-    constant: { index: 0, make: (shape, rng) => bp.tensor(Float64Array.from({ length: sizeOf(shape) }, () => rng.int(2)), { shape, dtype: "float64" }) },
+    constant: {
+      index: 0,
+      make: (shape, rng) =>
+        bp.tensor(
+          Float64Array.from({ length: sizeOf(shape) }, () => rng.int(2)),
+          { shape, dtype: "float64" },
+        ),
+    },
   },
   sum: { variants: reduceVariants(), ref: reduceRef(0, (a, v) => a + v) },
   max: { variants: reduceVariants(), ref: reduceRef(-Infinity, Math.max) },
@@ -198,7 +232,16 @@ const CASES: { [P in bp.Prim]: Case<P> } = {
       { shapes: [[4, 6]], params: { starts: [1, 0], sizes: [2, 3], steps: [2, 2] } },
       { shapes: [[2, 3, 4]], params: { starts: [0, 2, 1], sizes: [2, 1, 2], steps: [1, 1, 2] } },
     ],
-    ref: (xs, p, out) => outIndices(out).map((i) => xs[0].data[ravel(i.map((v, d) => p.starts[d] + v * p.steps[d]), xs[0].shape)]),
+    ref: (xs, p, out) =>
+      outIndices(out).map(
+        (i) =>
+          xs[0].data[
+            ravel(
+              i.map((v, d) => p.starts[d] + v * p.steps[d]),
+              xs[0].shape,
+            )
+          ],
+      ),
   },
   pad: {
     variants: [
@@ -209,7 +252,12 @@ const CASES: { [P in bp.Prim]: Case<P> } = {
       const o = new Array<number>(sizeOf(out)).fill(0);
       for (let k = 0; k < xs[0].size; k++) {
         const i = unravel(k, xs[0].shape);
-        o[ravel(i.map((v, d) => p.starts[d] + v * p.steps[d]), out)] = xs[0].data[k];
+        o[
+          ravel(
+            i.map((v, d) => p.starts[d] + v * p.steps[d]),
+            out,
+          )
+        ] = xs[0].data[k];
       }
       return o;
     },
@@ -217,14 +265,33 @@ const CASES: { [P in bp.Prim]: Case<P> } = {
   concat: {
     variants: [
       { shapes: [[2], [3]], params: { axis: 0 } },
-      { shapes: [[2, 3], [2, 1], [2, 2]], params: { axis: 1 } },
-      { shapes: [[1, 3, 2], [2, 3, 2]], params: { axis: 0 } },
+      {
+        shapes: [
+          [2, 3],
+          [2, 1],
+          [2, 2],
+        ],
+        params: { axis: 1 },
+      },
+      {
+        shapes: [
+          [1, 3, 2],
+          [2, 3, 2],
+        ],
+        params: { axis: 0 },
+      },
     ],
     ref: (xs, p, out) =>
       outIndices(out).map((i) => {
         let pos = i[p.axis];
         for (const x of xs) {
-          if (pos < x.shape[p.axis]) return x.data[ravel(i.map((v, d) => (d === p.axis ? pos : v)), x.shape)];
+          if (pos < x.shape[p.axis])
+            return x.data[
+              ravel(
+                i.map((v, d) => (d === p.axis ? pos : v)),
+                x.shape,
+              )
+            ];
           pos -= x.shape[p.axis];
         }
         throw new Error("unreachable");
@@ -261,18 +328,84 @@ const CASES: { [P in bp.Prim]: Case<P> } = {
   },
   matmul: {
     variants: [
-      { shapes: [[2, 3], [3, 4]], params: {} },
-      { shapes: [[1, 3], [3, 1]], params: {} },
-      { shapes: [[2, 2, 3], [3, 4]], params: {} },
-      { shapes: [[2, 5, 4], [3, 2, 4, 3]], params: {} },
-      { shapes: [[3, 1, 2, 3], [2, 3, 2]], params: {} },
+      {
+        shapes: [
+          [2, 3],
+          [3, 4],
+        ],
+        params: {},
+      },
+      {
+        shapes: [
+          [1, 3],
+          [3, 1],
+        ],
+        params: {},
+      },
+      {
+        shapes: [
+          [2, 2, 3],
+          [3, 4],
+        ],
+        params: {},
+      },
+      {
+        shapes: [
+          [2, 5, 4],
+          [3, 2, 4, 3],
+        ],
+        params: {},
+      },
+      {
+        shapes: [
+          [3, 1, 2, 3],
+          [2, 3, 2],
+        ],
+        params: {},
+      },
       // Operands read transposed in their last two axes (the VJP's products).
-      { shapes: [[3, 2], [3, 4]], params: { transposeX: true } },
-      { shapes: [[2, 3], [4, 3]], params: { transposeY: true } },
-      { shapes: [[3, 2], [4, 3]], params: { transposeX: true, transposeY: true } },
-      { shapes: [[2, 3, 2], [4, 3]], params: { transposeX: true, transposeY: true } },
-      { shapes: [[3, 1, 3, 2], [2, 3, 4]], params: { transposeX: true, transposeY: false } },
-      { shapes: [[1, 3, 2], [2, 4, 2]], params: { transposeX: false, transposeY: true } },
+      {
+        shapes: [
+          [3, 2],
+          [3, 4],
+        ],
+        params: { transposeX: true },
+      },
+      {
+        shapes: [
+          [2, 3],
+          [4, 3],
+        ],
+        params: { transposeY: true },
+      },
+      {
+        shapes: [
+          [3, 2],
+          [4, 3],
+        ],
+        params: { transposeX: true, transposeY: true },
+      },
+      {
+        shapes: [
+          [2, 3, 2],
+          [4, 3],
+        ],
+        params: { transposeX: true, transposeY: true },
+      },
+      {
+        shapes: [
+          [3, 1, 3, 2],
+          [2, 3, 4],
+        ],
+        params: { transposeX: true, transposeY: false },
+      },
+      {
+        shapes: [
+          [1, 3, 2],
+          [2, 4, 2],
+        ],
+        params: { transposeX: false, transposeY: true },
+      },
     ],
     ref: (xs, p, out) => naiveMatmul(xs[0], xs[1], p, out),
   },
@@ -368,6 +501,9 @@ describe("matmul reading an operand transposed", () => {
 
   it("names the operand read transposed when the inner dimensions disagree", () => {
     const x = bp.zeros([2, 3]);
-    assert.throws(() => bp.bind("matmul", [x, bp.zeros([3, 4])], { transposeX: true }), /matmul \(x read transposed\): inner dimensions do not match for \(3,2\) @ \(3,4\)/);
+    assert.throws(
+      () => bp.bind("matmul", [x, bp.zeros([3, 4])], { transposeX: true }),
+      /matmul \(x read transposed\): inner dimensions do not match for \(3,2\) @ \(3,4\)/,
+    );
   });
 });

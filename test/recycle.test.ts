@@ -39,7 +39,9 @@ describeIf("recycled cotangent buffers", BACKENDS.length ? false : "no backend d
   for (const backend of BACKENDS) {
     it(`${backend}: gradients equal the reference backend's, over repeated steps, and nothing reachable is overwritten`, () => {
       const rng = new bp.Rng(3);
-      const x0 = bp.randn([40, 50], { rng }), w0 = bp.randn([50, 30], { rng }).mul(0.2), b0 = bp.randn([30], { rng });
+      const x0 = bp.randn([40, 50], { rng }),
+        w0 = bp.randn([50, 30], { rng }).mul(0.2),
+        b0 = bp.randn([30], { rng });
       const want = withBackend("js", () => {
         const [x, w, b] = [param(x0), param(w0), param(b0)];
         net(x, w, b).loss.backward();
@@ -56,7 +58,11 @@ describeIf("recycled cotangent buffers", BACKENDS.length ? false : "no backend d
           sawRecycled ||= recycledBytes() > 0;
           const grads = [x.grad!, w.grad!, b.grad!];
           grads.forEach((g, i) => {
-            for (let k = 0; k < g.size; k++) assert.ok(Math.abs(g.data[k] - want[i][k]) <= 1e-4 * (1 + Math.abs(want[i][k])), `step ${step}, gradient ${i} at ${k}: ${g.data[k]} vs ${want[i][k]}`);
+            for (let k = 0; k < g.size; k++)
+              assert.ok(
+                Math.abs(g.data[k] - want[i][k]) <= 1e-4 * (1 + Math.abs(want[i][k])),
+                `step ${step}, gradient ${i} at ${k}: ${g.data[k]} vs ${want[i][k]}`,
+              );
           });
           assert.equal(seed.item(), 1, "the caller's seed is untouched");
           kept.push({ grads, copies: snapshot(grads), values, valueCopies: snapshot(values) });
@@ -76,22 +82,32 @@ describeIf("recycled cotangent buffers", BACKENDS.length ? false : "no backend d
       fc.assert(
         fc.property(fc.array(op, { minLength: 1, maxLength: 8 }), fc.integer(), (ops, seed) => {
           const rng = new bp.Rng(seed);
-          const x0 = bp.randn([24, 33], { rng }), r0 = bp.randn([33], { rng });
+          const x0 = bp.randn([24, 33], { rng }),
+            r0 = bp.randn([33], { rng });
           const run = (name: string) =>
             withBackend(name, () => {
-              const x = param(x0), r = param(r0);
+              const x = param(x0),
+                r = param(r0);
               const pool: bp.Tensor[] = [x];
               for (const o of ops) {
-                const a = pool[o.a % pool.length], c = pool[o.b % pool.length];
+                const a = pool[o.a % pool.length],
+                  c = pool[o.b % pool.length];
                 const next =
-                  o.kind === "mul" ? bp.mul(a, c) :
-                  o.kind === "add" ? bp.add(a, c) :
-                  o.kind === "sub" ? bp.add(bp.sub(a, c), a) :
-                  o.kind === "tanh" ? bp.tanh(a) :
-                  o.kind === "relu" ? bp.relu(a) :
-                  o.kind === "square" ? bp.mul(a, a) :
-                  o.kind === "reshape" ? bp.reshape(a, [33, 24]).reshape([24, 33]) :
-                  bp.add(a, r);
+                  o.kind === "mul"
+                    ? bp.mul(a, c)
+                    : o.kind === "add"
+                      ? bp.add(a, c)
+                      : o.kind === "sub"
+                        ? bp.add(bp.sub(a, c), a)
+                        : o.kind === "tanh"
+                          ? bp.tanh(a)
+                          : o.kind === "relu"
+                            ? bp.relu(a)
+                            : o.kind === "square"
+                              ? bp.mul(a, a)
+                              : o.kind === "reshape"
+                                ? bp.reshape(a, [33, 24]).reshape([24, 33])
+                                : bp.add(a, r);
                 pool.push(next);
               }
               // Every value feeds the loss, so each has a cotangent (more fan-out).
@@ -133,7 +149,8 @@ describeIf("recycled cotangent buffers", BACKENDS.length ? false : "no backend d
       const x = bp.randn([40, 50], { rng: new bp.Rng(8) });
       // d/dx sum(x^3) = 3x^2; the gradient of its sum is 6x.
       const second = bp.grad((t: bp.Tensor) => bp.sum(bp.grad((u: bp.Tensor) => bp.sum(bp.mul(bp.mul(u, u), u)))(t)))(x);
-      for (let k = 0; k < x.size; k++) assert.ok(Math.abs(second.data[k] - 6 * x.data[k]) <= 1e-4 * (1 + Math.abs(6 * x.data[k])), `at ${k}: ${second.data[k]} vs ${6 * x.data[k]}`);
+      for (let k = 0; k < x.size; k++)
+        assert.ok(Math.abs(second.data[k] - 6 * x.data[k]) <= 1e-4 * (1 + Math.abs(6 * x.data[k])), `at ${k}: ${second.data[k]} vs ${6 * x.data[k]}`);
     });
   });
 });

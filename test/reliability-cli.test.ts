@@ -59,7 +59,11 @@ describe("train: the save and plot paths are checked before training", () => {
     assertOneLineError(await cli(...tiny, "--plot", dir), /--plot: .* is a directory/);
     assertOneLineError(await cli(...tiny, "--save", ""), /--save needs a file name/);
     assertOneLineError(await cli(...tiny, "--plot", ""), /--plot needs a file name/);
-    assert.deepEqual(readdirSync(dir).filter((f) => f.endsWith(".tmp")), [], "the write probes leave nothing behind");
+    assert.deepEqual(
+      readdirSync(dir).filter((f) => f.endsWith(".tmp")),
+      [],
+      "the write probes leave nothing behind",
+    );
   });
 
   it("if the final write fails anyway, the model goes to a fallback file and the error says where", async () => {
@@ -70,7 +74,19 @@ describe("train: the save and plot paths are checked before training", () => {
       if (path === target) throw Object.assign(new Error(`EACCES: permission denied, open '${join(dir, "late", ".model.bp.1.2.tmp")}'`), { code: "EACCES" });
       writeFileAtomic(path, data);
     };
-    const opts: TrainOptions = { dataset: "iris", hidden: "4", epochs: "1", batch: "16", lr: "0.1", optimizer: "sgd", momentum: "0.9", activation: "relu", seed: "0", testFraction: "0.2", save: target };
+    const opts: TrainOptions = {
+      dataset: "iris",
+      hidden: "4",
+      epochs: "1",
+      batch: "16",
+      lr: "0.1",
+      optimizer: "sgd",
+      momentum: "0.9",
+      activation: "relu",
+      seed: "0",
+      testFraction: "0.2",
+      save: target,
+    };
     await assert.rejects(trainCommand(opts, { out: () => {}, err: () => {} }, { write: failing, fallbackDir }), (e: Error) => {
       assert.match(e.message, /^cannot write .*late\/model\.bp \(permission denied\); the trained model was saved to .*rescue\/model-\d+\.bp instead$/);
       assert.doesNotMatch(e.message, /\.tmp/);
@@ -85,15 +101,26 @@ describe("train: the save and plot paths are checked before training", () => {
   it("saveWithFallback writes the bytes to the fallback file unchanged", () => {
     const fallbackDir = mkdtempSync(join(tmpdir(), "backprop-fallback-"));
     const bytes = new Uint8Array([1, 2, 3, 250]);
-    const r = saveWithFallback(join(dir, "nowhere", "m.bp"), bytes, { write: () => { throw new Error("disk full"); }, fallbackDir });
+    const r = saveWithFallback(join(dir, "nowhere", "m.bp"), bytes, {
+      write: () => {
+        throw new Error("disk full");
+      },
+      fallbackDir,
+    });
     assert.ok(r.fallback);
     assert.match(r.error ?? "", /disk full/);
     assert.deepEqual([...readFileSync(r.fallback)], [1, 2, 3, 250]);
   });
 
   it("writeFileAtomic names the target, never its temporary file", () => {
-    assert.throws(() => writeFileAtomic("/sys/x.bp", "data"), (e: Error) => /\/sys\/x\.bp/.test(e.message) && !/\.tmp/.test(e.message));
-    assert.throws(() => writeFileAtomic(dir, "data"), (e: Error) => /is a directory/.test(e.message) && !/\.tmp/.test(e.message));
+    assert.throws(
+      () => writeFileAtomic("/sys/x.bp", "data"),
+      (e: Error) => /\/sys\/x\.bp/.test(e.message) && !/\.tmp/.test(e.message),
+    );
+    assert.throws(
+      () => writeFileAtomic(dir, "data"),
+      (e: Error) => /is a directory/.test(e.message) && !/\.tmp/.test(e.message),
+    );
   });
 });
 
@@ -112,7 +139,10 @@ describe("stale temporaries of killed saves", () => {
     };
     for (const f of Object.values(files)) writeFileSync(join(d, f), "x".repeat(100));
     // And one left by a real process that has since exited (as a killed save would).
-    execFileSync(process.execPath, ["-e", `require("fs").writeFileSync(${JSON.stringify(d)} + "/.model.bp." + process.pid + "." + Date.now() + ".tmp", "partial")`]);
+    execFileSync(process.execPath, [
+      "-e",
+      `require("fs").writeFileSync(${JSON.stringify(d)} + "/.model.bp." + process.pid + "." + Date.now() + ".tmp", "partial")`,
+    ]);
     assert.equal(readdirSync(d).length, 7);
     writeFileAtomic(join(d, "model.bp"), "new");
     const left = new Set(readdirSync(d));
@@ -163,7 +193,8 @@ describe("options are checked before any work", () => {
   });
 
   it("--momentum, --lr, --test-fraction", async () => {
-    for (const m of ["abc", "1", "-0.1", "", "NaN"]) assertOneLineError(await cli(...tiny, "--momentum", m), new RegExp(`--momentum needs a number in \\[0, 1\\), got "${m}"`));
+    for (const m of ["abc", "1", "-0.1", "", "NaN"])
+      assertOneLineError(await cli(...tiny, "--momentum", m), new RegExp(`--momentum needs a number in \\[0, 1\\), got "${m}"`));
     for (const lr of ["0", "-1", "abc", "Infinity", "", "0x10"]) assertOneLineError(await cli(...tiny, "--lr", lr), /--lr needs a positive number/);
     assertOneLineError(await cli(...tiny, "--test-fraction", "0.999"), /--test-fraction 0\.999 leaves no training example \(150 examples, 150 held out\)/);
     assertOneLineError(await cli(...tiny, "--test-fraction", "1"), /--test-fraction must be between 0 and 1/);
@@ -243,9 +274,19 @@ describe("checkpoints: every size and offset is bounded before allocating", () =
   let bytes: Uint8Array;
   before(() => {
     const model = bp.mlp([4, 3, 2], { rng: new bp.Rng(1) });
-    bytes = encodeCheckpoint(model.namedParameters(), { architecture: { kind: "mlp", sizes: [4, 3, 2], activation: "relu" }, dataset: "iris", classes: ["a", "b"], seed: 0, testFraction: 0.2 });
+    bytes = encodeCheckpoint(model.namedParameters(), {
+      architecture: { kind: "mlp", sizes: [4, 3, 2], activation: "relu" },
+      dataset: "iris",
+      classes: ["a", "b"],
+      seed: 0,
+      testFraction: 0.2,
+    });
   });
-  const rejects = (b: Uint8Array, pattern: RegExp) => assert.throws(() => modelFromCheckpoint(b, "m.bp"), (e: Error) => e instanceof CheckpointError && pattern.test(e.message));
+  const rejects = (b: Uint8Array, pattern: RegExp) =>
+    assert.throws(
+      () => modelFromCheckpoint(b, "m.bp"),
+      (e: Error) => e instanceof CheckpointError && pattern.test(e.message),
+    );
 
   it("the untouched checkpoint loads", () => {
     const { model } = modelFromCheckpoint(bytes, "m.bp");
@@ -258,33 +299,122 @@ describe("checkpoints: every size and offset is bounded before allocating", () =
       m.tensors[0].byteLength = 65536 * 65536 * 4;
     });
     const t0 = performance.now();
-    assert.throws(() => decodeCheckpoint(huge), (e: Error) => e instanceof CheckpointError && /tensor 'layers\.0\.weight'.*(needs more bytes than the file has|outside the data section)/.test(e.message));
+    assert.throws(
+      () => decodeCheckpoint(huge),
+      (e: Error) => e instanceof CheckpointError && /tensor 'layers\.0\.weight'.*(needs more bytes than the file has|outside the data section)/.test(e.message),
+    );
     assert.ok(performance.now() - t0 < 500);
   });
 
   it("overlapping tensors, wrong byte lengths, bad shapes, bad entries", () => {
-    rejects(withManifest(bytes, (m) => { m.tensors[1].offset = m.tensors[0].offset; }), /tensors 'layers\.0\.weight' and 'layers\.0\.bias' overlap|'layers\.0\.bias' .* overlap/);
-    rejects(withManifest(bytes, (m) => { m.tensors[3].offset = 1_000_000; }), /tensor 'layers\.2\.bias' \(bytes 1000000 to 1000008\) lies outside the data section of 96 bytes/);
-    rejects(withManifest(bytes, (m) => { m.tensors[0].shape = [3, 3]; }), /shape \(3,3\) float32 needs 36 bytes, the manifest says 48/);
-    rejects(withManifest(bytes, (m) => { m.tensors[0].shape = [-4, -3]; }), /shape must be an array of non-negative integers/);
-    rejects(withManifest(bytes, (m) => { m.tensors[0].shape = [1.5, 8]; }), /shape must be an array of non-negative integers/);
-    rejects(withManifest(bytes, (m) => { m.tensors[0].shape = "4,3"; }), /shape must be an array of non-negative integers/);
-    rejects(withManifest(bytes, (m) => { m.tensors[0].offset = -8; }), /offset must be a non-negative integer/);
-    rejects(withManifest(bytes, (m) => { m.tensors[0].offset = "0"; }), /offset must be a non-negative integer/);
-    rejects(withManifest(bytes, (m) => { m.tensors[1].name = m.tensors[0].name; }), /tensor 'layers\.0\.weight' appears twice/);
-    rejects(withManifest(bytes, (m) => { m.tensors[0] = null as unknown as Record<string, unknown>; }), /tensor entry 1 is not an object/);
-    rejects(withManifest(bytes, () => null), /unknown format or version/);
-    rejects(withManifest(bytes, () => [1, 2]), /unknown format or version/);
-    rejects(withManifest(bytes, (m) => { m.meta = "x"; }), /meta must be an object/);
+    rejects(
+      withManifest(bytes, (m) => {
+        m.tensors[1].offset = m.tensors[0].offset;
+      }),
+      /tensors 'layers\.0\.weight' and 'layers\.0\.bias' overlap|'layers\.0\.bias' .* overlap/,
+    );
+    rejects(
+      withManifest(bytes, (m) => {
+        m.tensors[3].offset = 1_000_000;
+      }),
+      /tensor 'layers\.2\.bias' \(bytes 1000000 to 1000008\) lies outside the data section of 96 bytes/,
+    );
+    rejects(
+      withManifest(bytes, (m) => {
+        m.tensors[0].shape = [3, 3];
+      }),
+      /shape \(3,3\) float32 needs 36 bytes, the manifest says 48/,
+    );
+    rejects(
+      withManifest(bytes, (m) => {
+        m.tensors[0].shape = [-4, -3];
+      }),
+      /shape must be an array of non-negative integers/,
+    );
+    rejects(
+      withManifest(bytes, (m) => {
+        m.tensors[0].shape = [1.5, 8];
+      }),
+      /shape must be an array of non-negative integers/,
+    );
+    rejects(
+      withManifest(bytes, (m) => {
+        m.tensors[0].shape = "4,3";
+      }),
+      /shape must be an array of non-negative integers/,
+    );
+    rejects(
+      withManifest(bytes, (m) => {
+        m.tensors[0].offset = -8;
+      }),
+      /offset must be a non-negative integer/,
+    );
+    rejects(
+      withManifest(bytes, (m) => {
+        m.tensors[0].offset = "0";
+      }),
+      /offset must be a non-negative integer/,
+    );
+    rejects(
+      withManifest(bytes, (m) => {
+        m.tensors[1].name = m.tensors[0].name;
+      }),
+      /tensor 'layers\.0\.weight' appears twice/,
+    );
+    rejects(
+      withManifest(bytes, (m) => {
+        m.tensors[0] = null as unknown as Record<string, unknown>;
+      }),
+      /tensor entry 1 is not an object/,
+    );
+    rejects(
+      withManifest(bytes, () => null),
+      /unknown format or version/,
+    );
+    rejects(
+      withManifest(bytes, () => [1, 2]),
+      /unknown format or version/,
+    );
+    rejects(
+      withManifest(bytes, (m) => {
+        m.meta = "x";
+      }),
+      /meta must be an object/,
+    );
   });
 
   it("a manifest whose tensors do not match its architecture is a CheckpointError, even when huge", () => {
-    rejects(withManifest(bytes, (m) => { (m.meta as { architecture: { sizes: number[] } }).architecture.sizes = [4, 5, 2]; }), /architecture 4-5-2 needs 37 parameters, the checkpoint has 23/);
+    rejects(
+      withManifest(bytes, (m) => {
+        (m.meta as { architecture: { sizes: number[] } }).architecture.sizes = [4, 5, 2];
+      }),
+      /architecture 4-5-2 needs 37 parameters, the checkpoint has 23/,
+    );
     const t0 = performance.now();
-    rejects(withManifest(bytes, (m) => { (m.meta as { architecture: { sizes: number[] } }).architecture.sizes = [4, 1e9, 2]; }), /architecture 4-1000000000-2 needs/);
+    rejects(
+      withManifest(bytes, (m) => {
+        (m.meta as { architecture: { sizes: number[] } }).architecture.sizes = [4, 1e9, 2];
+      }),
+      /architecture 4-1000000000-2 needs/,
+    );
     assert.ok(performance.now() - t0 < 500);
-    rejects(withManifest(bytes, (m) => { (m.meta as { architecture: { sizes: unknown } }).architecture.sizes = "4,3,2"; }), /does not describe an MLP/);
-    rejects(withManifest(bytes, (m) => { (m.meta as { architecture: { activation: string } }).architecture.activation = "gelu"; }), /unknown activation "gelu"/);
-    rejects(withManifest(bytes, (m) => { m.tensors[0].name = "layers.9.weight"; }), /loadStateDict: tensor 'layers\.0\.weight' is missing/);
+    rejects(
+      withManifest(bytes, (m) => {
+        (m.meta as { architecture: { sizes: unknown } }).architecture.sizes = "4,3,2";
+      }),
+      /does not describe an MLP/,
+    );
+    rejects(
+      withManifest(bytes, (m) => {
+        (m.meta as { architecture: { activation: string } }).architecture.activation = "gelu";
+      }),
+      /unknown activation "gelu"/,
+    );
+    rejects(
+      withManifest(bytes, (m) => {
+        m.tensors[0].name = "layers.9.weight";
+      }),
+      /loadStateDict: tensor 'layers\.0\.weight' is missing/,
+    );
   });
 });

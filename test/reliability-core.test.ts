@@ -44,9 +44,18 @@ describe("softmax family on large equal logits", () => {
   });
 
   it("still differs from the unshifted value only by rounding on ordinary logits (float64)", () => {
-    const x = bp.tensor([[0.3, -1.2, 2.5], [4, 4, -7]], { dtype: "float64" });
+    const x = bp.tensor(
+      [
+        [0.3, -1.2, 2.5],
+        [4, 4, -7],
+      ],
+      { dtype: "float64" },
+    );
     const lsm = bp.logSoftmax(x).toArray() as number[][];
-    const ref = [[0.3, -1.2, 2.5], [4, 4, -7]].map((r) => {
+    const ref = [
+      [0.3, -1.2, 2.5],
+      [4, 4, -7],
+    ].map((r) => {
       const lse = Math.log(r.reduce((s, v) => s + Math.exp(v), 0));
       return r.map((v) => v - lse);
     });
@@ -135,7 +144,10 @@ describe("tensor construction", () => {
     assert.throws(() => bp.broadcastTo(bp.zeros([1]), [-3]), /broadcastTo: invalid shape \(-3,\)/);
     assert.throws(() => bp.broadcastTo(bp.zeros([1]), [2.5]), /broadcastTo: invalid shape \(2.5,\)/);
     assert.throws(() => bp.broadcastTo(bp.zeros([3]), [2]), /broadcastTo: cannot broadcast a tensor of shape \(3,\) to shape \(2,\)/);
-    assert.deepEqual(bp.broadcastTo(bp.tensor([1, 2]), [2, 2]).toArray(), [[1, 2], [1, 2]]);
+    assert.deepEqual(bp.broadcastTo(bp.tensor([1, 2]), [2, 2]).toArray(), [
+      [1, 2],
+      [1, 2],
+    ]);
   });
 
   it("more than 64 axes is an error, as in NumPy", () => {
@@ -146,7 +158,10 @@ describe("tensor construction", () => {
   });
 
   it("sizes beyond 2^53 and allocations that cannot succeed get NumPy's message, not a RangeError", () => {
-    assert.throws(() => bp.zeros([2 ** 30, 2 ** 30, 2 ** 30]), /zeros: array is too big: shape \(1073741824,1073741824,1073741824\) has more than 2\^53 elements/);
+    assert.throws(
+      () => bp.zeros([2 ** 30, 2 ** 30, 2 ** 30]),
+      /zeros: array is too big: shape \(1073741824,1073741824,1073741824\) has more than 2\^53 elements/,
+    );
     assert.throws(() => bp.zeros([1e6, 1e6]), /Unable to allocate 3.64 TiB for an array with shape \(1000000, 1000000\) and data type float32/);
     assert.throws(() => bp.zeros([1e6, 1e6], { dtype: "float64" }), /Unable to allocate 7.28 TiB .* data type float64/);
     assert.throws(() => bp.randn([1e6, 1e6]), bp.AllocationError);
@@ -159,14 +174,20 @@ describe("tensor construction", () => {
 
 describe("arguments of the wrong kind", () => {
   it("name the op and the argument instead of failing inside it", () => {
-    const t = bp.tensor([[1, 2], [3, 4]]);
+    const t = bp.tensor([
+      [1, 2],
+      [3, 4],
+    ]);
     const bad = (v: unknown) => v as bp.Tensor;
     assert.throws(() => bp.sum(bad(null)), /^TypeError: sum: x must be a Tensor, got null$/);
     assert.throws(() => bp.matmul(t, bad([1, 2])), /matmul: y must be a Tensor, got an array \(wrap it with bp.tensor\)/);
     assert.throws(() => bp.reshape(bad("x"), [2]), /reshape: x must be a Tensor, got string/);
     assert.throws(() => bp.crossEntropy(bad({}), [0]), /crossEntropy: logits must be a Tensor, got object/);
     assert.throws(() => bp.concat([t, bad(3)]), /concat: tensor 1 must be a Tensor, got number/);
-    assert.throws(() => bp.gradcheck(3 as unknown as (x: bp.Tensor) => bp.Tensor, [t]), /gradcheck: the first argument must be a function of tensors, got number/);
+    assert.throws(
+      () => bp.gradcheck(3 as unknown as (x: bp.Tensor) => bp.Tensor, [t]),
+      /gradcheck: the first argument must be a function of tensors, got number/,
+    );
   });
 });
 
@@ -212,9 +233,20 @@ describe("printing large tensors", () => {
     assert.ok(s.length < 200, s);
     assert.match(s, /^tensor\(\[0, 1, 2, \.\.\., 999997, 999998, 999999\], shape=\(1000000,\), dtype=float32\)$/);
     const m = bp.reshape(bp.arange(2000), [40, 50]).toString();
-    assert.match(m, /^tensor\(\[\[0, 1, 2, \.\.\., 47, 48, 49\], \[50, 51, 52, \.\.\., 97, 98, 99\], \[100, 101, 102, \.\.\., 147, 148, 149\], \.\.\., \[1850, /);
+    assert.match(
+      m,
+      /^tensor\(\[\[0, 1, 2, \.\.\., 47, 48, 49\], \[50, 51, 52, \.\.\., 97, 98, 99\], \[100, 101, 102, \.\.\., 147, 148, 149\], \.\.\., \[1850, /,
+    );
     assert.ok(m.length < 400, m);
-    assert.equal(bp.tensor([[1, 2], [3, 4]]).toString(), "tensor([[1, 2], [3, 4]], shape=(2,2), dtype=float32)");
+    assert.equal(
+      bp
+        .tensor([
+          [1, 2],
+          [3, 4],
+        ])
+        .toString(),
+      "tensor([[1, 2], [3, 4]], shape=(2,2), dtype=float32)",
+    );
     assert.equal(bp.tensor([NaN, Infinity, -Infinity]).toString(), "tensor([NaN, Infinity, -Infinity], shape=(3,), dtype=float32)");
   });
 

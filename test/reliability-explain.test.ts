@@ -48,7 +48,7 @@ describe("malformed numbers are syntax errors, not products", () => {
     syntaxErrorAt(() => parseProgram("x = 3 4; x"), 6, /number/);
   });
 
-  it("--at x=\"1 2\" is an error with the caret under the 2", () => {
+  it('--at x="1 2" is an error with the caret under the 2', () => {
     syntaxErrorAt(() => parseAssignments(["x=1 2"]), 4, /in the value of 'x'/);
     syntaxErrorAt(() => parseAssignments(["y=3,x=0.5 0.25"]), 6, /in the value of 'x'/);
   });
@@ -89,10 +89,22 @@ describe("names that are Object.prototype members are ordinary names", () => {
     assert.equal(r.value, 7);
     assert.deepEqual(r.inputs, ["constructor", "__proto__"]);
     assert.ok(Object.hasOwn(r.gradients, "__proto__"), "__proto__ is an own key of gradients");
-    assert.deepEqual(Object.entries(r.gradients), [["constructor", 2], ["__proto__", 1]]);
-    assert.deepEqual(Object.entries(r.inputValues), [["constructor", 3], ["__proto__", 1]]);
-    assert.deepEqual(Object.entries(r.derivatives ?? {}), [["constructor", "2"], ["__proto__", "1"]]);
-    assert.deepEqual(Object.entries(r.stages[1].local), [["a", "1"], ["__proto__", "1"]]);
+    assert.deepEqual(Object.entries(r.gradients), [
+      ["constructor", 2],
+      ["__proto__", 1],
+    ]);
+    assert.deepEqual(Object.entries(r.inputValues), [
+      ["constructor", 3],
+      ["__proto__", 1],
+    ]);
+    assert.deepEqual(Object.entries(r.derivatives ?? {}), [
+      ["constructor", "2"],
+      ["__proto__", "1"],
+    ]);
+    assert.deepEqual(Object.entries(r.stages[1].local), [
+      ["a", "1"],
+      ["__proto__", "1"],
+    ]);
     assert.deepEqual(JSON.parse(JSON.stringify(r)).gradients, JSON.parse('{"constructor": 2, "__proto__": 1}'));
   });
 
@@ -117,8 +129,16 @@ describe("names that are Object.prototype members are ordinary names", () => {
 
   it("a name given with --at that the program does not use, e.g. constructor, has gradient 0", () => {
     const r = explain("x * 2", parseAssignments(["x=1,constructor=4,hasOwnProperty=2"]));
-    assert.deepEqual(Object.entries(r.gradients), [["x", 2], ["constructor", 0], ["hasOwnProperty", 0]]);
-    assert.deepEqual(Object.entries(r.derivatives ?? {}), [["x", "2"], ["constructor", "0"], ["hasOwnProperty", "0"]]);
+    assert.deepEqual(Object.entries(r.gradients), [
+      ["x", 2],
+      ["constructor", 0],
+      ["hasOwnProperty", 0],
+    ]);
+    assert.deepEqual(Object.entries(r.derivatives ?? {}), [
+      ["x", "2"],
+      ["constructor", "0"],
+      ["hasOwnProperty", "0"],
+    ]);
   });
 
   it("an input named __out (the figures' output id) is drawn as an input, left of its gates", () => {
@@ -130,7 +150,10 @@ describe("names that are Object.prototype members are ordinary names", () => {
     assert.notEqual(output?.id, "__out");
     assert.ok(g.nodes.filter((n) => n.kind === "stage").every((n) => n.x > (input?.x ?? Infinity)));
     assert.ok(toMermaid(r).includes(`class n_${output?.id} output;`));
-    assert.deepEqual(g.edges.map((e) => `${e.from}->${e.to}`), ["__out->a", "__out->b", "a->c", "b->c", `c->${output?.id}`]);
+    assert.deepEqual(
+      g.edges.map((e) => `${e.from}->${e.to}`),
+      ["__out->a", "__out->b", "a->c", "b->c", `c->${output?.id}`],
+    );
   });
 
   it("prototype names in formats, figures and generated code", () => {
@@ -208,7 +231,8 @@ describe("symbolic derivatives that blow up are capped, by size, not by time", (
     const tower = explainAll(src5, parseAssignments(["x=0.9"]));
     const d = tower.report.derivatives?.x ?? "";
     const h = 1e-6;
-    const num = ((explain(src5, parseAssignments([`x=${0.9 + h}`])).value as number) - (explain(src5, parseAssignments([`x=${0.9 - h}`])).value as number)) / (2 * h);
+    const num =
+      ((explain(src5, parseAssignments([`x=${0.9 + h}`])).value as number) - (explain(src5, parseAssignments([`x=${0.9 - h}`])).value as number)) / (2 * h);
     assert.ok(Math.abs((explain(d, parseAssignments(["x=0.9"])).value as number) - num) < 1e-6);
   });
 });
@@ -289,8 +313,11 @@ describe("the backward pass flags the first stage where NaN or Inf appears", () 
     assert.equal(r.gradients.x, Infinity);
     assert.deepEqual(r.backwardNonFinite, { stage: "a", input: "x", value: Infinity });
     const flagged = r.warnings.filter((w) => w.startsWith("non-finite gradient"));
-    assert.deepEqual(flagged, ["non-finite gradient: stage a = x^0.5: the backward pass first gives inf here, for x (upstream 2, local derivative 1 / (2x^0.5) = inf)"]);
-    for (const text of [formatTable(r), formatMarkdown(r), formatLatex(r), reportJson(r)]) assert.ok(text.includes("non-finite gradient: stage a = x^0.5"), text);
+    assert.deepEqual(flagged, [
+      "non-finite gradient: stage a = x^0.5: the backward pass first gives inf here, for x (upstream 2, local derivative 1 / (2x^0.5) = inf)",
+    ]);
+    for (const text of [formatTable(r), formatMarkdown(r), formatLatex(r), reportJson(r)])
+      assert.ok(text.includes("non-finite gradient: stage a = x^0.5"), text);
     assert.deepEqual(JSON.parse(reportJson(r)).backwardNonFinite, { stage: "a", input: "x", value: "Infinity" });
   });
 
@@ -314,7 +341,12 @@ describe("the backward pass flags the first stage where NaN or Inf appears", () 
 async function explainCli(program: string, opts: Partial<ExplainCliOptions>): Promise<{ code: number; out: string; err: string }> {
   const out: string[] = [];
   const err: string[] = [];
-  const code = await explainCommand(program, { at: [], ...opts }, (s) => out.push(s), (s) => err.push(s));
+  const code = await explainCommand(
+    program,
+    { at: [], ...opts },
+    (s) => out.push(s),
+    (s) => err.push(s),
+  );
   return { code, out: out.join("\n"), err: err.join("\n") };
 }
 

@@ -43,12 +43,10 @@ function tryShape(f: () => number[]): number[] | null {
 const dim = fc.integer({ min: 0, max: 5 });
 const shapeArb = fc.array(dim, { maxLength: 5 });
 /** Pairs that often broadcast: b is a with some dims set to 1 and some leading dims dropped. */
-const relatedPair = fc
-  .tuple(shapeArb, fc.array(fc.boolean(), { maxLength: 5 }), fc.integer({ min: 0, max: 5 }), fc.boolean())
-  .map(([a, ones, drop, swap]) => {
-    const b = a.map((d, i) => (ones[i] ? 1 : d)).slice(Math.min(drop, a.length));
-    return swap ? ([b, a] as const) : ([a, b] as const);
-  });
+const relatedPair = fc.tuple(shapeArb, fc.array(fc.boolean(), { maxLength: 5 }), fc.integer({ min: 0, max: 5 }), fc.boolean()).map(([a, ones, drop, swap]) => {
+  const b = a.map((d, i) => (ones[i] ? 1 : d)).slice(Math.min(drop, a.length));
+  return swap ? ([b, a] as const) : ([a, b] as const);
+});
 
 describe("broadcastShapes", () => {
   it("answers the tutorial's addition exercises (004, question 1 a-e)", () => {
@@ -71,7 +69,10 @@ describe("broadcastShapes", () => {
   it("agrees with NumPy's three rules on random shapes (property)", () => {
     fc.assert(
       fc.property(fc.oneof(relatedPair, fc.tuple(shapeArb, shapeArb)), ([a, b]) => {
-        assert.deepEqual(tryShape(() => bp.broadcastShapes(a, b)), oracleBroadcast(a, b));
+        assert.deepEqual(
+          tryShape(() => bp.broadcastShapes(a, b)),
+          oracleBroadcast(a, b),
+        );
       }),
       { numRuns: 2000 },
     );
@@ -108,7 +109,16 @@ describe("matmulShape", () => {
 
   it("agrees with NumPy's rule on random shapes (property), and the op computes that shape", () => {
     const mm = fc
-      .tuple(fc.array(fc.integer({ min: 1, max: 3 }), { maxLength: 3 }), fc.array(fc.integer({ min: 1, max: 3 }), { maxLength: 3 }), dim, dim, dim, fc.boolean(), fc.boolean(), fc.boolean())
+      .tuple(
+        fc.array(fc.integer({ min: 1, max: 3 }), { maxLength: 3 }),
+        fc.array(fc.integer({ min: 1, max: 3 }), { maxLength: 3 }),
+        dim,
+        dim,
+        dim,
+        fc.boolean(),
+        fc.boolean(),
+        fc.boolean(),
+      )
       .map(([ba, bb, m, k, n, vecA, vecB, mismatch]) => {
         const a = vecA ? [k] : [...ba, m, k];
         const b = vecB ? [mismatch ? k + 1 : k] : [...bb, mismatch ? k + 1 : k, n];
@@ -117,8 +127,14 @@ describe("matmulShape", () => {
     fc.assert(
       fc.property(mm, ([a, b]) => {
         const expected = oracleMatmul(a, b);
-        assert.deepEqual(tryShape(() => bp.matmulShape(a, b)), expected);
-        assert.deepEqual(tryShape(() => [...bp.matmul(bp.ones(a), bp.ones(b)).shape]), expected);
+        assert.deepEqual(
+          tryShape(() => bp.matmulShape(a, b)),
+          expected,
+        );
+        assert.deepEqual(
+          tryShape(() => [...bp.matmul(bp.ones(a), bp.ones(b)).shape]),
+          expected,
+        );
       }),
       { numRuns: 500 },
     );
@@ -130,7 +146,13 @@ const hasNumpy = spawnSync("python3", ["-c", "import numpy"], { encoding: "utf8"
 describeIf("cross-check against NumPy", hasNumpy ? false : "python3 with numpy is not installed", () => {
   it("broadcast and matmul shapes (and errors) match numpy on 400 random pairs", () => {
     const pairs = fc.sample(fc.oneof(relatedPair, fc.tuple(shapeArb, shapeArb)), { numRuns: 200, seed: 7 });
-    const mats = fc.sample(fc.tuple(fc.array(fc.integer({ min: 1, max: 4 }), { minLength: 1, maxLength: 4 }), fc.array(fc.integer({ min: 1, max: 4 }), { minLength: 1, maxLength: 4 })), { numRuns: 200, seed: 8 });
+    const mats = fc.sample(
+      fc.tuple(
+        fc.array(fc.integer({ min: 1, max: 4 }), { minLength: 1, maxLength: 4 }),
+        fc.array(fc.integer({ min: 1, max: 4 }), { minLength: 1, maxLength: 4 }),
+      ),
+      { numRuns: 200, seed: 8 },
+    );
     const script = `
 import json, sys, numpy as np
 cases = json.load(sys.stdin)

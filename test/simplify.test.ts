@@ -241,7 +241,9 @@ describe("cost is linear in the size of the expression (an op count)", () => {
 
   it("a sum of 2,000 quotients exp(x_k) / (1 + exp(x_k))^2: at most 30 steps per node, ~twice the work for twice the terms", () => {
     const quotients = (n: number) =>
-      Array.from({ length: n }, (_, k): Expr => bin("/", call("exp", v(`x${k}`)), bin("^", bin("+", num(1), call("exp", v(`x${k}`))), num(2)))).reduce((a, b) => bin("+", a, b));
+      Array.from({ length: n }, (_, k): Expr => bin("/", call("exp", v(`x${k}`)), bin("^", bin("+", num(1), call("exp", v(`x${k}`))), num(2)))).reduce((a, b) =>
+        bin("+", a, b),
+      );
     const [w, half] = [work(quotients(2000)), work(quotients(1000))];
     assert.ok(w <= 30 * size(quotients(2000)), `work ${w}`);
     assert.ok(w <= 2.3 * half, `work ${w} for 2000 terms, ${half} for 1000`);

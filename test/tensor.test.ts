@@ -5,19 +5,32 @@ import * as bp from "../src/index.js";
 
 describe("creation", () => {
   it("tensor() from nested arrays, typed arrays and numbers", () => {
-    const t = bp.tensor([[1, 2, 3], [4, 5, 6]]);
+    const t = bp.tensor([
+      [1, 2, 3],
+      [4, 5, 6],
+    ]);
     assert.deepEqual(t.shape, [2, 3]);
     assert.equal(t.dtype, "float32");
     assert.ok(t.data instanceof Float32Array);
-    assert.deepEqual(t.toArray(), [[1, 2, 3], [4, 5, 6]]);
+    assert.deepEqual(t.toArray(), [
+      [1, 2, 3],
+      [4, 5, 6],
+    ]);
     const d = bp.tensor(new Float64Array([1, 2, 3, 4]), { shape: [2, 2] });
     assert.equal(d.dtype, "float64");
-    assert.deepEqual(d.toArray(), [[1, 2], [3, 4]]);
+    assert.deepEqual(d.toArray(), [
+      [1, 2],
+      [3, 4],
+    ]);
     const s = bp.tensor(2.5);
     assert.deepEqual(s.shape, []);
     assert.equal(s.item(), 2.5);
     assert.equal(s.toArray(), 2.5);
-    assert.deepEqual(bp.tensor([1, 2, 3, 4, 5, 6], { shape: [3, 2] }).toArray(), [[1, 2], [3, 4], [5, 6]]);
+    assert.deepEqual(bp.tensor([1, 2, 3, 4, 5, 6], { shape: [3, 2] }).toArray(), [
+      [1, 2],
+      [3, 4],
+      [5, 6],
+    ]);
     assert.deepEqual(bp.tensor([]).shape, [0]);
     assert.equal(bp.tensor([0.1], { dtype: "float64" }).data[0], 0.1);
     assert.equal(bp.tensor([0.1]).data[0], Math.fround(0.1));
@@ -32,7 +45,10 @@ describe("creation", () => {
   });
 
   it("zeros, ones, full, *Like, arange, linspace, eye", () => {
-    assert.deepEqual(bp.zeros([2, 2]).toArray(), [[0, 0], [0, 0]]);
+    assert.deepEqual(bp.zeros([2, 2]).toArray(), [
+      [0, 0],
+      [0, 0],
+    ]);
     assert.deepEqual(bp.ones([3]).toArray(), [1, 1, 1]);
     assert.deepEqual(bp.full([2], 7, { dtype: "float64" }).toArray(), [7, 7]);
     assert.equal(bp.onesLike(bp.zeros([2], { dtype: "float64" })).dtype, "float64");
@@ -43,7 +59,10 @@ describe("creation", () => {
     assert.deepEqual(bp.arange(3, 0, -1).toArray(), [3, 2, 1]);
     assert.throws(() => bp.arange(0, 1, 0), /step must be a finite non-zero number/);
     assert.deepEqual(bp.linspace(0, 1, 5).toArray(), [0, 0.25, 0.5, 0.75, 1]);
-    assert.deepEqual(bp.eye(2, 3).toArray(), [[1, 0, 0], [0, 1, 0]]);
+    assert.deepEqual(bp.eye(2, 3).toArray(), [
+      [1, 0, 0],
+      [0, 1, 0],
+    ]);
     assert.equal(bp.ones([2], { requiresGrad: true }).requiresGrad, true);
   });
 
@@ -91,7 +110,10 @@ describe("elementwise values", () => {
     assert.deepEqual(x.le(2).toArray(), [1, 1, 0]);
     assert.deepEqual(x.eq(2).toArray(), [0, 1, 0]);
     assert.deepEqual(x.ne(2).toArray(), [1, 0, 1]);
-    assert.deepEqual(bp.where(bp.tensor([[1], [0]]), x, bp.tensor(-1)).toArray(), [[1, 2, 3], [-1, -1, -1]]);
+    assert.deepEqual(bp.where(bp.tensor([[1], [0]]), x, bp.tensor(-1)).toArray(), [
+      [1, 2, 3],
+      [-1, -1, -1],
+    ]);
   });
 
   it("numbers take the dtype of the tensor beside them", () => {
@@ -112,7 +134,11 @@ describe("structure ops", () => {
   });
 
   it("transpose, permute and .T", () => {
-    assert.deepEqual(bp.arange(6).reshape(2, 3).T.toArray(), [[0, 3], [1, 4], [2, 5]]);
+    assert.deepEqual(bp.arange(6).reshape(2, 3).T.toArray(), [
+      [0, 3],
+      [1, 4],
+      [2, 5],
+    ]);
     assert.deepEqual(x.transpose().shape, [4, 3, 2]);
     assert.deepEqual(x.permute(1, 0, 2).shape, [3, 2, 4]);
     assert.equal((x.permute(2, 0, 1).toArray() as number[][][])[3][1][2], 23);
@@ -123,9 +149,20 @@ describe("structure ops", () => {
     const m = bp.arange(20).reshape(4, 5);
     assert.deepEqual(m.slice(1).toArray(), [5, 6, 7, 8, 9]);
     assert.deepEqual(m.slice(-1, -1).toArray(), 19);
-    assert.deepEqual(m.slice([1, 3], [null, null, 2]).toArray(), [[5, 7, 9], [10, 12, 14]]);
-    assert.deepEqual(m.slice(null, [3, 100]).toArray(), [[3, 4], [8, 9], [13, 14], [18, 19]]);
-    assert.deepEqual(m.slice([-2], { start: 1, step: 3 }).toArray(), [[11, 14], [16, 19]]);
+    assert.deepEqual(m.slice([1, 3], [null, null, 2]).toArray(), [
+      [5, 7, 9],
+      [10, 12, 14],
+    ]);
+    assert.deepEqual(m.slice(null, [3, 100]).toArray(), [
+      [3, 4],
+      [8, 9],
+      [13, 14],
+      [18, 19],
+    ]);
+    assert.deepEqual(m.slice([-2], { start: 1, step: 3 }).toArray(), [
+      [11, 14],
+      [16, 19],
+    ]);
     assert.deepEqual(m.slice([3, 1]).shape, [0, 5]);
     assert.throws(() => m.slice(4), /index 4 is out of bounds for axis 0 with size 4/);
     assert.throws(() => m.slice(null, [null, null, -1]), /step must be a positive integer, got -1 on axis 1/);
@@ -139,24 +176,47 @@ describe("structure ops", () => {
     assert.throws(() => t.squeeze(1), /cannot squeeze axis 1 of length 3/);
     assert.deepEqual(bp.zeros([3]).unsqueeze(-1).shape, [3, 1]);
     assert.deepEqual(bp.zeros([3]).unsqueeze(0).shape, [1, 3]);
-    assert.deepEqual(bp.tensor([1, 2]).broadcastTo([2, 2]).toArray(), [[1, 2], [1, 2]]);
+    assert.deepEqual(bp.tensor([1, 2]).broadcastTo([2, 2]).toArray(), [
+      [1, 2],
+      [1, 2],
+    ]);
     assert.throws(() => bp.zeros([3]).broadcastTo([2, 2]), /cannot broadcast a tensor of shape \(3,\) to shape \(2,2\)/);
   });
 
   it("concat and stack", () => {
-    const a = bp.tensor([[1, 2]]), b = bp.tensor([[3, 4], [5, 6]]);
-    assert.deepEqual(bp.concat([a, b]).toArray(), [[1, 2], [3, 4], [5, 6]]);
-    assert.deepEqual(bp.concat([b, b], -1).toArray(), [[3, 4, 3, 4], [5, 6, 5, 6]]);
+    const a = bp.tensor([[1, 2]]),
+      b = bp.tensor([
+        [3, 4],
+        [5, 6],
+      ]);
+    assert.deepEqual(bp.concat([a, b]).toArray(), [
+      [1, 2],
+      [3, 4],
+      [5, 6],
+    ]);
+    assert.deepEqual(bp.concat([b, b], -1).toArray(), [
+      [3, 4, 3, 4],
+      [5, 6, 5, 6],
+    ]);
     assert.throws(() => bp.concat([a, b], 1), /all dimensions except axis 1 must match, got shapes \(1,2\) \(2,2\)/);
-    assert.deepEqual(bp.stack([bp.tensor([1, 2]), bp.tensor([3, 4])], 1).toArray(), [[1, 3], [2, 4]]);
+    assert.deepEqual(bp.stack([bp.tensor([1, 2]), bp.tensor([3, 4])], 1).toArray(), [
+      [1, 3],
+      [2, 4],
+    ]);
     assert.throws(() => bp.stack([a, b]), /same shape/);
   });
 
   it("take, takeAlongAxis and argmax pick class entries", () => {
-    const logits = bp.tensor([[0.1, 0.7, 0.2], [0.5, 0.1, 0.4]]);
+    const logits = bp.tensor([
+      [0.1, 0.7, 0.2],
+      [0.5, 0.1, 0.4],
+    ]);
     assert.deepEqual(logits.argmax(-1).toArray(), [1, 0]);
     assert.deepEqual(logits.takeAlongAxis([[1], [2]], 1).toArray(), [[Math.fround(0.7)], [Math.fround(0.4)]]);
-    assert.deepEqual(bp.arange(6).reshape(2, 3).take([2, -1, 0], 1).toArray(), [[2, 2, 0], [5, 5, 3]]);
+    assert.deepEqual(bp.arange(6).reshape(2, 3).take([2, -1, 0], 1).toArray(), [
+      [2, 2, 0],
+      [5, 5, 3],
+    ]);
     assert.deepEqual(bp.arange(6).reshape(2, 3).take(4).toArray(), 4);
     assert.throws(() => logits.take([3], 1), /index 3 is out of bounds for axis 1 with size 3/);
     assert.throws(() => logits.take([1.5], 1), /not an integer/);
@@ -168,7 +228,10 @@ describe("structure ops", () => {
     const b = bp.arange(3);
     assert.deepEqual(bp.matmul(a, b).toArray(), [5, 14]);
     assert.deepEqual(bp.matmul(b, b).toArray(), 5);
-    assert.deepEqual(bp.matmul(a, a.T).toArray(), [[5, 14], [14, 50]]);
+    assert.deepEqual(bp.matmul(a, a.T).toArray(), [
+      [5, 14],
+      [14, 50],
+    ]);
     assert.deepEqual(bp.matmul(bp.ones([2, 5, 4]), bp.ones([3, 2, 4, 8])).shape, [3, 2, 5, 8]);
     assert.throws(() => bp.matmul(a, a), /matmul: inner dimensions do not match for \(2,3\) @ \(2,3\)/);
     assert.throws(() => bp.matmul(bp.ones([3, 5, 4]), bp.ones([5, 4, 8])), /batch dimensions could not be broadcast together for \(3,5,4\) @ \(5,4,8\)/);

@@ -88,12 +88,18 @@ function gemmRows(R) {
   return `
   (func (export "gemm_rows") (param $a i32) (param $bp i32) (param $c i32) (param $i0 i32) (param $i1 i32) (param $np i32) (param $k i32) (param $ars i32) (param $acs i32)
     (local $i i32) (local $q i32) (local $pa i32) (local $pb i32) (local $pc i32) (local $ldb i32) (local $ldc i32) (local $end i32)
-    ${rows.slice(1).map((r) => `(local $o${r} i32)`).join(" ")}
+    ${rows
+      .slice(1)
+      .map((r) => `(local $o${r} i32)`)
+      .join(" ")}
     ${acc.map((a) => `(local ${a} v128)`).join(" ")}
     (local $b0 v128) (local $b1 v128) (local $av v128)
     (local.set $ldb (i32.shl (local.get $k) (i32.const 2)))
     (local.set $ldc (i32.shl (local.get $np) (i32.const 2)))
-    ${rows.slice(1).map((r) => `(local.set $o${r} (i32.mul (local.get $ars) (i32.const ${r})))`).join("\n    ")}
+    ${rows
+      .slice(1)
+      .map((r) => `(local.set $o${r} (i32.mul (local.get $ars) (i32.const ${r})))`)
+      .join("\n    ")}
     (local.set $i (local.get $i0))
     (block $ie (loop $il
       (br_if $ie (i32.ge_u (local.get $i) (local.get $i1)))
@@ -149,9 +155,9 @@ function exp(x, out) {
     (local.set ${n} (f32x4.sub ${get(e)} ${f4(12582912)}))
     (local.set ${e} (i32x4.sub ${get(e)} ${i4(0x4b400000)}))
     (local.set ${r} (f32x4.sub ${get(y)} (f32x4.mul ${get(n)} ${f4(0.693359375)})))
-    (local.set ${r} (f32x4.sub ${get(r)} (f32x4.mul ${get(n)} ${f4(-2.12194440e-4)})))
+    (local.set ${r} (f32x4.sub ${get(r)} (f32x4.mul ${get(n)} ${f4(-2.1219444e-4)})))
     (local.set ${z} (f32x4.mul ${get(r)} ${get(r)}))
-    (local.set ${p} ${f4(1.9875691500e-4)})
+    (local.set ${p} ${f4(1.98756915e-4)})
     ${[1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2, 1.6666665459e-1, 5.0000001201e-1]
       .map((c) => `(local.set ${p} (f32x4.add (f32x4.mul ${get(p)} ${get(r)}) ${f4(c)}))`)
       .join("\n    ")}
@@ -180,11 +186,11 @@ function log(x, out) {
     (local.set ${ef} (f32x4.convert_i32x4_s ${get(e)}))
     (local.set ${z} (f32x4.mul ${get(m)} ${get(m)}))
     (local.set ${y} ${f4(7.0376836292e-2)})
-    ${[-1.1514610310e-1, 1.1676998740e-1, -1.2420140846e-1, 1.4249322787e-1, -1.6668057665e-1, 2.0000714765e-1, -2.4999993993e-1, 3.3333331174e-1]
+    ${[-1.151461031e-1, 1.167699874e-1, -1.2420140846e-1, 1.4249322787e-1, -1.6668057665e-1, 2.0000714765e-1, -2.4999993993e-1, 3.3333331174e-1]
       .map((c) => `(local.set ${y} (f32x4.add (f32x4.mul ${get(y)} ${get(m)}) ${f4(c)}))`)
       .join("\n    ")}
     (local.set ${y} (f32x4.mul (f32x4.mul ${get(y)} ${get(m)}) ${get(z)}))
-    (local.set ${y} (f32x4.add ${get(y)} (f32x4.mul ${get(ef)} ${f4(-2.12194440e-4)})))
+    (local.set ${y} (f32x4.add ${get(y)} (f32x4.mul ${get(ef)} ${f4(-2.1219444e-4)})))
     (local.set ${y} (f32x4.sub ${get(y)} (f32x4.mul ${get(z)} ${f4(0.5)})))
     (local.set ${y} (f32x4.add (f32x4.add ${get(m)} ${get(y)}) (f32x4.mul ${get(ef)} ${f4(0.693359375)})))
     ;; log 0 = -inf, log of a negative = NaN, log inf = inf, NaN stays NaN
@@ -266,9 +272,13 @@ function kernel2d(name, k, vecOp, scalarOp) {
     (local.set $n4 (i32.and (local.get $nb) (i32.const -16)))
     (block $re (loop $rl
       (br_if $re (i32.ge_u (local.get $r) (local.get $rows)))
-      ${ins.map((i) => `(local.set $q${i} (i32.add (local.get $p${i}) (i32.shl (i32.mul (local.get $r) (local.get $rs${i})) (i32.const 2))))
+      ${ins
+        .map(
+          (i) => `(local.set $q${i} (i32.add (local.get $p${i}) (i32.shl (i32.mul (local.get $r) (local.get $rs${i})) (i32.const 2))))
       (local.set $t${i} (f32.load (local.get $q${i})))
-      (local.set $s${i} (f32x4.splat (local.get $t${i})))`).join("\n      ")}
+      (local.set $s${i} (f32x4.splat (local.get $t${i})))`,
+        )
+        .join("\n      ")}
       (local.set $qo (i32.add (local.get $o) (i32.shl (i32.mul (local.get $r) (local.get $cols)) (i32.const 2))))
       ${combos.join("\n      ")}
       (local.set $r (i32.add (local.get $r) (i32.const 1)))

@@ -60,7 +60,9 @@ export function outputFormat(opts: Pick<ExplainCliOptions, "format" | "json" | "
   if (named === undefined) {
     const known = [...EXTENSIONS.keys()];
     const what = ext === "" ? "a name without an extension" : `the extension ${ext}`;
-    throw new Error(`--out ${opts.out}: cannot tell the format from ${what}; use ${known.slice(0, -1).join(", ")} or ${known[known.length - 1]}, or give --format`);
+    throw new Error(
+      `--out ${opts.out}: cannot tell the format from ${what}; use ${known.slice(0, -1).join(", ")} or ${known[known.length - 1]}, or give --format`,
+    );
   }
   return named[0];
 }

@@ -3,7 +3,21 @@
  * a fallback file when the final write fails anyway, and model checkpoints read with bounded sizes.
  * Errors name the file the user gave, never the hidden temporary one.
  */
-import { closeSync, fstatSync, fsyncSync, lstatSync, mkdirSync, openSync, readdirSync, readSync, renameSync, statSync, unlinkSync, writeSync, type Stats } from "node:fs";
+import {
+  closeSync,
+  fstatSync,
+  fsyncSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readSync,
+  renameSync,
+  statSync,
+  unlinkSync,
+  writeSync,
+  type Stats,
+} from "node:fs";
 import { basename, dirname, extname, join, resolve } from "node:path";
 import { CHECKPOINT_MAGIC, CheckpointError, decodeCheckpoint, encodeCheckpoint } from "../nn/checkpoint.js";
 import { mlp, type Activation, type Sequential } from "../nn/layers.js";
@@ -282,7 +296,8 @@ export function readCheckpointFile(path: string): Uint8Array {
     if (size > MAX_CHECKPOINT_BYTES) throw new CheckpointError(`${path}: ${size} bytes is more than a checkpoint may have (${MAX_CHECKPOINT_BYTES})`);
     const head = new Uint8Array(8);
     const got = readSync(fd, head, 0, 8, 0);
-    if (size < 16 || got < 8 || new TextDecoder().decode(head) !== CHECKPOINT_MAGIC) throw new CheckpointError(`${path}: not a backprop checkpoint (bad magic bytes)`);
+    if (size < 16 || got < 8 || new TextDecoder().decode(head) !== CHECKPOINT_MAGIC)
+      throw new CheckpointError(`${path}: not a backprop checkpoint (bad magic bytes)`);
     const bytes = new Uint8Array(size);
     let off = 0;
     while (off < size) {
@@ -311,7 +326,14 @@ function mlpParameterCount(sizes: readonly number[]): number {
 function checkArchitecture(a: unknown, tensors: ReadonlyMap<string, { size: number }>): Architecture {
   const arch = a as Partial<Architecture> | null;
   const sizes = arch?.sizes;
-  if (typeof arch !== "object" || arch === null || arch.kind !== "mlp" || !Array.isArray(sizes) || sizes.length < 2 || !sizes.every((s) => Number.isSafeInteger(s) && s > 0)) {
+  if (
+    typeof arch !== "object" ||
+    arch === null ||
+    arch.kind !== "mlp" ||
+    !Array.isArray(sizes) ||
+    sizes.length < 2 ||
+    !sizes.every((s) => Number.isSafeInteger(s) && s > 0)
+  ) {
     throw new CheckpointError("the checkpoint does not describe an MLP architecture");
   }
   const activation = arch.activation ?? "relu";

@@ -21,7 +21,12 @@ const COMMANDS = "shapes, explain, train, predict or explain-model";
 /** The message as one line, without a leading "error: " (commander's messages have one). */
 function oneLine(e: unknown): string {
   const message = e instanceof Error ? e.message : String(e);
-  return message.replace(/^error:\s*/, "").replace(/\s*\n\s*/g, " ").trim() || "unknown error";
+  return (
+    message
+      .replace(/^error:\s*/, "")
+      .replace(/\s*\n\s*/g, " ")
+      .trim() || "unknown error"
+  );
 }
 
 /** Before parsing succeeds the options are unknown, so --json is read off the arguments themselves. */
@@ -78,7 +83,8 @@ export function protectLeadingDash(argv: readonly string[], command: Command): s
     else if (!isOption(args[i])) positions.push(i);
   }
   const first = positions[0];
-  if (first === undefined || first > end || positions.length > 1 || args[first] === "-" || !args[first].startsWith("-") || /^--[A-Za-z]/.test(args[first])) return args;
+  if (first === undefined || first > end || positions.length > 1 || args[first] === "-" || !args[first].startsWith("-") || /^--[A-Za-z]/.test(args[first]))
+    return args;
   const [program] = args.splice(first, 1);
   return [...args, "--", program];
 }
@@ -131,7 +137,7 @@ async function parseAndRun(argv: readonly string[], io: Io, setJson: (json: bool
     .command("shapes")
     .description('result shape of NumPy broadcasting or matmul, e.g. shapes "(4,2)" + "(2,4,1)" or shapes "(2,5,4)" @ "(3,2,4,8)"')
     .argument("<operands...>", "SHAPE OP SHAPE [OP SHAPE ...]; OP is @ (matmul) or + - * / ** (broadcasting)")
-    .option("--json", "print {\"shape\": [...]} or {\"error\": \"...\"}")
+    .option("--json", 'print {"shape": [...]} or {"error": "..."}')
     .allowUnknownOption(false)
     .action((operands: string[], opts: { json?: boolean }) => {
       setJson(!!opts.json);
@@ -142,7 +148,12 @@ async function parseAndRun(argv: readonly string[], io: Io, setJson: (json: bool
     .command("explain")
     .description("staged computation, forward and backward values, local and symbolic derivatives, generated code")
     .argument("<program>", 'expression or program, e.g. "(ln(x) + sin(y))^2 + 4x" or "x = ln(t); y = t^3/3; z = 2x + y"; - reads it from standard input')
-    .option("--at <NAME=VALUE>", "input value (repeat, or x=1,y=2); values may be expressions (pi/2) or arrays ([[1,2],[3,4]])", (v: string, prev: string[]) => [...prev, v], [] as string[])
+    .option(
+      "--at <NAME=VALUE>",
+      "input value (repeat, or x=1,y=2); values may be expressions (pi/2) or arrays ([[1,2],[3,4]])",
+      (v: string, prev: string[]) => [...prev, v],
+      [] as string[],
+    )
     .option("--format <format>", `output format: ${FORMATS.join(", ")} (default: from the --out extension, else table)`)
     .option("--out <file>", "write the output to a file; its extension (.svg .png .tex .md .json .dot .mmd .py .ts .txt) gives the format")
     .option("--json", "same as --format json")

@@ -95,7 +95,8 @@ export function parseTrainOptions(o: TrainOptions): TrainSettings {
   if (!(testFraction > 0 && testFraction < 1)) throw new UsageError(`--test-fraction must be between 0 and 1, got "${o.testFraction}"`);
   if (o.optimizer !== "sgd" && o.optimizer !== "adam") throw new UsageError(`--optimizer must be sgd or adam, got "${o.optimizer}"`);
   const activation = o.activation as Activation;
-  if (!["relu", "leakyrelu", "sigmoid", "tanh"].includes(activation)) throw new UsageError(`--activation must be relu, leakyrelu, sigmoid or tanh, got "${o.activation}"`);
+  if (!["relu", "leakyrelu", "sigmoid", "tanh"].includes(activation))
+    throw new UsageError(`--activation must be relu, leakyrelu, sigmoid or tanh, got "${o.activation}"`);
   if (o.perClass !== undefined && o.dataset !== "digits") throw new UsageError(`--per-class applies to --dataset digits only`);
   if (o.save !== undefined && o.save.trim() === "") throw new UsageError("--save needs a file name");
   if (o.plot !== undefined && o.plot.trim() === "") throw new UsageError("--plot needs a file name");
@@ -119,7 +120,8 @@ export function prepareData(name: string, seed: number, testFraction: number, pe
   const ds = name === "digits" ? loadDigits(perClass) : loadIris();
   const { train, test } = trainTestSplit(ds, testFraction, new Rng(seed));
   // trainTestSplit always holds out one example, so only the training side can come out empty.
-  if (train.y.length === 0) throw new UsageError(`--test-fraction ${testFraction} leaves no training example (${ds.y.length} examples, ${test.y.length} held out)`);
+  if (train.y.length === 0)
+    throw new UsageError(`--test-fraction ${testFraction} leaves no training example (${ds.y.length} examples, ${test.y.length} held out)`);
   if (name === "iris") {
     const [a, b] = standardize(train, test);
     return { train: a, test: b };
@@ -133,7 +135,10 @@ function pct(x: number): string {
 
 async function plotBytes(path: string, losses: [number, number][], epochs: EpochInfo[]): Promise<Uint8Array | string> {
   const svg = chartSvg([
-    { series: [{ label: "training loss (per step)", color: "#1f5fbf", points: losses }], options: { title: "Loss", xLabel: "step", yLabel: "cross-entropy", yMin: 0 } },
+    {
+      series: [{ label: "training loss (per step)", color: "#1f5fbf", points: losses }],
+      options: { title: "Loss", xLabel: "step", yLabel: "cross-entropy", yMin: 0 },
+    },
     {
       series: [
         { label: "train", color: "#1a7f37", points: epochs.map((e) => [e.epoch, 100 * e.trainAccuracy]) },
@@ -174,13 +179,24 @@ export async function trainCommand(o: TrainOptions, io: Io, deps: TrainDeps = {}
   const rng = new Rng(s.seed);
   const sizes = [train.x.shape[1], ...s.hidden, train.classes.length];
   const model = mlp(sizes, { rng, activation: s.activation });
-  const optimizer: Optimizer = s.optimizer === "sgd" ? new SGD(model.parameters(), { lr: s.lr, momentum: s.momentum }) : new Adam(model.parameters(), { lr: s.lr });
+  const optimizer: Optimizer =
+    s.optimizer === "sgd" ? new SGD(model.parameters(), { lr: s.lr, momentum: s.momentum }) : new Adam(model.parameters(), { lr: s.lr });
   const summary = o.json ? io.err : io.out;
-  summary(`training ${sizes.join("-")} on ${o.dataset} (${train.y.length} train, ${test.y.length} test), ${o.optimizer} lr ${s.lr}, batch ${s.batch}, ${s.epochs} epochs, seed ${s.seed}`);
+  summary(
+    `training ${sizes.join("-")} on ${o.dataset} (${train.y.length} train, ${test.y.length} test), ${o.optimizer} lr ${s.lr}, batch ${s.batch}, ${s.epochs} epochs, seed ${s.seed}`,
+  );
   for (const w of symmetryWarnings(model)) io.err(`warning: ${w}`);
   const { history, losses } = runTraining(model, train, test, s, { optimizer, rng }, summary, !!o.detectAnomaly);
   const last = history.epochs[history.epochs.length - 1];
-  const meta: ModelMeta = { architecture: { kind: "mlp", sizes, activation: s.activation }, dataset: o.dataset, classes: train.classes, seed: s.seed, testFraction: s.testFraction, perClass: s.perClass ?? null, testAccuracy: last.testAccuracy };
+  const meta: ModelMeta = {
+    architecture: { kind: "mlp", sizes, activation: s.activation },
+    dataset: o.dataset,
+    classes: train.classes,
+    seed: s.seed,
+    testFraction: s.testFraction,
+    perClass: s.perClass ?? null,
+    testAccuracy: last.testAccuracy,
+  };
   const lost: string[] = [];
   if (o.save !== undefined) {
     const r = saveWithFallback(o.save, encodeModel(model, meta), deps);
@@ -204,16 +220,33 @@ export async function trainCommand(o: TrainOptions, io: Io, deps: TrainDeps = {}
     stepsPerSecond: history.steps / history.seconds,
   };
   if (o.json) io.out(JSON.stringify(result));
-  else summary(`test accuracy ${pct(last.testAccuracy ?? 0)} after ${history.steps} steps in ${history.seconds.toFixed(1)} s (${result.stepsPerSecond.toFixed(1)} steps/s)`);
+  else
+    summary(
+      `test accuracy ${pct(last.testAccuracy ?? 0)} after ${history.steps} steps in ${history.seconds.toFixed(1)} s (${result.stepsPerSecond.toFixed(1)} steps/s)`,
+    );
   return 0;
 }
 
 /** The training loop with its progress bar; anomaly mode, when asked for, is on only while it runs. */
 /** `rng` continues the stream that initialized the model, as it always has (same seed, same run). */
-function runTraining(model: Sequential, train: Dataset, test: Dataset, s: TrainSettings, { optimizer, rng }: { optimizer: Optimizer; rng: Rng }, summary: (line: string) => void, anomaly: boolean) {
+function runTraining(
+  model: Sequential,
+  train: Dataset,
+  test: Dataset,
+  s: TrainSettings,
+  { optimizer, rng }: { optimizer: Optimizer; rng: Rng },
+  summary: (line: string) => void,
+  anomaly: boolean,
+) {
   const tty = !!process.stderr.isTTY;
   const bar = new cliProgress.SingleBar(
-    { format: "epoch {epoch} [{bar}] {value}/{total} steps | loss {loss} | {rate} steps/s", stream: process.stderr, hideCursor: true, clearOnComplete: true, noTTYOutput: false },
+    {
+      format: "epoch {epoch} [{bar}] {value}/{total} steps | loss {loss} | {rate} steps/s",
+      stream: process.stderr,
+      hideCursor: true,
+      clearOnComplete: true,
+      noTTYOutput: false,
+    },
     cliProgress.Presets.shades_classic,
   );
   const losses: [number, number][] = [];
@@ -240,7 +273,10 @@ function runTraining(model: Sequential, train: Dataset, test: Dataset, s: TrainS
         bar.update(st.step, { epoch: st.epoch, loss: st.loss.toFixed(4), rate });
         if (st.step === st.stepsPerEpoch) bar.stop();
       },
-      onEpoch: (e) => summary(`epoch ${e.epoch}/${s.epochs}  train loss ${e.trainLoss.toFixed(4)}  train acc ${pct(e.trainAccuracy)}  test acc ${pct(e.testAccuracy ?? 0)}  ${e.seconds.toFixed(1)} s`),
+      onEpoch: (e) =>
+        summary(
+          `epoch ${e.epoch}/${s.epochs}  train loss ${e.trainLoss.toFixed(4)}  train acc ${pct(e.trainAccuracy)}  test acc ${pct(e.testAccuracy ?? 0)}  ${e.seconds.toFixed(1)} s`,
+        ),
     });
     return { history, losses };
   } finally {
@@ -256,7 +292,8 @@ function checkTrainingMeta(meta: ModelMeta, path: string): { seed: number; testF
   if (!(Number.isSafeInteger(meta.seed) && meta.seed >= 0 && meta.seed <= MAX_SEED)) throw bad(`seed is not an integer from 0 to ${MAX_SEED}`);
   if (!(typeof meta.testFraction === "number" && meta.testFraction > 0 && meta.testFraction < 1)) throw bad("testFraction is not between 0 and 1");
   const perClass = meta.perClass;
-  if (perClass !== undefined && perClass !== null && !(Number.isSafeInteger(perClass) && (perClass as number) > 0)) throw bad("perClass is not a positive integer");
+  if (perClass !== undefined && perClass !== null && !(Number.isSafeInteger(perClass) && (perClass as number) > 0))
+    throw bad("perClass is not a positive integer");
   return { seed: meta.seed, testFraction: meta.testFraction, perClass: typeof perClass === "number" ? perClass : undefined };
 }
 
@@ -266,7 +303,9 @@ export function predictCommand(o: { model: string; json?: boolean }, io: Io): nu
   const { test } = prepareData(meta.dataset, m.seed, m.testFraction, m.perClass);
   const sizes = meta.architecture.sizes;
   if (sizes[0] !== test.x.shape[1] || sizes[sizes.length - 1] !== test.classes.length) {
-    throw new CheckpointError(`${o.model}: the model ${sizes.join("-")} does not fit ${meta.dataset} (${test.x.shape[1]} features, ${test.classes.length} classes)`);
+    throw new CheckpointError(
+      `${o.model}: the model ${sizes.join("-")} does not fit ${meta.dataset} (${test.x.shape[1]} features, ${test.classes.length} classes)`,
+    );
   }
   const r = evaluate(model, test);
   if (o.json) {

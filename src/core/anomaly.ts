@@ -131,7 +131,9 @@ export function reportForward(prim: Prim, inputs: readonly Operand[], out: Opera
     // An elementwise op's inputs of the output's size (or one element) line up with the output index;
     // for others (and broadcast inputs) the largest magnitude says what overflowed.
     const at = inputs.map((t, i) =>
-      elementwise && (t.data.length === out.data.length || t.data.length === 1) ? `input ${i} = ${t.data[t.data.length === 1 ? 0 : k]}` : `largest |input ${i}| = ${largestMagnitude(t.data)}`,
+      elementwise && (t.data.length === out.data.length || t.data.length === 1)
+        ? `input ${i} = ${t.data[t.data.length === 1 ? 0 : k]}`
+        : `largest |input ${i}| = ${largestMagnitude(t.data)}`,
     );
     why = `from finite inputs${at.length > 0 ? ` (${at.join(", ")})` : ""}`;
   }

@@ -65,12 +65,7 @@ function ruleFor(vjp: Spec<Prim>["vjp"], args: VjpArgs<Prim>, index: number): Te
  * Pulls the cotangents `cts` of `outputs` back through the graph. With `targets`, returns their
  * cotangents (only paths that reach a target are walked); without, returns the leaves'.
  */
-export function pullback(
-  outputs: readonly Tensor[],
-  cts: readonly Tensor[],
-  targets: readonly Tensor[] | null,
-  createGraph: boolean,
-): Map<Tensor, Tensor> {
+export function pullback(outputs: readonly Tensor[], cts: readonly Tensor[], targets: readonly Tensor[] | null, createGraph: boolean): Map<Tensor, Tensor> {
   const stop = new Set(targets ?? []);
   // `done` marks exactly the tensors of this walk: a cotangent on one of them is this pullback's.
   const { order, done: walk } = topoOrder(outputs, stop);
@@ -105,7 +100,15 @@ export function pullback(
     discard(g);
   };
   // One arguments object for every rule (rules read it and return; none keeps it).
-  const args: { -readonly [K in keyof VjpArgs<Prim>]: VjpArgs<Prim>[K] } = { ct: cts[0], out: cts[0], x: cts[0], y: cts[0], z: cts[0], inputs: [], params: {} as VjpArgs<Prim>["params"] };
+  const args: { -readonly [K in keyof VjpArgs<Prim>]: VjpArgs<Prim>[K] } = {
+    ct: cts[0],
+    out: cts[0],
+    x: cts[0],
+    y: cts[0],
+    z: cts[0],
+    inputs: [],
+    params: {} as VjpArgs<Prim>["params"],
+  };
   // In anomaly mode the rules' own ops are not checked as forward ops; their results are, below.
   const walkBack = (): Map<Tensor, Tensor> => {
     try {
@@ -117,7 +120,8 @@ export function pullback(
         const ct = t.ct;
         t.ct = null;
         if (!t.node || (targets && stop.has(t))) {
-          if (targets ? stop.has(t) : t.node === null) result.set(t, ct); // a result keeps its hold
+          if (targets ? stop.has(t) : t.node === null)
+            result.set(t, ct); // a result keeps its hold
           else drop(ct);
           continue;
         }
@@ -135,7 +139,15 @@ export function pullback(
           if (!input.requiresGrad || (relevant && !relevant.has(input))) continue;
           const g0 = ruleFor(vjp, args, i);
           if (!g0) continue;
-          if (anomalyOn) reportBackward(prim, t.node.site, inputs.map((u) => u.shape), i, ct, g0);
+          if (anomalyOn)
+            reportBackward(
+              prim,
+              t.node.site,
+              inputs.map((u) => u.shape),
+              i,
+              ct,
+              g0,
+            );
           // The one place where broadcasting is undone: sum the cotangent back to the input's shape.
           const g1 = sameShape(g0.shape, input.shape) ? g0 : sumTo(g0, input.shape);
           const g = g1.dtype === input.dtype ? g1 : cast(g1, input.dtype);
@@ -268,7 +280,12 @@ export function valueAndGrad<A extends number | readonly number[] = 0>(
     const { inputs, nested } = prepare(args, nums, "grad");
     const y = traced(() => asTensor(f(...inputs), "grad"));
     if (y.size !== 1) throw new Error(`grad: the function must return a scalar, got shape ${formatShape(y.shape)} (use vjp for other outputs)`);
-    const grads = gradsOf(y, full(y.shape, 1, { dtype: y.dtype }), nums.map((n) => inputs[n]), nested);
+    const grads = gradsOf(
+      y,
+      full(y.shape, 1, { dtype: y.dtype }),
+      nums.map((n) => inputs[n]),
+      nested,
+    );
     const value = nested ? y : detach(y);
     return [value, (typeof argnums === "object" ? grads : grads[0]) as GradResult<A>];
   };

@@ -14,7 +14,20 @@ export type KernelOverrides = { readonly [P in Prim]?: Kernel<P> };
  */
 export interface UpdateKernels {
   sgd(w: Float32Array, g: Float32Array, v: Float32Array | null, lr: number, momentum: number, weightDecay: number, nesterov: boolean, first: boolean): void;
-  adam(w: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, lr: number, beta1: number, beta2: number, eps: number, weightDecay: number, decoupled: boolean, c1: number, c2: number): void;
+  adam(
+    w: Float32Array,
+    g: Float32Array,
+    m: Float32Array,
+    v: Float32Array,
+    lr: number,
+    beta1: number,
+    beta2: number,
+    eps: number,
+    weightDecay: number,
+    decoupled: boolean,
+    c1: number,
+    c2: number,
+  ): void;
 }
 
 export interface Backend {

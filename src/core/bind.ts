@@ -65,7 +65,16 @@ function scalarResult(v: number, shape: Shape, node: Node | null, tracked: boole
  */
 export function bindPair<P extends Prim>(spec: Spec<P>, prim: P, x: Tensor, y: Tensor, params: ParamMap[P]): Tensor {
   const f = spec.scalar;
-  if (f !== undefined && !anomalyOn && spec.dtype === undefined && x.size === 1 && y.size === 1 && x.shape.length <= 1 && y.shape.length <= 1 && !(gradEnabled && spec.vjp !== null && (x.requiresGrad || y.requiresGrad))) {
+  if (
+    f !== undefined &&
+    !anomalyOn &&
+    spec.dtype === undefined &&
+    x.size === 1 &&
+    y.size === 1 &&
+    x.shape.length <= 1 &&
+    y.shape.length <= 1 &&
+    !(gradEnabled && spec.vjp !== null && (x.requiresGrad || y.requiresGrad))
+  ) {
     if (overrideFor(prim, 1) === undefined) {
       const dtype = promote(x.dtype, y.dtype);
       return scalarResult(f(x.scalarValue(), y.scalarValue(), 0), x.shape.length >= y.shape.length ? x.shape : y.shape, null, false, dtype);
@@ -99,7 +108,11 @@ export function bindSpec<P extends Prim>(spec: Spec<P>, prim: P, inputs: readonl
     if (recording && t.requiresGrad) tracked = true;
   }
   const shape = spec.shape(shapes, params);
-  if (spec.dtype) dtype = spec.dtype(inputs.map((t) => t.dtype), params);
+  if (spec.dtype)
+    dtype = spec.dtype(
+      inputs.map((t) => t.dtype),
+      params,
+    );
   let size = 1;
   for (const d of shape) size *= d;
   const override = overrideFor(prim, Math.max(largest, size));
@@ -107,7 +120,8 @@ export function bindSpec<P extends Prim>(spec: Spec<P>, prim: P, inputs: readonl
   // One element in, one out, on the reference path: compute on numbers.
   if (ones && spec.scalar && override === undefined && (shape.length === 0 || (shape.length === 1 && shape[0] === 1))) {
     const a = inputs[0].scalarValue();
-    const v = n === 1 ? spec.scalar(a, 0, 0) : n === 2 ? spec.scalar(a, inputs[1].scalarValue(), 0) : spec.scalar(a, inputs[1].scalarValue(), inputs[2].scalarValue());
+    const v =
+      n === 1 ? spec.scalar(a, 0, 0) : n === 2 ? spec.scalar(a, inputs[1].scalarValue(), 0) : spec.scalar(a, inputs[1].scalarValue(), inputs[2].scalarValue());
     const r = scalarResult(v, shape, node, tracked, dtype);
     if (anomalyOn && !inBackward) reportForward(prim, inputs, r, spec.kind === "elementwise");
     return r;

@@ -115,7 +115,10 @@ export function gradcheck(f: (...xs: Tensor[]) => Operand, inputs: readonly (Ten
     return { index, shape: x.shape, maxAbsError: maxAbs, maxRelError: maxRel, ok, worst, analytic: a, numeric };
   });
   const summary = reports
-    .map((r) => `input ${r.index} ${formatShape(r.shape)}: max abs error ${r.maxAbsError.toExponential(2)}, max rel error ${r.maxRelError.toExponential(2)} ${r.ok ? "ok" : "FAILED"}`)
+    .map(
+      (r) =>
+        `input ${r.index} ${formatShape(r.shape)}: max abs error ${r.maxAbsError.toExponential(2)}, max rel error ${r.maxRelError.toExponential(2)} ${r.ok ? "ok" : "FAILED"}`,
+    )
     .join("\n");
   return {
     ok: reports.every((r) => r.ok),

@@ -53,7 +53,10 @@ function hasZero(t: Tensor): boolean {
   return false;
 }
 
-const fnLatex = (cmd: string): Print => (a) => `${cmd}\\left(${a[0]}\\right)`;
+const fnLatex =
+  (cmd: string): Print =>
+  (a) =>
+    `${cmd}\\left(${a[0]}\\right)`;
 
 const same = (s: readonly Shape[]): Shape => s[0];
 
@@ -66,7 +69,13 @@ function unary<P extends Prim>(f: (v: number) => number, vjp: Spec<P>["vjp"], pr
   return { kind: "elementwise", arity: 1, shape: same, kernel: unaryKernel<P>(f), scalar: f, vjp, print };
 }
 
-function binary<P extends Prim>(name: string, f: (a: number, b: number) => number, vjp: Spec<P>["vjp"], print: Spec<P>["print"], op?: "+" | "-" | "*" | "/"): Spec<P> {
+function binary<P extends Prim>(
+  name: string,
+  f: (a: number, b: number) => number,
+  vjp: Spec<P>["vjp"],
+  print: Spec<P>["print"],
+  op?: "+" | "-" | "*" | "/",
+): Spec<P> {
   return { kind: "elementwise", arity: 2, shape: elementwise(name), kernel: op ? arithmeticKernel<P>(op, f) : binaryKernel<P>(f), scalar: f, vjp, print };
 }
 
@@ -107,7 +116,8 @@ function inverse(perm: readonly number[]): number[] {
   return inv;
 }
 
-const cmpPrint = <P extends Prim>(op: string, name: string): Printers<P> => infix<P>(op, (a) => `\\left[${a[0]} ${op === "==" ? "=" : op === ">=" ? "\\geq" : op} ${a[1]}\\right]`, name);
+const cmpPrint = <P extends Prim>(op: string, name: string): Printers<P> =>
+  infix<P>(op, (a) => `\\left[${a[0]} ${op === "==" ? "=" : op === ">=" ? "\\geq" : op} ${a[1]}\\right]`, name);
 
 export const PRIMS: PrimTable = {
   neg: unary((v) => -v, [({ ct }) => neg(ct)], {
@@ -116,15 +126,27 @@ export const PRIMS: PrimTable = {
     python: (a) => `-${a[0]}`,
     ts: (a) => `bp.neg(${a[0]})`,
   }),
-  exp: unary(Math.exp, [({ ct, out }) => mul(ct, out)], call("exp", (a) => `e^{${a[0]}}`, "np.exp")),
+  exp: unary(
+    Math.exp,
+    [({ ct, out }) => mul(ct, out)],
+    call("exp", (a) => `e^{${a[0]}}`, "np.exp"),
+  ),
   log: unary(Math.log, [({ ct, x }) => div(ct, x)], call("log", fnLatex("\\ln"), "np.log")),
   sin: unary(Math.sin, [({ ct, x }) => mul(ct, cos(x))], call("sin", fnLatex("\\sin"), "np.sin")),
   cos: unary(Math.cos, [({ ct, x }) => neg(mul(ct, sin(x)))], call("cos", fnLatex("\\cos"), "np.cos")),
   tan: unary(Math.tan, [({ ct, out }) => mul(ct, add(1, mul(out, out)))], call("tan", fnLatex("\\tan"), "np.tan")),
-  sqrt: unary(Math.sqrt, [({ ct, out }) => div(ct, mul(2, out))], call("sqrt", (a) => `\\sqrt{${a[0]}}`, "np.sqrt")),
+  sqrt: unary(
+    Math.sqrt,
+    [({ ct, out }) => div(ct, mul(2, out))],
+    call("sqrt", (a) => `\\sqrt{${a[0]}}`, "np.sqrt"),
+  ),
   tanh: unary(Math.tanh, [({ ct, out }) => mul(ct, sub(1, mul(out, out)))], call("tanh", fnLatex("\\tanh"), "np.tanh")),
   sigmoid: unary(sigmoid, [({ ct, out }) => mul(ct, mul(out, sub(1, out)))], call("sigmoid", fnLatex("\\sigma"), "sigmoid")),
-  abs: unary(Math.abs, [({ ct, x }) => mul(ct, sign(x))], call("abs", (a) => `\\left|${a[0]}\\right|`, "np.abs")),
+  abs: unary(
+    Math.abs,
+    [({ ct, x }) => mul(ct, sign(x))],
+    call("abs", (a) => `\\left|${a[0]}\\right|`, "np.abs"),
+  ),
   sign: unary(signOf, null, call("sign", fnLatex("\\operatorname{sign}"), "np.sign")),
   reciprocal: unary((v) => 1 / v, [({ ct, out }) => neg(mul(ct, mul(out, out)))], {
     text: (a) => `1 / ${a[0]}`,
@@ -133,9 +155,27 @@ export const PRIMS: PrimTable = {
     ts: (a) => `bp.reciprocal(${a[0]})`,
   }),
 
-  add: binary("add", (a, b) => a + b, [({ ct }) => ct, ({ ct }) => ct], infix("+", (a) => `${a[0]} + ${a[1]}`, "add"), "+"),
-  sub: binary("sub", (a, b) => a - b, [({ ct }) => ct, ({ ct }) => neg(ct)], infix("-", (a) => `${a[0]} - ${a[1]}`, "sub"), "-"),
-  mul: binary("mul", (a, b) => a * b, [({ ct, y }) => mul(ct, y), ({ ct, x }) => mul(ct, x)], infix("*", (a) => `${a[0]} \\cdot ${a[1]}`, "mul"), "*"),
+  add: binary(
+    "add",
+    (a, b) => a + b,
+    [({ ct }) => ct, ({ ct }) => ct],
+    infix("+", (a) => `${a[0]} + ${a[1]}`, "add"),
+    "+",
+  ),
+  sub: binary(
+    "sub",
+    (a, b) => a - b,
+    [({ ct }) => ct, ({ ct }) => neg(ct)],
+    infix("-", (a) => `${a[0]} - ${a[1]}`, "sub"),
+    "-",
+  ),
+  mul: binary(
+    "mul",
+    (a, b) => a * b,
+    [({ ct, y }) => mul(ct, y), ({ ct, x }) => mul(ct, x)],
+    infix("*", (a) => `${a[0]} \\cdot ${a[1]}`, "mul"),
+    "*",
+  ),
   div: binary(
     "div",
     (a, b) => a / b,
@@ -316,8 +356,7 @@ export const PRIMS: PrimTable = {
     arity: 1,
     shape: (s, p) => {
       const x = s[0];
-      const ok =
-        x.length === p.shape.length && x.every((n, i) => n === 0 || p.starts[i] + (n - 1) * p.steps[i] < p.shape[i]);
+      const ok = x.length === p.shape.length && x.every((n, i) => n === 0 || p.starts[i] + (n - 1) * p.steps[i] < p.shape[i]);
       if (!ok) throw new ShapeError(`pad: shape ${formatShape(x)} does not fit into ${formatShape(p.shape)} at starts ${p.starts} with steps ${p.steps}`);
       return p.shape;
     },
@@ -405,7 +444,11 @@ export const PRIMS: PrimTable = {
       }
       // Shapes as the product reads them; the error says which operand was read transposed.
       const read = [p.transposeX ? "x" : "", p.transposeY ? "y" : ""].filter(Boolean).join(" and ");
-      return matmulShape(p.transposeX ? swapLastTwo(s[0]) : s[0], p.transposeY ? swapLastTwo(s[1]) : s[1], read ? `matmul (${read} read transposed)` : "matmul");
+      return matmulShape(
+        p.transposeX ? swapLastTwo(s[0]) : s[0],
+        p.transposeY ? swapLastTwo(s[1]) : s[1],
+        read ? `matmul (${read} read transposed)` : "matmul",
+      );
     },
     kernel: matmulKernel,
     // out = X Y with X = op(x), Y = op(y): dX = ct Y^T, dY = X^T ct; an input read transposed gets the
@@ -420,7 +463,8 @@ export const PRIMS: PrimTable = {
       text: (a, p) => `${operand(a[0], p.transposeX, (v) => `${v}.mT`)} @ ${operand(a[1], p.transposeY, (v) => `${v}.mT`)}`,
       latex: (a, p) => `${operand(a[0], p.transposeX, (v) => `{${v}}^{\\top}`)} \\, ${operand(a[1], p.transposeY, (v) => `{${v}}^{\\top}`)}`,
       // np.swapaxes rather than .mT, which needs NumPy 2.
-      python: (a, p) => `${operand(a[0], p.transposeX, (v) => `np.swapaxes(${v}, -1, -2)`)} @ ${operand(a[1], p.transposeY, (v) => `np.swapaxes(${v}, -1, -2)`)}`,
+      python: (a, p) =>
+        `${operand(a[0], p.transposeX, (v) => `np.swapaxes(${v}, -1, -2)`)} @ ${operand(a[1], p.transposeY, (v) => `np.swapaxes(${v}, -1, -2)`)}`,
       ts: (a, p) => `bp.matmul(${operand(a[0], p.transposeX, (v) => `bp.mT(${v})`)}, ${operand(a[1], p.transposeY, (v) => `bp.mT(${v})`)})`,
     },
   },

@@ -103,9 +103,7 @@ export function broadcastShapes(a: Shape, b: Shape, op?: string): number[] {
     if (da === db || db === 1) out[i] = da;
     else if (da === 1) out[i] = db;
     else {
-      throw new ShapeError(
-        `${prefix(op)}operands could not be broadcast together with shapes ${formatShape(a)} ${formatShape(b)}`,
-      );
+      throw new ShapeError(`${prefix(op)}operands could not be broadcast together with shapes ${formatShape(a)} ${formatShape(b)}`);
     }
   }
   return out;
@@ -118,9 +116,7 @@ export function broadcastAll(shapes: readonly Shape[], op?: string): number[] {
     try {
       out = broadcastShapes(out, s);
     } catch {
-      throw new ShapeError(
-        `${prefix(op)}operands could not be broadcast together with shapes ${shapes.map(formatShape).join(" ")}`,
-      );
+      throw new ShapeError(`${prefix(op)}operands could not be broadcast together with shapes ${shapes.map(formatShape).join(" ")}`);
     }
   }
   return out;
@@ -151,9 +147,7 @@ export function matmulShape(a: Shape, b: Shape, op = "matmul"): number[] {
   try {
     batch = broadcastShapes(batchA, batchB);
   } catch {
-    throw new ShapeError(
-      `${op}: batch dimensions could not be broadcast together for ${shapes()}: ${formatShape(batchA)} ${formatShape(batchB)}`,
-    );
+    throw new ShapeError(`${op}: batch dimensions could not be broadcast together for ${shapes()}: ${formatShape(batchA)} ${formatShape(batchB)}`);
   }
   const out = [...batch];
   if (a.length > 1) out.push(a2[a2.length - 2]);

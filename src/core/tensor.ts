@@ -158,63 +158,159 @@ export class Tensor {
   }
 
   // Elementwise
-  neg(): Tensor { return ops.neg(this); }
-  exp(): Tensor { return ops.exp(this); }
-  log(): Tensor { return ops.log(this); }
-  sin(): Tensor { return ops.sin(this); }
-  cos(): Tensor { return ops.cos(this); }
-  tan(): Tensor { return ops.tan(this); }
-  sqrt(): Tensor { return ops.sqrt(this); }
-  tanh(): Tensor { return ops.tanh(this); }
-  sigmoid(): Tensor { return ops.sigmoid(this); }
-  relu(): Tensor { return ops.relu(this); }
-  abs(): Tensor { return ops.abs(this); }
-  sign(): Tensor { return ops.sign(this); }
-  reciprocal(): Tensor { return ops.reciprocal(this); }
-  square(): Tensor { return ops.square(this); }
-  add(y: Operand): Tensor { return ops.add(this, y); }
-  sub(y: Operand): Tensor { return ops.sub(this, y); }
-  mul(y: Operand): Tensor { return ops.mul(this, y); }
-  div(y: Operand): Tensor { return ops.div(this, y); }
-  pow(y: Operand): Tensor { return ops.pow(this, y); }
-  maximum(y: Operand): Tensor { return ops.maximum(this, y); }
-  minimum(y: Operand): Tensor { return ops.minimum(this, y); }
-  gt(y: Operand): Tensor { return ops.gt(this, y); }
-  ge(y: Operand): Tensor { return ops.ge(this, y); }
-  lt(y: Operand): Tensor { return ops.lt(this, y); }
-  le(y: Operand): Tensor { return ops.le(this, y); }
-  eq(y: Operand): Tensor { return ops.eq(this, y); }
-  ne(y: Operand): Tensor { return ops.ne(this, y); }
-  matmul(y: Tensor): Tensor { return ops.matmul(this, y); }
+  neg(): Tensor {
+    return ops.neg(this);
+  }
+  exp(): Tensor {
+    return ops.exp(this);
+  }
+  log(): Tensor {
+    return ops.log(this);
+  }
+  sin(): Tensor {
+    return ops.sin(this);
+  }
+  cos(): Tensor {
+    return ops.cos(this);
+  }
+  tan(): Tensor {
+    return ops.tan(this);
+  }
+  sqrt(): Tensor {
+    return ops.sqrt(this);
+  }
+  tanh(): Tensor {
+    return ops.tanh(this);
+  }
+  sigmoid(): Tensor {
+    return ops.sigmoid(this);
+  }
+  relu(): Tensor {
+    return ops.relu(this);
+  }
+  abs(): Tensor {
+    return ops.abs(this);
+  }
+  sign(): Tensor {
+    return ops.sign(this);
+  }
+  reciprocal(): Tensor {
+    return ops.reciprocal(this);
+  }
+  square(): Tensor {
+    return ops.square(this);
+  }
+  add(y: Operand): Tensor {
+    return ops.add(this, y);
+  }
+  sub(y: Operand): Tensor {
+    return ops.sub(this, y);
+  }
+  mul(y: Operand): Tensor {
+    return ops.mul(this, y);
+  }
+  div(y: Operand): Tensor {
+    return ops.div(this, y);
+  }
+  pow(y: Operand): Tensor {
+    return ops.pow(this, y);
+  }
+  maximum(y: Operand): Tensor {
+    return ops.maximum(this, y);
+  }
+  minimum(y: Operand): Tensor {
+    return ops.minimum(this, y);
+  }
+  gt(y: Operand): Tensor {
+    return ops.gt(this, y);
+  }
+  ge(y: Operand): Tensor {
+    return ops.ge(this, y);
+  }
+  lt(y: Operand): Tensor {
+    return ops.lt(this, y);
+  }
+  le(y: Operand): Tensor {
+    return ops.le(this, y);
+  }
+  eq(y: Operand): Tensor {
+    return ops.eq(this, y);
+  }
+  ne(y: Operand): Tensor {
+    return ops.ne(this, y);
+  }
+  matmul(y: Tensor): Tensor {
+    return ops.matmul(this, y);
+  }
 
   // Reductions
-  sum(axis?: Axes, keepdims = false): Tensor { return ops.sum(this, axis, keepdims); }
-  mean(axis?: Axes, keepdims = false): Tensor { return ops.mean(this, axis, keepdims); }
-  max(axis?: Axes, keepdims = false): Tensor { return ops.max(this, axis, keepdims); }
-  min(axis?: Axes, keepdims = false): Tensor { return ops.min(this, axis, keepdims); }
-  logsumexp(axis?: Axes, keepdims = false): Tensor { return ops.logsumexp(this, axis, keepdims); }
-  argmax(axis?: number, keepdims = false): Tensor { return ops.argmax(this, axis, keepdims); }
-  argmin(axis?: number, keepdims = false): Tensor { return ops.argmin(this, axis, keepdims); }
-  softmax(axis = -1): Tensor { return ops.softmax(this, axis); }
-  logSoftmax(axis = -1): Tensor { return ops.logSoftmax(this, axis); }
+  sum(axis?: Axes, keepdims = false): Tensor {
+    return ops.sum(this, axis, keepdims);
+  }
+  mean(axis?: Axes, keepdims = false): Tensor {
+    return ops.mean(this, axis, keepdims);
+  }
+  max(axis?: Axes, keepdims = false): Tensor {
+    return ops.max(this, axis, keepdims);
+  }
+  min(axis?: Axes, keepdims = false): Tensor {
+    return ops.min(this, axis, keepdims);
+  }
+  logsumexp(axis?: Axes, keepdims = false): Tensor {
+    return ops.logsumexp(this, axis, keepdims);
+  }
+  argmax(axis?: number, keepdims = false): Tensor {
+    return ops.argmax(this, axis, keepdims);
+  }
+  argmin(axis?: number, keepdims = false): Tensor {
+    return ops.argmin(this, axis, keepdims);
+  }
+  softmax(axis = -1): Tensor {
+    return ops.softmax(this, axis);
+  }
+  logSoftmax(axis = -1): Tensor {
+    return ops.logSoftmax(this, axis);
+  }
 
   // Structure
   reshape(...shape: number[] | [readonly number[]]): Tensor {
     const s = Array.isArray(shape[0]) ? (shape[0] as readonly number[]) : (shape as number[]);
     return ops.reshape(this, s);
   }
-  flatten(): Tensor { return ops.reshape(this, [-1]); }
-  transpose(perm?: readonly number[]): Tensor { return ops.transpose(this, perm); }
-  permute(...perm: number[]): Tensor { return ops.transpose(this, perm); }
+  flatten(): Tensor {
+    return ops.reshape(this, [-1]);
+  }
+  transpose(perm?: readonly number[]): Tensor {
+    return ops.transpose(this, perm);
+  }
+  permute(...perm: number[]): Tensor {
+    return ops.transpose(this, perm);
+  }
   /** Matrix transpose: swaps the last two axes (a 1-D tensor is returned as is). */
-  get T(): Tensor { return ops.mT(this); }
-  broadcastTo(shape: Shape): Tensor { return ops.broadcastTo(this, shape); }
-  squeeze(axis?: Axes): Tensor { return ops.squeeze(this, axis); }
-  unsqueeze(axis: number): Tensor { return ops.unsqueeze(this, axis); }
-  slice(...spec: ops.SliceSpec[]): Tensor { return ops.slice(this, spec); }
-  take(indices: ops.IndexLike, axis?: number): Tensor { return ops.take(this, indices, axis); }
-  takeAlongAxis(indices: ops.IndexLike | Tensor, axis: number): Tensor { return ops.takeAlongAxis(this, indices, axis); }
-  astype(dtype: DType): Tensor { return ops.cast(this, dtype); }
+  get T(): Tensor {
+    return ops.mT(this);
+  }
+  broadcastTo(shape: Shape): Tensor {
+    return ops.broadcastTo(this, shape);
+  }
+  squeeze(axis?: Axes): Tensor {
+    return ops.squeeze(this, axis);
+  }
+  unsqueeze(axis: number): Tensor {
+    return ops.unsqueeze(this, axis);
+  }
+  slice(...spec: ops.SliceSpec[]): Tensor {
+    return ops.slice(this, spec);
+  }
+  take(indices: ops.IndexLike, axis?: number): Tensor {
+    return ops.take(this, indices, axis);
+  }
+  takeAlongAxis(indices: ops.IndexLike | Tensor, axis: number): Tensor {
+    return ops.takeAlongAxis(this, indices, axis);
+  }
+  astype(dtype: DType): Tensor {
+    return ops.cast(this, dtype);
+  }
 }
 
 /** NumPy's print options: summarise past `THRESHOLD` elements, keeping `EDGE` items at each end of an axis. */

@@ -110,7 +110,8 @@ function checkEntry(raw: unknown, index: number, limit: number): TensorEntry {
   let n = 1;
   for (const d of shape as number[]) n = Math.min(n * d, limit + 1);
   if (n > limit) throw new CheckpointError(`tensor '${name}': shape (${shape.join(",")}) needs more bytes than the file has`);
-  if (n * step !== e.byteLength) throw new CheckpointError(`tensor '${name}': shape (${shape.join(",")}) ${e.dtype} needs ${n * step} bytes, the manifest says ${e.byteLength}`);
+  if (n * step !== e.byteLength)
+    throw new CheckpointError(`tensor '${name}': shape (${shape.join(",")}) ${e.dtype} needs ${n * step} bytes, the manifest says ${e.byteLength}`);
   return { name, dtype: e.dtype, shape: shape as number[], offset: e.offset, byteLength: e.byteLength };
 }
 
@@ -156,7 +157,8 @@ export function decodeCheckpoint(bytes: Uint8Array): { meta: Record<string, unkn
   }
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const jsonLength = view.getUint32(8, true);
-  if (12 + jsonLength + 4 > bytes.length) throw new CheckpointError(`checkpoint is truncated: its manifest needs ${12 + jsonLength} bytes, the file has ${bytes.length}`);
+  if (12 + jsonLength + 4 > bytes.length)
+    throw new CheckpointError(`checkpoint is truncated: its manifest needs ${12 + jsonLength} bytes, the file has ${bytes.length}`);
   const manifest = parseManifest(bytes, jsonLength);
   const entries = manifest.tensors.map((raw, i) => checkEntry(raw, i, bytes.length));
   const names = new Set<string>();

@@ -99,7 +99,9 @@ export function backwardShapes(model: Sequential, batch: number, inFeatures: num
     const where = `layers.${i} ${layerName(l)}`;
     if (l instanceof Linear) {
       lines.push(`${where}: out = x W + b`);
-      lines.push(`  dout ${formatShape(out)} -> dW = x^T dout ${formatShape([l.inFeatures, l.outFeatures])} (as W), db = sum over the batch ${formatShape([l.outFeatures])} (as b), dx = dout W^T ${formatShape(inp)} (as x)`);
+      lines.push(
+        `  dout ${formatShape(out)} -> dW = x^T dout ${formatShape([l.inFeatures, l.outFeatures])} (as W), db = sum over the batch ${formatShape([l.outFeatures])} (as b), dx = dout W^T ${formatShape(inp)} (as x)`,
+      );
     } else {
       const local = l instanceof ReLU ? "1[x > 0]" : l instanceof Sigmoid ? "s (1 - s)" : l instanceof Tanh ? "1 - t^2" : "local derivative";
       lines.push(`${where}: elementwise`);

@@ -123,7 +123,8 @@ function activationLayer(a: Activation): Module {
 
 /** A multilayer perceptron: sizes [784, 128, 10] is Linear(784,128) -> act -> Linear(128,10). */
 export function mlp(sizes: readonly number[], options: MlpOptions = {}): Sequential {
-  if (!Array.isArray(sizes) || sizes.length < 2) throw new Error(`mlp: need at least an input and an output size, got ${Array.isArray(sizes) ? `[${sizes.join(", ")}]` : String(sizes)}`);
+  if (!Array.isArray(sizes) || sizes.length < 2)
+    throw new Error(`mlp: need at least an input and an output size, got ${Array.isArray(sizes) ? `[${sizes.join(", ")}]` : String(sizes)}`);
   if (!sizes.every((n) => Number.isInteger(n) && n > 0)) throw new Error(`mlp: layer sizes must be positive integers, got [${sizes.join(", ")}]`);
   checkOptionKeys("mlp", options, [...LINEAR_KEYS, "activation"]);
   const activation = checkChoice("mlp", "activation", options.activation ?? "relu", ACTIVATIONS);

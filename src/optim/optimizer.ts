@@ -160,7 +160,8 @@ function checkSgd(options: SgdOptions): void {
   checkSetting("SGD", "learning rate", options.lr, (x) => x > 0);
   checkSetting("SGD", "momentum", options.momentum ?? 0, (x) => x >= 0);
   checkSetting("SGD", "weight decay", options.weightDecay ?? 0, (x) => x >= 0);
-  if (options.nesterov !== undefined && typeof options.nesterov !== "boolean") throw new TypeError(`SGD: nesterov must be true or false, got ${String(options.nesterov)}`);
+  if (options.nesterov !== undefined && typeof options.nesterov !== "boolean")
+    throw new TypeError(`SGD: nesterov must be true or false, got ${String(options.nesterov)}`);
 }
 
 function checkAdam(op: string, options: AdamOptions): void {

@@ -50,10 +50,15 @@ function panel(series: Series[], o: ChartOptions, x0: number, y0: number, w: num
   for (const t of ticks(xMin, xMax)) el.push(`<text x="${sx(t).toFixed(1)}" y="${y0 + h + 16}" text-anchor="middle" font-size="11" fill="#374151">${t}</text>`);
   el.push(`<text x="${x0 + w / 2}" y="${y0 - 10}" text-anchor="middle" font-size="13" font-weight="bold" fill="#111827">${esc(o.title)}</text>`);
   el.push(`<text x="${x0 + w / 2}" y="${y0 + h + 34}" text-anchor="middle" font-size="12" fill="#374151">${esc(o.xLabel)}</text>`);
-  el.push(`<text x="${x0 - 44}" y="${y0 + h / 2}" text-anchor="middle" font-size="12" fill="#374151" transform="rotate(-90 ${x0 - 44} ${y0 + h / 2})">${esc(o.yLabel)}</text>`);
+  el.push(
+    `<text x="${x0 - 44}" y="${y0 + h / 2}" text-anchor="middle" font-size="12" fill="#374151" transform="rotate(-90 ${x0 - 44} ${y0 + h / 2})">${esc(o.yLabel)}</text>`,
+  );
   series.forEach((s, k) => {
     const pts = s.points.filter((p) => Number.isFinite(p[1]));
-    if (pts.length) el.push(`<polyline fill="none" stroke="${s.color}" stroke-width="2" points="${pts.map((p) => `${sx(p[0]).toFixed(1)},${sy(p[1]).toFixed(1)}`).join(" ")}"/>`);
+    if (pts.length)
+      el.push(
+        `<polyline fill="none" stroke="${s.color}" stroke-width="2" points="${pts.map((p) => `${sx(p[0]).toFixed(1)},${sy(p[1]).toFixed(1)}`).join(" ")}"/>`,
+      );
     if (pts.length <= 50) for (const p of pts) el.push(`<circle cx="${sx(p[0]).toFixed(1)}" cy="${sy(p[1]).toFixed(1)}" r="3" fill="${s.color}"/>`);
     el.push(`<text x="${x0 + w - 8}" y="${y0 + 16 + 15 * k}" text-anchor="end" font-size="11" fill="${s.color}">${esc(s.label)}</text>`);
   });
@@ -66,7 +71,10 @@ export function chartSvg(panels: { series: Series[]; options: ChartOptions }[]):
   const h = 240;
   const width = panels.length * (w + 90) + 30;
   const height = h + 90;
-  const parts = [`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="DejaVu Sans, Helvetica, Arial, sans-serif">`, `<rect width="100%" height="100%" fill="#ffffff"/>`];
+  const parts = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="DejaVu Sans, Helvetica, Arial, sans-serif">`,
+    `<rect width="100%" height="100%" fill="#ffffff"/>`,
+  ];
   panels.forEach((p, i) => parts.push(...panel(p.series, p.options, 80 + i * (w + 90), 35, w, h)));
   parts.push("</svg>");
   return parts.join("\n") + "\n";

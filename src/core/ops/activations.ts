@@ -21,9 +21,7 @@ export function crossEntropy(logits: Tensor, targets: IndexLike, options: CrossE
   const batch = logits.shape.slice(0, -1);
   const flat = readClassLabels("crossEntropy", targets, logits.shape[logits.ndim - 1]).values;
   if (flat.length !== sizeOf(batch)) {
-    throw new ShapeError(
-      `crossEntropy: expected ${sizeOf(batch)} class indices for logits of shape ${formatShape(logits.shape)}, got ${flat.length}`,
-    );
+    throw new ShapeError(`crossEntropy: expected ${sizeOf(batch)} class indices for logits of shape ${formatShape(logits.shape)}, got ${flat.length}`);
   }
   // Class indices of the batch shape become batch + (1,) for takeAlongAxis.
   const idx = new Tensor(Float64Array.from(flat), [...batch, 1]);

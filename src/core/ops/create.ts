@@ -65,7 +65,7 @@ export function tensor(data: Nested | TypedArray | readonly number[], options: T
     if (sizeOf(shape) !== flat.length) {
       throw new Error(`tensor: ${flat.length} values cannot have shape ${formatShape(shape)} (${sizeOf(shape)} elements)`);
     }
-    values = fromTyped && (data instanceof Float64Array) === (dtype === "float64") ? (data as TypedArray) : allocate(dtype, flat.length);
+    values = fromTyped && data instanceof Float64Array === (dtype === "float64") ? (data as TypedArray) : allocate(dtype, flat.length);
     if (values !== data) values.set(flat);
   } else {
     shape = inferShape(data as Nested);

@@ -41,7 +41,16 @@ function shiftByMax(x: Tensor, axes: readonly number[]): { shifted: Tensor; m: T
     const d = mx.data;
     let allFinite = true;
     for (let i = 0; i < d.length && allFinite; i++) allFinite = Number.isFinite(d[i]);
-    return allFinite ? mx : where(new Tensor(d.map((v) => (Number.isFinite(v) ? 1 : 0)), mx.shape), mx, 0);
+    return allFinite
+      ? mx
+      : where(
+          new Tensor(
+            d.map((v) => (Number.isFinite(v) ? 1 : 0)),
+            mx.shape,
+          ),
+          mx,
+          0,
+        );
   });
   return { shifted: sub(x, m), m };
 }
@@ -81,7 +90,12 @@ export function argmax(x: Tensor, axis?: number, keepdims = false): Tensor {
   if (axis === undefined) {
     const flat = reshape(detach(x), [-1]);
     const r = bind("argmax", [flat], { axis: 0, keepdims: false });
-    return keepdims ? reshape(r, x.shape.map(() => 1)) : r;
+    return keepdims
+      ? reshape(
+          r,
+          x.shape.map(() => 1),
+        )
+      : r;
   }
   return bind("argmax", [x], { axis: normalizeAxis(axis, x.ndim, "argmax"), keepdims });
 }

@@ -1,7 +1,19 @@
 /** Ops that rearrange elements: reshape, transpose, broadcast, slicing, concatenation and indexing. */
 import { bind } from "../bind.js";
 import type { DType } from "../dtype.js";
-import { broadcastShapes, checkShape, formatShape, MAX_DIMS, normalizeAxes, normalizeAxis, sameShape, ShapeError, sizeOf, stridesOf, type Shape } from "../shape.js";
+import {
+  broadcastShapes,
+  checkShape,
+  formatShape,
+  MAX_DIMS,
+  normalizeAxes,
+  normalizeAxis,
+  sameShape,
+  ShapeError,
+  sizeOf,
+  stridesOf,
+  type Shape,
+} from "../shape.js";
 import { Tensor, type Axes, type Nested, expectTensor } from "../tensor.js";
 
 /** A tensor that shares x's values but is cut from the graph. */
@@ -16,8 +28,7 @@ export function reshape(x: Tensor, shape: readonly number[]): Tensor {
   if (!Array.isArray(shape) || shape.length > MAX_DIMS) checkShape(shape, "reshape");
   const unknown = shape.filter((d) => d === -1).length;
   const known = shape.reduce((acc, d) => (d === -1 ? acc : acc * d), 1);
-  const bad = () =>
-    new ShapeError(`reshape: cannot reshape a tensor of shape ${formatShape(x.shape)} (${x.size} elements) into shape ${formatShape(shape)}`);
+  const bad = () => new ShapeError(`reshape: cannot reshape a tensor of shape ${formatShape(x.shape)} (${x.size} elements) into shape ${formatShape(shape)}`);
   if (unknown > 1 || shape.some((d) => !Number.isInteger(d) || d < -1)) throw bad();
   let target = [...shape];
   if (unknown === 1) {
@@ -34,7 +45,9 @@ export function transpose(x: Tensor, perm?: readonly number[]): Tensor {
   expectTensor("transpose", x);
   const p = perm ? perm.map((a) => normalizeAxis(a, x.ndim, "transpose")) : x.shape.map((_, i) => x.ndim - 1 - i);
   if (p.length !== x.ndim || new Set(p).size !== p.length) {
-    throw new ShapeError(`transpose: axes (${(perm ?? []).join(",")}) are not a permutation of the ${x.ndim} axes of a tensor of shape ${formatShape(x.shape)}`);
+    throw new ShapeError(
+      `transpose: axes (${(perm ?? []).join(",")}) are not a permutation of the ${x.ndim} axes of a tensor of shape ${formatShape(x.shape)}`,
+    );
   }
   if (p.every((a, i) => a === i)) return x;
   return bind("transpose", [x], { perm: p });
@@ -65,7 +78,10 @@ export function squeeze(x: Tensor, axis?: Axes): Tensor {
   for (const a of axes) {
     if (x.shape[a] !== 1) throw new ShapeError(`squeeze: cannot squeeze axis ${a} of length ${x.shape[a]} in shape ${formatShape(x.shape)}`);
   }
-  return reshape(x, x.shape.filter((_, i) => !axes.includes(i)));
+  return reshape(
+    x,
+    x.shape.filter((_, i) => !axes.includes(i)),
+  );
 }
 
 /** Inserts an axis of length 1 at `axis` (which may be ndim, or negative as in NumPy's expand_dims). */
@@ -78,11 +94,7 @@ export function unsqueeze(x: Tensor, axis: number): Tensor {
 }
 
 /** One axis of a slice: an index (the axis is dropped), null (all), or [start, stop, step] as in Python. */
-export type SliceSpec =
-  | number
-  | null
-  | Range
-  | { start?: number | null; stop?: number | null; step?: number | null };
+export type SliceSpec = number | null | Range | { start?: number | null; stop?: number | null; step?: number | null };
 
 type Range = readonly [(number | null)?, (number | null)?, (number | null)?];
 
@@ -127,7 +139,12 @@ export function slice(x: Tensor, spec: readonly SliceSpec[]): Tensor {
   });
   const whole = starts.every((b, i) => b === 0 && sizes[i] === x.shape[i] && steps[i] === 1);
   const cut = whole ? x : bind("slice", [x], { starts, sizes, steps });
-  return keep.length === x.ndim ? cut : reshape(cut, keep.map((a) => sizes[a]));
+  return keep.length === x.ndim
+    ? cut
+    : reshape(
+        cut,
+        keep.map((a) => sizes[a]),
+      );
 }
 
 export function concat(xs: readonly Tensor[], axis = 0): Tensor {
@@ -148,7 +165,11 @@ export function stack(xs: readonly Tensor[], axis = 0): Tensor {
     }
   }
   const a = normalizeAxis(axis, xs[0].ndim + 1, "stack");
-  return bind("concat", xs.map((t) => unsqueeze(t, a)), { axis: a });
+  return bind(
+    "concat",
+    xs.map((t) => unsqueeze(t, a)),
+    { axis: a },
+  );
 }
 
 /** Integer indices: a number, nested arrays, an Int32Array, or a tensor of whole numbers. */

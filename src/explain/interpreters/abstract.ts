@@ -35,7 +35,6 @@ export function abstractPoint(staged: StagedProgram, given: ReadonlyMap<string, 
   return new Map(staged.inputs.map((n) => [n, bp.scalar(Number.NaN, "float64")] as const));
 }
 
-
 /**
  * Products with abstract functions in them, their factors reordered: the abstract ones after the
  * others and in the order the functions are declared, so the product rule reads

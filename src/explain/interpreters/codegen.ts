@@ -32,10 +32,14 @@ function usesSigmoid(text: string): boolean {
 /** Keywords of each target and the generated code's own names (helpers, the module, the output). */
 const RESERVED: Record<CodeTarget, ReadonlySet<string>> = {
   python: new Set(
-    "False None True and as assert async await break class continue def del elif else except finally for from global if import in is lambda nonlocal not or pass raise return try while with yield np sigmoid out forward_backward".split(" "),
+    "False None True and as assert async await break class continue def del elif else except finally for from global if import in is lambda nonlocal not or pass raise return try while with yield np sigmoid out forward_backward".split(
+      " ",
+    ),
   ),
   ts: new Set(
-    "break case catch class const continue debugger default delete do else enum export extends false finally for function if import in instanceof new null return super switch this throw true try typeof var void while with yield let static implements interface package private protected public await arguments eval undefined NaN Infinity Math bp sigmoid out forwardBackward".split(" "),
+    "break case catch class const continue debugger default delete do else enum export extends false finally for function if import in instanceof new null return super switch this throw true try typeof var void while with yield let static implements interface package private protected public await arguments eval undefined NaN Infinity Math bp sigmoid out forwardBackward".split(
+      " ",
+    ),
   ),
 };
 
@@ -75,7 +79,12 @@ function renameVars(e: Expr, id: (name: string) => string): Expr {
 
 /** The program with every input and stage named as `id` says (stage expressions are shallow). */
 function renameProgram(staged: StagedProgram, id: (name: string) => string): StagedProgram {
-  const stages = staged.stages.map((s): Stage => ({ ...s, name: id(s.name), args: s.args.map((a) => (a.kind === "ref" ? { kind: "ref", name: id(a.name) } : a)), expr: renameVars(s.expr, id) }));
+  const stages = staged.stages.map((s): Stage => ({
+    ...s,
+    name: id(s.name),
+    args: s.args.map((a) => (a.kind === "ref" ? { kind: "ref", name: id(a.name) } : a)),
+    expr: renameVars(s.expr, id),
+  }));
   return { ...staged, inputs: staged.inputs.map(id), stages, output: id(staged.output) };
 }
 
@@ -91,8 +100,22 @@ function argCode(a: Arg, target: CodeTarget, scalar: boolean): string {
 }
 
 const TS_TENSOR_FN: Record<FnName, string> = {
-  ln: "bp.log", log: "bp.log", exp: "bp.exp", sqrt: "bp.sqrt", sin: "bp.sin", cos: "bp.cos", tan: "bp.tan", tanh: "bp.tanh",
-  sigmoid: "bp.sigmoid", relu: "bp.relu", abs: "bp.abs", sign: "bp.sign", step: "bp.gt", sum: "bp.sum", mean: "bp.mean", transpose: "bp.transpose",
+  ln: "bp.log",
+  log: "bp.log",
+  exp: "bp.exp",
+  sqrt: "bp.sqrt",
+  sin: "bp.sin",
+  cos: "bp.cos",
+  tan: "bp.tan",
+  tanh: "bp.tanh",
+  sigmoid: "bp.sigmoid",
+  relu: "bp.relu",
+  abs: "bp.abs",
+  sign: "bp.sign",
+  step: "bp.gt",
+  sum: "bp.sum",
+  mean: "bp.mean",
+  transpose: "bp.transpose",
 };
 const TS_TENSOR_BIN: Record<Exclude<BinOp, "@">, string> = { "+": "bp.add", "-": "bp.sub", "*": "bp.mul", "/": "bp.div", "^": "bp.pow" };
 
@@ -219,7 +242,15 @@ function structuralVjp(s: Stage, up: string, args: readonly string[], ndims: rea
         return [sumToCode(mm(up, sw(b)), a, py), sumToCode(mm(sw(a), up), b, py)].map((code) => ({ code, fresh: true }));
       }
       const codes =
-        key === "2,2" ? [mm(up, T(b)), mm(T(a), up)] : key === "2,1" ? [outer(up, b), mm(T(a), up)] : key === "1,2" ? [mm(b, up), outer(a, up)] : key === "1,1" ? [mul(up, b), mul(up, a)] : null;
+        key === "2,2"
+          ? [mm(up, T(b)), mm(T(a), up)]
+          : key === "2,1"
+            ? [outer(up, b), mm(T(a), up)]
+            : key === "1,2"
+              ? [mm(b, up), outer(a, up)]
+              : key === "1,1"
+                ? [mul(up, b), mul(up, a)]
+                : null;
       return (codes ?? vectorBatchVjp(up, a, b, ndims[0] === 1, py)).map((code) => ({ code, fresh: true }));
     }
     default:
@@ -261,7 +292,8 @@ function vectorBatchVjp(up: string, a: string, b: string, vectorLeft: boolean, p
 function shapeSources(staged: StagedProgram): Map<string, ReadonlySet<string>> {
   const src = new Map<string, ReadonlySet<string>>(staged.inputs.map((n) => [n, new Set([n])]));
   for (const s of staged.stages) {
-    const of = (a: Arg, i: number): ReadonlySet<string> => (a.kind === "ref" ? src.get(a.name) ?? new Set([a.name]) : a.value.size === 1 && a.value.ndim === 0 ? new Set() : new Set([`${s.name}#${i}`]));
+    const of = (a: Arg, i: number): ReadonlySet<string> =>
+      a.kind === "ref" ? (src.get(a.name) ?? new Set([a.name])) : a.value.size === 1 && a.value.ndim === 0 ? new Set() : new Set([`${s.name}#${i}`]);
     const args = s.args.map(of);
     let key: ReadonlySet<string>;
     if (s.op === "sum" || s.op === "mean") key = new Set();
@@ -275,14 +307,27 @@ function shapeSources(staged: StagedProgram): Map<string, ReadonlySet<string>> {
 const sameSources = (a: ReadonlySet<string>, b: ReadonlySet<string>): boolean => a.size === b.size && [...a].every((x) => b.has(x));
 
 /** The contributions of one stage to its referenced arguments' gradients. */
-function stageContributions(s: Stage, r: StageRecord, values: ReadonlyMap<string, bp.Tensor>, g: (n: string) => string, style: Style, sources: ReadonlyMap<string, ReadonlySet<string>>): Contribution[] {
+function stageContributions(
+  s: Stage,
+  r: StageRecord,
+  values: ReadonlyMap<string, bp.Tensor>,
+  g: (n: string) => string,
+  style: Style,
+  sources: ReadonlyMap<string, ReadonlySet<string>>,
+): Contribution[] {
   const up = g(s.name);
   const refIndex = s.args.flatMap((a, i) => (a.kind === "ref" ? [i] : []));
   const refs = refArgs(s);
   const codeOfArg = (a: Arg) => argCode(a, style === "python" ? "python" : "ts", style === "tsNumber");
   let parts: { code: string; fresh: boolean }[] | null = null;
   if (style !== "tsNumber" && ["id", "sum", "mean", "transpose", "matmul"].includes(s.op)) {
-    const all = structuralVjp(s, up, s.args.map(codeOfArg), s.args.map((a) => (a.kind === "ref" ? values.get(a.name)!.ndim : a.value.ndim)), style);
+    const all = structuralVjp(
+      s,
+      up,
+      s.args.map(codeOfArg),
+      s.args.map((a) => (a.kind === "ref" ? values.get(a.name)!.ndim : a.value.ndim)),
+      style,
+    );
     parts = all && refIndex.map((i) => all[i]);
   } else {
     const locals = localDerivatives(r, s, codeOfArg);
@@ -312,7 +357,11 @@ function stageContributions(s: Stage, r: StageRecord, values: ReadonlyMap<string
  * - every later contribution adds in place, `gx += ...`, safe on the array gx alone owns.
  * TypeScript writes the same lines (bp tensors are immutable, so `gx = bp.add(gx, ...)` for `+=`).
  */
-function emitBackward(contributions: readonly Contribution[], g: (n: string) => string, style: Style): { lines: Line[]; seen: Set<string>; reassigned: Set<string> } {
+function emitBackward(
+  contributions: readonly Contribution[],
+  g: (n: string) => string,
+  style: Style,
+): { lines: Line[]; seen: Set<string>; reassigned: Set<string> } {
   const counts = new Map<string, number>();
   for (const c of contributions) counts.set(c.target, (counts.get(c.target) ?? 0) + 1);
   const seen = new Set<string>();
@@ -336,7 +385,10 @@ function emitBackward(contributions: readonly Contribution[], g: (n: string) => 
       lines.push({ code: `${name} = ${plus(h.code, c.code)}`, comment: `${where(h)} and ${where(c)}  (first 2 of ${n} contributions: ${c.target} fans out)` });
     } else {
       reassigned.add(name);
-      lines.push({ code: style === "tsTensor" ? `${name} = bp.add(${name}, ${c.code})` : `${name} += ${c.code}`, comment: `${where(c)}  (fan-out: add this contribution)` });
+      lines.push({
+        code: style === "tsTensor" ? `${name} = bp.add(${name}, ${c.code})` : `${name} += ${c.code}`,
+        comment: `${where(c)}  (fan-out: add this contribution)`,
+      });
     }
   }
   return { lines, seen, reassigned };
@@ -366,7 +418,9 @@ export function generateCode(ex: CodeSource, inputNames0: readonly string[], tar
   const values = renameKeys(values0, id);
   const grads = renameKeys(grads0, id);
   const inputNames = inputNames0.map(id);
-  const scalar = inputNames.every((n) => values.get(n)!.size === 1) && staged.stages.every((s) => s.args.every((a) => a.kind === "ref" || !postorder(a.expr).some((e) => e.kind === "array")));
+  const scalar =
+    inputNames.every((n) => values.get(n)!.size === 1) &&
+    staged.stages.every((s) => s.args.every((a) => a.kind === "ref" || !postorder(a.expr).some((e) => e.kind === "array")));
   const style: Style = target === "python" ? "python" : scalar ? "tsNumber" : "tsTensor";
   const g = (n: string) => id(taken.has(`g${n}`) ? `d_${n}` : `g${n}`);
   const forward: Line[] = staged.stages.map((s) => ({
@@ -390,11 +444,16 @@ export function generateCode(ex: CodeSource, inputNames0: readonly string[], tar
   }
   const gradsOut = inputNames.map(g);
   const body = [...forward, ...backward].map((l) => l.code).join("\n");
-  return target === "python" ? pythonFunction(staged, inputNames, forward, backward, gradsOut, usesSigmoid(body), body.includes("_sum_to(")) : tsFunction(staged, inputNames, forward, backward, gradsOut, scalar, usesSigmoid(body), reassigned);
+  return target === "python"
+    ? pythonFunction(staged, inputNames, forward, backward, gradsOut, usesSigmoid(body), body.includes("_sum_to("))
+    : tsFunction(staged, inputNames, forward, backward, gradsOut, scalar, usesSigmoid(body), reassigned);
 }
 
 function align(lines: Line[], indent: string, commentMark: string): string[] {
-  const width = Math.min(60, lines.reduce((m, l) => Math.max(m, l.code.length), 0));
+  const width = Math.min(
+    60,
+    lines.reduce((m, l) => Math.max(m, l.code.length), 0),
+  );
   return lines.map((l) => `${indent}${l.code.padEnd(width)}  ${commentMark} ${l.comment}`);
 }
 
@@ -406,7 +465,15 @@ const PY_SUM_TO = [
   "    return np.sum(g, axis=tuple(i for i, n in enumerate(shape) if n == 1), keepdims=True)",
 ];
 
-function pythonFunction(staged: StagedProgram, inputs: readonly string[], forward: Line[], backward: Line[], grads: string[], sigmoid: boolean, sumTo: boolean): string {
+function pythonFunction(
+  staged: StagedProgram,
+  inputs: readonly string[],
+  forward: Line[],
+  backward: Line[],
+  grads: string[],
+  sigmoid: boolean,
+  sumTo: boolean,
+): string {
   const src = staged.program.source.replace(/\s*\n\s*/g, "; ");
   return [
     "import numpy as np",
@@ -429,7 +496,16 @@ function pythonFunction(staged: StagedProgram, inputs: readonly string[], forwar
   ].join("\n");
 }
 
-function tsFunction(staged: StagedProgram, inputs: readonly string[], forward: Line[], backward: Line[], grads: string[], scalar: boolean, sigmoid: boolean, reassigned: Set<string>): string {
+function tsFunction(
+  staged: StagedProgram,
+  inputs: readonly string[],
+  forward: Line[],
+  backward: Line[],
+  grads: string[],
+  scalar: boolean,
+  sigmoid: boolean,
+  reassigned: Set<string>,
+): string {
   const T = scalar ? "number" : "bp.Tensor";
   const src = staged.program.source.replace(/\s*\n\s*/g, "; ");
   // const for every name but the gradients that fan-out adds to, which are let.
@@ -443,7 +519,9 @@ function tsFunction(staged: StagedProgram, inputs: readonly string[], forward: L
   const semi = (s: string) => s.replace(/^(\s*)(.*?)(\s+\/\/)/, (_m, a: string, c: string, d: string) => `${a}${c};${d}`);
   return [
     ...(scalar ? [] : ['import * as bp from "backprop";', ""]),
-    ...(sigmoid && scalar ? ["function sigmoid(x: number): number {", "  return x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x));", "}", ""] : []),
+    ...(sigmoid && scalar
+      ? ["function sigmoid(x: number): number {", "  return x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x));", "}", ""]
+      : []),
     `/** Forward and backward pass of ${src}: returns [out, ${grads.join(", ")}]. */`,
     `export function forwardBackward(${inputs.map((n) => `${n}: ${T}`).join(", ")}): [${[T, ...grads.map(() => T)].join(", ")}] {`,
     "  // forward pass: one operation per stage",

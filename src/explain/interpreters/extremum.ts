@@ -43,7 +43,10 @@ export function extremumWarnings(stages: readonly Stage[], values: ReadonlyMap<s
     if (a.size !== b.size && a.size !== 1 && b.size !== 1) continue;
     let tie = false;
     for (let i = 0; i < n && !tie; i++) tie = at(a, i) === at(b, i);
-    if (tie) w.push(`kink: stage ${eq(s)}: ${s.op === "maximum" ? "max" : "min"} is not differentiable where its operands are equal; the gradient there is split evenly, 1/2 to each (as in PyTorch and JAX)`);
+    if (tie)
+      w.push(
+        `kink: stage ${eq(s)}: ${s.op === "maximum" ? "max" : "min"} is not differentiable where its operands are equal; the gradient there is split evenly, 1/2 to each (as in PyTorch and JAX)`,
+      );
   }
   return w;
 }

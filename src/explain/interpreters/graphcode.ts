@@ -53,7 +53,12 @@ export function graphCode(t: bp.Tensor, names: ReadonlyMap<bp.Tensor, string>, l
     combine(u, args) {
       const node = u.node!;
       // A reshape or broadcast to the shape it already has is no operation.
-      if ((node.prim === "reshape" || node.prim === "broadcast" || node.prim === "cast") && node.inputs[0].shape.join() === u.shape.join() && node.inputs[0].dtype === u.dtype) return args[0];
+      if (
+        (node.prim === "reshape" || node.prim === "broadcast" || node.prim === "cast") &&
+        node.inputs[0].shape.join() === u.shape.join() &&
+        node.inputs[0].dtype === u.dtype
+      )
+        return args[0];
       const spec = bp.PRIMS[node.prim] as bp.Spec<bp.Prim>;
       return spec.print[lang](args.map(atom), node.params);
     },

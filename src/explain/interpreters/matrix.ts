@@ -14,7 +14,8 @@ import type { StageRecord } from "./trace.js";
 type Shape = readonly number[];
 
 /** Elementwise functions: forward ones, and the derivative factors the rules use. */
-export type MFn = "relu" | "tanh" | "sigmoid" | "exp" | "ln" | "sqrt" | "sin" | "cos" | "tan" | "abs" | "sign" | "recip" | "halfRecip" | "step" | "dsigmoid" | "sum" | "mean";
+export type MFn =
+  "relu" | "tanh" | "sigmoid" | "exp" | "ln" | "sqrt" | "sin" | "cos" | "tan" | "abs" | "sign" | "recip" | "halfRecip" | "step" | "dsigmoid" | "sum" | "mean";
 
 export type MExpr =
   /** A named value: an input, a stage, an upstream gradient (`up`: printed ∂L/∂a) or a named delta. */
@@ -344,7 +345,6 @@ export function operandsOf(s: Stage, values: ReadonlyMap<string, bp.Tensor>, exp
 
 export const varOf = (name: string, values: ReadonlyMap<string, bp.Tensor>): MExpr => ({ kind: "var", name, shape: values.get(name)!.shape });
 
-
 // ---------------------------------------------------------------- evaluation
 
 /** Where evalM finds the upstream gradient ∂L/∂name (the name alone is the stage's value). */
@@ -507,7 +507,8 @@ function pr(e: MExpr, st: Style, out: string): P {
       const r = sub(e.right);
       const left = e.left.kind === "mm" ? paren(l, 9, st) : paren(l, 3, st);
       // Two vectors: the dot product uᵀ v.
-      if (shapeOf(e.left).length === 1 && shapeOf(e.right).length === 1) return { s: `${paren(l, 5, st)}${lx ? "^\\top" : "ᵀ"}${lx ? "\\," : " "}${paren(r, 3, st)}`, level: 3 };
+      if (shapeOf(e.left).length === 1 && shapeOf(e.right).length === 1)
+        return { s: `${paren(l, 5, st)}${lx ? "^\\top" : "ᵀ"}${lx ? "\\," : " "}${paren(r, 3, st)}`, level: 3 };
       return { s: `${left}${lx ? "\\," : " "}${paren(r, 3, st)}`, level: 3 };
     }
     case "had": {
@@ -657,10 +658,12 @@ export interface MatrixRule {
   shapes: string;
 }
 
-const constText = (s: Stage) => (i: number): string => {
-  const a = s.args[i];
-  return a.kind === "const" ? printText(a.expr) : "";
-};
+const constText =
+  (s: Stage) =>
+  (i: number): string => {
+    const a = s.args[i];
+    return a.kind === "const" ? printText(a.expr) : "";
+  };
 
 /** A stage's rule per operand name, as expressions of ∂L/∂stage (summed where a name appears twice). */
 function ruleExprs(s: Stage, ops: readonly Operand[], out: MExpr, up: MExpr): Map<string, MExpr> {
@@ -679,7 +682,12 @@ function ruleExprs(s: Stage, ops: readonly Operand[], out: MExpr, up: MExpr): Ma
 export function stageRuleExprs(s: Stage, values: ReadonlyMap<string, bp.Tensor>): Map<string, MExpr> | null {
   const up: MExpr = { kind: "var", name: s.name, shape: values.get(s.name)!.shape, up: true };
   try {
-    return ruleExprs(s, operandsOf(s, values, (n) => varOf(n, values), constText(s)), varOf(s.name, values), up);
+    return ruleExprs(
+      s,
+      operandsOf(s, values, (n) => varOf(n, values), constText(s)),
+      varOf(s.name, values),
+      up,
+    );
   } catch (e) {
     if (e instanceof NoMatrixForm) return null;
     throw e;
@@ -704,7 +712,10 @@ export function textbookRules(s: Stage, values: ReadonlyMap<string, bp.Tensor>, 
   env.set(upKey(s.name), g);
   const entries: [string, MatrixRule][] = [];
   for (const [name, e] of per) {
-    const want = refs.map((r, k) => (r === name ? contributions[k] : null)).filter((t): t is bp.Tensor => t !== null).reduce((a, b) => bp.add(a, b));
+    const want = refs
+      .map((r, k) => (r === name ? contributions[k] : null))
+      .filter((t): t is bp.Tensor => t !== null)
+      .reduce((a, b) => bp.add(a, b));
     if (!matches(e, env, want)) return null;
     entries.push([name, rule(out, name, e, values.get(name)!.shape)]);
   }
@@ -745,7 +756,12 @@ function backwardExprs(staged: StagedProgram, values: ReadonlyMap<string, bp.Ten
     const s = staged.stages[i];
     const up = delta.get(s.name);
     if (!up) continue;
-    const per = ruleExprs(s, operandsOf(s, values, (n) => fwd.get(n)!, constText(s)), fwd.get(s.name)!, up);
+    const per = ruleExprs(
+      s,
+      operandsOf(s, values, (n) => fwd.get(n)!, constText(s)),
+      fwd.get(s.name)!,
+      up,
+    );
     for (const [name, c] of per) {
       const prev = delta.get(name);
       delta.set(name, prev ? plus(prev, c) : c);
@@ -880,7 +896,12 @@ export function evalDeltas(forms: ClosedFormExprs, env: Map<string, bp.Tensor>):
  * The closed forms as text and LaTeX, each checked against the engine's gradients at the point; null
  * when there is none or (never expected) a check fails.
  */
-export function closedForms(staged: StagedProgram, values: ReadonlyMap<string, bp.Tensor>, grads: ReadonlyMap<string, bp.Tensor | null>, out: string): Record<string, MatrixDerivative> | null {
+export function closedForms(
+  staged: StagedProgram,
+  values: ReadonlyMap<string, bp.Tensor>,
+  grads: ReadonlyMap<string, bp.Tensor | null>,
+  out: string,
+): Record<string, MatrixDerivative> | null {
   const forms = closedFormExprs(staged, values);
   if (!forms) return null;
   const env = new Map(values);
@@ -890,7 +911,10 @@ export function closedForms(staged: StagedProgram, values: ReadonlyMap<string, b
     return null; // a delta that does not evaluate: no closed form rather than a wrong one
   }
   if (!forms.grads.every((g) => grads.get(g.name) && matches(g.expr, env, grads.get(g.name)!))) return null;
-  const equation = (lhsText: string, lhsLatex: string, e: MExpr): MatrixDerivative => ({ text: `${lhsText} = ${printM(e, "text", out)}`, latex: `${lhsLatex} = ${printM(e, "latex", out)}` });
+  const equation = (lhsText: string, lhsLatex: string, e: MExpr): MatrixDerivative => ({
+    text: `${lhsText} = ${printM(e, "text", out)}`,
+    latex: `${lhsLatex} = ${printM(e, "latex", out)}`,
+  });
   return namedRecord([
     ...forms.deltas.map((d) => [d.name, equation(d.name, nameText(d.name, "latex"), d.expr)] as const),
     ...forms.grads.map((g) => [g.name, equation(partial(out, g.name, "text"), partial(out, g.name, "latex"), g.expr)] as const),

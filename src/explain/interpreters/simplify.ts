@@ -162,17 +162,46 @@ function canonParts(e: Expr): { deps: Expr[]; key: (id: (d: Expr) => number) => 
   if (isSumNode(e)) {
     const terms = sumOperands(e, 1, []);
     const deps = terms.flatMap((t) => (t.term ? [t.term] : []));
-    return { deps, key: (id) => "S" + terms.map((t) => `${t.coef}:${t.term ? id(t.term) : ""}`).sort().join(",") };
+    return {
+      deps,
+      key: (id) =>
+        "S" +
+        terms
+          .map((t) => `${t.coef}:${t.term ? id(t.term) : ""}`)
+          .sort()
+          .join(","),
+    };
   }
   if (isProductNode(e)) {
     const p = productParts(e, 1, emptyProduct());
     // Numeric exponents are keyed by value: nodes made here would be new on every visit.
     const exp = (f: RawFactor, id: (d: Expr) => number) => (f.inverted ? "-" : "") + (isNum(f.exp) ? `n${f.exp.value}` : id(f.exp));
     const deps = p.factors.flatMap((f) => (isNum(f.exp) ? [f.base] : [f.base, f.exp]));
-    return { deps, key: (id) => `P${p.coef}:` + p.factors.map((f) => `${id(f.base)}^${exp(f, id)}`).sort().join(",") };
+    return {
+      deps,
+      key: (id) =>
+        `P${p.coef}:` +
+        p.factors
+          .map((f) => `${id(f.base)}^${exp(f, id)}`)
+          .sort()
+          .join(","),
+    };
   }
   const kids = children(e);
-  const head = e.kind === "num" ? `n${e.value}` : e.kind === "var" ? `v${e.name}` : e.kind === "const" ? `c${e.name}` : e.kind === "call" ? `f${e.fn}` : e.kind === "apply" ? `a${e.fn}'${e.deriv ?? 0}` : e.kind === "bin" ? `b${e.op}` : e.kind;
+  const head =
+    e.kind === "num"
+      ? `n${e.value}`
+      : e.kind === "var"
+        ? `v${e.name}`
+        : e.kind === "const"
+          ? `c${e.name}`
+          : e.kind === "call"
+            ? `f${e.fn}`
+            : e.kind === "apply"
+              ? `a${e.fn}'${e.deriv ?? 0}`
+              : e.kind === "bin"
+                ? `b${e.op}`
+                : e.kind;
   return { deps: [...kids], key: (id) => `${head}(${kids.map(id).join(",")})` };
 }
 
@@ -238,8 +267,9 @@ function makeSum(parts: readonly Term[]): Expr {
     else merged.set(key, { coef, term });
   };
   const operands: Term[] = [];
-  for (const p of parts) if (p.term === null) add(p.coef, null);
-  else sumOperands(p.term, p.coef, operands);
+  for (const p of parts)
+    if (p.term === null) add(p.coef, null);
+    else sumOperands(p.term, p.coef, operands);
   for (const t of operands) {
     charge();
     if (t.term === null) {
@@ -313,7 +343,10 @@ function expansion(term: Expr | null): Term[] | null {
   if (inner.length > EXPAND_MAX_TERMS) return null;
   const m = fromProduct({ coef: 1, factors: p.factors.filter((f) => f !== sums[0]), byZero: false });
   return inner.map((t) => {
-    const prod = makeProduct([{ coef: 1, term: m }, { coef: 1, term: t.term ?? num(1) }]);
+    const prod = makeProduct([
+      { coef: 1, term: m },
+      { coef: 1, term: t.term ?? num(1) },
+    ]);
     return isNum(prod) ? { coef: t.coef * prod.value, term: null } : splitTerm(prod, t.coef);
   });
 }
@@ -362,11 +395,23 @@ function fromTerms(terms: Term[]): Expr {
   // Constants print as fractions where they are one (1 / 3), as the product 1/3 does.
   if (list.length === 1 && list[0].term === null) return fromFactors(list[0].coef, []);
   // One term is a product: -2(x - y) reads 2(y - x) as a product of a sum does.
-  if (list.length === 1) return makeProduct([{ coef: 1, term: num(list[0].coef) }, { coef: 1, term: list[0].term }]);
+  if (list.length === 1)
+    return makeProduct([
+      { coef: 1, term: num(list[0].coef) },
+      { coef: 1, term: list[0].term },
+    ]);
   let out: Expr | null = null;
   for (const { coef, term } of list) {
     const c = Math.abs(coef);
-    const mag: Expr = term === null ? fromFactors(c, []) : c === 1 ? term : makeProduct([{ coef: 1, term: num(c) }, { coef: 1, term }]);
+    const mag: Expr =
+      term === null
+        ? fromFactors(c, [])
+        : c === 1
+          ? term
+          : makeProduct([
+              { coef: 1, term: num(c) },
+              { coef: 1, term },
+            ]);
     if (out === null) out = coef < 0 ? negate1(mag) : mag;
     else out = bin(coef < 0 ? "-" : "+", out, mag);
   }
@@ -433,7 +478,16 @@ function makeProduct(parts: readonly Term[]): Expr {
         // (1/x)^-1 / x = 1, (-x^2)^-1 x = -1/x.
         const q = productParts(f.base, 1, emptyProduct());
         p.coef *= Math.pow(q.coef, k);
-        for (const g of q.factors.map(factorOf)) pending.push({ base: g.base, exp: isNum(g.exp) ? num(clean(g.exp.value * k)) : makeProduct([{ coef: 1, term: num(k) }, { coef: 1, term: g.exp }]) });
+        for (const g of q.factors.map(factorOf))
+          pending.push({
+            base: g.base,
+            exp: isNum(g.exp)
+              ? num(clean(g.exp.value * k))
+              : makeProduct([
+                  { coef: 1, term: num(k) },
+                  { coef: 1, term: g.exp },
+                ]),
+          });
         continue;
       }
     }
@@ -445,7 +499,10 @@ function makeProduct(parts: readonly Term[]): Expr {
   sigmoidDerivatives(merged, put);
   const factors = [...merged.values()].filter((f) => !isNum(f.exp, 0));
   // -2(x + y) would print as a negated product, which reads back as a sum: -2x - 2y.
-  const out = p.coef < 0 && factors.length === 1 && isNum(factors[0].exp, 1) && isSumNode(factors[0].base) ? negatedSum(p.coef, factors[0].base) : fromFactors(p.coef, factors);
+  const out =
+    p.coef < 0 && factors.length === 1 && isNum(factors[0].exp, 1) && isSumNode(factors[0].base)
+      ? negatedSum(p.coef, factors[0].base)
+      : fromFactors(p.coef, factors);
   return p.byZero ? bin("/", out, num(0)) : out;
 }
 
@@ -507,7 +564,14 @@ function logisticQuotients(merged: Map<number, Factor>, put: (f: Factor) => void
     f.exp = num(0);
     const sig = call("sigmoid", u);
     put({ base: sig, exp: num(m) });
-    if (k > m) put({ base: makeSum([{ coef: 1, term: null }, { coef: -1, term: sig }]), exp: num(k - m) });
+    if (k > m)
+      put({
+        base: makeSum([
+          { coef: 1, term: null },
+          { coef: -1, term: sig },
+        ]),
+        exp: num(k - m),
+      });
   }
 }
 
@@ -521,7 +585,13 @@ function sigmoidDerivatives(merged: Map<number, Factor>, put: (f: Factor) => voi
     const m = f.exp.value;
     s.exp = num(s.exp.value - m);
     f.exp = num(0);
-    put({ base: makeSum([{ coef: 1, term: null }, { coef: -1, term: s.base }]), exp: num(m) });
+    put({
+      base: makeSum([
+        { coef: 1, term: null },
+        { coef: -1, term: s.base },
+      ]),
+      exp: num(m),
+    });
   }
 }
 
@@ -556,7 +626,13 @@ function fromFactors(coef0: number, factors: readonly Factor[]): Expr {
   const numerFactors: Expr[] = pn !== 1 || up.length === 0 ? [num(pn), ...up] : up;
   const denomFactors: Expr[] = qd !== 1 ? [num(qd), ...down] : down;
   const numer = numerFactors.reduce((a, b) => bin("*", a, b));
-  const body = denomFactors.length ? bin("/", numer, denomFactors.reduce((a, b) => bin("*", a, b))) : numer;
+  const body = denomFactors.length
+    ? bin(
+        "/",
+        numer,
+        denomFactors.reduce((a, b) => bin("*", a, b)),
+      )
+    : numer;
   return coef < 0 ? negate1(body) : body;
 }
 

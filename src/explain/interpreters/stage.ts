@@ -3,7 +3,23 @@
  * skipping the inputs), each stage a function of its arguments over the core's ops. trace.ts runs it.
  */
 import * as bp from "../core.js";
-import { BUILTIN_FUNCTIONS, CONSTANTS, apply, bin, call, children, depth, freeVars, neg, num, postorder, v, type Expr, type Program, type Span } from "../language/ast.js";
+import {
+  BUILTIN_FUNCTIONS,
+  CONSTANTS,
+  apply,
+  bin,
+  call,
+  children,
+  depth,
+  freeVars,
+  neg,
+  num,
+  postorder,
+  v,
+  type Expr,
+  type Program,
+  type Span,
+} from "../language/ast.js";
 import { BIN_OPS, applyOp, type StageOp } from "../language/functions.js";
 import { ExplainSyntaxError, type ErrorHint } from "../language/parser.js";
 import { evalConstant } from "../language/values.js";
@@ -149,7 +165,15 @@ export function stageProgram(program: Program, reserved: ReadonlySet<string> = n
           throw new ExplainSyntaxError("an array literal with variables in it cannot be staged", e.span?.start ?? 0, src, { kind: "array-values" });
       }
       const stageName = e === root && name !== null ? name : fresh();
-      stages.push({ name: stageName, op, args, expr: stageExpr(op, args.map(argExpr), fn), span: e.span, userDefined: e === root && name !== null, ...(fn === undefined ? {} : { fn }) });
+      stages.push({
+        name: stageName,
+        op,
+        args,
+        expr: stageExpr(op, args.map(argExpr), fn),
+        span: e.span,
+        userDefined: e === root && name !== null,
+        ...(fn === undefined ? {} : { fn }),
+      });
       argOf.set(e, { kind: "ref", name: stageName });
     }
     const out = argOf.get(root)!;

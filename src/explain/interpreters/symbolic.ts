@@ -97,7 +97,8 @@ export function readGraph(t: bp.Tensor, names: ReadonlyMap<bp.Tensor, Expr>, lim
       if (u.node !== null || pieceOf(u)) return undefined;
       const v0 = u.data[0];
       // A NaN constant equals itself here (x !== x only for NaN).
-      if (u.size === 0 || !Array.from(u.data).every((x) => x === v0 || (x !== x && v0 !== v0))) throw new NotSymbolic("array constants have no scalar expression");
+      if (u.size === 0 || !Array.from(u.data).every((x) => x === v0 || (x !== x && v0 !== v0)))
+        throw new NotSymbolic("array constants have no scalar expression");
       return num(v0);
     },
     inputs(u) {

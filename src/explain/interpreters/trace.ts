@@ -80,7 +80,14 @@ export function traceProgram(staged: StagedProgram, given: ReadonlyMap<string, b
       }
       if (!values.has(name)) values.set(name, t);
     }
-    const forward: { stage: Stage; refs: string[]; leaves: bp.Tensor[]; constants: (bp.Tensor | null)[]; out: bp.Tensor; back: (ct: bp.Tensor) => bp.Tensor[] }[] = [];
+    const forward: {
+      stage: Stage;
+      refs: string[];
+      leaves: bp.Tensor[];
+      constants: (bp.Tensor | null)[];
+      out: bp.Tensor;
+      back: (ct: bp.Tensor) => bp.Tensor[];
+    }[] = [];
     for (const s of staged.stages) {
       const refs = refArgs(s);
       const leaves = refs.map((r) => leaf(values.get(r)!));
@@ -89,7 +96,10 @@ export function traceProgram(staged: StagedProgram, given: ReadonlyMap<string, b
       const held = constants.filter((c): c is bp.Tensor => c !== null);
       try {
         // The stage as a function of its references, then its array constants (both recorded).
-        const f = stageFunction(s, constants.map((c) => c !== null));
+        const f = stageFunction(
+          s,
+          constants.map((c) => c !== null),
+        );
         const [out, vjpAll] = bp.vjp(f, ...leaves, ...held);
         const back = (ct: bp.Tensor) => vjpAll(ct).slice(0, refs.length);
         forward.push({ stage: s, refs, leaves, constants, out, back });
@@ -100,7 +110,9 @@ export function traceProgram(staged: StagedProgram, given: ReadonlyMap<string, b
     }
     const outT = values.get(staged.output)!;
     if (outT.size !== 1) {
-      throw new ExplainError(`the output ${staged.output} has shape ${bp.formatShape(outT.shape)}; gradients need a scalar output (wrap it in sum(...) or mean(...))`);
+      throw new ExplainError(
+        `the output ${staged.output} has shape ${bp.formatShape(outT.shape)}; gradients need a scalar output (wrap it in sum(...) or mean(...))`,
+      );
     }
     const grads = new Map<string, bp.Tensor | null>();
     const edges: Edge[] = [];

@@ -27,7 +27,13 @@ export function foldGraph<T>(root: bp.Tensor, f: GraphFold<T>): T {
     const seen = deps.get(u);
     if (seen) {
       stack.pop();
-      memo.set(u, f.combine(u, seen.map((i) => memo.get(i)!)));
+      memo.set(
+        u,
+        f.combine(
+          u,
+          seen.map((i) => memo.get(i)!),
+        ),
+      );
       continue;
     }
     const stopped = f.stop(u);

@@ -3,7 +3,24 @@
 export type BinOp = "+" | "-" | "*" | "/" | "^" | "@";
 
 /** Functions of the input language (ln and log are both the natural logarithm). */
-export const FUNCTIONS = ["ln", "log", "exp", "sqrt", "sin", "cos", "tan", "tanh", "sigmoid", "relu", "abs", "sign", "step", "sum", "mean", "transpose"] as const;
+export const FUNCTIONS = [
+  "ln",
+  "log",
+  "exp",
+  "sqrt",
+  "sin",
+  "cos",
+  "tan",
+  "tanh",
+  "sigmoid",
+  "relu",
+  "abs",
+  "sign",
+  "step",
+  "sum",
+  "mean",
+  "transpose",
+] as const;
 export type FnName = (typeof FUNCTIONS)[number];
 
 /**
@@ -77,7 +94,8 @@ export const v = (name: string): Expr => ({ kind: "var", name });
 export const neg = (arg: Expr): Expr => ({ kind: "neg", arg });
 export const bin = (op: BinOp, left: Expr, right: Expr): Expr => ({ kind: "bin", op, left, right });
 export const call = (fn: FnName, arg: Expr): Expr => ({ kind: "call", fn, arg });
-export const apply = (fn: string, args: readonly Expr[], deriv?: number): Expr => (deriv === undefined ? { kind: "apply", fn, args } : { kind: "apply", fn, args, deriv });
+export const apply = (fn: string, args: readonly Expr[], deriv?: number): Expr =>
+  deriv === undefined ? { kind: "apply", fn, args } : { kind: "apply", fn, args, deriv };
 
 export function children(e: Expr): readonly Expr[] {
   switch (e.kind) {

@@ -3,7 +3,8 @@ import * as bp from "../core.js";
 import type { BinOp, FnName } from "./ast.js";
 
 /** `abstract`: a call of a function declared with `fn` (the stage's `fn` names it); it has no values. */
-export type StageOp = "add" | "sub" | "mul" | "div" | "pow" | "matmul" | "neg" | "reciprocal" | "id" | "maximum" | "minimum" | "abstract" | Exclude<FnName, "log">;
+export type StageOp =
+  "add" | "sub" | "mul" | "div" | "pow" | "matmul" | "neg" | "reciprocal" | "id" | "maximum" | "minimum" | "abstract" | Exclude<FnName, "log">;
 
 export const BIN_OPS: Record<BinOp, StageOp> = { "+": "add", "-": "sub", "*": "mul", "/": "div", "^": "pow", "@": "matmul" };
 

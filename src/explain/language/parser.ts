@@ -4,16 +4,25 @@
  * `.T`, array literals, and programs of definitions separated by `;` or newlines.
  * Errors are ExplainSyntaxErrors that point at the offending character.
  */
-import { BUILTIN_FUNCTIONS, CONSTANTS, FUNCTIONS, MULTI_FUNCTIONS, type BinOp, type Expr, type FnName, type Program, type Span, type Statement } from "./ast.js";
+import {
+  BUILTIN_FUNCTIONS,
+  CONSTANTS,
+  FUNCTIONS,
+  MULTI_FUNCTIONS,
+  type BinOp,
+  type Expr,
+  type FnName,
+  type Program,
+  type Span,
+  type Statement,
+} from "./ast.js";
 
 /**
  * What the user can do about an error, as data: each front end words it for its own inputs (the CLI
  * names --at, the playground its Input values box), so the library's message names neither.
  */
 export type ErrorHint =
-  | { readonly kind: "missing-input"; readonly name: string }
-  | { readonly kind: "defined-input"; readonly name: string }
-  | { readonly kind: "array-values" };
+  { readonly kind: "missing-input"; readonly name: string } | { readonly kind: "defined-input"; readonly name: string } | { readonly kind: "array-values" };
 
 /** A syntax error at a character offset; `format()` shows the line with a caret under it. */
 export class ExplainSyntaxError extends Error {
@@ -78,7 +87,8 @@ function numberValue(text: string, at: number, src: string): number {
   const end = at + text.length;
   if (src[end] === "." && src[end + 1] !== "T") throw new ExplainSyntaxError(`malformed number: a second '.' after ${text}`, end, src);
   const value = Number(text);
-  if (!Number.isFinite(value)) throw new ExplainSyntaxError(`number ${text.length > 20 ? `${text.slice(0, 20)}... (${text.length} characters)` : text} is too large`, at, src);
+  if (!Number.isFinite(value))
+    throw new ExplainSyntaxError(`number ${text.length > 20 ? `${text.slice(0, 20)}... (${text.length} characters)` : text} is too large`, at, src);
   return value;
 }
 
@@ -165,10 +175,12 @@ export function editDistance(a: string, b: string): number {
 export function functionSuggestions(name: string): string[] {
   const lower = name.toLowerCase();
   const limit = lower.length <= 1 ? 0 : lower.length <= 4 ? 1 : 2;
-  const scored = [...FUNCTIONS, ...MULTI_FUNCTIONS.keys()].map((f, index) => {
-    const prefix = lower.length >= 3 && f.length > lower.length && f.startsWith(lower);
-    return { f, index, score: Math.min(editDistance(lower, f), prefix ? 1 : Infinity) };
-  }).filter((c) => c.f !== name && c.score <= limit);
+  const scored = [...FUNCTIONS, ...MULTI_FUNCTIONS.keys()]
+    .map((f, index) => {
+      const prefix = lower.length >= 3 && f.length > lower.length && f.startsWith(lower);
+      return { f, index, score: Math.min(editDistance(lower, f), prefix ? 1 : Infinity) };
+    })
+    .filter((c) => c.f !== name && c.score <= limit);
   const best = Math.min(...scored.map((c) => c.score));
   return scored
     .filter((c) => c.score === best)
@@ -273,7 +285,8 @@ class Parser {
       if (BUILTIN_FUNCTIONS.has(name) || CONSTANTS.has(name)) {
         throw new ExplainSyntaxError(`cannot define '${name}': it is a ${CONSTANTS.has(name) ? "constant" : "function"}`, nameTok.start, this.src);
       }
-      if (this.functions.has(name)) throw new ExplainSyntaxError(`cannot define '${name}': it is an abstract function (declared with fn)`, nameTok.start, this.src);
+      if (this.functions.has(name))
+        throw new ExplainSyntaxError(`cannot define '${name}': it is an abstract function (declared with fn)`, nameTok.start, this.src);
       const expr = this.expr();
       this.defined.add(name);
       return { name, expr, span: { start, end: this.toks[this.pos - 1].end } };
@@ -364,7 +377,10 @@ class Parser {
     if (near.length === 0) return;
     // A two-letter name may well be a variable (lr, ab): say how to write the product.
     const product = t.text.length <= 2 ? ` for a product write ${t.text}*(...)` : "";
-    this.fail(`unknown function '${t.text}' (did you mean ${orList(near)}?${product})${this.value ? "" : `; to use an abstract function, declare it first: fn ${t.text}`}`, t);
+    this.fail(
+      `unknown function '${t.text}' (did you mean ${orList(near)}?${product})${this.value ? "" : `; to use an abstract function, declare it first: fn ${t.text}`}`,
+      t,
+    );
   }
 
   /**

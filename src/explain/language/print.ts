@@ -127,7 +127,10 @@ function pr(e: Expr, lang: Lang, o: PrintOptions): Printed {
     case "num":
       return formatNumber(e.value, lang);
     case "const":
-      return { s: lang === "python" ? `np.${e.name}` : lang === "ts" ? (e.name === "e" ? "Math.E" : "Math.PI") : lang === "latex" && e.name === "pi" ? "\\pi" : e.name, level: 5 };
+      return {
+        s: lang === "python" ? `np.${e.name}` : lang === "ts" ? (e.name === "e" ? "Math.E" : "Math.PI") : lang === "latex" && e.name === "pi" ? "\\pi" : e.name,
+        level: 5,
+      };
     case "var":
       return { s: lang === "latex" ? latexVar(e.name) : e.name, level: 5 };
     case "array": {
@@ -153,7 +156,15 @@ function pr(e: Expr, lang: Lang, o: PrintOptions): Printed {
     }
     case "bin": {
       // 1 - step(u) is the other branch of a comparison: 1[u <= 0] (max's 1[a <= b]).
-      if (o.indicators && (lang === "text" || lang === "latex") && e.op === "-" && e.left.kind === "num" && e.left.value === 1 && e.right.kind === "call" && e.right.fn === "step") {
+      if (
+        o.indicators &&
+        (lang === "text" || lang === "latex") &&
+        e.op === "-" &&
+        e.left.kind === "num" &&
+        e.left.value === 1 &&
+        e.right.kind === "call" &&
+        e.right.fn === "step"
+      ) {
         return indicator(e.right.arg, "<=", lang, o);
       }
       const l = pr(e.left, lang, o);
@@ -170,7 +181,13 @@ function pr(e: Expr, lang: Lang, o: PrintOptions): Printed {
           if (e.op === "@") return { s: lang === "latex" ? `${ls} ${rs}` : `${ls} @ ${rs}`, level: 2 };
           // Implicit multiplication for a coefficient: 2x, 4sin(y), 2(x + y).
           // Not before an indicator: 2\mathbb{1}[...] reads as 21[...].
-          const implicit = e.left.kind === "num" && e.left.value >= 0 && (lang === "text" || lang === "latex") && /^[A-Za-z(\\]/.test(rs) && !/^[eE]\d/.test(rs) && !rs.startsWith("\\mathbb");
+          const implicit =
+            e.left.kind === "num" &&
+            e.left.value >= 0 &&
+            (lang === "text" || lang === "latex") &&
+            /^[A-Za-z(\\]/.test(rs) &&
+            !/^[eE]\d/.test(rs) &&
+            !rs.startsWith("\\mathbb");
           if (implicit) return { s: `${ls}${rs}`, level: 2 };
           return { s: `${ls} ${lang === "latex" ? "\\cdot" : "*"} ${rs}`, level: 2 };
         }

@@ -7,7 +7,11 @@ import { ExplainSyntaxError, parseExpression } from "./parser.js";
 /** Evaluates an expression with no free variables (numbers, e, pi, arrays, functions) to a float64 tensor. */
 export function evalConstant(root: Expr, source: string): bp.Tensor {
   const val = new Map<Expr, bp.Tensor>();
-  for (const e of postorder(root)) val.set(e, evalNode(e, (c) => val.get(c)!, source));
+  for (const e of postorder(root))
+    val.set(
+      e,
+      evalNode(e, (c) => val.get(c)!, source),
+    );
   return val.get(root)!;
 }
 
@@ -35,7 +39,11 @@ function evalNode(e: Expr, get: (child: Expr) => bp.Tensor, source: string): bp.
       const first = items[0].shape;
       items.forEach((t, k) => {
         if (t.shape.join() !== first.join()) {
-          throw new ExplainSyntaxError(`array items must have the same shape: item ${k + 1} has shape ${bp.formatShape(t.shape)}, item 1 has ${bp.formatShape(first)}`, e.items[k].span?.start ?? 0, source);
+          throw new ExplainSyntaxError(
+            `array items must have the same shape: item ${k + 1} has shape ${bp.formatShape(t.shape)}, item 1 has ${bp.formatShape(first)}`,
+            e.items[k].span?.start ?? 0,
+            source,
+          );
         }
       });
       return bp.stack(items, 0);

@@ -48,18 +48,32 @@ export function toSvg(r: ExplainReport, graph: Graph = buildGraph(r)): string {
   const out: string[] = [];
   const W = Math.ceil(graph.width);
   const H = Math.ceil(graph.height) + 40;
-  out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="DejaVu Sans, Helvetica, Arial, sans-serif">`);
+  out.push(
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="DejaVu Sans, Helvetica, Arial, sans-serif">`,
+  );
   out.push(`<title>${xml(`Computational graph of ${r.source.trim()}`)}</title>`);
-  out.push(`<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#374151"/></marker></defs>`);
+  out.push(
+    `<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#374151"/></marker></defs>`,
+  );
   out.push(`<rect width="100%" height="100%" fill="#ffffff"/>`);
   for (const e of graph.edges) {
     out.push(`<path d="${wirePath(e)}" fill="none" stroke="#374151" stroke-width="1.5" marker-end="url(#arrow)"/>`);
     const p = e.label;
     // class and data attributes let a viewer reveal values stage by stage (the playground's stepping).
-    out.push(titled(e.valueFull, e.value, `<text class="fwd" data-from="${xml(e.from)}" x="${round(p.x)}" y="${round(p.y - TEXT.valueAbove)}" text-anchor="middle" font-size="13" fill="${FORWARD_COLOR}">${xml(e.value)}</text>`));
+    out.push(
+      titled(
+        e.valueFull,
+        e.value,
+        `<text class="fwd" data-from="${xml(e.from)}" x="${round(p.x)}" y="${round(p.y - TEXT.valueAbove)}" text-anchor="middle" font-size="13" fill="${FORWARD_COLOR}">${xml(e.value)}</text>`,
+      ),
+    );
     out.push(
       e.computed
-        ? titled(e.gradFull, e.grad, `<text class="bwd" data-to="${xml(e.to)}" x="${round(p.x)}" y="${round(p.y + TEXT.gradBelow)}" text-anchor="middle" font-size="13" fill="${BACKWARD_COLOR}">${xml(e.grad)}</text>`)
+        ? titled(
+            e.gradFull,
+            e.grad,
+            `<text class="bwd" data-to="${xml(e.to)}" x="${round(p.x)}" y="${round(p.y + TEXT.gradBelow)}" text-anchor="middle" font-size="13" fill="${BACKWARD_COLOR}">${xml(e.grad)}</text>`,
+          )
         : `<text class="bwd" data-to="${xml(e.to)}" x="${round(p.x)}" y="${round(p.y + TEXT.gradBelow)}" text-anchor="middle" font-size="11" font-style="italic" fill="${MUTED}">not computed</text>`,
     );
     if (e.local) {
@@ -71,21 +85,31 @@ export function toSvg(r: ExplainReport, graph: Graph = buildGraph(r)): string {
   for (const n of graph.nodes) {
     if (n.sum) {
       const below = n.kind === "input" ? n.h / 2 : n.r;
-      out.push(`<text class="bwd sum" data-to="${xml(n.id)}" x="${round(n.x)}" y="${round(n.y + below + TEXT.sumBelow)}" text-anchor="middle" font-size="11" fill="${BACKWARD_COLOR}">${xml(`Σ ${n.sum}`)}</text>`);
+      out.push(
+        `<text class="bwd sum" data-to="${xml(n.id)}" x="${round(n.x)}" y="${round(n.y + below + TEXT.sumBelow)}" text-anchor="middle" font-size="11" fill="${BACKWARD_COLOR}">${xml(`Σ ${n.sum}`)}</text>`,
+      );
     }
     if (n.kind === "output") {
       out.push(`<text x="${round(n.x + 2)}" y="${round(n.y + 5)}" font-size="15" font-style="italic" fill="#111827">${xml(n.label)}</text>`);
       continue;
     }
     if (n.kind === "input") {
-      out.push(`<g><title>${xml(n.title)}</title><rect x="${round(n.x - n.r)}" y="${round(n.y - n.h / 2)}" width="${2 * n.r}" height="${round(n.h)}" rx="6" fill="#f3f4f6" stroke="#374151"/>`);
-      out.push(`<text x="${round(n.x)}" y="${round(n.y + 5)}" text-anchor="middle" font-size="15" font-style="italic" fill="#111827">${xml(n.label)}</text></g>`);
+      out.push(
+        `<g><title>${xml(n.title)}</title><rect x="${round(n.x - n.r)}" y="${round(n.y - n.h / 2)}" width="${2 * n.r}" height="${round(n.h)}" rx="6" fill="#f3f4f6" stroke="#374151"/>`,
+      );
+      out.push(
+        `<text x="${round(n.x)}" y="${round(n.y + 5)}" text-anchor="middle" font-size="15" font-style="italic" fill="#111827">${xml(n.label)}</text></g>`,
+      );
       continue;
     }
-    out.push(`<g class="gate" data-stage="${xml(n.id)}"><title>${xml(n.title)}</title><circle cx="${round(n.x)}" cy="${round(n.y)}" r="${n.r}" fill="#ffffff" stroke="#111827" stroke-width="1.5"/>`);
+    out.push(
+      `<g class="gate" data-stage="${xml(n.id)}"><title>${xml(n.title)}</title><circle cx="${round(n.x)}" cy="${round(n.y)}" r="${n.r}" fill="#ffffff" stroke="#111827" stroke-width="1.5"/>`,
+    );
     const size = gateFontSize(n.label);
     out.push(`<text x="${round(n.x)}" y="${round(n.y + size / 3)}" text-anchor="middle" font-size="${size}" fill="#111827">${xml(n.label)}</text>`);
-    out.push(`<text x="${round(n.x)}" y="${round(n.y - n.r - TEXT.nameAbove)}" text-anchor="middle" font-size="12" font-weight="bold" fill="${STAGE_COLOR}">${xml(n.id)}</text></g>`);
+    out.push(
+      `<text x="${round(n.x)}" y="${round(n.y - n.r - TEXT.nameAbove)}" text-anchor="middle" font-size="12" font-weight="bold" fill="${STAGE_COLOR}">${xml(n.id)}</text></g>`,
+    );
   }
   const legendY = H - TEXT.legendUp;
   out.push(`<text x="12" y="${legendY}" font-size="11" fill="${FORWARD_COLOR}">forward value (above each wire)</text>`);
@@ -106,7 +130,15 @@ function tex(s: string): string {
 
 /** Gate labels in math mode (they hold ×, ÷, −, ^ and numbers). */
 function texGate(s: string): string {
-  const m = s.replace(/σ/g, "\\sigma ").replace(/×/g, "\\times ").replace(/÷/g, "\\div ").replace(/−/g, "-").replace(/π/g, "\\pi ").replace(/ᵀ/g, "^{\\top}").replace(/\^(\S+)/, "^{$1}").replace(/\^$/, "^{\\square}");
+  const m = s
+    .replace(/σ/g, "\\sigma ")
+    .replace(/×/g, "\\times ")
+    .replace(/÷/g, "\\div ")
+    .replace(/−/g, "-")
+    .replace(/π/g, "\\pi ")
+    .replace(/ᵀ/g, "^{\\top}")
+    .replace(/\^(\S+)/, "^{$1}")
+    .replace(/\^$/, "^{\\square}");
   // A power gate (^2) needs a base in math mode, or only a raised 2 is printed: \square^{2}, like 2^{\square}.
   if (m.startsWith("^")) return `\\square${m}`;
   return /^[a-z]{2,}$/.test(s) ? `\\mathrm{${s}}` : m;
@@ -130,7 +162,10 @@ export function toTikz(r: ExplainReport, graph: Graph = buildGraph(r)): string {
   ];
   for (const n of graph.nodes) {
     if (n.kind === "output") lines.push(`  \\node[anchor=west] at (${X(n.x)},${Y(n.y)}) {$${tex(n.label)}$};`);
-    else if (n.kind === "input") lines.push(`  \\node[draw, rounded corners, fill=black!5, minimum width=${(n.r * 0.4).toFixed(1)}mm, minimum height=${(n.h * 0.2).toFixed(1)}mm] (${n.id}) at (${X(n.x)},${Y(n.y)}) {$${tex(n.label)}$};`);
+    else if (n.kind === "input")
+      lines.push(
+        `  \\node[draw, rounded corners, fill=black!5, minimum width=${(n.r * 0.4).toFixed(1)}mm, minimum height=${(n.h * 0.2).toFixed(1)}mm] (${n.id}) at (${X(n.x)},${Y(n.y)}) {$${tex(n.label)}$};`,
+      );
     else {
       lines.push(`  \\node[draw, circle, minimum size=${(n.r * 0.4).toFixed(1)}mm, inner sep=0pt] (${n.id}) at (${X(n.x)},${Y(n.y)}) {$${texGate(n.label)}$};`);
       lines.push(`  \\node[stage, font=\\bfseries\\footnotesize, above=0.5mm] at (${n.id}.north) {${tex(n.id)}};`);
@@ -142,13 +177,20 @@ export function toTikz(r: ExplainReport, graph: Graph = buildGraph(r)): string {
     const p = e.points;
     const path = p
       .map((pt, i) =>
-        i === 0 ? `(${X(pt.x)},${Y(pt.y)})` : e.route === "orthogonal" ? `-- (${X(pt.x)},${Y(pt.y)})` : `.. controls (${X((p[i - 1].x + pt.x) / 2)},${Y(p[i - 1].y)}) and (${X((p[i - 1].x + pt.x) / 2)},${Y(pt.y)}) .. (${X(pt.x)},${Y(pt.y)})`,
+        i === 0
+          ? `(${X(pt.x)},${Y(pt.y)})`
+          : e.route === "orthogonal"
+            ? `-- (${X(pt.x)},${Y(pt.y)})`
+            : `.. controls (${X((p[i - 1].x + pt.x) / 2)},${Y(p[i - 1].y)}) and (${X((p[i - 1].x + pt.x) / 2)},${Y(pt.y)}) .. (${X(pt.x)},${Y(pt.y)})`,
       )
       .join(" ");
     lines.push(`  \\draw[->] ${path};`);
     lines.push(`  \\path (${X(e.label.x)},${Y(e.label.y)}) node[above, fwd] {${tex(e.value)}} ${grad};`);
     // Where the SVG draws its grey ∂ label: the text ends at localAt, its baseline TEXT.localAbove above.
-    if (e.localLatex) lines.push(`  \\node[anchor=base east, gray, font=\\scriptsize, inner sep=0pt] at (${X(e.localAt.x)},${Y(e.localAt.y - TEXT.localAbove)}) {$\\partial\\, ${e.localLatex}$};`);
+    if (e.localLatex)
+      lines.push(
+        `  \\node[anchor=base east, gray, font=\\scriptsize, inner sep=0pt] at (${X(e.localAt.x)},${Y(e.localAt.y - TEXT.localAbove)}) {$\\partial\\, ${e.localLatex}$};`,
+      );
   }
   lines.push("\\end{tikzpicture}", "\\end{document}", "");
   return lines.join("\n");
@@ -173,12 +215,18 @@ export function toDot(r: ExplainReport, graph: Graph = buildGraph(r)): string {
   for (const n of graph.nodes) {
     if (n.kind === "output") lines.push(`  ${dotId(n.id)} [shape=plaintext, label=${dotId(n.label)}];`);
     else if (n.kind === "input") lines.push(`  ${dotId(n.id)} [shape=box, style="rounded,filled", fillcolor="#f3f4f6", label=${dotId(n.label)}];`);
-    else lines.push(`  ${dotId(n.id)} [shape=circle, label=${dotId(n.label)}, xlabel=<<font color="${STAGE_COLOR}"><b>${html(n.id)}</b></font>>, tooltip=${dotId(n.title)}];`);
+    else
+      lines.push(
+        `  ${dotId(n.id)} [shape=circle, label=${dotId(n.label)}, xlabel=<<font color="${STAGE_COLOR}"><b>${html(n.id)}</b></font>>, tooltip=${dotId(n.title)}];`,
+      );
   }
   for (const e of graph.edges) {
     const grad = e.computed ? `<font color="${BACKWARD_COLOR}">${html(e.grad)}</font>` : `<font color="${MUTED}"><i>not computed</i></font>`;
     // Abbreviated labels carry the full values in the label's tooltip (SVG output of Graphviz).
-    const full = e.valueFull !== e.value || (e.computed && e.gradFull !== e.grad) ? `, labeltooltip=${dotId(`${e.valueFull} / ${e.computed ? e.gradFull : "not computed"}`)}` : "";
+    const full =
+      e.valueFull !== e.value || (e.computed && e.gradFull !== e.grad)
+        ? `, labeltooltip=${dotId(`${e.valueFull} / ${e.computed ? e.gradFull : "not computed"}`)}`
+        : "";
     lines.push(`  ${dotId(e.from)} -> ${dotId(e.to)} [label=<<font color="${FORWARD_COLOR}">${html(e.value)}</font><br/>${grad}>${full}];`);
   }
   lines.push("}", "");

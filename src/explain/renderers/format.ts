@@ -47,7 +47,14 @@ function pushAll(to: string[], items: readonly string[]): void {
 
 function table(rows: string[][], indent = "  "): string[] {
   const widths = rows[0].map((_, c) => rows.reduce((m, r) => Math.max(m, r[c].length), 0));
-  return rows.map((r) => indent + r.map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(widths[c]))).join("   ").trimEnd());
+  return rows.map(
+    (r) =>
+      indent +
+      r
+        .map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(widths[c])))
+        .join("   ")
+        .trimEnd(),
+  );
 }
 
 /** Expansions longer than this (characters) are listed below the stage table instead of in a column. */
@@ -110,7 +117,12 @@ function branchLatex(branch: string): string {
   const name = (n: string) => printExpr({ kind: "var", name: n }, "latex");
   if (pair) return `${name(pair[1])} = ${pair[2]} ${pair[3]} ${pair[4] ? `${name(pair[4])} = ` : ""}${pair[5]}`;
   const tie = /^((?:\w+ = )+)(\S+), (a tie: .*)$/.exec(branch);
-  if (tie) return `${tie[1].split(" = ").filter((n) => n).map(name).join(" = ")} = ${tie[2]}${text(`, ${tie[3]}`)}`;
+  if (tie)
+    return `${tie[1]
+      .split(" = ")
+      .filter((n) => n)
+      .map(name)
+      .join(" = ")} = ${tie[2]}${text(`, ${tie[3]}`)}`;
   if (!m) return text(branch);
   const op = m[3] === "<=" ? "\\leq" : m[3];
   return `${printExpr({ kind: "var", name: m[1] }, "latex")} = ${m[2]} ${op} 0`;
@@ -139,7 +151,10 @@ function symbolicText(r: ExplainReport): string[] {
   const chain = chainLines(r, "text");
   if (chain.length) {
     lines.push("", "Chain rule (each name's derivative over the stages that consume it)");
-    pushAll(lines, chain.map((l) => `  ${l}`));
+    pushAll(
+      lines,
+      chain.map((l) => `  ${l}`),
+    );
   }
   if (r.derivatives) {
     lines.push("", "Symbolic derivatives");
@@ -162,7 +177,13 @@ function formatAbstractTable(r: ExplainReport): string {
   pushAll(lines, table([["stage", "expansion"], ...r.stages.map((s) => [s.equation, s.expansion ?? ""])]));
   lines.push(`  output ${r.output}`, "");
   lines.push("Local derivatives (stages in reverse)");
-  pushAll(lines, table([["stage", "local derivative"], ...r.edges.map((e) => [r.stages.find((s) => s.name === e.to)?.equation ?? e.to, `∂${e.to}/∂${e.from} = ${e.local}`])]));
+  pushAll(
+    lines,
+    table([
+      ["stage", "local derivative"],
+      ...r.edges.map((e) => [r.stages.find((s) => s.name === e.to)?.equation ?? e.to, `∂${e.to}/∂${e.from} = ${e.local}`]),
+    ]),
+  );
   pushAll(lines, symbolicText(r));
   lines.push("", `Note: ${r.abstract?.note ?? ""}`);
   if (r.warnings.length) lines.push("", "Warnings", ...r.warnings.map((w) => `  ! ${w}`));
@@ -179,25 +200,46 @@ export function formatTable(r: ExplainReport): string {
   // so they get a section of their own below it.
   const expanded = r.stages.some((s) => s.expansion !== undefined);
   const inColumn = expanded && r.stages.every((s) => (s.expansion ?? "").length <= EXPANSION_COLUMN_WIDTH);
-  pushAll(lines, table([["stage", "value", ...(inColumn ? ["expansion"] : [])], ...r.stages.map((s) => [s.equation, valueWithShape(s.value, s.shape), ...(inColumn ? [s.expansion ?? ""] : [])])]));
+  pushAll(
+    lines,
+    table([
+      ["stage", "value", ...(inColumn ? ["expansion"] : [])],
+      ...r.stages.map((s) => [s.equation, valueWithShape(s.value, s.shape), ...(inColumn ? [s.expansion ?? ""] : [])]),
+    ]),
+  );
   lines.push(`  output ${r.output} = ${fmtValue(r.value)}`, "");
   if (expanded && !inColumn) {
     lines.push("Expansions (earlier stages substituted, in terms of the inputs)");
-    pushAll(lines, r.stages.map((s) => `  ${s.name} = ${s.expansion ?? ""}`));
+    pushAll(
+      lines,
+      r.stages.map((s) => `  ${s.name} = ${s.expansion ?? ""}`),
+    );
     lines.push("");
   }
   lines.push("Backward pass (stages in reverse: contribution = upstream x local)");
   pushAll(lines, table(edgeRows(r)));
   lines.push("", "Gradients (contributions summed where an input fans out)");
-  pushAll(lines, gradientSums(r).map((l) => `  ${l}`));
+  pushAll(
+    lines,
+    gradientSums(r).map((l) => `  ${l}`),
+  );
   pushAll(lines, symbolicText(r));
   if (r.matrixDerivatives) {
     lines.push("", "Matrix derivatives (denominator convention, checked against the gradients)");
-    pushAll(lines, matrixLines(r, "text").map((l) => `  ${l}`));
+    pushAll(
+      lines,
+      matrixLines(r, "text").map((l) => `  ${l}`),
+    );
   }
   if (r.check) {
     lines.push("", "Gradient check (central differences, float64)");
-    pushAll(lines, table([["input", "backprop", "numeric", "rel. error", "verdict"], ...r.check.map((c) => [c.name, fmtValue(c.analytic), fmtValue(c.numeric), c.relError.toExponential(1), c.ok ? "ok" : "MISMATCH"])]));
+    pushAll(
+      lines,
+      table([
+        ["input", "backprop", "numeric", "rel. error", "verdict"],
+        ...r.check.map((c) => [c.name, fmtValue(c.analytic), fmtValue(c.numeric), c.relError.toExponential(1), c.ok ? "ok" : "MISMATCH"]),
+      ]),
+    );
     const cost = checkCostText(r);
     if (cost) lines.push(`  cost: ${cost}`);
   }
@@ -207,7 +249,10 @@ export function formatTable(r: ExplainReport): string {
   }
   if (r.warnings.length) {
     lines.push("", "Warnings");
-    pushAll(lines, r.warnings.map((w) => `  ! ${w}`));
+    pushAll(
+      lines,
+      r.warnings.map((w) => `  ! ${w}`),
+    );
   }
   return lines.join("\n");
 }
@@ -242,16 +287,21 @@ function symbolicMarkdown(r: ExplainReport): string[] {
   }
   const tooLarge = tooLargeText(r);
   if (tooLarge) out.push("", `Symbolic derivatives: ${tooLarge}.`);
-  if (r.derivativesPerStage) out.push("", `${PER_STAGE_NOTE[0].toUpperCase()}${PER_STAGE_NOTE.slice(1)}:`, "", ...r.derivativesPerStage.map((d) => `- $${d.latex}$`));
+  if (r.derivativesPerStage)
+    out.push("", `${PER_STAGE_NOTE[0].toUpperCase()}${PER_STAGE_NOTE.slice(1)}:`, "", ...r.derivativesPerStage.map((d) => `- $${d.latex}$`));
   return out;
 }
 
 function formatAbstractMarkdown(r: ExplainReport): string {
   const out: string[] = [`### Derivatives of \`${md(r.source.trim())}\``, "", `> **Note:** ${md(r.abstract?.note ?? "")}.`, ""];
   out.push("| stage | equation | expansion |", "|---|---|---|");
-  for (const s of r.stages) out.push(`| ${s.name} | \`${md(s.equation)}\` | ${s.expansion?.startsWith("too long") ? md(s.expansion) : `$${md(s.expansionLatex ?? "")}$`} |`);
+  for (const s of r.stages)
+    out.push(`| ${s.name} | \`${md(s.equation)}\` | ${s.expansion?.startsWith("too long") ? md(s.expansion) : `$${md(s.expansionLatex ?? "")}$`} |`);
   out.push("", "| stage | local derivative |", "|---|---|");
-  for (const e of r.edges) out.push(`| \`${md(r.stages.find((s) => s.name === e.to)?.equation ?? e.to)}\` | $\\frac{\\partial ${e.to}}{\\partial ${e.from}} = ${md(e.localLatex ?? e.local)}$ |`);
+  for (const e of r.edges)
+    out.push(
+      `| \`${md(r.stages.find((s) => s.name === e.to)?.equation ?? e.to)}\` | $\\frac{\\partial ${e.to}}{\\partial ${e.from}} = ${md(e.localLatex ?? e.local)}$ |`,
+    );
   out.push(...symbolicMarkdown(r));
   if (r.warnings.length) out.push("", ...r.warnings.map((w) => `> **Warning:** ${md(w)}`));
   return out.join("\n") + "\n";
@@ -265,7 +315,9 @@ export function formatMarkdown(r: ExplainReport): string {
   const expanded = r.stages.some((s) => s.expansion !== undefined);
   out.push(`| stage | equation | value | gradient |${expanded ? " expansion |" : ""}`, `|---|---|---|---|${expanded ? "---|" : ""}`);
   for (const s of r.stages) {
-    const expansion = expanded ? ` ${s.expansionLatex !== undefined && s.expansion !== undefined && !s.expansion.startsWith("too long") ? `$${md(s.expansionLatex)}$` : md(s.expansion ?? "")} |` : "";
+    const expansion = expanded
+      ? ` ${s.expansionLatex !== undefined && s.expansion !== undefined && !s.expansion.startsWith("too long") ? `$${md(s.expansionLatex)}$` : md(s.expansion ?? "")} |`
+      : "";
     out.push(`| ${s.name} | \`${md(s.equation)}\` | ${md(valueWithShape(s.value, s.shape))} | ${md(valueCell(s.grad))} |${expansion}`);
   }
   out.push("", "| stage | local derivative | local | upstream | contribution |", "|---|---|---|---|---|");
@@ -315,7 +367,14 @@ function edgeLatex(e: EdgeReport, stages: readonly StageReport[]): string {
 function chainAndDerivativesLatex(r: ExplainReport): string[] {
   const out: string[] = [];
   const chain = chainLines(r, "latex");
-  if (chain.length) out.push("", "% Chain rule (each name over the stages that consume it)", "\\begin{align*}", chain.map((l) => l.replace(" = ", " &= ")).join(" \\\\\n"), "\\end{align*}");
+  if (chain.length)
+    out.push(
+      "",
+      "% Chain rule (each name over the stages that consume it)",
+      "\\begin{align*}",
+      chain.map((l) => l.replace(" = ", " &= ")).join(" \\\\\n"),
+      "\\end{align*}",
+    );
   if (r.derivativesLatex) {
     out.push("", ...(r.derivativesUnsimplified ? [`% ${UNSIMPLIFIED_NOTE}`] : []), "\\begin{align*}");
     out.push(r.inputs.map((n) => `\\frac{\\partial ${r.output}}{\\partial ${n}} &= ${own(r.derivativesLatex, n)}`).join(" \\\\\n"));
@@ -323,7 +382,8 @@ function chainAndDerivativesLatex(r: ExplainReport): string[] {
   }
   const tooLarge = tooLargeText(r);
   if (tooLarge) out.push("", `% Symbolic derivatives: ${tooLarge}`);
-  if (r.derivativesPerStage) out.push(`% ${PER_STAGE_NOTE}`, "\\begin{align*}", r.derivativesPerStage.map((d) => d.latex.replace(" = ", " &= ")).join(" \\\\\n"), "\\end{align*}");
+  if (r.derivativesPerStage)
+    out.push(`% ${PER_STAGE_NOTE}`, "\\begin{align*}", r.derivativesPerStage.map((d) => d.latex.replace(" = ", " &= ")).join(" \\\\\n"), "\\end{align*}");
   return out;
 }
 
@@ -354,7 +414,16 @@ export function formatLatex(r: ExplainReport): string {
   out.push(...chainAndDerivativesLatex(r));
   const cost = checkCostText(r);
   if (cost) out.push("", `% Cost of the gradient check: ${cost}`);
-  if (r.matrixDerivatives) out.push("", "% Matrix derivatives (denominator convention)", "\\begin{align*}", matrixLines(r, "latex").map((l) => l.replace(" = ", " &= ")).join(" \\\\\n"), "\\end{align*}");
+  if (r.matrixDerivatives)
+    out.push(
+      "",
+      "% Matrix derivatives (denominator convention)",
+      "\\begin{align*}",
+      matrixLines(r, "latex")
+        .map((l) => l.replace(" = ", " &= "))
+        .join(" \\\\\n"),
+      "\\end{align*}",
+    );
   if (r.warnings.length) out.push("", ...r.warnings.map((w) => `% Warning: ${w.replace(/\n/g, " ")}`));
   return out.join("\n") + "\n";
 }

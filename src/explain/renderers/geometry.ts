@@ -57,7 +57,12 @@ const INNER_PAD = 2;
 function shapeHoldsBox(s: Shape, b: Box): boolean {
   const p = INNER_PAD;
   if (s.kind === "box") return b.x0 >= s.box.x0 + p && b.x1 <= s.box.x1 - p && b.y0 >= s.box.y0 && b.y1 <= s.box.y1;
-  const corners: [number, number][] = [[b.x0, b.y0], [b.x1, b.y0], [b.x0, b.y1], [b.x1, b.y1]];
+  const corners: [number, number][] = [
+    [b.x0, b.y0],
+    [b.x1, b.y0],
+    [b.x0, b.y1],
+    [b.x1, b.y1],
+  ];
   return corners.every(([x, y]) => Math.hypot(x - s.cx, y - s.cy) <= s.r - p);
 }
 
@@ -91,7 +96,12 @@ function segmentMeetsBox(a: Point, b: Point, box: Box): boolean {
   let t1 = 1;
   const dx = b.x - a.x;
   const dy = b.y - a.y;
-  for (const [p, q] of [[-dx, a.x - x0], [dx, x1 - a.x], [-dy, a.y - y0], [dy, y1 - a.y]] as const) {
+  for (const [p, q] of [
+    [-dx, a.x - x0],
+    [dx, x1 - a.x],
+    [-dy, a.y - y0],
+    [dy, y1 - a.y],
+  ] as const) {
     if (p === 0) {
       if (q < 0) return false;
       continue;

@@ -99,7 +99,23 @@ export function wireFullText(v: Value | null): string {
   return `${shapeLabel(valueShape(v))} ${fullNested(v)}`;
 }
 
-const OP_SYMBOL = new Map<string, string>(Object.entries({ sigmoid: "σ", maximum: "max", minimum: "min", add: "+", sub: "−", mul: "×", div: "÷", pow: "^", matmul: "@", neg: "−", reciprocal: "1/x", id: "=", transpose: "ᵀ" }));
+const OP_SYMBOL = new Map<string, string>(
+  Object.entries({
+    sigmoid: "σ",
+    maximum: "max",
+    minimum: "min",
+    add: "+",
+    sub: "−",
+    mul: "×",
+    div: "÷",
+    pow: "^",
+    matmul: "@",
+    neg: "−",
+    reciprocal: "1/x",
+    id: "=",
+    transpose: "ᵀ",
+  }),
+);
 
 /** A constant operand on a gate: its number (− for negatives), π or e, or its text when short. */
 function constantText(text: string): string {
@@ -119,7 +135,8 @@ function gateLabel(s: StageReport): string {
     // A function of two arguments keeps its parentheses, the operand's place a dot: min(·,2).
     const call = s.op === "maximum" || s.op === "minimum";
     if (r.kind === "constant" && l.kind === "name") return call ? `${sym}(·,${constantText(r.text)})` : `${sym}${constantText(r.text)}`;
-    if (l.kind === "constant" && r.kind === "name") return call ? `${sym}(${constantText(l.text)},·)` : s.op === "pow" ? `${constantText(l.text)}^` : `${constantText(l.text)}${sym}`;
+    if (l.kind === "constant" && r.kind === "name")
+      return call ? `${sym}(${constantText(l.text)},·)` : s.op === "pow" ? `${constantText(l.text)}^` : `${constantText(l.text)}${sym}`;
   }
   return sym;
 }
@@ -211,7 +228,18 @@ export function buildGraph(r: ExplainReport): Graph {
   const nodes: GraphNode[] = [];
   for (const n of inputs) {
     const w = Math.max(2 * R, Math.ceil(textWidth(n, 15)) + 12);
-    nodes.push({ id: n, kind: "input", label: n, title: `${n} = ${wireFullText(own(r.inputValues, n) ?? null)}`, x: 0, y: 0, r: w / 2, h: Math.max(32, 14 * fanout(n) + 6), sum: fanSum(n), span: null });
+    nodes.push({
+      id: n,
+      kind: "input",
+      label: n,
+      title: `${n} = ${wireFullText(own(r.inputValues, n) ?? null)}`,
+      x: 0,
+      y: 0,
+      r: w / 2,
+      h: Math.max(32, 14 * fanout(n) + 6),
+      sum: fanSum(n),
+      span: null,
+    });
   }
   for (const s of r.stages) {
     const label = gateLabel(s);
@@ -245,7 +273,11 @@ export function buildGraph(r: ExplainReport): Graph {
   });
   const graph: Graph = { nodes, edges, width: 0, height: 0 };
   if (edges.length > MAX_ELK_WIRES || layersSkipped(r) > MAX_ELK_SKIPPED) layoutOverview(graph);
-  else layoutWithElk(graph, wires.map((w) => w.argIndex));
+  else
+    layoutWithElk(
+      graph,
+      wires.map((w) => w.argIndex),
+    );
   return graph;
 }
 
@@ -293,7 +325,10 @@ function layoutOverview(g: Graph): void {
   const byId = new Map(g.nodes.map((n) => [n.id, n]));
   for (const e of g.edges) {
     const [a, b] = [byId.get(e.from)!, byId.get(e.to)!];
-    e.points = [{ x: a.x + a.r, y: a.y }, { x: b.kind === "output" ? b.x - 4 : b.x - b.r, y: b.y }];
+    e.points = [
+      { x: a.x + a.r, y: a.y },
+      { x: b.kind === "output" ? b.x - 4 : b.x - b.r, y: b.y },
+    ];
     e.label = { x: (e.points[0].x + e.points[1].x) / 2, y: (e.points[0].y + e.points[1].y) / 2 };
     e.localAt = { x: e.points[1].x - 2, y: e.points[1].y };
   }
@@ -302,7 +337,11 @@ function layoutOverview(g: Graph): void {
 
 /** The part of elkjs's worker this module drives: its dispatcher runs a layout synchronously. */
 interface ElkWorker {
-  dispatcher: { saveDispatch(message: { data: { id: number; cmd: string; graph?: ElkNode; algorithms?: string[]; layoutOptions?: Record<string, string>; options?: object } }): void };
+  dispatcher: {
+    saveDispatch(message: {
+      data: { id: number; cmd: string; graph?: ElkNode; algorithms?: string[]; layoutOptions?: Record<string, string>; options?: object };
+    }): void;
+  };
   onmessage: (message: { data: { id: number; data?: ElkNode; error?: unknown } }) => void;
 }
 
@@ -408,12 +447,28 @@ function layoutRow(g: Graph, ports: Ports, nodeIds: number[], parts: Part[], arg
     const elkPorts: ElkPort[] = [];
     // Operands enter top to bottom in operand order (ELK numbers a side's ports clockwise: west bottom-up).
     const inList = [...(ports.ins.get(i) ?? [])].sort((a, b) => argIndex[a] - argIndex[b]);
-    inList.forEach((k, j) => elkPorts.push({ id: ports.inPort[k], width: 0, height: 0, layoutOptions: { "elk.port.side": "WEST", "elk.port.index": String(inList.length - 1 - j) } }));
-    (ports.outs.get(i) ?? []).forEach((k, j) => elkPorts.push({ id: ports.outPort[k], width: 0, height: 0, layoutOptions: { "elk.port.side": "EAST", "elk.port.index": String(j) } }));
+    inList.forEach((k, j) =>
+      elkPorts.push({ id: ports.inPort[k], width: 0, height: 0, layoutOptions: { "elk.port.side": "WEST", "elk.port.index": String(inList.length - 1 - j) } }),
+    );
+    (ports.outs.get(i) ?? []).forEach((k, j) =>
+      elkPorts.push({ id: ports.outPort[k], width: 0, height: 0, layoutOptions: { "elk.port.side": "EAST", "elk.port.index": String(j) } }),
+    );
     const labels: ElkLabel[] = [];
     // Names above gates and sums below nodes, sized as figureTexts draws them, so ELK keeps room for them.
-    if (n.kind === "stage") labels.push({ text: n.id, width: textWidth(n.id, 12, true), height: TEXT.nameAbove + 0.8 * 12, layoutOptions: { "elk.nodeLabels.placement": "OUTSIDE V_TOP H_CENTER" } });
-    if (n.sum) labels.push({ text: n.sum, width: textWidth(`Σ ${n.sum}`, 11), height: TEXT.sumBelow + 0.25 * 11 + 1, layoutOptions: { "elk.nodeLabels.placement": "OUTSIDE V_BOTTOM H_CENTER" } });
+    if (n.kind === "stage")
+      labels.push({
+        text: n.id,
+        width: textWidth(n.id, 12, true),
+        height: TEXT.nameAbove + 0.8 * 12,
+        layoutOptions: { "elk.nodeLabels.placement": "OUTSIDE V_TOP H_CENTER" },
+      });
+    if (n.sum)
+      labels.push({
+        text: n.sum,
+        width: textWidth(`Σ ${n.sum}`, 11),
+        height: TEXT.sumBelow + 0.25 * 11 + 1,
+        layoutOptions: { "elk.nodeLabels.placement": "OUTSIDE V_BOTTOM H_CENTER" },
+      });
     return { id: `n${i}`, width, height, ports: elkPorts, labels, layoutOptions: { "elk.portConstraints": "FIXED_ORDER" } };
   });
   const edges: ElkExtendedEdge[] = parts.map((p, k) => {
@@ -421,9 +476,15 @@ function layoutRow(g: Graph, ports: Ports, nodeIds: number[], parts: Part[], arg
     const labels: ElkLabel[] = [];
     if (p.from !== null) {
       const pairWidth = Math.max(textWidth(e.value, 13), e.computed ? textWidth(e.grad, 13) : textWidth("not computed", 11)) + 4;
-      labels.push({ text: "pair", width: pairWidth, height: 2 * PAIR_HALF, layoutOptions: { "elk.edgeLabels.inline": "true", "elk.edgeLabels.placement": "CENTER" } });
+      labels.push({
+        text: "pair",
+        width: pairWidth,
+        height: 2 * PAIR_HALF,
+        layoutOptions: { "elk.edgeLabels.inline": "true", "elk.edgeLabels.placement": "CENTER" },
+      });
     }
-    if (p.to !== null && e.local) labels.push({ text: "local", width: textWidth(`∂ ${e.local}`, 9) + 2, height: LOCAL_H, layoutOptions: { "elk.edgeLabels.placement": "HEAD" } });
+    if (p.to !== null && e.local)
+      labels.push({ text: "local", width: textWidth(`∂ ${e.local}`, 9) + 2, height: LOCAL_H, layoutOptions: { "elk.edgeLabels.placement": "HEAD" } });
     // Stubs of folded wires: entries in the first layer, exits in the last.
     const source = p.from === null ? `in${p.edge}` : ports.outPort[p.edge];
     const target = p.to === null ? `out${p.edge}` : ports.inPort[p.edge];
@@ -444,7 +505,10 @@ function layoutRow(g: Graph, ports: Ports, nodeIds: number[], parts: Part[], arg
     const p = parts[k];
     const points: Point[] = [];
     for (const s of le.sections ?? []) points.push(s.startPoint, ...(s.bendPoints ?? []), s.endPoint);
-    out.routes.set(p, points.map((q) => ({ x: q.x, y: q.y })));
+    out.routes.set(
+      p,
+      points.map((q) => ({ x: q.x, y: q.y })),
+    );
     for (const l of le.labels ?? []) {
       const [x, y, w, h] = [l.x ?? 0, l.y ?? 0, l.width ?? 0, l.height ?? 0];
       if (l.text === "pair") out.pair.set(p.edge, { x: x + w / 2, y: y + h / 2 });
@@ -478,7 +542,13 @@ function layoutWithElk(g: Graph, argIndex: number[]): void {
   const all = g.nodes.map((_, i) => i);
   const whole = g.edges.map((e, k): Part => ({ edge: k, from: index.get(e.from)!, to: index.get(e.to)! }));
   const flat = layoutRow(g, ports, all, whole, argIndex);
-  place(g, [flat], all.map(() => 0), whole, []);
+  place(
+    g,
+    [flat],
+    all.map(() => 0),
+    whole,
+    [],
+  );
   if (longestPath(g) <= FOLD_LAYERS) return;
   // k rows make the figure about k times narrower and k times taller.
   const first = Math.max(2, Math.ceil(Math.sqrt(g.width / (g.height + 40) / FOLD_ASPECT)));
@@ -502,7 +572,15 @@ function layoutWithElk(g: Graph, argIndex: number[]): void {
         folds.push(fold);
       }
     });
-    const laid = used.map((_, r) => layoutRow(g, ports, all.filter((i) => rowOf[i] === r), parts[r], argIndex));
+    const laid = used.map((_, r) =>
+      layoutRow(
+        g,
+        ports,
+        all.filter((i) => rowOf[i] === r),
+        parts[r],
+        argIndex,
+      ),
+    );
     place(g, laid, rowOf, within, folds);
   }
 }
@@ -527,7 +605,9 @@ function place(g: Graph, rows: RowLayout[], rowOf: number[], within: Part[], fol
   });
   const left = TRACK * folds.length;
   const right = left + Math.max(...rows.map((row) => row.width));
-  const shift = (r: number) => (q: Point): Point => ({ x: q.x + left, y: q.y + top[r] });
+  const shift =
+    (r: number) =>
+    (q: Point): Point => ({ x: q.x + left, y: q.y + top[r] });
   g.nodes.forEach((n, i) => {
     const p = shift(rowOf[i])(rows[rowOf[i]].at.get(i)!);
     // The output's node is its text: the wire ends 4 units before it.
@@ -627,9 +707,40 @@ export function figureTexts(g: Graph): FigureText[] {
   g.edges.forEach((e, i) => {
     const wire = `${e.from} -> ${e.to}`;
     const owners = [e.from, e.to];
-    out.push({ text: e.value, x: e.label.x, y: e.label.y - TEXT.valueAbove, anchor: "middle", size: 13, bold: false, what: `value of ${wire}`, owners, wire: i });
-    out.push({ text: e.computed ? e.grad : "not computed", x: e.label.x, y: e.label.y + TEXT.gradBelow, anchor: "middle", size: e.computed ? 13 : 11, bold: false, what: `gradient of ${wire}`, owners, wire: i });
-    if (e.local) out.push({ text: `∂ ${e.local}`, x: e.localAt.x, y: e.localAt.y - TEXT.localAbove, anchor: "end", size: 9, bold: false, what: `local derivative of ${wire}`, owners: [e.to], wire: i });
+    out.push({
+      text: e.value,
+      x: e.label.x,
+      y: e.label.y - TEXT.valueAbove,
+      anchor: "middle",
+      size: 13,
+      bold: false,
+      what: `value of ${wire}`,
+      owners,
+      wire: i,
+    });
+    out.push({
+      text: e.computed ? e.grad : "not computed",
+      x: e.label.x,
+      y: e.label.y + TEXT.gradBelow,
+      anchor: "middle",
+      size: e.computed ? 13 : 11,
+      bold: false,
+      what: `gradient of ${wire}`,
+      owners,
+      wire: i,
+    });
+    if (e.local)
+      out.push({
+        text: `∂ ${e.local}`,
+        x: e.localAt.x,
+        y: e.localAt.y - TEXT.localAbove,
+        anchor: "end",
+        size: 9,
+        bold: false,
+        what: `local derivative of ${wire}`,
+        owners: [e.to],
+        wire: i,
+      });
   });
   for (const n of g.nodes) {
     if (n.sum) {
@@ -637,15 +748,21 @@ export function figureTexts(g: Graph): FigureText[] {
       out.push({ text: `Σ ${n.sum}`, x: n.x, y: n.y + below + TEXT.sumBelow, anchor: "middle", size: 11, bold: false, what: `sum at ${n.id}`, owners: [n.id] });
     }
     if (n.kind === "output") out.push({ text: n.label, x: n.x + 2, y: n.y + 5, anchor: "start", size: 15, bold: false, what: "output", owners: [n.id] });
-    if (n.kind === "stage") out.push({ text: n.id, x: n.x, y: n.y - n.r - TEXT.nameAbove, anchor: "middle", size: 12, bold: true, what: `name of ${n.id}`, owners: [n.id] });
+    if (n.kind === "stage")
+      out.push({ text: n.id, x: n.x, y: n.y - n.r - TEXT.nameAbove, anchor: "middle", size: 12, bold: true, what: `name of ${n.id}`, owners: [n.id] });
     if (n.kind === "stage") {
       const size = gateFontSize(n.label);
       out.push({ text: n.label, x: n.x, y: n.y + size / 3, anchor: "middle", size, bold: false, what: `operation of ${n.id}`, owners: [n.id], inside: true });
     }
-    if (n.kind === "input") out.push({ text: n.label, x: n.x, y: n.y + 5, anchor: "middle", size: 15, bold: false, what: `name of input ${n.id}`, owners: [n.id], inside: true });
+    if (n.kind === "input")
+      out.push({ text: n.label, x: n.x, y: n.y + 5, anchor: "middle", size: 15, bold: false, what: `name of input ${n.id}`, owners: [n.id], inside: true });
   }
   const legendY = Math.ceil(g.height) + 40 - TEXT.legendUp;
-  const legend: [string, number][] = [["forward value (above each wire)", 12], ["gradient (below each wire)", 220], ["∂ local derivative", 400]];
+  const legend: [string, number][] = [
+    ["forward value (above each wire)", 12],
+    ["gradient (below each wire)", 220],
+    ["∂ local derivative", 400],
+  ];
   for (const [text, x] of legend) out.push({ text, x, y: legendY, anchor: "start", size: 11, bold: false, what: "legend", owners: ["legend"] });
   return out;
 }

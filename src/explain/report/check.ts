@@ -7,9 +7,18 @@ import { own } from "../language/ast.js";
 import { programFunction, type StagedProgram } from "../interpreters/stage.js";
 import { type Value, type StageReport, type StageOperand, type CheckReport, type CheckCost, type ExplainReport, valueShape, toValue } from "./report.js";
 
-export function checkGradients(staged: StagedProgram, given: ReadonlyMap<string, bp.Tensor>, names: readonly string[], grads: ReadonlyMap<string, bp.Tensor | null>): CheckReport[] {
+export function checkGradients(
+  staged: StagedProgram,
+  given: ReadonlyMap<string, bp.Tensor>,
+  names: readonly string[],
+  grads: ReadonlyMap<string, bp.Tensor | null>,
+): CheckReport[] {
   // Central differences against the trace's own gradients (not a second backward pass).
-  const r = bp.gradcheck(programFunction(staged, names), names.map((n) => given.get(n)!), { analytic: names.map((n) => grads.get(n)!) });
+  const r = bp.gradcheck(
+    programFunction(staged, names),
+    names.map((n) => given.get(n)!),
+    { analytic: names.map((n) => grads.get(n)!) },
+  );
   return names.map((name, k) => {
     const rep = r.inputs[k];
     const shape = given.get(name)!.shape;
@@ -45,7 +54,8 @@ export function checkCost(r: Pick<ExplainReport, "inputValues" | "stages" | "edg
  */
 export function numericOps(r: Pick<ExplainReport, "inputValues" | "stages" | "edges">): { forward: number; backward: number } {
   const byName = new Map(r.stages.map((s) => [s.name, s]));
-  const shapeOf = (o: StageOperand): readonly number[] => (o.kind === "constant" ? o.shape : byName.get(o.name)?.shape ?? valueShape(own(r.inputValues, o.name) ?? 0));
+  const shapeOf = (o: StageOperand): readonly number[] =>
+    o.kind === "constant" ? o.shape : (byName.get(o.name)?.shape ?? valueShape(own(r.inputValues, o.name) ?? 0));
   // A matrix product's every output element is K multiply-adds (K the inner size); so is each of its
   // operands' gradients (∂L/∂W = (∂L/∂a) xᵀ and ∂L/∂x = Wᵀ (∂L/∂a) take the same count).
   const perElement = (s: StageReport): number => {

@@ -40,7 +40,13 @@ export function treeSize(e: Expr): number {
       continue;
     }
     charge();
-    memo.set(u, Math.min(Number.MAX_VALUE, cs.reduce((n, c) => n + memo.get(c)!, 1)));
+    memo.set(
+      u,
+      Math.min(
+        Number.MAX_VALUE,
+        cs.reduce((n, c) => n + memo.get(c)!, 1),
+      ),
+    );
   }
   return memo.get(e)!;
 }
@@ -51,7 +57,13 @@ export function treeSize(e: Expr): number {
  * upstream leaf as the derivative reaching it, so the pieces share structure and reading is linear in
  * the program. Their tree size is measured on that shared structure before anything is simplified.
  */
-function fullDerivatives(trace: Trace, staged: StagedProgram, inputs: readonly string[], stepsPerNode: number, exps: ReadonlyMap<string, Expansion>): FullDerivatives {
+function fullDerivatives(
+  trace: Trace,
+  staged: StagedProgram,
+  inputs: readonly string[],
+  stepsPerNode: number,
+  exps: ReadonlyMap<string, Expansion>,
+): FullDerivatives {
   if (inputs.some((n) => trace.values.get(n)!.size !== 1)) return { kind: "none" };
   // Each name as an expression in the inputs: the stages' expansions (shared, see expansion.ts).
   const fwd = new Map<string, Expr>(inputs.map((n) => [n, v(n)]));
@@ -103,7 +115,12 @@ function fullDerivatives(trace: Trace, staged: StagedProgram, inputs: readonly s
  * pass applies it, with every local derivative written out. What explain shows when the full
  * derivatives are too large: its size is that of the program.
  */
-function perStageDerivatives(staged: StagedProgram, edges: readonly { from: string; to: string; argIndex: number; contribution: bp.Tensor | null }[], locals: ReadonlyMap<string, LocalInfo>, inputs: readonly string[]): PerStageDerivative[] {
+function perStageDerivatives(
+  staged: StagedProgram,
+  edges: readonly { from: string; to: string; argIndex: number; contribution: bp.Tensor | null }[],
+  locals: ReadonlyMap<string, LocalInfo>,
+  inputs: readonly string[],
+): PerStageDerivative[] {
   const out = lossName(staged);
   const partial = (n: string, lang: "text" | "latex"): string => (lang === "text" ? partialText(out, n) : partialLatex(out, n));
   const factor = (e: Expr, lang: "text" | "latex"): string => {
@@ -123,7 +140,13 @@ function perStageDerivatives(staged: StagedProgram, edges: readonly { from: stri
     byStage.set(e.to, prev ? simplify(bin("+", prev, local)) : local);
     uses.set(e.from, byStage);
   }
-  const names = [...staged.stages.map((s) => s.name).reverse().filter((n) => n !== staged.output), ...inputs];
+  const names = [
+    ...staged.stages
+      .map((s) => s.name)
+      .reverse()
+      .filter((n) => n !== staged.output),
+    ...inputs,
+  ];
   return names.flatMap((n) => {
     const terms = uses.get(n);
     if (!terms) return [];
@@ -132,7 +155,9 @@ function perStageDerivatives(staged: StagedProgram, edges: readonly { from: stri
       const parts = [...terms].reverse().map(([to, local]) => {
         // The output's own derivative is 1: its term is the local derivative alone.
         if (to === staged.output) return printDerivative(local, lang);
-        return local.kind === "num" && local.value === 1 ? partial(to, lang) : `${partial(to, lang)} ${lang === "text" ? "·" : "\\cdot"} ${factor(local, lang)}`;
+        return local.kind === "num" && local.value === 1
+          ? partial(to, lang)
+          : `${partial(to, lang)} ${lang === "text" ? "·" : "\\cdot"} ${factor(local, lang)}`;
       });
       return `${partial(n, lang)} = ${parts.join(" + ")}`;
     };
@@ -146,7 +171,16 @@ function lossName(staged: StagedProgram): string {
 }
 
 /** Full symbolic derivatives of a scalar program, or past the bound the per-stage form (see fullDerivatives). */
-export function addDerivatives(report: ExplainReport, staged: StagedProgram, ev: Trace, locals: ReadonlyMap<string, LocalInfo>, inputNames: readonly string[], abstract: readonly string[], options: ExplainOptions, exps: ReadonlyMap<string, Expansion>): void {
+export function addDerivatives(
+  report: ExplainReport,
+  staged: StagedProgram,
+  ev: Trace,
+  locals: ReadonlyMap<string, LocalInfo>,
+  inputNames: readonly string[],
+  abstract: readonly string[],
+  options: ExplainOptions,
+  exps: ReadonlyMap<string, Expansion>,
+): void {
   const full = fullDerivatives(ev, staged, staged.inputs, options.simplifyStepsPerNode ?? SIMPLIFY_STEPS_PER_NODE, exps);
   if (full.kind === "tooLarge") {
     report.derivativesTooLarge = { size: full.size, limit: DERIVATIVE_SIZE_LIMIT };

@@ -14,7 +14,17 @@ import { simplify } from "../interpreters/simplify.js";
 import { ExplainError, refArgs, stageProgram, type Stage, type StagedProgram } from "../interpreters/stage.js";
 import { traceProgram, type Trace } from "../interpreters/trace.js";
 import { workDone } from "../interpreters/work.js";
-import { type StageReport, type StageOperand, type EdgeReport, type ExplainReport, type ExplainOptions, type Explanation, toValue, fmtNumber, gradName } from "./report.js";
+import {
+  type StageReport,
+  type StageOperand,
+  type EdgeReport,
+  type ExplainReport,
+  type ExplainOptions,
+  type Explanation,
+  toValue,
+  fmtNumber,
+  gradName,
+} from "./report.js";
 import { type LocalInfo, localDerivatives, branchTaken } from "./locals.js";
 import { addDerivatives, addMatrixForms, addExpansions } from "./derivatives.js";
 import { warningsFor, firstNonFiniteGradient } from "./warnings.js";
@@ -55,7 +65,11 @@ function stageReports(staged: StagedProgram, ev: Trace, locals: ReadonlyMap<stri
       equation: eq(s),
       expression: printText(s.expr),
       expressionLatex: printExpr(s.expr, "latex"),
-      operands: s.args.map((a): StageOperand => (a.kind === "ref" ? { kind: "name", name: a.name } : { kind: "constant", text: printText(a.expr), latex: printExpr(a.expr, "latex"), shape: [...a.value.shape] })),
+      operands: s.args.map((a): StageOperand =>
+        a.kind === "ref"
+          ? { kind: "name", name: a.name }
+          : { kind: "constant", text: printText(a.expr), latex: printExpr(a.expr, "latex"), shape: [...a.value.shape] },
+      ),
       shape: [...ev.values.get(s.name)!.shape],
       value: toValue(ev.values.get(s.name)!),
       grad: g ? toValue(g) : null,
@@ -81,7 +95,17 @@ function edgeReports(staged: StagedProgram, ev: Trace, locals: ReadonlyMap<strin
       localLatex: typeof p === "string" ? null : printDerivative(p, "latex"),
       localExpr: typeof p === "string" ? null : p,
       localValue: info.perArgValue[e.argIndex],
-      branch: branchTaken(staged.stages.find((s) => s.name === e.to)!, e.from, ev.values.get(e.from)!) ?? extremumBranch(staged.stages.find((s) => s.name === e.to)!, ev.values, fmtNumber),
+      branch:
+        branchTaken(
+          staged.stages.find((s) => s.name === e.to)!,
+          e.from,
+          ev.values.get(e.from)!,
+        ) ??
+        extremumBranch(
+          staged.stages.find((s) => s.name === e.to)!,
+          ev.values,
+          fmtNumber,
+        ),
       upstream: up ? toValue(up) : null,
       contribution: e.contribution ? toValue(e.contribution) : null,
     };
@@ -155,8 +179,6 @@ export function explainAll(source: string, given: ReadonlyMap<string, bp.Tensor>
   if (abstract.length > 0) blankNumbers(report, abstract, given);
   return { report, work, staged, values: ev.values, grads: ev.grads, trace: ev };
 }
-
-
 
 /**
  * A report of a program with abstract functions, its placeholder numbers taken out: values, gradients,

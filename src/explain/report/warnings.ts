@@ -24,7 +24,13 @@ function elementwiseMatrixWarning(s: Stage, values: ReadonlyMap<string, bp.Tenso
   return `product: stage ${eq} multiplies elementwise (shapes ${shapeText(l)} and ${shapeText(r)}); for a matrix product write ${product}`;
 }
 
-export function warningsFor(staged: StagedProgram, values: ReadonlyMap<string, bp.Tensor>, locals: Map<string, LocalInfo>, grads: ReadonlyMap<string, bp.Tensor | null>, eq: (s: Stage) => string): string[] {
+export function warningsFor(
+  staged: StagedProgram,
+  values: ReadonlyMap<string, bp.Tensor>,
+  locals: Map<string, LocalInfo>,
+  grads: ReadonlyMap<string, bp.Tensor | null>,
+  eq: (s: Stage) => string,
+): string[] {
   const w: string[] = [];
   for (const s of staged.stages) {
     const refs = refArgs(s);
@@ -41,7 +47,9 @@ export function warningsFor(staged: StagedProgram, values: ReadonlyMap<string, b
     if ((s.op === "reciprocal" || s.op === "div") && any(arg, (x) => x === 0)) w.push(`domain: ${where}: division by zero`);
     if (any(out, (x) => !Number.isFinite(x)) && !w.some((m) => m.includes(where))) w.push(`domain: ${where}: the value is ${fmtValue(toValue(out))}`);
     if ((s.op === "relu" || s.op === "abs" || s.op === "step" || s.op === "sign") && any(arg, (x) => x === 0)) {
-      w.push(`kink: ${where}: ${s.op} is not differentiable at 0; the gradient used there is ${s.op === "abs" || s.op === "sign" || s.op === "step" ? "0" : "0 (as in PyTorch)"}`);
+      w.push(
+        `kink: ${where}: ${s.op} is not differentiable at 0; the gradient used there is ${s.op === "abs" || s.op === "sign" || s.op === "step" ? "0" : "0 (as in PyTorch)"}`,
+      );
     }
     const info = locals.get(s.name);
     const g = grads.get(s.name);
@@ -68,7 +76,10 @@ const isNonFinite = (v: Value | null): boolean => v !== null && (typeof v === "n
  * The forward pass warns at each stage whose value is not finite; this finds where the backward pass
  * first produces one. Edges are in backward order, so the first non-finite contribution is the origin.
  */
-export function firstNonFiniteGradient(edges: readonly EdgeReport[], stages: readonly StageReport[]): { flag: NonNullable<ExplainReport["backwardNonFinite"]>; warning: string } | null {
+export function firstNonFiniteGradient(
+  edges: readonly EdgeReport[],
+  stages: readonly StageReport[],
+): { flag: NonNullable<ExplainReport["backwardNonFinite"]>; warning: string } | null {
   const e = edges.find((x) => isNonFinite(x.contribution));
   if (!e || e.contribution === null) return null;
   const s = stages.find((x) => x.name === e.to)!;

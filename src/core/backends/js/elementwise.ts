@@ -34,7 +34,12 @@ function forEachRow(outShape: Shape, inputs: readonly Buf[], row: (o: number, le
   const total = sizeOf(outShape);
   if (total === 0) return;
   if (n === 0) {
-    row(0, 1, inputs.map(() => 0), inputs.map(() => 0));
+    row(
+      0,
+      1,
+      inputs.map(() => 0),
+      inputs.map(() => 0),
+    );
     return;
   }
   const strides = inputs.map((b) => broadcastStrides(b.shape, outShape));
@@ -67,7 +72,8 @@ export function arithmeticKernel<P extends Prim>(op: "+" | "-" | "*" | "/", f: (
     const same = sameShape(ins[0].shape, ins[1].shape);
     if (!same && B.length !== 1) {
       // A row vector against a matrix (adding a bias to a batch): B repeats along A's leading axes.
-      const sa = ins[0].shape, sb = ins[1].shape;
+      const sa = ins[0].shape,
+        sb = ins[1].shape;
       const rowwise = sb.length <= sa.length && sb.length > 0 && A.length === sizeOf(out.shape) && sb.every((d, i) => d === sa[sa.length - sb.length + i]);
       if (!rowwise) return general(ins, p, out);
       const m = B.length;
@@ -113,7 +119,10 @@ export function binaryKernel<P extends Prim>(f: (a: number, b: number) => number
       for (let i = 0; i < o.length; i++) o[i] = f(a, B[i]);
     } else {
       forEachRow(out.shape, ins, (off, len, offs, steps) => {
-        const ia = offs[0], sa = steps[0], ib = offs[1], sb = steps[1];
+        const ia = offs[0],
+          sa = steps[0],
+          ib = offs[1],
+          sb = steps[1];
         for (let j = 0; j < len; j++) o[off + j] = f(A[ia + j * sa], B[ib + j * sb]);
       });
     }
@@ -123,7 +132,9 @@ export function binaryKernel<P extends Prim>(f: (a: number, b: number) => number
 
 export const whereKernel: Kernel<"where"> = (ins, _p, out) => {
   const o: TypedArray = allocate(out.dtype, sizeOf(out.shape));
-  const C = ins[0].data, X = ins[1].data, Y = ins[2].data;
+  const C = ins[0].data,
+    X = ins[1].data,
+    Y = ins[2].data;
   // relu and its gradient: condition and one branch of the output's shape, the other a scalar.
   if (C.length === o.length && X.length === o.length && Y.length === 1) {
     const y = Y[0];

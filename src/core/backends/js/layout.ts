@@ -46,8 +46,7 @@ function sliceBase(starts: readonly number[], strides: readonly number[]): numbe
 /** Reshape keeps the buffer: tensors are immutable row-major arrays, so a reshape is a free view. */
 export const reshapeKernel: Kernel<"reshape"> = (ins) => ins[0].data;
 
-export const broadcastKernel: Kernel<"broadcast"> = (ins, p, out) =>
-  gatherStrided(ins[0].data, 0, broadcastStrides(ins[0].shape, p.shape), p.shape, out.dtype);
+export const broadcastKernel: Kernel<"broadcast"> = (ins, p, out) => gatherStrided(ins[0].data, 0, broadcastStrides(ins[0].shape, p.shape), p.shape, out.dtype);
 
 export const transposeKernel: Kernel<"transpose"> = (ins, p, out) => {
   const nd = p.perm.length;
@@ -55,7 +54,13 @@ export const transposeKernel: Kernel<"transpose"> = (ins, p, out) => {
     return swapLastTwo(ins[0].data, ins[0].shape, out.dtype);
   }
   const s = stridesOf(ins[0].shape);
-  return gatherStrided(ins[0].data, 0, p.perm.map((a) => s[a]), out.shape, out.dtype);
+  return gatherStrided(
+    ins[0].data,
+    0,
+    p.perm.map((a) => s[a]),
+    out.shape,
+    out.dtype,
+  );
 };
 
 /** Matrix transposes of every batch element. */
@@ -86,7 +91,13 @@ export function transposeInto(src: ArrayLike<number>, rows: number, cols: number
 
 export const sliceKernel: Kernel<"slice"> = (ins, p, out) => {
   const s = stridesOf(ins[0].shape);
-  return gatherStrided(ins[0].data, sliceBase(p.starts, s), s.map((st, i) => st * p.steps[i]), out.shape, out.dtype);
+  return gatherStrided(
+    ins[0].data,
+    sliceBase(p.starts, s),
+    s.map((st, i) => st * p.steps[i]),
+    out.shape,
+    out.dtype,
+  );
 };
 
 export const padKernel: Kernel<"pad"> = (ins, p, out) => {
@@ -94,9 +105,14 @@ export const padKernel: Kernel<"pad"> = (ins, p, out) => {
   const o = allocate(out.dtype, sizeOf(p.shape));
   const s = stridesOf(p.shape);
   // x lands exactly where slice (same starts and steps) would read from.
-  walkStrided(sliceBase(p.starts, s), s.map((st, i) => st * p.steps[i]), ins[0].shape, (i, off) => {
-    o[off] = x[i];
-  });
+  walkStrided(
+    sliceBase(p.starts, s),
+    s.map((st, i) => st * p.steps[i]),
+    ins[0].shape,
+    (i, off) => {
+      o[off] = x[i];
+    },
+  );
   return o;
 };
 

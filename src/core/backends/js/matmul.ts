@@ -35,8 +35,10 @@ export const referenceGemm: Gemm = (A, B, C, m, n, k, ta, tb) => {
 export function batchedMatmul(gemm: Gemm, alloc: (dtype: DType, n: number) => TypedArray = allocate): Kernel<"matmul"> {
   return (ins, p, out) => {
     const [a, b] = ins;
-    const ta = p.transposeX === true, tb = p.transposeY === true;
-    const ra = a.shape.length, rb = b.shape.length;
+    const ta = p.transposeX === true,
+      tb = p.transposeY === true;
+    const ra = a.shape.length,
+      rb = b.shape.length;
     const m = a.shape[ta ? ra - 1 : ra - 2];
     const k = a.shape[ta ? ra - 2 : ra - 1];
     const n = b.shape[tb ? rb - 2 : rb - 1];
@@ -47,14 +49,25 @@ export function batchedMatmul(gemm: Gemm, alloc: (dtype: DType, n: number) => Ty
     const o = alloc(out.dtype, batches * m * n);
     for (let t = 0; t < batches; t++) {
       // Batch offsets from the flat batch index, honouring broadcast (stride-0) batch axes.
-      let rest = t, offA = 0, offB = 0;
+      let rest = t,
+        offA = 0,
+        offB = 0;
       for (let d = batchShape.length - 1; d >= 0; d--) {
         const i = rest % batchShape[d];
         rest = (rest - i) / batchShape[d];
         offA += i * sa[d];
         offB += i * sb[d];
       }
-      gemm(a.data.subarray(offA * m * k, (offA + 1) * m * k), b.data.subarray(offB * k * n, (offB + 1) * k * n), o.subarray(t * m * n, (t + 1) * m * n), m, n, k, ta, tb);
+      gemm(
+        a.data.subarray(offA * m * k, (offA + 1) * m * k),
+        b.data.subarray(offB * k * n, (offB + 1) * k * n),
+        o.subarray(t * m * n, (t + 1) * m * n),
+        m,
+        n,
+        k,
+        ta,
+        tb,
+      );
     }
     return o;
   };

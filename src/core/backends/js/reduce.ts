@@ -7,7 +7,12 @@ import { walkStrided } from "./walk.js";
 /** Visits each input element with its output offset: output strides with 0 along reduced axes. */
 function reduceWalk(x: Buf, axes: readonly number[], visit: (inIndex: number, outIndex: number) => void): void {
   const ks = stridesOf(x.shape.map((d, i) => (axes.includes(i) ? 1 : d)));
-  walkStrided(0, x.shape.map((_, i) => (axes.includes(i) ? 0 : ks[i])), x.shape, visit);
+  walkStrided(
+    0,
+    x.shape.map((_, i) => (axes.includes(i) ? 0 : ks[i])),
+    x.shape,
+    visit,
+  );
 }
 
 export function reducedShape(shape: Shape, axes: readonly number[], keepdims: boolean): number[] {

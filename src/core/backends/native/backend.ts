@@ -25,8 +25,32 @@ export interface Addon {
   poolStats(): [number, number, number];
   map(op: number, x: Float32Array, out: Float32Array, n: number): void;
   reduce(isMax: boolean, x: Float32Array, out: Float32Array, outer: number, mid: number, inner: number): void;
-  arithmetic(op: number, a: Float32Array, rsA: number, vecA: number, b: Float32Array, rsB: number, vecB: number, out: Float32Array, rows: number, cols: number): void;
-  select(c: Float32Array, rsC: number, vecC: number, x: Float32Array, rsX: number, vecX: number, y: Float32Array, rsY: number, vecY: number, out: Float32Array, rows: number, cols: number): void;
+  arithmetic(
+    op: number,
+    a: Float32Array,
+    rsA: number,
+    vecA: number,
+    b: Float32Array,
+    rsB: number,
+    vecB: number,
+    out: Float32Array,
+    rows: number,
+    cols: number,
+  ): void;
+  select(
+    c: Float32Array,
+    rsC: number,
+    vecC: number,
+    x: Float32Array,
+    rsX: number,
+    vecX: number,
+    y: Float32Array,
+    rsY: number,
+    vecY: number,
+    out: Float32Array,
+    rows: number,
+    cols: number,
+  ): void;
   sgd: UpdateKernels["sgd"];
   adam: UpdateKernels["adam"];
   /** Asks for transparent huge pages under an array not written yet (Linux; elsewhere nothing). */
@@ -85,7 +109,11 @@ type ArithmeticPrim = keyof typeof ARITHMETIC;
  * 2-D broadcast layouts as the wasm kernels; other layouts and dtypes go to `fallback`. `run` gets the
  * view and the output and calls the addon with each input's data, row stride and varies-along-the-row flag.
  */
-function nativeBroadcast<P extends Prim>(uninitialized: Uninitialized, fallback: Kernel<P>, run: (ins: readonly Buf[], v: View2d, out: Float32Array) => void): Kernel<P> {
+function nativeBroadcast<P extends Prim>(
+  uninitialized: Uninitialized,
+  fallback: Kernel<P>,
+  run: (ins: readonly Buf[], v: View2d, out: Float32Array) => void,
+): Kernel<P> {
   return (ins, p, out) => {
     const n = sizeOf(out.shape);
     if (n < 64 || out.dtype !== "float32" || !allFloat32(ins)) return fallback(ins, p, out);
@@ -161,7 +189,20 @@ export function createNativeBackend(a: Addon, wasm: KernelOverrides, fresh: (byt
       ge: arithmetic("ge"),
       eq: arithmetic("eq"),
       where: nativeBroadcast(uninitialized, (wasm.where ?? PRIMS.where.kernel) as Kernel<"where">, ([c, x, y], v, o) =>
-        a.select(c.data as Float32Array, v.rs[0], v.vec[0], x.data as Float32Array, v.rs[1], v.vec[1], y.data as Float32Array, v.rs[2], v.vec[2], o, v.rows, v.cols),
+        a.select(
+          c.data as Float32Array,
+          v.rs[0],
+          v.vec[0],
+          x.data as Float32Array,
+          v.rs[1],
+          v.vec[1],
+          y.data as Float32Array,
+          v.rs[2],
+          v.vec[2],
+          o,
+          v.rows,
+          v.cols,
+        ),
       ),
       sum: nativeReduce(a, uninitialized, "sum", (wasm.sum ?? PRIMS.sum.kernel) as Kernel<"sum">),
       max: nativeReduce(a, uninitialized, "max", (wasm.max ?? PRIMS.max.kernel) as Kernel<"max">),

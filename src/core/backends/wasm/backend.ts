@@ -62,14 +62,18 @@ export function view2d(out: Shape, shapes: readonly Shape[]): View2d | null {
   const rs = new Array<number>(k);
   const vec = new Array<number>(k);
   for (let s = 0; s <= nd; s++) {
-    let rows = 1, cols = 1;
+    let rows = 1,
+      cols = 1;
     for (let i = 0; i < s; i++) rows *= out[i];
     for (let i = s; i < nd; i++) cols *= out[i];
     let j = 0;
     for (; j < k; j++) {
       const shape = shapes[j];
       const pad = nd - shape.length; // leading axes the input lacks count as 1
-      let leadFull = true, leadOne = true, trailFull = true, trailOne = true;
+      let leadFull = true,
+        leadOne = true,
+        trailFull = true,
+        trailOne = true;
       for (let i = 0; i < nd; i++) {
         const d = i < pad ? 1 : shape[i - pad];
         if (i < s) {
@@ -227,7 +231,10 @@ function broadcastKernel<P extends Prim>(w: WasmKernels, prim: P, fn: number): K
   return (ins, p, out) => {
     const n = sizeOf(out.shape);
     if (n < MIN_ELEMENTS || out.dtype !== "float32" || !allFloat32(ins)) return fallback(ins, p, out);
-    const v = view2d(out.shape, ins.map((b) => b.shape));
+    const v = view2d(
+      out.shape,
+      ins.map((b) => b.shape),
+    );
     if (!v) return fallback(ins, p, out);
     w.reset();
     const ptrs = ins.map((b) => w.put(b.data));
@@ -269,11 +276,13 @@ function unaryKernel<P extends Prim>(w: WasmKernels, prim: P, fn: number): Kerne
 
 function sumKernel(w: WasmKernels): Kernel<"sum"> {
   const fallback = ref("sum");
-  const rowsFn = fnIndex("sum_rows"), colsFn = fnIndex("sum_cols");
+  const rowsFn = fnIndex("sum_rows"),
+    colsFn = fnIndex("sum_cols");
   return (ins, p, out) => {
     const x = ins[0];
     const blocks = contiguous(x.shape, p.axes);
-    if (!blocks || blocks[1] === 0 || x.data.length < MIN_ELEMENTS || out.dtype !== "float32" || !(x.data instanceof Float32Array)) return fallback(ins, p, out);
+    if (!blocks || blocks[1] === 0 || x.data.length < MIN_ELEMENTS || out.dtype !== "float32" || !(x.data instanceof Float32Array))
+      return fallback(ins, p, out);
     const [outer, mid, inner] = blocks;
     w.reset();
     const xo = w.put(x.data);
@@ -292,7 +301,8 @@ function maxKernel(w: WasmKernels): Kernel<"max"> {
   return (ins, p, out) => {
     const x = ins[0];
     const blocks = contiguous(x.shape, p.axes);
-    if (!blocks || blocks[2] !== 1 || blocks[1] === 0 || x.data.length < MIN_ELEMENTS || out.dtype !== "float32" || !(x.data instanceof Float32Array)) return fallback(ins, p, out);
+    if (!blocks || blocks[2] !== 1 || blocks[1] === 0 || x.data.length < MIN_ELEMENTS || out.dtype !== "float32" || !(x.data instanceof Float32Array))
+      return fallback(ins, p, out);
     const [outer, mid] = blocks;
     w.reset();
     const xo = w.put(x.data);
@@ -305,14 +315,19 @@ function maxKernel(w: WasmKernels): Kernel<"max"> {
 
 /** C = A B: B packed into 8-column panels once, panels and then rows of C (whole micro-tiles) split over threads. */
 function wasmGemm(w: WasmKernels): Gemm {
-  const pack = fnIndex("pack_b"), rows = fnIndex("gemm_rows");
+  const pack = fnIndex("pack_b"),
+    rows = fnIndex("gemm_rows");
   return (A, B, C, m, n, k, ta, tb) => {
-    if (!(A instanceof Float32Array && B instanceof Float32Array && C instanceof Float32Array) || m * n * k < 4096) return referenceGemm(A, B, C, m, n, k, ta, tb);
+    if (!(A instanceof Float32Array && B instanceof Float32Array && C instanceof Float32Array) || m * n * k < 4096)
+      return referenceGemm(A, B, C, m, n, k, ta, tb);
     const MR = WASM_GEMM_MR;
     const mp = Math.ceil(m / MR) * MR;
     const np = (n + 7) & ~7;
     w.reset();
-    const a = w.alloc(mp * k * 4), b = w.alloc(k * n * 4), bp = w.alloc(np * k * 4), c = w.alloc(mp * np * 4);
+    const a = w.alloc(mp * k * 4),
+      b = w.alloc(k * n * 4),
+      bp = w.alloc(np * k * 4),
+      c = w.alloc(mp * np * 4);
     if (a < 0 || b < 0 || bp < 0 || c < 0) return referenceGemm(A, B, C, m, n, k, false, false);
     const f = w.view();
     // Operands go in as they are stored: the kernels read either layout through strides. A's rows are

@@ -57,12 +57,7 @@ export class ThreadPool {
   private readonly ports: ThreadPort[] = [];
   private broken = false;
 
-  constructor(
-    memory: WebAssembly.Memory,
-    module: WebAssembly.Module,
-    spawn: SpawnThread,
-    workers: number,
-  ) {
+  constructor(memory: WebAssembly.Memory, module: WebAssembly.Module, spawn: SpawnThread, workers: number) {
     this.ctl = new Int32Array(memory.buffer, 0, CONTROL_BYTES / 4);
     for (let w = 1; w <= Math.min(workers, MAX_THREADS - 1); w++) {
       Atomics.store(this.ctl, w * SLOT, IDLE);
