@@ -8,12 +8,12 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import * as bp from "../src/index.js";
 
-/** "anomaly.test.ts:LINE" of the line that calls this. */
-function thisLine(): string {
+/** "anomaly.test.ts:LINE" of the line `offset` lines below the one that calls this. */
+function lineBelow(offset: number): string {
   const frame = (new Error().stack ?? "").split("\n")[2];
   const m = /anomaly\.test\.ts:(\d+)/.exec(frame);
   assert.ok(m, frame);
-  return `anomaly.test.ts:${m[1]}:`;
+  return `anomaly.test.ts:${Number(m[1]) + offset}:`;
 }
 
 function anomaly(fn: () => unknown): bp.AnomalyError {
@@ -31,7 +31,7 @@ describe("anomaly mode: forward values", () => {
     let line = "";
     const e = anomaly(() => {
       const x = bp.tensor([1, 0, 2]);
-      line = thisLine();
+      line = lineBelow(1);
       bp.log(x);
     });
     assert.equal(e.op, "log");
@@ -80,7 +80,7 @@ describe("anomaly mode: backward", () => {
     let line = "";
     const e = anomaly(() => {
       const x = bp.tensor([4, 0, 1], { requiresGrad: true });
-      line = thisLine();
+      line = lineBelow(1);
       const y = bp.sqrt(x);
       bp.sum(bp.mul(y, 3)).backward();
     });

@@ -4,14 +4,17 @@ import { extname, resolve } from "node:path";
 import { generateCode } from "../explain/interpreters/codegen.js";
 import { abstractError } from "../explain/interpreters/abstract.js";
 import { explainAll, ExplainError } from "../explain/report/explain.js";
+import type { Explanation } from "../explain/report/report.js";
 import { formatLatex, formatMarkdown, formatTable } from "../explain/renderers/format.js";
 import { toDot, toMermaid, toSvg, toTikz } from "../explain/renderers/figures.js";
 import { svgToPng } from "./png.js";
 import { ExplainSyntaxError, type ErrorHint } from "../explain/language/parser.js";
 import { reportJson, toJson } from "../explain/renderers/json.js";
 import { prepareOutputPath, reasonOf, writeFileAtomic } from "./files.js";
-import { parseAssignments } from "../explain/language/values.js";
 import { ShapeError } from "../core/shape.js";
+import { parseAssignments, splitAssignments } from "../explain/language/values.js";
+import { collect, type AddCommand } from "./command.js";
+import { UsageError } from "./train.js";
 
 export const FORMATS = ["table", "markdown", "latex", "json", "dot", "svg", "png", "mermaid", "tikz", "python", "ts"] as const;
 export type Format = (typeof FORMATS)[number];
@@ -111,6 +114,63 @@ function firstLine(e: unknown): string {
   return (e instanceof Error ? e.message : String(e)).split("\n")[0];
 }
 
+/** Each format's renderer over one explanation (the report, with the trace for generated code). */
+const RENDER: { readonly [F in Format]: (ex: Explanation) => string | Promise<Uint8Array> } = {
+  table: (ex) => formatTable(ex.report),
+  markdown: (ex) => formatMarkdown(ex.report),
+  latex: (ex) => formatLatex(ex.report),
+  json: (ex) => reportJson(ex.report), // Infinity, -Infinity and NaN as strings (JSON has no such numbers)
+  dot: (ex) => toDot(ex.report),
+  svg: (ex) => toSvg(ex.report),
+  png: (ex) => svgToPng(toSvg(ex.report)),
+  mermaid: (ex) => toMermaid(ex.report),
+  tikz: (ex) => toTikz(ex.report),
+  python: (ex) => generateCode(ex, ex.report.inputs, "python"),
+  ts: (ex) => generateCode(ex, ex.report.inputs, "ts"),
+};
+
+/** The formats that print a program with abstract functions (fn g), which has no values. */
+const SYMBOLIC_FORMATS: readonly Format[] = ["json", "markdown", "latex", "table"];
+
+/** The program text: the argument, or with "-" standard input (long programs do not fit on a command line). */
+function readProgram(programArg: string): string {
+  try {
+    return programArg === "-" ? readFileSync(0, "utf8") : programArg;
+  } catch (e) {
+    throw new UsageError(`cannot read the program from standard input: ${firstLine(e)}`);
+  }
+}
+
+/**
+ * The options checked before any work: the format, --out's path (a directory, a file in the way or an
+ * unwritable folder is an error now; missing folders are made, as train does for --save; the path
+ * comes first: "is a directory" says more than "no extension") and --step.
+ */
+function checkOptions(opts: ExplainCliOptions): { format: Format; step: number | undefined } {
+  if (opts.format !== undefined && !isFormat(opts.format)) throw new UsageError(`unknown format "${opts.format}" (use one of ${FORMATS.join(", ")})`);
+  if (opts.out !== undefined) {
+    const explicit = opts.json ? "json" : opts.format;
+    try {
+      prepareOutputPath(opts.out, "--out", `graph${extensionOf(explicit !== undefined && isFormat(explicit) ? explicit : "table")}`);
+    } catch (e) {
+      throw new UsageError(firstLine(e));
+    }
+  }
+  const format = outputFormat(opts);
+  if (format === "png" && !opts.out) throw new UsageError("--format png needs --out FILE (PNG is binary)");
+  const step = opts.step === undefined ? undefined : Number(opts.step);
+  if (step !== undefined && !Number.isFinite(step)) throw new UsageError(`--step needs a number, got "${opts.step}"`);
+  return { format, step };
+}
+
+/** An explain failure as the CLI words it: the message, then the input with a caret under the bad character. */
+function explainFailure(e: unknown): { message: string; position?: number } {
+  if (e instanceof ExplainSyntaxError) return { message: e.format(e.hint && cliHint(e.hint)), position: e.position };
+  if (e instanceof ExplainError && e.hint) return { message: `${firstLine(e)} (${cliHint(e.hint)})` };
+  if (e instanceof ExplainError || e instanceof ShapeError) return { message: firstLine(e) };
+  return { message: `internal error: ${firstLine(e)}` };
+}
+
 export async function explainCommand(programArg: string, opts: ExplainCliOptions, out: (s: string) => void, err: (s: string) => void): Promise<number> {
   // Under --json (or --format json) every error is one JSON object on stdout, {"error": "..."}
   // (without the "error: " prefix).
@@ -123,90 +183,63 @@ export async function explainCommand(programArg: string, opts: ExplainCliOptions
     return 1;
   };
   let program: string;
-  try {
-    // "-" reads the program from standard input (long programs do not fit on a command line).
-    program = programArg === "-" ? readFileSync(0, "utf8") : programArg;
-  } catch (e) {
-    return fail(`error: cannot read the program from standard input: ${firstLine(e)}`);
-  }
-  if (opts.format !== undefined && !isFormat(opts.format)) return fail(`error: unknown format "${opts.format}" (use one of ${FORMATS.join(", ")})`);
-  if (opts.out !== undefined) {
-    // Before the work, as train does for --save: a directory, a file in the way or an unwritable
-    // folder is an error now; missing folders are made (--out figures/q2a.svg). The path comes
-    // first: "is a directory" says more than "no extension".
-    try {
-      const explicit = opts.json ? "json" : opts.format;
-      prepareOutputPath(opts.out, "--out", `graph${extensionOf(explicit !== undefined && isFormat(explicit) ? explicit : "table")}`);
-    } catch (e) {
-      return fail(`error: ${firstLine(e)}`);
-    }
-  }
   let format: Format;
+  let step: number | undefined;
   try {
-    format = outputFormat(opts);
+    program = readProgram(programArg);
+    ({ format, step } = checkOptions(opts));
   } catch (e) {
     return fail(`error: ${firstLine(e)}`);
   }
-  if (format === "png" && !opts.out) return fail("error: --format png needs --out FILE (PNG is binary)");
-  let step: number | undefined;
-  if (opts.step !== undefined) {
-    step = Number(opts.step);
-    if (!Number.isFinite(step)) return fail(`error: --step needs a number, got "${opts.step}"`);
-  }
-  let text: string;
-  let png: Uint8Array | null = null;
+  let result: string | Uint8Array;
   try {
-    const given = parseAssignments(opts.at);
-    const ex = explainAll(program, given, { check: opts.check, step });
+    const ex = explainAll(program, parseAssignments(opts.at), { check: opts.check, step });
     const r = ex.report;
-    // Programs with abstract functions (fn g) have no values: only the symbolic formats print them.
-    if (r.abstract && !["json", "markdown", "latex", "table"].includes(format)) {
+    if (r.abstract && !SYMBOLIC_FORMATS.includes(format)) {
       return fail(`error: ${abstractError(r.abstract.functions, format === "python" || format === "ts" ? "code" : "a figure")}`);
     }
-    switch (format) {
-      case "json":
-        text = reportJson(r); // Infinity, -Infinity and NaN as strings (JSON has no such numbers)
-        break;
-      case "markdown":
-        text = formatMarkdown(r);
-        break;
-      case "latex":
-        text = formatLatex(r);
-        break;
-      case "dot":
-        text = toDot(r);
-        break;
-      case "svg":
-        text = toSvg(r);
-        break;
-      case "png":
-        text = "";
-        png = await svgToPng(toSvg(r));
-        break;
-      case "mermaid":
-        text = toMermaid(r);
-        break;
-      case "tikz":
-        text = toTikz(r);
-        break;
-      case "python":
-      case "ts":
-        text = generateCode(ex, r.inputs, format);
-        break;
-      default:
-        text = formatTable(r);
-    }
+    result = await RENDER[format](ex);
   } catch (e) {
-    // The message line, then the input with a caret under the bad character.
-    if (e instanceof ExplainSyntaxError) return fail(`error: ${e.format(e.hint && cliHint(e.hint))}`, e.position);
-    if (e instanceof ExplainError && e.hint) return fail(`error: ${firstLine(e)} (${cliHint(e.hint)})`);
-    if (e instanceof ExplainError || e instanceof ShapeError) return fail(`error: ${firstLine(e)}`);
-    return fail(`error: internal error: ${firstLine(e)}`);
+    const f = explainFailure(e);
+    return fail(`error: ${f.message}`, f.position);
   }
   if (opts.out !== undefined) {
-    const problem = writeOutput(opts.out, png ?? (text.endsWith("\n") ? text : text + "\n"));
+    const problem = writeOutput(opts.out, typeof result !== "string" ? result : result.endsWith("\n") ? result : result + "\n");
     if (problem) return fail(problem);
     err(`wrote ${opts.out}`);
-  } else out(text.replace(/\n$/, ""));
+  } else out((result as string).replace(/\n$/, ""));
   return 0;
+}
+
+/** Declares `backprop explain`. */
+export const addExplain: AddCommand = (program, ctx) => {
+  program
+    .command("explain")
+    .description("staged computation, forward and backward values, local and symbolic derivatives, generated code")
+    .argument("<program>", 'expression or program, e.g. "(ln(x) + sin(y))^2 + 4x" or "x = ln(t); y = t^3/3; z = 2x + y"; - reads it from standard input')
+    .option("--at <NAME=VALUE>", "input value (repeat, or x=1,y=2); values may be expressions (pi/2) or arrays ([[1,2],[3,4]])", collect, [] as string[])
+    .option("--format <format>", `output format: ${FORMATS.join(", ")} (default: from the --out extension, else table)`)
+    .option("--out <file>", "write the output to a file; its extension (.svg .png .tex .md .json .dot .mmd .py .ts .txt) gives the format")
+    .option("--json", "same as --format json")
+    .option("--check", "compare every gradient with central differences")
+    .option("--step <lr>", "take one gradient-descent step with this step size and print the new inputs")
+    .action(async (source: string, opts: { at: string[]; format?: string; out?: string; json?: boolean; check?: boolean; step?: string }) => {
+      ctx.setJson(!!opts.json || opts.format === "json");
+      checkAtNames(opts.at);
+      ctx.setCode(await explainCommand(source, opts, ctx.io.out, ctx.io.err));
+    });
+};
+
+/** The names given by --at (repeated, or comma separated outside brackets); a name given twice is an error. */
+export function checkAtNames(at: readonly string[]): void {
+  const seen = new Map<string, string>();
+  for (const arg of at) {
+    for (const part of splitAssignments(arg)) {
+      const name = /^\s*([A-Za-z_][A-Za-z0-9_]*)\s*=/.exec(part)?.[1];
+      if (name === undefined) continue; // explain reports the malformed part itself
+      const first = seen.get(name);
+      if (first !== undefined) throw new UsageError(`--at gives '${name}' twice (${first} and ${part.trim()})`);
+      seen.set(name, part.trim());
+    }
+  }
 }

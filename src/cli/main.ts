@@ -1,22 +1,20 @@
 /** The `backprop` command line. `runCli` is pure (output through callbacks) so tests can call it. */
 import { Command, CommanderError } from "commander";
-import { explainCommand, FORMATS } from "./explain.js";
-import { shapesCommand } from "./shapes.js";
+import { addExplain } from "./explain.js";
+import { addShapes } from "./shapes.js";
 import { useNativeBackend } from "../node/native.js";
-import { explainModelCommand, predictCommand, trainCommand, UsageError, type TrainOptions } from "./train.js";
-import { splitAssignments } from "../explain/language/values.js";
+import { addExplainModel, addPredict, addTrain } from "./train.js";
+import type { AddCommand, CommandContext, Io } from "./command.js";
 
-export interface Io {
-  out: (s: string) => void;
-  err: (s: string) => void;
-}
+export type { Io } from "./command.js";
 
 const VERSION = "0.1.0";
 
 // The CLI computes with the fastest backend this machine has.
 useNativeBackend();
 
-const COMMANDS = "shapes, explain, train, predict or explain-model";
+/** The commands, in the order --help lists them. */
+const COMMANDS: readonly AddCommand[] = [addShapes, addExplain, addTrain, addPredict, addExplainModel];
 
 /** The message as one line, without a leading "error: " (commander's messages have one). */
 function oneLine(e: unknown): string {
@@ -39,20 +37,6 @@ function wantsJson(argv: readonly string[]): boolean {
     else if (a.startsWith("--format=")) format = a.slice("--format=".length);
   });
   return args.includes("--json") || format === "json";
-}
-
-/** The names given by --at (repeated, or comma separated outside brackets); a name given twice is an error. */
-export function checkAtNames(at: readonly string[]): void {
-  const seen = new Map<string, string>();
-  for (const arg of at) {
-    for (const part of splitAssignments(arg)) {
-      const name = /^\s*([A-Za-z_][A-Za-z0-9_]*)\s*=/.exec(part)?.[1];
-      if (name === undefined) continue; // explain reports the malformed part itself
-      const first = seen.get(name);
-      if (first !== undefined) throw new UsageError(`--at gives '${name}' twice (${first} and ${part.trim()})`);
-      seen.set(name, part.trim());
-    }
-  }
 }
 
 /**
@@ -89,12 +73,21 @@ export function protectLeadingDash(argv: readonly string[], command: Command): s
   return [...args, "--", program];
 }
 
+/** "shapes, explain, ... or explain-model", from the commands themselves. */
+function commandNames(): string {
+  const program = new Command();
+  const ignore = { io: { out: () => {}, err: () => {} }, setJson: () => {}, setCode: () => {} };
+  for (const add of COMMANDS) add(program, ignore);
+  const names = program.commands.map((c) => c.name());
+  return `${names.slice(0, -1).join(", ")} or ${names[names.length - 1]}`;
+}
+
 /** Commander's own failures, in the CLI's wording: one line, no usage text. */
 function commanderMessage(e: CommanderError, argv: readonly string[]): string {
   if (e.code === "commander.help") {
     // Commander prints the whole usage for a missing command and for `help UNKNOWN`.
     const named = argv[0] === "help" ? argv[1] : undefined;
-    return named !== undefined ? `unknown command '${named}'` : `no command given: use ${COMMANDS} (backprop --help lists them)`;
+    return named !== undefined ? `unknown command '${named}'` : `no command given: use ${commandNames()} (backprop --help lists them)`;
   }
   return oneLine(e);
 }
@@ -133,80 +126,8 @@ async function parseAndRun(argv: readonly string[], io: Io, setJson: (json: bool
     // dropped here because runCli reports each as one line.
     .configureOutput({ writeOut: (s) => io.out(s.replace(/\n$/, "")), writeErr: () => {}, outputError: () => {} });
 
-  program
-    .command("shapes")
-    .description('result shape of NumPy broadcasting or matmul, e.g. shapes "(4,2)" + "(2,4,1)" or shapes "(2,5,4)" @ "(3,2,4,8)"')
-    .argument("<operands...>", "SHAPE OP SHAPE [OP SHAPE ...]; OP is @ (matmul) or + - * / ** (broadcasting)")
-    .option("--json", 'print {"shape": [...]} or {"error": "..."}')
-    .allowUnknownOption(false)
-    .action((operands: string[], opts: { json?: boolean }) => {
-      setJson(!!opts.json);
-      code = shapesCommand(operands, opts.json ?? false, io.out, io.err);
-    });
-
-  program
-    .command("explain")
-    .description("staged computation, forward and backward values, local and symbolic derivatives, generated code")
-    .argument("<program>", 'expression or program, e.g. "(ln(x) + sin(y))^2 + 4x" or "x = ln(t); y = t^3/3; z = 2x + y"; - reads it from standard input')
-    .option(
-      "--at <NAME=VALUE>",
-      "input value (repeat, or x=1,y=2); values may be expressions (pi/2) or arrays ([[1,2],[3,4]])",
-      (v: string, prev: string[]) => [...prev, v],
-      [] as string[],
-    )
-    .option("--format <format>", `output format: ${FORMATS.join(", ")} (default: from the --out extension, else table)`)
-    .option("--out <file>", "write the output to a file; its extension (.svg .png .tex .md .json .dot .mmd .py .ts .txt) gives the format")
-    .option("--json", "same as --format json")
-    .option("--check", "compare every gradient with central differences")
-    .option("--step <lr>", "take one gradient-descent step with this step size and print the new inputs")
-    .action(async (source: string, opts: { at: string[]; format?: string; out?: string; json?: boolean; check?: boolean; step?: string }) => {
-      setJson(!!opts.json || opts.format === "json");
-      checkAtNames(opts.at);
-      code = await explainCommand(source, opts, io.out, io.err);
-    });
-
-  program
-    .command("train")
-    .description("train a multilayer perceptron on real data (handwritten digits or Iris), with a progress bar and a plot")
-    .option("--dataset <name>", "digits or iris", "digits")
-    .option("--hidden <sizes>", "hidden layer sizes, comma separated (e.g. 128 or 64,32)", "128")
-    .option("--epochs <n>", "passes over the training set", "5")
-    .option("--batch <n>", "minibatch size", "64")
-    .option("--lr <rate>", "learning rate (step size)", "0.1")
-    .option("--optimizer <name>", "sgd or adam", "sgd")
-    .option("--momentum <mu>", "SGD momentum", "0.9")
-    .option("--activation <name>", "relu, leakyrelu, sigmoid or tanh", "relu")
-    .option("--seed <n>", "seed for the split, the initialization and the batches", "0")
-    .option("--test-fraction <f>", "share of the data held out for testing", "0.2")
-    .option("--per-class <n>", "use only the first N examples of each digit (quick runs)")
-    .option("--save <file>", "save the trained model (written atomically)")
-    .option("--plot <file>", "write the loss and accuracy curves (.svg or .png)")
-    .option("--json", 'end with one line {"testAccuracy", "trainLoss", "epochs", "seconds", "stepsPerSecond", ...}')
-    .option("--detect-anomaly", "stop at the first NaN or infinity, naming the operation that made it (slower)")
-    .action(async (opts: TrainOptions) => {
-      setJson(!!opts.json);
-      code = await trainCommand(opts, io);
-    });
-
-  program
-    .command("predict")
-    .description("accuracy and confusion matrix of a saved model on its dataset's test split")
-    .requiredOption("--model <file>", "a model saved by backprop train --save")
-    .option("--json", "print the result as JSON")
-    .action((opts: { model: string; json?: boolean }) => {
-      setJson(!!opts.json);
-      code = predictCommand(opts, io);
-    });
-
-  program
-    .command("explain-model")
-    .description("parameter counts and the backward pass layer by layer with the shape of every dout, dW, db, dx")
-    .option("--sizes <sizes>", "layer sizes of an MLP, comma separated", "8,10,10,3")
-    .option("--batch <n>", "batch size for the shapes", "4")
-    .option("--model <file>", "take the architecture from a saved model instead")
-    .action((opts: { sizes: string; batch: string; model?: string }) => {
-      code = explainModelCommand(opts, io);
-    });
+  const ctx: CommandContext = { io, setJson, setCode: (c) => (code = c) };
+  for (const add of COMMANDS) add(program, ctx);
 
   const explain = program.commands.find((c) => c.name() === "explain");
   await program.parseAsync(["node", "backprop", ...(explain ? protectLeadingDash(argv, explain) : argv)]);

@@ -1,5 +1,6 @@
 /** `backprop shapes`: the result shape of broadcasting or matmul, as NumPy would compute it. */
 import { broadcastShapes, formatShape, matmulShape, parseShape } from "../core/shape.js";
+import type { AddCommand } from "./command.js";
 
 const BROADCAST_OPS: Record<string, string> = { "+": "add", "-": "sub", "*": "mul", "/": "div", "^": "pow", "**": "pow" };
 
@@ -31,3 +32,17 @@ export function shapesCommand(tokens: readonly string[], json: boolean, out: (s:
     return 1;
   }
 }
+
+/** Declares `backprop shapes`. */
+export const addShapes: AddCommand = (program, ctx) => {
+  program
+    .command("shapes")
+    .description('result shape of NumPy broadcasting or matmul, e.g. shapes "(4,2)" + "(2,4,1)" or shapes "(2,5,4)" @ "(3,2,4,8)"')
+    .argument("<operands...>", "SHAPE OP SHAPE [OP SHAPE ...]; OP is @ (matmul) or + - * / ** (broadcasting)")
+    .option("--json", 'print {"shape": [...]} or {"error": "..."}')
+    .allowUnknownOption(false)
+    .action((operands: string[], opts: { json?: boolean }) => {
+      ctx.setJson(!!opts.json);
+      ctx.setCode(shapesCommand(operands, opts.json ?? false, ctx.io.out, ctx.io.err));
+    });
+};

@@ -13,11 +13,7 @@ import { chartSvg } from "../plot/chart.js";
 import { isAnomalyDetectionEnabled, setDetectAnomaly } from "../core/anomaly.js";
 import { encodeModel, loadModel, prepareOutputPath, saveWithFallback, type ModelMeta } from "./files.js";
 import { svgToPng } from "./png.js";
-
-export interface Io {
-  out: (s: string) => void;
-  err: (s: string) => void;
-}
+import type { AddCommand, Io } from "./command.js";
 
 export interface TrainOptions {
   dataset: string;
@@ -335,3 +331,55 @@ export function explainModelCommand(o: { sizes: string; batch: string; model?: s
   for (const line of backwardShapes(model, batch, sizes[0], sizes[sizes.length - 1])) io.out(`  ${line}`);
   return 0;
 }
+
+/** Declares `backprop train`. */
+export const addTrain: AddCommand = (program, ctx) => {
+  program
+    .command("train")
+    .description("train a multilayer perceptron on real data (handwritten digits or Iris), with a progress bar and a plot")
+    .option("--dataset <name>", "digits or iris", "digits")
+    .option("--hidden <sizes>", "hidden layer sizes, comma separated (e.g. 128 or 64,32)", "128")
+    .option("--epochs <n>", "passes over the training set", "5")
+    .option("--batch <n>", "minibatch size", "64")
+    .option("--lr <rate>", "learning rate (step size)", "0.1")
+    .option("--optimizer <name>", "sgd or adam", "sgd")
+    .option("--momentum <mu>", "SGD momentum", "0.9")
+    .option("--activation <name>", "relu, leakyrelu, sigmoid or tanh", "relu")
+    .option("--seed <n>", "seed for the split, the initialization and the batches", "0")
+    .option("--test-fraction <f>", "share of the data held out for testing", "0.2")
+    .option("--per-class <n>", "use only the first N examples of each digit (quick runs)")
+    .option("--save <file>", "save the trained model (written atomically)")
+    .option("--plot <file>", "write the loss and accuracy curves (.svg or .png)")
+    .option("--json", 'end with one line {"testAccuracy", "trainLoss", "epochs", "seconds", "stepsPerSecond", ...}')
+    .option("--detect-anomaly", "stop at the first NaN or infinity, naming the operation that made it (slower)")
+    .action(async (opts: TrainOptions) => {
+      ctx.setJson(!!opts.json);
+      ctx.setCode(await trainCommand(opts, ctx.io));
+    });
+};
+
+/** Declares `backprop predict`. */
+export const addPredict: AddCommand = (program, ctx) => {
+  program
+    .command("predict")
+    .description("accuracy and confusion matrix of a saved model on its dataset's test split")
+    .requiredOption("--model <file>", "a model saved by backprop train --save")
+    .option("--json", "print the result as JSON")
+    .action((opts: { model: string; json?: boolean }) => {
+      ctx.setJson(!!opts.json);
+      ctx.setCode(predictCommand(opts, ctx.io));
+    });
+};
+
+/** Declares `backprop explain-model`. */
+export const addExplainModel: AddCommand = (program, ctx) => {
+  program
+    .command("explain-model")
+    .description("parameter counts and the backward pass layer by layer with the shape of every dout, dW, db, dx")
+    .option("--sizes <sizes>", "layer sizes of an MLP, comma separated", "8,10,10,3")
+    .option("--batch <n>", "batch size for the shapes", "4")
+    .option("--model <file>", "take the architecture from a saved model instead")
+    .action((opts: { sizes: string; batch: string; model?: string }) => {
+      ctx.setCode(explainModelCommand(opts, ctx.io));
+    });
+};
