@@ -1,7 +1,7 @@
 /**
  * The layering of src/, checked by dependency-cruiser in `npm test` (test/layering.test.ts):
  *   core <- data, optim, plot <- nn        (core imports none of them)
- *   core <- explain                        (language <- interpreters <- report <- renderers)
+ *   core <- explain                        (language <- interpreters <- report <- renderers <- teaching)
  *   index.ts <- node <- cli                (the package entries and the command line on top)
  * Inside core, the backends sit behind backend.ts: autodiff and the ops never import one.
  * Only the Node entry and the CLI use Node's own modules; everything else runs in browsers too.
@@ -69,6 +69,13 @@ module.exports = {
       severity: "error",
       from: { path: "^src/explain/report/" },
       to: { path: "^src/explain/renderers/" },
+    },
+    {
+      name: "explain-teaching-on-top",
+      comment: "the teaching tools (check my work, exercises) build on the whole explainer; nothing in it imports them",
+      severity: "error",
+      from: { path: "^src/explain/(language|interpreters|report|renderers)/" },
+      to: { path: "^src/explain/teaching/" },
     },
     {
       name: "node-modules-only-in-node-and-cli",
