@@ -14,16 +14,17 @@ import {
   freeVars,
   neg,
   num,
-  postorder,
   v,
   type Expr,
   type Program,
   type Span,
   type Statement,
 } from "../language/ast.js";
-import { BIN_OPS, applyOp, type StageOp } from "../language/functions.js";
+import { BIN_OPS, MULTI_OPS, applyOp, type StageOp } from "../language/functions.js";
 import { ExplainSyntaxError, type ErrorHint } from "../language/parser.js";
 import { evalConstant } from "../language/values.js";
+import { DEFAULT_GRANULARITY, type Granularity } from "../language/gates.js";
+import { expandGates, postorderOnce } from "./granularity.js";
 
 export type Arg = { readonly kind: "ref"; readonly name: string } | { readonly kind: "const"; readonly expr: Expr; readonly value: bp.Tensor };
 
@@ -78,10 +79,15 @@ interface Stager {
   readonly fresh: () => string;
   /** Every statement's defined name, with where it is defined (to catch a use before the definition). */
   readonly laterDefs: ReadonlyMap<string, Span>;
+  readonly granularity: Granularity;
 }
 
-/** `reserved`: further names stage names must avoid (values given for names the program does not use). */
-export function stageProgram(program: Program, reserved: ReadonlySet<string> = new Set()): StagedProgram {
+/**
+ * `reserved`: further names stage names must avoid (values given for names the program does not use).
+ * `granularity`: "gates" stages sigmoid, tanh, mse and softmax_ce as one stage each, "primitives" as
+ * their primitive operations (language/gates.ts).
+ */
+export function stageProgram(program: Program, reserved: ReadonlySet<string> = new Set(), granularity: Granularity = DEFAULT_GRANULARITY): StagedProgram {
   const st0: Stager = {
     src: program.source,
     defined: new Map(),
@@ -90,6 +96,7 @@ export function stageProgram(program: Program, reserved: ReadonlySet<string> = n
     stages: [],
     fresh: nameGenerator(takenNames(program, reserved)),
     laterDefs: new Map(program.statements.filter((s) => s.name).map((s) => [s.name as string, s.span])),
+    granularity,
   };
   let output = "";
   for (const st of program.statements) output = stageTopLevel(st0, st);
@@ -115,7 +122,8 @@ function stageTopLevel(ctx: Stager, st: Statement): string {
   if (st.name && (defined.has(st.name) || inputSet.has(st.name))) {
     throw new ExplainSyntaxError(`'${st.name}' is ${defined.has(st.name) ? "defined twice" : "used before its definition"}`, st.span.start, ctx.src);
   }
-  let output = stageStatement(ctx, st.expr, st.name, st.span.start);
+  const expr = ctx.granularity === "primitives" ? expandGates(st.expr) : st.expr;
+  let output = stageStatement(ctx, expr, st.name, st.span.start);
   if (st.name === null && output !== stages[stages.length - 1]?.name) {
     // The program ends in a bare name: give the output its own stage.
     const nm = ctx.fresh();
@@ -164,7 +172,8 @@ function constantNodes(ctx: Stager, nodes: readonly Expr[], at: number): Map<Exp
  */
 function stageStatement(ctx: Stager, root: Expr, name: string | null, at: number): string {
   const { stages, src } = ctx;
-  const nodes = postorder(root);
+  // A gate written in primitives shares its argument's node (tanh's e^u): each node is staged once.
+  const nodes = postorderOnce(root);
   const constant = constantNodes(ctx, nodes, at);
   if (constant.get(root)) {
     const nm = name ?? ctx.fresh();
@@ -206,8 +215,8 @@ function nodeOperation(e: Expr, arg: (c: Expr) => Arg, src: string): { op: Stage
     case "call":
       return { op: e.fn === "log" ? "ln" : e.fn, args: [arg(e.arg)] };
     case "apply":
-      // max and min are one stage each; any other name is an abstract function declared with fn.
-      if (e.fn === "max" || e.fn === "min") return { op: e.fn === "max" ? "maximum" : "minimum", args: e.args.map(arg) };
+      // max, min and the losses are one stage each; any other name is an abstract function declared with fn.
+      if (MULTI_OPS.has(e.fn)) return { op: MULTI_OPS.get(e.fn)!, args: e.args.map(arg) };
       return { op: "abstract", args: e.args.map(arg), fn: e.fn };
     case "bin":
       if (e.op === "^" && e.left.kind === "const" && e.left.name === "e") return { op: "exp", args: [arg(e.right)] }; // e^u is exp(u): one stage, local derivative e^u
@@ -224,6 +233,9 @@ export function stageExpr(op: StageOp, a: readonly Expr[], fn?: string): Expr {
     case "maximum":
     case "minimum":
       return apply(op === "maximum" ? "max" : "min", a);
+    case "mse":
+    case "softmax_ce":
+      return apply(op, a);
     case "abstract":
       return apply(fn ?? "?", a);
     case "add":
