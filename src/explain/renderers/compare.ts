@@ -12,7 +12,7 @@ export const COMPARE_FORMATS: readonly CompareFormat[] = ["table", "markdown", "
 
 const verdict = (c: GranularityComparison): string =>
   c.agree
-    ? `the gradients agree (to ${c.tolerance} relative): one gate with its local derivative and its primitive stages chained give the same gradient`
+    ? `the gradients agree (to ${c.tolerance} of the larger magnitude, or absolutely below 1): one gate with its local derivative and its primitive stages chained give the same gradient`
     : "the gradients DIFFER between the two views";
 
 function heading(c: GranularityComparison, which: "gates" | "primitives"): string {
