@@ -216,6 +216,15 @@ describe("granularity: each gate as one stage and staged into primitives", () =>
     assert.equal(explainAll(deep, given, { granularity: "primitives" }).report.stages.length, 40 * 6);
   });
 
+  it("a program with abstract functions has no gradients to compare", async () => {
+    const { comparison } = compareGranularity("fn g; sigmoid(g(x))", new Map());
+    assert.deepEqual(comparison.gradients, []);
+    assert.deepEqual(comparison.stageCounts, { gates: 2, primitives: 5 });
+    const r = await cli("explain", "fn g; sigmoid(g(x))", "--compare-granularity");
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, /no gradients to compare: a program with abstract functions has no values/);
+  });
+
   it("generated code asks for primitives for the loss gates, and is written from them", () => {
     const given = parseAssignments(["p=[1,2]", "y=[0,1]"]);
     assert.throws(() => generateCode(explainAll("mse(p, y)", given), ["p", "y"], "python"), /granularity "primitives"/);

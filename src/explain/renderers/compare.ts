@@ -11,9 +11,11 @@ export type CompareFormat = "table" | "markdown" | "latex" | "json";
 export const COMPARE_FORMATS: readonly CompareFormat[] = ["table", "markdown", "latex", "json"];
 
 const verdict = (c: GranularityComparison): string =>
-  c.agree
-    ? `the gradients agree (to ${c.tolerance} of the larger magnitude, or absolutely below 1): one gate with its local derivative and its primitive stages chained give the same gradient`
-    : "the gradients DIFFER between the two views";
+  c.gates.abstract
+    ? "no gradients to compare: a program with abstract functions has no values (compare the symbolic derivatives above)"
+    : c.agree
+      ? `the gradients agree (to ${c.tolerance} of the larger magnitude, or absolutely below 1): one gate with its local derivative and its primitive stages chained give the same gradient`
+      : "the gradients DIFFER between the two views";
 
 function heading(c: GranularityComparison, which: "gates" | "primitives"): string {
   const n = c.stageCounts[which];

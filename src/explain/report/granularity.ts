@@ -51,7 +51,8 @@ export function compareGranularity(
 ): { comparison: GranularityComparison; gates: Explanation; primitives: Explanation } {
   const gates = explainAll(source, given, { ...options, granularity: "gates" });
   const primitives = explainAll(source, given, { ...options, granularity: "primitives" });
-  const gradients = gates.report.inputs.map((n) => agreement(n, gates.grads.get(n)!, primitives.grads.get(n)!));
+  // A program with abstract functions has no values (its gradients are placeholders): nothing to compare.
+  const gradients = gates.report.abstract ? [] : gates.report.inputs.map((n) => agreement(n, gates.grads.get(n)!, primitives.grads.get(n)!));
   const comparison: GranularityComparison = {
     source,
     gates: gates.report,
