@@ -32,6 +32,9 @@ export { printExpr } from "./explain/language/print.js";
 export { toSvg, toTikz, toDot, toMermaid } from "./explain/renderers/figures.js";
 export { generateCode } from "./explain/interpreters/codegen.js";
 export { formatTable, formatMarkdown, formatLatex, verbatimLatex } from "./explain/renderers/format.js";
+export { compareGranularity, type GranularityComparison } from "./explain/report/granularity.js";
+export { compareTable, compareMarkdown, compareLatex, compareJson } from "./explain/renderers/compare.js";
+export { GRANULARITIES, type Granularity } from "./explain/language/gates.js";
 export { chartSvg } from "./plot/chart.js";
 
 // The fastest backend available here is selected on import (the Node entry prefers its native one).

@@ -4,7 +4,8 @@ import { extname, resolve } from "node:path";
 import { generateCode } from "../explain/interpreters/codegen.js";
 import { abstractError } from "../explain/interpreters/abstract.js";
 import { explainAll, ExplainError } from "../explain/report/explain.js";
-import type { Explanation } from "../explain/report/report.js";
+import type { ExplainOptions, Explanation } from "../explain/report/report.js";
+import type * as bp from "../explain/core.js";
 import { formatLatex, formatMarkdown, formatTable } from "../explain/renderers/format.js";
 import { toDot, toMermaid, toSvg, toTikz } from "../explain/renderers/figures.js";
 import { svgToPng } from "./png.js";
@@ -15,6 +16,7 @@ import { ShapeError } from "../core/shape.js";
 import { parseAssignments, splitAssignments } from "../explain/language/values.js";
 import { collect, type AddCommand } from "./command.js";
 import { UsageError } from "./train.js";
+import { checkGranularity, renderComparison, type GranularityCliOptions } from "./granularity.js";
 
 export const FORMATS = ["table", "markdown", "latex", "json", "dot", "svg", "png", "mermaid", "tikz", "python", "ts"] as const;
 export type Format = (typeof FORMATS)[number];
@@ -70,7 +72,7 @@ export function outputFormat(opts: Pick<ExplainCliOptions, "format" | "json" | "
   return named[0];
 }
 
-export interface ExplainCliOptions {
+export interface ExplainCliOptions extends GranularityCliOptions {
   at: string[];
   format?: string;
   out?: string;
@@ -146,7 +148,7 @@ function readProgram(programArg: string): string {
  * unwritable folder is an error now; missing folders are made, as train does for --save; the path
  * comes first: "is a directory" says more than "no extension") and --step.
  */
-function checkOptions(opts: ExplainCliOptions): { format: Format; step: number | undefined } {
+function checkOptions(opts: ExplainCliOptions): { format: Format; step: number | undefined; granularity: ReturnType<typeof checkGranularity> } {
   if (opts.format !== undefined && !isFormat(opts.format)) throw new UsageError(`unknown format "${opts.format}" (use one of ${FORMATS.join(", ")})`);
   if (opts.out !== undefined) {
     const explicit = opts.json ? "json" : opts.format;
@@ -160,7 +162,7 @@ function checkOptions(opts: ExplainCliOptions): { format: Format; step: number |
   if (format === "png" && !opts.out) throw new UsageError("--format png needs --out FILE (PNG is binary)");
   const step = opts.step === undefined ? undefined : Number(opts.step);
   if (step !== undefined && !Number.isFinite(step)) throw new UsageError(`--step needs a number, got "${opts.step}"`);
-  return { format, step };
+  return { format, step, granularity: checkGranularity(opts, format) };
 }
 
 /** An explain failure as the CLI words it: the message, then the input with a caret under the bad character. */
@@ -185,20 +187,18 @@ export async function explainCommand(programArg: string, opts: ExplainCliOptions
   let program: string;
   let format: Format;
   let step: number | undefined;
+  let granularity: ReturnType<typeof checkGranularity>;
   try {
     program = readProgram(programArg);
-    ({ format, step } = checkOptions(opts));
+    ({ format, step, granularity } = checkOptions(opts));
   } catch (e) {
     return fail(`error: ${firstLine(e)}`);
   }
   let result: string | Uint8Array;
   try {
-    const ex = explainAll(program, parseAssignments(opts.at), { check: opts.check, step });
-    const r = ex.report;
-    if (r.abstract && !SYMBOLIC_FORMATS.includes(format)) {
-      return fail(`error: ${abstractError(r.abstract.functions, format === "python" || format === "ts" ? "code" : "a figure")}`);
-    }
-    result = await RENDER[format](ex);
+    const given = parseAssignments(opts.at);
+    if (granularity === null) result = renderComparison(program, given, { check: opts.check, step }, format);
+    else result = await renderOne(program, given, { check: opts.check, step, ...(granularity ? { granularity } : {}) }, format);
   } catch (e) {
     const f = explainFailure(e);
     return fail(`error: ${f.message}`, f.position);
@@ -209,6 +209,16 @@ export async function explainCommand(programArg: string, opts: ExplainCliOptions
     err(`wrote ${opts.out}`);
   } else out((result as string).replace(/\n$/, ""));
   return 0;
+}
+
+/** One explanation rendered in `format`; a program with abstract functions only in the symbolic formats. */
+async function renderOne(program: string, given: ReadonlyMap<string, bp.Tensor>, options: ExplainOptions, format: Format): Promise<string | Uint8Array> {
+  const ex = explainAll(program, given, options);
+  const r = ex.report;
+  if (r.abstract && !SYMBOLIC_FORMATS.includes(format)) {
+    throw new ExplainError(abstractError(r.abstract.functions, format === "python" || format === "ts" ? "code" : "a figure"));
+  }
+  return RENDER[format](ex);
 }
 
 /** Declares `backprop explain`. */
@@ -223,7 +233,9 @@ export const addExplain: AddCommand = (program, ctx) => {
     .option("--json", "same as --format json")
     .option("--check", "compare every gradient with central differences")
     .option("--step <lr>", "take one gradient-descent step with this step size and print the new inputs")
-    .action(async (source: string, opts: { at: string[]; format?: string; out?: string; json?: boolean; check?: boolean; step?: string }) => {
+    .option("--granularity <g>", "gates (default): sigmoid, tanh, mse, softmax_ce one stage each; primitives: staged into their primitive operations")
+    .option("--compare-granularity", "both granularities side by side, with their gradients compared (table, markdown, latex, json)")
+    .action(async (source: string, opts: ExplainCliOptions & { json?: boolean }) => {
       ctx.setJson(!!opts.json || opts.format === "json");
       checkAtNames(opts.at);
       ctx.setCode(await explainCommand(source, opts, ctx.io.out, ctx.io.err));

@@ -410,6 +410,13 @@ export function generateCode(ex: CodeSource, inputNames0: readonly string[], tar
   const { staged: staged0, trace } = ex;
   const abstract = abstractFunctions(staged0);
   if (abstract.length > 0) throw new ExplainError(abstractError(abstract, "code"));
+  const losses = [...new Set(staged0.stages.flatMap((s) => (s.op === "mse" || s.op === "softmax_ce" ? [s.op] : [])))];
+  if (losses.length > 0) {
+    // The losses' rules are composites of primitives; code writes them out from the primitive stages.
+    throw new ExplainError(
+      `code writes ${losses.join(" and ")} in its primitive operations: stage the program with granularity "primitives" (--granularity primitives)`,
+    );
+  }
   const values0 = trace.values;
   const grads0 = trace.grads;
   const taken = new Set<string>([...inputNames0, ...staged0.stages.map((s) => s.name), "out", "_sum_to"]);

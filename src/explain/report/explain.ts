@@ -115,7 +115,7 @@ function edgeReports(staged: StagedProgram, ev: Trace, locals: ReadonlyMap<strin
 export function explainAll(source: string, given: ReadonlyMap<string, bp.Tensor>, options: ExplainOptions = {}): Explanation {
   const work0 = workDone();
   const program = parseProgram(source);
-  const staged = stageProgram(program, new Set(given.keys()));
+  const staged = stageProgram(program, new Set(given.keys()), options.granularity);
   const abstract = abstractFunctions(staged);
   if (abstract.length > 0 && options.check) throw new ExplainError(abstractError(abstract, "the gradient check", false));
   if (abstract.length > 0 && options.step !== undefined) throw new ExplainError(abstractError(abstract, "a gradient-descent step", false));

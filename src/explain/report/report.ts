@@ -4,6 +4,7 @@
  */
 import * as bp from "../core.js";
 import type { Expr } from "../language/ast.js";
+import type { Granularity } from "../language/gates.js";
 import { type MatrixDerivative, type MatrixRule } from "../interpreters/matrix.js";
 import { type StagedProgram } from "../interpreters/stage.js";
 import { type Trace } from "../interpreters/trace.js";
@@ -182,6 +183,8 @@ export interface ExplainOptions {
    * it they are shown unsimplified. A front end with less time to spare may lower it.
    */
   simplifyStepsPerNode?: number;
+  /** "gates" (default): sigmoid, tanh, mse and softmax_ce one stage each; "primitives": staged into their primitive operations. */
+  granularity?: Granularity;
 }
 
 /** Everything explain computed: the report, and the staged program and values the emitters need. */

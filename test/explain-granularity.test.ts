@@ -1,0 +1,293 @@
+/**
+ * Granularity: every gate (sigmoid, tanh, mse, softmax_ce) explained as one stage and staged into
+ * primitives gives the same gradients (to 1e-12 in float64), equal to the gate's closed form, with the
+ * expected number of extra stages; --compare-granularity in every format it prints; its errors.
+ */
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { explainAll } from "../src/explain/report/explain.js";
+import { compareGranularity } from "../src/explain/report/granularity.js";
+import { generateCode } from "../src/explain/interpreters/codegen.js";
+import { parseAssignments } from "../src/explain/language/values.js";
+import { type Gate } from "../src/explain/language/gates.js";
+import { cli } from "./cli-helper.js";
+
+type Point = Record<string, number | number[] | number[][]>;
+
+interface GateCase {
+  gate: Gate;
+  program: string;
+  /** Stages the primitive view adds per call of the gate. */
+  extra: number;
+  points: Point[];
+  /** The gradients by the gate's closed form, per input (independent of the engine). */
+  expected: (p: Point) => Record<string, number[]>;
+}
+
+const flat = (x: number | number[] | number[][]): number[] => (typeof x === "number" ? [x] : ((x as (number | number[])[]).flat() as number[]));
+const sig = (x: number) => 1 / (1 + Math.exp(-x));
+
+/** Softmax over all elements, the gate's definition. */
+function softmax(z: number[]): number[] {
+  const m = Math.max(...z);
+  const e = z.map((x) => Math.exp(x - m));
+  const s = e.reduce((a, b) => a + b, 0);
+  return e.map((x) => x / s);
+}
+
+const CASES: GateCase[] = [
+  {
+    gate: "sigmoid",
+    program: "sum(sigmoid(x))",
+    extra: 3,
+    points: [
+      { x: 2 },
+      { x: -3.5 },
+      { x: 0 },
+      { x: [-1, 0.25, 2.5] },
+      {
+        x: [
+          [0.5, -2],
+          [4, 1e-3],
+        ],
+      },
+    ],
+    expected: (p) => ({ x: flat(p.x).map((x) => sig(x) * (1 - sig(x))) }),
+  },
+  {
+    gate: "tanh",
+    program: "sum(tanh(x))",
+    extra: 5,
+    points: [
+      { x: 1 },
+      { x: -0.7 },
+      { x: 0 },
+      { x: [-2, 0.3, 1.5] },
+      {
+        x: [
+          [0.1, -0.4],
+          [2, -3],
+        ],
+      },
+    ],
+    expected: (p) => ({ x: flat(p.x).map((x) => 1 - Math.tanh(x) ** 2) }),
+  },
+  {
+    gate: "mse",
+    program: "mse(p, y)",
+    extra: 2,
+    points: [
+      { p: 2, y: 0.5 },
+      { p: -1, y: 3 },
+      { p: [1, 2, 3], y: [0.5, 2, 4.5] },
+      {
+        p: [
+          [1, -2],
+          [0.5, 3],
+        ],
+        y: [
+          [0, 0],
+          [1, 1],
+        ],
+      },
+    ],
+    expected: (pt) => {
+      const [p, y] = [flat(pt.p), flat(pt.y)];
+      const d = p.map((v, i) => (2 * (v - y[i])) / p.length);
+      return { p: d, y: d.map((v) => -v) };
+    },
+  },
+  {
+    gate: "softmax_ce",
+    program: "softmax_ce(z, y)",
+    extra: 6,
+    points: [
+      { z: [1, 2, 3], y: [0, 0, 1] },
+      { z: [0.5, -1, 2, 0], y: [0.1, 0.2, 0.3, 0.4] },
+      {
+        z: [
+          [1, 0],
+          [-1, 2],
+        ],
+        y: [
+          [0, 1],
+          [0, 0],
+        ],
+      },
+      { z: 1.5, y: 1 },
+    ],
+    expected: (pt) => {
+      const [z, y] = [flat(pt.z), flat(pt.y)];
+      const s = softmax(z);
+      const total = y.reduce((a, b) => a + b, 0);
+      return { z: s.map((v, i) => total * v - y[i]), y: s.map((v) => -Math.log(v)) };
+    },
+  },
+];
+
+const at = (p: Point): string[] => Object.entries(p).map(([k, v]) => `${k}=${JSON.stringify(v)}`);
+
+/** Float64 agreement to 1e-12, relative to the larger magnitude (absolute below 1). */
+function close(a: readonly number[], b: readonly number[], what: string): void {
+  assert.equal(a.length, b.length, `${what}: lengths`);
+  a.forEach((x, i) => assert.ok(Math.abs(x - b[i]) <= 1e-12 * Math.max(1, Math.abs(x), Math.abs(b[i])), `${what}[${i}]: ${x} vs ${b[i]}`));
+}
+
+describe("granularity: each gate as one stage and staged into primitives", () => {
+  for (const c of CASES) {
+    for (const p of c.points) {
+      it(`${c.program} at ${at(p).join(", ")}`, () => {
+        const given = parseAssignments(at(p));
+        const gates = explainAll(c.program, given, { granularity: "gates" });
+        const prims = explainAll(c.program, given, { granularity: "primitives" });
+        // The gate is one stage in one view and absent (written in primitives) from the other.
+        assert.equal(gates.report.stages.filter((s) => s.op === c.gate).length, 1);
+        assert.equal(prims.report.stages.filter((s) => s.op === c.gate).length, 0);
+        assert.equal(prims.report.stages.length - gates.report.stages.length, c.extra);
+        const want = c.expected(p);
+        for (const name of Object.keys(want)) {
+          const g = Array.from(gates.grads.get(name)!.data);
+          const q = Array.from(prims.grads.get(name)!.data);
+          close(g, q, `d/d${name}, gates vs primitives`);
+          close(g, want[name], `d/d${name}, gates vs the closed form`);
+        }
+        close([gates.values.get(gates.staged.output)!.item()], [prims.values.get(prims.staged.output)!.item()], "the output");
+        const { comparison } = compareGranularity(c.program, given);
+        assert.equal(comparison.agree, true);
+        assert.deepEqual(comparison.stageCounts, { gates: gates.report.stages.length, primitives: prims.report.stages.length });
+      });
+    }
+  }
+
+  it("all gates in one program: the stage counts add up and the gradients agree", () => {
+    const program = "h = tanh(w*x); p = sigmoid(h); L = mse(p, t) + softmax_ce(z, q)";
+    const given = parseAssignments(["w=0.5,x=2,t=0.3", "z=[1,-1,0.5]", "q=[0.2,0.5,0.3]"]);
+    const { comparison } = compareGranularity(program, given);
+    assert.equal(comparison.stageCounts.primitives - comparison.stageCounts.gates, 5 + 3 + 2 + 6);
+    assert.equal(comparison.agree, true);
+    assert.deepEqual(
+      comparison.gradients.map((g) => g.name),
+      ["w", "x", "t", "z", "q"],
+    );
+  });
+
+  it("the gates' local derivatives are the core's VJP rules read back: σ(1 − σ), 1 − tanh², 2p − 2y", () => {
+    const local = (program: string, values: string) => explainAll(program, parseAssignments([values])).report.stages[0].local;
+    assert.deepEqual(local("sigmoid(x)", "x=2"), { x: "sigmoid(x) * (1 - sigmoid(x))" });
+    assert.deepEqual(local("tanh(x)", "x=2"), { x: "1 - tanh(x)^2" });
+    assert.deepEqual(local("mse(p, y)", "p=2,y=0.5"), { p: "2p - 2y", y: "2y - 2p" });
+  });
+
+  it("sigmoid in primitives is the seeds' four gates, with their local values at x = 2", () => {
+    const r = explainAll("sigmoid(x)", parseAssignments(["x=2"]), { granularity: "primitives" }).report;
+    assert.deepEqual(
+      r.stages.map((s) => s.equation),
+      ["a = -x", "b = exp(a)", "c = 1 + b", "d = 1 / c"],
+    );
+    // Gate four's local derivative -1/c^2 = -0.78 (the seeds' worked answer), and dx = 0.105.
+    assert.equal(r.stages[3].local.c, "-1 / c^2");
+    assert.ok(Math.abs(r.stages[3].localValue.c! + 0.7758) < 1e-4);
+    assert.ok(Math.abs((r.gradients.x as number) - 0.104994) < 1e-6);
+  });
+
+  it("the default is gates, and a user's name lands on the gate's last primitive stage", () => {
+    const given = parseAssignments(["x=1"]);
+    assert.equal(explainAll("y = sigmoid(x); 2y", given).report.stages[0].equation, "y = sigmoid(x)");
+    const prims = explainAll("y = sigmoid(x); 2y", given, { granularity: "primitives" }).report.stages;
+    assert.deepEqual(
+      prims.map((s) => s.equation),
+      ["a = -x", "b = exp(a)", "c = 1 + b", "y = 1 / c", "d = 2y"],
+    );
+  });
+
+  it("tanh in primitives stages e^u and e^-u once each, each fanning out to two stages", () => {
+    const r = explainAll("tanh(x)", parseAssignments(["x=0.5"]), { granularity: "primitives" }).report;
+    assert.deepEqual(
+      r.stages.map((s) => s.equation),
+      ["a = exp(x)", "b = -x", "c = exp(b)", "d = a - c", "f = a + c", "g = d / f"],
+    );
+  });
+
+  it("constant gate calls are not staged in either view; deep nesting stays linear", () => {
+    const given = parseAssignments(["x=1"]);
+    const { comparison } = compareGranularity("x + sigmoid(2) + mse(1, 3)", given);
+    assert.equal(comparison.stageCounts.gates, comparison.stageCounts.primitives);
+    const deep = "tanh(".repeat(40) + "x" + ")".repeat(40);
+    assert.equal(explainAll(deep, given, { granularity: "primitives" }).report.stages.length, 40 * 6);
+  });
+
+  it("a program with abstract functions has no gradients to compare", async () => {
+    const { comparison } = compareGranularity("fn g; sigmoid(g(x))", new Map());
+    assert.deepEqual(comparison.gradients, []);
+    assert.deepEqual(comparison.stageCounts, { gates: 2, primitives: 5 });
+    const r = await cli("explain", "fn g; sigmoid(g(x))", "--compare-granularity");
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, /no gradients to compare: a program with abstract functions has no values/);
+  });
+
+  it("generated code asks for primitives for the loss gates, and is written from them", () => {
+    const given = parseAssignments(["p=[1,2]", "y=[0,1]"]);
+    assert.throws(() => generateCode(explainAll("mse(p, y)", given), ["p", "y"], "python"), /granularity "primitives"/);
+    const code = generateCode(explainAll("mse(p, y)", given, { granularity: "primitives" }), ["p", "y"], "python");
+    assert.match(code, /np\.mean/);
+  });
+});
+
+describe("explain --granularity and --compare-granularity (CLI)", () => {
+  it("--granularity primitives stages the gate", async () => {
+    const r = await cli("explain", "sigmoid(x)", "--at", "x=2", "--granularity", "primitives", "--json");
+    assert.equal(r.code, 0);
+    const stages = (JSON.parse(r.out) as { stages: { equation: string }[] }).stages;
+    assert.equal(stages.length, 4);
+  });
+
+  for (const [format, marks] of [
+    ["table", ["=== Gates, one stage each (1 stages) ===", "=== Gates staged into primitives (4 stages) ===", "gradients agree"]],
+    ["markdown", ["## Gates, one stage each (1 stages)", "## Gates staged into primitives (4 stages)", "| x | 0.105 | 0.105 |"]],
+    ["latex", ["% Gates, one stage each (1 stages)", "\\begin{tabular}{lllll}", "& yes \\\\"]],
+  ] as const) {
+    it(`--compare-granularity --format ${format}`, async () => {
+      const r = await cli("explain", "sigmoid(x)", "--at", "x=2", "--compare-granularity", "--format", format);
+      assert.equal(r.code, 0, r.err);
+      for (const m of marks) assert.ok(r.out.includes(m), `${format} lacks ${m}:\n${r.out}`);
+    });
+  }
+
+  it("--compare-granularity --json: both reports, the stage counts and the gradients side by side", async () => {
+    const r = await cli("explain", "sum(tanh(x))", "--at", "x=[0.5,-1]", "--compare-granularity", "--json");
+    assert.equal(r.code, 0, r.err);
+    const j = JSON.parse(r.out) as {
+      granularity: {
+        stageCounts: { gates: number; primitives: number };
+        gradients: { name: string; gates: number[]; primitives: number[]; agree: boolean }[];
+        gates: { stages: unknown[] };
+        primitives: { stages: unknown[] };
+        agree: boolean;
+      };
+    };
+    assert.deepEqual(j.granularity.stageCounts, { gates: 2, primitives: 7 });
+    assert.equal(j.granularity.gates.stages.length, 2);
+    assert.equal(j.granularity.primitives.stages.length, 7);
+    assert.equal(j.granularity.agree, true);
+    close(
+      j.granularity.gradients[0].gates,
+      [0.5, -1].map((x) => 1 - Math.tanh(x) ** 2),
+      "gates",
+    );
+  });
+
+  it("clear one-line errors", async () => {
+    const bad = await cli("explain", "sigmoid(x)", "--at", "x=2", "--granularity", "prims");
+    assert.equal(bad.code, 1);
+    assert.equal(bad.err, 'error: --granularity must be gates or primitives, got "prims"');
+    const both = await cli("explain", "sigmoid(x)", "--at", "x=2", "--granularity", "gates", "--compare-granularity");
+    assert.equal(both.err, "error: --compare-granularity shows both granularities: leave out --granularity");
+    const svg = await cli("explain", "sigmoid(x)", "--at", "x=2", "--compare-granularity", "--format", "svg");
+    assert.equal(svg.err, "error: --compare-granularity prints table, markdown, latex, json, not svg");
+    const json = await cli("explain", "sigmoid(x)", "--at", "x=2", "--granularity", "none", "--json");
+    assert.deepEqual(JSON.parse(json.out), { error: '--granularity must be gates or primitives, got "none"' });
+    const code = await cli("explain", "mse(p, y)", "--at", "p=1,y=2", "--format", "python");
+    assert.equal(code.code, 1);
+    assert.match(code.err, /^error: code writes mse in its primitive operations: .*--granularity primitives/);
+  });
+});
