@@ -32,6 +32,29 @@ export { printExpr } from "./explain/language/print.js";
 export { toSvg, toTikz, toDot, toMermaid } from "./explain/renderers/figures.js";
 export { generateCode } from "./explain/interpreters/codegen.js";
 export { formatTable, formatMarkdown, formatLatex, verbatimLatex } from "./explain/renderers/format.js";
+export {
+  checkWork,
+  formatCheckWork,
+  type CheckWorkResult,
+  type CheckWorkOptions,
+  type CellResult,
+  type Verdict,
+  type Mistake,
+  type MistakeKind,
+} from "./explain/teaching/check-work.js";
+export {
+  parseAnswer,
+  parseInlineAnswer,
+  answerFormatOf,
+  AnswerError,
+  ANSWER_FILE_FORMATS,
+  type Answer,
+  type AnswerEntry,
+  type AnswerFormat,
+  type AnswerFileFormat,
+} from "./explain/teaching/answers.js";
+export { answerCells, type Cell, type CellKind } from "./explain/teaching/cells.js";
+export { blankTable } from "./explain/teaching/blank.js";
 export { chartSvg } from "./plot/chart.js";
 
 // The fastest backend available here is selected on import (the Node entry prefers its native one).
