@@ -15,6 +15,9 @@ import { ShapeError } from "../core/shape.js";
 import { parseAssignments, splitAssignments } from "../explain/language/values.js";
 import { collect, type AddCommand } from "./command.js";
 import { UsageError } from "./train.js";
+import { blankFormat } from "./blank.js";
+import { blankTable } from "../explain/teaching/blank.js";
+import type { AnswerFileFormat } from "../explain/teaching/answers.js";
 
 export const FORMATS = ["table", "markdown", "latex", "json", "dot", "svg", "png", "mermaid", "tikz", "python", "ts"] as const;
 export type Format = (typeof FORMATS)[number];
@@ -77,6 +80,8 @@ export interface ExplainCliOptions {
   json?: boolean;
   check?: boolean;
   step?: string;
+  /** Print the stage table with blank cells to fill in (any answer format: table, markdown, csv, latex, json). */
+  blank?: boolean;
 }
 
 /**
@@ -133,7 +138,7 @@ const RENDER: { readonly [F in Format]: (ex: Explanation) => string | Promise<Ui
 const SYMBOLIC_FORMATS: readonly Format[] = ["json", "markdown", "latex", "table"];
 
 /** The program text: the argument, or with "-" standard input (long programs do not fit on a command line). */
-function readProgram(programArg: string): string {
+export function readProgram(programArg: string): string {
   try {
     return programArg === "-" ? readFileSync(0, "utf8") : programArg;
   } catch (e) {
@@ -164,7 +169,7 @@ function checkOptions(opts: ExplainCliOptions): { format: Format; step: number |
 }
 
 /** An explain failure as the CLI words it: the message, then the input with a caret under the bad character. */
-function explainFailure(e: unknown): { message: string; position?: number } {
+export function explainFailure(e: unknown): { message: string; position?: number } {
   if (e instanceof ExplainSyntaxError) return { message: e.format(e.hint && cliHint(e.hint)), position: e.position };
   if (e instanceof ExplainError && e.hint) return { message: `${firstLine(e)} (${cliHint(e.hint)})` };
   if (e instanceof ExplainError || e instanceof ShapeError) return { message: firstLine(e) };
@@ -185,9 +190,14 @@ export async function explainCommand(programArg: string, opts: ExplainCliOptions
   let program: string;
   let format: Format;
   let step: number | undefined;
+  let blank: AnswerFileFormat | undefined;
   try {
     program = readProgram(programArg);
-    ({ format, step } = checkOptions(opts));
+    if (opts.blank) {
+      // --blank prints the stage table to fill in (src/cli/blank.ts), in its own formats.
+      [blank, format] = [blankFormat(opts), "table"];
+      if (opts.out !== undefined) prepareOutputPath(opts.out, "--out", "blank.md");
+    } else ({ format, step } = checkOptions(opts));
   } catch (e) {
     return fail(`error: ${firstLine(e)}`);
   }
@@ -195,10 +205,12 @@ export async function explainCommand(programArg: string, opts: ExplainCliOptions
   try {
     const ex = explainAll(program, parseAssignments(opts.at), { check: opts.check, step });
     const r = ex.report;
-    if (r.abstract && !SYMBOLIC_FORMATS.includes(format)) {
+    if (r.abstract && blank !== undefined)
+      return fail(`error: a program with abstract functions (${r.abstract.functions.join(", ")}) has no values to fill in`);
+    if (blank !== undefined) result = blankTable(r, blank);
+    else if (r.abstract && !SYMBOLIC_FORMATS.includes(format)) {
       return fail(`error: ${abstractError(r.abstract.functions, format === "python" || format === "ts" ? "code" : "a figure")}`);
-    }
-    result = await RENDER[format](ex);
+    } else result = await RENDER[format](ex);
   } catch (e) {
     const f = explainFailure(e);
     return fail(`error: ${f.message}`, f.position);
@@ -223,7 +235,8 @@ export const addExplain: AddCommand = (program, ctx) => {
     .option("--json", "same as --format json")
     .option("--check", "compare every gradient with central differences")
     .option("--step <lr>", "take one gradient-descent step with this step size and print the new inputs")
-    .action(async (source: string, opts: { at: string[]; format?: string; out?: string; json?: boolean; check?: boolean; step?: string }) => {
+    .option("--blank", "print the stage table with blank cells to fill in (formats table, markdown, csv, latex, json); backprop check reads it back")
+    .action(async (source: string, opts: ExplainCliOptions) => {
       ctx.setJson(!!opts.json || opts.format === "json");
       checkAtNames(opts.at);
       ctx.setCode(await explainCommand(source, opts, ctx.io.out, ctx.io.err));
