@@ -100,8 +100,12 @@ function textLayout(lines: readonly string[]): Layout {
   const out: Layout = { tables: [], loose: [] };
   let cur: Table | null = null;
   lines.forEach((raw, i) => {
-    const cells = raw.trim().split(/\s{2,}|\t+/);
+    let cells = raw.trim().split(/\s{2,}|\t+/);
     if (cur !== null && cells.length > 1) {
+      // An array stage's rule is printed with its shapes a few spaces apart, in the local derivative column.
+      const rule = cur.header.findIndex((h) => columnName(h) === "local derivative");
+      const extra = cells.length - cur.header.length;
+      if (extra > 0 && rule >= 0) cells = [...cells.slice(0, rule), cells.slice(rule, rule + extra + 1).join("   "), ...cells.slice(rule + extra + 1)];
       cur.rows.push({ cells, line: i + 1 });
       return;
     }

@@ -161,7 +161,7 @@ export function answerFormatOf(text: string, fileName?: string): AnswerFileForma
 /** An answer file's text, in the given format (else the one answerFormatOf infers). */
 export function parseAnswer(text: string, r: ExplainReport, format: AnswerFileFormat = answerFormatOf(text)): Answer {
   const raws = format === "json" ? readJsonAnswer(text, r) : readTables(text, format, r);
-  if (raws.every((x) => x.text === null || (typeof x.text === "string" && isBlankText(x.text))))
-    throw new AnswerError(`the answer has no values: fill in some cells (${namesHint(r)})`);
-  return toAnswer(format, raws, r);
+  const answer = toAnswer(format, raws, r);
+  if (answer.entries.length === 0) throw new AnswerError(`the answer has no values: fill in some cells (${namesHint(r)})`);
+  return answer;
 }

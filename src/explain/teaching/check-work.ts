@@ -86,7 +86,7 @@ export function checkWork(ex: Explanation, answer: Answer, options: CheckWorkOpt
   if (!(tol.rtol >= 0) || !(tol.atol >= 0)) throw new Error("the tolerances must be numbers >= 0");
   const givenBy = new Map(answer.entries.map((e) => [e.cell.key, e]));
   const world = new StudentWorld(ex);
-  const ctx = { r, world, tol, given: new Set(givenBy.keys()) };
+  const ctx = { r, world, tol, given: new Map([...givenBy].map(([k, e]) => [k, e.value])) };
   /** Per cell id: the key of the mistake its value in the student's world descends from. */
   const origin = new Map<string, string>();
   const results: CellResult[] = [];
@@ -108,9 +108,13 @@ export function checkWork(ex: Explanation, answer: Answer, options: CheckWorkOpt
       else if (fromEarlier !== null && closeValue(entry.value, fromEarlier, tol) && inherited !== undefined) {
         res.verdict = "carried";
         res.carriedFrom = inherited;
+      } else if (swapPartner(results, cell)) {
+        // The upstream half of a swap already reported on the edge's local derivative.
+        res.verdict = "carried";
+        res.carriedFrom = swapPartner(results, cell);
       } else {
         res.verdict = "wrong";
-        res.mistake = diagnose(ctx, cell, entry.value, fromEarlier ?? truth, entry.where);
+        res.mistake = diagnose(ctx, cell, entry.value, fromEarlier ?? truth, truth, entry.where);
         mistakes.push(res.mistake);
       }
     } else if (entry) {
@@ -132,6 +136,13 @@ export function checkWork(ex: Explanation, answer: Answer, options: CheckWorkOpt
   for (const c of results) counts[c.verdict]++;
   const first = mistakes[0] ?? null;
   return { correct: counts.wrong + counts.carried === 0, first, mistakes, cells: results, counts, tolerance: tol, summary: summaryLine(counts, first) };
+}
+
+/** For an upstream cell: the key of its edge's local derivative when that was diagnosed as swapped with it. */
+function swapPartner(results: readonly CellResult[], cell: Cell): string | undefined {
+  if (cell.kind !== "upstream") return undefined;
+  const local = results.find((c) => c.cell.kind === "local" && c.cell.edge === cell.edge);
+  return local?.mistake?.kind === "swapped" ? local.cell.key : undefined;
 }
 
 function zerosLike(ex: Explanation, name: string): Value {

@@ -41,6 +41,8 @@ export interface Mistake {
   paths?: { total: number; included: string[]; missing: string[] };
   /** Set when the mistake was inferred on an edge whose cells the student left blank, from a later cell (a final gradient). */
   inferred?: boolean;
+  /** An inferred mistake: other mistakes, on other edges, that give the same number (later in computation order). */
+  alternatives?: { kind: MistakeKind; stage: string; from?: string }[];
   message: string;
 }
 
@@ -62,15 +64,23 @@ export interface DiagnosisContext {
   r: ExplainReport;
   world: StudentWorld;
   tol: Tolerance;
-  given: ReadonlySet<string>;
+  /** The student's numbers by cell key (all of them, later cells included). */
+  given: ReadonlyMap<string, Value>;
 }
 
 const f = fmtValue;
+/** A local derivative's formula and its value, the value left out where the formula is that number. */
+const withValue = (formula: string, v: Value): string => (formula === f(v) ? formula : `${formula} = ${f(v)}`);
 const neg = (v: Value): Value => mapValues((x) => -x, v);
 const mul = (a: Value, b: Value): Value => mapValues((x, y) => x * y, a, b);
 
 function stageOf(r: ExplainReport, name: string): StageReport {
   return r.stages.find((s) => s.name === name)!;
+}
+
+/** The stage of that name, or undefined for an input. */
+function stageOrInput(r: ExplainReport, name: string): StageReport | undefined {
+  return r.stages.find((s) => s.name === name);
 }
 
 /** The value of a stage operand in the student's world: a name's value, or a constant. */
@@ -87,6 +97,15 @@ function otherOperand(ctx: DiagnosisContext, s: StageReport, e: EdgeReport): Val
   const pos = operandIndex(s, e);
   return s.operands.length === 2 ? operandValue(ctx, s, 1 - pos) : null;
 }
+
+/** Rules students mix up, per one-argument op: the value the mixed-up rule gives at x, and what to say. */
+const CONFUSED: Readonly<Record<string, { value: (x: number) => number; text: string }>> = {
+  sin: { value: (x) => -Math.sin(x), text: "that is -sin, the derivative of cos; sin's is cos" },
+  cos: { value: (x) => Math.cos(x), text: "that is cos, the derivative of sin; cos's is -sin" },
+  ln: { value: (x) => x, text: "the derivative of ln x is 1/x, not x" },
+  exp: { value: (x) => x * Math.exp(x - 1), text: "e^x is not a power of x: its derivative is e^x itself" },
+  tanh: { value: (x) => 1 - Math.tanh(x), text: "d/dx tanh x = 1 - tanh^2 x (the square is missing)" },
+};
 
 /** Slips in a local derivative, each as the value it gives (from the student's values of the stage's arguments). */
 function localSlips(ctx: DiagnosisContext, e: EdgeReport, local: Value): Candidate[] {
@@ -123,6 +142,10 @@ function localSlips(ctx: DiagnosisContext, e: EdgeReport, local: Value): Candida
       });
     }
   }
+  const x = ctx.world.values.get(e.from);
+  const confusion = x === undefined ? undefined : CONFUSED[s.op];
+  if (confusion && x !== undefined)
+    out.push({ kind: "wrong-local", value: mapValues(confusion.value, x), ...at, text: `${confusion.text}: d${e.to}/d${e.from} = ${e.local}` });
   const own = ctx.world.values.get(e.to);
   if (s.inputs.length === 1 && !["exp", "id", "add", "mul", "neg", "sub"].includes(s.op) && own !== undefined)
     out.push({
@@ -131,7 +154,7 @@ function localSlips(ctx: DiagnosisContext, e: EdgeReport, local: Value): Candida
       ...at,
       text: `that is the value of ${e.to} = ${s.expression}, not its derivative: d${e.to}/d${e.from} = ${e.local}`,
     });
-  out.push({ kind: "sign", value: neg(local), ...at, text: `sign error in d${e.to}/d${e.from}: it is ${e.local} = ${f(local)}` });
+  out.push({ kind: "sign", value: neg(local), ...at, text: `sign error in d${e.to}/d${e.from}: it is ${withValue(e.local, local)}` });
   return out;
 }
 
@@ -190,14 +213,16 @@ export function tangents(r: ExplainReport): Map<string, Map<string, number>> | n
  * Mistakes on earlier edges whose cells the student left blank, as they would show in the gradient of
  * `name`: each changes the gradient of the edge's argument u by Δ, which reaches `name` as Δ · du/dname.
  */
-function inferredCandidates(ctx: DiagnosisContext, name: string, label: string, expected: Value): Candidate[] {
+function inferredCandidates(ctx: DiagnosisContext, name: string, expected: Value): Candidate[] {
   const t = tangents(ctx.r);
   if (t === null || typeof expected !== "number") return [];
   const dn = t.get(name)!;
   const out: Candidate[] = [];
   ctx.r.edges.forEach((e, i) => {
     const reach = dn.get(e.from) ?? 0;
-    const edgeGiven = ["local", "upstream", "contribution"].some((k) => [...ctx.given].some((g) => g.startsWith(`${k}:${e.to}:${e.from}`)));
+    const edgeGiven = [...ctx.given.keys()].some(
+      (g) => /^(local|upstream|contribution):/.test(g) && g.replace(/^\w+:/, "").replace(/#\d+$/, "") === `${e.to}:${e.from}`,
+    );
     if (reach === 0 || edgeGiven || (e.from !== name && ctx.given.has(`grad:${e.from}`))) return;
     const up = ctx.world.grads.get(e.to);
     const local = e.localValue;
@@ -224,10 +249,10 @@ function inferredCandidates(ctx: DiagnosisContext, name: string, label: string, 
       stage: e.to,
       from: e.from,
       rule: ruleFor(stageOf(ctx.r, e.to), e),
-      text: `sign error on ${edgeLabel} (d${e.to}/d${e.from} = ${e.local} = ${f(local)})`,
+      text: `sign error on ${edgeLabel} (d${e.to}/d${e.from} = ${withValue(e.local, local)})`,
     });
   });
-  return out.map((c) => ({ ...c, inferred: true, text: `${label} is what ${c.text.replace(/^(.)/, (m) => m.toLowerCase())} gives` }));
+  return out.map((c) => ({ ...c, inferred: true }));
 }
 
 /** The first candidate that gives the student's number (and not the right one). */
@@ -307,20 +332,20 @@ function contributionCandidates(ctx: DiagnosisContext, cell: Cell, expected: Val
 }
 
 /** The mistake a wrong cell shows: the first candidate that gives the student's number, else the plain wording. */
-export function diagnose(ctx: DiagnosisContext, cell: Cell, given: Value, expected: Value, where: string): Mistake {
+export function diagnose(ctx: DiagnosisContext, cell: Cell, given: Value, expected: Value, truth: Value, where: string): Mistake {
   const shape = (v: Value) => JSON.stringify(mapValues(() => 0, v));
   let cands: Candidate[] = [];
   if (shape(given) !== shape(expected)) {
     const c = plainWrong(ctx, cell, expected);
-    return mistake(cell, where, given, expected, { ...c, kind: "shape", text: `${cell.label} has the shape of ${f(expected)}` });
+    return mistake(cell, where, given, expected, { ...c, kind: "shape", text: `${cell.label} has the shape of ${f(expected)}` }, truth);
   }
   if (cell.kind === "value") cands = [{ kind: "sign", value: neg(expected), stage: cell.name, text: `sign error in ${cell.label}` }];
   else if (cell.kind === "local") {
     const e = ctx.r.edges[cell.edge!];
     const up = ctx.world.grads.get(e.to);
     // Swapped: the student's local is the upstream, and their upstream (when given) the local.
-    const upGiven = ctx.world.upstreams.get(cell.edge!);
-    const upCell = ctx.given.has(cell.key.replace(/^local:/, "upstream:"));
+    const upGiven = ctx.given.get(cell.key.replace(/^local:/, "upstream:"));
+    const upCell = upGiven !== undefined;
     if (up !== undefined && (!upCell || (upGiven !== undefined && closeValue(upGiven, expected, ctx.tol))))
       cands.push({
         kind: "swapped",
@@ -342,19 +367,31 @@ export function diagnose(ctx: DiagnosisContext, cell: Cell, given: Value, expect
         text: `upstream and local are swapped on the edge ${e.to} <- ${e.from}: the upstream is ${f(expected)}, the local d${e.to}/d${e.from} ${f(local)}`,
       });
     const g = ctx.r.output === e.to ? [] : gradCandidates(ctx, e.to, `the gradient of ${e.to}`, expected);
-    cands.push(...g, ...(ctx.r.output === e.to ? [] : inferredCandidates(ctx, e.to, `the upstream ${f(given)}`, expected)));
+    cands.push(...g, ...(ctx.r.output === e.to ? [] : inferredCandidates(ctx, e.to, expected)));
   } else if (cell.kind === "grad") {
-    if (cell.name !== ctx.r.output)
-      cands.push(...gradCandidates(ctx, cell.name, cell.label, expected), ...inferredCandidates(ctx, cell.name, `${cell.label} = ${f(given)}`, expected));
+    if (cell.name !== ctx.r.output) cands.push(...gradCandidates(ctx, cell.name, cell.label, expected), ...inferredCandidates(ctx, cell.name, expected));
   } else cands = contributionCandidates(ctx, cell, expected);
   const hit = firstMatch(cands, given, expected, ctx.tol) ?? plainWrong(ctx, cell, expected);
-  const m = mistake(cell, where, given, expected, hit);
+  const m = mistake(cell, where, given, expected, hit, truth);
   // A mistake found on an earlier edge (the cells in between left blank) is that edge's, seen here.
-  if (hit.inferred) m.inferred = true;
+  if (hit.inferred) {
+    m.inferred = true;
+    const s = stageOrInput(ctx.r, hit.stage);
+    m.message = `${head(cell, given, expected, truth)}: it is what a mistake at ${s ? s.equation : hit.stage} gives: ${hit.text}`;
+    const others = cands.filter((c) => c !== hit && c.inferred && closeValue(given, c.value, ctx.tol) && !closeValue(c.value, expected, ctx.tol));
+    if (others.length)
+      m.alternatives = others.map((c) => (c.from === undefined ? { kind: c.kind, stage: c.stage } : { kind: c.kind, stage: c.stage, from: c.from }));
+  }
   return m;
 }
 
-function mistake(cell: Cell, where: string, given: Value, expected: Value, c: Candidate): Mistake {
+/** "gx = 6.47 is wrong (right: 5.472; from your own earlier numbers: 8)". */
+function head(cell: Cell, given: Value, expected: Value, truth: Value): string {
+  const same = JSON.stringify(expected) === JSON.stringify(truth);
+  return `${cell.label} = ${f(given)} is wrong (right: ${f(truth)}${same ? "" : `; from your own earlier numbers: ${f(expected)}`})`;
+}
+
+function mistake(cell: Cell, where: string, given: Value, expected: Value, c: Candidate, truth: Value): Mistake {
   const m: Mistake = {
     kind: c.kind,
     stage: c.stage,
@@ -363,7 +400,7 @@ function mistake(cell: Cell, where: string, given: Value, expected: Value, c: Ca
     where,
     given,
     expected,
-    message: `${cell.label} = ${f(given)} is wrong (right: ${f(expected)}): ${c.text}`,
+    message: `${head(cell, given, expected, truth)}: ${c.text}`,
   };
   if (c.from !== undefined) m.from = c.from;
   if (c.rule !== undefined) m.rule = c.rule;
