@@ -5,7 +5,7 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { explainAll, type Explanation } from "../src/explain/report/explain.js";
+import { explainAll } from "../src/explain/report/explain.js";
 import { parseAssignments } from "../src/explain/language/values.js";
 import { formatLatex, formatMarkdown, formatTable } from "../src/explain/renderers/format.js";
 import { reportJson } from "../src/explain/renderers/json.js";
@@ -13,7 +13,7 @@ import { checkWork, type CheckWorkResult } from "../src/explain/teaching/check-w
 import { AnswerError, parseAnswer, parseInlineAnswer, answerFormatOf, ANSWER_FILE_FORMATS, type AnswerFileFormat } from "../src/explain/teaching/answers.js";
 import { answerCells, trueValue, type Cell } from "../src/explain/teaching/cells.js";
 import { blankTable } from "../src/explain/teaching/blank.js";
-import type { Value } from "../src/explain/report/report.js";
+import type { Explanation, Value } from "../src/explain/report/report.js";
 
 const COURSE = "(ln(x) + sin(y))^2 + 4x"; // a = ln(x), b = sin(y), c = a + b, d = c^2, f = 4x, g = d + f
 const COURSE_AT = "x=e,y=pi/2";
