@@ -130,6 +130,8 @@ export function checkWork(ex: Explanation, answer: Answer, options: CheckWorkOpt
       if (res.verdict === "blank") res.carriedFrom = inherited;
     }
     if (value !== null) record(world, cell, value);
+    // An upstream written on an edge's row, where the stage's gradient was left blank, is the student's gradient of that stage.
+    if (entry && cell.kind === "upstream" && !givenBy.has(`grad:${cell.name}`)) world.grads.set(cell.name, entry.value);
     results.push(res);
   }
   const counts: Record<Verdict, number> = { right: 0, wrong: 0, carried: 0, blank: 0 };
