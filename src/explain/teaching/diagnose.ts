@@ -268,10 +268,12 @@ function plainWrong(ctx: DiagnosisContext, cell: Cell, expected: Value): Candida
     return { kind: "wrong-value", value: expected, stage: cell.name, text: `${s.equation} is ${f(expected)} in the forward pass` };
   }
   if (cell.kind === "grad" || cell.kind === "upstream") {
-    const name = cell.kind === "grad" ? cell.name : cell.name;
+    // An edge's upstream is the gradient of its consuming stage (cell.name), as the stage's own gradient cell.
+    const name = cell.name;
     if (name === r.output) return { kind: "wrong-gradient", value: expected, stage: name, text: `the backward pass starts with d${r.output}/d${r.output} = 1` };
     const into = r.edges.filter((e) => e.from === name);
     const terms = into.map((e) => `${e.to}`).join(", ");
+    if (into.length === 0) return { kind: "wrong-gradient", value: expected, stage: name, text: `the output does not use ${name}: its gradient is 0` };
     return {
       kind: "wrong-gradient",
       value: expected,
