@@ -10,7 +10,15 @@ import { parseAssignments } from "../src/explain/language/values.js";
 import { formatLatex, formatMarkdown, formatTable } from "../src/explain/renderers/format.js";
 import { reportJson } from "../src/explain/renderers/json.js";
 import { checkWork, type CheckWorkResult } from "../src/explain/teaching/check-work.js";
-import { AnswerError, parseAnswer, parseInlineAnswer, answerFormatOf, ANSWER_FILE_FORMATS, type AnswerFileFormat } from "../src/explain/teaching/answers.js";
+import {
+  AnswerError,
+  parseAnswer,
+  parseInlineAnswer,
+  answerFromCells,
+  answerFormatOf,
+  ANSWER_FILE_FORMATS,
+  type AnswerFileFormat,
+} from "../src/explain/teaching/answers.js";
 import { answerCells, trueValue, type Cell } from "../src/explain/teaching/cells.js";
 import { blankTable } from "../src/explain/teaching/blank.js";
 import type { Explanation, Value } from "../src/explain/report/report.js";
@@ -471,3 +479,17 @@ function parseLineOf(text: string): number | undefined {
   }
   return undefined;
 }
+
+test("answers: from a front end's numbers by cell key or label, blanks skipped", () => {
+  const e = ex(QUOTIENT, "x=2,y=4");
+  const a = answerFromCells({ "value:a": 0.5, "da/dy": "-2/4^2", gx: "", "grad:y": null }, e.report);
+  assert.deepEqual(
+    a.entries.map((x) => [x.cell.key, x.value]),
+    [
+      ["value:a", 0.5],
+      ["local:a:y", -0.125],
+    ],
+  );
+  assert.equal(checkWork(e, a).correct, true);
+  assert.throws(() => answerFromCells({ q: 1 }, e.report), /q: unknown name 'q'/);
+});

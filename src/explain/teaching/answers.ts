@@ -137,6 +137,16 @@ export function parseInlineAnswer(texts: string | readonly string[], r: ExplainR
   return toAnswer("inline", raws, r);
 }
 
+/**
+ * An answer from numbers a front end already holds, keyed by cell key or label ({ "grad:x": 5.47,
+ * "dc/da": "1/e" }): a playground's quiz builds one from its input boxes on every keystroke. Blank
+ * strings are blank cells; text is read as a cell of a table is.
+ */
+export function answerFromCells(values: Readonly<Record<string, Value | string | null>>, r: ExplainReport): Answer {
+  const raws = Object.entries(values).map(([name, v]): RawEntry => ({ cell: cellByName(r, name, name), text: v, where: name }));
+  return toAnswer("inline", raws, r);
+}
+
 /** An inline answer naming every input's gradient: gx=...,gy=... */
 function exampleInline(r: ExplainReport): string {
   return answerCells(r)
