@@ -189,23 +189,32 @@ function gradCandidates(ctx: DiagnosisContext, name: string, label: string, expe
   return [...fanOutCandidates(ctx, name, label), { kind: "sign", value: neg(expected), stage: name, text: `sign error in ${label}` }];
 }
 
+/** Past this many stages mistakes are not inferred across blank cells (the pairs grow with the square). */
+const TANGENT_STAGE_LIMIT = 400;
+const TANGENTS = new WeakMap<ExplainReport, Map<string, Map<string, number>> | null>();
+
 /**
  * d u / d n for every pair of names, from the true local derivatives (scalar programs): how a change in
  * the gradient of u reaches the gradient of n. Null for array programs.
  */
 export function tangents(r: ExplainReport): Map<string, Map<string, number>> | null {
-  if (!r.scalar || r.stages.length > 300 || r.edges.some((e) => e.localValue === null)) return null;
-  const names = [...r.inputs, ...r.stages.map((s) => s.name)];
-  const out = new Map<string, Map<string, number>>();
-  for (const n of names) {
-    const t = new Map<string, number>([[n, 1]]);
-    for (const s of r.stages) {
-      let sum = t.get(s.name) ?? 0;
-      for (const e of r.edges) if (e.to === s.name) sum += (e.localValue ?? 0) * (t.get(e.from) ?? 0);
-      if (sum !== 0) t.set(s.name, sum);
+  if (TANGENTS.has(r)) return TANGENTS.get(r)!;
+  let out: Map<string, Map<string, number>> | null = null;
+  if (r.scalar && r.stages.length <= TANGENT_STAGE_LIMIT && r.edges.every((e) => e.localValue !== null)) {
+    const into = new Map<string, EdgeReport[]>();
+    for (const e of r.edges) into.set(e.to, [...(into.get(e.to) ?? []), e]);
+    out = new Map();
+    for (const n of [...r.inputs, ...r.stages.map((s) => s.name)]) {
+      const t = new Map<string, number>([[n, 1]]);
+      for (const s of r.stages) {
+        let sum = t.get(s.name) ?? 0;
+        for (const e of into.get(s.name) ?? []) sum += (e.localValue ?? 0) * (t.get(e.from) ?? 0);
+        if (sum !== 0) t.set(s.name, sum);
+      }
+      out.set(n, t);
     }
-    out.set(n, t);
   }
+  TANGENTS.set(r, out);
   return out;
 }
 
