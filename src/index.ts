@@ -35,6 +35,29 @@ export { formatTable, formatMarkdown, formatLatex, verbatimLatex } from "./expla
 export { compareGranularity, type GranularityComparison } from "./explain/report/granularity.js";
 export { compareTable, compareMarkdown, compareLatex, compareJson } from "./explain/renderers/compare.js";
 export { GRANULARITIES, type Granularity } from "./explain/language/gates.js";
+export {
+  checkWork,
+  formatCheckWork,
+  type CheckWorkResult,
+  type CheckWorkOptions,
+  type CellResult,
+  type Verdict,
+  type Mistake,
+  type MistakeKind,
+} from "./explain/teaching/check-work.js";
+export {
+  parseAnswer,
+  parseInlineAnswer,
+  answerFormatOf,
+  AnswerError,
+  ANSWER_FILE_FORMATS,
+  type Answer,
+  type AnswerEntry,
+  type AnswerFormat,
+  type AnswerFileFormat,
+} from "./explain/teaching/answers.js";
+export { answerCells, type Cell, type CellKind } from "./explain/teaching/cells.js";
+export { blankTable } from "./explain/teaching/blank.js";
 export { chartSvg } from "./plot/chart.js";
 
 // The fastest backend available here is selected on import (the Node entry prefers its native one).

@@ -17,6 +17,8 @@ import { parseAssignments, splitAssignments } from "../explain/language/values.j
 import { collect, type AddCommand } from "./command.js";
 import { UsageError } from "./train.js";
 import { checkGranularity, renderComparison, type GranularityCliOptions } from "./granularity.js";
+import { blankFormat } from "./blank.js";
+import { blankTable } from "../explain/teaching/blank.js";
 
 export const FORMATS = ["table", "markdown", "latex", "json", "dot", "svg", "png", "mermaid", "tikz", "python", "ts"] as const;
 export type Format = (typeof FORMATS)[number];
@@ -79,6 +81,8 @@ export interface ExplainCliOptions extends GranularityCliOptions {
   json?: boolean;
   check?: boolean;
   step?: string;
+  /** Print the stage table with blank cells to fill in (any answer format: table, markdown, csv, latex, json). */
+  blank?: boolean;
 }
 
 /**
@@ -135,7 +139,7 @@ const RENDER: { readonly [F in Format]: (ex: Explanation) => string | Promise<Ui
 const SYMBOLIC_FORMATS: readonly Format[] = ["json", "markdown", "latex", "table"];
 
 /** The program text: the argument, or with "-" standard input (long programs do not fit on a command line). */
-function readProgram(programArg: string): string {
+export function readProgram(programArg: string): string {
   try {
     return programArg === "-" ? readFileSync(0, "utf8") : programArg;
   } catch (e) {
@@ -166,11 +170,36 @@ function checkOptions(opts: ExplainCliOptions): { format: Format; step: number |
 }
 
 /** An explain failure as the CLI words it: the message, then the input with a caret under the bad character. */
-function explainFailure(e: unknown): { message: string; position?: number } {
+export function explainFailure(e: unknown): { message: string; position?: number } {
   if (e instanceof ExplainSyntaxError) return { message: e.format(e.hint && cliHint(e.hint)), position: e.position };
   if (e instanceof ExplainError && e.hint) return { message: `${firstLine(e)} (${cliHint(e.hint)})` };
   if (e instanceof ExplainError || e instanceof ShapeError) return { message: firstLine(e) };
   return { message: `internal error: ${firstLine(e)}` };
+}
+
+/** The work explain does once the program is read: explain it at the given values and render the result. */
+type Render = (program: string, given: ReadonlyMap<string, bp.Tensor>) => string | Uint8Array | Promise<string | Uint8Array>;
+
+/**
+ * What explain prints, decided from the options before any work (so that a bad option costs nothing):
+ * a blank stage table to fill in, both granularities side by side, or one report in one format.
+ */
+function plan(opts: ExplainCliOptions): Render {
+  if (opts.blank) {
+    // --blank prints the stage table to fill in (src/cli/blank.ts), in its own formats.
+    const blank = blankFormat(opts);
+    const granularity = checkGranularity(opts, "table");
+    if (granularity === null) throw new UsageError("--blank prints one stage table: leave out --compare-granularity");
+    if (opts.out !== undefined) prepareOutputPath(opts.out, "--out", "blank.md");
+    return (program, given) => {
+      const r = explainAll(program, given, granularity ? { granularity } : {}).report;
+      if (r.abstract) throw new ExplainError(`a program with abstract functions (${r.abstract.functions.join(", ")}) has no values to fill in`);
+      return blankTable(r, blank);
+    };
+  }
+  const { format, step, granularity } = checkOptions(opts);
+  if (granularity === null) return (program, given) => renderComparison(program, given, { check: opts.check, step }, format);
+  return (program, given) => renderOne(program, given, { check: opts.check, step, ...(granularity ? { granularity } : {}) }, format);
 }
 
 export async function explainCommand(programArg: string, opts: ExplainCliOptions, out: (s: string) => void, err: (s: string) => void): Promise<number> {
@@ -185,20 +214,16 @@ export async function explainCommand(programArg: string, opts: ExplainCliOptions
     return 1;
   };
   let program: string;
-  let format: Format;
-  let step: number | undefined;
-  let granularity: ReturnType<typeof checkGranularity>;
+  let render: Render;
   try {
     program = readProgram(programArg);
-    ({ format, step, granularity } = checkOptions(opts));
+    render = plan(opts);
   } catch (e) {
     return fail(`error: ${firstLine(e)}`);
   }
   let result: string | Uint8Array;
   try {
-    const given = parseAssignments(opts.at);
-    if (granularity === null) result = renderComparison(program, given, { check: opts.check, step }, format);
-    else result = await renderOne(program, given, { check: opts.check, step, ...(granularity ? { granularity } : {}) }, format);
+    result = await render(program, parseAssignments(opts.at));
   } catch (e) {
     const f = explainFailure(e);
     return fail(`error: ${f.message}`, f.position);
@@ -235,7 +260,8 @@ export const addExplain: AddCommand = (program, ctx) => {
     .option("--step <lr>", "take one gradient-descent step with this step size and print the new inputs")
     .option("--granularity <g>", "gates (default): sigmoid, tanh, mse, softmax_ce one stage each; primitives: staged into their primitive operations")
     .option("--compare-granularity", "both granularities side by side, with their gradients compared (table, markdown, latex, json)")
-    .action(async (source: string, opts: ExplainCliOptions & { json?: boolean }) => {
+    .option("--blank", "print the stage table with blank cells to fill in (formats table, markdown, csv, latex, json); backprop check reads it back")
+    .action(async (source: string, opts: ExplainCliOptions) => {
       ctx.setJson(!!opts.json || opts.format === "json");
       checkAtNames(opts.at);
       ctx.setCode(await explainCommand(source, opts, ctx.io.out, ctx.io.err));
