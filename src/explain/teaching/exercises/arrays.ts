@@ -95,6 +95,7 @@ export const shapes: Generator = (rng, d) => {
     title: d === 1 ? "Broadcasting shapes" : "Broadcasting and matmul shapes",
     question: [intro.md, "", ...lines.map((l) => `- ${l.md}`)].join("\n"),
     questionLatex: [intro.tex, "\\begin{itemize}", ...lines.map((l) => `\\item[] ${l.tex}`), "\\end{itemize}"].join("\n"),
+    shapes: parts.map((p) => ({ x: p.a, op: p.op, y: p.b })),
     figure: false,
     key: { answers, steps, stepsLatex: steps.map((s) => s.replace(/([%&#_$])/g, "\\$1")) },
   };
@@ -187,7 +188,11 @@ export const paramCount: Generator = (rng, d) => {
   const q = joinParts([
     `A fully connected network (MLP) has layer sizes ${arch}: ${sizes[0]} inputs, `,
     `${hidden} hidden layer${hidden > 1 ? "s" : ""} and ${sizes[sizes.length - 1]} output${sizes[sizes.length - 1] > 1 ? "s" : ""}; every layer has weights and a bias. How many parameters does each layer have (weights and biases), and how many in all?`,
-    ...(d === 3 ? [` With a batch of ${batch} inputs, what is the shape of each layer's output, and of the gradient of the first layer's weight matrix?`] : []),
+    ...(d === 3
+      ? [
+          ` Each layer computes x @ W + b with W of shape (inputs, outputs), as bp.Linear does. With a batch of ${batch} inputs (the rows of x), what is the shape of each layer's output, and of the gradient of the first layer's weight matrix?`,
+        ]
+      : []),
   ]);
   const answers: KeyAnswer[] = counts.map((c, i) => ({
     label: `layer ${i + 1} (${sizes[i]} → ${sizes[i + 1]})`,
@@ -198,17 +203,15 @@ export const paramCount: Generator = (rng, d) => {
   }));
   answers.push({ label: "total", labelLatex: "\\text{total}", value: total, text: String(total), latex: String(total) });
   if (d === 3) {
-    sizes
-      .slice(1)
-      .forEach((s, i) =>
-        answers.push({
-          label: `layer ${i + 1} output shape`,
-          labelLatex: `\\text{layer ${i + 1} output shape}`,
-          value: [batch, s],
-          text: shapeText([batch, s]),
-          latex: shapeText([batch, s]),
-        }),
-      );
+    sizes.slice(1).forEach((s, i) =>
+      answers.push({
+        label: `layer ${i + 1} output shape`,
+        labelLatex: `\\text{layer ${i + 1} output shape}`,
+        value: [batch, s],
+        text: shapeText([batch, s]),
+        latex: shapeText([batch, s]),
+      }),
+    );
     const g = [sizes[0], sizes[1]];
     answers.push({
       label: "shape of the first weight gradient",
@@ -223,6 +226,7 @@ export const paramCount: Generator = (rng, d) => {
     title: "Parameter counts of an MLP",
     question: q.md,
     questionLatex: q.tex,
+    sizes,
     figure: false,
     key: { answers, steps, stepsLatex: steps.map((s) => s.replace(/×/g, "$\\times$")) },
   };

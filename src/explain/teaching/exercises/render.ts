@@ -74,6 +74,8 @@ function handoutJson(ex: Exercise): object {
     program: ex.program,
     at: ex.at,
     lr: ex.lr,
+    shapes: ex.shapes,
+    sizes: ex.sizes,
   };
 }
 

@@ -64,22 +64,26 @@ export const staging: Generator = (rng, d) => {
   const at = drawValues(rng, vars, d);
   const r = explainFor(program, at);
   if (!r) return null;
-  return draft(
-    "Stage it, then backpropagate",
-    [
-      "Stage ",
-      programMath(program),
-      " into one operation per equation (name the stages a, b, c, ...). At ",
-      valuesMath(at),
-      ", compute every stage's forward value; then go backward: each stage's local derivatives, the upstream gradient it receives and the gradient it passes on, and finally ",
-      ...partialsList("f", vars),
-      ".",
-    ],
-    program,
-    at,
-    r,
-    [valueAnswer(r, "f"), ...gradientAnswers(r, "f")],
-  );
+  // The graph would give the staging away: the handout leaves it out (the key draws it).
+  return {
+    ...draft(
+      "Stage it, then backpropagate",
+      [
+        "Stage ",
+        programMath(program),
+        " into one operation per equation (name the stages a, b, c, ...). At ",
+        valuesMath(at),
+        ", compute every stage's forward value; then go backward: each stage's local derivatives, the upstream gradient it receives and the gradient it passes on, and finally ",
+        ...partialsList("f", vars),
+        ".",
+      ],
+      program,
+      at,
+      r,
+      [valueAnswer(r, "f"), ...gradientAnswers(r, "f")],
+    ),
+    figure: false,
+  };
 };
 
 /** Inputs of the report with more than one outgoing wire, each with its contributions. */

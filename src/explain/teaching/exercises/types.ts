@@ -78,9 +78,13 @@ export interface Exercise {
   /** The program given to the explainer and its input values (absent for shape and count questions). */
   program?: string;
   at?: Record<string, Value>;
+  /** A shapes exercise's operations: x.shape, the operator (+ broadcasts, @ is the matrix product), y.shape. */
+  shapes?: { x: number[]; op: "+" | "@"; y: number[] }[];
+  /** A parameter-count exercise's layer sizes (inputs, hidden..., outputs). */
+  sizes?: number[];
   /** Learning rate of a descent-step exercise. */
   lr?: number;
-  /** Whether the handout shows the computational graph (blank) and the key the filled one. */
+  /** Whether the handout shows the computational graph (blank, inputs only); the key draws it filled whenever there is a program. */
   figure: boolean;
   key: ExerciseKey;
 }
