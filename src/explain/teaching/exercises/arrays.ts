@@ -84,12 +84,10 @@ export const shapes: Generator = (rng, d) => {
   });
   const steps = parts.map((p, i) => (p.op === "@" ? matmulSteps(p.a, p.b) : broadcastSteps(p.a, p.b)).map((s) => `(${letters[i]}) ${s}`)).flat();
   const intro = joinParts([
-    d === 1 ? "Does NumPy allow the addition " : "Does NumPy allow each operation ",
-    "(broadcasting for ",
-    m("+", "+"),
-    ", the matrix product for ",
-    m("@", "@"),
-    ")? If so, give the result's shape; if not, say which dimensions clash.",
+    ...(d === 1
+      ? ["Does NumPy allow each addition ", m("x + y", "x + y"), " (broadcasting)?"]
+      : ["Does NumPy allow each operation (broadcasting for ", m("+", "+"), ", the matrix product for ", m("@", "@"), ")?"]),
+    " If so, give the result's shape; if not, say which dimensions clash.",
   ]);
   return {
     title: d === 1 ? "Broadcasting shapes" : "Broadcasting and matmul shapes",

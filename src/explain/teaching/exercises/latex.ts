@@ -162,13 +162,14 @@ function sheet(exercises: readonly Exercise[], title: string, intro: string, bod
 export function latexHandout(exercises: readonly Exercise[], info: SheetInfo): string {
   const intro = `${exercises.length} exercise${exercises.length > 1 ? "s" : ""}; the answer key is a separate sheet. Regenerate with \\texttt{${texWords(sheetCommand(info))}}.`;
   return sheet(exercises, `Exercises: ${sheetTitle(info)}`, intro, (ex, _i, colors) => {
-    const out = [ex.questionLatex];
+    // One box per exercise, so that a question and its graph stay on the same page.
+    const out = ["\\begin{minipage}{\\linewidth}", "\\setlength{\\parskip}{0.6em}", ex.questionLatex];
     if (ex.figure && ex.key.report) {
       const f = figure(ex.key.report, true);
       f.colors.forEach((c) => colors.add(c));
       out.push("", "The computational graph, to fill in: forward values above the wires, gradients below.", ...f.body);
     }
-    out.push("\\vspace{2em}");
+    out.push("\\end{minipage}", "\\vspace{2em}");
     return out;
   });
 }
