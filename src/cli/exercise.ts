@@ -3,9 +3,9 @@
  * [--out FILE] [--key-out FILE] [--key] [--json]`: a seeded exercise sheet and its answer key.
  */
 import { extname, resolve } from "node:path";
-import { generateExercises, isTopic } from "../explain/teaching/exercises/generate.js";
+import { generateExercises, isTopic, topicList } from "../explain/teaching/exercises/generate.js";
 import { EXERCISE_FORMATS, renderHandout, renderKey, type ExerciseFormat, type SheetInfo } from "../explain/teaching/exercises/render.js";
-import { EXERCISE_TOPICS, MAX_EXERCISES, TOPIC_TITLES, type Difficulty } from "../explain/teaching/exercises/types.js";
+import { EXERCISE_TOPICS, MAX_EXERCISES, type Difficulty } from "../explain/teaching/exercises/types.js";
 import { prepareOutputPath, reasonOf, writeFileAtomic } from "./files.js";
 import { toJson } from "../explain/renderers/json.js";
 import type { AddCommand } from "./command.js";
@@ -61,7 +61,7 @@ function intOption(flag: string, text: string, lo: number, hi: number): number {
 
 /** The options checked before any work: topic, numbers, format and output paths. */
 export function checkExerciseOptions(opts: ExerciseCliOptions): { info: SheetInfo; format: ExerciseFormat; out?: string; keyOut?: string } {
-  const topics = `all, or one of: ${EXERCISE_TOPICS.map((t) => `${t} (${TOPIC_TITLES[t]})`).join(", ")}`;
+  const topics = `all, or one of: ${topicList()}`;
   if (opts.topic === undefined) throw new UsageError(`--topic is required: ${topics}`);
   if (opts.topic !== "all" && !isTopic(opts.topic)) throw new UsageError(`unknown topic "${opts.topic}": use ${topics}`);
   const difficulty = intOption("--difficulty", opts.difficulty, 1, 3) as Difficulty;

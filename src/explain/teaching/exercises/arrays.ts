@@ -5,7 +5,7 @@
 import * as bp from "../../core.js";
 import type { Value } from "../../report/report.js";
 import { explainFor, intIn, pick } from "./draw.js";
-import { gradientAnswers, valueAnswer, type Generator } from "./scalar.js";
+import { gradientAnswers, valueAnswer, type Generator } from "./answers.js";
 import { joinParts, m, programMath, shapeText, valuesMath, type Part } from "./text.js";
 import type { KeyAnswer } from "./types.js";
 

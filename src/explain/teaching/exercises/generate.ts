@@ -6,7 +6,9 @@
 import * as bp from "../../core.js";
 import { paramCount, layer, shapes } from "./arrays.js";
 import { exerciseSeed } from "./draw.js";
-import { chainRule, descentStep, fanOut, sigmoid, staging, symbolic, type Generator } from "./scalar.js";
+import { type Generator } from "./answers.js";
+import { fanOut, staging, symbolic } from "./scalar.js";
+import { chainRule, descentStep, sigmoid } from "./templates.js";
 import {
   EXERCISE_TOPICS,
   ExerciseError,
