@@ -82,3 +82,17 @@ export { serveThread as serveWasmThread, type SpawnThread, type ThreadPort, type
 export function useWasmThreads(spawn: SpawnThread, count: number, eager = false): boolean {
   return wasmBackend?.useThreads(spawn, count, eager) ?? false;
 }
+export { generateExercises, generateExercise, topicList } from "./explain/teaching/exercises/generate.js";
+export { renderHandout, renderKey, EXERCISE_FORMATS, type ExerciseFormat, type SheetInfo } from "./explain/teaching/exercises/render.js";
+export {
+  EXERCISE_TOPICS,
+  TOPIC_TITLES,
+  MAX_EXERCISES,
+  ExerciseError,
+  type ExerciseTopic,
+  type Difficulty,
+  type ExerciseRequest,
+  type Exercise,
+  type ExerciseKey,
+  type KeyAnswer,
+} from "./explain/teaching/exercises/types.js";

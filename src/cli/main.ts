@@ -3,6 +3,7 @@ import { Command, CommanderError } from "commander";
 import { addExplain } from "./explain.js";
 import { addCheck } from "./check.js";
 import { addShapes } from "./shapes.js";
+import { addExercise } from "./exercise.js";
 import { useNativeBackend } from "../node/native.js";
 import { addExplainModel, addPredict, addTrain } from "./train.js";
 import type { AddCommand, CommandContext, Io } from "./command.js";
@@ -15,7 +16,7 @@ const VERSION = "0.1.0";
 useNativeBackend();
 
 /** The commands, in the order --help lists them. */
-const COMMANDS: readonly AddCommand[] = [addShapes, addExplain, addCheck, addTrain, addPredict, addExplainModel];
+const COMMANDS: readonly AddCommand[] = [addShapes, addExplain, addCheck, addExercise, addTrain, addPredict, addExplainModel];
 
 /** The message as one line, without a leading "error: " (commander's messages have one). */
 function oneLine(e: unknown): string {
