@@ -166,6 +166,43 @@ export interface ExplainReport {
    * gradients and local values are NaN, empty or null, and `note` says why (abstract.ts).
    */
   abstract?: { functions: string[]; note: string };
+  /** Scalar programs: each input's gradient as the sum over paths to the output (paths.ts). */
+  paths?: PathsReport;
+}
+
+/** One path from an input to the output, one wire at a time, and the product of the local derivatives on it. */
+export interface GradientPath {
+  /** The names along the path, the input first and the output last: x -> a -> f. */
+  names: string[];
+  /** The operand position of each wire (x * x has two wires from x, 0 and 1: two paths). */
+  argIndices: number[];
+  /** The local derivative on each wire, in the path's order (∂a/∂x first). */
+  factors: string[];
+  /** Their product, text and LaTeX (null where a factor has no LaTeX form). */
+  product: string;
+  productLatex: string | null;
+  /** The product's value (null where a local value is unknown: abstract functions). */
+  value: number | null;
+}
+
+export interface InputPaths {
+  input: string;
+  /** How many paths lead from the input to the output (approximate past 2^53; see countText). */
+  count: number;
+  /** The exact count in decimal. */
+  countText: string;
+  /** The paths, numbered from 1 in this order; absent when there are more than the limit. */
+  paths?: GradientPath[];
+  /** With `paths`: the sum of their products, which is the gradient. */
+  sum?: number | null;
+  /** Without `paths`: the fan-out sums (chain rule per name) of the names between the input and the output, backward. */
+  fanOut?: { name: string; text: string; latex: string }[];
+}
+
+export interface PathsReport {
+  /** Paths listed per input at most; past it the count and the fan-out sums stand in. */
+  limit: number;
+  inputs: InputPaths[];
 }
 
 export interface PerStageDerivative {
@@ -182,6 +219,8 @@ export interface ExplainOptions {
    * it they are shown unsimplified. A front end with less time to spare may lower it.
    */
   simplifyStepsPerNode?: number;
+  /** Paths listed per input at most (default PATH_LIMIT, paths.ts); past it the report gives their count. */
+  pathLimit?: number;
 }
 
 /** Everything explain computed: the report, and the staged program and values the emitters need. */
