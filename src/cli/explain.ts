@@ -7,6 +7,8 @@ import { explainAll, ExplainError } from "../explain/report/explain.js";
 import type { Explanation } from "../explain/report/report.js";
 import { formatLatex, formatMarkdown, formatTable } from "../explain/renderers/format.js";
 import { toDot, toMermaid, toSvg, toTikz } from "../explain/renderers/figures.js";
+import { figureWithPath } from "../explain/renderers/path-figure.js";
+import { PATH_FORMATS, pathLimitOf } from "./explain-paths.js";
 import { svgToPng } from "./png.js";
 import { ExplainSyntaxError, type ErrorHint } from "../explain/language/parser.js";
 import { reportJson, toJson } from "../explain/renderers/json.js";
@@ -77,6 +79,9 @@ export interface ExplainCliOptions {
   json?: boolean;
   check?: boolean;
   step?: string;
+  /** Draw one path of the sum over paths: INPUT:NUMBER (x:2). */
+  path?: string;
+  pathLimit?: string;
 }
 
 /**
@@ -115,16 +120,16 @@ function firstLine(e: unknown): string {
 }
 
 /** Each format's renderer over one explanation (the report, with the trace for generated code). */
-const RENDER: { readonly [F in Format]: (ex: Explanation) => string | Promise<Uint8Array> } = {
+const RENDER: { readonly [F in Format]: (ex: Explanation, path?: string) => string | Promise<Uint8Array> } = {
   table: (ex) => formatTable(ex.report),
   markdown: (ex) => formatMarkdown(ex.report),
   latex: (ex) => formatLatex(ex.report),
   json: (ex) => reportJson(ex.report), // Infinity, -Infinity and NaN as strings (JSON has no such numbers)
   dot: (ex) => toDot(ex.report),
-  svg: (ex) => toSvg(ex.report),
-  png: (ex) => svgToPng(toSvg(ex.report)),
+  svg: (ex, path) => figureWithPath(ex.report, path, toSvg),
+  png: (ex, path) => svgToPng(figureWithPath(ex.report, path, toSvg)),
   mermaid: (ex) => toMermaid(ex.report),
-  tikz: (ex) => toTikz(ex.report),
+  tikz: (ex, path) => figureWithPath(ex.report, path, toTikz),
   python: (ex) => generateCode(ex, ex.report.inputs, "python"),
   ts: (ex) => generateCode(ex, ex.report.inputs, "ts"),
 };
@@ -146,7 +151,7 @@ function readProgram(programArg: string): string {
  * unwritable folder is an error now; missing folders are made, as train does for --save; the path
  * comes first: "is a directory" says more than "no extension") and --step.
  */
-function checkOptions(opts: ExplainCliOptions): { format: Format; step: number | undefined } {
+function checkOptions(opts: ExplainCliOptions): { format: Format; step: number | undefined; pathLimit: number | undefined } {
   if (opts.format !== undefined && !isFormat(opts.format)) throw new UsageError(`unknown format "${opts.format}" (use one of ${FORMATS.join(", ")})`);
   if (opts.out !== undefined) {
     const explicit = opts.json ? "json" : opts.format;
@@ -160,7 +165,9 @@ function checkOptions(opts: ExplainCliOptions): { format: Format; step: number |
   if (format === "png" && !opts.out) throw new UsageError("--format png needs --out FILE (PNG is binary)");
   const step = opts.step === undefined ? undefined : Number(opts.step);
   if (step !== undefined && !Number.isFinite(step)) throw new UsageError(`--step needs a number, got "${opts.step}"`);
-  return { format, step };
+  if (opts.path !== undefined && !PATH_FORMATS.includes(format))
+    throw new UsageError(`--path draws a path in a figure: use --format ${PATH_FORMATS.slice(0, -1).join(", ")} or ${PATH_FORMATS[PATH_FORMATS.length - 1]}`);
+  return { format, step, pathLimit: pathLimitOf(opts.pathLimit) };
 }
 
 /** An explain failure as the CLI words it: the message, then the input with a caret under the bad character. */
@@ -185,20 +192,21 @@ export async function explainCommand(programArg: string, opts: ExplainCliOptions
   let program: string;
   let format: Format;
   let step: number | undefined;
+  let pathLimit: number | undefined;
   try {
     program = readProgram(programArg);
-    ({ format, step } = checkOptions(opts));
+    ({ format, step, pathLimit } = checkOptions(opts));
   } catch (e) {
     return fail(`error: ${firstLine(e)}`);
   }
   let result: string | Uint8Array;
   try {
-    const ex = explainAll(program, parseAssignments(opts.at), { check: opts.check, step });
+    const ex = explainAll(program, parseAssignments(opts.at), { check: opts.check, step, pathLimit });
     const r = ex.report;
     if (r.abstract && !SYMBOLIC_FORMATS.includes(format)) {
       return fail(`error: ${abstractError(r.abstract.functions, format === "python" || format === "ts" ? "code" : "a figure")}`);
     }
-    result = await RENDER[format](ex);
+    result = await RENDER[format](ex, opts.path);
   } catch (e) {
     const f = explainFailure(e);
     return fail(`error: ${f.message}`, f.position);
@@ -223,7 +231,9 @@ export const addExplain: AddCommand = (program, ctx) => {
     .option("--json", "same as --format json")
     .option("--check", "compare every gradient with central differences")
     .option("--step <lr>", "take one gradient-descent step with this step size and print the new inputs")
-    .action(async (source: string, opts: { at: string[]; format?: string; out?: string; json?: boolean; check?: boolean; step?: string }) => {
+    .option("--path <input:number>", "in a figure (svg, png, tikz), highlight one path of the sum over paths, as x:2")
+    .option("--path-limit <n>", "list at most this many paths per input (default 64); past it, their count and the fan-out sums")
+    .action(async (source: string, opts: ExplainCliOptions) => {
       ctx.setJson(!!opts.json || opts.format === "json");
       checkAtNames(opts.at);
       ctx.setCode(await explainCommand(source, opts, ctx.io.out, ctx.io.err));

@@ -22,7 +22,7 @@ function cappedText(p: InputPaths, limit: number): string {
  * Which stages use a name more than once (x * x): their wires are told apart by operand, since each is
  * a path of its own.
  */
-function repeatedUses(r: ExplainReport): Set<string> {
+export function repeatedUses(r: ExplainReport): Set<string> {
   return new Set(r.stages.filter((s) => s.inputs.length !== new Set(s.inputs).size).map((s) => s.name));
 }
 
