@@ -166,7 +166,7 @@ function texGate(s: string): string {
   return /^[a-z]{2,}$/.test(s) ? `\\mathrm{${s}}` : m;
 }
 
-export function toTikz(r: ExplainReport, graph: Graph = buildGraph(r)): string {
+export function toTikz(r: ExplainReport, graph: Graph = buildGraph(r), path?: PathEmphasis): string {
   const s = 0.02; // cm per SVG unit
   const X = (x: number) => (x * s).toFixed(2);
   const Y = (y: number) => ((graph.height - y) * s).toFixed(2);
@@ -178,26 +178,34 @@ export function toTikz(r: ExplainReport, graph: Graph = buildGraph(r)): string {
     `\\definecolor{fwd}{HTML}{${FORWARD_COLOR.slice(1)}}`,
     `\\definecolor{bwd}{HTML}{${BACKWARD_COLOR.slice(1)}}`,
     `\\definecolor{stage}{HTML}{${STAGE_COLOR.slice(1)}}`,
+    ...(path ? [`\\definecolor{path}{HTML}{${PATH_COLOR.slice(1)}}`] : []),
     "\\begin{document}",
     `% Computational graph of ${tex(r.source.trim()).replace(/\n/g, " ")}`,
     "\\begin{tikzpicture}[>={Stealth[length=2mm]}, font=\\small]",
   ];
+  // With a path drawn (--path), what is on it is thick and coloured, the rest faint.
+  const look = (on: boolean, thick: string): string => (!path ? "" : on ? (thick ? `, ${thick}` : "") : `, opacity=${DIMMED}`);
   for (const n of graph.nodes) {
+    const o = look(path?.nodes.has(n.id) ?? true, "draw=path, very thick");
     if (n.kind === "output") lines.push(`  \\node[anchor=west] at (${X(n.x)},${Y(n.y)}) {$${tex(n.label)}$};`);
     else if (n.kind === "input")
       lines.push(
-        `  \\node[draw, rounded corners, fill=black!5, minimum width=${(n.r * 0.4).toFixed(1)}mm, minimum height=${(n.h * 0.2).toFixed(1)}mm] (${n.id}) at (${X(n.x)},${Y(n.y)}) {$${tex(n.label)}$};`,
+        `  \\node[draw, rounded corners, fill=black!5${o}, minimum width=${(n.r * 0.4).toFixed(1)}mm, minimum height=${(n.h * 0.2).toFixed(1)}mm] (${n.id}) at (${X(n.x)},${Y(n.y)}) {$${tex(n.label)}$};`,
       );
     else {
-      lines.push(`  \\node[draw, circle, minimum size=${(n.r * 0.4).toFixed(1)}mm, inner sep=0pt] (${n.id}) at (${X(n.x)},${Y(n.y)}) {$${texGate(n.label)}$};`);
-      lines.push(`  \\node[stage, font=\\bfseries\\footnotesize, above=0.5mm] at (${n.id}.north) {${tex(n.id)}};`);
+      lines.push(
+        `  \\node[draw, circle${o}, minimum size=${(n.r * 0.4).toFixed(1)}mm, inner sep=0pt] (${n.id}) at (${X(n.x)},${Y(n.y)}) {$${texGate(n.label)}$};`,
+      );
+      lines.push(`  \\node[stage${look(path?.nodes.has(n.id) ?? true, "")}, font=\\bfseries\\footnotesize, above=0.5mm] at (${n.id}.north) {${tex(n.id)}};`);
     }
     if (n.sum) lines.push(`  \\node[bwd, font=\\scriptsize, below=0.5mm] at (${n.id}.south) {$\\Sigma$ ${tex(n.sum)}};`);
   }
-  for (const e of graph.edges) {
+  graph.edges.forEach((e, i) => {
+    const o = look(path?.edges.has(i) ?? true, "path, very thick");
+    const faint = o.startsWith(", opacity") ? o : "";
     const grad = e.computed ? `node[below, bwd] {${tex(e.grad)}}` : `node[below, gray, font=\\scriptsize\\itshape] {not computed}`;
     const p = e.points;
-    const path = p
+    const route = p
       .map((pt, i) =>
         i === 0
           ? `(${X(pt.x)},${Y(pt.y)})`
@@ -206,14 +214,18 @@ export function toTikz(r: ExplainReport, graph: Graph = buildGraph(r)): string {
             : `.. controls (${X((p[i - 1].x + pt.x) / 2)},${Y(p[i - 1].y)}) and (${X((p[i - 1].x + pt.x) / 2)},${Y(pt.y)}) .. (${X(pt.x)},${Y(pt.y)})`,
       )
       .join(" ");
-    lines.push(`  \\draw[->] ${path};`);
-    lines.push(`  \\path (${X(e.label.x)},${Y(e.label.y)}) node[above, fwd] {${tex(e.value)}} ${grad};`);
+    lines.push(`  \\draw[->${o}] ${route};`);
+    lines.push(`  \\path${faint ? `[${faint.slice(2)}]` : ""} (${X(e.label.x)},${Y(e.label.y)}) node[above, fwd] {${tex(e.value)}} ${grad};`);
     // Where the SVG draws its grey ∂ label: the text ends at localAt, its baseline TEXT.localAbove above.
     if (e.localLatex)
       lines.push(
-        `  \\node[anchor=base east, gray, font=\\scriptsize, inner sep=0pt] at (${X(e.localAt.x)},${Y(e.localAt.y - TEXT.localAbove)}) {$\\partial\\, ${e.localLatex}$};`,
+        `  \\node[anchor=base east, gray${faint}, font=\\scriptsize, inner sep=0pt] at (${X(e.localAt.x)},${Y(e.localAt.y - TEXT.localAbove)}) {$\\partial\\, ${e.localLatex}$};`,
       );
-  }
+  });
+  if (path)
+    lines.push(
+      `  \\node[anchor=north west, path, font=\\small\\bfseries] at (0,${Y(graph.height + 4)}) {${tex(path.caption).replace(/→/g, "$\\to$").replace(/·/g, "$\\cdot$")}};`,
+    );
   lines.push("\\end{tikzpicture}", "\\end{document}", "");
   return lines.join("\n");
 }
