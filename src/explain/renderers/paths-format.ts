@@ -54,8 +54,9 @@ export function pathsText(r: ExplainReport): string[] {
     lines.push(`  ${p.input}: ${countText(p)}`);
     const names = p.paths.map((q) => pathNames(q, repeated));
     const width = Math.max(0, ...names.map((n) => n.length));
-    p.paths.forEach((q, i) => lines.push(`    ${i + 1}. ${names[i].padEnd(width)}   ${q.product} = ${value(q.value)}`));
-    if (p.paths.length) lines.push(`    ${sumText(r, p)}`);
+    p.paths.forEach((q, i) => lines.push(`    ${i + 1}. ${names[i].padEnd(width)}   ${q.product}${q.value === null ? "" : ` = ${value(q.value)}`}`));
+    // A program with abstract functions has no values to sum.
+    if (p.paths.length && p.sum !== null) lines.push(`    ${sumText(r, p)}`);
   }
   return lines;
 }
@@ -82,7 +83,7 @@ export function pathsMarkdown(r: ExplainReport): string[] {
         `| ${i + 1} | ${md(pathNames(q, repeated, " → "))} | ${q.productLatex === null ? `\`${md(q.product)}\`` : `$${md(q.productLatex)}$`} | ${value(q.value)} |`,
       ),
     );
-    out.push("", `${md(sumText(r, p))}`);
+    if (p.sum !== null) out.push("", md(sumText(r, p)));
   }
   return out;
 }
@@ -109,9 +110,9 @@ export function pathsLatex(r: ExplainReport): string[] {
     const rows = p.paths.map((q) => {
       const chain = q.names.map((n, i) => (i > 0 && repeated.has(n) ? `${name(n)}_{(${q.argIndices[i - 1] + 1})}` : name(n))).join(" \\to ");
       const product = q.productLatex ?? `\\texttt{${q.product.replace(/[_#%&{}$^~\\]/g, (c) => (c === "\\" || c === "^" || c === "~" ? "?" : `\\${c}`))}}`;
-      return `${chain} &: ${product} = ${latexNumber(q.value)}`;
+      return `${chain} &: ${product}${q.value === null ? "" : ` = ${latexNumber(q.value)}`}`;
     });
-    out.push("\\begin{align*}", [...rows, `\\textstyle\\sum &= ${latexNumber(p.sum)}`].join(" \\\\\n"), "\\end{align*}");
+    out.push("\\begin{align*}", [...rows, ...(p.sum === null ? [] : [`\\textstyle\\sum &= ${latexNumber(p.sum)}`])].join(" \\\\\n"), "\\end{align*}");
   }
   return out;
 }
