@@ -225,6 +225,21 @@ describe("explain --path", () => {
     assert.notEqual(drawn[0], drawn[1], "paths 1 and 2 emphasize different wires");
   });
 
+  it("draws a path past the listing limit, its caption shortened", async () => {
+    // 13 chained fan-outs: 8192 paths, past the limit of 64; path 8192 takes every second operand.
+    const src = ["a1 = x + x", ...Array.from({ length: 12 }, (_, i) => `a${i + 2} = a${i + 1} + a${i + 1}`)].join("; ");
+    const { code, out } = await cli("explain", src, "--at", "x=1", "--format", "svg", "--path", "x:8192");
+    assert.equal(code, 0);
+    assert.match(
+      out,
+      />path 8192 of 8192 from x: x → a1 \(operand 2\) → a2 \(operand 2\) → a3 \(operand 2\) → \.\.\. → a12 \(operand 2\) → a13 \(operand 2\) \(14 names\), product 1 · 1 · 1 · 1 · 1 · 1 · 1 · 1 · 1 · 1 · 1 · 1 · 1 = 1; the 8192 paths sum to gx = 8192</,
+    );
+    assert.equal(
+      (await cli("explain", src, "--at", "x=1", "--format", "svg", "--path", "x:8193")).err,
+      "error: --path x:8193: x has 8192 paths (give a number from 1 to 8192)",
+    );
+  });
+
   it("draws the path in TikZ and PNG too", async () => {
     const tikz = await cli("explain", COURSE, "--at", "x=e,y=pi/2", "--path", "y:1", "--format", "tikz");
     assert.equal(tikz.code, 0);

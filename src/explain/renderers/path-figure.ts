@@ -17,6 +17,17 @@ export interface PathEmphasis {
   caption: string;
 }
 
+/** The longest product a caption writes out, and the most names of a path it lists. */
+const CAPTION_PRODUCT = 80;
+const CAPTION_NAMES = 12;
+
+/** A path's chain of names, its middle left out past CAPTION_NAMES: x → a1 → a2 → a3 → ... → a60 (61 names). */
+function shortened(chain: string, arrow: string): string {
+  const names = chain.split(arrow);
+  if (names.length <= CAPTION_NAMES) return chain;
+  return `${[...names.slice(0, 4), "...", ...names.slice(-2)].join(arrow)} (${names.length} names)`;
+}
+
 /** Reads "x:2" (an input's name, a colon, a path number from 1). */
 export function parsePathSpec(spec: string): { input: string; k: number } {
   const m = /^\s*([A-Za-z_][A-Za-z0-9_]*)\s*:\s*(\d+)\s*$/.exec(spec);
@@ -54,13 +65,15 @@ export function pathEmphasis(r: ExplainReport, graph: Graph, spec: string): Path
     seen.set(pair, j + 1);
     if (wanted.has(`${pair}#${j}`) || (e.to === out && e.from === r.output)) edges.add(i);
   });
+  // A long path's product is the figure's width: past CAPTION_PRODUCT characters it is counted, not written.
+  const product = path.product.length <= CAPTION_PRODUCT ? path.product : `of ${path.factors.length} local derivatives`;
   const grad = own(r.gradients, input);
   const value = path.value === null ? "" : ` = ${fmtNumber(path.value)}`;
   const sum = typeof grad === "number" ? `; the ${total} paths sum to g${input} = ${fmtNumber(grad)}` : "";
   return {
     edges,
     nodes: new Set([...path.names, out]),
-    caption: `path ${k} of ${total} from ${input}: ${pathNames(path, repeatedUses(r), " → ")}, product ${path.product}${value}${sum}`,
+    caption: `path ${k} of ${total} from ${input}: ${shortened(pathNames(path, repeatedUses(r), " → "), " → ")}, product ${product}${value}${sum}`,
   };
 }
 

@@ -71,8 +71,9 @@ function pathOf(input: string, wires: readonly EdgeReport[]): GradientPath {
  * then operand order), found from the counts without listing the paths before it. Null when out of range.
  */
 export function nthPath(r: ExplainReport, input: string, k: number, counts: PathCounts = countPaths(r)): GradientPath | null {
+  if (!Number.isInteger(k) || k < 1) return null;
   let left = BigInt(k);
-  if (k < 1 || left > (counts.count.get(input) ?? 0n)) return null;
+  if (left > (counts.count.get(input) ?? 0n)) return null;
   const wires: EdgeReport[] = [];
   for (let n = input; n !== r.output;) {
     const next = (counts.out.get(n) ?? []).find((e) => {
