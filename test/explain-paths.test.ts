@@ -4,6 +4,7 @@
  * format, and `explain --path` drawing one path in the figure, with its errors.
  */
 import { describe, it } from "node:test";
+import fc from "fast-check";
 import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -109,6 +110,37 @@ describe("sum over paths", () => {
     // a = x + x; b = a*a; c = b + a; c*c: from a, b is reached twice and c thrice (2*1 + 1 = 3 ways to c),
     // then c*c doubles it, and x + x doubles again: 12 paths.
     assert.equal(pathsOf(run("a = x + x; b = a*a; c = b + a; c*c", "x=0.5"), "x").count, 12);
+  });
+
+  it("sums to the gradient on random programs with fan-out (property)", () => {
+    // Each stage applies an operation to earlier names (inputs or stages), so names fan out at random.
+    const ops = ["+", "*", "-", "sin", "tanh", "sq"] as const;
+    const program = fc.array(fc.tuple(fc.constantFrom(...ops), fc.nat(), fc.nat()), { minLength: 1, maxLength: 9 }).map((steps) => {
+      const names = ["x", "y"];
+      const lines = steps.map(([op, i, j], k) => {
+        const [a, b] = [names[i % names.length], names[j % names.length]];
+        const rhs = op === "sin" || op === "tanh" ? `${op}(${a})` : op === "sq" ? `${a} * ${a}` : `${a} ${op} ${b}`;
+        names.push(`s${k}`);
+        return `s${k} = ${rhs}`;
+      });
+      // The output uses the last stage and x, so both inputs may reach it along several paths.
+      return [...lines, `s${steps.length - 1} * x + y`].join("; ");
+    });
+    fc.assert(
+      fc.property(program, fc.double({ min: -1.5, max: 1.5, noNaN: true }), fc.double({ min: -1.5, max: 1.5, noNaN: true }), (src, x, y) => {
+        const r = explain(src, parseAssignments([`x=${x},y=${y}`]), { pathLimit: 4096 });
+        for (const p of r.paths!.inputs) {
+          const g = r.gradients[p.input] as number;
+          assert.ok(p.paths, `${src}: ${p.input} has ${p.countText} paths, listed`);
+          assert.equal(p.paths.length, p.count);
+          assert.ok(
+            Math.abs((p.sum as number) - g) <= 1e-9 * (1 + Math.abs(g)),
+            `${src} at x=${x}, y=${y}: paths of ${p.input} sum to ${p.sum}, backprop ${g}`,
+          );
+        }
+      }),
+      { numRuns: 150, seed: 17 },
+    );
   });
 
   it("gives an input the output does not use no path, and a program that is its input one empty path", () => {
