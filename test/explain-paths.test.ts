@@ -175,6 +175,10 @@ describe("sum over paths", () => {
     const last = nthPath(r, "x", 2 ** 53, counts)!;
     assert.equal(last.names.length, 61);
     assert.equal(nthPath(r, "x", 0, counts), null);
+    // Numbered exactly past 2^53 with a bigint: path k follows the binary digits of k - 1, first wire first.
+    assert.deepEqual(nthPath(r, "x", 2n ** 60n, counts)!.argIndices, Array(60).fill(1));
+    assert.deepEqual(nthPath(r, "x", 2n ** 60n - 1n, counts)!.argIndices, [...Array(59).fill(1), 0]);
+    assert.equal(nthPath(r, "x", 2n ** 60n + 1n, counts), null);
   });
 
   it("takes its limit as an option: past it, the count; at it, the list", () => {

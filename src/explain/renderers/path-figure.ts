@@ -29,10 +29,11 @@ function shortened(chain: string, arrow: string): string {
 }
 
 /** Reads "x:2" (an input's name, a colon, a path number from 1). */
-export function parsePathSpec(spec: string): { input: string; k: number } {
+export function parsePathSpec(spec: string): { input: string; k: bigint } {
   const m = /^\s*([A-Za-z_][A-Za-z0-9_]*)\s*:\s*(\d+)\s*$/.exec(spec);
   if (!m) throw new ExplainError(`--path needs an input and a path number, as x:2; got "${spec}"`);
-  return { input: m[1], k: Number(m[2]) };
+  // A bigint: with 2^60 paths, every number must name its own.
+  return { input: m[1], k: BigInt(m[2]) };
 }
 
 /** The emphasis of path `spec` (x:2) in `graph`; a clear error for an unknown input or a number out of range. */

@@ -70,10 +70,11 @@ function pathOf(input: string, wires: readonly EdgeReport[]): GradientPath {
  * Path number k (from 1) of `input`, in the report's order (at each name, its consumers in stage order,
  * then operand order), found from the counts without listing the paths before it. Null when out of range.
  */
-export function nthPath(r: ExplainReport, input: string, k: number, counts: PathCounts = countPaths(r)): GradientPath | null {
-  if (!Number.isInteger(k) || k < 1) return null;
+export function nthPath(r: ExplainReport, input: string, k: number | bigint, counts: PathCounts = countPaths(r)): GradientPath | null {
+  // A bigint numbers paths past 2^53 exactly.
+  if (typeof k === "number" && !Number.isInteger(k)) return null;
   let left = BigInt(k);
-  if (left > (counts.count.get(input) ?? 0n)) return null;
+  if (left < 1n || left > (counts.count.get(input) ?? 0n)) return null;
   const wires: EdgeReport[] = [];
   for (let n = input; n !== r.output;) {
     const next = (counts.out.get(n) ?? []).find((e) => {
