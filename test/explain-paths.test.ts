@@ -160,16 +160,25 @@ describe("sum over paths", () => {
     assert.equal(x.paths, undefined);
     assert.equal(x.sum, undefined);
     // One fan-out sum per name between x and the output, backward: a59 ... a1, x.
-    assert.equal(x.fanOut!.length, 60);
-    assert.equal(x.fanOut![0].name, "a59");
-    assert.equal(x.fanOut![0].text, "∂a60/∂a59 = 1 + 1 = 2");
-    assert.equal(x.fanOut![59].name, "x");
-    assert.match(x.fanOut![59].text, / = 5\.765e\+17 \+ 5\.765e\+17 = 1\.153e\+18$/);
+    const fan = r.paths!.fanOut!;
+    assert.equal(fan.length, 60);
+    assert.deepEqual(fan[0], { name: "a59", terms: [1, 1], total: 2 });
+    assert.deepEqual(fan[59], { name: "x", terms: [2 ** 59, 2 ** 59], total: 2 ** 60 });
     const table = formatTable(r);
-    assert.match(table, /x: 1152921504606846976 paths, more than the limit of 64: the fan-out sums instead/);
-    assert.match(table, /∂a60\/∂a59 = 1 \+ 1 = 2/);
-    assert.match(formatMarkdown(r), /\*\*x\*\*: 1152921504606846976 paths, more than the limit of 64/);
-    assert.match(formatLatex(r), /% x: 1152921504606846976 paths, more than the limit of 64/);
+    assert.match(table, /x: 1152921504606846976 paths, more than the limit of 64: see the fan-out sums below/);
+    assert.match(table, /Fan-out sums instead, for x \(the chain rule per name with its contributions, backward\)\n {4}∂a60\/∂a59 = 1 \+ 1 = 2\n/);
+    // Each with the report's chain rule for the name.
+    assert.match(table, /\n {4}∂a60\/∂a58 = ∂a60\/∂a59 · ∂a59\/∂a58 = 2 \+ 2 = 4\n/);
+    assert.match(table, /\n {4}∂a60\/∂x = ∂a60\/∂a1 · ∂a1\/∂x = 5\.765e\+17 \+ 5\.765e\+17 = 1\.153e\+18/);
+    const md = formatMarkdown(r);
+    assert.match(md, /\*\*x\*\*: 1152921504606846976 paths, more than the limit of 64/);
+    assert.match(md, /- \$\\frac\{\\partial a_\{60\}\}\{\\partial a_\{59\}\} = 1 \+ 1 = 2\$/);
+    const latex = formatLatex(r);
+    assert.match(latex, /% x: 1152921504606846976 paths, more than the limit of 64/);
+    assert.match(
+      latex,
+      /\\frac\{\\partial a_\{60\}\}\{\\partial x\} &= .* = 5\.765 \\times 10\^\{17\} \+ 5\.765 \\times 10\^\{17\} = 1\.153 \\times 10\^\{18\}/,
+    );
     // A path past the listing is still found from the counts, without the ones before it.
     const counts = countPaths(r);
     const last = nthPath(r, "x", 2 ** 53, counts)!;
@@ -203,7 +212,14 @@ describe("sum over paths", () => {
     const capped = await cli("explain", "x*x*x", "--at", "x=2", "--path-limit", "1", "--json");
     const c = (JSON.parse(capped.out) as ExplainReport).paths!.inputs[0];
     assert.equal(c.countText, "3");
-    assert.ok(c.fanOut!.length > 0);
+    // x * x * x stages as a = x * x, b = a * x: the fan-out sums of a and x.
+    assert.deepEqual(
+      (JSON.parse(capped.out) as ExplainReport).paths!.fanOut!.map((f) => [f.name, f.terms, f.total]),
+      [
+        ["a", [2], 2],
+        ["x", [4, 4, 4], 12],
+      ],
+    );
   });
 
   it("is in every table format: table, markdown and latex", () => {

@@ -5,7 +5,7 @@
  */
 import { own } from "../language/ast.js";
 import { printExpr } from "../language/print.js";
-import { fmtNumber, type ExplainReport, type GradientPath, type InputPaths } from "../report/report.js";
+import { fmtNumber, type ExplainReport, type FanOutSum, type GradientPath, type InputPaths } from "../report/report.js";
 
 const TITLE = "Paths (each input's gradient as the sum over its paths to the output of the product of the local derivatives along each)";
 
@@ -15,7 +15,34 @@ function countText(p: InputPaths): string {
 
 /** Why an input's paths are not listed. */
 function cappedText(p: InputPaths, limit: number): string {
-  return `${countText(p)}, more than the limit of ${limit}: the fan-out sums instead (the chain rule per name, backward)`;
+  return `${countText(p)}, more than the limit of ${limit}: see the fan-out sums below`;
+}
+
+/** Heads the fan-out sums that stand in for paths past the limit. */
+function fanOutTitle(r: ExplainReport): string {
+  const capped = r.paths!.inputs.filter((p) => !p.paths).map((p) => p.input);
+  return `Fan-out sums instead, for ${capped.join(", ")} (the chain rule per name with its contributions, backward)`;
+}
+
+/** A sum of numbers written out, shortened past 8 terms. */
+function termsText(terms: readonly string[]): string {
+  return terms.length <= 8 ? terms.join(" + ") : `${terms.slice(0, 4).join(" + ")} + ... + ${terms[terms.length - 1]} (${terms.length} terms)`;
+}
+
+/** A fan-out sum written out: the name's chain rule from the report (or ∂out/∂name), its contributions and their total. */
+function fanOutLine(r: ExplainReport, f: FanOutSum, lang: "text" | "latex", stages: ReadonlyMap<string, { chain?: string; chainLatex?: string }>): string {
+  const stage = stages.get(f.name);
+  const chain = stage ? (stage.chain === undefined ? undefined : { text: stage.chain, latex: stage.chainLatex ?? stage.chain }) : own(r.inputChains, f.name);
+  const name = (n: string) => printExpr({ kind: "var", name: n }, "latex");
+  const lhs = lang === "text" ? `∂${r.output}/∂${f.name}` : `\\frac{\\partial ${name(r.output)}}{\\partial ${name(f.name)}}`;
+  const total = lang === "text" ? value(f.total) : latexNumber(f.total);
+  const terms = termsText(f.terms.map((t) => (lang === "text" ? value(t) : latexNumber(t))));
+  return `${chain ? chain[lang] : lhs} = ${f.terms.length > 1 ? `${terms} = ` : ""}${total}`;
+}
+
+function fanOutLines(r: ExplainReport, lang: "text" | "latex"): string[] {
+  const stages = new Map(r.stages.map((s) => [s.name, s]));
+  return (r.paths?.fanOut ?? []).map((f) => fanOutLine(r, f, lang, stages));
 }
 
 /**
@@ -48,7 +75,7 @@ export function pathsText(r: ExplainReport): string[] {
   const lines = ["", TITLE];
   for (const p of r.paths.inputs) {
     if (!p.paths) {
-      lines.push(`  ${p.input}: ${cappedText(p, r.paths.limit)}`, ...(p.fanOut ?? []).map((f) => `    ${f.text}`));
+      lines.push(`  ${p.input}: ${cappedText(p, r.paths.limit)}`);
       continue;
     }
     lines.push(`  ${p.input}: ${countText(p)}`);
@@ -58,6 +85,7 @@ export function pathsText(r: ExplainReport): string[] {
     // A program with abstract functions has no values to sum.
     if (p.paths.length && p.sum !== null) lines.push(`    ${sumText(r, p)}`);
   }
+  if (r.paths.fanOut) lines.push(`  ${fanOutTitle(r)}`, ...fanOutLines(r, "text").map((l) => `    ${l}`));
   return lines;
 }
 
@@ -72,7 +100,7 @@ export function pathsMarkdown(r: ExplainReport): string[] {
   const out = ["", `${TITLE}:`];
   for (const p of r.paths.inputs) {
     if (!p.paths) {
-      out.push("", `**${md(p.input)}**: ${md(cappedText(p, r.paths.limit))}.`, "", ...(p.fanOut ?? []).map((f) => `- $${md(f.latex)}$`));
+      out.push("", `**${md(p.input)}**: ${md(cappedText(p, r.paths.limit))}.`);
       continue;
     }
     out.push("", `**${md(p.input)}**: ${countText(p)}.`);
@@ -85,6 +113,7 @@ export function pathsMarkdown(r: ExplainReport): string[] {
     );
     if (p.sum !== null) out.push("", md(sumText(r, p)));
   }
+  if (r.paths.fanOut) out.push("", `${md(fanOutTitle(r))}:`, "", ...fanOutLines(r, "latex").map((l) => `- $${md(l)}$`));
   return out;
 }
 
@@ -102,7 +131,6 @@ export function pathsLatex(r: ExplainReport): string[] {
   for (const p of r.paths.inputs) {
     if (!p.paths) {
       out.push(`% ${p.input}: ${cappedText(p, r.paths.limit)}`);
-      if (p.fanOut?.length) out.push("\\begin{align*}", p.fanOut.map((f) => f.latex.replace(" = ", " &= ")).join(" \\\\\n"), "\\end{align*}");
       continue;
     }
     out.push(`% ${p.input}: ${countText(p)}`);
@@ -114,5 +142,7 @@ export function pathsLatex(r: ExplainReport): string[] {
     });
     out.push("\\begin{align*}", [...rows, ...(p.sum === null ? [] : [`\\textstyle\\sum &= ${latexNumber(p.sum)}`])].join(" \\\\\n"), "\\end{align*}");
   }
+  const fan = fanOutLines(r, "latex");
+  if (fan.length) out.push(`% ${fanOutTitle(r)}`, "\\begin{align*}", fan.map((l) => l.replace(" = ", " &= ")).join(" \\\\\n"), "\\end{align*}");
   return out;
 }

@@ -3,11 +3,11 @@
  * to the output, with the product of the local derivatives on it. The products sum to the gradient.
  * Paths grow exponentially with fan-out (60 chained x + x give 2^60), so they are counted first by
  * dynamic programming, in linear time, and listed only up to a limit; past it the report gives the
- * count and the fan-out sums (the chain rule per name), which backprop computes in linear time.
+ * count and the fan-out sums (the chain rule per name, with its numbers), which backprop computes in linear time.
  */
 import { own, type Expr } from "../language/ast.js";
-import { printDerivative, printExpr } from "../language/print.js";
-import { fmtNumber, type EdgeReport, type ExplainReport, type GradientPath, type InputPaths, type PathsReport, type StageReport } from "./report.js";
+import { printDerivative } from "../language/print.js";
+import { type EdgeReport, type ExplainReport, type GradientPath, type InputPaths, type PathsReport, type StageReport, type FanOutSum } from "./report.js";
 
 /** Paths listed per input by default; more are counted, not listed. */
 export const PATH_LIMIT = 64;
@@ -90,51 +90,41 @@ export function nthPath(r: ExplainReport, input: string, k: number | bigint, cou
   return pathOf(input, wires);
 }
 
-/** The names on some path from `input` to the output (the output left out), backward: stages in reverse, then the input. */
-function namesBetween(r: ExplainReport, input: string, counts: PathCounts): string[] {
-  const seen = new Set<string>([input]);
+/** The names on some path from one of `inputs` to the output (the output left out), backward: stages in reverse, then the inputs. */
+function namesBetween(r: ExplainReport, inputs: readonly string[], counts: PathCounts): string[] {
+  const seen = new Set<string>(inputs);
   for (const s of r.stages) if (s.inputs.some((n) => seen.has(n))) seen.add(s.name);
   const on = (n: string) => seen.has(n) && n !== r.output && (counts.count.get(n) ?? 0n) > 0n;
-  return [...r.stages.map((s) => s.name).reverse(), input].filter(on);
+  return [...r.stages.map((s) => s.name).reverse(), ...r.inputs].filter(on);
 }
 
-const latexName = (n: string): string => printExpr({ kind: "var", name: n }, "latex");
-
-/** A sum of numbers written out, shortened past 8 terms. */
-function termsText(terms: readonly string[]): string {
-  return terms.length <= 8 ? terms.join(" + ") : `${terms.slice(0, 4).join(" + ")} + ... + ${terms[terms.length - 1]} (${terms.length} terms)`;
-}
-
-/** The fan-out sum of one name: its chain rule (when the report has one) with the contributions and their total. */
-function fanOutOf(r: ExplainReport, n: string, counts: PathCounts, stages: ReadonlyMap<string, StageReport>): { name: string; text: string; latex: string } {
+/** The fan-out sum of one name: the contributions of its wires that reach the output, and their total (its gradient). */
+function fanOutOf(r: ExplainReport, n: string, counts: PathCounts, stages: ReadonlyMap<string, StageReport>): FanOutSum {
   const stage = stages.get(n);
-  const chain = stage ? (stage.chain === undefined ? undefined : { text: stage.chain, latex: stage.chainLatex ?? stage.chain }) : own(r.inputChains, n);
+  const num = (v: unknown): number | null => (typeof v === "number" ? v : null);
   const wires = (counts.out.get(n) ?? []).filter((e) => (counts.count.get(e.to) ?? 0n) > 0n);
-  const num = (v: unknown) => (typeof v === "number" ? fmtNumber(v) : "?");
-  const total = num(stage ? stage.grad : own(r.gradients, n));
-  const terms = termsText(wires.map((e) => num(e.contribution)));
-  const numbers = wires.length > 1 ? `${terms} = ${total}` : total;
-  const lhs = `∂${r.output}/∂${n}`;
-  return {
-    name: n,
-    text: `${chain?.text ?? lhs} = ${numbers}`,
-    latex: `${chain?.latex ?? `\\frac{\\partial ${latexName(r.output)}}{\\partial ${latexName(n)}}`} = ${numbers}`,
-  };
+  return { name: n, terms: wires.map((e) => num(e.contribution)), total: num(stage ? stage.grad : own(r.gradients, n)) };
 }
 
-/** Every input's paths (up to `limit` listed, else counted with the fan-out sums), read from the report's wires. */
+/**
+ * Every input's paths (up to `limit` listed, else counted), read from the report's wires; for the inputs
+ * past the limit, the fan-out sums of the names between them and the output, once for all of them (a
+ * name's fan-out sum does not depend on the input), so the report stays linear in the program.
+ */
 export function gradientPaths(r: ExplainReport, limit: number = PATH_LIMIT): PathsReport {
   const counts = countPaths(r);
-  const stages = new Map(r.stages.map((s) => [s.name, s]));
   const inputs = r.inputs.map((input): InputPaths => {
     const c = counts.count.get(input) ?? 0n;
     const base = { input, count: Number(c), countText: c.toString() };
-    if (c > BigInt(limit)) return { ...base, fanOut: namesBetween(r, input, counts).map((n) => fanOutOf(r, n, counts, stages)) };
+    if (c > BigInt(limit)) return base;
     const paths: GradientPath[] = [];
     for (let k = 1; k <= Number(c); k++) paths.push(nthPath(r, input, k, counts)!);
     const values = paths.map((p) => p.value);
     const sum = values.every((v) => v !== null) ? (values as number[]).reduce((a, b) => a + b, 0) : null;
     return { ...base, paths, sum };
   });
-  return { limit, inputs };
+  const capped = inputs.filter((p) => !p.paths).map((p) => p.input);
+  if (capped.length === 0) return { limit, inputs };
+  const stages = new Map(r.stages.map((s) => [s.name, s]));
+  return { limit, inputs, fanOut: namesBetween(r, capped, counts).map((n) => fanOutOf(r, n, counts, stages)) };
 }

@@ -195,14 +195,25 @@ export interface InputPaths {
   paths?: GradientPath[];
   /** With `paths`: the sum of their products, which is the gradient. */
   sum?: number | null;
-  /** Without `paths`: the fan-out sums (chain rule per name) of the names between the input and the output, backward. */
-  fanOut?: { name: string; text: string; latex: string }[];
+}
+
+/** A name's gradient as its fan-out sum: the contributions of its wires (that reach the output) and their total. */
+export interface FanOutSum {
+  name: string;
+  terms: (number | null)[];
+  total: number | null;
 }
 
 export interface PathsReport {
   /** Paths listed per input at most; past it the count and the fan-out sums stand in. */
   limit: number;
   inputs: InputPaths[];
+  /**
+   * When some input has more paths than the limit: the fan-out sums of the names between those inputs and
+   * the output, backward (stages in reverse, then the inputs), given once for all of them. Renderers write
+   * each with its chain rule (`StageReport.chain`, `inputChains`).
+   */
+  fanOut?: FanOutSum[];
 }
 
 export interface PerStageDerivative {
