@@ -30,6 +30,9 @@ export { ExplainSyntaxError, parseProgram, parseExpression } from "./explain/lan
 export { parseAssignments } from "./explain/language/values.js";
 export { printExpr } from "./explain/language/print.js";
 export { toSvg, toTikz, toDot, toMermaid } from "./explain/renderers/figures.js";
+export { gradientPaths, nthPath, countPaths, PATH_LIMIT } from "./explain/report/paths.js";
+export { pathEmphasis, figureWithPath, type PathEmphasis } from "./explain/renderers/path-figure.js";
+export type { GradientPath, InputPaths, PathsReport } from "./explain/report/report.js";
 export { generateCode } from "./explain/interpreters/codegen.js";
 export { formatTable, formatMarkdown, formatLatex, verbatimLatex } from "./explain/renderers/format.js";
 export { compareGranularity, type GranularityComparison } from "./explain/report/granularity.js";

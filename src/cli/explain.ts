@@ -8,6 +8,8 @@ import type { ExplainOptions, Explanation } from "../explain/report/report.js";
 import type * as bp from "../explain/core.js";
 import { formatLatex, formatMarkdown, formatTable } from "../explain/renderers/format.js";
 import { toDot, toMermaid, toSvg, toTikz } from "../explain/renderers/figures.js";
+import { figureWithPath } from "../explain/renderers/path-figure.js";
+import { PATH_FORMATS, pathLimitOf } from "./explain-paths.js";
 import { svgToPng } from "./png.js";
 import { ExplainSyntaxError, type ErrorHint } from "../explain/language/parser.js";
 import { reportJson, toJson } from "../explain/renderers/json.js";
@@ -83,6 +85,9 @@ export interface ExplainCliOptions extends GranularityCliOptions {
   step?: string;
   /** Print the stage table with blank cells to fill in (any answer format: table, markdown, csv, latex, json). */
   blank?: boolean;
+  /** Draw one path of the sum over paths: INPUT:NUMBER (x:2). */
+  path?: string;
+  pathLimit?: string;
 }
 
 /**
@@ -121,16 +126,16 @@ function firstLine(e: unknown): string {
 }
 
 /** Each format's renderer over one explanation (the report, with the trace for generated code). */
-const RENDER: { readonly [F in Format]: (ex: Explanation) => string | Promise<Uint8Array> } = {
+const RENDER: { readonly [F in Format]: (ex: Explanation, path?: string) => string | Promise<Uint8Array> } = {
   table: (ex) => formatTable(ex.report),
   markdown: (ex) => formatMarkdown(ex.report),
   latex: (ex) => formatLatex(ex.report),
   json: (ex) => reportJson(ex.report), // Infinity, -Infinity and NaN as strings (JSON has no such numbers)
   dot: (ex) => toDot(ex.report),
-  svg: (ex) => toSvg(ex.report),
-  png: (ex) => svgToPng(toSvg(ex.report)),
+  svg: (ex, path) => figureWithPath(ex.report, path, toSvg),
+  png: (ex, path) => svgToPng(figureWithPath(ex.report, path, toSvg)),
   mermaid: (ex) => toMermaid(ex.report),
-  tikz: (ex) => toTikz(ex.report),
+  tikz: (ex, path) => figureWithPath(ex.report, path, toTikz),
   python: (ex) => generateCode(ex, ex.report.inputs, "python"),
   ts: (ex) => generateCode(ex, ex.report.inputs, "ts"),
 };
@@ -152,7 +157,12 @@ export function readProgram(programArg: string): string {
  * unwritable folder is an error now; missing folders are made, as train does for --save; the path
  * comes first: "is a directory" says more than "no extension") and --step.
  */
-function checkOptions(opts: ExplainCliOptions): { format: Format; step: number | undefined; granularity: ReturnType<typeof checkGranularity> } {
+function checkOptions(opts: ExplainCliOptions): {
+  format: Format;
+  step: number | undefined;
+  granularity: ReturnType<typeof checkGranularity>;
+  pathLimit: number | undefined;
+} {
   if (opts.format !== undefined && !isFormat(opts.format)) throw new UsageError(`unknown format "${opts.format}" (use one of ${FORMATS.join(", ")})`);
   if (opts.out !== undefined) {
     const explicit = opts.json ? "json" : opts.format;
@@ -166,7 +176,9 @@ function checkOptions(opts: ExplainCliOptions): { format: Format; step: number |
   if (format === "png" && !opts.out) throw new UsageError("--format png needs --out FILE (PNG is binary)");
   const step = opts.step === undefined ? undefined : Number(opts.step);
   if (step !== undefined && !Number.isFinite(step)) throw new UsageError(`--step needs a number, got "${opts.step}"`);
-  return { format, step, granularity: checkGranularity(opts, format) };
+  if (opts.path !== undefined && !PATH_FORMATS.includes(format))
+    throw new UsageError(`--path draws a path in a figure: use --format ${PATH_FORMATS.slice(0, -1).join(", ")} or ${PATH_FORMATS[PATH_FORMATS.length - 1]}`);
+  return { format, step, granularity: checkGranularity(opts, format), pathLimit: pathLimitOf(opts.pathLimit) };
 }
 
 /** An explain failure as the CLI words it: the message, then the input with a caret under the bad character. */
@@ -197,9 +209,10 @@ function plan(opts: ExplainCliOptions): Render {
       return blankTable(r, blank);
     };
   }
-  const { format, step, granularity } = checkOptions(opts);
-  if (granularity === null) return (program, given) => renderComparison(program, given, { check: opts.check, step }, format);
-  return (program, given) => renderOne(program, given, { check: opts.check, step, ...(granularity ? { granularity } : {}) }, format);
+  const { format, step, granularity, pathLimit } = checkOptions(opts);
+  if (granularity === null) return (program, given) => renderComparison(program, given, { check: opts.check, step, pathLimit }, format);
+  const options: ExplainOptions = { check: opts.check, step, pathLimit, ...(granularity ? { granularity } : {}) };
+  return (program, given) => renderOne(program, given, options, format, opts.path);
 }
 
 export async function explainCommand(programArg: string, opts: ExplainCliOptions, out: (s: string) => void, err: (s: string) => void): Promise<number> {
@@ -237,13 +250,19 @@ export async function explainCommand(programArg: string, opts: ExplainCliOptions
 }
 
 /** One explanation rendered in `format`; a program with abstract functions only in the symbolic formats. */
-async function renderOne(program: string, given: ReadonlyMap<string, bp.Tensor>, options: ExplainOptions, format: Format): Promise<string | Uint8Array> {
+async function renderOne(
+  program: string,
+  given: ReadonlyMap<string, bp.Tensor>,
+  options: ExplainOptions,
+  format: Format,
+  path: string | undefined,
+): Promise<string | Uint8Array> {
   const ex = explainAll(program, given, options);
   const r = ex.report;
   if (r.abstract && !SYMBOLIC_FORMATS.includes(format)) {
     throw new ExplainError(abstractError(r.abstract.functions, format === "python" || format === "ts" ? "code" : "a figure"));
   }
-  return RENDER[format](ex);
+  return RENDER[format](ex, path);
 }
 
 /** Declares `backprop explain`. */
@@ -261,6 +280,8 @@ export const addExplain: AddCommand = (program, ctx) => {
     .option("--granularity <g>", "gates (default): sigmoid, tanh, mse, softmax_ce one stage each; primitives: staged into their primitive operations")
     .option("--compare-granularity", "both granularities side by side, with their gradients compared (table, markdown, latex, json)")
     .option("--blank", "print the stage table with blank cells to fill in (formats table, markdown, csv, latex, json); backprop check reads it back")
+    .option("--path <input:number>", "in a figure (svg, png, tikz), highlight one path of the sum over paths, as x:2")
+    .option("--path-limit <n>", "list at most this many paths per input (default 64); past it, their count and the fan-out sums")
     .action(async (source: string, opts: ExplainCliOptions) => {
       ctx.setJson(!!opts.json || opts.format === "json");
       checkAtNames(opts.at);

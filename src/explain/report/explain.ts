@@ -29,6 +29,7 @@ import { type LocalInfo, localDerivatives, branchTaken } from "./locals.js";
 import { addDerivatives, addMatrixForms, addExpansions } from "./derivatives.js";
 import { warningsFor, firstNonFiniteGradient } from "./warnings.js";
 import { checkGradients, checkCost, numericOps } from "./check.js";
+import { gradientPaths, PATH_LIMIT } from "./paths.js";
 
 /** Explains `source` at the given values (parsed from --at). */
 export function explain(source: string, given: ReadonlyMap<string, bp.Tensor>, options: ExplainOptions = {}): ExplainReport {
@@ -177,6 +178,7 @@ export function explainAll(source: string, given: ReadonlyMap<string, bp.Tensor>
   const work = workDone() - work0;
   report.ops = { ...numericOps(report), symbolic: work };
   if (abstract.length > 0) blankNumbers(report, abstract, given);
+  if (scalar) report.paths = gradientPaths(report, options.pathLimit ?? PATH_LIMIT);
   return { report, work, staged, values: ev.values, grads: ev.grads, trace: ev };
 }
 
