@@ -206,6 +206,8 @@ function readTable(t: Table, names: Names, cells: readonly Cell[], out: RawEntry
   const r = names.report;
   const isEdgeTable = ["local", "upstream", "contribution"].some((c) => cols.includes(c));
   const nameCol = at("stage") >= 0 ? at("stage") : at("input") >= 0 ? at("input") : at("name");
+  // The explainer's sum-over-paths table (# | path | product | value) holds no cells of the answer.
+  if (cols.includes("path") && cols.includes("product")) return;
   if (nameCol < 0) {
     if (isEdgeTable || cols.includes("value") || cols.includes("gradient"))
       throw new AnswerError(`line ${t.headerLine}: the table has no "stage" column to say which row is which`, t.headerLine);
