@@ -331,11 +331,17 @@ describe("granularity: each gate as one stage and staged into primitives", () =>
 });
 
 describe("explain --granularity and --compare-granularity (CLI)", () => {
-  it("--granularity primitives stages the gate", async () => {
+  it("--granularity primitives stages the gate, and the JSON report says which granularity made it", async () => {
     const r = await cli("explain", "sigmoid(x)", "--at", "x=2", "--granularity", "primitives", "--json");
     assert.equal(r.code, 0);
-    const stages = (JSON.parse(r.out) as { stages: { equation: string }[] }).stages;
-    assert.equal(stages.length, 4);
+    const j = JSON.parse(r.out) as { granularity: string; stages: { equation: string }[] };
+    assert.equal(j.stages.length, 4);
+    assert.equal(j.granularity, "primitives");
+    const d = await cli("explain", "sigmoid(x)", "--at", "x=2", "--json");
+    assert.equal((JSON.parse(d.out) as { granularity: string }).granularity, "gates");
+    const both = await cli("explain", "sigmoid(x)", "--at", "x=2", "--compare-granularity", "--json");
+    const c = JSON.parse(both.out) as { granularity: { gates: { granularity: string }; primitives: { granularity: string } } };
+    assert.deepEqual([c.granularity.gates.granularity, c.granularity.primitives.granularity], ["gates", "primitives"]);
   });
 
   for (const [format, marks] of [
