@@ -325,6 +325,8 @@ describe("granularity: each gate as one stage and staged into primitives", () =>
       assert.equal(r.matrixDerivatives?.b?.text, "∂L/∂b = δ1");
     }
     assert.equal(gates.matrixDerivatives?.["δ1"]?.text, "δ1 = softmax(W x + b) · sum(y) − y");
+    // LaTeX's Σ takes parentheses as an operand: Σ y − y would read as Σ (y − y).
+    assert.equal(gates.matrixDerivatives?.["δ1"]?.latex, "\\delta_{1} = \\operatorname{softmax}(W\\,x + b) \\cdot \\left(\\textstyle\\sum y\\right) - y");
     const soft = explainAll("s = softmax(z); L = sum(s * y)", parseAssignments(["z=[1,2,3]", "y=[0,1,0]"])).report;
     assert.equal(soft.stages[0].rule?.z?.text, "∂L/∂z = s ⊙ (∂L/∂s − sum(s ⊙ ∂L/∂s))");
   });

@@ -595,7 +595,8 @@ function pr(e: MExpr, st: Style, out: string): P {
       return { s: `${paren(sub(e.arg), 5, st)}${sup}`, level: 4 };
     }
     case "fn":
-      return { s: fnText(e.fn, sub(e.arg).s, st), level: 5 };
+      // LaTeX's Σ has no parentheses of its own and reaches rightwards: as any operand it takes some.
+      return { s: fnText(e.fn, sub(e.arg).s, st), level: e.fn === "sum" && st === "latex" ? 0.9 : 5 };
     case "sumTo":
       return { s: `${sumLabel(shapeOf(e.arg), e.shape, st)} ${paren(sub(e.arg), 2.5, st)}`, level: 3 };
     case "bcast": {
@@ -624,7 +625,8 @@ function fnText(fn: MFn, arg: string, st: Style): string {
     case "sigmoid":
       return lx ? `\\sigma(${arg})` : `σ(${arg})`;
     case "sum":
-      return lx ? `\\textstyle\\sum ${arg}` : `sum(${arg})`;
+      // A product or sum under Σ is parenthesised: Σ s ⊙ g would read as (Σ s) ⊙ g.
+      return lx ? `\\textstyle\\sum ${/^[\w{}\\^]+$/.test(arg) ? arg : `\\left(${arg}\\right)`}` : `sum(${arg})`;
     case "exp":
       return lx ? `e^{${arg}}` : `exp(${arg})`;
     case "recip":
