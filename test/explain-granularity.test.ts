@@ -1,5 +1,5 @@
 /**
- * Granularity: every gate (sigmoid, tanh, mse, softmax_ce) explained as one stage and staged into
+ * Granularity: every gate (sigmoid, tanh, mse, softmax_ce, linear, softmax) explained as one stage and staged into
  * primitives gives the same gradients (to 1e-12 in float64), equal to the gate's closed form, with the
  * expected number of extra stages; --compare-granularity in every format it prints; its errors.
  */
@@ -33,6 +33,19 @@ function softmax(z: number[]): number[] {
   const e = z.map((x) => Math.exp(x - m));
   const s = e.reduce((a, b) => a + b, 0);
   return e.map((x) => x / s);
+}
+
+/** W @ x + b with vectors as (n, 1) columns: the rows of a matrix, or a vector as one column. */
+const rows = (x: number | number[] | number[][]): number[][] =>
+  typeof x === "number" ? [[x]] : Array.isArray(x[0]) ? (x as number[][]) : (x as number[]).map((v) => [v]);
+
+/** d/dW, d/dx, d/db of sum(c ⊙ (W x + b)) for W (m, n), x (n,) or (n, k), b and c of the output's shape. */
+function linearGrads(p: Point): Record<string, number[]> {
+  const [W, X, C] = [rows(p.W), rows(p.x), rows(p.c)];
+  const [m, n, k] = [W.length, X.length, X[0].length];
+  const gW = W.map((_, i) => Array.from({ length: n }, (_, j) => Array.from({ length: k }, (_, l) => C[i][l] * X[j][l]).reduce((a, b) => a + b, 0)));
+  const gx = X.map((_, j) => Array.from({ length: k }, (_, l) => Array.from({ length: m }, (_, i) => W[i][j] * C[i][l]).reduce((a, b) => a + b, 0)));
+  return { W: gW.flat(), x: gx.flat(), b: flat(p.c) };
 }
 
 const CASES: GateCase[] = [
@@ -121,6 +134,71 @@ const CASES: GateCase[] = [
       const s = softmax(z);
       const total = y.reduce((a, b) => a + b, 0);
       return { z: s.map((v, i) => total * v - y[i]), y: s.map((v) => -Math.log(v)) };
+    },
+  },
+  {
+    gate: "linear",
+    program: "sum(c * linear(W, x, b))",
+    extra: 1,
+    points: [
+      {
+        W: [
+          [1, -2, 0.5],
+          [0.3, 0.8, -1],
+        ],
+        x: [1, 0.5, -1],
+        b: [0.1, -0.2],
+        c: [2, -1],
+      },
+      { W: [[2]], x: [3], b: [1], c: [0.5] },
+      {
+        W: [
+          [1, 2],
+          [3, 4],
+          [-1, 0.5],
+        ],
+        x: [
+          [1, 0, 2],
+          [-1, 0.5, 1],
+        ],
+        b: [
+          [0.1, 0.2, 0.3],
+          [0, 0, 0],
+          [1, 1, 1],
+        ],
+        c: [
+          [1, 2, 3],
+          [-1, 0.5, 0],
+          [0.2, 0.2, 0.2],
+        ],
+      },
+    ],
+    expected: linearGrads,
+  },
+  {
+    gate: "softmax",
+    program: "sum(c * softmax(z))",
+    extra: 2,
+    points: [
+      { z: [1, 2, 3], c: [0.5, -1, 2] },
+      { z: [0.5, -1, 2, 0], c: [1, 1, 1, 1] },
+      {
+        z: [
+          [1, 0],
+          [-1, 2],
+        ],
+        c: [
+          [1, 0],
+          [0, 3],
+        ],
+      },
+      { z: 1.5, c: 2 },
+    ],
+    expected: (pt) => {
+      const [z, c] = [flat(pt.z), flat(pt.c)];
+      const s = softmax(z);
+      const sc = s.reduce((a, v, i) => a + v * c[i], 0);
+      return { z: s.map((v, i) => v * (c[i] - sc)), c: s };
     },
   },
 ];
@@ -225,20 +303,47 @@ describe("granularity: each gate as one stage and staged into primitives", () =>
     assert.match(r.out, /no gradients to compare: a program with abstract functions has no values/);
   });
 
-  it("generated code asks for primitives for the loss gates, and is written from them", () => {
+  it("generated code writes each gate as one line in the gates view and its primitives in the other", () => {
     const given = parseAssignments(["p=[1,2]", "y=[0,1]"]);
-    assert.throws(() => generateCode(explainAll("mse(p, y)", given), ["p", "y"], "python"), /granularity "primitives"/);
-    const code = generateCode(explainAll("mse(p, y)", given, { granularity: "primitives" }), ["p", "y"], "python");
-    assert.match(code, /np\.mean/);
+    const gates = generateCode(explainAll("mse(p, y)", given), ["p", "y"], "python");
+    assert.match(gates, /a = np\.mean\(\(p - y\) \*\* 2\)/);
+    const prims = generateCode(explainAll("mse(p, y)", given, { granularity: "primitives" }), ["p", "y"], "python");
+    assert.match(prims, /a = p - y/);
+  });
+
+  it("linear and softmax: local derivatives read back from the core's VJP, the lecture's matrix rules in both views", () => {
+    const given = parseAssignments(["W=[[1,-2,0.5],[0.3,0.8,-1]]", "x=[1,0.5,-1]", "b=[0.1,-0.2]", "y=[0,1]"]);
+    const program = "L = softmax_ce(linear(W, x, b), y)";
+    const gates = explainAll(program, given).report;
+    assert.equal(gates.stages[0].equation, "a = linear(W, x, b)");
+    assert.equal(gates.stages[0].local.b, "ga");
+    assert.equal(gates.stages[0].rule?.W?.text, "∂L/∂W = (∂L/∂a) xᵀ");
+    const prims = explainAll(program, given, { granularity: "primitives" }).report;
+    for (const r of [gates, prims]) {
+      assert.equal(r.matrixDerivatives?.W?.text, "∂L/∂W = δ1 xᵀ");
+      assert.equal(r.matrixDerivatives?.x?.text, "∂L/∂x = Wᵀ δ1");
+      assert.equal(r.matrixDerivatives?.b?.text, "∂L/∂b = δ1");
+    }
+    assert.equal(gates.matrixDerivatives?.["δ1"]?.text, "δ1 = softmax(W x + b) · sum(y) − y");
+    // LaTeX's Σ takes parentheses as an operand: Σ y − y would read as Σ (y − y).
+    assert.equal(gates.matrixDerivatives?.["δ1"]?.latex, "\\delta_{1} = \\operatorname{softmax}(W\\,x + b) \\cdot \\left(\\textstyle\\sum y\\right) - y");
+    const soft = explainAll("s = softmax(z); L = sum(s * y)", parseAssignments(["z=[1,2,3]", "y=[0,1,0]"])).report;
+    assert.equal(soft.stages[0].rule?.z?.text, "∂L/∂z = s ⊙ (∂L/∂s − sum(s ⊙ ∂L/∂s))");
   });
 });
 
 describe("explain --granularity and --compare-granularity (CLI)", () => {
-  it("--granularity primitives stages the gate", async () => {
+  it("--granularity primitives stages the gate, and the JSON report says which granularity made it", async () => {
     const r = await cli("explain", "sigmoid(x)", "--at", "x=2", "--granularity", "primitives", "--json");
     assert.equal(r.code, 0);
-    const stages = (JSON.parse(r.out) as { stages: { equation: string }[] }).stages;
-    assert.equal(stages.length, 4);
+    const j = JSON.parse(r.out) as { granularity: string; stages: { equation: string }[] };
+    assert.equal(j.stages.length, 4);
+    assert.equal(j.granularity, "primitives");
+    const d = await cli("explain", "sigmoid(x)", "--at", "x=2", "--json");
+    assert.equal((JSON.parse(d.out) as { granularity: string }).granularity, "gates");
+    const both = await cli("explain", "sigmoid(x)", "--at", "x=2", "--compare-granularity", "--json");
+    const c = JSON.parse(both.out) as { granularity: { gates: { granularity: string }; primitives: { granularity: string } } };
+    assert.deepEqual([c.granularity.gates.granularity, c.granularity.primitives.granularity], ["gates", "primitives"]);
   });
 
   for (const [format, marks] of [
@@ -286,8 +391,10 @@ describe("explain --granularity and --compare-granularity (CLI)", () => {
     assert.equal(svg.err, "error: --compare-granularity prints table, markdown, latex, json, not svg");
     const json = await cli("explain", "sigmoid(x)", "--at", "x=2", "--granularity", "none", "--json");
     assert.deepEqual(JSON.parse(json.out), { error: '--granularity must be gates or primitives, got "none"' });
-    const code = await cli("explain", "mse(p, y)", "--at", "p=1,y=2", "--format", "python");
+    const code = await cli("explain", "sum(linear(W, x, b))", "--at", "W=[[1,2]],x=[1,1],b=[1,2,3]", "--format", "python");
     assert.equal(code.code, 1);
-    assert.match(code.err, /^error: code writes mse in its primitive operations: .*--granularity primitives/);
+    assert.match(code.err, /^error: code for a = linear\(W, x, b\) needs b to fit W @ x .*--granularity primitives/);
+    const arity = await cli("explain", "softmax(x, y)", "--at", "x=1,y=2");
+    assert.match(arity.err, /softmax/);
   });
 });

@@ -277,7 +277,10 @@ export const addExplain: AddCommand = (program, ctx) => {
     .option("--json", "same as --format json")
     .option("--check", "compare every gradient with central differences")
     .option("--step <lr>", "take one gradient-descent step with this step size and print the new inputs")
-    .option("--granularity <g>", "gates (default): sigmoid, tanh, mse, softmax_ce one stage each; primitives: staged into their primitive operations")
+    .option(
+      "--granularity <g>",
+      "gates (default): sigmoid, tanh, mse, softmax_ce, linear, softmax one stage each; primitives: staged into their primitive operations",
+    )
     .option("--compare-granularity", "both granularities side by side, with their gradients compared (table, markdown, latex, json)")
     .option("--blank", "print the stage table with blank cells to fill in (formats table, markdown, csv, latex, json); backprop check reads it back")
     .option("--path <input:number>", "in a figure (svg, png, tikz), highlight one path of the sum over paths, as x:2")

@@ -235,6 +235,8 @@ export function stageExpr(op: StageOp, a: readonly Expr[], fn?: string): Expr {
       return apply(op === "maximum" ? "max" : "min", a);
     case "mse":
     case "softmax_ce":
+    case "linear":
+    case "softmax":
       return apply(op, a);
     case "abstract":
       return apply(fn ?? "?", a);

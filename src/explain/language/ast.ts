@@ -34,6 +34,10 @@ export const MULTI_FUNCTIONS: ReadonlyMap<string, number> = new Map([
   // logits against a target distribution (one-hot or probabilities).
   ["mse", 2],
   ["softmax_ce", 2],
+  // The layers: an affine layer W @ x + b (the lecture's x⁽¹⁾ = W⁽¹⁾x + b, W of shape (out, in)) and the
+  // softmax of a vector (over all its elements, as softmax_ce takes it).
+  ["linear", 3],
+  ["softmax", 1],
 ]);
 
 /** Every built-in function name: these cannot be defined, declared with `fn` or used as variables. */

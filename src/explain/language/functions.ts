@@ -17,6 +17,8 @@ export type StageOp =
   | "minimum"
   | "mse"
   | "softmax_ce"
+  | "linear"
+  | "softmax"
   | "abstract"
   | Exclude<FnName, "log">;
 
@@ -26,6 +28,8 @@ export const MULTI_OPS: ReadonlyMap<string, StageOp> = new Map<string, StageOp>(
   ["min", "minimum"],
   ["mse", "mse"],
   ["softmax_ce", "softmax_ce"],
+  ["linear", "linear"],
+  ["softmax", "softmax"],
 ]);
 
 export const BIN_OPS: Record<BinOp, StageOp> = { "+": "add", "-": "sub", "*": "mul", "/": "div", "^": "pow", "@": "matmul" };
@@ -201,6 +205,11 @@ export function applyOp(op: StageOp, args: readonly bp.Tensor[], fn?: string): b
       return bp.mse(args[0], args[1]);
     case "softmax_ce":
       return softmaxCe(args[0], args[1]);
+    case "linear":
+      return bp.add(bp.matmul(args[0], args[1]), args[2]);
+    case "softmax":
+      // Over all of z's elements, as softmax_ce: the core's stable softmax of the flattened z.
+      return bp.reshape(bp.softmax(bp.reshape(args[0], [args[0].size]), 0), args[0].shape);
     case "abstract":
       if (fn === undefined) throw new Error("an abstract stage needs its function's name");
       return abstractCall(fn, args);

@@ -11,7 +11,8 @@ export const GRANULARITIES: readonly Granularity[] = ["gates", "primitives"];
 /** As the seeds write sigmoid(b) in complex_layer: one gate, local derivative σ(b)(1 − σ(b)). */
 export const DEFAULT_GRANULARITY: Granularity = "gates";
 
-export type Gate = "sigmoid" | "tanh" | "mse" | "softmax_ce";
+export type Gate = "sigmoid" | "tanh" | "mse" | "softmax_ce" | "linear" | "softmax";
+export const GATES: readonly Gate[] = ["sigmoid", "tanh", "mse", "softmax_ce", "linear", "softmax"];
 
 /** Builders that give every node they make the gate call's span (errors and figures point at the call). */
 function builders(span: Span | undefined) {
@@ -53,11 +54,22 @@ export const GATE_PRIMITIVES: { readonly [G in Gate]: (args: readonly Expr[], sp
     const ez = b.bin("^", b.e(), z);
     return b.neg(b.call("sum", b.bin("*", y, b.call("ln", b.bin("/", ez, b.call("sum", ez))))));
   },
+  // linear(W, x, b) = W @ x + b: the lecture's affine layer, a matrix product and a sum.
+  linear: ([w, x, bias], span) => {
+    const b = builders(span);
+    return b.bin("+", b.bin("@", w, x), bias);
+  },
+  // softmax(z) = e^z / sum(e^z): e^z staged once, fanning out to the division and the sum.
+  softmax: ([z], span) => {
+    const b = builders(span);
+    const ez = b.bin("^", b.e(), z);
+    return b.bin("/", ez, b.call("sum", ez));
+  },
 };
 
-/** The gate a call node is, if any (the one-argument ones are `call` nodes, the losses `apply` nodes). */
+/** The gate a call node is, if any (sigmoid and tanh are `call` nodes, the losses and layers `apply` nodes). */
 export function gateOf(e: Expr): Gate | null {
   if (e.kind === "call" && (e.fn === "sigmoid" || e.fn === "tanh")) return e.fn;
-  if (e.kind === "apply" && e.deriv === undefined && (e.fn === "mse" || e.fn === "softmax_ce")) return e.fn;
+  if (e.kind === "apply" && e.deriv === undefined && (GATES as readonly string[]).includes(e.fn)) return e.fn as Gate;
   return null;
 }

@@ -133,7 +133,7 @@ function gateLabel(s: StageReport): string {
   if (s.operands.length === 2) {
     const [l, r] = s.operands;
     // A function of two arguments keeps its parentheses, the operand's place a dot: min(·,2).
-    const call = s.op === "maximum" || s.op === "minimum";
+    const call = s.op === "maximum" || s.op === "minimum" || s.op === "mse" || s.op === "softmax_ce";
     if (r.kind === "constant" && l.kind === "name") return call ? `${sym}(·,${constantText(r.text)})` : `${sym}${constantText(r.text)}`;
     if (l.kind === "constant" && r.kind === "name")
       return call ? `${sym}(${constantText(l.text)},·)` : s.op === "pow" ? `${constantText(l.text)}^` : `${constantText(l.text)}${sym}`;

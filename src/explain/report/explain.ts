@@ -9,6 +9,7 @@ import { extremumBranch, extremumWarnings } from "../interpreters/extremum.js";
 import { stageExpansions } from "../interpreters/expansion.js";
 import { abstractError, abstractFunctions, abstractPoint, abstractNote } from "../interpreters/abstract.js";
 import { parseProgram } from "../language/parser.js";
+import { DEFAULT_GRANULARITY } from "../language/gates.js";
 import { printDerivative, printExpr, printText } from "../language/print.js";
 import { simplify } from "../interpreters/simplify.js";
 import { ExplainError, refArgs, stageProgram, type Stage, type StagedProgram } from "../interpreters/stage.js";
@@ -137,6 +138,7 @@ export function explainAll(source: string, given: ReadonlyMap<string, bp.Tensor>
   const gradients = namedRecord(inputNames.map((n) => [n, toValue(ev.grads.get(n)!)] as const));
   const report: ExplainReport = {
     source,
+    granularity: options.granularity ?? DEFAULT_GRANULARITY,
     inputs: inputNames,
     inputValues: namedRecord(inputNames.map((n) => [n, toValue(at.get(n)!)] as const)),
     output: staged.output,

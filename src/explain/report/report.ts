@@ -113,6 +113,8 @@ export interface OpCounts {
 
 export interface ExplainReport {
   source: string;
+  /** How finely it was staged: "gates" (sigmoid, tanh, the losses and layers one stage each) or "primitives". */
+  granularity: Granularity;
   inputs: string[];
   /** The values the inputs were given. */
   inputValues: Record<string, Value>;
@@ -231,7 +233,7 @@ export interface ExplainOptions {
    * it they are shown unsimplified. A front end with less time to spare may lower it.
    */
   simplifyStepsPerNode?: number;
-  /** "gates" (default): sigmoid, tanh, mse and softmax_ce one stage each; "primitives": staged into their primitive operations. */
+  /** "gates" (default): sigmoid, tanh, mse, softmax_ce, linear and softmax one stage each; "primitives": staged into their primitive operations. */
   granularity?: Granularity;
   /** Paths listed per input at most (default PATH_LIMIT, paths.ts); past it the report gives their count. */
   pathLimit?: number;
