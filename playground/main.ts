@@ -6,6 +6,7 @@ import * as bp from "../src/index.js";
 import type { ExplainAnswer, ExplainDone, ExplainJob } from "./explain-protocol.js";
 import { GraphView } from "./graph-view.js";
 import { setupTrain } from "./train-view.js";
+import { setupClassify } from "./classify-view.js";
 
 const $ = <T extends HTMLElement>(id: string): T => document.getElementById(id) as T;
 
@@ -17,7 +18,7 @@ function el<K extends keyof HTMLElementTagNameMap>(tag: K, text?: string, cls?: 
 }
 
 // ---- tabs ----
-const tabs = [$("tab-explain"), $("tab-train")];
+const tabs = Array.from(document.querySelectorAll<HTMLElement>('nav [role="tab"]'));
 function selectTab(i: number): void {
   tabs.forEach((t, k) => {
     t.setAttribute("aria-selected", String(k === i));
@@ -29,7 +30,8 @@ function selectTab(i: number): void {
 tabs.forEach((t, i) => {
   t.addEventListener("click", () => selectTab(i));
   t.addEventListener("keydown", (e) => {
-    if (e.key === "ArrowRight" || e.key === "ArrowLeft") selectTab((i + 1) % tabs.length);
+    if (e.key === "ArrowRight") selectTab((i + 1) % tabs.length);
+    else if (e.key === "ArrowLeft") selectTab((i + tabs.length - 1) % tabs.length);
   });
 });
 
@@ -473,3 +475,4 @@ exprInput.value = params.get("expr") ?? "(ln(x) + sin(y))^2 + 4x";
 atInput.value = params.get("at") ?? "x=e, y=pi/2, z=2";
 update();
 setupTrain();
+setupClassify();

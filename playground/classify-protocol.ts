@@ -1,0 +1,79 @@
+// The messages between the Classify tab (classify-view.ts) and its worker (classify-worker.ts), typed on both sides.
+import type { FeatureName, Point } from "./classify-data.js";
+
+export type ClassifyActivation = "tanh" | "relu" | "sigmoid";
+export type ClassifyOptimizer = "sgd" | "adam";
+
+/** The network and how it learns: set in the page. */
+export interface NetConfig {
+  features: FeatureName[];
+  /** Hidden layer widths (all equal in the page: width × depth). */
+  hidden: number[];
+  activation: ClassifyActivation;
+  optimizer: ClassifyOptimizer;
+  lr: number;
+  /** L2 strength, the optimizer's weight decay (g += l2 · w). */
+  l2: number;
+  batch: number;
+  seed: number;
+}
+
+/** One dense layer's parameters as the library holds them: W row-major (in, out), so h = x W + b. */
+export interface LayerWeights {
+  inputs: number;
+  outputs: number;
+  W: number[];
+  b: number[];
+}
+
+export type ClassifyRequest =
+  /** A fresh network (the architecture or the seed changed): weights drawn anew, counters at zero. */
+  | { type: "reset"; net: NetConfig; train: Point[]; test: Point[] }
+  /** New points (added by a click, or a new split) for the same network. */
+  | { type: "data"; train: Point[]; test: Point[] }
+  /** New learning rate, L2, batch or optimizer for the same network. */
+  | { type: "learning"; net: NetConfig }
+  | { type: "play" }
+  | { type: "pause" }
+  /** Trains this many epochs, then stops. */
+  | { type: "step"; epochs: number }
+  /** The gradient of one weight: `layer` counts the dense layers from 0, `from` and `to` the neurons it joins. */
+  | { type: "inspect"; layer: number; from: number; to: number };
+
+/** The state of training, sent a few times a second. */
+export interface Frame {
+  type: "frame";
+  epoch: number;
+  steps: number;
+  playing: boolean;
+  trainLoss: number;
+  testLoss: number | null;
+  trainAccuracy: number;
+  testAccuracy: number | null;
+  /** Side of the square grid the maps are sampled on. */
+  res: number;
+  /** P(blue) at each grid point, row by row from the top. */
+  output: Float32Array;
+  /** Each hidden neuron's output over the grid, layer by layer. */
+  neurons: Float32Array[][];
+  weights: LayerWeights[];
+  /** Train and test loss after each epoch, for the small curve. */
+  history: { train: number; test: number | null }[];
+}
+
+/** A weight's gradient on one example, with what the explainer needs to show the same number. */
+export interface Inspection {
+  type: "inspect";
+  layer: number;
+  from: number;
+  to: number;
+  /** ∂L/∂w, the cross-entropy of this one example (L2 not included). */
+  gradient: number;
+  weight: number;
+  /** The example: the training point the network gets most wrong now. */
+  example: Point;
+  exampleIndex: number;
+  weights: LayerWeights[];
+}
+
+export type ClassifyMessage = Frame | Inspection | { type: "error"; message: string };

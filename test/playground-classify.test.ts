@@ -1,0 +1,235 @@
+/**
+ * The playground's Classify tab: the explainer's program for a weight gives the library's gradient (in
+ * Node), and in Debian's Chromium (playwright-core) XOR trains, the boundary redraws, clicks add points,
+ * a weight click opens the Explain tab with the same gradient, and axe-core finds nothing serious.
+ */
+import { describeIf } from "./helpers.js";
+import { after, before, it, type TestContext } from "node:test";
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { createReadStream, existsSync, mkdirSync, readFileSync, statSync } from "node:fs";
+import { createRequire } from "node:module";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { extname, join, normalize } from "node:path";
+import { chromium, type Browser, type Page } from "playwright-core";
+import type { AxeResults, Result } from "axe-core";
+import * as bp from "../src/index.js";
+import { explainProgram } from "../playground/classify-explain.js";
+import { featureMatrix, makeData, split, type FeatureName } from "../playground/classify-data.js";
+import type { LayerWeights } from "../playground/classify-protocol.js";
+
+const CHROMIUM = "/usr/bin/chromium";
+const root = process.cwd();
+const site = join(root, "dist-playground");
+const shots = join(root, "test-artifacts", "playground");
+const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
+const TYPES: Record<string, string> = { ".html": "text/html", ".js": "text/javascript", ".css": "text/css", ".svg": "image/svg+xml", ".woff2": "font/woff2" };
+
+const relClose = (a: number, b: number, tol = 1e-4) => Math.abs(a - b) <= tol * Math.max(Math.abs(a), Math.abs(b));
+
+it("the explainer's program for one example gives the library's gradient for every weight", () => {
+  const chosen: FeatureName[] = ["x1", "x2", "x1x2"];
+  for (const activation of ["tanh", "relu", "sigmoid"] as const) {
+    const rng = new bp.Rng(3);
+    const net = bp.mlp([3, 4, 3, 2], { activation, rng, init: "xavier" });
+    const linears = net.layers.filter((l): l is bp.Linear => l instanceof bp.Linear);
+    const example = { x: 1.5, y: -2.25, label: 1 as const };
+    const x = new bp.Tensor(featureMatrix([example], chosen), [1, 3]);
+    bp.crossEntropy(net.forward(x), Int32Array.of(1)).backward();
+    const weights: LayerWeights[] = linears.map((l) => ({
+      inputs: l.weight.shape[0],
+      outputs: l.weight.shape[1],
+      W: Array.from(l.weight.data),
+      b: Array.from(l.bias!.data),
+    }));
+    const { expr, at } = explainProgram(weights, activation, chosen, example);
+    assert.match(
+      expr,
+      new RegExp(
+        `^h1 = ${activation}\\(linear\\(W1, x, b1\\)\\)\\nh2 = ${activation}\\(linear\\(W2, h1, b2\\)\\)\\nz = linear\\(W3, h2, b3\\)\\nL = softmax_ce\\(z, y\\)$`,
+      ),
+    );
+    const report = bp.explainAll(expr, bp.parseAssignments([at])).report;
+    linears.forEach((l, k) => {
+      const g = report.gradients[`W${k + 1}`] as number[][];
+      const [nin, nout] = l.weight.shape;
+      for (let i = 0; i < nin; i++)
+        for (let j = 0; j < nout; j++) {
+          const lib = l.weight.grad!.data[i * nout + j];
+          // The explainer's W is (out, in): row j, column i. Exact zeros (a dead ReLU) are zero in both.
+          assert.ok(relClose(g[j][i], lib) || Math.abs(g[j][i] - lib) < 1e-7, `${activation} W${k + 1}[${j},${i}]: explainer ${g[j][i]}, library ${lib}`);
+        }
+    });
+  }
+});
+
+it("data sets are seeded, two-class and split by the ratio", () => {
+  for (const name of ["xor", "circles", "spiral", "blobs"] as const) {
+    const a = makeData({ name, count: 100, noise: 0.2, seed: 4 });
+    assert.deepEqual(a, makeData({ name, count: 100, noise: 0.2, seed: 4 }), name);
+    // XOR's class follows the quadrant; the others alternate the classes.
+    if (name !== "xor") assert.equal(a.filter((p) => p.label === 1).length, 50, name);
+    else assert.ok(new Set(a.map((p) => p.label)).size === 2);
+    assert.ok(a.every((p) => Math.abs(p.x) <= 6 && Math.abs(p.y) <= 6));
+    const { train, test } = split(a, 0.3, 4);
+    assert.deepEqual([train.length, test.length], [70, 30]);
+  }
+  assert.ok(
+    makeData({ name: "xor", count: 200, noise: 0, seed: 1 }).every((p) => (p.x * p.y >= 0 ? 1 : 0) === p.label),
+    "clean XOR: blue where x and y share a sign",
+  );
+});
+
+describeIf("the Classify tab in Chromium", existsSync(CHROMIUM) ? false : "Chromium is not installed (apt-get install -y chromium)", () => {
+  let server: Server;
+  let browser: Browser;
+  let base = "";
+
+  before(async () => {
+    const build = spawnSync("npm", ["run", "playground:build"], { cwd: root, encoding: "utf8" });
+    assert.equal(build.status, 0, build.stdout + build.stderr);
+    mkdirSync(shots, { recursive: true });
+    server = createServer((req, res) => {
+      const path = normalize(decodeURIComponent(new URL(req.url ?? "/", "http://x").pathname)).replace(/^(\.\.[/\\])+/, "");
+      let file = join(site, path);
+      if (!file.startsWith(site) || !existsSync(file) || statSync(file).isDirectory()) file = join(site, "index.html");
+      res.writeHead(200, {
+        "content-type": TYPES[extname(file)] ?? "application/octet-stream",
+        "cross-origin-opener-policy": "same-origin",
+        "cross-origin-embedder-policy": "require-corp",
+      });
+      createReadStream(file).pipe(res);
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"],
+    });
+  });
+
+  after(async () => {
+    await browser?.close();
+    await new Promise((resolve) => server?.close(resolve));
+  });
+
+  async function open(viewport = { width: 1280, height: 800 }, phone = false): Promise<Page> {
+    const page = await browser.newPage({ viewport, isMobile: phone, hasTouch: phone });
+    page.on("dialog", () => assert.fail("a dialog opened"));
+    await page.goto(base);
+    await page.click("#tab-classify");
+    await page.waitForSelector("#cl-net g.cl-weight");
+    return page;
+  }
+  const stat = async (page: Page, key: string) => Number(await page.getAttribute("#cl-summary", `data-${key}`));
+  const boardPixels = (page: Page) => page.locator("#cl-board").evaluate((c) => (c as HTMLCanvasElement).toDataURL());
+
+  it("XOR trains to at least 90% test accuracy within 3000 steps, and the boundary redraws as it trains", async () => {
+    const page = await open();
+    assert.equal(await page.inputValue("#cl-dataset"), "xor");
+    const before = await boardPixels(page);
+    await page.click("#cl-play");
+    assert.equal(await page.getAttribute("#cl-play", "aria-pressed"), "true");
+    const STEPS = 3000;
+    await page.waitForFunction(
+      (limit) => {
+        const d = document.querySelector<HTMLElement>("#cl-summary")!.dataset;
+        return Number(d.testAccuracy) >= 0.9 || Number(d.steps) >= limit;
+      },
+      STEPS,
+      { timeout: 120000 },
+    );
+    const [acc, steps] = [await stat(page, "test-accuracy"), await stat(page, "steps")];
+    await page.click("#cl-play");
+    assert.ok(acc >= 0.9, `test accuracy ${acc} after ${steps} steps`);
+    assert.ok(steps <= STEPS + 200, `${steps} steps`);
+    assert.notEqual(await boardPixels(page), before, "the decision boundary changed");
+    assert.ok(Number(await page.getAttribute("#cl-board", "data-frame")) >= 3, "redrawn live, frame by frame");
+    assert.match((await page.textContent("#cl-summary")) ?? "", /^Train loss \d\.\d{3}, train accuracy \d+\.\d%; test loss \d\.\d{3}, test accuracy \d+\.\d%/);
+    assert.match((await page.textContent("#cl-epoch")) ?? "", /^Epoch \d+ · \d+ steps$/);
+    await page.screenshot({ path: join(shots, "classify.png"), fullPage: true });
+    // Step trains exactly one more epoch.
+    await page.waitForFunction(() => document.querySelector("#cl-play")!.getAttribute("aria-pressed") === "false");
+    await page.waitForTimeout(300);
+    const epoch = await stat(page, "epoch");
+    await page.click("#cl-step");
+    await page.waitForFunction((e) => Number(document.querySelector<HTMLElement>("#cl-summary")!.dataset.epoch) === e + 1, epoch);
+    await page.close();
+  });
+
+  it("a click on the map adds a point of the chosen class, and the keyboard adds one too", async () => {
+    const page = await open();
+    const n = await stat(page, "points");
+    await page.click("#cl-class-orange");
+    const box = (await page.locator("#cl-board").boundingBox())!;
+    await page.mouse.click(box.x + box.width * 0.25, box.y + box.height * 0.25);
+    await page.waitForFunction((k) => Number(document.querySelector<HTMLElement>("#cl-summary")!.dataset.points) === k + 1, n);
+    assert.match((await page.textContent("#cl-summary")) ?? "", /\(1 yours\)/);
+    await page.focus("#cl-board");
+    await page.keyboard.press("ArrowUp");
+    await page.keyboard.press("Enter");
+    await page.waitForFunction((k) => Number(document.querySelector<HTMLElement>("#cl-summary")!.dataset.points) === k + 2, n);
+    await page.click("#cl-clear");
+    await page.waitForFunction((k) => Number(document.querySelector<HTMLElement>("#cl-summary")!.dataset.points) === k, n);
+    await page.close();
+  });
+
+  it("a weight click opens the Explain tab with a program whose gradient for that weight is the worker's", async () => {
+    const page = await open();
+    await page.click("#cl-step");
+    await page.waitForFunction(() => Number(document.querySelector<HTMLElement>("#cl-summary")!.dataset.epoch) >= 1);
+    // The first hidden layer's weight from x2 to h1.3: W1 row 3, column 2 in the explainer.
+    const weight = page.locator('#cl-net g.cl-weight[data-layer="0"][data-from="1"][data-to="2"] .cl-hit');
+    assert.equal(await weight.getAttribute("aria-label"), "weight W1[3,2] from x2 to h1.3");
+    await weight.focus();
+    await page.keyboard.press("Enter");
+    await page.waitForSelector("#panel-explain:not([hidden])");
+    assert.equal(await page.getAttribute("#tab-explain", "aria-selected"), "true");
+    await page.waitForSelector('td[data-grad="W1"]');
+    assert.match(
+      await page.inputValue("#expr"),
+      /^h1 = tanh\(linear\(W1, x, b1\)\)\nh2 = tanh\(linear\(W2, h1, b2\)\)\nz = linear\(W3, h2, b3\)\nL = softmax_ce\(z, y\)$/,
+    );
+    const explained = JSON.parse((await page.getAttribute('td[data-grad="W1"]', "data-value"))!) as number[][];
+    const worker = Number(await page.getAttribute("#cl-inspect", "data-gradient"));
+    assert.ok(Math.abs(worker) > 1e-6, `a gradient worth comparing: ${worker}`);
+    assert.ok(relClose(explained[2][1], worker), `explainer ${explained[2][1]}, worker ${worker}`);
+    await page.screenshot({ path: join(shots, "classify-explain.png") });
+    // Back in the Classify tab the gradient is shown next to the weight's name.
+    await page.click("#tab-classify");
+    assert.match((await page.textContent("#cl-inspect")) ?? "", /^W1\[3,2\] = -?\d\.\d{3} · ∂L\/∂W1\[3,2\] = /);
+    await page.close();
+  });
+
+  const describeViolations = (violations: Result[]) =>
+    violations.map((v) => `${v.id} (${v.impact}): ${v.help}\n${v.nodes.map((n) => `    ${n.target.join(" ")}`).join("\n")}`).join("\n");
+  async function axeViolations(page: Page, t: TestContext): Promise<Result[]> {
+    await page.addScriptTag({ content: AXE_SOURCE });
+    const results = await page.evaluate(() => (window as unknown as { axe: { run: (c: Document) => Promise<AxeResults> } }).axe.run(document));
+    const blocking = (v: Result) => v.impact === "serious" || v.impact === "critical";
+    const minor = results.violations.filter((v) => !blocking(v));
+    if (minor.length) t.diagnostic("minor/moderate axe violations:\n" + describeViolations(minor));
+    return results.violations.filter(blocking);
+  }
+
+  it("is accessible (axe-core, every control labelled) on a desktop and on a phone, with screenshots", async (t) => {
+    for (const [name, viewport, phone] of [
+      ["classify-desktop.png", { width: 1280, height: 800 }, false],
+      ["classify-phone.png", { width: 390, height: 844 }, true],
+    ] as const) {
+      const page = await open(viewport, phone);
+      await page.click("#cl-step");
+      await page.waitForFunction(() => Number(document.querySelector<HTMLElement>("#cl-summary")!.dataset.epoch) >= 1);
+      const unlabeled = await page
+        .locator("#panel-classify input, #panel-classify select, #panel-classify canvas:not([aria-hidden])")
+        .evaluateAll((els) => els.filter((e) => !((e as HTMLInputElement).labels?.length || e.getAttribute("aria-label"))).map((e) => e.id || e.outerHTML));
+      assert.deepEqual(unlabeled, []);
+      const violations = await axeViolations(page, t);
+      assert.equal(violations.length, 0, `axe violations (${name}):\n` + describeViolations(violations));
+      await page.screenshot({ path: join(shots, name), fullPage: true });
+      await page.close();
+    }
+  });
+});
