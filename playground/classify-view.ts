@@ -13,9 +13,12 @@ const L2S = [0, 0.0001, 0.001, 0.003, 0.01, 0.03, 0.1];
 /** Orange (class 0, or −1 for a neuron) and blue (class 1, +1), TensorFlow Playground's colours. */
 const ORANGE = [245, 147, 34] as const;
 const BLUE = [8, 119, 189] as const;
-const NODE = 34;
-const COL_GAP = 64;
-const ROW_GAP = 44;
+const NODE = 40;
+const COL_GAP = 70;
+const ROW_GAP = 50;
+/** Room left of the inputs and right of the outputs for their names, and above the columns for captions. */
+const LABEL_W = 58;
+const TOP = 22;
 
 function el<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Record<string, string> = {}, text?: string): HTMLElementTagNameMap[K] {
   const e = document.createElement(tag);
@@ -101,12 +104,14 @@ export function setupClassify(): void {
   }
   const clearMine = el("button", { type: "button", id: "cl-clear" }, "Remove my points");
   const showTest = el("input", { type: "checkbox", id: "cl-show-test" });
+  const discrete = el("input", { type: "checkbox", id: "cl-discrete" });
   field(
     "Data",
     labelled("Data set", dataSel),
     wrap(labelled("Noise", noise), noiseOut),
     wrap(labelled("Test points", ratio), ratioOut),
     labelled("Show test points", showTest),
+    labelled("Discretize the output", discrete),
     regen,
     wrap(el("span", { class: "cl-note", id: "cl-class-note" }, "Clicks add:"), clickClass),
     clearMine,
@@ -238,6 +243,7 @@ export function setupClassify(): void {
   ratio.addEventListener("input", () => ((ratioOut.textContent = `${ratio.value}%`), freshData()));
   regen.addEventListener("click", () => (seed++, freshData()));
   showTest.addEventListener("change", () => last && drawBoard(last));
+  discrete.addEventListener("change", () => last && drawBoard(last));
   clearMine.addEventListener("click", () => {
     mine.length = 0;
     send({ type: "data", train: trainPts, test: testPts });
@@ -284,7 +290,7 @@ export function setupClassify(): void {
 
   // ---- drawing ----
   function drawBoard(f: Frame): void {
-    paintMap(board, f.output, f.res, (p) => 2 * p - 1);
+    paintMap(board, f.output, f.res, discrete.checked ? (p) => (p >= 0.5 ? 1 : -1) : (p) => 2 * p - 1);
     const ctx = board.getContext("2d")!;
     const px = (x: number) => ((x + DOMAIN) / (2 * DOMAIN)) * board.width;
     const py = (y: number) => ((DOMAIN - y) / (2 * DOMAIN)) * board.height;
@@ -322,7 +328,7 @@ export function setupClassify(): void {
     const max = Math.max(0.1, ...hist.map((e) => Math.max(e.train, e.test ?? 0)).filter(Number.isFinite));
     ctx.font = "11px sans-serif";
     ctx.fillStyle = "#4b5563";
-    ctx.fillText(`loss (0 to ${max.toFixed(2)}) over ${hist.length - 1} epochs`, 4, 11);
+    ctx.fillText(`loss (0 to ${max.toFixed(2)}) over ${hist.length - 1} epochs: train dark, test grey`, 4, 11);
     const line = (get: (e: (typeof hist)[number]) => number | null, stroke: string) => {
       ctx.strokeStyle = stroke;
       ctx.lineWidth = 1.5;
@@ -348,9 +354,9 @@ export function setupClassify(): void {
     const names = (layer: number, i: number) =>
       layer === 0 ? chosenFeatureNames[i] : layer === sizes.length - 1 ? (i === 1 ? "logit blue" : "logit orange") : `h${layer}.${i + 1}`;
     const rows = Math.max(...sizes);
-    const W = sizes.length * NODE + (sizes.length - 1) * COL_GAP + 8;
-    const H = rows * ROW_GAP + 20;
-    const pos = (layer: number, i: number) => ({ x: 4 + layer * (NODE + COL_GAP), y: 10 + (rows - sizes[layer]) * (ROW_GAP / 2) + i * ROW_GAP });
+    const W = 2 * LABEL_W + sizes.length * NODE + (sizes.length - 1) * COL_GAP;
+    const H = TOP + rows * ROW_GAP;
+    const pos = (layer: number, i: number) => ({ x: LABEL_W + layer * (NODE + COL_GAP), y: TOP + (rows - sizes[layer]) * (ROW_GAP / 2) + i * ROW_GAP });
     net.replaceChildren();
     net.style.width = `${W}px`;
     net.style.height = `${H}px`;
@@ -391,15 +397,25 @@ export function setupClassify(): void {
         c.style.left = `${p.x}px`;
         c.style.top = `${p.y}px`;
         net.append(c);
-        const label = el(
-          "span",
-          { class: "cl-node-label", "aria-hidden": "true" },
-          layer === 0 ? chosenFeatureNames[i] : layer === sizes.length - 1 ? (i ? "blue" : "orange") : "",
-        );
-        label.style.left = `${p.x}px`;
-        label.style.top = `${p.y + NODE}px`;
-        if (label.textContent) net.append(label);
+        if (layer === 0 || layer === sizes.length - 1) {
+          const first = layer === 0;
+          const label = el(
+            "span",
+            { class: `cl-node-label ${first ? "cl-in" : "cl-out"}`, "aria-hidden": "true" },
+            first ? chosenFeatureNames[i] : i ? "blue" : "orange",
+          );
+          label.style.left = `${first ? p.x - LABEL_W : p.x + NODE + 4}px`;
+          label.style.top = `${p.y + NODE / 2}px`;
+          net.append(label);
+        }
       }
+      const caption = el(
+        "span",
+        { class: "cl-caption", "aria-hidden": "true" },
+        layer === 0 ? "features" : layer === sizes.length - 1 ? "output" : `layer ${layer}`,
+      );
+      caption.style.left = `${pos(layer, 0).x + NODE / 2}px`;
+      net.append(caption);
     });
   }
 

@@ -200,6 +200,8 @@ describeIf("the Classify tab in Chromium", existsSync(CHROMIUM) ? false : "Chrom
     // Back in the Classify tab the gradient is shown next to the weight's name.
     await page.click("#tab-classify");
     assert.match((await page.textContent("#cl-inspect")) ?? "", /^W1\[3,2\] = -?\d\.\d{3} · ∂L\/∂W1\[3,2\] = /);
+    assert.equal(await page.locator("#cl-net g.cl-weight.chosen").count(), 1, "the chosen weight is marked");
+    await page.screenshot({ path: join(shots, "classify-gradient.png") });
     await page.close();
   });
 
