@@ -14,7 +14,9 @@ const L2S = [0, 0.0001, 0.001, 0.003, 0.01, 0.03, 0.1];
 const ORANGE = [245, 147, 34] as const;
 const BLUE = [8, 119, 189] as const;
 const NODE = 40;
+/** Widest gap between the columns; narrower where the page is (a phone), down to MIN_GAP. */
 const COL_GAP = 70;
+const MIN_GAP = 26;
 const ROW_GAP = 50;
 /** Room left of the inputs and right of the outputs for their names, and above the columns for captions. */
 const LABEL_W = 58;
@@ -354,9 +356,11 @@ export function setupClassify(): void {
     const names = (layer: number, i: number) =>
       layer === 0 ? chosenFeatureNames[i] : layer === sizes.length - 1 ? (i === 1 ? "logit blue" : "logit orange") : `h${layer}.${i + 1}`;
     const rows = Math.max(...sizes);
-    const W = 2 * LABEL_W + sizes.length * NODE + (sizes.length - 1) * COL_GAP;
+    const room = net.parentElement!.clientWidth || 600; // 0 while the tab is hidden
+    const gap = Math.max(MIN_GAP, Math.min(COL_GAP, Math.floor((room - 2 * LABEL_W - sizes.length * NODE) / Math.max(1, sizes.length - 1))));
+    const W = 2 * LABEL_W + sizes.length * NODE + (sizes.length - 1) * gap;
     const H = TOP + rows * ROW_GAP;
-    const pos = (layer: number, i: number) => ({ x: LABEL_W + layer * (NODE + COL_GAP), y: TOP + (rows - sizes[layer]) * (ROW_GAP / 2) + i * ROW_GAP });
+    const pos = (layer: number, i: number) => ({ x: LABEL_W + layer * (NODE + gap), y: TOP + (rows - sizes[layer]) * (ROW_GAP / 2) + i * ROW_GAP });
     net.replaceChildren();
     net.style.width = `${W}px`;
     net.style.height = `${H}px`;
@@ -366,7 +370,7 @@ export function setupClassify(): void {
         for (let j = 0; j < l.outputs; j++) {
           const a = pos(k, i);
           const b = pos(k + 1, j);
-          const d = `M${a.x + NODE},${a.y + NODE / 2} C${a.x + NODE + COL_GAP / 2},${a.y + NODE / 2} ${b.x - COL_GAP / 2},${b.y + NODE / 2} ${b.x},${b.y + NODE / 2}`;
+          const d = `M${a.x + NODE},${a.y + NODE / 2} C${a.x + NODE + gap / 2},${a.y + NODE / 2} ${b.x - gap / 2},${b.y + NODE / 2} ${b.x},${b.y + NODE / 2}`;
           const g = svgEl("g", { class: "cl-weight", "data-layer": String(k), "data-from": String(i), "data-to": String(j) });
           const seen = svgEl("path", { d, class: "cl-w" });
           const hit = svgEl("path", {
@@ -551,6 +555,15 @@ export function setupClassify(): void {
       summary.textContent = `Training stopped: ${m.message}`;
     }
   };
+  // The network is laid out for the room it has: again when that changes (the tab shown, a window resized).
+  let room = 0;
+  new ResizeObserver(() => {
+    const now = net.parentElement!.clientWidth;
+    if (!last || now === room || now === 0) return;
+    room = now;
+    built = "";
+    drawNet(last);
+  }).observe(net.parentElement!);
   regenerate();
   reset();
 }
