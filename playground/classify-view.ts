@@ -394,7 +394,8 @@ export function setupClassify(): void {
           width: String(NODE),
           height: String(NODE),
           class: "cl-node",
-          "aria-hidden": "true",
+          role: "img",
+          "aria-label": layer === sizes.length - 1 ? `output ${i ? "blue" : "orange"} over the plane` : `${names(layer, i)} over the plane`,
           "data-layer": String(layer),
           "data-index": String(i),
         });

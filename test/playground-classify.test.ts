@@ -225,7 +225,7 @@ describeIf("the Classify tab in Chromium", existsSync(CHROMIUM) ? false : "Chrom
       await page.click("#cl-step");
       await page.waitForFunction(() => Number(document.querySelector<HTMLElement>("#cl-summary")!.dataset.epoch) >= 1);
       const unlabeled = await page
-        .locator("#panel-classify input, #panel-classify select, #panel-classify canvas:not([aria-hidden])")
+        .locator("#panel-classify input, #panel-classify select, #panel-classify canvas")
         .evaluateAll((els) => els.filter((e) => !((e as HTMLInputElement).labels?.length || e.getAttribute("aria-label"))).map((e) => e.id || e.outerHTML));
       assert.deepEqual(unlabeled, []);
       const violations = await axeViolations(page, t);
