@@ -166,6 +166,8 @@ export function setupClassify(): void {
     "aria-describedby": "cl-summary",
   });
   const summary = el("p", { id: "cl-summary", class: "cl-summary" });
+  const problem = el("p", { id: "cl-error", class: "error", role: "alert" });
+  problem.hidden = true;
   const curve = el("canvas", {
     id: "cl-curve",
     width: "360",
@@ -174,7 +176,7 @@ export function setupClassify(): void {
     "aria-label": "Loss per epoch: train (dark) and test (grey)",
     "aria-describedby": "cl-summary",
   });
-  outBox.append(el("h2", {}, "Output"), board, summary, curve);
+  outBox.append(el("h2", {}, "Output"), board, problem, summary, curve);
 
   const main = el("div", { class: "cl-main" });
   main.append(netBox, outBox);
@@ -230,6 +232,7 @@ export function setupClassify(): void {
     playBtn.setAttribute("aria-pressed", String(on));
   };
   const reset = () => {
+    problem.hidden = true;
     setPlaying(false);
     send({ type: "pause" });
     send({ type: "reset", net: config(), train: [...trainPts, ...mine], test: testPts });
@@ -250,6 +253,19 @@ export function setupClassify(): void {
     mine.length = 0;
     send({ type: "data", train: trainPts, test: testPts });
   });
+  featureBoxes.forEach((b) =>
+    b.addEventListener("change", () => {
+      // The network needs an input: the last feature cannot be unchecked.
+      if (!featureBoxes.some((x) => x.checked)) b.checked = true;
+    }),
+  );
+  // Numbers out of range are shown as the value used.
+  [width, depth, batch].forEach((input) =>
+    input.addEventListener("change", () => {
+      const [lo, hi, d] = input === width ? [1, 8, 4] : input === depth ? [0, 4, 2] : [1, 64, 10];
+      input.value = String(intIn(input, lo, hi, d));
+    }),
+  );
   [...featureBoxes, width, depth, act].forEach((c) => c.addEventListener("change", reset));
   [opt, lr, l2, batch].forEach((c) => c.addEventListener("change", () => send({ type: "learning", net: config() })));
   resetBtn.addEventListener("click", () => (netSeed++, reset()));
@@ -553,7 +569,8 @@ export function setupClassify(): void {
     else if (m.type === "inspect") showInspection(m);
     else {
       setPlaying(false);
-      summary.textContent = `Training stopped: ${m.message}`;
+      problem.textContent = `Training stopped: ${m.message}. Lower the learning rate and press Reset.`;
+      problem.hidden = false;
     }
   };
   // The network is laid out for the room it has: again when that changes (the tab shown, a window resized).

@@ -181,7 +181,12 @@ async function loop(): Promise<void> {
       const t0 = now();
       while (now() - t0 < SLICE_MS && (playing || epochsLeft > 0)) {
         const e = s.run.next();
-        if (e.done) break;
+        if (e.done) {
+          // Only a loop that threw ends (it runs for ever otherwise): nothing more to train.
+          playing = false;
+          epochsLeft = 0;
+          break;
+        }
         if (e.value.kind === "step") s.steps++;
         else {
           s.epoch++;
@@ -195,13 +200,13 @@ async function loop(): Promise<void> {
       }
       await yieldNow();
     }
+    if (state) post(frame(state));
   } catch (err) {
     playing = false;
     epochsLeft = 0;
     post({ type: "error", message: err instanceof Error ? err.message : String(err) });
   }
   looping = false;
-  if (state) post(frame(state));
 }
 
 /** One weight's gradient on the training example the network gets most wrong, and the weights it was taken at. */
