@@ -21,6 +21,14 @@ const engine = (): TrainMessage => ({
   isolated: self.crossOriginIsolated,
 });
 
+/** The engine line now, and again every half second (`tries` times) until every thread is ready: a
+ * short run can end before the threads have started. */
+function reportEngine(tries: number): void {
+  const e = engine();
+  post(e);
+  if (e.type === "engine" && e.isolated && e.threads < cores && tries > 0) setTimeout(() => reportEngine(tries - 1), 500);
+}
+
 // A message to ourselves is a task like any other, so Stop and predict messages queued before it run
 // first; unlike setTimeout(0) it is not clamped to 4 ms (Chromium does that to nested timers).
 const channel = new MessageChannel();
@@ -107,6 +115,7 @@ async function train(req: Extract<Request, { type: "start" }>): Promise<void> {
   let stepsPerEpoch = 1;
   let reported = t0;
   let normsAt = t0;
+  let engineAt = t0;
   const report = () => {
     if (losses.length) post({ type: "steps", first: step - losses.length + 1, losses, epoch, stepsPerEpoch, elapsedMs: elapsed() });
     losses = [];
@@ -145,12 +154,17 @@ async function train(req: Extract<Request, { type: "start" }>): Promise<void> {
       post({ type: "norms", norms: bp.gradientNorms(net) });
       normsAt = performance.now();
     }
-    if (step % 50 === 1) post(engine());
+    // The kernels' threads start while training runs: say how many are ready twice a second.
+    if (step === 1 || performance.now() - engineAt >= 500) {
+      post(engine());
+      engineAt = performance.now();
+    }
     await pause();
     if (stopping) break;
   }
   report();
   post({ type: "done", stopped: stopping, elapsedMs: elapsed() });
+  reportEngine(20);
 }
 
 self.onmessage = (e: MessageEvent<Request>) => {
