@@ -8,6 +8,10 @@ import type { TrainMessage, TrainRequest, Yield } from "./train-protocol.js";
 
 const $ = <T extends Element = HTMLElement>(id: string): T => document.getElementById(id) as unknown as T;
 
+// `?yield=timeout` trains with the old setTimeout(0) yield, to measure what the MessageChannel gains. Read
+// when this module loads: the Explain tab rewrites the query string (its state) before setupTrain runs.
+const yieldBy: Yield = new URLSearchParams(location.search).get("yield") === "timeout" ? "timeout" : "message";
+
 /** What the current run has reported: loss per step, test accuracy per epoch, its size and its pace. */
 interface Run {
   losses: number[];
@@ -27,8 +31,6 @@ export function setupTrain(): void {
     start.disabled = on;
     stop.disabled = !on;
   };
-  // `?yield=timeout` trains with the old setTimeout(0) yield, to measure what the MessageChannel gains.
-  const yieldBy: Yield = new URLSearchParams(location.search).get("yield") === "timeout" ? "timeout" : "message";
   // The plots and the speed line are redrawn at most ten times a second, in an animation frame, however
   // fast steps arrive: the main thread stays free for the student's input. The end of an epoch or of the
   // run is drawn at once.
