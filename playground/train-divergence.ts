@@ -14,8 +14,11 @@ export function diverged(loss: number, firstLoss: number): boolean {
 /** The sentence shown when training stopped on divergence. */
 export function divergenceMessage(step: number, loss: number, firstLoss: number, lr: number): string {
   const what = Number.isFinite(loss)
-    ? `the loss exploded at step ${step} (${loss.toPrecision(3)}, up from ${firstLoss.toPrecision(3)} at the start)`
+    ? `the loss exploded at step ${step} (${short(loss)}, up from ${short(firstLoss)} at the start)`
     : `the loss became ${loss} at step ${step}`;
   const suggestion = lr > 0.1 ? "0.1 trains well" : `try ${Number((lr / 10).toPrecision(2))}`;
   return `Training stopped: ${what}. The learning rate ${lr} is too large: lower it (${suggestion}) and train again.`;
 }
+
+/** Three significant digits, grouped: 162,000 rather than 1.62e+5. */
+const short = (x: number): string => x.toLocaleString("en", { maximumSignificantDigits: 3 });

@@ -77,7 +77,8 @@ export function setupTrain(): void {
   });
   stop.addEventListener("click", () => send({ type: "stop" }));
   worker.onmessage = (e: MessageEvent<TrainMessage>) => show(e.data, run, running, redraw);
-  new ResizeObserver(() => redraw()).observe($("loss-plot"));
+  // Redrawn at once on resize (before that frame is painted): a plot drawn for another width is letterboxed.
+  new ResizeObserver(() => redraw(true)).observe($("loss-plot"));
   running(false);
   drawCurves(run);
   setupProbabilities();
@@ -163,8 +164,9 @@ function showSpeed(run: Run): void {
   line.hidden = false;
   line.dataset.stepsPerSecond = rate.toFixed(1);
   line.dataset.elapsedMs = run.elapsedMs.toFixed(0);
-  $("train-rate").textContent = `${rate.toFixed(0)} steps/s`;
-  $("train-elapsed").textContent = `${(run.elapsedMs / 1000).toFixed(1)} s elapsed`;
+  // A pace over a handful of steps means nothing (a diverged run stops after two).
+  $("train-rate").textContent = steps >= 10 ? `${rate.toFixed(0)} steps/s` : "–";
+  $("train-elapsed").textContent = run.elapsedMs < 100 ? "under 0.1 s elapsed" : `${(run.elapsedMs / 1000).toFixed(1)} s elapsed`;
   $("train-progress").textContent = `step ${steps} of ${run.epochs * run.stepsPerEpoch}`;
 }
 
