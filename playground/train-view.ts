@@ -165,7 +165,8 @@ function showSpeed(run: Run): void {
   line.dataset.stepsPerSecond = rate.toFixed(1);
   line.dataset.elapsedMs = run.elapsedMs.toFixed(0);
   // A pace over a handful of steps means nothing (a diverged run stops after two).
-  $("train-rate").textContent = steps >= 10 ? `${rate.toFixed(0)} steps/s` : "–";
+  $("train-rate-part").hidden = steps < 10;
+  $("train-rate").textContent = `${rate.toFixed(0)} steps/s`;
   $("train-elapsed").textContent = run.elapsedMs < 100 ? "under 0.1 s elapsed" : `${(run.elapsedMs / 1000).toFixed(1)} s elapsed`;
   $("train-progress").textContent = `step ${steps} of ${run.epochs * run.stepsPerEpoch}`;
 }

@@ -137,7 +137,7 @@ describeIf("Train tab in Chromium", hasChromium ? false : "Chromium is not insta
     assert.equal(await page.isDisabled("#train-start"), true);
     assert.equal(await page.isDisabled("#train-stop"), false);
     await page.waitForSelector("#train-speed:not([hidden])");
-    assert.match((await page.textContent("#train-speed")) ?? "", /^\d+ steps\/s · (\d+\.\d s|under 0\.1 s) elapsed · step \d+ of 125$/);
+    assert.match(await page.innerText("#train-speed"), /^\d+ steps\/s · (\d+\.\d s|under 0\.1 s) elapsed · step \d+ of 125$/);
     assert.ok(Number(await page.getAttribute("#train-speed", "data-steps-per-second")) > 0);
 
     // The finished run: accuracy plotted, the loss's and the accuracy's axes numbered and labelled.
@@ -259,6 +259,8 @@ describeIf("Train tab in Chromium", hasChromium ? false : "Chromium is not insta
     assert.match(text, /The learning rate 1000 is too large: lower it \(0\.1 trains well\) and train again\.$/);
     assert.doesNotMatch(text, /finished/);
     assert.ok((await steps(page)) < 10, "stopped within the first steps");
+    assert.match(await page.innerText("#train-speed"), /^[^·]*s elapsed · step \d of 375$/, "no steps/s for a handful of steps");
+    assert.equal(await page.isHidden("#train-rate"), true);
     assert.equal(await page.isDisabled("#train-stop"), true);
     assert.equal(await page.isDisabled("#train-start"), false);
     await page.screenshot({ path: join(shots, "train-diverged.png") });
