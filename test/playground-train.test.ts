@@ -119,7 +119,8 @@ describeIf("Train tab in Chromium", hasChromium ? false : "Chromium is not insta
 
     await train(page, { epochs: "1" });
     await page.waitForSelector("#digits-progress:not([hidden])");
-    assert.match((await page.textContent("#train-status")) ?? "", /^Loading the digits… \d\.\d of 1\.\d MB$/);
+    // The bytes so far, once the first slice has arrived.
+    await page.waitForFunction(() => /^Loading the digits… \d\.\d of 1\.\d MB$/.test(document.getElementById("train-status")!.textContent ?? ""));
     await page.screenshot({ path: join(shots, "train-loading.png") });
     await waitSteps(page, 60);
     const seen = await page.evaluate(() => (window as unknown as { progressSeen: number[] }).progressSeen);
