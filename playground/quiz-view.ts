@@ -150,7 +150,7 @@ export class QuizView {
       const th = el("th");
       th.scope = "row";
       const tag = c.label.match(/\(#\d+\)$/)?.[0];
-      th.append(math(`\\frac{\\partial ${c.name}}{\\partial ${c.from}}`, `d${c.name}/d${c.from}`));
+      th.append(math(`\\dfrac{\\partial ${c.name}}{\\partial ${c.from}}`, `d${c.name}/d${c.from}`));
       if (tag) th.append(` ${tag}`);
       const same = (kind: string) => byKey.get(c.key.replace(/^local:/, `${kind}:`))!;
       tr.append(th, box(c), box(same("upstream")), box(same("contribution")));
@@ -231,6 +231,8 @@ export class QuizView {
     const bad = Object.keys(a.unreadable).length;
     if (bad) lines.push(`${bad} box${bad > 1 ? "es are" : " is"} not a number: ${Object.values(a.unreadable)[0]}`);
     lines.push(res.summary);
+    if (res.first && this.done?.report.stages.some((s) => s.name === res.first!.stage))
+      lines.push(`The stage of the first mistake, ${res.first.stage}, is ringed in red in the graph.`);
     this.say(lines, res.first ? "mistake" : bad ? "error" : "right");
     this.diagnosis.dataset.text = a.text;
     this.onMistake(res.first?.stage ?? null);
