@@ -172,6 +172,14 @@ describeIf("playground teaching tools in Chromium", existsSync(CHROMIUM) ? false
     await page.keyboard.press("Tab");
     await box(page, "grad:x").fill("2");
     await waitVerdict(page, "grad:x", "right");
+    // Three tabs now: the arrow keys go round them both ways.
+    await page.focus("#tab-explain");
+    await page.keyboard.press("ArrowLeft");
+    assert.equal(await page.getAttribute("#tab-exercises", "aria-selected"), "true");
+    assert.equal(await page.isVisible("#panel-exercises"), true);
+    await page.keyboard.press("ArrowRight");
+    assert.equal(await page.getAttribute("#tab-explain", "aria-selected"), "true");
+    assert.equal(await box(page, "grad:x").inputValue(), "2");
     await page.focus("#quiz-toggle");
     await page.keyboard.press("Space");
     assert.equal(await page.isVisible("#quiz"), false);
