@@ -153,7 +153,9 @@ export class QuizView {
       th.append(math(`\\dfrac{\\partial ${c.name}}{\\partial ${c.from}}`, `d${c.name}/d${c.from}`));
       if (tag) th.append(` ${tag}`);
       const same = (kind: string) => byKey.get(c.key.replace(/^local:/, `${kind}:`))!;
-      tr.append(th, box(c), box(same("upstream")), box(same("contribution")));
+      // An array stage's local derivative is a Jacobian the report does not hold (it applies a vector-Jacobian product): not asked.
+      const local = r.edges[c.edge!].localValue === null ? el("td", "not asked (a Jacobian)", "quiz-na") : box(c);
+      tr.append(th, local, box(same("upstream")), box(same("contribution")));
     }
     // The inputs' gradients, beside their given values.
     const inputs = this.table("Gradients of the inputs", ["input", "value", "gradient"]);

@@ -191,6 +191,30 @@ describeIf("playground teaching tools in Chromium", existsSync(CHROMIUM) ? false
     await page.close();
   });
 
+  it("quiz mode diagnoses a final gradient alone (a missing fan-out path), and leaves an array stage's Jacobian out", async () => {
+    // The page's default program, where x fans out.
+    const page = await open("?quiz=1");
+    await page.waitForSelector('#quiz-tables input[data-cell="grad:x"]');
+    await box(page, "grad:x").fill("4");
+    await waitVerdict(page, "grad:x", "wrong");
+    const ex = bp.explainAll("(ln(x) + sin(y))^2 + 4x", bp.parseAssignments(["x=e, y=pi/2"]));
+    const res = bp.checkWork(ex, bp.answerFromCells({ gx: "4" }, ex.report));
+    assert.equal(res.first?.kind, "missing-fan-out");
+    assert.equal(await page.locator("#quiz-diagnosis p").first().textContent(), `First mistake: ${res.first!.message}`);
+    assert.match(res.first!.message, /gx has only 1 of its 2 paths/);
+    // An array program: values and gradients are arrays; the local derivatives (Jacobians) are not asked.
+    await page.fill("#expr", "sum(W @ x + b)");
+    await page.fill("#at", "W=[[1,2],[3,4]], x=[1,-1], b=[0,1]");
+    await page.waitForSelector('#quiz-tables input[data-cell="grad:W"]');
+    assert.equal(await page.locator("#quiz-tables td.quiz-na").count(), await page.locator('#quiz-tables input[data-cell^="upstream:"]').count());
+    assert.equal(await page.locator('#quiz-tables input[data-cell^="local:"]').count(), 0);
+    await box(page, "value:a").fill("[-1, -1]");
+    await waitVerdict(page, "value:a", "right");
+    await box(page, "grad:x").fill("[4, 5]");
+    await waitVerdict(page, "grad:x", "wrong");
+    await page.close();
+  });
+
   const INFO = { topic: "staging", difficulty: 1, count: 2, seed: 7 } as const;
 
   async function generate(page: Page, info: { topic: string; difficulty: number; count: number; seed: number }): Promise<string> {
