@@ -51,6 +51,7 @@ export {
 export {
   parseAnswer,
   parseInlineAnswer,
+  answerFromCells,
   answerFormatOf,
   AnswerError,
   ANSWER_FILE_FORMATS,
