@@ -14,44 +14,11 @@ import { cast, detach } from "./ops/structure.js";
 import { full, scalar } from "./ops/create.js";
 import { Holders, startRecording } from "./recycle.js";
 import { anomalyOn, duringBackward, reportBackward } from "./anomaly.js";
+import { topoOrder } from "./graph.js";
 
 export interface BackwardOptions {
   /** Record the backward computation too, so the gradients can be differentiated again. */
   createGraph?: boolean;
-}
-
-/**
- * Tensors reachable backwards from `roots` through tensors that require grad, in topological order
- * (inputs before the tensors made from them). Iterative, so a chain of a million nodes is fine.
- * Tensors in `stop` are included but not expanded.
- */
-let walkCounter = 0;
-
-function topoOrder(roots: readonly Tensor[], stop: ReadonlySet<Tensor>): { order: Tensor[]; done: number } {
-  // Each walk gets two fresh mark values: `open` while a tensor's inputs are pending, `done` after.
-  const open = (walkCounter += 2) - 1;
-  const done = walkCounter;
-  const order: Tensor[] = [];
-  const stack: Tensor[] = [];
-  for (const r of roots) if (r.requiresGrad && r.visitMark < open) stack.push(r);
-  while (stack.length > 0) {
-    const t = stack[stack.length - 1];
-    if (t.visitMark === done) {
-      stack.pop();
-      continue;
-    }
-    if (t.visitMark === open) {
-      t.visitMark = done;
-      order.push(t);
-      stack.pop();
-      continue;
-    }
-    t.visitMark = open;
-    if (t.node && (stop.size === 0 || !stop.has(t))) {
-      for (const i of t.node.inputs) if (i.requiresGrad && i.visitMark < open) stack.push(i);
-    }
-  }
-  return { order, done };
 }
 
 function ruleFor(vjp: Spec<Prim>["vjp"], args: VjpArgs<Prim>, index: number): Tensor | null {
@@ -209,12 +176,12 @@ export function zeroGrad(tensors: Iterable<Tensor>): void {
   for (const t of tensors) t.grad = null;
 }
 
-type Args = readonly (Tensor | number)[];
+export type Args = readonly (Tensor | number)[];
 
 /** How many grad/vjp functions are running right now (a closure may capture their traced tensors). */
 let transformDepth = 0;
 
-function traced<T>(fn: () => T): T {
+export function traced<T>(fn: () => T): T {
   transformDepth++;
   try {
     return withGradMode(true, fn);
@@ -228,7 +195,7 @@ function traced<T>(fn: () => T): T {
  * it gets a fresh node connected to it, so the result can be differentiated again (grad of grad);
  * otherwise a fresh leaf that shares its values.
  */
-function prepare(args: Args, argnums: readonly number[], op: string): { inputs: Tensor[]; nested: boolean } {
+export function prepare(args: Args, argnums: readonly number[], op: string): { inputs: Tensor[]; nested: boolean } {
   const tensors = args.map((a, i) => (a instanceof Tensor ? a : scalar(checkNumber(a, op, i), "float64")));
   // Inside another transformation's function (even one that only closes over its tensors), or given
   // tensors that are being traced, the gradient must stay differentiable.
@@ -249,7 +216,7 @@ function checkNumber(v: unknown, op: string, i: number): number {
   return v;
 }
 
-function asTensor(v: Operand, op: string): Tensor {
+export function asTensor(v: Operand, op: string): Tensor {
   if (v instanceof Tensor) return v;
   if (typeof v === "number") return scalar(v, "float64");
   throw new TypeError(`${op}: the function must return a Tensor, got ${typeof v}`);
