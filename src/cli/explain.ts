@@ -1,4 +1,4 @@
-/** `backprop explain PROGRAM --at NAME=VALUE ... [--format F] [--out FILE] [--json] [--check] [--step LR]`. */
+/** `backprop explain PROGRAM --at NAME=VALUE ... [--format F] [--out FILE] [--json] [--check] [--step LR] [--mode forward --seed-input x]`. */
 import { readFileSync } from "node:fs";
 import { extname, resolve } from "node:path";
 import { generateCode } from "../explain/interpreters/codegen.js";
@@ -77,6 +77,21 @@ export interface ExplainCliOptions {
   json?: boolean;
   check?: boolean;
   step?: string;
+  /** "reverse" (the default) or "forward": forward mode adds tangent sweeps beside the reverse pass. */
+  mode?: string;
+  /** Inputs to seed forward mode with (default: every input). */
+  seedInput?: string[];
+}
+
+export const MODES = ["forward", "reverse"] as const;
+
+/** The forward option of explain from --mode and --seed-input: a mode it does not know, or seeds without forward mode, are errors. */
+function forwardOption(opts: Pick<ExplainCliOptions, "mode" | "seedInput">): { seeds: string[] } | undefined {
+  const mode = opts.mode ?? "reverse";
+  if (!(MODES as readonly string[]).includes(mode)) throw new UsageError(`unknown --mode "${mode}" (use forward or reverse)`);
+  const seeds = opts.seedInput ?? [];
+  if (seeds.length > 0 && mode !== "forward") throw new UsageError("--seed-input needs --mode forward");
+  return mode === "forward" ? { seeds } : undefined;
 }
 
 /**
@@ -146,7 +161,7 @@ function readProgram(programArg: string): string {
  * unwritable folder is an error now; missing folders are made, as train does for --save; the path
  * comes first: "is a directory" says more than "no extension") and --step.
  */
-function checkOptions(opts: ExplainCliOptions): { format: Format; step: number | undefined } {
+function checkOptions(opts: ExplainCliOptions): { format: Format; step: number | undefined; forward: { seeds: string[] } | undefined } {
   if (opts.format !== undefined && !isFormat(opts.format)) throw new UsageError(`unknown format "${opts.format}" (use one of ${FORMATS.join(", ")})`);
   if (opts.out !== undefined) {
     const explicit = opts.json ? "json" : opts.format;
@@ -160,7 +175,7 @@ function checkOptions(opts: ExplainCliOptions): { format: Format; step: number |
   if (format === "png" && !opts.out) throw new UsageError("--format png needs --out FILE (PNG is binary)");
   const step = opts.step === undefined ? undefined : Number(opts.step);
   if (step !== undefined && !Number.isFinite(step)) throw new UsageError(`--step needs a number, got "${opts.step}"`);
-  return { format, step };
+  return { format, step, forward: forwardOption(opts) };
 }
 
 /** An explain failure as the CLI words it: the message, then the input with a caret under the bad character. */
@@ -185,15 +200,16 @@ export async function explainCommand(programArg: string, opts: ExplainCliOptions
   let program: string;
   let format: Format;
   let step: number | undefined;
+  let forward: { seeds: string[] } | undefined;
   try {
     program = readProgram(programArg);
-    ({ format, step } = checkOptions(opts));
+    ({ format, step, forward } = checkOptions(opts));
   } catch (e) {
     return fail(`error: ${firstLine(e)}`);
   }
   let result: string | Uint8Array;
   try {
-    const ex = explainAll(program, parseAssignments(opts.at), { check: opts.check, step });
+    const ex = explainAll(program, parseAssignments(opts.at), { check: opts.check, step, forward });
     const r = ex.report;
     if (r.abstract && !SYMBOLIC_FORMATS.includes(format)) {
       return fail(`error: ${abstractError(r.abstract.functions, format === "python" || format === "ts" ? "code" : "a figure")}`);
@@ -223,7 +239,9 @@ export const addExplain: AddCommand = (program, ctx) => {
     .option("--json", "same as --format json")
     .option("--check", "compare every gradient with central differences")
     .option("--step <lr>", "take one gradient-descent step with this step size and print the new inputs")
-    .action(async (source: string, opts: { at: string[]; format?: string; out?: string; json?: boolean; check?: boolean; step?: string }) => {
+    .option("--mode <mode>", "reverse (default), or forward: also one tangent sweep per seeded input beside the reverse pass, with each mode's cost")
+    .option("--seed-input <name>", "with --mode forward: an input to seed (repeat; default: every input)", collect, [] as string[])
+    .action(async (source: string, opts: ExplainCliOptions) => {
       ctx.setJson(!!opts.json || opts.format === "json");
       checkAtNames(opts.at);
       ctx.setCode(await explainCommand(source, opts, ctx.io.out, ctx.io.err));
