@@ -26,6 +26,9 @@ function rows(r: ExplainReport, f: ForwardReport): Row[] {
 
 const counted = (n: number, unit: string): string => `${n} ${unit}${n === 1 ? "" : "s"}`;
 
+/** "n = 3 input numbers and m = 1 output number". */
+const sizes = (c: ModeCost): string => `n = ${counted(c.inputs, "input number")} and m = ${counted(c.outputs, "output number")}`;
+
 /** The two modes' operation counts, as lines: "forward mode: 2 + 3 × 6 = 20 ops (one tangent sweep per input)". */
 export function modeCostLines(c: ModeCost): string[] {
   return [
@@ -82,7 +85,7 @@ export function forwardTableLines(r: ExplainReport): string[] {
   lines.push(`  ${outputLine(r, f)}`);
   const note = arrayNote(r, f);
   if (note) lines.push(`  ${note}`);
-  lines.push("", `Cost of each mode for n = ${f.cost.inputs} input numbers and m = ${f.cost.outputs} output numbers`);
+  lines.push("", `Cost of each mode for ${sizes(f.cost)}`);
   for (const l of modeCostLines(f.cost)) lines.push(`  ${l}`);
   return lines;
 }
@@ -101,7 +104,7 @@ export function forwardMarkdownLines(r: ExplainReport): string[] {
   out.push("", `- ${md(outputLine(r, f))}`);
   const note = arrayNote(r, f);
   if (note) out.push(`- ${md(note)}`);
-  out.push("", `Cost for n = ${f.cost.inputs} input numbers and m = ${f.cost.outputs} output numbers:`, "", ...modeCostLines(f.cost).map((l) => `- ${md(l)}`));
+  out.push("", `Cost of each mode for ${sizes(f.cost)}:`, "", ...modeCostLines(f.cost).map((l) => `- ${md(l)}`));
   return out;
 }
 
@@ -118,7 +121,7 @@ export function forwardLatexLines(r: ExplainReport): string[] {
   for (const row of rows(r, f))
     out.push(`$${name(row.name)}$ & ${fmtValue(row.value)} & ${row.tangents.map(fmtValue).join(" & ")} & ${fmtValue(row.grad)} \\\\`);
   out.push("\\hline", "\\end{tabular}", "");
-  out.push(`% Cost for n = ${f.cost.inputs} input numbers and m = ${f.cost.outputs} output numbers`);
+  out.push(`% Cost of each mode for ${sizes(f.cost)}`);
   out.push(...modeCostLines(f.cost).map((l) => `${latexText(l)}\\\\`));
   return out;
 }
