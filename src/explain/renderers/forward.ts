@@ -70,6 +70,7 @@ function padTable(cells: string[][], indent = "  "): string[] {
 
 /** What the output's tangents say, beside the reverse pass's gradients. */
 function outputLine(r: ExplainReport, f: ForwardReport): string {
+  if (f.sweeps.length === 0) return `output ${r.output}: no input to seed (the program has none), so no sweep`;
   const fwd = f.sweeps.map((s) => `d${r.output}/d${s.seed} = ${fmtValue(s.output)}`).join(", ");
   const rev = f.seeds.map((n) => `g${n} = ${fmtValue(own(r.gradients, n) ?? null)}`).join(", ");
   return `output ${r.output}: forward mode ${fwd} (${counted(f.sweeps.length, "sweep")}); reverse mode ${rev} (one sweep)`;
@@ -97,10 +98,10 @@ export function forwardMarkdownLines(r: ExplainReport): string[] {
   const f = r.forward;
   if (!f) return [];
   const out = ["", "#### Forward mode", "", `One sweep per seeded input; each tangent ∂name/∂seed rides forward with its value.`, ""];
-  out.push(`| name | value | ${f.seeds.map((n) => `∂/∂${md(n)}`).join(" | ")} | gradient (reverse) |`, `|---|---|${f.seeds.map(() => "---|").join("")}---|`);
-  for (const row of rows(r, f)) {
-    out.push(`| \`${md(row.label)}\` | ${md(fmtValue(row.value))} | ${row.tangents.map((t) => md(fmtValue(t))).join(" | ")} | ${md(fmtValue(row.grad))} |`);
-  }
+  const mdRow = (cells: string[]) => `| ${cells.join(" | ")} |`;
+  out.push(mdRow(["name", "value", ...f.seeds.map((n) => `∂/∂${md(n)}`), "gradient (reverse)"]), mdRow(["", "", ...f.seeds, ""].map(() => "---")));
+  for (const row of rows(r, f))
+    out.push(mdRow([`\`${md(row.label)}\``, md(fmtValue(row.value)), ...row.tangents.map((t) => md(fmtValue(t))), md(fmtValue(row.grad))]));
   out.push("", `- ${md(outputLine(r, f))}`);
   const note = arrayNote(r, f);
   if (note) out.push(`- ${md(note)}`);
@@ -117,9 +118,9 @@ export function forwardLatexLines(r: ExplainReport): string[] {
   const name = (n: string) => printExpr({ kind: "var", name: n }, "latex");
   const out = ["", "% Forward mode: one sweep per seeded input, tangents beside the values and the reverse pass's gradients"];
   out.push(`\\begin{tabular}{l${"l".repeat(f.seeds.length + 2)}}`, "\\hline");
-  out.push(`name & value & ${f.seeds.map((n) => `$\\partial/\\partial ${name(n)}$`).join(" & ")} & gradient (reverse) \\\\`, "\\hline");
-  for (const row of rows(r, f))
-    out.push(`$${name(row.name)}$ & ${fmtValue(row.value)} & ${row.tangents.map(fmtValue).join(" & ")} & ${fmtValue(row.grad)} \\\\`);
+  const texRow = (cells: string[]) => `${cells.join(" & ")} \\\\`;
+  out.push(texRow(["name", "value", ...f.seeds.map((n) => `$\\partial/\\partial ${name(n)}$`), "gradient (reverse)"]), "\\hline");
+  for (const row of rows(r, f)) out.push(texRow([`$${name(row.name)}$`, fmtValue(row.value), ...row.tangents.map(fmtValue), fmtValue(row.grad)]));
   out.push("\\hline", "\\end{tabular}", "");
   out.push(`% Cost of each mode for ${sizes(f.cost)}`);
   out.push(...modeCostLines(f.cost).map((l) => `${latexText(l)}\\\\`));
