@@ -116,6 +116,19 @@ describe("explain forward mode: renderers", () => {
     assert.match(l, /forward mode: 2 \+ n \$\\times\$ 6/);
   });
 
+  it("a program without inputs has no sweep, and its tables keep their columns", () => {
+    const c = explain("2 * 3", at(""), { forward: {} });
+    assert.match(formatTable(c), /output a: no input to seed \(the program has none\), so no sweep/);
+    assert.match(formatMarkdown(c), /\| name \| value \| gradient \(reverse\) \|\n\| --- \| --- \| --- \|\n\| `a = 2 \* 3` \| 6 \| 1 \|/);
+    assert.match(formatLatex(c), /\\begin\{tabular\}\{lll\}\n\\hline\nname & value & gradient \(reverse\) \\\\/);
+  });
+
+  it("several array seeds on one wire read as their shapes when the values would be long", () => {
+    const svg = toSvg(forward("sum((W @ x)^2)", "W=[[0.1,0.5],[-0.3,0.8]];x=[0.2,0.4]"));
+    assert.match(svg, /<text class="tan" data-from="W"[^>]*>\(\(2×2\), \(2×2\)\)<\/text>/);
+    assert.match(svg, /<text class="tan" data-from="x"[^>]*>\(\[0, 0\], \[1, 1\]\)<\/text>/);
+  });
+
   it("json holds the sweeps and the costs", () => {
     const j = JSON.parse(reportJson(r));
     assert.deepEqual(j.forward.seeds, ["x", "z"]);

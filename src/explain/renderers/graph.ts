@@ -291,7 +291,13 @@ export function buildGraph(r: ExplainReport): Graph {
 function addTangents(g: Graph, f: ForwardReport): void {
   for (const e of g.edges) {
     const ts = f.sweeps.map((s) => own(s.tangents, e.from) ?? null);
-    e.tangent = ts.length === 1 ? wireText(ts[0]) : `(${ts.map(wireText).join(", ")})`;
+    const tuple = `(${ts.map(wireText).join(", ")})`;
+    // A long tuple of arrays reads as their shapes, as one long array does.
+    const short =
+      tuple.length <= MAX_WIRE_CHARS + 10
+        ? tuple
+        : `(${ts.map((t) => (t === null || typeof t === "number" ? wireText(t) : shapeLabel(valueShape(t)))).join(", ")})`;
+    e.tangent = ts.length === 1 ? wireText(ts[0]) : short;
     e.tangentFull = ts.map((t, k) => `d${e.from}/d${f.seeds[k]} = ${wireFullText(t)}`).join("; ");
   }
   g.tangentLegend = f.seeds.length === 1 ? `tangent d/d${f.seeds[0]} (top)` : `tangents d/d(${f.seeds.join(", ")}) (top)`;
