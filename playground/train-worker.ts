@@ -2,19 +2,18 @@
 // so that Stop and prediction requests are answered while it trains.
 import * as bp from "../src/index.js";
 
-type Request =
-  { type: "start"; url: string; hidden: number; lr: number; batch: number; epochs: number } | { type: "stop" } | { type: "predict"; pixels: Float32Array };
+import type { TrainMessage, TrainRequest as Request } from "./train-protocol.js";
 
 let model: bp.Sequential | null = null;
 let stopping = false;
 let data: { train: bp.Dataset; test: bp.Dataset } | null = null;
 
-const post = (m: unknown) => (self as unknown as Worker).postMessage(m);
+const post = (m: TrainMessage) => (self as unknown as Worker).postMessage(m);
 
 // Threads for the wasm kernels where the page is cross-origin isolated (the server sends COOP/COEP).
 const cores = Math.max(1, navigator.hardwareConcurrency || 1);
 bp.useWasmThreads(() => new Worker(new URL("./wasm-thread.ts", import.meta.url), { type: "module" }), cores, true);
-const engine = () => ({
+const engine = (): TrainMessage => ({
   type: "engine",
   backend: bp.getBackend().name,
   threads: 1 + (bp.createWasmBackend()?.pool()?.ready() ?? 0),

@@ -32,8 +32,37 @@ export { ExplainSyntaxError, parseProgram, parseExpression } from "./explain/lan
 export { parseAssignments } from "./explain/language/values.js";
 export { printExpr } from "./explain/language/print.js";
 export { toSvg, toTikz, toDot, toMermaid } from "./explain/renderers/figures.js";
+export { gradientPaths, nthPath, countPaths, PATH_LIMIT } from "./explain/report/paths.js";
+export { pathEmphasis, figureWithPath, type PathEmphasis } from "./explain/renderers/path-figure.js";
+export type { GradientPath, InputPaths, PathsReport } from "./explain/report/report.js";
 export { generateCode } from "./explain/interpreters/codegen.js";
 export { formatTable, formatMarkdown, formatLatex, verbatimLatex } from "./explain/renderers/format.js";
+export { compareGranularity, type GranularityComparison } from "./explain/report/granularity.js";
+export { compareTable, compareMarkdown, compareLatex, compareJson } from "./explain/renderers/compare.js";
+export { GRANULARITIES, type Granularity } from "./explain/language/gates.js";
+export {
+  checkWork,
+  formatCheckWork,
+  type CheckWorkResult,
+  type CheckWorkOptions,
+  type CellResult,
+  type Verdict,
+  type Mistake,
+  type MistakeKind,
+} from "./explain/teaching/check-work.js";
+export {
+  parseAnswer,
+  parseInlineAnswer,
+  answerFormatOf,
+  AnswerError,
+  ANSWER_FILE_FORMATS,
+  type Answer,
+  type AnswerEntry,
+  type AnswerFormat,
+  type AnswerFileFormat,
+} from "./explain/teaching/answers.js";
+export { answerCells, type Cell, type CellKind } from "./explain/teaching/cells.js";
+export { blankTable } from "./explain/teaching/blank.js";
 export { chartSvg } from "./plot/chart.js";
 
 // The fastest backend available here is selected on import (the Node entry prefers its native one).
@@ -58,3 +87,17 @@ export { serveThread as serveWasmThread, type SpawnThread, type ThreadPort, type
 export function useWasmThreads(spawn: SpawnThread, count: number, eager = false): boolean {
   return wasmBackend?.useThreads(spawn, count, eager) ?? false;
 }
+export { generateExercises, generateExercise, topicList } from "./explain/teaching/exercises/generate.js";
+export { renderHandout, renderKey, EXERCISE_FORMATS, type ExerciseFormat, type SheetInfo } from "./explain/teaching/exercises/render.js";
+export {
+  EXERCISE_TOPICS,
+  TOPIC_TITLES,
+  MAX_EXERCISES,
+  ExerciseError,
+  type ExerciseTopic,
+  type Difficulty,
+  type ExerciseRequest,
+  type Exercise,
+  type ExerciseKey,
+  type KeyAnswer,
+} from "./explain/teaching/exercises/types.js";

@@ -491,3 +491,112 @@ describe("array programs are not tied to the shapes given with --at (issue 15)",
     }
   });
 });
+
+// The gates that are one stage but no single NumPy or bp function (mse, softmax_ce, linear, softmax),
+// generated at the gates' granularity and run at other shapes against the engine.
+describe("generated code for the loss and layer gates, at other shapes", () => {
+  const W = "W=[[1,-2,0.5],[0.3,0.8,-1]]";
+  const cases: [string, string[], Shape[][]][] = [
+    [
+      "mse(p, y)",
+      ["p=[1,2,3]", "y=[0.5,2,4.5]"],
+      [
+        [[3], [3]],
+        [
+          [2, 3],
+          [2, 3],
+        ],
+        [[2, 3], [3]],
+        [[], [4]],
+      ],
+    ],
+    ["mse(p, 0.5) + mse(2, p)", ["p=[1,2,3]"], [[[3]], [[2, 2]], [[]]]],
+    [
+      "softmax_ce(z, y)",
+      ["z=[1,2,3]", "y=[0,0,1]"],
+      [
+        [[3], [3]],
+        [[4], [4]],
+        [
+          [2, 3],
+          [2, 3],
+        ],
+        [[2, 3], [3]],
+        [[3], [2, 3]],
+      ],
+    ],
+    [
+      "sum(softmax(z) * c)",
+      ["z=[1,2,3]", "c=[0.5,-1,2]"],
+      [
+        [[3], [3]],
+        [[5], [5]],
+        [
+          [2, 3],
+          [2, 3],
+        ],
+        [[], []],
+      ],
+    ],
+    [
+      "sum(linear(W, x, b)^2)",
+      [W, "x=[1,0.5,-1]", "b=[0.1,-0.2]"],
+      [
+        [[2, 3], [3], [2]],
+        [[4, 5], [5], [4]],
+        [[4, 5], [5], []],
+        [[4, 5], [5], [1]],
+      ],
+    ],
+    // A batch of columns X (the product's form follows the ranks at --at), with a column bias.
+    [
+      "sum(linear(W, X, b)^2)",
+      [W, "X=[[1,0.5],[0.5,-1],[2,0]]", "b=[[0.1],[-0.2]]"],
+      [
+        [
+          [2, 3],
+          [3, 2],
+          [2, 1],
+        ],
+        [
+          [4, 5],
+          [5, 3],
+          [4, 1],
+        ],
+        [[4, 5], [5, 3], [3]],
+      ],
+    ],
+    [
+      "L = softmax_ce(linear(W, relu(linear(V, x, c)), b), y)",
+      [W, "V=[[1,0.5],[0.2,-1],[0.7,0.3]]", "x=[1,-0.5]", "c=[0.1,0.2,0.3]", "b=[0.1,-0.2]", "y=[0,1]"],
+      [
+        [[2, 3], [3, 2], [2], [3], [2], [2]],
+        [[4, 6], [6, 3], [3], [6], [4], [4]],
+      ],
+    ],
+    [
+      "mse(sigmoid(linear(W, x, b)), t)",
+      [W, "x=[1,0.5,-1]", "b=[0.1,-0.2]", "t=[1,0]"],
+      [
+        [[2, 3], [3], [2], [2]],
+        [[1, 4], [4], [1], [1]],
+      ],
+    ],
+  ];
+  for (const [src, at, shapes] of cases) {
+    it(`${src} at ${shapes.map((c) => c.map((s) => `(${s.join(",")})`).join(" ")).join("; ")}`, () => check(src, at, shapes, { python: true, ts: true }));
+  }
+
+  it("the code writes each gate as one line with its helper, and a scalar mse is still code on arrays", () => {
+    const py = generate("L = softmax_ce(linear(W, x, b), y)", [W, "x=[1,0.5,-1]", "b=[0.1,-0.2]", "y=[0,1]"], "python").code;
+    assert.match(py, /def _log_softmax\(z\):/);
+    assert.match(py, /a = W @ x \+ b +# a = linear\(W, x, b\)/);
+    assert.match(py, /L = -np\.sum\(y \* _log_softmax\(a\)\)/);
+    const ts = generate("mse(p, y)", ["p=2,y=0.5"], "ts").code;
+    assert.match(ts, /bp\.mean\(bp\.pow\(bp\.sub\(p, y\), 2\)\)/);
+  });
+
+  it("linear's code refuses a bias that stretches W @ x, and says how to write it", () => {
+    assert.throws(() => generate("sum(linear(W, x, b))", ["W=[[1,2]]", "x=[1,1]", "b=[1,2,3]"], "python"), /needs b to fit W @ x \(shape \(1\)\)/);
+  });
+});

@@ -4,9 +4,12 @@ import { extname, resolve } from "node:path";
 import { generateCode } from "../explain/interpreters/codegen.js";
 import { abstractError } from "../explain/interpreters/abstract.js";
 import { explainAll, ExplainError } from "../explain/report/explain.js";
-import type { Explanation } from "../explain/report/report.js";
+import type { ExplainOptions, Explanation } from "../explain/report/report.js";
+import type * as bp from "../explain/core.js";
 import { formatLatex, formatMarkdown, formatTable } from "../explain/renderers/format.js";
 import { toDot, toMermaid, toSvg, toTikz } from "../explain/renderers/figures.js";
+import { figureWithPath } from "../explain/renderers/path-figure.js";
+import { PATH_FORMATS, pathLimitOf } from "./explain-paths.js";
 import { svgToPng } from "./png.js";
 import { ExplainSyntaxError, type ErrorHint } from "../explain/language/parser.js";
 import { reportJson, toJson } from "../explain/renderers/json.js";
@@ -15,6 +18,9 @@ import { ShapeError } from "../core/shape.js";
 import { parseAssignments, splitAssignments } from "../explain/language/values.js";
 import { collect, type AddCommand } from "./command.js";
 import { UsageError } from "./train.js";
+import { checkGranularity, renderComparison, type GranularityCliOptions } from "./granularity.js";
+import { blankFormat } from "./blank.js";
+import { blankTable } from "../explain/teaching/blank.js";
 
 export const FORMATS = ["table", "markdown", "latex", "json", "dot", "svg", "png", "mermaid", "tikz", "python", "ts"] as const;
 export type Format = (typeof FORMATS)[number];
@@ -70,13 +76,18 @@ export function outputFormat(opts: Pick<ExplainCliOptions, "format" | "json" | "
   return named[0];
 }
 
-export interface ExplainCliOptions {
+export interface ExplainCliOptions extends GranularityCliOptions {
   at: string[];
   format?: string;
   out?: string;
   json?: boolean;
   check?: boolean;
   step?: string;
+  /** Print the stage table with blank cells to fill in (any answer format: table, markdown, csv, latex, json). */
+  blank?: boolean;
+  /** Draw one path of the sum over paths: INPUT:NUMBER (x:2). */
+  path?: string;
+  pathLimit?: string;
   /** "reverse" (the default) or "forward": forward mode adds tangent sweeps beside the reverse pass. */
   mode?: string;
   /** Inputs to seed forward mode with (default: every input). */
@@ -130,16 +141,16 @@ function firstLine(e: unknown): string {
 }
 
 /** Each format's renderer over one explanation (the report, with the trace for generated code). */
-const RENDER: { readonly [F in Format]: (ex: Explanation) => string | Promise<Uint8Array> } = {
+const RENDER: { readonly [F in Format]: (ex: Explanation, path?: string) => string | Promise<Uint8Array> } = {
   table: (ex) => formatTable(ex.report),
   markdown: (ex) => formatMarkdown(ex.report),
   latex: (ex) => formatLatex(ex.report),
   json: (ex) => reportJson(ex.report), // Infinity, -Infinity and NaN as strings (JSON has no such numbers)
   dot: (ex) => toDot(ex.report),
-  svg: (ex) => toSvg(ex.report),
-  png: (ex) => svgToPng(toSvg(ex.report)),
+  svg: (ex, path) => figureWithPath(ex.report, path, toSvg),
+  png: (ex, path) => svgToPng(figureWithPath(ex.report, path, toSvg)),
   mermaid: (ex) => toMermaid(ex.report),
-  tikz: (ex) => toTikz(ex.report),
+  tikz: (ex, path) => figureWithPath(ex.report, path, toTikz),
   python: (ex) => generateCode(ex, ex.report.inputs, "python"),
   ts: (ex) => generateCode(ex, ex.report.inputs, "ts"),
 };
@@ -148,7 +159,7 @@ const RENDER: { readonly [F in Format]: (ex: Explanation) => string | Promise<Ui
 const SYMBOLIC_FORMATS: readonly Format[] = ["json", "markdown", "latex", "table"];
 
 /** The program text: the argument, or with "-" standard input (long programs do not fit on a command line). */
-function readProgram(programArg: string): string {
+export function readProgram(programArg: string): string {
   try {
     return programArg === "-" ? readFileSync(0, "utf8") : programArg;
   } catch (e) {
@@ -161,7 +172,13 @@ function readProgram(programArg: string): string {
  * unwritable folder is an error now; missing folders are made, as train does for --save; the path
  * comes first: "is a directory" says more than "no extension") and --step.
  */
-function checkOptions(opts: ExplainCliOptions): { format: Format; step: number | undefined; forward: { seeds: string[] } | undefined } {
+function checkOptions(opts: ExplainCliOptions): {
+  format: Format;
+  step: number | undefined;
+  granularity: ReturnType<typeof checkGranularity>;
+  pathLimit: number | undefined;
+  forward: { seeds: string[] } | undefined;
+} {
   if (opts.format !== undefined && !isFormat(opts.format)) throw new UsageError(`unknown format "${opts.format}" (use one of ${FORMATS.join(", ")})`);
   if (opts.out !== undefined) {
     const explicit = opts.json ? "json" : opts.format;
@@ -175,15 +192,44 @@ function checkOptions(opts: ExplainCliOptions): { format: Format; step: number |
   if (format === "png" && !opts.out) throw new UsageError("--format png needs --out FILE (PNG is binary)");
   const step = opts.step === undefined ? undefined : Number(opts.step);
   if (step !== undefined && !Number.isFinite(step)) throw new UsageError(`--step needs a number, got "${opts.step}"`);
-  return { format, step, forward: forwardOption(opts) };
+  if (opts.path !== undefined && !PATH_FORMATS.includes(format))
+    throw new UsageError(`--path draws a path in a figure: use --format ${PATH_FORMATS.slice(0, -1).join(", ")} or ${PATH_FORMATS[PATH_FORMATS.length - 1]}`);
+  return { format, step, granularity: checkGranularity(opts, format), pathLimit: pathLimitOf(opts.pathLimit), forward: forwardOption(opts) };
 }
 
 /** An explain failure as the CLI words it: the message, then the input with a caret under the bad character. */
-function explainFailure(e: unknown): { message: string; position?: number } {
+export function explainFailure(e: unknown): { message: string; position?: number } {
   if (e instanceof ExplainSyntaxError) return { message: e.format(e.hint && cliHint(e.hint)), position: e.position };
   if (e instanceof ExplainError && e.hint) return { message: `${firstLine(e)} (${cliHint(e.hint)})` };
   if (e instanceof ExplainError || e instanceof ShapeError) return { message: firstLine(e) };
   return { message: `internal error: ${firstLine(e)}` };
+}
+
+/** The work explain does once the program is read: explain it at the given values and render the result. */
+type Render = (program: string, given: ReadonlyMap<string, bp.Tensor>) => string | Uint8Array | Promise<string | Uint8Array>;
+
+/**
+ * What explain prints, decided from the options before any work (so that a bad option costs nothing):
+ * a blank stage table to fill in, both granularities side by side, or one report in one format.
+ */
+function plan(opts: ExplainCliOptions): Render {
+  if (opts.blank) {
+    // --blank prints the stage table to fill in (src/cli/blank.ts), in its own formats.
+    const blank = blankFormat(opts);
+    const granularity = checkGranularity(opts, "table");
+    if (granularity === null) throw new UsageError("--blank prints one stage table: leave out --compare-granularity");
+    if (opts.out !== undefined) prepareOutputPath(opts.out, "--out", "blank.md");
+    return (program, given) => {
+      const r = explainAll(program, given, granularity ? { granularity } : {}).report;
+      if (r.abstract) throw new ExplainError(`a program with abstract functions (${r.abstract.functions.join(", ")}) has no values to fill in`);
+      return blankTable(r, blank);
+    };
+  }
+  const { format, step, granularity, pathLimit, forward } = checkOptions(opts);
+  if (granularity === null && forward) throw new UsageError("--mode forward explains one program: leave out --compare-granularity");
+  if (granularity === null) return (program, given) => renderComparison(program, given, { check: opts.check, step, pathLimit }, format);
+  const options: ExplainOptions = { check: opts.check, step, pathLimit, ...(granularity ? { granularity } : {}), ...(forward ? { forward } : {}) };
+  return (program, given) => renderOne(program, given, options, format, opts.path);
 }
 
 export async function explainCommand(programArg: string, opts: ExplainCliOptions, out: (s: string) => void, err: (s: string) => void): Promise<number> {
@@ -198,23 +244,16 @@ export async function explainCommand(programArg: string, opts: ExplainCliOptions
     return 1;
   };
   let program: string;
-  let format: Format;
-  let step: number | undefined;
-  let forward: { seeds: string[] } | undefined;
+  let render: Render;
   try {
     program = readProgram(programArg);
-    ({ format, step, forward } = checkOptions(opts));
+    render = plan(opts);
   } catch (e) {
     return fail(`error: ${firstLine(e)}`);
   }
   let result: string | Uint8Array;
   try {
-    const ex = explainAll(program, parseAssignments(opts.at), { check: opts.check, step, forward });
-    const r = ex.report;
-    if (r.abstract && !SYMBOLIC_FORMATS.includes(format)) {
-      return fail(`error: ${abstractError(r.abstract.functions, format === "python" || format === "ts" ? "code" : "a figure")}`);
-    }
-    result = await RENDER[format](ex);
+    result = await render(program, parseAssignments(opts.at));
   } catch (e) {
     const f = explainFailure(e);
     return fail(`error: ${f.message}`, f.position);
@@ -225,6 +264,22 @@ export async function explainCommand(programArg: string, opts: ExplainCliOptions
     err(`wrote ${opts.out}`);
   } else out((result as string).replace(/\n$/, ""));
   return 0;
+}
+
+/** One explanation rendered in `format`; a program with abstract functions only in the symbolic formats. */
+async function renderOne(
+  program: string,
+  given: ReadonlyMap<string, bp.Tensor>,
+  options: ExplainOptions,
+  format: Format,
+  path: string | undefined,
+): Promise<string | Uint8Array> {
+  const ex = explainAll(program, given, options);
+  const r = ex.report;
+  if (r.abstract && !SYMBOLIC_FORMATS.includes(format)) {
+    throw new ExplainError(abstractError(r.abstract.functions, format === "python" || format === "ts" ? "code" : "a figure"));
+  }
+  return RENDER[format](ex, path);
 }
 
 /** Declares `backprop explain`. */
@@ -241,6 +296,14 @@ export const addExplain: AddCommand = (program, ctx) => {
     .option("--step <lr>", "take one gradient-descent step with this step size and print the new inputs")
     .option("--mode <mode>", "reverse (default), or forward: also one tangent sweep per seeded input beside the reverse pass, with each mode's cost")
     .option("--seed-input <name>", "with --mode forward: an input to seed (repeat; default: every input)", collect, [] as string[])
+    .option(
+      "--granularity <g>",
+      "gates (default): sigmoid, tanh, mse, softmax_ce, linear, softmax one stage each; primitives: staged into their primitive operations",
+    )
+    .option("--compare-granularity", "both granularities side by side, with their gradients compared (table, markdown, latex, json)")
+    .option("--blank", "print the stage table with blank cells to fill in (formats table, markdown, csv, latex, json); backprop check reads it back")
+    .option("--path <input:number>", "in a figure (svg, png, tikz), highlight one path of the sum over paths, as x:2")
+    .option("--path-limit <n>", "list at most this many paths per input (default 64); past it, their count and the fan-out sums")
     .action(async (source: string, opts: ExplainCliOptions) => {
       ctx.setJson(!!opts.json || opts.format === "json");
       checkAtNames(opts.at);

@@ -1,7 +1,9 @@
 /** The `backprop` command line. `runCli` is pure (output through callbacks) so tests can call it. */
 import { Command, CommanderError } from "commander";
 import { addExplain } from "./explain.js";
+import { addCheck } from "./check.js";
 import { addShapes } from "./shapes.js";
+import { addExercise } from "./exercise.js";
 import { useNativeBackend } from "../node/native.js";
 import { addExplainModel, addPredict, addTrain } from "./train.js";
 import type { AddCommand, CommandContext, Io } from "./command.js";
@@ -14,7 +16,7 @@ const VERSION = "0.1.0";
 useNativeBackend();
 
 /** The commands, in the order --help lists them. */
-const COMMANDS: readonly AddCommand[] = [addShapes, addExplain, addTrain, addPredict, addExplainModel];
+const COMMANDS: readonly AddCommand[] = [addShapes, addExplain, addCheck, addExercise, addTrain, addPredict, addExplainModel];
 
 /** The message as one line, without a leading "error: " (commander's messages have one). */
 function oneLine(e: unknown): string {
@@ -129,7 +131,8 @@ async function parseAndRun(argv: readonly string[], io: Io, setJson: (json: bool
   const ctx: CommandContext = { io, setJson, setCode: (c) => (code = c) };
   for (const add of COMMANDS) add(program, ctx);
 
-  const explain = program.commands.find((c) => c.name() === "explain");
-  await program.parseAsync(["node", "backprop", ...(explain ? protectLeadingDash(argv, explain) : argv)]);
+  // The commands that take a program as their argument (it may begin with '-').
+  const takesProgram = program.commands.find((c) => c.name() === argv[0] && ["explain", "check"].includes(c.name()));
+  await program.parseAsync(["node", "backprop", ...(takesProgram ? protectLeadingDash(argv, takesProgram) : argv)]);
   return code;
 }

@@ -12,3 +12,5 @@ export { gradcheck } from "../core/gradcheck.js";
 export { formatShape } from "../core/shape.js";
 export { PRIMS } from "../core/primitives.js";
 export type { Prim, Spec } from "../core/prim.js";
+export { Rng } from "../core/random.js";
+export { broadcastShapes, matmulShape, ShapeError } from "../core/shape.js";

@@ -17,6 +17,7 @@ import { ExplainError, refArgs, type Arg, type Stage, type StagedProgram } from 
 import { abstractError, abstractFunctions } from "./abstract.js";
 import type { StageRecord, Trace } from "./trace.js";
 import { NotSymbolic, readGraph } from "./symbolic.js";
+import { LOG_SOFTMAX, PY_LOG_SOFTMAX, TS_LOG_SOFTMAX, gateBackward, gateForward, isGateOp } from "./gatecode.js";
 
 export type CodeTarget = "python" | "ts";
 
@@ -144,6 +145,7 @@ function tsTensorExpr(e: Expr): string {
 /** The forward line of a stage on tensors in TypeScript. */
 function tsTensorStage(s: Stage): string {
   const a = s.args.map((x) => argCode(x, "ts", false));
+  if (isGateOp(s.op)) return gateForward(s.op, a, false);
   switch (s.op) {
     case "id":
       return a[0];
@@ -230,32 +232,52 @@ function structuralVjp(s: Stage, up: string, args: readonly string[], ndims: rea
       return [{ code: py ? `${up} * np.ones_like(${a}) / np.size(${a})` : `bp.div(bp.mul(${up}, bp.onesLike(${a})), ${a}.size)`, fresh: true }];
     case "transpose":
       return [{ code: py ? `np.transpose(${up})` : `bp.transpose(${up})`, fresh: false }];
-    case "matmul": {
-      const T = (x: string) => (py ? `${x}.T` : `bp.mT(${x})`);
-      const mm = (x: string, y: string) => (py ? `${x} @ ${y}` : `bp.matmul(${x}, ${y})`);
-      const outer = (x: string, y: string) => (py ? `np.outer(${x}, ${y})` : `bp.mul(bp.unsqueeze(${x}, 1), ${y})`);
-      const mul = (x: string, y: string) => (py ? `${x} * ${y}` : `bp.mul(${x}, ${y})`);
-      const key = `${ndims[0]},${ndims[1]}`;
-      if (ndims[0] >= 2 && ndims[1] >= 2 && key !== "2,2") {
-        // Batched: transpose the last two axes, and sum the batch axes an operand was broadcast over.
-        const sw = (x: string) => (py ? `np.swapaxes(${x}, -1, -2)` : `bp.mT(${x})`);
-        return [sumToCode(mm(up, sw(b)), a, py), sumToCode(mm(sw(a), up), b, py)].map((code) => ({ code, fresh: true }));
-      }
-      const codes =
-        key === "2,2"
-          ? [mm(up, T(b)), mm(T(a), up)]
-          : key === "2,1"
-            ? [outer(up, b), mm(T(a), up)]
-            : key === "1,2"
-              ? [mm(b, up), outer(a, up)]
-              : key === "1,1"
-                ? [mul(up, b), mul(up, a)]
-                : null;
-      return (codes ?? vectorBatchVjp(up, a, b, ndims[0] === 1, py)).map((code) => ({ code, fresh: true }));
-    }
+    case "matmul":
+      return matmulVjp(up, a, b, ndims, py).map((code) => ({ code, fresh: true }));
+    case "mse":
+    case "softmax_ce":
+    case "linear":
+    case "softmax":
+      return gateBackward(
+        s.op,
+        up,
+        args.map(atom),
+        s.name,
+        py,
+        (code, x) => sumToCode(code, x, py),
+        (u) => matmulVjp(u, a, b, ndims, py),
+      ).map((code) => ({
+        code,
+        fresh: true,
+      }));
     default:
       return null;
   }
+}
+
+/** The matrix product's VJP code, a @ b, for the operands' ranks at --at (see structuralVjp). */
+function matmulVjp(up: string, a: string, b: string, ndims: readonly number[], py: boolean): string[] {
+  const T = (x: string) => (py ? `${x}.T` : `bp.mT(${x})`);
+  const mm = (x: string, y: string) => (py ? `${x} @ ${y}` : `bp.matmul(${x}, ${y})`);
+  const outer = (x: string, y: string) => (py ? `np.outer(${x}, ${y})` : `bp.mul(bp.unsqueeze(${x}, 1), ${y})`);
+  const mul = (x: string, y: string) => (py ? `${x} * ${y}` : `bp.mul(${x}, ${y})`);
+  const key = `${ndims[0]},${ndims[1]}`;
+  if (ndims[0] >= 2 && ndims[1] >= 2 && key !== "2,2") {
+    // Batched: transpose the last two axes, and sum the batch axes an operand was broadcast over.
+    const sw = (x: string) => (py ? `np.swapaxes(${x}, -1, -2)` : `bp.mT(${x})`);
+    return [sumToCode(mm(up, sw(b)), a, py), sumToCode(mm(sw(a), up), b, py)];
+  }
+  const codes =
+    key === "2,2"
+      ? [mm(up, T(b)), mm(T(a), up)]
+      : key === "2,1"
+        ? [outer(up, b), mm(T(a), up)]
+        : key === "1,2"
+          ? [mm(b, up), outer(a, up)]
+          : key === "1,1"
+            ? [mul(up, b), mul(up, a)]
+            : null;
+  return codes ?? vectorBatchVjp(up, a, b, ndims[0] === 1, py);
 }
 
 /**
@@ -320,7 +342,7 @@ function stageContributions(
   const refs = refArgs(s);
   const codeOfArg = (a: Arg) => argCode(a, style === "python" ? "python" : "ts", style === "tsNumber");
   let parts: { code: string; fresh: boolean }[] | null = null;
-  if (style !== "tsNumber" && ["id", "sum", "mean", "transpose", "matmul"].includes(s.op)) {
+  if (style !== "tsNumber" && (["id", "sum", "mean", "transpose", "matmul"].includes(s.op) || isGateOp(s.op))) {
     const all = structuralVjp(
       s,
       up,
@@ -394,6 +416,24 @@ function emitBackward(
   return { lines, seen, reassigned };
 }
 
+/**
+ * linear(W, x, b)'s code passes the upstream gradient straight to W @ x's rules, which holds when b does
+ * not stretch W @ x (b of its shape, or broadcast into it: the layer's usual bias). Checked at --at.
+ */
+function checkLinearBias(staged: StagedProgram, values: ReadonlyMap<string, bp.Tensor>): void {
+  for (const s of staged.stages) {
+    if (s.op !== "linear") continue;
+    const [w, x] = s.args.map((a) => (a.kind === "ref" ? values.get(a.name)! : a.value));
+    const mm = bp.noGrad(() => bp.matmul(w, x)).shape;
+    const out = values.get(s.name)!.shape;
+    if (mm.join() !== out.join()) {
+      throw new ExplainError(
+        `code for ${s.name} = ${printText(s.expr)} needs b to fit W @ x (shape (${mm.join(", ")})), not stretch it to (${out.join(", ")}); write it as W @ x + b (--granularity primitives)`,
+      );
+    }
+  }
+}
+
 /** What the code is printed from: an explanation's staged program and its trace (see explain.ts). */
 export interface CodeSource {
   readonly staged: StagedProgram;
@@ -410,21 +450,34 @@ export function generateCode(ex: CodeSource, inputNames0: readonly string[], tar
   const { staged: staged0, trace } = ex;
   const abstract = abstractFunctions(staged0);
   if (abstract.length > 0) throw new ExplainError(abstractError(abstract, "code"));
+  checkLinearBias(staged0, trace.values);
   const values0 = trace.values;
   const grads0 = trace.grads;
-  const taken = new Set<string>([...inputNames0, ...staged0.stages.map((s) => s.name), "out", "_sum_to"]);
+  const taken = new Set<string>([...inputNames0, ...staged0.stages.map((s) => s.name), "out", "_sum_to", LOG_SOFTMAX.python, LOG_SOFTMAX.ts]);
   const id = safeNamer(target, taken);
   const staged = renameProgram(staged0, id);
   const values = renameKeys(values0, id);
   const grads = renameKeys(grads0, id);
   const inputNames = inputNames0.map(id);
+  // The gates mse, softmax_ce, linear and softmax are written on arrays (NumPy, or bp tensors in TypeScript).
   const scalar =
+    !staged.stages.some((s) => isGateOp(s.op)) &&
     inputNames.every((n) => values.get(n)!.size === 1) &&
     staged.stages.every((s) => s.args.every((a) => a.kind === "ref" || !postorder(a.expr).some((e) => e.kind === "array")));
   const style: Style = target === "python" ? "python" : scalar ? "tsNumber" : "tsTensor";
   const g = (n: string) => id(taken.has(`g${n}`) ? `d_${n}` : `g${n}`);
   const forward: Line[] = staged.stages.map((s) => ({
-    code: `${s.name} = ${style === "tsTensor" ? tsTensorStage(s) : printExpr(s.expr, target)}`,
+    code: `${s.name} = ${
+      style === "tsTensor"
+        ? tsTensorStage(s)
+        : isGateOp(s.op)
+          ? gateForward(
+              s.op,
+              s.args.map((a) => atom(argCode(a, "python", false))),
+              true,
+            )
+          : printExpr(s.expr, target)
+    }`,
     comment: `${s.name} = ${printText(s.expr)}`,
   }));
   const live = staged.stages.filter((s) => grads.get(s.name));
@@ -445,8 +498,8 @@ export function generateCode(ex: CodeSource, inputNames0: readonly string[], tar
   const gradsOut = inputNames.map(g);
   const body = [...forward, ...backward].map((l) => l.code).join("\n");
   return target === "python"
-    ? pythonFunction(staged, inputNames, forward, backward, gradsOut, usesSigmoid(body), body.includes("_sum_to("))
-    : tsFunction(staged, inputNames, forward, backward, gradsOut, scalar, usesSigmoid(body), reassigned);
+    ? pythonFunction(staged, inputNames, forward, backward, gradsOut, usesSigmoid(body), body.includes("_sum_to("), body.includes(`${LOG_SOFTMAX.python}(`))
+    : tsFunction(staged, inputNames, forward, backward, gradsOut, scalar, usesSigmoid(body), reassigned, body.includes(`${LOG_SOFTMAX.ts}(`));
 }
 
 function align(lines: Line[], indent: string, commentMark: string): string[] {
@@ -473,6 +526,7 @@ function pythonFunction(
   grads: string[],
   sigmoid: boolean,
   sumTo: boolean,
+  logSoftmax: boolean,
 ): string {
   const src = staged.program.source.replace(/\s*\n\s*/g, "; ");
   return [
@@ -480,6 +534,7 @@ function pythonFunction(
     "",
     ...(sigmoid ? ["", "def sigmoid(x):", "    return 1 / (1 + np.exp(-x))", ""] : []),
     ...(sumTo ? ["", ...PY_SUM_TO, ""] : []),
+    ...(logSoftmax ? ["", ...PY_LOG_SOFTMAX, ""] : []),
     "",
     `# inputs: ${inputs.join(", ")}; outputs: the forward value \`out\` and ${grads.map((x) => `\`${x}\``).join(", ")}, d out / d each input`,
     `def forward_backward(${inputs.join(", ")}):`,
@@ -505,6 +560,7 @@ function tsFunction(
   scalar: boolean,
   sigmoid: boolean,
   reassigned: Set<string>,
+  logSoftmax: boolean,
 ): string {
   const T = scalar ? "number" : "bp.Tensor";
   const src = staged.program.source.replace(/\s*\n\s*/g, "; ");
@@ -522,6 +578,7 @@ function tsFunction(
     ...(sigmoid && scalar
       ? ["function sigmoid(x: number): number {", "  return x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x));", "}", ""]
       : []),
+    ...(logSoftmax ? [...TS_LOG_SOFTMAX, ""] : []),
     `/** Forward and backward pass of ${src}: returns [out, ${grads.join(", ")}]. */`,
     `export function forwardBackward(${inputs.map((n) => `${n}: ${T}`).join(", ")}): [${[T, ...grads.map(() => T)].join(", ")}] {`,
     "  // forward pass: one operation per stage",

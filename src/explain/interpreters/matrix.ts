@@ -15,7 +15,24 @@ type Shape = readonly number[];
 
 /** Elementwise functions: forward ones, and the derivative factors the rules use. */
 export type MFn =
-  "relu" | "tanh" | "sigmoid" | "exp" | "ln" | "sqrt" | "sin" | "cos" | "tan" | "abs" | "sign" | "recip" | "halfRecip" | "step" | "dsigmoid" | "sum" | "mean";
+  | "relu"
+  | "tanh"
+  | "sigmoid"
+  | "exp"
+  | "ln"
+  | "sqrt"
+  | "sin"
+  | "cos"
+  | "tan"
+  | "abs"
+  | "sign"
+  | "recip"
+  | "halfRecip"
+  | "step"
+  | "dsigmoid"
+  | "sum"
+  | "mean"
+  | "softmax";
 
 export type MExpr =
   /** A named value: an input, a stage, an upstream gradient (`up`: printed ∂L/∂a) or a named delta. */
@@ -180,10 +197,33 @@ interface Operand {
  * and shapes the lecture has no rule for.
  */
 export function stageRules(s: Stage, ops: readonly Operand[], out: MExpr): ((up: MExpr) => MExpr)[] {
-  const [a, b] = ops.map((o) => o.expr);
+  const [a, b, c] = ops.map((o) => o.expr);
   const sa = a ? shapeOf(a) : [];
   const sb = b ? shapeOf(b) : [];
   switch (s.op) {
+    case "linear": {
+      // z = W x + b: the matrix product's rules on the upstream (summed back where b stretched W x), and b's.
+      const [dw, dx] = matmulRules(a, b);
+      const mm = shapeOf({ kind: "mm", left: a, right: b });
+      return [(up) => dw(sumTo(up, mm)), (up) => dx(sumTo(up, mm)), (up) => sumTo(up, shapeOf(c))];
+    }
+    case "softmax":
+      // s = softmax(z) over all elements: ∂L/∂z = s ⊙ (∂L/∂s − sum(s ⊙ ∂L/∂s)), the Jacobian diag(s) − s sᵀ applied.
+      return [(up) => had(out, { kind: "sub", left: up, right: { kind: "fn", fn: "sum", arg: had(out, up) } })];
+    case "mse": {
+      // mean((p − y)²) over n elements: ∂L/∂p = (2/n)(p − y) ∂L/∂L, and the negative for y.
+      const n = broadcastShape(sa, sb).reduce((x, y) => x * y, 1);
+      const d: MExpr = { kind: "sub", left: a, right: b };
+      return [(up) => sumTo(had(scale(2 / n, d), up), sa), (up) => neg(sumTo(had(scale(2 / n, d), up), sb))];
+    }
+    case "softmax_ce": {
+      // −sum(y ⊙ ln softmax(z)): ∂L/∂z = (softmax(z) sum(y) − y) ∂L/∂L (softmax(z) − y for a target summing to 1).
+      const sm: MExpr = { kind: "fn", fn: "softmax", arg: a };
+      return [
+        (up) => sumTo(had({ kind: "sub", left: had(sm, { kind: "fn", fn: "sum", arg: b }), right: b }, up), sa),
+        (up) => sumTo(had(neg({ kind: "fn", fn: "ln", arg: sm }), up), sb),
+      ];
+    }
     case "id":
       return [(up) => up];
     case "neg":
@@ -292,8 +332,16 @@ function matmulRules(a: MExpr, b: MExpr): ((up: MExpr) => MExpr)[] {
 
 /** A stage's value as an expression of its operands (for closed forms), or null when the algebra has none. */
 export function forwardExpr(s: Stage, ops: readonly Operand[]): MExpr | null {
-  const [a, b] = ops.map((o) => o.expr);
+  const [a, b, c] = ops.map((o) => o.expr);
   switch (s.op) {
+    case "linear":
+      return { kind: "add", left: { kind: "mm", left: a, right: b }, right: c };
+    case "softmax":
+      return { kind: "fn", fn: "softmax", arg: a };
+    case "mse":
+      return { kind: "fn", fn: "mean", arg: { kind: "pow", arg: { kind: "sub", left: a, right: b }, p: 2 } };
+    case "softmax_ce":
+      return neg({ kind: "fn", fn: "sum", arg: had(b, { kind: "fn", fn: "ln", arg: { kind: "fn", fn: "softmax", arg: a } }) });
     case "id":
       return a;
     case "neg":
@@ -441,6 +489,8 @@ function evalFn(fn: MFn, x: bp.Tensor): bp.Tensor {
       const s = bp.sigmoid(x);
       return bp.mul(s, bp.sub(1, s));
     }
+    case "softmax":
+      return bp.reshape(bp.softmax(bp.reshape(x, [x.size]), 0), x.shape);
   }
 }
 
@@ -545,7 +595,8 @@ function pr(e: MExpr, st: Style, out: string): P {
       return { s: `${paren(sub(e.arg), 5, st)}${sup}`, level: 4 };
     }
     case "fn":
-      return { s: fnText(e.fn, sub(e.arg).s, st), level: 5 };
+      // LaTeX's Σ has no parentheses of its own and reaches rightwards: as any operand it takes some.
+      return { s: fnText(e.fn, sub(e.arg).s, st), level: e.fn === "sum" && st === "latex" ? 0.9 : 5 };
     case "sumTo":
       return { s: `${sumLabel(shapeOf(e.arg), e.shape, st)} ${paren(sub(e.arg), 2.5, st)}`, level: 3 };
     case "bcast": {
@@ -574,7 +625,8 @@ function fnText(fn: MFn, arg: string, st: Style): string {
     case "sigmoid":
       return lx ? `\\sigma(${arg})` : `σ(${arg})`;
     case "sum":
-      return lx ? `\\textstyle\\sum ${arg}` : `sum(${arg})`;
+      // A product or sum under Σ is parenthesised: Σ s ⊙ g would read as (Σ s) ⊙ g.
+      return lx ? `\\textstyle\\sum ${/^[\w{}\\^]+$/.test(arg) ? arg : `\\left(${arg}\\right)`}` : `sum(${arg})`;
     case "exp":
       return lx ? `e^{${arg}}` : `exp(${arg})`;
     case "recip":

@@ -14,15 +14,17 @@ import {
   freeVars,
   neg,
   num,
-  postorder,
   v,
   type Expr,
   type Program,
   type Span,
+  type Statement,
 } from "../language/ast.js";
-import { BIN_OPS, applyOp, type StageOp } from "../language/functions.js";
+import { BIN_OPS, MULTI_OPS, applyOp, type StageOp } from "../language/functions.js";
 import { ExplainSyntaxError, type ErrorHint } from "../language/parser.js";
 import { evalConstant } from "../language/values.js";
+import { DEFAULT_GRANULARITY, type Granularity } from "../language/gates.js";
+import { expandGates, postorderOnce } from "./granularity.js";
 
 export type Arg = { readonly kind: "ref"; readonly name: string } | { readonly kind: "const"; readonly expr: Expr; readonly value: bp.Tensor };
 
@@ -67,13 +69,43 @@ function nameGenerator(taken: Set<string>): () => string {
   };
 }
 
-/** `reserved`: further names stage names must avoid (values given for names the program does not use). */
-export function stageProgram(program: Program, reserved: ReadonlySet<string> = new Set()): StagedProgram {
-  const src = program.source;
-  const defined = new Map<string, Span>();
-  const inputs: string[] = [];
-  const inputSet = new Set<string>();
-  const stages: Stage[] = [];
+/** The state of staging one program: what is defined, the inputs found, the stages made, fresh names. */
+interface Stager {
+  readonly src: string;
+  readonly defined: Map<string, Span>;
+  readonly inputs: string[];
+  readonly inputSet: Set<string>;
+  readonly stages: Stage[];
+  readonly fresh: () => string;
+  /** Every statement's defined name, with where it is defined (to catch a use before the definition). */
+  readonly laterDefs: ReadonlyMap<string, Span>;
+  readonly granularity: Granularity;
+}
+
+/**
+ * `reserved`: further names stage names must avoid (values given for names the program does not use).
+ * `granularity`: "gates" stages sigmoid, tanh, mse and softmax_ce as one stage each, "primitives" as
+ * their primitive operations (language/gates.ts).
+ */
+export function stageProgram(program: Program, reserved: ReadonlySet<string> = new Set(), granularity: Granularity = DEFAULT_GRANULARITY): StagedProgram {
+  const st0: Stager = {
+    src: program.source,
+    defined: new Map(),
+    inputs: [],
+    inputSet: new Set(),
+    stages: [],
+    fresh: nameGenerator(takenNames(program, reserved)),
+    laterDefs: new Map(program.statements.filter((s) => s.name).map((s) => [s.name as string, s.span])),
+    granularity,
+  };
+  let output = "";
+  for (const st of program.statements) output = stageTopLevel(st0, st);
+  const { inputs, stages } = st0;
+  return program.functions ? { program, inputs, stages, output, functions: program.functions } : { program, inputs, stages, output };
+}
+
+/** Names the generated stage names must avoid: the reserved ones, abstract functions, every name the program uses. */
+function takenNames(program: Program, reserved: ReadonlySet<string>): Set<string> {
   const all = new Set<string>(reserved);
   // Stage names must not be the names of abstract functions either (fn a; a(x) would print a = a(x)).
   for (const f of program.functions?.keys() ?? []) all.add(f);
@@ -81,120 +113,118 @@ export function stageProgram(program: Program, reserved: ReadonlySet<string> = n
     freeVars(st.expr).forEach((n) => all.add(n));
     if (st.name) all.add(st.name);
   }
-  const fresh = nameGenerator(all);
-  const laterDefs = new Map(program.statements.filter((s) => s.name).map((s) => [s.name as string, s.span]));
+  return all;
+}
 
-  const argExpr = (a: Arg): Expr => (a.kind === "ref" ? v(a.name) : a.expr);
-  // A deep constant subexpression (1+1+...+1) is shown by its value, so printing stays shallow.
-  const constArg = (e: Expr): Arg => {
-    const value = evalConstant(e, src);
-    return { kind: "const", expr: value.size === 1 && depth(e) > 40 ? num(value.item()) : e, value };
-  };
-
-  const useVar = (x: Expr & { kind: "var" }, at: number): void => {
-    if (!defined.has(x.name) && laterDefs.has(x.name) && (laterDefs.get(x.name)?.start ?? 0) >= at) {
-      throw new ExplainSyntaxError(`'${x.name}' is used before its definition`, x.span?.start ?? at, src);
-    }
-    if (!defined.has(x.name) && !inputSet.has(x.name)) {
-      inputs.push(x.name);
-      inputSet.add(x.name);
-    }
-  };
-
-  /**
-   * Stages one statement, children before parents (post-order, no recursion), and returns the name
-   * that holds its value. Maximal constant subexpressions become constant arguments, not stages.
-   */
-  function stageStatement(root: Expr, name: string | null, at: number): string {
-    const nodes = postorder(root);
-    const constant = new Map<Expr, boolean>();
-    for (const n of nodes) {
-      // A call of an abstract function has no value, even of constants (g(2)): it is always a stage.
-      const abstract = n.kind === "apply" && !BUILTIN_FUNCTIONS.has(n.fn);
-      constant.set(n, n.kind !== "var" && !abstract && children(n).every((c) => constant.get(c)));
-      if (n.kind === "var") useVar(n, at);
-    }
-    if (constant.get(root)) {
-      const nm = name ?? fresh();
-      stages.push({ name: nm, op: "id", args: [constArg(root)], expr: root, span: root.span, userDefined: name !== null });
-      return nm;
-    }
-    const argOf = new Map<Expr, Arg>();
-    const arg = (c: Expr): Arg => (constant.get(c) ? constArg(c) : argOf.get(c)!);
-    for (const e of nodes) {
-      if (constant.get(e)) continue;
-      let op: StageOp;
-      let args: Arg[];
-      let fn: string | undefined;
-      switch (e.kind) {
-        case "var":
-          if (e !== root || name === null) {
-            argOf.set(e, { kind: "ref", name: e.name });
-            continue;
-          }
-          op = "id";
-          args = [{ kind: "ref", name: e.name }];
-          break;
-        case "neg":
-          op = "neg";
-          args = [arg(e.arg)];
-          break;
-        case "call":
-          op = e.fn === "log" ? "ln" : e.fn;
-          args = [arg(e.arg)];
-          break;
-        case "apply":
-          // max and min are one stage each; any other name is an abstract function declared with fn.
-          op = e.fn === "max" ? "maximum" : e.fn === "min" ? "minimum" : "abstract";
-          if (op === "abstract") fn = e.fn;
-          args = e.args.map(arg);
-          break;
-        case "bin":
-          if (e.op === "^" && e.left.kind === "const" && e.left.name === "e") {
-            op = "exp"; // e^u is exp(u): one stage, local derivative e^u
-            args = [arg(e.right)];
-          } else if (e.op === "/" && e.left.kind === "num" && e.left.value === 1) {
-            op = "reciprocal"; // 1/u, as the seeds stage sigmoid
-            args = [arg(e.right)];
-          } else {
-            op = BIN_OPS[e.op];
-            args = [arg(e.left), arg(e.right)];
-          }
-          break;
-        default:
-          throw new ExplainSyntaxError("an array literal with variables in it cannot be staged", e.span?.start ?? 0, src, { kind: "array-values" });
-      }
-      const stageName = e === root && name !== null ? name : fresh();
-      stages.push({
-        name: stageName,
-        op,
-        args,
-        expr: stageExpr(op, args.map(argExpr), fn),
-        span: e.span,
-        userDefined: e === root && name !== null,
-        ...(fn === undefined ? {} : { fn }),
-      });
-      argOf.set(e, { kind: "ref", name: stageName });
-    }
-    const out = argOf.get(root)!;
-    return out.kind === "ref" ? out.name : "";
+/** Stages one statement of the program and returns the name holding its value (the output so far). */
+function stageTopLevel(ctx: Stager, st: Statement): string {
+  const { defined, inputSet, stages } = ctx;
+  if (st.name && (defined.has(st.name) || inputSet.has(st.name))) {
+    throw new ExplainSyntaxError(`'${st.name}' is ${defined.has(st.name) ? "defined twice" : "used before its definition"}`, st.span.start, ctx.src);
   }
-
-  let output = "";
-  for (const st of program.statements) {
-    if (st.name && (defined.has(st.name) || inputSet.has(st.name))) {
-      throw new ExplainSyntaxError(`'${st.name}' is ${defined.has(st.name) ? "defined twice" : "used before its definition"}`, st.span.start, src);
-    }
-    output = stageStatement(st.expr, st.name, st.span.start);
-    if (st.name === null && output !== stages[stages.length - 1]?.name) {
-      // The program ends in a bare name: give the output its own stage.
-      const nm = fresh();
-      stages.push({ name: nm, op: "id", args: [{ kind: "ref", name: output }], expr: v(output), span: st.expr.span, userDefined: false });
-      output = nm;
-    }
-    if (st.name) defined.set(st.name, st.span);
+  const expr = ctx.granularity === "primitives" ? expandGates(st.expr) : st.expr;
+  let output = stageStatement(ctx, expr, st.name, st.span.start);
+  if (st.name === null && output !== stages[stages.length - 1]?.name) {
+    // The program ends in a bare name: give the output its own stage.
+    const nm = ctx.fresh();
+    stages.push({ name: nm, op: "id", args: [{ kind: "ref", name: output }], expr: v(output), span: st.expr.span, userDefined: false });
+    output = nm;
   }
-  return program.functions ? { program, inputs, stages, output, functions: program.functions } : { program, inputs, stages, output };
+  if (st.name) defined.set(st.name, st.span);
+  return output;
+}
+
+const argExpr = (a: Arg): Expr => (a.kind === "ref" ? v(a.name) : a.expr);
+
+/** A deep constant subexpression (1+1+...+1) is shown by its value, so printing stays shallow. */
+function constArg(e: Expr, src: string): Arg {
+  const value = evalConstant(e, src);
+  return { kind: "const", expr: value.size === 1 && depth(e) > 40 ? num(value.item()) : e, value };
+}
+
+/** A variable used at offset `at`: an error before its definition, else an input the first time it is seen. */
+function useVar(ctx: Stager, x: Expr & { kind: "var" }, at: number): void {
+  const { defined, laterDefs, inputSet } = ctx;
+  if (!defined.has(x.name) && laterDefs.has(x.name) && (laterDefs.get(x.name)?.start ?? 0) >= at) {
+    throw new ExplainSyntaxError(`'${x.name}' is used before its definition`, x.span?.start ?? at, ctx.src);
+  }
+  if (!defined.has(x.name) && !inputSet.has(x.name)) {
+    ctx.inputs.push(x.name);
+    inputSet.add(x.name);
+  }
+}
+
+/** Per node (post-order), whether it is a constant subexpression; notes the variables as used. */
+function constantNodes(ctx: Stager, nodes: readonly Expr[], at: number): Map<Expr, boolean> {
+  const constant = new Map<Expr, boolean>();
+  for (const n of nodes) {
+    // A call of an abstract function has no value, even of constants (g(2)): it is always a stage.
+    const abstract = n.kind === "apply" && !BUILTIN_FUNCTIONS.has(n.fn);
+    constant.set(n, n.kind !== "var" && !abstract && children(n).every((c) => constant.get(c)));
+    if (n.kind === "var") useVar(ctx, n, at);
+  }
+  return constant;
+}
+
+/**
+ * Stages one statement, children before parents (post-order, no recursion), and returns the name
+ * that holds its value. Maximal constant subexpressions become constant arguments, not stages.
+ */
+function stageStatement(ctx: Stager, root: Expr, name: string | null, at: number): string {
+  const { stages, src } = ctx;
+  // A gate written in primitives shares its argument's node (tanh's e^u): each node is staged once.
+  const nodes = postorderOnce(root);
+  const constant = constantNodes(ctx, nodes, at);
+  if (constant.get(root)) {
+    const nm = name ?? ctx.fresh();
+    stages.push({ name: nm, op: "id", args: [constArg(root, src)], expr: root, span: root.span, userDefined: name !== null });
+    return nm;
+  }
+  const argOf = new Map<Expr, Arg>();
+  const arg = (c: Expr): Arg => (constant.get(c) ? constArg(c, src) : argOf.get(c)!);
+  for (const e of nodes) {
+    if (constant.get(e)) continue;
+    if (e.kind === "var" && (e !== root || name === null)) {
+      argOf.set(e, { kind: "ref", name: e.name });
+      continue;
+    }
+    const { op, args, fn } = nodeOperation(e, arg, src);
+    const stageName = e === root && name !== null ? name : ctx.fresh();
+    stages.push({
+      name: stageName,
+      op,
+      args,
+      expr: stageExpr(op, args.map(argExpr), fn),
+      span: e.span,
+      userDefined: e === root && name !== null,
+      ...(fn === undefined ? {} : { fn }),
+    });
+    argOf.set(e, { kind: "ref", name: stageName });
+  }
+  const out = argOf.get(root)!;
+  return out.kind === "ref" ? out.name : "";
+}
+
+/** The stage operation of one non-constant node and its arguments (`arg` gives a child's). */
+function nodeOperation(e: Expr, arg: (c: Expr) => Arg, src: string): { op: StageOp; args: Arg[]; fn?: string } {
+  switch (e.kind) {
+    case "var":
+      return { op: "id", args: [{ kind: "ref", name: e.name }] };
+    case "neg":
+      return { op: "neg", args: [arg(e.arg)] };
+    case "call":
+      return { op: e.fn === "log" ? "ln" : e.fn, args: [arg(e.arg)] };
+    case "apply":
+      // max, min and the losses are one stage each; any other name is an abstract function declared with fn.
+      if (MULTI_OPS.has(e.fn)) return { op: MULTI_OPS.get(e.fn)!, args: e.args.map(arg) };
+      return { op: "abstract", args: e.args.map(arg), fn: e.fn };
+    case "bin":
+      if (e.op === "^" && e.left.kind === "const" && e.left.name === "e") return { op: "exp", args: [arg(e.right)] }; // e^u is exp(u): one stage, local derivative e^u
+      if (e.op === "/" && e.left.kind === "num" && e.left.value === 1) return { op: "reciprocal", args: [arg(e.right)] }; // 1/u, as the seeds stage sigmoid
+      return { op: BIN_OPS[e.op], args: [arg(e.left), arg(e.right)] };
+    default:
+      throw new ExplainSyntaxError("an array literal with variables in it cannot be staged", e.span?.start ?? 0, src, { kind: "array-values" });
+  }
 }
 
 /** The right-hand side of a stage, for equations and local derivatives; `fn` names an abstract function. */
@@ -203,6 +233,11 @@ export function stageExpr(op: StageOp, a: readonly Expr[], fn?: string): Expr {
     case "maximum":
     case "minimum":
       return apply(op === "maximum" ? "max" : "min", a);
+    case "mse":
+    case "softmax_ce":
+    case "linear":
+    case "softmax":
+      return apply(op, a);
     case "abstract":
       return apply(fn ?? "?", a);
     case "add":

@@ -30,6 +30,14 @@ export type FnName = (typeof FUNCTIONS)[number];
 export const MULTI_FUNCTIONS: ReadonlyMap<string, number> = new Map([
   ["max", 2],
   ["min", 2],
+  // The losses: mean squared error of a prediction against a target, and softmax cross-entropy of
+  // logits against a target distribution (one-hot or probabilities).
+  ["mse", 2],
+  ["softmax_ce", 2],
+  // The layers: an affine layer W @ x + b (the lecture's x⁽¹⁾ = W⁽¹⁾x + b, W of shape (out, in)) and the
+  // softmax of a vector (over all its elements, as softmax_ce takes it).
+  ["linear", 3],
+  ["softmax", 1],
 ]);
 
 /** Every built-in function name: these cannot be defined, declared with `fn` or used as variables. */

@@ -4,7 +4,33 @@ import type { BinOp, FnName } from "./ast.js";
 
 /** `abstract`: a call of a function declared with `fn` (the stage's `fn` names it); it has no values. */
 export type StageOp =
-  "add" | "sub" | "mul" | "div" | "pow" | "matmul" | "neg" | "reciprocal" | "id" | "maximum" | "minimum" | "abstract" | Exclude<FnName, "log">;
+  | "add"
+  | "sub"
+  | "mul"
+  | "div"
+  | "pow"
+  | "matmul"
+  | "neg"
+  | "reciprocal"
+  | "id"
+  | "maximum"
+  | "minimum"
+  | "mse"
+  | "softmax_ce"
+  | "linear"
+  | "softmax"
+  | "abstract"
+  | Exclude<FnName, "log">;
+
+/** The built-in functions of several arguments (MULTI_FUNCTIONS in ast.ts) and the stage op each one is. */
+export const MULTI_OPS: ReadonlyMap<string, StageOp> = new Map<string, StageOp>([
+  ["max", "maximum"],
+  ["min", "minimum"],
+  ["mse", "mse"],
+  ["softmax_ce", "softmax_ce"],
+  ["linear", "linear"],
+  ["softmax", "softmax"],
+]);
 
 export const BIN_OPS: Record<BinOp, StageOp> = { "+": "add", "-": "sub", "*": "mul", "/": "div", "^": "pow", "@": "matmul" };
 
@@ -141,6 +167,16 @@ export function applyBin(op: BinOp, a: bp.Tensor, b: bp.Tensor): bp.Tensor {
   return applyOp(BIN_OPS[op], [a, b]);
 }
 
+/**
+ * Softmax cross-entropy of logits z against a target distribution y (one-hot or probabilities),
+ * -sum(y * log softmax(z)), the softmax taken over all of z's elements (the language's sum is a total):
+ * the core's stable logSoftmax, so large logits neither overflow nor lose digits.
+ */
+function softmaxCe(z: bp.Tensor, y: bp.Tensor): bp.Tensor {
+  const lsm = bp.reshape(bp.logSoftmax(bp.reshape(z, [z.size]), 0), z.shape);
+  return bp.neg(bp.sum(bp.mul(y, lsm)));
+}
+
 /** Runs a stage's operation on its argument tensors. */
 export function applyOp(op: StageOp, args: readonly bp.Tensor[], fn?: string): bp.Tensor {
   switch (op) {
@@ -165,6 +201,15 @@ export function applyOp(op: StageOp, args: readonly bp.Tensor[], fn?: string): b
     case "maximum":
     case "minimum":
       return extremum(op, args[0], args[1]);
+    case "mse":
+      return bp.mse(args[0], args[1]);
+    case "softmax_ce":
+      return softmaxCe(args[0], args[1]);
+    case "linear":
+      return bp.add(bp.matmul(args[0], args[1]), args[2]);
+    case "softmax":
+      // Over all of z's elements, as softmax_ce: the core's stable softmax of the flattened z.
+      return bp.reshape(bp.softmax(bp.reshape(args[0], [args[0].size]), 0), args[0].shape);
     case "abstract":
       if (fn === undefined) throw new Error("an abstract stage needs its function's name");
       return abstractCall(fn, args);

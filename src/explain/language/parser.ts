@@ -434,7 +434,10 @@ class Parser {
         }
         const multi = MULTI_FUNCTIONS.get(name);
         if (multi !== undefined) {
-          if (this.peek().kind !== "lparen") this.fail(`function '${name}' needs ${multi} arguments in parentheses, as in ${name}(a, b)`);
+          if (this.peek().kind !== "lparen")
+            this.fail(
+              `function '${name}' needs ${multi === 1 ? "an argument" : `${multi} arguments`} in parentheses, as in ${name}(${["a", "b", "c"].slice(0, multi).join(", ")})`,
+            );
           const { args, end } = this.callArgs(t, multi);
           return { kind: "apply", fn: name, args, span: { start: t.start, end } };
         }

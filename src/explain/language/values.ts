@@ -1,7 +1,7 @@
 /** Input values: `--at x=1,y=3`, `--at W=[[0.1,0.5],[-0.3,0.8]]`, `--at y=pi/2`, all in float64. */
 import * as bp from "../core.js";
 import { CONSTANTS, postorder, type Expr } from "./ast.js";
-import { applyBin, applyFn, applyOp } from "./functions.js";
+import { MULTI_OPS, applyBin, applyFn, applyOp } from "./functions.js";
 import { ExplainSyntaxError, parseExpression } from "./parser.js";
 
 /** Evaluates an expression with no free variables (numbers, e, pi, arrays, functions) to a float64 tensor. */
@@ -30,8 +30,8 @@ function evalNode(e: Expr, get: (child: Expr) => bp.Tensor, source: string): bp.
     case "call":
       return applyFn(e.fn, get(e.arg));
     case "apply":
-      // The parser admits only max, min and declared abstract functions; the latter have no value.
-      if (e.fn === "max" || e.fn === "min") return applyOp(e.fn === "max" ? "maximum" : "minimum", e.args.map(get));
+      // The parser admits only the built-in functions of several arguments and declared abstract functions; the latter have no value.
+      if (MULTI_OPS.has(e.fn)) return applyOp(MULTI_OPS.get(e.fn)!, e.args.map(get));
       throw new ExplainSyntaxError(`${e.fn} is an abstract function (declared with fn): it has no value`, e.span?.start ?? 0, source);
     case "array": {
       if (e.items.length === 0) return bp.tensor([], { dtype: "float64" });

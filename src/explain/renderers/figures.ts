@@ -4,13 +4,19 @@
  * forward mode (SVG) the tangents above the values in violet.
  */
 import type { ExplainReport } from "../report/report.js";
-import { buildGraph, gateFontSize, outputId, TANGENT_LEGEND_X, TEXT, type Graph, type GraphEdge } from "./graph.js";
+import { buildGraph, gateFontSize, outputId, TANGENT_LEGEND_X, TEXT, textWidth, type Graph, type GraphEdge } from "./graph.js";
+import type { PathEmphasis } from "./path-figure.js";
 
 export const FORWARD_COLOR = "#1a7f37";
 export const BACKWARD_COLOR = "#1f5fbf";
 export const TANGENT_COLOR = "#7c3aed";
 const STAGE_COLOR = "#c2410c";
 const MUTED = "#6b7280";
+/** The wires of a path drawn with --path, and how faint the rest is. */
+export const PATH_COLOR = "#d97706";
+const DIMMED = 0.22;
+/** Room for the caption of a drawn path, above the legend. */
+const CAPTION_H = 22;
 
 function xml(s: string): string {
   return s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
@@ -46,10 +52,12 @@ function titled(full: string, short: string, text: string): string {
 }
 
 /** Text offsets come from graph.ts (TEXT), where the layout places labels and geometry.ts checks them. */
-export function toSvg(r: ExplainReport, graph: Graph = buildGraph(r)): string {
+export function toSvg(r: ExplainReport, graph: Graph = buildGraph(r), path?: PathEmphasis): string {
   const out: string[] = [];
-  const W = Math.ceil(graph.width);
-  const H = Math.ceil(graph.height) + 40;
+  const W = Math.ceil(Math.max(graph.width, path ? textWidth(path.caption, 12, true) + 24 : 0));
+  const H = Math.ceil(graph.height) + 40 + (path ? CAPTION_H : 0);
+  // With a path drawn, what is not on it is wrapped in a faint group.
+  const dim = (on: boolean, parts: string[]): string[] => (path && !on ? [`<g opacity="${DIMMED}">`, ...parts, "</g>"] : parts);
   out.push(
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="DejaVu Sans, Helvetica, Arial, sans-serif">`,
   );
@@ -57,19 +65,28 @@ export function toSvg(r: ExplainReport, graph: Graph = buildGraph(r)): string {
   out.push(
     `<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#374151"/></marker></defs>`,
   );
+  // The path's wires are thicker: their arrowhead is sized for that (marker units scale with the stroke).
+  if (path)
+    out.push(
+      `<defs><marker id="arrow-path" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="3.2" markerHeight="3.2" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="${PATH_COLOR}"/></marker></defs>`,
+    );
   out.push(`<rect width="100%" height="100%" fill="#ffffff"/>`);
-  for (const e of graph.edges) {
-    out.push(`<path d="${wirePath(e)}" fill="none" stroke="#374151" stroke-width="1.5" marker-end="url(#arrow)"/>`);
+  graph.edges.forEach((e, i) => {
+    const wire: string[] = [];
+    const stroke = path?.edges.has(i)
+      ? `stroke="${PATH_COLOR}" stroke-width="3.5" marker-end="url(#arrow-path)"`
+      : `stroke="#374151" stroke-width="1.5" marker-end="url(#arrow)"`;
+    wire.push(`<path d="${wirePath(e)}" fill="none" ${stroke}/>`);
     const p = e.label;
     // class and data attributes let a viewer reveal values stage by stage (the playground's stepping).
-    out.push(
+    wire.push(
       titled(
         e.valueFull,
         e.value,
         `<text class="fwd" data-from="${xml(e.from)}" x="${round(p.x)}" y="${round(p.y - TEXT.valueAbove)}" text-anchor="middle" font-size="13" fill="${FORWARD_COLOR}">${xml(e.value)}</text>`,
       ),
     );
-    out.push(
+    wire.push(
       e.computed
         ? titled(
             e.gradFull,
@@ -79,7 +96,7 @@ export function toSvg(r: ExplainReport, graph: Graph = buildGraph(r)): string {
         : `<text class="bwd" data-to="${xml(e.to)}" x="${round(p.x)}" y="${round(p.y + TEXT.gradBelow)}" text-anchor="middle" font-size="11" font-style="italic" fill="${MUTED}">not computed</text>`,
     );
     if (e.tangent !== undefined) {
-      out.push(
+      wire.push(
         titled(
           e.tangentFull ?? e.tangent,
           e.tangent,
@@ -90,39 +107,44 @@ export function toSvg(r: ExplainReport, graph: Graph = buildGraph(r)): string {
     if (e.local) {
       const lx = e.localAt.x;
       const ly = e.localAt.y - TEXT.localAbove;
-      out.push(`<text x="${round(lx)}" y="${round(ly)}" text-anchor="end" font-size="9" fill="${MUTED}">${xml(`∂ ${e.local}`)}</text>`);
+      wire.push(`<text x="${round(lx)}" y="${round(ly)}" text-anchor="end" font-size="9" fill="${MUTED}">${xml(`∂ ${e.local}`)}</text>`);
     }
-  }
+    out.push(...dim(path?.edges.has(i) ?? true, wire));
+  });
   for (const n of graph.nodes) {
+    const start = out.length;
     if (n.sum) {
       const below = n.kind === "input" ? n.h / 2 : n.r;
       out.push(
         `<text class="bwd sum" data-to="${xml(n.id)}" x="${round(n.x)}" y="${round(n.y + below + TEXT.sumBelow)}" text-anchor="middle" font-size="11" fill="${BACKWARD_COLOR}">${xml(`Σ ${n.sum}`)}</text>`,
       );
     }
-    if (n.kind === "output") {
+    if (n.kind === "output")
       out.push(`<text x="${round(n.x + 2)}" y="${round(n.y + 5)}" font-size="15" font-style="italic" fill="#111827">${xml(n.label)}</text>`);
-      continue;
-    }
-    if (n.kind === "input") {
+    else if (n.kind === "input") {
+      const edge = path?.nodes.has(n.id) ? `stroke="${PATH_COLOR}" stroke-width="3"` : `stroke="#374151"`;
       out.push(
-        `<g><title>${xml(n.title)}</title><rect x="${round(n.x - n.r)}" y="${round(n.y - n.h / 2)}" width="${2 * n.r}" height="${round(n.h)}" rx="6" fill="#f3f4f6" stroke="#374151"/>`,
+        `<g><title>${xml(n.title)}</title><rect x="${round(n.x - n.r)}" y="${round(n.y - n.h / 2)}" width="${2 * n.r}" height="${round(n.h)}" rx="6" fill="#f3f4f6" ${edge}/>`,
       );
       out.push(
         `<text x="${round(n.x)}" y="${round(n.y + 5)}" text-anchor="middle" font-size="15" font-style="italic" fill="#111827">${xml(n.label)}</text></g>`,
       );
-      continue;
+    } else {
+      const ring = path?.nodes.has(n.id) ? `stroke="${PATH_COLOR}" stroke-width="3"` : `stroke="#111827" stroke-width="1.5"`;
+      out.push(
+        `<g class="gate" data-stage="${xml(n.id)}"><title>${xml(n.title)}</title><circle cx="${round(n.x)}" cy="${round(n.y)}" r="${n.r}" fill="#ffffff" ${ring}/>`,
+      );
+      const size = gateFontSize(n.label);
+      out.push(`<text x="${round(n.x)}" y="${round(n.y + size / 3)}" text-anchor="middle" font-size="${size}" fill="#111827">${xml(n.label)}</text>`);
+      out.push(
+        `<text x="${round(n.x)}" y="${round(n.y - n.r - TEXT.nameAbove)}" text-anchor="middle" font-size="12" font-weight="bold" fill="${STAGE_COLOR}">${xml(n.id)}</text></g>`,
+      );
     }
-    out.push(
-      `<g class="gate" data-stage="${xml(n.id)}"><title>${xml(n.title)}</title><circle cx="${round(n.x)}" cy="${round(n.y)}" r="${n.r}" fill="#ffffff" stroke="#111827" stroke-width="1.5"/>`,
-    );
-    const size = gateFontSize(n.label);
-    out.push(`<text x="${round(n.x)}" y="${round(n.y + size / 3)}" text-anchor="middle" font-size="${size}" fill="#111827">${xml(n.label)}</text>`);
-    out.push(
-      `<text x="${round(n.x)}" y="${round(n.y - n.r - TEXT.nameAbove)}" text-anchor="middle" font-size="12" font-weight="bold" fill="${STAGE_COLOR}">${xml(n.id)}</text></g>`,
-    );
+    out.push(...dim(path?.nodes.has(n.id) ?? true, out.splice(start)));
   }
   const legendY = H - TEXT.legendUp;
+  if (path)
+    out.push(`<text class="path-caption" x="12" y="${legendY - CAPTION_H}" font-size="12" fill="${PATH_COLOR}" font-weight="bold">${xml(path.caption)}</text>`);
   out.push(`<text x="12" y="${legendY}" font-size="11" fill="${FORWARD_COLOR}">forward value (above each wire)</text>`);
   out.push(`<text x="220" y="${legendY}" font-size="11" fill="${BACKWARD_COLOR}">gradient (below each wire)</text>`);
   out.push(`<text x="400" y="${legendY}" font-size="11" fill="${MUTED}">∂ local derivative</text>`);
@@ -156,7 +178,7 @@ function texGate(s: string): string {
   return /^[a-z]{2,}$/.test(s) ? `\\mathrm{${s}}` : m;
 }
 
-export function toTikz(r: ExplainReport, graph: Graph = buildGraph(r)): string {
+export function toTikz(r: ExplainReport, graph: Graph = buildGraph(r), path?: PathEmphasis): string {
   const s = 0.02; // cm per SVG unit
   const X = (x: number) => (x * s).toFixed(2);
   const Y = (y: number) => ((graph.height - y) * s).toFixed(2);
@@ -168,26 +190,34 @@ export function toTikz(r: ExplainReport, graph: Graph = buildGraph(r)): string {
     `\\definecolor{fwd}{HTML}{${FORWARD_COLOR.slice(1)}}`,
     `\\definecolor{bwd}{HTML}{${BACKWARD_COLOR.slice(1)}}`,
     `\\definecolor{stage}{HTML}{${STAGE_COLOR.slice(1)}}`,
+    ...(path ? [`\\definecolor{path}{HTML}{${PATH_COLOR.slice(1)}}`] : []),
     "\\begin{document}",
     `% Computational graph of ${tex(r.source.trim()).replace(/\n/g, " ")}`,
     "\\begin{tikzpicture}[>={Stealth[length=2mm]}, font=\\small]",
   ];
+  // With a path drawn (--path), what is on it is thick and coloured, the rest faint.
+  const look = (on: boolean, thick: string): string => (!path ? "" : on ? (thick ? `, ${thick}` : "") : `, opacity=${DIMMED}`);
   for (const n of graph.nodes) {
+    const o = look(path?.nodes.has(n.id) ?? true, "draw=path, very thick");
     if (n.kind === "output") lines.push(`  \\node[anchor=west] at (${X(n.x)},${Y(n.y)}) {$${tex(n.label)}$};`);
     else if (n.kind === "input")
       lines.push(
-        `  \\node[draw, rounded corners, fill=black!5, minimum width=${(n.r * 0.4).toFixed(1)}mm, minimum height=${(n.h * 0.2).toFixed(1)}mm] (${n.id}) at (${X(n.x)},${Y(n.y)}) {$${tex(n.label)}$};`,
+        `  \\node[draw, rounded corners, fill=black!5${o}, minimum width=${(n.r * 0.4).toFixed(1)}mm, minimum height=${(n.h * 0.2).toFixed(1)}mm] (${n.id}) at (${X(n.x)},${Y(n.y)}) {$${tex(n.label)}$};`,
       );
     else {
-      lines.push(`  \\node[draw, circle, minimum size=${(n.r * 0.4).toFixed(1)}mm, inner sep=0pt] (${n.id}) at (${X(n.x)},${Y(n.y)}) {$${texGate(n.label)}$};`);
-      lines.push(`  \\node[stage, font=\\bfseries\\footnotesize, above=0.5mm] at (${n.id}.north) {${tex(n.id)}};`);
+      lines.push(
+        `  \\node[draw, circle${o}, minimum size=${(n.r * 0.4).toFixed(1)}mm, inner sep=0pt] (${n.id}) at (${X(n.x)},${Y(n.y)}) {$${texGate(n.label)}$};`,
+      );
+      lines.push(`  \\node[stage${look(path?.nodes.has(n.id) ?? true, "")}, font=\\bfseries\\footnotesize, above=0.5mm] at (${n.id}.north) {${tex(n.id)}};`);
     }
     if (n.sum) lines.push(`  \\node[bwd, font=\\scriptsize, below=0.5mm] at (${n.id}.south) {$\\Sigma$ ${tex(n.sum)}};`);
   }
-  for (const e of graph.edges) {
+  graph.edges.forEach((e, i) => {
+    const o = look(path?.edges.has(i) ?? true, "path, very thick");
+    const faint = o.startsWith(", opacity") ? o : "";
     const grad = e.computed ? `node[below, bwd] {${tex(e.grad)}}` : `node[below, gray, font=\\scriptsize\\itshape] {not computed}`;
     const p = e.points;
-    const path = p
+    const route = p
       .map((pt, i) =>
         i === 0
           ? `(${X(pt.x)},${Y(pt.y)})`
@@ -196,14 +226,18 @@ export function toTikz(r: ExplainReport, graph: Graph = buildGraph(r)): string {
             : `.. controls (${X((p[i - 1].x + pt.x) / 2)},${Y(p[i - 1].y)}) and (${X((p[i - 1].x + pt.x) / 2)},${Y(pt.y)}) .. (${X(pt.x)},${Y(pt.y)})`,
       )
       .join(" ");
-    lines.push(`  \\draw[->] ${path};`);
-    lines.push(`  \\path (${X(e.label.x)},${Y(e.label.y)}) node[above, fwd] {${tex(e.value)}} ${grad};`);
+    lines.push(`  \\draw[->${o}] ${route};`);
+    lines.push(`  \\path${faint ? `[${faint.slice(2)}]` : ""} (${X(e.label.x)},${Y(e.label.y)}) node[above, fwd] {${tex(e.value)}} ${grad};`);
     // Where the SVG draws its grey ∂ label: the text ends at localAt, its baseline TEXT.localAbove above.
     if (e.localLatex)
       lines.push(
-        `  \\node[anchor=base east, gray, font=\\scriptsize, inner sep=0pt] at (${X(e.localAt.x)},${Y(e.localAt.y - TEXT.localAbove)}) {$\\partial\\, ${e.localLatex}$};`,
+        `  \\node[anchor=base east, gray${faint}, font=\\scriptsize, inner sep=0pt] at (${X(e.localAt.x)},${Y(e.localAt.y - TEXT.localAbove)}) {$\\partial\\, ${e.localLatex}$};`,
       );
-  }
+  });
+  if (path)
+    lines.push(
+      `  \\node[anchor=north west, path, font=\\small\\bfseries] at (0,${Y(graph.height + 4)}) {${tex(path.caption).replace(/→/g, "$\\to$").replace(/·/g, "$\\cdot$")}};`,
+    );
   lines.push("\\end{tikzpicture}", "\\end{document}", "");
   return lines.join("\n");
 }

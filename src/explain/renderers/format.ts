@@ -3,6 +3,7 @@ import { own } from "../language/ast.js";
 import { fmtNumber, fmtValue, valueShape, type EdgeReport, type ExplainReport, type StageReport, type Value } from "../report/report.js";
 import { printExpr } from "../language/print.js";
 import { forwardLatexLines, forwardMarkdownLines, forwardTableLines } from "./forward.js";
+import { pathsLatex, pathsMarkdown, pathsText } from "./paths-format.js";
 
 /** A fan-out sum written out, shortened past 8 terms. */
 export function sumText(terms: readonly string[]): string {
@@ -186,6 +187,7 @@ function formatAbstractTable(r: ExplainReport): string {
     ]),
   );
   pushAll(lines, symbolicText(r));
+  pushAll(lines, pathsText(r));
   lines.push("", `Note: ${r.abstract?.note ?? ""}`);
   if (r.warnings.length) lines.push("", "Warnings", ...r.warnings.map((w) => `  ! ${w}`));
   return lines.join("\n");
@@ -224,6 +226,7 @@ export function formatTable(r: ExplainReport): string {
     lines,
     gradientSums(r).map((l) => `  ${l}`),
   );
+  pushAll(lines, pathsText(r));
   pushAll(lines, symbolicText(r));
   if (r.matrixDerivatives) {
     lines.push("", "Matrix derivatives (denominator convention, checked against the gradients)");
@@ -304,7 +307,7 @@ function formatAbstractMarkdown(r: ExplainReport): string {
     out.push(
       `| \`${md(r.stages.find((s) => s.name === e.to)?.equation ?? e.to)}\` | $\\frac{\\partial ${e.to}}{\\partial ${e.from}} = ${md(e.localLatex ?? e.local)}$ |`,
     );
-  out.push(...symbolicMarkdown(r));
+  out.push(...symbolicMarkdown(r), ...pathsMarkdown(r));
   if (r.warnings.length) out.push("", ...r.warnings.map((w) => `> **Warning:** ${md(w)}`));
   return out.join("\n") + "\n";
 }
@@ -325,6 +328,7 @@ export function formatMarkdown(r: ExplainReport): string {
   out.push("", "| stage | local derivative | local | upstream | contribution |", "|---|---|---|---|---|");
   for (const row of edgeRows(r).slice(1)) out.push(`| \`${md(row[0])}\` | \`${md(row[1])}\` | ${md(row[2])} | ${md(row[3])} | ${md(row[4])} |`);
   out.push("", ...gradientSums(r).map((l) => `- \`${md(l)}\``));
+  out.push(...pathsMarkdown(r));
   out.push(...symbolicMarkdown(r));
   if (r.matrixDerivatives) out.push("", "Matrix derivatives (denominator convention):", "", ...matrixLines(r, "latex").map((l) => `- $${l}$`));
   const cost = checkCostText(r);
@@ -396,7 +400,7 @@ function formatAbstractLatex(r: ExplainReport): string {
   out.push("\\end{align*}", "", "% Local derivatives (stages in reverse)", "\\begin{align*}");
   out.push(r.edges.map((e) => edgeLatex(e, r.stages)).join(" \\\\\n"));
   out.push("\\end{align*}");
-  out.push(...chainAndDerivativesLatex(r));
+  out.push(...chainAndDerivativesLatex(r), ...pathsLatex(r));
   return out.join("\n") + "\n";
 }
 
@@ -415,6 +419,7 @@ export function formatLatex(r: ExplainReport): string {
   for (const s of r.stages) out.push(`$${s.name}$ & ${valueCell(s.value)} & ${valueCell(s.grad)} \\\\`);
   out.push("\\hline", "\\end{tabular}");
   out.push(...chainAndDerivativesLatex(r));
+  out.push(...pathsLatex(r));
   const cost = checkCostText(r);
   if (cost) out.push("", `% Cost of the gradient check: ${cost}`);
   if (r.matrixDerivatives)

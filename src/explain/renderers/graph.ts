@@ -138,7 +138,7 @@ function gateLabel(s: StageReport): string {
   if (s.operands.length === 2) {
     const [l, r] = s.operands;
     // A function of two arguments keeps its parentheses, the operand's place a dot: min(·,2).
-    const call = s.op === "maximum" || s.op === "minimum";
+    const call = s.op === "maximum" || s.op === "minimum" || s.op === "mse" || s.op === "softmax_ce";
     if (r.kind === "constant" && l.kind === "name") return call ? `${sym}(·,${constantText(r.text)})` : `${sym}${constantText(r.text)}`;
     if (l.kind === "constant" && r.kind === "name")
       return call ? `${sym}(${constantText(l.text)},·)` : s.op === "pow" ? `${constantText(l.text)}^` : `${constantText(l.text)}${sym}`;
@@ -458,44 +458,50 @@ function portsOf(g: Graph): Ports {
 
 /** Lays out the given nodes and wire parts (one row of the figure, or all of it) with ELK. */
 function layoutRow(g: Graph, ports: Ports, nodeIds: number[], parts: Part[], argIndex: number[]): RowLayout {
-  // Half the height of a wire's value/gradient label: the wire runs through its middle, value above, gradient below.
-  // With tangents (forward mode) the pair holds a third line, the tangent above the value.
-  const tangents = g.edges.some((e) => e.tangent !== undefined);
-  const PAIR_HALF = tangents ? TEXT.tangentAbove + 0.8 * 13 + 1 : TEXT.gradBelow + 0.25 * 13 + 1;
-  // Height of a local derivative's label (9-unit text).
-  const LOCAL_H = 0.8 * 9 + 0.25 * 9 + 1;
-  const children: ElkNode[] = nodeIds.map((i) => {
-    const n = g.nodes[i];
-    const width = n.kind === "output" ? Math.ceil(textWidth(n.label, 15)) + 8 : 2 * n.r;
-    const height = n.kind === "output" ? 24 : n.kind === "input" ? n.h : 2 * n.r;
-    const elkPorts: ElkPort[] = [];
-    // Operands enter top to bottom in operand order (ELK numbers a side's ports clockwise: west bottom-up).
-    const inList = [...(ports.ins.get(i) ?? [])].sort((a, b) => argIndex[a] - argIndex[b]);
-    inList.forEach((k, j) =>
-      elkPorts.push({ id: ports.inPort[k], width: 0, height: 0, layoutOptions: { "elk.port.side": "WEST", "elk.port.index": String(inList.length - 1 - j) } }),
-    );
-    (ports.outs.get(i) ?? []).forEach((k, j) =>
-      elkPorts.push({ id: ports.outPort[k], width: 0, height: 0, layoutOptions: { "elk.port.side": "EAST", "elk.port.index": String(j) } }),
-    );
-    const labels: ElkLabel[] = [];
-    // Names above gates and sums below nodes, sized as figureTexts draws them, so ELK keeps room for them.
-    if (n.kind === "stage")
-      labels.push({
-        text: n.id,
-        width: textWidth(n.id, 12, true),
-        height: TEXT.nameAbove + 0.8 * 12,
-        layoutOptions: { "elk.nodeLabels.placement": "OUTSIDE V_TOP H_CENTER" },
-      });
-    if (n.sum)
-      labels.push({
-        text: n.sum,
-        width: textWidth(`Σ ${n.sum}`, 11),
-        height: TEXT.sumBelow + 0.25 * 11 + 1,
-        layoutOptions: { "elk.nodeLabels.placement": "OUTSIDE V_BOTTOM H_CENTER" },
-      });
-    return { id: `n${i}`, width, height, ports: elkPorts, labels, layoutOptions: { "elk.portConstraints": "FIXED_ORDER" } };
-  });
-  const edges: ElkExtendedEdge[] = parts.map((p, k) => {
+  const children: ElkNode[] = nodeIds.map((i) => elkNode(g, ports, i, argIndex));
+  const { edges, stubs } = elkEdges(g, ports, parts);
+  // Stubs after the nodes, in wire order, as ELK's model order (considerModelOrder) expects them.
+  const laid = elkLayout({ id: "root", layoutOptions: ELK_OPTIONS, children: [...children, ...stubs], edges });
+  return readRow(laid, parts);
+}
+
+/** Node i for ELK: its size, one port per operand (west) and per use (east), its name and fan-out sum as labels. */
+function elkNode(g: Graph, ports: Ports, i: number, argIndex: number[]): ElkNode {
+  const n = g.nodes[i];
+  const width = n.kind === "output" ? Math.ceil(textWidth(n.label, 15)) + 8 : 2 * n.r;
+  const height = n.kind === "output" ? 24 : n.kind === "input" ? n.h : 2 * n.r;
+  const elkPorts: ElkPort[] = [];
+  // Operands enter top to bottom in operand order (ELK numbers a side's ports clockwise: west bottom-up).
+  const inList = [...(ports.ins.get(i) ?? [])].sort((a, b) => argIndex[a] - argIndex[b]);
+  inList.forEach((k, j) =>
+    elkPorts.push({ id: ports.inPort[k], width: 0, height: 0, layoutOptions: { "elk.port.side": "WEST", "elk.port.index": String(inList.length - 1 - j) } }),
+  );
+  (ports.outs.get(i) ?? []).forEach((k, j) =>
+    elkPorts.push({ id: ports.outPort[k], width: 0, height: 0, layoutOptions: { "elk.port.side": "EAST", "elk.port.index": String(j) } }),
+  );
+  const labels: ElkLabel[] = [];
+  // Names above gates and sums below nodes, sized as figureTexts draws them, so ELK keeps room for them.
+  if (n.kind === "stage")
+    labels.push({
+      text: n.id,
+      width: textWidth(n.id, 12, true),
+      height: TEXT.nameAbove + 0.8 * 12,
+      layoutOptions: { "elk.nodeLabels.placement": "OUTSIDE V_TOP H_CENTER" },
+    });
+  if (n.sum)
+    labels.push({
+      text: n.sum,
+      width: textWidth(`Σ ${n.sum}`, 11),
+      height: TEXT.sumBelow + 0.25 * 11 + 1,
+      layoutOptions: { "elk.nodeLabels.placement": "OUTSIDE V_BOTTOM H_CENTER" },
+    });
+  return { id: `n${i}`, width, height, ports: elkPorts, labels, layoutOptions: { "elk.portConstraints": "FIXED_ORDER" } };
+}
+
+/** The wire parts for ELK, with their value/gradient and local-derivative labels, and the stubs that folded wires enter or leave by. */
+function elkEdges(g: Graph, ports: Ports, parts: Part[]): { edges: ElkExtendedEdge[]; stubs: ElkNode[] } {
+  const stubs: ElkNode[] = [];
+  const edges = parts.map((p, k): ElkExtendedEdge => {
     const e = g.edges[p.edge];
     const labels: ElkLabel[] = [];
     if (p.from !== null) {
@@ -504,7 +510,8 @@ function layoutRow(g: Graph, ports: Ports, nodeIds: number[], parts: Part[], arg
       labels.push({
         text: "pair",
         width: pairWidth,
-        height: 2 * PAIR_HALF,
+        // With tangents (forward mode) the pair holds a third line, the tangent above the value.
+        height: 2 * (e.tangent !== undefined ? PAIR_HALF_TANGENT : PAIR_HALF),
         layoutOptions: { "elk.edgeLabels.inline": "true", "elk.edgeLabels.placement": "CENTER" },
       });
     }
@@ -513,17 +520,19 @@ function layoutRow(g: Graph, ports: Ports, nodeIds: number[], parts: Part[], arg
     // Stubs of folded wires: entries in the first layer, exits in the last.
     const source = p.from === null ? `in${p.edge}` : ports.outPort[p.edge];
     const target = p.to === null ? `out${p.edge}` : ports.inPort[p.edge];
-    if (p.from === null) children.push({ id: source, width: 1, height: 1, layoutOptions: { "elk.layered.layering.layerConstraint": "FIRST_SEPARATE" } });
-    if (p.to === null) children.push({ id: target, width: 1, height: 1, layoutOptions: { "elk.layered.layering.layerConstraint": "LAST_SEPARATE" } });
+    if (p.from === null) stubs.push({ id: source, width: 1, height: 1, layoutOptions: { "elk.layered.layering.layerConstraint": "FIRST_SEPARATE" } });
+    if (p.to === null) stubs.push({ id: target, width: 1, height: 1, layoutOptions: { "elk.layered.layering.layerConstraint": "LAST_SEPARATE" } });
     return { id: `e${k}`, sources: [source], targets: [target], labels };
   });
-  const laid = elkLayout({ id: "root", layoutOptions: ELK_OPTIONS, children, edges });
+  return { edges, stubs };
+}
+
+/** Reads ELK's answer back: node centres, each part's route, and where its labels went. */
+function readRow(laid: ElkNode, parts: Part[]): RowLayout {
   const at = new Map<number, Point>();
-  const stub = new Map<string, Point>();
   for (const c of laid.children ?? []) {
-    const p = { x: (c.x ?? 0) + (c.width ?? 0) / 2, y: (c.y ?? 0) + (c.height ?? 0) / 2 };
-    if (c.id.startsWith("n")) at.set(Number(c.id.slice(1)), p);
-    else stub.set(c.id, p);
+    // Stubs (in.., out..) only hold their wires' ends: the routes give those.
+    if (c.id.startsWith("n")) at.set(Number(c.id.slice(1)), { x: (c.x ?? 0) + (c.width ?? 0) / 2, y: (c.y ?? 0) + (c.height ?? 0) / 2 });
   }
   const out: RowLayout = { width: laid.width ?? 0, height: laid.height ?? 0, at, routes: new Map(), pair: new Map(), local: new Map() };
   (laid.edges ?? []).forEach((le, k) => {
@@ -728,6 +737,13 @@ export const TEXT = { valueAbove: 7, gradBelow: 17, tangentAbove: 22, localAbove
 
 /** Where the tangent legend starts, after the three entries every figure has. */
 export const TANGENT_LEGEND_X = 540;
+
+/** Half the height of a wire's value/gradient label: the wire runs through its middle, value above, gradient below. */
+const PAIR_HALF = TEXT.gradBelow + 0.25 * 13 + 1;
+/** The same with a tangent above the value (forward mode): the tangent's top sets it. */
+const PAIR_HALF_TANGENT = TEXT.tangentAbove + 0.8 * 13 + 1;
+/** Height of a local derivative's label (9-unit text). */
+const LOCAL_H = 0.8 * 9 + 0.25 * 9 + 1;
 
 /** The texts the SVG draws outside the nodes (wire labels, sums, stage names, output, legend). */
 export function figureTexts(g: Graph): FigureText[] {

@@ -9,6 +9,7 @@ import { extremumBranch, extremumWarnings } from "../interpreters/extremum.js";
 import { stageExpansions } from "../interpreters/expansion.js";
 import { abstractError, abstractFunctions, abstractPoint, abstractNote } from "../interpreters/abstract.js";
 import { parseProgram } from "../language/parser.js";
+import { DEFAULT_GRANULARITY } from "../language/gates.js";
 import { printDerivative, printExpr, printText } from "../language/print.js";
 import { simplify } from "../interpreters/simplify.js";
 import { ExplainError, refArgs, stageProgram, type Stage, type StagedProgram } from "../interpreters/stage.js";
@@ -30,6 +31,7 @@ import { addDerivatives, addMatrixForms, addExpansions } from "./derivatives.js"
 import { warningsFor, firstNonFiniteGradient } from "./warnings.js";
 import { checkGradients, checkCost, numericOps } from "./check.js";
 import { forwardReport } from "./forward.js";
+import { gradientPaths, PATH_LIMIT } from "./paths.js";
 
 /** Explains `source` at the given values (parsed from --at). */
 export function explain(source: string, given: ReadonlyMap<string, bp.Tensor>, options: ExplainOptions = {}): ExplainReport {
@@ -116,7 +118,7 @@ function edgeReports(staged: StagedProgram, ev: Trace, locals: ReadonlyMap<strin
 export function explainAll(source: string, given: ReadonlyMap<string, bp.Tensor>, options: ExplainOptions = {}): Explanation {
   const work0 = workDone();
   const program = parseProgram(source);
-  const staged = stageProgram(program, new Set(given.keys()));
+  const staged = stageProgram(program, new Set(given.keys()), options.granularity);
   const abstract = abstractFunctions(staged);
   if (abstract.length > 0 && options.check) throw new ExplainError(abstractError(abstract, "the gradient check", false));
   if (abstract.length > 0 && options.forward) throw new ExplainError(abstractError(abstract, "forward mode", false));
@@ -138,6 +140,7 @@ export function explainAll(source: string, given: ReadonlyMap<string, bp.Tensor>
   const gradients = namedRecord(inputNames.map((n) => [n, toValue(ev.grads.get(n)!)] as const));
   const report: ExplainReport = {
     source,
+    granularity: options.granularity ?? DEFAULT_GRANULARITY,
     inputs: inputNames,
     inputValues: namedRecord(inputNames.map((n) => [n, toValue(at.get(n)!)] as const)),
     output: staged.output,
@@ -180,6 +183,7 @@ export function explainAll(source: string, given: ReadonlyMap<string, bp.Tensor>
   report.ops = { ...numericOps(report), symbolic: work };
   if (options.forward) report.forward = forwardReport(report, staged, ev.values, options.forward.seeds);
   if (abstract.length > 0) blankNumbers(report, abstract, given);
+  if (scalar) report.paths = gradientPaths(report, options.pathLimit ?? PATH_LIMIT);
   return { report, work, staged, values: ev.values, grads: ev.grads, trace: ev };
 }
 

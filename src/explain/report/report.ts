@@ -4,6 +4,7 @@
  */
 import * as bp from "../core.js";
 import type { Expr } from "../language/ast.js";
+import type { Granularity } from "../language/gates.js";
 import { type MatrixDerivative, type MatrixRule } from "../interpreters/matrix.js";
 import { type StagedProgram } from "../interpreters/stage.js";
 import { type Trace } from "../interpreters/trace.js";
@@ -112,6 +113,8 @@ export interface OpCounts {
 
 export interface ExplainReport {
   source: string;
+  /** How finely it was staged: "gates" (sigmoid, tanh, the losses and layers one stage each) or "primitives". */
+  granularity: Granularity;
   inputs: string[];
   /** The values the inputs were given. */
   inputValues: Record<string, Value>;
@@ -168,6 +171,54 @@ export interface ExplainReport {
    * gradients and local values are NaN, empty or null, and `note` says why (abstract.ts).
    */
   abstract?: { functions: string[]; note: string };
+  /** Scalar programs: each input's gradient as the sum over paths to the output (paths.ts). */
+  paths?: PathsReport;
+}
+
+/** One path from an input to the output, one wire at a time, and the product of the local derivatives on it. */
+export interface GradientPath {
+  /** The names along the path, the input first and the output last: x -> a -> f. */
+  names: string[];
+  /** The operand position of each wire (x * x has two wires from x, 0 and 1: two paths). */
+  argIndices: number[];
+  /** The local derivative on each wire, in the path's order (∂a/∂x first). */
+  factors: string[];
+  /** Their product, text and LaTeX (null where a factor has no LaTeX form). */
+  product: string;
+  productLatex: string | null;
+  /** The product's value (null where a local value is unknown: abstract functions). */
+  value: number | null;
+}
+
+export interface InputPaths {
+  input: string;
+  /** How many paths lead from the input to the output (approximate past 2^53; see countText). */
+  count: number;
+  /** The exact count in decimal. */
+  countText: string;
+  /** The paths, numbered from 1 in this order; absent when there are more than the limit. */
+  paths?: GradientPath[];
+  /** With `paths`: the sum of their products, which is the gradient. */
+  sum?: number | null;
+}
+
+/** A name's gradient as its fan-out sum: the contributions of its wires (that reach the output) and their total. */
+export interface FanOutSum {
+  name: string;
+  terms: (number | null)[];
+  total: number | null;
+}
+
+export interface PathsReport {
+  /** Paths listed per input at most; past it the count and the fan-out sums stand in. */
+  limit: number;
+  inputs: InputPaths[];
+  /**
+   * When some input has more paths than the limit: the fan-out sums of the names between those inputs and
+   * the output, backward (stages in reverse, then the inputs), given once for all of them. Renderers write
+   * each with its chain rule (`StageReport.chain`, `inputChains`).
+   */
+  fanOut?: FanOutSum[];
 }
 
 /**
@@ -229,6 +280,10 @@ export interface ExplainOptions {
    * it they are shown unsimplified. A front end with less time to spare may lower it.
    */
   simplifyStepsPerNode?: number;
+  /** "gates" (default): sigmoid, tanh, mse, softmax_ce, linear and softmax one stage each; "primitives": staged into their primitive operations. */
+  granularity?: Granularity;
+  /** Paths listed per input at most (default PATH_LIMIT, paths.ts); past it the report gives their count. */
+  pathLimit?: number;
 }
 
 /** Everything explain computed: the report, and the staged program and values the emitters need. */
