@@ -105,6 +105,9 @@ describeIf("Train tab in Chromium", hasChromium ? false : "Chromium is not insta
     // The bytes so far, once the first slice has arrived.
     await page.waitForFunction(() => /^Loading the digits… \d\.\d of 1\.\d MB$/.test(document.getElementById("train-status")!.textContent ?? ""));
     await page.screenshot({ path: join(shots, "train-loading.png") });
+    // From the click on (the digits still loading, so the run cannot have ended): Train disabled, Stop enabled.
+    assert.equal(await page.isDisabled("#train-start"), true);
+    assert.equal(await page.isDisabled("#train-stop"), false);
     await waitSteps(page, 60);
     const seen = await page.evaluate(() => (window as unknown as { progressSeen: number[] }).progressSeen);
     assert.ok(seen.length >= 10 && seen.some((v) => v > 0 && v < 0.5) && seen.at(-1) === 1, `progress values seen: ${seen.join(", ")}`);
@@ -117,9 +120,7 @@ describeIf("Train tab in Chromium", hasChromium ? false : "Chromium is not insta
       requests.filter((u) => !u.startsWith(pg.base)),
       [],
     );
-    // While training: Train is disabled, Stop enabled; the speed line shows steps/s and elapsed time.
-    assert.equal(await page.isDisabled("#train-start"), true);
-    assert.equal(await page.isDisabled("#train-stop"), false);
+    // The speed line shows steps/s and elapsed time.
     await page.waitForSelector("#train-speed:not([hidden])");
     assert.match(await page.innerText("#train-speed"), /^\d+ steps\/s · (\d+\.\d s|under 0\.1 s) elapsed · step \d+ of 125$/);
     assert.ok(Number(await page.getAttribute("#train-speed", "data-steps-per-second")) > 0);
