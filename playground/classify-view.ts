@@ -58,7 +58,12 @@ function paintMap(canvas: HTMLCanvasElement, values: ArrayLike<number>, res: num
   ctx.drawImage(small, 0, 0, canvas.width, canvas.height);
 }
 
-export function setupClassify(): void {
+/** What the tab asks of the page: showing a program in the Explain tab. */
+export interface ClassifyHost {
+  openInExplain(program: string, at: string): void;
+}
+
+export function setupClassify(host: ClassifyHost): void {
   const panel = document.getElementById("panel-classify")!;
   const worker = new Worker(new URL("./classify-worker.ts", import.meta.url), { type: "module" });
   const send = (m: ClassifyRequest) => worker.postMessage(m);
@@ -552,15 +557,10 @@ export function setupClassify(): void {
     openExplain(m);
   }
 
-  /** Loads the program into the Explain tab's inputs, as typing it would, and switches to that tab. */
+  /** Shows the example's program in the Explain tab (which switches to it). */
   function openExplain(m: Inspection): void {
     const p = explainProgram(m.weights, act.value as ClassifyActivation, chosenFeatures(), m.example);
-    const expr = document.getElementById("expr") as HTMLTextAreaElement;
-    const at = document.getElementById("at") as HTMLInputElement;
-    expr.value = p.expr;
-    at.value = p.at;
-    expr.dispatchEvent(new Event("input"));
-    document.getElementById("tab-explain")!.click();
+    host.openInExplain(p.expr, p.at);
   }
 
   worker.onmessage = (e: MessageEvent<ClassifyMessage>) => {

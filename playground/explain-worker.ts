@@ -1,9 +1,11 @@
 // Explains a program off the main thread: explainAll, the figure, the TikZ and the generated code can
-// take seconds for a large program, and the page must keep answering meanwhile. main.ts terminates
-// this worker when newer input arrives or the time limit passes, so a job never needs to check in.
+// take seconds for a large program, and the page must keep answering meanwhile. It also runs the
+// teaching jobs (teaching-jobs.ts): a quiz's check and an exercise sheet. The page terminates this
+// worker when newer input arrives or the time limit passes, so a job never needs to check in.
 import * as bp from "../src/index.js";
 import { playgroundErrorText } from "./errors.js";
-import type { ExplainAnswer, ExplainJob, StageLatex } from "./explain-protocol.js";
+import type { ExplainAnswer, ExplainJob, StageLatex, WorkerAnswer, WorkerJob } from "./explain-protocol.js";
+import { checkJob, exercisesJob } from "./teaching-jobs.js";
 
 /**
  * One-time setup the figures need before the first one is drawn (a layout engine compiled to
@@ -17,7 +19,7 @@ async function figures(report: bp.ExplainReport): Promise<{ svg: string; tikz: s
   return { svg: await bp.toSvg(report), tikz: await bp.toTikz(report) };
 }
 
-async function run(job: ExplainJob): Promise<ExplainAnswer> {
+async function explain(job: ExplainJob): Promise<ExplainAnswer> {
   try {
     const given = bp.parseAssignments(job.at.trim() ? [job.at] : []);
     const ex = bp.explainAll(job.source, given, { check: true });
@@ -28,19 +30,43 @@ async function run(job: ExplainJob): Promise<ExplainAnswer> {
       equation: s.expressionLatex,
       local: Object.entries(s.local).map(([arg, d]) => [arg, s.localLatex[arg] ?? bp.verbatimLatex(d)]),
     }));
-    return { id: job.id, ok: true, report: ex.report, svg, tikz, python: code("python"), ts: code("ts"), stageLatex };
+    return {
+      kind: "explain",
+      id: job.id,
+      ok: true,
+      source: job.source,
+      at: job.at,
+      report: ex.report,
+      svg,
+      tikz,
+      python: code("python"),
+      ts: code("ts"),
+      stageLatex,
+    };
   } catch (e) {
-    return { id: job.id, ok: false, error: playgroundErrorText(e) };
+    return { kind: "explain", id: job.id, ok: false, error: playgroundErrorText(e) };
   }
 }
 
-self.onmessage = async (e: MessageEvent<ExplainJob>) => {
-  const post = (answer: ExplainAnswer) => (self as unknown as Worker).postMessage(answer);
+async function run(job: WorkerJob): Promise<WorkerAnswer> {
+  switch (job.kind) {
+    case "explain":
+      return explain(job);
+    case "check":
+      return checkJob(job);
+    case "exercises":
+      return exercisesJob(job);
+  }
+}
+
+self.onmessage = async (e: MessageEvent<WorkerJob>) => {
+  const post = (answer: WorkerAnswer) => (self as unknown as Worker).postMessage(answer);
   const answer = await run(e.data);
   try {
     post(answer);
   } catch (err) {
-    // Something in the report that structured clone refuses: say so now, not at the time limit.
-    post({ id: e.data.id, ok: false, error: `error: the explanation could not be sent to the page (${err instanceof Error ? err.message : String(err)})` });
+    // Something in the answer that structured clone refuses: say so now, not at the time limit.
+    const why = err instanceof Error ? err.message : String(err);
+    post({ kind: e.data.kind, id: e.data.id, ok: false, error: `error: the answer could not be sent to the page (${why})` });
   }
 };

@@ -4,7 +4,9 @@ import katex from "katex";
 import "katex/dist/katex.min.css";
 import * as bp from "../src/index.js";
 import type { ExplainAnswer, ExplainDone, ExplainJob } from "./explain-protocol.js";
+import { setupExercises } from "./exercises-view.js";
 import { GraphView } from "./graph-view.js";
+import { QuizView } from "./quiz-view.js";
 import { setupTrain } from "./train-view.js";
 import { setupClassify } from "./classify-view.js";
 
@@ -119,10 +121,11 @@ function setBusy(): void {
 function update(): void {
   const source = exprInput.value;
   const at = atInput.value;
-  const params = new URLSearchParams({ expr: source, at });
+  const params = new URLSearchParams({ expr: source, at, ...(quizOn ? { quiz: "1" } : {}) });
   history.replaceState(null, "", `${location.pathname}?${params.toString()}`);
   // Whatever is running is for older input: terminating is the only way to stop a synchronous job.
   stopJob(true);
+  quiz.stop();
   explainStatus.hidden = true; // a too-large notice was about the previous input
   if (source.trim() === "") {
     result.hidden = true;
@@ -135,7 +138,7 @@ function update(): void {
     timers: [setTimeout(setBusy, BUSY_AFTER_MS), setTimeout(tooLarge, TIME_LIMIT_MS)],
   };
   worker ??= startWorker();
-  const job: ExplainJob = { id, source, at };
+  const job: ExplainJob = { kind: "explain", id, source, at };
   // User Timing marks: they show in the browser's performance tools, and the tests read them.
   performance.mark("explain:job");
   worker.postMessage(job);
@@ -192,7 +195,8 @@ function render(): void {
   if (!current) return;
   const generation = ++renderGeneration;
   const r = current.report;
-  step = 2 * r.stages.length;
+  // Quiz mode shows the graph as at the start: the inputs' values only, every other number blank.
+  step = quizOn ? 0 : 2 * r.stages.length;
   // The old graph goes now; the new one is drawn in later tasks (drawGraph). The figure keeps its
   // height meanwhile, so the page does not jump.
   const figure = $("graph");
@@ -225,6 +229,7 @@ function render(): void {
   shownRows = [0, 0];
   stageIndex = new Map(r.stages.map((s, i) => [s.name, i]));
   showStep();
+  if (quizOn) quiz.show(current);
   setTimeout(() => drawGraph(generation));
   // The symbolic derivatives can be long: KaTeX typesets each in a task of its own, after this one.
   const deriv = $("derivatives");
@@ -369,7 +374,14 @@ function showGraphStep(svg = $("graph").querySelector("svg")): void {
   svg
     .querySelectorAll<SVGElement>("text.bwd")
     .forEach((t) => t.classList.toggle("hidden", t.classList.contains("sum") ? backwardDone < n : !flowed(t.dataset.to ?? "")));
-  svg.querySelectorAll<SVGElement>("g.gate").forEach((g) => g.classList.toggle("current", !!cur && g.dataset.stage === cur.name));
+  // The small "∂ ..." labels on the wires are local derivatives: quiz mode hides them with the other answers.
+  svg.querySelectorAll<SVGElement>('text[font-size="9"]').forEach((t) => {
+    if (t.textContent?.startsWith("∂ ")) t.classList.toggle("hidden", quizOn);
+  });
+  svg.querySelectorAll<SVGElement>("g.gate").forEach((g) => {
+    g.classList.toggle("current", !!cur && g.dataset.stage === cur.name);
+    g.classList.toggle("mistake", quizOn && g.dataset.stage === mistakeStage);
+  });
   // The view follows the stepping, so the current stage is always on screen.
   const gate = svg.isConnected ? svg.querySelector<SVGGElement>("g.gate.current") : null;
   if (gate) graphView.reveal(gate);
@@ -416,7 +428,7 @@ document.addEventListener("keydown", (e) => {
   const t = e.target as HTMLElement;
   // Keys the graph used (arrows pan it while it is focused) are not steps.
   if (e.defaultPrevented) return;
-  if (!current || $("panel-explain").hidden || t.tagName === "TEXTAREA" || t.tagName === "INPUT" || t.getAttribute("role") === "tab") return;
+  if (!current || quizOn || $("panel-explain").hidden || t.tagName === "TEXTAREA" || t.tagName === "INPUT" || t.getAttribute("role") === "tab") return;
   if (e.key === "ArrowRight") move(step + 1);
   else if (e.key === "ArrowLeft") move(step - 1);
   else if (e.key === "Home") move(0);
@@ -461,6 +473,51 @@ document.querySelectorAll<HTMLButtonElement>("[data-download]").forEach((b) =>
   }),
 );
 
+// ---- quiz mode (quiz-view.ts): the answers hidden, a box for every number, each checked as it is typed ----
+let quizOn = false;
+/** The stage of the quiz's first mistake, marked in the graph. */
+let mistakeStage: string | null = null;
+const quiz = new QuizView($("quiz"), TIME_LIMIT_MS);
+quiz.onMistake = (stage) => {
+  mistakeStage = stage;
+  showGraphStep();
+};
+const quizToggle = $<HTMLButtonElement>("quiz-toggle");
+function setQuiz(on: boolean): void {
+  quizOn = on;
+  quizToggle.setAttribute("aria-pressed", String(on));
+  quizToggle.textContent = on ? "Leave quiz mode" : "Quiz mode";
+  result.classList.toggle("quiz-on", on);
+  $("quiz").hidden = !on;
+  const params = new URLSearchParams(location.search);
+  if (on) params.set("quiz", "1");
+  else params.delete("quiz");
+  history.replaceState(null, "", `${location.pathname}?${params.toString()}`);
+  if (!on) quiz.stop();
+  if (!current) return;
+  step = on ? 0 : 2 * current.report.stages.length;
+  showStep();
+  if (on) quiz.show(current);
+}
+quizToggle.addEventListener("click", () => setQuiz(!quizOn));
+
+// ---- exercises (exercises-view.ts) ----
+/** Generating a long sheet explains every exercise: it gets longer than one explanation. */
+const SHEET_TIME_LIMIT_MS = Math.max(TIME_LIMIT_MS, 30000);
+setupExercises(
+  {
+    openInQuiz(program, at) {
+      exprInput.value = program;
+      atInput.value = at;
+      selectTab(0);
+      setQuiz(true);
+      update();
+    },
+    download,
+  },
+  SHEET_TIME_LIMIT_MS,
+);
+
 let timer: ReturnType<typeof setTimeout> | undefined;
 const schedule = () => {
   clearTimeout(timer);
@@ -473,6 +530,16 @@ atInput.addEventListener("input", schedule);
 const params = new URLSearchParams(location.search);
 exprInput.value = params.get("expr") ?? "(ln(x) + sin(y))^2 + 4x";
 atInput.value = params.get("at") ?? "x=e, y=pi/2, z=2";
+if (params.get("quiz") === "1") setQuiz(true);
 update();
 setupTrain();
-setupClassify();
+setupClassify({
+  // A weight's gradient: the program for one example through the network, with the answers shown.
+  openInExplain(program, at) {
+    exprInput.value = program;
+    atInput.value = at;
+    selectTab(0);
+    if (quizOn) setQuiz(false);
+    update();
+  },
+});

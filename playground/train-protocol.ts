@@ -1,14 +1,28 @@
 // The messages between the Train tab and its worker, typed on both sides.
 
+/** How the worker yields between steps: a MessageChannel message (the default), or setTimeout(0), which
+ * Chromium clamps to about 4 ms once timers nest; kept selectable (`?yield=timeout`) to measure the difference. */
+export type Yield = "message" | "timeout";
+
 export type TrainRequest =
-  { type: "start"; url: string; hidden: number; lr: number; batch: number; epochs: number } | { type: "stop" } | { type: "predict"; pixels: Float32Array };
+  | { type: "start"; url: string; hidden: number; lr: number; batch: number; epochs: number; yield: Yield }
+  | { type: "stop" }
+  | { type: "predict"; pixels: Float32Array };
 
 export type TrainMessage =
   | { type: "status"; text: string }
+  /** Bytes of the (compressed) digits received so far; total is null when the server does not say. */
+  | { type: "loading"; loaded: number; total: number | null }
   | { type: "engine"; backend: string; threads: number; isolated: boolean }
-  | { type: "step"; step: number; epoch: number; loss: number }
+  /** The losses of steps first, first + 1, ... since the last report: the worker sends them about once a
+   * frame rather than once a step, so the page handles a few dozen messages a second however fast it
+   * trains. elapsedMs counts from the first step's start (loading excluded). */
+  | { type: "steps"; first: number; losses: number[]; epoch: number; stepsPerEpoch: number; elapsedMs: number }
   | { type: "epoch"; epoch: number; testAccuracy: number | null }
   | { type: "norms"; norms: { name: string; norm: number | null }[] }
-  | { type: "done"; stopped: boolean }
-  | { type: "prediction"; digit: number | null; confidence?: number }
+  /** Training stopped because the loss became non-finite or exploded (see train-divergence.ts). */
+  | { type: "diverged"; step: number; loss: number; firstLoss: number; lr: number; elapsedMs: number }
+  | { type: "done"; stopped: boolean; elapsedMs: number }
+  /** The softmax of the drawn digit's logits (10 numbers), or null before any training. */
+  | { type: "prediction"; probs: number[] | null }
   | { type: "error"; message: string };

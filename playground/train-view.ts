@@ -1,14 +1,24 @@
-// The Train tab: starts the worker, plots the loss per step and accuracy per epoch, lists gradient
-// norms, and predicts a digit drawn on the canvas.
+// The Train tab: starts the worker, shows the download's progress, plots the loss per step and the
+// test accuracy per epoch with axes, shows steps/s and the time elapsed, stops on divergence with
+// advice, lists gradient norms, and shows the class probabilities of a digit drawn on the canvas.
 
-import type { TrainMessage, TrainRequest } from "./train-protocol.js";
+import { divergenceMessage } from "./train-divergence.js";
+import { drawPlot } from "./train-plot.js";
+import type { TrainMessage, TrainRequest, Yield } from "./train-protocol.js";
 
-const $ = <T extends HTMLElement>(id: string): T => document.getElementById(id) as T;
+const $ = <T extends Element = HTMLElement>(id: string): T => document.getElementById(id) as unknown as T;
 
-/** Loss per step and test accuracy per epoch, as the worker reports them. */
-interface Curves {
+// `?yield=timeout` trains with the old setTimeout(0) yield, to measure what the MessageChannel gains. Read
+// when this module loads: the Explain tab rewrites the query string (its state) before setupTrain runs.
+const yieldBy: Yield = new URLSearchParams(location.search).get("yield") === "timeout" ? "timeout" : "message";
+
+/** What the current run has reported: loss per step, test accuracy per epoch, its size and its pace. */
+interface Run {
   losses: number[];
   accuracies: number[];
+  epochs: number;
+  stepsPerEpoch: number;
+  elapsedMs: number;
 }
 
 export function setupTrain(): void {
@@ -16,38 +26,80 @@ export function setupTrain(): void {
   const send = (m: TrainRequest) => worker.postMessage(m);
   const start = $<HTMLButtonElement>("train-start");
   const stop = $<HTMLButtonElement>("train-stop");
-  const curves: Curves = { losses: [], accuracies: [] };
+  const run: Run = { losses: [], accuracies: [], epochs: 3, stepsPerEpoch: 125, elapsedMs: 0 };
   const running = (on: boolean) => {
     start.disabled = on;
     stop.disabled = !on;
   };
+  // The plots and the speed line are redrawn at most ten times a second, in an animation frame, however
+  // fast steps arrive: the main thread stays free for the student's input. The end of an epoch or of the
+  // run is drawn at once.
+  let frame = 0;
+  let timer = 0;
+  let drawnAt = -Infinity;
+  const paint = () => {
+    cancelAnimationFrame(frame);
+    clearTimeout(timer);
+    frame = timer = 0;
+    drawnAt = performance.now();
+    drawCurves(run);
+    showSpeed(run);
+  };
+  const redraw = (now = false) => {
+    if (now) return paint();
+    if (frame || timer) return;
+    const wait = drawnAt + 100 - performance.now();
+    if (wait <= 0) frame = requestAnimationFrame(paint);
+    else timer = window.setTimeout(() => (frame = requestAnimationFrame(paint)), wait);
+  };
 
   start.addEventListener("click", () => {
-    curves.losses.length = 0;
-    curves.accuracies.length = 0;
-    $("loss-plot").dataset.firstLoss = "";
+    const epochs = Number($<HTMLInputElement>("epochs").value) || 3;
+    const batch = Number($<HTMLInputElement>("batch").value) || 64;
+    // The worker's first step says how many steps an epoch has; till then, 8,000 training digits' worth.
+    Object.assign(run, { losses: [], accuracies: [], epochs, stepsPerEpoch: Math.ceil(8000 / batch), elapsedMs: 0 });
+    const plot = $("loss-plot");
+    plot.dataset.firstLoss = "";
+    plot.dataset.steps = "0";
+    $("train-status").classList.remove("diverged");
+    $("train-speed").hidden = true;
     running(true);
     send({
       type: "start",
-      url: new URL("digits.bin", document.baseURI).href,
+      url: new URL("digits.bin.gzip", document.baseURI).href,
       hidden: Number($<HTMLInputElement>("hidden").value) || 64,
       lr: Number($<HTMLInputElement>("lr").value) || 0.1,
-      batch: Number($<HTMLInputElement>("batch").value) || 64,
-      epochs: Number($<HTMLInputElement>("epochs").value) || 3,
+      batch,
+      epochs,
+      yield: yieldBy,
     });
+    drawCurves(run);
   });
   stop.addEventListener("click", () => send({ type: "stop" }));
-  worker.onmessage = (e: MessageEvent<TrainMessage>) => show(e.data, curves, running);
+  worker.onmessage = (e: MessageEvent<TrainMessage>) => show(e.data, run, running, redraw);
+  // Redrawn at once on resize (before that frame is painted): a plot drawn for another width is letterboxed.
+  new ResizeObserver(() => redraw(true)).observe($("loss-plot"));
+  running(false);
+  drawCurves(run);
+  setupProbabilities();
   setupDrawing(send);
 }
 
-/** Shows one message from the worker: status, engine, progress, norms, the end of training, a prediction. */
-function show(m: TrainMessage, curves: Curves, running: (on: boolean) => void): void {
+/** Shows one message from the worker. */
+function show(m: TrainMessage, run: Run, running: (on: boolean) => void, redraw: (now?: boolean) => void): void {
   const status = $("train-status");
-  const plot = $<HTMLCanvasElement>("loss-plot");
+  const plot = $("loss-plot");
+  const progress = $<HTMLProgressElement>("digits-progress");
   switch (m.type) {
     case "status":
       status.textContent = m.text;
+      progress.hidden = m.text !== "Loading the digits…";
+      break;
+    case "loading":
+      progress.hidden = false;
+      if (m.total) progress.value = Math.min(1, m.loaded / m.total);
+      else progress.removeAttribute("value"); // indeterminate: the server did not say how much
+      status.textContent = `Loading the digits… ${(m.loaded / 1e6).toFixed(1)}${m.total ? ` of ${(m.total / 1e6).toFixed(1)}` : ""} MB`;
       break;
     case "engine": {
       const line = $("train-engine");
@@ -55,65 +107,110 @@ function show(m: TrainMessage, curves: Curves, running: (on: boolean) => void): 
       line.dataset.threads = String(m.threads);
       break;
     }
-    case "step":
-      curves.losses.push(m.loss);
-      if (curves.losses.length === 1) plot.dataset.firstLoss = String(m.loss);
-      plot.dataset.lastLoss = String(m.loss);
-      plot.dataset.steps = String(m.step);
-      status.textContent = `epoch ${m.epoch}, step ${m.step}, loss ${m.loss.toFixed(4)}`;
-      if (m.step % 5 === 0) drawCurves(plot, curves);
+    case "steps": {
+      progress.hidden = true;
+      run.losses.push(...m.losses);
+      run.stepsPerEpoch = m.stepsPerEpoch;
+      run.elapsedMs = m.elapsedMs;
+      const step = m.first + m.losses.length - 1;
+      const loss = m.losses[m.losses.length - 1];
+      if (m.first === 1) plot.dataset.firstLoss = String(m.losses[0]);
+      plot.dataset.lastLoss = String(loss);
+      plot.dataset.steps = String(step);
+      status.textContent = `epoch ${m.epoch}, step ${step}, loss ${loss.toFixed(4)}`;
+      redraw();
       break;
+    }
     case "epoch":
       if (m.testAccuracy === null) break; // no test split: nothing to plot
-      curves.accuracies.push(m.testAccuracy);
+      run.accuracies.push(m.testAccuracy);
       plot.dataset.testAccuracy = String(m.testAccuracy);
       status.textContent = `epoch ${m.epoch} done: test accuracy ${(100 * m.testAccuracy).toFixed(1)}%`;
-      drawCurves(plot, curves);
+      redraw(true);
       break;
     case "norms":
       showNorms(m.norms);
       break;
+    case "diverged":
+      running(false);
+      run.elapsedMs = m.elapsedMs;
+      status.textContent = divergenceMessage(m.step, m.loss, m.firstLoss, m.lr);
+      status.classList.add("diverged");
+      redraw(true);
+      break;
     case "done":
       running(false);
+      run.elapsedMs = m.elapsedMs;
       status.textContent += m.stopped ? " (stopped)" : " — finished. Draw a digit!";
-      drawCurves(plot, curves);
+      redraw(true);
       break;
     case "prediction":
-      $("prediction").textContent = m.digit === null ? "Train first." : `It looks like a ${m.digit} (${(100 * (m.confidence ?? 0)).toFixed(0)}% sure).`;
+      showProbabilities(m.probs);
       break;
     case "error":
+      progress.hidden = true;
       status.textContent = `error: ${m.message}`;
       running(false);
       break;
   }
 }
 
-/** The loss per step (blue line) and the test accuracy per epoch (orange dots, 0-100%). */
-function drawCurves(plot: HTMLCanvasElement, { losses, accuracies }: Curves): void {
-  const ctx = plot.getContext("2d")!;
-  const { width: w, height: h } = plot;
-  ctx.clearRect(0, 0, w, h);
-  ctx.font = "12px sans-serif";
-  ctx.fillStyle = "#374151";
-  ctx.fillText("loss per step (blue), test accuracy per epoch (orange, 0-100%)", 8, 14);
-  if (losses.length < 2) return;
-  const max = Math.max(...losses.slice(0, 50), 0.5);
-  ctx.strokeStyle = "#1f5fbf";
-  ctx.beginPath();
-  losses.forEach((l, i) => {
-    const x = 30 + ((w - 40) * i) / (losses.length - 1);
-    const y = h - 20 - ((h - 40) * Math.min(l, max)) / max;
-    if (i === 0) ctx.moveTo(x, y);
-    else ctx.lineTo(x, y);
+/** "312 steps/s · 4.2 s": the mean pace of the run so far (per-epoch evaluation included). */
+function showSpeed(run: Run): void {
+  const line = $("train-speed");
+  const steps = run.losses.length;
+  if (steps === 0 || run.elapsedMs <= 0) return;
+  const rate = steps / (run.elapsedMs / 1000);
+  line.hidden = false;
+  line.dataset.stepsPerSecond = rate.toFixed(1);
+  line.dataset.elapsedMs = run.elapsedMs.toFixed(0);
+  // A pace over a handful of steps means nothing (a diverged run stops after two).
+  $("train-rate-part").hidden = steps < 10;
+  $("train-rate").textContent = `${rate.toFixed(0)} steps/s`;
+  $("train-elapsed").textContent = run.elapsedMs < 100 ? "under 0.1 s elapsed" : `${(run.elapsedMs / 1000).toFixed(1)} s elapsed`;
+  $("train-progress").textContent = `step ${steps} of ${run.epochs * run.stepsPerEpoch}`;
+}
+
+/** The loss per step and the test accuracy per epoch, each on axes sized to the whole run. */
+function drawCurves({ losses, accuracies, epochs, stepsPerEpoch }: Run): void {
+  const finite = losses.filter(Number.isFinite);
+  const lossPlot = $<SVGSVGElement>("loss-plot");
+  drawPlot(lossPlot, {
+    xLabel: "step",
+    yLabel: "loss",
+    xIntegers: true,
+    xMax: Math.max(losses.length, epochs * stepsPerEpoch),
+    yMax: Math.max(0.5, ...finite.slice(0, 50), ...finite.slice(-50)),
+    yFormat: (v) => (v >= 1e6 ? `${v / 1e6}M` : v >= 1e3 ? `${v / 1e3}k` : String(v)), // a diverged run's losses are large
+    points: losses.flatMap((l, i) => (Number.isFinite(l) ? [[i + 1, l] as const] : [])),
   });
-  ctx.stroke();
-  ctx.fillStyle = "#c2410c";
-  accuracies.forEach((a, i) => {
-    const x = 30 + ((w - 40) * (i + 1)) / accuracies.length;
-    ctx.beginPath();
-    ctx.arc(x - 4, h - 20 - (h - 40) * a, 4, 0, 2 * Math.PI);
-    ctx.fill();
+  const last = finite.at(-1);
+  lossPlot.setAttribute(
+    "aria-label",
+    last === undefined ? "Training loss per step: no steps yet" : `Training loss per step: ${last.toFixed(3)} after ${losses.length} steps`,
+  );
+  const accPlot = $<SVGSVGElement>("acc-plot");
+  // It changes once an epoch: redrawn only then (or when its width or the run's length changed).
+  const key = `${accuracies.length} ${epochs} ${accPlot.clientWidth}`;
+  if (accPlot.dataset.drawn === key) return;
+  accPlot.dataset.drawn = key;
+  drawPlot(accPlot, {
+    xLabel: "epoch",
+    yLabel: "test accuracy",
+    xMax: Math.max(epochs, accuracies.length),
+    xIntegers: true,
+    yMax: 1,
+    yFormat: (v) => `${Math.round(100 * v)}%`,
+    points: accuracies.map((a, i) => [i + 1, a] as const),
+    dots: true,
   });
+  const acc = accuracies.at(-1);
+  accPlot.setAttribute(
+    "aria-label",
+    acc === undefined
+      ? "Test accuracy per epoch: no epoch finished yet"
+      : `Test accuracy per epoch: ${(100 * acc).toFixed(1)}% after epoch ${accuracies.length}`,
+  );
 }
 
 /** The gradient norm of each parameter, as table rows. */
@@ -132,10 +229,60 @@ function showNorms(norms: readonly { name: string; norm: number | null }[]): voi
   );
 }
 
+/** Ten labelled rows, one per digit: the digit, a bar (decoration) and the probability as text. */
+function setupProbabilities(): void {
+  $("probs").replaceChildren(
+    ...[..."0123456789"].map((d) => {
+      const li = document.createElement("li");
+      li.dataset.digit = d;
+      const label = document.createElement("span");
+      label.className = "digit";
+      label.textContent = d;
+      const bar = document.createElement("span");
+      bar.className = "bar";
+      bar.setAttribute("aria-hidden", "true");
+      bar.append(document.createElement("span"));
+      const pct = document.createElement("span");
+      pct.className = "pct";
+      pct.textContent = "–";
+      li.append(label, bar, pct);
+      return li;
+    }),
+  );
+}
+
+function showProbabilities(probs: number[] | null): void {
+  const out = $("prediction");
+  const rows = [...$("probs").querySelectorAll("li")];
+  if (probs === null) {
+    out.textContent = "Train first.";
+    return;
+  }
+  const best = probs.indexOf(Math.max(...probs));
+  out.textContent = `It looks like a ${best} (${(100 * probs[best]).toFixed(0)}% sure).`;
+  rows.forEach((li, d) => {
+    const p = probs[d];
+    li.dataset.p = String(p);
+    li.classList.toggle("best", d === best);
+    (li.querySelector(".bar > span") as HTMLElement).style.width = `${(100 * p).toFixed(1)}%`;
+    li.querySelector(".pct")!.textContent = `${(100 * p).toFixed(p < 0.1 ? 1 : 0)}%`;
+  });
+}
+
+function clearProbabilities(): void {
+  for (const li of $("probs").querySelectorAll("li")) {
+    delete li.dataset.p;
+    li.classList.remove("best");
+    (li.querySelector(".bar > span") as HTMLElement).style.width = "0";
+    li.querySelector(".pct")!.textContent = "–";
+  }
+}
+
 /** The drawing canvas: white strokes on black; on release the digit goes to the worker for a prediction. */
 function setupDrawing(send: (m: TrainRequest) => void): void {
   const canvas = $<HTMLCanvasElement>("draw");
-  const ctx = canvas.getContext("2d")!;
+  // Read back after every stroke: a CPU-backed canvas makes that cheap (and silences Chromium's warning).
+  const ctx = canvas.getContext("2d", { willReadFrequently: true })!;
   const clear = () => {
     ctx.fillStyle = "#000";
     ctx.fillRect(0, 0, canvas.width, canvas.height);
@@ -164,18 +311,19 @@ function setupDrawing(send: (m: TrainRequest) => void): void {
   });
   canvas.addEventListener("pointerup", () => {
     drawing = false;
-    send({ type: "predict", pixels: toDigit(canvas) });
+    send({ type: "predict", pixels: toDigit(canvas, ctx) });
   });
   $("draw-clear").addEventListener("click", () => {
     clear();
+    clearProbabilities();
     $("prediction").textContent = "Draw a digit.";
   });
 }
 
 /** Cropped, scaled into 20x20 and centred in 28x28, like MNIST. */
-function toDigit(canvas: HTMLCanvasElement): Float32Array {
+function toDigit(canvas: HTMLCanvasElement, ctx: CanvasRenderingContext2D): Float32Array {
   const { width: w, height: h } = canvas;
-  const img = canvas.getContext("2d")!.getImageData(0, 0, w, h).data;
+  const img = ctx.getImageData(0, 0, w, h).data;
   let x0 = w,
     y0 = h,
     x1 = -1,
@@ -193,7 +341,7 @@ function toDigit(canvas: HTMLCanvasElement): Float32Array {
   const side = Math.max(x1 - x0, y1 - y0) + 1;
   const small = document.createElement("canvas");
   small.width = small.height = 28;
-  const s = small.getContext("2d")!;
+  const s = small.getContext("2d", { willReadFrequently: true })!;
   const scale = 20 / side;
   const dx = 4 + (20 - (x1 - x0 + 1) * scale) / 2;
   const dy = 4 + (20 - (y1 - y0 + 1) * scale) / 2;

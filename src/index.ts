@@ -5,6 +5,8 @@
 export { Tensor, type Nested, type Node, type Axes, type Operand } from "./core/tensor.js";
 export * from "./core/ops.js";
 export { backward, grad, valueAndGrad, vjp, zeroGrad, pullback, type BackwardOptions } from "./core/autodiff.js";
+export { jvp, pushforward } from "./core/forward.js";
+export { jacfwd, jacrev, hessian } from "./core/jacobian.js";
 export { noGrad, isGradEnabled, withGradMode, bind } from "./core/bind.js";
 export { gradcheck, type GradcheckOptions, type GradcheckReport, type InputReport } from "./core/gradcheck.js";
 export { broadcastShapes, broadcastAll, matmulShape, formatShape, parseShape, ShapeError, type Shape } from "./core/shape.js";
@@ -13,7 +15,7 @@ export type { DType, TypedArray } from "./core/dtype.js";
 export { AllocationError } from "./core/dtype.js";
 export { detectAnomaly, setDetectAnomaly, isAnomalyDetectionEnabled, AnomalyError } from "./core/anomaly.js";
 export { PRIMS } from "./core/primitives.js";
-export type { Prim, ParamMap, Spec, PrimTable, VjpArgs, Kernel, Printers, ReduceParams, IndexParams, Buf } from "./core/prim.js";
+export type { Prim, ParamMap, Spec, PrimTable, VjpArgs, JvpArgs, Kernel, Printers, ReduceParams, IndexParams, Buf } from "./core/prim.js";
 export { registerBackend, setBackend, getBackend, listBackends, jsBackend, type Backend } from "./core/backend.js";
 export { Module } from "./nn/module.js";
 export { Linear, ReLU, LeakyReLU, Sigmoid, Tanh, Sequential, mlp, type Init, type LinearOptions, type MlpOptions, type Activation } from "./nn/layers.js";
@@ -51,6 +53,7 @@ export {
 export {
   parseAnswer,
   parseInlineAnswer,
+  answerFromCells,
   answerFormatOf,
   AnswerError,
   ANSWER_FILE_FORMATS,

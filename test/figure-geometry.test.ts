@@ -118,6 +118,11 @@ describe("figure geometry on the course exercises", () => {
       const d = figureDefects(buildGraph(seedReport(at, src)));
       assert.deepEqual({ ...d, details: d.details.slice(0, 12) }, NONE, d.details.join("\n"));
     });
+    // Forward mode adds a line of tangents above each wire's value (explain --mode forward).
+    it(`${name}, with forward-mode tangents: no overlaps, nothing cut`, () => {
+      const d = figureDefects(buildGraph(explain(src, parseAssignments(at.split(";")), { forward: {} })));
+      assert.deepEqual({ ...d, details: d.details.slice(0, 12) }, NONE, d.details.join("\n"));
+    });
   }
 });
 

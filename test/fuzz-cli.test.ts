@@ -54,6 +54,8 @@ const explainOption = fc.oneof(
   opt("--at", "x=1", "y=2", "x=1,x=2", "A=[[1,2],[3,4]]", "A=[[1,2],[3,4]],y=1", "x=", "=1", "x=[1,2", "q", "pi=1", "x=1e400"),
   opt("--format", "table", "json", "markdown", "latex", "dot", "mermaid", "tikz", "python", "ts", "svg", "gif"),
   opt("--step", "0.1", "abc", ""),
+  opt("--mode", "forward", "reverse", "sideways", ""),
+  opt("--seed-input", "x", "y", "q", ""),
   opt("--out", join(dir, "explained.txt"), "/sys/e.txt", paths.folder),
   flag("--check"),
   flag("--json"),

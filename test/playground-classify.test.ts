@@ -6,25 +6,19 @@
 import { describeIf } from "./helpers.js";
 import { after, before, it, type TestContext } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
-import { createReadStream, existsSync, mkdirSync, readFileSync, statSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
-import { extname, join, normalize } from "node:path";
-import { chromium, type Browser, type Page } from "playwright-core";
+import { join } from "node:path";
+import type { Browser, Page } from "playwright-core";
 import type { AxeResults, Result } from "axe-core";
 import * as bp from "../src/index.js";
 import { explainProgram } from "../playground/classify-explain.js";
 import { featureMatrix, makeData, split, type FeatureName } from "../playground/classify-data.js";
 import type { LayerWeights } from "../playground/classify-protocol.js";
+import { hasChromium, startPlayground, type Playground } from "./playground-harness.js";
 
-const CHROMIUM = "/usr/bin/chromium";
-const root = process.cwd();
-const site = join(root, "dist-playground");
-const shots = join(root, "test-artifacts", "playground");
+const shots = join(process.cwd(), "test-artifacts", "playground");
 const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
-const TYPES: Record<string, string> = { ".html": "text/html", ".js": "text/javascript", ".css": "text/css", ".svg": "image/svg+xml", ".woff2": "font/woff2" };
 
 const relClose = (a: number, b: number, tol = 1e-4) => Math.abs(a - b) <= tol * Math.max(Math.abs(a), Math.abs(b));
 
@@ -81,38 +75,19 @@ it("data sets are seeded, two-class and split by the ratio", () => {
   );
 });
 
-describeIf("the Classify tab in Chromium", existsSync(CHROMIUM) ? false : "Chromium is not installed (apt-get install -y chromium)", () => {
-  let server: Server;
+describeIf("the Classify tab in Chromium", hasChromium ? false : "Chromium is not installed (apt-get install -y chromium)", () => {
+  let playground: Playground;
   let browser: Browser;
   let base = "";
 
   before(async () => {
-    const build = spawnSync("npm", ["run", "playground:build"], { cwd: root, encoding: "utf8" });
-    assert.equal(build.status, 0, build.stdout + build.stderr);
     mkdirSync(shots, { recursive: true });
-    server = createServer((req, res) => {
-      const path = normalize(decodeURIComponent(new URL(req.url ?? "/", "http://x").pathname)).replace(/^(\.\.[/\\])+/, "");
-      let file = join(site, path);
-      if (!file.startsWith(site) || !existsSync(file) || statSync(file).isDirectory()) file = join(site, "index.html");
-      res.writeHead(200, {
-        "content-type": TYPES[extname(file)] ?? "application/octet-stream",
-        "cross-origin-opener-policy": "same-origin",
-        "cross-origin-embedder-policy": "require-corp",
-      });
-      createReadStream(file).pipe(res);
-    });
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"],
-    });
+    playground = await startPlayground();
+    ({ browser, base } = playground);
   });
 
   after(async () => {
-    await browser?.close();
-    await new Promise((resolve) => server?.close(resolve));
+    await playground?.close();
   });
 
   async function open(viewport = { width: 1280, height: 800 }, phone = false): Promise<Page> {

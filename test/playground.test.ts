@@ -266,8 +266,10 @@ describeIf("web playground in Chromium", existsSync(CHROMIUM) ? false : "Chromiu
     await page.click("#zoom-in");
     const viewX = async () => Number((await page.getAttribute("#graph svg", "viewBox"))!.split(" ")[0]);
     const x0 = await viewX();
+    // The mouse only reaches what is on screen: the figure's middle may sit below the fold.
+    await page.locator("#graph").scrollIntoViewIfNeeded();
     const figure = await box(page, "#graph");
-    const cy = figure.y + figure.height / 2;
+    const cy = figure.y + Math.min(figure.height, 1000 - figure.y) / 2;
     await page.mouse.move(figure.x + 600, cy);
     await page.mouse.down();
     await page.mouse.move(figure.x + 300, cy, { steps: 5 });

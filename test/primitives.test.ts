@@ -1,7 +1,9 @@
 /**
  * One table-driven suite over every primitive: the kernel against an independent plain reference,
  * the VJP against central differences in float64 over shapes that broadcast, and the VJP's own
- * derivative (second order). The table's type makes a primitive without a case a compile error.
+ * derivative (second order); the JVP against central differences, against the VJP (<w, J t> both ways),
+ * and differentiated again (forward over reverse against differences of the gradient, and reverse over
+ * forward). The table's type makes a primitive without a case a compile error.
  */
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
@@ -435,6 +437,31 @@ function differentiable<P extends bp.Prim>(prim: P, c: Case<P>, v: Variant<P>, r
   return { f, free: xs.filter((_, i) => i !== k) };
 }
 
+/** (f(x + h t) - f(x - h t)) / 2h, all inputs moved along their tangents at once. */
+function centralJvp(f: (...a: bp.Tensor[]) => bp.Tensor | bp.Tensor[], xs: bp.Tensor[], ts: bp.Tensor[], h: number): Float64Array[] {
+  const at = (s: number) => {
+    const r = f(...xs.map((x, i) => bp.add(x, bp.mul(ts[i], s * h))));
+    return Array.isArray(r) ? r : [r];
+  };
+  const plus = at(1);
+  const minus = at(-1);
+  return plus.map((p, k) => Float64Array.from(p.data, (v, j) => (v - minus[k].data[j]) / (2 * h)));
+}
+
+function assertNear(actual: ArrayLike<number>, expected: ArrayLike<number>, atol: number, rtol: number, what: string): void {
+  assert.equal(actual.length, expected.length, `${what}: length`);
+  for (let i = 0; i < actual.length; i++) {
+    const err = Math.abs(actual[i] - expected[i]);
+    assert.ok(err <= atol + rtol * Math.abs(expected[i]), `${what}[${i}]: ${actual[i]} != ${expected[i]} (|diff| ${err})`);
+  }
+}
+
+function dot(a: bp.Tensor, b: bp.Tensor): number {
+  let s = 0;
+  for (let i = 0; i < a.size; i++) s += a.data[i] * b.data[i];
+  return s;
+}
+
 describe("primitive table", () => {
   it("has a test case for every primitive and a complete spec for each", () => {
     assert.deepEqual(Object.keys(CASES).sort(), Object.keys(bp.PRIMS).sort());
@@ -460,7 +487,24 @@ describe("primitive table", () => {
         }
       });
 
+      it("has a JVP rule exactly where it has a VJP rule", () => {
+        assert.equal(spec.jvp === null, spec.vjp === null, `${prim}: jvp and vjp must both be rules or both null`);
+      });
+
       if (spec.vjp === null) {
+        it("JVP gives zero tangents (a piecewise constant output)", () => {
+          const rng = new bp.Rng(12);
+          for (const v of c.variants) {
+            const xs = makeInputs(c, v, rng);
+            const ts = xs.map((x) => randTensor(x.shape, rng));
+            const [y, dy] = bp.jvp((...a: bp.Tensor[]) => bp.bind(prim, a, v.params), xs, ts);
+            assert.deepEqual(dy.shape, y.shape);
+            assert.ok(
+              Array.from(dy.data).every((d) => d === 0),
+              `${prim}: nonzero tangent ${Array.from(dy.data)}`,
+            );
+          }
+        });
         it("is not differentiable: its output never requires grad", () => {
           const rng = new bp.Rng(2);
           const v = c.variants[0];
@@ -475,6 +519,54 @@ describe("primitive table", () => {
         for (const v of c.variants) {
           const { f, free } = differentiable(prim, c, v, rng);
           assertGradcheck(f, free, `${prim} ${JSON.stringify(v.shapes)}`, c.check);
+        }
+      });
+
+      it("JVP matches central differences (float64) on every variant", () => {
+        const rng = new bp.Rng(5);
+        for (const v of c.variants) {
+          const { f, free } = differentiable(prim, c, v, rng);
+          const ts = free.map((x) => randTensor(x.shape, rng));
+          const [y, dy] = bp.jvp(f, free, ts);
+          assert.deepEqual(dy.shape, y.shape, `${prim}: tangent shape`);
+          assert.equal(dy.dtype, y.dtype, `${prim}: tangent dtype`);
+          const fd = centralJvp(f, free, ts, c.check?.eps ?? 1e-6)[0];
+          assertNear(dy.data, fd, c.check?.atol ?? 1e-7, c.check?.rtol ?? 1e-6, `${prim} jvp ${JSON.stringify(v.shapes)}`);
+        }
+      });
+
+      it("JVP agrees with the VJP: <w, J t> = <J^T w, t>", () => {
+        const rng = new bp.Rng(6);
+        for (const v of c.variants) {
+          const { f, free } = differentiable(prim, c, v, rng);
+          const ts = free.map((x) => randTensor(x.shape, rng));
+          const [y, dy] = bp.jvp(f, free, ts);
+          const w = randTensor(y.shape, rng);
+          const [, back] = bp.vjp(f, ...free);
+          const gs = back(w);
+          const forward = dot(w, dy);
+          const reverse = gs.reduce((acc, g, i) => acc + dot(g, ts[i]), 0);
+          // A cast to float32 rounds the forward tangent; everything else agrees to float64 rounding.
+          const tol = c.check ? 1e-6 : 1e-9;
+          assert.ok(Math.abs(forward - reverse) <= tol * (1 + Math.abs(forward)), `${prim} ${JSON.stringify(v.shapes)}: ${forward} != ${reverse}`);
+        }
+      });
+
+      it("JVP differentiates again: forward over reverse matches differences of the gradient, and reverse over forward", () => {
+        const rng = new bp.Rng(7);
+        for (const v of c.variants) {
+          const { f, free } = differentiable(prim, c, v, rng);
+          const w = randTensor(f(...free).shape, rng);
+          const ts = free.map((x) => randTensor(x.shape, rng));
+          // g(x) = J(x)^T w; its directional derivative along t is the Hessian-vector product.
+          const g = (...a: bp.Tensor[]) => bp.vjp(f, ...a)[1](w);
+          const [, hvp] = bp.jvp(g, free, ts);
+          const fd = centralJvp(g, free, ts, 1e-5);
+          hvp.forEach((h, i) => assertNear(h.data, fd[i], 1e-6, 1e-5, `${prim} forward over reverse ${JSON.stringify(v.shapes)} input ${i}`));
+          // Reverse over forward: d/dx <w, J(x) t> is the same product (each Hessian is symmetric).
+          const inner = (...a: bp.Tensor[]) => bp.sum(bp.mul(w, bp.jvp(f, a, ts)[1]));
+          const [, back] = bp.vjp(inner, ...free);
+          back(1).forEach((r, i) => assertNear(r.data, hvp[i].data, 1e-9, 1e-9, `${prim} reverse over forward ${JSON.stringify(v.shapes)} input ${i}`));
         }
       });
 

@@ -1,4 +1,4 @@
-/** `backprop explain PROGRAM --at NAME=VALUE ... [--format F] [--out FILE] [--json] [--check] [--step LR]`. */
+/** `backprop explain PROGRAM --at NAME=VALUE ... [--format F] [--out FILE] [--json] [--check] [--step LR] [--mode forward --seed-input x]`. */
 import { readFileSync } from "node:fs";
 import { extname, resolve } from "node:path";
 import { generateCode } from "../explain/interpreters/codegen.js";
@@ -88,6 +88,21 @@ export interface ExplainCliOptions extends GranularityCliOptions {
   /** Draw one path of the sum over paths: INPUT:NUMBER (x:2). */
   path?: string;
   pathLimit?: string;
+  /** "reverse" (the default) or "forward": forward mode adds tangent sweeps beside the reverse pass. */
+  mode?: string;
+  /** Inputs to seed forward mode with (default: every input). */
+  seedInput?: string[];
+}
+
+export const MODES = ["forward", "reverse"] as const;
+
+/** The forward option of explain from --mode and --seed-input: a mode it does not know, or seeds without forward mode, are errors. */
+function forwardOption(opts: Pick<ExplainCliOptions, "mode" | "seedInput">): { seeds: string[] } | undefined {
+  const mode = opts.mode ?? "reverse";
+  if (!(MODES as readonly string[]).includes(mode)) throw new UsageError(`unknown --mode "${mode}" (use forward or reverse)`);
+  const seeds = opts.seedInput ?? [];
+  if (seeds.length > 0 && mode !== "forward") throw new UsageError("--seed-input needs --mode forward");
+  return mode === "forward" ? { seeds } : undefined;
 }
 
 /**
@@ -162,6 +177,7 @@ function checkOptions(opts: ExplainCliOptions): {
   step: number | undefined;
   granularity: ReturnType<typeof checkGranularity>;
   pathLimit: number | undefined;
+  forward: { seeds: string[] } | undefined;
 } {
   if (opts.format !== undefined && !isFormat(opts.format)) throw new UsageError(`unknown format "${opts.format}" (use one of ${FORMATS.join(", ")})`);
   if (opts.out !== undefined) {
@@ -178,7 +194,7 @@ function checkOptions(opts: ExplainCliOptions): {
   if (step !== undefined && !Number.isFinite(step)) throw new UsageError(`--step needs a number, got "${opts.step}"`);
   if (opts.path !== undefined && !PATH_FORMATS.includes(format))
     throw new UsageError(`--path draws a path in a figure: use --format ${PATH_FORMATS.slice(0, -1).join(", ")} or ${PATH_FORMATS[PATH_FORMATS.length - 1]}`);
-  return { format, step, granularity: checkGranularity(opts, format), pathLimit: pathLimitOf(opts.pathLimit) };
+  return { format, step, granularity: checkGranularity(opts, format), pathLimit: pathLimitOf(opts.pathLimit), forward: forwardOption(opts) };
 }
 
 /** An explain failure as the CLI words it: the message, then the input with a caret under the bad character. */
@@ -209,9 +225,10 @@ function plan(opts: ExplainCliOptions): Render {
       return blankTable(r, blank);
     };
   }
-  const { format, step, granularity, pathLimit } = checkOptions(opts);
+  const { format, step, granularity, pathLimit, forward } = checkOptions(opts);
+  if (granularity === null && forward) throw new UsageError("--mode forward explains one program: leave out --compare-granularity");
   if (granularity === null) return (program, given) => renderComparison(program, given, { check: opts.check, step, pathLimit }, format);
-  const options: ExplainOptions = { check: opts.check, step, pathLimit, ...(granularity ? { granularity } : {}) };
+  const options: ExplainOptions = { check: opts.check, step, pathLimit, ...(granularity ? { granularity } : {}), ...(forward ? { forward } : {}) };
   return (program, given) => renderOne(program, given, options, format, opts.path);
 }
 
@@ -277,6 +294,8 @@ export const addExplain: AddCommand = (program, ctx) => {
     .option("--json", "same as --format json")
     .option("--check", "compare every gradient with central differences")
     .option("--step <lr>", "take one gradient-descent step with this step size and print the new inputs")
+    .option("--mode <mode>", "reverse (default), or forward: also one tangent sweep per seeded input beside the reverse pass, with each mode's cost")
+    .option("--seed-input <name>", "with --mode forward: an input to seed (repeat; default: every input)", collect, [] as string[])
     .option(
       "--granularity <g>",
       "gates (default): sigmoid, tanh, mse, softmax_ce, linear, softmax one stage each; primitives: staged into their primitive operations",

@@ -12,46 +12,13 @@ import { add } from "./ops/elementwise.js";
 import { sumTo } from "./ops/reduce.js";
 import { cast, detach } from "./ops/structure.js";
 import { full, scalar } from "./ops/create.js";
-import { Holders, startRecording } from "./recycle.js";
+import { Holders } from "./recycle.js";
 import { anomalyOn, duringBackward, reportBackward } from "./anomaly.js";
+import { topoOrder } from "./graph.js";
 
 export interface BackwardOptions {
   /** Record the backward computation too, so the gradients can be differentiated again. */
   createGraph?: boolean;
-}
-
-/**
- * Tensors reachable backwards from `roots` through tensors that require grad, in topological order
- * (inputs before the tensors made from them). Iterative, so a chain of a million nodes is fine.
- * Tensors in `stop` are included but not expanded.
- */
-let walkCounter = 0;
-
-function topoOrder(roots: readonly Tensor[], stop: ReadonlySet<Tensor>): { order: Tensor[]; done: number } {
-  // Each walk gets two fresh mark values: `open` while a tensor's inputs are pending, `done` after.
-  const open = (walkCounter += 2) - 1;
-  const done = walkCounter;
-  const order: Tensor[] = [];
-  const stack: Tensor[] = [];
-  for (const r of roots) if (r.requiresGrad && r.visitMark < open) stack.push(r);
-  while (stack.length > 0) {
-    const t = stack[stack.length - 1];
-    if (t.visitMark === done) {
-      stack.pop();
-      continue;
-    }
-    if (t.visitMark === open) {
-      t.visitMark = done;
-      order.push(t);
-      stack.pop();
-      continue;
-    }
-    t.visitMark = open;
-    if (t.node && (stop.size === 0 || !stop.has(t))) {
-      for (const i of t.node.inputs) if (i.requiresGrad && i.visitMark < open) stack.push(i);
-    }
-  }
-  return { order, done };
 }
 
 function ruleFor(vjp: Spec<Prim>["vjp"], args: VjpArgs<Prim>, index: number): Tensor | null {
@@ -61,109 +28,128 @@ function ruleFor(vjp: Spec<Prim>["vjp"], args: VjpArgs<Prim>, index: number): Te
   return rule ? rule(args) : null;
 }
 
+/** Tensors of `order` (topological) from which a tensor of `stop` is reachable: only they need a cotangent. */
+function reaching(order: readonly Tensor[], stop: ReadonlySet<Tensor>): Set<Tensor> {
+  const relevant = new Set<Tensor>();
+  for (const t of order) {
+    if (stop.has(t) || (t.node && t.node.inputs.some((i) => relevant.has(i)))) relevant.add(t);
+  }
+  return relevant;
+}
+
+type RuleArgs = { -readonly [K in keyof VjpArgs<Prim>]: VjpArgs<Prim>[K] };
+
+/**
+ * One backward pass over a walk's tensors. Cotangents accumulate on the tensors themselves (a Map of
+ * a million entries cost more than the arithmetic on scalar graphs); `run` clears them when it ends,
+ * normally or not. Without a graph to record, a cotangent's buffer is dead once it has been pulled
+ * back, unless a pending cotangent or a result shares it: recycle.ts counts those holders (Holders).
+ */
+class BackwardPass {
+  readonly result = new Map<Tensor, Tensor>();
+  private buffers = new Holders(null);
+  /** One arguments object for every rule (rules read it and return; none keeps it). */
+  private readonly args: RuleArgs;
+
+  /**
+   * `walk` marks exactly the tensors of this walk (a cotangent on one of them is this pass's);
+   * `stop` holds the targets, if any (`relevant`: the tensors that reach one).
+   */
+  constructor(
+    private readonly walk: number,
+    private readonly stop: ReadonlySet<Tensor>,
+    private readonly targets: boolean,
+    private readonly relevant: ReadonlySet<Tensor> | null,
+    any: Tensor,
+  ) {
+    this.args = { ct: any, out: any, x: any, y: any, z: any, inputs: [], params: {} as VjpArgs<Prim>["params"] };
+  }
+
+  run(outputs: readonly Tensor[], cts: readonly Tensor[], order: readonly Tensor[], createGraph: boolean): Map<Tensor, Tensor> {
+    try {
+      this.buffers = Holders.forPass(createGraph);
+      outputs.forEach((o, i) => this.accumulate(o, cts[i]));
+      for (let k = order.length - 1; k >= 0; k--) {
+        const t = order[k];
+        if (!t.ct) continue;
+        const ct = t.ct;
+        t.ct = null;
+        if (!t.node || (this.targets && this.stop.has(t))) this.settle(t, ct);
+        else this.pullInputs(t, ct);
+      }
+    } finally {
+      this.buffers.stop();
+      for (const o of outputs) o.ct = null;
+      for (const t of order) t.ct = null;
+    }
+    return this.result;
+  }
+
+  private accumulate(t: Tensor, g: Tensor): void {
+    const old = t.ct && t.visitMark === this.walk ? t.ct : null;
+    if (old === null) {
+      t.ct = g;
+      this.buffers.hold(g);
+      return;
+    }
+    const sum = add(old, g);
+    t.ct = sum;
+    this.buffers.replace(old, sum, g);
+  }
+
+  /** A leaf or a target: its cotangent is a result (which keeps its hold), or is dropped. */
+  private settle(t: Tensor, ct: Tensor): void {
+    if (this.targets ? this.stop.has(t) : t.node === null) this.result.set(t, ct);
+    else this.buffers.drop(ct);
+  }
+
+  /** Pulls `t`'s cotangent back to each of its inputs that needs one, by the primitive's VJP rule. */
+  private pullInputs(t: Tensor, ct: Tensor): void {
+    const { prim, inputs, params, site } = t.node!;
+    const vjp = (PRIMS[prim] as Spec<Prim>).vjp;
+    const args = this.args;
+    args.ct = ct;
+    args.out = t;
+    args.x = inputs[0];
+    args.y = inputs[1];
+    args.z = inputs[2];
+    args.inputs = inputs;
+    args.params = params;
+    for (let i = 0; i < inputs.length; i++) {
+      const input = inputs[i];
+      if (!input.requiresGrad || (this.relevant && !this.relevant.has(input))) continue;
+      const g0 = ruleFor(vjp, args, i);
+      if (!g0) continue;
+      if (anomalyOn)
+        reportBackward(
+          prim,
+          site,
+          inputs.map((u) => u.shape),
+          i,
+          ct,
+          g0,
+        );
+      // The one place where broadcasting is undone: sum the cotangent back to the input's shape.
+      const g1 = sameShape(g0.shape, input.shape) ? g0 : sumTo(g0, input.shape);
+      const g = g1.dtype === input.dtype ? g1 : cast(g1, input.dtype);
+      this.accumulate(input, g);
+      if (g1 !== g) this.buffers.discard(g1);
+      if (g0 !== g1) this.buffers.discard(g0);
+    }
+    this.buffers.drop(ct);
+  }
+}
+
 /**
  * Pulls the cotangents `cts` of `outputs` back through the graph. With `targets`, returns their
  * cotangents (only paths that reach a target are walked); without, returns the leaves'.
  */
 export function pullback(outputs: readonly Tensor[], cts: readonly Tensor[], targets: readonly Tensor[] | null, createGraph: boolean): Map<Tensor, Tensor> {
   const stop = new Set(targets ?? []);
-  // `done` marks exactly the tensors of this walk: a cotangent on one of them is this pullback's.
   const { order, done: walk } = topoOrder(outputs, stop);
-  // With targets, only tensors from which a target is reachable need a cotangent.
-  let relevant: Set<Tensor> | null = null;
-  if (targets) {
-    relevant = new Set();
-    for (const t of order) {
-      if (stop.has(t) || (t.node && t.node.inputs.some((i) => relevant!.has(i)))) relevant.add(t);
-    }
-  }
-  // Cotangents accumulate on the tensors themselves (a Map of a million entries cost more than the
-  // arithmetic on scalar graphs); every pullback clears them when it ends, normally or not.
-  const result = new Map<Tensor, Tensor>();
-  // Without a graph to record, a cotangent's buffer is dead once it has been pulled back, unless a
-  // pending cotangent or a result shares it: recycle.ts counts those holders (see Holders).
-  let buffers = new Holders(null);
-  const hold = (g: Tensor): void => buffers.hold(g);
-  const drop = (g: Tensor): void => buffers.drop(g);
-  const discard = (g: Tensor): void => buffers.discard(g);
-  const accumulate = (t: Tensor, g: Tensor): void => {
-    const old = t.ct && t.visitMark === walk ? t.ct : null;
-    if (old === null) {
-      t.ct = g;
-      hold(g);
-      return;
-    }
-    const sum = add(old, g);
-    t.ct = sum;
-    hold(sum);
-    drop(old);
-    discard(g);
-  };
-  // One arguments object for every rule (rules read it and return; none keeps it).
-  const args: { -readonly [K in keyof VjpArgs<Prim>]: VjpArgs<Prim>[K] } = {
-    ct: cts[0],
-    out: cts[0],
-    x: cts[0],
-    y: cts[0],
-    z: cts[0],
-    inputs: [],
-    params: {} as VjpArgs<Prim>["params"],
-  };
-  // In anomaly mode the rules' own ops are not checked as forward ops; their results are, below.
-  const walkBack = (): Map<Tensor, Tensor> => {
-    try {
-      buffers = new Holders(createGraph ? null : startRecording());
-      outputs.forEach((o, i) => accumulate(o, cts[i]));
-      for (let k = order.length - 1; k >= 0; k--) {
-        const t = order[k];
-        if (!t.ct) continue;
-        const ct = t.ct;
-        t.ct = null;
-        if (!t.node || (targets && stop.has(t))) {
-          if (targets ? stop.has(t) : t.node === null)
-            result.set(t, ct); // a result keeps its hold
-          else drop(ct);
-          continue;
-        }
-        const { prim, inputs, params } = t.node;
-        const vjp = (PRIMS[prim] as Spec<Prim>).vjp;
-        args.ct = ct;
-        args.out = t;
-        args.x = inputs[0];
-        args.y = inputs[1];
-        args.z = inputs[2];
-        args.inputs = inputs;
-        args.params = params;
-        for (let i = 0; i < inputs.length; i++) {
-          const input = inputs[i];
-          if (!input.requiresGrad || (relevant && !relevant.has(input))) continue;
-          const g0 = ruleFor(vjp, args, i);
-          if (!g0) continue;
-          if (anomalyOn)
-            reportBackward(
-              prim,
-              t.node.site,
-              inputs.map((u) => u.shape),
-              i,
-              ct,
-              g0,
-            );
-          // The one place where broadcasting is undone: sum the cotangent back to the input's shape.
-          const g1 = sameShape(g0.shape, input.shape) ? g0 : sumTo(g0, input.shape);
-          const g = g1.dtype === input.dtype ? g1 : cast(g1, input.dtype);
-          accumulate(input, g);
-          if (g1 !== g) discard(g1);
-          if (g0 !== g1) discard(g0);
-        }
-        drop(ct);
-      }
-    } finally {
-      buffers.stop();
-      for (const o of outputs) o.ct = null;
-      for (const t of order) t.ct = null;
-    }
-    return result;
-  };
+  const pass = new BackwardPass(walk, stop, targets !== null, targets ? reaching(order, stop) : null, cts[0]);
+  // In anomaly mode the rules' own ops are not checked as forward ops; their results are, in pullInputs.
+  const walkBack = (): Map<Tensor, Tensor> => pass.run(outputs, cts, order, createGraph);
   return withGradMode(createGraph, () => (anomalyOn ? duringBackward(walkBack) : walkBack()));
 }
 
@@ -209,12 +195,12 @@ export function zeroGrad(tensors: Iterable<Tensor>): void {
   for (const t of tensors) t.grad = null;
 }
 
-type Args = readonly (Tensor | number)[];
+export type Args = readonly (Tensor | number)[];
 
 /** How many grad/vjp functions are running right now (a closure may capture their traced tensors). */
 let transformDepth = 0;
 
-function traced<T>(fn: () => T): T {
+export function traced<T>(fn: () => T): T {
   transformDepth++;
   try {
     return withGradMode(true, fn);
@@ -228,7 +214,7 @@ function traced<T>(fn: () => T): T {
  * it gets a fresh node connected to it, so the result can be differentiated again (grad of grad);
  * otherwise a fresh leaf that shares its values.
  */
-function prepare(args: Args, argnums: readonly number[], op: string): { inputs: Tensor[]; nested: boolean } {
+export function prepare(args: Args, argnums: readonly number[], op: string): { inputs: Tensor[]; nested: boolean } {
   const tensors = args.map((a, i) => (a instanceof Tensor ? a : scalar(checkNumber(a, op, i), "float64")));
   // Inside another transformation's function (even one that only closes over its tensors), or given
   // tensors that are being traced, the gradient must stay differentiable.
@@ -249,7 +235,7 @@ function checkNumber(v: unknown, op: string, i: number): number {
   return v;
 }
 
-function asTensor(v: Operand, op: string): Tensor {
+export function asTensor(v: Operand, op: string): Tensor {
   if (v instanceof Tensor) return v;
   if (typeof v === "number") return scalar(v, "float64");
   throw new TypeError(`${op}: the function must return a Tensor, got ${typeof v}`);

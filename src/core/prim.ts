@@ -104,6 +104,29 @@ export interface VjpArgs<P extends Prim> {
 export type VjpRule<P extends Prim> = (a: VjpArgs<P>) => Tensor;
 export type Vjp<P extends Prim> = readonly (VjpRule<P> | null)[] | ((a: VjpArgs<P>, index: number) => Tensor);
 
+/**
+ * Arguments of a Jacobian-vector product rule: `t` is the tangent of the input the rule is for; `out`
+ * the primal output, `x`, `y`, `z` the primal inputs (the same names as in a VJP rule).
+ */
+export interface JvpArgs<P extends Prim> {
+  readonly t: Tensor;
+  readonly out: Tensor;
+  readonly x: Tensor;
+  readonly y: Tensor;
+  readonly z: Tensor;
+  readonly inputs: readonly Tensor[];
+  readonly params: ParamMap[P];
+}
+
+/**
+ * One rule per input, linear in `t`: that input's contribution to the output's tangent (null: the
+ * output does not vary with that input). A rule may return a tangent of a shape that broadcasts to the
+ * output's; the forward interpreter broadcasts it and sums the contributions in one place. Variadic
+ * primitives give a single function of the input index instead, as for the VJP.
+ */
+export type JvpRule<P extends Prim> = (a: JvpArgs<P>) => Tensor;
+export type Jvp<P extends Prim> = readonly (JvpRule<P> | null)[] | ((a: JvpArgs<P>, index: number) => Tensor);
+
 /** Printers turn argument expressions into one expression in each target language. */
 export type Printer<P extends Prim> = (args: readonly string[], params: ParamMap[P]) => string;
 export interface Printers<P extends Prim> {
@@ -133,6 +156,8 @@ export interface Spec<P extends Prim> {
   readonly scalar?: (a: number, b: number, c: number) => number;
   /** null: the output is piecewise constant (comparisons, sign, argmax) and carries no gradient. */
   readonly vjp: Vjp<P> | null;
+  /** Forward mode's rule; null exactly where `vjp` is (no tangent flows through a piecewise constant). */
+  readonly jvp: Jvp<P> | null;
   /** Output dtype when it is not the promotion of the inputs (cast). */
   readonly dtype?: (inputs: readonly DType[], params: ParamMap[P]) => DType;
   readonly print: Printers<P>;

@@ -1,6 +1,7 @@
 /**
  * The table of primitives: for each one, in one place, its shape rule, reference kernel, vector-Jacobian
- * product (written with other ops, so gradients can be differentiated again) and printers.
+ * product and Jacobian-vector product (written with other ops, so derivatives can be differentiated
+ * again) and printers.
  * The type `PrimTable` makes a primitive without an entry a compile error.
  */
 import { bind } from "./bind.js";
@@ -65,18 +66,19 @@ function elementwise(name: string) {
   return (s: readonly Shape[]): Shape => (sameShape(s[0], s[1]) || (s[1].length === 0 && s[0].length > 0) ? s[0] : broadcastShapes(s[0], s[1], name));
 }
 
-function unary<P extends Prim>(f: (v: number) => number, vjp: Spec<P>["vjp"], print: Spec<P>["print"]): Spec<P> {
-  return { kind: "elementwise", arity: 1, shape: same, kernel: unaryKernel<P>(f), scalar: f, vjp, print };
+function unary<P extends Prim>(f: (v: number) => number, vjp: Spec<P>["vjp"], jvp: Spec<P>["jvp"], print: Spec<P>["print"]): Spec<P> {
+  return { kind: "elementwise", arity: 1, shape: same, kernel: unaryKernel<P>(f), scalar: f, vjp, jvp, print };
 }
 
 function binary<P extends Prim>(
   name: string,
   f: (a: number, b: number) => number,
   vjp: Spec<P>["vjp"],
+  jvp: Spec<P>["jvp"],
   print: Spec<P>["print"],
   op?: "+" | "-" | "*" | "/",
 ): Spec<P> {
-  return { kind: "elementwise", arity: 2, shape: elementwise(name), kernel: op ? arithmeticKernel<P>(op, f) : binaryKernel<P>(f), scalar: f, vjp, print };
+  return { kind: "elementwise", arity: 2, shape: elementwise(name), kernel: op ? arithmeticKernel<P>(op, f) : binaryKernel<P>(f), scalar: f, vjp, jvp, print };
 }
 
 function reduceShape(name: string, needsElements: boolean) {
@@ -120,7 +122,7 @@ const cmpPrint = <P extends Prim>(op: string, name: string): Printers<P> =>
   infix<P>(op, (a) => `\\left[${a[0]} ${op === "==" ? "=" : op === ">=" ? "\\geq" : op} ${a[1]}\\right]`, name);
 
 export const PRIMS: PrimTable = {
-  neg: unary((v) => -v, [({ ct }) => neg(ct)], {
+  neg: unary((v) => -v, [({ ct }) => neg(ct)], [({ t }) => neg(t)], {
     text: (a) => `-${a[0]}`,
     latex: (a) => `-${a[0]}`,
     python: (a) => `-${a[0]}`,
@@ -129,26 +131,44 @@ export const PRIMS: PrimTable = {
   exp: unary(
     Math.exp,
     [({ ct, out }) => mul(ct, out)],
+    [({ t, out }) => mul(t, out)],
     call("exp", (a) => `e^{${a[0]}}`, "np.exp"),
   ),
-  log: unary(Math.log, [({ ct, x }) => div(ct, x)], call("log", fnLatex("\\ln"), "np.log")),
-  sin: unary(Math.sin, [({ ct, x }) => mul(ct, cos(x))], call("sin", fnLatex("\\sin"), "np.sin")),
-  cos: unary(Math.cos, [({ ct, x }) => neg(mul(ct, sin(x)))], call("cos", fnLatex("\\cos"), "np.cos")),
-  tan: unary(Math.tan, [({ ct, out }) => mul(ct, add(1, mul(out, out)))], call("tan", fnLatex("\\tan"), "np.tan")),
+  log: unary(Math.log, [({ ct, x }) => div(ct, x)], [({ t, x }) => div(t, x)], call("log", fnLatex("\\ln"), "np.log")),
+  sin: unary(Math.sin, [({ ct, x }) => mul(ct, cos(x))], [({ t, x }) => mul(t, cos(x))], call("sin", fnLatex("\\sin"), "np.sin")),
+  cos: unary(Math.cos, [({ ct, x }) => neg(mul(ct, sin(x)))], [({ t, x }) => neg(mul(t, sin(x)))], call("cos", fnLatex("\\cos"), "np.cos")),
+  tan: unary(
+    Math.tan,
+    [({ ct, out }) => mul(ct, add(1, mul(out, out)))],
+    [({ t, out }) => mul(t, add(1, mul(out, out)))],
+    call("tan", fnLatex("\\tan"), "np.tan"),
+  ),
   sqrt: unary(
     Math.sqrt,
     [({ ct, out }) => div(ct, mul(2, out))],
+    [({ t, out }) => div(t, mul(2, out))],
     call("sqrt", (a) => `\\sqrt{${a[0]}}`, "np.sqrt"),
   ),
-  tanh: unary(Math.tanh, [({ ct, out }) => mul(ct, sub(1, mul(out, out)))], call("tanh", fnLatex("\\tanh"), "np.tanh")),
-  sigmoid: unary(sigmoid, [({ ct, out }) => mul(ct, mul(out, sub(1, out)))], call("sigmoid", fnLatex("\\sigma"), "sigmoid")),
+  tanh: unary(
+    Math.tanh,
+    [({ ct, out }) => mul(ct, sub(1, mul(out, out)))],
+    [({ t, out }) => mul(t, sub(1, mul(out, out)))],
+    call("tanh", fnLatex("\\tanh"), "np.tanh"),
+  ),
+  sigmoid: unary(
+    sigmoid,
+    [({ ct, out }) => mul(ct, mul(out, sub(1, out)))],
+    [({ t, out }) => mul(t, mul(out, sub(1, out)))],
+    call("sigmoid", fnLatex("\\sigma"), "sigmoid"),
+  ),
   abs: unary(
     Math.abs,
     [({ ct, x }) => mul(ct, sign(x))],
+    [({ t, x }) => mul(t, sign(x))],
     call("abs", (a) => `\\left|${a[0]}\\right|`, "np.abs"),
   ),
-  sign: unary(signOf, null, call("sign", fnLatex("\\operatorname{sign}"), "np.sign")),
-  reciprocal: unary((v) => 1 / v, [({ ct, out }) => neg(mul(ct, mul(out, out)))], {
+  sign: unary(signOf, null, null, call("sign", fnLatex("\\operatorname{sign}"), "np.sign")),
+  reciprocal: unary((v) => 1 / v, [({ ct, out }) => neg(mul(ct, mul(out, out)))], [({ t, out }) => neg(mul(t, mul(out, out)))], {
     text: (a) => `1 / ${a[0]}`,
     latex: (a) => `\\frac{1}{${a[0]}}`,
     python: (a) => `1 / ${a[0]}`,
@@ -159,6 +179,7 @@ export const PRIMS: PrimTable = {
     "add",
     (a, b) => a + b,
     [({ ct }) => ct, ({ ct }) => ct],
+    [({ t }) => t, ({ t }) => t],
     infix("+", (a) => `${a[0]} + ${a[1]}`, "add"),
     "+",
   ),
@@ -166,6 +187,7 @@ export const PRIMS: PrimTable = {
     "sub",
     (a, b) => a - b,
     [({ ct }) => ct, ({ ct }) => neg(ct)],
+    [({ t }) => t, ({ t }) => neg(t)],
     infix("-", (a) => `${a[0]} - ${a[1]}`, "sub"),
     "-",
   ),
@@ -173,6 +195,7 @@ export const PRIMS: PrimTable = {
     "mul",
     (a, b) => a * b,
     [({ ct, y }) => mul(ct, y), ({ ct, x }) => mul(ct, x)],
+    [({ t, y }) => mul(t, y), ({ t, x }) => mul(t, x)],
     infix("*", (a) => `${a[0]} \\cdot ${a[1]}`, "mul"),
     "*",
   ),
@@ -180,6 +203,7 @@ export const PRIMS: PrimTable = {
     "div",
     (a, b) => a / b,
     [({ ct, y }) => div(ct, y), ({ ct, out, y }) => neg(div(mul(ct, out), y))],
+    [({ t, y }) => div(t, y), ({ t, out, y }) => neg(div(mul(t, out), y))],
     infix("/", (a) => `\\frac{${a[0]}}{${a[1]}}`, "div"),
     "/",
   ),
@@ -194,6 +218,8 @@ export const PRIMS: PrimTable = {
       // d/dy x^y = x^y ln x; at x = 0 the limit is 0, so ln is fed 1 there (no 0 * -inf = NaN).
       ({ ct, x, out }) => mul(ct, mul(out, log(where(eq(x, 0), 1, x)))),
     ],
+    // The same local derivatives (the Jacobian is diagonal after broadcasting), times the tangent.
+    [({ t, x, y }) => mul(t, mul(y, pow(hasZero(y) ? where(eq(y, 0), 1, x) : x, sub(y, 1)))), ({ t, x, out }) => mul(t, mul(out, log(where(eq(x, 0), 1, x))))],
     infix("^", (a) => `{${a[0]}}^{${a[1]}}`, "pow"),
   ),
   // Ties split the gradient evenly, as in PyTorch and JAX.
@@ -201,18 +227,20 @@ export const PRIMS: PrimTable = {
     "maximum",
     (a, b) => (a !== a || b !== b ? NaN : a > b ? a : b),
     [({ ct, x, y }) => mul(ct, add(gt(x, y), mul(eq(x, y), 0.5))), ({ ct, x, y }) => mul(ct, add(gt(y, x), mul(eq(x, y), 0.5)))],
+    [({ t, x, y }) => mul(t, add(gt(x, y), mul(eq(x, y), 0.5))), ({ t, x, y }) => mul(t, add(gt(y, x), mul(eq(x, y), 0.5)))],
     call("maximum", (a) => `\\max\\left(${a[0]}, ${a[1]}\\right)`, "np.maximum"),
   ),
   minimum: binary(
     "minimum",
     (a, b) => (a !== a || b !== b ? NaN : a < b ? a : b),
     [({ ct, x, y }) => mul(ct, add(gt(y, x), mul(eq(x, y), 0.5))), ({ ct, x, y }) => mul(ct, add(gt(x, y), mul(eq(x, y), 0.5)))],
+    [({ t, x, y }) => mul(t, add(gt(y, x), mul(eq(x, y), 0.5))), ({ t, x, y }) => mul(t, add(gt(x, y), mul(eq(x, y), 0.5)))],
     call("minimum", (a) => `\\min\\left(${a[0]}, ${a[1]}\\right)`, "np.minimum"),
   ),
 
-  gt: binary("gt", (a, b) => (a > b ? 1 : 0), null, cmpPrint(">", "gt")),
-  ge: binary("ge", (a, b) => (a >= b ? 1 : 0), null, cmpPrint(">=", "ge")),
-  eq: binary("eq", (a, b) => (a === b ? 1 : 0), null, cmpPrint("==", "eq")),
+  gt: binary("gt", (a, b) => (a > b ? 1 : 0), null, null, cmpPrint(">", "gt")),
+  ge: binary("ge", (a, b) => (a >= b ? 1 : 0), null, null, cmpPrint(">=", "ge")),
+  eq: binary("eq", (a, b) => (a === b ? 1 : 0), null, null, cmpPrint("==", "eq")),
   where: {
     kind: "elementwise",
     arity: 3,
@@ -220,6 +248,7 @@ export const PRIMS: PrimTable = {
     kernel: whereKernel,
     scalar: (c, x, y) => (c !== 0 ? x : y),
     vjp: [null, ({ ct, x: cond }) => where(cond, ct, 0), ({ ct, x: cond }) => where(cond, 0, ct)],
+    jvp: [null, ({ t, x: cond }) => where(cond, t, 0), ({ t, x: cond }) => where(cond, 0, t)],
     print: call("where", (a) => `\\begin{cases}${a[1]} & ${a[0]}\\\\ ${a[2]} & \\text{otherwise}\\end{cases}`, "np.where"),
   },
 
@@ -229,6 +258,7 @@ export const PRIMS: PrimTable = {
     shape: reduceShape("sum", false),
     kernel: sumKernel,
     vjp: [({ ct, x, params }) => broadcastTo(reshape(ct, keptShape(x.shape, params.axes)), x.shape)],
+    jvp: [({ t, params }) => bind("sum", [t], params)],
     print: {
       text: (a, p) => `sum(${a[0]}, axis=(${p.axes.join(",")}))`,
       latex: (a) => `\\sum ${a[0]}`,
@@ -249,6 +279,13 @@ export const PRIMS: PrimTable = {
         return div(mul(mask, reshape(ct, kept)), bind("sum", [mask], { axes: params.axes, keepdims: true }));
       },
     ],
+    // The mean of the tangent over the maximal entries (the VJP's even split, transposed).
+    jvp: [
+      ({ t, out, x, params }) => {
+        const mask = eq(x, reshape(out, keptShape(x.shape, params.axes)));
+        return div(bind("sum", [mul(mask, t)], params), bind("sum", [mask], params));
+      },
+    ],
     print: {
       text: (a, p) => `max(${a[0]}, axis=(${p.axes.join(",")}))`,
       latex: (a) => `\\max ${a[0]}`,
@@ -262,6 +299,7 @@ export const PRIMS: PrimTable = {
     shape: (s, p) => reduceShape("argmax", true)(s, { axes: [p.axis], keepdims: p.keepdims }),
     kernel: argmaxKernel,
     vjp: null,
+    jvp: null,
     print: {
       text: (a, p) => `argmax(${a[0]}, axis=${p.axis})`,
       latex: (a) => `\\operatorname{argmax} ${a[0]}`,
@@ -281,6 +319,7 @@ export const PRIMS: PrimTable = {
     },
     kernel: reshapeKernel,
     vjp: [({ ct, x }) => reshape(ct, x.shape)],
+    jvp: [({ t, params }) => reshape(t, params.shape)],
     print: {
       text: (a, p) => `reshape(${a[0]}, ${formatShape(p.shape)})`,
       latex: (a) => a[0],
@@ -303,6 +342,7 @@ export const PRIMS: PrimTable = {
     },
     kernel: broadcastKernel,
     vjp: [({ ct, x }) => sumTo(ct, x.shape)],
+    jvp: [({ t, params }) => broadcastTo(t, params.shape)],
     print: {
       text: (a, p) => `broadcast(${a[0]}, ${formatShape(p.shape)})`,
       latex: (a) => a[0],
@@ -322,6 +362,7 @@ export const PRIMS: PrimTable = {
     },
     kernel: transposeKernel,
     vjp: [({ ct, params }) => transpose(ct, inverse(params.perm))],
+    jvp: [({ t, params }) => transpose(t, params.perm)],
     print: {
       text: (a, p) => `transpose(${a[0]}, (${p.perm.join(",")}))`,
       latex: (a) => `${a[0]}^{\\top}`,
@@ -344,6 +385,7 @@ export const PRIMS: PrimTable = {
     },
     kernel: sliceKernel,
     vjp: [({ ct, x, params }) => bind("pad", [ct], { starts: params.starts, steps: params.steps, shape: x.shape })],
+    jvp: [({ t, params }) => bind("slice", [t], params)],
     print: {
       text: (a, p) => `${a[0]}[${p.starts.map((b, i) => `${b}:${b + p.sizes[i] * p.steps[i]}${p.steps[i] === 1 ? "" : `:${p.steps[i]}`}`).join(", ")}]`,
       latex: (a) => a[0],
@@ -362,6 +404,7 @@ export const PRIMS: PrimTable = {
     },
     kernel: padKernel,
     vjp: [({ ct, x, params }) => bind("slice", [ct], { starts: params.starts, steps: params.steps, sizes: x.shape })],
+    jvp: [({ t, params }) => bind("pad", [t], params)],
     print: {
       text: (a, p) => `pad(${a[0]}, ${formatShape(p.shape)})`,
       latex: (a) => a[0],
@@ -390,6 +433,12 @@ export const PRIMS: PrimTable = {
       const shape = inputs[i].shape;
       return bind("slice", [ct], { starts: shape.map((_, d) => (d === params.axis ? offset : 0)), sizes: shape, steps: shape.map(() => 1) });
     },
+    // Input i's tangent in its place along the axis, zeros elsewhere (the transpose of the VJP's slice).
+    jvp: ({ t, out, inputs, params }, i) => {
+      let offset = 0;
+      for (let k = 0; k < i; k++) offset += inputs[k].shape[params.axis];
+      return bind("pad", [t], { starts: t.shape.map((_, d) => (d === params.axis ? offset : 0)), steps: t.shape.map(() => 1), shape: out.shape });
+    },
     print: {
       text: (a, p) => `concat([${a.join(", ")}], axis=${p.axis})`,
       latex: (a) => `\\left[${a.join(", ")}\\right]`,
@@ -407,6 +456,7 @@ export const PRIMS: PrimTable = {
     },
     kernel: gatherKernel,
     vjp: [({ ct, x, params }) => bind("scatterAdd", [ct], { ...params, size: x.shape[params.axis] })],
+    jvp: [({ t, params }) => bind("gather", [t], params)],
     print: {
       text: (a, p) => `take(${a[0]}, indices, axis=${p.axis})`,
       latex: (a) => `${a[0]}_{\\text{idx}}`,
@@ -427,6 +477,7 @@ export const PRIMS: PrimTable = {
     },
     kernel: scatterAddKernel,
     vjp: [({ ct, params }) => bind("gather", [ct], { indices: params.indices, indexShape: params.indexShape, axis: params.axis })],
+    jvp: [({ t, params }) => bind("scatterAdd", [t], params)],
     print: {
       text: (a, p) => `scatterAdd(${a[0]}, indices, axis=${p.axis}, size=${p.size})`,
       latex: (a) => a[0],
@@ -459,6 +510,8 @@ export const PRIMS: PrimTable = {
       ({ ct, x, params: { transposeX: tx = false, transposeY: ty = false } }) =>
         ty ? bind("matmul", [ct, x], { transposeX: true, transposeY: tx }) : bind("matmul", [x, ct], { transposeX: !tx }),
     ],
+    // The product is bilinear: d(XY) = dX Y + X dY, each read as the primal reads its operand.
+    jvp: [({ t, y, params }) => bind("matmul", [t, y], params), ({ t, x, params }) => bind("matmul", [x, t], params)],
     print: {
       text: (a, p) => `${operand(a[0], p.transposeX, (v) => `${v}.mT`)} @ ${operand(a[1], p.transposeY, (v) => `${v}.mT`)}`,
       latex: (a, p) => `${operand(a[0], p.transposeX, (v) => `{${v}}^{\\top}`)} \\, ${operand(a[1], p.transposeY, (v) => `{${v}}^{\\top}`)}`,
@@ -474,6 +527,7 @@ export const PRIMS: PrimTable = {
     shape: same,
     kernel: castKernel,
     vjp: [({ ct, x }) => cast(ct, x.dtype)],
+    jvp: [({ t, params }) => cast(t, params.dtype)],
     dtype: (_d, p) => p.dtype,
     print: {
       text: (a, p) => `${p.dtype}(${a[0]})`,

@@ -71,6 +71,11 @@ export class Holders {
   private readonly counts = new Map<ArrayBufferLike, number>();
   constructor(private readonly record: Set<ArrayBuffer> | null) {}
 
+  /** The bookkeeping of a backward pass starting now: one that records a graph recycles nothing. */
+  static forPass(recordsGraph: boolean): Holders {
+    return new Holders(recordsGraph ? null : startRecording());
+  }
+
   private bufferOf(g: Tensor): ArrayBufferLike | null {
     // Nothing recorded yet: no buffer of this pass's can be held (and a scalar keeps its lazy value).
     return this.record === null || this.record.size === 0 ? null : g.data.buffer;
@@ -102,6 +107,13 @@ export class Holders {
   discard(g: Tensor): void {
     const b = this.bufferOf(g);
     if (b !== null && !this.counts.has(b)) recycle(this.record!, b as ArrayBuffer);
+  }
+
+  /** `sum` replaces `old` as a pending cotangent; the summand `g` was only passed through. */
+  replace(old: Tensor, sum: Tensor, g: Tensor): void {
+    this.hold(sum);
+    this.drop(old);
+    this.discard(g);
   }
 
   /** The pass is over: later kernels' outputs are no longer this pass's to recycle. */

@@ -6,6 +6,7 @@
 export { Tensor, type Nested, type Node } from "../core/tensor.js";
 export * from "../core/ops.js";
 export { vjp } from "../core/autodiff.js";
+export { jvp } from "../core/forward.js";
 export { bind, noGrad } from "../core/bind.js";
 export { gradcheck } from "../core/gradcheck.js";
 export { formatShape } from "../core/shape.js";

@@ -1,13 +1,15 @@
 /**
  * Figures of the computational graph, all from one layout: standalone SVG, TikZ (standalone class),
- * Graphviz DOT and Mermaid. Forward values above each wire in green, gradients below in blue.
+ * Graphviz DOT and Mermaid. Forward values above each wire in green, gradients below in blue; in
+ * forward mode (SVG) the tangents above the values in violet.
  */
 import type { ExplainReport } from "../report/report.js";
-import { buildGraph, gateFontSize, outputId, TEXT, textWidth, type Graph, type GraphEdge } from "./graph.js";
+import { buildGraph, gateFontSize, outputId, TANGENT_LEGEND_X, TEXT, textWidth, type Graph, type GraphEdge } from "./graph.js";
 import type { PathEmphasis } from "./path-figure.js";
 
 export const FORWARD_COLOR = "#1a7f37";
 export const BACKWARD_COLOR = "#1f5fbf";
+export const TANGENT_COLOR = "#7c3aed";
 const STAGE_COLOR = "#c2410c";
 const MUTED = "#6b7280";
 /** The wires of a path drawn with --path, and how faint the rest is. */
@@ -93,6 +95,15 @@ export function toSvg(r: ExplainReport, graph: Graph = buildGraph(r), path?: Pat
           )
         : `<text class="bwd" data-to="${xml(e.to)}" x="${round(p.x)}" y="${round(p.y + TEXT.gradBelow)}" text-anchor="middle" font-size="11" font-style="italic" fill="${MUTED}">not computed</text>`,
     );
+    if (e.tangent !== undefined) {
+      wire.push(
+        titled(
+          e.tangentFull ?? e.tangent,
+          e.tangent,
+          `<text class="tan" data-from="${xml(e.from)}" x="${round(p.x)}" y="${round(p.y - TEXT.tangentAbove)}" text-anchor="middle" font-size="13" fill="${TANGENT_COLOR}">${xml(e.tangent)}</text>`,
+        ),
+      );
+    }
     if (e.local) {
       const lx = e.localAt.x;
       const ly = e.localAt.y - TEXT.localAbove;
@@ -137,6 +148,7 @@ export function toSvg(r: ExplainReport, graph: Graph = buildGraph(r), path?: Pat
   out.push(`<text x="12" y="${legendY}" font-size="11" fill="${FORWARD_COLOR}">forward value (above each wire)</text>`);
   out.push(`<text x="220" y="${legendY}" font-size="11" fill="${BACKWARD_COLOR}">gradient (below each wire)</text>`);
   out.push(`<text x="400" y="${legendY}" font-size="11" fill="${MUTED}">∂ local derivative</text>`);
+  if (graph.tangentLegend) out.push(`<text x="${TANGENT_LEGEND_X}" y="${legendY}" font-size="11" fill="${TANGENT_COLOR}">${xml(graph.tangentLegend)}</text>`);
   out.push("</svg>");
   return out.join("\n") + "\n";
 }

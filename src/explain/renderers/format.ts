@@ -2,6 +2,7 @@
 import { own } from "../language/ast.js";
 import { fmtNumber, fmtValue, valueShape, type EdgeReport, type ExplainReport, type StageReport, type Value } from "../report/report.js";
 import { printExpr } from "../language/print.js";
+import { forwardLatexLines, forwardMarkdownLines, forwardTableLines } from "./forward.js";
 import { pathsLatex, pathsMarkdown, pathsText } from "./paths-format.js";
 
 /** A fan-out sum written out, shortened past 8 terms. */
@@ -250,6 +251,7 @@ export function formatTable(r: ExplainReport): string {
     lines.push("", `One gradient-descent step (step size ${r.step.lr}: x -= step * gx)`);
     for (const u of r.step.updates) lines.push(`  ${u.name} = ${fmtValue(u.from)} -> ${fmtValue(u.to)}`);
   }
+  pushAll(lines, forwardTableLines(r));
   if (r.warnings.length) {
     lines.push("", "Warnings");
     pushAll(
@@ -331,6 +333,7 @@ export function formatMarkdown(r: ExplainReport): string {
   if (r.matrixDerivatives) out.push("", "Matrix derivatives (denominator convention):", "", ...matrixLines(r, "latex").map((l) => `- $${l}$`));
   const cost = checkCostText(r);
   if (cost) out.push("", `Cost of the gradient check: ${cost}.`);
+  out.push(...forwardMarkdownLines(r));
   if (r.warnings.length) out.push("", ...r.warnings.map((w) => `> **Warning:** ${md(w)}`));
   return out.join("\n") + "\n";
 }
@@ -429,6 +432,7 @@ export function formatLatex(r: ExplainReport): string {
         .join(" \\\\\n"),
       "\\end{align*}",
     );
+  out.push(...forwardLatexLines(r));
   if (r.warnings.length) out.push("", ...r.warnings.map((w) => `% Warning: ${w.replace(/\n/g, " ")}`));
   return out.join("\n") + "\n";
 }

@@ -6,7 +6,7 @@
 import ElkWorkerModule from "elkjs/lib/elk-worker.min.js";
 import type { ElkExtendedEdge, ElkLabel, ElkNode, ElkPort } from "elkjs/lib/elk-api.js";
 import { own } from "../language/ast.js";
-import { fmtNested, fmtNumber, valueShape, type ExplainReport, type StageReport, type Value } from "../report/report.js";
+import { fmtNested, fmtNumber, valueShape, type ExplainReport, type ForwardReport, type StageReport, type Value } from "../report/report.js";
 import { sumText } from "./format.js";
 
 export interface GraphNode {
@@ -39,6 +39,9 @@ export interface GraphEdge {
   value: string;
   /** Gradient flowing back along this wire (blue, below); "not computed" when none reaches it. */
   grad: string;
+  /** Forward mode: the tangents riding forward with the value, one per seed (violet, above the value). */
+  tangent?: string;
+  tangentFull?: string;
   computed: boolean;
   /** The full forward value and gradient (tooltips): every digit, arrays with all their elements. */
   valueFull: string;
@@ -59,6 +62,8 @@ export interface GraphEdge {
 export interface Graph {
   nodes: GraphNode[];
   edges: GraphEdge[];
+  /** Forward mode: the legend of the tangents ("tangent d/dx (top)"). */
+  tangentLegend?: string;
   width: number;
   height: number;
 }
@@ -272,6 +277,7 @@ export function buildGraph(r: ExplainReport): Graph {
     };
   });
   const graph: Graph = { nodes, edges, width: 0, height: 0 };
+  if (r.forward) addTangents(graph, r.forward);
   if (edges.length > MAX_ELK_WIRES || layersSkipped(r) > MAX_ELK_SKIPPED) layoutOverview(graph);
   else
     layoutWithElk(
@@ -279,6 +285,22 @@ export function buildGraph(r: ExplainReport): Graph {
       wires.map((w) => w.argIndex),
     );
   return graph;
+}
+
+/** Forward mode: each wire carries its source's tangents (one per seed; several as a tuple, in seed order). */
+function addTangents(g: Graph, f: ForwardReport): void {
+  for (const e of g.edges) {
+    const ts = f.sweeps.map((s) => own(s.tangents, e.from) ?? null);
+    const tuple = `(${ts.map(wireText).join(", ")})`;
+    // A long tuple of arrays reads as their shapes, as one long array does.
+    const short =
+      tuple.length <= MAX_WIRE_CHARS + 10
+        ? tuple
+        : `(${ts.map((t) => (t === null || typeof t === "number" ? wireText(t) : shapeLabel(valueShape(t)))).join(", ")})`;
+    e.tangent = ts.length === 1 ? wireText(ts[0]) : short;
+    e.tangentFull = ts.map((t, k) => `d${e.from}/d${f.seeds[k]} = ${wireFullText(t)}`).join("; ");
+  }
+  g.tangentLegend = f.seeds.length === 1 ? `tangent d/d${f.seeds[0]} (top)` : `tangents d/d(${f.seeds.join(", ")}) (top)`;
 }
 
 /**
@@ -483,11 +505,13 @@ function elkEdges(g: Graph, ports: Ports, parts: Part[]): { edges: ElkExtendedEd
     const e = g.edges[p.edge];
     const labels: ElkLabel[] = [];
     if (p.from !== null) {
-      const pairWidth = Math.max(textWidth(e.value, 13), e.computed ? textWidth(e.grad, 13) : textWidth("not computed", 11)) + 4;
+      const pairWidth =
+        Math.max(textWidth(e.value, 13), e.computed ? textWidth(e.grad, 13) : textWidth("not computed", 11), textWidth(e.tangent ?? "", 13)) + 4;
       labels.push({
         text: "pair",
         width: pairWidth,
-        height: 2 * PAIR_HALF,
+        // With tangents (forward mode) the pair holds a third line, the tangent above the value.
+        height: 2 * (e.tangent !== undefined ? PAIR_HALF_TANGENT : PAIR_HALF),
         layoutOptions: { "elk.edgeLabels.inline": "true", "elk.edgeLabels.placement": "CENTER" },
       });
     }
@@ -709,10 +733,15 @@ export function textBox(t: FigureText): Box {
 }
 
 /** Offsets of the texts around wires and nodes, shared with the SVG renderer. */
-export const TEXT = { valueAbove: 7, gradBelow: 17, localAbove: 6, sumBelow: 16, nameAbove: 6, legendUp: 14 } as const;
+export const TEXT = { valueAbove: 7, gradBelow: 17, tangentAbove: 22, localAbove: 6, sumBelow: 16, nameAbove: 6, legendUp: 14 } as const;
+
+/** Where the tangent legend starts, after the three entries every figure has. */
+export const TANGENT_LEGEND_X = 540;
 
 /** Half the height of a wire's value/gradient label: the wire runs through its middle, value above, gradient below. */
 const PAIR_HALF = TEXT.gradBelow + 0.25 * 13 + 1;
+/** The same with a tangent above the value (forward mode): the tangent's top sets it. */
+const PAIR_HALF_TANGENT = TEXT.tangentAbove + 0.8 * 13 + 1;
 /** Height of a local derivative's label (9-unit text). */
 const LOCAL_H = 0.8 * 9 + 0.25 * 9 + 1;
 
@@ -744,6 +773,18 @@ export function figureTexts(g: Graph): FigureText[] {
       owners,
       wire: i,
     });
+    if (e.tangent !== undefined)
+      out.push({
+        text: e.tangent,
+        x: e.label.x,
+        y: e.label.y - TEXT.tangentAbove,
+        anchor: "middle",
+        size: 13,
+        bold: false,
+        what: `tangent of ${wire}`,
+        owners,
+        wire: i,
+      });
     if (e.local)
       out.push({
         text: `∂ ${e.local}`,
@@ -777,6 +818,7 @@ export function figureTexts(g: Graph): FigureText[] {
     ["forward value (above each wire)", 12],
     ["gradient (below each wire)", 220],
     ["∂ local derivative", 400],
+    ...(g.tangentLegend ? ([[g.tangentLegend, TANGENT_LEGEND_X]] as [string, number][]) : []),
   ];
   for (const [text, x] of legend) out.push({ text, x, y: legendY, anchor: "start", size: 11, bold: false, what: "legend", owners: ["legend"] });
   return out;
@@ -807,6 +849,6 @@ function fitBounds(g: Graph): void {
     e.localAt = move(e.localAt);
   }
   // The legend's three entries take about 500 units.
-  g.width = Math.max(box.x1 + dx + PAD, 520);
+  g.width = Math.max(box.x1 + dx + PAD, g.tangentLegend ? TANGENT_LEGEND_X + Math.ceil(textWidth(g.tangentLegend, 11)) + PAD : 520);
   g.height = box.y1 + dy + PAD;
 }

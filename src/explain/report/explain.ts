@@ -30,6 +30,7 @@ import { type LocalInfo, localDerivatives, branchTaken } from "./locals.js";
 import { addDerivatives, addMatrixForms, addExpansions } from "./derivatives.js";
 import { warningsFor, firstNonFiniteGradient } from "./warnings.js";
 import { checkGradients, checkCost, numericOps } from "./check.js";
+import { forwardReport } from "./forward.js";
 import { gradientPaths, PATH_LIMIT } from "./paths.js";
 
 /** Explains `source` at the given values (parsed from --at). */
@@ -120,6 +121,7 @@ export function explainAll(source: string, given: ReadonlyMap<string, bp.Tensor>
   const staged = stageProgram(program, new Set(given.keys()), options.granularity);
   const abstract = abstractFunctions(staged);
   if (abstract.length > 0 && options.check) throw new ExplainError(abstractError(abstract, "the gradient check", false));
+  if (abstract.length > 0 && options.forward) throw new ExplainError(abstractError(abstract, "forward mode", false));
   if (abstract.length > 0 && options.step !== undefined) throw new ExplainError(abstractError(abstract, "a gradient-descent step", false));
   // A program with abstract functions has no values: it is traced at placeholder points (NaN), which
   // the one trace records all the same, and its numbers are left out of the report (see blankNumbers).
@@ -179,6 +181,7 @@ export function explainAll(source: string, given: ReadonlyMap<string, bp.Tensor>
   }
   const work = workDone() - work0;
   report.ops = { ...numericOps(report), symbolic: work };
+  if (options.forward) report.forward = forwardReport(report, staged, ev.values, options.forward.seeds);
   if (abstract.length > 0) blankNumbers(report, abstract, given);
   if (scalar) report.paths = gradientPaths(report, options.pathLimit ?? PATH_LIMIT);
   return { report, work, staged, values: ev.values, grads: ev.grads, trace: ev };

@@ -164,6 +164,8 @@ export interface ExplainReport {
   step?: { lr: number; updates: { name: string; from: Value; to: Value }[] };
   /** Scalar programs: the chain rule for d out / d each input over its consumers, text and LaTeX (expansion.ts). */
   inputChains?: Record<string, { text: string; latex: string }>;
+  /** With the forward option: the tangents of forward mode, beside the reverse pass (see `ForwardReport`). */
+  forward?: ForwardReport;
   /**
    * Set when the program calls abstract functions (declared with fn): no values exist, so values,
    * gradients and local values are NaN, empty or null, and `note` says why (abstract.ts).
@@ -219,6 +221,49 @@ export interface PathsReport {
   fanOut?: FanOutSum[];
 }
 
+/**
+ * Forward mode (explain --mode forward): one sweep of the core's jvp over the staged program per seeded
+ * input, the tangents riding forward with the values, beside the reverse pass (forward.ts).
+ */
+export interface ForwardReport {
+  /** The seeded inputs, in order (all inputs when none was named). */
+  seeds: string[];
+  sweeps: TangentSweep[];
+  cost: ModeCost;
+}
+
+export interface TangentSweep {
+  /** The seeded input: its tangent is 1 (ones for an array), every other input's 0. */
+  seed: string;
+  /** d name / d seed for every input and stage, keyed by name: the tangent each of its wires carries. */
+  tangents: Record<string, Value>;
+  /** d output / d seed: a scalar seed's gradient, as the reverse pass found it (for an array seed, the sum of its gradient). */
+  output: Value;
+}
+
+/**
+ * The two modes' costs in operations (counted as `OpCounts` counts them): both run the forward pass
+ * once; forward mode then runs one tangent sweep per input element (n), reverse mode one backward
+ * sweep per output element (m). So reverse mode wins for a scalar loss (m = 1), forward mode for
+ * one input and many outputs (n = 1).
+ */
+export interface ModeCost {
+  /** n: input elements. */
+  inputs: number;
+  /** m: output elements. */
+  outputs: number;
+  /** The forward pass (values), run once by either mode. */
+  forwardOps: number;
+  /** One tangent sweep: each stage's local derivative times its arguments' tangents, summed. */
+  tangentOps: number;
+  /** One backward sweep (`OpCounts.backward`). */
+  backwardOps: number;
+  /** forwardOps + n × tangentOps. */
+  forwardMode: number;
+  /** forwardOps + m × backwardOps. */
+  reverseMode: number;
+}
+
 export interface PerStageDerivative {
   name: string;
   text: string;
@@ -227,6 +272,8 @@ export interface PerStageDerivative {
 
 export interface ExplainOptions {
   check?: boolean;
+  /** Forward mode: one tangent sweep per seeded input (default: every input), reported in `forward`. */
+  forward?: { seeds?: readonly string[] };
   step?: number;
   /**
    * Simplifier steps allowed per node of the full derivatives (default SIMPLIFY_STEPS_PER_NODE); past

@@ -1,0 +1,89 @@
+/**
+ * The built playground served from localhost to Debian's Chromium (playwright-core), for the browser
+ * tests that need their own build: it builds into a temporary folder (so test files running side by
+ * side never rebuild the same one), serves it cross-origin isolated as Vite does, and counts the bytes
+ * sent per path. A throttled path is sent in slices, so a test can watch a download's progress.
+ */
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { extname, join, normalize } from "node:path";
+import { chromium, type Browser } from "playwright-core";
+
+export const CHROMIUM = "/usr/bin/chromium";
+export const hasChromium = existsSync(CHROMIUM);
+
+const TYPES: Record<string, string> = {
+  ".html": "text/html",
+  ".js": "text/javascript",
+  ".css": "text/css",
+  ".svg": "image/svg+xml",
+  ".woff2": "font/woff2",
+  ".woff": "font/woff",
+  ".ttf": "font/ttf",
+};
+
+export interface Playground {
+  base: string;
+  browser: Browser;
+  /** Bytes sent for each path (the body only), as the server counted them. */
+  sent: Map<string, number>;
+  close(): Promise<void>;
+}
+
+export async function startPlayground(options: { throttle?: { path: string; sliceBytes: number; everyMs: number } } = {}): Promise<Playground> {
+  const site = mkdtempSync(join(tmpdir(), "backprop-playground-"));
+  const build = spawnSync("npm", ["run", "playground:build", "--", "--outDir", site], { cwd: process.cwd(), encoding: "utf8" });
+  assert.equal(build.status, 0, build.stdout + build.stderr);
+  const sent = new Map<string, number>();
+  const server: Server = createServer((req, res) => {
+    const path = normalize(decodeURIComponent(new URL(req.url ?? "/", "http://x").pathname)).replace(/^(\.\.[/\\])+/, "");
+    let file = join(site, path);
+    if (!file.startsWith(site) || !existsSync(file) || statSync(file).isDirectory()) file = join(site, "index.html");
+    const body = readFileSync(file);
+    res.writeHead(200, {
+      "content-type": TYPES[extname(file)] ?? "application/octet-stream",
+      "content-length": body.length,
+      "cross-origin-opener-policy": "same-origin",
+      "cross-origin-embedder-policy": "require-corp",
+    });
+    sent.set(path, (sent.get(path) ?? 0) + body.length);
+    const t = options.throttle;
+    if (!t || t.path !== path) return void res.end(body);
+    let at = 0;
+    const next = () => {
+      res.write(body.subarray(at, at + t.sliceBytes));
+      at += t.sliceBytes;
+      if (at < body.length) setTimeout(next, t.everyMs);
+      else res.end();
+    };
+    next();
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
+  });
+  return {
+    base: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`,
+    browser,
+    sent,
+    async close() {
+      await browser.close();
+      await new Promise((resolve) => server.close(resolve));
+      rmSync(site, { recursive: true, force: true });
+    },
+  };
+}
