@@ -1,7 +1,7 @@
 /** `explain --blank`: which answer format the blank stage table is printed in (check reads it back). */
 import { extname } from "node:path";
 import { ANSWER_FILE_FORMATS, type AnswerFileFormat } from "../explain/teaching/answers.js";
-import { UsageError } from "./train.js";
+import { UsageError } from "./command.js";
 
 const BLANK_EXTENSIONS: Readonly<Record<string, AnswerFileFormat>> = { ".txt": "table", ".md": "markdown", ".csv": "csv", ".tex": "latex", ".json": "json" };
 

@@ -20,7 +20,7 @@ import { checkWork, formatCheckWork, type CheckWorkResult } from "../explain/tea
 import { collect, type AddCommand } from "./command.js";
 import { checkAtNames, explainFailure, readProgram } from "./explain.js";
 import { reasonOf } from "./files.js";
-import { UsageError } from "./train.js";
+import { UsageError } from "./command.js";
 
 export interface CheckCliOptions {
   at: string[];

@@ -22,3 +22,6 @@ export type AddCommand = (program: Command, ctx: CommandContext) => void;
 
 /** For repeatable options: `--at x=1 --at y=2` collects both. */
 export const collect = (v: string, prev: string[]): string[] => [...prev, v];
+
+/** A bad option or argument: reported as one line before any work starts. */
+export class UsageError extends Error {}

@@ -9,7 +9,7 @@ import { EXERCISE_TOPICS, MAX_EXERCISES, type Difficulty } from "../explain/teac
 import { prepareOutputPath, reasonOf, writeFileAtomic } from "./files.js";
 import { toJson } from "../explain/renderers/json.js";
 import type { AddCommand } from "./command.js";
-import { UsageError } from "./train.js";
+import { UsageError } from "./command.js";
 
 export interface ExerciseCliOptions {
   topic?: string;

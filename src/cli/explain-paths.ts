@@ -1,6 +1,6 @@
 /** The sum-over-paths options of `backprop explain`: --path (draw one in a figure) and --path-limit. */
 import type { Format } from "./explain.js";
-import { UsageError } from "./train.js";
+import { UsageError } from "./command.js";
 
 /** The formats that can draw a path (--path x:2). */
 export const PATH_FORMATS: readonly Format[] = ["svg", "png", "tikz"];

@@ -17,7 +17,7 @@ import { prepareOutputPath, reasonOf, writeFileAtomic } from "./files.js";
 import { ShapeError } from "../core/shape.js";
 import { parseAssignments, splitAssignments } from "../explain/language/values.js";
 import { collect, type AddCommand } from "./command.js";
-import { UsageError } from "./train.js";
+import { UsageError } from "./command.js";
 import { checkGranularity, renderComparison, type GranularityCliOptions } from "./granularity.js";
 import { blankFormat } from "./blank.js";
 import { blankTable } from "../explain/teaching/blank.js";

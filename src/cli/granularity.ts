@@ -4,7 +4,7 @@ import { compareGranularity } from "../explain/report/granularity.js";
 import type { ExplainOptions } from "../explain/report/report.js";
 import { COMPARE_FORMATS, COMPARE_RENDER, type CompareFormat } from "../explain/renderers/compare.js";
 import type * as bp from "../explain/core.js";
-import { UsageError } from "./train.js";
+import { UsageError } from "./command.js";
 
 export interface GranularityCliOptions {
   granularity?: string;

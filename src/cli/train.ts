@@ -13,7 +13,7 @@ import { chartSvg } from "../plot/chart.js";
 import { isAnomalyDetectionEnabled, setDetectAnomaly } from "../core/anomaly.js";
 import { encodeModel, loadModel, prepareOutputPath, saveWithFallback, type ModelMeta } from "./files.js";
 import { svgToPng } from "./png.js";
-import type { AddCommand, Io } from "./command.js";
+import { UsageError, type AddCommand, type Io } from "./command.js";
 
 export interface TrainOptions {
   dataset: string;
@@ -32,9 +32,6 @@ export interface TrainOptions {
   json?: boolean;
   detectAnomaly?: boolean;
 }
-
-/** A bad option or argument: reported as one line before any work starts. */
-export class UsageError extends Error {}
 
 /** Wider layers than this are almost surely a typo, and would take gigabytes. */
 const MAX_UNITS = 65536;
