@@ -15,6 +15,7 @@ import { explainAll } from "../src/explain/report/explain.js";
 import { generateCode } from "../src/explain/interpreters/codegen.js";
 import { programFunction } from "../src/explain/interpreters/stage.js";
 import { parseAssignments } from "../src/explain/language/values.js";
+import { FUNCTIONS } from "../src/explain/language/ast.js";
 
 type Shape = readonly number[];
 type Nested = number | Nested[];
@@ -148,6 +149,8 @@ const ELEMENTWISE: [string, string][] = [
   ["x^y + x / y - y", "x=1.5,y=2"],
   // Generated at negative values, run at positive ones: the local derivatives must not be the numbers at --at.
   ["cos(x) + tan(y) + sign(x) + step(y) - abs(x) + abs(y) * x", "x=-0.5,y=-2"],
+  // erf on both sides of the kernel's switch at 2.5 (the generated scalar code carries its own erf).
+  ["erf(x) * y + erf(3 x y)", "x=0.5,y=-1.2"],
 ];
 
 describe("generated code on arrays of several shapes (issue 15)", () => {
@@ -358,6 +361,7 @@ describe("array programs are not tied to the shapes given with --at (issue 15)",
     "tan(x)",
     "tanh(x)",
     "sigmoid(x)",
+    "erf(x)",
     "relu(x)",
     "abs(x)",
     "sign(x)",
@@ -372,6 +376,12 @@ describe("array programs are not tied to the shapes given with --at (issue 15)",
     "[1,2,0.5]^x",
     "[1,2,3]/x",
   ];
+  it("the list covers every function of the language (a new function needs its row here)", () => {
+    assert.deepEqual(
+      FUNCTIONS.filter((f) => !OPS.some((op) => op.startsWith(`${f}(`))),
+      ["sum", "mean"], // the test's own sum(...) + mean(...) around each op
+    );
+  });
   const BINARY = ["x + y", "x - y", "x * y", "x / y", "x ^ y", "y ^ x", "y / x"];
   const X = "x=[[0.5,1.5,0.7],[1.1,0.3,0.6]]";
   for (const op of OPS) {

@@ -46,6 +46,7 @@ const UNARY: Unary[] = [
   ["sqrt", bp.sqrt, "pos"],
   ["tanh", bp.tanh, "any"],
   ["sigmoid", bp.sigmoid, "any"],
+  ["erf", bp.erf, "any"],
   ["relu", bp.relu, "nonzero"],
   ["leakyRelu", (x) => bp.leakyRelu(x, 0.1), "nonzero"],
   ["abs", bp.abs, "nonzero"],

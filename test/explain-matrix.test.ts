@@ -13,6 +13,7 @@ import { toJson } from "../src/explain/renderers/json.js";
 import { closedFormExprs, evalDeltas, evalM, stageRuleExprs, upKey } from "../src/explain/interpreters/matrix.js";
 import { refArgs, type Stage } from "../src/explain/interpreters/stage.js";
 import { parseAssignments } from "../src/explain/language/values.js";
+import { FUNCTIONS } from "../src/explain/language/ast.js";
 
 const W = "W=[[0.1,0.5],[-0.3,0.8],[1,2]]";
 const X = "x=[0.2,0.4]";
@@ -182,6 +183,7 @@ describe("textbook rules of array stages (denominator convention, with shapes)",
       "tan(x)",
       "tanh(x)",
       "sigmoid(x)",
+      "erf(x)",
       "relu(x)",
       "abs(x)",
       "sign(x)",
@@ -196,6 +198,11 @@ describe("textbook rules of array stages (denominator convention, with shapes)",
       "x ^ y",
       "x @ y",
     ];
+    // A new function of the language needs its row here (and a matrix rule); ln covers log, the test's sum(...) covers sum.
+    assert.deepEqual(
+      FUNCTIONS.filter((f) => !ops.some((op) => op.startsWith(`${f}(`))),
+      ["log", "sum"],
+    );
     for (const op of ops) {
       for (const [xs, ys] of [
         ["[[0.5,1.5,0.7],[1.1,0.3,0.6]]", "[[0.9,1.2,0.4],[1,2,3]]"],

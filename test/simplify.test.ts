@@ -12,6 +12,7 @@ import { printText } from "../src/explain/language/print.js";
 import { simplify } from "../src/explain/interpreters/simplify.js";
 import { parseAssignments } from "../src/explain/language/values.js";
 import { workDone } from "../src/explain/interpreters/work.js";
+import { erf } from "../src/core/backends/js/elementwise.js";
 
 const FN: Record<FnName, (x: number) => number> = {
   ln: Math.log,
@@ -23,6 +24,7 @@ const FN: Record<FnName, (x: number) => number> = {
   tan: Math.tan,
   tanh: Math.tanh,
   sigmoid: (x) => 1 / (1 + Math.exp(-x)),
+  erf, // the kernel, tested against mpmath in primitives.test.ts
   relu: (x) => Math.max(x, 0),
   abs: Math.abs,
   sign: Math.sign,

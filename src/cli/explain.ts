@@ -290,7 +290,7 @@ export const addExplain: AddCommand = (program, ctx) => {
     .argument("<program>", 'expression or program, e.g. "(ln(x) + sin(y))^2 + 4x" or "x = ln(t); y = t^3/3; z = 2x + y"; - reads it from standard input')
     .option("--at <NAME=VALUE>", "input value (repeat, or x=1,y=2); values may be expressions (pi/2) or arrays ([[1,2],[3,4]])", collect, [] as string[])
     .option("--format <format>", `output format: ${FORMATS.join(", ")} (default: from the --out extension, else table)`)
-    .option("--out <file>", "write the output to a file; its extension (.svg .png .tex .md .json .dot .mmd .py .ts .txt) gives the format")
+    .option("--out <file>", `write the output to a file; its extension (${[...EXTENSIONS.keys()].join(" ")}) gives the format`)
     .option("--json", "same as --format json")
     .option("--check", "compare every gradient with central differences")
     .option("--step <lr>", "take one gradient-descent step with this step size and print the new inputs")

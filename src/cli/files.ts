@@ -20,7 +20,7 @@ import {
 } from "node:fs";
 import { basename, dirname, extname, join, resolve } from "node:path";
 import { CHECKPOINT_MAGIC, CheckpointError, decodeCheckpoint, encodeCheckpoint } from "../nn/checkpoint.js";
-import { mlp, type Activation, type Sequential } from "../nn/layers.js";
+import { ACTIVATIONS, mlp, type Activation, type Sequential } from "../nn/layers.js";
 
 /** A write that failed: `reason` is short and human ("permission denied"), for messages that add context. */
 export class WriteError extends Error {
@@ -314,8 +314,6 @@ export function readCheckpointFile(path: string): Uint8Array {
   }
 }
 
-const ACTIVATIONS: readonly string[] = ["relu", "leakyrelu", "sigmoid", "tanh"];
-
 function mlpParameterCount(sizes: readonly number[]): number {
   let n = 0;
   for (let i = 0; i + 1 < sizes.length; i++) n += sizes[i] * sizes[i + 1] + sizes[i + 1];
@@ -337,7 +335,8 @@ function checkArchitecture(a: unknown, tensors: ReadonlyMap<string, { size: numb
     throw new CheckpointError("the checkpoint does not describe an MLP architecture");
   }
   const activation = arch.activation ?? "relu";
-  if (!ACTIVATIONS.includes(activation)) throw new CheckpointError(`the checkpoint's architecture has an unknown activation "${String(activation)}"`);
+  if (!(ACTIVATIONS as readonly string[]).includes(activation))
+    throw new CheckpointError(`the checkpoint's architecture has an unknown activation "${String(activation)}"`);
   const stored = [...tensors.values()].reduce((n, t) => n + t.size, 0);
   const needed = mlpParameterCount(sizes);
   // Checked before mlp() allocates: sizes like 4-1000000000-2 would otherwise take gigabytes.

@@ -6,7 +6,7 @@ import { standardize, trainTestSplit, type Dataset } from "../data/dataset.js";
 import { loadDigits, loadIris } from "../node/datasets.js";
 import { backwardShapes, parameterCounts, symmetryWarnings } from "../nn/diagnostics.js";
 import { CheckpointError } from "../nn/checkpoint.js";
-import { mlp, type Activation, type Sequential } from "../nn/layers.js";
+import { ACTIVATIONS, mlp, type Activation, type Sequential } from "../nn/layers.js";
 import { evaluate, fit, type EpochInfo } from "../nn/train.js";
 import { Adam, SGD, type Optimizer } from "../optim/optimizer.js";
 import { chartSvg } from "../plot/chart.js";
@@ -14,6 +14,9 @@ import { isAnomalyDetectionEnabled, setDetectAnomaly } from "../core/anomaly.js"
 import { encodeModel, loadModel, prepareOutputPath, saveWithFallback, type ModelMeta } from "./files.js";
 import { svgToPng } from "./png.js";
 import { UsageError, type AddCommand, type Io } from "./command.js";
+
+/** "a, b or c". */
+const orList = (xs: readonly string[]): string => `${xs.slice(0, -1).join(", ")} or ${xs[xs.length - 1]}`;
 
 export interface TrainOptions {
   dataset: string;
@@ -88,8 +91,7 @@ export function parseTrainOptions(o: TrainOptions): TrainSettings {
   if (!(testFraction > 0 && testFraction < 1)) throw new UsageError(`--test-fraction must be between 0 and 1, got "${o.testFraction}"`);
   if (o.optimizer !== "sgd" && o.optimizer !== "adam") throw new UsageError(`--optimizer must be sgd or adam, got "${o.optimizer}"`);
   const activation = o.activation as Activation;
-  if (!["relu", "leakyrelu", "sigmoid", "tanh"].includes(activation))
-    throw new UsageError(`--activation must be relu, leakyrelu, sigmoid or tanh, got "${o.activation}"`);
+  if (!(ACTIVATIONS as readonly string[]).includes(activation)) throw new UsageError(`--activation must be ${orList(ACTIVATIONS)}, got "${o.activation}"`);
   if (o.perClass !== undefined && o.dataset !== "digits") throw new UsageError(`--per-class applies to --dataset digits only`);
   if (o.save !== undefined && o.save.trim() === "") throw new UsageError("--save needs a file name");
   if (o.plot !== undefined && o.plot.trim() === "") throw new UsageError("--plot needs a file name");
@@ -341,7 +343,7 @@ export const addTrain: AddCommand = (program, ctx) => {
     .option("--lr <rate>", "learning rate (step size)", "0.1")
     .option("--optimizer <name>", "sgd or adam", "sgd")
     .option("--momentum <mu>", "SGD momentum", "0.9")
-    .option("--activation <name>", "relu, leakyrelu, sigmoid or tanh", "relu")
+    .option("--activation <name>", orList(ACTIVATIONS), "relu")
     .option("--seed <n>", "seed for the split, the initialization and the batches", "0")
     .option("--test-fraction <f>", "share of the data held out for testing", "0.2")
     .option("--per-class <n>", "use only the first N examples of each digit (quick runs)")

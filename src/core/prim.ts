@@ -34,6 +34,7 @@ export interface ParamMap {
   abs: object;
   sign: object;
   reciprocal: object;
+  erf: object;
   // binary elementwise (NumPy broadcasting)
   add: object;
   sub: object;

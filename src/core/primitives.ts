@@ -6,7 +6,7 @@
  */
 import { bind } from "./bind.js";
 import { argmaxKernel, maxKernel, reducedShape, sumKernel } from "./backends/js/reduce.js";
-import { arithmeticKernel, binaryKernel, sigmoid, sign as signOf, unaryKernel, whereKernel } from "./backends/js/elementwise.js";
+import { arithmeticKernel, binaryKernel, erf as erfOf, sigmoid, sign as signOf, unaryKernel, whereKernel } from "./backends/js/elementwise.js";
 import {
   broadcastKernel,
   castKernel,
@@ -21,7 +21,7 @@ import {
 import { matmulKernel } from "./backends/js/matmul.js";
 import type { Prim, PrimTable, Printers, ReduceParams, Spec } from "./prim.js";
 import { broadcastAll, broadcastShapes, formatShape, matmulShape, sameShape, ShapeError, sizeOf, type Shape } from "./shape.js";
-import { add, cos, div, eq, gt, log, mul, neg, pow, sign, sin, sub, where } from "./ops/elementwise.js";
+import { add, cos, div, eq, exp, gt, log, mul, neg, pow, sign, sin, sub, where } from "./ops/elementwise.js";
 import { sumTo } from "./ops/reduce.js";
 import { broadcastTo, cast, reshape, transpose } from "./ops/structure.js";
 import type { Tensor } from "./tensor.js";
@@ -118,6 +118,9 @@ function inverse(perm: readonly number[]): number[] {
   return inv;
 }
 
+/** erf's derivative 2/√π e^(-x²), with ops (so it is differentiable again). */
+const erfSlope = (x: Tensor): Tensor => mul(2 / Math.sqrt(Math.PI), exp(neg(mul(x, x))));
+
 const cmpPrint = <P extends Prim>(op: string, name: string): Printers<P> =>
   infix<P>(op, (a) => `\\left[${a[0]} ${op === "==" ? "=" : op === ">=" ? "\\geq" : op} ${a[1]}\\right]`, name);
 
@@ -174,6 +177,8 @@ export const PRIMS: PrimTable = {
     python: (a) => `1 / ${a[0]}`,
     ts: (a) => `bp.reciprocal(${a[0]})`,
   }),
+  // d/dx erf(x) = 2/√π e^(-x²). Python has no NumPy erf: generated code defines `erf` (codegen.ts).
+  erf: unary(erfOf, [({ ct, x }) => mul(ct, erfSlope(x))], [({ t, x }) => mul(t, erfSlope(x))], call("erf", fnLatex("\\operatorname{erf}"), "erf")),
 
   add: binary(
     "add",

@@ -197,6 +197,9 @@ export class Tensor {
   reciprocal(): Tensor {
     return ops.reciprocal(this);
   }
+  erf(): Tensor {
+    return ops.erf(this);
+  }
   square(): Tensor {
     return ops.square(this);
   }

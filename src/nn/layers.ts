@@ -100,13 +100,13 @@ export class Sequential extends Module {
   }
 }
 
-export type Activation = "relu" | "leakyrelu" | "sigmoid" | "tanh";
+/** The activations `mlp` (and the CLI's --activation, and a checkpoint's architecture) accept. */
+export const ACTIVATIONS = ["relu", "leakyrelu", "sigmoid", "tanh"] as const;
+export type Activation = (typeof ACTIVATIONS)[number];
 
 export interface MlpOptions extends LinearOptions {
   activation?: Activation;
 }
-
-const ACTIVATIONS: readonly Activation[] = ["relu", "leakyrelu", "sigmoid", "tanh"];
 
 function activationLayer(a: Activation): Module {
   switch (a) {

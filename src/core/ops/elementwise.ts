@@ -60,6 +60,8 @@ export const abs = unary("abs");
 /** -1, 0 or 1 (no gradient). */
 export const sign = unary("sign");
 export const reciprocal = unary("reciprocal");
+/** The error function 2/√π ∫₀ˣ e^(-t²) dt (the Gaussian CDF is (1 + erf(x/√2))/2). */
+export const erf = unary("erf");
 
 export const add = binary("add");
 export const sub = binary("sub");

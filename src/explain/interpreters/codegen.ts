@@ -26,19 +26,57 @@ interface Line {
   comment: string;
 }
 
-function usesSigmoid(text: string): boolean {
-  return /\bsigmoid\(/.test(text);
+/**
+ * Functions the generated code calls that neither NumPy nor Math has, defined at its top when the body
+ * calls them (TypeScript over tensors has them as bp.sigmoid, bp.erf).
+ */
+const HELPERS: readonly { name: string; python: readonly string[]; ts: readonly string[] }[] = [
+  {
+    name: "sigmoid",
+    python: ["def sigmoid(x):", "    return 1 / (1 + np.exp(-x))"],
+    ts: ["function sigmoid(x: number): number {", "  return x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x));", "}"],
+  },
+  {
+    name: "erf",
+    python: ["def erf(x):", "    import math", "    return np.vectorize(math.erf, otypes=[float])(x)"],
+    // The core's kernel: the Maclaurin series below 2.5, 1 - erfc's continued fraction above.
+    ts: [
+      "function erf(v: number): number {",
+      "  const x = Math.abs(v);",
+      "  if (x === 0 || Number.isNaN(v)) return v;",
+      "  if (x >= 6) return Math.sign(v);",
+      "  let r: number;",
+      "  if (x < 2.5) {",
+      "    let term = x;",
+      "    r = x;",
+      "    for (let n = 1; n < 60 && Math.abs(term) > 1e-17 * r; n++) r += (term *= (-x * x) / n) / (2 * n + 1);",
+      "    r *= 2 / Math.sqrt(Math.PI);",
+      "  } else {",
+      "    let f = x;",
+      "    for (let k = 60; k >= 1; k--) f = x + k / 2 / f;",
+      "    r = 1 - Math.exp(-x * x) / Math.sqrt(Math.PI) / f;",
+      "  }",
+      "  return v < 0 ? -r : r;",
+      "}",
+    ],
+  },
+];
+
+/** The helper definitions `body` needs (TypeScript over tensors needs none: bp has them). */
+function helpersFor(body: string, target: CodeTarget, scalar: boolean): string[] {
+  if (target === "ts" && !scalar) return [];
+  return HELPERS.filter((h) => new RegExp(`\\b${h.name}\\(`).test(body)).flatMap((h) => (target === "python" ? ["", ...h.python, ""] : [...h.ts, ""]));
 }
 
 /** Keywords of each target and the generated code's own names (helpers, the module, the output). */
 const RESERVED: Record<CodeTarget, ReadonlySet<string>> = {
   python: new Set(
-    "False None True and as assert async await break class continue def del elif else except finally for from global if import in is lambda nonlocal not or pass raise return try while with yield np sigmoid out forward_backward".split(
+    "False None True and as assert async await break class continue def del elif else except finally for from global if import in is lambda nonlocal not or pass raise return try while with yield np sigmoid erf out forward_backward".split(
       " ",
     ),
   ),
   ts: new Set(
-    "break case catch class const continue debugger default delete do else enum export extends false finally for function if import in instanceof new null return super switch this throw true try typeof var void while with yield let static implements interface package private protected public await arguments eval undefined NaN Infinity Math bp sigmoid out forwardBackward".split(
+    "break case catch class const continue debugger default delete do else enum export extends false finally for function if import in instanceof new null return super switch this throw true try typeof var void while with yield let static implements interface package private protected public await arguments eval undefined NaN Infinity Math bp sigmoid erf out forwardBackward".split(
       " ",
     ),
   ),
@@ -110,6 +148,7 @@ const TS_TENSOR_FN: Record<FnName, string> = {
   tan: "bp.tan",
   tanh: "bp.tanh",
   sigmoid: "bp.sigmoid",
+  erf: "bp.erf",
   relu: "bp.relu",
   abs: "bp.abs",
   sign: "bp.sign",
@@ -498,8 +537,17 @@ export function generateCode(ex: CodeSource, inputNames0: readonly string[], tar
   const gradsOut = inputNames.map(g);
   const body = [...forward, ...backward].map((l) => l.code).join("\n");
   return target === "python"
-    ? pythonFunction(staged, inputNames, forward, backward, gradsOut, usesSigmoid(body), body.includes("_sum_to("), body.includes(`${LOG_SOFTMAX.python}(`))
-    : tsFunction(staged, inputNames, forward, backward, gradsOut, scalar, usesSigmoid(body), reassigned, body.includes(`${LOG_SOFTMAX.ts}(`));
+    ? pythonFunction(
+        staged,
+        inputNames,
+        forward,
+        backward,
+        gradsOut,
+        helpersFor(body, target, scalar),
+        body.includes("_sum_to("),
+        body.includes(`${LOG_SOFTMAX.python}(`),
+      )
+    : tsFunction(staged, inputNames, forward, backward, gradsOut, scalar, helpersFor(body, target, scalar), reassigned, body.includes(`${LOG_SOFTMAX.ts}(`));
 }
 
 function align(lines: Line[], indent: string, commentMark: string): string[] {
@@ -524,7 +572,7 @@ function pythonFunction(
   forward: Line[],
   backward: Line[],
   grads: string[],
-  sigmoid: boolean,
+  helpers: readonly string[],
   sumTo: boolean,
   logSoftmax: boolean,
 ): string {
@@ -532,7 +580,7 @@ function pythonFunction(
   return [
     "import numpy as np",
     "",
-    ...(sigmoid ? ["", "def sigmoid(x):", "    return 1 / (1 + np.exp(-x))", ""] : []),
+    ...helpers,
     ...(sumTo ? ["", ...PY_SUM_TO, ""] : []),
     ...(logSoftmax ? ["", ...PY_LOG_SOFTMAX, ""] : []),
     "",
@@ -558,7 +606,7 @@ function tsFunction(
   backward: Line[],
   grads: string[],
   scalar: boolean,
-  sigmoid: boolean,
+  helpers: readonly string[],
   reassigned: Set<string>,
   logSoftmax: boolean,
 ): string {
@@ -575,9 +623,7 @@ function tsFunction(
   const semi = (s: string) => s.replace(/^(\s*)(.*?)(\s+\/\/)/, (_m, a: string, c: string, d: string) => `${a}${c};${d}`);
   return [
     ...(scalar ? [] : ['import * as bp from "backprop";', ""]),
-    ...(sigmoid && scalar
-      ? ["function sigmoid(x: number): number {", "  return x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x));", "}", ""]
-      : []),
+    ...helpers,
     ...(logSoftmax ? [...TS_LOG_SOFTMAX, ""] : []),
     `/** Forward and backward pass of ${src}: returns [out, ${grads.join(", ")}]. */`,
     `export function forwardBackward(${inputs.map((n) => `${n}: ${T}`).join(", ")}): [${[T, ...grads.map(() => T)].join(", ")}] {`,

@@ -30,6 +30,8 @@ export type MFn =
   | "halfRecip"
   | "step"
   | "dsigmoid"
+  | "erf"
+  | "derf"
   | "sum"
   | "mean"
   | "softmax";
@@ -257,6 +259,8 @@ export function stageRules(s: Stage, ops: readonly Operand[], out: MExpr): ((up:
       return [(up) => had({ kind: "sub", left: { kind: "num", value: 1 }, right: { kind: "pow", arg: out, p: 2 } }, up)];
     case "sigmoid":
       return [(up) => had({ kind: "fn", fn: "dsigmoid", arg: a }, up)];
+    case "erf":
+      return [(up) => had({ kind: "fn", fn: "derf", arg: a }, up)];
     case "exp":
       return [(up) => had(out, up)];
     case "ln":
@@ -363,6 +367,7 @@ export function forwardExpr(s: Stage, ops: readonly Operand[]): MExpr | null {
     case "relu":
     case "tanh":
     case "sigmoid":
+    case "erf":
     case "exp":
     case "ln":
     case "sqrt":
@@ -489,6 +494,10 @@ function evalFn(fn: MFn, x: bp.Tensor): bp.Tensor {
       const s = bp.sigmoid(x);
       return bp.mul(s, bp.sub(1, s));
     }
+    case "erf":
+      return bp.erf(x);
+    case "derf":
+      return bp.mul(2 / Math.sqrt(Math.PI), bp.exp(bp.neg(bp.mul(x, x))));
     case "softmax":
       return bp.reshape(bp.softmax(bp.reshape(x, [x.size]), 0), x.shape);
   }
@@ -624,6 +633,8 @@ function fnText(fn: MFn, arg: string, st: Style): string {
       return lx ? `\\sigma(${arg})(1 - \\sigma(${arg}))` : `σ(${arg})(1 − σ(${arg}))`;
     case "sigmoid":
       return lx ? `\\sigma(${arg})` : `σ(${arg})`;
+    case "derf":
+      return lx ? `\\tfrac{2}{\\sqrt{\\pi}} e^{-(${arg})^2}` : `(2/√π) exp(−(${arg})²)`;
     case "sum":
       // A product or sum under Σ is parenthesised: Σ s ⊙ g would read as (Σ s) ⊙ g.
       return lx ? `\\textstyle\\sum ${/^[\w{}\\^]+$/.test(arg) ? arg : `\\left(${arg}\\right)`}` : `sum(${arg})`;

@@ -747,6 +747,7 @@ function evalFn(fn: string, x: number): number | null {
     case "sin":
     case "tan":
     case "tanh":
+    case "erf":
       return x === 0 ? 0 : null;
     case "cos":
       return x === 0 ? 1 : null;

@@ -13,6 +13,7 @@ export const FUNCTIONS = [
   "tan",
   "tanh",
   "sigmoid",
+  "erf",
   "relu",
   "abs",
   "sign",

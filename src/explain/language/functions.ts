@@ -149,6 +149,7 @@ const FNS: Record<Exclude<FnName, "log">, (x: bp.Tensor) => bp.Tensor> = {
   tan: bp.tan,
   tanh: bp.tanh,
   sigmoid: bp.sigmoid,
+  erf: bp.erf,
   relu,
   abs,
   sign: bp.sign,

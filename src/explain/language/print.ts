@@ -3,7 +3,7 @@
  * TypeScript on plain numbers. Parentheses are added by precedence only where needed.
  */
 import { MULTI_FUNCTIONS, type Expr, type FnName } from "./ast.js";
-import { PRIMS } from "../core.js";
+import { PRIMS, type Prim } from "../core.js";
 
 export type Lang = "text" | "latex" | "python" | "ts";
 
@@ -41,26 +41,22 @@ function formatNumber(v: number, lang: Lang): Printed {
 }
 
 /**
- * Functions of the input language that are primitives of the core (log is ln): their Python and
- * LaTeX come from the primitive table's printers, declared once with the primitive.
+ * The primitive a function of the input language is, read from the table (ln is log): a one-argument
+ * elementwise primitive of the same name. Its Python and LaTeX come from the table's printers, declared
+ * once with the primitive. sum and transpose share a primitive's name but are not elementwise (the
+ * primitives take axes), so their printers are the composites' below.
  */
-const PRIMITIVE_FN: Partial<Record<FnName, "log" | "exp" | "sqrt" | "sin" | "cos" | "tan" | "tanh" | "sigmoid" | "abs" | "sign">> = {
-  ln: "log",
-  log: "log",
-  exp: "exp",
-  sqrt: "sqrt",
-  sin: "sin",
-  cos: "cos",
-  tan: "tan",
-  tanh: "tanh",
-  sigmoid: "sigmoid",
-  abs: "abs",
-  sign: "sign",
-};
+export function primitiveOf(fn: FnName): Prim | undefined {
+  const name = fn === "ln" ? "log" : fn;
+  if (!Object.hasOwn(PRIMS, name)) return undefined;
+  const spec = PRIMS[name as Prim];
+  return spec.kind === "elementwise" && spec.arity === 1 ? (name as Prim) : undefined;
+}
 
 function tablePrinter(fn: FnName, lang: "python" | "latex"): ((a: string) => string) | undefined {
-  const prim = PRIMITIVE_FN[fn];
-  return prim && ((a) => PRIMS[prim].print[lang]([a], {}));
+  const prim = primitiveOf(fn);
+  // Every one-argument elementwise primitive takes no parameters.
+  return prim && ((a) => (PRIMS[prim].print[lang] as (args: readonly string[], params: object) => string)([a], {}));
 }
 
 /** The composites' Python (relu, step, the reductions), which no primitive prints. */
@@ -82,6 +78,8 @@ const TS_FN: Record<FnName, (a: string) => string> = {
   tan: (a) => `Math.tan(${a})`,
   tanh: (a) => `Math.tanh(${a})`,
   sigmoid: (a) => `sigmoid(${a})`,
+  // No Math.erf: generated scalar code defines erf (codegen.ts).
+  erf: (a) => `erf(${a})`,
   relu: (a) => `Math.max(${a}, 0)`,
   abs: (a) => `Math.abs(${a})`,
   sign: (a) => `Math.sign(${a})`,

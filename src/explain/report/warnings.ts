@@ -61,7 +61,7 @@ export function warningsFor(
         const at = `${name} = ${fmtValue(toValue(values.get(name)!))}`;
         if (Math.abs(lv) <= 1e-12 && s.op !== "step" && s.op !== "sign") {
           w.push(`dead gradient: ${where}: the local derivative ${local} is ${fmtNumber(lv)} at ${at}, so no gradient flows to ${name} along this path`);
-        } else if ((s.op === "sigmoid" || s.op === "tanh") && Math.abs(lv) < 1e-6) {
+        } else if ((s.op === "sigmoid" || s.op === "tanh" || s.op === "erf") && Math.abs(lv) < 1e-6) {
           w.push(`saturation: ${where}: ${s.op}'(${fmtValue(toValue(values.get(name)!))}) = ${fmtNumber(lv)}, the gradient through it nearly vanishes`);
         }
       });

@@ -19,6 +19,7 @@ const ONE_ARGUMENT: Readonly<Record<string, string>> = {
   tan: "d/dx tan x = 1 + tan^2 x",
   tanh: "d/dx tanh x = 1 - tanh^2 x",
   sigmoid: "d/dx σ(x) = σ(x)(1 - σ(x))",
+  erf: "d/dx erf(x) = (2/sqrt(pi)) e^(-x^2)",
   relu: "d/dx relu(x) = 1 for x > 0, else 0",
   abs: "d/dx |x| = sign(x)",
   sign: "sign is piecewise constant: its derivative is 0",

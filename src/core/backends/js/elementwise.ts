@@ -165,3 +165,33 @@ export function sigmoid(v: number): number {
   const e = Math.exp(v);
   return e / (1 + e);
 }
+
+/**
+ * The error function, to a few 1e-15 relative in float64 (checked against mpmath): its Maclaurin series below |x| = 2.5 (the
+ * alternating terms stay below 20, so little is lost to cancellation), above that 1 - erfc(x) with
+ * erfc's continued fraction, which converges fast there. Odd; ±1 beyond |x| = 6; NaN for NaN.
+ */
+export function erf(v: number): number {
+  if (Number.isNaN(v)) return NaN;
+  const x = Math.abs(v);
+  if (x === 0) return v; // ±0
+  if (x >= 6) return Math.sign(v);
+  if (x < 2.5) {
+    // 2/√π Σ (-1)^n x^(2n+1) / (n! (2n+1)), each term from the last.
+    const x2 = x * x;
+    let term = x;
+    let sum = x;
+    for (let n = 1; n < 60; n++) {
+      term *= -x2 / n;
+      const add = term / (2 * n + 1);
+      sum += add;
+      if (Math.abs(add) < 1e-17 * Math.abs(sum)) break;
+    }
+    return (v < 0 ? -1 : 1) * sum * (2 / Math.sqrt(Math.PI));
+  }
+  // erfc(x) = e^(-x²)/√π · 1/(x + (1/2)/(x + 1/(x + (3/2)/(x + 2/(x + ...))))), evaluated from the tail.
+  let f = x;
+  for (let k = 60; k >= 1; k--) f = x + k / 2 / f;
+  const erfc = Math.exp(-x * x) / Math.sqrt(Math.PI) / f;
+  return (v < 0 ? -1 : 1) * (1 - erfc);
+}
