@@ -15,6 +15,7 @@
 
 #include "isa.h"
 #include "kernels.h"
+#include "opcodes.h"
 #include "pool.h"
 
 namespace {
@@ -105,7 +106,7 @@ napi_value Arithmetic(napi_env env, napi_callback_info info) {
   }
   const int32_t op = int32Arg(env, argv[0]), rsA = int32Arg(env, argv[2]), va = int32Arg(env, argv[3]);
   const int32_t rsB = int32Arg(env, argv[5]), vb = int32Arg(env, argv[6]), rows = int32Arg(env, argv[8]), cols = int32Arg(env, argv[9]);
-  if (op < 0 || op > 8 || rsA < 0 || rsB < 0 || rows < 0 || cols < 0) return throwError(env, "arithmetic: bad arguments");
+  if (op < 0 || op >= ArithmeticOpCount || rsA < 0 || rsB < 0 || rows < 0 || cols < 0) return throwError(env, "arithmetic: bad arguments");
   if (rows == 0 || cols == 0) return nullptr;
   if (!fitsLayout(la, rows, cols, rsA, va) || !fitsLayout(lb, rows, cols, rsB, vb) || lo < (size_t)rows * cols) return throwError(env, "arithmetic: array too small for the given sizes");
   arithmetic(op, a, rsA, va != 0, b, rsB, vb != 0, o, rows, cols);
@@ -120,7 +121,7 @@ napi_value Map(napi_env env, napi_callback_info info) {
   size_t lx, lo;
   if (!floatArray(env, argv[1], &x, &lx) || !floatArray(env, argv[2], &o, &lo)) return throwError(env, "map: x and out must be Float32Arrays");
   const int32_t op = int32Arg(env, argv[0]), n = int32Arg(env, argv[3]);
-  if (op < 0 || op > 7 || n < 0 || lx < (size_t)n || lo < (size_t)n) return throwError(env, "map: bad arguments");
+  if (op < 0 || op >= MapOpCount || n < 0 || lx < (size_t)n || lo < (size_t)n) return throwError(env, "map: bad arguments");
   map(op, x, o, (size_t)n);
   return nullptr;
 }
@@ -272,6 +273,25 @@ void tuneMalloc() {
 #endif
 }
 
+// opNames(): { map: [...], arithmetic: [...] }, each op's name at its code (opcodes.h).
+napi_value OpNames(napi_env env, napi_callback_info) {
+  const auto list = [&](const char* const* names, int n) {
+    napi_value arr;
+    napi_create_array_with_length(env, n, &arr);
+    for (int i = 0; i < n; i++) {
+      napi_value s;
+      napi_create_string_utf8(env, names[i], NAPI_AUTO_LENGTH, &s);
+      napi_set_element(env, arr, i, s);
+    }
+    return arr;
+  };
+  napi_value out;
+  napi_create_object(env, &out);
+  napi_set_named_property(env, out, "map", list(kMapOps, MapOpCount));
+  napi_set_named_property(env, out, "arithmetic", list(kArithmeticOps, ArithmeticOpCount));
+  return out;
+}
+
 napi_value Init(napi_env env, napi_value exports) {
   tuneMalloc();
   napi_property_descriptor props[] = {
@@ -287,6 +307,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"threads", nullptr, Threads, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"poolStats", nullptr, PoolStatsFn, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"adviseHuge", nullptr, AdviseHuge, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"opNames", nullptr, OpNames, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
   return exports;

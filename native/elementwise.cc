@@ -11,6 +11,7 @@
 
 #include "isa.h"
 #include "kernels.h"
+#include "opcodes.h"
 #include "pool.h"
 #include "transpose8.h"
 
@@ -35,19 +36,22 @@ inline float pick(bool c, float a, float b) {
   return f;
 }
 
-// op: 0 add, 1 sub, 2 mul, 3 div, 4 maximum, 5 minimum, 6 gt, 7 ge, 8 eq (with the reference
-// kernels' NaN rules: maximum and minimum carry NaN, comparisons with NaN are 0).
+// op: an ArithmeticOp (opcodes.h), with the reference kernels' NaN rules: maximum and minimum carry
+// NaN, comparisons with NaN are 0.
 template <int OP>
 inline float arith(float x, float y) {
-  if constexpr (OP == 0) return x + y;
-  if constexpr (OP == 1) return x - y;
-  if constexpr (OP == 2) return x * y;
-  if constexpr (OP == 3) return x / y;
-  if constexpr (OP == 4) return pick((x != x) | (y != y), NAN, pick(x > y, x, y));
-  if constexpr (OP == 5) return pick((x != x) | (y != y), NAN, pick(x < y, x, y));
-  if constexpr (OP == 6) return (float)(x > y);
-  if constexpr (OP == 7) return (float)(x >= y);
-  return (float)(x == y);
+  if constexpr (OP == Add) return x + y;
+  else if constexpr (OP == Sub) return x - y;
+  else if constexpr (OP == Mul) return x * y;
+  else if constexpr (OP == Div) return x / y;
+  else if constexpr (OP == Maximum) return pick((x != x) | (y != y), NAN, pick(x > y, x, y));
+  else if constexpr (OP == Minimum) return pick((x != x) | (y != y), NAN, pick(x < y, x, y));
+  else if constexpr (OP == Gt) return (float)(x > y);
+  else if constexpr (OP == Ge) return (float)(x >= y);
+  else {
+    static_assert(OP == Eq, "an arithmetic op without a rule");
+    return (float)(x == y);
+  }
 }
 
 // The loops below are written once and compiled twice, for the baseline and with AVX2 (eight lanes
@@ -78,15 +82,15 @@ INLINE void arithRows(const float* a, int rsA, bool va, const float* b, int rsB,
 
 INLINE void arithmeticRows(int op, const float* a, int rsA, bool va, const float* b, int rsB, bool vb, float* o, int rows, int cols) {
   switch (op) {
-    case 0: return arithRows<0>(a, rsA, va, b, rsB, vb, o, rows, cols);
-    case 1: return arithRows<1>(a, rsA, va, b, rsB, vb, o, rows, cols);
-    case 2: return arithRows<2>(a, rsA, va, b, rsB, vb, o, rows, cols);
-    case 3: return arithRows<3>(a, rsA, va, b, rsB, vb, o, rows, cols);
-    case 4: return arithRows<4>(a, rsA, va, b, rsB, vb, o, rows, cols);
-    case 5: return arithRows<5>(a, rsA, va, b, rsB, vb, o, rows, cols);
-    case 6: return arithRows<6>(a, rsA, va, b, rsB, vb, o, rows, cols);
-    case 7: return arithRows<7>(a, rsA, va, b, rsB, vb, o, rows, cols);
-    default: return arithRows<8>(a, rsA, va, b, rsB, vb, o, rows, cols);
+    case Add: return arithRows<Add>(a, rsA, va, b, rsB, vb, o, rows, cols);
+    case Sub: return arithRows<Sub>(a, rsA, va, b, rsB, vb, o, rows, cols);
+    case Mul: return arithRows<Mul>(a, rsA, va, b, rsB, vb, o, rows, cols);
+    case Div: return arithRows<Div>(a, rsA, va, b, rsB, vb, o, rows, cols);
+    case Maximum: return arithRows<Maximum>(a, rsA, va, b, rsB, vb, o, rows, cols);
+    case Minimum: return arithRows<Minimum>(a, rsA, va, b, rsB, vb, o, rows, cols);
+    case Gt: return arithRows<Gt>(a, rsA, va, b, rsB, vb, o, rows, cols);
+    case Ge: return arithRows<Ge>(a, rsA, va, b, rsB, vb, o, rows, cols);
+    default: return arithRows<Eq>(a, rsA, va, b, rsB, vb, o, rows, cols);
   }
 }
 
@@ -240,18 +244,18 @@ V8F void map8(const float* x, float* o, size_t n) {
 
 float sigmoidScalar(float v) { return v >= 0 ? 1.f / (1.f + std::exp(-v)) : std::exp(v) / (1.f + std::exp(v)); }
 
-// op: 0 neg, 1 abs, 2 sqrt, 3 reciprocal, 4 exp, 5 log, 6 sigmoid, 7 tanh
+// op: a MapOp (opcodes.h).
 void mapRange(int op, const float* __restrict x, float* __restrict o, size_t n) {
   const bool avx2 = kIsa != Isa::Generic;
   switch (op) {
-    case 0: for (size_t i = 0; i < n; i++) o[i] = -x[i]; return;
-    case 1: for (size_t i = 0; i < n; i++) o[i] = std::fabs(x[i]); return;
-    case 2: for (size_t i = 0; i < n; i++) o[i] = std::sqrt(x[i]); return;
-    case 3: for (size_t i = 0; i < n; i++) o[i] = 1.f / x[i]; return;
-    case 4: if (avx2) return vm::map8<vm::exp8>(x, o, n); for (size_t i = 0; i < n; i++) o[i] = std::exp(x[i]); return;
-    case 5: if (avx2) return vm::map8<vm::log8>(x, o, n); for (size_t i = 0; i < n; i++) o[i] = std::log(x[i]); return;
-    case 6: if (avx2) return vm::map8<vm::sigmoid8>(x, o, n); for (size_t i = 0; i < n; i++) o[i] = sigmoidScalar(x[i]); return;
-    default: if (avx2) return vm::map8<vm::tanh8>(x, o, n); for (size_t i = 0; i < n; i++) o[i] = std::tanh(x[i]); return;
+    case Neg: for (size_t i = 0; i < n; i++) o[i] = -x[i]; return;
+    case Abs: for (size_t i = 0; i < n; i++) o[i] = std::fabs(x[i]); return;
+    case Sqrt: for (size_t i = 0; i < n; i++) o[i] = std::sqrt(x[i]); return;
+    case Reciprocal: for (size_t i = 0; i < n; i++) o[i] = 1.f / x[i]; return;
+    case Exp: if (avx2) return vm::map8<vm::exp8>(x, o, n); for (size_t i = 0; i < n; i++) o[i] = std::exp(x[i]); return;
+    case Log: if (avx2) return vm::map8<vm::log8>(x, o, n); for (size_t i = 0; i < n; i++) o[i] = std::log(x[i]); return;
+    case Sigmoid: if (avx2) return vm::map8<vm::sigmoid8>(x, o, n); for (size_t i = 0; i < n; i++) o[i] = sigmoidScalar(x[i]); return;
+    case Tanh: if (avx2) return vm::map8<vm::tanh8>(x, o, n); for (size_t i = 0; i < n; i++) o[i] = std::tanh(x[i]); return;
   }
 }
 
@@ -259,7 +263,7 @@ void mapRange(int op, const float* __restrict x, float* __restrict o, size_t n) 
 
 // The math functions are worth threads from 64k elements, the cheap maps only from a quarter million.
 void map(int op, const float* x, float* o, size_t n) {
-  const int t = n < (op >= 4 ? (1u << 16) : (1u << 18)) ? 1 : hardwareThreads();
+  const int t = n < (op >= Exp ? (1u << 16) : (1u << 18)) ? 1 : hardwareThreads();
   parallelFor(n, grainFor(n, t, 4096), t, [&](size_t a, size_t b) { mapRange(op, x + a, o + a, b - a); });
 }
 

@@ -7,6 +7,7 @@ import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import * as bp from "../src/index.js";
 import { nativeAddon, useNativeBackend } from "../src/node/native.js";
+import { createNativeBackend } from "../src/core/backends/native/backend.js";
 import { createWasmBackend, view2d } from "../src/core/backends/wasm/backend.js";
 import { referenceGemm } from "../src/core/backends/js/matmul.js";
 import { withBackend, describeIf } from "./helpers.js";
@@ -266,11 +267,24 @@ describeIf("native backend", native ? false : "the native addon was not built (n
     bp.setBackend("js");
   });
 
-  it("every unary map (its op code in native.ts must match the C++ switch) split over the thread pool agrees with the reference (odd length: a vector tail)", () => {
+  it("the addon's op lists (native/opcodes.h) are the native backend's elementwise kernels: each name an elementwise primitive, each overridden", () => {
+    const ops = native!.opNames();
+    assert.deepEqual(ops.map, ["neg", "abs", "sqrt", "reciprocal", "exp", "log", "sigmoid", "tanh"]);
+    assert.deepEqual(ops.arithmetic, ["add", "sub", "mul", "div", "maximum", "minimum", "gt", "ge", "eq"]);
+    const backend = createNativeBackend(native!, {});
+    for (const name of [...ops.map, ...ops.arithmetic]) assert.equal(typeof backend.kernels[name as bp.Prim], "function", name);
+    // An addon naming an op the table does not have (built from other sources) is refused, not misrouted.
+    assert.throws(
+      () => createNativeBackend({ ...native!, opNames: () => ({ map: ["softsign"], arithmetic: [] }) }, {}),
+      /op "softsign" is not an elementwise primitive/,
+    );
+  });
+
+  it("every unary map at its op code, split over the thread pool, agrees with the reference (odd length: a vector tail)", () => {
     useNativeBackend();
     const x0 = bp.randn([(1 << 17) + 5], { rng: new bp.Rng(22) }).mul(10);
     const positive = x0.abs().add(0.5);
-    for (const op of ["exp", "tanh", "neg", "abs", "sqrt", "reciprocal", "log", "sigmoid"] as const) {
+    for (const op of native!.opNames().map as ("exp" | "tanh" | "neg" | "abs" | "sqrt" | "reciprocal" | "log" | "sigmoid")[]) {
       const x = op === "sqrt" || op === "log" ? positive : x0;
       const got = withBackend("native", () => bp[op](x));
       const want = withBackend("js", () => bp[op](x));

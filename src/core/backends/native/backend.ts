@@ -55,6 +55,8 @@ export interface Addon {
   adam: UpdateKernels["adam"];
   /** Asks for transparent huge pages under an array not written yet (Linux; elsewhere nothing). */
   adviseHuge(x: Float32Array): void;
+  /** The primitives `map` and `arithmetic` compute, each at its op code (native/opcodes.h: the one list). */
+  opNames(): { map: string[]; arithmetic: string[] };
 }
 
 /** From this many elements (4 MB), outputs ask for huge pages. */
@@ -101,9 +103,6 @@ function nativeTranspose(a: Addon, uninitialized: Uninitialized): Kernel<"transp
   };
 }
 
-const ARITHMETIC = { add: 0, sub: 1, mul: 2, div: 3, maximum: 4, minimum: 5, gt: 6, ge: 7, eq: 8 } as const;
-type ArithmeticPrim = keyof typeof ARITHMETIC;
-
 /**
  * Binary ops and where, in place on the typed arrays (no copies in or out, unlike wasm), on the same
  * 2-D broadcast layouts as the wasm kernels; other layouts and dtypes go to `fallback`. `run` gets the
@@ -146,12 +145,8 @@ function nativeReduce<P extends "sum" | "max">(a: Addon, uninitialized: Uninitia
   };
 }
 
-const MAPS = { neg: 0, abs: 1, sqrt: 2, reciprocal: 3, exp: 4, log: 5, sigmoid: 6, tanh: 7 } as const;
-type MapPrim = keyof typeof MAPS;
-
-/** Unary maps in place on the typed arrays (exp, log, sigmoid, tanh vectorized with AVX2). */
-function nativeMap<P extends MapPrim>(a: Addon, uninitialized: Uninitialized, prim: P, fallback: Kernel<P>): Kernel<P> {
-  const op = MAPS[prim];
+/** Unary maps in place on the typed arrays (exp, log, sigmoid, tanh vectorized with AVX2); `op` is the addon's code. */
+function nativeMap<P extends Prim>(a: Addon, uninitialized: Uninitialized, op: number, fallback: Kernel<P>): Kernel<P> {
   return (ins, p, out) => {
     const x = ins[0].data;
     if (x.length < 64 || out.dtype !== "float32" || !(x instanceof Float32Array)) return fallback(ins, p, out);
@@ -167,27 +162,30 @@ function nativeMap<P extends MapPrim>(a: Addon, uninitialized: Uninitialized, pr
  */
 export function createNativeBackend(a: Addon, wasm: KernelOverrides, fresh: (bytes: number) => ArrayBuffer = (n) => new ArrayBuffer(n)): Backend {
   const uninitialized = outputs(a, fresh);
-  const arithmetic = <P extends ArithmeticPrim>(prim: P) => {
-    const op = ARITHMETIC[prim];
-    return nativeBroadcast(uninitialized, (wasm[prim] ?? PRIMS[prim].kernel) as Kernel<P>, ([x, y], v, o) =>
-      a.arithmetic(op, x.data as Float32Array, v.rs[0], v.vec[0], y.data as Float32Array, v.rs[1], v.vec[1], o, v.rows, v.cols),
+  const fallback = <P extends Prim>(prim: P): Kernel<P> => (wasm[prim] ?? PRIMS[prim].kernel) as Kernel<P>;
+  // The elementwise kernels, keyed by the addon's own op lists: the code of each is its index there.
+  const ops = a.opNames();
+  const elementwise: { [P in Prim]?: Kernel<P> } = {};
+  const put = <P extends Prim>(prim: P, kernel: Kernel<P>) => Object.assign(elementwise, { [prim]: kernel });
+  ops.arithmetic.forEach((name, op) => {
+    const prim = primitiveNamed(name, 2);
+    put(
+      prim,
+      nativeBroadcast(uninitialized, fallback(prim), ([x, y], v, o) =>
+        a.arithmetic(op, x.data as Float32Array, v.rs[0], v.vec[0], y.data as Float32Array, v.rs[1], v.vec[1], o, v.rows, v.cols),
+      ),
     );
-  };
-  const map = <P extends MapPrim>(prim: P) => nativeMap(a, uninitialized, prim, (wasm[prim] ?? PRIMS[prim].kernel) as Kernel<P>);
+  });
+  ops.map.forEach((name, op) => {
+    const prim = primitiveNamed(name, 1);
+    put(prim, nativeMap(a, uninitialized, op, fallback(prim)));
+  });
   return {
     name: "native",
     smallestWork: 16,
     kernels: {
       ...wasm,
-      add: arithmetic("add"),
-      sub: arithmetic("sub"),
-      mul: arithmetic("mul"),
-      div: arithmetic("div"),
-      maximum: arithmetic("maximum"),
-      minimum: arithmetic("minimum"),
-      gt: arithmetic("gt"),
-      ge: arithmetic("ge"),
-      eq: arithmetic("eq"),
+      ...elementwise,
       where: nativeBroadcast(uninitialized, (wasm.where ?? PRIMS.where.kernel) as Kernel<"where">, ([c, x, y], v, o) =>
         a.select(
           c.data as Float32Array,
@@ -206,18 +204,18 @@ export function createNativeBackend(a: Addon, wasm: KernelOverrides, fresh: (byt
       ),
       sum: nativeReduce(a, uninitialized, "sum", (wasm.sum ?? PRIMS.sum.kernel) as Kernel<"sum">),
       max: nativeReduce(a, uninitialized, "max", (wasm.max ?? PRIMS.max.kernel) as Kernel<"max">),
-      neg: map("neg"),
-      abs: map("abs"),
-      sqrt: map("sqrt"),
-      reciprocal: map("reciprocal"),
-      exp: map("exp"),
-      log: map("log"),
-      sigmoid: map("sigmoid"),
-      tanh: map("tanh"),
       matmul: batchedMatmul(nativeGemm(a), (dtype, n) => (dtype === "float32" ? uninitialized(n) : allocate(dtype, n))),
       transpose: nativeTranspose(a, uninitialized),
     },
     // Optimizer steps in C++ too (bit-identical to the JS loops).
     updates: { sgd: a.sgd, adam: a.adam },
   };
+}
+
+/** An elementwise primitive of `arity` named by the addon, or an error naming the mismatch (an addon built from other sources). */
+function primitiveNamed(name: string, arity: number): Prim {
+  const spec = Object.hasOwn(PRIMS, name) ? PRIMS[name as Prim] : undefined;
+  if (!spec || spec.kind !== "elementwise" || spec.arity !== arity)
+    throw new Error(`native addon: its op "${name}" is not an elementwise primitive of ${arity} argument${arity === 1 ? "" : "s"}`);
+  return name as Prim;
 }
