@@ -174,7 +174,7 @@ describeIf("Train tab in Chromium", hasChromium ? false : "Chromium is not insta
 
   it("the page answers input within a frame while the worker trains (95th percentile input lag under 16 ms)", async (t: TestContext) => {
     const page = await openTrain();
-    await train(page, { epochs: "20" });
+    await train(page, { epochs: "200" }); // long enough to still run when stopped
     await waitSteps(page, 30);
     // How late each key event's handler runs after the event was created, and how far apart frames are.
     // A string, not a function: tsx would wrap the named arrow functions in a helper the page lacks.
