@@ -20,36 +20,82 @@ export interface ExercisesHooks {
   download(name: string, data: Blob): void;
 }
 
-export function setupExercises(hooks: ExercisesHooks, timeLimitMs: number): void {
-  const topic = $<HTMLSelectElement>("ex-topic");
-  const difficulty = $<HTMLSelectElement>("ex-difficulty");
-  const count = $<HTMLInputElement>("ex-count");
-  const seed = $<HTMLInputElement>("ex-seed");
+/** The sheet shown, and the request it answered (the form may have changed since). */
+interface Sheet {
+  done: ExercisesDone | null;
+  asked: Required<bp.ExerciseRequest> | null;
+}
+
+/** The form's fields, found once. */
+interface Form {
+  topic: HTMLSelectElement;
+  difficulty: HTMLSelectElement;
+  count: HTMLInputElement;
+  seed: HTMLInputElement;
+}
+
+/** The request as typed; the library checks it (a bad count or seed is its error message). */
+function request(f: Form): Required<bp.ExerciseRequest> {
+  const num = (s: string) => (s.trim() === "" ? Number.NaN : Number(s));
+  return {
+    topic: f.topic.value as bp.ExerciseTopic | "all",
+    difficulty: Number(f.difficulty.value) as bp.Difficulty,
+    count: num(f.count.value),
+    seed: num(f.seed.value),
+  };
+}
+
+/** A button per scalar exercise, opening it in the Explain tab's quiz; the list hidden when there is none. */
+function showQuizButtons(a: ExercisesDone, hooks: ExercisesHooks): void {
+  const quizzable = a.items.map((it, i) => ({ it, i })).filter(({ it }) => it.scalar);
+  $("ex-quiz-list").replaceChildren(
+    ...quizzable.map(({ it, i }) => {
+      const li = document.createElement("li");
+      const b = document.createElement("button");
+      b.type = "button";
+      b.textContent = `Exercise ${i + 1} in quiz mode`;
+      b.dataset.exercise = it.id;
+      b.title = `${it.title}: open it in the Explain tab's quiz mode`;
+      b.addEventListener("click", () => hooks.openInQuiz(it.program!, it.at!));
+      li.append(b);
+      return li;
+    }),
+  );
+  $("ex-quiz").hidden = quizzable.length === 0;
+}
+
+function show(a: ExercisesDone, r: Required<bp.ExerciseRequest>, hooks: ExercisesHooks): void {
+  const result = $("ex-result");
+  $("ex-handout").replaceChildren(...markdownNodes(a.handout.markdown, 2));
+  $("ex-key").replaceChildren(...markdownNodes(a.key.markdown, 2));
+  showQuizButtons(a, hooks);
+  result.hidden = false;
+  result.dataset.seed = String(r.seed);
+  // Counts the sheets shown: tests wait for it to change.
+  result.dataset.generation = String(Number(result.dataset.generation ?? 0) + 1);
+  $("ex-status").textContent = `${a.items.length} exercise${a.items.length > 1 ? "s" : ""}, seed ${r.seed}.`;
+}
+
+/** The worker's jobs: a sheet shown, or its error in place of the last one. */
+function exercisesRunner(sheet: Sheet, hooks: ExercisesHooks, timeLimitMs: number): JobRunner<"exercises"> {
   const status = $("ex-status");
   const errorBox = $("ex-error");
   const result = $("ex-result");
-  const keyToggle = $<HTMLButtonElement>("ex-show-key");
-  let sheet: ExercisesDone | null = null;
-  /** The request of the job running or shown (the form may have changed since). */
-  let asked: Required<bp.ExerciseRequest> | null = null;
-
-  topic.replaceChildren(new Option("all topics, mixed", "all"), ...bp.EXERCISE_TOPICS.map((t) => new Option(`${t}: ${bp.TOPIC_TITLES[t]}`, t)));
-
-  const runner = new JobRunner(
+  return new JobRunner(
     "exercises",
     {
       answer(a) {
         if (!a.ok) {
-          sheet = null;
+          sheet.done = null;
           result.hidden = true;
           errorBox.querySelector("pre")!.textContent = a.error;
           errorBox.hidden = false;
           status.textContent = "";
           return;
         }
-        sheet = a;
+        sheet.done = a;
         errorBox.hidden = true;
-        show(a);
+        show(a, sheet.asked!, hooks);
       },
       busy(on) {
         if (on) status.textContent = "Generating…";
@@ -61,64 +107,42 @@ export function setupExercises(hooks: ExercisesHooks, timeLimitMs: number): void
     },
     timeLimitMs,
   );
+}
 
-  /** The request as typed; the library checks it (a bad count or seed is its error message). */
-  const request = () => {
-    const num = (s: string) => (s.trim() === "" ? Number.NaN : Number(s));
-    return {
-      topic: topic.value as bp.ExerciseTopic | "all",
-      difficulty: Number(difficulty.value) as bp.Difficulty,
-      count: num(count.value),
-      seed: num(seed.value),
-    };
-  };
-
-  function show(a: ExercisesDone): void {
-    const r = asked!;
-    $("ex-handout").replaceChildren(...markdownNodes(a.handout.markdown, 2));
-    $("ex-key").replaceChildren(...markdownNodes(a.key.markdown, 2));
-    const list = $("ex-quiz-list");
-    const quizzable = a.items.map((it, i) => ({ it, i })).filter(({ it }) => it.scalar);
-    list.replaceChildren(
-      ...quizzable.map(({ it, i }) => {
-        const li = document.createElement("li");
-        const b = document.createElement("button");
-        b.type = "button";
-        b.textContent = `Exercise ${i + 1} in quiz mode`;
-        b.dataset.exercise = it.id;
-        b.title = `${it.title}: open it in the Explain tab's quiz mode`;
-        b.addEventListener("click", () => hooks.openInQuiz(it.program!, it.at!));
-        li.append(b);
-        return li;
-      }),
-    );
-    $("ex-quiz").hidden = quizzable.length === 0;
-    result.hidden = false;
-    result.dataset.seed = String(r.seed);
-    // Counts the sheets shown: tests wait for it to change.
-    result.dataset.generation = String(Number(result.dataset.generation ?? 0) + 1);
-    status.textContent = `${a.items.length} exercise${a.items.length > 1 ? "s" : ""}, seed ${r.seed}.`;
-  }
-
-  $("ex-generate").addEventListener("click", () => {
-    asked = request();
-    runner.run({ kind: "exercises", request: asked });
-  });
+function listenKeyToggle(): void {
+  const keyToggle = $<HTMLButtonElement>("ex-show-key");
   keyToggle.addEventListener("click", () => {
     const on = keyToggle.getAttribute("aria-pressed") !== "true";
     keyToggle.setAttribute("aria-pressed", String(on));
     keyToggle.textContent = on ? "Hide the key" : "Show the key";
     $("ex-key-section").hidden = !on;
   });
+}
+
+/** The download buttons: the handout or the key of the sheet shown, in the button's format. */
+function listenDownloads(sheet: Sheet, hooks: ExercisesHooks): void {
   document.querySelectorAll<HTMLButtonElement>("[data-sheet]").forEach((b) =>
     b.addEventListener("click", () => {
-      if (!sheet || !asked) return;
+      if (!sheet.done || !sheet.asked) return;
       const which = b.dataset.sheet as "handout" | "key";
       const format = b.dataset.format as bp.ExerciseFormat;
-      const r = asked;
+      const r = sheet.asked;
       const { ext, type } = EXTENSIONS[format];
       const name = `exercises-${r.topic}-d${r.difficulty}-seed${r.seed}${which === "key" ? "-key" : ""}.${ext}`;
-      hooks.download(name, new Blob([sheet[which][format]], { type }));
+      hooks.download(name, new Blob([sheet.done[which][format]], { type }));
     }),
   );
+}
+
+export function setupExercises(hooks: ExercisesHooks, timeLimitMs: number): void {
+  const sheet: Sheet = { done: null, asked: null };
+  const form: Form = { topic: $("ex-topic"), difficulty: $("ex-difficulty"), count: $("ex-count"), seed: $("ex-seed") };
+  form.topic.replaceChildren(new Option("all topics, mixed", "all"), ...bp.EXERCISE_TOPICS.map((t) => new Option(`${t}: ${bp.TOPIC_TITLES[t]}`, t)));
+  const runner = exercisesRunner(sheet, hooks, timeLimitMs);
+  $("ex-generate").addEventListener("click", () => {
+    sheet.asked = request(form);
+    runner.run({ kind: "exercises", request: sheet.asked });
+  });
+  listenKeyToggle();
+  listenDownloads(sheet, hooks);
 }

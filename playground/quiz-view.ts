@@ -60,6 +60,15 @@ function describe(c: bp.Cell): string {
   }
 }
 
+/** Why a report has no boxes to fill in, or null when it has. */
+function unfillable(r: bp.ExplainReport): string | null {
+  if (r.abstract) return "A program with abstract functions has no numbers to fill in.";
+  if (r.stages.length === 0) return "This program has no stages to work out.";
+  if (r.stages.length > MAX_QUIZ_STAGES)
+    return `This program has ${r.stages.length} stages, too many to fill in here (at most ${MAX_QUIZ_STAGES}): try a shorter one, or backprop check on the command line.`;
+  return null;
+}
+
 export class QuizView {
   private boxes = new Map<string, Box>();
   /** What was typed, per program and values, so that toggling or re-explaining the same input keeps it. */
@@ -95,13 +104,9 @@ export class QuizView {
     this.done = d;
     this.boxes = new Map();
     const r = d.report;
-    if (r.abstract || r.stages.length > MAX_QUIZ_STAGES || r.stages.length === 0) {
+    const why = unfillable(r);
+    if (why) {
       this.tables.replaceChildren();
-      const why = r.abstract
-        ? "A program with abstract functions has no numbers to fill in."
-        : r.stages.length === 0
-          ? "This program has no stages to work out."
-          : `This program has ${r.stages.length} stages, too many to fill in here (at most ${MAX_QUIZ_STAGES}): try a shorter one, or backprop check on the command line.`;
       this.say([why], "notice");
       this.onMistake(null);
       return;
@@ -109,40 +114,62 @@ export class QuizView {
     const cells = bp.answerCells(r);
     const typed = this.typed.get(this.key(d)) ?? new Map<string, string>();
     this.typed.set(this.key(d), typed);
-    const box = (c: bp.Cell): HTMLTableCellElement => {
-      const td = el("td", undefined, "quiz-cell");
-      const input = el("input");
-      input.type = "text";
-      input.autocomplete = "off";
-      input.spellcheck = false;
-      input.dataset.cell = c.key;
-      input.setAttribute("aria-label", describe(c));
-      input.value = typed.get(c.key) ?? "";
-      const mark = el("span", "", "mark");
-      mark.id = `quiz-mark-${this.boxes.size}`;
-      input.setAttribute("aria-describedby", mark.id);
-      input.addEventListener("input", () => {
-        if (input.value.trim() === "") typed.delete(c.key);
-        else typed.set(c.key, input.value);
-        this.check();
-      });
-      td.append(input, mark);
-      this.boxes.set(c.key, { cell: c, input, mark, td });
-      return td;
-    };
     const byKey = new Map(cells.map((c) => [c.key, c]));
+    const box = (c: bp.Cell) => this.box(c, typed);
+    const boxOf = (key: string) => box(byKey.get(key)!);
+    // Built in this order, so that the marks' ids count down the page.
+    const stages = this.stageTable(d, boxOf);
+    const edges = this.edgeTable(r, cells, box, boxOf);
+    const inputs = this.inputTable(r, boxOf);
+    this.tables.replaceChildren(...stages, ...edges, ...inputs);
+    if (typed.size > 0) this.check(0);
+    else this.intro();
+  }
 
-    // Forward values and stage gradients, one row per stage.
+  /** A box for one cell, filled with what was typed for it, checked as it is typed. */
+  private box(c: bp.Cell, typed: Map<string, string>): HTMLTableCellElement {
+    const td = el("td", undefined, "quiz-cell");
+    const input = el("input");
+    input.type = "text";
+    input.autocomplete = "off";
+    input.spellcheck = false;
+    input.dataset.cell = c.key;
+    input.setAttribute("aria-label", describe(c));
+    input.value = typed.get(c.key) ?? "";
+    const mark = el("span", "", "mark");
+    mark.id = `quiz-mark-${this.boxes.size}`;
+    input.setAttribute("aria-describedby", mark.id);
+    input.addEventListener("input", () => {
+      if (input.value.trim() === "") typed.delete(c.key);
+      else typed.set(c.key, input.value);
+      this.check();
+    });
+    td.append(input, mark);
+    this.boxes.set(c.key, { cell: c, input, mark, td });
+    return td;
+  }
+
+  /** Forward values and stage gradients, one row per stage. */
+  private stageTable(d: ExplainDone, box: (key: string) => HTMLTableCellElement): HTMLElement[] {
     const stages = this.table("Forward pass and the gradient of each stage", ["stage", "value", "gradient"]);
-    r.stages.forEach((s, i) => {
+    d.report.stages.forEach((s, i) => {
       const tr = stages.body.insertRow();
       tr.dataset.stage = s.name;
       const th = el("th");
       th.scope = "row";
       th.append(math(`${s.name} = ${d.stageLatex[i].equation}`, s.equation));
-      tr.append(th, box(byKey.get(`value:${s.name}`)!), box(byKey.get(`grad:${s.name}`)!));
+      tr.append(th, box(`value:${s.name}`), box(`grad:${s.name}`));
     });
-    // Each edge's local derivative, upstream gradient and contribution, in backward order.
+    return stages.wrap;
+  }
+
+  /** Each edge's local derivative, upstream gradient and contribution, in backward order. */
+  private edgeTable(
+    r: bp.ExplainReport,
+    cells: bp.Cell[],
+    box: (c: bp.Cell) => HTMLTableCellElement,
+    boxOf: (key: string) => HTMLTableCellElement,
+  ): HTMLElement[] {
     const edges = this.table("Backward pass, edge by edge", ["local derivative", "local", "upstream", "contribution"]);
     for (const c of cells) {
       if (c.kind !== "local") continue;
@@ -152,22 +179,24 @@ export class QuizView {
       const tag = c.label.match(/\(#\d+\)$/)?.[0];
       th.append(math(`\\dfrac{\\partial ${c.name}}{\\partial ${c.from}}`, `d${c.name}/d${c.from}`));
       if (tag) th.append(` ${tag}`);
-      const same = (kind: string) => byKey.get(c.key.replace(/^local:/, `${kind}:`))!;
+      const same = (kind: string) => c.key.replace(/^local:/, `${kind}:`);
       // An array stage's local derivative is a Jacobian the report does not hold (it applies a vector-Jacobian product): not asked.
       const local = r.edges[c.edge!].localValue === null ? el("td", "not asked (a Jacobian)", "quiz-na") : box(c);
-      tr.append(th, local, box(same("upstream")), box(same("contribution")));
+      tr.append(th, local, boxOf(same("upstream")), boxOf(same("contribution")));
     }
-    // The inputs' gradients, beside their given values.
+    return edges.wrap;
+  }
+
+  /** The inputs' gradients, beside their given values. */
+  private inputTable(r: bp.ExplainReport, box: (key: string) => HTMLTableCellElement): HTMLElement[] {
     const inputs = this.table("Gradients of the inputs", ["input", "value", "gradient"]);
     for (const n of r.inputs) {
       const tr = inputs.body.insertRow();
       const th = el("th", n);
       th.scope = "row";
-      tr.append(th, el("td", bp.fmtValue(r.inputValues[n])), box(byKey.get(`grad:${n}`)!));
+      tr.append(th, el("td", bp.fmtValue(r.inputValues[n])), box(`grad:${n}`));
     }
-    this.tables.replaceChildren(...stages.wrap, ...edges.wrap, ...inputs.wrap);
-    if (typed.size > 0) this.check(0);
-    else this.intro();
+    return inputs.wrap;
   }
 
   private intro(): void {

@@ -21,19 +21,12 @@ interface Run {
   elapsedMs: number;
 }
 
-export function setupTrain(): void {
-  const worker = new Worker(new URL("./train-worker.ts", import.meta.url), { type: "module" });
-  const send = (m: TrainRequest) => worker.postMessage(m);
-  const start = $<HTMLButtonElement>("train-start");
-  const stop = $<HTMLButtonElement>("train-stop");
-  const run: Run = { losses: [], accuracies: [], epochs: 3, stepsPerEpoch: 125, elapsedMs: 0 };
-  const running = (on: boolean) => {
-    start.disabled = on;
-    stop.disabled = !on;
-  };
-  // The plots and the speed line are redrawn at most ten times a second, in an animation frame, however
-  // fast steps arrive: the main thread stays free for the student's input. The end of an epoch or of the
-  // run is drawn at once.
+type Message<T extends TrainMessage["type"]> = Extract<TrainMessage, { type: T }>;
+
+/** The plots and the speed line are redrawn at most ten times a second, in an animation frame, however
+ * fast steps arrive: the main thread stays free for the student's input. The end of an epoch or of the
+ * run is drawn at once (`now`). */
+function redrawer(run: Run): (now?: boolean) => void {
   let frame = 0;
   let timer = 0;
   let drawnAt = -Infinity;
@@ -45,36 +38,51 @@ export function setupTrain(): void {
     drawCurves(run);
     showSpeed(run);
   };
-  const redraw = (now = false) => {
+  return (now = false) => {
     if (now) return paint();
     if (frame || timer) return;
     const wait = drawnAt + 100 - performance.now();
     if (wait <= 0) frame = requestAnimationFrame(paint);
     else timer = window.setTimeout(() => (frame = requestAnimationFrame(paint)), wait);
   };
+}
 
-  start.addEventListener("click", () => {
-    const epochs = Number($<HTMLInputElement>("epochs").value) || 3;
-    const batch = Number($<HTMLInputElement>("batch").value) || 64;
-    // The worker's first step says how many steps an epoch has; till then, 8,000 training digits' worth.
-    Object.assign(run, { losses: [], accuracies: [], epochs, stepsPerEpoch: Math.ceil(8000 / batch), elapsedMs: 0 });
-    const plot = $("loss-plot");
-    plot.dataset.firstLoss = "";
-    plot.dataset.steps = "0";
-    $("train-status").classList.remove("diverged");
-    $("train-speed").hidden = true;
-    running(true);
-    send({
-      type: "start",
-      url: new URL("digits.bin.gzip", document.baseURI).href,
-      hidden: Number($<HTMLInputElement>("hidden").value) || 64,
-      lr: Number($<HTMLInputElement>("lr").value) || 0.1,
-      batch,
-      epochs,
-      yield: yieldBy,
-    });
-    drawCurves(run);
+/** Start pressed: a fresh run with the form's settings. */
+function startRun(run: Run, send: (m: TrainRequest) => void, running: (on: boolean) => void): void {
+  const epochs = Number($<HTMLInputElement>("epochs").value) || 3;
+  const batch = Number($<HTMLInputElement>("batch").value) || 64;
+  // The worker's first step says how many steps an epoch has; till then, 8,000 training digits' worth.
+  Object.assign(run, { losses: [], accuracies: [], epochs, stepsPerEpoch: Math.ceil(8000 / batch), elapsedMs: 0 });
+  const plot = $("loss-plot");
+  plot.dataset.firstLoss = "";
+  plot.dataset.steps = "0";
+  $("train-status").classList.remove("diverged");
+  $("train-speed").hidden = true;
+  running(true);
+  send({
+    type: "start",
+    url: new URL("digits.bin.gzip", document.baseURI).href,
+    hidden: Number($<HTMLInputElement>("hidden").value) || 64,
+    lr: Number($<HTMLInputElement>("lr").value) || 0.1,
+    batch,
+    epochs,
+    yield: yieldBy,
   });
+  drawCurves(run);
+}
+
+export function setupTrain(): void {
+  const worker = new Worker(new URL("./train-worker.ts", import.meta.url), { type: "module" });
+  const send = (m: TrainRequest) => worker.postMessage(m);
+  const start = $<HTMLButtonElement>("train-start");
+  const stop = $<HTMLButtonElement>("train-stop");
+  const run: Run = { losses: [], accuracies: [], epochs: 3, stepsPerEpoch: 125, elapsedMs: 0 };
+  const running = (on: boolean) => {
+    start.disabled = on;
+    stop.disabled = !on;
+  };
+  const redraw = redrawer(run);
+  start.addEventListener("click", () => startRun(run, send, running));
   stop.addEventListener("click", () => send({ type: "stop" }));
   worker.onmessage = (e: MessageEvent<TrainMessage>) => show(e.data, run, running, redraw);
   // Redrawn at once on resize (before that frame is painted): a plot drawn for another width is letterboxed.
@@ -83,6 +91,34 @@ export function setupTrain(): void {
   drawCurves(run);
   setupProbabilities();
   setupDrawing(send);
+}
+
+/** The download's progress, as a bar and in MB. */
+function showLoading(m: Message<"loading">, status: HTMLElement, progress: HTMLProgressElement): void {
+  progress.hidden = false;
+  if (m.total) progress.value = Math.min(1, m.loaded / m.total);
+  else progress.removeAttribute("value"); // indeterminate: the server did not say how much
+  status.textContent = `Loading the digits… ${(m.loaded / 1e6).toFixed(1)}${m.total ? ` of ${(m.total / 1e6).toFixed(1)}` : ""} MB`;
+}
+
+/** The kernels the worker trains with, and how many threads are ready. */
+function showEngine(m: Message<"engine">): void {
+  const line = $("train-engine");
+  line.textContent = `Kernels: ${m.backend}, ${m.threads} thread${m.threads === 1 ? "" : "s"}${m.isolated ? "" : " (the page is not cross-origin isolated: one thread)"}`;
+  line.dataset.threads = String(m.threads);
+}
+
+/** New steps' losses: kept for the plot, the last one in the status line (and as data-* for tests). */
+function showSteps(m: Message<"steps">, run: Run, status: HTMLElement, plot: HTMLElement): void {
+  run.losses.push(...m.losses);
+  run.stepsPerEpoch = m.stepsPerEpoch;
+  run.elapsedMs = m.elapsedMs;
+  const step = m.first + m.losses.length - 1;
+  const loss = m.losses[m.losses.length - 1];
+  if (m.first === 1) plot.dataset.firstLoss = String(m.losses[0]);
+  plot.dataset.lastLoss = String(loss);
+  plot.dataset.steps = String(step);
+  status.textContent = `epoch ${m.epoch}, step ${step}, loss ${loss.toFixed(4)}`;
 }
 
 /** Shows one message from the worker. */
@@ -96,31 +132,16 @@ function show(m: TrainMessage, run: Run, running: (on: boolean) => void, redraw:
       progress.hidden = m.text !== "Loading the digits…";
       break;
     case "loading":
-      progress.hidden = false;
-      if (m.total) progress.value = Math.min(1, m.loaded / m.total);
-      else progress.removeAttribute("value"); // indeterminate: the server did not say how much
-      status.textContent = `Loading the digits… ${(m.loaded / 1e6).toFixed(1)}${m.total ? ` of ${(m.total / 1e6).toFixed(1)}` : ""} MB`;
+      showLoading(m, status, progress);
       break;
-    case "engine": {
-      const line = $("train-engine");
-      line.textContent = `Kernels: ${m.backend}, ${m.threads} thread${m.threads === 1 ? "" : "s"}${m.isolated ? "" : " (the page is not cross-origin isolated: one thread)"}`;
-      line.dataset.threads = String(m.threads);
+    case "engine":
+      showEngine(m);
       break;
-    }
-    case "steps": {
+    case "steps":
       progress.hidden = true;
-      run.losses.push(...m.losses);
-      run.stepsPerEpoch = m.stepsPerEpoch;
-      run.elapsedMs = m.elapsedMs;
-      const step = m.first + m.losses.length - 1;
-      const loss = m.losses[m.losses.length - 1];
-      if (m.first === 1) plot.dataset.firstLoss = String(m.losses[0]);
-      plot.dataset.lastLoss = String(loss);
-      plot.dataset.steps = String(step);
-      status.textContent = `epoch ${m.epoch}, step ${step}, loss ${loss.toFixed(4)}`;
+      showSteps(m, run, status, plot);
       redraw();
       break;
-    }
     case "epoch":
       if (m.testAccuracy === null) break; // no test split: nothing to plot
       run.accuracies.push(m.testAccuracy);

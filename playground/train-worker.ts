@@ -89,14 +89,94 @@ async function load(url: string): Promise<{ train: bp.Dataset; test: bp.Dataset 
   return bp.trainTestSplit(ds, 0.2, new bp.Rng(0));
 }
 
-async function train(req: Extract<Request, { type: "start" }>): Promise<void> {
-  stopping = false;
+type Start = Extract<Request, { type: "start" }>;
+
+/** The digits, loaded once per page; a failed download may be retried. */
+function digits(url: string): Promise<{ train: bp.Dataset; test: bp.Dataset }> {
   post({ type: "status", text: "Loading the digits…" });
-  data ??= load(req.url);
-  const { train, test } = await data.catch((err) => {
-    data = null; // a failed download may be retried
+  data ??= load(url);
+  return data.catch((err) => {
+    data = null;
     throw err;
   });
+}
+
+/** One training run's counters. Losses not yet reported are sent at most every REPORT_MS, and before any
+ * other message; gradient norms and the engine line go out a few times a second. */
+class Run {
+  step = 0;
+  private firstLoss = NaN;
+  private losses: number[] = [];
+  private epoch = 1;
+  private stepsPerEpoch = 1;
+  private readonly t0 = performance.now();
+  private reported = this.t0;
+  private normsAt = this.t0;
+  private engineAt = this.t0;
+
+  constructor(
+    private readonly net: bp.Sequential,
+    private readonly lr: number,
+  ) {}
+
+  elapsed(): number {
+    return performance.now() - this.t0;
+  }
+
+  report(): void {
+    const { step, losses, epoch, stepsPerEpoch } = this;
+    if (losses.length) post({ type: "steps", first: step - losses.length + 1, losses, epoch, stepsPerEpoch, elapsedMs: this.elapsed() });
+    this.losses = [];
+    this.reported = performance.now();
+  }
+
+  /** Training stopped: the losses so far, then the step and loss it diverged at. */
+  diverge(step: number, loss: number): void {
+    this.report();
+    post({ type: "diverged", step, loss, firstLoss: this.firstLoss, lr: this.lr, elapsedMs: this.elapsed() });
+  }
+
+  /** The next event of the library's loop, or null when it threw because the loss is not finite (that
+   * is divergence too, reported, not a crash). */
+  next(run: Generator<bp.TrainEvent, bp.History, void>): IteratorResult<bp.TrainEvent, bp.History> | null {
+    try {
+      return run.next();
+    } catch (err) {
+      const m = err instanceof Error ? /loss became (\S+) at/.exec(err.message) : null;
+      if (!m) throw err;
+      this.diverge(this.step + 1, Number(m[1]));
+      return null;
+    }
+  }
+
+  /** One optimizer step's loss; false when it diverged (training stops). */
+  onStep(e: bp.StepInfo): boolean {
+    this.step++;
+    if (this.step === 1) this.firstLoss = e.loss;
+    ({ epoch: this.epoch, stepsPerEpoch: this.stepsPerEpoch } = e);
+    this.losses.push(e.loss);
+    if (diverged(e.loss, this.firstLoss)) {
+      this.diverge(this.step, e.loss);
+      return false;
+    }
+    if (performance.now() - this.reported >= REPORT_MS) this.report();
+    // Norms a few times a second: a table that changes faster cannot be read anyway.
+    if (this.step === 1 || performance.now() - this.normsAt >= 250) {
+      post({ type: "norms", norms: bp.gradientNorms(this.net) });
+      this.normsAt = performance.now();
+    }
+    // The kernels' threads start while training runs: say how many are ready twice a second.
+    if (this.step === 1 || performance.now() - this.engineAt >= 500) {
+      post(engine());
+      this.engineAt = performance.now();
+    }
+    return true;
+  }
+}
+
+async function train(req: Start): Promise<void> {
+  stopping = false;
+  const { train, test } = await digits(req.url);
   post({ type: "status", text: "Training…" });
   const pause = yielders[req.yield];
   const rng = new bp.Rng(0);
@@ -105,65 +185,24 @@ async function train(req: Extract<Request, { type: "start" }>): Promise<void> {
   const opt = new bp.SGD(net.parameters(), { lr: req.lr, momentum: 0.9 });
   // The library's own training loop, driven one step at a time so that Stop and predictions are
   // answered between steps.
-  let step = 0;
-  let firstLoss = NaN;
-  const t0 = performance.now();
-  const elapsed = () => performance.now() - t0;
-  // Losses not yet reported, sent at most every REPORT_MS and before any other message.
-  let losses: number[] = [];
-  let epoch = 1;
-  let stepsPerEpoch = 1;
-  let reported = t0;
-  let normsAt = t0;
-  let engineAt = t0;
-  const report = () => {
-    if (losses.length) post({ type: "steps", first: step - losses.length + 1, losses, epoch, stepsPerEpoch, elapsedMs: elapsed() });
-    losses = [];
-    reported = performance.now();
-  };
-  const run = bp.trainSteps(net, train, { epochs: req.epochs, batchSize: req.batch, optimizer: opt, rng, test });
+  const run = new Run(net, req.lr);
+  const steps = bp.trainSteps(net, train, { epochs: req.epochs, batchSize: req.batch, optimizer: opt, rng, test });
   for (;;) {
-    let r: IteratorResult<bp.TrainEvent, bp.History>;
-    try {
-      r = run.next();
-    } catch (err) {
-      // trainSteps throws when the loss is not finite; that is divergence too, not a crash.
-      const m = err instanceof Error ? /loss became (\S+) at/.exec(err.message) : null;
-      if (!m) throw err;
-      report();
-      return post({ type: "diverged", step: step + 1, loss: Number(m[1]), firstLoss, lr: req.lr, elapsedMs: elapsed() });
-    }
+    const r = run.next(steps);
+    if (r === null) return;
     if (r.done) break;
     const e = r.value;
     if (e.kind === "epoch") {
-      report();
+      run.report();
       post({ type: "epoch", epoch: e.epoch, testAccuracy: e.testAccuracy });
       continue;
     }
-    step++;
-    if (step === 1) firstLoss = e.loss;
-    ({ epoch, stepsPerEpoch } = e);
-    losses.push(e.loss);
-    if (diverged(e.loss, firstLoss)) {
-      report();
-      return post({ type: "diverged", step, loss: e.loss, firstLoss, lr: req.lr, elapsedMs: elapsed() });
-    }
-    if (performance.now() - reported >= REPORT_MS) report();
-    // Norms a few times a second: a table that changes faster cannot be read anyway.
-    if (step === 1 || performance.now() - normsAt >= 250) {
-      post({ type: "norms", norms: bp.gradientNorms(net) });
-      normsAt = performance.now();
-    }
-    // The kernels' threads start while training runs: say how many are ready twice a second.
-    if (step === 1 || performance.now() - engineAt >= 500) {
-      post(engine());
-      engineAt = performance.now();
-    }
+    if (!run.onStep(e)) return;
     await pause();
     if (stopping) break;
   }
-  report();
-  post({ type: "done", stopped: stopping, elapsedMs: elapsed() });
+  run.report();
+  post({ type: "done", stopped: stopping, elapsedMs: run.elapsed() });
   reportEngine(20);
 }
 
