@@ -199,6 +199,13 @@ function texGate(s: string): string {
   return /^[a-z]{2,}$/.test(s) ? `\\mathrm{${s}}` : m;
 }
 
+/** TikZ coordinates of the figure (cm, y up) and how a part on or off a drawn path looks. */
+interface TikzPlace {
+  X: (x: number) => string;
+  Y: (y: number) => string;
+  look: (on: boolean, thick: string) => string;
+}
+
 export function toTikz(r: ExplainReport, graph: Graph = buildGraph(r), path?: PathEmphasis): string {
   const s = 0.02; // cm per SVG unit
   const X = (x: number) => (x * s).toFixed(2);
@@ -218,49 +225,58 @@ export function toTikz(r: ExplainReport, graph: Graph = buildGraph(r), path?: Pa
   ];
   // With a path drawn (--path), what is on it is thick and coloured, the rest faint.
   const look = (on: boolean, thick: string): string => (!path ? "" : on ? (thick ? `, ${thick}` : "") : `, opacity=${DIMMED}`);
-  for (const n of graph.nodes) {
-    const o = look(path?.nodes.has(n.id) ?? true, "draw=path, very thick");
-    if (n.kind === "output") lines.push(`  \\node[anchor=west] at (${X(n.x)},${Y(n.y)}) {$${tex(n.label)}$};`);
-    else if (n.kind === "input")
-      lines.push(
-        `  \\node[draw, rounded corners, fill=black!5${o}, minimum width=${(n.r * 0.4).toFixed(1)}mm, minimum height=${(n.h * 0.2).toFixed(1)}mm] (${n.id}) at (${X(n.x)},${Y(n.y)}) {$${tex(n.label)}$};`,
-      );
-    else {
-      lines.push(
-        `  \\node[draw, circle${o}, minimum size=${(n.r * 0.4).toFixed(1)}mm, inner sep=0pt] (${n.id}) at (${X(n.x)},${Y(n.y)}) {$${texGate(n.label)}$};`,
-      );
-      lines.push(`  \\node[stage${look(path?.nodes.has(n.id) ?? true, "")}, font=\\bfseries\\footnotesize, above=0.5mm] at (${n.id}.north) {${tex(n.id)}};`);
-    }
-    if (n.sum) lines.push(`  \\node[bwd, font=\\scriptsize, below=0.5mm] at (${n.id}.south) {$\\Sigma$ ${tex(n.sum)}};`);
-  }
-  graph.edges.forEach((e, i) => {
-    const o = look(path?.edges.has(i) ?? true, "path, very thick");
-    const faint = o.startsWith(", opacity") ? o : "";
-    const grad = e.computed ? `node[below, bwd] {${tex(e.grad)}}` : `node[below, gray, font=\\scriptsize\\itshape] {not computed}`;
-    const p = e.points;
-    const route = p
-      .map((pt, i) =>
-        i === 0
-          ? `(${X(pt.x)},${Y(pt.y)})`
-          : e.route === "orthogonal"
-            ? `-- (${X(pt.x)},${Y(pt.y)})`
-            : `.. controls (${X((p[i - 1].x + pt.x) / 2)},${Y(p[i - 1].y)}) and (${X((p[i - 1].x + pt.x) / 2)},${Y(pt.y)}) .. (${X(pt.x)},${Y(pt.y)})`,
-      )
-      .join(" ");
-    lines.push(`  \\draw[->${o}] ${route};`);
-    lines.push(`  \\path${faint ? `[${faint.slice(2)}]` : ""} (${X(e.label.x)},${Y(e.label.y)}) node[above, fwd] {${tex(e.value)}} ${grad};`);
-    // Where the SVG draws its grey ∂ label: the text ends at localAt, its baseline TEXT.localAbove above.
-    if (e.localLatex)
-      lines.push(
-        `  \\node[anchor=base east, gray${faint}, font=\\scriptsize, inner sep=0pt] at (${X(e.localAt.x)},${Y(e.localAt.y - TEXT.localAbove)}) {$\\partial\\, ${e.localLatex}$};`,
-      );
-  });
+  const place: TikzPlace = { X, Y, look };
+  for (const n of graph.nodes) lines.push(...tikzNode(n, path?.nodes.has(n.id) ?? true, place));
+  graph.edges.forEach((e, i) => lines.push(...tikzWire(e, path?.edges.has(i) ?? true, place)));
   if (path)
     lines.push(
       `  \\node[anchor=north west, path, font=\\small\\bfseries] at (0,${Y(graph.height + 4)}) {${tex(path.caption).replace(/→/g, "$\\to$").replace(/·/g, "$\\cdot$")}};`,
     );
   lines.push("\\end{tikzpicture}", "\\end{document}", "");
   return lines.join("\n");
+}
+
+function tikzNode(n: GraphNode, on: boolean, { X, Y, look }: TikzPlace): string[] {
+  const lines: string[] = [];
+  const o = look(on, "draw=path, very thick");
+  if (n.kind === "output") lines.push(`  \\node[anchor=west] at (${X(n.x)},${Y(n.y)}) {$${tex(n.label)}$};`);
+  else if (n.kind === "input")
+    lines.push(
+      `  \\node[draw, rounded corners, fill=black!5${o}, minimum width=${(n.r * 0.4).toFixed(1)}mm, minimum height=${(n.h * 0.2).toFixed(1)}mm] (${n.id}) at (${X(n.x)},${Y(n.y)}) {$${tex(n.label)}$};`,
+    );
+  else {
+    lines.push(
+      `  \\node[draw, circle${o}, minimum size=${(n.r * 0.4).toFixed(1)}mm, inner sep=0pt] (${n.id}) at (${X(n.x)},${Y(n.y)}) {$${texGate(n.label)}$};`,
+    );
+    lines.push(`  \\node[stage${look(on, "")}, font=\\bfseries\\footnotesize, above=0.5mm] at (${n.id}.north) {${tex(n.id)}};`);
+  }
+  if (n.sum) lines.push(`  \\node[bwd, font=\\scriptsize, below=0.5mm] at (${n.id}.south) {$\\Sigma$ ${tex(n.sum)}};`);
+  return lines;
+}
+
+function tikzWire(e: GraphEdge, on: boolean, { X, Y, look }: TikzPlace): string[] {
+  const lines: string[] = [];
+  const o = look(on, "path, very thick");
+  const faint = o.startsWith(", opacity") ? o : "";
+  const grad = e.computed ? `node[below, bwd] {${tex(e.grad)}}` : `node[below, gray, font=\\scriptsize\\itshape] {not computed}`;
+  const p = e.points;
+  const route = p
+    .map((pt, i) =>
+      i === 0
+        ? `(${X(pt.x)},${Y(pt.y)})`
+        : e.route === "orthogonal"
+          ? `-- (${X(pt.x)},${Y(pt.y)})`
+          : `.. controls (${X((p[i - 1].x + pt.x) / 2)},${Y(p[i - 1].y)}) and (${X((p[i - 1].x + pt.x) / 2)},${Y(pt.y)}) .. (${X(pt.x)},${Y(pt.y)})`,
+    )
+    .join(" ");
+  lines.push(`  \\draw[->${o}] ${route};`);
+  lines.push(`  \\path${faint ? `[${faint.slice(2)}]` : ""} (${X(e.label.x)},${Y(e.label.y)}) node[above, fwd] {${tex(e.value)}} ${grad};`);
+  // Where the SVG draws its grey ∂ label: the text ends at localAt, its baseline TEXT.localAbove above.
+  if (e.localLatex)
+    lines.push(
+      `  \\node[anchor=base east, gray${faint}, font=\\scriptsize, inner sep=0pt] at (${X(e.localAt.x)},${Y(e.localAt.y - TEXT.localAbove)}) {$\\partial\\, ${e.localLatex}$};`,
+    );
+  return lines;
 }
 
 function dotId(id: string): string {
