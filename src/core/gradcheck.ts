@@ -81,38 +81,8 @@ export function gradcheck(f: (...xs: Tensor[]) => Operand, inputs: readonly (Ten
       return s;
     });
   const reports: InputReport[] = xs.map((x, index) => {
-    const numeric = new Float64Array(x.size);
-    const d = x.data;
-    for (let i = 0; i < d.length; i++) {
-      const keep = d[i];
-      d[i] = keep + eps;
-      const fp = project();
-      d[i] = keep - eps;
-      const fm = project();
-      d[i] = keep;
-      numeric[i] = (fp - fm) / (2 * eps);
-    }
-    const a = analytic[index];
-    let maxAbs = 0;
-    let maxRel = 0;
-    let ok = true;
-    let worst = { position: -1, analytic: NaN, numeric: NaN };
-    let worstExcess = -Infinity;
-    for (let i = 0; i < a.length; i++) {
-      const err = Math.abs(a[i] - numeric[i]);
-      const scale = Math.max(Math.abs(a[i]), Math.abs(numeric[i]));
-      const rel = err / Math.max(scale, 1e-8);
-      const bad = !(err <= atol + rtol * Math.abs(numeric[i]));
-      if (bad) ok = false;
-      maxAbs = Math.max(maxAbs, Number.isNaN(err) ? Infinity : err);
-      maxRel = Math.max(maxRel, Number.isNaN(rel) ? Infinity : rel);
-      const excess = Number.isNaN(err) ? Infinity : err - (atol + rtol * Math.abs(numeric[i]));
-      if (excess > worstExcess) {
-        worstExcess = excess;
-        worst = { position: i, analytic: a[i], numeric: numeric[i] };
-      }
-    }
-    return { index, shape: x.shape, maxAbsError: maxAbs, maxRelError: maxRel, ok, worst, analytic: a, numeric };
+    const numeric = centralDifferences(x, project, eps);
+    return { index, shape: x.shape, ...compareGradients(analytic[index], numeric, atol, rtol), analytic: analytic[index], numeric };
   });
   const summary = reports
     .map(
@@ -127,4 +97,49 @@ export function gradcheck(f: (...xs: Tensor[]) => Operand, inputs: readonly (Ten
     inputs: reports,
     summary,
   };
+}
+
+/** d project / d x by central differences, one element of x nudged at a time (x is restored). */
+function centralDifferences(x: Tensor, project: () => number, eps: number): Float64Array {
+  const numeric = new Float64Array(x.size);
+  const d = x.data;
+  for (let i = 0; i < d.length; i++) {
+    const keep = d[i];
+    d[i] = keep + eps;
+    const fp = project();
+    d[i] = keep - eps;
+    const fm = project();
+    d[i] = keep;
+    numeric[i] = (fp - fm) / (2 * eps);
+  }
+  return numeric;
+}
+
+/** The errors of analytic gradients `a` against `numeric`, and the element furthest past the tolerance. */
+function compareGradients(
+  a: Float64Array,
+  numeric: Float64Array,
+  atol: number,
+  rtol: number,
+): Pick<InputReport, "maxAbsError" | "maxRelError" | "ok" | "worst"> {
+  let maxAbs = 0;
+  let maxRel = 0;
+  let ok = true;
+  let worst = { position: -1, analytic: NaN, numeric: NaN };
+  let worstExcess = -Infinity;
+  for (let i = 0; i < a.length; i++) {
+    const err = Math.abs(a[i] - numeric[i]);
+    const scale = Math.max(Math.abs(a[i]), Math.abs(numeric[i]));
+    const rel = err / Math.max(scale, 1e-8);
+    const bad = !(err <= atol + rtol * Math.abs(numeric[i]));
+    if (bad) ok = false;
+    maxAbs = Math.max(maxAbs, Number.isNaN(err) ? Infinity : err);
+    maxRel = Math.max(maxRel, Number.isNaN(rel) ? Infinity : rel);
+    const excess = Number.isNaN(err) ? Infinity : err - (atol + rtol * Math.abs(numeric[i]));
+    if (excess > worstExcess) {
+      worstExcess = excess;
+      worst = { position: i, analytic: a[i], numeric: numeric[i] };
+    }
+  }
+  return { maxAbsError: maxAbs, maxRelError: maxRel, ok, worst };
 }

@@ -193,101 +193,102 @@ interface Operand {
   expr: MExpr;
 }
 
+type Rule = (up: MExpr) => MExpr;
+
+/** What a stage's rules are written from: its operands, their shapes and the stage's own value. */
+interface RuleInput {
+  a: MExpr;
+  b: MExpr;
+  c: MExpr;
+  sa: Shape;
+  sb: Shape;
+  out: MExpr;
+}
+
 /**
  * The denominator-convention rule of stage `s` for each operand: ∂L/∂operand as a function of the
  * upstream ∂L/∂s. `out` is the stage's own value (tanh and exp reuse it). Throws NoMatrixForm for ops
  * and shapes the lecture has no rule for.
  */
-export function stageRules(s: Stage, ops: readonly Operand[], out: MExpr): ((up: MExpr) => MExpr)[] {
+export function stageRules(s: Stage, ops: readonly Operand[], out: MExpr): Rule[] {
   const [a, b, c] = ops.map((o) => o.expr);
   const sa = a ? shapeOf(a) : [];
   const sb = b ? shapeOf(b) : [];
-  switch (s.op) {
-    case "linear": {
-      // z = W x + b: the matrix product's rules on the upstream (summed back where b stretched W x), and b's.
-      const [dw, dx] = matmulRules(a, b);
-      const mm = shapeOf({ kind: "mm", left: a, right: b });
-      return [(up) => dw(sumTo(up, mm)), (up) => dx(sumTo(up, mm)), (up) => sumTo(up, shapeOf(c))];
-    }
-    case "softmax":
-      // s = softmax(z) over all elements: ∂L/∂z = s ⊙ (∂L/∂s − sum(s ⊙ ∂L/∂s)), the Jacobian diag(s) − s sᵀ applied.
-      return [(up) => had(out, { kind: "sub", left: up, right: { kind: "fn", fn: "sum", arg: had(out, up) } })];
-    case "mse": {
-      // mean((p − y)²) over n elements: ∂L/∂p = (2/n)(p − y) ∂L/∂L, and the negative for y.
-      const n = broadcastShape(sa, sb).reduce((x, y) => x * y, 1);
-      const d: MExpr = { kind: "sub", left: a, right: b };
-      return [(up) => sumTo(had(scale(2 / n, d), up), sa), (up) => neg(sumTo(had(scale(2 / n, d), up), sb))];
-    }
-    case "softmax_ce": {
-      // −sum(y ⊙ ln softmax(z)): ∂L/∂z = (softmax(z) sum(y) − y) ∂L/∂L (softmax(z) − y for a target summing to 1).
-      const sm: MExpr = { kind: "fn", fn: "softmax", arg: a };
-      return [
-        (up) => sumTo(had({ kind: "sub", left: had(sm, { kind: "fn", fn: "sum", arg: b }), right: b }, up), sa),
-        (up) => sumTo(had(neg({ kind: "fn", fn: "ln", arg: sm }), up), sb),
-      ];
-    }
-    case "id":
-      return [(up) => up];
-    case "neg":
-      return [(up) => neg(up)];
-    case "add":
-      return [(up) => sumTo(up, sa), (up) => sumTo(up, sb)];
-    case "sub":
-      return [(up) => sumTo(up, sa), (up) => neg(sumTo(up, sb))];
-    case "mul":
-      return [(up) => sumTo(mulBy(up, b), sa), (up) => sumTo(mulBy(up, a), sb)];
-    case "matmul":
-      return matmulRules(a, b);
-    case "div":
-      // a = x ⊘ y: ∂L/∂x = ∂L/∂a ⊘ y and ∂L/∂y = (−x ⊘ y²) ⊙ ∂L/∂a, each summed back where it broadcast.
-      return [(up) => sumTo(divide(up, b), sa), (up) => sumTo(had(neg(divide(a, { kind: "pow", arg: b, p: 2 })), up), sb)];
-    case "reciprocal":
-      // a = 1/x: ∂L/∂x = (−a²) ⊙ ∂L/∂a, that is −1/x² with the stage's own value.
-      return [(up) => had(neg({ kind: "pow", arg: out, p: 2 }), up)];
-    case "pow": {
-      // a = x^y: ∂L/∂x = y x^(y−1) ⊙ ∂L/∂a (p x^(p−1) for a number p) and ∂L/∂y = a ⊙ ln(x) ⊙ ∂L/∂a.
-      const p = b.kind === "num" ? b.value : null;
-      const dx = (up: MExpr): MExpr =>
-        p !== null
-          ? had(scale(p, p === 2 ? a : { kind: "pow", arg: a, p: p - 1 }), up)
-          : sumTo(had(had(b, { kind: "epow", left: a, right: { kind: "sub", left: b, right: { kind: "num", value: 1 } } }), up), sa);
-      return [dx, (up) => sumTo(had(had(out, { kind: "fn", fn: "ln", arg: a }), up), sb)];
-    }
-    case "relu":
-      return [(up) => had({ kind: "fn", fn: "step", arg: a }, up)];
-    case "tanh":
-      return [(up) => had({ kind: "sub", left: { kind: "num", value: 1 }, right: { kind: "pow", arg: out, p: 2 } }, up)];
-    case "sigmoid":
-      return [(up) => had({ kind: "fn", fn: "dsigmoid", arg: a }, up)];
-    case "erf":
-      return [(up) => had({ kind: "fn", fn: "derf", arg: a }, up)];
-    case "exp":
-      return [(up) => had(out, up)];
-    case "ln":
-      return [(up) => had({ kind: "fn", fn: "recip", arg: a }, up)];
-    case "sqrt":
-      return [(up) => had({ kind: "fn", fn: "halfRecip", arg: out }, up)];
-    case "sin":
-      return [(up) => had({ kind: "fn", fn: "cos", arg: a }, up)];
-    case "cos":
-      return [(up) => had(neg({ kind: "fn", fn: "sin", arg: a }), up)];
-    case "tan":
-      return [(up) => had({ kind: "add", left: { kind: "num", value: 1 }, right: { kind: "pow", arg: out, p: 2 } }, up)];
-    case "sign":
-    case "step":
-      // Flat on either side of 0 (the engine takes 0 at 0 too): no gradient flows back.
-      return [() => ({ kind: "zeros", shape: sa })];
-    case "abs":
-      return [(up) => had({ kind: "fn", fn: "sign", arg: a }, up)];
-    case "sum":
-    case "mean":
-      return [(up) => bcast(up, sa, s.op === "mean" ? sa.reduce((x, y) => x * y, 1) : 1)];
-    case "transpose":
-      // A vector's (or scalar's) transpose is itself, as NumPy's .T; an array's reverses its axes back.
-      return [(up) => (sa.length < 2 ? up : { kind: "T", arg: up })];
-    default:
-      throw new NoMatrixForm(`no matrix rule for ${s.op}`);
-  }
+  const rules = STAGE_RULES[s.op];
+  if (!rules) throw new NoMatrixForm(`no matrix rule for ${s.op}`);
+  return rules({ a, b, c, sa, sb, out });
+}
+
+/** The rules of the ops the lecture has a matrix form for; the rest have none. */
+const STAGE_RULES: Partial<Record<Stage["op"], (x: RuleInput) => Rule[]>> = {
+  linear: ({ a, b, c }) => {
+    // z = W x + b: the matrix product's rules on the upstream (summed back where b stretched W x), and b's.
+    const [dw, dx] = matmulRules(a, b);
+    const mm = shapeOf({ kind: "mm", left: a, right: b });
+    return [(up) => dw(sumTo(up, mm)), (up) => dx(sumTo(up, mm)), (up) => sumTo(up, shapeOf(c))];
+  },
+  // s = softmax(z) over all elements: ∂L/∂z = s ⊙ (∂L/∂s − sum(s ⊙ ∂L/∂s)), the Jacobian diag(s) − s sᵀ applied.
+  softmax: ({ out }) => [(up) => had(out, { kind: "sub", left: up, right: { kind: "fn", fn: "sum", arg: had(out, up) } })],
+  mse: ({ a, b, sa, sb }) => {
+    // mean((p − y)²) over n elements: ∂L/∂p = (2/n)(p − y) ∂L/∂L, and the negative for y.
+    const n = broadcastShape(sa, sb).reduce((x, y) => x * y, 1);
+    const d: MExpr = { kind: "sub", left: a, right: b };
+    return [(up) => sumTo(had(scale(2 / n, d), up), sa), (up) => neg(sumTo(had(scale(2 / n, d), up), sb))];
+  },
+  softmax_ce: ({ a, b, sa, sb }) => {
+    // −sum(y ⊙ ln softmax(z)): ∂L/∂z = (softmax(z) sum(y) − y) ∂L/∂L (softmax(z) − y for a target summing to 1).
+    const sm: MExpr = { kind: "fn", fn: "softmax", arg: a };
+    return [
+      (up) => sumTo(had({ kind: "sub", left: had(sm, { kind: "fn", fn: "sum", arg: b }), right: b }, up), sa),
+      (up) => sumTo(had(neg({ kind: "fn", fn: "ln", arg: sm }), up), sb),
+    ];
+  },
+  id: () => [(up) => up],
+  neg: () => [(up) => neg(up)],
+  add: ({ sa, sb }) => [(up) => sumTo(up, sa), (up) => sumTo(up, sb)],
+  sub: ({ sa, sb }) => [(up) => sumTo(up, sa), (up) => neg(sumTo(up, sb))],
+  mul: ({ a, b, sa, sb }) => [(up) => sumTo(mulBy(up, b), sa), (up) => sumTo(mulBy(up, a), sb)],
+  matmul: ({ a, b }) => matmulRules(a, b),
+  // a = x ⊘ y: ∂L/∂x = ∂L/∂a ⊘ y and ∂L/∂y = (−x ⊘ y²) ⊙ ∂L/∂a, each summed back where it broadcast.
+  div: ({ a, b, sa, sb }) => [(up) => sumTo(divide(up, b), sa), (up) => sumTo(had(neg(divide(a, { kind: "pow", arg: b, p: 2 })), up), sb)],
+  // a = 1/x: ∂L/∂x = (−a²) ⊙ ∂L/∂a, that is −1/x² with the stage's own value.
+  reciprocal: ({ out }) => [(up) => had(neg({ kind: "pow", arg: out, p: 2 }), up)],
+  pow: powRules,
+  relu: ({ a }) => [(up) => had({ kind: "fn", fn: "step", arg: a }, up)],
+  tanh: ({ out }) => [(up) => had({ kind: "sub", left: { kind: "num", value: 1 }, right: { kind: "pow", arg: out, p: 2 } }, up)],
+  sigmoid: ({ a }) => [(up) => had({ kind: "fn", fn: "dsigmoid", arg: a }, up)],
+  erf: ({ a }) => [(up) => had({ kind: "fn", fn: "derf", arg: a }, up)],
+  exp: ({ out }) => [(up) => had(out, up)],
+  ln: ({ a }) => [(up) => had({ kind: "fn", fn: "recip", arg: a }, up)],
+  sqrt: ({ out }) => [(up) => had({ kind: "fn", fn: "halfRecip", arg: out }, up)],
+  sin: ({ a }) => [(up) => had({ kind: "fn", fn: "cos", arg: a }, up)],
+  cos: ({ a }) => [(up) => had(neg({ kind: "fn", fn: "sin", arg: a }), up)],
+  tan: ({ out }) => [(up) => had({ kind: "add", left: { kind: "num", value: 1 }, right: { kind: "pow", arg: out, p: 2 } }, up)],
+  // Flat on either side of 0 (the engine takes 0 at 0 too): no gradient flows back.
+  sign: ({ sa }) => [() => ({ kind: "zeros", shape: sa })],
+  step: ({ sa }) => [() => ({ kind: "zeros", shape: sa })],
+  abs: ({ a }) => [(up) => had({ kind: "fn", fn: "sign", arg: a }, up)],
+  sum: ({ sa }) => [(up) => bcast(up, sa, 1)],
+  mean: ({ sa }) => [
+    (up) =>
+      bcast(
+        up,
+        sa,
+        sa.reduce((x, y) => x * y, 1),
+      ),
+  ],
+  // A vector's (or scalar's) transpose is itself, as NumPy's .T; an array's reverses its axes back.
+  transpose: ({ sa }) => [(up) => (sa.length < 2 ? up : { kind: "T", arg: up })],
+};
+
+/** a = x^y: ∂L/∂x = y x^(y−1) ⊙ ∂L/∂a (p x^(p−1) for a number p) and ∂L/∂y = a ⊙ ln(x) ⊙ ∂L/∂a. */
+function powRules({ a, b, sa, sb, out }: RuleInput): Rule[] {
+  const p = b.kind === "num" ? b.value : null;
+  const dx = (up: MExpr): MExpr =>
+    p !== null
+      ? had(scale(p, p === 2 ? a : { kind: "pow", arg: a, p: p - 1 }), up)
+      : sumTo(had(had(b, { kind: "epow", left: a, right: { kind: "sub", left: b, right: { kind: "num", value: 1 } } }), up), sa);
+  return [dx, (up) => sumTo(had(had(out, { kind: "fn", fn: "ln", arg: a }), up), sb)];
 }
 
 /** up ⊙ other, or k · up for a constant scalar factor. */
@@ -544,77 +545,86 @@ export function printM(e: MExpr, style: Style, out: string): string {
   return pr(e, style, out).s;
 }
 
-function pr(e: MExpr, st: Style, out: string): P {
-  const lx = st === "latex";
-  const sub = (x: MExpr) => pr(x, st, out);
-  switch (e.kind) {
-    case "var":
-      return e.up ? { s: partial(out, e.name, st), level: 2.5 } : { s: nameText(e.name, st), level: 5 };
-    case "ones":
-      return { s: e.shape.length === 0 || !lx ? "1" : "\\mathbf{1}", level: 5 };
-    case "zeros":
-      return { s: e.shape.length === 0 || !lx ? "0" : "\\mathbf{0}", level: 5 };
-    case "num":
-      return { s: String(e.value), level: e.value < 0 ? 1 : 5 };
-    case "const":
-      return { s: lx ? `\\texttt{${e.text}}` : e.text, level: 5 };
-    case "T":
-      return { s: `${paren(sub(e.arg), 5, st)}${lx ? "^\\top" : "ᵀ"}`, level: 4 };
-    case "mm": {
-      // Right-nested products print flat (Wᵀ W x); a product on the left keeps its parentheses ((W x) xᵀ).
-      const l = sub(e.left);
-      const r = sub(e.right);
-      const left = e.left.kind === "mm" ? paren(l, 9, st) : paren(l, 3, st);
-      // Two vectors: the dot product uᵀ v.
-      if (shapeOf(e.left).length === 1 && shapeOf(e.right).length === 1)
-        return { s: `${paren(l, 5, st)}${lx ? "^\\top" : "ᵀ"}${lx ? "\\," : " "}${paren(r, 3, st)}`, level: 3 };
-      return { s: `${left}${lx ? "\\," : " "}${paren(r, 3, st)}`, level: 3 };
-    }
-    case "had": {
-      const scalarSide = shapeOf(e.left).length === 0 || shapeOf(e.right).length === 0;
-      const op = scalarSide ? (lx ? " \\cdot " : " · ") : lx ? " \\odot " : " ⊙ ";
-      // A product inside ⊙ keeps its parentheses: (W2ᵀ δ2) ⊙ 1[z > 0], as the lecture writes it.
-      const side = (x: MExpr, min: number) => paren(sub(x), x.kind === "mm" ? 9 : min, st);
-      // A scalar multiple binds like a product: 2 (uᵀ v) · v.
-      return { s: `${side(e.left, 2)}${op}${side(e.right, 2.5)}`, level: scalarSide ? 3 : 2 };
-    }
-    case "div": {
-      // By a scalar, a plain division (the upstream ∂L/∂a in parentheses, so its slash stays its own).
-      if (shapeOf(e.right).length === 0) return { s: `${paren(sub(e.left), 3, st)} / ${paren(sub(e.right), 3.5, st)}`, level: 3 };
-      return { s: `${paren(sub(e.left), 2, st)}${lx ? " \\oslash " : " ⊘ "}${paren(sub(e.right), 2.5, st)}`, level: 2 };
-    }
-    case "epow": {
-      const exponent = sub(e.right);
-      const sup = lx ? `^{${exponent.s}}` : `^${paren(exponent, 5, st)}`;
-      return { s: `${paren(sub(e.left), 5, st)}${sup}`, level: 4 };
-    }
-    case "add":
-    case "sub":
-      return { s: `${paren(sub(e.left), 1, st)} ${e.kind === "add" ? "+" : lx ? "-" : "−"} ${paren(sub(e.right), e.kind === "add" ? 1 : 2, st)}`, level: 1 };
-    case "neg":
-      // −(x ⊘ y²) is (−x) ⊘ y²: no parentheses needed around a product or quotient.
-      return { s: `${lx ? "-" : "−"}${paren(sub(e.arg), e.arg.kind === "had" || e.arg.kind === "div" ? 2 : 2.5, st)}`, level: 1.5 };
-    case "scale": {
-      const a = sub(e.arg);
-      const gap = e.arg.kind === "ones" ? (lx ? " \\cdot " : "·") : e.arg.kind === "var" && !e.arg.up ? "" : lx ? "\\," : " ";
-      return { s: `${scalarText(e.k, st)}${gap}${paren(a, 3, st)}`, level: e.k < 0 ? 1.5 : 3 };
-    }
-    case "pow": {
-      const sup = lx ? `^{${e.p}}` : e.p === 2 ? "²" : e.p === 3 ? "³" : `^${e.p}`;
-      return { s: `${paren(sub(e.arg), 5, st)}${sup}`, level: 4 };
-    }
-    case "fn":
-      // LaTeX's Σ has no parentheses of its own and reaches rightwards: as any operand it takes some.
-      return { s: fnText(e.fn, sub(e.arg).s, st), level: e.fn === "sum" && st === "latex" ? 0.9 : 5 };
-    case "sumTo":
-      return { s: `${sumLabel(shapeOf(e.arg), e.shape, st)} ${paren(sub(e.arg), 2.5, st)}`, level: 3 };
-    case "bcast": {
-      const a = paren(sub(e.arg), 2.5, st);
-      const div = e.div === 1 ? "" : lx ? ` / ${e.div}` : ` / ${e.div}`;
-      return { s: `${a} ${lx ? "\\cdot" : "·"} 1${div}`, level: 2 };
-    }
-  }
+/** What every printer of a node needs: the style, the loss's name (for ∂L/∂a) and the printer of a subexpression. */
+interface PrintCtx {
+  st: Style;
+  lx: boolean;
+  out: string;
+  sub: (x: MExpr) => P;
 }
+
+type MPrinter<K extends MExpr["kind"]> = (e: MExpr & { kind: K }, c: PrintCtx) => P;
+
+function pr(e: MExpr, st: Style, out: string): P {
+  const c: PrintCtx = { st, lx: st === "latex", out, sub: (x) => pr(x, st, out) };
+  // The table is keyed by kind, so e has the kind its printer takes.
+  return (M_PRINTERS[e.kind] as MPrinter<MExpr["kind"]>)(e, c);
+}
+
+/** a + b and a − b. */
+const printSum: MPrinter<"add" | "sub"> = (e, { st, lx, sub }) => ({
+  s: `${paren(sub(e.left), 1, st)} ${e.kind === "add" ? "+" : lx ? "-" : "−"} ${paren(sub(e.right), e.kind === "add" ? 1 : 2, st)}`,
+  level: 1,
+});
+
+/** One printer for each kind of matrix expression. */
+const M_PRINTERS: { [K in MExpr["kind"]]: MPrinter<K> } = {
+  var: (e, { st, out }) => (e.up ? { s: partial(out, e.name, st), level: 2.5 } : { s: nameText(e.name, st), level: 5 }),
+  ones: (e, { lx }) => ({ s: e.shape.length === 0 || !lx ? "1" : "\\mathbf{1}", level: 5 }),
+  zeros: (e, { lx }) => ({ s: e.shape.length === 0 || !lx ? "0" : "\\mathbf{0}", level: 5 }),
+  num: (e) => ({ s: String(e.value), level: e.value < 0 ? 1 : 5 }),
+  const: (e, { lx }) => ({ s: lx ? `\\texttt{${e.text}}` : e.text, level: 5 }),
+  T: (e, { st, lx, sub }) => ({ s: `${paren(sub(e.arg), 5, st)}${lx ? "^\\top" : "ᵀ"}`, level: 4 }),
+  mm: (e, { st, lx, sub }) => {
+    // Right-nested products print flat (Wᵀ W x); a product on the left keeps its parentheses ((W x) xᵀ).
+    const l = sub(e.left);
+    const r = sub(e.right);
+    const left = e.left.kind === "mm" ? paren(l, 9, st) : paren(l, 3, st);
+    // Two vectors: the dot product uᵀ v.
+    if (shapeOf(e.left).length === 1 && shapeOf(e.right).length === 1)
+      return { s: `${paren(l, 5, st)}${lx ? "^\\top" : "ᵀ"}${lx ? "\\," : " "}${paren(r, 3, st)}`, level: 3 };
+    return { s: `${left}${lx ? "\\," : " "}${paren(r, 3, st)}`, level: 3 };
+  },
+  had: (e, { st, lx, sub }) => {
+    const scalarSide = shapeOf(e.left).length === 0 || shapeOf(e.right).length === 0;
+    const op = scalarSide ? (lx ? " \\cdot " : " · ") : lx ? " \\odot " : " ⊙ ";
+    // A product inside ⊙ keeps its parentheses: (W2ᵀ δ2) ⊙ 1[z > 0], as the lecture writes it.
+    const side = (x: MExpr, min: number) => paren(sub(x), x.kind === "mm" ? 9 : min, st);
+    // A scalar multiple binds like a product: 2 (uᵀ v) · v.
+    return { s: `${side(e.left, 2)}${op}${side(e.right, 2.5)}`, level: scalarSide ? 3 : 2 };
+  },
+  div: (e, { st, lx, sub }) => {
+    // By a scalar, a plain division (the upstream ∂L/∂a in parentheses, so its slash stays its own).
+    if (shapeOf(e.right).length === 0) return { s: `${paren(sub(e.left), 3, st)} / ${paren(sub(e.right), 3.5, st)}`, level: 3 };
+    return { s: `${paren(sub(e.left), 2, st)}${lx ? " \\oslash " : " ⊘ "}${paren(sub(e.right), 2.5, st)}`, level: 2 };
+  },
+  epow: (e, { st, lx, sub }) => {
+    const exponent = sub(e.right);
+    const sup = lx ? `^{${exponent.s}}` : `^${paren(exponent, 5, st)}`;
+    return { s: `${paren(sub(e.left), 5, st)}${sup}`, level: 4 };
+  },
+  add: printSum,
+  sub: printSum,
+  // −(x ⊘ y²) is (−x) ⊘ y²: no parentheses needed around a product or quotient.
+  neg: (e, { st, lx, sub }) => ({ s: `${lx ? "-" : "−"}${paren(sub(e.arg), e.arg.kind === "had" || e.arg.kind === "div" ? 2 : 2.5, st)}`, level: 1.5 }),
+  scale: (e, { st, lx, sub }) => {
+    const a = sub(e.arg);
+    const gap = e.arg.kind === "ones" ? (lx ? " \\cdot " : "·") : e.arg.kind === "var" && !e.arg.up ? "" : lx ? "\\," : " ";
+    return { s: `${scalarText(e.k, st)}${gap}${paren(a, 3, st)}`, level: e.k < 0 ? 1.5 : 3 };
+  },
+  pow: (e, { st, lx, sub }) => {
+    const sup = lx ? `^{${e.p}}` : e.p === 2 ? "²" : e.p === 3 ? "³" : `^${e.p}`;
+    return { s: `${paren(sub(e.arg), 5, st)}${sup}`, level: 4 };
+  },
+  // LaTeX's Σ has no parentheses of its own and reaches rightwards: as any operand it takes some.
+  fn: (e, { st, sub }) => ({ s: fnText(e.fn, sub(e.arg).s, st), level: e.fn === "sum" && st === "latex" ? 0.9 : 5 }),
+  sumTo: (e, { st, sub }) => ({ s: `${sumLabel(shapeOf(e.arg), e.shape, st)} ${paren(sub(e.arg), 2.5, st)}`, level: 3 }),
+  bcast: (e, { st, lx, sub }) => {
+    const a = paren(sub(e.arg), 2.5, st);
+    const div = e.div === 1 ? "" : lx ? ` / ${e.div}` : ` / ${e.div}`;
+    return { s: `${a} ${lx ? "\\cdot" : "·"} 1${div}`, level: 2 };
+  },
+};
 
 /** A scale factor; 1/n (mean's) as a fraction rather than 0.16666666666666666. */
 function scalarText(k: number, st: Style): string {

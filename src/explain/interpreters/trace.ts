@@ -67,73 +67,15 @@ const leaf = (t: bp.Tensor): bp.Tensor => new bp.Tensor(t.data, t.shape, null, t
  */
 export function traceProgram(staged: StagedProgram, given: ReadonlyMap<string, bp.Tensor>, print: (e: Expr) => string): Trace {
   return tracingPieces(() => {
-    const values = new Map<string, bp.Tensor>();
-    for (const name of staged.inputs) {
-      const t = given.get(name);
-      if (!t) throw new ExplainError(`missing value for input '${name}'`, { kind: "missing-input", name });
-      values.set(name, t);
-    }
-    const definedNames = new Set(staged.stages.filter((s) => s.userDefined).map((s) => s.name));
-    for (const [name, t] of given) {
-      if (definedNames.has(name)) {
-        throw new ExplainError(`'${name}' is defined in the program, so it cannot also be given a value`, { kind: "defined-input", name });
-      }
-      if (!values.has(name)) values.set(name, t);
-    }
-    const forward: {
-      stage: Stage;
-      refs: string[];
-      leaves: bp.Tensor[];
-      constants: (bp.Tensor | null)[];
-      out: bp.Tensor;
-      back: (ct: bp.Tensor) => bp.Tensor[];
-    }[] = [];
-    for (const s of staged.stages) {
-      const refs = refArgs(s);
-      const leaves = refs.map((r) => leaf(values.get(r)!));
-      // Array constants only: a scalar's y - 1 stays a number, which reads better (x^-0.5, not x^(0.5 - 1)).
-      const constants = s.args.map((a) => (a.kind === "const" && a.value.size !== 1 ? leaf(a.value) : null));
-      const held = constants.filter((c): c is bp.Tensor => c !== null);
-      try {
-        // The stage as a function of its references, then its array constants (both recorded).
-        const f = stageFunction(
-          s,
-          constants.map((c) => c !== null),
-        );
-        const [out, vjpAll] = bp.vjp(f, ...leaves, ...held);
-        const back = (ct: bp.Tensor) => vjpAll(ct).slice(0, refs.length);
-        forward.push({ stage: s, refs, leaves, constants, out, back });
-        values.set(s.name, plain(out));
-      } catch (e) {
-        throw new ExplainError(`in stage ${equationText(s, print)}: ${e instanceof Error ? e.message : String(e)}`);
-      }
-    }
+    const values = givenValues(staged, given);
+    const forward = forwardPass(staged, values, print);
     const outT = values.get(staged.output)!;
     if (outT.size !== 1) {
       throw new ExplainError(
         `the output ${staged.output} has shape ${bp.formatShape(outT.shape)}; gradients need a scalar output (wrap it in sum(...) or mean(...))`,
       );
     }
-    const grads = new Map<string, bp.Tensor | null>();
-    const edges: Edge[] = [];
-    const pending = new Map<string, bp.Tensor>([[staged.output, bp.onesLike(outT)]]);
-    const records: StageRecord[] = new Array(forward.length);
-    for (let i = forward.length - 1; i >= 0; i--) {
-      const f = forward[i];
-      const g = pending.get(f.stage.name) ?? null;
-      grads.set(f.stage.name, g);
-      const ct = leaf(g ?? bp.onesLike(f.out));
-      const vjp = f.back(ct);
-      records[i] = { stage: f.stage, refs: f.refs, leaves: f.leaves, constants: f.constants, out: f.out, ct, reached: g !== null, vjp };
-      f.refs.forEach((r, k) => {
-        const c = g ? plain(vjp[k]) : null;
-        edges.push({ from: r, to: f.stage.name, argIndex: k, contribution: c });
-        if (c) {
-          const prev = pending.get(r);
-          pending.set(r, prev ? bp.noGrad(() => bp.add(prev, c)) : c);
-        }
-      });
-    }
+    const { grads, edges, records, pending } = backwardPass(forward, staged.output, outT);
     for (const name of values.keys()) {
       if (grads.has(name)) continue;
       // An input the output does not use has gradient 0 (the seeds' z in g(x, y, z)).
@@ -141,6 +83,85 @@ export function traceProgram(staged: StagedProgram, given: ReadonlyMap<string, b
     }
     return { values, grads, edges, records };
   });
+}
+
+/** The inputs' values: every input given, and no value given for a name the program defines. */
+function givenValues(staged: StagedProgram, given: ReadonlyMap<string, bp.Tensor>): Map<string, bp.Tensor> {
+  const values = new Map<string, bp.Tensor>();
+  for (const name of staged.inputs) {
+    const t = given.get(name);
+    if (!t) throw new ExplainError(`missing value for input '${name}'`, { kind: "missing-input", name });
+    values.set(name, t);
+  }
+  const definedNames = new Set(staged.stages.filter((s) => s.userDefined).map((s) => s.name));
+  for (const [name, t] of given) {
+    if (definedNames.has(name)) {
+      throw new ExplainError(`'${name}' is defined in the program, so it cannot also be given a value`, { kind: "defined-input", name });
+    }
+    if (!values.has(name)) values.set(name, t);
+  }
+  return values;
+}
+
+/** One stage's forward run: what its record keeps, and its VJP to run on the way back. */
+interface ForwardStage {
+  stage: Stage;
+  refs: string[];
+  leaves: bp.Tensor[];
+  constants: (bp.Tensor | null)[];
+  out: bp.Tensor;
+  back: (ct: bp.Tensor) => bp.Tensor[];
+}
+
+/** Runs each stage once, recorded over fresh leaves; adds each stage's value to `values`. */
+function forwardPass(staged: StagedProgram, values: Map<string, bp.Tensor>, print: (e: Expr) => string): ForwardStage[] {
+  const forward: ForwardStage[] = [];
+  for (const s of staged.stages) {
+    const refs = refArgs(s);
+    const leaves = refs.map((r) => leaf(values.get(r)!));
+    // Array constants only: a scalar's y - 1 stays a number, which reads better (x^-0.5, not x^(0.5 - 1)).
+    const constants = s.args.map((a) => (a.kind === "const" && a.value.size !== 1 ? leaf(a.value) : null));
+    const held = constants.filter((c): c is bp.Tensor => c !== null);
+    try {
+      // The stage as a function of its references, then its array constants (both recorded).
+      const f = stageFunction(
+        s,
+        constants.map((c) => c !== null),
+      );
+      const [out, vjpAll] = bp.vjp(f, ...leaves, ...held);
+      const back = (ct: bp.Tensor) => vjpAll(ct).slice(0, refs.length);
+      forward.push({ stage: s, refs, leaves, constants, out, back });
+      values.set(s.name, plain(out));
+    } catch (e) {
+      throw new ExplainError(`in stage ${equationText(s, print)}: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
+  return forward;
+}
+
+/** The backward pass from `output` (value `outT`), stages in reverse; `pending` holds the sums reaching the inputs. */
+function backwardPass(forward: readonly ForwardStage[], output: string, outT: bp.Tensor) {
+  const grads = new Map<string, bp.Tensor | null>();
+  const edges: Edge[] = [];
+  const pending = new Map<string, bp.Tensor>([[output, bp.onesLike(outT)]]);
+  const records: StageRecord[] = new Array(forward.length);
+  for (let i = forward.length - 1; i >= 0; i--) {
+    const f = forward[i];
+    const g = pending.get(f.stage.name) ?? null;
+    grads.set(f.stage.name, g);
+    const ct = leaf(g ?? bp.onesLike(f.out));
+    const vjp = f.back(ct);
+    records[i] = { stage: f.stage, refs: f.refs, leaves: f.leaves, constants: f.constants, out: f.out, ct, reached: g !== null, vjp };
+    f.refs.forEach((r, k) => {
+      const c = g ? plain(vjp[k]) : null;
+      edges.push({ from: r, to: f.stage.name, argIndex: k, contribution: c });
+      if (c) {
+        const prev = pending.get(r);
+        pending.set(r, prev ? bp.noGrad(() => bp.add(prev, c)) : c);
+      }
+    });
+  }
+  return { grads, edges, records, pending };
 }
 
 /**

@@ -120,85 +120,95 @@ function wrap(p: Printed, min: number, lang: Lang): string {
   return lang === "latex" ? `\\left(${p.s}\\right)` : `(${p.s})`;
 }
 
+type Printer<K extends Expr["kind"]> = (e: Expr & { kind: K }, lang: Lang, o: PrintOptions) => Printed;
+
+/** One printer for each kind of expression node. */
+const PRINTERS: { [K in Expr["kind"]]: Printer<K> } = {
+  num: (e, lang) => formatNumber(e.value, lang),
+  const: (e, lang) => ({
+    s: lang === "python" ? `np.${e.name}` : lang === "ts" ? (e.name === "e" ? "Math.E" : "Math.PI") : lang === "latex" && e.name === "pi" ? "\\pi" : e.name,
+    level: 5,
+  }),
+  var: (e, lang) => ({ s: lang === "latex" ? latexVar(e.name) : e.name, level: 5 }),
+  array: (e, lang, o) => {
+    const items = e.items.map((i) => pr(i, lang, o).s).join(", ");
+    return { s: lang === "python" ? `np.array([${items}])` : `[${items}]`, level: 5 };
+  },
+  apply: (e, lang, o) => printApply(e, lang, o),
+  call: (e, lang, o) => printCall(e, lang, o),
+  neg: (e, lang, o) => {
+    const a = pr(e.arg, lang, o);
+    // -x^2 means -(x^2) everywhere but JavaScript, which rejects -x ** 2 (we print Math.pow there).
+    return { s: `-${wrap(a, a.s.startsWith("-") ? 5 : 2, lang)}`, level: 3 };
+  },
+  bin: (e, lang, o) => printBin(e, lang, o),
+};
+
 function pr(e: Expr, lang: Lang, o: PrintOptions): Printed {
-  switch (e.kind) {
-    case "num":
-      return formatNumber(e.value, lang);
-    case "const":
-      return {
-        s: lang === "python" ? `np.${e.name}` : lang === "ts" ? (e.name === "e" ? "Math.E" : "Math.PI") : lang === "latex" && e.name === "pi" ? "\\pi" : e.name,
-        level: 5,
-      };
-    case "var":
-      return { s: lang === "latex" ? latexVar(e.name) : e.name, level: 5 };
-    case "array": {
-      const items = e.items.map((i) => pr(i, lang, o).s).join(", ");
-      return { s: lang === "python" ? `np.array([${items}])` : `[${items}]`, level: 5 };
-    }
-    case "apply":
-      return printApply(e, lang, o);
-    case "call": {
-      const a = pr(e.arg, lang, o).s;
-      if (e.fn === "step" && o.indicators && (lang === "text" || lang === "latex")) return indicator(e.arg, ">", lang, o);
-      const printer = lang === "python" ? PY_FN(e.fn) : lang === "ts" ? TS_FN[e.fn] : lang === "latex" ? LATEX_FN(e.fn) : null;
-      if (printer) {
-        const s = printer(lang === "latex" && e.fn === "transpose" ? wrap(pr(e.arg, lang, o), 5, lang) : a);
-        return { s, level: lang === "latex" && e.fn === "exp" ? 4 : 5 };
-      }
-      return { s: `${e.fn}(${a})`, level: 5 };
-    }
-    case "neg": {
-      const a = pr(e.arg, lang, o);
-      // -x^2 means -(x^2) everywhere but JavaScript, which rejects -x ** 2 (we print Math.pow there).
-      return { s: `-${wrap(a, a.s.startsWith("-") ? 5 : 2, lang)}`, level: 3 };
-    }
-    case "bin": {
-      // 1 - step(u) is the other branch of a comparison: 1[u <= 0] (max's 1[a <= b]).
-      if (
-        o.indicators &&
-        (lang === "text" || lang === "latex") &&
-        e.op === "-" &&
-        e.left.kind === "num" &&
-        e.left.value === 1 &&
-        e.right.kind === "call" &&
-        e.right.fn === "step"
-      ) {
-        return indicator(e.right.arg, "<=", lang, o);
-      }
-      const l = pr(e.left, lang, o);
-      const r = pr(e.right, lang, o);
-      switch (e.op) {
-        case "+":
-        case "-":
-          return { s: `${wrap(l, 1, lang)} ${e.op} ${wrap(r, e.op === "-" ? 2 : 2, lang)}`, level: 1 };
-        case "*":
-        case "@": {
-          if (lang === "ts" && e.op === "@") throw new Error("matrix products have no plain-number TypeScript form");
-          const ls = wrap(l, 2, lang);
-          const rs = wrap(r, 4, lang);
-          if (e.op === "@") return { s: lang === "latex" ? `${ls} ${rs}` : `${ls} @ ${rs}`, level: 2 };
-          // Implicit multiplication for a coefficient: 2x, 4sin(y), 2(x + y).
-          // Not before an indicator: 2\mathbb{1}[...] reads as 21[...].
-          const implicit =
-            e.left.kind === "num" &&
-            e.left.value >= 0 &&
-            (lang === "text" || lang === "latex") &&
-            /^[A-Za-z(\\]/.test(rs) &&
-            !/^[eE]\d/.test(rs) &&
-            !rs.startsWith("\\mathbb");
-          if (implicit) return { s: `${ls}${rs}`, level: 2 };
-          return { s: `${ls} ${lang === "latex" ? "\\cdot" : "*"} ${rs}`, level: 2 };
-        }
-        case "/":
-          if (lang === "latex") return { s: `\\frac{${l.s}}{${r.s}}`, level: 5 };
-          return { s: `${wrap(l, 2, lang)} / ${wrap(r, 4, lang)}`, level: 2 };
-        case "^":
-          if (lang === "ts") return { s: `Math.pow(${l.s}, ${r.s})`, level: 5 };
-          if (lang === "latex") return { s: `{${wrap(l, 5, lang)}}^{${r.s}}`, level: 4 };
-          return { s: `${wrap(l, 5, lang)}${lang === "python" ? " ** " : "^"}${wrap(r, 5, lang)}`, level: 4 };
-      }
-    }
+  // The table is keyed by kind, so e has the kind its printer takes.
+  return (PRINTERS[e.kind] as Printer<Expr["kind"]>)(e, lang, o);
+}
+
+function printCall(e: Expr & { kind: "call" }, lang: Lang, o: PrintOptions): Printed {
+  const a = pr(e.arg, lang, o).s;
+  if (e.fn === "step" && o.indicators && (lang === "text" || lang === "latex")) return indicator(e.arg, ">", lang, o);
+  const printer = lang === "python" ? PY_FN(e.fn) : lang === "ts" ? TS_FN[e.fn] : lang === "latex" ? LATEX_FN(e.fn) : null;
+  if (printer) {
+    const s = printer(lang === "latex" && e.fn === "transpose" ? wrap(pr(e.arg, lang, o), 5, lang) : a);
+    return { s, level: lang === "latex" && e.fn === "exp" ? 4 : 5 };
   }
+  return { s: `${e.fn}(${a})`, level: 5 };
+}
+
+function printBin(e: Expr & { kind: "bin" }, lang: Lang, o: PrintOptions): Printed {
+  // 1 - step(u) is the other branch of a comparison: 1[u <= 0] (max's 1[a <= b]).
+  if (
+    o.indicators &&
+    (lang === "text" || lang === "latex") &&
+    e.op === "-" &&
+    e.left.kind === "num" &&
+    e.left.value === 1 &&
+    e.right.kind === "call" &&
+    e.right.fn === "step"
+  ) {
+    return indicator(e.right.arg, "<=", lang, o);
+  }
+  const l = pr(e.left, lang, o);
+  const r = pr(e.right, lang, o);
+  switch (e.op) {
+    case "+":
+    case "-":
+      return { s: `${wrap(l, 1, lang)} ${e.op} ${wrap(r, e.op === "-" ? 2 : 2, lang)}`, level: 1 };
+    case "*":
+    case "@":
+      return printProduct(e, l, r, lang);
+    case "/":
+      if (lang === "latex") return { s: `\\frac{${l.s}}{${r.s}}`, level: 5 };
+      return { s: `${wrap(l, 2, lang)} / ${wrap(r, 4, lang)}`, level: 2 };
+    case "^":
+      if (lang === "ts") return { s: `Math.pow(${l.s}, ${r.s})`, level: 5 };
+      if (lang === "latex") return { s: `{${wrap(l, 5, lang)}}^{${r.s}}`, level: 4 };
+      return { s: `${wrap(l, 5, lang)}${lang === "python" ? " ** " : "^"}${wrap(r, 5, lang)}`, level: 4 };
+  }
+}
+
+/** a * b and a @ b, with `l` and `r` the operands printed. */
+function printProduct(e: Expr & { kind: "bin" }, l: Printed, r: Printed, lang: Lang): Printed {
+  if (lang === "ts" && e.op === "@") throw new Error("matrix products have no plain-number TypeScript form");
+  const ls = wrap(l, 2, lang);
+  const rs = wrap(r, 4, lang);
+  if (e.op === "@") return { s: lang === "latex" ? `${ls} ${rs}` : `${ls} @ ${rs}`, level: 2 };
+  // Implicit multiplication for a coefficient: 2x, 4sin(y), 2(x + y).
+  // Not before an indicator: 2\mathbb{1}[...] reads as 21[...].
+  const implicit =
+    e.left.kind === "num" &&
+    e.left.value >= 0 &&
+    (lang === "text" || lang === "latex") &&
+    /^[A-Za-z(\\]/.test(rs) &&
+    !/^[eE]\d/.test(rs) &&
+    !rs.startsWith("\\mathbb");
+  if (implicit) return { s: `${ls}${rs}`, level: 2 };
+  return { s: `${ls} ${lang === "latex" ? "\\cdot" : "*"} ${rs}`, level: 2 };
 }
 
 const SUBSCRIPTS = "₀₁₂₃₄₅₆₇₈₉";

@@ -4,7 +4,7 @@
  * forward mode (SVG) the tangents above the values in violet.
  */
 import type { ExplainReport } from "../report/report.js";
-import { buildGraph, gateFontSize, outputId, TANGENT_LEGEND_X, TEXT, textWidth, type Graph, type GraphEdge } from "./graph.js";
+import { buildGraph, gateFontSize, outputId, TANGENT_LEGEND_X, TEXT, textWidth, type Graph, type GraphEdge, type GraphNode } from "./graph.js";
 import type { PathEmphasis } from "./path-figure.js";
 
 export const FORWARD_COLOR = "#1a7f37";
@@ -51,13 +51,13 @@ function titled(full: string, short: string, text: string): string {
   return full === short ? text : `<g><title>${xml(full)}</title>${text}</g>`;
 }
 
-/** Text offsets come from graph.ts (TEXT), where the layout places labels and geometry.ts checks them. */
-export function toSvg(r: ExplainReport, graph: Graph = buildGraph(r), path?: PathEmphasis): string {
+/** With a path drawn, what is not on it is wrapped in a faint group. */
+function dimmed(path: PathEmphasis | undefined, on: boolean, parts: string[]): string[] {
+  return path && !on ? [`<g opacity="${DIMMED}">`, ...parts, "</g>"] : parts;
+}
+
+function svgHeader(r: ExplainReport, W: number, H: number, path?: PathEmphasis): string[] {
   const out: string[] = [];
-  const W = Math.ceil(Math.max(graph.width, path ? textWidth(path.caption, 12, true) + 24 : 0));
-  const H = Math.ceil(graph.height) + 40 + (path ? CAPTION_H : 0);
-  // With a path drawn, what is not on it is wrapped in a faint group.
-  const dim = (on: boolean, parts: string[]): string[] => (path && !on ? [`<g opacity="${DIMMED}">`, ...parts, "</g>"] : parts);
   out.push(
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="DejaVu Sans, Helvetica, Arial, sans-serif">`,
   );
@@ -71,77 +71,85 @@ export function toSvg(r: ExplainReport, graph: Graph = buildGraph(r), path?: Pat
       `<defs><marker id="arrow-path" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="3.2" markerHeight="3.2" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="${PATH_COLOR}"/></marker></defs>`,
     );
   out.push(`<rect width="100%" height="100%" fill="#ffffff"/>`);
-  graph.edges.forEach((e, i) => {
-    const wire: string[] = [];
-    const stroke = path?.edges.has(i)
-      ? `stroke="${PATH_COLOR}" stroke-width="3.5" marker-end="url(#arrow-path)"`
-      : `stroke="#374151" stroke-width="1.5" marker-end="url(#arrow)"`;
-    wire.push(`<path d="${wirePath(e)}" fill="none" ${stroke}/>`);
-    const p = e.label;
-    // class and data attributes let a viewer reveal values stage by stage (the playground's stepping).
+  return out;
+}
+
+/** One wire: its path, the forward value above, the gradient below, the tangent and the local derivative. */
+function svgWire(e: GraphEdge, onPath: boolean): string[] {
+  const wire: string[] = [];
+  const stroke = onPath
+    ? `stroke="${PATH_COLOR}" stroke-width="3.5" marker-end="url(#arrow-path)"`
+    : `stroke="#374151" stroke-width="1.5" marker-end="url(#arrow)"`;
+  wire.push(`<path d="${wirePath(e)}" fill="none" ${stroke}/>`);
+  const p = e.label;
+  // class and data attributes let a viewer reveal values stage by stage (the playground's stepping).
+  wire.push(
+    titled(
+      e.valueFull,
+      e.value,
+      `<text class="fwd" data-from="${xml(e.from)}" x="${round(p.x)}" y="${round(p.y - TEXT.valueAbove)}" text-anchor="middle" font-size="13" fill="${FORWARD_COLOR}">${xml(e.value)}</text>`,
+    ),
+  );
+  wire.push(
+    e.computed
+      ? titled(
+          e.gradFull,
+          e.grad,
+          `<text class="bwd" data-to="${xml(e.to)}" x="${round(p.x)}" y="${round(p.y + TEXT.gradBelow)}" text-anchor="middle" font-size="13" fill="${BACKWARD_COLOR}">${xml(e.grad)}</text>`,
+        )
+      : `<text class="bwd" data-to="${xml(e.to)}" x="${round(p.x)}" y="${round(p.y + TEXT.gradBelow)}" text-anchor="middle" font-size="11" font-style="italic" fill="${MUTED}">not computed</text>`,
+  );
+  if (e.tangent !== undefined) {
     wire.push(
       titled(
-        e.valueFull,
-        e.value,
-        `<text class="fwd" data-from="${xml(e.from)}" x="${round(p.x)}" y="${round(p.y - TEXT.valueAbove)}" text-anchor="middle" font-size="13" fill="${FORWARD_COLOR}">${xml(e.value)}</text>`,
+        e.tangentFull ?? e.tangent,
+        e.tangent,
+        `<text class="tan" data-from="${xml(e.from)}" x="${round(p.x)}" y="${round(p.y - TEXT.tangentAbove)}" text-anchor="middle" font-size="13" fill="${TANGENT_COLOR}">${xml(e.tangent)}</text>`,
       ),
     );
-    wire.push(
-      e.computed
-        ? titled(
-            e.gradFull,
-            e.grad,
-            `<text class="bwd" data-to="${xml(e.to)}" x="${round(p.x)}" y="${round(p.y + TEXT.gradBelow)}" text-anchor="middle" font-size="13" fill="${BACKWARD_COLOR}">${xml(e.grad)}</text>`,
-          )
-        : `<text class="bwd" data-to="${xml(e.to)}" x="${round(p.x)}" y="${round(p.y + TEXT.gradBelow)}" text-anchor="middle" font-size="11" font-style="italic" fill="${MUTED}">not computed</text>`,
-    );
-    if (e.tangent !== undefined) {
-      wire.push(
-        titled(
-          e.tangentFull ?? e.tangent,
-          e.tangent,
-          `<text class="tan" data-from="${xml(e.from)}" x="${round(p.x)}" y="${round(p.y - TEXT.tangentAbove)}" text-anchor="middle" font-size="13" fill="${TANGENT_COLOR}">${xml(e.tangent)}</text>`,
-        ),
-      );
-    }
-    if (e.local) {
-      const lx = e.localAt.x;
-      const ly = e.localAt.y - TEXT.localAbove;
-      wire.push(`<text x="${round(lx)}" y="${round(ly)}" text-anchor="end" font-size="9" fill="${MUTED}">${xml(`∂ ${e.local}`)}</text>`);
-    }
-    out.push(...dim(path?.edges.has(i) ?? true, wire));
-  });
-  for (const n of graph.nodes) {
-    const start = out.length;
-    if (n.sum) {
-      const below = n.kind === "input" ? n.h / 2 : n.r;
-      out.push(
-        `<text class="bwd sum" data-to="${xml(n.id)}" x="${round(n.x)}" y="${round(n.y + below + TEXT.sumBelow)}" text-anchor="middle" font-size="11" fill="${BACKWARD_COLOR}">${xml(`Σ ${n.sum}`)}</text>`,
-      );
-    }
-    if (n.kind === "output")
-      out.push(`<text x="${round(n.x + 2)}" y="${round(n.y + 5)}" font-size="15" font-style="italic" fill="#111827">${xml(n.label)}</text>`);
-    else if (n.kind === "input") {
-      const edge = path?.nodes.has(n.id) ? `stroke="${PATH_COLOR}" stroke-width="3"` : `stroke="#374151"`;
-      out.push(
-        `<g><title>${xml(n.title)}</title><rect x="${round(n.x - n.r)}" y="${round(n.y - n.h / 2)}" width="${2 * n.r}" height="${round(n.h)}" rx="6" fill="#f3f4f6" ${edge}/>`,
-      );
-      out.push(
-        `<text x="${round(n.x)}" y="${round(n.y + 5)}" text-anchor="middle" font-size="15" font-style="italic" fill="#111827">${xml(n.label)}</text></g>`,
-      );
-    } else {
-      const ring = path?.nodes.has(n.id) ? `stroke="${PATH_COLOR}" stroke-width="3"` : `stroke="#111827" stroke-width="1.5"`;
-      out.push(
-        `<g class="gate" data-stage="${xml(n.id)}"><title>${xml(n.title)}</title><circle cx="${round(n.x)}" cy="${round(n.y)}" r="${n.r}" fill="#ffffff" ${ring}/>`,
-      );
-      const size = gateFontSize(n.label);
-      out.push(`<text x="${round(n.x)}" y="${round(n.y + size / 3)}" text-anchor="middle" font-size="${size}" fill="#111827">${xml(n.label)}</text>`);
-      out.push(
-        `<text x="${round(n.x)}" y="${round(n.y - n.r - TEXT.nameAbove)}" text-anchor="middle" font-size="12" font-weight="bold" fill="${STAGE_COLOR}">${xml(n.id)}</text></g>`,
-      );
-    }
-    out.push(...dim(path?.nodes.has(n.id) ?? true, out.splice(start)));
   }
+  if (e.local) {
+    const lx = e.localAt.x;
+    const ly = e.localAt.y - TEXT.localAbove;
+    wire.push(`<text x="${round(lx)}" y="${round(ly)}" text-anchor="end" font-size="9" fill="${MUTED}">${xml(`∂ ${e.local}`)}</text>`);
+  }
+  return wire;
+}
+
+/** One node: its gradient sum below, then the output's name, an input's box or a gate's circle and stage name. */
+function svgNode(n: GraphNode, onPath: boolean): string[] {
+  const out: string[] = [];
+  if (n.sum) {
+    const below = n.kind === "input" ? n.h / 2 : n.r;
+    out.push(
+      `<text class="bwd sum" data-to="${xml(n.id)}" x="${round(n.x)}" y="${round(n.y + below + TEXT.sumBelow)}" text-anchor="middle" font-size="11" fill="${BACKWARD_COLOR}">${xml(`Σ ${n.sum}`)}</text>`,
+    );
+  }
+  if (n.kind === "output")
+    out.push(`<text x="${round(n.x + 2)}" y="${round(n.y + 5)}" font-size="15" font-style="italic" fill="#111827">${xml(n.label)}</text>`);
+  else if (n.kind === "input") {
+    const edge = onPath ? `stroke="${PATH_COLOR}" stroke-width="3"` : `stroke="#374151"`;
+    out.push(
+      `<g><title>${xml(n.title)}</title><rect x="${round(n.x - n.r)}" y="${round(n.y - n.h / 2)}" width="${2 * n.r}" height="${round(n.h)}" rx="6" fill="#f3f4f6" ${edge}/>`,
+    );
+    out.push(`<text x="${round(n.x)}" y="${round(n.y + 5)}" text-anchor="middle" font-size="15" font-style="italic" fill="#111827">${xml(n.label)}</text></g>`);
+  } else {
+    const ring = onPath ? `stroke="${PATH_COLOR}" stroke-width="3"` : `stroke="#111827" stroke-width="1.5"`;
+    out.push(
+      `<g class="gate" data-stage="${xml(n.id)}"><title>${xml(n.title)}</title><circle cx="${round(n.x)}" cy="${round(n.y)}" r="${n.r}" fill="#ffffff" ${ring}/>`,
+    );
+    const size = gateFontSize(n.label);
+    out.push(`<text x="${round(n.x)}" y="${round(n.y + size / 3)}" text-anchor="middle" font-size="${size}" fill="#111827">${xml(n.label)}</text>`);
+    out.push(
+      `<text x="${round(n.x)}" y="${round(n.y - n.r - TEXT.nameAbove)}" text-anchor="middle" font-size="12" font-weight="bold" fill="${STAGE_COLOR}">${xml(n.id)}</text></g>`,
+    );
+  }
+  return out;
+}
+
+/** The path's caption (with --path) and the colour legend along the bottom. */
+function svgLegend(graph: Graph, H: number, path?: PathEmphasis): string[] {
+  const out: string[] = [];
   const legendY = H - TEXT.legendUp;
   if (path)
     out.push(`<text class="path-caption" x="12" y="${legendY - CAPTION_H}" font-size="12" fill="${PATH_COLOR}" font-weight="bold">${xml(path.caption)}</text>`);
@@ -149,6 +157,19 @@ export function toSvg(r: ExplainReport, graph: Graph = buildGraph(r), path?: Pat
   out.push(`<text x="220" y="${legendY}" font-size="11" fill="${BACKWARD_COLOR}">gradient (below each wire)</text>`);
   out.push(`<text x="400" y="${legendY}" font-size="11" fill="${MUTED}">∂ local derivative</text>`);
   if (graph.tangentLegend) out.push(`<text x="${TANGENT_LEGEND_X}" y="${legendY}" font-size="11" fill="${TANGENT_COLOR}">${xml(graph.tangentLegend)}</text>`);
+  return out;
+}
+
+/** Text offsets come from graph.ts (TEXT), where the layout places labels and geometry.ts checks them. */
+export function toSvg(r: ExplainReport, graph: Graph = buildGraph(r), path?: PathEmphasis): string {
+  const W = Math.ceil(Math.max(graph.width, path ? textWidth(path.caption, 12, true) + 24 : 0));
+  const H = Math.ceil(graph.height) + 40 + (path ? CAPTION_H : 0);
+  const out = svgHeader(r, W, H, path);
+  graph.edges.forEach((e, i) => {
+    out.push(...dimmed(path, path?.edges.has(i) ?? true, svgWire(e, path?.edges.has(i) ?? false)));
+  });
+  for (const n of graph.nodes) out.push(...dimmed(path, path?.nodes.has(n.id) ?? true, svgNode(n, path?.nodes.has(n.id) ?? false)));
+  out.push(...svgLegend(graph, H, path));
   out.push("</svg>");
   return out.join("\n") + "\n";
 }
@@ -178,6 +199,13 @@ function texGate(s: string): string {
   return /^[a-z]{2,}$/.test(s) ? `\\mathrm{${s}}` : m;
 }
 
+/** TikZ coordinates of the figure (cm, y up) and how a part on or off a drawn path looks. */
+interface TikzPlace {
+  X: (x: number) => string;
+  Y: (y: number) => string;
+  look: (on: boolean, thick: string) => string;
+}
+
 export function toTikz(r: ExplainReport, graph: Graph = buildGraph(r), path?: PathEmphasis): string {
   const s = 0.02; // cm per SVG unit
   const X = (x: number) => (x * s).toFixed(2);
@@ -197,49 +225,58 @@ export function toTikz(r: ExplainReport, graph: Graph = buildGraph(r), path?: Pa
   ];
   // With a path drawn (--path), what is on it is thick and coloured, the rest faint.
   const look = (on: boolean, thick: string): string => (!path ? "" : on ? (thick ? `, ${thick}` : "") : `, opacity=${DIMMED}`);
-  for (const n of graph.nodes) {
-    const o = look(path?.nodes.has(n.id) ?? true, "draw=path, very thick");
-    if (n.kind === "output") lines.push(`  \\node[anchor=west] at (${X(n.x)},${Y(n.y)}) {$${tex(n.label)}$};`);
-    else if (n.kind === "input")
-      lines.push(
-        `  \\node[draw, rounded corners, fill=black!5${o}, minimum width=${(n.r * 0.4).toFixed(1)}mm, minimum height=${(n.h * 0.2).toFixed(1)}mm] (${n.id}) at (${X(n.x)},${Y(n.y)}) {$${tex(n.label)}$};`,
-      );
-    else {
-      lines.push(
-        `  \\node[draw, circle${o}, minimum size=${(n.r * 0.4).toFixed(1)}mm, inner sep=0pt] (${n.id}) at (${X(n.x)},${Y(n.y)}) {$${texGate(n.label)}$};`,
-      );
-      lines.push(`  \\node[stage${look(path?.nodes.has(n.id) ?? true, "")}, font=\\bfseries\\footnotesize, above=0.5mm] at (${n.id}.north) {${tex(n.id)}};`);
-    }
-    if (n.sum) lines.push(`  \\node[bwd, font=\\scriptsize, below=0.5mm] at (${n.id}.south) {$\\Sigma$ ${tex(n.sum)}};`);
-  }
-  graph.edges.forEach((e, i) => {
-    const o = look(path?.edges.has(i) ?? true, "path, very thick");
-    const faint = o.startsWith(", opacity") ? o : "";
-    const grad = e.computed ? `node[below, bwd] {${tex(e.grad)}}` : `node[below, gray, font=\\scriptsize\\itshape] {not computed}`;
-    const p = e.points;
-    const route = p
-      .map((pt, i) =>
-        i === 0
-          ? `(${X(pt.x)},${Y(pt.y)})`
-          : e.route === "orthogonal"
-            ? `-- (${X(pt.x)},${Y(pt.y)})`
-            : `.. controls (${X((p[i - 1].x + pt.x) / 2)},${Y(p[i - 1].y)}) and (${X((p[i - 1].x + pt.x) / 2)},${Y(pt.y)}) .. (${X(pt.x)},${Y(pt.y)})`,
-      )
-      .join(" ");
-    lines.push(`  \\draw[->${o}] ${route};`);
-    lines.push(`  \\path${faint ? `[${faint.slice(2)}]` : ""} (${X(e.label.x)},${Y(e.label.y)}) node[above, fwd] {${tex(e.value)}} ${grad};`);
-    // Where the SVG draws its grey ∂ label: the text ends at localAt, its baseline TEXT.localAbove above.
-    if (e.localLatex)
-      lines.push(
-        `  \\node[anchor=base east, gray${faint}, font=\\scriptsize, inner sep=0pt] at (${X(e.localAt.x)},${Y(e.localAt.y - TEXT.localAbove)}) {$\\partial\\, ${e.localLatex}$};`,
-      );
-  });
+  const place: TikzPlace = { X, Y, look };
+  for (const n of graph.nodes) lines.push(...tikzNode(n, path?.nodes.has(n.id) ?? true, place));
+  graph.edges.forEach((e, i) => lines.push(...tikzWire(e, path?.edges.has(i) ?? true, place)));
   if (path)
     lines.push(
       `  \\node[anchor=north west, path, font=\\small\\bfseries] at (0,${Y(graph.height + 4)}) {${tex(path.caption).replace(/→/g, "$\\to$").replace(/·/g, "$\\cdot$")}};`,
     );
   lines.push("\\end{tikzpicture}", "\\end{document}", "");
   return lines.join("\n");
+}
+
+function tikzNode(n: GraphNode, on: boolean, { X, Y, look }: TikzPlace): string[] {
+  const lines: string[] = [];
+  const o = look(on, "draw=path, very thick");
+  if (n.kind === "output") lines.push(`  \\node[anchor=west] at (${X(n.x)},${Y(n.y)}) {$${tex(n.label)}$};`);
+  else if (n.kind === "input")
+    lines.push(
+      `  \\node[draw, rounded corners, fill=black!5${o}, minimum width=${(n.r * 0.4).toFixed(1)}mm, minimum height=${(n.h * 0.2).toFixed(1)}mm] (${n.id}) at (${X(n.x)},${Y(n.y)}) {$${tex(n.label)}$};`,
+    );
+  else {
+    lines.push(
+      `  \\node[draw, circle${o}, minimum size=${(n.r * 0.4).toFixed(1)}mm, inner sep=0pt] (${n.id}) at (${X(n.x)},${Y(n.y)}) {$${texGate(n.label)}$};`,
+    );
+    lines.push(`  \\node[stage${look(on, "")}, font=\\bfseries\\footnotesize, above=0.5mm] at (${n.id}.north) {${tex(n.id)}};`);
+  }
+  if (n.sum) lines.push(`  \\node[bwd, font=\\scriptsize, below=0.5mm] at (${n.id}.south) {$\\Sigma$ ${tex(n.sum)}};`);
+  return lines;
+}
+
+function tikzWire(e: GraphEdge, on: boolean, { X, Y, look }: TikzPlace): string[] {
+  const lines: string[] = [];
+  const o = look(on, "path, very thick");
+  const faint = o.startsWith(", opacity") ? o : "";
+  const grad = e.computed ? `node[below, bwd] {${tex(e.grad)}}` : `node[below, gray, font=\\scriptsize\\itshape] {not computed}`;
+  const p = e.points;
+  const route = p
+    .map((pt, i) =>
+      i === 0
+        ? `(${X(pt.x)},${Y(pt.y)})`
+        : e.route === "orthogonal"
+          ? `-- (${X(pt.x)},${Y(pt.y)})`
+          : `.. controls (${X((p[i - 1].x + pt.x) / 2)},${Y(p[i - 1].y)}) and (${X((p[i - 1].x + pt.x) / 2)},${Y(pt.y)}) .. (${X(pt.x)},${Y(pt.y)})`,
+    )
+    .join(" ");
+  lines.push(`  \\draw[->${o}] ${route};`);
+  lines.push(`  \\path${faint ? `[${faint.slice(2)}]` : ""} (${X(e.label.x)},${Y(e.label.y)}) node[above, fwd] {${tex(e.value)}} ${grad};`);
+  // Where the SVG draws its grey ∂ label: the text ends at localAt, its baseline TEXT.localAbove above.
+  if (e.localLatex)
+    lines.push(
+      `  \\node[anchor=base east, gray${faint}, font=\\scriptsize, inner sep=0pt] at (${X(e.localAt.x)},${Y(e.localAt.y - TEXT.localAbove)}) {$\\partial\\, ${e.localLatex}$};`,
+    );
+  return lines;
 }
 
 function dotId(id: string): string {

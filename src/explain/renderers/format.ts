@@ -198,6 +198,38 @@ export function formatTable(r: ExplainReport): string {
   const lines: string[] = [];
   const at = r.inputs.map((n) => `${n} = ${fmtValue(valueOfInput(r, n))}`).join(", ");
   lines.push(`${r.source.trim()}   at ${at}`, "");
+  pushAll(lines, forwardPassText(r));
+  lines.push("Backward pass (stages in reverse: contribution = upstream x local)");
+  pushAll(lines, table(edgeRows(r)));
+  lines.push("", "Gradients (contributions summed where an input fans out)");
+  pushAll(
+    lines,
+    gradientSums(r).map((l) => `  ${l}`),
+  );
+  pushAll(lines, pathsText(r));
+  pushAll(lines, symbolicText(r));
+  if (r.matrixDerivatives) {
+    lines.push("", "Matrix derivatives (denominator convention, checked against the gradients)");
+    pushAll(
+      lines,
+      matrixLines(r, "text").map((l) => `  ${l}`),
+    );
+  }
+  pushAll(lines, checkAndStepText(r));
+  pushAll(lines, forwardTableLines(r));
+  if (r.warnings.length) {
+    lines.push("", "Warnings");
+    pushAll(
+      lines,
+      r.warnings.map((w) => `  ! ${w}`),
+    );
+  }
+  return lines.join("\n");
+}
+
+/** The forward pass: the stage table (with short expansions as a column) and long expansions below it. */
+function forwardPassText(r: ExplainReport): string[] {
+  const lines: string[] = [];
   lines.push("Forward pass (one operation per stage)");
   // Short expansions are a column of the stage table (Table 1); long ones would stretch every row,
   // so they get a section of their own below it.
@@ -219,22 +251,12 @@ export function formatTable(r: ExplainReport): string {
     );
     lines.push("");
   }
-  lines.push("Backward pass (stages in reverse: contribution = upstream x local)");
-  pushAll(lines, table(edgeRows(r)));
-  lines.push("", "Gradients (contributions summed where an input fans out)");
-  pushAll(
-    lines,
-    gradientSums(r).map((l) => `  ${l}`),
-  );
-  pushAll(lines, pathsText(r));
-  pushAll(lines, symbolicText(r));
-  if (r.matrixDerivatives) {
-    lines.push("", "Matrix derivatives (denominator convention, checked against the gradients)");
-    pushAll(
-      lines,
-      matrixLines(r, "text").map((l) => `  ${l}`),
-    );
-  }
+  return lines;
+}
+
+/** The gradient check (--check) and the gradient-descent step (--step), where asked for. */
+function checkAndStepText(r: ExplainReport): string[] {
+  const lines: string[] = [];
   if (r.check) {
     lines.push("", "Gradient check (central differences, float64)");
     pushAll(
@@ -251,15 +273,7 @@ export function formatTable(r: ExplainReport): string {
     lines.push("", `One gradient-descent step (step size ${r.step.lr}: x -= step * gx)`);
     for (const u of r.step.updates) lines.push(`  ${u.name} = ${fmtValue(u.from)} -> ${fmtValue(u.to)}`);
   }
-  pushAll(lines, forwardTableLines(r));
-  if (r.warnings.length) {
-    lines.push("", "Warnings");
-    pushAll(
-      lines,
-      r.warnings.map((w) => `  ! ${w}`),
-    );
-  }
-  return lines.join("\n");
+  return lines;
 }
 
 /**

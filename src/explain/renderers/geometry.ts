@@ -5,7 +5,7 @@
  * Pure; the tests use it to keep figures readable. Text extents come from figureTexts (graph.ts),
  * which the SVG renderer draws; wire routes from wireRoute, which it draws too.
  */
-import { figureTexts, onWire, textBox, type Box, type Graph, type GraphEdge, type GraphNode, type Point } from "./graph.js";
+import { figureTexts, onWire, textBox, type Box, type FigureText, type Graph, type GraphEdge, type GraphNode, type Point } from "./graph.js";
 
 export interface FigureDefects {
   nodeNode: number;
@@ -131,6 +131,17 @@ function layerCount(g: Graph): number {
   return Math.max(0, ...g.nodes.map((n) => visit(n.id, new Set())));
 }
 
+/** What the defect checks look at: the figure's size, its node shapes, text boxes and wire polylines. */
+interface Scene {
+  g: Graph;
+  W: number;
+  H: number;
+  nodes: { id: string; shape: Shape }[];
+  shapeById: Map<string, Shape>;
+  texts: (FigureText & { box: Box })[];
+  wires: Point[][];
+}
+
 /** Counts the defects of a figure laid out by buildGraph (the SVG is graph.width by graph.height + 40). */
 export function figureDefects(g: Graph): FigureDefects {
   const d: FigureDefects = { nodeNode: 0, labelLabel: 0, labelNode: 0, labelWire: 0, labelOutside: 0, outOfBounds: 0, aspect: 0, details: [] };
@@ -140,61 +151,68 @@ export function figureDefects(g: Graph): FigureDefects {
   const shapeById = new Map(nodes.map((n) => [n.id, n.shape]));
   const texts = figureTexts(g).map((t) => ({ ...t, box: textBox(t) }));
   const wires = g.edges.map((e) => wirePolyline(e));
-  for (let i = 0; i < nodes.length; i++) {
-    for (let j = i + 1; j < nodes.length; j++) {
-      if (shapesMeet(nodes[i].shape, nodes[j].shape)) {
-        d.nodeNode++;
-        d.details.push(`node ${nodes[i].id} overlaps node ${nodes[j].id}`);
-      }
-    }
-    if (!inside(shapeBox(nodes[i].shape), W, H)) {
-      d.outOfBounds++;
-      d.details.push(`node ${nodes[i].id} is outside the drawing`);
-    }
-  }
-  for (let i = 0; i < texts.length; i++) {
-    const a = texts[i];
-    for (let j = i + 1; j < texts.length; j++) {
-      if (boxesOverlap(a.box, texts[j].box)) {
-        d.labelLabel++;
-        d.details.push(`label ${a.what} '${a.text}' overlaps label ${texts[j].what} '${texts[j].text}'`);
-      }
-    }
-    for (const n of nodes) {
-      if (!a.owners.includes(n.id) && shapeMeetsBox(n.shape, a.box)) {
-        d.labelNode++;
-        d.details.push(`label ${a.what} '${a.text}' lies on node ${n.id}`);
-      }
-    }
-    if (a.inside) {
-      const own = shapeById.get(a.owners[0]);
-      if (own && !shapeHoldsBox(own, a.box)) {
-        d.labelOutside++;
-        d.details.push(`label ${a.what} '${a.text}' is wider than its node`);
-      }
-    }
-    // A wire may touch its own labels, and node texts may touch the wires that end at their node.
-    g.edges.forEach((e, k) => {
-      if (a.what === "legend" || k === a.wire || (a.wire === undefined && (a.owners.includes(e.from) || a.owners.includes(e.to)))) return;
-      const p = wires[k];
-      for (let s = 1; s < p.length; s++) {
-        if (segmentMeetsBox(p[s - 1], p[s], a.box)) {
-          d.labelWire++;
-          d.details.push(`label ${a.what} '${a.text}' lies on the wire ${e.from} -> ${e.to}`);
-          return;
-        }
-      }
-    });
-    if (!inside(a.box, W, H)) {
-      d.outOfBounds++;
-      d.details.push(`label ${a.what} '${a.text}' is cut at the edge of the drawing`);
-    }
-  }
+  const scene: Scene = { g, W, H, nodes, shapeById, texts, wires };
+  for (let i = 0; i < nodes.length; i++) nodeDefects(d, scene, i);
+  for (let i = 0; i < texts.length; i++) textDefects(d, scene, i);
   if (W / H > MAX_ASPECT && layerCount(g) > FOLD_LAYERS) {
     d.aspect++;
     d.details.push(`the figure is ${W} by ${H}, wider than ${MAX_ASPECT}:1, though its ${layerCount(g)} layers could fold`);
   }
   return d;
+}
+
+/** Node i against the later nodes, and against the drawing's edges. */
+function nodeDefects(d: FigureDefects, { nodes, W, H }: Scene, i: number): void {
+  for (let j = i + 1; j < nodes.length; j++) {
+    if (shapesMeet(nodes[i].shape, nodes[j].shape)) {
+      d.nodeNode++;
+      d.details.push(`node ${nodes[i].id} overlaps node ${nodes[j].id}`);
+    }
+  }
+  if (!inside(shapeBox(nodes[i].shape), W, H)) {
+    d.outOfBounds++;
+    d.details.push(`node ${nodes[i].id} is outside the drawing`);
+  }
+}
+
+/** Text i against the later texts, the nodes, its own node, the wires and the drawing's edges. */
+function textDefects(d: FigureDefects, { g, W, H, nodes, shapeById, texts, wires }: Scene, i: number): void {
+  const a = texts[i];
+  for (let j = i + 1; j < texts.length; j++) {
+    if (boxesOverlap(a.box, texts[j].box)) {
+      d.labelLabel++;
+      d.details.push(`label ${a.what} '${a.text}' overlaps label ${texts[j].what} '${texts[j].text}'`);
+    }
+  }
+  for (const n of nodes) {
+    if (!a.owners.includes(n.id) && shapeMeetsBox(n.shape, a.box)) {
+      d.labelNode++;
+      d.details.push(`label ${a.what} '${a.text}' lies on node ${n.id}`);
+    }
+  }
+  if (a.inside) {
+    const own = shapeById.get(a.owners[0]);
+    if (own && !shapeHoldsBox(own, a.box)) {
+      d.labelOutside++;
+      d.details.push(`label ${a.what} '${a.text}' is wider than its node`);
+    }
+  }
+  // A wire may touch its own labels, and node texts may touch the wires that end at their node.
+  g.edges.forEach((e, k) => {
+    if (a.what === "legend" || k === a.wire || (a.wire === undefined && (a.owners.includes(e.from) || a.owners.includes(e.to)))) return;
+    const p = wires[k];
+    for (let s = 1; s < p.length; s++) {
+      if (segmentMeetsBox(p[s - 1], p[s], a.box)) {
+        d.labelWire++;
+        d.details.push(`label ${a.what} '${a.text}' lies on the wire ${e.from} -> ${e.to}`);
+        return;
+      }
+    }
+  });
+  if (!inside(a.box, W, H)) {
+    d.outOfBounds++;
+    d.details.push(`label ${a.what} '${a.text}' is cut at the edge of the drawing`);
+  }
 }
 
 /** Sum of all defect kinds. */

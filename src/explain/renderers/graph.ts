@@ -213,23 +213,30 @@ interface Wire {
  */
 export function buildGraph(r: ExplainReport): Graph {
   const OUT = outputId(r);
-  const stageBy = new Map(r.stages.map((s) => [s.name, s]));
-  const inputs = r.inputs.filter((n) => r.stages.some((s) => s.inputs.includes(n)));
   const wires: Wire[] = [];
   r.stages.forEach((s) => s.inputs.forEach((from, k) => wires.push({ from, to: s.name, argIndex: k })));
   wires.push({ from: r.output, to: OUT, argIndex: 0 });
+  const nodes = graphNodes(r, OUT, wires);
+  const edges = graphEdges(r, OUT, wires);
+  const graph: Graph = { nodes, edges, width: 0, height: 0 };
+  if (r.forward) addTangents(graph, r.forward);
+  if (edges.length > MAX_ELK_WIRES || layersSkipped(r) > MAX_ELK_SKIPPED) layoutOverview(graph);
+  else
+    layoutWithElk(
+      graph,
+      wires.map((w) => w.argIndex),
+    );
+  return graph;
+}
+
+/** The boxes of the inputs used, the gates of the stages and the output's name (`OUT`), not yet placed. */
+function graphNodes(r: ExplainReport, OUT: string, wires: readonly Wire[]): GraphNode[] {
+  const inputs = r.inputs.filter((n) => r.stages.some((s) => s.inputs.includes(n)));
   const outWires = new Map<string, Wire[]>();
   for (const w of wires) outWires.set(w.from, [...(outWires.get(w.from) ?? []), w]);
-  const fanout = (id: string) => outWires.get(id)?.length ?? 0;
   const stageIndex = new Map(r.stages.map((s, i) => [s.name, i]));
-  const fanSum = (id: string): string | null => {
-    if (fanout(id) < 2) return null;
-    const order = (to: string) => stageIndex.get(to) ?? 0;
-    const parts = r.edges.filter((e) => e.from === id && e.contribution !== null).sort((a, b) => order(a.to) - order(b.to) || a.argIndex - b.argIndex);
-    if (parts.length < 2) return null;
-    const total = own(r.inputValues, id) !== undefined ? (own(r.gradients, id) ?? null) : (stageBy.get(id)?.grad ?? null);
-    return `${sumText(parts.map((e) => wireText(e.contribution)))} = ${wireText(total ?? null)}`;
-  };
+  const fanout = (id: string) => outWires.get(id)?.length ?? 0;
+  const sum = (id: string) => fanSum(r, id, fanout(id), stageIndex);
   const nodes: GraphNode[] = [];
   for (const n of inputs) {
     const w = Math.max(2 * R, Math.ceil(textWidth(n, 15)) + 12);
@@ -242,19 +249,36 @@ export function buildGraph(r: ExplainReport): Graph {
       y: 0,
       r: w / 2,
       h: Math.max(32, 14 * fanout(n) + 6),
-      sum: fanSum(n),
+      sum: sum(n),
       span: null,
     });
   }
   for (const s of r.stages) {
     const label = gateLabel(s);
     const rr = gateRadius(label);
-    nodes.push({ id: s.name, kind: "stage", label, title: s.equation, x: 0, y: 0, r: rr, h: 2 * rr, sum: fanSum(s.name), span: s.span });
+    nodes.push({ id: s.name, kind: "stage", label, title: s.equation, x: 0, y: 0, r: rr, h: 2 * rr, sum: sum(s.name), span: s.span });
   }
   nodes.push({ id: OUT, kind: "output", label: r.output, title: `output ${r.output}`, x: 0, y: 0, r: 0, h: 0, sum: null, span: null });
+  return nodes;
+}
+
+/** Where a value feeds several wires (`fanout`), its gradient as the sum of their contributions, in stage order. */
+function fanSum(r: ExplainReport, id: string, fanout: number, stageIndex: ReadonlyMap<string, number>): string | null {
+  if (fanout < 2) return null;
+  const order = (to: string) => stageIndex.get(to) ?? 0;
+  const parts = r.edges.filter((e) => e.from === id && e.contribution !== null).sort((a, b) => order(a.to) - order(b.to) || a.argIndex - b.argIndex);
+  if (parts.length < 2) return null;
+  const k = stageIndex.get(id);
+  const total = own(r.inputValues, id) !== undefined ? (own(r.gradients, id) ?? null) : k !== undefined ? r.stages[k].grad : null;
+  return `${sumText(parts.map((e) => wireText(e.contribution)))} = ${wireText(total ?? null)}`;
+}
+
+/** One edge per wire with its value, gradient and local derivative texts, not yet routed. */
+function graphEdges(r: ExplainReport, OUT: string, wires: readonly Wire[]): GraphEdge[] {
+  const stageBy = new Map(r.stages.map((s) => [s.name, s]));
   const edgeBy = new Map(r.edges.map((e) => [`${e.to}#${e.argIndex}`, e]));
   const valueOf = (name: string): Value => own(r.inputValues, name) ?? stageBy.get(name)!.value;
-  const edges: GraphEdge[] = wires.map((w) => {
+  return wires.map((w) => {
     const e = w.to === OUT ? null : edgeBy.get(`${w.to}#${w.argIndex}`);
     const value = w.to === OUT ? r.value : valueOf(w.from);
     const grad = w.to === OUT ? 1 : (e?.contribution ?? null);
@@ -276,15 +300,6 @@ export function buildGraph(r: ExplainReport): Graph {
       route: "orthogonal",
     };
   });
-  const graph: Graph = { nodes, edges, width: 0, height: 0 };
-  if (r.forward) addTangents(graph, r.forward);
-  if (edges.length > MAX_ELK_WIRES || layersSkipped(r) > MAX_ELK_SKIPPED) layoutOverview(graph);
-  else
-    layoutWithElk(
-      graph,
-      wires.map((w) => w.argIndex),
-    );
-  return graph;
 }
 
 /** Forward mode: each wire carries its source's tangents (one per seed; several as a tuple, in seed order). */
@@ -748,71 +763,67 @@ const LOCAL_H = 0.8 * 9 + 0.25 * 9 + 1;
 /** The texts the SVG draws outside the nodes (wire labels, sums, stage names, output, legend). */
 export function figureTexts(g: Graph): FigureText[] {
   const out: FigureText[] = [];
-  g.edges.forEach((e, i) => {
-    const wire = `${e.from} -> ${e.to}`;
-    const owners = [e.from, e.to];
-    out.push({
-      text: e.value,
-      x: e.label.x,
-      y: e.label.y - TEXT.valueAbove,
-      anchor: "middle",
-      size: 13,
-      bold: false,
-      what: `value of ${wire}`,
-      owners,
-      wire: i,
-    });
-    out.push({
-      text: e.computed ? e.grad : "not computed",
-      x: e.label.x,
-      y: e.label.y + TEXT.gradBelow,
-      anchor: "middle",
-      size: e.computed ? 13 : 11,
-      bold: false,
-      what: `gradient of ${wire}`,
-      owners,
-      wire: i,
-    });
-    if (e.tangent !== undefined)
-      out.push({
-        text: e.tangent,
-        x: e.label.x,
-        y: e.label.y - TEXT.tangentAbove,
-        anchor: "middle",
-        size: 13,
-        bold: false,
-        what: `tangent of ${wire}`,
-        owners,
-        wire: i,
-      });
-    if (e.local)
-      out.push({
-        text: `∂ ${e.local}`,
-        x: e.localAt.x,
-        y: e.localAt.y - TEXT.localAbove,
-        anchor: "end",
-        size: 9,
-        bold: false,
-        what: `local derivative of ${wire}`,
-        owners: [e.to],
-        wire: i,
-      });
+  g.edges.forEach((e, i) => out.push(...wireTexts(e, i)));
+  for (const n of g.nodes) out.push(...nodeTexts(n));
+  out.push(...legendTexts(g));
+  return out;
+}
+
+/** Wire `i`'s value, gradient, tangent and local derivative. */
+function wireTexts(e: GraphEdge, i: number): FigureText[] {
+  const out: FigureText[] = [];
+  const wire = `${e.from} -> ${e.to}`;
+  const owners = [e.from, e.to];
+  const at = (text: string, dy: number, size: number, what: string): FigureText => ({
+    text,
+    x: e.label.x,
+    y: e.label.y + dy,
+    anchor: "middle",
+    size,
+    bold: false,
+    what: `${what} of ${wire}`,
+    owners,
+    wire: i,
   });
-  for (const n of g.nodes) {
-    if (n.sum) {
-      const below = n.kind === "input" ? n.h / 2 : n.r;
-      out.push({ text: `Σ ${n.sum}`, x: n.x, y: n.y + below + TEXT.sumBelow, anchor: "middle", size: 11, bold: false, what: `sum at ${n.id}`, owners: [n.id] });
-    }
-    if (n.kind === "output") out.push({ text: n.label, x: n.x + 2, y: n.y + 5, anchor: "start", size: 15, bold: false, what: "output", owners: [n.id] });
-    if (n.kind === "stage")
-      out.push({ text: n.id, x: n.x, y: n.y - n.r - TEXT.nameAbove, anchor: "middle", size: 12, bold: true, what: `name of ${n.id}`, owners: [n.id] });
-    if (n.kind === "stage") {
-      const size = gateFontSize(n.label);
-      out.push({ text: n.label, x: n.x, y: n.y + size / 3, anchor: "middle", size, bold: false, what: `operation of ${n.id}`, owners: [n.id], inside: true });
-    }
-    if (n.kind === "input")
-      out.push({ text: n.label, x: n.x, y: n.y + 5, anchor: "middle", size: 15, bold: false, what: `name of input ${n.id}`, owners: [n.id], inside: true });
+  out.push(at(e.value, -TEXT.valueAbove, 13, "value"));
+  out.push(at(e.computed ? e.grad : "not computed", TEXT.gradBelow, e.computed ? 13 : 11, "gradient"));
+  if (e.tangent !== undefined) out.push(at(e.tangent, -TEXT.tangentAbove, 13, "tangent"));
+  if (e.local)
+    out.push({
+      text: `∂ ${e.local}`,
+      x: e.localAt.x,
+      y: e.localAt.y - TEXT.localAbove,
+      anchor: "end",
+      size: 9,
+      bold: false,
+      what: `local derivative of ${wire}`,
+      owners: [e.to],
+      wire: i,
+    });
+  return out;
+}
+
+/** A node's sum below it, the output's name, a stage's name and operation, an input's name. */
+function nodeTexts(n: GraphNode): FigureText[] {
+  const out: FigureText[] = [];
+  if (n.sum) {
+    const below = n.kind === "input" ? n.h / 2 : n.r;
+    out.push({ text: `Σ ${n.sum}`, x: n.x, y: n.y + below + TEXT.sumBelow, anchor: "middle", size: 11, bold: false, what: `sum at ${n.id}`, owners: [n.id] });
   }
+  if (n.kind === "output") out.push({ text: n.label, x: n.x + 2, y: n.y + 5, anchor: "start", size: 15, bold: false, what: "output", owners: [n.id] });
+  if (n.kind === "stage")
+    out.push({ text: n.id, x: n.x, y: n.y - n.r - TEXT.nameAbove, anchor: "middle", size: 12, bold: true, what: `name of ${n.id}`, owners: [n.id] });
+  if (n.kind === "stage") {
+    const size = gateFontSize(n.label);
+    out.push({ text: n.label, x: n.x, y: n.y + size / 3, anchor: "middle", size, bold: false, what: `operation of ${n.id}`, owners: [n.id], inside: true });
+  }
+  if (n.kind === "input")
+    out.push({ text: n.label, x: n.x, y: n.y + 5, anchor: "middle", size: 15, bold: false, what: `name of input ${n.id}`, owners: [n.id], inside: true });
+  return out;
+}
+
+/** The legend along the bottom. */
+function legendTexts(g: Graph): FigureText[] {
   const legendY = Math.ceil(g.height) + 40 - TEXT.legendUp;
   const legend: [string, number][] = [
     ["forward value (above each wire)", 12],
@@ -820,8 +831,7 @@ export function figureTexts(g: Graph): FigureText[] {
     ["∂ local derivative", 400],
     ...(g.tangentLegend ? ([[g.tangentLegend, TANGENT_LEGEND_X]] as [string, number][]) : []),
   ];
-  for (const [text, x] of legend) out.push({ text, x, y: legendY, anchor: "start", size: 11, bold: false, what: "legend", owners: ["legend"] });
-  return out;
+  return legend.map(([text, x]) => ({ text, x, y: legendY, anchor: "start", size: 11, bold: false, what: "legend", owners: ["legend"] }));
 }
 
 function nodeBox(n: GraphNode): Box {

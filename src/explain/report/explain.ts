@@ -120,33 +120,65 @@ export function explainAll(source: string, given: ReadonlyMap<string, bp.Tensor>
   const program = parseProgram(source);
   const staged = stageProgram(program, new Set(given.keys()), options.granularity);
   const abstract = abstractFunctions(staged);
-  if (abstract.length > 0 && options.check) throw new ExplainError(abstractError(abstract, "the gradient check", false));
-  if (abstract.length > 0 && options.forward) throw new ExplainError(abstractError(abstract, "forward mode", false));
-  if (abstract.length > 0 && options.step !== undefined) throw new ExplainError(abstractError(abstract, "a gradient-descent step", false));
+  refuseAbstract(abstract, options);
   // A program with abstract functions has no values: it is traced at placeholder points (NaN), which
   // the one trace records all the same, and its numbers are left out of the report (see blankNumbers).
   const at = abstract.length > 0 ? abstractPoint(staged, given) : given;
-  const eq = (s: Stage) => `${s.name} = ${printText(s.expr)}`;
   const ev = traceProgram(staged, at, printText);
   const taken = new Set<string>([...ev.values.keys()]);
   const gName = (n: string) => gradName(n, taken);
   const locals = new Map<string, LocalInfo>();
   for (const r of ev.records) locals.set(r.stage.name, localDerivatives(r, gName));
-  const outT = ev.values.get(staged.output)!;
+  const report = baseReport(source, options, staged, ev, locals, at);
+  const inputNames = report.inputs;
+  if (report.scalar) {
+    // One set of expansions serves the expansion column and the full derivatives.
+    const exps = stageExpansions(staged);
+    addDerivatives(report, staged, ev, locals, inputNames, abstract, options, exps);
+    addExpansions(report, staged, exps);
+  } else addMatrixForms(report, staged, ev);
+  if (options.check) {
+    report.check = checkGradients(staged, given, inputNames, ev.grads);
+    report.checkCost = checkCost(report);
+  }
+  if (options.step !== undefined) report.step = stepReport(options.step, inputNames, given, ev.grads);
+  const work = workDone() - work0;
+  report.ops = { ...numericOps(report), symbolic: work };
+  if (options.forward) report.forward = forwardReport(report, staged, ev.values, options.forward.seeds);
+  if (abstract.length > 0) blankNumbers(report, abstract, given);
+  if (report.scalar) report.paths = gradientPaths(report, options.pathLimit ?? PATH_LIMIT);
+  return { report, work, staged, values: ev.values, grads: ev.grads, trace: ev };
+}
+
+/** What needs numbers (the check, forward mode, a descent step) cannot be asked of abstract functions. */
+function refuseAbstract(abstract: readonly string[], options: ExplainOptions): void {
+  if (abstract.length > 0 && options.check) throw new ExplainError(abstractError(abstract, "the gradient check", false));
+  if (abstract.length > 0 && options.forward) throw new ExplainError(abstractError(abstract, "forward mode", false));
+  if (abstract.length > 0 && options.step !== undefined) throw new ExplainError(abstractError(abstract, "a gradient-descent step", false));
+}
+
+/** The report's values, gradients, stage and edge rows and warnings: what every explanation has. */
+function baseReport(
+  source: string,
+  options: ExplainOptions,
+  staged: StagedProgram,
+  ev: Trace,
+  locals: Map<string, LocalInfo>,
+  at: ReadonlyMap<string, bp.Tensor>,
+): ExplainReport {
+  const eq = (s: Stage) => `${s.name} = ${printText(s.expr)}`;
   const inputNames = [...at.keys()];
-  const scalar = staged.inputs.every((n) => at.get(n)!.size === 1);
   const stages = stageReports(staged, ev, locals, eq);
   const edges = edgeReports(staged, ev, locals);
-  const gradients = namedRecord(inputNames.map((n) => [n, toValue(ev.grads.get(n)!)] as const));
   const report: ExplainReport = {
     source,
     granularity: options.granularity ?? DEFAULT_GRANULARITY,
     inputs: inputNames,
     inputValues: namedRecord(inputNames.map((n) => [n, toValue(at.get(n)!)] as const)),
     output: staged.output,
-    scalar,
-    value: toValue(outT),
-    gradients,
+    scalar: staged.inputs.every((n) => at.get(n)!.size === 1),
+    value: toValue(ev.values.get(staged.output)!),
+    gradients: namedRecord(inputNames.map((n) => [n, toValue(ev.grads.get(n)!)] as const)),
     stages,
     edges,
     warnings: warningsFor(staged, ev.values, locals, ev.grads, eq),
@@ -158,33 +190,24 @@ export function explainAll(source: string, given: ReadonlyMap<string, bp.Tensor>
     report.warnings.push(nonFinite.warning);
     report.backwardNonFinite = nonFinite.flag;
   }
-  if (scalar) {
-    // One set of expansions serves the expansion column and the full derivatives.
-    const exps = stageExpansions(staged);
-    addDerivatives(report, staged, ev, locals, inputNames, abstract, options, exps);
-    addExpansions(report, staged, exps);
-  } else addMatrixForms(report, staged, ev);
-  if (options.check) {
-    report.check = checkGradients(staged, given, inputNames, ev.grads);
-    report.checkCost = checkCost(report);
-  }
-  if (options.step !== undefined) {
-    const lr = options.step;
-    report.step = {
-      lr,
-      updates: inputNames.map((n) => ({
-        name: n,
-        from: toValue(given.get(n)!),
-        to: toValue(bp.sub(given.get(n)!, bp.mul(ev.grads.get(n)!, lr))),
-      })),
-    };
-  }
-  const work = workDone() - work0;
-  report.ops = { ...numericOps(report), symbolic: work };
-  if (options.forward) report.forward = forwardReport(report, staged, ev.values, options.forward.seeds);
-  if (abstract.length > 0) blankNumbers(report, abstract, given);
-  if (scalar) report.paths = gradientPaths(report, options.pathLimit ?? PATH_LIMIT);
-  return { report, work, staged, values: ev.values, grads: ev.grads, trace: ev };
+  return report;
+}
+
+/** One gradient-descent step of size `lr` from the given values. */
+function stepReport(
+  lr: number,
+  inputNames: readonly string[],
+  given: ReadonlyMap<string, bp.Tensor>,
+  grads: Trace["grads"],
+): NonNullable<ExplainReport["step"]> {
+  return {
+    lr,
+    updates: inputNames.map((n) => ({
+      name: n,
+      from: toValue(given.get(n)!),
+      to: toValue(bp.sub(given.get(n)!, bp.mul(grads.get(n)!, lr))),
+    })),
+  };
 }
 
 /**

@@ -104,19 +104,8 @@ export function checkWork(ex: Explanation, answer: Answer, options: CheckWorkOpt
     if (entry) res.where = entry.where;
     let value = entry?.value ?? fromEarlier ?? truth;
     if (entry && truth !== null) {
-      if (closeValue(entry.value, truth, tol)) res.verdict = "right";
-      else if (fromEarlier !== null && closeValue(entry.value, fromEarlier, tol) && inherited !== undefined) {
-        res.verdict = "carried";
-        res.carriedFrom = inherited;
-      } else if (swapPartner(results, cell)) {
-        // The upstream half of a swap already reported on the edge's local derivative.
-        res.verdict = "carried";
-        res.carriedFrom = swapPartner(results, cell);
-      } else {
-        res.verdict = "wrong";
-        res.mistake = diagnose(ctx, cell, entry.value, fromEarlier ?? truth, truth, entry.where);
-        mistakes.push(res.mistake);
-      }
+      judge(res, entry, truth, inherited, results, ctx);
+      if (res.mistake) mistakes.push(res.mistake);
     } else if (entry) {
       // No true value to compare with (an array stage's local derivative): not checked.
       value = entry.value;
@@ -138,6 +127,33 @@ export function checkWork(ex: Explanation, answer: Answer, options: CheckWorkOpt
   for (const c of results) counts[c.verdict]++;
   const first = mistakes[0] ?? null;
   return { correct: counts.wrong + counts.carried === 0, first, mistakes, cells: results, counts, tolerance: tol, summary: summaryLine(counts, first) };
+}
+
+/**
+ * The verdict on a given value with a true one: right, carried (it matches the student's own earlier
+ * values, or is the upstream half of a swap), or wrong with its diagnosis.
+ */
+function judge(
+  res: CellResult,
+  entry: Answer["entries"][number],
+  truth: Value,
+  inherited: string | undefined,
+  results: readonly CellResult[],
+  ctx: Parameters<typeof diagnose>[0],
+): void {
+  const { cell, fromEarlier } = res;
+  if (closeValue(entry.value, truth, ctx.tol)) res.verdict = "right";
+  else if (fromEarlier !== null && closeValue(entry.value, fromEarlier, ctx.tol) && inherited !== undefined) {
+    res.verdict = "carried";
+    res.carriedFrom = inherited;
+  } else if (swapPartner(results, cell)) {
+    // The upstream half of a swap already reported on the edge's local derivative.
+    res.verdict = "carried";
+    res.carriedFrom = swapPartner(results, cell);
+  } else {
+    res.verdict = "wrong";
+    res.mistake = diagnose(ctx, cell, entry.value, fromEarlier ?? truth, truth, entry.where);
+  }
 }
 
 /** For an upstream cell: the key of its edge's local derivative when that was diagnosed as swapped with it. */

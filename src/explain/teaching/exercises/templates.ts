@@ -110,7 +110,8 @@ export const chainRule: Generator = (rng, d) => {
 
 const RATES = [0.1, 0.05, 0.01, 0.2];
 
-export const descentStep: Generator = (rng, d) => {
+/** The loss of a descent-step exercise at difficulty d: a squared error in w (and b), with weight decay at 3. */
+function descentProgram(rng: Parameters<Generator>[0], d: Parameters<Generator>[1]): { program: string; at: Record<string, number> } {
   const X = nonzeroInt(rng, 3);
   const Y = intIn(rng, -3, 3);
   let program: string;
@@ -140,6 +141,11 @@ export const descentStep: Generator = (rng, d) => {
     )})^2 + ${lam === 1 ? "" : `${lam}*`}(w1^2 + w2^2)`;
     at = { w1: friendly(rng, 2), w2: friendly(rng, 2), b: friendly(rng, 2) };
   }
+  return { program, at };
+}
+
+export const descentStep: Generator = (rng, d) => {
+  const { program, at } = descentProgram(rng, d);
   const lr = pick(rng, RATES);
   const r = explainFor(program, at, { step: lr });
   if (!r || !r.step) return null;
