@@ -15,7 +15,7 @@ function el<K extends keyof HTMLElementTagNameMap>(tag: K, text?: string, cls?: 
 export function setupGallery(list: HTMLElement, open: (p: Preset) => void): void {
   const group = (title: string, presets: readonly Preset[]) => {
     const section = el("div", undefined, "gallery-group");
-    const h = el("h3", title);
+    const h = el("h2", title);
     h.id = `gallery-${title.toLowerCase().replace(/\W+/g, "-")}`;
     const ul = el("ul");
     ul.setAttribute("aria-labelledby", h.id);

@@ -579,6 +579,8 @@ atInput.value = params.get("at") ?? "x=e, y=pi/2, z=2";
 if (params.get("quiz") === "1") setQuiz(true);
 update();
 
+// On a phone the gallery starts closed: twenty buttons would push the input two screens down.
+if (matchMedia("(max-width: 600px)").matches) $<HTMLDetailsElement>("gallery").open = false;
 setupGallery($("gallery-list"), (p) => {
   exprInput.value = p.expr;
   atInput.value = p.at;

@@ -66,7 +66,7 @@ export const PRESETS: readonly Preset[] = [
   },
   {
     id: "homework-table1",
-    title: "f = (w e^{bx} + ln(wx)) b, Table 1",
+    title: "f = (w·e^(bx) + ln(wx))·b, Table 1",
     source: "Homework 1, Table 1 and Task 2",
     expr: "p = w * x\nq = ln(p)\nr = b * x\ns = exp(r)\nt = s * w\nu = t + q\nf = b * u",
     at: "x=1, b=0.5, w=2",
