@@ -579,8 +579,9 @@ atInput.value = params.get("at") ?? "x=e, y=pi/2, z=2";
 if (params.get("quiz") === "1") setQuiz(true);
 update();
 
-// On a phone the gallery starts closed: twenty buttons would push the input two screens down.
-if (matchMedia("(max-width: 600px)").matches) $<HTMLDetailsElement>("gallery").open = false;
+// The gallery starts open only on a wide screen opened without a program: on a phone twenty buttons would
+// push the input two screens down, and a link to a program is there to show that program.
+if (matchMedia("(max-width: 600px)").matches || params.has("expr")) $<HTMLDetailsElement>("gallery").open = false;
 setupGallery($("gallery-list"), (p) => {
   exprInput.value = p.expr;
   atInput.value = p.at;

@@ -273,6 +273,7 @@ describeIf("the Explain tab in Chromium", hasChromium ? false : "Chromium is not
     assert.match(intro!, /forward values are green, above the wires/);
     assert.match(intro!, /gradients are blue, below them/);
     assert.match(intro!, /local derivatives/);
+    assert.equal(await page.$eval("#gallery", (d) => (d as HTMLDetailsElement).open), true, "open on a wide screen without a program");
     assert.equal(await page.locator("button.preset").count(), PRESETS.length);
     const b = page.locator('button[data-preset="section-3"]');
     assert.match((await b.textContent())!, /Section 2, exercise 3/);
@@ -406,6 +407,9 @@ describeIf("the Explain tab in Chromium", hasChromium ? false : "Chromium is not
       for (const phone of [false, true]) {
         const page = await open("?" + writeQuery({ expr: p.expr, at: p.at }), { phone, dark });
         await shown(page, p.expr);
+        // Opened from a link the gallery starts closed; the screenshots show it open (closed on a phone).
+        assert.equal(await page.$eval("#gallery", (d) => (d as HTMLDetailsElement).open), false);
+        if (!phone) await page.$eval("#gallery", (d) => ((d as HTMLDetailsElement).open = true));
         await page.click("#step-reset");
         for (let i = 0; i < 8; i++) await page.click("#step-next");
         await page.evaluate(() => document.fonts.ready);
