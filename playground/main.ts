@@ -238,6 +238,7 @@ function render(): void {
   renderCode();
   rowCache = new Map();
   shownRows = [0, 0];
+  stepped = false;
   stageIndex = new Map(r.stages.map((s, i) => [s.name, i]));
   showStep();
   if (quizOn) quiz.show(current);
@@ -450,7 +451,7 @@ function showInputGradients(n: number): void {
 function showStepDetail(n: number): void {
   const box = $("step-detail");
   const k = step - n;
-  if (k < 1 || quizOn) {
+  if (k < 1 || quizOn || !stepped) {
     box.hidden = true;
     box.replaceChildren();
     return;
@@ -465,7 +466,11 @@ function showStepDetail(n: number): void {
   box.hidden = lines.length === 0;
 }
 
+/** Whether the user has stepped since the answer came: a fresh answer shows no step's arithmetic. */
+let stepped = false;
+
 function move(to: number): void {
+  stepped = true;
   step = to;
   showStep();
 }
@@ -575,7 +580,8 @@ atInput.addEventListener("input", schedule);
 // State lives in the URL: ?expr=(x%2By)*z&at=x%3D1,y%3D3,z%3D2 (a hand-typed + is a plus: url-state.ts).
 const params = readQuery(location.search);
 exprInput.value = params.get("expr") ?? "(ln(x) + sin(y))^2 + 4x";
-atInput.value = params.get("at") ?? "x=e, y=pi/2, z=2";
+// Links written before url-state.ts had a space as "+": in the values ",+" can only be that.
+atInput.value = (params.get("at") ?? "x=e, y=pi/2, z=2").replace(/,\+/g, ", ");
 if (params.get("quiz") === "1") setQuiz(true);
 update();
 

@@ -355,9 +355,10 @@ describeIf("the Explain tab in Chromium", hasChromium ? false : "Chromium is not
   });
 
   it("a hand-typed ?expr=x+y is x+y; the copy-link button writes a link that reads back identically", async () => {
-    const page = await open("?expr=x+y&at=x=1,y=2");
+    const page = await open("?expr=x+y&at=x%3D1,+y%3D2");
     await shown(page, "x+y");
     assert.equal(await page.inputValue("#expr"), "x+y");
+    assert.equal(await page.inputValue("#at"), "x=1, y=2", "an older link's ',+' is a comma and a space");
     const expr = "a = x + y & 1 % 2\nf = a * z  # +";
     await page.fill("#expr", "a = x + y\nf = a * z");
     await page.fill("#at", "x=1, y=+2, z=-3");

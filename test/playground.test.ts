@@ -267,6 +267,8 @@ describeIf("web playground in Chromium", existsSync(CHROMIUM) ? false : "Chromiu
     await page.click("#zoom-in");
     const viewX = async () => Number((await page.getAttribute("#graph svg", "viewBox"))!.split(" ")[0]);
     const x0 = await viewX();
+    // The mouse works in the viewport's coordinates: the graph must be on screen (the intro above it can push it down).
+    await page.locator("#graph").scrollIntoViewIfNeeded();
     const figure = await box(page, "#graph");
     const cy = figure.y + figure.height / 2;
     await page.mouse.move(figure.x + 600, cy);
