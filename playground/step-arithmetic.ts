@@ -25,10 +25,14 @@ export function backwardStepLines(r: ExplainReport, k: number): StepLine[] {
     .filter((e) => e.to === stage.name)
     .sort((a, b) => a.argIndex - b.argIndex)
     .map((e) => {
-      const local = e.localValue !== null ? bp.fmtValue(e.localValue) : `${e.local} (a vector-Jacobian product)`;
       const up = e.upstream === null ? "?" : bp.fmtValue(e.upstream);
       const contribution = e.contribution === null ? "?" : bp.fmtValue(e.contribution);
-      const line: StepLine = { product: `${e.from} ← ${stage.name}: upstream ${up} × local ${local} = ${contribution}` };
+      // An array stage's local derivative is a Jacobian the report applies (its VJP code) rather than holds.
+      const product =
+        e.localValue !== null
+          ? `upstream ${up} × local ${bp.fmtValue(e.localValue)} = ${contribution}`
+          : `upstream ${up} through the vector-Jacobian product ${e.local} = ${contribution}`;
+      const line: StepLine = { product: `${e.from} ← ${stage.name}: ${product}` };
       const all = r.edges.filter((d) => d.from === e.from);
       if (all.length > 1) {
         // Backward order: the consumer latest in the program first.

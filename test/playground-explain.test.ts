@@ -212,6 +212,9 @@ describe("the Explain tab's presets (playground/presets.ts)", () => {
       backwardStepLines(r, 6).map((l) => [l.product, l.sum]),
       [["x ← a: upstream 4 × local 0.3679 = 1.472", "fan-out: gx = 4 + 1.472 = 5.472 (2 of 2 terms, complete)"]],
     );
+    // An array stage: the upstream gradient through its vector-Jacobian product.
+    const t7 = explain(preset("tutorial-7")).report;
+    assert.match(backwardStepLines(t7, 1)[0].product, /^b ← f: upstream 1 through the vector-Jacobian product .+ = \[1, ?1\]$/);
   });
 });
 
