@@ -28,7 +28,17 @@ export interface ExercisesJob {
   request: Required<ExerciseRequest>;
 }
 
-export type WorkerJob = ExplainJob | CheckJob | ExercisesJob;
+/** One gradient-descent step from the given values: the new values and the output there. */
+export interface StepJob {
+  kind: "step";
+  id: number;
+  source: string;
+  at: string;
+  /** The step size (learning rate). */
+  lr: number;
+}
+
+export type WorkerJob = ExplainJob | CheckJob | ExercisesJob | StepJob;
 
 /** A stage's right-hand side and local derivatives in LaTeX, typeset on the page with KaTeX. */
 export interface StageLatex {
@@ -98,4 +108,18 @@ export interface ExercisesDone {
 }
 export type ExercisesAnswer = ExercisesDone | JobFailed<"exercises">;
 
-export type WorkerAnswer = ExplainAnswer | CheckAnswer | ExercisesAnswer;
+export interface StepDone {
+  kind: "step";
+  id: number;
+  ok: true;
+  lr: number;
+  output: string;
+  /** Each input: its value, its gradient and its value after the step (value − lr × gradient). */
+  updates: { name: string; from: ExplainReport["value"]; grad: ExplainReport["value"]; to: ExplainReport["value"] }[];
+  /** The output at the given values and at the new ones. */
+  before: ExplainReport["value"];
+  after: ExplainReport["value"];
+}
+export type StepAnswer = StepDone | JobFailed<"step">;
+
+export type WorkerAnswer = ExplainAnswer | CheckAnswer | ExercisesAnswer | StepAnswer;

@@ -4,7 +4,7 @@
 // worker when newer input arrives or the time limit passes, so a job never needs to check in.
 import * as bp from "../src/index.js";
 import { playgroundErrorText } from "./errors.js";
-import type { ExplainAnswer, ExplainJob, StageLatex, WorkerAnswer, WorkerJob } from "./explain-protocol.js";
+import type { ExplainAnswer, ExplainJob, StageLatex, StepAnswer, StepJob, WorkerAnswer, WorkerJob } from "./explain-protocol.js";
 import { checkJob, exercisesJob } from "./teaching-jobs.js";
 
 /**
@@ -48,6 +48,21 @@ async function explain(job: ExplainJob): Promise<ExplainAnswer> {
   }
 }
 
+/** The explainer's `step` option gives the new values; the program is then run again there for the new output. */
+function gradientStep(job: StepJob): StepAnswer {
+  try {
+    const given = bp.parseAssignments(job.at.trim() ? [job.at] : []);
+    const ex = bp.explainAll(job.source, given, { step: job.lr });
+    const next = new Map(given);
+    for (const n of ex.report.inputs) next.set(n, bp.sub(given.get(n)!, bp.mul(ex.grads.get(n)!, job.lr)));
+    const after = bp.explainAll(job.source, next).report.value;
+    const updates = (ex.report.step?.updates ?? []).map((u) => ({ ...u, grad: ex.report.gradients[u.name] }));
+    return { kind: "step", id: job.id, ok: true, lr: job.lr, output: ex.report.output, updates, before: ex.report.value, after };
+  } catch (e) {
+    return { kind: "step", id: job.id, ok: false, error: playgroundErrorText(e) };
+  }
+}
+
 async function run(job: WorkerJob): Promise<WorkerAnswer> {
   switch (job.kind) {
     case "explain":
@@ -56,6 +71,8 @@ async function run(job: WorkerJob): Promise<WorkerAnswer> {
       return checkJob(job);
     case "exercises":
       return exercisesJob(job);
+    case "step":
+      return gradientStep(job);
   }
 }
 

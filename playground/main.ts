@@ -5,7 +5,10 @@ import "katex/dist/katex.min.css";
 import * as bp from "../src/index.js";
 import type { ExplainAnswer, ExplainDone, ExplainJob } from "./explain-protocol.js";
 import { setupExercises } from "./exercises-view.js";
+import { setupGallery, setupGradientStep } from "./explain-extras.js";
 import { GraphView } from "./graph-view.js";
+import { backwardStepLines } from "./step-arithmetic.js";
+import { readQuery, writeQuery } from "./url-state.js";
 import { QuizView } from "./quiz-view.js";
 import { setupTrain } from "./train-view.js";
 import { setupClassify } from "./classify-view.js";
@@ -70,11 +73,18 @@ function math(latex: string, display = false): HTMLElement {
   return span;
 }
 
+/** The error shows above the last good result, which stays (dimmed) so the page does not flicker while typing. */
 function showError(message: string): void {
   errorBox.hidden = false;
   errorBox.querySelector("pre")!.textContent = message;
-  result.hidden = true;
+  errorBox.querySelector("small")!.hidden = result.hidden;
+  result.classList.add("stale");
   exprInput.setAttribute("aria-invalid", "true");
+}
+
+/** The page's own link to this input: `+` written as %2B and a space as %20, so it reads back identically. */
+function stateQuery(): string {
+  return writeQuery({ expr: exprInput.value, at: atInput.value, quiz: quizOn ? "1" : undefined });
 }
 
 let worker: Worker | null = null;
@@ -90,7 +100,6 @@ function startWorker(): Worker {
     e.preventDefault();
     if (!running) return;
     stopJob();
-    current = null;
     showError(`error: the explaining worker failed (${e.message || "it could not start"})`);
   };
   return w;
@@ -121,14 +130,14 @@ function setBusy(): void {
 function update(): void {
   const source = exprInput.value;
   const at = atInput.value;
-  const params = new URLSearchParams({ expr: source, at, ...(quizOn ? { quiz: "1" } : {}) });
-  history.replaceState(null, "", `${location.pathname}?${params.toString()}`);
+  history.replaceState(null, "", `${location.pathname}?${stateQuery()}`);
   // Whatever is running is for older input: terminating is the only way to stop a synchronous job.
   stopJob(true);
   quiz.stop();
   explainStatus.hidden = true; // a too-large notice was about the previous input
   if (source.trim() === "") {
     result.hidden = true;
+    result.classList.remove("stale");
     errorBox.hidden = true;
     return;
   }
@@ -148,6 +157,7 @@ function tooLarge(): void {
   stopJob(true);
   current = null;
   result.hidden = true;
+  result.classList.remove("stale");
   errorBox.hidden = true;
   exprInput.removeAttribute("aria-invalid");
   explainStatus.className = "notice";
@@ -163,7 +173,6 @@ function answer(a: ExplainAnswer): void {
   performance.mark("explain:answer");
   stopJob();
   if (!a.ok) {
-    current = null;
     showError(a.error);
     return;
   }
@@ -171,6 +180,8 @@ function answer(a: ExplainAnswer): void {
   errorBox.hidden = true;
   exprInput.removeAttribute("aria-invalid");
   result.hidden = false;
+  result.classList.remove("stale");
+  $("gd-result").replaceChildren();
   render();
 }
 
@@ -210,6 +221,7 @@ function render(): void {
       const g = el("td", bp.fmtValue(r.gradients[n]), "bwd");
       g.dataset.grad = n;
       g.dataset.value = JSON.stringify(r.gradients[n]);
+      g.dataset.text = bp.fmtValue(r.gradients[n]);
       tr.append(g);
       return tr;
     }),
@@ -227,6 +239,7 @@ function render(): void {
   renderCode();
   rowCache = new Map();
   shownRows = [0, 0];
+  stepped = false;
   stageIndex = new Map(r.stages.map((s, i) => [s.name, i]));
   showStep();
   if (quizOn) quiz.show(current);
@@ -407,6 +420,8 @@ function showStep(): void {
     // Scrolls only this box (scrollIntoView would scroll the page too), the mark a third of the way down.
     if (view.scrollHeight > view.clientHeight) view.scrollTop = mark.offsetTop - view.clientHeight / 3;
   } else view.textContent = src;
+  showInputGradients(n);
+  showStepDetail(n);
   const status =
     step === 0
       ? "Start: only the inputs are known."
@@ -416,7 +431,47 @@ function showStep(): void {
   $("step-status").textContent = step === 2 * n ? `${status} (done)` : status;
 }
 
+/**
+ * An input's gradient shows once every stage that uses it has sent its contribution back: while stepping,
+ * the table holds only what the steps have reached.
+ */
+function showInputGradients(n: number): void {
+  const r = current!.report;
+  const { backwardDone } = stepState();
+  $("gradients")
+    .querySelectorAll<HTMLElement>("td[data-grad]")
+    .forEach((td) => {
+      const name = td.dataset.grad!;
+      const reached = r.edges.filter((e) => e.from === name).every((e) => (stageIndex.get(e.to) ?? -1) >= n - backwardDone);
+      td.textContent = reached && backwardDone > 0 ? (td.dataset.text ?? "") : "";
+      if (!(reached && backwardDone > 0)) td.append(el("span", "pending", "pending"));
+    });
+}
+
+/** The arithmetic of the backward step shown: upstream × local = contribution, and the fan-out sums so far. */
+function showStepDetail(n: number): void {
+  const box = $("step-detail");
+  const k = step - n;
+  if (k < 1 || quizOn || !stepped) {
+    box.hidden = true;
+    box.replaceChildren();
+    return;
+  }
+  const lines = backwardStepLines(current!.report, k);
+  box.replaceChildren(
+    ...lines.flatMap((l) => {
+      const p = el("p", l.product, "product");
+      return l.sum ? [p, el("p", l.sum, "fan-out")] : [p];
+    }),
+  );
+  box.hidden = lines.length === 0;
+}
+
+/** Whether the user has stepped since the answer came: a fresh answer shows no step's arithmetic. */
+let stepped = false;
+
 function move(to: number): void {
+  stepped = true;
   step = to;
   showStep();
 }
@@ -489,10 +544,7 @@ function setQuiz(on: boolean): void {
   quizToggle.textContent = on ? "Leave quiz mode" : "Quiz mode";
   result.classList.toggle("quiz-on", on);
   $("quiz").hidden = !on;
-  const params = new URLSearchParams(location.search);
-  if (on) params.set("quiz", "1");
-  else params.delete("quiz");
-  history.replaceState(null, "", `${location.pathname}?${params.toString()}`);
+  history.replaceState(null, "", `${location.pathname}?${stateQuery()}`);
   if (!on) quiz.stop();
   if (!current) return;
   step = on ? 0 : 2 * current.report.stages.length;
@@ -526,12 +578,47 @@ const schedule = () => {
 exprInput.addEventListener("input", schedule);
 atInput.addEventListener("input", schedule);
 
-// State lives in the URL: ?expr=(x%2By)*z&at=x%3D1,y%3D3,z%3D2
-const params = new URLSearchParams(location.search);
+// State lives in the URL: ?expr=(x%2By)*z&at=x%3D1,y%3D3,z%3D2 (a hand-typed + is a plus: url-state.ts).
+const params = readQuery(location.search);
 exprInput.value = params.get("expr") ?? "(ln(x) + sin(y))^2 + 4x";
-atInput.value = params.get("at") ?? "x=e, y=pi/2, z=2";
+// Links written before url-state.ts had a space as "+": in the values ",+" can only be that.
+atInput.value = (params.get("at") ?? "x=e, y=pi/2, z=2").replace(/,\+/g, ", ");
 if (params.get("quiz") === "1") setQuiz(true);
 update();
+
+// The gallery starts open only on a wide screen opened without a program: on a phone twenty buttons would
+// push the input two screens down, and a link to a program is there to show that program.
+if (matchMedia("(max-width: 600px)").matches || params.has("expr")) $<HTMLDetailsElement>("gallery").open = false;
+setupGallery($("gallery-list"), (p) => {
+  exprInput.value = p.expr;
+  atInput.value = p.at;
+  if (quizOn) setQuiz(false);
+  update();
+  exprInput.focus();
+});
+setupGradientStep({
+  button: $<HTMLButtonElement>("gd-step"),
+  lr: $<HTMLInputElement>("gd-lr"),
+  out: $("gd-result"),
+  input: () => ({ source: current?.source ?? exprInput.value, at: current?.at ?? atInput.value }),
+  explainAt(at) {
+    atInput.value = at;
+    update();
+  },
+  timeLimitMs: TIME_LIMIT_MS,
+});
+$("copy-link").addEventListener("click", async () => {
+  const link = `${location.origin}${location.pathname}?${stateQuery()}`;
+  const status = $("copy-status");
+  status.dataset.link = link;
+  try {
+    await navigator.clipboard.writeText(link);
+    status.textContent = "Link copied.";
+  } catch {
+    // No clipboard (an insecure origin, or permission refused): show the link to copy by hand.
+    status.textContent = link;
+  }
+});
 setupTrain();
 setupClassify({
   // A weight's gradient: the program for one example through the network, with the answers shown.
