@@ -86,15 +86,19 @@ export interface Buf {
 /** Computes a primitive's output buffer, already knowing the output shape and dtype. */
 export type Kernel<P extends Prim> = (inputs: readonly Buf[], params: ParamMap[P], out: { shape: Shape; dtype: DType }) => TypedArray;
 
-/** Arguments of a vector-Jacobian product rule: `ct` is the cotangent of `out`; `x`, `y`, `z` the inputs. */
-export interface VjpArgs<P extends Prim> {
-  readonly ct: Tensor;
+/** What both derivative rules see of the primal computation: `out`, the inputs `x`, `y`, `z` (all of them in `inputs`), the parameters. */
+export interface PrimalArgs<P extends Prim> {
   readonly out: Tensor;
   readonly x: Tensor;
   readonly y: Tensor;
   readonly z: Tensor;
   readonly inputs: readonly Tensor[];
   readonly params: ParamMap[P];
+}
+
+/** Arguments of a vector-Jacobian product rule: `ct` is the cotangent of `out`. */
+export interface VjpArgs<P extends Prim> extends PrimalArgs<P> {
+  readonly ct: Tensor;
 }
 
 /**
@@ -106,17 +110,11 @@ export type VjpRule<P extends Prim> = (a: VjpArgs<P>) => Tensor;
 export type Vjp<P extends Prim> = readonly (VjpRule<P> | null)[] | ((a: VjpArgs<P>, index: number) => Tensor);
 
 /**
- * Arguments of a Jacobian-vector product rule: `t` is the tangent of the input the rule is for; `out`
- * the primal output, `x`, `y`, `z` the primal inputs (the same names as in a VJP rule).
+ * Arguments of a Jacobian-vector product rule: `t` is the tangent of the input the rule is for (the
+ * primal names are the same as in a VJP rule).
  */
-export interface JvpArgs<P extends Prim> {
+export interface JvpArgs<P extends Prim> extends PrimalArgs<P> {
   readonly t: Tensor;
-  readonly out: Tensor;
-  readonly x: Tensor;
-  readonly y: Tensor;
-  readonly z: Tensor;
-  readonly inputs: readonly Tensor[];
-  readonly params: ParamMap[P];
 }
 
 /**
