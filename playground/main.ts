@@ -24,6 +24,11 @@ function el<K extends keyof HTMLElementTagNameMap>(tag: K, text?: string, cls?: 
 
 // ---- tabs ----
 const tabs = Array.from(document.querySelectorAll<HTMLElement>('nav [role="tab"]'));
+/**
+ * Tabs set up when first shown: each starts a worker whose script is a megabyte and more, so a visit
+ * that only explains loads neither (filled in below, where the setups are).
+ */
+const setupOnFirstView = new Map<string, () => void>();
 function selectTab(i: number): void {
   tabs.forEach((t, k) => {
     t.setAttribute("aria-selected", String(k === i));
@@ -31,6 +36,9 @@ function selectTab(i: number): void {
     $(t.getAttribute("aria-controls")!).hidden = k !== i;
   });
   tabs[i].focus();
+  const setup = setupOnFirstView.get(tabs[i].id);
+  setupOnFirstView.delete(tabs[i].id);
+  setup?.();
 }
 tabs.forEach((t, i) => {
   t.addEventListener("click", () => selectTab(i));
@@ -619,14 +627,16 @@ $("copy-link").addEventListener("click", async () => {
     status.textContent = link;
   }
 });
-setupTrain();
-setupClassify({
-  // A weight's gradient: the program for one example through the network, with the answers shown.
-  openInExplain(program, at) {
-    exprInput.value = program;
-    atInput.value = at;
-    selectTab(0);
-    if (quizOn) setQuiz(false);
-    update();
-  },
-});
+setupOnFirstView.set("tab-train", setupTrain);
+setupOnFirstView.set("tab-classify", () =>
+  setupClassify({
+    // A weight's gradient: the program for one example through the network, with the answers shown.
+    openInExplain(program, at) {
+      exprInput.value = program;
+      atInput.value = at;
+      selectTab(0);
+      if (quizOn) setQuiz(false);
+      update();
+    },
+  }),
+);
