@@ -2,10 +2,10 @@
 // the worker's NetConfig (numbers out of range read as the nearest allowed value).
 import { DATA_SETS, FEATURES, type DataSetName, type FeatureName } from "./classify-data.js";
 import { el, wrap } from "./classify-dom.js";
-import type { ClassifyActivation, ClassifyOptimizer, NetConfig } from "./classify-protocol.js";
+import type { ClassifyActivation, ClassifyOptimizer, ClassifyRegularization, NetConfig } from "./classify-protocol.js";
 
 const LEARNING_RATES = [0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1, 3];
-const L2S = [0, 0.0001, 0.001, 0.003, 0.01, 0.03, 0.1];
+const RATES = [0, 0.0001, 0.001, 0.003, 0.01, 0.03, 0.1];
 /** The number boxes' range and the value used when one is empty: [lowest, highest, default]. */
 export const LIMITS = { width: [1, 8, 4], depth: [0, 4, 2], batch: [1, 64, 10] } as const;
 
@@ -27,7 +27,8 @@ export interface Controls {
   act: HTMLSelectElement;
   opt: HTMLSelectElement;
   lr: HTMLSelectElement;
-  l2: HTMLSelectElement;
+  reg: HTMLSelectElement;
+  rate: HTMLSelectElement;
   batch: HTMLInputElement;
 }
 
@@ -105,18 +106,27 @@ function networkFieldset(form: HTMLFormElement): Pick<Controls, "featureBoxes" |
   featureBoxes.forEach((b) => featureGroup.append(wrap(b, el("label", { for: b.id }, b.value))));
   const width = el("input", { id: "cl-width", type: "number", min: "1", max: "8", value: "4" });
   const depth = el("input", { id: "cl-depth", type: "number", min: "0", max: "4", value: "2" });
-  const act = select("cl-activation", ["tanh", "relu", "sigmoid"], "tanh");
+  const act = select("cl-activation", ["tanh", "relu", "sigmoid", "linear"], "tanh");
   fieldset(form, "Network", featureGroup, labelled("Neurons per layer", width), labelled("Hidden layers", depth), labelled("Activation", act));
   return { featureBoxes, width, depth, act };
 }
 
-function learningFieldset(form: HTMLFormElement): Pick<Controls, "opt" | "lr" | "l2" | "batch"> {
+function learningFieldset(form: HTMLFormElement): Pick<Controls, "opt" | "lr" | "reg" | "rate" | "batch"> {
   const opt = select("cl-optimizer", ["sgd", "adam"], "sgd", (o) => (o === "sgd" ? "SGD" : "Adam"));
   const lr = select("cl-lr", LEARNING_RATES, 0.03);
-  const l2 = select("cl-l2", L2S, 0);
+  const reg = select("cl-reg", ["none", "l1", "l2"], "none", (o) => (o === "none" ? "none" : String(o).toUpperCase()));
+  const rate = select("cl-rate", RATES, 0.003);
   const batch = el("input", { id: "cl-batch", type: "number", min: "1", max: "64", value: "10" });
-  fieldset(form, "Learning", labelled("Optimizer", opt), labelled("Learning rate", lr), labelled("L2 strength", l2), labelled("Batch size", batch));
-  return { opt, lr, l2, batch };
+  fieldset(
+    form,
+    "Learning",
+    labelled("Optimizer", opt),
+    labelled("Learning rate", lr),
+    labelled("Regularization", reg),
+    labelled("Regularization rate", rate),
+    labelled("Batch size", batch),
+  );
+  return { opt, lr, reg, rate, batch };
 }
 
 export function buildControls(): Controls {
@@ -144,7 +154,8 @@ export function netConfig(c: Controls, seed: number): NetConfig {
     activation: c.act.value as ClassifyActivation,
     optimizer: c.opt.value as ClassifyOptimizer,
     lr: Number(c.lr.value),
-    l2: Number(c.l2.value),
+    regularization: c.reg.value as ClassifyRegularization,
+    rate: Number(c.rate.value),
     batch: intIn(c.batch, LIMITS.batch),
     seed,
   };

@@ -40,7 +40,9 @@ function listenNetwork(tab: ClassifyTab): void {
     }),
   );
   [...c.featureBoxes, c.width, c.depth, c.act].forEach((x) => x.addEventListener("change", () => reset(tab)));
-  [c.opt, c.lr, c.l2, c.batch].forEach((x) => x.addEventListener("change", () => tab.send({ type: "learning", net: netConfig(c, tab.state.netSeed) })));
+  [c.opt, c.lr, c.reg, c.rate, c.batch].forEach((x) =>
+    x.addEventListener("change", () => tab.send({ type: "learning", net: netConfig(c, tab.state.netSeed) })),
+  );
 }
 
 function listenRunBar(tab: ClassifyTab): void {

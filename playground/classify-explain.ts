@@ -39,7 +39,8 @@ export function explainProgram(
     const b = `b${k + 1}`;
     values.push(`${W}=${matrix(l)}`, `${b}=${vector(l.b)}`);
     if (k + 1 < weights.length) {
-      lines.push(`h${k + 1} = ${activation}(linear(${W}, ${input}, ${b}))`);
+      // "linear" is no activation at all: the hidden layer is the affine map itself.
+      lines.push(activation === "linear" ? `h${k + 1} = linear(${W}, ${input}, ${b})` : `h${k + 1} = ${activation}(linear(${W}, ${input}, ${b}))`);
       input = `h${k + 1}`;
     } else lines.push(`z = linear(${W}, ${input}, ${b})`);
   });

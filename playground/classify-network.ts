@@ -122,7 +122,9 @@ function paintNeurons(net: HTMLElement, f: Frame, activation: string): void {
       if (!c) return;
       let max = 1e-6;
       if (activation === "relu") for (const v of values) max = Math.max(max, v);
-      paintMap(c, values, f.res, activation === "sigmoid" ? (v) => 2 * v - 1 : activation === "relu" ? (v) => v / max : (v) => v);
+      // A linear neuron is unbounded: shown on ± its largest magnitude over the plane.
+      if (activation === "linear") for (const v of values) max = Math.max(max, Math.abs(v));
+      paintMap(c, values, f.res, activation === "sigmoid" ? (v) => 2 * v - 1 : activation === "relu" || activation === "linear" ? (v) => v / max : (v) => v);
     }),
   );
   const out = net.querySelectorAll<HTMLCanvasElement>(`canvas[data-layer="${f.weights.length}"]`);

@@ -1,19 +1,21 @@
 // The messages between the Classify tab (classify-view.ts) and its worker (classify-worker.ts), typed on both sides.
 import type { FeatureName, Point } from "./classify-data.js";
 
-export type ClassifyActivation = "tanh" | "relu" | "sigmoid";
+export type ClassifyActivation = "tanh" | "relu" | "sigmoid" | "linear";
+export type ClassifyRegularization = "none" | "l1" | "l2";
 export type ClassifyOptimizer = "sgd" | "adam";
 
 /** The network and how it learns: set in the page. */
 export interface NetConfig {
   features: FeatureName[];
-  /** Hidden layer widths (all equal in the page: width × depth). */
+  /** Hidden layer widths, one per layer (1 to 8 each, set by each layer's +/- buttons). */
   hidden: number[];
   activation: ClassifyActivation;
   optimizer: ClassifyOptimizer;
   lr: number;
-  /** L2 strength, the optimizer's weight decay (g += l2 · w). */
-  l2: number;
+  /** The penalty on the weight matrices (never the biases): rate·Σ|w| (L1) or rate/2·Σw² (L2). */
+  regularization: ClassifyRegularization;
+  rate: number;
   batch: number;
   seed: number;
 }
@@ -31,7 +33,7 @@ export type ClassifyRequest =
   | { type: "reset"; net: NetConfig; train: Point[]; test: Point[] }
   /** New points (added by a click, or a new split) for the same network. */
   | { type: "data"; train: Point[]; test: Point[] }
-  /** New learning rate, L2, batch or optimizer for the same network. */
+  /** New learning rate, regularization, batch or optimizer for the same network. */
   | { type: "learning"; net: NetConfig }
   | { type: "play" }
   | { type: "pause" }
@@ -67,7 +69,7 @@ export interface Inspection {
   layer: number;
   from: number;
   to: number;
-  /** ∂L/∂w, the cross-entropy of this one example (L2 not included). */
+  /** ∂L/∂w, the cross-entropy of this one example (the L1/L2 penalty not included). */
   gradient: number;
   weight: number;
   /** The example: the training point the network gets most wrong now. */

@@ -6,6 +6,7 @@
 import * as bp from "../src/index.js";
 
 import { featureMatrix, gridPoints, type Point } from "./classify-data.js";
+import { buildNet, regularizer } from "./classify-net.js";
 import type { ClassifyMessage, ClassifyRequest, Frame, LayerWeights, NetConfig } from "./classify-protocol.js";
 
 /** Side of the grid the decision boundary and the neurons' maps are sampled on. */
@@ -59,9 +60,7 @@ function dataset(points: readonly Point[], config: NetConfig): bp.Dataset {
 }
 
 function optimizer(net: bp.Module, c: NetConfig): bp.Optimizer {
-  return c.optimizer === "adam"
-    ? new bp.Adam(net.parameters(), { lr: c.lr, weightDecay: c.l2 })
-    : new bp.SGD(net.parameters(), { lr: c.lr, weightDecay: c.l2 });
+  return c.optimizer === "adam" ? new bp.Adam(net.parameters(), { lr: c.lr }) : new bp.SGD(net.parameters(), { lr: c.lr });
 }
 
 /** The library's training loop over the current data, restarted whenever the data or the settings change. */
@@ -71,13 +70,13 @@ function restart(s: State): void {
     batchSize: Math.max(1, Math.min(s.config.batch, s.train.y.length)),
     optimizer: optimizer(s.net, s.config),
     rng: s.rng,
+    regularizer: regularizer(s.net, s.config),
   });
 }
 
 function reset(config: NetConfig, train: Point[], test: Point[]): void {
   const rng = new bp.Rng(config.seed);
-  const sizes = [config.features.length, ...config.hidden, 2];
-  const net = bp.mlp(sizes, { activation: config.activation, rng, init: config.activation === "relu" ? "kaiming" : "xavier" });
+  const net = buildNet(config, rng);
   const linears = net.layers.filter((l): l is bp.Linear => l instanceof bp.Linear);
   state = {
     config,
@@ -133,15 +132,17 @@ function maps(s: State): { output: Float32Array; neurons: Float32Array[][] } {
   let z: Float32Array = new Float32Array(0);
   bp.noGrad(() => {
     let h = x;
-    for (const layer of s.net.layers) {
+    const layers = s.net.layers;
+    layers.forEach((layer, k) => {
       h = layer.forward(h);
-      // After each activation: one hidden layer's outputs, (n, width), split per neuron.
-      if (!(layer instanceof bp.Linear)) {
+      // After each activation (each hidden Linear when there is none): one hidden layer's outputs, (n, width), split per neuron.
+      const hidden = s.config.activation === "linear" ? k + 1 < layers.length : !(layer instanceof bp.Linear);
+      if (hidden) {
         const w = h.shape[1];
         const d = h.data;
         neurons.push(Array.from({ length: w }, (_, j) => Float32Array.from({ length: n }, (_, i) => d[i * w + j])));
       }
-    }
+    });
     z = Float32Array.from(h.data);
   });
   const output = new Float32Array(n);
@@ -258,7 +259,14 @@ self.onmessage = (e: MessageEvent<ClassifyRequest>) => {
         break;
       case "learning":
         if (!state) break;
-        state.config = { ...state.config, lr: req.net.lr, l2: req.net.l2, batch: req.net.batch, optimizer: req.net.optimizer };
+        state.config = {
+          ...state.config,
+          lr: req.net.lr,
+          regularization: req.net.regularization,
+          rate: req.net.rate,
+          batch: req.net.batch,
+          optimizer: req.net.optimizer,
+        };
         restart(state);
         break;
       case "play":
