@@ -2,6 +2,7 @@
 // the worker's NetConfig (numbers out of range read as the nearest allowed value).
 import { DATA_SETS, FEATURES, type DataSetName, type FeatureName } from "./classify-data.js";
 import { el, wrap } from "./classify-dom.js";
+import { newLayerWidths, renderLayerWidths, type LayerWidths } from "./classify-layers.js";
 import type { ClassifyActivation, ClassifyOptimizer, ClassifyRegularization, NetConfig } from "./classify-protocol.js";
 
 const LEARNING_RATES = [0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1, 3];
@@ -24,6 +25,8 @@ export interface Controls {
   featureBoxes: HTMLInputElement[];
   width: HTMLInputElement;
   depth: HTMLInputElement;
+  /** Each hidden layer's own width (its − and + buttons); "Neurons per layer" sets them all at once. */
+  layers: LayerWidths;
   act: HTMLSelectElement;
   opt: HTMLSelectElement;
   lr: HTMLSelectElement;
@@ -96,7 +99,7 @@ function dataFieldset(form: HTMLFormElement): DataControls {
   return c;
 }
 
-function networkFieldset(form: HTMLFormElement): Pick<Controls, "featureBoxes" | "width" | "depth" | "act"> {
+function networkFieldset(form: HTMLFormElement): Pick<Controls, "featureBoxes" | "width" | "depth" | "layers" | "act"> {
   const featureBoxes = FEATURES.map((f) => {
     const box = el("input", { type: "checkbox", id: `cl-f-${FEATURES.indexOf(f)}`, value: f });
     box.checked = f === "x1" || f === "x2";
@@ -107,8 +110,18 @@ function networkFieldset(form: HTMLFormElement): Pick<Controls, "featureBoxes" |
   const width = el("input", { id: "cl-width", type: "number", min: "1", max: "8", value: "4" });
   const depth = el("input", { id: "cl-depth", type: "number", min: "0", max: "4", value: "2" });
   const act = select("cl-activation", ["tanh", "relu", "sigmoid", "linear"], "tanh");
-  fieldset(form, "Network", featureGroup, labelled("Neurons per layer", width), labelled("Hidden layers", depth), labelled("Activation", act));
-  return { featureBoxes, width, depth, act };
+  const layers = newLayerWidths(LIMITS.width[2]);
+  renderLayerWidths(layers, LIMITS.depth[2]);
+  fieldset(
+    form,
+    "Network",
+    featureGroup,
+    labelled("Hidden layers", depth),
+    labelled("Neurons per layer (all)", width),
+    layers.box,
+    labelled("Activation", act),
+  );
+  return { featureBoxes, width, depth, layers, act };
 }
 
 function learningFieldset(form: HTMLFormElement): Pick<Controls, "opt" | "lr" | "reg" | "rate" | "batch"> {
@@ -150,7 +163,7 @@ export function intIn(input: HTMLInputElement, [lo, hi, fallback]: readonly [num
 export function netConfig(c: Controls, seed: number): NetConfig {
   return {
     features: chosenFeatures(c),
-    hidden: Array.from({ length: intIn(c.depth, LIMITS.depth) }, () => intIn(c.width, LIMITS.width)),
+    hidden: c.layers.widths.slice(0, intIn(c.depth, LIMITS.depth)),
     activation: c.act.value as ClassifyActivation,
     optimizer: c.opt.value as ClassifyOptimizer,
     lr: Number(c.lr.value),

@@ -2,6 +2,7 @@
 // to the worker, display options redrawn, and play, pause and step.
 import { drawBoard } from "./classify-board.js";
 import { LIMITS, intIn, netConfig } from "./classify-controls.js";
+import { renderLayerWidths, stepLayerWidth } from "./classify-layers.js";
 import { pause, regenerate, reset, setPlaying, type ClassifyTab } from "./classify-tab.js";
 
 /** The data set, its noise or its split changed, or New points: fresh points for a fresh network. */
@@ -39,6 +40,21 @@ function listenNetwork(tab: ClassifyTab): void {
       input.value = String(intIn(input, limits));
     }),
   );
+  // "Neurons per layer (all)" sets every layer's width; a layer's − or + sets its own.
+  const redraw = () => renderLayerWidths(c.layers, intIn(c.depth, LIMITS.depth));
+  c.width.addEventListener("change", () => (c.layers.widths.fill(intIn(c.width, LIMITS.width)), redraw()));
+  c.depth.addEventListener("change", redraw);
+  c.layers.box.addEventListener("click", (e) => {
+    if (!stepLayerWidth(c.layers, e.target)) return;
+    const k = Number((e.target as HTMLElement).closest<HTMLElement>("button[data-layer]")!.dataset.layer);
+    redraw();
+    // Keep the focus on the same button (the row was redrawn), or its partner when this end is reached.
+    const again = c.layers.box.querySelector<HTMLButtonElement>(
+      `button[data-layer="${k}"][data-delta="${(e.target as HTMLElement).closest<HTMLElement>("button")!.dataset.delta}"]`,
+    );
+    (again && !again.disabled ? again : c.layers.box.querySelector<HTMLButtonElement>(`button[data-layer="${k}"]:not([disabled])`))?.focus();
+    reset(tab);
+  });
   [...c.featureBoxes, c.width, c.depth, c.act].forEach((x) => x.addEventListener("change", () => reset(tab)));
   [c.opt, c.lr, c.reg, c.rate, c.batch].forEach((x) =>
     x.addEventListener("change", () => tab.send({ type: "learning", net: netConfig(c, tab.state.netSeed) })),

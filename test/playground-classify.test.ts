@@ -203,6 +203,30 @@ describeIf("the Classify tab in Chromium", hasChromium ? false : "Chromium is no
     await page.close();
   });
 
+  it("each hidden layer's − and + set its own width, and the diagram's neurons follow", async () => {
+    const page = await open();
+    const column = (layer: number) => page.locator(`#cl-net canvas[data-layer="${layer}"]`).count();
+    assert.deepEqual([await column(1), await column(2)], [4, 4]);
+    await page.click('button[aria-label="More neurons in layer 1"]');
+    await page.click('button[aria-label="More neurons in layer 1"]');
+    await page.click('button[aria-label="Fewer neurons in layer 2"]');
+    await page.waitForFunction(() => document.querySelectorAll('#cl-net canvas[data-layer="1"]').length === 6);
+    assert.deepEqual([await column(1), await column(2)], [6, 3]);
+    assert.equal(await page.textContent("#cl-layer-1-width"), "6");
+    // Weights 2→6, 6→3, 3→2.
+    assert.equal(await page.locator("#cl-net g.cl-weight").count(), 2 * 6 + 6 * 3 + 3 * 2);
+    for (let i = 0; i < 5; i++) await page.click('button[aria-label="Fewer neurons in layer 2"]', { force: true });
+    assert.equal(await page.isDisabled('button[aria-label="Fewer neurons in layer 2"]'), true, "1 is the fewest");
+    // "Neurons per layer (all)" sets every layer again; a third layer appears with it.
+    await page.fill("#cl-width", "2");
+    await page.locator("#cl-width").dispatchEvent("change");
+    await page.fill("#cl-depth", "3");
+    await page.locator("#cl-depth").dispatchEvent("change");
+    await page.waitForFunction(() => document.querySelectorAll('#cl-net canvas[data-layer="3"]').length === 2);
+    assert.deepEqual([await column(1), await column(2), await column(3), await column(4)], [2, 2, 2, 2]);
+    await page.close();
+  });
+
   it("a click on the map adds a point of the chosen class, and the keyboard adds one too", async () => {
     const page = await open();
     const n = await stat(page, "points");
