@@ -1,7 +1,7 @@
 // The Classify tab's map: the network's P(blue) over the plane under the points (train, test, the
 // reader's own), a cross the arrow keys move, and points added by a click or Enter.
 import { DOMAIN, type Point } from "./classify-data.js";
-import { BLUE, ORANGE, paintMap } from "./classify-paint.js";
+import { BLUE, ORANGE, colourCss, paintMap } from "./classify-paint.js";
 import type { Frame } from "./classify-protocol.js";
 import type { ClassifyTab } from "./classify-tab.js";
 
@@ -18,14 +18,17 @@ function drawCross(ctx: CanvasRenderingContext2D, cx: number, cy: number): void 
 }
 
 export function drawBoard({ controls, ui: { board }, state: s }: ClassifyTab, f: Frame): void {
-  paintMap(board, f.output, f.res, controls.discrete.checked ? (p) => (p >= 0.5 ? 1 : -1) : (p) => 2 * p - 1);
+  // Regression: the predicted value itself, a continuous heat map (discretized: its sign).
+  const reg = f.problem === "regression";
+  const shade = reg ? (v: number) => v : (p: number) => 2 * p - 1;
+  paintMap(board, f.output, f.res, controls.discrete.checked ? (p) => (shade(p) >= 0 ? 1 : -1) : shade);
   const ctx = board.getContext("2d")!;
   const px = (x: number) => ((x + DOMAIN) / (2 * DOMAIN)) * board.width;
   const py = (y: number) => ((DOMAIN - y) / (2 * DOMAIN)) * board.height;
   const dot = (p: Point, ring: string, r = 4) => {
     ctx.beginPath();
     ctx.arc(px(p.x), py(p.y), r, 0, 2 * Math.PI);
-    ctx.fillStyle = `rgb(${(p.label ? BLUE : ORANGE).join(",")})`;
+    ctx.fillStyle = reg && p.value !== undefined ? colourCss(p.value) : `rgb(${(p.label ? BLUE : ORANGE).join(",")})`;
     ctx.fill();
     ctx.lineWidth = 1.5;
     ctx.strokeStyle = ring;
@@ -39,7 +42,8 @@ export function drawBoard({ controls, ui: { board }, state: s }: ClassifyTab, f:
 }
 
 /** A point of the class chosen in the form, trained on from now on. */
-function addPoint({ ui, state: s, send }: ClassifyTab, x: number, y: number): void {
+function addPoint({ controls, ui, state: s, send }: ClassifyTab, x: number, y: number): void {
+  if (controls.problem.value === "regression") return;
   const label = (document.getElementById("cl-class-orange") as HTMLInputElement).checked ? 0 : 1;
   s.mine.push({ x, y, label });
   ui.board.dataset.mine = String(s.mine.length);

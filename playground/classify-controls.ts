@@ -1,9 +1,9 @@
 // The Classify tab's form: the data, the network and how it learns, built as fieldsets, and read back as
 // the worker's NetConfig (numbers out of range read as the nearest allowed value).
-import { DATA_SETS, FEATURES, type DataSetName, type FeatureName } from "./classify-data.js";
+import { DATA_SETS, FEATURES, REGRESSION_SETS, type DataSetName, type FeatureName } from "./classify-data.js";
 import { el, wrap } from "./classify-dom.js";
 import { newLayerWidths, renderLayerWidths, type LayerWidths } from "./classify-layers.js";
-import type { ClassifyActivation, ClassifyOptimizer, ClassifyRegularization, NetConfig } from "./classify-protocol.js";
+import type { ClassifyActivation, ClassifyOptimizer, ClassifyProblem, ClassifyRegularization, NetConfig } from "./classify-protocol.js";
 
 const LEARNING_RATES = [0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1, 3];
 const RATES = [0, 0.0001, 0.001, 0.003, 0.01, 0.03, 0.1];
@@ -13,6 +13,7 @@ export const LIMITS = { width: [1, 8, 4], depth: [0, 4, 2], batch: [1, 64, 10] }
 /** Every control of the form, for the tab to read and listen to. */
 export interface Controls {
   form: HTMLFormElement;
+  problem: HTMLSelectElement;
   dataSel: HTMLSelectElement;
   noise: HTMLInputElement;
   noiseOut: HTMLOutputElement;
@@ -69,11 +70,28 @@ function clickClassGroup(): HTMLElement {
   return group;
 }
 
-type DataControls = Pick<Controls, "dataSel" | "noise" | "noiseOut" | "ratio" | "ratioOut" | "regen" | "clearMine" | "showTest" | "discrete">;
+type DataControls = Pick<Controls, "problem" | "dataSel" | "noise" | "noiseOut" | "ratio" | "ratioOut" | "regen" | "clearMine" | "showTest" | "discrete">;
+
+const DATA_NAMES: Record<DataSetName, string> = {
+  xor: "XOR",
+  circles: "Circles",
+  spiral: "Spiral",
+  blobs: "Gaussian blobs",
+  plane: "Plane",
+  gaussians: "Multi-Gaussian",
+};
+
+/** The data set menu holds the problem's sets: the first is chosen. */
+export function fillDataSets(c: Pick<Controls, "problem" | "dataSel">): void {
+  const sets = c.problem.value === "regression" ? REGRESSION_SETS : DATA_SETS;
+  c.dataSel.replaceChildren(...sets.map((o) => el("option", { value: o }, DATA_NAMES[o])));
+  c.dataSel.value = sets[0];
+}
 
 function dataFieldset(form: HTMLFormElement): DataControls {
-  const names: Record<DataSetName, string> = { xor: "XOR", circles: "Circles", spiral: "Spiral", blobs: "Gaussian blobs" };
+  const names = DATA_NAMES;
   const c: DataControls = {
+    problem: select("cl-problem", ["classification", "regression"], "classification", (o) => (o === "classification" ? "Classification" : "Regression")),
     dataSel: select("cl-dataset", DATA_SETS, "xor", (o) => names[o as DataSetName]),
     noise: el("input", { id: "cl-noise", type: "range", min: "0", max: "50", step: "5", value: "0" }),
     noiseOut: el("output", { for: "cl-noise" }, "0%"),
@@ -87,6 +105,7 @@ function dataFieldset(form: HTMLFormElement): DataControls {
   fieldset(
     form,
     "Data",
+    labelled("Problem", c.problem),
     labelled("Data set", c.dataSel),
     wrap(labelled("Noise", c.noise), c.noiseOut),
     wrap(labelled("Test points", c.ratio), c.ratioOut),
@@ -162,6 +181,7 @@ export function intIn(input: HTMLInputElement, [lo, hi, fallback]: readonly [num
 
 export function netConfig(c: Controls, seed: number): NetConfig {
   return {
+    problem: c.problem.value as ClassifyProblem,
     features: chosenFeatures(c),
     hidden: c.layers.widths.slice(0, intIn(c.depth, LIMITS.depth)),
     activation: c.act.value as ClassifyActivation,

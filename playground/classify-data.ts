@@ -5,14 +5,17 @@ import { Rng } from "../src/core/random.js";
 /** Half the side of the square the points and the decision boundary live in. */
 export const DOMAIN = 6;
 
-export type DataSetName = "xor" | "circles" | "spiral" | "blobs";
+export type DataSetName = "xor" | "circles" | "spiral" | "blobs" | "plane" | "gaussians";
 export const DATA_SETS: readonly DataSetName[] = ["xor", "circles", "spiral", "blobs"];
+/** TensorFlow Playground's regression sets: a value in [-1, 1] to fit at each point, not a class. */
+export const REGRESSION_SETS: readonly DataSetName[] = ["plane", "gaussians"];
 
-/** A point and its class: 0 (orange) or 1 (blue). */
+/** A point and its class: 0 (orange) or 1 (blue); for regression also its target value in [-1, 1] (label is its sign). */
 export interface Point {
   x: number;
   y: number;
   label: 0 | 1;
+  value?: number;
 }
 
 export interface DataOptions {
@@ -66,7 +69,26 @@ const GENERATORS: Record<DataSetName, Generator> = {
     const sd = 0.5 + 2.5 * noise;
     return { x: clamp(c + sd * rng.normal()), y: clamp(c + sd * rng.normal()), label };
   },
+  // A tilted plane: −1 in the bottom left corner to +1 in the top right.
+  plane: regression((x, y) => (x + y) / (2 * DOMAIN)),
+  gaussians: regression((x, y) => BUMPS.reduce((a, b) => a + b.s * Math.exp(-((x - b.cx) ** 2 + (y - b.cy) ** 2) / (2 * 1.3 ** 2)), 0)),
 };
+
+/** A regression point: uniform over the square, its value the clean function's, plus noise. */
+function regression(fn: (x: number, y: number) => number): Generator {
+  return (rng, _label, _i, _n, noise) => {
+    const x = between(rng, -DOMAIN, DOMAIN);
+    const y = between(rng, -DOMAIN, DOMAIN);
+    const value = Math.max(-1, Math.min(1, fn(x, y) + noise * 0.5 * rng.normal()));
+    return { x, y, label: value >= 0 ? 1 : 0, value };
+  };
+}
+
+/** Six bumps, alternately +1 and −1, on two rows: the value is their sum (they barely overlap). */
+const BUMPS = [-4, 0, 4].flatMap((cx, i) => [
+  { cx, cy: 2.5, s: i % 2 ? -1 : 1 },
+  { cx, cy: -2.5, s: i % 2 ? 1 : -1 },
+]);
 
 /** A seeded split: the first `1 - testFraction` of a shuffled copy train, the rest test. */
 export function split(points: readonly Point[], testFraction: number, seed: number): { train: Point[]; test: Point[] } {

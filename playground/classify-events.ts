@@ -1,7 +1,7 @@
 // What the Classify tab's form and run bar do: new points, a fresh network or new learning settings sent
 // to the worker, display options redrawn, and play, pause and step.
 import { drawBoard } from "./classify-board.js";
-import { LIMITS, intIn, netConfig } from "./classify-controls.js";
+import { LIMITS, fillDataSets, intIn, netConfig } from "./classify-controls.js";
 import { renderLayerWidths, stepLayerWidth } from "./classify-layers.js";
 import { pause, regenerate, reset, setPlaying, type ClassifyTab } from "./classify-tab.js";
 
@@ -13,6 +13,16 @@ function listenData(tab: ClassifyTab): void {
     reset(tab);
   };
   c.dataSel.addEventListener("change", () => ((s.mine.length = 0), freshData()));
+  // Regression: its own data sets, and clicks add no points (a point would need a value, not a class).
+  c.problem.addEventListener("change", () => {
+    fillDataSets(c);
+    const reg = c.problem.value === "regression";
+    document.getElementById("cl-class-note")!.textContent = reg ? "Clicks add no points in regression." : "Clicks add:";
+    document.querySelectorAll<HTMLInputElement>('input[name="cl-class"]').forEach((x) => (x.disabled = reg));
+    c.clearMine.disabled = reg;
+    s.mine.length = 0;
+    freshData();
+  });
   c.noise.addEventListener("input", () => ((c.noiseOut.textContent = `${c.noise.value}%`), freshData()));
   c.ratio.addEventListener("input", () => ((c.ratioOut.textContent = `${c.ratio.value}%`), freshData()));
   c.regen.addEventListener("click", () => (s.seed++, freshData()));

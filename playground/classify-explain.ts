@@ -4,7 +4,7 @@
 // the forward and backward pass of the very weight that was clicked.
 import type { FeatureName } from "./classify-data.js";
 import { features } from "./classify-data.js";
-import type { ClassifyActivation, LayerWeights } from "./classify-protocol.js";
+import type { ClassifyActivation, ClassifyProblem, LayerWeights } from "./classify-protocol.js";
 
 /** A number as the explainer reads it: 7 significant digits (float32 holds about that many). */
 const num = (v: number) => String(Number(v.toPrecision(7)));
@@ -29,7 +29,8 @@ export function explainProgram(
   weights: readonly LayerWeights[],
   activation: ClassifyActivation,
   chosen: readonly FeatureName[],
-  example: { x: number; y: number; label: 0 | 1 },
+  example: { x: number; y: number; label: 0 | 1; value?: number },
+  problem: ClassifyProblem = "classification",
 ): ExplainProgram {
   const lines: string[] = [];
   const values = [`x=${vector(features(example.x, example.y, chosen))}`];
@@ -44,7 +45,13 @@ export function explainProgram(
       input = `h${k + 1}`;
     } else lines.push(`z = linear(${W}, ${input}, ${b})`);
   });
-  lines.push("L = softmax_ce(z, y)");
-  values.push(`y=${example.label === 1 ? "[0,1]" : "[1,0]"}`);
+  // Regression: the squared error of the one output against the point's value (the library's mse).
+  if (problem === "regression") {
+    lines.push("L = mse(z, y)");
+    values.push(`y=[${num(example.value ?? 0)}]`);
+  } else {
+    lines.push("L = softmax_ce(z, y)");
+    values.push(`y=${example.label === 1 ? "[0,1]" : "[1,0]"}`);
+  }
   return { expr: lines.join("\n"), at: values.join(", ") };
 }

@@ -31,7 +31,7 @@ export function listenWeights(tab: ClassifyTab): void {
 
 /** Shows the example's program in the Explain tab (which switches to it). */
 function openExplain(tab: ClassifyTab, m: Inspection): void {
-  const p = explainProgram(m.weights, tab.controls.act.value as ClassifyActivation, chosenFeatures(tab.controls), m.example);
+  const p = explainProgram(m.weights, tab.controls.act.value as ClassifyActivation, chosenFeatures(tab.controls), m.example, m.problem);
   tab.host.openInExplain(p.expr, p.at);
 }
 
@@ -39,13 +39,14 @@ function openExplain(tab: ClassifyTab, m: Inspection): void {
 export function showInspection(tab: ClassifyTab, m: Inspection): void {
   const inspectBox = tab.ui.inspectBox;
   const name = `${weightName(m.layer)}[${m.to + 1},${m.from + 1}]`;
-  const cls = m.example.label ? "blue" : "orange";
+  const reg = m.problem === "regression";
+  const cls = reg ? `value ${fmt(m.example.value ?? 0)}` : `class ${m.example.label ? "blue" : "orange"}`;
   inspectBox.replaceChildren(
     el("strong", {}, `${name} = ${fmt(m.weight)}`),
     document.createTextNode(` · ∂L/∂${name} = `),
     el("strong", { id: "cl-gradient" }, fmt(m.gradient)),
     document.createTextNode(
-      ` on the training point (${m.example.x.toFixed(2)}, ${m.example.y.toFixed(2)}), class ${cls}, the one the network gets most wrong now (L is its cross-entropy; L2 is not included). ` +
+      ` on the training point (${m.example.x.toFixed(2)}, ${m.example.y.toFixed(2)}), ${cls}, the one the network gets most wrong now (L is its ${reg ? "squared error" : "cross-entropy"}, the data loss alone: the L1/L2 penalty is not included). ` +
         `Training is paused. The Explain tab stages this example's forward and backward pass: row ${m.to + 1}, column ${m.from + 1} of ∂L/∂${weightName(m.layer)} is this weight's gradient.`,
     ),
   );

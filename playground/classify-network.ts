@@ -40,7 +40,16 @@ function geometry(net: HTMLElement, f: Frame, features: FeatureName[]): Geometry
     W: 2 * LABEL_W + sizes.length * NODE + (sizes.length - 1) * gap,
     H: TOP + rows * ROW_GAP,
     pos: (layer, i) => ({ x: LABEL_W + layer * (NODE + gap), y: TOP + (rows - sizes[layer]) * (ROW_GAP / 2) + i * ROW_GAP }),
-    name: (layer, i) => (layer === 0 ? features[i] : layer === sizes.length - 1 ? (i === 1 ? "logit blue" : "logit orange") : `h${layer}.${i + 1}`),
+    name: (layer, i) =>
+      layer === 0
+        ? features[i]
+        : layer === sizes.length - 1
+          ? sizes[layer] === 1
+            ? "output value"
+            : i === 1
+              ? "logit blue"
+              : "logit orange"
+          : `h${layer}.${i + 1}`,
   };
 }
 
@@ -80,7 +89,7 @@ function neuron(net: HTMLElement, g: Geometry, features: FeatureName[], layer: n
     height: String(NODE),
     class: "cl-node",
     role: "img",
-    "aria-label": layer === last ? `output ${i ? "blue" : "orange"} over the plane` : `${g.name(layer, i)} over the plane`,
+    "aria-label": layer === last ? `output ${g.sizes[last] === 1 ? "value" : i ? "blue" : "orange"} over the plane` : `${g.name(layer, i)} over the plane`,
     "data-layer": String(layer),
     "data-index": String(i),
   });
@@ -89,7 +98,11 @@ function neuron(net: HTMLElement, g: Geometry, features: FeatureName[], layer: n
   net.append(c);
   if (layer !== 0 && layer !== last) return;
   const first = layer === 0;
-  const label = el("span", { class: `cl-node-label ${first ? "cl-in" : "cl-out"}`, "aria-hidden": "true" }, first ? features[i] : i ? "blue" : "orange");
+  const label = el(
+    "span",
+    { class: `cl-node-label ${first ? "cl-in" : "cl-out"}`, "aria-hidden": "true" },
+    first ? features[i] : g.sizes[last] === 1 ? "value" : i ? "blue" : "orange",
+  );
   label.style.left = `${first ? p.x - LABEL_W : p.x + NODE + 4}px`;
   label.style.top = `${p.y + NODE / 2}px`;
   net.append(label);
@@ -128,7 +141,8 @@ function paintNeurons(net: HTMLElement, f: Frame, activation: string): void {
     }),
   );
   const out = net.querySelectorAll<HTMLCanvasElement>(`canvas[data-layer="${f.weights.length}"]`);
-  out.forEach((c, i) => paintMap(c, f.output, f.res, (p) => (i === 1 ? 2 * p - 1 : 1 - 2 * p)));
+  // Regression's one output is the value itself.
+  out.forEach((c, i) => paintMap(c, f.output, f.res, f.problem === "regression" ? (v) => v : (p) => (i === 1 ? 2 * p - 1 : 1 - 2 * p)));
 }
 
 /** Each weight's colour and width (relative to the largest), and its value in its title. */

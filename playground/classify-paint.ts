@@ -15,6 +15,14 @@ function colour(v: number, out: Uint8ClampedArray, at: number): void {
   out[at + 3] = 255;
 }
 
+/** A value in [-1, 1] as a CSS colour, the map's own ramp at full strength (a regression point's value). */
+export function colourCss(v: number): string {
+  const t = Math.max(-1, Math.min(1, v));
+  const c = t < 0 ? ORANGE : BLUE;
+  const a = 0.25 + 0.75 * Math.abs(t);
+  return `rgb(${c.map((k) => Math.round(255 * (1 - a) + k * a)).join(",")})`;
+}
+
 /** Paints a res × res map of values in [-1, 1] onto a canvas, scaled up smoothly. */
 export function paintMap(canvas: HTMLCanvasElement, values: ArrayLike<number>, res: number, scale = (v: number) => v): void {
   const small = document.createElement("canvas");

@@ -3,10 +3,13 @@ import type { FeatureName, Point } from "./classify-data.js";
 
 export type ClassifyActivation = "tanh" | "relu" | "sigmoid" | "linear";
 export type ClassifyRegularization = "none" | "l1" | "l2";
+/** Two classes (two logits, softmax cross-entropy) or a value (one output, mean squared error). */
+export type ClassifyProblem = "classification" | "regression";
 export type ClassifyOptimizer = "sgd" | "adam";
 
 /** The network and how it learns: set in the page. */
 export interface NetConfig {
+  problem: ClassifyProblem;
   features: FeatureName[];
   /** Hidden layer widths, one per layer (1 to 8 each, set by each layer's +/- buttons). */
   hidden: number[];
@@ -54,7 +57,8 @@ export interface Frame {
   testAccuracy: number | null;
   /** Side of the square grid the maps are sampled on. */
   res: number;
-  /** P(blue) at each grid point, row by row from the top. */
+  problem: ClassifyProblem;
+  /** P(blue) at each grid point (regression: the predicted value), row by row from the top. */
   output: Float32Array;
   /** Each hidden neuron's output over the grid, layer by layer. */
   neurons: Float32Array[][];
@@ -69,7 +73,8 @@ export interface Inspection {
   layer: number;
   from: number;
   to: number;
-  /** ∂L/∂w, the cross-entropy of this one example (the L1/L2 penalty not included). */
+  problem: ClassifyProblem;
+  /** ∂L/∂w, L the cross-entropy (regression: squared error) of this one example (the L1/L2 penalty not included). */
   gradient: number;
   weight: number;
   /** The example: the training point the network gets most wrong now. */

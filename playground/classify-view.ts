@@ -22,9 +22,13 @@ export type { ClassifyHost } from "./classify-tab.js";
 /** The epoch, the losses and accuracies in words (and as data-* for tests). */
 function showSummary({ ui, state: s }: ClassifyTab, f: Frame): void {
   ui.epochOut.textContent = `Epoch ${f.epoch} · ${f.steps} steps`;
-  const test = f.testLoss === null ? "no test points" : `test loss ${fmt(f.testLoss)}, test accuracy ${pct(f.testAccuracy!)}`;
   const points = s.trainPts.length + s.mine.length;
-  ui.summary.textContent = `Train loss ${fmt(f.trainLoss)}, train accuracy ${pct(f.trainAccuracy)}; ${test}. ${points} training points (${s.mine.length} yours), ${s.testPts.length} test points.`;
+  // Regression has no accuracy: its loss is the mean squared error.
+  const reg = f.problem === "regression";
+  const test =
+    f.testLoss === null ? "no test points" : reg ? `test loss ${fmt(f.testLoss)}` : `test loss ${fmt(f.testLoss)}, test accuracy ${pct(f.testAccuracy!)}`;
+  const train = reg ? `Train loss (mean squared error) ${fmt(f.trainLoss)}` : `Train loss ${fmt(f.trainLoss)}, train accuracy ${pct(f.trainAccuracy)}`;
+  ui.summary.textContent = `${train}; ${test}. ${points} training points (${s.mine.length} yours), ${s.testPts.length} test points.`;
   Object.assign(ui.summary.dataset, {
     epoch: String(f.epoch),
     steps: String(f.steps),

@@ -6,7 +6,7 @@
 import * as bp from "../src/index.js";
 
 import { featureMatrix, gridPoints, type Point } from "./classify-data.js";
-import { buildNet, regularizer } from "./classify-net.js";
+import { buildNet, regressionLoss, regressionSteps, regularizer, type RegressionData } from "./classify-net.js";
 import type { ClassifyMessage, ClassifyRequest, Frame, LayerWeights, NetConfig } from "./classify-protocol.js";
 
 /** Side of the grid the decision boundary and the neurons' maps are sampled on. */
@@ -24,7 +24,10 @@ interface State {
   linears: bp.Linear[];
   train: bp.Dataset;
   test: bp.Dataset | null;
-  run: Generator<bp.TrainEvent, bp.History, void>;
+  /** The same points with their values, for regression (null when classifying). */
+  regTrain: RegressionData | null;
+  regTest: RegressionData | null;
+  run: Generator<{ kind: string }, unknown, void>;
   rng: bp.Rng;
   epoch: number;
   steps: number;
@@ -59,12 +62,36 @@ function dataset(points: readonly Point[], config: NetConfig): bp.Dataset {
   };
 }
 
+function regData(points: readonly Point[], config: NetConfig): RegressionData | null {
+  if (config.problem !== "regression") return null;
+  return {
+    x: new bp.Tensor(featureMatrix(points, config.features), [points.length, config.features.length]),
+    y: new bp.Tensor(
+      Float32Array.from(points, (p) => p.value ?? (p.label ? 1 : -1)),
+      [points.length, 1],
+    ),
+  };
+}
+
+/** Both data sets from the points, as the problem needs them. */
+function setData(s: State, train: readonly Point[], test: readonly Point[]): void {
+  s.train = dataset(train, s.config);
+  s.test = test.length ? dataset(test, s.config) : null;
+  s.regTrain = regData(train, s.config);
+  s.regTest = test.length ? regData(test, s.config) : null;
+}
+
 function optimizer(net: bp.Module, c: NetConfig): bp.Optimizer {
   return c.optimizer === "adam" ? new bp.Adam(net.parameters(), { lr: c.lr }) : new bp.SGD(net.parameters(), { lr: c.lr });
 }
 
 /** The library's training loop over the current data, restarted whenever the data or the settings change. */
 function restart(s: State): void {
+  const batchSize = Math.max(1, Math.min(s.config.batch, s.train.y.length));
+  if (s.regTrain) {
+    s.run = regressionSteps(s.net, s.regTrain, { batchSize, optimizer: optimizer(s.net, s.config), rng: s.rng, regularizer: regularizer(s.net, s.config) });
+    return;
+  }
   s.run = bp.trainSteps(s.net, s.train, {
     epochs: Infinity,
     batchSize: Math.max(1, Math.min(s.config.batch, s.train.y.length)),
@@ -82,14 +109,17 @@ function reset(config: NetConfig, train: Point[], test: Point[]): void {
     config,
     net,
     linears,
-    train: dataset(train, config),
-    test: test.length ? dataset(test, config) : null,
+    train: null!,
+    test: null,
+    regTrain: null,
+    regTest: null,
     run: null!,
     rng,
     epoch: 0,
     steps: 0,
     history: [],
   };
+  setData(state, train, test);
   restart(state);
   state.history.push(losses(state));
 }
@@ -116,6 +146,7 @@ function score(net: bp.Module, ds: bp.Dataset): { loss: number; accuracy: number
 }
 
 function losses(s: State): { train: number; test: number | null } {
+  if (s.regTrain) return { train: regressionLoss(s.net, s.regTrain), test: s.regTest ? regressionLoss(s.net, s.regTest) : null };
   return { train: score(s.net, s.train).loss, test: s.test ? score(s.net, s.test).loss : null };
 }
 
@@ -146,16 +177,19 @@ function maps(s: State): { output: Float32Array; neurons: Float32Array[][] } {
     z = Float32Array.from(h.data);
   });
   const output = new Float32Array(n);
-  for (let i = 0; i < n; i++) output[i] = 1 / (1 + Math.exp(z[2 * i] - z[2 * i + 1]));
+  for (let i = 0; i < n; i++) output[i] = s.regTrain ? z[i] : 1 / (1 + Math.exp(z[2 * i] - z[2 * i + 1]));
   return { output, neurons };
 }
 
 function frame(s: State): Frame {
-  const tr = score(s.net, s.train);
-  const te = s.test ? score(s.net, s.test) : null;
+  // Regression has no accuracy (0 is sent); its loss is the mean squared error.
+  const reg = s.regTrain !== null;
+  const tr = reg ? { loss: regressionLoss(s.net, s.regTrain!), accuracy: 0 } : score(s.net, s.train);
+  const te = reg ? (s.regTest ? { loss: regressionLoss(s.net, s.regTest), accuracy: 0 } : null) : s.test ? score(s.net, s.test) : null;
   const { output, neurons } = maps(s);
   return {
     type: "frame",
+    problem: s.config.problem,
     epoch: s.epoch,
     steps: s.steps,
     playing: playing || epochsLeft > 0,
@@ -221,20 +255,34 @@ function inspect(s: State, layer: number, from: number, to: number): ClassifyMes
   s.net.train();
   let worst = 0;
   let worstMargin = Infinity;
+  const reg = s.regTrain;
   for (let i = 0; i < n; i++) {
-    const margin = s.train.y[i] === 1 ? z[2 * i + 1] - z[2 * i] : z[2 * i] - z[2 * i + 1];
+    // Regression: the largest squared error, as a negative margin.
+    const margin = reg ? -((z[i] - reg.y.data[i]) ** 2) : s.train.y[i] === 1 ? z[2 * i + 1] - z[2 * i] : z[2 * i] - z[2 * i + 1];
     if (margin < worstMargin) [worst, worstMargin] = [i, margin];
   }
   const f = s.config.features.length;
   const x = new bp.Tensor(s.train.x.data.slice(worst * f, (worst + 1) * f), [1, f]);
   const params = s.net.parameters();
   bp.zeroGrad(params);
-  bp.crossEntropy(s.net.forward(x), Int32Array.of(s.train.y[worst])).backward();
+  if (reg) bp.mse(s.net.forward(x), new bp.Tensor(Float32Array.of(reg.y.data[worst]), [1, 1])).backward();
+  else bp.crossEntropy(s.net.forward(x), Int32Array.of(s.train.y[worst])).backward();
   const k = from * lin.weight.shape[1] + to;
   const gradient = lin.weight.grad!.data[k];
   bp.zeroGrad(params);
   const p = trainPoints[worst];
-  return { type: "inspect", layer, from, to, gradient, weight: lin.weight.data[k], example: p, exampleIndex: worst, weights: weights(s) };
+  return {
+    type: "inspect",
+    problem: s.config.problem,
+    layer,
+    from,
+    to,
+    gradient,
+    weight: lin.weight.data[k],
+    example: p,
+    exampleIndex: worst,
+    weights: weights(s),
+  };
 }
 
 /** The training points as sent, to name the inspected example by its coordinates. */
@@ -252,8 +300,7 @@ self.onmessage = (e: MessageEvent<ClassifyRequest>) => {
       case "data":
         if (!state) break;
         trainPoints = req.train;
-        state.train = dataset(req.train, state.config);
-        state.test = req.test.length ? dataset(req.test, state.config) : null;
+        setData(state, req.train, req.test);
         restart(state);
         post(frame(state));
         break;

@@ -15,7 +15,7 @@ import * as bp from "../src/index.js";
 import { explainProgram } from "../playground/classify-explain.js";
 import { featureMatrix, makeData, split, type FeatureName } from "../playground/classify-data.js";
 import type { LayerWeights, NetConfig } from "../playground/classify-protocol.js";
-import { buildNet, regularizer } from "../playground/classify-net.js";
+import { buildNet, regressionLoss, regressionSteps, regularizer } from "../playground/classify-net.js";
 import { hasChromium, startPlayground, type Playground } from "./playground-harness.js";
 
 const shots = join(process.cwd(), "test-artifacts", "playground");
@@ -110,6 +110,46 @@ it("L1 drives many weights to near zero, L2 shrinks them, and neither touches th
   assert.ok(relClose(regularizer(net, { regularization: "l1", rate: 0.1 })!().item(), 0.1 * w.reduce((a, v) => a + Math.abs(v), 0)));
   assert.ok(relClose(regularizer(net, { regularization: "l2", rate: 0.1 })!().item(), 0.05 * w.reduce((a, v) => a + v * v, 0)));
   assert.equal(regularizer(net, { regularization: "none", rate: 0.1 }), undefined);
+});
+
+it("regression: the plane and the multi-Gaussian train with mean squared error, and the explainer's mse gives the same gradient", () => {
+  const chosen: FeatureName[] = ["x1", "x2"];
+  for (const [name, bound] of [
+    ["plane", 0.01],
+    ["gaussians", 0.05],
+  ] as const) {
+    const { train, test } = split(makeData({ name, count: 300, noise: 0, seed: 3 }), 0.5, 3);
+    assert.ok(
+      train.every((p) => p.value !== undefined && Math.abs(p.value) <= 1 && p.label === (p.value >= 0 ? 1 : 0)),
+      name,
+    );
+    const data = (pts: typeof train) => ({
+      x: new bp.Tensor(featureMatrix(pts, chosen), [pts.length, 2]),
+      y: new bp.Tensor(
+        Float32Array.from(pts, (p) => p.value!),
+        [pts.length, 1],
+      ),
+    });
+    const rng = new bp.Rng(4);
+    const net = buildNet({ problem: "regression", features: chosen, hidden: [8, 8], activation: "tanh" }, rng);
+    const t = data(test);
+    const before = regressionLoss(net, t);
+    const run = regressionSteps(net, data(train), { batchSize: 10, optimizer: new bp.Adam(net.parameters(), { lr: 0.01 }), rng });
+    for (let epochs = 0; epochs < 150;) if (run.next().value?.kind === "epoch") epochs++;
+    const after = regressionLoss(net, t);
+    assert.ok(after < bound && after < before / 5, `${name}: test MSE ${before} -> ${after}`);
+  }
+  // One example's squared error through the explainer: the same gradient as the library's.
+  const net = buildNet({ problem: "regression", features: chosen, hidden: [3], activation: "tanh" }, new bp.Rng(6));
+  const linears = net.layers.filter((l): l is bp.Linear => l instanceof bp.Linear);
+  const example = { x: 2, y: -1, label: 0 as const, value: -0.4 };
+  bp.mse(net.forward(new bp.Tensor(featureMatrix([example], chosen), [1, 2])), new bp.Tensor(Float32Array.of(-0.4), [1, 1])).backward();
+  const weights = linears.map((l) => ({ inputs: l.weight.shape[0], outputs: l.weight.shape[1], W: Array.from(l.weight.data), b: Array.from(l.bias!.data) }));
+  const { expr, at } = explainProgram(weights, "tanh", chosen, example, "regression");
+  assert.match(expr, /\nL = mse\(z, y\)$/);
+  const g = bp.explainAll(expr, bp.parseAssignments([at])).report.gradients.W2 as number[][];
+  assert.deepEqual([g.length, g[0].length], [1, 3]);
+  for (let i = 0; i < 3; i++) assert.ok(relClose(g[0][i], linears[1].weight.grad!.data[i]), `W2[1,${i + 1}]: ${g[0][i]} vs ${linears[1].weight.grad!.data[i]}`);
 });
 
 it("data sets are seeded, two-class and split by the ratio", () => {
