@@ -313,6 +313,41 @@ describeIf("the Classify tab in Chromium", hasChromium ? false : "Chromium is no
     await page.close();
   });
 
+  it("regression: the plane trains to a low test MSE, clicks add no points, and a weight click explains mse; linear has no activation call", async (t) => {
+    const page = await open();
+    await page.selectOption("#cl-problem", "regression");
+    assert.equal(await page.inputValue("#cl-dataset"), "plane");
+    assert.deepEqual(await page.locator("#cl-dataset option").evaluateAll((o) => o.map((x) => x.textContent)), ["Plane", "Multi-Gaussian"]);
+    assert.equal(await page.textContent("#cl-class-note"), "Clicks add no points in regression.");
+    await page.waitForFunction(() => document.querySelectorAll('#cl-net canvas[data-layer="3"]').length === 1);
+    const box = (await page.locator("#cl-board").boundingBox())!;
+    await page.mouse.click(box.x + box.width / 2, box.y + box.height / 2);
+    assert.equal((await page.getAttribute("#cl-board", "data-mine")) ?? "0", "0", "no point added");
+    const first = await stat(page, "test-loss");
+    await page.click("#cl-play");
+    await page.waitForFunction(() => Number(document.querySelector<HTMLElement>("#cl-summary")!.dataset.testLoss) < 0.02, undefined, { timeout: 120000 });
+    await page.click("#cl-play");
+    const last = await stat(page, "test-loss");
+    t.diagnostic(`plane: test MSE ${first} -> ${last}`);
+    assert.ok(last < 0.02 && last < first, `test MSE ${first} -> ${last}`);
+    assert.match((await page.textContent("#cl-summary")) ?? "", /^Train loss \(mean squared error\) \d\.\d{3}; test loss \d\.\d{3}\./);
+    await page.screenshot({ path: join(shots, "classify-regression.png") });
+    await page.locator('#cl-net g.cl-weight[data-layer="2"][data-from="0"][data-to="0"] .cl-hit').click();
+    await page.waitForSelector("#panel-explain:not([hidden])");
+    await page.waitForSelector('td[data-grad="W3"]');
+    assert.match(await page.inputValue("#expr"), /\nz = linear\(W3, h2, b3\)\nL = mse\(z, y\)$/);
+    const explained = JSON.parse((await page.getAttribute('td[data-grad="W3"]', "data-value"))!) as number[][];
+    const worker = Number(await page.getAttribute("#cl-inspect", "data-gradient"));
+    assert.ok(relClose(explained[0][0], worker, 1e-3), `explainer ${explained[0][0]}, worker ${worker}`);
+    // The linear activation: layers with no activation call in the program.
+    await page.click("#tab-classify");
+    await page.selectOption("#cl-activation", "linear");
+    await page.waitForTimeout(200);
+    await page.locator('#cl-net g.cl-weight[data-layer="0"][data-from="0"][data-to="0"] .cl-hit').click();
+    await page.waitForFunction(() => /^h1 = linear\(W1, x, b1\)\n/.test((document.querySelector("#expr") as HTMLTextAreaElement).value));
+    await page.close();
+  });
+
   const describeViolations = (violations: Result[]) =>
     violations.map((v) => `${v.id} (${v.impact}): ${v.help}\n${v.nodes.map((n) => `    ${n.target.join(" ")}`).join("\n")}`).join("\n");
   async function axeViolations(page: Page, t: TestContext): Promise<Result[]> {
