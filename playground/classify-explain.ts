@@ -1,7 +1,8 @@
 // The explainer's program for one example through the Classify tab's current network: the same
 // forward pass the worker trains (h = act(W x + b) per hidden layer, or W x + b for "linear"; softmax
-// cross-entropy on the logits, or regression's squared error of the one output; no L1/L2 penalty), written in the explain language with the weights as values, so the Explain tab stages
-// the forward and backward pass of the very weight that was clicked.
+// cross-entropy on the logits, or regression's squared error of the one output; no L1/L2 penalty),
+// written in the explain language with the weights as values, so the Explain tab stages the forward
+// and backward pass of the very weight that was clicked.
 import type { FeatureName } from "./classify-data.js";
 import { features } from "./classify-data.js";
 import type { ClassifyActivation, ClassifyProblem, LayerWeights } from "./classify-protocol.js";

@@ -81,7 +81,7 @@ export function buildLayout(panel: HTMLElement, form: HTMLFormElement): Layout {
     el(
       "p",
       { class: "cl-intro" },
-      "Train a small network to separate two classes of points, watch the boundary form, and open any weight's gradient in the explainer.",
+      "Train a small network to separate two classes of points (or fit a value: Problem, Regression), watch the boundary form, and open any weight's gradient in the explainer.",
     ),
     form,
     bar,
