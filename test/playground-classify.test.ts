@@ -4,22 +4,19 @@
  * a weight click opens the Explain tab with the same gradient, and axe-core finds nothing serious.
  */
 import { describeIf } from "./helpers.js";
-import { after, before, it, type TestContext } from "node:test";
+import { after, before, it } from "node:test";
 import assert from "node:assert/strict";
-import { mkdirSync, readFileSync } from "node:fs";
-import { createRequire } from "node:module";
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
-import type { AxeResults, Result } from "axe-core";
 import * as bp from "../src/index.js";
 import { explainProgram } from "../playground/classify-explain.js";
 import { featureMatrix, makeData, split, type FeatureName } from "../playground/classify-data.js";
 import type { LayerWeights, NetConfig } from "../playground/classify-protocol.js";
 import { buildNet, regressionLoss, regressionSteps, regularizer } from "../playground/classify-net.js";
-import { hasChromium, startPlayground, type Playground } from "./playground-harness.js";
+import { hasChromium, startPlayground, type Playground, axeViolations, describeViolations } from "./playground-harness.js";
 
 const shots = join(process.cwd(), "test-artifacts", "playground");
-const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
 
 const relClose = (a: number, b: number, tol = 1e-4) => Math.abs(a - b) <= tol * Math.max(Math.abs(a), Math.abs(b));
 
@@ -347,17 +344,6 @@ describeIf("the Classify tab in Chromium", hasChromium ? false : "Chromium is no
     await page.waitForFunction(() => /^h1 = linear\(W1, x, b1\)\n/.test((document.querySelector("#expr") as HTMLTextAreaElement).value));
     await page.close();
   });
-
-  const describeViolations = (violations: Result[]) =>
-    violations.map((v) => `${v.id} (${v.impact}): ${v.help}\n${v.nodes.map((n) => `    ${n.target.join(" ")}`).join("\n")}`).join("\n");
-  async function axeViolations(page: Page, t: TestContext): Promise<Result[]> {
-    await page.addScriptTag({ content: AXE_SOURCE });
-    const results = await page.evaluate(() => (window as unknown as { axe: { run: (c: Document) => Promise<AxeResults> } }).axe.run(document));
-    const blocking = (v: Result) => v.impact === "serious" || v.impact === "critical";
-    const minor = results.violations.filter((v) => !blocking(v));
-    if (minor.length) t.diagnostic("minor/moderate axe violations:\n" + describeViolations(minor));
-    return results.violations.filter(blocking);
-  }
 
   it("is accessible (axe-core, every control labelled) on a desktop and on a phone, with screenshots", async (t) => {
     for (const [name, viewport, phone] of [

@@ -6,21 +6,18 @@
  * (test/playground-harness.ts), with screenshots in test-artifacts/playground/.
  */
 import { describeIf } from "./helpers.js";
-import { after, before, describe, it, type TestContext } from "node:test";
+import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { mkdirSync, readFileSync } from "node:fs";
-import { createRequire } from "node:module";
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { Page } from "playwright-core";
-import type { AxeResults, Result } from "axe-core";
 import * as bp from "../src/index.js";
 import { PRESETS, type Preset } from "../playground/presets.js";
 import { readQuery, writeQuery } from "../playground/url-state.js";
 import { backwardStepLines } from "../playground/step-arithmetic.js";
-import { hasChromium, startPlayground, type Playground } from "./playground-harness.js";
+import { hasChromium, startPlayground, type Playground, axeViolations, describeViolations } from "./playground-harness.js";
 
 const shots = join(process.cwd(), "test-artifacts", "playground");
-const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
 
 const preset = (id: string): Preset => PRESETS.find((p) => p.id === id) ?? assert.fail(`no preset ${id}`);
 /** Explains a preset as the page's worker does (with the gradient check), and draws its figure. */
@@ -393,17 +390,6 @@ describeIf("the Explain tab in Chromium", hasChromium ? false : "Chromium is not
     await page.context().close();
   });
 
-  const describeViolations = (violations: Result[]) =>
-    violations.map((v) => `${v.id} (${v.impact}): ${v.help}\n${v.nodes.map((n) => `    ${n.target.join(" ")}`).join("\n")}`).join("\n");
-  async function axeSerious(page: Page, t: TestContext): Promise<Result[]> {
-    if (!(await page.evaluate(() => "axe" in window))) await page.addScriptTag({ content: AXE_SOURCE });
-    const results = await page.evaluate(() => (window as unknown as { axe: { run: (c: Document) => Promise<AxeResults> } }).axe.run(document));
-    const blocking = (v: Result) => v.impact === "serious" || v.impact === "critical";
-    const minor = results.violations.filter((v) => !blocking(v));
-    if (minor.length) t.diagnostic("minor/moderate axe violations:\n" + describeViolations(minor));
-    return results.violations.filter(blocking);
-  }
-
   for (const dark of [false, true]) {
     const scheme = dark ? "dark" : "light";
     it(`${scheme}: zero serious axe-core violations on every tab; the graph's colours are readable; screenshots`, async (t) => {
@@ -435,7 +421,7 @@ describeIf("the Explain tab in Chromium", hasChromium ? false : "Chromium is not
           for (const tab of ["explain", "train", "exercises", "classify"]) {
             if ((await page.locator(`#tab-${tab}`).count()) === 0) continue;
             await page.click(`#tab-${tab}`);
-            const v = await axeSerious(page, t);
+            const v = await axeViolations(page, t);
             assert.equal(v.length, 0, `${scheme}, ${tab} tab:\n` + describeViolations(v));
           }
         }

@@ -1,8 +1,8 @@
 /**
- * The built playground served from localhost to Debian's Chromium (playwright-core), for the browser
- * tests that need their own build: it builds into a temporary folder (so test files running side by
- * side never rebuild the same one), serves it cross-origin isolated as Vite does, and counts the bytes
- * sent per path. A throttled path is sent in slices, so a test can watch a download's progress.
+ * The built playground served from localhost to Debian's Chromium (playwright-core), for every browser
+ * test: it builds into a temporary folder (so test files running side by side never rebuild the same
+ * one), serves it cross-origin isolated as Vite does, and counts the bytes sent per path. A throttled
+ * path is sent in slices, so a test can watch a download's progress. Also the axe-core check they share.
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
@@ -11,7 +11,10 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { extname, join, normalize } from "node:path";
-import { chromium, type Browser } from "playwright-core";
+import { createRequire } from "node:module";
+import type { TestContext } from "node:test";
+import { chromium, type Browser, type Page } from "playwright-core";
+import type { AxeResults, Result } from "axe-core";
 
 export const CHROMIUM = "/usr/bin/chromium";
 export const hasChromium = existsSync(CHROMIUM);
@@ -86,4 +89,23 @@ export async function startPlayground(options: { throttle?: { path: string; slic
       rmSync(site, { recursive: true, force: true });
     },
   };
+}
+
+// axe-core's bundled source, read from node_modules and injected into the page: no network needed.
+const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
+
+export const describeViolations = (violations: Result[]): string =>
+  violations.map((v) => `${v.id} (${v.impact}): ${v.help}\n${v.nodes.map((n) => `    ${n.target.join(" ")}`).join("\n")}`).join("\n");
+
+/**
+ * Runs axe-core on the page and returns its serious and critical violations; the minor and moderate
+ * ones go to the test's diagnostics, so they stay visible without failing the run.
+ */
+export async function axeViolations(page: Page, t: TestContext): Promise<Result[]> {
+  if (!(await page.evaluate(() => "axe" in window))) await page.addScriptTag({ content: AXE_SOURCE });
+  const results = await page.evaluate(() => (window as unknown as { axe: { run: (c: Document) => Promise<AxeResults> } }).axe.run(document));
+  const blocking = (v: Result) => v.impact === "serious" || v.impact === "critical";
+  const minor = results.violations.filter((v) => !blocking(v));
+  if (minor.length) t.diagnostic("minor/moderate axe violations:\n" + describeViolations(minor));
+  return results.violations.filter(blocking);
 }

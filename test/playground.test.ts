@@ -3,75 +3,29 @@
  * page is served from localhost, and screenshots are kept in test-artifacts/playground/.
  */
 import { describeIf } from "./helpers.js";
-import { after, before, it, type TestContext } from "node:test";
+import { axeViolations, describeViolations, hasChromium, startPlayground, type Playground } from "./playground-harness.js";
+import { after, before, it } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
-import { createReadStream, existsSync, mkdirSync, readFileSync, statSync } from "node:fs";
-import { createRequire } from "node:module";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
-import { extname, join, normalize } from "node:path";
-import { chromium, type Browser, type Page } from "playwright-core";
-import type { AxeResults, Result } from "axe-core";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { type Browser, type Page } from "playwright-core";
 
-const CHROMIUM = "/usr/bin/chromium";
 const root = process.cwd();
-const site = join(root, "dist-playground");
 const shots = join(root, "test-artifacts", "playground");
-// axe-core's bundled source, read from node_modules and injected into the page: no network needed.
-const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
-const TYPES: Record<string, string> = {
-  ".html": "text/html",
-  ".js": "text/javascript",
-  ".css": "text/css",
-  ".svg": "image/svg+xml",
-  ".bin": "application/octet-stream",
-  ".woff2": "font/woff2",
-  ".woff": "font/woff",
-  ".ttf": "font/ttf",
-};
 
-describeIf("web playground in Chromium", existsSync(CHROMIUM) ? false : "Chromium is not installed (apt-get install -y chromium)", () => {
-  let server: Server;
+describeIf("web playground in Chromium", hasChromium ? false : "Chromium is not installed (apt-get install -y chromium)", () => {
+  let pg: Playground;
   let browser: Browser;
   let base = "";
 
   before(async () => {
-    const build = spawnSync("npm", ["run", "playground:build"], { cwd: root, encoding: "utf8" });
-    assert.equal(build.status, 0, build.stdout + build.stderr);
     mkdirSync(shots, { recursive: true });
-    server = createServer((req, res) => {
-      const path = normalize(decodeURIComponent(new URL(req.url ?? "/", "http://x").pathname)).replace(/^(\.\.[/\\])+/, "");
-      let file = join(site, path);
-      if (!file.startsWith(site) || !existsSync(file) || statSync(file).isDirectory()) file = join(site, "index.html");
-      res.writeHead(200, {
-        "content-type": TYPES[extname(file)] ?? "application/octet-stream",
-        // As vite serves it: cross-origin isolated, so the training worker's wasm kernels get threads.
-        "cross-origin-opener-policy": "same-origin",
-        "cross-origin-embedder-policy": "require-corp",
-      });
-      createReadStream(file).pipe(res);
-    });
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-      ],
-    });
+    pg = await startPlayground();
+    ({ browser, base } = pg);
   });
 
   after(async () => {
-    await browser?.close();
-    await new Promise((resolve) => server?.close(resolve));
+    await pg?.close();
   });
 
   async function open(query = ""): Promise<Page> {
@@ -512,25 +466,6 @@ describeIf("web playground in Chromium", existsSync(CHROMIUM) ? false : "Chromiu
     }
     await page.close();
   });
-
-  const describeViolations = (violations: Result[]) =>
-    violations.map((v) => `${v.id} (${v.impact}): ${v.help}\n${v.nodes.map((n) => `    ${n.target.join(" ")}`).join("\n")}`).join("\n");
-
-  /**
-   * Runs axe-core on the page and returns its serious and critical violations; the minor and moderate
-   * ones go to the test's diagnostics, so they stay visible without failing the run.
-   */
-  async function axeViolations(page: Page, t: TestContext): Promise<Result[]> {
-    if (!(await page.evaluate(() => "axe" in window))) await page.addScriptTag({ content: AXE_SOURCE });
-    const results = await page.evaluate(async () => {
-      const axe = (window as unknown as { axe: { run: (context: Document) => Promise<AxeResults> } }).axe;
-      return axe.run(document);
-    });
-    const blocking = (v: Result) => v.impact === "serious" || v.impact === "critical";
-    const minor = results.violations.filter((v) => !blocking(v));
-    if (minor.length) t.diagnostic("minor/moderate axe violations:\n" + describeViolations(minor));
-    return results.violations.filter(blocking);
-  }
 
   it("axe-core finds no serious or critical accessibility violations once a program is explained (1280×800)", async (t) => {
     const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
