@@ -2,6 +2,7 @@
  * The layering of src/, checked by dependency-cruiser in `npm test` (test/layering.test.ts):
  *   core <- data, optim, plot <- nn        (core imports none of them)
  *   core <- explain                        (language <- interpreters <- report <- renderers <- teaching)
+ *   core, data, optim, nn <- interop       (ONNX, safetensors, PyTorch code: doors to other engines)
  *   index.ts <- node <- cli                (the package entries and the command line on top)
  * Inside core, the backends sit behind backend.ts: autodiff and the ops never import one.
  * Only the Node entry and the CLI use Node's own modules; everything else runs in browsers too.
@@ -20,11 +21,12 @@ const L = {
   plot: { name: "plot", path: "^src/plot/" },
   nn: { name: "nn", path: "^src/nn/" },
   explain: { name: "explain", path: "^src/explain/" },
+  interop: { name: "interop", path: "^src/interop/" },
   index: { name: "index", path: "^src/index\\.ts$" },
   node: { name: "node", path: "^src/node/" },
   cli: { name: "cli", path: "^src/cli/" },
 };
-const { core, data, optim, plot, nn, explain, index, node, cli } = L;
+const { core, data, optim, plot, nn, explain, interop, index, node, cli } = L;
 
 module.exports = {
   forbidden: [
@@ -34,9 +36,10 @@ module.exports = {
     layer(plot, [core]),
     layer(nn, [core, data, optim]),
     layer(explain, [core]),
-    layer(index, [core, data, optim, plot, nn, explain]),
+    layer(interop, [core, data, optim, nn]),
+    layer(index, [core, data, optim, plot, nn, explain, interop]),
     layer(node, [core, data, index]),
-    layer(cli, [core, data, optim, plot, nn, explain, index, node]),
+    layer(cli, [core, data, optim, plot, nn, explain, interop, index, node]),
     {
       name: "autodiff-never-sees-a-backend",
       comment: "the core reaches the wasm and native kernels only through backend.ts; the package entries register them",
