@@ -133,3 +133,5 @@ export {
   type OnnxDim,
   type OnnxOpset,
 } from "./interop/onnx/proto.js";
+export { toOnnx, toOnnxModel, ONNX_INPUT, ONNX_LOGITS, ONNX_PROBABILITIES, type ToOnnxOptions } from "./interop/onnx/export.js";
+export { fromOnnx, type FromOnnxResult } from "./interop/onnx/import.js";

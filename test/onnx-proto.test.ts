@@ -2,10 +2,11 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import fc from "fast-check";
+import { PY, noPythonOnnx } from "./onnx-helpers.js";
 import {
   decodeOnnx,
   encodeOnnx,
@@ -26,18 +27,6 @@ import {
   OnnxError,
   type OnnxModel,
 } from "../src/interop/onnx/proto.js";
-
-const PY = "/usr/bin/python3";
-/** Why the Python checks cannot run here, or false when they can. */
-export const noPythonOnnx: string | false = (() => {
-  if (!existsSync(PY)) return `${PY} is missing`;
-  try {
-    execFileSync(PY, ["-c", "import onnx, numpy"], { stdio: "ignore" });
-    return false;
-  } catch {
-    return `${PY} has no onnx (Debian: apt-get install python3-onnx)`;
-  }
-})();
 
 function python(script: string, ...args: string[]): string {
   return execFileSync(PY, ["-c", script, ...args], { encoding: "utf8" });

@@ -1,0 +1,96 @@
+/**
+ * `backprop export --format FORMAT --model FILE --out FILE`: a saved model in another engine's format.
+ * One handler per format in FORMATS; each reads the checkpoint, writes its file(s) and reports.
+ */
+import { toOnnx, type Standardize } from "../interop/onnx/export.js";
+import { loadModel, prepareOutputPath, writeFileAtomic, type ModelMeta } from "./files.js";
+import { UsageError, type AddCommand, type Io } from "./command.js";
+
+export interface ExportOptions {
+  format: string;
+  model: string;
+  out: string;
+  json?: boolean;
+}
+
+type ExportHandler = (o: ExportOptions, io: Io) => number;
+
+/** The checkpoint's one-example input shape (meta.inputShape, else the first layer's width). */
+function inputShapeOf(meta: ModelMeta): number[] {
+  const s = meta.inputShape;
+  if (Array.isArray(s) && s.length > 0 && s.every((d) => Number.isSafeInteger(d) && d > 0)) return s as number[];
+  return [meta.architecture.sizes[0]];
+}
+
+/** The stored scaling, if the checkpoint has one in the form we know; toOnnx checks its lengths. */
+function preprocessOf(meta: ModelMeta): Standardize | undefined {
+  const p = meta.preprocess as Partial<Standardize> | undefined;
+  if (p === undefined || p === null) return undefined;
+  if (typeof p !== "object" || p.kind !== "standardize")
+    throw new Error(`the checkpoint's preprocess ${JSON.stringify(p)} is not one ONNX export knows (standardize)`);
+  return p as Standardize;
+}
+
+function exportOnnx(o: ExportOptions, io: Io): number {
+  const { model, meta } = loadModel(o.model);
+  const sizes = meta.architecture.sizes;
+  const inputShape = inputShapeOf(meta);
+  const classes =
+    Array.isArray(meta.classes) && meta.classes.length === sizes[sizes.length - 1] && meta.classes.every((c) => typeof c === "string")
+      ? meta.classes
+      : undefined;
+  let bytes: Uint8Array;
+  try {
+    bytes = toOnnx(model, { inputShape, preprocess: preprocessOf(meta), classes });
+  } catch (e) {
+    throw new Error(`${o.model}: ${e instanceof Error ? e.message.replace(/^toOnnx: /, "") : String(e)}`);
+  }
+  prepareOutputPath(o.out, "--out", "model.onnx");
+  writeFileAtomic(o.out, bytes);
+  const scaled = meta.preprocess !== undefined;
+  if (o.json) {
+    io.out(
+      JSON.stringify({
+        written: o.out,
+        format: "onnx",
+        bytes: bytes.length,
+        inputShape,
+        scaling: scaled,
+        outputs: ["logits", "probabilities"],
+        classes: classes ?? null,
+      }),
+    );
+    return 0;
+  }
+  io.out(
+    `wrote ${o.out} (ONNX opset 17, ${bytes.length} bytes): ${sizes.join("-")} ${meta.architecture.activation}, input "input" [batch, ${inputShape.join(", ")}]` +
+      `${scaled ? " (raw features: the model's scaling is in the graph)" : ""}, outputs "logits" and "probabilities"${classes ? ` over ${classes.join(", ")}` : ""}`,
+  );
+  if (!scaled && meta.dataset === "iris")
+    io.err("note: this checkpoint stores no input scaling, so the ONNX model expects features scaled as in training, not raw ones; retrain to store it");
+  return 0;
+}
+
+/** The formats `export` writes; other files add theirs here. */
+export const FORMATS: Record<string, ExportHandler> = { onnx: exportOnnx };
+
+export function exportCommand(o: ExportOptions, io: Io): number {
+  const handler = Object.hasOwn(FORMATS, o.format) ? FORMATS[o.format] : undefined;
+  if (!handler) throw new UsageError(`--format must be one of ${Object.keys(FORMATS).join(", ")}, got "${o.format}"`);
+  return handler(o, io);
+}
+
+/** Declares `backprop export`. */
+export const addExport: AddCommand = (program, ctx) => {
+  program
+    .command("export")
+    .description("write a saved model in another format: onnx (runs in ONNX Runtime and other engines, scaling and softmax included)")
+    .requiredOption("--format <format>", `the format: ${Object.keys(FORMATS).join(", ")}`)
+    .requiredOption("--model <file>", "a model saved by backprop train --save")
+    .requiredOption("--out <file>", "where to write it, e.g. model.onnx")
+    .option("--json", "print what was written as JSON")
+    .action((opts: ExportOptions) => {
+      ctx.setJson(!!opts.json);
+      ctx.setCode(exportCommand(opts, ctx.io));
+    });
+};
