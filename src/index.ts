@@ -133,3 +133,14 @@ export {
   type OnnxDim,
   type OnnxOpset,
 } from "./interop/onnx/proto.js";
+export {
+  toOnnxTraining,
+  type OnnxTraining,
+  type OnnxTrainingOptions,
+  type OnnxTrainingLoss,
+  type OnnxTrainingPort,
+  type OnnxTrainingOutput,
+  type OnnxTrainingValue,
+} from "./interop/onnx/training.js";
+export { ONNX_RULES, type OnnxRule, type OnnxRules, type RuleArgs as OnnxRuleArgs } from "./interop/onnx/prims.js";
+export { UnmappedPrimitiveError } from "./interop/onnx/emit.js";
