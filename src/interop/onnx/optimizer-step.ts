@@ -51,15 +51,17 @@ function sgdUpdate(o: SGD): GraphUpdate {
 function adamUpdate(o: Adam): GraphUpdate {
   const { lr, beta1: b1, beta2: b2, eps, weightDecay: wd } = o;
   const decoupled = o.decoupledDecay;
+  // The bias corrections depend on the step alone: made once per dtype and shared by every parameter.
+  const corrections = new Map<string, [Tensor, Tensor]>();
   return {
     kind: decoupled ? "AdamW" : "Adam",
     stateNames: ["m", "v"],
     usesStep: true,
     update(p0, g, [m0, v0], t) {
-      // Bias corrections in float64, as the loop computes them: 1 - 0.999^t in float32 would lose
-      // five digits to cancellation.
-      const c1 = cast(sub(1, pow(b1, t!)), p0.dtype);
-      const c2 = cast(sub(1, pow(b2, t!)), p0.dtype);
+      let c = corrections.get(p0.dtype);
+      // In float64, as the loop computes them: 1 - 0.999^t in float32 would lose five digits to cancellation.
+      if (!c) corrections.set(p0.dtype, (c = [cast(sub(1, pow(b1, t!)), p0.dtype), cast(sub(1, pow(b2, t!)), p0.dtype)]));
+      const [c1, c2] = c;
       const gi = decoupled || wd === 0 ? g : add(g, mul(p0, wd));
       const m = add(mul(m0, b1), mul(gi, 1 - b1));
       const v = add(mul(v0, b2), mul(mul(gi, 1 - b2), gi));
