@@ -410,6 +410,28 @@ const RULE_CASES: Record<Prim, RuleCase[]> = {
   cast: [{ inputs: [r([2, 3])], f: (x) => bp.cast(x, "float64") }],
 };
 
+describe("the capture behind the export", () => {
+  it("records through noGrad and detach: logSoftmax's max is a graph value, not a constant of the capture", async () => {
+    // Captured on zeros; run at logits near 1000, where a max frozen at 0 would overflow exp to infinity.
+    const src = bp.zeros([2, 3]);
+    const { result, capture: cap } = capture([src], () => bp.logSoftmax(src, -1));
+    const graph = emitGraph(cap, [{ name: "logits", tensor: src }], [{ name: "out", tensor: result }], "log_softmax");
+    assert.ok(graph.nodes.some((n) => n.opType === "ReduceMax"));
+    const session = await ort.InferenceSession.create(
+      encodeOnnx({ irVersion: ONNX_IR_VERSION, opsetImport: [{ domain: "", version: ONNX_OPSET }], graph, metadataProps: [] }),
+    );
+    const logits = Float32Array.of(1000, 1001, 999, -5, 0, 5);
+    const out = (await session.run({ logits: ortTensor("float32", logits, [2, 3]) })).out.data as Float32Array;
+    const ours = bp.logSoftmax(bp.tensor(logits, { shape: [2, 3] }), -1).data;
+    assert.ok(maxRelDiff(out, ours) <= 1e-6, `onnx ${Array.from(out)} ours ${Array.from(ours)}`);
+  });
+
+  it("ends with the computation, even when it throws", () => {
+    assert.throws(() => capture([bp.zeros([2])], () => bp.reshape(bp.zeros([2]), [3])), /cannot reshape/);
+    assert.doesNotThrow(() => capture([bp.zeros([2])], () => 1));
+  });
+});
+
 describe("the ONNX rules of the primitive table agree with our kernels", () => {
   it("has a case for every primitive", () => {
     assert.deepEqual(Object.keys(RULE_CASES).sort(), Object.keys(bp.PRIMS).sort());
