@@ -135,3 +135,14 @@ export {
 } from "./interop/onnx/proto.js";
 export { toOnnx, toOnnxModel, ONNX_INPUT, ONNX_LOGITS, ONNX_PROBABILITIES, type ToOnnxOptions } from "./interop/onnx/export.js";
 export { fromOnnx, type FromOnnxResult } from "./interop/onnx/import.js";
+export {
+  toOnnxTraining,
+  type OnnxTraining,
+  type OnnxTrainingOptions,
+  type OnnxTrainingLoss,
+  type OnnxTrainingPort,
+  type OnnxTrainingOutput,
+  type OnnxTrainingValue,
+} from "./interop/onnx/training.js";
+export { ONNX_RULES, type OnnxRule, type OnnxRules, type RuleArgs as OnnxRuleArgs } from "./interop/onnx/prims.js";
+export { UnmappedPrimitiveError } from "./interop/onnx/emit.js";
