@@ -102,3 +102,14 @@ export {
   type ExerciseKey,
   type KeyAnswer,
 } from "./explain/teaching/exercises/types.js";
+export { GELU, Softplus } from "./nn/layers.js";
+export { BatchNorm1d, BatchNorm2d, LayerNorm, Dropout, Embedding } from "./nn/norm-layers.js";
+export type { BatchNormModuleOptions, LayerNormModuleOptions, DropoutModuleOptions, EmbeddingModuleOptions } from "./nn/norm-layers.js";
+export {
+  batchNormForward,
+  batchNormBackward,
+  batchNormBackwardAlt,
+  type BatchNormParam,
+  type BatchNormCache,
+  type BatchNormGrads,
+} from "./nn/explicit-norm.js";
