@@ -146,3 +146,14 @@ export {
 } from "./interop/onnx/training.js";
 export { ONNX_RULES, type OnnxRule, type OnnxRules, type RuleArgs as OnnxRuleArgs } from "./interop/onnx/prims.js";
 export { UnmappedPrimitiveError } from "./interop/onnx/emit.js";
+export { GELU, Softplus } from "./nn/layers.js";
+export { BatchNorm1d, BatchNorm2d, LayerNorm, Dropout, Embedding } from "./nn/norm-layers.js";
+export type { BatchNormModuleOptions, LayerNormModuleOptions, DropoutModuleOptions, EmbeddingModuleOptions } from "./nn/norm-layers.js";
+export {
+  batchNormForward,
+  batchNormBackward,
+  batchNormBackwardAlt,
+  type BatchNormParam,
+  type BatchNormCache,
+  type BatchNormGrads,
+} from "./nn/explicit-norm.js";

@@ -364,6 +364,7 @@ const RULE_CASES: Record<Prim, RuleCase[]> = {
   sign: [{ inputs: [bp.tensor([[-2, 0, 3]])], f: (x) => bp.sign(x) }],
   reciprocal: [{ inputs: [r([2, 3], 0.5, 2)], f: (x) => bp.reciprocal(x) }],
   erf: [{ inputs: [r([2, 3])], f: (x) => bp.erf(x) }],
+  softplus: [{ inputs: [r([2, 3])], f: (x) => bp.softplus(x, { threshold: Infinity }) }],
   add: [{ inputs: [r([2, 3]), r([3])], f: (x, y) => bp.add(x, y) }],
   sub: [{ inputs: [r([2, 1]), r([1, 3])], f: (x, y) => bp.sub(x, y) }],
   mul: [{ inputs: [r([2, 3]), r([2, 3])], f: (x, y) => bp.mul(x, y) }],

@@ -91,6 +91,7 @@ export const ONNX_RULES: OnnxRules = {
   sign: same("Sign"),
   reciprocal: same("Reciprocal"),
   erf: same("Erf"),
+  softplus: same("Softplus"),
 
   add: same("Add"),
   sub: same("Sub"),
