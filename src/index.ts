@@ -102,3 +102,13 @@ export {
   type ExerciseKey,
   type KeyAnswer,
 } from "./explain/teaching/exercises/types.js";
+export {
+  encodeSafetensors,
+  decodeSafetensors,
+  SafetensorsError,
+  MAX_HEADER_BYTES,
+  type SafetensorsDType,
+  type SafetensorsContents,
+} from "./interop/safetensors.js";
+export { saveSafetensors, loadSafetensors, loadSafetensorsInto, type WeightLayout, type SaveSafetensorsOptions } from "./interop/state-dict.js";
+export { modelPy, trainPy, readmeMd, type PytorchSpec, type PytorchTraining } from "./interop/pytorch.js";

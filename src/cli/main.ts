@@ -6,6 +6,7 @@ import { addShapes } from "./shapes.js";
 import { addExercise } from "./exercise.js";
 import { useNativeBackend } from "../node/native.js";
 import { addExplainModel, addPredict, addTrain } from "./train.js";
+import { addExport } from "./export.js";
 import type { AddCommand, CommandContext, Io } from "./command.js";
 
 export type { Io } from "./command.js";
@@ -16,7 +17,7 @@ const VERSION = "0.1.0";
 useNativeBackend();
 
 /** The commands, in the order --help lists them. */
-const COMMANDS: readonly AddCommand[] = [addShapes, addExplain, addCheck, addExercise, addTrain, addPredict, addExplainModel];
+const COMMANDS: readonly AddCommand[] = [addShapes, addExplain, addCheck, addExercise, addTrain, addPredict, addExplainModel, addExport];
 
 /** The message as one line, without a leading "error: " (commander's messages have one). */
 function oneLine(e: unknown): string {
