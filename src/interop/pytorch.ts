@@ -68,7 +68,8 @@ export function checkSpec(spec: PytorchSpec): void {
     });
   }
   if (t.optimizer !== "sgd" && t.optimizer !== "adam") throw new Error(`PyTorch export: optimizer must be sgd or adam, got ${JSON.stringify(t.optimizer)}`);
-  if (!(t.lr > 0) || !(t.momentum >= 0 && t.momentum < 1)) throw new Error(`PyTorch export: bad learning rate ${t.lr} or momentum ${t.momentum}`);
+  if (!(Number.isFinite(t.lr) && t.lr > 0) || !(t.momentum >= 0 && t.momentum < 1))
+    throw new Error(`PyTorch export: bad learning rate ${t.lr} or momentum ${t.momentum}`);
   for (const k of ["batch", "epochs"] as const)
     if (!(Number.isSafeInteger(t[k]) && t[k] > 0)) throw new Error(`PyTorch export: ${k} must be a positive integer`);
   if (!(Number.isSafeInteger(t.seed) && t.seed >= 0)) throw new Error("PyTorch export: seed must be a non-negative integer");
@@ -227,6 +228,7 @@ export function trainPy(spec: PytorchSpec): string {
 #   python3 train.py                                  # one process
 #   torchrun --nproc_per_node=4 train.py              # DistributedDataParallel: 4 processes on this machine
 #   torchrun --nnodes=2 --node_rank=R --master_addr=HOST --master_port=29500 --nproc_per_node=8 train.py
+# (Debian 12's torch 1.13 under Python 3.11 needs "torchrun --redirects 1 --tee 1 ...": it misreads its default.)
 #
 # Under torchrun each global batch (the order one process would take) is split across the processes,
 # and the loss is scaled so that DDP's averaged gradient equals the single process's: the same steps,
@@ -381,6 +383,8 @@ Train (${t.optimizer}, lr ${t.lr}${t.optimizer === "sgd" ? `, momentum ${t.momen
     torchrun --nnodes=2 --node_rank=R --master_addr=HOST --master_port=29500 --nproc_per_node=N train.py   # on each of 2 machines
 
 Each global batch is split across the processes, so N processes take the same steps as one.
+On Debian 12 (torch 1.13 under Python 3.11) torchrun cannot read its own default \`--redirects 0\`: add
+\`--redirects 1 --tee 1\` (rank 0's output is then shown with a \`[default0]:\` prefix).
 ${spec.hasInit && spec.hasOrder ? "With init.safetensors and order.npy the run starts from the same weights and visits the examples in the same order as backprop's training, so its losses match backprop's up to float rounding.\n" : ""}The trained weights go to \`trained.safetensors\` (same names and layout as \`${WEIGHTS_FILE}\`).
 `;
 }
