@@ -287,7 +287,11 @@ def main():
     if distributed:
         dist.init_process_group(backend="nccl" if cuda else "gloo")
         rank, world = dist.get_rank(), dist.get_world_size()
-        device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0))) if cuda else torch.device("cpu")
+        local = int(os.environ.get("LOCAL_RANK", 0))
+        if cuda and local >= torch.cuda.device_count():
+            sys.exit(f"train.py: process {local} on this machine needs GPU {local}, there are {torch.cuda.device_count()}: "
+                     "give --nproc_per_node at most that, or CUDA_VISIBLE_DEVICES= to train on CPUs")
+        device = torch.device("cuda", local) if cuda else torch.device("cpu")
         if cuda:
             torch.cuda.set_device(device)
     else:
