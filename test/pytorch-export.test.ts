@@ -122,6 +122,9 @@ describe("backprop export (command line)", () => {
     const file = bp.decodeSafetensors(readFileSync(join(dir, "w.safetensors")));
     assert.deepEqual(file.tensors.get("layers.0.weight")!.shape, [5, 4]);
     assert.equal(file.metadata["backprop.dataset"], "iris");
+    // Today's checkpoints do not record the standardization; the export re-computes it for Iris.
+    const pre = JSON.parse(file.metadata["backprop.preprocess"]) as { kind: string; mean: number[]; std: number[] };
+    assert.deepEqual(pre, { kind: "standardize", ...standardization(rawTrainingSplit({ dataset: "iris", seed: 0, testFraction: 0.2 })) });
     assert.deepEqual(JSON.parse(file.metadata["backprop.architecture"]), { kind: "mlp", sizes: [4, 5, 3], activation: "relu" });
     const back = bp.mlp([4, 5, 3]);
     bp.loadSafetensorsInto(back, readFileSync(join(dir, "w.safetensors")));

@@ -47,7 +47,11 @@ export function exportSafetensors(o: ExportOptions, io: Io): number {
   if (o.data !== undefined || o.labels !== undefined) throw new UsageError("--data and --labels go with --format pytorch");
   const { model, meta } = loadModel(o.model);
   prepareOutputPath(o.out, "--out", "model.safetensors");
-  writeFileAtomic(o.out, saveSafetensors(model, { layout, metadata: headerMetadata(meta) }));
+  const origin = originOf(meta);
+  const preprocess = preprocessOf(meta, meta.architecture.sizes[0], origin && meta.dataset === "iris" ? rawTrainingSplit(origin) : null);
+  const metadata = headerMetadata(meta);
+  if (preprocess) metadata["backprop.preprocess"] = JSON.stringify({ kind: "standardize", ...preprocess });
+  writeFileAtomic(o.out, saveSafetensors(model, { layout, metadata }));
   const shape = layout === "pytorch" ? "Linear weights (out, in)" : "Linear weights (in, out)";
   io.out(`wrote ${o.out}: ${model.parameters().length} tensors, ${layout} layout (${shape})`);
   return 0;
@@ -211,7 +215,9 @@ export function exportPytorch(o: ExportOptions, io: Io): number {
     : userData(o, sizes);
   const n = data.y.shape[0];
   const files: [string, Uint8Array | string, string][] = [];
-  files.push([WEIGHTS_FILE, saveSafetensors(model, { layout: "pytorch", metadata: headerMetadata(meta) }), "the trained weights (PyTorch layout)"]);
+  const metadata = headerMetadata(meta);
+  if (spec.preprocess) metadata["backprop.preprocess"] = JSON.stringify({ kind: "standardize", ...spec.preprocess });
+  files.push([WEIGHTS_FILE, saveSafetensors(model, { layout: "pytorch", metadata }), "the trained weights (PyTorch layout)"]);
   if (own && origin) {
     // Only for backprop train's own runs (the seed drove the initialization and the shuffles).
     const start = trainingStart(sizes, activation, origin.seed, n, training.epochs);
@@ -223,7 +229,7 @@ export function exportPytorch(o: ExportOptions, io: Io): number {
     ]);
     spec.hasInit = spec.hasOrder = true;
   }
-  const what = own ? `the ${origin!.dataset} training split backprop trained on` : `from ${o.data}`;
+  const what = own ? `of the ${origin!.dataset} training split backprop trained on` : `from ${o.data}`;
   files.push(["x.npy", writeNpy(data.x), `(${n}, ${sizes[0]}) float32: raw features ${what}`]);
   files.push(["y.npy", writeNpy(data.y), `(${n},) int64: their class indices`]);
   spec.files = [
