@@ -157,3 +157,13 @@ export {
   type BatchNormCache,
   type BatchNormGrads,
 } from "./nn/explicit-norm.js";
+export {
+  encodeSafetensors,
+  decodeSafetensors,
+  SafetensorsError,
+  MAX_HEADER_BYTES,
+  type SafetensorsDType,
+  type SafetensorsContents,
+} from "./interop/safetensors.js";
+export { saveSafetensors, loadSafetensors, loadSafetensorsInto, type WeightLayout, type SaveSafetensorsOptions } from "./interop/state-dict.js";
+export { modelPy, trainPy, readmeMd, type PytorchSpec, type PytorchTraining } from "./interop/pytorch.js";
