@@ -15,10 +15,19 @@ const root = resolve(import.meta.dirname, "..");
 const work = mkdtempSync(join(tmpdir(), "backprop-package-"));
 after(() => rmSync(work, { recursive: true, force: true }));
 
-/** The environment without what an enclosing `npm test` set (npm_config_*, npm_lifecycle_*), and without our own switches. */
+/** npm settings passed through the environment that say where and how to fetch (a CI's registry or cache). */
+const FETCH_SETTINGS = /^npm_config_(registry|cache|cafile|ca|userconfig|globalconfig|proxy|https_proxy|noproxy|strict_ssl|fetch_\w+)$/i;
+
+/**
+ * The environment without what an enclosing `npm test` exported (its prefix would redirect the install,
+ * its lifecycle and package variables describe this checkout) and without our own switches.
+ */
 function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!/^npm_/i.test(k) && k !== "BACKPROP_SKIP_NATIVE" && k !== "INIT_CWD") env[k] = v;
+  for (const [k, v] of Object.entries(process.env)) {
+    if ((/^npm_/i.test(k) && !FETCH_SETTINGS.test(k)) || k === "BACKPROP_SKIP_NATIVE" || k === "INIT_CWD") continue;
+    env[k] = v;
+  }
   return { ...env, NO_UPDATE_NOTIFIER: "1", ...extra };
 }
 
