@@ -16,6 +16,7 @@ import { splitData } from "../src/cli/train.js";
 import { encodeCheckpoint } from "../src/nn/checkpoint.js";
 import { writeNpy } from "../src/data/npy.js";
 import { centerDigit, grayFromRgba, DigitImageError } from "../src/data/digit-image.js";
+import { readSamples } from "../src/cli/predict-input.js";
 import { cli } from "./cli-helper.js";
 
 const dir = mkdtempSync(join(tmpdir(), "backprop-predict-"));
@@ -413,5 +414,60 @@ describe("backprop predict --input digit.png", () => {
     assert.ok(new Set(originals).size >= 7, `the model's classes for the 10 originals: ${originals}`);
     assert.ok(agree.filter(Boolean).length >= 9, `agreement: ${agree}`);
     console.log(`# PNG and original agree on ${agree.filter(Boolean).length} of 10`);
+  });
+});
+
+describe("PNG colour types and bit depths", () => {
+  // A black L on white, 30x20, as 8-bit gray: the reference every other encoding must reproduce.
+  const [w, h] = [30, 20];
+  const ink = (x: number, y: number) => (x >= 8 && x < 12 && y >= 3 && y < 17) || (x >= 8 && x < 20 && y >= 13 && y < 17);
+  const reference = Array.from(centerDigit(paper(w, h, ink), w, h));
+  const read = (png: ImageData, name: string) => {
+    const file = join(dir, name);
+    writeFileSync(file, encode(png));
+    return readSamples(file, [784]).rows[0];
+  };
+  const gray8 = Uint8Array.from({ length: w * h }, (_, k) => (ink(k % w, Math.floor(k / w)) ? 0 : 255));
+
+  it("8 and 16-bit gray, gray with alpha, RGB, RGBA, a palette and 1-bit gray all give the same 784 values", () => {
+    const variants: [string, ImageData][] = [
+      ["gray8.png", { width: w, height: h, data: gray8, channels: 1, depth: 8 }],
+      ["gray16.png", { width: w, height: h, data: Uint16Array.from(gray8, (v) => v * 257), channels: 1, depth: 16 }],
+      ["ga.png", { width: w, height: h, data: Uint8Array.from({ length: 2 * w * h }, (_, i) => (i % 2 ? 255 : gray8[i >> 1])), channels: 2, depth: 8 }],
+      ["rgb16.png", { width: w, height: h, data: Uint16Array.from({ length: 3 * w * h }, (_, i) => gray8[Math.floor(i / 3)] * 257), channels: 3, depth: 16 }],
+      [
+        "palette.png",
+        {
+          width: w,
+          height: h,
+          data: Uint8Array.from(gray8, (v) => (v ? 1 : 0)),
+          channels: 1,
+          depth: 8,
+          palette: [
+            [0, 0, 0],
+            [255, 255, 255],
+          ],
+        },
+      ],
+    ];
+    // 1-bit gray: 30 pixels a row packed in 4 bytes, the first pixel in the high bit.
+    const packed = new Uint8Array(4 * h);
+    for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) if (!ink(x, y)) packed[y * 4 + (x >> 3)] |= 0x80 >> (x & 7);
+    variants.push(["gray1.png", { width: w, height: h, data: packed, channels: 1, depth: 1 }]);
+    for (const [name, png] of variants) {
+      const got = read(png, name);
+      assert.equal(got.length, 784, name);
+      // Rec. 601 weights sum to 1 up to rounding, so gray from RGB may differ in the last bits.
+      got.forEach((v, k) => assert.ok(Math.abs(v - reference[k]) < 1e-6, `${name} pixel ${k}: ${v} vs ${reference[k]}`));
+    }
+  });
+
+  it("a PNG that is not one, or one of a single colour, is an error naming the file", () => {
+    const bad = join(dir, "bad.png");
+    writeFileSync(bad, "not a png");
+    assert.throws(() => readSamples(bad, [784]), /bad\.png: not a readable PNG/);
+    const flat = join(dir, "flat.png");
+    writeFileSync(flat, encode({ width: 8, height: 8, data: new Uint8Array(64).fill(200), channels: 1, depth: 8 }));
+    assert.throws(() => readSamples(flat, [784]), /flat\.png: the image has no digit: it is all one shade/);
   });
 });
