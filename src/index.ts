@@ -183,3 +183,15 @@ export {
   type TrainingSettings,
 } from "./nn/saved-model.js";
 export { centerDigit, grayFromRgba, inkFromRgba, DigitImageError } from "./data/digit-image.js";
+export type { WindowParams } from "./core/prim.js";
+export { Conv2d, MaxPool2d, AvgPool2d, AdaptiveAvgPool2d, Flatten, type ConvInit, type Conv2dLayerOptions } from "./nn/conv-layers.js";
+export {
+  convForward,
+  convBackward,
+  maxPoolForward,
+  maxPoolBackward,
+  type ConvParam,
+  type ConvCache,
+  type PoolParam,
+  type PoolCache,
+} from "./nn/explicit-conv.js";
