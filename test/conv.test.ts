@@ -304,8 +304,9 @@ describe("hand-computed cases (no PyTorch needed)", () => {
 
   it("flatten merges axes startDim..endDim", () => {
     const x = bp.zeros([2, 3, 4, 5]);
-    assert.deepEqual(bp.flatten(x).shape, [2, 60]);
-    assert.deepEqual(bp.flatten(x, 0).shape, [120]);
+    assert.deepEqual(bp.flatten(x).shape, [120], "torch.flatten's default: everything");
+    assert.deepEqual(bp.flatten(x, 1).shape, [2, 60]);
+    assert.deepEqual(new bp.Flatten().forward(x).shape, [2, 60], "nn.Flatten's default keeps the batch axis");
     assert.deepEqual(bp.flatten(x, 1, 2).shape, [2, 12, 5]);
     assert.deepEqual(bp.flatten(x, -2).shape, [2, 3, 20]);
     assert.throws(() => bp.flatten(x, 2, 1), /flatten: startDim 2 comes after endDim 1/);
@@ -403,5 +404,23 @@ describe("bad input gives an error naming the op and what is wrong", () => {
     );
     assert.throws(() => bp.fold(bp.zeros([1, 10, 6]), [3, 4], 2), /fold: expected an input of shape \(N, C\*2\*2, L\), got \(1,10,6\)/);
     assert.throws(() => bp.bind("unfold", [x], { kernel: [2, 2], stride: [0, 1], padding: [0, 0, 0, 0], dilation: [1, 1] }), /unfold: bad window/);
+  });
+});
+
+describe("unfold and fold printers", () => {
+  it("print calls of the public ops with every window parameter", () => {
+    const p: bp.WindowParams = { kernel: [3, 2], stride: [2, 1], padding: [1, 0, 2, 0], dilation: [1, 2] };
+    assert.equal(bp.PRIMS.unfold.print.ts(["x"], p), "bp.unfold(x, [3, 2], { stride: [2, 1], padding: [1, 0, 2, 0], dilation: [1, 2] })");
+    assert.equal(
+      bp.PRIMS.fold.print.text(["c"], { ...p, size: [5, 4] }),
+      "fold(c, size=(5, 4), kernel=(3, 2), stride=(2, 1), padding=(1, 0, 2, 0), dilation=(1, 2))",
+    );
+    assert.equal(
+      bp.PRIMS.fold.print.ts(["c"], { ...p, size: [5, 4] }),
+      "bp.fold(c, [5, 4], [3, 2], { stride: [2, 1], padding: [1, 0, 2, 0], dilation: [1, 2] })",
+    );
+    // What the TypeScript printer writes is what the primitive computed.
+    const x = randTensor([1, 2, 5, 4], new bp.Rng(8));
+    assert.deepEqual(bp.unfold(x, [3, 2], { stride: [2, 1], padding: [1, 0, 2, 0], dilation: [1, 2] }).data, bp.bind("unfold", [x], p).data);
   });
 });
