@@ -137,6 +137,13 @@ const PARITY: ParityCase[] = [
     countIncludePad: false,
   }),
   avgCase("2x2 stride 2 ceilMode, odd size", "float64", [1, 1, 5, 7], { kernelSize: 2, stride: 2, ceilMode: true }),
+  avgCase("3x3 stride 2 padding 1 ceilMode divisorOverride 5", "float64", [1, 2, 8, 8], {
+    kernelSize: 3,
+    stride: 2,
+    padding: 1,
+    ceilMode: true,
+    divisorOverride: 5,
+  }),
   avgCase("3x3 stride 2 padding 1", "float32", [2, 3, 7, 7], { kernelSize: 3, stride: 2, padding: 1 }),
   adaptiveCase("float64", [1, 2, 7, 7], [3, 3]),
   adaptiveCase("float64", [2, 3, 5, 5], [2, 2]),
@@ -271,6 +278,10 @@ describe("hand-computed cases (no PyTorch needed)", () => {
     // Padding is -infinity, never the max, even over negative inputs.
     const neg = bp.maxPool2d(bp.neg(IMAGE()), { kernelSize: 3, stride: 2, padding: 1 });
     assert.deepEqual(Array.from(neg.data), [-1, -2, -4, -5]);
+    // NaN wins its window (as in PyTorch); a window of -infinity gives -infinity, not a padding position.
+    assert.deepEqual(Array.from(bp.maxPool2d(f64([1, NaN, 3, 4], [1, 1, 2, 2]), { kernelSize: 2 }).data), [NaN]);
+    const inf = bp.full([1, 1, 3, 3], -Infinity, { dtype: "float64" });
+    assert.deepEqual(Array.from(bp.maxPool2d(inf, { kernelSize: 2, padding: 1, returnIndices: true })[1].data), [0, 1, 3, 4], "first entry in the image");
   });
 
   it("maxPool2d and avgPool2d output sizes follow ceil_mode's rule", () => {
