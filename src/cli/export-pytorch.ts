@@ -11,7 +11,7 @@
 import { readFileSync, statSync } from "node:fs";
 import { basename, join } from "node:path";
 import { Rng } from "../core/random.js";
-import { trainTestSplit, type Dataset } from "../data/dataset.js";
+import { standardizer, trainTestSplit, type Dataset } from "../data/dataset.js";
 import { readNpy, writeNpy, type NpyArray } from "../data/npy.js";
 import { mlp, type Sequential } from "../nn/layers.js";
 import { loadDigits, loadIris } from "../node/datasets.js";
@@ -52,15 +52,10 @@ export function exportSafetensors(o: ExportOptions, io: Io): number {
 const isNumberList = (x: unknown, n: number): x is number[] =>
   Array.isArray(x) && x.length === n && x.every((v) => typeof v === "number" && Number.isFinite(v));
 
-/** The standardization of the training split, computed as src/data/dataset.ts `standardize` does. */
+/** The standardization of the training split: the statistics `train` stored (src/data/dataset.ts). */
 export function standardization(train: Dataset): { mean: number[]; std: number[] } {
-  const [n, d] = train.x.shape;
-  const mean = new Float64Array(d);
-  const sd = new Float64Array(d);
-  for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) mean[j] += train.x.data[i * d + j] / n;
-  for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) sd[j] += (train.x.data[i * d + j] - mean[j]) ** 2 / n;
-  for (let j = 0; j < d; j++) sd[j] = Math.sqrt(sd[j]) || 1;
-  return { mean: [...mean], std: [...sd] };
+  const { mean, std } = standardizer(train);
+  return { mean, std };
 }
 
 /** What the checkpoint says of its data: the dataset, its split, and whether it can be re-created. */

@@ -6,15 +6,10 @@
  * the same string or list), never text spliced in as code.
  */
 import { ACTIVATIONS, type Activation } from "../nn/layers.js";
+import type { TrainingSettings } from "../nn/saved-model.js";
 
-export interface PytorchTraining {
-  optimizer: "sgd" | "adam";
-  lr: number;
-  momentum: number;
-  batch: number;
-  epochs: number;
-  seed: number;
-}
+/** The hyper-parameters train.py uses: those a checkpoint records. */
+export type PytorchTraining = TrainingSettings;
 
 export interface PytorchSpec {
   sizes: number[];
