@@ -135,3 +135,4 @@ export {
 } from "./interop/onnx/proto.js";
 export { toOnnx, toOnnxModel, ONNX_INPUT, ONNX_LOGITS, ONNX_PROBABILITIES, type ToOnnxOptions } from "./interop/onnx/export.js";
 export { fromOnnx, type FromOnnxResult } from "./interop/onnx/import.js";
+export type { WindowParams } from "./core/prim.js";
