@@ -136,3 +136,14 @@ export {
 export { toOnnx, toOnnxModel, ONNX_INPUT, ONNX_LOGITS, ONNX_PROBABILITIES, type ToOnnxOptions } from "./interop/onnx/export.js";
 export { fromOnnx, type FromOnnxResult } from "./interop/onnx/import.js";
 export type { WindowParams } from "./core/prim.js";
+export { GELU, Softplus } from "./nn/layers.js";
+export { BatchNorm1d, BatchNorm2d, LayerNorm, Dropout, Embedding } from "./nn/norm-layers.js";
+export type { BatchNormModuleOptions, LayerNormModuleOptions, DropoutModuleOptions, EmbeddingModuleOptions } from "./nn/norm-layers.js";
+export {
+  batchNormForward,
+  batchNormBackward,
+  batchNormBackwardAlt,
+  type BatchNormParam,
+  type BatchNormCache,
+  type BatchNormGrads,
+} from "./nn/explicit-norm.js";

@@ -52,6 +52,12 @@ const UNARY: Unary[] = [
   ["abs", bp.abs, "nonzero"],
   ["reciprocal", bp.reciprocal, "nonzero"],
   ["square", bp.square, "any"],
+  ["gelu", (x) => bp.gelu(x), "any"],
+  ["gelu tanh", (x) => bp.gelu(x, { approximate: "tanh" }), "any"],
+  ["softplus", (x) => bp.softplus(x), "any"],
+  ["softplus beta 2", (x) => bp.softplus(x, { beta: 2 }), "any"],
+  // The same mask at every call (a fresh generator of one seed), so central differences see one function.
+  ["dropout", (x) => bp.dropout(x, 0.3, { rng: new bp.Rng(3) }), "any"],
 ];
 
 type Binary = [string, (x: bp.Tensor, y: bp.Tensor) => bp.Tensor, Domain, Domain];
@@ -254,4 +260,50 @@ describe("composite values", () => {
     x.max().backward();
     assert.deepEqual(x.grad?.toArray(), [0.5, 0, 0.5]);
   });
+});
+
+describe("normalization and embedding: gradcheck of every input, and second order", () => {
+  const rng = new bp.Rng(11);
+  const trainBn = (x: bp.Tensor, w: bp.Tensor, b: bp.Tensor) => bp.batchNorm(x, { weight: w, bias: b, training: true });
+  const running = { runningMean: randTensor([3], rng), runningVar: randTensor([3], rng, "pos") };
+  const evalBn = (x: bp.Tensor, w: bp.Tensor, b: bp.Tensor) => bp.batchNorm(x, { ...running, weight: w, bias: b });
+  // Weight and bias (3,) or (4,) or (3, 4) broadcast against inputs of more dimensions.
+  const cases: [string, (...xs: bp.Tensor[]) => bp.Tensor, bp.Shape[]][] = [
+    ["batchNorm training (N, C)", trainBn, [[5, 3], [3], [3]]],
+    ["batchNorm training (N, C, L)", trainBn, [[2, 3, 4], [3], [3]]],
+    ["batchNorm training (N, C, H, W)", trainBn, [[2, 3, 2, 2], [3], [3]]],
+    ["batchNorm evaluation (N, C, L)", evalBn, [[2, 3, 4], [3], [3]]],
+    ["layerNorm over (4,)", (x, w, b) => bp.layerNorm(x, 4, { weight: w, bias: b }), [[2, 3, 4], [4], [4]]],
+    [
+      "layerNorm over (3, 4)",
+      (x, w, b) => bp.layerNorm(x, [3, 4], { weight: w, bias: b }),
+      [
+        [2, 3, 4],
+        [3, 4],
+        [3, 4],
+      ],
+    ],
+    ["layerNorm of one example", (x, w, b) => bp.layerNorm(x, 4, { weight: w, bias: b }), [[4], [4], [4]]],
+    // Without paddingIdx: that one withholds the padding row's gradient on purpose (checked against PyTorch in norm.test.ts).
+    [
+      "embedding, repeated indices",
+      (w) =>
+        bp.embedding(
+          [
+            [0, 2, 1],
+            [2, 2, 3],
+          ],
+          w,
+        ),
+      [[4, 3]],
+    ],
+  ];
+  for (const [name, f, shapes] of cases) {
+    it(name, () => {
+      const xs = shapes.map((s) => randTensor(s, rng));
+      assertGradcheck(f, xs, name);
+      // Differences of a gradient (itself rounded) need looser bounds than first order: 1e-5 as above.
+      assertGradcheck(secondOrder(f, xs, rng), xs, `${name} second order`, { atol: 1e-5, rtol: 1e-4 });
+    });
+  }
 });

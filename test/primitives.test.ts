@@ -193,6 +193,8 @@ const CASES: { [P in bp.Prim]: Case<P> } = {
   sign: unary(Math.sign, "nonzero"),
   reciprocal: unary((v) => 1 / v, "nonzero"),
   erf: unary(erfBySimpson),
+  // log(1 + e^x) written plainly: exact enough on the test domain [-2, 2].
+  softplus: unary((v) => Math.log(1 + Math.exp(v))),
   add: binary((a, b) => a + b),
   sub: binary((a, b) => a - b),
   mul: binary((a, b) => a * b),

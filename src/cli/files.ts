@@ -264,7 +264,8 @@ export interface ModelMeta {
 }
 
 export function encodeModel(model: Sequential, meta: ModelMeta): Uint8Array {
-  return encodeCheckpoint(model.namedParameters(), meta as unknown as Record<string, unknown>);
+  // stateDict: parameters and buffers (running statistics), what loadStateDict expects back.
+  return encodeCheckpoint(model.stateDict(), meta as unknown as Record<string, unknown>);
 }
 
 export function saveModel(path: string, model: Sequential, meta: ModelMeta): void {

@@ -23,3 +23,4 @@ export * from "./ops/linalg.js";
 export * from "./ops/activations.js";
 export * from "./ops/conv.js";
 export * from "./ops/pool.js";
+export * from "./ops/norm.js";

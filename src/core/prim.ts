@@ -48,6 +48,7 @@ export interface ParamMap {
   sign: object;
   reciprocal: object;
   erf: object;
+  softplus: object;
   // binary elementwise (NumPy broadcasting)
   add: object;
   sub: object;

@@ -7,6 +7,7 @@
 import { bind } from "./bind.js";
 import { argmaxKernel, maxKernel, reducedShape, sumKernel } from "./backends/js/reduce.js";
 import { arithmeticKernel, binaryKernel, erf as erfOf, sigmoid, sign as signOf, unaryKernel, whereKernel } from "./backends/js/elementwise.js";
+import { softplus as softplusOf } from "./backends/js/elementwise.js";
 import {
   broadcastKernel,
   castKernel,
@@ -21,7 +22,7 @@ import {
 import { matmulKernel } from "./backends/js/matmul.js";
 import type { Prim, PrimTable, Printers, ReduceParams, Spec, WindowParams } from "./prim.js";
 import { broadcastAll, broadcastShapes, formatShape, matmulShape, sameShape, ShapeError, sizeOf, type Shape } from "./shape.js";
-import { add, cos, div, eq, exp, gt, log, mul, neg, pow, sign, sin, sub, where } from "./ops/elementwise.js";
+import { add, cos, div, eq, exp, gt, log, mul, neg, pow, sigmoid as sigmoidOp, sign, sin, sub, where } from "./ops/elementwise.js";
 import { sumTo } from "./ops/reduce.js";
 import { broadcastTo, cast, reshape, transpose } from "./ops/structure.js";
 import type { Tensor } from "./tensor.js";
@@ -189,6 +190,14 @@ export const PRIMS: PrimTable = {
   }),
   // d/dx erf(x) = 2/√π e^(-x²). Python has no NumPy erf: generated code defines `erf` (codegen.ts).
   erf: unary(erfOf, [({ ct, x }) => mul(ct, erfSlope(x))], [({ t, x }) => mul(t, erfSlope(x))], call("erf", fnLatex("\\operatorname{erf}"), "erf")),
+  // d/dx log(1 + e^x) = sigmoid(x). A primitive, not log(1 + exp(x)): that composite loses every digit below
+  // x = -37 and half of them at -20 (log1p has no composite here). NumPy's logaddexp(0, x) is the same function.
+  softplus: unary(softplusOf, [({ ct, x }) => mul(ct, sigmoidOp(x))], [({ t, x }) => mul(t, sigmoidOp(x))], {
+    text: (a) => `softplus(${a[0]})`,
+    latex: fnLatex("\\operatorname{softplus}"),
+    python: (a) => `np.logaddexp(0, ${a[0]})`,
+    ts: (a) => `bp.softplus(${a[0]}, { threshold: Infinity })`,
+  }),
 
   add: binary(
     "add",

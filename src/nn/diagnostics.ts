@@ -47,9 +47,16 @@ export function deadFraction(activations: Tensor): number {
 
 /** Warnings for Linear layers whose weights are all equal: every unit gets the same gradient, forever. */
 export function symmetryWarnings(model: Module): string[] {
+  // Only Linear weights: a normalization layer's weight starts all ones by design.
+  const linear = new Set<Tensor>();
+  const walk = (m: Module): void => {
+    if (m instanceof Linear) linear.add(m.weight);
+    for (const [, c] of m.children()) walk(c);
+  };
+  walk(model);
   const out: string[] = [];
   for (const [name, p] of model.namedParameters()) {
-    if (!name.endsWith("weight") || p.size < 2) continue;
+    if (!linear.has(p) || p.size < 2) continue;
     const w0 = p.data[0];
     if (p.data.every((w) => w === w0)) {
       out.push(`${name}: all ${p.size} weights equal ${w0}; the units of this layer get identical gradients and symmetry never breaks (initialize randomly)`);

@@ -1,10 +1,11 @@
-/** Layers: Linear with the lecture's and the standard initializations, activations, Sequential, mlp(). */
+/** Layers: Linear with the lecture's and the standard initializations, activations (GELU and Softplus too), Sequential, mlp(). */
 import { Tensor } from "../core/tensor.js";
 import { defaultRng, type Rng } from "../core/random.js";
 import type { DType } from "../core/dtype.js";
 import { allocate } from "../core/dtype.js";
 import { add, leakyRelu, relu, sigmoid, tanh } from "../core/ops/elementwise.js";
 import { matmul } from "../core/ops/linalg.js";
+import { gelu, softplus, type GeluOptions, type SoftplusOptions } from "../core/ops/activations.js";
 import { Module } from "./module.js";
 import { checkChoice, checkOptionKeys } from "../core/options.js";
 
@@ -84,6 +85,35 @@ export class Sigmoid extends Module {
 export class Tanh extends Module {
   forward(x: Tensor): Tensor {
     return tanh(x);
+  }
+}
+
+/** GELU, x Φ(x): exact (erf) by default, `new GELU({ approximate: "tanh" })` for the tanh form. */
+export class GELU extends Module {
+  readonly approximate: "none" | "tanh";
+  constructor(options: GeluOptions = {}) {
+    super();
+    checkOptionKeys("GELU", options, ["approximate"]);
+    this.approximate = checkChoice("GELU", "approximate", options.approximate ?? "none", ["none", "tanh"]);
+  }
+  forward(x: Tensor): Tensor {
+    return gelu(x, { approximate: this.approximate });
+  }
+}
+
+/** Softplus, log(1 + e^(βx))/β, linear above βx = threshold (PyTorch's defaults β = 1, threshold 20). */
+export class Softplus extends Module {
+  readonly beta: number;
+  readonly threshold: number;
+  constructor(options: SoftplusOptions = {}) {
+    super();
+    checkOptionKeys("Softplus", options, ["beta", "threshold"]);
+    this.beta = options.beta ?? 1;
+    this.threshold = options.threshold ?? 20;
+    softplus(new Tensor(new Float64Array(0), [0]), { beta: this.beta, threshold: this.threshold }); // checks them now
+  }
+  forward(x: Tensor): Tensor {
+    return softplus(x, { beta: this.beta, threshold: this.threshold });
   }
 }
 

@@ -176,7 +176,7 @@ export function stack(xs: readonly Tensor[], axis = 0): Tensor {
 export type IndexLike = number | Nested | Int32Array | Tensor;
 
 /** Flattens numbers of any accepted index form, with their shape (ragged arrays are an error naming `op`). */
-function flattenIndices(op: string, idx: IndexLike): { flat: ArrayLike<number>; shape: number[] } {
+export function flattenIndices(op: string, idx: IndexLike): { flat: ArrayLike<number>; shape: number[] } {
   if (idx instanceof Tensor) return { flat: idx.data, shape: [...idx.shape] };
   if (idx instanceof Int32Array) return { flat: idx, shape: [idx.length] };
   if (typeof idx === "number") return { flat: [idx], shape: [] };

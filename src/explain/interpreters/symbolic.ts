@@ -45,6 +45,7 @@ const READERS: { [P in bp.Prim]: Reader } = {
   sign: (a) => call("sign", a[0]),
   reciprocal: (a) => bin("/", num(1), a[0]),
   erf: (a) => call("erf", a[0]),
+  softplus: unsupported("softplus"),
   add: (a) => bin("+", a[0], a[1]),
   sub: (a) => bin("-", a[0], a[1]),
   mul: (a) => bin("*", a[0], a[1]),

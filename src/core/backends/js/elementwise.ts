@@ -167,6 +167,15 @@ export function sigmoid(v: number): number {
 }
 
 /**
+ * log(1 + e^x) without overflow or log(0): x + log1p(e^-x) above 0, log1p(e^x) at and below it, so exp
+ * only sees non-positive numbers, and log1p keeps the tiny values of very negative x (e^-40 ≈ 4e-18,
+ * which log(1 + e^x) rounds to 0).
+ */
+export function softplus(v: number): number {
+  return v > 0 ? v + Math.log1p(Math.exp(-v)) : Math.log1p(Math.exp(v));
+}
+
+/**
  * The error function, to a few 1e-15 relative in float64 (checked against mpmath): its Maclaurin series below |x| = 2.5 (the
  * alternating terms stay below 20, so little is lost to cancellation), above that 1 - erfc(x) with
  * erfc's continued fraction, which converges fast there. Odd; ±1 beyond |x| = 6; NaN for NaN.
