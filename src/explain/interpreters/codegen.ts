@@ -67,7 +67,7 @@ const HELPERS: readonly { name: string; python: readonly string[]; ts: readonly 
 function helpersFor(body: string, target: CodeTarget, scalar: boolean): string[] {
   const calls = (name: string) => new RegExp(`(?<![\\w.])${name}\\(`).test(body);
   // The layer stages' helpers (layercode.ts): NumPy's forward and backward, TypeScript's backward.
-  const layers = LAYER_HELPERS.filter((h) => calls(h.name) || calls(h.name.replace(/_(\w)/g, (_m, c: string) => c.toUpperCase()).replace(/^(\w)/, "_$1")));
+  const layers = LAYER_HELPERS.filter((h) => calls(target === "python" ? h.name : (h.tsName ?? h.name)));
   const layerLines = layers.flatMap((h) => (target === "python" ? (h.python.length ? ["", ...h.python, ""] : []) : h.ts.length ? [...h.ts, ""] : []));
   if (target === "ts" && !scalar) return layerLines;
   return [...HELPERS.filter((h) => calls(h.name)).flatMap((h) => (target === "python" ? ["", ...h.python, ""] : [...h.ts, ""])), ...layerLines];
@@ -370,7 +370,8 @@ function shapeSources(staged: StagedProgram): Map<string, ReadonlySet<string>> {
     const args = s.args.map(of);
     let key: ReadonlySet<string>;
     if (s.op === "sum" || s.op === "mean") key = new Set();
-    else if (s.op === "matmul" || s.op === "conv2d" || s.op === "maxpool" || s.op === "avgpool" || (s.op === "transpose" && args[0].size > 0)) key = new Set([`${s.name}#`]);
+    else if (s.op === "matmul" || s.op === "conv2d" || s.op === "maxpool" || s.op === "avgpool" || (s.op === "transpose" && args[0].size > 0))
+      key = new Set([`${s.name}#`]);
     // A normalization has x's shape (γ and β have the channels' or the last axis').
     else if (s.op === "batchnorm" || s.op === "layernorm") key = args[0];
     else key = new Set(args.flatMap((a) => [...a]));
@@ -513,7 +514,7 @@ export function generateCode(ex: CodeSource, inputNames0: readonly string[], tar
     "_sum_to",
     LOG_SOFTMAX.python,
     LOG_SOFTMAX.ts,
-    ...LAYER_HELPERS.map((h) => h.name),
+    ...LAYER_HELPERS.flatMap((h) => [h.name, ...(h.tsName ? [h.tsName] : [])]),
   ]);
   const id = safeNamer(target, taken);
   const staged = renameProgram(staged0, id);

@@ -24,7 +24,9 @@ export function layerForward(op: LayerOp, a: readonly string[], py: boolean): st
   const { t, p } = split(op, a);
   switch (op) {
     case "conv2d":
-      return py ? `_conv2d(${t[0]}, ${t[1]}, ${t[2] ?? "None"}, ${p[0]}, ${p[1]})` : `bp.conv2d(${t[0]}, ${t[1]}, ${t[2] ?? "null"}, { stride: ${p[0]}, padding: ${p[1]} })`;
+      return py
+        ? `_conv2d(${t[0]}, ${t[1]}, ${t[2] ?? "None"}, ${p[0]}, ${p[1]})`
+        : `bp.conv2d(${t[0]}, ${t[1]}, ${t[2] ?? "null"}, { stride: ${p[0]}, padding: ${p[1]} })`;
     case "maxpool":
     case "avgpool":
       return py
@@ -33,7 +35,9 @@ export function layerForward(op: LayerOp, a: readonly string[], py: boolean): st
     case "batchnorm":
       return py ? `_batchnorm(${t.join(", ")})` : `bp.batchNorm(${t[0]}, { weight: ${t[1]}, bias: ${t[2]}, training: true, eps: ${NORM_EPS} })`;
     case "layernorm":
-      return py ? `_layernorm(${t.join(", ")})` : `bp.layerNorm(${t[0]}, [${t[0]}.shape[${t[0]}.ndim - 1]], { weight: ${t[1]}, bias: ${t[2]}, eps: ${NORM_EPS} })`;
+      return py
+        ? `_layernorm(${t.join(", ")})`
+        : `bp.layerNorm(${t[0]}, [${t[0]}.shape[${t[0]}.ndim - 1]], { weight: ${t[1]}, bias: ${t[2]}, eps: ${NORM_EPS} })`;
   }
 }
 
@@ -66,7 +70,7 @@ export function layerBackward(op: LayerOp, up: string, a: readonly string[], py:
 }
 
 /** The helpers' names (kept free of user names: codegen reserves them) and their definitions, emitted when the code calls them. */
-export const LAYER_HELPERS: readonly { name: string; python: readonly string[]; ts: readonly string[] }[] = [
+export const LAYER_HELPERS: readonly { name: string; tsName?: string; python: readonly string[]; ts: readonly string[] }[] = [
   {
     name: "_conv2d",
     python: [
@@ -87,6 +91,7 @@ export const LAYER_HELPERS: readonly { name: string; python: readonly string[]; 
   },
   {
     name: "_conv2d_grad_x",
+    tsName: "_conv2dGradX",
     python: [
       "def _conv2d_grad_x(g, w, x_shape, stride, padding):",
       '    """dL/dx of conv2d: each upstream entry spread back through the kernel (the transposed convolution;',
@@ -117,6 +122,7 @@ export const LAYER_HELPERS: readonly { name: string; python: readonly string[]; 
   },
   {
     name: "_conv2d_grad_w",
+    tsName: "_conv2dGradW",
     python: [
       "def _conv2d_grad_w(x, g, w_shape, stride, padding):",
       '    """dL/dw of conv2d: the correlation of x with the upstream gradient, summed over the batch."""',
@@ -162,6 +168,7 @@ export const LAYER_HELPERS: readonly { name: string; python: readonly string[]; 
   },
   {
     name: "_maxpool_grad",
+    tsName: "_maxPoolGrad",
     python: [
       "def _maxpool_grad(x, g, k, stride, padding):",
       '    """dL/dx of max pooling: each window\'s upstream entry goes to the window\'s argmax (the first largest), 0 elsewhere."""',
@@ -213,6 +220,7 @@ export const LAYER_HELPERS: readonly { name: string; python: readonly string[]; 
   },
   {
     name: "_avgpool_grad",
+    tsName: "_avgPoolGrad",
     python: [
       "def _avgpool_grad(g, x_shape, k, stride, padding):",
       '    """dL/dx of average pooling: each window\'s upstream entry spread as 1/(k k) over the window."""',
@@ -262,6 +270,7 @@ export const LAYER_HELPERS: readonly { name: string; python: readonly string[]; 
   },
   {
     name: "_norm_grads",
+    tsName: "_normGrads",
     python: [
       "def _norm_grads(kind, x, gamma, g):",
       '    """dL/dx, dL/dgamma, dL/dbeta of y = gamma xhat + beta, xhat = (x - mu)/sigma over m entries, d = gamma g:',
@@ -279,10 +288,10 @@ export const LAYER_HELPERS: readonly { name: string; python: readonly string[]; 
     ts: [
       "/** dL/dx, dL/dgamma, dL/dbeta of y = gamma xhat + beta, xhat = (x - mu)/sigma over m entries, d = gamma g: dx = (m d - sum(d) - xhat sum(d xhat)) / (m sigma). */",
       'function _normGrads(kind: "batchnorm" | "layernorm", x: bp.Tensor, gamma: bp.Tensor, g: bp.Tensor): [bp.Tensor, bp.Tensor, bp.Tensor] {',
-      '  const all = x.shape.map((_, i) => i);',
+      "  const all = x.shape.map((_, i) => i);",
       '  const axes = kind === "batchnorm" ? all.filter((i) => i !== 1) : [x.ndim - 1];',
       '  const params = kind === "batchnorm" ? axes : all.slice(0, -1);',
-      '  const m = axes.reduce((p, a) => p * x.shape[a], 1);',
+      "  const m = axes.reduce((p, a) => p * x.shape[a], 1);",
       "  const centered = bp.sub(x, bp.mean(x, axes, true));",
       `  const sigma = bp.sqrt(bp.add(bp.mean(bp.mul(centered, centered), axes, true), ${NORM_EPS}));`,
       "  const xhat = bp.div(centered, sigma);",

@@ -785,12 +785,21 @@ function printWin(e: MExpr & { kind: "win" }, { st, lx, sub }: PrintCtx): P {
       return { s: fn("corr", [arg(0), arg(1)], hyper(true)), level: 5 };
     case "convB": {
       const up = shapeOf(e.args[0]);
-      return { s: `${sigma(axisLetters(up.length).filter((a) => a !== "C"), lx)} ${paren(sub(e.args[0]), 2.5, st)}`, level: 3 };
+      return {
+        s: `${sigma(
+          axisLetters(up.length).filter((a) => a !== "C"),
+          lx,
+        )} ${paren(sub(e.args[0]), 2.5, st)}`,
+        level: 3,
+      };
     }
     case "maxBack": {
       const where = `${text("routed to the argmax of each")}${window}${text("window of")}${arg(0)}`;
       const extra = [...(w.stride !== w.kernel[0] ? [`stride ${w.stride}`] : []), ...(w.padding ? [`padding ${w.padding}`] : [])];
-      return { s: `${paren(sub(e.args[1]), 2.5, st)}${where}${lx ? `\\text{ (${[...extra, "0 elsewhere"].join(", ")})}` : ` (${[...extra, "0 elsewhere"].join(", ")})`}`, level: 1 };
+      return {
+        s: `${paren(sub(e.args[1]), 2.5, st)}${where}${lx ? `\\text{ (${[...extra, "0 elsewhere"].join(", ")})}` : ` (${[...extra, "0 elsewhere"].join(", ")})`}`,
+        level: 1,
+      };
     }
     case "avgBack": {
       const share = lx ? `\\tfrac{1}{${w.kernel[0] * w.kernel[1]}}` : `1/${w.kernel[0] * w.kernel[1]}`;

@@ -21,7 +21,14 @@ const values = (t: bp.Tensor): Float64Array => (t.data instanceof Float64Array ?
 const as4 = (s: Shape): [number, number, number, number] => (s.length === 3 ? [1, s[0], s[1], s[2]] : [s[0], s[1], s[2], s[3]]);
 
 /** Visits every (input row, input column, output row, output column, kernel row, kernel column) that a window covers inside the input. */
-function eachTap(h: number, w: number, ho: number, wo: number, win: Window, f: (ih: number, iw: number, oh: number, ow: number, a: number, b: number) => void): void {
+function eachTap(
+  h: number,
+  w: number,
+  ho: number,
+  wo: number,
+  win: Window,
+  f: (ih: number, iw: number, oh: number, ow: number, a: number, b: number) => void,
+): void {
   const [kh, kw] = win.kernel;
   for (let oh = 0; oh < ho; oh++)
     for (let ow = 0; ow < wo; ow++)
@@ -151,7 +158,13 @@ function sumOver(t: bp.Tensor, axes: readonly number[], shape: Shape): bp.Tensor
  * ∂L/∂x = (1/(m σ)) (m d − Σ d − x̂ Σ(d x̂)) (for batchnorm (γ/(m σ)) (m ∂L/∂y − Σ ∂L/∂y − x̂ Σ(∂L/∂y x̂))),
  * ∂L/∂γ = Σ ∂L/∂y x̂, ∂L/∂β = Σ ∂L/∂y.
  */
-export function normGrads(kind: "batchnorm" | "layernorm", x: bp.Tensor, gamma: bp.Tensor, up: bp.Tensor, eps: number): { dx: bp.Tensor; dgamma: bp.Tensor; dbeta: bp.Tensor } {
+export function normGrads(
+  kind: "batchnorm" | "layernorm",
+  x: bp.Tensor,
+  gamma: bp.Tensor,
+  up: bp.Tensor,
+  eps: number,
+): { dx: bp.Tensor; dgamma: bp.Tensor; dbeta: bp.Tensor } {
   return bp.noGrad(() => {
     const axes = normAxes(kind, x.ndim);
     const m = axes.reduce((a, i) => a * x.shape[i], 1);

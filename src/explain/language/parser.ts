@@ -447,7 +447,10 @@ class Parser {
     }
     if (positional.length < fewest || positional.length > most) {
       const count = fewest === most ? `${fewest}` : `${fewest} or ${most}`;
-      this.fail(`${name} takes ${count} array argument${most === 1 ? "" : "s"} and named integers, found ${positional.length} (write it as ${usage})`, t);
+      this.fail(
+        `${name} takes ${count} array argument${most === 1 ? "" : "s"} and named integers, found ${positional.length} positional arguments (write it as ${usage})`,
+        t,
+      );
     }
     const values = new Map<string, number>();
     const params = spec.params.map((p): Expr => {
@@ -460,7 +463,11 @@ class Parser {
       }
       const min = p.name === "padding" ? 0 : 1;
       if (given.kind !== "num" || !Number.isInteger(given.value) || given.value < min)
-        throw new ExplainSyntaxError(`${name}: ${p.name} must be an integer ${min === 0 ? ">= 0" : ">= 1"} written as a number`, given.span?.start ?? t.start, this.src);
+        throw new ExplainSyntaxError(
+          `${name}: ${p.name} must be an integer ${min === 0 ? ">= 0" : ">= 1"} written as a number`,
+          given.span?.start ?? t.start,
+          this.src,
+        );
       values.set(p.name, given.value);
       return { kind: "num", value: given.value, ...(given.span ? { span: given.span } : {}) };
     });

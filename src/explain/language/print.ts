@@ -236,7 +236,11 @@ function printApply(e: Expr & { kind: "apply" }, lang: Lang, o: PrintOptions): P
   if (builtin && lang === "python") return { s: `np.${e.fn === "max" ? "maximum" : "minimum"}(${args.join(", ")})`, level: 5 };
   if (builtin && lang === "ts") return { s: `Math.${e.fn}(${args.join(", ")})`, level: 5 };
   if (lang === "latex") {
-    const name = builtin ? `\\${e.fn}` : MULTI_FUNCTIONS.has(e.fn) || WINDOW_FUNCTIONS.has(e.fn) ? `\\operatorname{${e.fn.replace("_", "\\_")}}` : latexVar(e.fn);
+    const name = builtin
+      ? `\\${e.fn}`
+      : MULTI_FUNCTIONS.has(e.fn) || WINDOW_FUNCTIONS.has(e.fn)
+        ? `\\operatorname{${e.fn.replace("_", "\\_")}}`
+        : latexVar(e.fn);
     const head = e.deriv === undefined ? name : e.args.length === 1 ? `${name}'` : `\\partial_{${e.deriv}} ${name}`;
     return { s: `${head}\\left(${args.join(", ")}\\right)`, level: 5 };
   }
