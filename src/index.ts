@@ -25,7 +25,7 @@ export { parameterCounts, gradientNorms, deadFraction, deadRelus, symmetryWarnin
 export { encodeCheckpoint, decodeCheckpoint, CheckpointError, crc32 } from "./nn/checkpoint.js";
 export { fit, trainSteps, predict, evaluate, type FitOptions, type History, type EpochInfo, type StepInfo, type TrainEvent } from "./nn/train.js";
 export { Optimizer, SGD, Adam, AdamW, type SgdOptions, type AdamOptions } from "./optim/optimizer.js";
-export { trainTestSplit, batches, subset, standardize, type Dataset } from "./data/dataset.js";
+export { trainTestSplit, batches, subset, standardize, standardizer, type Standardizer, type Dataset } from "./data/dataset.js";
 export { explain, explainAll } from "./explain/report/explain.js";
 export { fmtNumber, fmtValue, type ExplainReport, type StageReport, type EdgeReport, type Explanation, type ExplainOptions } from "./explain/report/report.js";
 export { ExplainSyntaxError, parseProgram, parseExpression } from "./explain/language/parser.js";
@@ -136,6 +136,17 @@ export {
 export { toOnnx, toOnnxModel, ONNX_INPUT, ONNX_LOGITS, ONNX_PROBABILITIES, type ToOnnxOptions } from "./interop/onnx/export.js";
 export { fromOnnx, type FromOnnxResult } from "./interop/onnx/import.js";
 export type { WindowParams } from "./core/prim.js";
+export {
+  toOnnxTraining,
+  type OnnxTraining,
+  type OnnxTrainingOptions,
+  type OnnxTrainingLoss,
+  type OnnxTrainingPort,
+  type OnnxTrainingOutput,
+  type OnnxTrainingValue,
+} from "./interop/onnx/training.js";
+export { ONNX_RULES, type OnnxRule, type OnnxRules, type RuleArgs as OnnxRuleArgs } from "./interop/onnx/prims.js";
+export { UnmappedPrimitiveError } from "./interop/onnx/emit.js";
 export { GELU, Softplus } from "./nn/layers.js";
 export { BatchNorm1d, BatchNorm2d, LayerNorm, Dropout, Embedding } from "./nn/norm-layers.js";
 export type { BatchNormModuleOptions, LayerNormModuleOptions, DropoutModuleOptions, EmbeddingModuleOptions } from "./nn/norm-layers.js";
@@ -158,3 +169,29 @@ export {
   type PoolParam,
   type PoolCache,
 } from "./nn/explicit-conv.js";
+export {
+  encodeSafetensors,
+  decodeSafetensors,
+  SafetensorsError,
+  MAX_HEADER_BYTES,
+  type SafetensorsDType,
+  type SafetensorsContents,
+} from "./interop/safetensors.js";
+export { saveSafetensors, loadSafetensors, loadSafetensorsInto, type WeightLayout, type SaveSafetensorsOptions } from "./interop/state-dict.js";
+export { modelPy, trainPy, readmeMd, type PytorchSpec, type PytorchTraining } from "./interop/pytorch.js";
+export {
+  saveModel,
+  loadModel,
+  modelFromCheckpoint,
+  type LoadedModel,
+  type ModelMeta,
+  type ModelMetaInput,
+  type ModelInput,
+  type Prediction,
+  type Architecture,
+  type MlpArchitecture,
+  type Preprocess,
+  type Standardize,
+  type TrainingSettings,
+} from "./nn/saved-model.js";
+export { centerDigit, grayFromRgba, inkFromRgba, DigitImageError } from "./data/digit-image.js";

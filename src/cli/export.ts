@@ -4,6 +4,7 @@
  */
 import { toOnnx, type Standardize } from "../interop/onnx/export.js";
 import { loadModel, prepareOutputPath, writeFileAtomic, type ModelMeta } from "./files.js";
+import { exportPytorch, exportSafetensors } from "./export-pytorch.js";
 import { UsageError, type AddCommand, type Io } from "./command.js";
 
 export interface ExportOptions {
@@ -11,6 +12,11 @@ export interface ExportOptions {
   model: string;
   out: string;
   json?: boolean;
+  /** safetensors: the weights' layout. */
+  layout?: string;
+  /** pytorch: the user's own training data instead of the checkpoint's dataset. */
+  data?: string;
+  labels?: string;
 }
 
 type ExportHandler = (o: ExportOptions, io: Io) => number;
@@ -72,7 +78,7 @@ function exportOnnx(o: ExportOptions, io: Io): number {
 }
 
 /** The formats `export` writes; other files add theirs here. */
-export const FORMATS: Record<string, ExportHandler> = { onnx: exportOnnx };
+export const FORMATS: Record<string, ExportHandler> = { onnx: exportOnnx, safetensors: exportSafetensors, pytorch: exportPytorch };
 
 export function exportCommand(o: ExportOptions, io: Io): number {
   const handler = Object.hasOwn(FORMATS, o.format) ? FORMATS[o.format] : undefined;
@@ -84,11 +90,17 @@ export function exportCommand(o: ExportOptions, io: Io): number {
 export const addExport: AddCommand = (program, ctx) => {
   program
     .command("export")
-    .description("write a saved model in another format: onnx (runs in ONNX Runtime and other engines, scaling and softmax included)")
+    .description(
+      "write a saved model for other engines: onnx (ONNX Runtime and others, scaling and softmax included), safetensors (its weights), " +
+        "or pytorch (model.py, train.py and data, to train on with torchrun)",
+    )
     .requiredOption("--format <format>", `the format: ${Object.keys(FORMATS).join(", ")}`)
     .requiredOption("--model <file>", "a model saved by backprop train --save")
-    .requiredOption("--out <file>", "where to write it, e.g. model.onnx")
-    .option("--json", "print what was written as JSON")
+    .requiredOption("--out <path>", "the file to write (onnx, safetensors) or the folder (pytorch)")
+    .option("--layout <name>", "safetensors: pytorch (Linear weights (out, in), the default) or backprop ((in, out))")
+    .option("--data <x.npy>", "pytorch: training features (N, inputs), raw, instead of the checkpoint's dataset")
+    .option("--labels <y.npy>", "pytorch: their class indices (N,)")
+    .option("--json", "onnx: print what was written as JSON")
     .action((opts: ExportOptions) => {
       ctx.setJson(!!opts.json);
       ctx.setCode(exportCommand(opts, ctx.io));

@@ -19,8 +19,9 @@ import {
   type Stats,
 } from "node:fs";
 import { basename, dirname, extname, join, resolve } from "node:path";
-import { CHECKPOINT_MAGIC, CheckpointError, decodeCheckpoint, encodeCheckpoint } from "../nn/checkpoint.js";
-import { ACTIVATIONS, mlp, type Activation, type Sequential } from "../nn/layers.js";
+import { CHECKPOINT_MAGIC, CheckpointError } from "../nn/checkpoint.js";
+import type { Sequential } from "../nn/layers.js";
+import { modelFromCheckpoint, saveModel as encodeSavedModel, type ModelMeta, type ModelMetaInput } from "../nn/saved-model.js";
 
 /** A write that failed: `reason` is short and human ("permission denied"), for messages that add context. */
 export class WriteError extends Error {
@@ -248,27 +249,12 @@ export function saveWithFallback(
   }
 }
 
-export interface Architecture {
-  kind: "mlp";
-  sizes: number[];
-  activation: Activation;
-}
+export { modelFromCheckpoint, type Architecture, type ModelMeta, type ModelMetaInput } from "../nn/saved-model.js";
 
-export interface ModelMeta {
-  architecture: Architecture;
-  dataset: string;
-  classes: string[];
-  seed: number;
-  testFraction: number;
-  [key: string]: unknown;
-}
+/** A model and its metadata as checkpoint bytes (the metadata checked as loading checks it). */
+export const encodeModel = (model: Sequential, meta: ModelMetaInput): Uint8Array => encodeSavedModel(model, meta);
 
-export function encodeModel(model: Sequential, meta: ModelMeta): Uint8Array {
-  // stateDict: parameters and buffers (running statistics), what loadStateDict expects back.
-  return encodeCheckpoint(model.stateDict(), meta as unknown as Record<string, unknown>);
-}
-
-export function saveModel(path: string, model: Sequential, meta: ModelMeta): void {
+export function saveModel(path: string, model: Sequential, meta: ModelMetaInput): void {
   writeFileAtomic(path, encodeModel(model, meta));
 }
 
@@ -312,54 +298,6 @@ export function readCheckpointFile(path: string): Uint8Array {
     throw new Error(`${path}: ${reasonOf(e)}`);
   } finally {
     closeSync(fd);
-  }
-}
-
-function mlpParameterCount(sizes: readonly number[]): number {
-  let n = 0;
-  for (let i = 0; i + 1 < sizes.length; i++) n += sizes[i] * sizes[i + 1] + sizes[i + 1];
-  return n;
-}
-
-/** The MLP a checkpoint's metadata describes, checked against its tensors before any layer is built. */
-function checkArchitecture(a: unknown, tensors: ReadonlyMap<string, { size: number }>): Architecture {
-  const arch = a as Partial<Architecture> | null;
-  const sizes = arch?.sizes;
-  if (
-    typeof arch !== "object" ||
-    arch === null ||
-    arch.kind !== "mlp" ||
-    !Array.isArray(sizes) ||
-    sizes.length < 2 ||
-    !sizes.every((s) => Number.isSafeInteger(s) && s > 0)
-  ) {
-    throw new CheckpointError("the checkpoint does not describe an MLP architecture");
-  }
-  const activation = arch.activation ?? "relu";
-  if (!(ACTIVATIONS as readonly string[]).includes(activation))
-    throw new CheckpointError(`the checkpoint's architecture has an unknown activation "${String(activation)}"`);
-  const stored = [...tensors.values()].reduce((n, t) => n + t.size, 0);
-  const needed = mlpParameterCount(sizes);
-  // Checked before mlp() allocates: sizes like 4-1000000000-2 would otherwise take gigabytes.
-  if (needed !== stored) throw new CheckpointError(`the checkpoint's architecture ${sizes.join("-")} needs ${needed} parameters, the checkpoint has ${stored}`);
-  return { kind: "mlp", sizes, activation };
-}
-
-/** Rebuilds the network recorded in checkpoint bytes and loads its weights; `source` names the file in errors. */
-export function modelFromCheckpoint(bytes: Uint8Array, source: string): { model: Sequential; meta: ModelMeta } {
-  try {
-    const { meta, tensors } = decodeCheckpoint(bytes);
-    const architecture = checkArchitecture(meta.architecture, tensors);
-    const model = mlp(architecture.sizes, { activation: architecture.activation });
-    try {
-      model.loadStateDict(tensors);
-    } catch (e) {
-      throw new CheckpointError(e instanceof Error ? e.message : String(e));
-    }
-    return { model, meta: { ...(meta as unknown as ModelMeta), architecture } };
-  } catch (e) {
-    if (e instanceof CheckpointError) throw new CheckpointError(`${source}: ${e.message}`);
-    throw e;
   }
 }
 

@@ -5,7 +5,8 @@ import { addCheck } from "./check.js";
 import { addShapes } from "./shapes.js";
 import { addExercise } from "./exercise.js";
 import { useNativeBackend } from "../node/native.js";
-import { addExplainModel, addPredict, addTrain } from "./train.js";
+import { addExplainModel, addTrain } from "./train.js";
+import { addPredict } from "./predict.js";
 import { addExport } from "./export.js";
 import type { AddCommand, CommandContext, Io } from "./command.js";
 

@@ -1,13 +1,13 @@
-/** `backprop train`, `backprop predict` and `backprop explain-model`. */
+/** `backprop train` and `backprop explain-model` (predict, which reads what train saves, is in predict.ts). */
 import { extname } from "node:path";
 import cliProgress from "cli-progress";
 import { Rng } from "../core/random.js";
-import { standardize, trainTestSplit, type Dataset } from "../data/dataset.js";
+import { standardizer, trainTestSplit, type Dataset } from "../data/dataset.js";
 import { loadDigits, loadIris } from "../node/datasets.js";
 import { backwardShapes, parameterCounts, symmetryWarnings } from "../nn/diagnostics.js";
-import { CheckpointError } from "../nn/checkpoint.js";
 import { ACTIVATIONS, mlp, type Activation, type Sequential } from "../nn/layers.js";
-import { evaluate, fit, type EpochInfo } from "../nn/train.js";
+import { fit, type EpochInfo } from "../nn/train.js";
+import type { Preprocess } from "../nn/saved-model.js";
 import { Adam, SGD, type Optimizer } from "../optim/optimizer.js";
 import { chartSvg } from "../plot/chart.js";
 import { isAnomalyDetectionEnabled, setDetectAnomaly } from "../core/anomaly.js";
@@ -38,7 +38,7 @@ export interface TrainOptions {
 
 /** Wider layers than this are almost surely a typo, and would take gigabytes. */
 const MAX_UNITS = 65536;
-const MAX_SEED = 2 ** 32 - 1;
+export const MAX_SEED = 2 ** 32 - 1;
 
 /** A count written in decimal digits: "1.5", "1e3", "0x10", " " and "Infinity" are refused, not rounded. */
 export function positiveInt(flag: string, v: string): number {
@@ -109,22 +109,31 @@ export function parseTrainOptions(o: TrainOptions): TrainSettings {
   };
 }
 
-/** The dataset split and standardized exactly as training did, so predict sees the same test set. */
-export function prepareData(name: string, seed: number, testFraction: number, perClass?: number): { train: Dataset; test: Dataset } {
+/** The dataset and its seeded split, with raw features: what predict recreates from a checkpoint. */
+export function splitData(name: string, seed: number, testFraction: number, perClass?: number): { train: Dataset; test: Dataset } {
   if (name !== "digits" && name !== "iris") throw new UsageError(`--dataset must be digits or iris, got "${name}"`);
   const ds = name === "digits" ? loadDigits(perClass) : loadIris();
   const { train, test } = trainTestSplit(ds, testFraction, new Rng(seed));
   // trainTestSplit always holds out one example, so only the training side can come out empty.
   if (train.y.length === 0)
     throw new UsageError(`--test-fraction ${testFraction} leaves no training example (${ds.y.length} examples, ${test.y.length} held out)`);
+  return { train, test };
+}
+
+/**
+ * The split as training sees it: Iris standardized with the training set's statistics, which the
+ * checkpoint keeps (`preprocess`) so that prediction scales raw flowers the same way.
+ */
+export function prepareData(name: string, seed: number, testFraction: number, perClass?: number): { train: Dataset; test: Dataset; preprocess?: Preprocess } {
+  const { train, test } = splitData(name, seed, testFraction, perClass);
   if (name === "iris") {
-    const [a, b] = standardize(train, test);
-    return { train: a, test: b };
+    const s = standardizer(train);
+    return { train: s.apply(train), test: s.apply(test), preprocess: { kind: "standardize", mean: s.mean, std: s.std } };
   }
   return { train, test };
 }
 
-function pct(x: number): string {
+export function pct(x: number): string {
   return `${(100 * x).toFixed(2)}%`;
 }
 
@@ -164,7 +173,7 @@ export interface TrainDeps {
 /** Trains, saves and plots; throws (UsageError, WriteError, AnomalyError, ...) for main.ts to report in one line. */
 export async function trainCommand(o: TrainOptions, io: Io, deps: TrainDeps = {}): Promise<number> {
   const s = parseTrainOptions(o);
-  const { train, test } = prepareData(o.dataset, s.seed, s.testFraction, s.perClass);
+  const { train, test, preprocess } = prepareData(o.dataset, s.seed, s.testFraction, s.perClass);
   // Checked before training, so a bad path costs seconds, not the trained model.
   if (o.save !== undefined) prepareOutputPath(o.save, "--save");
   if (o.plot !== undefined) {
@@ -185,8 +194,11 @@ export async function trainCommand(o: TrainOptions, io: Io, deps: TrainDeps = {}
   const last = history.epochs[history.epochs.length - 1];
   const meta: ModelMeta = {
     architecture: { kind: "mlp", sizes, activation: s.activation },
-    dataset: o.dataset,
+    inputShape: train.x.shape.slice(1),
     classes: train.classes,
+    ...(preprocess ? { preprocess } : {}),
+    training: { optimizer: s.optimizer, lr: s.lr, momentum: s.momentum, batch: s.batch, epochs: s.epochs, seed: s.seed },
+    dataset: o.dataset,
     seed: s.seed,
     testFraction: s.testFraction,
     perClass: s.perClass ?? null,
@@ -280,42 +292,6 @@ function runTraining(
   }
 }
 
-/** The checkpoint's training metadata, checked: predict re-creates the test split from it. */
-function checkTrainingMeta(meta: ModelMeta, path: string): { seed: number; testFraction: number; perClass?: number } {
-  const bad = (what: string) => new CheckpointError(`${path}: the checkpoint's ${what}`);
-  if (meta.dataset !== "digits" && meta.dataset !== "iris") throw bad(`dataset must be digits or iris, got ${JSON.stringify(meta.dataset)}`);
-  if (!(Number.isSafeInteger(meta.seed) && meta.seed >= 0 && meta.seed <= MAX_SEED)) throw bad(`seed is not an integer from 0 to ${MAX_SEED}`);
-  if (!(typeof meta.testFraction === "number" && meta.testFraction > 0 && meta.testFraction < 1)) throw bad("testFraction is not between 0 and 1");
-  const perClass = meta.perClass;
-  if (perClass !== undefined && perClass !== null && !(Number.isSafeInteger(perClass) && (perClass as number) > 0))
-    throw bad("perClass is not a positive integer");
-  return { seed: meta.seed, testFraction: meta.testFraction, perClass: typeof perClass === "number" ? perClass : undefined };
-}
-
-export function predictCommand(o: { model: string; json?: boolean }, io: Io): number {
-  const { model, meta } = loadModel(o.model);
-  const m = checkTrainingMeta(meta, o.model);
-  const { test } = prepareData(meta.dataset, m.seed, m.testFraction, m.perClass);
-  const sizes = meta.architecture.sizes;
-  if (sizes[0] !== test.x.shape[1] || sizes[sizes.length - 1] !== test.classes.length) {
-    throw new CheckpointError(
-      `${o.model}: the model ${sizes.join("-")} does not fit ${meta.dataset} (${test.x.shape[1]} features, ${test.classes.length} classes)`,
-    );
-  }
-  const r = evaluate(model, test);
-  if (o.json) {
-    io.out(JSON.stringify({ accuracy: r.accuracy, examples: test.y.length, confusion: r.confusion, classes: test.classes }));
-    return 0;
-  }
-  io.out(`${sizes.join("-")} on the ${meta.dataset} test split (${test.y.length} examples): accuracy ${pct(r.accuracy)}`);
-  io.out("confusion matrix (rows: true class, columns: predicted)");
-  const w = Math.max(5, ...test.classes.map((c) => c.length + 1), ...r.confusion.flat().map((v) => String(v).length + 1));
-  const names = test.classes;
-  io.out(" ".repeat(12) + names.map((c) => c.padStart(w)).join(""));
-  r.confusion.forEach((row, i) => io.out(names[i].padEnd(12) + row.map((v) => String(v).padStart(w)).join("")));
-  return 0;
-}
-
 export function explainModelCommand(o: { sizes: string; batch: string; model?: string }, io: Io): number {
   const batch = positiveInt("--batch", o.batch);
   const loaded = o.model !== undefined ? loadModel(o.model) : null;
@@ -354,19 +330,6 @@ export const addTrain: AddCommand = (program, ctx) => {
     .action(async (opts: TrainOptions) => {
       ctx.setJson(!!opts.json);
       ctx.setCode(await trainCommand(opts, ctx.io));
-    });
-};
-
-/** Declares `backprop predict`. */
-export const addPredict: AddCommand = (program, ctx) => {
-  program
-    .command("predict")
-    .description("accuracy and confusion matrix of a saved model on its dataset's test split")
-    .requiredOption("--model <file>", "a model saved by backprop train --save")
-    .option("--json", "print the result as JSON")
-    .action((opts: { model: string; json?: boolean }) => {
-      ctx.setJson(!!opts.json);
-      ctx.setCode(predictCommand(opts, ctx.io));
     });
 };
 

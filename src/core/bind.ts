@@ -9,6 +9,7 @@ import type { Shape } from "./shape.js";
 import type { Kernel, ParamMap, Prim, Spec } from "./prim.js";
 import { PRIMS } from "./primitives.js";
 import { Tensor, type Node } from "./tensor.js";
+import { activeCapture, recordBind } from "./capture.js";
 
 let gradEnabled = true;
 
@@ -77,7 +78,9 @@ export function bindPair<P extends Prim>(spec: Spec<P>, prim: P, x: Tensor, y: T
   ) {
     if (overrideFor(prim, 1) === undefined) {
       const dtype = promote(x.dtype, y.dtype);
-      return scalarResult(f(x.scalarValue(), y.scalarValue(), 0), x.shape.length >= y.shape.length ? x.shape : y.shape, null, false, dtype);
+      const r = scalarResult(f(x.scalarValue(), y.scalarValue(), 0), x.shape.length >= y.shape.length ? x.shape : y.shape, null, false, dtype);
+      if (activeCapture) recordBind(prim, [x, y], params, r);
+      return r;
     }
   }
   return bindSpec(spec, prim, [x, y], params);
@@ -124,6 +127,7 @@ export function bindSpec<P extends Prim>(spec: Spec<P>, prim: P, inputs: readonl
       n === 1 ? spec.scalar(a, 0, 0) : n === 2 ? spec.scalar(a, inputs[1].scalarValue(), 0) : spec.scalar(a, inputs[1].scalarValue(), inputs[2].scalarValue());
     const r = scalarResult(v, shape, node, tracked, dtype);
     if (anomalyOn && !inBackward) reportForward(prim, inputs, r, spec.kind === "elementwise");
+    if (activeCapture) recordBind(prim, inputs, params, r);
     return r;
   }
   if (size > MAX_ELEMENTS) throw allocationError(dtype, shape, prim);
@@ -137,5 +141,6 @@ export function bindSpec<P extends Prim>(spec: Spec<P>, prim: P, inputs: readonl
   }
   const r = new Tensor(data, shape, node, tracked);
   if (anomalyOn && !inBackward) reportForward(prim, inputs, r, spec.kind === "elementwise");
+  if (activeCapture) recordBind(prim, inputs, params, r);
   return r;
 }

@@ -44,16 +44,37 @@ export function* batches(ds: Dataset, batchSize: number, rng: Rng): Generator<Da
   for (let s = 0; s < order.length; s += batchSize) yield subset(ds, order.slice(s, s + batchSize));
 }
 
-/** Standardizes features with the training set's mean and standard deviation (applied to both sets). */
-export function standardize(train: Dataset, ...others: Dataset[]): Dataset[] {
+/** Per-feature statistics of a training set, kept so that new data can be scaled as the training data was. */
+export interface Standardizer {
+  /** Mean of each feature over the training set. */
+  mean: number[];
+  /** Population standard deviation of each feature (1 where a feature is constant, so it is left as it is). */
+  std: number[];
+  /** (x - mean) / std per feature, on any dataset with as many features. */
+  apply(ds: Dataset): Dataset;
+}
+
+/** The mean and standard deviation of each feature of `train` (float64 sums), and the scaling they define. */
+export function standardizer(train: Dataset): Standardizer {
   const [n, d] = train.x.shape;
   const mean = new Float64Array(d);
   const sd = new Float64Array(d);
   for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) mean[j] += train.x.data[i * d + j] / n;
   for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) sd[j] += (train.x.data[i * d + j] - mean[j]) ** 2 / n;
   for (let j = 0; j < d; j++) sd[j] = Math.sqrt(sd[j]) || 1;
-  return [train, ...others].map((ds) => {
-    const x = Float32Array.from(ds.x.data, (v, k) => (v - mean[k % d]) / sd[k % d]);
-    return { ...ds, x: new Tensor(x, ds.x.shape) };
-  });
+  return {
+    mean: Array.from(mean),
+    std: Array.from(sd),
+    apply(ds: Dataset): Dataset {
+      if (ds.x.shape[1] !== d) throw new Error(`standardize: the data has ${ds.x.shape[1]} features, the statistics ${d}`);
+      const x = Float32Array.from(ds.x.data, (v, k) => (v - mean[k % d]) / sd[k % d]);
+      return { ...ds, x: new Tensor(x, ds.x.shape) };
+    },
+  };
+}
+
+/** Standardizes features with the training set's mean and standard deviation (applied to both sets). */
+export function standardize(train: Dataset, ...others: Dataset[]): Dataset[] {
+  const s = standardizer(train);
+  return [train, ...others].map((ds) => s.apply(ds));
 }

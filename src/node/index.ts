@@ -10,6 +10,8 @@ import { useNativeBackend } from "./native.js";
 export * from "../index.js";
 export { useNativeBackend, nativeAddon } from "./native.js";
 export { loadDigits, loadIris } from "./datasets.js";
+// Shadows the browser-safe loadModel of the star export: this one also rescales old iris checkpoints.
+export { loadModel, legacyIrisScaling } from "./saved-model.js";
 
 // Sources run under tsx in development (tests) carry a .ts extension and start through a tsx bootstrap.
 const fromSource = import.meta.url.endsWith(".ts");

@@ -36,6 +36,15 @@ export abstract class Optimizer {
 
   protected abstract update(w: TypedArray, g: TypedArray, index: number): void;
 
+  /**
+   * The state buffers of parameter `index` by name (SGD's velocity; Adam's m and v), each undefined
+   * until its first update; read by exporters (bp.toOnnxTraining), never written.
+   */
+  stateOf(index: number): Readonly<Record<string, TypedArray | undefined>> {
+    void index;
+    return {};
+  }
+
   protected buffer(store: (TypedArray | undefined)[], index: number, like: TypedArray): TypedArray {
     return (store[index] ??= allocate(like instanceof Float64Array ? "float64" : "float32", like.length));
   }
@@ -65,6 +74,10 @@ export class SGD extends Optimizer {
     this.nesterov = options.nesterov ?? false;
     this.weightDecay = options.weightDecay ?? 0;
     if (this.nesterov && this.momentum <= 0) throw new Error("SGD: Nesterov momentum needs momentum > 0");
+  }
+
+  override stateOf(index: number): Readonly<Record<string, TypedArray | undefined>> {
+    return this.momentum === 0 ? {} : { velocity: this.velocity[index] };
   }
 
   protected update(w: TypedArray, g: TypedArray, index: number): void {
@@ -114,6 +127,15 @@ export class Adam extends Optimizer {
     [this.beta1, this.beta2] = options.betas ?? [0.9, 0.999];
     this.eps = options.eps ?? 1e-8;
     this.weightDecay = options.weightDecay ?? 0;
+  }
+
+  override stateOf(index: number): Readonly<Record<string, TypedArray | undefined>> {
+    return { m: this.m[index], v: this.v[index] };
+  }
+
+  /** Whether weight decay is decoupled from the gradient (AdamW) rather than an L2 term in it. */
+  get decoupledDecay(): boolean {
+    return this.decoupled;
   }
 
   protected update(w: TypedArray, g: TypedArray, index: number): void {

@@ -1,5 +1,6 @@
 /** Ops that rearrange elements: reshape, transpose, broadcast, slicing, concatenation and indexing. */
 import { bind } from "../bind.js";
+import { activeCapture, recordAlias } from "../capture.js";
 import type { DType } from "../dtype.js";
 import {
   broadcastShapes,
@@ -19,7 +20,9 @@ import { Tensor, type Axes, type Nested, expectTensor } from "../tensor.js";
 /** A tensor that shares x's values but is cut from the graph. */
 export function detach(x: Tensor): Tensor {
   expectTensor("detach", x);
-  return new Tensor(x.data, x.shape, null, false);
+  const d = new Tensor(x.data, x.shape, null, false);
+  if (activeCapture) recordAlias(x, d);
+  return d;
 }
 
 /** Reshape, with at most one -1 standing for the size that fits. */
