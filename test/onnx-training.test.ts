@@ -409,6 +409,8 @@ const RULE_CASES: Record<Prim, RuleCase[]> = {
     { inputs: [r([5, 3]), r([2, 5, 4])], f: (x, y) => bind("matmul", [x, y], { transposeX: true }) },
   ],
   cast: [{ inputs: [r([2, 3])], f: (x) => bp.cast(x, "float64") }],
+  unfold: [],
+  fold: [],
 };
 
 describe("the capture behind the export", () => {
