@@ -195,3 +195,4 @@ export {
   type TrainingSettings,
 } from "./nn/saved-model.js";
 export { centerDigit, grayFromRgba, inkFromRgba, DigitImageError } from "./data/digit-image.js";
+export { cnn, type CnnOptions } from "./nn/cnn.js";
