@@ -266,6 +266,14 @@ mkdirSync(dir, { recursive: true });
 let files = 0;
 
 describe("generated code (Python with NumPy, TypeScript on bp tensors) runs and agrees with the report", () => {
+  it("is written for batches of images: a single (C, H, W) image is an error naming the stage", () => {
+    const ex = explainAll("sum(maxpool(x, 2))", parseAssignments(["x=[[[1,2],[3,4]]]"]));
+    assert.throws(
+      () => generateCode(ex, ["x"], "python"),
+      /^ExplainError: code for a = maxpool\(x, 2\) needs x as a batch of images \(N, C, H, W\), got shape \(1,2,2\)$/,
+    );
+  });
+
   for (const p of PROGRAMS) {
     const ex = explainAll(p.src, parseAssignments(p.at));
     const inputs = [...ex.report.inputs];

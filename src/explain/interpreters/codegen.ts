@@ -488,6 +488,16 @@ function checkLinearBias(staged: StagedProgram, values: ReadonlyMap<string, bp.T
   }
 }
 
+/** The code of conv2d and the pools is written for batches of images, (N, C, H, W): a single (C, H, W) image is an error here. */
+function checkLayerRanks(staged: StagedProgram, values: ReadonlyMap<string, bp.Tensor>): void {
+  for (const s of staged.stages) {
+    if (s.op !== "conv2d" && s.op !== "maxpool" && s.op !== "avgpool") continue;
+    const x = s.args[0].kind === "ref" ? values.get(s.args[0].name)! : s.args[0].value;
+    if (x.ndim !== 4)
+      throw new ExplainError(`code for ${s.name} = ${printText(s.expr)} needs x as a batch of images (N, C, H, W), got shape ${bp.formatShape(x.shape)}`);
+  }
+}
+
 /** What the code is printed from: an explanation's staged program and its trace (see explain.ts). */
 export interface CodeSource {
   readonly staged: StagedProgram;
@@ -505,6 +515,7 @@ export function generateCode(ex: CodeSource, inputNames0: readonly string[], tar
   const abstract = abstractFunctions(staged0);
   if (abstract.length > 0) throw new ExplainError(abstractError(abstract, "code"));
   checkLinearBias(staged0, trace.values);
+  checkLayerRanks(staged0, trace.values);
   const values0 = trace.values;
   const grads0 = trace.grads;
   const taken = new Set<string>([
