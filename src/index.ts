@@ -135,7 +135,6 @@ export {
 } from "./interop/onnx/proto.js";
 export { toOnnx, toOnnxModel, ONNX_INPUT, ONNX_LOGITS, ONNX_PROBABILITIES, type ToOnnxOptions } from "./interop/onnx/export.js";
 export { fromOnnx, type FromOnnxResult } from "./interop/onnx/import.js";
-export type { WindowParams } from "./core/prim.js";
 export {
   toOnnxTraining,
   type OnnxTraining,
@@ -158,17 +157,6 @@ export {
   type BatchNormCache,
   type BatchNormGrads,
 } from "./nn/explicit-norm.js";
-export { Conv2d, MaxPool2d, AvgPool2d, AdaptiveAvgPool2d, Flatten, type ConvInit, type Conv2dLayerOptions } from "./nn/conv-layers.js";
-export {
-  convForward,
-  convBackward,
-  maxPoolForward,
-  maxPoolBackward,
-  type ConvParam,
-  type ConvCache,
-  type PoolParam,
-  type PoolCache,
-} from "./nn/explicit-conv.js";
 export {
   encodeSafetensors,
   decodeSafetensors,
@@ -195,4 +183,16 @@ export {
   type TrainingSettings,
 } from "./nn/saved-model.js";
 export { centerDigit, grayFromRgba, inkFromRgba, DigitImageError } from "./data/digit-image.js";
+export type { WindowParams } from "./core/prim.js";
+export { Conv2d, MaxPool2d, AvgPool2d, AdaptiveAvgPool2d, Flatten, type ConvInit, type Conv2dLayerOptions } from "./nn/conv-layers.js";
+export {
+  convForward,
+  convBackward,
+  maxPoolForward,
+  maxPoolBackward,
+  type ConvParam,
+  type ConvCache,
+  type PoolParam,
+  type PoolCache,
+} from "./nn/explicit-conv.js";
 export { cnn, type CnnOptions } from "./nn/cnn.js";

@@ -365,6 +365,14 @@ const RULE_CASES: Record<Prim, RuleCase[]> = {
   reciprocal: [{ inputs: [r([2, 3], 0.5, 2)], f: (x) => bp.reciprocal(x) }],
   erf: [{ inputs: [r([2, 3])], f: (x) => bp.erf(x) }],
   softplus: [{ inputs: [r([2, 3])], f: (x) => bp.softplus(x, { threshold: Infinity }) }],
+  unfold: [
+    { inputs: [r([2, 3, 5, 6])], f: (x) => bp.unfold(x, [2, 3]) },
+    { inputs: [r([1, 2, 7, 6])], f: (x) => bp.unfold(x, [3, 2], { stride: [2, 3], padding: [1, 0, 2, 1], dilation: [2, 1] }) },
+  ],
+  fold: [
+    { inputs: [r([2, 18, 16])], f: (x) => bp.fold(x, [5, 6], [2, 3]) },
+    { inputs: [r([1, 12, 6])], f: (x) => bp.fold(x, [7, 6], [3, 2], { stride: [2, 3], padding: [1, 0, 2, 1], dilation: [2, 1] }) },
+  ],
   add: [{ inputs: [r([2, 3]), r([3])], f: (x, y) => bp.add(x, y) }],
   sub: [{ inputs: [r([2, 1]), r([1, 3])], f: (x, y) => bp.sub(x, y) }],
   mul: [{ inputs: [r([2, 3]), r([2, 3])], f: (x, y) => bp.mul(x, y) }],
@@ -409,8 +417,6 @@ const RULE_CASES: Record<Prim, RuleCase[]> = {
     { inputs: [r([5, 3]), r([2, 5, 4])], f: (x, y) => bind("matmul", [x, y], { transposeX: true }) },
   ],
   cast: [{ inputs: [r([2, 3])], f: (x) => bp.cast(x, "float64") }],
-  unfold: [],
-  fold: [],
 };
 
 describe("the capture behind the export", () => {

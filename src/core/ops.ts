@@ -21,6 +21,6 @@ export * from "./ops/reduce.js";
 export * from "./ops/structure.js";
 export * from "./ops/linalg.js";
 export * from "./ops/activations.js";
+export * from "./ops/norm.js";
 export * from "./ops/conv.js";
 export * from "./ops/pool.js";
-export * from "./ops/norm.js";

@@ -77,6 +77,49 @@ const padRule: OnnxRule<"pad"> = (g, { inputs, inShapes, params, outShape, outDt
   return before.every((b) => b === 0) && after.every((b) => b === 0) ? x : g.op("Pad", [x, g.ints([...before, ...after])]);
 };
 
+/**
+ * unfold and fold as a grouped Conv and ConvTranspose with a one-hot kernel: output channel
+ * c*kh*kw + i*kw + j of group c picks kernel offset (i, j), exactly unfold's row order, and the
+ * transposed convolution with the same kernel is its adjoint (overlaps summed).
+ */
+function oneHotKernel(g: GraphBuilder, channels: number, p: ParamMap["unfold"], dtype: DType): string {
+  const [kh, kw] = p.kernel;
+  const kk = kh * kw;
+  const w = new Float64Array(channels * kk * kk);
+  for (let c = 0; c < channels; c++) for (let k = 0; k < kk; k++) w[(c * kk + k) * kk + k] = 1;
+  return g.values(w, [channels * kk, 1, kh, kw], dtype);
+}
+
+function windowAttrs(p: ParamMap["unfold"], channels: number) {
+  return [attrInts("strides", p.stride), attrInts("dilations", p.dilation), attrInts("pads", p.padding), attrInt("group", channels)];
+}
+
+const unfoldRule: OnnxRule<"unfold"> = (g, { inputs, inShapes, params, outShape, outDtype }) => {
+  const channels = inShapes[0][1];
+  const conv = g.op("Conv", [inputs[0], oneHotKernel(g, channels, params, outDtype)], windowAttrs(params, channels));
+  return g.op("Reshape", [conv, g.ints(outShape)]);
+};
+
+const foldRule: OnnxRule<"fold"> = (g, { inputs, inShapes, params, outShape, outDtype }) => {
+  const [n, rows] = inShapes[0];
+  const channels = outShape[1];
+  const [kh, kw] = params.kernel;
+  const [sh, sw] = params.stride;
+  const [dh, dw] = params.dilation;
+  const [top, left, bottom, right] = params.padding;
+  const [h, w] = params.size;
+  const ho = Math.floor((h + top + bottom - dh * (kh - 1) - 1) / sh) + 1;
+  const wo = Math.floor((w + left + right - dw * (kw - 1) - 1) / sw) + 1;
+  const grid = g.op("Reshape", [inputs[0], g.ints([n, rows, ho, wo])]);
+  // The rows and columns no window reaches (when the stride does not divide evenly) come back as zeros.
+  const outputPadding = [h + top + bottom - (sh * (ho - 1) + dh * (kh - 1) + 1), w + left + right - (sw * (wo - 1) + dw * (kw - 1) + 1)];
+  return g.op(
+    "ConvTranspose",
+    [grid, oneHotKernel(g, channels, params, outDtype)],
+    [...windowAttrs(params, channels), attrInts("output_padding", outputPadding)],
+  );
+};
+
 export const ONNX_RULES: OnnxRules = {
   neg: same("Neg"),
   exp: same("Exp"),
@@ -152,8 +195,7 @@ export const ONNX_RULES: OnnxRules = {
     const y = params.transposeY ? g.op("Transpose", [inputs[1]], [attrInts("perm", swapLast(inShapes[1].length))]) : inputs[1];
     return g.op("MatMul", [x, y]);
   },
+  unfold: unfoldRule,
+  fold: foldRule,
   cast: (g, { inputs, inDtypes, params }) => g.cast(inputs[0], inDtypes[0], params.dtype),
-  // Not mapped yet (merge of wt/conv with the ONNX training export): an export that meets them names them.
-  unfold: null,
-  fold: null,
 };
