@@ -207,6 +207,8 @@ describe("shapes on the wires", () => {
       'n_p -->|"(2×2×2×2) / (2×2×2×2)"| n_q',
     ])
       assert.ok(r.out.includes(edge), `${edge}\n${r.out}`);
+    // A pool's gate names its window.
+    assert.ok(r.out.includes('n_p(("p: maxpool 2×2"))'), r.out);
     const svg = await cli("explain", CNN, "--at", CNN_AT.join(","), "--format", "svg");
     assert.equal(svg.code, 0, svg.err);
     assert.ok(svg.out.includes("(2×2×5×5)"));

@@ -137,6 +137,8 @@ function gateLabel(s: StageReport): string {
   if (s.op === "reciprocal") return "1/x";
   if (s.op === "neg") return "−x";
   const sym = OP_SYMBOL.get(s.op) ?? s.op;
+  // A pool's window is part of its name: maxpool 2×2 (its kernel, the operand after the array).
+  if ((s.op === "maxpool" || s.op === "avgpool") && s.operands[1]?.kind === "constant") return `${sym} ${s.operands[1].text}×${s.operands[1].text}`;
   if (s.operands.length === 2) {
     const [l, r] = s.operands;
     // A function of two arguments keeps its parentheses, the operand's place a dot: min(·,2).
