@@ -195,3 +195,4 @@ export {
   type PoolParam,
   type PoolCache,
 } from "./nn/explicit-conv.js";
+export { cnn, type CnnOptions } from "./nn/cnn.js";

@@ -1,17 +1,17 @@
-/** `backprop train` and `backprop explain-model` (predict, which reads what train saves, is in predict.ts). */
+/** `backprop train` (predict, which reads what train saves, is in predict.ts; explain-model in explain-model.ts). */
 import { extname } from "node:path";
 import cliProgress from "cli-progress";
 import { Rng } from "../core/random.js";
 import { standardizer, trainTestSplit, type Dataset } from "../data/dataset.js";
 import { loadDigits, loadIris } from "../node/datasets.js";
-import { backwardShapes, parameterCounts, symmetryWarnings } from "../nn/diagnostics.js";
+import { symmetryWarnings } from "../nn/diagnostics.js";
 import { ACTIVATIONS, mlp, type Activation, type Sequential } from "../nn/layers.js";
 import { fit, type EpochInfo } from "../nn/train.js";
 import type { Preprocess } from "../nn/saved-model.js";
 import { Adam, SGD, type Optimizer } from "../optim/optimizer.js";
 import { chartSvg } from "../plot/chart.js";
 import { isAnomalyDetectionEnabled, setDetectAnomaly } from "../core/anomaly.js";
-import { encodeModel, loadModel, prepareOutputPath, saveWithFallback, type ModelMeta } from "./files.js";
+import { encodeModel, prepareOutputPath, saveWithFallback, type ModelMeta } from "./files.js";
 import { svgToPng } from "./png.js";
 import { UsageError, type AddCommand, type Io } from "./command.js";
 
@@ -292,21 +292,6 @@ function runTraining(
   }
 }
 
-export function explainModelCommand(o: { sizes: string; batch: string; model?: string }, io: Io): number {
-  const batch = positiveInt("--batch", o.batch);
-  const loaded = o.model !== undefined ? loadModel(o.model) : null;
-  const sizes = loaded ? loaded.meta.architecture.sizes : sizeList("--sizes", o.sizes);
-  if (sizes.length < 2) throw new UsageError("--sizes needs at least an input and an output size, e.g. 8,10,10,3");
-  const model = loaded ? loaded.model : mlp(sizes, { rng: new Rng(0) });
-  const counts = parameterCounts(model);
-  io.out(`network ${sizes.join("-")}: ${counts.weights} weights + ${counts.biases} biases = ${counts.total} parameters`);
-  for (const l of counts.layers) io.out(`  ${l.name}: ${l.weights} weights, ${l.biases} biases`);
-  io.out("");
-  io.out(`backward pass for a batch of ${batch} (each gradient has the shape of its variable: the denominator convention)`);
-  for (const line of backwardShapes(model, batch, sizes[0], sizes[sizes.length - 1])) io.out(`  ${line}`);
-  return 0;
-}
-
 /** Declares `backprop train`. */
 export const addTrain: AddCommand = (program, ctx) => {
   program
@@ -330,18 +315,5 @@ export const addTrain: AddCommand = (program, ctx) => {
     .action(async (opts: TrainOptions) => {
       ctx.setJson(!!opts.json);
       ctx.setCode(await trainCommand(opts, ctx.io));
-    });
-};
-
-/** Declares `backprop explain-model`. */
-export const addExplainModel: AddCommand = (program, ctx) => {
-  program
-    .command("explain-model")
-    .description("parameter counts and the backward pass layer by layer with the shape of every dout, dW, db, dx")
-    .option("--sizes <sizes>", "layer sizes of an MLP, comma separated", "8,10,10,3")
-    .option("--batch <n>", "batch size for the shapes", "4")
-    .option("--model <file>", "take the architecture from a saved model instead")
-    .action((opts: { sizes: string; batch: string; model?: string }) => {
-      ctx.setCode(explainModelCommand(opts, ctx.io));
     });
 };

@@ -18,6 +18,7 @@ import { abstractError, abstractFunctions } from "./abstract.js";
 import type { StageRecord, Trace } from "./trace.js";
 import { NotSymbolic, readGraph } from "./symbolic.js";
 import { LOG_SOFTMAX, PY_LOG_SOFTMAX, TS_LOG_SOFTMAX, gateBackward, gateForward, isGateOp } from "./gatecode.js";
+import { LAYER_HELPERS, isLayerOp, layerBackward, layerForward } from "./layercode.js";
 
 export type CodeTarget = "python" | "ts";
 
@@ -64,8 +65,12 @@ const HELPERS: readonly { name: string; python: readonly string[]; ts: readonly 
 
 /** The helper definitions `body` needs (TypeScript over tensors needs none: bp has them). */
 function helpersFor(body: string, target: CodeTarget, scalar: boolean): string[] {
-  if (target === "ts" && !scalar) return [];
-  return HELPERS.filter((h) => new RegExp(`\\b${h.name}\\(`).test(body)).flatMap((h) => (target === "python" ? ["", ...h.python, ""] : [...h.ts, ""]));
+  const calls = (name: string) => new RegExp(`(?<![\\w.])${name}\\(`).test(body);
+  // The layer stages' helpers (layercode.ts): NumPy's forward and backward, TypeScript's backward.
+  const layers = LAYER_HELPERS.filter((h) => calls(target === "python" ? h.name : (h.tsName ?? h.name)));
+  const layerLines = layers.flatMap((h) => (target === "python" ? (h.python.length ? ["", ...h.python, ""] : []) : h.ts.length ? [...h.ts, ""] : []));
+  if (target === "ts" && !scalar) return layerLines;
+  return [...HELPERS.filter((h) => calls(h.name)).flatMap((h) => (target === "python" ? ["", ...h.python, ""] : [...h.ts, ""])), ...layerLines];
 }
 
 /** Keywords of each target and the generated code's own names (helpers, the module, the output). */
@@ -185,6 +190,7 @@ function tsTensorExpr(e: Expr): string {
 function tsTensorStage(s: Stage): string {
   const a = s.args.map((x) => argCode(x, "ts", false));
   if (isGateOp(s.op)) return gateForward(s.op, a, false);
+  if (isLayerOp(s.op)) return layerForward(s.op, a, false);
   switch (s.op) {
     case "id":
       return a[0];
@@ -289,6 +295,12 @@ function structuralVjp(s: Stage, up: string, args: readonly string[], ndims: rea
         code,
         fresh: true,
       }));
+    case "conv2d":
+    case "maxpool":
+    case "avgpool":
+    case "batchnorm":
+    case "layernorm":
+      return layerBackward(s.op, up, args.map(atom), py).map((code) => ({ code, fresh: true }));
     default:
       return null;
   }
@@ -358,7 +370,10 @@ function shapeSources(staged: StagedProgram): Map<string, ReadonlySet<string>> {
     const args = s.args.map(of);
     let key: ReadonlySet<string>;
     if (s.op === "sum" || s.op === "mean") key = new Set();
-    else if (s.op === "matmul" || (s.op === "transpose" && args[0].size > 0)) key = new Set([`${s.name}#`]);
+    else if (s.op === "matmul" || s.op === "conv2d" || s.op === "maxpool" || s.op === "avgpool" || (s.op === "transpose" && args[0].size > 0))
+      key = new Set([`${s.name}#`]);
+    // A normalization has x's shape (γ and β have the channels' or the last axis').
+    else if (s.op === "batchnorm" || s.op === "layernorm") key = args[0];
     else key = new Set(args.flatMap((a) => [...a]));
     src.set(s.name, key);
   }
@@ -381,7 +396,7 @@ function stageContributions(
   const refs = refArgs(s);
   const codeOfArg = (a: Arg) => argCode(a, style === "python" ? "python" : "ts", style === "tsNumber");
   let parts: { code: string; fresh: boolean }[] | null = null;
-  if (style !== "tsNumber" && (["id", "sum", "mean", "transpose", "matmul"].includes(s.op) || isGateOp(s.op))) {
+  if (style !== "tsNumber" && (["id", "sum", "mean", "transpose", "matmul"].includes(s.op) || isGateOp(s.op) || isLayerOp(s.op))) {
     const all = structuralVjp(
       s,
       up,
@@ -473,6 +488,16 @@ function checkLinearBias(staged: StagedProgram, values: ReadonlyMap<string, bp.T
   }
 }
 
+/** The code of conv2d and the pools is written for batches of images, (N, C, H, W): a single (C, H, W) image is an error here. */
+function checkLayerRanks(staged: StagedProgram, values: ReadonlyMap<string, bp.Tensor>): void {
+  for (const s of staged.stages) {
+    if (s.op !== "conv2d" && s.op !== "maxpool" && s.op !== "avgpool") continue;
+    const x = s.args[0].kind === "ref" ? values.get(s.args[0].name)! : s.args[0].value;
+    if (x.ndim !== 4)
+      throw new ExplainError(`code for ${s.name} = ${printText(s.expr)} needs x as a batch of images (N, C, H, W), got shape ${bp.formatShape(x.shape)}`);
+  }
+}
+
 /** What the code is printed from: an explanation's staged program and its trace (see explain.ts). */
 export interface CodeSource {
   readonly staged: StagedProgram;
@@ -490,9 +515,18 @@ export function generateCode(ex: CodeSource, inputNames0: readonly string[], tar
   const abstract = abstractFunctions(staged0);
   if (abstract.length > 0) throw new ExplainError(abstractError(abstract, "code"));
   checkLinearBias(staged0, trace.values);
+  checkLayerRanks(staged0, trace.values);
   const values0 = trace.values;
   const grads0 = trace.grads;
-  const taken = new Set<string>([...inputNames0, ...staged0.stages.map((s) => s.name), "out", "_sum_to", LOG_SOFTMAX.python, LOG_SOFTMAX.ts]);
+  const taken = new Set<string>([
+    ...inputNames0,
+    ...staged0.stages.map((s) => s.name),
+    "out",
+    "_sum_to",
+    LOG_SOFTMAX.python,
+    LOG_SOFTMAX.ts,
+    ...LAYER_HELPERS.flatMap((h) => [h.name, ...(h.tsName ? [h.tsName] : [])]),
+  ]);
   const id = safeNamer(target, taken);
   const staged = renameProgram(staged0, id);
   const values = renameKeys(values0, id);
@@ -500,7 +534,7 @@ export function generateCode(ex: CodeSource, inputNames0: readonly string[], tar
   const inputNames = inputNames0.map(id);
   // The gates mse, softmax_ce, linear and softmax are written on arrays (NumPy, or bp tensors in TypeScript).
   const scalar =
-    !staged.stages.some((s) => isGateOp(s.op)) &&
+    !staged.stages.some((s) => isGateOp(s.op) || isLayerOp(s.op)) &&
     inputNames.every((n) => values.get(n)!.size === 1) &&
     staged.stages.every((s) => s.args.every((a) => a.kind === "ref" || !postorder(a.expr).some((e) => e.kind === "array")));
   const style: Style = target === "python" ? "python" : scalar ? "tsNumber" : "tsTensor";
@@ -515,7 +549,13 @@ export function generateCode(ex: CodeSource, inputNames0: readonly string[], tar
               s.args.map((a) => atom(argCode(a, "python", false))),
               true,
             )
-          : printExpr(s.expr, target)
+          : isLayerOp(s.op)
+            ? layerForward(
+                s.op,
+                s.args.map((a) => atom(argCode(a, "python", false))),
+                true,
+              )
+            : printExpr(s.expr, target)
     }`,
     comment: `${s.name} = ${printText(s.expr)}`,
   }));

@@ -10,6 +10,8 @@ import { namedRecord } from "../language/ast.js";
 import { printExpr, printText } from "../language/print.js";
 import { refArgs, type Stage, type StagedProgram } from "./stage.js";
 import type { StageRecord } from "./trace.js";
+import { NORM_EPS } from "../language/functions.js";
+import { avgPoolGrad, convBiasGrad, convInputGrad, convWeightGrad, maxPoolGrad, normAxes, normGrads, paramAxes, type Window } from "./window-rules.js";
 
 type Shape = readonly number[];
 
@@ -61,7 +63,21 @@ export type MExpr =
   /** Sum of a broadcast gradient back to `shape` (the shape of the operand that was broadcast). */
   | { readonly kind: "sumTo"; readonly arg: MExpr; readonly shape: Shape }
   /** A scalar spread over `shape` (sum's and mean's backward), divided by `div`. */
-  | { readonly kind: "bcast"; readonly arg: MExpr; readonly shape: Shape; readonly div: number };
+  | { readonly kind: "bcast"; readonly arg: MExpr; readonly shape: Shape; readonly div: number }
+  /** A convolution, pooling or normalization rule (WIN_OPS) of its operands, with the stage's window; its value has `shape`. */
+  | { readonly kind: "win"; readonly op: WinOp; readonly args: readonly MExpr[]; readonly win: WinParams; readonly shape: Shape };
+
+/**
+ * The window stages' rules: conv2d's ∂L/∂x (convX: the upstream, the kernel), ∂L/∂w (convW: x, the
+ * upstream) and ∂L/∂b (convB: the upstream); a pool's ∂L/∂x (maxBack: x, the upstream; avgBack: the
+ * upstream); a normalization's ∂L/∂x (normX: x, γ, the upstream), ∂L/∂γ (normGamma: x, the upstream), ∂L/∂β (normBeta).
+ */
+export type WinOp = "convX" | "convW" | "convB" | "maxBack" | "avgBack" | "normX" | "normGamma" | "normBeta";
+
+/** A window stage's hyperparameters (the window), or for normalizations which one. */
+export interface WinParams extends Window {
+  readonly norm?: "batchnorm" | "layernorm";
+}
 
 export class NoMatrixForm extends Error {}
 
@@ -86,6 +102,7 @@ function computeShape(e: MExpr): Shape {
     case "zeros":
     case "sumTo":
     case "bcast":
+    case "win":
       return e.shape;
     case "num":
       return [];
@@ -197,6 +214,8 @@ type Rule = (up: MExpr) => MExpr;
 
 /** What a stage's rules are written from: its operands, their shapes and the stage's own value. */
 interface RuleInput {
+  /** Every operand, hyperparameters (numbers) included. */
+  ops: readonly MExpr[];
   a: MExpr;
   b: MExpr;
   c: MExpr;
@@ -216,11 +235,63 @@ export function stageRules(s: Stage, ops: readonly Operand[], out: MExpr): Rule[
   const sb = b ? shapeOf(b) : [];
   const rules = STAGE_RULES[s.op];
   if (!rules) throw new NoMatrixForm(`no matrix rule for ${s.op}`);
-  return rules({ a, b, c, sa, sb, out });
+  return rules({ ops: ops.map((o) => o.expr), a, b, c, sa, sb, out });
+}
+
+/** A number operand (a window's hyperparameter, as the parser wrote it in). */
+function intOf(e: MExpr | undefined): number {
+  if (e?.kind !== "num") throw new NoMatrixForm("a window hyperparameter that is not a number");
+  return e.value;
+}
+
+/** The rule list of a window stage: one rule per array operand, then none for its hyperparameters. */
+function withParams(rules: Rule[], ops: readonly MExpr[]): Rule[] {
+  return [
+    ...rules,
+    ...ops.slice(rules.length).map(() => () => {
+      throw new NoMatrixForm("a hyperparameter has no gradient");
+    }),
+  ];
+}
+
+const win = (op: WinOp, args: readonly MExpr[], w: WinParams, shape: Shape): MExpr => ({ kind: "win", op, args, win: w, shape });
+
+/** conv2d(x, w[, b], stride, padding): the transposed convolution for x, the correlation with x for w, the sum for b. */
+function convRules({ ops, a, b, sa, sb }: RuleInput): Rule[] {
+  const k = ops.length - 2;
+  const sw = sb;
+  if (sw.length !== 4 || (sa.length !== 4 && sa.length !== 3)) throw new NoMatrixForm("conv2d's rules are for NCHW arrays");
+  const w: WinParams = { kernel: [sw[2], sw[3]], stride: intOf(ops[k]), padding: intOf(ops[k + 1]) };
+  const rules: Rule[] = [(up) => win("convX", [up, b], w, sa), (up) => win("convW", [a, up], w, sb)];
+  if (k === 3) rules.push((up) => win("convB", [up], w, shapeOf(ops[2])));
+  return withParams(rules, ops);
+}
+
+/** maxpool / avgpool(x, kernel, stride, padding): the upstream routed to each window's argmax, or spread evenly over it. */
+function poolRules(max: boolean): (x: RuleInput) => Rule[] {
+  return ({ ops, a, sa }) => {
+    if (sa.length !== 4 && sa.length !== 3) throw new NoMatrixForm("pooling's rules are for NCHW arrays");
+    const kernel = intOf(ops[1]);
+    const w: WinParams = { kernel: [kernel, kernel], stride: intOf(ops[2]), padding: intOf(ops[3]) };
+    return withParams([max ? (up) => win("maxBack", [a, up], w, sa) : (up) => win("avgBack", [up], w, sa)], ops);
+  };
+}
+
+/** batchnorm / layernorm(x, γ, β): the closed-form backward through the batch statistics. */
+function normRules(norm: "batchnorm" | "layernorm"): (x: RuleInput) => Rule[] {
+  return ({ a, b, c, sa, sb }) => {
+    const w: WinParams = { kernel: [1, 1], stride: 1, padding: 0, norm };
+    return [(up) => win("normX", [a, b, up], w, sa), (up) => win("normGamma", [a, up], w, sb), (up) => win("normBeta", [up], w, shapeOf(c))];
+  };
 }
 
 /** The rules of the ops the lecture has a matrix form for; the rest have none. */
 const STAGE_RULES: Partial<Record<Stage["op"], (x: RuleInput) => Rule[]>> = {
+  conv2d: convRules,
+  maxpool: poolRules(true),
+  avgpool: poolRules(false),
+  batchnorm: normRules("batchnorm"),
+  layernorm: normRules("layernorm"),
   linear: ({ a, b, c }) => {
     // z = W x + b: the matrix product's rules on the upstream (summed back where b stretched W x), and b's.
     const [dw, dx] = matmulRules(a, b);
@@ -454,7 +525,45 @@ export function evalM(e: MExpr, env: ReadonlyMap<string, bp.Tensor>): bp.Tensor 
       return bp.sumTo(ev(e.arg), e.shape);
     case "bcast":
       return bp.div(bp.broadcastTo(bp.reshape(ev(e.arg), []), e.shape), e.div);
+    case "win":
+      return evalWin(e, e.args.map(ev));
   }
+}
+
+/** A window rule's value from its operands' values (window-rules.ts: loops independent of the core's composites). */
+function evalWin(e: MExpr & { kind: "win" }, xs: readonly bp.Tensor[]): bp.Tensor {
+  const broadcast = (t: bp.Tensor, shape: Shape) => (sameShape(t.shape, shape) ? t : bp.broadcastTo(t, shape));
+  switch (e.op) {
+    case "convX":
+      return convInputGrad(xs[0], xs[1], e.shape, e.win);
+    case "convW":
+      return convWeightGrad(xs[0], xs[1], e.shape, e.win);
+    case "convB":
+      return convBiasGrad(xs[0]);
+    case "maxBack":
+      return maxPoolGrad(xs[0], broadcast(xs[1], outShapeOf(e)), e.win);
+    case "avgBack":
+      return avgPoolGrad(broadcast(xs[0], outShapeOf(e)), e.shape, e.win);
+    case "normX":
+      return normGrads(e.win.norm!, xs[0], xs[1], broadcast(xs[2], xs[0].shape), NORM_EPS).dx;
+    case "normGamma":
+      return normGrads(e.win.norm!, xs[0], bp.ones(e.shape, { dtype: "float64" }), broadcast(xs[1], xs[0].shape), NORM_EPS).dgamma;
+    case "normBeta": {
+      // Σ ∂L/∂y over the statistics' axes: the upstream has x's shape.
+      const up = xs[0];
+      return bp.reshape(bp.sum(up, paramAxes(e.win.norm!, up.ndim)), e.shape);
+    }
+  }
+}
+
+/** The upstream's shape of a pooling rule: the stage's output, from the input's shape and the window. */
+function outShapeOf(e: MExpr & { kind: "win" }): Shape {
+  const up = shapeOf(e.op === "maxBack" ? e.args[1] : e.args[0]);
+  if (up.length === e.shape.length) return up;
+  // A closed form's upstream may be a scalar 1 standing for ones of the output's shape.
+  const count = (n: number) => Math.floor((n + 2 * e.win.padding - e.win.kernel[0]) / e.win.stride) + 1;
+  const s = e.shape;
+  return [...s.slice(0, -2), count(s[s.length - 2]), count(s[s.length - 1])];
 }
 
 function evalFn(fn: MFn, x: bp.Tensor): bp.Tensor {
@@ -624,7 +733,121 @@ const M_PRINTERS: { [K in MExpr["kind"]]: MPrinter<K> } = {
     const div = e.div === 1 ? "" : lx ? ` / ${e.div}` : ` / ${e.div}`;
     return { s: `${a} ${lx ? "\\cdot" : "·"} 1${div}`, level: 2 };
   },
+  win: (e, c) => printWin(e, c),
 };
+
+/** Axis letters of an NCHW array (N, C, L for 3 axes), for Σ_{N,H,W}. */
+function axisLetters(ndim: number): string[] {
+  return ndim === 4 ? ["N", "C", "H", "W"] : ndim === 3 ? ["N", "C", "L"] : ndim === 2 ? ["N", "C"] : Array.from({ length: ndim }, (_, i) => `axis ${i}`);
+}
+
+/** Σ over the named axes, Σ_{N,H,W} (LaTeX \sum_{N,H,W}). */
+function sigma(axes: readonly string[], lx: boolean): string {
+  const label = axes.join(",");
+  return lx ? `\\sum_{${label}}` : `Σ_${axes.length === 1 && !label.includes(" ") ? label : `{${label}}`}`;
+}
+
+/** x̂ (the normalized x) for an operand printed `x`: a circumflex on a one-letter name, else hat(x). */
+function hat(x: string, lx: boolean): string {
+  if (lx) return `\\hat{${x}}`;
+  return /^[A-Za-z]$/.test(x) ? `${x}\u0302` : `hat(${x})`;
+}
+
+/**
+ * The window rules as the lecture writes them: conv2d's ∂L/∂x as the convolution of the upstream with
+ * the kernel rotated by 180° (its in and out channels swapped, ᵀ) at padding k − 1 − p (the full
+ * convolution, at stride 1; the transposed convolution otherwise), ∂L/∂w as the correlation of x with the
+ * upstream, the pools' routing and spreading, and the normalizations' closed forms.
+ */
+function printWin(e: MExpr & { kind: "win" }, { st, lx, sub }: PrintCtx): P {
+  const arg = (i: number) => sub(e.args[i]).s;
+  const w = e.win;
+  const fn = (name: string, args: string[], named: string[]) =>
+    lx
+      ? `\\operatorname{${name.replace("_", "\\_")}}\\left(${args.join(", ")}${named.length ? `;\\, ${named.map((n) => n.replace(/^(\w+)=/, "\\text{$1}=")).join(",\\, ")}` : ""}\\right)`
+      : `${name}(${[...args, ...named].join(", ")})`;
+  const hyper = (pad: boolean) => [...(w.stride !== 1 ? [`stride=${w.stride}`] : []), ...(pad && w.padding !== 0 ? [`padding=${w.padding}`] : [])];
+  const times = lx ? "\\times " : "×";
+  const window = `${w.kernel[0]}${times}${w.kernel[1]}`;
+  const text = (t: string) => (lx ? `\\text{ ${t} }` : ` ${t} `);
+  switch (e.op) {
+    case "convX": {
+      const [kh, kw] = w.kernel;
+      const full = [kh - 1 - w.padding, kw - 1 - w.padding];
+      if (w.stride === 1 && full.every((p) => p >= 0)) {
+        const rot = lx ? `\\operatorname{rot180}(${arg(1)})^\\top` : `rot180(${arg(1)})ᵀ`;
+        const pad = full[0] === full[1] ? `${full[0]}` : `(${full.join(",")})`;
+        return { s: fn("conv2d", [arg(0), rot], full.every((p) => p === 0) ? [] : [`padding=${pad}`]), level: 5 };
+      }
+      return { s: fn("conv_transpose", [arg(0), arg(1)], hyper(true)), level: 5 };
+    }
+    case "convW":
+      return { s: fn("corr", [arg(0), arg(1)], hyper(true)), level: 5 };
+    case "convB": {
+      const up = shapeOf(e.args[0]);
+      return {
+        s: `${sigma(
+          axisLetters(up.length).filter((a) => a !== "C"),
+          lx,
+        )} ${paren(sub(e.args[0]), 2.5, st)}`,
+        level: 3,
+      };
+    }
+    case "maxBack": {
+      const where = `${text("routed to the argmax of each")}${window}${text("window of")}${arg(0)}`;
+      const extra = [...(w.stride !== w.kernel[0] ? [`stride ${w.stride}`] : []), ...(w.padding ? [`padding ${w.padding}`] : [])];
+      return {
+        s: `${paren(sub(e.args[1]), 2.5, st)}${where}${lx ? `\\text{ (${[...extra, "0 elsewhere"].join(", ")})}` : ` (${[...extra, "0 elsewhere"].join(", ")})`}`,
+        level: 1,
+      };
+    }
+    case "avgBack": {
+      const share = lx ? `\\tfrac{1}{${w.kernel[0] * w.kernel[1]}}` : `1/${w.kernel[0] * w.kernel[1]}`;
+      const extra = [...(w.stride !== w.kernel[0] ? [`stride ${w.stride}`] : []), ...(w.padding ? [`padding ${w.padding}`] : [])];
+      return {
+        s: `${paren(sub(e.args[0]), 2.5, st)}${text("spread as")}${share}${text("to each entry of its")}${window}${text("window")}${extra.length ? (lx ? `\\text{(${extra.join(", ")})}` : `(${extra.join(", ")})`) : ""}`.trimEnd(),
+        level: 1,
+      };
+    }
+    case "normX":
+    case "normGamma":
+    case "normBeta": {
+      const x = e.op === "normBeta" ? null : arg(0);
+      const upIndex = e.args.length - 1;
+      const shapeX = shapeOf(e.op === "normBeta" ? e.args[0] : e.args[0]);
+      const axes = normAxes(w.norm!, shapeX.length);
+      const label = (ax: readonly number[]) => (w.norm === "layernorm" ? ax.map((a) => `axis ${a}`) : ax.map((a) => axisLetters(shapeX.length)[a]));
+      const S = sigma(label(axes), lx);
+      // γ's and β's sums: over the statistics' axes for batchnorm, over the batch (leading axes) for layernorm.
+      const P = sigma(label(paramAxes(w.norm!, shapeX.length)), lx);
+      const upE = e.args[upIndex];
+      const up = paren(sub(upE), 2.5, st);
+      if (e.op === "normBeta") return { s: `${P} ${up}`, level: 3 };
+      const xh = hat(x!, lx);
+      const dot = lx ? " \\odot " : " ⊙ ";
+      if (e.op === "normGamma") return { s: `${P} ${lx ? "\\left(" : "("}${up}${dot}${xh}${lx ? "\\right)" : ")"}`, level: 3 };
+      const m = axes.reduce((acc, a) => acc * shapeX[a], 1);
+      // m times the upstream: a closed form's upstream (3 h²) in parentheses, so the count stays its own factor.
+      const mUp = upE.kind === "var" ? up : lx ? `\\left(${sub(upE).s}\\right)` : `(${sub(upE).s})`;
+      const g = sub(e.args[1]).s;
+      const where = lx
+        ? `,\\quad ${xh} = \\frac{${x} - \\mu}{\\sigma},\\ \\sigma = \\sqrt{\\operatorname{var} + \\epsilon}`
+        : `, where ${xh} = (${x} − μ)/σ, σ = √(var + ε)`;
+      if (w.norm === "layernorm") {
+        // γ varies along the normalized axis, so it stays inside the sums: d = γ ⊙ ∂L/∂y.
+        const d = lx ? `\\left(${g} \\odot ${sub(upE).s}\\right)` : `(${g} ⊙ ${sub(upE).s})`;
+        const ln = lx
+          ? `\\tfrac{1}{${m} \\sigma} \\left(${m}\\, ${d} - ${S} ${d} - ${xh} \\odot ${S} \\left(${d} \\odot ${xh}\\right)\\right)`
+          : `(1/(${m}σ)) (${m} ${d} − ${S} ${d} − ${xh} ⊙ ${S} (${d} ⊙ ${xh}))`;
+        return { s: `${ln}${where}`, level: 1 };
+      }
+      const body = lx
+        ? `\\tfrac{1}{${m}} \\tfrac{${g}}{\\sigma} \\odot \\left(${m}\\, ${mUp} - ${S} ${up} - ${xh} \\odot ${S} \\left(${up} \\odot ${xh}\\right)\\right)`
+        : `(1/${m}) (${g}/σ) ⊙ (${m} ${mUp} − ${S} ${up} − ${xh} ⊙ ${S} (${up} ⊙ ${xh}))`;
+      return { s: `${body}${where}`, level: 1 };
+    }
+  }
+}
 
 /** A scale factor; 1/n (mean's) as a fraction rather than 0.16666666666666666. */
 function scalarText(k: number, st: Style): string {
@@ -717,6 +940,8 @@ export function ruleShapes(lhs: Shape, e: MExpr): string {
     case "neg":
     case "scale":
       return ruleShapes(lhs, e.arg);
+    case "win":
+      return `${left} from ${e.args.map((a) => shapeText(shapeOf(a))).join(", ")}`;
     default:
       return `${left} = ${shapeText(shapeOf(e))}`;
   }
@@ -843,7 +1068,7 @@ function backwardExprs(staged: StagedProgram, values: ReadonlyMap<string, bp.Ten
   return delta;
 }
 
-const kids = (e: MExpr): MExpr[] => ("arg" in e ? [e.arg] : "left" in e ? [e.left, e.right] : []);
+const kids = (e: MExpr): MExpr[] => ("arg" in e ? [e.arg] : "left" in e ? [e.left, e.right] : "args" in e ? [...e.args] : []);
 /** Closed forms larger than this many symbols are not shown: nobody reads them (and with fan-out they grow exponentially). */
 export const CLOSED_FORM_SIZE_LIMIT = 200;
 
@@ -874,6 +1099,7 @@ function substitute(e: MExpr, names: ReadonlyMap<MExpr, MExpr>, keep: MExpr | nu
   const sub = (x: MExpr) => substitute(x, names, keep);
   if ("left" in e) return { ...e, left: sub(e.left), right: sub(e.right) };
   if ("arg" in e) return { ...e, arg: sub(e.arg) } as MExpr;
+  if ("args" in e) return { ...e, args: e.args.map(sub) };
   return e;
 }
 
@@ -894,6 +1120,7 @@ function normalize(e: MExpr): MExpr {
   }
   if ("left" in e) return { ...e, left: normalize(e.left), right: normalize(e.right) };
   if ("arg" in e) return { ...e, arg: normalize(e.arg) } as MExpr;
+  if ("args" in e) return { ...e, args: e.args.map(normalize) };
   return e;
 }
 

@@ -237,6 +237,11 @@ export function stageExpr(op: StageOp, a: readonly Expr[], fn?: string): Expr {
     case "softmax_ce":
     case "linear":
     case "softmax":
+    case "conv2d":
+    case "maxpool":
+    case "avgpool":
+    case "batchnorm":
+    case "layernorm":
       return apply(op, a);
     case "abstract":
       return apply(fn ?? "?", a);

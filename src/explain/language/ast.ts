@@ -39,10 +39,68 @@ export const MULTI_FUNCTIONS: ReadonlyMap<string, number> = new Map([
   // softmax of a vector (over all its elements, as softmax_ce takes it).
   ["linear", 3],
   ["softmax", 1],
+  // Normalization of x with scale γ and shift β: batchnorm over the batch (N, and H, W of a 4-d x) per
+  // channel, with the batch's statistics (training mode); layernorm over the last axis of each example.
+  ["batchnorm", 3],
+  ["layernorm", 3],
 ]);
 
+/** An integer hyperparameter of a window function, with its default (null: required; `kernel`: the kernel's size). */
+export interface WindowParam {
+  readonly name: string;
+  readonly default: number | null | "kernel";
+}
+
+/**
+ * The convolution and pooling functions: tensor arguments (`tensors`: fewest and most), then integer
+ * hyperparameters. A hyperparameter is written by name (conv2d(x, w, b, stride=2, padding=1)), except a
+ * pool's kernel size, which may also be its second argument (maxpool(x, 2)). The parser stores every one
+ * of them, defaults filled in, as trailing number arguments in this order, so the stage, the printers and
+ * the code see one canonical call; `windowArgs` splits them again.
+ */
+export interface WindowSpec {
+  readonly tensors: readonly [number, number];
+  readonly params: readonly WindowParam[];
+}
+const POOL: WindowSpec = {
+  tensors: [1, 1],
+  params: [
+    { name: "kernel", default: null },
+    { name: "stride", default: "kernel" },
+    { name: "padding", default: 0 },
+  ],
+};
+export const WINDOW_FUNCTIONS: ReadonlyMap<string, WindowSpec> = new Map<string, WindowSpec>([
+  [
+    "conv2d",
+    {
+      tensors: [2, 3],
+      params: [
+        { name: "stride", default: 1 },
+        { name: "padding", default: 0 },
+      ],
+    },
+  ],
+  ["maxpool", POOL],
+  ["avgpool", POOL],
+]);
+
+/** A window function's call split into its tensor arguments and its hyperparameters by name (null for other calls). */
+export function windowArgs(e: Expr): { tensors: readonly Expr[]; params: Readonly<Record<string, number>> } | null {
+  if (e.kind !== "apply") return null;
+  const spec = WINDOW_FUNCTIONS.get(e.fn);
+  if (spec === undefined) return null;
+  const k = e.args.length - spec.params.length;
+  const params: Record<string, number> = {};
+  spec.params.forEach((p, i) => {
+    const a = e.args[k + i];
+    params[p.name] = a.kind === "num" ? a.value : Number.NaN;
+  });
+  return { tensors: e.args.slice(0, k), params };
+}
+
 /** Every built-in function name: these cannot be defined, declared with `fn` or used as variables. */
-export const BUILTIN_FUNCTIONS: ReadonlySet<string> = new Set<string>([...FUNCTIONS, ...MULTI_FUNCTIONS.keys()]);
+export const BUILTIN_FUNCTIONS: ReadonlySet<string> = new Set<string>([...FUNCTIONS, ...MULTI_FUNCTIONS.keys(), ...WINDOW_FUNCTIONS.keys()]);
 
 /** Named constants. A Map, not an object literal: `name in {...}` is true for "constructor" or "toString". */
 export const CONSTANTS: ReadonlyMap<string, number> = new Map([

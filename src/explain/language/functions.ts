@@ -19,6 +19,11 @@ export type StageOp =
   | "softmax_ce"
   | "linear"
   | "softmax"
+  | "conv2d"
+  | "maxpool"
+  | "avgpool"
+  | "batchnorm"
+  | "layernorm"
   | "abstract"
   | Exclude<FnName, "log">;
 
@@ -30,6 +35,11 @@ export const MULTI_OPS: ReadonlyMap<string, StageOp> = new Map<string, StageOp>(
   ["softmax_ce", "softmax_ce"],
   ["linear", "linear"],
   ["softmax", "softmax"],
+  ["conv2d", "conv2d"],
+  ["maxpool", "maxpool"],
+  ["avgpool", "avgpool"],
+  ["batchnorm", "batchnorm"],
+  ["layernorm", "layernorm"],
 ]);
 
 export const BIN_OPS: Record<BinOp, StageOp> = { "+": "add", "-": "sub", "*": "mul", "/": "div", "^": "pow", "@": "matmul" };
@@ -178,6 +188,36 @@ function softmaxCe(z: bp.Tensor, y: bp.Tensor): bp.Tensor {
   return bp.neg(bp.sum(bp.mul(y, lsm)));
 }
 
+/** The eps the normalizations add to the variance: PyTorch's default. */
+export const NORM_EPS = 1e-5;
+
+/** A hyperparameter argument (a number the parser wrote in) as an integer. */
+const int = (t: bp.Tensor): number => t.item();
+
+/**
+ * The convolution and pooling stages: tensor arguments, then the hyperparameters the parser stored as
+ * trailing numbers (conv2d: stride, padding; pools: kernel, stride, padding), on the core's composites.
+ */
+function windowOp(op: "conv2d" | "maxpool" | "avgpool", args: readonly bp.Tensor[]): bp.Tensor {
+  if (op === "conv2d") {
+    const [stride, padding] = args.slice(-2).map(int);
+    const t = args.slice(0, -2);
+    return bp.conv2d(t[0], t[1], t[2] ?? null, { stride, padding });
+  }
+  const [kernelSize, stride, padding] = args.slice(1).map(int);
+  return op === "maxpool" ? bp.maxPool2d(args[0], { kernelSize, stride, padding }) : bp.avgPool2d(args[0], { kernelSize, stride, padding });
+}
+
+/** batchnorm (training mode: the batch's statistics per channel, axis 1) and layernorm (over the last axis). */
+function normOp(op: "batchnorm" | "layernorm", [x, gamma, beta]: readonly bp.Tensor[]): bp.Tensor {
+  if (op === "batchnorm") {
+    if (x.ndim < 2) throw new bp.ShapeError(`batchnorm: x must be (N, C) or (N, C, H, W), got ${bp.formatShape(x.shape)}`);
+    return bp.batchNorm(x, { weight: gamma, bias: beta, training: true, eps: NORM_EPS });
+  }
+  if (x.ndim < 1) throw new bp.ShapeError(`layernorm: x must have at least one axis, got a scalar`);
+  return bp.layerNorm(x, [x.shape[x.ndim - 1]], { weight: gamma, bias: beta, eps: NORM_EPS });
+}
+
 /** Runs a stage's operation on its argument tensors. */
 export function applyOp(op: StageOp, args: readonly bp.Tensor[], fn?: string): bp.Tensor {
   switch (op) {
@@ -211,6 +251,13 @@ export function applyOp(op: StageOp, args: readonly bp.Tensor[], fn?: string): b
     case "softmax":
       // Over all of z's elements, as softmax_ce: the core's stable softmax of the flattened z.
       return bp.reshape(bp.softmax(bp.reshape(args[0], [args[0].size]), 0), args[0].shape);
+    case "conv2d":
+    case "maxpool":
+    case "avgpool":
+      return windowOp(op, args);
+    case "batchnorm":
+    case "layernorm":
+      return normOp(op, args);
     case "abstract":
       if (fn === undefined) throw new Error("an abstract stage needs its function's name");
       return abstractCall(fn, args);

@@ -9,6 +9,7 @@ import {
   CONSTANTS,
   FUNCTIONS,
   MULTI_FUNCTIONS,
+  WINDOW_FUNCTIONS,
   type BinOp,
   type Expr,
   type FnName,
@@ -175,7 +176,7 @@ export function editDistance(a: string, b: string): number {
 export function functionSuggestions(name: string): string[] {
   const lower = name.toLowerCase();
   const limit = lower.length <= 1 ? 0 : lower.length <= 4 ? 1 : 2;
-  const scored = [...FUNCTIONS, ...MULTI_FUNCTIONS.keys()]
+  const scored = [...FUNCTIONS, ...MULTI_FUNCTIONS.keys(), ...WINDOW_FUNCTIONS.keys()]
     .map((f, index) => {
       const prefix = lower.length >= 3 && f.length > lower.length && f.startsWith(lower);
       return { f, index, score: Math.min(editDistance(lower, f), prefix ? 1 : Infinity) };
@@ -404,6 +405,75 @@ class Parser {
     return { args, end: close.end };
   }
 
+  /**
+   * A call of a window function (conv2d, maxpool, avgpool): tensor arguments, then hyperparameters by
+   * name (`stride=2`), a pool's kernel size also as its second argument. Each hyperparameter is an integer
+   * literal; they are stored, defaults filled in, as trailing numbers in the table's order.
+   */
+  private windowCall(t: Token): Expr {
+    const name = t.text;
+    const spec = WINDOW_FUNCTIONS.get(name)!;
+    const usage = name === "conv2d" ? "conv2d(x, w, b, stride=1, padding=0)" : `${name}(x, 2, stride=2, padding=0)`;
+    if (this.peek().kind !== "lparen") this.fail(`function '${name}' needs its arguments in parentheses, as in ${usage}`);
+    const open = this.next();
+    this.enter();
+    const positional: Expr[] = [];
+    const named = new Map<string, Expr>();
+    if (this.peek().kind === "rparen") this.fail(`function '${name}' needs arguments, as in ${usage}`);
+    for (;;) {
+      const a = this.peek();
+      if (a.kind === "ident" && this.toks[this.pos + 1].kind === "assign") {
+        this.next();
+        this.next();
+        if (!spec.params.some((p) => p.name === a.text))
+          this.fail(`${name} has no parameter '${a.text}' (its parameters: ${spec.params.map((p) => p.name).join(", ")})`, a);
+        if (named.has(a.text)) this.fail(`${name}: ${a.text} is given twice`, a);
+        named.set(a.text, this.expr());
+      } else {
+        if (named.size > 0) this.fail(`${name}: a positional argument cannot follow a named one`, a);
+        positional.push(this.expr());
+      }
+      if (this.peek().kind !== "comma") break;
+      this.next();
+    }
+    if (this.peek().kind !== "rparen") this.fail(`expected ')' to close '(' at column ${open.start + 1}, found ${this.describe(this.peek())}`);
+    const close = this.next();
+    this.depth--;
+    // A pool's kernel size may come second, positionally.
+    const [fewest, most] = spec.tensors;
+    if (spec.params[0].name === "kernel" && positional.length === most + 1) {
+      if (named.has("kernel")) this.fail(`${name}: kernel is given twice`, t);
+      named.set("kernel", positional.pop()!);
+    }
+    if (positional.length < fewest || positional.length > most) {
+      const count = fewest === most ? `${fewest}` : `${fewest} or ${most}`;
+      this.fail(
+        `${name} takes ${count} array argument${most === 1 ? "" : "s"} and named integers, found ${positional.length} positional arguments (write it as ${usage})`,
+        t,
+      );
+    }
+    const values = new Map<string, number>();
+    const params = spec.params.map((p): Expr => {
+      const given = named.get(p.name);
+      if (given === undefined) {
+        const d = p.default === "kernel" ? values.get("kernel")! : p.default;
+        if (d === null) this.fail(`${name} needs its ${p.name} size, as in ${usage}`, t);
+        values.set(p.name, d);
+        return { kind: "num", value: d };
+      }
+      const min = p.name === "padding" ? 0 : 1;
+      if (given.kind !== "num" || !Number.isInteger(given.value) || given.value < min)
+        throw new ExplainSyntaxError(
+          `${name}: ${p.name} must be an integer ${min === 0 ? ">= 0" : ">= 1"} written as a number`,
+          given.span?.start ?? t.start,
+          this.src,
+        );
+      values.set(p.name, given.value);
+      return { kind: "num", value: given.value, ...(given.span ? { span: given.span } : {}) };
+    });
+    return { kind: "apply", fn: name, args: [...positional, ...params], span: { start: t.start, end: close.end } };
+  }
+
   /** A call of a declared abstract function; its first use fixes its arity. */
   private abstractCall(t: Token): Expr {
     const name = t.text;
@@ -432,6 +502,7 @@ class Parser {
           const { args, end } = this.callArgs(t, 1);
           return { kind: "call", fn: name as FnName, arg: args[0], span: { start: t.start, end } };
         }
+        if (WINDOW_FUNCTIONS.has(name)) return this.windowCall(t);
         const multi = MULTI_FUNCTIONS.get(name);
         if (multi !== undefined) {
           if (this.peek().kind !== "lparen")

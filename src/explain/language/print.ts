@@ -2,7 +2,7 @@
  * Printers of expressions: the input language (which parses back), LaTeX, NumPy Python, and
  * TypeScript on plain numbers. Parentheses are added by precedence only where needed.
  */
-import { MULTI_FUNCTIONS, type Expr, type FnName } from "./ast.js";
+import { MULTI_FUNCTIONS, WINDOW_FUNCTIONS, windowArgs, type Expr, type FnName } from "./ast.js";
 import { PRIMS, type Prim } from "../core.js";
 
 export type Lang = "text" | "latex" | "python" | "ts";
@@ -229,18 +229,48 @@ function indicator(u: Expr, op: ">" | "<=", lang: Lang, o: PrintOptions): Printe
  * one argument, ∂₂f(a, b) (LaTeX \partial_2 f) for the partial in the second of several.
  */
 function printApply(e: Expr & { kind: "apply" }, lang: Lang, o: PrintOptions): Printed {
+  const window = windowArgs(e);
+  if (window !== null) return printWindow(e.fn, window, lang, o);
   const args = e.args.map((a) => pr(a, lang, o).s);
   const builtin = e.fn === "max" || e.fn === "min";
   if (builtin && lang === "python") return { s: `np.${e.fn === "max" ? "maximum" : "minimum"}(${args.join(", ")})`, level: 5 };
   if (builtin && lang === "ts") return { s: `Math.${e.fn}(${args.join(", ")})`, level: 5 };
   if (lang === "latex") {
-    const name = builtin ? `\\${e.fn}` : MULTI_FUNCTIONS.has(e.fn) ? `\\operatorname{${e.fn.replace("_", "\\_")}}` : latexVar(e.fn);
+    const name = builtin
+      ? `\\${e.fn}`
+      : MULTI_FUNCTIONS.has(e.fn) || WINDOW_FUNCTIONS.has(e.fn)
+        ? `\\operatorname{${e.fn.replace("_", "\\_")}}`
+        : latexVar(e.fn);
     const head = e.deriv === undefined ? name : e.args.length === 1 ? `${name}'` : `\\partial_{${e.deriv}} ${name}`;
     return { s: `${head}\\left(${args.join(", ")}\\right)`, level: 5 };
   }
   const sub = (k: number) => [...String(k)].map((d) => SUBSCRIPTS[Number(d)]).join("");
   const head = e.deriv === undefined ? e.fn : e.args.length === 1 ? `${e.fn}'` : `∂${sub(e.deriv)}${e.fn}`;
   return { s: `${head}(${args.join(", ")})`, level: 5 };
+}
+
+/**
+ * conv2d(x, w, b, stride=2), maxpool(x, 2): the hyperparameters by name, those at their defaults left out
+ * (a pool's kernel size second, positionally), so the text parses back to the same call.
+ */
+function printWindow(fn: string, w: NonNullable<ReturnType<typeof windowArgs>>, lang: Lang, o: PrintOptions): Printed {
+  const args = w.tensors.map((a) => pr(a, lang, o).s);
+  const spec = WINDOW_FUNCTIONS.get(fn)!;
+  const extra: string[] = [];
+  for (const p of spec.params) {
+    const value = w.params[p.name];
+    if (p.name === "kernel") {
+      args.push(String(value));
+      continue;
+    }
+    const d = p.default === "kernel" ? w.params.kernel : p.default;
+    if (value !== d) extra.push(lang === "latex" ? `\\text{${p.name}}=${value}` : `${p.name}=${value}`);
+  }
+  if (lang === "latex") {
+    const tail = extra.length > 0 ? `;\\, ${extra.join(",\\, ")}` : "";
+    return { s: `\\operatorname{${fn}}\\left(${args.join(", ")}${tail}\\right)`, level: 5 };
+  }
+  return { s: `${fn}(${[...args, ...extra].join(", ")})`, level: 5 };
 }
 
 export function printExpr(e: Expr, lang: Lang, options: PrintOptions = {}): string {

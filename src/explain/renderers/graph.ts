@@ -80,12 +80,14 @@ const MAX_SHOWN_ELEMENTS = 6;
 
 /**
  * Short text for a value on a wire: numbers to 4 significant digits, small arrays (at most 6
- * elements) compactly in full when that is short, other arrays as their shape, (3×2).
+ * elements) compactly in full when that is short, other arrays as their shape, (3×2). Arrays of 3 or
+ * more axes (a convolution's (N×C×H×W) images) always as their shape: there it is what the wire teaches.
  */
 export function wireText(v: Value | null): string {
   if (v === null) return "not computed";
   if (typeof v === "number") return fmtNumber(v);
   const shape = valueShape(v);
+  if (shape.length >= 3) return shapeLabel(shape);
   const size = shape.reduce((a, b) => a * b, 1);
   const compact = fmtNested(v, ", ");
   return size <= MAX_SHOWN_ELEMENTS && compact.length <= MAX_WIRE_CHARS ? compact : shapeLabel(shape);
@@ -135,6 +137,8 @@ function gateLabel(s: StageReport): string {
   if (s.op === "reciprocal") return "1/x";
   if (s.op === "neg") return "−x";
   const sym = OP_SYMBOL.get(s.op) ?? s.op;
+  // A pool's window is part of its name: maxpool 2×2 (its kernel, the operand after the array).
+  if ((s.op === "maxpool" || s.op === "avgpool") && s.operands[1]?.kind === "constant") return `${sym} ${s.operands[1].text}×${s.operands[1].text}`;
   if (s.operands.length === 2) {
     const [l, r] = s.operands;
     // A function of two arguments keeps its parentheses, the operand's place a dot: min(·,2).
