@@ -16,6 +16,7 @@ import { generateCode } from "../src/explain/interpreters/codegen.js";
 import { programFunction } from "../src/explain/interpreters/stage.js";
 import { parseAssignments } from "../src/explain/language/values.js";
 import { FUNCTIONS } from "../src/explain/language/ast.js";
+import { PYTHON, PYTHON_HAS_NUMPY } from "./python.js";
 
 type Shape = readonly number[];
 type Nested = number | Nested[];
@@ -68,7 +69,7 @@ function generate(src: string, at: string[], target: "python" | "ts"): { code: s
   return { code: generateCode(ex, ex.report.inputs, target), inputs: [...ex.report.inputs] };
 }
 
-const hasNumpy = spawnSync("python3", ["-c", "import numpy"]).status === 0;
+const hasNumpy = PYTHON_HAS_NUMPY;
 const skipPython = hasNumpy ? false : "python3 with numpy is not installed";
 
 /** Runs generated Python on each case (a list of arguments; a 0-d one is passed as a Python float). */
@@ -84,7 +85,7 @@ function runPython(code: string, cases: readonly (readonly Arr[])[]): Arr[][] {
     "    res.append([{'shape': list(np.shape(v)), 'data': np.asarray(v, dtype=float).ravel().tolist()} for v in r])",
     "print(json.dumps(res))",
   ].join("\n");
-  const r = spawnSync("python3", ["-c", harness], { input: JSON.stringify(cases), encoding: "utf8" });
+  const r = spawnSync(PYTHON, ["-c", harness], { input: JSON.stringify(cases), encoding: "utf8" });
   assert.equal(r.status, 0, `${r.stderr}\n${code}`);
   return JSON.parse(r.stdout) as Arr[][];
 }

@@ -19,6 +19,7 @@ import { ExplainSyntaxError, parseProgram } from "../src/explain/language/parser
 import { printExpr } from "../src/explain/language/print.js";
 import { parseAssignments } from "../src/explain/language/values.js";
 import { cli } from "./cli-helper.js";
+import { PYTHON, PYTHON_HAS_NUMPY } from "./python.js";
 
 function syntaxError(f: () => unknown): ExplainSyntaxError {
   try {
@@ -155,7 +156,7 @@ describe("max and min: values, rules, branches", () => {
   });
 });
 
-const hasNumpy = spawnSync("python3", ["-c", "import numpy"]).status === 0;
+const hasNumpy = PYTHON_HAS_NUMPY;
 const dir = join(process.cwd(), "test-artifacts", "explain-abstract");
 mkdirSync(dir, { recursive: true });
 
@@ -177,7 +178,7 @@ describe("max and min in generated code", () => {
     const code = generateCode(ex, ex.report.inputs, "python");
     assert.match(code, /np\.maximum\(x, y\)/);
     const harness = `${code}\nimport json\nprint(json.dumps([list(map(float, forward_backward(float(x), float(y)))) for x, y in ${JSON.stringify(points)}]))`;
-    const r = spawnSync("python3", ["-c", harness], { encoding: "utf8" });
+    const r = spawnSync(PYTHON, ["-c", harness], { encoding: "utf8" });
     assert.equal(r.status, 0, r.stderr);
     const got = JSON.parse(r.stdout) as number[][];
     got.forEach((row, i) => row.forEach((v, k) => assert.ok(Math.abs(v - want[i][k]) < 1e-12, `${points[i]}: ${row} vs ${want[i]}`)));

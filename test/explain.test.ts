@@ -17,6 +17,7 @@ import { formatLatex, formatMarkdown, formatTable } from "../src/explain/rendere
 import { parseAssignments } from "../src/explain/language/values.js";
 import { cli } from "./cli-helper.js";
 import { randomExpression } from "./explain-parser.test.js";
+import { PYTHON, PYTHON_HAS_NUMPY } from "./python.js";
 
 function run(src: string, ...at: string[]): ExplainReport {
   return explain(src, parseAssignments(at), { check: true });
@@ -425,7 +426,7 @@ describe("generated code reproduces the engine", () => {
     );
   });
 
-  const hasNumpy = spawnSync("python3", ["-c", "import numpy"]).status === 0;
+  const hasNumpy = PYTHON_HAS_NUMPY;
   it("Python (NumPy) output gives the engine's numbers", { skip: hasNumpy ? false : "python3 with numpy is not installed" }, () => {
     for (const [src, at] of programs) {
       const given = parseAssignments(at);
@@ -433,7 +434,7 @@ describe("generated code reproduces the engine", () => {
       const code = generateCode(ex, ex.report.inputs, "python");
       const args = ex.report.inputs.map((n) => `np.array(${JSON.stringify(given.get(n)!.toArray())}, dtype=float)`).join(", ");
       const script = `${code}\nimport json\nres = forward_backward(${args})\nprint(json.dumps([np.asarray(v, dtype=float).tolist() for v in res]))\n`;
-      const r = spawnSync("python3", ["-c", script], { encoding: "utf8" });
+      const r = spawnSync(PYTHON, ["-c", script], { encoding: "utf8" });
       assert.equal(r.status, 0, `${src}\n${r.stderr}\n${code}`);
       const [out, ...gs] = JSON.parse(r.stdout) as Value[];
       const same = (a: Value, b: Value): boolean =>

@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import fc from "fast-check";
 import * as bp from "../src/index.js";
+import { PYTHON, PYTHON_HAS_NUMPY } from "./python.js";
 
 /** NumPy's three rules, restated independently of the library. */
 function oracleBroadcast(a: readonly number[], b: readonly number[]): number[] | null {
@@ -141,7 +142,7 @@ describe("matmulShape", () => {
   });
 });
 
-const hasNumpy = spawnSync("python3", ["-c", "import numpy"], { encoding: "utf8" }).status === 0;
+const hasNumpy = PYTHON_HAS_NUMPY;
 
 describeIf("cross-check against NumPy", hasNumpy ? false : "python3 with numpy is not installed", () => {
   it("broadcast and matmul shapes (and errors) match numpy on 400 random pairs", () => {
@@ -167,7 +168,7 @@ for op, a, b in cases:
         out.append(None)
 print(json.dumps(out))`;
     const cases = [...pairs.map(([a, b]) => ["add", a, b]), ...mats.map(([a, b]) => ["matmul", a, b])];
-    const r = spawnSync("python3", ["-c", script], { input: JSON.stringify(cases), encoding: "utf8" });
+    const r = spawnSync(PYTHON, ["-c", script], { input: JSON.stringify(cases), encoding: "utf8" });
     assert.equal(r.status, 0, r.stderr);
     const expected = JSON.parse(r.stdout) as (number[] | null)[];
     cases.forEach(([op, a, b], i) => {
@@ -193,7 +194,7 @@ print(json.dumps({
   "lse": np.log(np.exp(a).sum(axis=-1)).ravel().tolist(),
   "mv": (a @ c).ravel().tolist(),
 }))`;
-    const r = spawnSync("python3", ["-c", script], { input: JSON.stringify({ a: a.toArray(), b: b.toArray(), c: c.toArray() }), encoding: "utf8" });
+    const r = spawnSync(PYTHON, ["-c", script], { input: JSON.stringify({ a: a.toArray(), b: b.toArray(), c: c.toArray() }), encoding: "utf8" });
     assert.equal(r.status, 0, r.stderr);
     const np = JSON.parse(r.stdout) as Record<string, number[]>;
     const close = (got: bp.Tensor, want: number[], what: string) =>
