@@ -1,5 +1,5 @@
 // The N-API binding of the native kernels: argument checks (a bad call throws a TypeError, never
-// reads out of bounds) and the calls into gemm.cc and elementwise.cc.
+// reads out of bounds) and the calls into gemm.cc, elementwise.cc and conv.cc.
 #include <node_api.h>
 
 #include <algorithm>
@@ -212,6 +212,75 @@ napi_value Reduce(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// A Float32Array or Float64Array: its data, length and whether it holds doubles; false for anything else.
+bool realArray(napi_env env, napi_value v, void** data, size_t* length, bool* isDouble) {
+  napi_typedarray_type type;
+  napi_value buf;
+  size_t offset;
+  if (napi_get_typedarray_info(env, v, &type, length, data, &buf, &offset) != napi_ok) return false;
+  if (type != napi_float32_array && type != napi_float64_array) return false;
+  *isDouble = type == napi_float64_array;
+  return true;
+}
+
+// The window geometry from an Int32Array [n, c, h, w, kh, kw, sh, sw, pt, pl, dh, dw, ho, wo], checked
+// so that every index the kernels form fits an int: null, with a TypeError thrown, when it does not.
+const char* readWindow(napi_env env, napi_value v, Window* g) {
+  napi_typedarray_type type;
+  size_t length, offset;
+  void* data;
+  napi_value buf;
+  if (napi_get_typedarray_info(env, v, &type, &length, &data, &buf, &offset) != napi_ok || type != napi_int32_array || length != 14)
+    return "the geometry must be an Int32Array of 14 values [n, c, h, w, kh, kw, sh, sw, pt, pl, dh, dw, ho, wo]";
+  const int32_t* a = static_cast<const int32_t*>(data);
+  *g = Window{a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13]};
+  for (int i = 0; i < 14; i++)
+    if (a[i] < 0) return "the geometry has a negative value";
+  if (g->kh < 1 || g->kw < 1 || g->sh < 1 || g->sw < 1 || g->dh < 1 || g->dw < 1) return "kernel sizes, strides and dilations must be at least 1";
+  // The furthest row and column a window reaches, before the bounds tests, must fit an int.
+  const double reachH = (double)g->ho * g->sh + (double)g->kh * g->dh + g->h + g->pt;
+  const double reachW = (double)g->wo * g->sw + (double)g->kw * g->dw + g->w + g->pl;
+  if (reachH >= 2147483647.0 || reachW >= 2147483647.0) return "the geometry's extent does not fit 32-bit indices";
+  return nullptr;
+}
+
+// unfold(x, cols, geometry) and fold(cols, x, geometry): im2col and its adjoint (conv.cc), on
+// Float32Arrays or Float64Arrays (both arguments of one type); see readWindow for the geometry.
+napi_value windowCall(napi_env env, napi_callback_info info, bool isUnfold) {
+  napi_value argv[3];
+  if (!readArgs(env, info, argv, 3, isUnfold ? "unfold(x, cols, geometry)" : "fold(cols, x, geometry)")) return nullptr;
+  void *src, *dst;
+  size_t ls, ld;
+  bool ds, dd;
+  if (!realArray(env, argv[0], &src, &ls, &ds) || !realArray(env, argv[1], &dst, &ld, &dd) || ds != dd) {
+    napi_throw_type_error(env, nullptr, isUnfold ? "unfold: x and cols must be Float32Arrays or Float64Arrays of one type" : "fold: cols and x must be Float32Arrays or Float64Arrays of one type");
+    return nullptr;
+  }
+  Window g;
+  if (const char* problem = readWindow(env, argv[2], &g)) {
+    napi_throw_type_error(env, nullptr, problem);
+    return nullptr;
+  }
+  const double planes = (double)g.n * g.c;
+  const double image = planes * g.h * g.w, cols = planes * g.kh * g.kw * g.ho * g.wo;
+  const double need = isUnfold ? image : cols, give = isUnfold ? cols : image;
+  if ((double)ls < need || (double)ld < give) {
+    napi_throw_type_error(env, nullptr, isUnfold ? "unfold: array too small for the given geometry" : "fold: array too small for the given geometry");
+    return nullptr;
+  }
+  if (isUnfold) {
+    if (ds) unfold(g, static_cast<const double*>(src), static_cast<double*>(dst));
+    else unfold(g, static_cast<const float*>(src), static_cast<float*>(dst));
+  } else {
+    if (ds) fold(g, static_cast<const double*>(src), static_cast<double*>(dst));
+    else fold(g, static_cast<const float*>(src), static_cast<float*>(dst));
+  }
+  return nullptr;
+}
+
+napi_value Unfold(napi_env env, napi_callback_info info) { return windowCall(env, info, true); }
+napi_value Fold(napi_env env, napi_callback_info info) { return windowCall(env, info, false); }
+
 // adviseHuge(x): asks for transparent huge pages under a large array not yet written (where the system
 // offers them on request). A fresh 40 MB output otherwise takes ten thousand page faults as it is
 // first written, which halved the speed of an add of ten million elements.
@@ -308,6 +377,8 @@ napi_value Init(napi_env env, napi_value exports) {
       {"poolStats", nullptr, PoolStatsFn, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"adviseHuge", nullptr, AdviseHuge, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"opNames", nullptr, OpNames, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"unfold", nullptr, Unfold, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"fold", nullptr, Fold, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
   return exports;

@@ -16,6 +16,19 @@ void map(int op, const float* x, float* o, size_t n);
 void reduce(bool isMax, const float* x, float* o, size_t outer, size_t mid, size_t inner);
 void transpose(const float* src, float* dst, int rows, int cols);
 
+// The geometry of a sliding window over (n, c, h, w) images: kernel kh x kw, strides, top and left
+// zero padding, dilations, and the output's ho x wo positions (computed by the caller, with the
+// bottom and right padding).
+struct Window {
+  int n, c, h, w, kh, kw, sh, sw, pt, pl, dh, dw, ho, wo;
+};
+// cols (n, c*kh*kw, ho*wo) = im2col(x (n, c, h, w)), zeros where the window reads padding (conv.cc).
+template <typename T>
+void unfold(const Window& g, const T* x, T* cols);
+// x (n, c, h, w) = col2im(cols): unfold's adjoint, overlapping windows summed.
+template <typename T>
+void fold(const Window& g, const T* cols, T* x);
+
 // Optimizer updates in place, bit-identical to the JS loops in optim/optimizer.ts.
 void sgd(float* w, const float* g, float* v, size_t n, double lr, double mu, double wd, bool nesterov, bool first);
 void adam(float* w, const float* g, float* m, float* v, size_t n, double lr, double b1, double b2, double eps, double wd, bool decoupled, double c1, double c2);

@@ -4,7 +4,8 @@
  * Node entry (src/node/native.ts) loads the addon and hands it here.
  */
 import type { Backend, KernelOverrides, UpdateKernels } from "../../backend.js";
-import { allFloat32, view2d, type View2d } from "../wasm/backend.js";
+import { allFloat32, view2d, type View2d, type WindowKernel } from "../wasm/backend.js";
+import { foldGeometry, unfoldGeometry, usableGeometry, type FoldWindowParams, type WindowParams } from "../window.js";
 import { PRIMS } from "../../primitives.js";
 import { sizeOf, type Shape } from "../../shape.js";
 import { contiguous } from "../js/reduce.js";
@@ -57,6 +58,13 @@ export interface Addon {
   adviseHuge(x: Float32Array): void;
   /** The primitives `map` and `arithmetic` compute, each at its op code (native/opcodes.h: the one list). */
   opNames(): { map: string[]; arithmetic: string[] };
+  /**
+   * cols (n, c*kh*kw, ho*wo) = im2col of x (n, c, h, w), and fold its adjoint (native/conv.cc); geometry
+   * [n, c, h, w, kh, kw, sh, sw, pt, pl, dh, dw, ho, wo] (src/core/backends/window.ts); both arrays
+   * Float32Arrays or both Float64Arrays.
+   */
+  unfold(x: TypedArray, cols: TypedArray, geometry: Int32Array): void;
+  fold(cols: TypedArray, x: TypedArray, geometry: Int32Array): void;
 }
 
 /** From this many elements (4 MB), outputs ask for huge pages. */
@@ -153,6 +161,37 @@ function nativeMap<P extends Prim>(a: Addon, uninitialized: Uninitialized, op: n
     const o = uninitialized(x.length);
     a.map(op, x, o, x.length);
     return o;
+  };
+}
+
+/** im2col or col2im in C++ on float32 and float64, zero-copy; empty outputs and geometries the addon refuses go to `fallback`. */
+function nativeWindow<P extends WindowParams>(
+  run: (x: TypedArray, o: TypedArray, g: Int32Array) => void,
+  geometryOf: (shape: Shape, p: P) => Int32Array,
+  uninitialized: Uninitialized,
+  fallback: WindowKernel<P>,
+): WindowKernel<P> {
+  return (ins, p, out) => {
+    const x = ins[0].data;
+    const n = sizeOf(out.shape);
+    const g = geometryOf(ins[0].shape, p);
+    if (n === 0 || x.length === 0 || (out.dtype === "float32") !== x instanceof Float32Array || !usableGeometry(g)) return fallback(ins, p, out);
+    const o = x instanceof Float32Array ? uninitialized(n) : allocate("float64", n);
+    run(x, o, g);
+    return o;
+  };
+}
+
+/** The native unfold and fold kernels over `fallbacks` (the wasm or reference kernels). */
+export function nativeWindowKernels(
+  a: Addon,
+  fallbacks: { unfold: WindowKernel<WindowParams>; fold: WindowKernel<FoldWindowParams> },
+  fresh: (bytes: number) => ArrayBuffer = (n) => new ArrayBuffer(n),
+): { unfold: WindowKernel<WindowParams>; fold: WindowKernel<FoldWindowParams> } {
+  const uninitialized = outputs(a, fresh);
+  return {
+    unfold: nativeWindow((x, o, g) => a.unfold(x, o, g), unfoldGeometry, uninitialized, fallbacks.unfold),
+    fold: nativeWindow((x, o, g) => a.fold(x, o, g), foldGeometry, uninitialized, fallbacks.fold),
   };
 }
 

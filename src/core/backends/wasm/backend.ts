@@ -6,7 +6,7 @@
  * the reference kernels.
  */
 import type { Backend, KernelOverrides } from "../../backend.js";
-import type { TypedArray } from "../../dtype.js";
+import type { DType, TypedArray } from "../../dtype.js";
 import { batchedMatmul, referenceGemm, type Gemm } from "../js/matmul.js";
 import { contiguous } from "../js/reduce.js";
 import type { Buf, Kernel, Prim } from "../../prim.js";
@@ -14,6 +14,7 @@ import { PRIMS } from "../../primitives.js";
 import { outputBuffer } from "../../recycle.js";
 import { sizeOf, type Shape } from "../../shape.js";
 import { WASM_EXPORTS, WASM_GEMM_MR, WASM_PLAIN, WASM_SHARED } from "./module.js";
+import { foldGeometry, unfoldGeometry, usableGeometry, type FoldWindowParams, type WindowParams } from "../window.js";
 import { canBlock, CONTROL_BYTES, fnIndex, MAX_THREADS, ThreadPool, type Job, type SpawnThread, type WasmFn } from "./threads.js";
 
 /** Below this many elements the copies and the call cost more than a JS loop. */
@@ -311,6 +312,49 @@ function maxKernel(w: WasmKernels): Kernel<"max"> {
     w.fns[fn](xo, o, outer, mid);
     return w.take(o, outer);
   };
+}
+
+/** A kernel of a window primitive (unfold, fold): its parameters are a window's. */
+export type WindowKernel<P extends WindowParams> = (ins: readonly Buf[], p: P, out: { shape: Shape; dtype: DType }) => TypedArray;
+
+/**
+ * im2col (unfold) or col2im (fold) on float32, whole (n, c) planes to a job, split over threads when
+ * large; float64, empty and small work go to `fallback`.
+ */
+function windowKernel<P extends WindowParams>(
+  w: WasmKernels,
+  isUnfold: boolean,
+  geometryOf: (shape: Shape, p: P) => Int32Array,
+  fallback: WindowKernel<P>,
+): WindowKernel<P> {
+  const fn = fnIndex(isUnfold ? "unfold_planes" : "fold_planes");
+  return (ins, p, out) => {
+    const x = ins[0].data;
+    const n = sizeOf(out.shape);
+    const g = geometryOf(ins[0].shape, p);
+    if (x.length + n < MIN_ELEMENTS || n === 0 || x.length === 0 || out.dtype !== "float32" || !(x instanceof Float32Array) || !usableGeometry(g))
+      return fallback(ins, p, out);
+    w.reset();
+    const xo = w.put(x);
+    const o = w.alloc(n * 4);
+    if (xo < 0 || o < 0) return fallback(ins, p, out);
+    const planes = g[0] * g[1];
+    const image = g[2] * g[3],
+      cols = g[4] * g[5] * g[12] * g[13];
+    const [from, to] = isUnfold ? [image, cols] : [cols, image];
+    const t = x.length + n >= PAR_ELEMENTS ? Math.min(w.threads(), planes) : 1;
+    const rest = [...g.subarray(2)];
+    w.run(splitJobs(planes, t, 1, (a, b) => ({ fn, args: [xo + 4 * a * from, o + 4 * a * to, b - a, ...rest] })));
+    return w.take(o, n);
+  };
+}
+
+/** The wasm unfold and fold kernels over `fallbacks` (the reference kernels in the backend). */
+export function wasmWindowKernels(
+  w: WasmKernels,
+  fallbacks: { unfold: WindowKernel<WindowParams>; fold: WindowKernel<FoldWindowParams> },
+): { unfold: WindowKernel<WindowParams>; fold: WindowKernel<FoldWindowParams> } {
+  return { unfold: windowKernel(w, true, unfoldGeometry, fallbacks.unfold), fold: windowKernel(w, false, foldGeometry, fallbacks.fold) };
 }
 
 /** C = A B: B packed into 8-column panels once, panels and then rows of C (whole micro-tiles) split over threads. */
