@@ -102,3 +102,4 @@ export {
   type ExerciseKey,
   type KeyAnswer,
 } from "./explain/teaching/exercises/types.js";
+export type { WindowParams } from "./core/prim.js";

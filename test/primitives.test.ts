@@ -141,6 +141,44 @@ function erfBySimpson(x: number): number {
   return ((s * h) / 3) * (2 / Math.sqrt(Math.PI));
 }
 
+/**
+ * unfold written plainly, one output element at a time: column (oh, ow) and row (c, i, j) read the image
+ * at (oh*sh - top + i*dh, ow*sw - left + j*dw), zero outside it (PyTorch's F.unfold layout).
+ */
+function naiveUnfold(x: bp.Tensor, p: bp.WindowParams, out: bp.Shape): number[] {
+  const [, , h, w] = x.shape;
+  const [kh, kw] = p.kernel;
+  const wo = Math.floor((w + p.padding[1] + p.padding[3] - p.dilation[1] * (kw - 1) - 1) / p.stride[1]) + 1;
+  return outIndices(out).map(([n, row, col]) => {
+    const c = Math.floor(row / (kh * kw));
+    const i = Math.floor((row % (kh * kw)) / kw);
+    const j = row % kw;
+    const ih = Math.floor(col / wo) * p.stride[0] - p.padding[0] + i * p.dilation[0];
+    const iw = (col % wo) * p.stride[1] - p.padding[1] + j * p.dilation[1];
+    return ih >= 0 && ih < h && iw >= 0 && iw < w ? x.data[ravel([n, c, ih, iw], x.shape)] : 0;
+  });
+}
+
+/** fold as the transpose of naiveUnfold: each column entry is added where unfold would have read it. */
+function naiveFold(x: bp.Tensor, p: bp.ParamMap["fold"], out: bp.Shape): number[] {
+  const o = new Array<number>(sizeOf(out)).fill(0);
+  for (let k = 0; k < sizeOf(out); k++) {
+    // The unfold of a one-hot image says which column entries read pixel k.
+    const hot = new Float64Array(sizeOf(out));
+    hot[k] = 1;
+    const read = naiveUnfold(bp.tensor(hot, { shape: out, dtype: "float64" }), p, x.shape);
+    for (let q = 0; q < read.length; q++) if (read[q] !== 0) o[k] += x.data[q];
+  }
+  return o;
+}
+
+const window = (kernel: [number, number], stride: [number, number], padding: [number, number, number, number], dilation: [number, number]) => ({
+  kernel,
+  stride,
+  padding,
+  dilation,
+});
+
 const CASES: { [P in bp.Prim]: Case<P> } = {
   neg: unary((v) => -v),
   exp: unary(Math.exp),
@@ -421,6 +459,28 @@ const CASES: { [P in bp.Prim]: Case<P> } = {
       },
     ],
     ref: (xs, p, out) => naiveMatmul(xs[0], xs[1], p, out),
+  },
+  unfold: {
+    variants: [
+      { shapes: [[2, 2, 4, 4]], params: window([3, 3], [1, 1], [0, 0, 0, 0], [1, 1]) },
+      { shapes: [[1, 2, 5, 4]], params: window([3, 2], [2, 1], [1, 0, 1, 1], [1, 2]) },
+      // Asymmetric padding ("same" with an even kernel), stride past the edge, a 1x1 kernel, dilation 2.
+      { shapes: [[1, 1, 4, 5]], params: window([2, 2], [2, 3], [0, 0, 1, 1], [1, 1]) },
+      { shapes: [[2, 3, 2, 3]], params: window([1, 1], [1, 2], [0, 0, 0, 0], [1, 1]) },
+      { shapes: [[1, 1, 5, 5]], params: window([2, 2], [1, 1], [1, 1, 1, 1], [2, 2]) },
+    ],
+    ref: (xs, p, out) => naiveUnfold(xs[0], p, out),
+  },
+  fold: {
+    variants: [
+      // 4x5 image, 2x2 kernel: 3x4 windows.
+      { shapes: [[1, 8, 12]], params: { ...window([2, 2], [1, 1], [0, 0, 0, 0], [1, 1]), size: [4, 5] } },
+      // 5x4 image, 3x2 kernel, stride (2,1), padding (1,0,1,1), dilation (1,2): 3x3 windows.
+      { shapes: [[2, 6, 9]], params: { ...window([3, 2], [2, 1], [1, 0, 1, 1], [1, 2]), size: [5, 4] } },
+      // Stride larger than the kernel: some pixels are read by no window and get 0.
+      { shapes: [[1, 2, 4]], params: { ...window([1, 2], [2, 3], [0, 0, 0, 0], [1, 1]), size: [3, 5] } },
+    ],
+    ref: (xs, p, out) => naiveFold(xs[0], p, out),
   },
   cast: {
     variants: [

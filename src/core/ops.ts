@@ -21,3 +21,4 @@ export * from "./ops/reduce.js";
 export * from "./ops/structure.js";
 export * from "./ops/linalg.js";
 export * from "./ops/activations.js";
+export * from "./ops/conv.js";

@@ -19,6 +19,19 @@ export interface IndexParams {
   readonly axis: number;
 }
 
+/**
+ * A sliding window over the last two axes of (N, C, H, W), as PyTorch's F.unfold reads it: window
+ * (oh, ow) covers rows oh*sh - top + i*dh for i < kh (columns the same way); positions in the padding
+ * read zero. Ho = floor((H + top + bottom - dh*(kh-1) - 1)/sh) + 1, and the same for Wo.
+ */
+export interface WindowParams {
+  readonly kernel: readonly [number, number];
+  readonly stride: readonly [number, number];
+  /** Zero padding [top, left, bottom, right]: asymmetric for "same" with an even kernel and for ceil_mode. */
+  readonly padding: readonly [number, number, number, number];
+  readonly dilation: readonly [number, number];
+}
+
 /** Parameters of every primitive. Adding a key here without a table entry fails to compile. */
 export interface ParamMap {
   // unary elementwise
@@ -71,6 +84,11 @@ export interface ParamMap {
    * (as BLAS and XLA's dot_general do): the VJP multiplies by transposes without making them.
    */
   matmul: { readonly transposeX?: boolean; readonly transposeY?: boolean };
+  // sliding windows (convolution and pooling are composites of these and matmul)
+  /** im2col: (N, C, H, W) -> (N, C*kh*kw, Ho*Wo), row c*kh*kw + i*kw + j, column oh*Wo + ow. */
+  unfold: WindowParams;
+  /** col2im, unfold's adjoint: (N, C*kh*kw, Ho*Wo) -> (N, C, H, W) for `size` [H, W], overlaps summed, padding dropped. */
+  fold: WindowParams & { readonly size: readonly [number, number] };
   // dtype
   cast: { readonly dtype: DType };
 }

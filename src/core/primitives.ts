@@ -19,12 +19,13 @@ import {
   transposeKernel,
 } from "./backends/js/layout.js";
 import { matmulKernel } from "./backends/js/matmul.js";
-import type { Prim, PrimTable, Printers, ReduceParams, Spec } from "./prim.js";
+import type { Prim, PrimTable, Printers, ReduceParams, Spec, WindowParams } from "./prim.js";
 import { broadcastAll, broadcastShapes, formatShape, matmulShape, sameShape, ShapeError, sizeOf, type Shape } from "./shape.js";
 import { add, cos, div, eq, exp, gt, log, mul, neg, pow, sign, sin, sub, where } from "./ops/elementwise.js";
 import { sumTo } from "./ops/reduce.js";
 import { broadcastTo, cast, reshape, transpose } from "./ops/structure.js";
 import type { Tensor } from "./tensor.js";
+import { foldKernel, foldShape, unfoldKernel, unfoldShape } from "./unfold.js";
 
 type Print = (a: readonly string[]) => string;
 
@@ -120,6 +121,15 @@ function inverse(perm: readonly number[]): number[] {
 
 /** erf's derivative 2/√π e^(-x²), with ops (so it is differentiable again). */
 const erfSlope = (x: Tensor): Tensor => mul(2 / Math.sqrt(Math.PI), exp(neg(mul(x, x))));
+
+/** The window parameters without fold's `size` (unfold's own, and what fold's VJP passes on). */
+function windowOf(p: WindowParams): WindowParams {
+  return { kernel: p.kernel, stride: p.stride, padding: p.padding, dilation: p.dilation };
+}
+
+const tuple = (v: readonly number[]) => `(${v.join(", ")})`;
+const windowText = (p: WindowParams) => `kernel=${tuple(p.kernel)}, stride=${tuple(p.stride)}, padding=${tuple(p.padding)}, dilation=${tuple(p.dilation)}`;
+const windowTs = (p: WindowParams) => `{ stride: [${p.stride.join(", ")}], padding: [${p.padding.join(", ")}], dilation: [${p.dilation.join(", ")}] }`;
 
 const cmpPrint = <P extends Prim>(op: string, name: string): Printers<P> =>
   infix<P>(op, (a) => `\\left[${a[0]} ${op === "==" ? "=" : op === ">=" ? "\\geq" : op} ${a[1]}\\right]`, name);
@@ -524,6 +534,36 @@ export const PRIMS: PrimTable = {
       python: (a, p) =>
         `${operand(a[0], p.transposeX, (v) => `np.swapaxes(${v}, -1, -2)`)} @ ${operand(a[1], p.transposeY, (v) => `np.swapaxes(${v}, -1, -2)`)}`,
       ts: (a, p) => `bp.matmul(${operand(a[0], p.transposeX, (v) => `bp.mT(${v})`)}, ${operand(a[1], p.transposeY, (v) => `bp.mT(${v})`)})`,
+    },
+  },
+  // unfold and fold are linear and each other's transpose, so each one's VJP is the other (and the JVP
+  // is the op itself on the tangent): second derivatives of convolution and pooling come free.
+  unfold: {
+    kind: "structure",
+    arity: 1,
+    shape: unfoldShape,
+    kernel: unfoldKernel,
+    vjp: [({ ct, x, params }) => bind("fold", [ct], { ...windowOf(params), size: [x.shape[2], x.shape[3]] })],
+    jvp: [({ t, params }) => bind("unfold", [t], params)],
+    print: {
+      text: (a, p) => `unfold(${a[0]}, ${windowText(p)})`,
+      latex: (a) => `\operatorname{unfold}\left(${a[0]}\right)`,
+      python: (a, p) => `unfold(${a[0]}, ${windowText(p)})`,
+      ts: (a, p) => `bp.unfold(${a[0]}, [${p.kernel.join(", ")}], ${windowTs(p)})`,
+    },
+  },
+  fold: {
+    kind: "structure",
+    arity: 1,
+    shape: foldShape,
+    kernel: foldKernel,
+    vjp: [({ ct, params }) => bind("unfold", [ct], windowOf(params))],
+    jvp: [({ t, params }) => bind("fold", [t], params)],
+    print: {
+      text: (a, p) => `fold(${a[0]}, size=${tuple(p.size)}, ${windowText(p)})`,
+      latex: (a) => `\operatorname{fold}\left(${a[0]}\right)`,
+      python: (a, p) => `fold(${a[0]}, size=${tuple(p.size)}, ${windowText(p)})`,
+      ts: (a, p) => `bp.fold(${a[0]}, [${p.size.join(", ")}], [${p.kernel.join(", ")}], ${windowTs(p)})`,
     },
   },
   cast: {

@@ -69,6 +69,8 @@ const READERS: { [P in bp.Prim]: Reader } = {
   gather: id,
   scatterAdd: id,
   matmul: (a) => bin("*", a[0], a[1]),
+  unfold: unsupported("unfold (im2col)"),
+  fold: unsupported("fold (col2im)"),
   cast: id,
 };
 
