@@ -16,6 +16,53 @@ import "../src/node/index.js";
 
 const native = nativeAddon();
 
+interface WindowCase {
+  shape: [number, number, number, number];
+  kernel: [number, number];
+  stride: [number, number];
+  padding: [number, number, number, number];
+  dilation: [number, number];
+  seed: number;
+}
+
+/** Random window geometries for unfold and fold: strides, dilations, padding wider than the kernel, N = 1 and C = 1 among them. */
+const arbWindow: fc.Arbitrary<WindowCase> = fc
+  .record({
+    shape: fc.tuple(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 12 }), fc.integer({ min: 1, max: 12 })),
+    kernel: fc.tuple(fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 4 })),
+    stride: fc.tuple(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 3 })),
+    padding: fc.tuple(fc.integer({ min: 0, max: 5 }), fc.integer({ min: 0, max: 5 }), fc.integer({ min: 0, max: 5 }), fc.integer({ min: 0, max: 5 })),
+    dilation: fc.tuple(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 3 })),
+    seed: fc.integer(),
+  })
+  .filter(({ shape: [, , h, w], kernel: [kh, kw], stride: [sh, sw], padding: [t, l, b, r], dilation: [dh, dw] }) => {
+    return h + t + b - dh * (kh - 1) - 1 >= 0 && w + l + r - dw * (kw - 1) - 1 >= 0;
+  });
+
+/** unfold, then fold of random columns, on `backend` and on the reference kernels: exactly equal (fold adds in the reference's order). */
+function checkWindow(backend: string, { shape, seed, ...opts }: WindowCase, dtype: bp.DType): void {
+  const rng = new bp.Rng(seed);
+  const x = bp.randn(shape, { rng, dtype });
+  const [kernel, options] = [opts.kernel, { stride: opts.stride, padding: opts.padding, dilation: opts.dilation }];
+  const want = withBackend("js", () => bp.unfold(x, kernel, options));
+  const got = withBackend(backend, () => bp.unfold(x, kernel, options));
+  assert.equal(got.dtype, dtype);
+  assert.deepEqual(got.shape, want.shape);
+  assert.deepEqual(got.data, want.data, `unfold on ${backend}: ${JSON.stringify({ shape, ...opts })}`);
+  const cols = bp.randn(want.shape, { rng, dtype });
+  const size: [number, number] = [shape[2], shape[3]];
+  const back = withBackend(backend, () => bp.fold(cols, size, kernel, options));
+  assert.deepEqual(back.data, withBackend("js", () => bp.fold(cols, size, kernel, options)).data, `fold on ${backend}: ${JSON.stringify({ shape, ...opts })}`);
+}
+
+/** The benchmark CNN's windows (convolutions and pools) at a size split over threads, and a strided, dilated, asymmetric one. */
+const BIG_WINDOWS: WindowCase[] = [
+  { shape: [16, 1, 28, 28], kernel: [3, 3], stride: [1, 1], padding: [1, 1, 1, 1], dilation: [1, 1], seed: 1 },
+  { shape: [8, 16, 14, 14], kernel: [3, 3], stride: [1, 1], padding: [1, 1, 1, 1], dilation: [1, 1], seed: 2 },
+  { shape: [8, 16, 28, 28], kernel: [2, 2], stride: [2, 2], padding: [0, 0, 0, 0], dilation: [1, 1], seed: 3 },
+  { shape: [5, 7, 33, 30], kernel: [3, 2], stride: [2, 3], padding: [0, 2, 1, 0], dilation: [2, 3], seed: 4 },
+];
+
 describeIf("native backend", native ? false : "the native addon was not built (no C++ compiler or Node headers)", () => {
   it("registers and reports its instruction set", () => {
     const info = useNativeBackend();
@@ -342,6 +389,19 @@ describeIf("native backend", native ? false : "the native addon was not built (n
     bp.setBackend("js");
   });
 
+  it("unfold and fold equal the reference kernels exactly (random geometries incl. padding wider than the kernel; float32 and float64; threads)", () => {
+    useNativeBackend();
+    fc.assert(
+      fc.property(arbWindow, (c) => {
+        checkWindow("native", c, "float32");
+        checkWindow("native", c, "float64");
+      }),
+      { numRuns: 120, seed: 30 },
+    );
+    for (const c of BIG_WINDOWS) checkWindow("native", c, "float32");
+    bp.setBackend("js");
+  });
+
   it("float64 products keep the reference path (exact)", () => {
     const a = bp.randn([5, 7], { dtype: "float64" });
     const b = bp.randn([7, 3], { dtype: "float64" });
@@ -457,7 +517,7 @@ describeIf("wasm kernels against the reference, primitive by primitive", wasm ? 
   // Every primitive the backend overrides is listed here, so a new override without a test fails.
   const BINARY = ["add", "sub", "mul", "div", "maximum", "minimum", "gt", "ge", "eq"] as const;
   const UNARY = ["neg", "abs", "sqrt", "reciprocal", "exp", "log", "sigmoid", "tanh"] as const;
-  const covered = new Set<string>([...BINARY, ...UNARY, "where", "sum", "max", "matmul"]);
+  const covered = new Set<string>([...BINARY, ...UNARY, "where", "sum", "max", "matmul", "unfold", "fold"]);
 
   it("covers every kernel the backend overrides", () => {
     assert.deepEqual(Object.keys(wasm!.kernels).sort(), [...covered].sort());
@@ -663,6 +723,19 @@ describeIf("wasm kernels against the reference, primitive by primitive", wasm ? 
       1e-4,
       "matmul of transposed operands split",
     );
+  });
+
+  it("unfold and fold equal the reference kernels exactly (random geometries, float64 falling back; threads on the large ones)", async () => {
+    fc.assert(
+      fc.property(arbWindow, (c) => {
+        checkWindow("wasm", c, "float32");
+        checkWindow("wasm", c, "float64");
+      }),
+      { numRuns: 120, seed: 31 },
+    );
+    withBackend("wasm", () => bp.add(bp.zeros([1 << 17]), 1)); // the first large job spawns the threads
+    await wasm!.pool()?.whenReady();
+    for (const c of BIG_WINDOWS) checkWindow("wasm", c, "float32");
   });
 
   it("view2d finds the layouts and refuses what has none", () => {

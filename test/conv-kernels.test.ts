@@ -9,8 +9,9 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { nativeAddon } from "../src/node/native.js";
 import { nativeWindowKernels } from "../src/core/backends/native/backend.js";
-import { createWasmKernels, wasmWindowKernels, type WindowKernel } from "../src/core/backends/wasm/backend.js";
-import { windowPositions, type FoldWindowParams, type WindowParams } from "../src/core/backends/window.js";
+import { createWasmKernels, wasmWindowKernels } from "../src/core/backends/wasm/backend.js";
+import { windowCount } from "../src/core/unfold.js";
+import type { Kernel, WindowParams } from "../src/core/prim.js";
 import type { TypedArray } from "../src/core/dtype.js";
 import { describeIf } from "./helpers.js";
 
@@ -19,9 +20,10 @@ interface Case {
   p: WindowParams;
 }
 
+/** [Ho, Wo], from PyTorch's formula written out again here. */
 const outSize = ({ shape: [, , h, w], p }: Case): [number, number] => [
-  windowPositions(h, p.padding[0], p.padding[2], p.kernel[0], p.stride[0], p.dilation[0]),
-  windowPositions(w, p.padding[1], p.padding[3], p.kernel[1], p.stride[1], p.dilation[1]),
+  Math.floor((h + p.padding[0] + p.padding[2] - p.dilation[0] * (p.kernel[0] - 1) - 1) / p.stride[0]) + 1,
+  Math.floor((w + p.padding[1] + p.padding[3] - p.dilation[1] * (p.kernel[1] - 1) - 1) / p.stride[1]) + 1,
 ];
 
 /** out[n][c*kh*kw + i*kw + j][oh*wo + ow] = x[n][c][oh*sh - top + i*dh][ow*sw - left + j*dw], 0 outside the image. */
@@ -108,8 +110,8 @@ const FIXED: Case[] = [
 ];
 
 interface Kernels {
-  unfold: WindowKernel<WindowParams>;
-  fold: WindowKernel<FoldWindowParams>;
+  unfold: Kernel<"unfold">;
+  fold: Kernel<"fold">;
 }
 
 const refuse = (): never => assert.fail("the kernel fell back to the reference");
@@ -215,7 +217,7 @@ describeIf("wasm unfold and fold (wasm/kernels.mjs)", wasm ? false : "WebAssembl
       unfold: () => (calls.push("unfold"), marker),
       fold: () => (calls.push("fold"), marker),
     });
-    const p = { kernel: [3, 3], stride: [1, 1], padding: [1, 1, 1, 1], dilation: [1, 1] };
+    const p: WindowParams = { kernel: [3, 3], stride: [1, 1], padding: [1, 1, 1, 1], dilation: [1, 1] };
     assert.equal(k.unfold([{ data: new Float64Array(4096), shape: [1, 1, 64, 64] }], p, { shape: [1, 9, 4096], dtype: "float64" }), marker);
     assert.equal(k.fold([{ data: new Float32Array(9 * 4), shape: [1, 9, 4] }], { ...p, size: [2, 2] }, { shape: [1, 1, 2, 2], dtype: "float32" }), marker);
     assert.deepEqual(calls, ["unfold", "fold"]);
@@ -223,10 +225,14 @@ describeIf("wasm unfold and fold (wasm/kernels.mjs)", wasm ? false : "WebAssembl
 });
 
 describe("window geometry", () => {
-  it("counts output positions as PyTorch does", () => {
-    assert.equal(windowPositions(28, 1, 1, 3, 1, 1), 28);
-    assert.equal(windowPositions(28, 0, 0, 2, 2, 1), 14);
-    assert.equal(windowPositions(7, 0, 0, 3, 2, 2), 2); // effective kernel 5: positions 0 and 2
-    assert.equal(windowPositions(3, 4, 5, 2, 1, 1), 11);
+  it("the primitives' window count is the test's formula", () => {
+    for (const k of FIXED) {
+      const [, , h, w] = k.shape;
+      const { kernel, stride, padding, dilation } = k.p;
+      assert.deepEqual(
+        [windowCount(h, kernel[0], stride[0], padding[0], padding[2], dilation[0]), windowCount(w, kernel[1], stride[1], padding[1], padding[3], dilation[1])],
+        outSize(k),
+      );
+    }
   });
 });

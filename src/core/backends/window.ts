@@ -3,32 +3,16 @@
  * [n, c, h, w, kh, kw, sh, sw, pt, pl, dh, dw, ho, wo] from the `unfold`/`fold` parameters and shapes
  * (PyTorch's F.unfold layout: x (N, C, H, W) <-> cols (N, C*kh*kw, Ho*Wo)).
  */
+import type { ParamMap, WindowParams } from "../prim.js";
 import type { Shape } from "../shape.js";
-
-/** The sliding window of `unfold`; `fold` adds the image size. Pairs are (rows, columns); padding is [top, left, bottom, right]. */
-export interface WindowParams {
-  readonly kernel: readonly number[];
-  readonly stride: readonly number[];
-  readonly padding: readonly number[];
-  readonly dilation: readonly number[];
-}
-export interface FoldWindowParams extends WindowParams {
-  readonly size: readonly number[];
-}
-
-/** Output positions along one axis: floor((size + padding - dilation (kernel - 1) - 1) / stride) + 1. */
-export function windowPositions(size: number, before: number, after: number, kernel: number, stride: number, dilation: number): number {
-  return Math.floor((size + before + after - dilation * (kernel - 1) - 1) / stride) + 1;
-}
+import { windowCount } from "../unfold.js";
 
 function geometry(n: number, c: number, h: number, w: number, p: WindowParams): Int32Array {
   const [kh, kw] = p.kernel,
     [sh, sw] = p.stride,
     [pt, pl, pb, pr] = p.padding,
     [dh, dw] = p.dilation;
-  const ho = windowPositions(h, pt, pb, kh, sh, dh),
-    wo = windowPositions(w, pl, pr, kw, sw, dw);
-  return Int32Array.of(n, c, h, w, kh, kw, sh, sw, pt, pl, dh, dw, ho, wo);
+  return Int32Array.of(n, c, h, w, kh, kw, sh, sw, pt, pl, dh, dw, windowCount(h, kh, sh, pt, pb, dh), windowCount(w, kw, sw, pl, pr, dw));
 }
 
 /** The geometry of unfolding an image batch of shape (N, C, H, W). */
@@ -37,7 +21,7 @@ export function unfoldGeometry(x: Shape, p: WindowParams): Int32Array {
 }
 
 /** The geometry of folding columns of shape (N, C*kh*kw, L) back to (N, C, size). */
-export function foldGeometry(cols: Shape, p: FoldWindowParams): Int32Array {
+export function foldGeometry(cols: Shape, p: ParamMap["fold"]): Int32Array {
   return geometry(cols[0], cols[1] / (p.kernel[0] * p.kernel[1]), p.size[0], p.size[1], p);
 }
 

@@ -4,8 +4,8 @@
  * Node entry (src/node/native.ts) loads the addon and hands it here.
  */
 import type { Backend, KernelOverrides, UpdateKernels } from "../../backend.js";
-import { allFloat32, view2d, type View2d, type WindowKernel } from "../wasm/backend.js";
-import { foldGeometry, unfoldGeometry, usableGeometry, type FoldWindowParams, type WindowParams } from "../window.js";
+import { allFloat32, view2d, type View2d } from "../wasm/backend.js";
+import { foldGeometry, unfoldGeometry, usableGeometry } from "../window.js";
 import { PRIMS } from "../../primitives.js";
 import { sizeOf, type Shape } from "../../shape.js";
 import { contiguous } from "../js/reduce.js";
@@ -13,7 +13,7 @@ import { allocate, type TypedArray } from "../../dtype.js";
 import { batchedMatmul, referenceGemm, type Gemm } from "../js/matmul.js";
 import { transposeKernel } from "../js/layout.js";
 import { outputBuffer } from "../../recycle.js";
-import type { Buf, Kernel, Prim } from "../../prim.js";
+import type { Buf, Kernel, ParamMap, Prim } from "../../prim.js";
 
 /** The compiled addon's methods (native/binding.cc). */
 export interface Addon {
@@ -165,12 +165,12 @@ function nativeMap<P extends Prim>(a: Addon, uninitialized: Uninitialized, op: n
 }
 
 /** im2col or col2im in C++ on float32 and float64, zero-copy; empty outputs and geometries the addon refuses go to `fallback`. */
-function nativeWindow<P extends WindowParams>(
+function nativeWindow<P extends "unfold" | "fold">(
   run: (x: TypedArray, o: TypedArray, g: Int32Array) => void,
-  geometryOf: (shape: Shape, p: P) => Int32Array,
+  geometryOf: (shape: Shape, p: ParamMap[P]) => Int32Array,
   uninitialized: Uninitialized,
-  fallback: WindowKernel<P>,
-): WindowKernel<P> {
+  fallback: Kernel<P>,
+): Kernel<P> {
   return (ins, p, out) => {
     const x = ins[0].data;
     const n = sizeOf(out.shape);
@@ -182,16 +182,19 @@ function nativeWindow<P extends WindowParams>(
   };
 }
 
-/** The native unfold and fold kernels over `fallbacks` (the wasm or reference kernels). */
+/** The native unfold and fold kernels over `fallbacks` (the backend's are the wasm or reference kernels). */
 export function nativeWindowKernels(
   a: Addon,
-  fallbacks: { unfold: WindowKernel<WindowParams>; fold: WindowKernel<FoldWindowParams> },
+  fallbacks: { unfold: Kernel<"unfold">; fold: Kernel<"fold"> },
   fresh: (bytes: number) => ArrayBuffer = (n) => new ArrayBuffer(n),
-): { unfold: WindowKernel<WindowParams>; fold: WindowKernel<FoldWindowParams> } {
-  const uninitialized = outputs(a, fresh);
+): { unfold: Kernel<"unfold">; fold: Kernel<"fold"> } {
+  return windowKernels(a, outputs(a, fresh), fallbacks);
+}
+
+function windowKernels(a: Addon, uninitialized: Uninitialized, fallbacks: { unfold: Kernel<"unfold">; fold: Kernel<"fold"> }) {
   return {
-    unfold: nativeWindow((x, o, g) => a.unfold(x, o, g), unfoldGeometry, uninitialized, fallbacks.unfold),
-    fold: nativeWindow((x, o, g) => a.fold(x, o, g), foldGeometry, uninitialized, fallbacks.fold),
+    unfold: nativeWindow<"unfold">((x, o, g) => a.unfold(x, o, g), unfoldGeometry, uninitialized, fallbacks.unfold),
+    fold: nativeWindow<"fold">((x, o, g) => a.fold(x, o, g), foldGeometry, uninitialized, fallbacks.fold),
   };
 }
 
@@ -245,6 +248,7 @@ export function createNativeBackend(a: Addon, wasm: KernelOverrides, fresh: (byt
       max: nativeReduce(a, uninitialized, "max", (wasm.max ?? PRIMS.max.kernel) as Kernel<"max">),
       matmul: batchedMatmul(nativeGemm(a), (dtype, n) => (dtype === "float32" ? uninitialized(n) : allocate(dtype, n))),
       transpose: nativeTranspose(a, uninitialized),
+      ...windowKernels(a, uninitialized, { unfold: fallback("unfold"), fold: fallback("fold") }),
     },
     // Optimizer steps in C++ too (bit-identical to the JS loops).
     updates: { sgd: a.sgd, adam: a.adam },

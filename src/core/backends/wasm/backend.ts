@@ -6,15 +6,15 @@
  * the reference kernels.
  */
 import type { Backend, KernelOverrides } from "../../backend.js";
-import type { DType, TypedArray } from "../../dtype.js";
+import type { TypedArray } from "../../dtype.js";
 import { batchedMatmul, referenceGemm, type Gemm } from "../js/matmul.js";
 import { contiguous } from "../js/reduce.js";
-import type { Buf, Kernel, Prim } from "../../prim.js";
+import type { Buf, Kernel, ParamMap, Prim } from "../../prim.js";
 import { PRIMS } from "../../primitives.js";
 import { outputBuffer } from "../../recycle.js";
 import { sizeOf, type Shape } from "../../shape.js";
 import { WASM_EXPORTS, WASM_GEMM_MR, WASM_PLAIN, WASM_SHARED } from "./module.js";
-import { foldGeometry, unfoldGeometry, usableGeometry, type FoldWindowParams, type WindowParams } from "../window.js";
+import { foldGeometry, unfoldGeometry, usableGeometry } from "../window.js";
 import { canBlock, CONTROL_BYTES, fnIndex, MAX_THREADS, ThreadPool, type Job, type SpawnThread, type WasmFn } from "./threads.js";
 
 /** Below this many elements the copies and the call cost more than a JS loop. */
@@ -314,19 +314,17 @@ function maxKernel(w: WasmKernels): Kernel<"max"> {
   };
 }
 
-/** A kernel of a window primitive (unfold, fold): its parameters are a window's. */
-export type WindowKernel<P extends WindowParams> = (ins: readonly Buf[], p: P, out: { shape: Shape; dtype: DType }) => TypedArray;
-
 /**
  * im2col (unfold) or col2im (fold) on float32, whole (n, c) planes to a job, split over threads when
  * large; float64, empty and small work go to `fallback`.
  */
-function windowKernel<P extends WindowParams>(
+function windowKernel<P extends "unfold" | "fold">(
   w: WasmKernels,
-  isUnfold: boolean,
-  geometryOf: (shape: Shape, p: P) => Int32Array,
-  fallback: WindowKernel<P>,
-): WindowKernel<P> {
+  prim: P,
+  geometryOf: (shape: Shape, p: ParamMap[P]) => Int32Array,
+  fallback: Kernel<P>,
+): Kernel<P> {
+  const isUnfold = prim === "unfold";
   const fn = fnIndex(isUnfold ? "unfold_planes" : "fold_planes");
   return (ins, p, out) => {
     const x = ins[0].data;
@@ -349,12 +347,12 @@ function windowKernel<P extends WindowParams>(
   };
 }
 
-/** The wasm unfold and fold kernels over `fallbacks` (the reference kernels in the backend). */
+/** The wasm unfold and fold kernels over `fallbacks` (the backend's are the reference kernels). */
 export function wasmWindowKernels(
   w: WasmKernels,
-  fallbacks: { unfold: WindowKernel<WindowParams>; fold: WindowKernel<FoldWindowParams> },
-): { unfold: WindowKernel<WindowParams>; fold: WindowKernel<FoldWindowParams> } {
-  return { unfold: windowKernel(w, true, unfoldGeometry, fallbacks.unfold), fold: windowKernel(w, false, foldGeometry, fallbacks.fold) };
+  fallbacks: { unfold: Kernel<"unfold">; fold: Kernel<"fold"> },
+): { unfold: Kernel<"unfold">; fold: Kernel<"fold"> } {
+  return { unfold: windowKernel(w, "unfold", unfoldGeometry, fallbacks.unfold), fold: windowKernel(w, "fold", foldGeometry, fallbacks.fold) };
 }
 
 /** C = A B: B packed into 8-column panels once, panels and then rows of C (whole micro-tiles) split over threads. */
@@ -406,6 +404,7 @@ function kernelsOf(w: WasmKernels): KernelOverrides {
     sum: sumKernel(w),
     max: maxKernel(w),
     matmul: batchedMatmul(wasmGemm(w)),
+    ...wasmWindowKernels(w, { unfold: ref("unfold"), fold: ref("fold") }),
   };
   const set = <P extends Prim>(prim: P, kernel: Kernel<P>) => {
     (k as Record<P, Kernel<P>>)[prim] = kernel;
