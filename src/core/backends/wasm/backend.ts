@@ -99,6 +99,58 @@ export function view2d(out: Shape, shapes: readonly Shape[]): View2d | null {
   return null;
 }
 
+/** A batch of 2-D views: input k's view for batch b starts `bs[k] * b` elements in (0: the same view for every batch). */
+export interface View3d extends View2d {
+  readonly batches: number;
+  readonly bs: readonly number[];
+}
+
+/** Whether axes [from, to) of `shape` (left-padded with ones to `out`'s rank) equal `out`'s, or are all 1. */
+function axesAre(out: Shape, shape: Shape, from: number, to: number, full: boolean): boolean {
+  const pad = out.length - shape.length;
+  for (let i = from; i < to; i++) {
+    const d = i < pad ? 1 : shape[i - pad];
+    if (full ? d !== out[i] : d !== 1) return false;
+  }
+  return true;
+}
+
+/**
+ * A 2-D view where there is one (batches = 1), else the output's axes split into batch, row and column
+ * groups so that every input is, in each group, either the output's size or all ones: the bias of a
+ * convolution (N, C, H*W) + (C, 1), or pooling windows (N*C, 4, L) against their maximum (N*C, 1, L).
+ * Of several splits, the one with the longest rows. Allocates nothing but its answer, as view2d.
+ */
+export function view3d(out: Shape, shapes: readonly Shape[]): View3d | null {
+  const flat = view2d(out, shapes);
+  if (flat) return { ...flat, batches: 1, bs: shapes.map(() => 0) };
+  const nd = out.length;
+  let best: View3d | null = null;
+  for (let s1 = 1; s1 < nd; s1++)
+    for (let s2 = s1 + 1; s2 < nd; s2++) {
+      const batches = sizeOf(out.slice(0, s1)),
+        rows = sizeOf(out.slice(s1, s2)),
+        cols = sizeOf(out.slice(s2));
+      if (best && cols <= best.cols) continue;
+      const rs: number[] = [],
+        vec: number[] = [],
+        bs: number[] = [];
+      for (const shape of shapes) {
+        const colsFull = axesAre(out, shape, s2, nd, true);
+        const rowsFull = axesAre(out, shape, s1, s2, true);
+        const batchFull = axesAre(out, shape, 0, s1, true);
+        if ((!colsFull && !axesAre(out, shape, s2, nd, false)) || (!rowsFull && !axesAre(out, shape, s1, s2, false))) break;
+        if (!batchFull && !axesAre(out, shape, 0, s1, false)) break;
+        const along = colsFull ? cols : 1;
+        vec.push(colsFull ? 1 : 0);
+        rs.push(rowsFull ? along : 0);
+        bs.push(batchFull ? (rowsFull ? rows : 1) * along : 0);
+      }
+      if (rs.length === shapes.length) best = { batches, rows, cols, rs, vec, bs };
+    }
+  return best;
+}
+
 export function allFloat32(ins: readonly Buf[]): boolean {
   for (const b of ins) if (!(b.data instanceof Float32Array)) return false;
   return true;
