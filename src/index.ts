@@ -103,3 +103,14 @@ export {
   type KeyAnswer,
 } from "./explain/teaching/exercises/types.js";
 export type { WindowParams } from "./core/prim.js";
+export { Conv2d, MaxPool2d, AvgPool2d, AdaptiveAvgPool2d, Flatten, type ConvInit, type Conv2dLayerOptions } from "./nn/conv-layers.js";
+export {
+  convForward,
+  convBackward,
+  maxPoolForward,
+  maxPoolBackward,
+  type ConvParam,
+  type ConvCache,
+  type PoolParam,
+  type PoolCache,
+} from "./nn/explicit-conv.js";

@@ -22,3 +22,4 @@ export * from "./ops/structure.js";
 export * from "./ops/linalg.js";
 export * from "./ops/activations.js";
 export * from "./ops/conv.js";
+export * from "./ops/pool.js";
