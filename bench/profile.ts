@@ -1,5 +1,5 @@
 /**
- * Where the time of one MLP training step goes: each backend kernel call (by primitive and input
+ * Where the time of one MLP or CNN (bench/cnn.ts) training step goes: each backend kernel call (by primitive and input
  * shapes) and each optimizer update, timed around the call, and what is left (tracing the graph,
  * the backward interpreter, dispatch, allocation, garbage collection). Where python3 has
  * PyTorch, its profiler's breakdown of the same step follows, so the two can be compared op by op.
@@ -7,8 +7,8 @@
  *   npm run bench:profile [-- [backend] [steps] [mlp|cnn]]   (backend: native where built, else wasm; model: mlp)
  *
  * The timers add about a microsecond per kernel call, and a garbage collection that starts inside a
- * call is charged to it (a few calls show a median of 2 us and a mean of 30). Run on demand, like
- * the rest of bench/.
+ * call is charged to it (a few calls show a median of 2 us and a mean of 30): each row also gives
+ * the median call times the calls a step. Run on demand, like the rest of bench/.
  */
 import { spawnSync } from "node:child_process";
 import { dirname, join } from "node:path";
@@ -33,14 +33,15 @@ if (!bp.listBackends().includes(backendName)) usage(`backend "${backendName}" is
 if (!Number.isInteger(steps) || steps < 1) usage(`steps must be a positive integer, got "${stepsArg}"`);
 if (model !== "mlp" && model !== "cnn") usage(`model must be mlp or cnn, got "${model}"`);
 
-const spent = new Map<string, { us: number; calls: number; kind: "matmul" | "kernel" | "update" }>();
+const spent = new Map<string, { us: number; calls: number; kind: "matmul" | "kernel" | "update"; each: number[] }>();
 function charge(key: string, kind: "matmul" | "kernel" | "update", t0: number): void {
   const us = (performance.now() - t0) * 1000;
   const e = spent.get(key);
   if (e) {
     e.us += us;
     e.calls++;
-  } else spent.set(key, { us, calls: 1, kind });
+    e.each.push(us);
+  } else spent.set(key, { us, calls: 1, kind, each: [us] });
 }
 
 /** The backend, with every kernel (its own, or the reference one it leaves to the table) and update timed. */
@@ -95,7 +96,11 @@ const what = model === "cnn" ? "CNN conv16-pool-conv32-pool-linear batch 64" : "
 console.log(
   `backprop (${backendName} backend), ${what}, SGD: ${stepUs.toFixed(0)} us a step (${(1e6 / stepUs).toFixed(0)} steps/s) over ${steps} steps`,
 );
-for (const [key, e] of rows) console.log(`  ${key.padEnd(40)} ${fmt(per(e.us))}  ${(e.calls / steps).toFixed(1)} calls`);
+// The median call times the calls a step: what a step spends there without the collections and
+// preemptions that land inside a call (on a shared machine the means swing with them).
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+for (const [key, e] of rows)
+  console.log(`  ${key.padEnd(40)} ${fmt(per(e.us))}  ${(e.calls / steps).toFixed(1)} calls  (median ${((median(e.each) * e.calls) / steps).toFixed(1)} us)`);
 const kernelsUs = total("matmul") + total("kernel") + total("update");
 console.log(`  ${"products (matmul)".padEnd(40)} ${fmt(total("matmul"))}`);
 console.log(`  ${"other kernels".padEnd(40)} ${fmt(total("kernel"))}`);

@@ -1,5 +1,5 @@
 // The N-API binding of the native kernels: argument checks (a bad call throws a TypeError, never
-// reads out of bounds) and the calls into gemm.cc, elementwise.cc and conv.cc.
+// reads out of bounds) and the calls into gemm.cc, elementwise.cc, conv.cc and indexing.cc.
 #include <node_api.h>
 
 #include <algorithm>
@@ -363,6 +363,67 @@ napi_value ReduceAxes(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// Three non-negative sizes (outer, n, inner) at argv[from..], or false.
+template <size_t N>
+bool blockArgs(napi_env env, napi_value (&argv)[N], size_t from, size_t* outer, size_t* n, size_t* inner) {
+  const int32_t a = int32Arg(env, argv[from]), b = int32Arg(env, argv[from + 1]), c = int32Arg(env, argv[from + 2]);
+  if (a < 0 || b < 0 || c < 0) return false;
+  *outer = (size_t)a, *n = (size_t)b, *inner = (size_t)c;
+  return true;
+}
+
+// argmax(x, out, outer, n, inner): out[a, k] = first index of the maximum of x[a, :, k] (Float32Arrays
+// or Float64Arrays, both of one type).
+napi_value Argmax(napi_env env, napi_callback_info info) {
+  napi_value argv[5];
+  if (!readArgs(env, info, argv, 5, "argmax(x, out, outer, n, inner)")) return nullptr;
+  void *x, *o;
+  size_t lx, lo, outer, n, inner;
+  bool dx, dout;
+  if (!realArray(env, argv[0], &x, &lx, &dx) || !realArray(env, argv[1], &o, &lo, &dout) || dx != dout)
+    return throwError(env, "argmax: x and out must be Float32Arrays or Float64Arrays of one type");
+  if (!blockArgs(env, argv, 2, &outer, &n, &inner) || n == 0) return throwError(env, "argmax: bad sizes");
+  if ((double)lx < (double)outer * n * inner || (double)lo < (double)outer * inner) return throwError(env, "argmax: array too small for the given sizes");
+  if (dx) argmax(static_cast<const double*>(x), static_cast<double*>(o), outer, n, inner);
+  else argmax(static_cast<const float*>(x), static_cast<float*>(o), outer, n, inner);
+  return nullptr;
+}
+
+// gather(x, out, indices, outer, n, inner) and scatterAdd(x, out, indices, outer, n, inner): along the
+// middle axis (length n) of (outer, n, inner); x and out of one type; every index in [0, n).
+napi_value indexCall(napi_env env, napi_callback_info info, bool isGather) {
+  const char* usage = isGather ? "gather(x, out, indices, outer, n, inner)" : "scatterAdd(x, out, indices, outer, n, inner)";
+  napi_value argv[6];
+  if (!readArgs(env, info, argv, 6, usage)) return nullptr;
+  void *x, *o, *ip;
+  size_t lx, lo, m, outer, n, inner;
+  bool dx, dout;
+  napi_typedarray_type type;
+  napi_value buf;
+  size_t offset;
+  if (!realArray(env, argv[0], &x, &lx, &dx) || !realArray(env, argv[1], &o, &lo, &dout) || dx != dout ||
+      napi_get_typedarray_info(env, argv[2], &type, &m, &ip, &buf, &offset) != napi_ok || type != napi_int32_array) {
+    return throwError(env, isGather ? "gather: x and out must be Float32Arrays or Float64Arrays of one type, indices an Int32Array" : "scatterAdd: x and out must be Float32Arrays or Float64Arrays of one type, indices an Int32Array");
+  }
+  if (!blockArgs(env, argv, 3, &outer, &n, &inner)) return throwError(env, isGather ? "gather: bad sizes" : "scatterAdd: bad sizes");
+  const int32_t* idx = static_cast<const int32_t*>(ip);
+  for (size_t j = 0; j < m; j++)
+    if (idx[j] < 0 || (size_t)idx[j] >= n) return throwError(env, isGather ? "gather: index out of range" : "scatterAdd: index out of range");
+  const double full = (double)outer * n * inner, picked = (double)outer * m * inner;
+  if ((double)lx < (isGather ? full : picked) || (double)lo < (isGather ? picked : full)) return throwError(env, isGather ? "gather: array too small for the given sizes" : "scatterAdd: array too small for the given sizes");
+  if (isGather) {
+    if (dx) gather(static_cast<const double*>(x), static_cast<double*>(o), idx, m, outer, n, inner);
+    else gather(static_cast<const float*>(x), static_cast<float*>(o), idx, m, outer, n, inner);
+  } else {
+    if (dx) scatterAdd(static_cast<const double*>(x), static_cast<double*>(o), idx, m, outer, n, inner);
+    else scatterAdd(static_cast<const float*>(x), static_cast<float*>(o), idx, m, outer, n, inner);
+  }
+  return nullptr;
+}
+
+napi_value Gather(napi_env env, napi_callback_info info) { return indexCall(env, info, true); }
+napi_value ScatterAdd(napi_env env, napi_callback_info info) { return indexCall(env, info, false); }
+
 // adviseHuge(x): asks for transparent huge pages under a large array not yet written (where the system
 // offers them on request). A fresh 40 MB output otherwise takes ten thousand page faults as it is
 // first written, which halved the speed of an add of ten million elements.
@@ -463,6 +524,9 @@ napi_value Init(napi_env env, napi_value exports) {
       {"opNames", nullptr, OpNames, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"unfold", nullptr, Unfold, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"fold", nullptr, Fold, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"argmax", nullptr, Argmax, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"gather", nullptr, Gather, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"scatterAdd", nullptr, ScatterAdd, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
   return exports;

@@ -36,6 +36,15 @@ void unfold(const Window& g, const T* x, T* cols);
 template <typename T>
 void fold(const Window& g, const T* cols, T* x);
 
+// Along the middle axis of (outer, n, inner) arrays (indexing.cc), in the reference kernels' order:
+// the first index of the maximum (of the first NaN), a gather of m indices, and its adjoint.
+template <typename T>
+void argmax(const T* x, T* o, size_t outer, size_t n, size_t inner);
+template <typename T>
+void gather(const T* x, T* o, const int32_t* idx, size_t m, size_t outer, size_t n, size_t inner);
+template <typename T>
+void scatterAdd(const T* x, T* o, const int32_t* idx, size_t m, size_t outer, size_t n, size_t inner);
+
 // Optimizer updates in place, bit-identical to the JS loops in optim/optimizer.ts.
 void sgd(float* w, const float* g, float* v, size_t n, double lr, double mu, double wd, bool nesterov, bool first);
 void adam(float* w, const float* g, float* m, float* v, size_t n, double lr, double b1, double b2, double eps, double wd, bool decoupled, double c1, double c2);

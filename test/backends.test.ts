@@ -509,6 +509,70 @@ describeIf("native backend", native ? false : "the native addon was not built (n
     bp.setBackend("js");
   });
 
+  it("argmax, gather and scatterAdd (max pooling's kernels) equal the reference exactly: ties, NaN, repeated indices, float32 and float64, threads", () => {
+    useNativeBackend();
+    const rng = new bp.Rng(27);
+    for (const dtype of ["float32", "float64"] as const) {
+      for (const shape of [
+        [5, 7, 3],
+        [64, 16, 4, 196],
+        [1, 300001],
+        [9, 1],
+      ]) {
+        // Small integers meet ties; a NaN in some of the windows.
+        const values = Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => rng.int(4));
+        values[3] = NaN;
+        values[values.length - 2] = NaN;
+        const x = bp.tensor(values, { shape, dtype });
+        for (let axis = 0; axis < shape.length; axis++) {
+          const got = withBackend("native", () => bp.argmax(x, axis));
+          assert.deepEqual(got.data, withBackend("js", () => bp.argmax(x, axis)).data, `argmax ${shape} axis ${axis} ${dtype}`);
+          const n = shape[axis];
+          // Repeated indices, in no order: scatterAdd must add them in the reference's order.
+          const indices = Int32Array.from({ length: 2 * n + 3 }, () => rng.int(n));
+          const params = { indices, indexShape: [indices.length], axis };
+          const g = withBackend("native", () => bp.bind("gather", [x], params));
+          assert.deepEqual(g.data, withBackend("js", () => bp.bind("gather", [x], params)).data, `gather ${shape} axis ${axis} ${dtype}`);
+          const ct = bp.randn(g.shape, { rng, dtype });
+          const sp = { ...params, size: n };
+          const s = withBackend("native", () => bp.bind("scatterAdd", [ct], sp));
+          assert.deepEqual(s.data, withBackend("js", () => bp.bind("scatterAdd", [ct], sp)).data, `scatterAdd ${shape} axis ${axis} ${dtype}`);
+        }
+      }
+    }
+    const x = new Float32Array(8);
+    assert.throws(() => native!.gather(x, new Float32Array(2), Int32Array.of(0, 8), 1, 8, 1), /index out of range/);
+    assert.throws(() => native!.scatterAdd(new Float32Array(2), x, Int32Array.of(-1, 0), 1, 8, 1), /index out of range/);
+    assert.throws(() => native!.gather(x, new Float32Array(2), Int32Array.of(0, 1), 1, 9, 1), /too small/);
+    assert.throws(() => native!.argmax(x, new Float64Array(1), 1, 8, 1), /one type/);
+    bp.setBackend("js");
+  });
+
+  it("a CNN's gradients (conv2d, max pooling, bias) equal the reference backend's to float32 rounding", () => {
+    const run = (backend: string) =>
+      withBackend(backend, () => {
+        const rng = new bp.Rng(8);
+        const model = new bp.Sequential(
+          new bp.Conv2d(2, 6, 3, { padding: 1, rng }),
+          new bp.ReLU(),
+          new bp.MaxPool2d(2),
+          new bp.Conv2d(6, 8, 3, { padding: 1, rng }),
+          new bp.ReLU(),
+          new bp.MaxPool2d(2),
+          new bp.Flatten(),
+          new bp.Linear(8 * 4 * 4, 5, { rng }),
+        );
+        const x = bp.randn([12, 2, 16, 16], { rng });
+        bp.crossEntropy(model.forward(x), Int32Array.from({ length: 12 }, (_, i) => i % 5)).backward();
+        return model.parameters().map((p) => p.grad!);
+      });
+    useNativeBackend();
+    const [want, got] = [run("js"), run("native")];
+    // Products sum in another order than the reference's float64 rows: float32 rounding, grown by depth.
+    want.forEach((w, i) => assertClose(got[i], w, 1e-4, `parameter ${i}`));
+    bp.setBackend("js");
+  });
+
   it("float64 products keep the reference path (exact)", () => {
     const a = bp.randn([5, 7], { dtype: "float64" });
     const b = bp.randn([7, 3], { dtype: "float64" });

@@ -91,6 +91,12 @@ export interface Addon {
    * Float32Arrays or both Float64Arrays.
    */
   unfold(x: TypedArray, cols: TypedArray, geometry: Int32Array): void;
+  /** Along the middle axis of (outer, n, inner), x and out of one float type (native/indexing.cc): the first index of the maximum. */
+  argmax(x: TypedArray, out: TypedArray, outer: number, n: number, inner: number): void;
+  /** out[a, j, :] = x[a, indices[j], :], every index in [0, n). */
+  gather(x: TypedArray, out: TypedArray, indices: Int32Array, outer: number, n: number, inner: number): void;
+  /** out (outer, n, inner) = zeros, then out[a, indices[j], :] += x[a, j, :] in order. */
+  scatterAdd(x: TypedArray, out: TypedArray, indices: Int32Array, outer: number, n: number, inner: number): void;
   fold(cols: TypedArray, x: TypedArray, geometry: Int32Array): void;
 }
 
@@ -121,6 +127,46 @@ function nativeGemm(a: Addon): Gemm {
     if (A instanceof Float32Array && B instanceof Float32Array && C instanceof Float32Array) a.sgemm(A, B, C, m, n, k, undefined, ta, tb);
     else referenceGemm(A, B, C, m, n, k, ta, tb);
   };
+}
+
+/** An output of `n` elements of the input's float type: uninitialized float32, else zeroed float64. */
+function like(x: TypedArray, n: number, uninitialized: Uninitialized): TypedArray {
+  return x instanceof Float32Array ? uninitialized(n) : allocate("float64", n);
+}
+
+/**
+ * argmax, gather and scatterAdd along one axis in C++ (max pooling's forward and backward), in the
+ * reference kernels' order; empty work and an output dtype other than the input's go to `fallback`.
+ */
+function indexingKernels(a: Addon, uninitialized: Uninitialized, fallback: <P extends Prim>(prim: P) => Kernel<P>) {
+  const blocks = (shape: Shape, axis: number) => [sizeOf(shape.slice(0, axis)), shape[axis], sizeOf(shape.slice(axis + 1))] as const;
+  const argmax: Kernel<"argmax"> = (ins, p, out) => {
+    const x = ins[0].data;
+    const [outer, n, inner] = blocks(ins[0].shape, p.axis);
+    if (n === 0 || x.length === 0 || (out.dtype === "float32") !== x instanceof Float32Array) return fallback("argmax")(ins, p, out);
+    const o = like(x, outer * inner, uninitialized);
+    a.argmax(x, o, outer, n, inner);
+    return o;
+  };
+  const gather: Kernel<"gather"> = (ins, p, out) => {
+    const x = ins[0].data;
+    const [outer, n, inner] = blocks(ins[0].shape, p.axis);
+    const size = outer * p.indices.length * inner;
+    if (size === 0 || (out.dtype === "float32") !== x instanceof Float32Array) return fallback("gather")(ins, p, out);
+    const o = like(x, size, uninitialized);
+    a.gather(x, o, p.indices, outer, n, inner);
+    return o;
+  };
+  const scatterAdd: Kernel<"scatterAdd"> = (ins, p, out) => {
+    const x = ins[0].data;
+    const [outer, n, inner] = blocks(out.shape, p.axis);
+    const size = outer * n * inner;
+    if (size === 0 || (out.dtype === "float32") !== x instanceof Float32Array) return fallback("scatterAdd")(ins, p, out);
+    const o = like(x, size, uninitialized);
+    a.scatterAdd(x, o, p.indices, outer, n, inner);
+    return o;
+  };
+  return { argmax, gather, scatterAdd };
 }
 
 /**
@@ -317,6 +363,7 @@ export function createNativeBackend(a: Addon, wasm: KernelOverrides, fresh: (byt
       matmul: nativeMatmul(a, uninitialized),
       transpose: nativeTranspose(a, uninitialized),
       ...windowKernels(a, uninitialized, { unfold: fallback("unfold"), fold: fallback("fold") }),
+      ...indexingKernels(a, uninitialized, fallback),
     },
     // Optimizer steps in C++ too (bit-identical to the JS loops).
     updates: { sgd: a.sgd, adam: a.adam },
