@@ -30,7 +30,7 @@ def run(case):
             ins["x"], a["kernelSize"], stride=a["stride"], padding=a["padding"], dilation=a["dilation"], ceil_mode=a["ceilMode"], return_indices=True
         )
     elif op == "avgPool2d":
-        out = F.avg_pool2d(ins["x"], a["kernelSize"], stride=a["stride"], padding=a["padding"], ceil_mode=a["ceilMode"], count_include_pad=a["countIncludePad"])
+        out = F.avg_pool2d(ins["x"], a["kernelSize"], stride=a["stride"], padding=a["padding"], ceil_mode=a["ceilMode"], count_include_pad=a["countIncludePad"], divisor_override=a.get("divisorOverride"))
     elif op == "adaptiveAvgPool2d":
         out = F.adaptive_avg_pool2d(ins["x"], a["size"])
     elif op == "unfold":

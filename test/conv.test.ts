@@ -137,6 +137,13 @@ const PARITY: ParityCase[] = [
     countIncludePad: false,
   }),
   avgCase("2x2 stride 2 ceilMode, odd size", "float64", [1, 1, 5, 7], { kernelSize: 2, stride: 2, ceilMode: true }),
+  avgCase("3x3 stride 2 padding 1 ceilMode divisorOverride 5", "float64", [1, 2, 8, 8], {
+    kernelSize: 3,
+    stride: 2,
+    padding: 1,
+    ceilMode: true,
+    divisorOverride: 5,
+  }),
   avgCase("3x3 stride 2 padding 1", "float32", [2, 3, 7, 7], { kernelSize: 3, stride: 2, padding: 1 }),
   adaptiveCase("float64", [1, 2, 7, 7], [3, 3]),
   adaptiveCase("float64", [2, 3, 5, 5], [2, 2]),
@@ -271,6 +278,10 @@ describe("hand-computed cases (no PyTorch needed)", () => {
     // Padding is -infinity, never the max, even over negative inputs.
     const neg = bp.maxPool2d(bp.neg(IMAGE()), { kernelSize: 3, stride: 2, padding: 1 });
     assert.deepEqual(Array.from(neg.data), [-1, -2, -4, -5]);
+    // NaN wins its window (as in PyTorch); a window of -infinity gives -infinity, not a padding position.
+    assert.deepEqual(Array.from(bp.maxPool2d(f64([1, NaN, 3, 4], [1, 1, 2, 2]), { kernelSize: 2 }).data), [NaN]);
+    const inf = bp.full([1, 1, 3, 3], -Infinity, { dtype: "float64" });
+    assert.deepEqual(Array.from(bp.maxPool2d(inf, { kernelSize: 2, padding: 1, returnIndices: true })[1].data), [0, 1, 3, 4], "first entry in the image");
   });
 
   it("maxPool2d and avgPool2d output sizes follow ceil_mode's rule", () => {
@@ -304,8 +315,9 @@ describe("hand-computed cases (no PyTorch needed)", () => {
 
   it("flatten merges axes startDim..endDim", () => {
     const x = bp.zeros([2, 3, 4, 5]);
-    assert.deepEqual(bp.flatten(x).shape, [2, 60]);
-    assert.deepEqual(bp.flatten(x, 0).shape, [120]);
+    assert.deepEqual(bp.flatten(x).shape, [120], "torch.flatten's default: everything");
+    assert.deepEqual(bp.flatten(x, 1).shape, [2, 60]);
+    assert.deepEqual(new bp.Flatten().forward(x).shape, [2, 60], "nn.Flatten's default keeps the batch axis");
     assert.deepEqual(bp.flatten(x, 1, 2).shape, [2, 12, 5]);
     assert.deepEqual(bp.flatten(x, -2).shape, [2, 3, 20]);
     assert.throws(() => bp.flatten(x, 2, 1), /flatten: startDim 2 comes after endDim 1/);
@@ -403,5 +415,23 @@ describe("bad input gives an error naming the op and what is wrong", () => {
     );
     assert.throws(() => bp.fold(bp.zeros([1, 10, 6]), [3, 4], 2), /fold: expected an input of shape \(N, C\*2\*2, L\), got \(1,10,6\)/);
     assert.throws(() => bp.bind("unfold", [x], { kernel: [2, 2], stride: [0, 1], padding: [0, 0, 0, 0], dilation: [1, 1] }), /unfold: bad window/);
+  });
+});
+
+describe("unfold and fold printers", () => {
+  it("print calls of the public ops with every window parameter", () => {
+    const p: bp.WindowParams = { kernel: [3, 2], stride: [2, 1], padding: [1, 0, 2, 0], dilation: [1, 2] };
+    assert.equal(bp.PRIMS.unfold.print.ts(["x"], p), "bp.unfold(x, [3, 2], { stride: [2, 1], padding: [1, 0, 2, 0], dilation: [1, 2] })");
+    assert.equal(
+      bp.PRIMS.fold.print.text(["c"], { ...p, size: [5, 4] }),
+      "fold(c, size=(5, 4), kernel=(3, 2), stride=(2, 1), padding=(1, 0, 2, 0), dilation=(1, 2))",
+    );
+    assert.equal(
+      bp.PRIMS.fold.print.ts(["c"], { ...p, size: [5, 4] }),
+      "bp.fold(c, [5, 4], [3, 2], { stride: [2, 1], padding: [1, 0, 2, 0], dilation: [1, 2] })",
+    );
+    // What the TypeScript printer writes is what the primitive computed.
+    const x = randTensor([1, 2, 5, 4], new bp.Rng(8));
+    assert.deepEqual(bp.unfold(x, [3, 2], { stride: [2, 1], padding: [1, 0, 2, 0], dilation: [1, 2] }).data, bp.bind("unfold", [x], p).data);
   });
 });

@@ -235,8 +235,11 @@ export function adaptiveAvgPool2d(x: Tensor, outputSize: number | readonly [numb
   return unbatched(x, y);
 }
 
-/** Merges axes startDim..endDim into one (PyTorch's flatten; the defaults keep the batch axis, as nn.Flatten). */
-export function flatten(x: Tensor, startDim = 1, endDim = -1): Tensor {
+/**
+ * Merges axes startDim..endDim into one: torch.flatten, whose defaults flatten everything (as the method
+ * `t.flatten()`); the Flatten module starts at 1 to keep the batch axis, as nn.Flatten does.
+ */
+export function flatten(x: Tensor, startDim = 0, endDim = -1): Tensor {
   expectTensor("flatten", x);
   if (x.ndim === 0) return reshape(x, [1]);
   const s = normalizeAxis(startDim, x.ndim, "flatten");
