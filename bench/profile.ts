@@ -93,9 +93,7 @@ const per = (us: number) => us / steps;
 const total = (kind: string) => per(rows.filter(([, e]) => e.kind === kind).reduce((s, [, e]) => s + e.us, 0));
 const fmt = (us: number) => `${us.toFixed(1).padStart(8)} us ${((100 * us) / stepUs).toFixed(1).padStart(5)}%`;
 const what = model === "cnn" ? "CNN conv16-pool-conv32-pool-linear batch 64" : "MLP 784-256-10 batch 128";
-console.log(
-  `backprop (${backendName} backend), ${what}, SGD: ${stepUs.toFixed(0)} us a step (${(1e6 / stepUs).toFixed(0)} steps/s) over ${steps} steps`,
-);
+console.log(`backprop (${backendName} backend), ${what}, SGD: ${stepUs.toFixed(0)} us a step (${(1e6 / stepUs).toFixed(0)} steps/s) over ${steps} steps`);
 // The median call times the calls a step: what a step spends there without the collections and
 // preemptions that land inside a call (on a shared machine the means swing with them).
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];

@@ -205,8 +205,14 @@ describeIf("native backend", native ? false : "the native addon was not built (n
       }
       for (let i = 0; i < want.size; i++) assert.ok(Math.abs(got.data[i] - want.data[i]) <= 1e-4 * (1 + Math.abs(want.data[i])) * Math.sqrt(k), `at ${i}`);
     }
-    assert.throws(() => native!.sgemmBatched(w.data as Float32Array, cols.data as Float32Array, new Float32Array(10), 64, 0, 144 * 196, 32, 196, 144), /too small/);
-    assert.throws(() => native!.sgemmBatched(w.data as Float32Array, cols.data as Float32Array, new Float32Array(64 * 32 * 196), 64, 0, 144 * 197, 32, 196, 144), /too small/);
+    assert.throws(
+      () => native!.sgemmBatched(w.data as Float32Array, cols.data as Float32Array, new Float32Array(10), 64, 0, 144 * 196, 32, 196, 144),
+      /too small/,
+    );
+    assert.throws(
+      () => native!.sgemmBatched(w.data as Float32Array, cols.data as Float32Array, new Float32Array(64 * 32 * 196), 64, 0, 144 * 197, 32, 196, 144),
+      /too small/,
+    );
     bp.setBackend("js");
   });
 
@@ -350,7 +356,10 @@ describeIf("native backend", native ? false : "the native addon was not built (n
     const c3 = bp.gt(bp.randn([300, 1, 900], { rng }), 0);
     for (const [sx, sy] of [
       [[300, 4, 900], []],
-      [[4, 1], [300, 4, 900]],
+      [
+        [4, 1],
+        [300, 4, 900],
+      ],
     ]) {
       const x = bp.randn(sx, { rng }),
         y = bp.randn(sy, { rng });
@@ -369,7 +378,13 @@ describeIf("native backend", native ? false : "the native addon was not built (n
       ],
       [
         [3, 4, 5, 6],
-        [[0, 2], [1, 3], [0, 1, 3], [0, 3], [0, 2, 3]],
+        [
+          [0, 2],
+          [1, 3],
+          [0, 1, 3],
+          [0, 3],
+          [0, 2, 3],
+        ],
       ],
       [
         [1024, 4, 196],
@@ -381,7 +396,11 @@ describeIf("native backend", native ? false : "the native addon was not built (n
       ],
       [
         [2, 1, 3, 1, 4],
-        [[0, 4], [1, 3], [0, 2, 4]],
+        [
+          [0, 4],
+          [1, 3],
+          [0, 2, 4],
+        ],
       ],
     ];
     for (const [shape, axesList] of cases) {
@@ -563,7 +582,10 @@ describeIf("native backend", native ? false : "the native addon was not built (n
           new bp.Linear(8 * 4 * 4, 5, { rng }),
         );
         const x = bp.randn([12, 2, 16, 16], { rng });
-        bp.crossEntropy(model.forward(x), Int32Array.from({ length: 12 }, (_, i) => i % 5)).backward();
+        bp.crossEntropy(
+          model.forward(x),
+          Int32Array.from({ length: 12 }, (_, i) => i % 5),
+        ).backward();
         return model.parameters().map((p) => p.grad!);
       });
     useNativeBackend();

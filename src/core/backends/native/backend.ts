@@ -181,7 +181,13 @@ function nativeMatmul(a: Addon, uninitialized: Uninitialized): Kernel<"matmul"> 
     const batches = sizeOf(out.shape) === 0 ? 0 : sizeOf(out.shape.slice(0, -2));
     const bx = sizeOf(x.shape.slice(0, -2)),
       by = sizeOf(y.shape.slice(0, -2));
-    if (batches < 2 || !(x.data instanceof Float32Array && y.data instanceof Float32Array) || out.dtype !== "float32" || (bx !== 1 && bx !== batches) || (by !== 1 && by !== batches))
+    if (
+      batches < 2 ||
+      !(x.data instanceof Float32Array && y.data instanceof Float32Array) ||
+      out.dtype !== "float32" ||
+      (bx !== 1 && bx !== batches) ||
+      (by !== 1 && by !== batches)
+    )
       return perProduct(ins, p, out);
     const ta = p.transposeX === true,
       tb = p.transposeY === true;
@@ -258,7 +264,13 @@ function nativeReduce<P extends "sum" | "max">(a: Addon, uninitialized: Uninitia
     }
     const shape = ins[0].shape;
     const o = uninitialized(sizeOf(out.shape));
-    a.reduceAxes(prim === "max", x, o, Int32Array.from(shape), Int32Array.from(shape, (_, i) => (p.axes.includes(i) ? 1 : 0)));
+    a.reduceAxes(
+      prim === "max",
+      x,
+      o,
+      Int32Array.from(shape),
+      Int32Array.from(shape, (_, i) => (p.axes.includes(i) ? 1 : 0)),
+    );
     return o;
   };
 }
