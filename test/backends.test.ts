@@ -738,6 +738,19 @@ describeIf("wasm kernels against the reference, primitive by primitive", wasm ? 
       [4, 1, 31],
     ],
     [[1, 1031], [1031]],
+    // batches of 2-D views (view3d): a bias over channels, windows against their maximum, split over threads
+    [
+      [6, 5, 40],
+      [5, 1],
+    ],
+    [
+      [64, 16, 300],
+      [16, 1],
+    ],
+    [
+      [1024, 4, 196],
+      [1024, 1, 196],
+    ],
   ];
 
   for (const op of BINARY) {

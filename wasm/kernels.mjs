@@ -240,13 +240,14 @@ const BINARY = [
 ];
 
 /**
- * One exported function `${name}_2d(in0, rs0, vec0, ..., out, rows, cols)` with a loop for each
- * combination of loaded and splatted inputs (2^k loops), vector body plus scalar tail.
+ * One exported function `${name}_2d(in0, rs0, vec0, bs0, ..., out, rows, cols, batches)` with a loop for
+ * each combination of loaded and splatted inputs (2^k loops), vector body plus scalar tail, over a
+ * batch of such 2-D views.
  */
 function kernel2d(name, k, vecOp, scalarOp) {
   const ins = Array.from({ length: k }, (_, i) => i);
-  const params = ins.map((i) => `(param $p${i} i32) (param $rs${i} i32) (param $v${i} i32)`).join(" ");
-  const locals = ins.map((i) => `(local $q${i} i32) (local $s${i} v128) (local $t${i} f32)`).join(" ");
+  const params = ins.map((i) => `(param $p${i} i32) (param $rs${i} i32) (param $v${i} i32) (param $bs${i} i32)`).join(" ");
+  const locals = ins.map((i) => `(local $q${i} i32) (local $s${i} v128) (local $t${i} f32) (local $b${i} i32)`).join(" ");
   const combos = [];
   for (let mask = 0; mask < 1 << k; mask++) {
     const vec = ins.map((i) => (mask >> i) & 1); // 1: loaded along the row
@@ -266,24 +267,33 @@ function kernel2d(name, k, vecOp, scalarOp) {
             (local.set $j (i32.add (local.get $j) (i32.const 4)))
             (br $sl)))))`);
   }
+  // Batches of the 2-D view: batch $bt's input k starts bs_k elements after batch $bt-1's (0: the same
+  // view for every batch), its output rows x cols after.
   return `
-  (func (export "${name}_2d") ${params} (param $o i32) (param $rows i32) (param $cols i32)
-    (local $r i32) (local $j i32) (local $n4 i32) (local $nb i32) (local $qo i32) ${locals}
+  (func (export "${name}_2d") ${params} (param $o i32) (param $rows i32) (param $cols i32) (param $batches i32)
+    (local $r i32) (local $j i32) (local $n4 i32) (local $nb i32) (local $qo i32) (local $bt i32) (local $ob i32) ${locals}
     (local.set $nb (i32.shl (local.get $cols) (i32.const 2)))
     (local.set $n4 (i32.and (local.get $nb) (i32.const -16)))
-    (block $re (loop $rl
-      (br_if $re (i32.ge_u (local.get $r) (local.get $rows)))
-      ${ins
-        .map(
-          (i) => `(local.set $q${i} (i32.add (local.get $p${i}) (i32.shl (i32.mul (local.get $r) (local.get $rs${i})) (i32.const 2))))
-      (local.set $t${i} (f32.load (local.get $q${i})))
-      (local.set $s${i} (f32x4.splat (local.get $t${i})))`,
-        )
-        .join("\n      ")}
-      (local.set $qo (i32.add (local.get $o) (i32.shl (i32.mul (local.get $r) (local.get $cols)) (i32.const 2))))
-      ${combos.join("\n      ")}
-      (local.set $r (i32.add (local.get $r) (i32.const 1)))
-      (br $rl)))
+    (block $be (loop $bl
+      (br_if $be (i32.ge_u (local.get $bt) (local.get $batches)))
+      ${ins.map((i) => `(local.set $b${i} (i32.add (local.get $p${i}) (i32.shl (i32.mul (local.get $bt) (local.get $bs${i})) (i32.const 2))))`).join("\n      ")}
+      (local.set $ob (i32.add (local.get $o) (i32.mul (i32.mul (local.get $bt) (local.get $rows)) (local.get $nb))))
+      (local.set $r (i32.const 0))
+      (block $re (loop $rl
+        (br_if $re (i32.ge_u (local.get $r) (local.get $rows)))
+        ${ins
+          .map(
+            (i) => `(local.set $q${i} (i32.add (local.get $b${i}) (i32.shl (i32.mul (local.get $r) (local.get $rs${i})) (i32.const 2))))
+        (local.set $t${i} (f32.load (local.get $q${i})))
+        (local.set $s${i} (f32x4.splat (local.get $t${i})))`,
+          )
+          .join("\n        ")}
+        (local.set $qo (i32.add (local.get $ob) (i32.mul (local.get $r) (local.get $nb))))
+        ${combos.join("\n        ")}
+        (local.set $r (i32.add (local.get $r) (i32.const 1)))
+        (br $rl)))
+      (local.set $bt (i32.add (local.get $bt) (i32.const 1)))
+      (br $bl)))
   )`;
 }
 

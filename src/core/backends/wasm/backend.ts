@@ -278,13 +278,16 @@ export function createWasmKernels(): WasmKernels | null {
 
 const ref = <P extends Prim>(p: P): Kernel<P> => PRIMS[p].kernel as Kernel<P>;
 
-/** Binary ops and `where`: the 2-D broadcast view, split by rows (or by columns of a single row) over threads. */
+/**
+ * Binary ops and `where`: the 2-D broadcast view, or a batch of them (view3d: a bias over channels), split
+ * by batches, else by rows (or by columns of a single row), over threads.
+ */
 function broadcastKernel<P extends Prim>(w: WasmKernels, prim: P, fn: number): Kernel<P> {
   const fallback = ref(prim);
   return (ins, p, out) => {
     const n = sizeOf(out.shape);
     if (n < MIN_ELEMENTS || out.dtype !== "float32" || !allFloat32(ins)) return fallback(ins, p, out);
-    const v = view2d(
+    const v = view3d(
       out.shape,
       ins.map((b) => b.shape),
     );
@@ -294,18 +297,28 @@ function broadcastKernel<P extends Prim>(w: WasmKernels, prim: P, fn: number): K
     const o = w.alloc(n * 4);
     if (o < 0 || ptrs.includes(-1)) return fallback(ins, p, out);
     let t = n >= PAR_ELEMENTS ? w.threads() : 1;
-    if (v.rows < t && v.rows !== 1) t = 1; // a few long rows: not worth splitting each
-    const byRows = v.rows >= t;
-    const jobs = splitJobs(byRows ? v.rows : v.cols, t, byRows ? 1 : 4, (a, b) => {
-      const args: number[] = [];
-      for (let k = 0; k < ins.length; k++) {
-        const skip = byRows ? a * v.rs[k] : a * v.vec[k];
-        args.push(ptrs[k] + 4 * skip, v.rs[k], v.vec[k]);
-      }
-      if (byRows) args.push(o + 4 * a * v.cols, b - a, v.cols);
-      else args.push(o + 4 * a, 1, b - a); // one row split by columns: each piece a row of its own width
-      return { fn, args };
-    });
+    let jobs: Job[];
+    if (v.batches > 1) {
+      jobs = splitJobs(v.batches, Math.min(t, v.batches), 1, (a, b) => {
+        const args: number[] = [];
+        for (let k = 0; k < ins.length; k++) args.push(ptrs[k] + 4 * a * v.bs[k], v.rs[k], v.vec[k], v.bs[k]);
+        args.push(o + 4 * a * v.rows * v.cols, v.rows, v.cols, b - a);
+        return { fn, args };
+      });
+    } else {
+      if (v.rows < t && v.rows !== 1) t = 1; // a few long rows: not worth splitting each
+      const byRows = v.rows >= t;
+      jobs = splitJobs(byRows ? v.rows : v.cols, t, byRows ? 1 : 4, (a, b) => {
+        const args: number[] = [];
+        for (let k = 0; k < ins.length; k++) {
+          const skip = byRows ? a * v.rs[k] : a * v.vec[k];
+          args.push(ptrs[k] + 4 * skip, v.rs[k], v.vec[k], 0);
+        }
+        if (byRows) args.push(o + 4 * a * v.cols, b - a, v.cols, 1);
+        else args.push(o + 4 * a, 1, b - a, 1); // one row split by columns: each piece a row of its own width
+        return { fn, args };
+      });
+    }
     w.run(jobs);
     return w.take(o, n);
   };
