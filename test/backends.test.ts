@@ -944,6 +944,35 @@ describeIf("wasm kernels against the reference, primitive by primitive", wasm ? 
     for (const c of BIG_WINDOWS) checkWindow("wasm", c, "float32");
   });
 
+  it("batched products with an operand shared by every batch (a convolution's weight and its gradients) agree with the reference, threads included", async () => {
+    withBackend("wasm", () => bp.add(bp.zeros([1 << 17]), 1)); // the first large job spawns the threads
+    await wasm!.pool()?.whenReady();
+    const rng = new bp.Rng(28);
+    for (const [m, k, n, batches] of [
+      [32, 144, 196, 64],
+      [16, 9, 784, 8],
+      [7, 13, 10, 5], // rows padded to a micro-tile, columns to a panel
+    ]) {
+      const w = bp.randn([m, k], { rng }),
+        cols = bp.randn([batches, k, n], { rng }),
+        ct = bp.randn([batches, m, n], { rng });
+      const cases: [bp.Tensor, bp.Tensor, { transposeX?: boolean; transposeY?: boolean }][] = [
+        [w, cols, {}],
+        [w, ct, { transposeX: true }],
+        [ct, cols, { transposeY: true }],
+        [cols, w.reshape([1, m, k]), { transposeX: true, transposeY: true }],
+      ];
+      for (const [x, y, flags] of cases) {
+        assertClose(
+          withBackend("wasm", () => bp.bind("matmul", [x, y], flags)),
+          withBackend("js", () => bp.bind("matmul", [x, y], flags)),
+          1e-4 * Math.sqrt(Math.max(k, n)),
+          `${m}x${k}x${n} x${batches} ${JSON.stringify(flags)}`,
+        );
+      }
+    }
+  });
+
   it("view3d finds batches of 2-D views where there is no 2-D view, and refuses what has neither", () => {
     assert.deepEqual(view3d([8, 5], [[8, 5], [5]]), { rows: 8, cols: 5, rs: [5, 0], vec: [1, 1], batches: 1, bs: [0, 0] });
     // a bias over channels: the channel axis is the rows, the bias a column vector, the same for every batch

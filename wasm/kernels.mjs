@@ -35,7 +35,7 @@ const GEMM = `
   ;; row-major, rs = 1, cs = k when B is stored transposed) into panels of k x 8, panel q / 8 at
   ;; bp + 4 q k; q0 is a multiple of 8. Whole panels of a row-major B are copied two vectors a row;
   ;; the rest element by element, zero past n. Threads pack ranges of panels side by side.
-  (func (export "pack_b") (param $b i32) (param $bp i32) (param $k i32) (param $n i32) (param $rs i32) (param $cs i32) (param $q0 i32) (param $q1 i32)
+  (func $pack_b (export "pack_b") (param $b i32) (param $bp i32) (param $k i32) (param $n i32) (param $rs i32) (param $cs i32) (param $q0 i32) (param $q1 i32)
     (local $q i32) (local $p i32) (local $j i32) (local $col i32) (local $dst i32) (local $src i32) (local $rsb i32)
     (local.set $q (local.get $q0))
     (local.set $dst (i32.add (local.get $bp) (i32.shl (i32.mul (local.get $q0) (local.get $k)) (i32.const 2))))
@@ -75,7 +75,22 @@ const GEMM = `
       (br $ql)))
   )
 
-${gemmRows(GEMM_MR)}`;
+${gemmRows(GEMM_MR)}
+
+  ;; A batch of products of one shape (a convolution's weight against each image's columns): product i
+  ;; packs B_i (at b + i sb bytes) into bp and computes all mp rows of C_i (at c + i sc) from A_i (at
+  ;; a + i sa); sa or sb 0 is one operand for every product. A thread takes a range of products.
+  (func (export "gemm_batch") (param $a i32) (param $sa i32) (param $b i32) (param $sb i32) (param $bp i32) (param $c i32) (param $sc i32) (param $count i32)
+    (param $k i32) (param $n i32) (param $np i32) (param $mp i32) (param $rs i32) (param $cs i32) (param $ars i32) (param $acs i32)
+    (local $i i32)
+    (block $e (loop $l
+      (br_if $e (i32.ge_u (local.get $i) (local.get $count)))
+      (call $pack_b (i32.add (local.get $b) (i32.mul (local.get $i) (local.get $sb))) (local.get $bp) (local.get $k) (local.get $n) (local.get $rs) (local.get $cs) (i32.const 0) (local.get $np))
+      (call $gemm_rows (i32.add (local.get $a) (i32.mul (local.get $i) (local.get $sa))) (local.get $bp) (i32.add (local.get $c) (i32.mul (local.get $i) (local.get $sc)))
+        (i32.const 0) (local.get $mp) (local.get $np) (local.get $k) (local.get $ars) (local.get $acs))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br $l)))
+  )`;
 
 /** gemm_rows for an R x 8 tile: rows [i0, i1) of C (ldc = np, the panel-padded width) from A (rows
  * padded to a multiple of R, i0 and i1 multiples of R) and the packed panels at bp. Element (i, p) of
@@ -87,7 +102,7 @@ function gemmRows(R) {
   // Byte offset of row r of the A tile: r * ars, kept in locals $o1..$o(R-1).
   const rowOff = (r) => (r === 0 ? "(local.get $pa)" : `(i32.add (local.get $pa) (local.get $o${r}))`);
   return `
-  (func (export "gemm_rows") (param $a i32) (param $bp i32) (param $c i32) (param $i0 i32) (param $i1 i32) (param $np i32) (param $k i32) (param $ars i32) (param $acs i32)
+  (func $gemm_rows (export "gemm_rows") (param $a i32) (param $bp i32) (param $c i32) (param $i0 i32) (param $i1 i32) (param $np i32) (param $k i32) (param $ars i32) (param $acs i32)
     (local $i i32) (local $q i32) (local $pa i32) (local $pb i32) (local $pc i32) (local $ldb i32) (local $ldc i32) (local $end i32)
     ${rows
       .slice(1)

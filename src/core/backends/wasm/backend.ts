@@ -460,6 +460,79 @@ function wasmGemm(w: WasmKernels): Gemm {
   };
 }
 
+/**
+ * Batched products where each operand is one matrix for every batch or one per batch (a convolution's
+ * weight against each image's columns, and its gradients): the operands copied in once, every product
+ * packed and computed inside the module (gemm_batch), ranges of products on threads, each with a packing
+ * buffer of its own. Other batches, dtypes and small work go through `perProduct`.
+ */
+function wasmBatchedMatmul(w: WasmKernels): Kernel<"matmul"> {
+  const perProduct = batchedMatmul(wasmGemm(w));
+  const fn = fnIndex("gemm_batch");
+  return (ins, p, out) => {
+    const [x, y] = ins;
+    const X = x.data,
+      Y = y.data;
+    const batches = sizeOf(out.shape) === 0 ? 0 : sizeOf(out.shape.slice(0, -2));
+    const bx = sizeOf(x.shape.slice(0, -2)),
+      by = sizeOf(y.shape.slice(0, -2));
+    const ta = p.transposeX === true,
+      tb = p.transposeY === true;
+    const m = out.shape[out.shape.length - 2],
+      n = out.shape[out.shape.length - 1];
+    const k = x.shape[x.shape.length - (ta ? 2 : 1)];
+    const shared = (bx === 1 || bx === batches) && (by === 1 || by === batches);
+    if (batches < 2 || !shared || k === 0 || !(X instanceof Float32Array && Y instanceof Float32Array) || out.dtype !== "float32" || m * n * k * batches < 1 << 16)
+      return perProduct(ins, p, out);
+    const MR = WASM_GEMM_MR;
+    const mp = Math.ceil(m / MR) * MR;
+    const np = (n + 7) & ~7;
+    const t = 2 * m * n * k * batches >= PAR_FLOPS ? Math.min(w.threads(), batches) : 1;
+    w.reset();
+    const a = w.alloc(bx * mp * k * 4),
+      b = w.alloc(by * k * n * 4),
+      bp = w.alloc(t * np * k * 4),
+      c = w.alloc(batches * mp * np * 4);
+    if (a < 0 || b < 0 || bp < 0 || c < 0) return perProduct(ins, p, out);
+    const f = w.view();
+    // Each A as wasmGemm stores it: rows padded to a whole micro-tile (as more columns when stored transposed).
+    for (let i = 0; i < bx; i++) {
+      const src = X.subarray(i * m * k, (i + 1) * m * k);
+      const at = (a >> 2) + i * mp * k;
+      if (!ta) {
+        f.set(src, at);
+        f.fill(0, at + m * k, at + mp * k);
+      } else if (mp === m) f.set(src, at);
+      else
+        for (let q = 0; q < k; q++) {
+          f.set(src.subarray(q * m, (q + 1) * m), at + q * mp);
+          f.fill(0, at + q * mp + m, at + (q + 1) * mp);
+        }
+    }
+    f.set(Y.subarray(0, by * k * n), b >> 2);
+    const [ars, acs] = ta ? [4, 4 * mp] : [4 * k, 4];
+    const sa = bx === 1 ? 0 : mp * k * 4,
+      sb = by === 1 ? 0 : k * n * 4,
+      sc = mp * np * 4;
+    let job = 0; // each job packs into a buffer of its own
+    const jobs = splitJobs(batches, t, 1, (i0, i1) => ({
+      fn,
+      args: [a + i0 * sa, sa, b + i0 * sb, sb, bp + job++ * np * k * 4, c + i0 * sc, sc, i1 - i0, k, n, np, mp, tb ? 1 : n, tb ? k : 1, ars, acs],
+    }));
+    w.run(jobs);
+    const g = w.view();
+    const o = new Float32Array(outputBuffer(batches * m * n * 4, newBuffer), 0, batches * m * n);
+    if (np === n && mp === m) o.set(g.subarray(c >> 2, (c >> 2) + batches * m * n));
+    else
+      for (let i = 0; i < batches; i++)
+        for (let r = 0; r < m; r++) {
+          const from = (c >> 2) + i * mp * np + r * np;
+          o.set(g.subarray(from, from + n), (i * m + r) * n);
+        }
+    return o;
+  };
+}
+
 const BINARY = ["add", "sub", "mul", "div", "maximum", "minimum", "gt", "ge", "eq"] as const;
 const UNARY = ["neg", "abs", "sqrt", "reciprocal", "exp", "log", "sigmoid", "tanh"] as const;
 
@@ -468,7 +541,7 @@ function kernelsOf(w: WasmKernels): KernelOverrides {
     where: broadcastKernel(w, "where", fnIndex("where_2d")),
     sum: sumKernel(w),
     max: maxKernel(w),
-    matmul: batchedMatmul(wasmGemm(w)),
+    matmul: wasmBatchedMatmul(w),
     ...wasmWindowKernels(w, { unfold: ref("unfold"), fold: ref("fold") }),
   };
   const set = <P extends Prim>(prim: P, kernel: Kernel<P>) => {
