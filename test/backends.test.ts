@@ -870,6 +870,16 @@ describeIf("wasm kernels against the reference, primitive by primitive", wasm ? 
         );
       }
     }
+    // A bias gradient's axes around the channels, summed in two passes (last run first): each of the 64
+    // partial sums (of 784 values, |sum| up to about 100) is rounded to float32 once, 6e-8 of it, so
+    // the result may differ by up to 64 * 100 * 6e-8 = 4e-4 (typically 1e-5) from the one float64 pass.
+    const b = bp.randn([64, 16, 28, 28], { rng });
+    assertClose(
+      withBackend("wasm", () => bp.sum(b, [0, 2, 3])),
+      withBackend("js", () => bp.sum(b, [0, 2, 3])),
+      1e-4,
+      "sum over the batch and pixels",
+    );
     const withNaN = x.reshape([-1]).toArray() as number[];
     withNaN[100] = NaN;
     const y = bp.tensor(withNaN, { shape: [6, 37, 29] });
