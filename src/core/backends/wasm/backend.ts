@@ -494,7 +494,14 @@ function wasmBatchedMatmul(w: WasmKernels): Kernel<"matmul"> {
       n = out.shape[out.shape.length - 1];
     const k = x.shape[x.shape.length - (ta ? 2 : 1)];
     const shared = (bx === 1 || bx === batches) && (by === 1 || by === batches);
-    if (batches < 2 || !shared || k === 0 || !(X instanceof Float32Array && Y instanceof Float32Array) || out.dtype !== "float32" || m * n * k * batches < 1 << 16)
+    if (
+      batches < 2 ||
+      !shared ||
+      k === 0 ||
+      !(X instanceof Float32Array && Y instanceof Float32Array) ||
+      out.dtype !== "float32" ||
+      m * n * k * batches < 1 << 16
+    )
       return perProduct(ins, p, out);
     const MR = WASM_GEMM_MR;
     const mp = Math.ceil(m / MR) * MR;
