@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --json] [-- --quick]`: times backprop and its peers in one run (TensorFlow.js with
+ * `npm run bench [-- --json] [-- --quick] [-- --cnn]`: times backprop and its peers in one run (TensorFlow.js with
  * its cpu and wasm backends; NumPy and PyTorch where python3 has them) and reports medians and the
  * ratios backprop/peer. Absolute times on shared machines are noise; the ratios are the result.
  */
@@ -11,11 +11,13 @@ import * as tf from "@tensorflow/tfjs";
 import { setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
 // The built package, as users run it (tsx-transpiled sources are slower).
 import * as bp from "../dist/node/index.js";
-import { median, productsPerRound, time as timeRounds, WARMUP_SECONDS } from "./timing.js";
+import { median, productsPerRound, time as timeRounds, TORCH_PYTHON, WARMUP_SECONDS } from "./timing.js";
 
 const args = new Set(process.argv.slice(2));
 const json = args.has("--json");
 const quick = args.has("--quick");
+/** Only the CNN training step (bench/cnn.ts) against TensorFlow.js's wasm backend and PyTorch. */
+const cnnOnly = args.has("--cnn");
 const ROUNDS = quick ? 3 : 7;
 const MATMUL = [128, 256, 512, 1024];
 const ELEMENTWISE = [1_000_000, 10_000_000];
@@ -108,6 +110,53 @@ function benchIsolated(): void {
   for (const [key, v] of values) {
     const [metric, who] = key.split("\u0000");
     put(metric, who, median(v));
+  }
+}
+
+/** Warm-up steps of the CNN (or WARMUP_SECONDS): ours reaches its steady speed within a few dozen. */
+const CNN_WARMUP = 50;
+const CNN_METRIC = "CNN conv16-pool-conv32-pool-linear b64 (steps/s)";
+
+/**
+ * The CNN training step of bench/cnn.ts: ours on the native and wasm backends and TensorFlow.js's wasm
+ * backend, each in fresh processes (bench/isolated.ts), and PyTorch CPU (bench/torch-cnn.py, with
+ * TORCH_PYTHON), on as many threads as our native pool has; PROCESSES rounds taking turns, the median
+ * of each. Ratios from one machine at one time are the result; the machines here are shared.
+ */
+function benchCnn(): void {
+  const threads = bp.nativeAddon()?.threads() ?? 1;
+  const ours = BACKENDS.filter((b) => b !== "js").map((b) => `backprop-${b}`);
+  const values = new Map<string, number[]>();
+  const add = (who: string, v: number) => values.set(who, [...(values.get(who) ?? []), v]);
+  for (let p = 0; p < PROCESSES; p++) {
+    for (const who of [...ours, "tfjs-wasm"]) {
+      const r = spawnSync(process.execPath, ["--import", "tsx", join(here, "isolated.ts"), "cnn", who, String(ROUNDS), String(CNN_WARMUP)], {
+        encoding: "utf8",
+        timeout: 600_000,
+        env: { ...process.env, BACKPROP_CNN_THREADS: String(threads) },
+      });
+      if (r.status !== 0) {
+        log(`cnn ${who}: failed (${(r.stderr || "").trim().split("\n").pop()})`);
+        continue;
+      }
+      if (p === 0) log(`  ${r.stderr.trim().split("\n").pop()}`);
+      add(who, (JSON.parse(r.stdout) as { value: number }).value);
+    }
+    const t = spawnSync(TORCH_PYTHON, [join(here, "torch-cnn.py"), String(threads), String(ROUNDS), String(CNN_WARMUP), String(WARMUP_SECONDS)], {
+      encoding: "utf8",
+      timeout: 600_000,
+    });
+    if (t.status !== 0) {
+      if (p === 0) log(`pytorch (${TORCH_PYTHON}): not available (${(t.stderr || t.error?.message || "").trim().split("\n").pop()})`);
+      continue;
+    }
+    const torch = JSON.parse(t.stdout) as { version: string; threads: number; mkldnn: boolean; stepsPerSecond: number };
+    if (p === 0) log(`  pytorch ${torch.version}: ${torch.threads} thread(s), oneDNN ${torch.mkldnn ? "on" : "off"}`);
+    add("pytorch", torch.stepsPerSecond);
+  }
+  for (const [who, v] of values) {
+    log(`  ${who}: ${v.map((x) => x.toFixed(1)).join(", ")} steps/s`);
+    put(CNN_METRIC, who, median(v));
   }
 }
 
@@ -258,6 +307,11 @@ async function main(): Promise<void> {
   const cpu = cpus()[0]?.model ?? "unknown CPU";
   const machine = `${cpu}, ${cpus().length} cores, Node ${process.version}, native backend: ${bp.nativeAddon()?.isa() ?? "not built"}`;
   log(`machine: ${machine}`);
+  if (cnnOnly) {
+    log("CNN training step, each library in processes of its own…");
+    benchCnn();
+    return report(machine);
+  }
   log("backprop…");
   await benchBackprop();
   log("training step and scalar chain, each in processes of its own…");
@@ -272,6 +326,13 @@ async function main(): Promise<void> {
   await benchGrowth();
   log("memory over a long run…");
   benchHeap();
+  log("CNN training step…");
+  benchCnn();
+  report(machine);
+}
+
+/** The results as JSON or a table with the ratios backprop/peer. */
+function report(machine: string): void {
   const ours = (row: Row) => row["backprop-native"] ?? row["backprop-wasm"] ?? row["backprop"] ?? row["backprop-js"] ?? null;
   const peers = ["tfjs-cpu", "tfjs-wasm", "numpy", "pytorch", "micrograd-js"];
   if (json) {

@@ -12,6 +12,7 @@ ${BINARY.map(binary2d).join("\n")}
 ${where2d()}
 ${UNARY.map(unary).join("\n")}
 ${REDUCE}
+${WINDOW}
 )`;
 }
 
@@ -34,7 +35,7 @@ const GEMM = `
   ;; row-major, rs = 1, cs = k when B is stored transposed) into panels of k x 8, panel q / 8 at
   ;; bp + 4 q k; q0 is a multiple of 8. Whole panels of a row-major B are copied two vectors a row;
   ;; the rest element by element, zero past n. Threads pack ranges of panels side by side.
-  (func (export "pack_b") (param $b i32) (param $bp i32) (param $k i32) (param $n i32) (param $rs i32) (param $cs i32) (param $q0 i32) (param $q1 i32)
+  (func $pack_b (export "pack_b") (param $b i32) (param $bp i32) (param $k i32) (param $n i32) (param $rs i32) (param $cs i32) (param $q0 i32) (param $q1 i32)
     (local $q i32) (local $p i32) (local $j i32) (local $col i32) (local $dst i32) (local $src i32) (local $rsb i32)
     (local.set $q (local.get $q0))
     (local.set $dst (i32.add (local.get $bp) (i32.shl (i32.mul (local.get $q0) (local.get $k)) (i32.const 2))))
@@ -74,7 +75,22 @@ const GEMM = `
       (br $ql)))
   )
 
-${gemmRows(GEMM_MR)}`;
+${gemmRows(GEMM_MR)}
+
+  ;; A batch of products of one shape (a convolution's weight against each image's columns): product i
+  ;; packs B_i (at b + i sb bytes) into bp and computes all mp rows of C_i (at c + i sc) from A_i (at
+  ;; a + i sa); sa or sb 0 is one operand for every product. A thread takes a range of products.
+  (func (export "gemm_batch") (param $a i32) (param $sa i32) (param $b i32) (param $sb i32) (param $bp i32) (param $c i32) (param $sc i32) (param $count i32)
+    (param $k i32) (param $n i32) (param $np i32) (param $mp i32) (param $rs i32) (param $cs i32) (param $ars i32) (param $acs i32)
+    (local $i i32)
+    (block $e (loop $l
+      (br_if $e (i32.ge_u (local.get $i) (local.get $count)))
+      (call $pack_b (i32.add (local.get $b) (i32.mul (local.get $i) (local.get $sb))) (local.get $bp) (local.get $k) (local.get $n) (local.get $rs) (local.get $cs) (i32.const 0) (local.get $np))
+      (call $gemm_rows (i32.add (local.get $a) (i32.mul (local.get $i) (local.get $sa))) (local.get $bp) (i32.add (local.get $c) (i32.mul (local.get $i) (local.get $sc)))
+        (i32.const 0) (local.get $mp) (local.get $np) (local.get $k) (local.get $ars) (local.get $acs))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br $l)))
+  )`;
 
 /** gemm_rows for an R x 8 tile: rows [i0, i1) of C (ldc = np, the panel-padded width) from A (rows
  * padded to a multiple of R, i0 and i1 multiples of R) and the packed panels at bp. Element (i, p) of
@@ -86,7 +102,7 @@ function gemmRows(R) {
   // Byte offset of row r of the A tile: r * ars, kept in locals $o1..$o(R-1).
   const rowOff = (r) => (r === 0 ? "(local.get $pa)" : `(i32.add (local.get $pa) (local.get $o${r}))`);
   return `
-  (func (export "gemm_rows") (param $a i32) (param $bp i32) (param $c i32) (param $i0 i32) (param $i1 i32) (param $np i32) (param $k i32) (param $ars i32) (param $acs i32)
+  (func $gemm_rows (export "gemm_rows") (param $a i32) (param $bp i32) (param $c i32) (param $i0 i32) (param $i1 i32) (param $np i32) (param $k i32) (param $ars i32) (param $acs i32)
     (local $i i32) (local $q i32) (local $pa i32) (local $pb i32) (local $pc i32) (local $ldb i32) (local $ldc i32) (local $end i32)
     ${rows
       .slice(1)
@@ -239,13 +255,14 @@ const BINARY = [
 ];
 
 /**
- * One exported function `${name}_2d(in0, rs0, vec0, ..., out, rows, cols)` with a loop for each
- * combination of loaded and splatted inputs (2^k loops), vector body plus scalar tail.
+ * One exported function `${name}_2d(in0, rs0, vec0, bs0, ..., out, rows, cols, batches)` with a loop for
+ * each combination of loaded and splatted inputs (2^k loops), vector body plus scalar tail, over a
+ * batch of such 2-D views.
  */
 function kernel2d(name, k, vecOp, scalarOp) {
   const ins = Array.from({ length: k }, (_, i) => i);
-  const params = ins.map((i) => `(param $p${i} i32) (param $rs${i} i32) (param $v${i} i32)`).join(" ");
-  const locals = ins.map((i) => `(local $q${i} i32) (local $s${i} v128) (local $t${i} f32)`).join(" ");
+  const params = ins.map((i) => `(param $p${i} i32) (param $rs${i} i32) (param $v${i} i32) (param $bs${i} i32)`).join(" ");
+  const locals = ins.map((i) => `(local $q${i} i32) (local $s${i} v128) (local $t${i} f32) (local $b${i} i32)`).join(" ");
   const combos = [];
   for (let mask = 0; mask < 1 << k; mask++) {
     const vec = ins.map((i) => (mask >> i) & 1); // 1: loaded along the row
@@ -265,24 +282,33 @@ function kernel2d(name, k, vecOp, scalarOp) {
             (local.set $j (i32.add (local.get $j) (i32.const 4)))
             (br $sl)))))`);
   }
+  // Batches of the 2-D view: batch $bt's input k starts bs_k elements after batch $bt-1's (0: the same
+  // view for every batch), its output rows x cols after.
   return `
-  (func (export "${name}_2d") ${params} (param $o i32) (param $rows i32) (param $cols i32)
-    (local $r i32) (local $j i32) (local $n4 i32) (local $nb i32) (local $qo i32) ${locals}
+  (func (export "${name}_2d") ${params} (param $o i32) (param $rows i32) (param $cols i32) (param $batches i32)
+    (local $r i32) (local $j i32) (local $n4 i32) (local $nb i32) (local $qo i32) (local $bt i32) (local $ob i32) ${locals}
     (local.set $nb (i32.shl (local.get $cols) (i32.const 2)))
     (local.set $n4 (i32.and (local.get $nb) (i32.const -16)))
-    (block $re (loop $rl
-      (br_if $re (i32.ge_u (local.get $r) (local.get $rows)))
-      ${ins
-        .map(
-          (i) => `(local.set $q${i} (i32.add (local.get $p${i}) (i32.shl (i32.mul (local.get $r) (local.get $rs${i})) (i32.const 2))))
-      (local.set $t${i} (f32.load (local.get $q${i})))
-      (local.set $s${i} (f32x4.splat (local.get $t${i})))`,
-        )
-        .join("\n      ")}
-      (local.set $qo (i32.add (local.get $o) (i32.shl (i32.mul (local.get $r) (local.get $cols)) (i32.const 2))))
-      ${combos.join("\n      ")}
-      (local.set $r (i32.add (local.get $r) (i32.const 1)))
-      (br $rl)))
+    (block $be (loop $bl
+      (br_if $be (i32.ge_u (local.get $bt) (local.get $batches)))
+      ${ins.map((i) => `(local.set $b${i} (i32.add (local.get $p${i}) (i32.shl (i32.mul (local.get $bt) (local.get $bs${i})) (i32.const 2))))`).join("\n      ")}
+      (local.set $ob (i32.add (local.get $o) (i32.mul (i32.mul (local.get $bt) (local.get $rows)) (local.get $nb))))
+      (local.set $r (i32.const 0))
+      (block $re (loop $rl
+        (br_if $re (i32.ge_u (local.get $r) (local.get $rows)))
+        ${ins
+          .map(
+            (i) => `(local.set $q${i} (i32.add (local.get $b${i}) (i32.shl (i32.mul (local.get $r) (local.get $rs${i})) (i32.const 2))))
+        (local.set $t${i} (f32.load (local.get $q${i})))
+        (local.set $s${i} (f32x4.splat (local.get $t${i})))`,
+          )
+          .join("\n        ")}
+        (local.set $qo (i32.add (local.get $ob) (i32.mul (local.get $r) (local.get $nb))))
+        ${combos.join("\n        ")}
+        (local.set $r (i32.add (local.get $r) (i32.const 1)))
+        (br $rl)))
+      (local.set $bt (i32.add (local.get $bt) (i32.const 1)))
+      (br $bl)))
   )`;
 }
 
@@ -419,4 +445,136 @@ const REDUCE = `
       (f32.store (i32.add (local.get $o) (i32.shl (local.get $r) (i32.const 2))) (local.get $s))
       (local.set $r (i32.add (local.get $r) (i32.const 1)))
       (br $rl)))
+  )`;
+
+// im2col (unfold) and col2im (fold) over whole (n, c) planes, float32: x (planes, h, w) <->
+// cols (planes, kh*kw, ho*wo), row i*kw + j of a plane, column oh*wo + ow (PyTorch's F.unfold layout).
+// For each kernel offset (i, j) the outputs ow whose input column lies in the image, [ow0, ow1), are
+// found once; a row is then a zero head, a copy (four lanes at a time at stride 1) and a zero tail.
+// Vector stores never pass the end of their run: a thread's last row borders another thread's first.
+const WINDOW_PARAMS = ["h", "w", "kh", "kw", "sh", "sw", "pt", "pl", "dh", "dw", "ho", "wo"].map((p) => `(param $${p} i32)`).join(" ");
+const WINDOW_LOCALS = ["p", "i", "j", "oh", "k", "off", "ow0", "ow1", "ih", "src", "dst", "run", "hi"].map((l) => `(local $${l} i32)`).join(" ");
+
+/** Sets $off, $ow0 and $ow1 for kernel column $j: outputs ow in [$ow0, $ow1) read input column $off + ow * $sw inside [0, $w). */
+const insideRange = `
+        (local.set $off (i32.sub (i32.mul (local.get $j) (local.get $dw)) (local.get $pl)))
+        (local.set $ow0 (if (result i32) (i32.ge_s (local.get $off) (i32.const 0))
+          (then (i32.const 0))
+          (else (i32.div_u (i32.sub (i32.sub (local.get $sw) (i32.const 1)) (local.get $off)) (local.get $sw)))))
+        (if (i32.gt_u (local.get $ow0) (local.get $wo)) (then (local.set $ow0 (local.get $wo))))
+        (local.set $hi (i32.sub (i32.sub (local.get $w) (i32.const 1)) (local.get $off)))
+        (local.set $ow1 (if (result i32) (i32.lt_s (local.get $hi) (i32.const 0))
+          (then (local.get $ow0))
+          (else (i32.add (i32.div_u (local.get $hi) (local.get $sw)) (i32.const 1)))))
+        (if (i32.gt_u (local.get $ow1) (local.get $wo)) (then (local.set $ow1 (local.get $wo))))
+        (if (i32.lt_u (local.get $ow1) (local.get $ow0)) (then (local.set $ow1 (local.get $ow0))))`;
+
+/** Zeros `count` floats (an i32 expression) from byte address `at`, in vectors and then one by one; uses $k. */
+const zeros = (at, count) => `
+            (local.set $k (i32.const 0))
+            (block $zv (loop $zvl
+              (br_if $zv (i32.gt_s (i32.add (local.get $k) (i32.const 4)) ${count}))
+              (v128.store (i32.add ${at} (i32.shl (local.get $k) (i32.const 2))) ${f4(0)})
+              (local.set $k (i32.add (local.get $k) (i32.const 4)))
+              (br $zvl)))
+            (block $zs (loop $zsl
+              (br_if $zs (i32.ge_s (local.get $k) ${count}))
+              (f32.store (i32.add ${at} (i32.shl (local.get $k) (i32.const 2))) (f32.const 0))
+              (local.set $k (i32.add (local.get $k) (i32.const 1)))
+              (br $zsl)))`;
+
+/** The row of input `$ih` that kernel row $i reads for output row $oh. */
+const inputRow = `(local.set $ih (i32.add (i32.sub (i32.mul (local.get $oh) (local.get $sh)) (local.get $pt)) (i32.mul (local.get $i) (local.get $dh))))`;
+
+/** Loops over planes, kernel rows and columns (setting the inside range) and output rows around `body`; `perPlane` runs before each plane. */
+const windowLoops = (perPlane, body, afterOffset) => `
+    (block $pe (loop $pl_
+      (br_if $pe (i32.ge_u (local.get $p) (local.get $planes)))
+      ${perPlane}
+      (local.set $i (i32.const 0))
+      (block $ie (loop $il
+        (br_if $ie (i32.ge_u (local.get $i) (local.get $kh)))
+        (local.set $j (i32.const 0))
+        (block $je (loop $jl
+          (br_if $je (i32.ge_u (local.get $j) (local.get $kw)))
+          ${insideRange}
+          (local.set $run (i32.sub (local.get $ow1) (local.get $ow0)))
+          (local.set $oh (i32.const 0))
+          (block $oe (loop $ol
+            (br_if $oe (i32.ge_u (local.get $oh) (local.get $ho)))
+            ${inputRow}
+            ${body}
+            (local.set $oh (i32.add (local.get $oh) (i32.const 1)))
+            (br $ol)))
+          ${afterOffset}
+          (local.set $j (i32.add (local.get $j) (i32.const 1)))
+          (br $jl)))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $il)))
+      (local.set $x (i32.add (local.get $x) (i32.shl (i32.mul (local.get $h) (local.get $w)) (i32.const 2))))
+      (local.set $p (i32.add (local.get $p) (i32.const 1)))
+      (br $pl_)))`;
+
+/** Byte address of input element (ih, off + ow0 * sw) of the current plane. */
+const inputAt = `(i32.add (local.get $x) (i32.shl (i32.add (i32.mul (local.get $ih) (local.get $w)) (i32.add (local.get $off) (i32.mul (local.get $ow0) (local.get $sw)))) (i32.const 2)))`;
+
+const WINDOW = `
+  ;; cols (planes, kh*kw, ho*wo) = im2col of x (planes, h, w); $o advances one output row at a time
+  (func (export "unfold_planes") (param $x i32) (param $o i32) (param $planes i32) ${WINDOW_PARAMS}
+    ${WINDOW_LOCALS}
+    ${windowLoops(
+      "",
+      `(if (i32.ge_u (local.get $ih) (local.get $h))
+              (then ${zeros("(local.get $o)", "(local.get $wo)")})
+              (else
+                ${zeros("(local.get $o)", "(local.get $ow0)")}
+                ${zeros("(i32.add (local.get $o) (i32.shl (local.get $ow1) (i32.const 2)))", "(i32.sub (local.get $wo) (local.get $ow1))")}
+                (local.set $src ${inputAt})
+                (local.set $dst (i32.add (local.get $o) (i32.shl (local.get $ow0) (i32.const 2))))
+                (local.set $k (i32.const 0))
+                (if (i32.eq (local.get $sw) (i32.const 1))
+                  (then
+                    (block $cv (loop $cvl
+                      (br_if $cv (i32.gt_s (i32.add (local.get $k) (i32.const 4)) (local.get $run)))
+                      (v128.store (i32.add (local.get $dst) (i32.shl (local.get $k) (i32.const 2))) (v128.load (i32.add (local.get $src) (i32.shl (local.get $k) (i32.const 2)))))
+                      (local.set $k (i32.add (local.get $k) (i32.const 4)))
+                      (br $cvl)))))
+                (block $cs (loop $csl
+                  (br_if $cs (i32.ge_s (local.get $k) (local.get $run)))
+                  (f32.store (i32.add (local.get $dst) (i32.shl (local.get $k) (i32.const 2)))
+                    (f32.load (i32.add (local.get $src) (i32.shl (i32.mul (local.get $k) (local.get $sw)) (i32.const 2)))))
+                  (local.set $k (i32.add (local.get $k) (i32.const 1)))
+                  (br $csl)))))
+            (local.set $o (i32.add (local.get $o) (i32.shl (local.get $wo) (i32.const 2))))`,
+      "",
+    )}
+  )
+
+  ;; x (planes, h, w) = col2im of cols (planes, kh*kw, ho*wo): zeroed, then each column added at its
+  ;; input position in the order (i, j, oh, ow); $c is the current kernel offset's row block
+  (func (export "fold_planes") (param $c i32) (param $x i32) (param $planes i32) ${WINDOW_PARAMS}
+    ${WINDOW_LOCALS} (local $cr i32)
+    ${windowLoops(
+      `(memory.fill (local.get $x) (i32.const 0) (i32.shl (i32.mul (local.get $h) (local.get $w)) (i32.const 2)))`,
+      `(if (i32.and (i32.lt_u (local.get $ih) (local.get $h)) (i32.gt_s (local.get $run) (i32.const 0)))
+              (then
+                (local.set $dst ${inputAt})
+                (local.set $cr (i32.add (local.get $c) (i32.shl (i32.add (i32.mul (local.get $oh) (local.get $wo)) (local.get $ow0)) (i32.const 2))))
+                (local.set $k (i32.const 0))
+                (if (i32.eq (local.get $sw) (i32.const 1))
+                  (then
+                    (block $av (loop $avl
+                      (br_if $av (i32.gt_s (i32.add (local.get $k) (i32.const 4)) (local.get $run)))
+                      (local.set $src (i32.add (local.get $dst) (i32.shl (local.get $k) (i32.const 2))))
+                      (v128.store (local.get $src) (f32x4.add (v128.load (local.get $src)) (v128.load (i32.add (local.get $cr) (i32.shl (local.get $k) (i32.const 2))))))
+                      (local.set $k (i32.add (local.get $k) (i32.const 4)))
+                      (br $avl)))))
+                (block $as (loop $asl
+                  (br_if $as (i32.ge_s (local.get $k) (local.get $run)))
+                  (local.set $src (i32.add (local.get $dst) (i32.shl (i32.mul (local.get $k) (local.get $sw)) (i32.const 2))))
+                  (f32.store (local.get $src) (f32.add (f32.load (local.get $src)) (f32.load (i32.add (local.get $cr) (i32.shl (local.get $k) (i32.const 2))))))
+                  (local.set $k (i32.add (local.get $k) (i32.const 1)))
+                  (br $asl)))))`,
+      `(local.set $c (i32.add (local.get $c) (i32.shl (i32.mul (local.get $ho) (local.get $wo)) (i32.const 2))))`,
+    )}
   )`;

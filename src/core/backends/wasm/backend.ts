@@ -9,11 +9,12 @@ import type { Backend, KernelOverrides } from "../../backend.js";
 import type { TypedArray } from "../../dtype.js";
 import { batchedMatmul, referenceGemm, type Gemm } from "../js/matmul.js";
 import { contiguous } from "../js/reduce.js";
-import type { Buf, Kernel, Prim } from "../../prim.js";
+import type { Buf, Kernel, ParamMap, Prim } from "../../prim.js";
 import { PRIMS } from "../../primitives.js";
 import { outputBuffer } from "../../recycle.js";
 import { sizeOf, type Shape } from "../../shape.js";
 import { WASM_EXPORTS, WASM_GEMM_MR, WASM_PLAIN, WASM_SHARED } from "./module.js";
+import { foldGeometry, unfoldGeometry, usableGeometry } from "../window.js";
 import { canBlock, CONTROL_BYTES, fnIndex, MAX_THREADS, ThreadPool, type Job, type SpawnThread, type WasmFn } from "./threads.js";
 
 /** Below this many elements the copies and the call cost more than a JS loop. */
@@ -96,6 +97,58 @@ export function view2d(out: Shape, shapes: readonly Shape[]): View2d | null {
     if (j === k) return { rows, cols, rs, vec };
   }
   return null;
+}
+
+/** A batch of 2-D views: input k's view for batch b starts `bs[k] * b` elements in (0: the same view for every batch). */
+export interface View3d extends View2d {
+  readonly batches: number;
+  readonly bs: readonly number[];
+}
+
+/** Whether axes [from, to) of `shape` (left-padded with ones to `out`'s rank) equal `out`'s, or are all 1. */
+function axesAre(out: Shape, shape: Shape, from: number, to: number, full: boolean): boolean {
+  const pad = out.length - shape.length;
+  for (let i = from; i < to; i++) {
+    const d = i < pad ? 1 : shape[i - pad];
+    if (full ? d !== out[i] : d !== 1) return false;
+  }
+  return true;
+}
+
+/**
+ * A 2-D view where there is one (batches = 1), else the output's axes split into batch, row and column
+ * groups so that every input is, in each group, either the output's size or all ones: the bias of a
+ * convolution (N, C, H*W) + (C, 1), or pooling windows (N*C, 4, L) against their maximum (N*C, 1, L).
+ * Of several splits, the one with the longest rows. Allocates nothing but its answer, as view2d.
+ */
+export function view3d(out: Shape, shapes: readonly Shape[]): View3d | null {
+  const flat = view2d(out, shapes);
+  if (flat) return { ...flat, batches: 1, bs: shapes.map(() => 0) };
+  const nd = out.length;
+  let best: View3d | null = null;
+  for (let s1 = 1; s1 < nd; s1++)
+    for (let s2 = s1 + 1; s2 < nd; s2++) {
+      const batches = sizeOf(out.slice(0, s1)),
+        rows = sizeOf(out.slice(s1, s2)),
+        cols = sizeOf(out.slice(s2));
+      if (best && cols <= best.cols) continue;
+      const rs: number[] = [],
+        vec: number[] = [],
+        bs: number[] = [];
+      for (const shape of shapes) {
+        const colsFull = axesAre(out, shape, s2, nd, true);
+        const rowsFull = axesAre(out, shape, s1, s2, true);
+        const batchFull = axesAre(out, shape, 0, s1, true);
+        if ((!colsFull && !axesAre(out, shape, s2, nd, false)) || (!rowsFull && !axesAre(out, shape, s1, s2, false))) break;
+        if (!batchFull && !axesAre(out, shape, 0, s1, false)) break;
+        const along = colsFull ? cols : 1;
+        vec.push(colsFull ? 1 : 0);
+        rs.push(rowsFull ? along : 0);
+        bs.push(batchFull ? (rowsFull ? rows : 1) * along : 0);
+      }
+      if (rs.length === shapes.length) best = { batches, rows, cols, rs, vec, bs };
+    }
+  return best;
 }
 
 export function allFloat32(ins: readonly Buf[]): boolean {
@@ -225,13 +278,16 @@ export function createWasmKernels(): WasmKernels | null {
 
 const ref = <P extends Prim>(p: P): Kernel<P> => PRIMS[p].kernel as Kernel<P>;
 
-/** Binary ops and `where`: the 2-D broadcast view, split by rows (or by columns of a single row) over threads. */
+/**
+ * Binary ops and `where`: the 2-D broadcast view, or a batch of them (view3d: a bias over channels), split
+ * by batches, else by rows (or by columns of a single row), over threads.
+ */
 function broadcastKernel<P extends Prim>(w: WasmKernels, prim: P, fn: number): Kernel<P> {
   const fallback = ref(prim);
   return (ins, p, out) => {
     const n = sizeOf(out.shape);
     if (n < MIN_ELEMENTS || out.dtype !== "float32" || !allFloat32(ins)) return fallback(ins, p, out);
-    const v = view2d(
+    const v = view3d(
       out.shape,
       ins.map((b) => b.shape),
     );
@@ -241,18 +297,28 @@ function broadcastKernel<P extends Prim>(w: WasmKernels, prim: P, fn: number): K
     const o = w.alloc(n * 4);
     if (o < 0 || ptrs.includes(-1)) return fallback(ins, p, out);
     let t = n >= PAR_ELEMENTS ? w.threads() : 1;
-    if (v.rows < t && v.rows !== 1) t = 1; // a few long rows: not worth splitting each
-    const byRows = v.rows >= t;
-    const jobs = splitJobs(byRows ? v.rows : v.cols, t, byRows ? 1 : 4, (a, b) => {
-      const args: number[] = [];
-      for (let k = 0; k < ins.length; k++) {
-        const skip = byRows ? a * v.rs[k] : a * v.vec[k];
-        args.push(ptrs[k] + 4 * skip, v.rs[k], v.vec[k]);
-      }
-      if (byRows) args.push(o + 4 * a * v.cols, b - a, v.cols);
-      else args.push(o + 4 * a, 1, b - a); // one row split by columns: each piece a row of its own width
-      return { fn, args };
-    });
+    let jobs: Job[];
+    if (v.batches > 1) {
+      jobs = splitJobs(v.batches, Math.min(t, v.batches), 1, (a, b) => {
+        const args: number[] = [];
+        for (let k = 0; k < ins.length; k++) args.push(ptrs[k] + 4 * a * v.bs[k], v.rs[k], v.vec[k], v.bs[k]);
+        args.push(o + 4 * a * v.rows * v.cols, v.rows, v.cols, b - a);
+        return { fn, args };
+      });
+    } else {
+      if (v.rows < t && v.rows !== 1) t = 1; // a few long rows: not worth splitting each
+      const byRows = v.rows >= t;
+      jobs = splitJobs(byRows ? v.rows : v.cols, t, byRows ? 1 : 4, (a, b) => {
+        const args: number[] = [];
+        for (let k = 0; k < ins.length; k++) {
+          const skip = byRows ? a * v.rs[k] : a * v.vec[k];
+          args.push(ptrs[k] + 4 * skip, v.rs[k], v.vec[k], 0);
+        }
+        if (byRows) args.push(o + 4 * a * v.cols, b - a, v.cols, 1);
+        else args.push(o + 4 * a, 1, b - a, 1); // one row split by columns: each piece a row of its own width
+        return { fn, args };
+      });
+    }
     w.run(jobs);
     return w.take(o, n);
   };
@@ -278,9 +344,20 @@ function sumKernel(w: WasmKernels): Kernel<"sum"> {
   const fallback = ref("sum");
   const rowsFn = fnIndex("sum_rows"),
     colsFn = fnIndex("sum_cols");
-  return (ins, p, out) => {
+  const kernel: Kernel<"sum"> = (ins, p, out) => {
     const x = ins[0];
     const blocks = contiguous(x.shape, p.axes);
+    if (!blocks && p.axes.length > 1 && x.data.length >= MIN_ELEMENTS && out.dtype === "float32" && x.data instanceof Float32Array) {
+      // Axes in several runs (a convolution's bias gradient: batch and pixels around the channels): the
+      // last run first, then the rest of the axes on its float32 result (one rounding more than the
+      // reference's one float64 pass; the walk it would take instead is ten times slower).
+      let first = p.axes.length - 1;
+      while (first > 0 && p.axes[first - 1] === p.axes[first] - 1) first--;
+      const last = p.axes.slice(first);
+      const partShape = x.shape.map((d, i) => (last.includes(i) ? 1 : d));
+      const part = kernel(ins, { axes: last, keepdims: true }, { shape: partShape, dtype: "float32" });
+      return kernel([{ data: part, shape: partShape }], { axes: p.axes.slice(0, first), keepdims: p.keepdims }, out);
+    }
     if (!blocks || blocks[1] === 0 || x.data.length < MIN_ELEMENTS || out.dtype !== "float32" || !(x.data instanceof Float32Array))
       return fallback(ins, p, out);
     const [outer, mid, inner] = blocks;
@@ -293,6 +370,7 @@ function sumKernel(w: WasmKernels): Kernel<"sum"> {
     else for (let a = 0; a < outer; a++) w.fns[colsFn](xo + 4 * a * mid * inner, o + 4 * a * inner, acc, mid, inner);
     return w.take(o, outer * inner);
   };
+  return kernel;
 }
 
 function maxKernel(w: WasmKernels): Kernel<"max"> {
@@ -311,6 +389,47 @@ function maxKernel(w: WasmKernels): Kernel<"max"> {
     w.fns[fn](xo, o, outer, mid);
     return w.take(o, outer);
   };
+}
+
+/**
+ * im2col (unfold) or col2im (fold) on float32, whole (n, c) planes to a job, split over threads when
+ * large; float64, empty and small work go to `fallback`.
+ */
+function windowKernel<P extends "unfold" | "fold">(
+  w: WasmKernels,
+  prim: P,
+  geometryOf: (shape: Shape, p: ParamMap[P]) => Int32Array,
+  fallback: Kernel<P>,
+): Kernel<P> {
+  const isUnfold = prim === "unfold";
+  const fn = fnIndex(isUnfold ? "unfold_planes" : "fold_planes");
+  return (ins, p, out) => {
+    const x = ins[0].data;
+    const n = sizeOf(out.shape);
+    const g = geometryOf(ins[0].shape, p);
+    if (x.length + n < MIN_ELEMENTS || n === 0 || x.length === 0 || out.dtype !== "float32" || !(x instanceof Float32Array) || !usableGeometry(g))
+      return fallback(ins, p, out);
+    w.reset();
+    const xo = w.put(x);
+    const o = w.alloc(n * 4);
+    if (xo < 0 || o < 0) return fallback(ins, p, out);
+    const planes = g[0] * g[1];
+    const image = g[2] * g[3],
+      cols = g[4] * g[5] * g[12] * g[13];
+    const [from, to] = isUnfold ? [image, cols] : [cols, image];
+    const t = x.length + n >= PAR_ELEMENTS ? Math.min(w.threads(), planes) : 1;
+    const rest = [...g.subarray(2)];
+    w.run(splitJobs(planes, t, 1, (a, b) => ({ fn, args: [xo + 4 * a * from, o + 4 * a * to, b - a, ...rest] })));
+    return w.take(o, n);
+  };
+}
+
+/** The wasm unfold and fold kernels over `fallbacks` (the backend's are the reference kernels). */
+export function wasmWindowKernels(
+  w: WasmKernels,
+  fallbacks: { unfold: Kernel<"unfold">; fold: Kernel<"fold"> },
+): { unfold: Kernel<"unfold">; fold: Kernel<"fold"> } {
+  return { unfold: windowKernel(w, "unfold", unfoldGeometry, fallbacks.unfold), fold: windowKernel(w, "fold", foldGeometry, fallbacks.fold) };
 }
 
 /** C = A B: B packed into 8-column panels once, panels and then rows of C (whole micro-tiles) split over threads. */
@@ -353,6 +472,86 @@ function wasmGemm(w: WasmKernels): Gemm {
   };
 }
 
+/**
+ * Batched products where each operand is one matrix for every batch or one per batch (a convolution's
+ * weight against each image's columns, and its gradients): the operands copied in once, every product
+ * packed and computed inside the module (gemm_batch), ranges of products on threads, each with a packing
+ * buffer of its own. Other batches, dtypes and small work go through `perProduct`.
+ */
+function wasmBatchedMatmul(w: WasmKernels): Kernel<"matmul"> {
+  const perProduct = batchedMatmul(wasmGemm(w));
+  const fn = fnIndex("gemm_batch");
+  return (ins, p, out) => {
+    const [x, y] = ins;
+    const X = x.data,
+      Y = y.data;
+    const batches = sizeOf(out.shape) === 0 ? 0 : sizeOf(out.shape.slice(0, -2));
+    const bx = sizeOf(x.shape.slice(0, -2)),
+      by = sizeOf(y.shape.slice(0, -2));
+    const ta = p.transposeX === true,
+      tb = p.transposeY === true;
+    const m = out.shape[out.shape.length - 2],
+      n = out.shape[out.shape.length - 1];
+    const k = x.shape[x.shape.length - (ta ? 2 : 1)];
+    const shared = (bx === 1 || bx === batches) && (by === 1 || by === batches);
+    if (
+      batches < 2 ||
+      !shared ||
+      k === 0 ||
+      !(X instanceof Float32Array && Y instanceof Float32Array) ||
+      out.dtype !== "float32" ||
+      m * n * k * batches < 1 << 16
+    )
+      return perProduct(ins, p, out);
+    const MR = WASM_GEMM_MR;
+    const mp = Math.ceil(m / MR) * MR;
+    const np = (n + 7) & ~7;
+    const t = 2 * m * n * k * batches >= PAR_FLOPS ? Math.min(w.threads(), batches) : 1;
+    w.reset();
+    const a = w.alloc(bx * mp * k * 4),
+      b = w.alloc(by * k * n * 4),
+      bp = w.alloc(t * np * k * 4),
+      c = w.alloc(batches * mp * np * 4);
+    if (a < 0 || b < 0 || bp < 0 || c < 0) return perProduct(ins, p, out);
+    const f = w.view();
+    // Each A as wasmGemm stores it: rows padded to a whole micro-tile (as more columns when stored transposed).
+    for (let i = 0; i < bx; i++) {
+      const src = X.subarray(i * m * k, (i + 1) * m * k);
+      const at = (a >> 2) + i * mp * k;
+      if (!ta) {
+        f.set(src, at);
+        f.fill(0, at + m * k, at + mp * k);
+      } else if (mp === m) f.set(src, at);
+      else
+        for (let q = 0; q < k; q++) {
+          f.set(src.subarray(q * m, (q + 1) * m), at + q * mp);
+          f.fill(0, at + q * mp + m, at + (q + 1) * mp);
+        }
+    }
+    f.set(Y.subarray(0, by * k * n), b >> 2);
+    const [ars, acs] = ta ? [4, 4 * mp] : [4 * k, 4];
+    const sa = bx === 1 ? 0 : mp * k * 4,
+      sb = by === 1 ? 0 : k * n * 4,
+      sc = mp * np * 4;
+    let job = 0; // each job packs into a buffer of its own
+    const jobs = splitJobs(batches, t, 1, (i0, i1) => ({
+      fn,
+      args: [a + i0 * sa, sa, b + i0 * sb, sb, bp + job++ * np * k * 4, c + i0 * sc, sc, i1 - i0, k, n, np, mp, tb ? 1 : n, tb ? k : 1, ars, acs],
+    }));
+    w.run(jobs);
+    const g = w.view();
+    const o = new Float32Array(outputBuffer(batches * m * n * 4, newBuffer), 0, batches * m * n);
+    if (np === n && mp === m) o.set(g.subarray(c >> 2, (c >> 2) + batches * m * n));
+    else
+      for (let i = 0; i < batches; i++)
+        for (let r = 0; r < m; r++) {
+          const from = (c >> 2) + i * mp * np + r * np;
+          o.set(g.subarray(from, from + n), (i * m + r) * n);
+        }
+    return o;
+  };
+}
+
 const BINARY = ["add", "sub", "mul", "div", "maximum", "minimum", "gt", "ge", "eq"] as const;
 const UNARY = ["neg", "abs", "sqrt", "reciprocal", "exp", "log", "sigmoid", "tanh"] as const;
 
@@ -361,7 +560,8 @@ function kernelsOf(w: WasmKernels): KernelOverrides {
     where: broadcastKernel(w, "where", fnIndex("where_2d")),
     sum: sumKernel(w),
     max: maxKernel(w),
-    matmul: batchedMatmul(wasmGemm(w)),
+    matmul: wasmBatchedMatmul(w),
+    ...wasmWindowKernels(w, { unfold: ref("unfold"), fold: ref("fold") }),
   };
   const set = <P extends Prim>(prim: P, kernel: Kernel<P>) => {
     (k as Record<P, Kernel<P>>)[prim] = kernel;
