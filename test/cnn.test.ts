@@ -7,7 +7,7 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { encode } from "fast-png";
@@ -17,6 +17,7 @@ import { readSamples } from "../src/cli/predict-input.js";
 import { encodeCheckpoint, decodeCheckpoint } from "../src/nn/checkpoint.js";
 import { predictRaw } from "../src/nn/saved-model.js";
 import { randomShift } from "../src/data/augment.js";
+import { writeNpy } from "../src/data/npy.js";
 import { cli } from "./cli-helper.js";
 import { PY, noPythonTorch, runOrt } from "./onnx-helpers.js";
 
@@ -224,7 +225,7 @@ describe("backprop train --model cnn, its checkpoint, predict and export", () =>
     assert.deepEqual(Array.from(b), Array.from(a));
   });
 
-  it("export --format safetensors writes the state dict in PyTorch's layout; --format pytorch says it writes MLPs", async () => {
+  it("export --format safetensors writes the state dict in PyTorch's layout", async () => {
     const out = join(dir, "cnn.safetensors");
     const r = await cli("export", "--format", "safetensors", "--model", modelPath, "--out", out);
     assert.equal(r.code, 0, r.err);
@@ -232,10 +233,49 @@ describe("backprop train --model cnn, its checkpoint, predict and export", () =>
     const shapes = Object.fromEntries([...tensors].map(([k, t]) => [k, t.shape]));
     assert.deepEqual(shapes["layers.1.weight"], [16, 1, 3, 3]);
     assert.deepEqual(shapes["layers.8.weight"], [10, 1568]);
-    const p = await cli("export", "--format", "pytorch", "--model", modelPath, "--out", join(dir, "torch"));
-    assert.equal(p.code, 1);
-    assert.match(p.err, /--format pytorch writes MLPs only; this checkpoint holds a CNN 16-32/);
   });
+
+  it("export --format pytorch writes the CNN as nn.Conv2d/MaxPool2d/Flatten/Linear with its training settings", async () => {
+    const out = join(dir, "torch");
+    const r = await cli("export", "--format", "pytorch", "--model", modelPath, "--out", out);
+    assert.equal(r.code, 0, r.err);
+    const model = readFileSync(join(out, "model.py"), "utf8");
+    assert.match(model, /nn\.Unflatten\(1, \(1, 28, 28\)\),  # layers\.0/);
+    assert.match(model, /nn\.Conv2d\(16, 32, 3, padding=1\),  # layers\.4: weight \(32, 16, 3, 3\)/);
+    assert.match(model, /nn\.Linear\(1568, 10\),  # layers\.8/);
+    const train = readFileSync(join(out, "train.py"), "utf8");
+    assert.match(train, /^LR_DECAY = "linear"$/m);
+    assert.match(train, /^SHIFT = 2$/m);
+    // The shifts drew from the generator between the shuffles, so no order.npy would be right; the start weights are.
+    assert.ok(!readdirSync(out).includes("order.npy"));
+    assert.ok(readdirSync(out).includes("init.safetensors"));
+  });
+
+  it(
+    "PyTorch: model.py gives our probabilities, and train.py trains the CNN (1 epoch) to weights that work here",
+    { skip: noPythonTorch || undefined },
+    async () => {
+      const out = join(dir, "torch");
+      const { test } = splitData("digits", 0, 0.2, 100);
+      const n = 16;
+      const x = Float32Array.from(test.x.data.subarray(0, n * 784));
+      writeFileSync(join(out, "probe.npy"), writeNpy({ dtype: "float32", shape: [n, 784], data: x }));
+      const env = { ...process.env, OMP_NUM_THREADS: "1" };
+      const script =
+        "import json, numpy as np\nfrom model import load_model, predict_proba\nprint(json.dumps(predict_proba(load_model(), np.load('probe.npy')).tolist()))";
+      const theirs: number[][] = JSON.parse(execFileSync(PY, ["-c", script], { cwd: out, env, timeout: 120_000 }).toString());
+      const ours = bp.loadModel(new Uint8Array(readFileSync(modelPath))).predict(new bp.Tensor(x, [n, 784]));
+      // float32 in both, summed in other orders: probabilities agree far within 1e-5.
+      ours.forEach((p, i) => p.probabilities.forEach((v, j) => assert.ok(Math.abs(v - theirs[i][j]) < 1e-5, `${i},${j}: ${v} vs ${theirs[i][j]}`)));
+      const log = execFileSync(PY, ["train.py", "--epochs", "1", "--out", "t.safetensors"], { cwd: out, env, timeout: 300_000 }).toString();
+      assert.match(log, /epoch 1\/1 {2}train loss [0-9.]+ {2}train acc [0-9.]+%/);
+      const trained = bp.cnn({ rng: new bp.Rng(9) });
+      bp.loadSafetensorsInto(trained, new Uint8Array(readFileSync(join(out, "t.safetensors"))));
+      const correct = predictRaw(trained, bp.loadModel(new Uint8Array(readFileSync(modelPath))).meta, test.x).filter((p, i) => p.index === test.y[i]).length;
+      // One epoch of 25 steps from backprop's initial weights: well above chance (10%) on the 200 held-out digits.
+      assert.ok(correct / test.y.length > 0.6, `PyTorch-trained weights: ${correct} of ${test.y.length} right`);
+    },
+  );
 
   it("PyTorch loads the safetensors into the same network and gives our logits", { skip: noPythonTorch || undefined }, async () => {
     const st = join(dir, "cnn.safetensors");
