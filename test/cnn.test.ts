@@ -199,6 +199,23 @@ describe("backprop train --model cnn, its checkpoint, predict and export", () =>
     assert.match(r.err, /--model cnn needs --dataset digits/);
     r = await cli("train", "--model", "resnet");
     assert.match(r.err, /--model must be mlp or cnn, got "resnet"/);
+    r = await cli("train", "--model", "cnn", "--shift", "9");
+    assert.match(r.err, /--shift needs an integer from 0 to 8 \(pixels\), got "9"/);
+    r = await cli("train", "--dataset", "iris", "--shift", "1");
+    assert.match(r.err, /--shift applies to --dataset digits only/);
+    r = await cli("train", "--lr-decay", "cosine");
+    assert.match(r.err, /--lr-decay must be none or linear, got "cosine"/);
+  });
+
+  it("toOnnx and fromOnnx refuse what ONNX would compute differently, naming the layer or node", () => {
+    const ceil = new bp.Sequential(new bp.Unflatten(1, [1, 4, 4]), new bp.MaxPool2d(3, { stride: 2, ceilMode: true }), new bp.Flatten(), new bp.Linear(4, 2));
+    assert.throws(() => bp.toOnnx(ceil, { inputShape: [16] }), /cannot export MaxPool2d at "layers\.1" with ceilMode/);
+    const noLogits = new bp.Sequential(new bp.Unflatten(1, [1, 4, 4]), new bp.Conv2d(1, 2, 3));
+    assert.throws(() => bp.toOnnx(noLogits, { inputShape: [16] }), /the model's output has shape \[batch, 2, 2, 2\]/);
+    const onnx = bp.decodeOnnx(bp.toOnnx(bp.cnn({ rng: new bp.Rng(0) }), { inputShape: [784] }));
+    const conv = onnx.graph.nodes.find((n) => n.opType === "Conv")!;
+    conv.attributes = conv.attributes.map((a) => (a.name === "pads" ? { ...a, ints: [1, 1, 0, 0] } : a));
+    assert.throws(() => bp.fromOnnx(onnx), /Conv node "layers\.1\/Conv": pads \[1, 1, 0, 0\] must be 2-D and the same on both sides/);
   });
 
   it("export --format onnx: ONNX Runtime gives our probabilities within 1e-5, and fromOnnx reads the CNN back", async () => {
