@@ -9,12 +9,12 @@ import * as bp from "../src/index.js";
 import { cli } from "./cli-helper.js";
 
 describe("the default CNN (bp.cnn)", () => {
-  it("is conv 1->16 3x3 pad 1, relu, maxpool 2, conv 16->32, relu, maxpool 2, flatten, linear 1568->10; logits (N, 10) for 28x28 digits", () => {
+  it("is unflatten to 1x28x28, conv 1->16 3x3 pad 1, relu, maxpool 2, conv 16->32, relu, maxpool 2, flatten, linear 1568->10; logits (N, 10) for flat digits", () => {
     const model = bp.cnn({ rng: new bp.Rng(1) });
-    assert.equal(model.layers.length, 8);
-    const out = model.forward(bp.zeros([3, 1, 28, 28]));
+    assert.equal(model.layers.length, 9);
+    const out = model.forward(bp.zeros([3, 784]));
     assert.deepEqual(out.shape, [3, 10]);
-    assert.throws(() => bp.cnn({ imageSize: 30 }), /cnn: imageSize must be a multiple of 4/);
+    assert.throws(() => bp.cnn({ channels: [] }), /cnn: channels must be a non-empty list/);
   });
 
   it("parameter counts: conv weights O*C/groups*kh*kw and O biases; 20490 in all", () => {
@@ -22,9 +22,9 @@ describe("the default CNN (bp.cnn)", () => {
     assert.deepEqual(
       c.layers.map((l) => [l.name, l.layer, l.weights, l.biases]),
       [
-        ["layers.0", "Conv2d(1 -> 16, 3x3, padding 1)", 16 * 1 * 3 * 3, 16],
-        ["layers.3", "Conv2d(16 -> 32, 3x3, padding 1)", 32 * 16 * 3 * 3, 32],
-        ["layers.7", "Linear(1568 -> 10)", 1568 * 10, 10],
+        ["layers.1", "Conv2d(1 -> 16, 3x3, padding 1)", 16 * 1 * 3 * 3, 16],
+        ["layers.4", "Conv2d(16 -> 32, 3x3, padding 1)", 32 * 16 * 3 * 3, 32],
+        ["layers.8", "Linear(1568 -> 10)", 1568 * 10, 10],
       ],
     );
     assert.deepEqual([c.weights, c.biases, c.total], [20432, 58, 20490]);
@@ -48,9 +48,9 @@ describe("the default CNN (bp.cnn)", () => {
   it("backward shapes: every dW and db has its parameter's shape and every dx its layer input's, as a real backward pass gives", () => {
     const model = bp.cnn({ rng: new bp.Rng(2) });
     const batch = 3;
-    const lines = bp.backwardShapes(model, batch, [1, 28, 28], 10);
+    const lines = bp.backwardShapes(model, batch, 784, 10);
     // The real pass: each layer's dout and dx by the engine's VJP of that layer, and the parameters' gradients.
-    const acts: bp.Tensor[] = [bp.randn([batch, 1, 28, 28], { rng: new bp.Rng(3) })];
+    const acts: bp.Tensor[] = [bp.randn([batch, 784], { rng: new bp.Rng(3) })];
     for (const l of model.layers) acts.push(bp.noGrad(() => l.forward(acts[acts.length - 1])));
     const grads: bp.Tensor[] = new Array<bp.Tensor>(acts.length);
     const [, lossBack] = bp.vjp((z) => bp.crossEntropy(z, [1, 2, 3]), acts[acts.length - 1]);
@@ -61,21 +61,22 @@ describe("the default CNN (bp.cnn)", () => {
     }
     bp.crossEntropy(model.forward(acts[0]), [1, 2, 3]).backward();
     const fmt = (t: bp.Tensor) => `(${t.shape.join(",")}${t.ndim === 1 ? "," : ""})`;
-    const conv = model.layers[3] as bp.Conv2d;
-    const convLine = lines[lines.indexOf("layers.3 Conv2d(16 -> 32, 3x3, padding 1): out = conv2d(x, W) + b") + 1];
+    const conv = model.layers[4] as bp.Conv2d;
+    const convLine = lines[lines.indexOf("layers.4 Conv2d(16 -> 32, 3x3, padding 1): out = conv2d(x, W) + b") + 1];
     assert.equal(
       convLine,
-      `  dout ${fmt(grads[4])} -> dW = correlation of x with dout, summed over the batch ${fmt(conv.weight.grad!)} (as W), db = sum of dout over N, H, W ${fmt(conv.bias!.grad!)} (as b), dx = transposed convolution of dout with W (the full convolution with W rotated 180 degrees at stride 1) ${fmt(grads[3])} (as x)`,
+      `  dout ${fmt(grads[5])} -> dW = correlation of x with dout, summed over the batch ${fmt(conv.weight.grad!)} (as W), db = sum of dout over N, H, W ${fmt(conv.bias!.grad!)} (as b), dx = transposed convolution of dout with W (the full convolution with W rotated 180 degrees at stride 1) ${fmt(grads[4])} (as x)`,
     );
     assert.equal(
       convLine,
       "  dout (3,32,14,14) -> dW = correlation of x with dout, summed over the batch (32,16,3,3) (as W), db = sum of dout over N, H, W (32,) (as b), dx = transposed convolution of dout with W (the full convolution with W rotated 180 degrees at stride 1) (3,16,14,14) (as x)",
     );
     assert.ok(
-      lines.includes(`  dout ${fmt(grads[3])} -> dx = dout routed to the argmax of each 2x2 window, 0 elsewhere ${fmt(grads[2])} (as x)`),
+      lines.includes(`  dout ${fmt(grads[4])} -> dx = dout routed to the argmax of each 2x2 window, 0 elsewhere ${fmt(grads[3])} (as x)`),
       lines.join("\n"),
     );
-    assert.ok(lines.includes(`  dout ${fmt(grads[7])} -> dx = dout reshaped back ${fmt(grads[6])} (as x)`), lines.join("\n"));
+    assert.ok(lines.includes(`  dout ${fmt(grads[8])} -> dx = dout reshaped back ${fmt(grads[7])} (as x)`), lines.join("\n"));
+    assert.ok(lines.includes(`  dout ${fmt(grads[1])} -> dx = dout reshaped back ${fmt(grads[0])} (as x)`), lines.join("\n"));
     assert.ok(lines.includes("  dout (3,16,28,28) -> dx = dout * 1[x > 0] (3,16,28,28) (no parameters)"), lines.join("\n"));
   });
 });
@@ -86,15 +87,15 @@ describe("backprop explain-model --arch cnn", () => {
     assert.equal(r.code, 0, r.err);
     assert.match(
       r.out,
-      /^network cnn \(1x28x28 -> 10\): 20432 weights \+ 58 biases = 20490 parameters\n {2}layers\.0 Conv2d\(1 -> 16, 3x3, padding 1\): 144 weights, 16 biases\n/,
+      /^network cnn \(784 = 1x28x28 -> 10\): 20432 weights \+ 58 biases = 20490 parameters\n {2}layers\.1 Conv2d\(1 -> 16, 3x3, padding 1\): 144 weights, 16 biases\n/,
     );
     assert.match(
       r.out,
-      /layers\.0 Conv2d\(1 -> 16, 3x3, padding 1\): out = conv2d\(x, W\) \+ b\n {4}dout \(64,16,28,28\) -> dW = correlation of x with dout, summed over the batch \(16,1,3,3\) \(as W\), db = sum of dout over N, H, W \(16,\) \(as b\), dx = .* \(64,1,28,28\) \(as x\)$/m,
+      /layers\.1 Conv2d\(1 -> 16, 3x3, padding 1\): out = conv2d\(x, W\) \+ b\n {4}dout \(64,16,28,28\) -> dW = correlation of x with dout, summed over the batch \(16,1,3,3\) \(as W\), db = sum of dout over N, H, W \(16,\) \(as b\), dx = .* \(64,1,28,28\) \(as x\)$/m,
     );
-    assert.match(r.out, /layers\.7 Linear\(1568 -> 10\): out = x W \+ b\n {4}dout \(64,10\) -> dW = x\^T dout \(1568,10\)/);
+    assert.match(r.out, /layers\.8 Linear\(1568 -> 10\): out = x W \+ b\n {4}dout \(64,10\) -> dW = x\^T dout \(1568,10\)/);
     // Right to left: the last layer first.
-    assert.ok(r.out.indexOf("layers.7 Linear") < r.out.indexOf("layers.0 Conv2d(1 -> 16, 3x3, padding 1): out"));
+    assert.ok(r.out.indexOf("layers.8 Linear") < r.out.indexOf("layers.1 Conv2d(1 -> 16, 3x3, padding 1): out"));
   });
 
   it("the MLP stays the default; wrong combinations are one-line errors", async () => {

@@ -379,7 +379,7 @@ np.save(${JSON.stringify(join(dir, "p.npy"))}, predict_proba(m, x).double().nump
       const train = { ...raw, x: bp.tensor(standardize(raw.x.data as Float32Array, pre.mean, pre.std), { shape: raw.x.shape }) };
       const rng = new bp.Rng(3);
       const model = bp.mlp([784, 16, 10], { rng, activation: "tanh" });
-      const start = trainingStart([784, 16, 10], "tanh", 3, 40, 2).init;
+      const start = trainingStart({ kind: "mlp", sizes: [784, 16, 10], activation: "tanh" }, 3, 40, 2).init;
       assert.deepEqual(Array.from(start.stateDict().get("layers.0.weight")!.data), Array.from(model.stateDict().get("layers.0.weight")!.data));
       const history = bp.fit(model, train, { epochs: 2, batchSize: 8, optimizer: new bp.Adam(model.parameters(), { lr: 0.01 }), rng });
       const ours = history.epochs.map((e) => e.trainLoss);

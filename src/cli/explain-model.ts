@@ -9,8 +9,6 @@ import { UsageError, type AddCommand, type Io } from "./command.js";
 
 export const ARCHS = ["mlp", "cnn"] as const;
 const DEFAULT_SIZES = "8,10,10,3";
-/** The default CNN's input: one 28x28 grayscale digit. */
-const CNN_INPUT = [1, 28, 28] as const;
 
 export interface ExplainModelOptions {
   arch: string;
@@ -25,10 +23,15 @@ function network(o: ExplainModelOptions): { model: Sequential; name: string; inp
   if (o.arch === "cnn") {
     if (o.sizes !== undefined) throw new UsageError("--sizes gives an MLP's layer sizes; --arch cnn has its own layers (leave --sizes out)");
     if (o.model !== undefined) throw new UsageError("--model takes the architecture from the file; leave --arch out");
-    return { model: cnn({ rng: new Rng(0) }), name: `cnn (${CNN_INPUT.join("x")} -> 10)`, input: CNN_INPUT, classes: 10 };
+    return { model: cnn({ rng: new Rng(0) }), name: "cnn (784 = 1x28x28 -> 10)", input: 784, classes: 10 };
   }
   const loaded = o.model !== undefined ? loadModel(o.model) : null;
-  const sizes = loaded ? loaded.meta.architecture.sizes : sizeList("--sizes", o.sizes ?? DEFAULT_SIZES);
+  if (loaded && loaded.meta.architecture.kind === "cnn") {
+    const a = loaded.meta.architecture;
+    const flat = a.image.reduce((p, d) => p * d, 1);
+    return { model: loaded.model, name: `cnn (${flat} = ${a.image.join("x")} -> ${a.outputs})`, input: flat, classes: a.outputs };
+  }
+  const sizes = loaded && loaded.meta.architecture.kind === "mlp" ? loaded.meta.architecture.sizes : sizeList("--sizes", o.sizes ?? DEFAULT_SIZES);
   if (sizes.length < 2) throw new UsageError("--sizes needs at least an input and an output size, e.g. 8,10,10,3");
   const model = loaded ? loaded.model : mlp(sizes, { rng: new Rng(0) });
   return { model, name: sizes.join("-"), input: sizes[0], classes: sizes[sizes.length - 1] };

@@ -17,6 +17,8 @@ import { mlp, type Sequential } from "../nn/layers.js";
 import { loadDigits, loadIris } from "../node/datasets.js";
 import { modelPy, readmeMd, trainPy, WEIGHTS_FILE, type PytorchSpec, type PytorchTraining } from "../interop/pytorch.js";
 import { saveSafetensors, type WeightLayout } from "../interop/state-dict.js";
+import { architectureName, ends, type Architecture } from "../nn/saved-model.js";
+import { buildCnn } from "../nn/cnn.js";
 import { loadModel, prepareOutputPath, reasonOf, writeFileAtomic, type ModelMeta } from "./files.js";
 import { UsageError, type Io } from "./command.js";
 import type { ExportOptions } from "./export.js";
@@ -40,7 +42,7 @@ export function exportSafetensors(o: ExportOptions, io: Io): number {
   const { model, meta } = loadModel(o.model);
   prepareOutputPath(o.out, "--out", "model.safetensors");
   const origin = originOf(meta);
-  const preprocess = preprocessOf(meta, meta.architecture.sizes[0], origin && meta.dataset === "iris" ? rawTrainingSplit(origin) : null);
+  const preprocess = preprocessOf(meta, ends(meta.architecture).inputs, origin && meta.dataset === "iris" ? rawTrainingSplit(origin) : null);
   const metadata = headerMetadata(meta);
   if (preprocess) metadata["backprop.preprocess"] = JSON.stringify({ kind: "standardize", ...preprocess });
   writeFileAtomic(o.out, saveSafetensors(model, { layout, metadata }));
@@ -97,6 +99,9 @@ function trainingOf(meta: ModelMeta, origin: Origin | null): { training: Pytorch
     batch: pick("batch", positiveInt),
     epochs: pick("epochs", positiveInt),
     seed: origin?.seed ?? 0,
+    // Recorded only when used (a checkpoint without them trained without them).
+    ...(t.lrDecay === "linear" ? { lrDecay: "linear" as const } : {}),
+    ...(Number.isSafeInteger(t.shift) && (t.shift as number) > 0 ? { shift: t.shift as number } : {}),
   };
   const source =
     missing.length === 0
@@ -161,9 +166,9 @@ function userData(o: ExportOptions, sizes: number[]): { x: NpyArray; y: NpyArray
  * each epoch: train initializes the network from Rng(seed) and shuffles each epoch with the same
  * generator, continued (src/cli/train.ts, src/data/dataset.ts `batches`).
  */
-export function trainingStart(sizes: number[], activation: ModelMeta["architecture"]["activation"], seed: number, n: number, epochs: number) {
+export function trainingStart(arch: Architecture, seed: number, n: number, epochs: number) {
   const rng = new Rng(seed);
-  const init: Sequential = mlp(sizes, { rng, activation });
+  const init: Sequential = arch.kind === "cnn" ? buildCnn(arch, { rng }) : mlp(arch.sizes, { rng, activation: arch.activation });
   const order: number[] = [];
   for (let e = 0; e < epochs; e++) order.push(...rng.shuffle(Array.from({ length: n }, (_, i) => i)));
   return { init, order };
@@ -172,18 +177,21 @@ export function trainingStart(sizes: number[], activation: ModelMeta["architectu
 export function exportPytorch(o: ExportOptions, io: Io): number {
   if (o.layout !== undefined) throw new UsageError("--layout goes with --format safetensors (the pytorch format is always in PyTorch's layout)");
   const { model, meta } = loadModel(o.model);
-  const { sizes, activation } = meta.architecture;
+  const arch = meta.architecture;
+  const sizes = arch.kind === "mlp" ? arch.sizes : [ends(arch).inputs, arch.outputs];
+  const activation = arch.kind === "mlp" ? arch.activation : "relu";
   const origin = originOf(meta);
   const own = o.data === undefined && o.labels === undefined;
   if (own && !origin) throw new UsageError(`${o.model} does not say which data it was trained on: give --data x.npy --labels y.npy`);
   const raw = origin ? rawTrainingSplit(origin) : null;
   if (raw && raw.x.shape[1] !== sizes[0])
-    throw new UsageError(`${o.model}: the model ${sizes.join("-")} does not fit ${origin!.dataset} (${raw.x.shape[1]} features)`);
+    throw new UsageError(`${o.model}: the model ${architectureName(arch)} does not fit ${origin!.dataset} (${raw.x.shape[1]} features)`);
   const { training, source: trainingSource } = trainingOf(meta, origin);
   const classes: string[] = Array.isArray(meta.classes) && meta.classes.every((c) => typeof c === "string") ? meta.classes : [];
   const outputs = sizes[sizes.length - 1];
   const spec: PytorchSpec = {
     sizes,
+    ...(arch.kind === "cnn" ? { cnn: { image: arch.image, channels: arch.channels, hidden: arch.hidden } } : {}),
     activation,
     classes: classes.length === outputs ? classes : Array.from({ length: outputs }, (_, i) => String(i)),
     preprocess: preprocessOf(meta, sizes[0], raw),
@@ -207,14 +215,18 @@ export function exportPytorch(o: ExportOptions, io: Io): number {
   files.push([WEIGHTS_FILE, saveSafetensors(model, { layout: "pytorch", metadata }), "the trained weights (PyTorch layout)"]);
   if (own && origin) {
     // Only for backprop train's own runs (the seed drove the initialization and the shuffles).
-    const start = trainingStart(sizes, activation, origin.seed, n, training.epochs);
+    const start = trainingStart(arch, origin.seed, n, training.epochs);
     files.push(["init.safetensors", saveSafetensors(start.init, { layout: "pytorch" }), `the weights backprop train --seed ${origin.seed} started from`]);
-    files.push([
-      "order.npy",
-      writeNpy({ dtype: "int64", shape: [training.epochs, n], data: start.order }),
-      `(${training.epochs}, ${n}) int64: the example order of each epoch of that training`,
-    ]);
-    spec.hasInit = spec.hasOrder = true;
+    spec.hasInit = true;
+    // With random shifts the generator also drew the shifts between the shuffles: the order would be wrong after epoch 1.
+    if (!training.shift) {
+      files.push([
+        "order.npy",
+        writeNpy({ dtype: "int64", shape: [training.epochs, n], data: start.order }),
+        `(${training.epochs}, ${n}) int64: the example order of each epoch of that training`,
+      ]);
+      spec.hasOrder = true;
+    }
   }
   const what = own ? `of the ${origin!.dataset} training split backprop trained on` : `from ${o.data}`;
   files.push(["x.npy", writeNpy(data.x), `(${n}, ${sizes[0]}) float32: raw features ${what}`]);

@@ -11,8 +11,17 @@ import type { TrainingSettings } from "../nn/saved-model.js";
 /** The hyper-parameters train.py uses: those a checkpoint records. */
 export type PytorchTraining = TrainingSettings;
 
+/** The digits CNN (src/nn/cnn.ts) instead of an MLP: 3x3 convolutions (padding 1), ReLU and 2x2 max pooling per entry of channels. */
+export interface PytorchCnn {
+  image: [number, number, number];
+  channels: number[];
+  hidden: number[];
+}
+
 export interface PytorchSpec {
+  /** An MLP's layer sizes; for a CNN [inputs, outputs] (the flat image size and the classes). */
   sizes: number[];
+  cnn?: PytorchCnn;
   activation: Activation;
   classes: string[];
   /** Standardization applied to raw inputs before the first layer: (x - mean) / std per feature. */
@@ -68,22 +77,63 @@ export function checkSpec(spec: PytorchSpec): void {
   for (const k of ["batch", "epochs"] as const)
     if (!(Number.isSafeInteger(t[k]) && t[k] > 0)) throw new Error(`PyTorch export: ${k} must be a positive integer`);
   if (!(Number.isSafeInteger(t.seed) && t.seed >= 0)) throw new Error("PyTorch export: seed must be a non-negative integer");
+  if (t.lrDecay !== undefined && t.lrDecay !== "linear") throw new Error(`PyTorch export: lrDecay must be "linear" or absent`);
+  if (t.shift !== undefined && !(Number.isSafeInteger(t.shift) && t.shift >= 0)) throw new Error("PyTorch export: shift must be a non-negative integer");
+  const c = spec.cnn;
+  if (c) {
+    const ints = (xs: unknown) => Array.isArray(xs) && xs.every((n) => Number.isSafeInteger(n) && n > 0);
+    if (!ints(c.image) || c.image.length !== 3 || !ints(c.channels) || c.channels.length === 0 || !ints(c.hidden))
+      throw new Error("PyTorch export: the CNN needs an image [C, H, W], channels and hidden sizes as positive integers");
+    if (sizes.length !== 2 || sizes[0] !== c.image[0] * c.image[1] * c.image[2])
+      throw new Error("PyTorch export: a CNN's sizes are [its flat input, its classes]");
+  }
+}
+
+/** The nn.Sequential lines of the network, commented with the state dict names they make (as backprop's). */
+function layerLines(spec: PytorchSpec): string[] {
+  const layers: string[] = [];
+  const c = spec.cnn;
+  if (!c) {
+    const sizes = spec.sizes;
+    for (let i = 0; i + 1 < sizes.length; i++) {
+      layers.push(`nn.Linear(${sizes[i]}, ${sizes[i + 1]}),  # layers.${2 * i}: weight (${sizes[i + 1]}, ${sizes[i]}), bias (${sizes[i + 1]},)`);
+      if (i + 2 < sizes.length) layers.push(`${TORCH_ACTIVATION[spec.activation]},`);
+    }
+    return layers;
+  }
+  layers.push(`nn.Unflatten(1, (${c.image.join(", ")})),  # layers.0: flat rows to images`);
+  let [ch, h, w] = c.image;
+  for (const o of c.channels) {
+    layers.push(`nn.Conv2d(${ch}, ${o}, 3, padding=1),  # layers.${layers.length}: weight (${o}, ${ch}, 3, 3), bias (${o},)`);
+    layers.push("nn.ReLU(),", "nn.MaxPool2d(2),");
+    [ch, h, w] = [o, Math.floor(h / 2), Math.floor(w / 2)];
+  }
+  layers.push("nn.Flatten(),");
+  const widths = [ch * h * w, ...c.hidden, spec.sizes[1]];
+  for (let i = 0; i + 1 < widths.length; i++) {
+    layers.push(`nn.Linear(${widths[i]}, ${widths[i + 1]}),  # layers.${layers.length}: weight (${widths[i + 1]}, ${widths[i]}), bias (${widths[i + 1]},)`);
+    if (i + 2 < widths.length) layers.push("nn.ReLU(),");
+  }
+  return layers;
+}
+
+/** "784-128-10" or "CNN 16-32 (1x28x28 -> 10)", as backprop names them. */
+function networkName(spec: PytorchSpec): string {
+  const c = spec.cnn;
+  if (!c) return spec.sizes.join("-");
+  return `CNN ${c.channels.join("-")}${c.hidden.length > 0 ? `, hidden ${c.hidden.join("-")}` : ""} (${c.image.join("x")} -> ${spec.sizes[1]})`;
 }
 
 /** model.py: the network, a safetensors reader and writer in plain Python, and a command that predicts. */
 export function modelPy(spec: PytorchSpec): string {
   checkSpec(spec);
   const { sizes, preprocess } = spec;
-  const layers: string[] = [];
-  for (let i = 0; i + 1 < sizes.length; i++) {
-    layers.push(`            nn.Linear(${sizes[i]}, ${sizes[i + 1]}),  # layers.${2 * i}: weight (${sizes[i + 1]}, ${sizes[i]}), bias (${sizes[i + 1]},)`);
-    if (i + 2 < sizes.length) layers.push(`            ${TORCH_ACTIVATION[spec.activation]},`);
-  }
-  return `# The ${sizes.join("-")} network of ${commentSafe(spec.source)}, exported by backprop as a PyTorch nn.Module.
+  const layers = layerLines(spec).map((l) => `            ${l}`);
+  return `# The ${networkName(spec)} network of ${commentSafe(spec.source)}, exported by backprop as a PyTorch nn.Module.
 # Raw features in, logits out: the same function as backprop's model${preprocess ? " with its standardization" : ""}.
 #
 # Weights: ${WEIGHTS_FILE}, a safetensors file in PyTorch's layout (nn.Linear's weight is (out, in); backprop's
-# own is (in, out)), loaded with model.load_state_dict. It is read below with json + struct + torch.frombuffer
+# own is (in, out); nn.Conv2d's (out, in, kh, kw) is the same in both), loaded with model.load_state_dict. It is read below with json + struct + torch.frombuffer
 # because Debian's torch 1.13 comes without the safetensors package; where that package is installed,
 # safetensors.torch.load_file("${WEIGHTS_FILE}") returns the same tensors.
 import json
@@ -98,7 +148,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 WEIGHTS = os.path.join(HERE, ${JSON.stringify(WEIGHTS_FILE)})
 
 SIZES = ${JSON.stringify(sizes)}
-ACTIVATION = ${JSON.stringify(spec.activation)}
+ACTIVATION = ${JSON.stringify(spec.cnn ? "relu" : spec.activation)}
 CLASSES = ${JSON.stringify(spec.classes)}
 ${
   preprocess
@@ -251,11 +301,31 @@ MOMENTUM = ${num(t.momentum, "momentum")}
 BATCH = ${t.batch}
 EPOCHS = ${t.epochs}
 SEED = ${t.seed}
+# backprop train's --lr-decay linear: after step k of K, lr = LR * (1 - k / K).
+LR_DECAY = ${JSON.stringify(t.lrDecay ?? "none")}
+# backprop train's --shift: each training image moved by a random -SHIFT..SHIFT pixels per axis, zero filled
+# (drawn here with torch's generator, so not the same draws as backprop's).
+SHIFT = ${t.shift ?? 0}
+IMAGE = ${spec.cnn ? JSON.stringify(spec.cnn.image) : "None"}
 
 
 def here(name):
     path = os.path.join(HERE, name)
     return path if os.path.exists(path) else ""
+
+
+def shifted(x, shift, generator):
+    """Each row of x (N, C*H*W) as an image moved by its own random (dy, dx) in -shift..shift, zero filled."""
+    c, h, w = IMAGE
+    img = x.reshape(-1, c, h, w)
+    padded = torch.nn.functional.pad(img, (shift, shift, shift, shift))
+    out = torch.empty_like(img)
+    d = torch.randint(0, 2 * shift + 1, (len(img), 2), generator=generator)
+    for i in range(len(img)):
+        # A move by (dy, dx) reads the padded image from (shift - dy, shift - dx).
+        dy, dx = int(d[i, 0]) - shift, int(d[i, 1]) - shift
+        out[i] = padded[i, :, shift - dy : shift - dy + h, shift - dx : shift - dx + w]
+    return out.reshape(len(img), -1)
 
 
 def arguments():
@@ -269,6 +339,8 @@ def arguments():
     p.add_argument("--batch", type=int, default=BATCH)
     p.add_argument("--optimizer", choices=["sgd", "adam"], default=OPTIMIZER)
     p.add_argument("--momentum", type=float, default=MOMENTUM)
+    p.add_argument("--lr-decay", choices=["none", "linear"], default=LR_DECAY)
+    p.add_argument("--shift", type=int, default=SHIFT)
     p.add_argument("--seed", type=int, default=SEED)
     p.add_argument("--out", default=os.path.join(HERE, "trained.safetensors"), help="where the trained weights go")
     p.add_argument("--history", default="", help="write the per-epoch mean losses here as JSON")
@@ -316,6 +388,10 @@ def main():
     else:
         opt = torch.optim.Adam(net.parameters(), lr=a.lr)
     shuffle = torch.Generator().manual_seed(a.seed)  # the same on every process
+    if a.shift > 0 and IMAGE is None:
+        sys.exit("train.py: --shift moves images; this network takes features")
+    total = a.epochs * ((n + a.batch - 1) // a.batch)
+    step = 0
 
     history = []
     for epoch in range(1, a.epochs + 1):
@@ -327,13 +403,23 @@ def main():
         loss_sum = torch.zeros((), dtype=torch.float64, device=device)
         for s in range(0, n, a.batch):
             batch = perm[s : s + a.batch]
+            if a.shift > 0:
+                # Drawn for the whole global batch on every process, so the processes agree.
+                xb = shifted(x[batch.to(device)].cpu(), a.shift, shuffle).to(device)
+                xs = torch.tensor_split(xb, world)[rank]
+            else:
+                xs = x[torch.tensor_split(batch, world)[rank].to(device)]
             mine = torch.tensor_split(batch, world)[rank].to(device)
-            loss = F.cross_entropy(net(x[mine]), y[mine], reduction="sum")
+            loss = F.cross_entropy(net(xs), y[mine], reduction="sum")
             opt.zero_grad()
             # DDP averages the processes' gradients; scaled so, the average is the gradient of the mean
             # loss over the whole global batch, whatever share of it each process had.
             (loss * (world / len(batch))).backward()
             opt.step()
+            step += 1
+            if a.lr_decay == "linear":
+                for group in opt.param_groups:
+                    group["lr"] = a.lr * max(0.0, 1 - step / total)
             loss_sum += loss.detach().double()
         if distributed:
             dist.all_reduce(loss_sum)
@@ -366,7 +452,7 @@ export function readmeMd(spec: PytorchSpec): string {
   checkSpec(spec);
   const t = spec.training;
   const files = spec.files.map((f) => `- \`${f.name}\`: ${f.what}`).join("\n");
-  return `# ${spec.sizes.join("-")} network, exported by backprop for PyTorch
+  return `# ${networkName(spec)} network, exported by backprop for PyTorch
 
 Exported from ${commentSafe(spec.source)}. Needs Python 3 with PyTorch (1.13 or later) and NumPy.
 
@@ -375,7 +461,7 @@ ${files}
 Predict: \`python3 model.py features.npy\` (raw features, one row per example), or in Python
 \`from model import load_model, predict_proba\`.
 
-Train (${t.optimizer}, lr ${t.lr}${t.optimizer === "sgd" ? `, momentum ${t.momentum}` : ""}, batch ${t.batch}, ${t.epochs} epochs; ${commentSafe(spec.trainingSource)}; flags such as \`--epochs\` override them):
+Train (${t.optimizer}, lr ${t.lr}${t.lrDecay ? " decaying linearly to 0" : ""}${t.optimizer === "sgd" ? `, momentum ${t.momentum}` : ""}${t.shift ? `, images shifted by up to ${t.shift} px` : ""}, batch ${t.batch}, ${t.epochs} epochs; ${commentSafe(spec.trainingSource)}; flags such as \`--epochs\` override them):
 
     python3 train.py                                   # one process
     torchrun --nproc_per_node=N train.py               # N processes with DistributedDataParallel (gloo on CPU, nccl on GPUs)

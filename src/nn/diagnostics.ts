@@ -5,7 +5,7 @@ import { noGrad } from "../core/bind.js";
 import { zeros } from "../core/ops/create.js";
 import { Module } from "./module.js";
 import { Linear, LeakyReLU, ReLU, Sequential, Sigmoid, Tanh } from "./layers.js";
-import { AvgPool2d, Conv2d, Flatten, MaxPool2d } from "./conv-layers.js";
+import { AvgPool2d, Conv2d, Flatten, MaxPool2d, Unflatten } from "./conv-layers.js";
 import { BatchNorm1d, BatchNorm2d, LayerNorm } from "./norm-layers.js";
 
 export interface LayerCount {
@@ -108,6 +108,7 @@ function layerName(l: Module): string {
   if (l instanceof BatchNorm1d || l instanceof BatchNorm2d) return `${l instanceof BatchNorm1d ? "BatchNorm1d" : "BatchNorm2d"}(${l.numFeatures})`;
   if (l instanceof LayerNorm) return `LayerNorm(${l.normalizedShape.join(", ")})`;
   if (l instanceof Flatten) return "Flatten";
+  if (l instanceof Unflatten) return `Unflatten(${l.dim}, (${l.sizes.join(", ")}))`;
   if (l instanceof ReLU) return "ReLU";
   if (l instanceof LeakyReLU) return `LeakyReLU(${l.slope})`;
   if (l instanceof Sigmoid) return "Sigmoid";
@@ -169,7 +170,7 @@ function layerBackward(l: Module, where: string, inp: readonly number[], out: re
     const n = typeof k === "number" ? k * k : k[0] * k[1];
     return [`${where}: no parameters`, `  dout ${S(out)} -> dx = dout spread as 1/${n} over each ${windowText(k)} window ${S(inp)} (as x)`];
   }
-  if (l instanceof Flatten) return [`${where}: no parameters`, `  dout ${S(out)} -> dx = dout reshaped back ${S(inp)} (as x)`];
+  if (l instanceof Flatten || l instanceof Unflatten) return [`${where}: no parameters`, `  dout ${S(out)} -> dx = dout reshaped back ${S(inp)} (as x)`];
   if (l instanceof BatchNorm1d || l instanceof BatchNorm2d || l instanceof LayerNorm) {
     const over = l instanceof LayerNorm ? "the normalized axes" : inp.length > 2 ? "N, H, W" : "N";
     const params = l.weight ? `dgamma = sum of dout * xhat ${S(l.weight.shape)} (as gamma), dbeta = sum of dout ${S(l.weight.shape)} (as beta), ` : "";
