@@ -11,12 +11,12 @@ export function diverged(loss: number, firstLoss: number): boolean {
   return !Number.isFinite(loss) || loss > EXPLODE_FACTOR * firstLoss;
 }
 
-/** The sentence shown when training stopped on divergence. */
-export function divergenceMessage(step: number, loss: number, firstLoss: number, lr: number): string {
+/** The sentence shown when training stopped on divergence; `goodLr` is a rate that trains the model in question well. */
+export function divergenceMessage(step: number, loss: number, firstLoss: number, lr: number, goodLr = 0.1): string {
   const what = Number.isFinite(loss)
     ? `the loss exploded at step ${step} (${short(loss)}, up from ${short(firstLoss)} at the start)`
     : `the loss became ${loss} at step ${step}`;
-  const suggestion = lr > 0.1 ? "0.1 trains well" : `try ${Number((lr / 10).toPrecision(2))}`;
+  const suggestion = lr > goodLr ? `${goodLr} trains well` : `try ${Number((lr / 10).toPrecision(2))}`;
   return `Training stopped: ${what}. The learning rate ${lr} is too large: lower it (${suggestion}) and train again.`;
 }
 
