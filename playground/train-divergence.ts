@@ -11,11 +11,47 @@ export function diverged(loss: number, firstLoss: number): boolean {
   return !Number.isFinite(loss) || loss > EXPLODE_FACTOR * firstLoss;
 }
 
-/** The sentence shown when training stopped on divergence; `goodLr` is a rate that trains the model in question well. */
-export function divergenceMessage(step: number, loss: number, firstLoss: number, lr: number, goodLr = 0.1): string {
-  const what = Number.isFinite(loss)
-    ? `the loss exploded at step ${step} (${short(loss)}, up from ${short(firstLoss)} at the start)`
-    : `the loss became ${loss} at step ${step}`;
+/** The loss of guessing: cross-entropy of the uniform distribution over 10 classes, ln 10 = 2.30. */
+export const CHANCE_LOSS = Math.log(10);
+/** The CNN dies quietly instead: at lr 0.2-0.5 its loss spikes to only 1.65-2.8 times the first (lr 0.15, which
+ * trains, to 1.33), then sits at chance for good (10.7% test accuracy). So: a spike above this factor... */
+export const SPIKE_FACTOR = 1.5;
+/** ...then this many steps in a row whose mean loss is within 10% of chance. A slow learner (a tiny rate) has no
+ * spike; a healthy run is well below chance by step 100 (the CNN at lr 0.05 passes 0.5 near step 40). */
+export const STUCK_STEPS = 60;
+
+/** Watches a run's losses for a spike followed by a loss stuck at chance: the units have died. */
+export class ChanceWatch {
+  private first = NaN;
+  private peak = -Infinity;
+  private peakStep = 0;
+  private readonly recent: number[] = [];
+  private sum = 0;
+  private step = 0;
+
+  /** The next step's loss; the spike (its loss and step) once the run has been stuck at chance, else null. */
+  push(loss: number): { peak: number; peakStep: number } | null {
+    this.step++;
+    if (this.step === 1) this.first = loss;
+    if (loss > this.peak) [this.peak, this.peakStep] = [loss, this.step];
+    this.recent.push(loss);
+    this.sum += loss;
+    if (this.recent.length > STUCK_STEPS) this.sum -= this.recent.shift()!;
+    const stuck = this.recent.length === STUCK_STEPS && this.sum / STUCK_STEPS > 0.9 * CHANCE_LOSS;
+    // The spike must come before the window, or the window is still the spike's own recovery.
+    const spiked = this.peak > SPIKE_FACTOR * this.first && this.peakStep <= this.step - STUCK_STEPS;
+    return stuck && spiked ? { peak: this.peak, peakStep: this.peakStep } : null;
+  }
+}
+
+/** The sentence shown when training stopped on divergence; `goodLr` is a rate that trains the model in question
+ * well. With `stuck` (ChanceWatch's spike), the loss did not explode: it spiked, then stayed at chance. */
+export function divergenceMessage(step: number, loss: number, firstLoss: number, lr: number, goodLr = 0.1, stuck?: { peak: number; peakStep: number }): string {
+  const what = stuck
+    ? `the loss jumped to ${short(stuck.peak)} at step ${stuck.peakStep} (from ${short(firstLoss)} at the start) and has stayed at chance (ln 10 = 2.30, a guess) for the last ${STUCK_STEPS} steps, to step ${step}: the network has stopped learning`
+    : Number.isFinite(loss)
+      ? `the loss exploded at step ${step} (${short(loss)}, up from ${short(firstLoss)} at the start)`
+      : `the loss became ${loss} at step ${step}`;
   const suggestion = lr > goodLr ? `${goodLr} trains well` : `try ${Number((lr / 10).toPrecision(2))}`;
   return `Training stopped: ${what}. The learning rate ${lr} is too large: lower it (${suggestion}) and train again.`;
 }

@@ -27,8 +27,8 @@ export type TrainMessage =
   | { type: "epoch"; epoch: number; testAccuracy: number | null }
   | { type: "architecture"; model: ModelKind; hidden: number; rows: LayerRow[]; total: number }
   | { type: "norms"; norms: { name: string; norm: number | null }[] }
-  /** Training stopped because the loss became non-finite or exploded (see train-divergence.ts). */
-  | { type: "diverged"; step: number; loss: number; firstLoss: number; lr: number; elapsedMs: number }
+  /** Training stopped because the loss became non-finite or exploded, or (`stuck`) spiked and then stayed at chance (see train-divergence.ts). */
+  | { type: "diverged"; step: number; loss: number; firstLoss: number; lr: number; elapsedMs: number; stuck?: { peak: number; peakStep: number } }
   | { type: "done"; stopped: boolean; elapsedMs: number }
   /** The softmax of the drawn digit's logits (10 numbers), or null before a network of that kind was trained. */
   | { type: "prediction"; model: ModelKind; probs: number[] | null }

@@ -233,7 +233,7 @@ function show(m: TrainMessage, run: Run, running: (on: boolean) => void, redraw:
     case "diverged":
       running(false);
       run.elapsedMs = m.elapsedMs;
-      status.textContent = divergenceMessage(m.step, m.loss, m.firstLoss, m.lr, GOOD_LR[run.model]);
+      status.textContent = divergenceMessage(m.step, m.loss, m.firstLoss, m.lr, GOOD_LR[run.model], m.stuck);
       status.classList.add("diverged");
       redraw(true);
       break;

@@ -2,7 +2,7 @@
 // so that Stop and prediction requests are answered while it trains.
 import * as bp from "../src/index.js";
 
-import { diverged } from "./train-divergence.js";
+import { ChanceWatch, diverged } from "./train-divergence.js";
 import { digitSteps } from "./train-loop.js";
 import { buildModel, layerTable, type ModelKind } from "./train-models.js";
 import type { TrainMessage, TrainRequest as Request, Yield } from "./train-protocol.js";
@@ -110,6 +110,7 @@ class Run {
   step = 0;
   private firstLoss = NaN;
   private losses: number[] = [];
+  private readonly chance = new ChanceWatch();
   private epoch = 1;
   private stepsPerEpoch = 1;
   private readonly t0 = performance.now();
@@ -134,9 +135,9 @@ class Run {
   }
 
   /** Training stopped: the losses so far, then the step and loss it diverged at. */
-  diverge(step: number, loss: number): void {
+  diverge(step: number, loss: number, stuck?: { peak: number; peakStep: number }): void {
     this.report();
-    post({ type: "diverged", step, loss, firstLoss: this.firstLoss, lr: this.lr, elapsedMs: this.elapsed() });
+    post({ type: "diverged", step, loss, firstLoss: this.firstLoss, lr: this.lr, elapsedMs: this.elapsed(), stuck });
   }
 
   /** One optimizer step's loss; false when it diverged (training stops). */
@@ -147,6 +148,11 @@ class Run {
     this.losses.push(e.loss);
     if (diverged(e.loss, this.firstLoss)) {
       this.diverge(this.step, e.loss);
+      return false;
+    }
+    const stuck = this.chance.push(e.loss);
+    if (stuck) {
+      this.diverge(this.step, e.loss, stuck);
       return false;
     }
     if (performance.now() - this.reported >= REPORT_MS) this.report();

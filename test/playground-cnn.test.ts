@@ -14,7 +14,7 @@ import type { Page } from "playwright-core";
 import * as bp from "../src/index.js";
 import { buildModel, layerTable, MODEL_DEFAULTS } from "../playground/train-models.js";
 import { digitSteps, type LoopEvent } from "../playground/train-loop.js";
-import { divergenceMessage } from "../playground/train-divergence.js";
+import { ChanceWatch, divergenceMessage, STUCK_STEPS } from "../playground/train-divergence.js";
 
 const shots = join(process.cwd(), "test-artifacts", "playground");
 
@@ -70,6 +70,29 @@ describe("Train tab models (no browser)", () => {
     assert.deepEqual(MODEL_DEFAULTS.mlp, { lr: 0.1, batch: 64, epochs: 3 });
     assert.match(divergenceMessage(3, 40, 2.3, 1, 0.05), /The learning rate 1 is too large: lower it \(0\.05 trains well\)/);
     assert.match(divergenceMessage(3, 40, 2.3, 0.05, 0.05), /lower it \(try 0\.005\)/);
+  });
+
+  it("a spike and then a loss stuck at chance stops the run STUCK_STEPS steps after the spike; a slow learner or a recovery does not", () => {
+    /** The first step at which ChanceWatch says stuck, or null. */
+    const stopsAt = (losses: number[]) => {
+      const w = new ChanceWatch();
+      for (let i = 0; i < losses.length; i++) if (w.push(losses[i])) return i + 1;
+      return null;
+    };
+    const wobble = (i: number) => 0.01 * Math.sin(i);
+    // The CNN at lr 0.3: up to 4.71 at step 10 (here), then 2.30 for good.
+    const dying = Array.from({ length: 300 }, (_, i) => (i + 1 === 10 ? 4.71 : i < 10 ? 2.32 : 2.3 + wobble(i)));
+    assert.equal(stopsAt(dying), 10 + STUCK_STEPS);
+    // A tiny learning rate: no spike, a slow fall from 2.3.
+    assert.equal(stopsAt(Array.from({ length: 300 }, (_, i) => 2.32 - 0.0005 * i + wobble(i))), null);
+    // lr 0.15: a spike to 1.33 times the first, then it learns.
+    assert.equal(stopsAt(Array.from({ length: 300 }, (_, i) => (i + 1 === 14 ? 3.09 : i < 14 ? 2.32 : Math.max(0.3, 2.3 - 0.03 * (i - 14))))), null);
+    // A spike of 1.6 times that then learns slowly, below chance: not stuck either.
+    assert.equal(stopsAt(Array.from({ length: 300 }, (_, i) => (i + 1 === 5 ? 3.7 : i < 5 ? 2.3 : 1.9 + wobble(i)))), null);
+    assert.equal(
+      divergenceMessage(130, 2.31, 2.32, 0.3, 0.05, { peak: 4.71, peakStep: 51 }),
+      `Training stopped: the loss jumped to 4.71 at step 51 (from 2.32 at the start) and has stayed at chance (ln 10 = 2.30, a guess) for the last ${STUCK_STEPS} steps, to step 130: the network has stopped learning. The learning rate 0.3 is too large: lower it (0.05 trains well) and train again.`,
+    );
   });
 
   it("the tab's loop: steps per batch, the test set in slices, and an accuracy equal to the library's evaluate", () => {
@@ -221,6 +244,22 @@ describeIf("Train tab with the CNN in Chromium", hasChromium ? false : "Chromium
     const archBox = (await page.locator(".table-scroll").boundingBox())!;
     assert.ok(archBox.x >= 0 && archBox.x + archBox.width <= 390, `layer table box ${JSON.stringify(archBox)}`);
     await page.screenshot({ path: join(shots, "cnn-phone.png"), fullPage: true });
+    await page.close();
+  });
+
+  it("lr 0.3: the CNN's loss spikes, then sits at chance: stopped with advice, not 'finished' at 10%", async () => {
+    const page = await openTrain("?model=cnn");
+    await page.fill("#lr", "0.3");
+    await page.click("#train-start");
+    await page.waitForSelector("#train-status.diverged", { timeout: 180000 });
+    const text = (await page.textContent("#train-status")) ?? "";
+    assert.match(
+      text,
+      /^Training stopped: the loss jumped to \d\.\d+ at step \d+ .* has stayed at chance .*: the network has stopped learning\. The learning rate 0\.3 is too large: lower it \(0\.05 trains well\) and train again\.$/,
+    );
+    const steps = Number(await page.getAttribute("#loss-plot", "data-steps"));
+    assert.ok(steps >= STUCK_STEPS && steps < 250, `stopped at step ${steps}, before the epoch's end`);
+    await page.screenshot({ path: join(shots, "cnn-stuck.png") });
     await page.close();
   });
 
