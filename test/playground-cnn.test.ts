@@ -167,6 +167,12 @@ describeIf("Train tab with the CNN in Chromium", hasChromium ? false : "Chromium
     assert.equal(await settings(page), "0.1 64 3");
     assert.equal(await archTotal(page), String(784 * 64 + 64 + 650));
     assert.equal(await page.isVisible("#hidden"), true);
+    // The MLP's table follows its hidden width.
+    await page.fill("#hidden", "32");
+    await page.dispatchEvent("#hidden", "change");
+    await page.waitForFunction(() => document.getElementById("arch")!.dataset.total === String(784 * 32 + 32 + 330));
+    await page.fill("#hidden", "64");
+    await page.dispatchEvent("#hidden", "change");
     // The MLP's settings, edited, come back after a visit to the CNN; the CNN has its own.
     await page.fill("#epochs", "2");
     await page.selectOption("#train-model", "cnn");
@@ -260,6 +266,21 @@ describeIf("Train tab with the CNN in Chromium", hasChromium ? false : "Chromium
     const steps = Number(await page.getAttribute("#loss-plot", "data-steps"));
     assert.ok(steps >= STUCK_STEPS && steps < 250, `stopped at step ${steps}, before the epoch's end`);
     await page.screenshot({ path: join(shots, "cnn-stuck.png") });
+    await page.close();
+  });
+
+  it("Stop is answered within a CNN step or two", async () => {
+    const page = await openTrain("?model=cnn");
+    await page.click("#train-start");
+    await page.waitForFunction(() => Number(document.getElementById("loss-plot")!.dataset.steps ?? 0) >= 10, null, { timeout: 120000 });
+    const t0 = Date.now();
+    await page.click("#train-stop");
+    await page.waitForSelector("#train-start:not([disabled])");
+    const ms = Date.now() - t0;
+    assert.match((await page.textContent("#train-status")) ?? "", /\(stopped\)$/);
+    // A step takes 60-200 ms here; 2 s leaves room for a loaded machine.
+    assert.ok(ms < 2000, `stopped after ${ms} ms`);
+    assert.equal(await page.isDisabled("#train-model"), false);
     await page.close();
   });
 
