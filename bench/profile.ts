@@ -4,7 +4,7 @@
  * the backward interpreter, dispatch, allocation, garbage collection). Where python3 has
  * PyTorch, its profiler's breakdown of the same step follows, so the two can be compared op by op.
  *
- *   npm run bench:profile [-- [backend] [steps]]       (backend: native where built, else wasm)
+ *   npm run bench:profile [-- [backend] [steps] [mlp|cnn]]   (backend: native where built, else wasm; model: mlp)
  *
  * The timers add about a microsecond per kernel call, and a garbage collection that starts inside a
  * call is charged to it (a few calls show a median of 2 us and a mean of 30). Run on demand, like
@@ -17,17 +17,21 @@ import * as bp from "../dist/node/index.js";
 import type { Kernel, Prim } from "../dist/core/prim.js";
 import type { KernelOverrides, UpdateKernels } from "../dist/core/backend.js";
 import { backpropStep } from "./steps.js";
+import { cnnStep } from "./cnn.js";
+import { TORCH_PYTHON } from "./timing.js";
 import { nativeAddon } from "../dist/node/native.js";
 
-const [backendArg, stepsArg] = process.argv.slice(2);
+const [backendArg, stepsArg, modelArg] = process.argv.slice(2);
 const backendName = backendArg ?? (bp.listBackends().includes("native") ? "native" : "wasm");
 const steps = Number(stepsArg ?? 2000);
+const model = modelArg ?? "mlp";
 function usage(problem: string): never {
-  console.error(`bench:profile: ${problem}\nusage: npm run bench:profile [-- [backend] [steps]]`);
+  console.error(`bench:profile: ${problem}\nusage: npm run bench:profile [-- [backend] [steps] [mlp|cnn]]`);
   process.exit(1);
 }
 if (!bp.listBackends().includes(backendName)) usage(`backend "${backendName}" is not available (have ${bp.listBackends().join(", ")})`);
 if (!Number.isInteger(steps) || steps < 1) usage(`steps must be a positive integer, got "${stepsArg}"`);
+if (model !== "mlp" && model !== "cnn") usage(`model must be mlp or cnn, got "${model}"`);
 
 const spent = new Map<string, { us: number; calls: number; kind: "matmul" | "kernel" | "update" }>();
 function charge(key: string, kind: "matmul" | "kernel" | "update", t0: number): void {
@@ -72,8 +76,9 @@ function profiled(name: string): bp.Backend {
 
 const backend = profiled(backendName);
 bp.registerBackend(backend);
-const step = backpropStep(bp, backend.name);
-for (let i = 0; i < 1000; i++) step(); // warm-up, as in the timed benchmark (see MLP_WARMUP in run.ts)
+const step = model === "cnn" ? cnnStep(bp, backend.name) : backpropStep(bp, backend.name);
+// warm-up, as in the timed benchmark (see MLP_WARMUP and CNN_WARMUP in run.ts)
+for (let i = 0; i < (model === "cnn" ? 50 : 1000); i++) step();
 spent.clear();
 const addon = backendName === "native" ? nativeAddon() : null;
 const pool0 = addon?.poolStats();
@@ -86,8 +91,9 @@ const rows = [...spent].sort((a, b) => b[1].us - a[1].us);
 const per = (us: number) => us / steps;
 const total = (kind: string) => per(rows.filter(([, e]) => e.kind === kind).reduce((s, [, e]) => s + e.us, 0));
 const fmt = (us: number) => `${us.toFixed(1).padStart(8)} us ${((100 * us) / stepUs).toFixed(1).padStart(5)}%`;
+const what = model === "cnn" ? "CNN conv16-pool-conv32-pool-linear batch 64" : "MLP 784-256-10 batch 128";
 console.log(
-  `backprop (${backendName} backend), MLP 784-256-10 batch 128, SGD: ${stepUs.toFixed(0)} us a step (${(1e6 / stepUs).toFixed(0)} steps/s) over ${steps} steps`,
+  `backprop (${backendName} backend), ${what}, SGD: ${stepUs.toFixed(0)} us a step (${(1e6 / stepUs).toFixed(0)} steps/s) over ${steps} steps`,
 );
 for (const [key, e] of rows) console.log(`  ${key.padEnd(40)} ${fmt(per(e.us))}  ${(e.calls / steps).toFixed(1)} calls`);
 const kernelsUs = total("matmul") + total("kernel") + total("update");
@@ -105,6 +111,6 @@ if (pool0 && pool1) {
 
 // PyTorch's own profile of the same step, for comparison (skipped without it).
 const here = dirname(fileURLToPath(import.meta.url));
-const r = spawnSync("python3", [join(here, "torch-profile.py"), String(Math.min(steps, 500))], { encoding: "utf8", timeout: 600_000 });
+const r = spawnSync(TORCH_PYTHON, [join(here, "torch-profile.py"), String(Math.min(steps, 500)), model], { encoding: "utf8", timeout: 600_000 });
 if (r.error || r.status !== 0) console.log(`\nPyTorch: not profiled (${r.error?.message ?? r.stderr.trim().split("\n").pop()})`);
 else console.log(`\n${r.stdout.trimEnd()}`);

@@ -1,4 +1,11 @@
 /** The benchmark's clock, shared by the main run and the processes of bench/isolated.ts. */
+import { existsSync } from "node:fs";
+
+/**
+ * The Python with PyTorch for the CNN measure and the step profiles: BACKPROP_PYTHON, else Debian's
+ * /usr/bin/python3 (python3-torch) where it exists, else python3 on PATH.
+ */
+export const TORCH_PYTHON = process.env.BACKPROP_PYTHON ?? (existsSync("/usr/bin/python3") ? "/usr/bin/python3" : "python3");
 
 /**
  * The MLP warm-up ends after its steps or this many seconds, whichever comes first, for every library

@@ -1,22 +1,29 @@
-"""PyTorch's profile of the benchmark's MLP step (784-256-10, batch 128, SGD), for bench/profile.ts:
-its CPU time by op (self time, so nested ops are not counted twice) per step.
-Usage: python3 torch-profile.py [steps]"""
+"""PyTorch's profile of the benchmark's MLP step (784-256-10, batch 128, SGD) or CNN step (bench/cnn.ts),
+for bench/profile.ts: its CPU time by op (self time, so nested ops are not counted twice) per step.
+Usage: python3 torch-profile.py [steps] [mlp|cnn]"""
 import os, sys, time
 import torch
 from torch.profiler import ProfilerActivity, profile
 
 steps = int(sys.argv[1]) if len(sys.argv) > 1 else 500
+cnn = len(sys.argv) > 2 and sys.argv[2] == "cnn"
 # As in peers.py: one thread per core this process may use.
 torch.set_num_threads(len(os.sched_getaffinity(0)))
 torch.manual_seed(0)
-model = torch.nn.Sequential(torch.nn.Linear(784, 256), torch.nn.ReLU(), torch.nn.Linear(256, 10))
-opt = torch.optim.SGD(model.parameters(), lr=0.1)
-x = torch.randn(128, 784); y = torch.randint(0, 10, (128,))
+if cnn:
+    nn = torch.nn
+    model = nn.Sequential(nn.Conv2d(1, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(1568, 10))
+    opt = torch.optim.SGD(model.parameters(), lr=0.01)
+    x = torch.randn(64, 1, 28, 28); y = torch.randint(0, 10, (64,))
+else:
+    model = torch.nn.Sequential(torch.nn.Linear(784, 256), torch.nn.ReLU(), torch.nn.Linear(256, 10))
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    x = torch.randn(128, 784); y = torch.randint(0, 10, (128,))
 
 def step():
     opt.zero_grad(); loss = torch.nn.functional.cross_entropy(model(x), y); loss.backward(); opt.step()
 
-for _ in range(1000):  # as in the timed benchmark
+for _ in range(50 if cnn else 1000):  # as in the timed benchmark
     step()
 t = time.perf_counter()
 for _ in range(steps):

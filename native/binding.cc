@@ -1,5 +1,5 @@
 // The N-API binding of the native kernels: argument checks (a bad call throws a TypeError, never
-// reads out of bounds) and the calls into gemm.cc and elementwise.cc.
+// reads out of bounds) and the calls into gemm.cc, elementwise.cc and conv.cc.
 #include <node_api.h>
 
 #include <algorithm>
@@ -53,10 +53,26 @@ bool readArgs(napi_env env, napi_callback_info info, napi_value (&argv)[N], size
   return false;
 }
 
-// Whether `len` elements hold an input of the 2-D broadcast layouts: rows at stride rs, each `cols`
-// long when it varies along the row (vec) or one element when it does not.
-bool fitsLayout(size_t len, int32_t rows, int32_t cols, int32_t rs, int32_t vec) {
-  return len >= (size_t)(rows - 1) * rs + (vec ? (size_t)cols : 1);
+// Whether `len` elements hold an input of the batched 2-D broadcast layouts: batches at stride bs,
+// rows at stride rs, each `cols` long when it varies along the row (vec) or one element when it does not.
+bool fitsLayout(size_t len, int32_t batches, int32_t rows, int32_t cols, int64_t bs, int32_t rs, int32_t vec) {
+  return len >= (size_t)(batches - 1) * bs + (size_t)(rows - 1) * rs + (vec ? (size_t)cols : 1);
+}
+
+// The optional batch arguments [batches, bs0, bs1, ...] at argv[from..]: 1 batch, strides 0 when absent;
+// false for a negative value.
+template <size_t N>
+bool batchArgs(napi_env env, napi_value (&argv)[N], size_t from, int32_t* batches, int64_t* bs, size_t inputs) {
+  napi_valuetype given;
+  napi_typeof(env, argv[from], &given);
+  *batches = given == napi_undefined ? 1 : int32Arg(env, argv[from]);
+  for (size_t i = 0; i < inputs; i++) {
+    double v = 0;
+    if (given != napi_undefined) napi_get_value_double(env, argv[from + 1 + i], &v);
+    if (!(v >= 0) || v > 9007199254740992.0) return false;
+    bs[i] = (int64_t)v;
+  }
+  return *batches >= 0;
 }
 
 bool boolArg(napi_env env, napi_value v);
@@ -81,6 +97,35 @@ napi_value Sgemm(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// sgemmBatched(a, b, c, batches, strideA, strideB, m, n, k[, threads, transposeA, transposeB]): c[i] =
+// op(a[i]) op(b[i]) for i < batches, a[i] starting strideA elements after a[i-1] (0: the same a for all),
+// b[i] likewise, c[i] at i * m * n.
+napi_value SgemmBatched(napi_env env, napi_callback_info info) {
+  napi_value argv[12];
+  if (!readArgs(env, info, argv, 9, "sgemmBatched(a, b, c, batches, strideA, strideB, m, n, k[, threads, transposeA, transposeB])")) return nullptr;
+  float *a, *b, *c;
+  size_t la, lb, lc;
+  if (!floatArray(env, argv[0], &a, &la) || !floatArray(env, argv[1], &b, &lb) || !floatArray(env, argv[2], &c, &lc)) {
+    return throwError(env, "sgemmBatched: a, b and c must be Float32Arrays");
+  }
+  const int32_t batches = int32Arg(env, argv[3]), m = int32Arg(env, argv[6]), n = int32Arg(env, argv[7]), k = int32Arg(env, argv[8]);
+  double sa = -1, sb = -1;
+  napi_get_value_double(env, argv[4], &sa);
+  napi_get_value_double(env, argv[5], &sb);
+  napi_valuetype given;
+  napi_typeof(env, argv[9], &given);
+  const int32_t threads = given == napi_undefined ? hardwareThreads() : std::max(1, int32Arg(env, argv[9]));
+  const bool ta = boolArg(env, argv[10]), tb = boolArg(env, argv[11]);
+  if (batches < 0 || m < 0 || n < 0 || k < 0 || !(sa >= 0) || !(sb >= 0) || sa > 4e15 || sb > 4e15) return throwError(env, "sgemmBatched: bad arguments");
+  if (batches == 0) return nullptr;
+  const double last = batches - 1;
+  if ((double)la < last * sa + (double)m * k || (double)lb < last * sb + (double)k * n || (double)lc < (double)batches * m * n) {
+    return throwError(env, "sgemmBatched: array too small for the given sizes");
+  }
+  gemmBatched(a, b, c, batches, (size_t)sa, (size_t)sb, m, n, k, threads, ta, tb);
+  return nullptr;
+}
+
 // transpose2d(src, dst, batches, rows, cols): dst[b] = src[b]^T for row-major float32 matrices.
 napi_value Transpose2d(napi_env env, napi_callback_info info) {
   napi_value argv[5];
@@ -95,9 +140,9 @@ napi_value Transpose2d(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
-// arithmetic(op, a, rsA, vecA, b, rsB, vecB, out, rows, cols): op as in arith.
+// arithmetic(op, a, rsA, vecA, b, rsB, vecB, out, rows, cols[, batches, bsA, bsB]): op as in arith.
 napi_value Arithmetic(napi_env env, napi_callback_info info) {
-  napi_value argv[10];
+  napi_value argv[13];
   if (!readArgs(env, info, argv, 10, "arithmetic(op, a, rsA, vecA, b, rsB, vecB, out, rows, cols)")) return nullptr;
   float *a, *b, *o;
   size_t la, lb, lo;
@@ -106,10 +151,13 @@ napi_value Arithmetic(napi_env env, napi_callback_info info) {
   }
   const int32_t op = int32Arg(env, argv[0]), rsA = int32Arg(env, argv[2]), va = int32Arg(env, argv[3]);
   const int32_t rsB = int32Arg(env, argv[5]), vb = int32Arg(env, argv[6]), rows = int32Arg(env, argv[8]), cols = int32Arg(env, argv[9]);
-  if (op < 0 || op >= ArithmeticOpCount || rsA < 0 || rsB < 0 || rows < 0 || cols < 0) return throwError(env, "arithmetic: bad arguments");
-  if (rows == 0 || cols == 0) return nullptr;
-  if (!fitsLayout(la, rows, cols, rsA, va) || !fitsLayout(lb, rows, cols, rsB, vb) || lo < (size_t)rows * cols) return throwError(env, "arithmetic: array too small for the given sizes");
-  arithmetic(op, a, rsA, va != 0, b, rsB, vb != 0, o, rows, cols);
+  int32_t batches;
+  int64_t bs[2];
+  if (op < 0 || op >= ArithmeticOpCount || rsA < 0 || rsB < 0 || rows < 0 || cols < 0 || !batchArgs(env, argv, 10, &batches, bs, 2)) return throwError(env, "arithmetic: bad arguments");
+  if (rows == 0 || cols == 0 || batches == 0) return nullptr;
+  if (!fitsLayout(la, batches, rows, cols, bs[0], rsA, va) || !fitsLayout(lb, batches, rows, cols, bs[1], rsB, vb) || lo < (size_t)batches * rows * cols)
+    return throwError(env, "arithmetic: array too small for the given sizes");
+  arithmetic(op, a, bs[0], rsA, va != 0, b, bs[1], rsB, vb != 0, o, batches, rows, cols);
   return nullptr;
 }
 
@@ -174,9 +222,9 @@ napi_value Adam(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
-// select(c, rsC, vecC, x, rsX, vecX, y, rsY, vecY, out, rows, cols): out = c != 0 ? x : y.
+// select(c, rsC, vecC, x, rsX, vecX, y, rsY, vecY, out, rows, cols[, batches, bsC, bsX, bsY]): out = c != 0 ? x : y.
 napi_value Select(napi_env env, napi_callback_info info) {
-  napi_value argv[12];
+  napi_value argv[16];
   if (!readArgs(env, info, argv, 12, "select(c, rsC, vecC, x, rsX, vecX, y, rsY, vecY, out, rows, cols)")) return nullptr;
   float* p[4];
   size_t len[4];
@@ -189,13 +237,15 @@ napi_value Select(napi_env env, napi_callback_info info) {
     vec[i] = int32Arg(env, argv[3 * i + 2]);
   }
   const int32_t rows = int32Arg(env, argv[10]), cols = int32Arg(env, argv[11]);
-  if (rows < 0 || cols < 0 || rs[0] < 0 || rs[1] < 0 || rs[2] < 0) return throwError(env, "select: bad arguments");
-  if (rows == 0 || cols == 0) return nullptr;
+  int32_t batches;
+  int64_t bs[3];
+  if (rows < 0 || cols < 0 || rs[0] < 0 || rs[1] < 0 || rs[2] < 0 || !batchArgs(env, argv, 12, &batches, bs, 3)) return throwError(env, "select: bad arguments");
+  if (rows == 0 || cols == 0 || batches == 0) return nullptr;
   for (int i = 0; i < 3; i++) {
-    if (!fitsLayout(len[i], rows, cols, rs[i], vec[i])) return throwError(env, "select: array too small for the given sizes");
+    if (!fitsLayout(len[i], batches, rows, cols, bs[i], rs[i], vec[i])) return throwError(env, "select: array too small for the given sizes");
   }
-  if (len[3] < (size_t)rows * cols) return throwError(env, "select: array too small for the given sizes");
-  select(p[0], rs[0], vec[0] != 0, p[1], rs[1], vec[1] != 0, p[2], rs[2], vec[2] != 0, p[3], rows, cols);
+  if (len[3] < (size_t)batches * rows * cols) return throwError(env, "select: array too small for the given sizes");
+  select(p[0], bs[0], rs[0], vec[0] != 0, p[1], bs[1], rs[1], vec[1] != 0, p[2], bs[2], rs[2], vec[2] != 0, p[3], batches, rows, cols);
   return nullptr;
 }
 
@@ -209,6 +259,107 @@ napi_value Reduce(napi_env env, napi_callback_info info) {
   const int32_t outer = int32Arg(env, argv[3]), mid = int32Arg(env, argv[4]), inner = int32Arg(env, argv[5]);
   if (outer < 0 || mid < 0 || inner < 0 || lx < (size_t)outer * mid * inner || lo < (size_t)outer * inner) return throwError(env, "reduce: bad sizes");
   reduce(boolArg(env, argv[0]), x, o, outer, mid, inner);
+  return nullptr;
+}
+
+// A Float32Array or Float64Array: its data, length and whether it holds doubles; false for anything else.
+bool realArray(napi_env env, napi_value v, void** data, size_t* length, bool* isDouble) {
+  napi_typedarray_type type;
+  napi_value buf;
+  size_t offset;
+  if (napi_get_typedarray_info(env, v, &type, length, data, &buf, &offset) != napi_ok) return false;
+  if (type != napi_float32_array && type != napi_float64_array) return false;
+  *isDouble = type == napi_float64_array;
+  return true;
+}
+
+// The window geometry from an Int32Array [n, c, h, w, kh, kw, sh, sw, pt, pl, dh, dw, ho, wo], checked
+// so that every index the kernels form fits an int: null, with a TypeError thrown, when it does not.
+const char* readWindow(napi_env env, napi_value v, Window* g) {
+  napi_typedarray_type type;
+  size_t length, offset;
+  void* data;
+  napi_value buf;
+  if (napi_get_typedarray_info(env, v, &type, &length, &data, &buf, &offset) != napi_ok || type != napi_int32_array || length != 14)
+    return "the geometry must be an Int32Array of 14 values [n, c, h, w, kh, kw, sh, sw, pt, pl, dh, dw, ho, wo]";
+  const int32_t* a = static_cast<const int32_t*>(data);
+  *g = Window{a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13]};
+  for (int i = 0; i < 14; i++)
+    if (a[i] < 0) return "the geometry has a negative value";
+  if (g->kh < 1 || g->kw < 1 || g->sh < 1 || g->sw < 1 || g->dh < 1 || g->dw < 1) return "kernel sizes, strides and dilations must be at least 1";
+  // The furthest row and column a window reaches, before the bounds tests, must fit an int.
+  const double reachH = (double)g->ho * g->sh + (double)g->kh * g->dh + g->h + g->pt;
+  const double reachW = (double)g->wo * g->sw + (double)g->kw * g->dw + g->w + g->pl;
+  if (reachH >= 2147483647.0 || reachW >= 2147483647.0) return "the geometry's extent does not fit 32-bit indices";
+  return nullptr;
+}
+
+// unfold(x, cols, geometry) and fold(cols, x, geometry): im2col and its adjoint (conv.cc), on
+// Float32Arrays or Float64Arrays (both arguments of one type); see readWindow for the geometry.
+napi_value windowCall(napi_env env, napi_callback_info info, bool isUnfold) {
+  napi_value argv[3];
+  if (!readArgs(env, info, argv, 3, isUnfold ? "unfold(x, cols, geometry)" : "fold(cols, x, geometry)")) return nullptr;
+  void *src, *dst;
+  size_t ls, ld;
+  bool ds, dd;
+  if (!realArray(env, argv[0], &src, &ls, &ds) || !realArray(env, argv[1], &dst, &ld, &dd) || ds != dd) {
+    napi_throw_type_error(env, nullptr, isUnfold ? "unfold: x and cols must be Float32Arrays or Float64Arrays of one type" : "fold: cols and x must be Float32Arrays or Float64Arrays of one type");
+    return nullptr;
+  }
+  Window g;
+  if (const char* problem = readWindow(env, argv[2], &g)) {
+    napi_throw_type_error(env, nullptr, problem);
+    return nullptr;
+  }
+  const double planes = (double)g.n * g.c;
+  const double image = planes * g.h * g.w, cols = planes * g.kh * g.kw * g.ho * g.wo;
+  const double need = isUnfold ? image : cols, give = isUnfold ? cols : image;
+  if ((double)ls < need || (double)ld < give) {
+    napi_throw_type_error(env, nullptr, isUnfold ? "unfold: array too small for the given geometry" : "fold: array too small for the given geometry");
+    return nullptr;
+  }
+  if (isUnfold) {
+    if (ds) unfold(g, static_cast<const double*>(src), static_cast<double*>(dst));
+    else unfold(g, static_cast<const float*>(src), static_cast<float*>(dst));
+  } else {
+    if (ds) fold(g, static_cast<const double*>(src), static_cast<double*>(dst));
+    else fold(g, static_cast<const float*>(src), static_cast<float*>(dst));
+  }
+  return nullptr;
+}
+
+napi_value Unfold(napi_env env, napi_callback_info info) { return windowCall(env, info, true); }
+napi_value Fold(napi_env env, napi_callback_info info) { return windowCall(env, info, false); }
+
+// reduceAxes(isMax, x, out, dims, reduced): sum or max of x (an array of shape dims) over the axes i
+// with reduced[i] != 0 (Int32Arrays of one length), out holding the kept axes.
+napi_value ReduceAxes(napi_env env, napi_callback_info info) {
+  napi_value argv[5];
+  if (!readArgs(env, info, argv, 5, "reduceAxes(isMax, x, out, dims, reduced)")) return nullptr;
+  float *x, *o;
+  size_t lx, lo;
+  if (!floatArray(env, argv[1], &x, &lx) || !floatArray(env, argv[2], &o, &lo)) return throwError(env, "reduceAxes: x and out must be Float32Arrays");
+  const int32_t* ax[2];
+  size_t len[2];
+  for (int i = 0; i < 2; i++) {
+    napi_typedarray_type type;
+    void* data;
+    napi_value buf;
+    size_t offset;
+    if (napi_get_typedarray_info(env, argv[3 + i], &type, &len[i], &data, &buf, &offset) != napi_ok || type != napi_int32_array) {
+      return throwError(env, "reduceAxes: dims and reduced must be Int32Arrays");
+    }
+    ax[i] = static_cast<const int32_t*>(data);
+  }
+  if (len[0] != len[1] || len[0] > 64) return throwError(env, "reduceAxes: dims and reduced must have one length (at most 64)");
+  double in = 1, out = 1;
+  for (size_t i = 0; i < len[0]; i++) {
+    if (ax[0][i] < 0) return throwError(env, "reduceAxes: negative dimension");
+    in *= ax[0][i];
+    out *= ax[1][i] ? 1 : ax[0][i];
+  }
+  if ((double)lx < in || (double)lo < out) return throwError(env, "reduceAxes: array too small for the given dims");
+  reduceAxes(boolArg(env, argv[0]), x, o, ax[0], ax[1], (int)len[0]);
   return nullptr;
 }
 
@@ -296,10 +447,12 @@ napi_value Init(napi_env env, napi_value exports) {
   tuneMalloc();
   napi_property_descriptor props[] = {
       {"sgemm", nullptr, Sgemm, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"sgemmBatched", nullptr, SgemmBatched, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"arithmetic", nullptr, Arithmetic, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"map", nullptr, Map, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"select", nullptr, Select, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"reduce", nullptr, Reduce, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"reduceAxes", nullptr, ReduceAxes, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"sgd", nullptr, Sgd, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"adam", nullptr, Adam, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"isa", nullptr, Isa, nullptr, nullptr, nullptr, napi_default, nullptr},
@@ -308,6 +461,8 @@ napi_value Init(napi_env env, napi_value exports) {
       {"poolStats", nullptr, PoolStatsFn, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"adviseHuge", nullptr, AdviseHuge, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"opNames", nullptr, OpNames, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"unfold", nullptr, Unfold, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"fold", nullptr, Fold, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
   return exports;

@@ -134,14 +134,28 @@ AVX2 void selectAvx2(const float* c, int rsC, bool vc, const float* x, int rsX, 
 
 }  // namespace
 
-// Split over the pool by rows, or by columns of a single row, from a quarter million elements on
-// (below that posting a job costs more than the memory traffic it shares).
-void arithmetic(int op, const float* a, int rsA, bool va, const float* b, int rsB, bool vb, float* o, int rows, int cols) {
-  const size_t n = (size_t)rows * cols;
+// The rows of a batch of 2-D views (batch b's inputs start at b * bs): rows [r0, r1) of the
+// flattened (batch, row) range, one serial call per batch they touch.
+template <typename F>
+void batchRows(size_t r0, size_t r1, int rows, F&& serial) {
+  for (size_t r = r0; r < r1;) {
+    const size_t b = r / rows, row = r % rows;
+    const size_t count = std::min(r1 - r, (size_t)rows - row);
+    serial(b, row, r, (int)count);
+    r += count;
+  }
+}
+
+// Split over the pool by rows (of all batches), or by columns of a single row, from a quarter million
+// elements on (below that posting a job costs more than the memory traffic it shares).
+void arithmetic(int op, const float* a, size_t bsA, int rsA, bool va, const float* b, size_t bsB, int rsB, bool vb, float* o, int batches, int rows, int cols) {
+  const size_t allRows = (size_t)batches * rows, n = allRows * cols;
   const int t = n < (1 << 18) ? 1 : hardwareThreads();
-  if (rows > 1) {
-    parallelFor(rows, std::max<size_t>(1, grainFor(n, t, 4096) / cols), t, [&](size_t r0, size_t r1) {
-      arithmeticSerial(op, a + r0 * rsA, rsA, va, b + r0 * rsB, rsB, vb, o + r0 * cols, (int)(r1 - r0), cols);
+  if (allRows > 1) {
+    parallelFor(allRows, std::max<size_t>(1, grainFor(n, t, 4096) / cols), t, [&](size_t r0, size_t r1) {
+      batchRows(r0, r1, rows, [&](size_t bt, size_t row, size_t r, int count) {
+        arithmeticSerial(op, a + bt * bsA + row * rsA, rsA, va, b + bt * bsB + row * rsB, rsB, vb, o + r * cols, count, cols);
+      });
     });
   } else {
     parallelFor(cols, grainFor(n, t, 4096), t, [&](size_t c0, size_t c1) {
@@ -150,8 +164,16 @@ void arithmetic(int op, const float* a, int rsA, bool va, const float* b, int rs
   }
 }
 
-void select(const float* c, int rsC, bool vc, const float* x, int rsX, bool vx, const float* y, int rsY, bool vy, float* o, int rows, int cols) {
-  (kIsa == Isa::Generic ? selectBase : selectAvx2)(c, rsC, vc, x, rsX, vx, y, rsY, vy, o, rows, cols);
+void select(const float* c, size_t bsC, int rsC, bool vc, const float* x, size_t bsX, int rsX, bool vx, const float* y, size_t bsY, int rsY, bool vy, float* o, int batches,
+            int rows, int cols) {
+  const size_t allRows = (size_t)batches * rows, n = allRows * cols;
+  const int t = n < (1 << 18) || allRows < 2 ? 1 : hardwareThreads();
+  const auto serial = kIsa == Isa::Generic ? selectBase : selectAvx2;
+  parallelFor(allRows, std::max<size_t>(1, grainFor(n, t, 4096) / std::max(cols, 1)), t, [&](size_t r0, size_t r1) {
+    batchRows(r0, r1, rows, [&](size_t bt, size_t row, size_t r, int count) {
+      serial(c + bt * bsC + row * rsC, rsC, vc, x + bt * bsX + row * rsX, rsX, vx, y + bt * bsY + row * rsY, rsY, vy, o + r * cols, count, cols);
+    });
+  });
 }
 
 namespace {
@@ -379,10 +401,111 @@ AVX2 void reduceAvx2(bool isMax, const float* x, float* o, size_t outer, size_t 
 
 }  // namespace
 
+// Blocks are independent: large reductions split over the pool by blocks, or, with one block, by
+// ranges of `inner` (each output element's sum is the same sequence of additions either way).
 void reduce(bool isMax, const float* x, float* o, size_t outer, size_t mid, size_t inner) {
-  std::vector<double> acc(isMax ? 0 : inner);
-  (kIsa == Isa::Generic ? reduceBase : reduceAvx2)(isMax, x, o, outer, mid, inner, acc.data());
+  const auto serial = kIsa == Isa::Generic ? reduceBase : reduceAvx2;
+  const size_t n = outer * mid * inner;
+  const int t = n < (1 << 18) ? 1 : hardwareThreads();
+  if (outer > 1 || inner == 1) {
+    parallelFor(outer, std::max<size_t>(1, grainFor(n, t, 4096) / std::max<size_t>(1, mid * inner)), t, [&](size_t a0, size_t a1) {
+      std::vector<double> acc(isMax ? 0 : inner);
+      serial(isMax, x + a0 * mid * inner, o + a0 * inner, a1 - a0, mid, inner, acc.data());
+    });
+    return;
+  }
+  // One block: columns [k0, k1) of the mid x inner matrix, through a copy of those columns.
+  parallelFor(inner, std::max<size_t>(16, grainFor(n, t, 4096) / std::max<size_t>(1, mid)), t, [&](size_t k0, size_t k1) {
+    const size_t w = k1 - k0;
+    std::vector<float> part(mid * w);
+    for (size_t m = 0; m < mid; m++) std::memcpy(part.data() + m * w, x + m * inner + k0, w * sizeof(float));
+    std::vector<double> acc(isMax ? 0 : w);
+    serial(isMax, part.data(), o + k0, 1, mid, w, acc.data());
+  });
 }
+
+namespace {
+
+// A reduction over any axes, in the reference kernel's order: the input is walked in row-major order
+// and each element added (in double) to, or compared with, its output element. dims are the input's
+// axes with neighbours of the same kind merged, `reduced` marks the reduced ones; in/out are the
+// input's and output's element strides (out 0 along reduced axes).
+struct AxesWalk {
+  std::vector<size_t> dims, in, out;
+  std::vector<bool> reduced;
+};
+
+template <bool IsMax, typename Acc>
+void walkAxes(const AxesWalk& w, size_t d, const float* x, Acc* o) {
+  const size_t n = w.dims[d];
+  if (d + 1 < w.dims.size()) {
+    for (size_t k = 0; k < n; k++) walkAxes<IsMax>(w, d + 1, x + k * w.in[d], o + k * w.out[d]);
+  } else if (w.reduced[d]) {  // a run into one output element: a chain, as the reference adds it
+    Acc s = *o;
+    for (size_t k = 0; k < n; k++) {
+      if constexpr (IsMax) s = pick((x[k] > s) | (x[k] != x[k]), x[k], s);
+      else s += x[k];
+    }
+    *o = s;
+  } else {
+    for (size_t k = 0; k < n; k++) {
+      if constexpr (IsMax) o[k] = pick((x[k] > o[k]) | (x[k] != x[k]), x[k], o[k]);
+      else o[k] += x[k];
+    }
+  }
+}
+
+}  // namespace
+
+// Sums (in double) or maxima over the axes flagged in `reduced` of x (dims), into o (the kept axes in
+// order). Threads split the first kept axis when the input is large: each output element is still
+// the same sequence of operations.
+void reduceAxes(bool isMax, const float* x, float* o, const int32_t* dims, const int32_t* reduced, int nd) {
+  AxesWalk w;
+  for (int i = 0; i < nd; i++) {
+    if (dims[i] == 1) continue;
+    const bool r = reduced[i] != 0;
+    if (!w.dims.empty() && w.reduced.back() == r) w.dims.back() *= dims[i];
+    else w.dims.push_back(dims[i]), w.reduced.push_back(r);
+  }
+  size_t n = 1, kept = 1;
+  for (size_t d : w.dims) n *= d;
+  if (w.dims.empty() || n == 0) {  // nothing to reduce over, or nothing at all
+    size_t outN = 1;
+    for (int i = 0; i < nd; i++) outN *= reduced[i] ? 1 : dims[i];
+    for (size_t i = 0; i < outN; i++) o[i] = n == 0 ? (isMax ? -INFINITY : 0.f) : x[i];
+    return;
+  }
+  const size_t nd2 = w.dims.size();
+  w.in.assign(nd2, 1);
+  w.out.assign(nd2, 0);
+  for (size_t i = nd2; i-- > 0;) {
+    w.in[i] = i + 1 < nd2 ? w.in[i + 1] * w.dims[i + 1] : 1;
+    if (!w.reduced[i]) w.out[i] = kept, kept *= w.dims[i];
+  }
+  // Threads split the first kept axis: its output stride is the largest, so each range of it owns
+  // one contiguous range of the output. (With every axis reduced, one thread walks it all.)
+  size_t split = 0;
+  while (split < nd2 && w.reduced[split]) split++;
+  const size_t length = split < nd2 ? w.dims[split] : 1, block = split < nd2 ? w.out[split] : 1;
+  const int t = n < (1 << 18) || split == nd2 ? 1 : hardwareThreads();
+  parallelFor(length, std::max<size_t>(1, length / (4 * (size_t)t)), t, [&](size_t a, size_t b) {
+    AxesWalk part = w;
+    if (split < nd2) part.dims[split] = b - a;
+    const float* xs = x + a * (split < nd2 ? w.in[split] : 0);
+    float* os = o + a * block;
+    const size_t count = (b - a) * block;
+    if (isMax) {
+      std::fill(os, os + count, -INFINITY);
+      walkAxes<true>(part, 0, xs, os);
+    } else {
+      std::vector<double> acc(count, 0.0);
+      walkAxes<false>(part, 0, xs, acc.data());
+      for (size_t i = 0; i < count; i++) os[i] = (float)acc[i];
+    }
+  });
+}
+
 
 // dst (cols x rows) = src (rows x cols)^T, in 32 x 32 tiles (both the rows read and the rows written
 // stay in cache); whole 8 x 8 blocks inside a tile go through AVX2 registers.

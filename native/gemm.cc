@@ -432,4 +432,25 @@ void gemm(const float* A, const float* B, float* C, int M, int N, int K, int thr
   }
 }
 
+// A batch of products of one shape (a convolution's weight against each image's columns): products
+// too small to be worth sharing (under 16 MFLOP, where gemm would not even wake a thread) go whole to
+// the pool's threads, each thread taking the next product from a counter; larger ones are shared one
+// after another. Each product is the same computation either way, so the result does not depend on it.
+void gemmBatched(const float* A, const float* B, float* C, int batches, size_t strideA, size_t strideB, int M, int N, int K, int threads, bool ta, bool tb) {
+  const double flops = 2.0 * M * N * K;
+  const size_t strideC = (size_t)M * N;
+  const int t = std::max(1, std::min({threads, hardwareThreads(), batches}));
+  if (t <= 1 || flops >= 1.6e7 || flops * batches < 4e5) {
+    for (int b = 0; b < batches; b++) gemm(A + b * strideA, B + b * strideB, C + b * strideC, M, N, K, threads, ta, tb);
+    return;
+  }
+  std::atomic<int> next{0};
+  share(
+      t - 1,
+      [&] {
+        for (int b; (b = next.fetch_add(1, std::memory_order_relaxed)) < batches;) gemm(A + b * strideA, B + b * strideB, C + b * strideC, M, N, K, 1, ta, tb);
+      },
+      flops * batches >= 1.6e7);
+}
+
 }  // namespace native

@@ -184,7 +184,7 @@ export {
 } from "./nn/saved-model.js";
 export { centerDigit, grayFromRgba, inkFromRgba, DigitImageError } from "./data/digit-image.js";
 export type { WindowParams } from "./core/prim.js";
-export { Conv2d, MaxPool2d, AvgPool2d, AdaptiveAvgPool2d, Flatten, type ConvInit, type Conv2dLayerOptions } from "./nn/conv-layers.js";
+export { Conv2d, MaxPool2d, AvgPool2d, AdaptiveAvgPool2d, Flatten, Unflatten, type ConvInit, type Conv2dLayerOptions } from "./nn/conv-layers.js";
 export {
   convForward,
   convBackward,
@@ -195,3 +195,5 @@ export {
   type PoolParam,
   type PoolCache,
 } from "./nn/explicit-conv.js";
+export { cnn, cnnArchitecture, type CnnArchitecture, type CnnOptions } from "./nn/cnn.js";
+export { randomShift, type RandomShiftOptions } from "./data/augment.js";

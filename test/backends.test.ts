@@ -8,13 +8,60 @@ import { fileURLToPath } from "node:url";
 import * as bp from "../src/index.js";
 import { nativeAddon, useNativeBackend } from "../src/node/native.js";
 import { createNativeBackend } from "../src/core/backends/native/backend.js";
-import { createWasmBackend, view2d } from "../src/core/backends/wasm/backend.js";
+import { createWasmBackend, view2d, view3d } from "../src/core/backends/wasm/backend.js";
 import { referenceGemm } from "../src/core/backends/js/matmul.js";
 import { withBackend, describeIf } from "./helpers.js";
 // The Node entry: lets the wasm kernels use worker threads.
 import "../src/node/index.js";
 
 const native = nativeAddon();
+
+interface WindowCase {
+  shape: [number, number, number, number];
+  kernel: [number, number];
+  stride: [number, number];
+  padding: [number, number, number, number];
+  dilation: [number, number];
+  seed: number;
+}
+
+/** Random window geometries for unfold and fold: strides, dilations, padding wider than the kernel, N = 1 and C = 1 among them. */
+const arbWindow: fc.Arbitrary<WindowCase> = fc
+  .record({
+    shape: fc.tuple(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 12 }), fc.integer({ min: 1, max: 12 })),
+    kernel: fc.tuple(fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 4 })),
+    stride: fc.tuple(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 3 })),
+    padding: fc.tuple(fc.integer({ min: 0, max: 5 }), fc.integer({ min: 0, max: 5 }), fc.integer({ min: 0, max: 5 }), fc.integer({ min: 0, max: 5 })),
+    dilation: fc.tuple(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 3 })),
+    seed: fc.integer(),
+  })
+  .filter(({ shape: [, , h, w], kernel: [kh, kw], stride: [sh, sw], padding: [t, l, b, r], dilation: [dh, dw] }) => {
+    return h + t + b - dh * (kh - 1) - 1 >= 0 && w + l + r - dw * (kw - 1) - 1 >= 0;
+  });
+
+/** unfold, then fold of random columns, on `backend` and on the reference kernels: exactly equal (fold adds in the reference's order). */
+function checkWindow(backend: string, { shape, seed, ...opts }: WindowCase, dtype: bp.DType): void {
+  const rng = new bp.Rng(seed);
+  const x = bp.randn(shape, { rng, dtype });
+  const [kernel, options] = [opts.kernel, { stride: opts.stride, padding: opts.padding, dilation: opts.dilation }];
+  const want = withBackend("js", () => bp.unfold(x, kernel, options));
+  const got = withBackend(backend, () => bp.unfold(x, kernel, options));
+  assert.equal(got.dtype, dtype);
+  assert.deepEqual(got.shape, want.shape);
+  assert.deepEqual(got.data, want.data, `unfold on ${backend}: ${JSON.stringify({ shape, ...opts })}`);
+  const cols = bp.randn(want.shape, { rng, dtype });
+  const size: [number, number] = [shape[2], shape[3]];
+  const back = withBackend(backend, () => bp.fold(cols, size, kernel, options));
+  assert.deepEqual(back.data, withBackend("js", () => bp.fold(cols, size, kernel, options)).data, `fold on ${backend}: ${JSON.stringify({ shape, ...opts })}`);
+}
+
+/** The benchmark CNN's windows (convolutions and pools) at a size split over threads, and a strided, dilated, asymmetric one. */
+const BIG_WINDOWS: WindowCase[] = [
+  { shape: [16, 1, 28, 28], kernel: [3, 3], stride: [1, 1], padding: [1, 1, 1, 1], dilation: [1, 1], seed: 1 },
+  { shape: [8, 16, 14, 14], kernel: [3, 3], stride: [1, 1], padding: [1, 1, 1, 1], dilation: [1, 1], seed: 2 },
+  { shape: [8, 16, 28, 28], kernel: [2, 2], stride: [2, 2], padding: [0, 0, 0, 0], dilation: [1, 1], seed: 3 },
+  { shape: [5, 7, 33, 30], kernel: [3, 2], stride: [2, 3], padding: [0, 2, 1, 0], dilation: [2, 3], seed: 4 },
+];
 
 describeIf("native backend", native ? false : "the native addon was not built (no C++ compiler or Node headers)", () => {
   it("registers and reports its instruction set", () => {
@@ -130,6 +177,39 @@ describeIf("native backend", native ? false : "the native addon was not built (n
     }
   });
 
+  it("batched products with one operand shared by every batch (a convolution's weight) go to threads whole, bit-identical to one product at a time", () => {
+    useNativeBackend();
+    const rng = new bp.Rng(26);
+    const w = bp.randn([32, 144], { rng }),
+      cols = bp.randn([64, 144, 196], { rng }),
+      ct = bp.randn([64, 32, 196], { rng });
+    const cases: [bp.Tensor, bp.Tensor, { transposeX?: boolean; transposeY?: boolean }][] = [
+      [w, cols, {}], // forward: W @ cols
+      [w, ct, { transposeX: true }], // the columns' gradient: W^T @ ct
+      [ct, cols, { transposeY: true }], // the weight's gradient per image: ct @ cols^T
+      [cols, w.reshape([1, 144, 32]), { transposeX: true }], // a shared right operand
+    ];
+    for (const [x, y, flags] of cases) {
+      const got = withBackend("native", () => bp.bind("matmul", [x, y], flags));
+      const want = withBackend("js", () => bp.bind("matmul", [x, y], flags));
+      assert.deepEqual(got.shape, want.shape);
+      const [m, n] = got.shape.slice(-2);
+      const k = x.shape[x.ndim - (flags.transposeX ? 2 : 1)];
+      const batches = got.size / (m * n);
+      const one = new Float32Array(m * n);
+      for (let b = 0; b < batches; b++) {
+        const xs = x.size === m * k ? x.data : x.data.subarray(b * m * k, (b + 1) * m * k);
+        const ys = y.size === k * n ? y.data : y.data.subarray(b * k * n, (b + 1) * k * n);
+        native!.sgemm(xs as Float32Array, ys as Float32Array, one, m, n, k, 1, flags.transposeX, flags.transposeY);
+        assert.deepEqual(got.data.subarray(b * m * n, (b + 1) * m * n), one, `${JSON.stringify(flags)}: batch ${b}`);
+      }
+      for (let i = 0; i < want.size; i++) assert.ok(Math.abs(got.data[i] - want.data[i]) <= 1e-4 * (1 + Math.abs(want.data[i])) * Math.sqrt(k), `at ${i}`);
+    }
+    assert.throws(() => native!.sgemmBatched(w.data as Float32Array, cols.data as Float32Array, new Float32Array(10), 64, 0, 144 * 196, 32, 196, 144), /too small/);
+    assert.throws(() => native!.sgemmBatched(w.data as Float32Array, cols.data as Float32Array, new Float32Array(64 * 32 * 196), 64, 0, 144 * 197, 32, 196, 144), /too small/);
+    bp.setBackend("js");
+  });
+
   it("counts the thread pool's shared jobs, joins and wake-ups (for bench:profile)", () => {
     const before = native!.poolStats();
     const n = 300;
@@ -199,6 +279,28 @@ describeIf("native backend", native ? false : "the native addon was not built (n
       [[700, 600], [600]],
       [[1 << 19], [1 << 19]],
       [[300001], []],
+      // Batches of 2-D views (view3d): a convolution's bias over channels, pooling windows against
+      // their maximum, an inner broadcast axis, and both at sizes the thread pool splits.
+      [
+        [6, 5, 40],
+        [5, 1],
+      ],
+      [
+        [3, 5, 4, 7],
+        [3, 5, 1, 7],
+      ],
+      [
+        [2, 3, 4, 5],
+        [3, 1, 1],
+      ],
+      [
+        [64, 16, 300],
+        [16, 1],
+      ],
+      [
+        [1024, 4, 196],
+        [1024, 1, 196],
+      ],
     ];
     for (const op of ["add", "sub", "mul", "div", "maximum", "minimum", "gt", "ge", "eq"] as const) {
       for (const [sa, sb] of layouts) {
@@ -243,6 +345,58 @@ describeIf("native backend", native ? false : "the native addon was not built (n
       const x = bp.randn(sx, { rng }),
         y = bp.randn(sy, { rng });
       assert.deepEqual(withBackend("native", () => bp.where(c, x, y)).toArray(), withBackend("js", () => bp.where(c, x, y)).toArray(), `where ${sx} ${sy}`);
+    }
+    // Batches of views: the condition broadcast over an inner axis, large enough to split over threads.
+    const c3 = bp.gt(bp.randn([300, 1, 900], { rng }), 0);
+    for (const [sx, sy] of [
+      [[300, 4, 900], []],
+      [[4, 1], [300, 4, 900]],
+    ]) {
+      const x = bp.randn(sx, { rng }),
+        y = bp.randn(sy, { rng });
+      assert.deepEqual(withBackend("native", () => bp.where(c3, x, y)).data, withBackend("js", () => bp.where(c3, x, y)).data, `where ${sx} ${sy}`);
+    }
+    bp.setBackend("js");
+  });
+
+  it("sum and max over any axes, split over threads, equal the reference exactly (the bias gradient's batch and pixel axes among them)", () => {
+    useNativeBackend();
+    const rng = new bp.Rng(25);
+    const cases: [number[], number[][]][] = [
+      [
+        [64, 16, 300],
+        [[0, 2], [2], [0], [1]],
+      ],
+      [
+        [3, 4, 5, 6],
+        [[0, 2], [1, 3], [0, 1, 3], [0, 3], [0, 2, 3]],
+      ],
+      [
+        [1024, 4, 196],
+        [[2], [0, 2]],
+      ],
+      [
+        [8, 100003],
+        [[0], [1]],
+      ],
+      [
+        [2, 1, 3, 1, 4],
+        [[0, 4], [1, 3], [0, 2, 4]],
+      ],
+    ];
+    for (const [shape, axesList] of cases) {
+      const values = bp.randn(shape, { rng }).data.slice();
+      values[7] = NaN;
+      const x = bp.tensor(values, { shape });
+      for (const axes of axesList) {
+        for (const op of ["sum", "max"] as const) {
+          const got = withBackend("native", () => bp[op](x, axes));
+          const want = withBackend("js", () => bp[op](x, axes));
+          assert.deepEqual(got.shape, want.shape);
+          for (let i = 0; i < want.size; i++)
+            if (!Object.is(got.data[i], want.data[i])) assert.fail(`${op} ${shape} over ${axes} at ${i}: ${got.data[i]} vs ${want.data[i]}`);
+        }
+      }
     }
     bp.setBackend("js");
   });
@@ -339,6 +493,19 @@ describeIf("native backend", native ? false : "the native addon was not built (n
       for (let k = 0; k < js.length; k++)
         for (let i = 0; i < js[k].length; i++) if (js[k][i] !== nat[k][i]) assert.fail(`${name}: parameter ${k} at ${i}: ${nat[k][i]} vs ${js[k][i]}`);
     }
+    bp.setBackend("js");
+  });
+
+  it("unfold and fold equal the reference kernels exactly (random geometries incl. padding wider than the kernel; float32 and float64; threads)", () => {
+    useNativeBackend();
+    fc.assert(
+      fc.property(arbWindow, (c) => {
+        checkWindow("native", c, "float32");
+        checkWindow("native", c, "float64");
+      }),
+      { numRuns: 120, seed: 30 },
+    );
+    for (const c of BIG_WINDOWS) checkWindow("native", c, "float32");
     bp.setBackend("js");
   });
 
@@ -457,7 +624,7 @@ describeIf("wasm kernels against the reference, primitive by primitive", wasm ? 
   // Every primitive the backend overrides is listed here, so a new override without a test fails.
   const BINARY = ["add", "sub", "mul", "div", "maximum", "minimum", "gt", "ge", "eq"] as const;
   const UNARY = ["neg", "abs", "sqrt", "reciprocal", "exp", "log", "sigmoid", "tanh"] as const;
-  const covered = new Set<string>([...BINARY, ...UNARY, "where", "sum", "max", "matmul"]);
+  const covered = new Set<string>([...BINARY, ...UNARY, "where", "sum", "max", "matmul", "unfold", "fold"]);
 
   it("covers every kernel the backend overrides", () => {
     assert.deepEqual(Object.keys(wasm!.kernels).sort(), [...covered].sort());
@@ -662,6 +829,55 @@ describeIf("wasm kernels against the reference, primitive by primitive", wasm ? 
       withBackend("js", () => bp.bind("matmul", [mt, wt], flags)),
       1e-4,
       "matmul of transposed operands split",
+    );
+  });
+
+  it("unfold and fold equal the reference kernels exactly (random geometries, float64 falling back; threads on the large ones)", async () => {
+    fc.assert(
+      fc.property(arbWindow, (c) => {
+        checkWindow("wasm", c, "float32");
+        checkWindow("wasm", c, "float64");
+      }),
+      { numRuns: 120, seed: 31 },
+    );
+    withBackend("wasm", () => bp.add(bp.zeros([1 << 17]), 1)); // the first large job spawns the threads
+    await wasm!.pool()?.whenReady();
+    for (const c of BIG_WINDOWS) checkWindow("wasm", c, "float32");
+  });
+
+  it("view3d finds batches of 2-D views where there is no 2-D view, and refuses what has neither", () => {
+    assert.deepEqual(view3d([8, 5], [[8, 5], [5]]), { rows: 8, cols: 5, rs: [5, 0], vec: [1, 1], batches: 1, bs: [0, 0] });
+    // a bias over channels: the channel axis is the rows, the bias a column vector, the same for every batch
+    assert.deepEqual(
+      view3d(
+        [64, 16, 784],
+        [
+          [64, 16, 784],
+          [16, 1],
+        ],
+      ),
+      { batches: 64, rows: 16, cols: 784, rs: [784, 1], vec: [1, 0], bs: [16 * 784, 0] },
+    );
+    // pooling windows against their maximum: a row vector per batch
+    assert.deepEqual(
+      view3d(
+        [4, 9, 31],
+        [
+          [4, 9, 31],
+          [4, 1, 31],
+        ],
+      ),
+      { batches: 4, rows: 9, cols: 31, rs: [31, 0], vec: [1, 1], bs: [9 * 31, 31] },
+    );
+    assert.equal(
+      view3d(
+        [2, 3, 4, 5],
+        [
+          [2, 1, 4, 1],
+          [1, 3, 1, 5],
+        ],
+      ),
+      null,
     );
   });
 

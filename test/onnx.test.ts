@@ -393,10 +393,10 @@ with torch.no_grad():
   it("names unsupported operators and their nodes, and says what is not a chain", () => {
     const { bytes } = torchStyle();
     const m = bp.decodeOnnx(bytes);
-    m.graph.nodes.splice(1, 0, bp.onnxNode("Conv", ["/0/Gemm_output_0"], ["conv"], [], "/conv1"), bp.onnxNode("MaxPool", ["conv"], ["pool"]));
+    m.graph.nodes.splice(1, 0, bp.onnxNode("LRN", ["/0/Gemm_output_0"], ["lrn"], [], "/lrn1"), bp.onnxNode("GlobalMaxPool", ["lrn"], ["pool"]));
     assert.throws(
       () => bp.fromOnnx(m),
-      (e: unknown) => e instanceof bp.OnnxError && /unsupported operators Conv \(node "\/conv1"\), MaxPool \(node #2 \(unnamed\)\)/.test(e.message),
+      (e: unknown) => e instanceof bp.OnnxError && /unsupported operators LRN \(node "\/lrn1"\), GlobalMaxPool \(node #2 \(unnamed\)\)/.test(e.message),
     );
     const custom = bp.decodeOnnx(bytes);
     custom.graph.nodes[1] = { ...custom.graph.nodes[1], domain: "com.microsoft", opType: "FusedTanh" };

@@ -12,6 +12,7 @@ ${BINARY.map(binary2d).join("\n")}
 ${where2d()}
 ${UNARY.map(unary).join("\n")}
 ${REDUCE}
+${WINDOW}
 )`;
 }
 
@@ -419,4 +420,136 @@ const REDUCE = `
       (f32.store (i32.add (local.get $o) (i32.shl (local.get $r) (i32.const 2))) (local.get $s))
       (local.set $r (i32.add (local.get $r) (i32.const 1)))
       (br $rl)))
+  )`;
+
+// im2col (unfold) and col2im (fold) over whole (n, c) planes, float32: x (planes, h, w) <->
+// cols (planes, kh*kw, ho*wo), row i*kw + j of a plane, column oh*wo + ow (PyTorch's F.unfold layout).
+// For each kernel offset (i, j) the outputs ow whose input column lies in the image, [ow0, ow1), are
+// found once; a row is then a zero head, a copy (four lanes at a time at stride 1) and a zero tail.
+// Vector stores never pass the end of their run: a thread's last row borders another thread's first.
+const WINDOW_PARAMS = ["h", "w", "kh", "kw", "sh", "sw", "pt", "pl", "dh", "dw", "ho", "wo"].map((p) => `(param $${p} i32)`).join(" ");
+const WINDOW_LOCALS = ["p", "i", "j", "oh", "k", "off", "ow0", "ow1", "ih", "src", "dst", "run", "hi"].map((l) => `(local $${l} i32)`).join(" ");
+
+/** Sets $off, $ow0 and $ow1 for kernel column $j: outputs ow in [$ow0, $ow1) read input column $off + ow * $sw inside [0, $w). */
+const insideRange = `
+        (local.set $off (i32.sub (i32.mul (local.get $j) (local.get $dw)) (local.get $pl)))
+        (local.set $ow0 (if (result i32) (i32.ge_s (local.get $off) (i32.const 0))
+          (then (i32.const 0))
+          (else (i32.div_u (i32.sub (i32.sub (local.get $sw) (i32.const 1)) (local.get $off)) (local.get $sw)))))
+        (if (i32.gt_u (local.get $ow0) (local.get $wo)) (then (local.set $ow0 (local.get $wo))))
+        (local.set $hi (i32.sub (i32.sub (local.get $w) (i32.const 1)) (local.get $off)))
+        (local.set $ow1 (if (result i32) (i32.lt_s (local.get $hi) (i32.const 0))
+          (then (local.get $ow0))
+          (else (i32.add (i32.div_u (local.get $hi) (local.get $sw)) (i32.const 1)))))
+        (if (i32.gt_u (local.get $ow1) (local.get $wo)) (then (local.set $ow1 (local.get $wo))))
+        (if (i32.lt_u (local.get $ow1) (local.get $ow0)) (then (local.set $ow1 (local.get $ow0))))`;
+
+/** Zeros `count` floats (an i32 expression) from byte address `at`, in vectors and then one by one; uses $k. */
+const zeros = (at, count) => `
+            (local.set $k (i32.const 0))
+            (block $zv (loop $zvl
+              (br_if $zv (i32.gt_s (i32.add (local.get $k) (i32.const 4)) ${count}))
+              (v128.store (i32.add ${at} (i32.shl (local.get $k) (i32.const 2))) ${f4(0)})
+              (local.set $k (i32.add (local.get $k) (i32.const 4)))
+              (br $zvl)))
+            (block $zs (loop $zsl
+              (br_if $zs (i32.ge_s (local.get $k) ${count}))
+              (f32.store (i32.add ${at} (i32.shl (local.get $k) (i32.const 2))) (f32.const 0))
+              (local.set $k (i32.add (local.get $k) (i32.const 1)))
+              (br $zsl)))`;
+
+/** The row of input `$ih` that kernel row $i reads for output row $oh. */
+const inputRow = `(local.set $ih (i32.add (i32.sub (i32.mul (local.get $oh) (local.get $sh)) (local.get $pt)) (i32.mul (local.get $i) (local.get $dh))))`;
+
+/** Loops over planes, kernel rows and columns (setting the inside range) and output rows around `body`; `perPlane` runs before each plane. */
+const windowLoops = (perPlane, body, afterOffset) => `
+    (block $pe (loop $pl_
+      (br_if $pe (i32.ge_u (local.get $p) (local.get $planes)))
+      ${perPlane}
+      (local.set $i (i32.const 0))
+      (block $ie (loop $il
+        (br_if $ie (i32.ge_u (local.get $i) (local.get $kh)))
+        (local.set $j (i32.const 0))
+        (block $je (loop $jl
+          (br_if $je (i32.ge_u (local.get $j) (local.get $kw)))
+          ${insideRange}
+          (local.set $run (i32.sub (local.get $ow1) (local.get $ow0)))
+          (local.set $oh (i32.const 0))
+          (block $oe (loop $ol
+            (br_if $oe (i32.ge_u (local.get $oh) (local.get $ho)))
+            ${inputRow}
+            ${body}
+            (local.set $oh (i32.add (local.get $oh) (i32.const 1)))
+            (br $ol)))
+          ${afterOffset}
+          (local.set $j (i32.add (local.get $j) (i32.const 1)))
+          (br $jl)))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $il)))
+      (local.set $x (i32.add (local.get $x) (i32.shl (i32.mul (local.get $h) (local.get $w)) (i32.const 2))))
+      (local.set $p (i32.add (local.get $p) (i32.const 1)))
+      (br $pl_)))`;
+
+/** Byte address of input element (ih, off + ow0 * sw) of the current plane. */
+const inputAt = `(i32.add (local.get $x) (i32.shl (i32.add (i32.mul (local.get $ih) (local.get $w)) (i32.add (local.get $off) (i32.mul (local.get $ow0) (local.get $sw)))) (i32.const 2)))`;
+
+const WINDOW = `
+  ;; cols (planes, kh*kw, ho*wo) = im2col of x (planes, h, w); $o advances one output row at a time
+  (func (export "unfold_planes") (param $x i32) (param $o i32) (param $planes i32) ${WINDOW_PARAMS}
+    ${WINDOW_LOCALS}
+    ${windowLoops(
+      "",
+      `(if (i32.ge_u (local.get $ih) (local.get $h))
+              (then ${zeros("(local.get $o)", "(local.get $wo)")})
+              (else
+                ${zeros("(local.get $o)", "(local.get $ow0)")}
+                ${zeros("(i32.add (local.get $o) (i32.shl (local.get $ow1) (i32.const 2)))", "(i32.sub (local.get $wo) (local.get $ow1))")}
+                (local.set $src ${inputAt})
+                (local.set $dst (i32.add (local.get $o) (i32.shl (local.get $ow0) (i32.const 2))))
+                (local.set $k (i32.const 0))
+                (if (i32.eq (local.get $sw) (i32.const 1))
+                  (then
+                    (block $cv (loop $cvl
+                      (br_if $cv (i32.gt_s (i32.add (local.get $k) (i32.const 4)) (local.get $run)))
+                      (v128.store (i32.add (local.get $dst) (i32.shl (local.get $k) (i32.const 2))) (v128.load (i32.add (local.get $src) (i32.shl (local.get $k) (i32.const 2)))))
+                      (local.set $k (i32.add (local.get $k) (i32.const 4)))
+                      (br $cvl)))))
+                (block $cs (loop $csl
+                  (br_if $cs (i32.ge_s (local.get $k) (local.get $run)))
+                  (f32.store (i32.add (local.get $dst) (i32.shl (local.get $k) (i32.const 2)))
+                    (f32.load (i32.add (local.get $src) (i32.shl (i32.mul (local.get $k) (local.get $sw)) (i32.const 2)))))
+                  (local.set $k (i32.add (local.get $k) (i32.const 1)))
+                  (br $csl)))))
+            (local.set $o (i32.add (local.get $o) (i32.shl (local.get $wo) (i32.const 2))))`,
+      "",
+    )}
+  )
+
+  ;; x (planes, h, w) = col2im of cols (planes, kh*kw, ho*wo): zeroed, then each column added at its
+  ;; input position in the order (i, j, oh, ow); $c is the current kernel offset's row block
+  (func (export "fold_planes") (param $c i32) (param $x i32) (param $planes i32) ${WINDOW_PARAMS}
+    ${WINDOW_LOCALS} (local $cr i32)
+    ${windowLoops(
+      `(memory.fill (local.get $x) (i32.const 0) (i32.shl (i32.mul (local.get $h) (local.get $w)) (i32.const 2)))`,
+      `(if (i32.and (i32.lt_u (local.get $ih) (local.get $h)) (i32.gt_s (local.get $run) (i32.const 0)))
+              (then
+                (local.set $dst ${inputAt})
+                (local.set $cr (i32.add (local.get $c) (i32.shl (i32.add (i32.mul (local.get $oh) (local.get $wo)) (local.get $ow0)) (i32.const 2))))
+                (local.set $k (i32.const 0))
+                (if (i32.eq (local.get $sw) (i32.const 1))
+                  (then
+                    (block $av (loop $avl
+                      (br_if $av (i32.gt_s (i32.add (local.get $k) (i32.const 4)) (local.get $run)))
+                      (local.set $src (i32.add (local.get $dst) (i32.shl (local.get $k) (i32.const 2))))
+                      (v128.store (local.get $src) (f32x4.add (v128.load (local.get $src)) (v128.load (i32.add (local.get $cr) (i32.shl (local.get $k) (i32.const 2))))))
+                      (local.set $k (i32.add (local.get $k) (i32.const 4)))
+                      (br $avl)))))
+                (block $as (loop $asl
+                  (br_if $as (i32.ge_s (local.get $k) (local.get $run)))
+                  (local.set $src (i32.add (local.get $dst) (i32.shl (i32.mul (local.get $k) (local.get $sw)) (i32.const 2))))
+                  (f32.store (local.get $src) (f32.add (f32.load (local.get $src)) (f32.load (i32.add (local.get $cr) (i32.shl (local.get $k) (i32.const 2))))))
+                  (local.set $k (i32.add (local.get $k) (i32.const 1)))
+                  (br $asl)))))`,
+      `(local.set $c (i32.add (local.get $c) (i32.shl (i32.mul (local.get $ho) (local.get $wo)) (i32.const 2))))`,
+    )}
   )`;

@@ -17,6 +17,7 @@ import { mlp, type Sequential } from "../nn/layers.js";
 import { loadDigits, loadIris } from "../node/datasets.js";
 import { modelPy, readmeMd, trainPy, WEIGHTS_FILE, type PytorchSpec, type PytorchTraining } from "../interop/pytorch.js";
 import { saveSafetensors, type WeightLayout } from "../interop/state-dict.js";
+import { architectureName, ends, type MlpArchitecture } from "../nn/saved-model.js";
 import { loadModel, prepareOutputPath, reasonOf, writeFileAtomic, type ModelMeta } from "./files.js";
 import { UsageError, type Io } from "./command.js";
 import type { ExportOptions } from "./export.js";
@@ -40,7 +41,7 @@ export function exportSafetensors(o: ExportOptions, io: Io): number {
   const { model, meta } = loadModel(o.model);
   prepareOutputPath(o.out, "--out", "model.safetensors");
   const origin = originOf(meta);
-  const preprocess = preprocessOf(meta, meta.architecture.sizes[0], origin && meta.dataset === "iris" ? rawTrainingSplit(origin) : null);
+  const preprocess = preprocessOf(meta, ends(meta.architecture).inputs, origin && meta.dataset === "iris" ? rawTrainingSplit(origin) : null);
   const metadata = headerMetadata(meta);
   if (preprocess) metadata["backprop.preprocess"] = JSON.stringify({ kind: "standardize", ...preprocess });
   writeFileAtomic(o.out, saveSafetensors(model, { layout, metadata }));
@@ -166,7 +167,7 @@ function userData(o: ExportOptions, sizes: number[]): { x: NpyArray; y: NpyArray
  * each epoch: train initializes the network from Rng(seed) and shuffles each epoch with the same
  * generator, continued (src/cli/train.ts, src/data/dataset.ts `batches`).
  */
-export function trainingStart(sizes: number[], activation: ModelMeta["architecture"]["activation"], seed: number, n: number, epochs: number) {
+export function trainingStart(sizes: number[], activation: MlpArchitecture["activation"], seed: number, n: number, epochs: number) {
   const rng = new Rng(seed);
   const init: Sequential = mlp(sizes, { rng, activation });
   const order: number[] = [];
@@ -177,6 +178,10 @@ export function trainingStart(sizes: number[], activation: ModelMeta["architectu
 export function exportPytorch(o: ExportOptions, io: Io): number {
   if (o.layout !== undefined) throw new UsageError("--layout goes with --format safetensors (the pytorch format is always in PyTorch's layout)");
   const { model, meta } = loadModel(o.model);
+  if (meta.architecture.kind !== "mlp")
+    throw new UsageError(
+      `${o.model}: --format pytorch writes MLPs only; this checkpoint holds a ${architectureName(meta.architecture)} (its weights: --format safetensors; the whole network: --format onnx)`,
+    );
   const { sizes, activation } = meta.architecture;
   const origin = originOf(meta);
   const own = o.data === undefined && o.labels === undefined;

@@ -4,6 +4,7 @@
  */
 import { toOnnx, type Standardize } from "../interop/onnx/export.js";
 import { loadModel, prepareOutputPath, writeFileAtomic, type ModelMeta } from "./files.js";
+import { architectureName, ends, type Architecture } from "../nn/saved-model.js";
 import { exportPytorch, exportSafetensors } from "./export-pytorch.js";
 import { UsageError, type AddCommand, type Io } from "./command.js";
 
@@ -19,13 +20,16 @@ export interface ExportOptions {
   labels?: string;
 }
 
+/** "784-128-10 relu" or "CNN 16-32 (1x28x28 -> 10)". */
+const describe = (a: Architecture): string => (a.kind === "mlp" ? `${architectureName(a)} ${a.activation}` : architectureName(a));
+
 type ExportHandler = (o: ExportOptions, io: Io) => number;
 
 /** The checkpoint's one-example input shape (meta.inputShape, else the first layer's width). */
 function inputShapeOf(meta: ModelMeta): number[] {
   const s = meta.inputShape;
   if (Array.isArray(s) && s.length > 0 && s.every((d) => Number.isSafeInteger(d) && d > 0)) return s as number[];
-  return [meta.architecture.sizes[0]];
+  return [ends(meta.architecture).inputs];
 }
 
 /** The stored scaling, if the checkpoint has one in the form we know; toOnnx checks its lengths. */
@@ -39,12 +43,9 @@ function preprocessOf(meta: ModelMeta): Standardize | undefined {
 
 function exportOnnx(o: ExportOptions, io: Io): number {
   const { model, meta } = loadModel(o.model);
-  const sizes = meta.architecture.sizes;
+  const { outputs } = ends(meta.architecture);
   const inputShape = inputShapeOf(meta);
-  const classes =
-    Array.isArray(meta.classes) && meta.classes.length === sizes[sizes.length - 1] && meta.classes.every((c) => typeof c === "string")
-      ? meta.classes
-      : undefined;
+  const classes = Array.isArray(meta.classes) && meta.classes.length === outputs && meta.classes.every((c) => typeof c === "string") ? meta.classes : undefined;
   let bytes: Uint8Array;
   try {
     bytes = toOnnx(model, { inputShape, preprocess: preprocessOf(meta), classes });
@@ -69,7 +70,7 @@ function exportOnnx(o: ExportOptions, io: Io): number {
     return 0;
   }
   io.out(
-    `wrote ${o.out} (ONNX opset 17, ${bytes.length} bytes): ${sizes.join("-")} ${meta.architecture.activation}, input "input" [batch, ${inputShape.join(", ")}]` +
+    `wrote ${o.out} (ONNX opset 17, ${bytes.length} bytes): ${describe(meta.architecture)}, input "input" [batch, ${inputShape.join(", ")}]` +
       `${scaled ? " (raw features: the model's scaling is in the graph)" : ""}, outputs "logits" and "probabilities"${classes ? ` over ${classes.join(", ")}` : ""}`,
   );
   if (!scaled && meta.dataset === "iris")

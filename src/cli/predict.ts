@@ -4,7 +4,7 @@
  */
 import { loadModel as loadSavedModel } from "../node/saved-model.js";
 import { CheckpointError } from "../nn/checkpoint.js";
-import type { LoadedModel, ModelMeta, Prediction } from "../nn/saved-model.js";
+import { architectureName, ends, type LoadedModel, type ModelMeta, type Prediction } from "../nn/saved-model.js";
 import { readCheckpointFile } from "./files.js";
 import { readSamples } from "./predict-input.js";
 import { MAX_SEED, pct, splitData } from "./train.js";
@@ -34,9 +34,10 @@ function testSplit(loaded: LoadedModel, path: string, io: Io, json: boolean): nu
   const { meta } = loaded;
   const m = checkTrainingMeta(meta, path);
   const { test } = splitData(m.dataset, m.seed, m.testFraction, m.perClass);
-  const sizes = meta.architecture.sizes;
-  if (sizes[0] !== test.x.shape[1] || sizes[sizes.length - 1] !== test.classes.length) {
-    throw new CheckpointError(`${path}: the model ${sizes.join("-")} does not fit ${m.dataset} (${test.x.shape[1]} features, ${test.classes.length} classes)`);
+  const { inputs, outputs } = ends(meta.architecture);
+  const name = architectureName(meta.architecture);
+  if (inputs !== test.x.shape[1] || outputs !== test.classes.length) {
+    throw new CheckpointError(`${path}: the model ${name} does not fit ${m.dataset} (${test.x.shape[1]} features, ${test.classes.length} classes)`);
   }
   const predicted = loaded.predict(test.x);
   const k = test.classes.length;
@@ -51,7 +52,7 @@ function testSplit(loaded: LoadedModel, path: string, io: Io, json: boolean): nu
     io.out(JSON.stringify({ accuracy, examples: test.y.length, confusion, classes: test.classes }));
     return 0;
   }
-  io.out(`${sizes.join("-")} on the ${m.dataset} test split (${test.y.length} examples): accuracy ${pct(accuracy)}`);
+  io.out(`${name} on the ${m.dataset} test split (${test.y.length} examples): accuracy ${pct(accuracy)}`);
   io.out("confusion matrix (rows: true class, columns: predicted)");
   const names = test.classes;
   const w = Math.max(5, ...names.map((c) => c.length + 1), ...confusion.flat().map((v) => String(v).length + 1));

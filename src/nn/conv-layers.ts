@@ -5,6 +5,7 @@ import { allocate, type DType } from "../core/dtype.js";
 import { conv2d, readPair, type ConvPadding, type Pair } from "../core/ops/conv.js";
 import { adaptiveAvgPool2d, avgPool2d, flatten, maxPool2d, type AvgPool2dOptions, type MaxPool2dOptions } from "../core/ops/pool.js";
 import { checkChoice, checkOptionKeys } from "../core/options.js";
+import { reshape } from "../core/ops/structure.js";
 import { Module } from "./module.js";
 
 /**
@@ -143,5 +144,33 @@ export class Flatten extends Module {
   }
   forward(x: Tensor): Tensor {
     return flatten(x, this.startDim, this.endDim);
+  }
+}
+
+/**
+ * Splits axis `dim` into `sizes` (PyTorch's nn.Unflatten): Unflatten(1, [1, 28, 28]) turns (N, 784)
+ * into (N, 1, 28, 28). The axis must hold exactly prod(sizes) values; -1 in sizes is not accepted.
+ */
+export class Unflatten extends Module {
+  readonly dim: number;
+  readonly sizes: number[];
+  constructor(dim: number, sizes: readonly number[]) {
+    super();
+    if (!Number.isSafeInteger(dim)) throw new TypeError(`Unflatten: dim must be an integer, got ${JSON.stringify(dim)}`);
+    if (!Array.isArray(sizes) || sizes.length === 0 || !sizes.every((s) => Number.isSafeInteger(s) && s > 0))
+      throw new TypeError(`Unflatten: sizes must be a non-empty list of positive integers, got ${JSON.stringify(sizes)}`);
+    this.dim = dim;
+    this.sizes = [...sizes];
+  }
+  forward(x: Tensor): Tensor {
+    const rank = x.shape.length;
+    const d = this.dim < 0 ? this.dim + rank : this.dim;
+    if (d < 0 || d >= rank) throw new RangeError(`Unflatten: dim ${this.dim} is out of range for a tensor of shape (${x.shape.join(", ")})`);
+    const want = this.sizes.reduce((a, b) => a * b, 1);
+    if (x.shape[d] !== want)
+      throw new RangeError(
+        `Unflatten: axis ${d} of a tensor of shape (${x.shape.join(", ")}) has ${x.shape[d]} values, sizes (${this.sizes.join(", ")}) need ${want}`,
+      );
+    return reshape(x, [...x.shape.slice(0, d), ...this.sizes, ...x.shape.slice(d + 1)]);
   }
 }

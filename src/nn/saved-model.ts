@@ -9,6 +9,9 @@ import { Tensor } from "../core/tensor.js";
 import { CheckpointError, decodeCheckpoint, encodeCheckpoint } from "./checkpoint.js";
 import { ACTIVATIONS, mlp, type Activation, type Sequential } from "./layers.js";
 import type { Module } from "./module.js";
+import { buildCnn, cnnArchitecture, cnnParameterCount, type CnnArchitecture } from "./cnn.js";
+
+export type { CnnArchitecture } from "./cnn.js";
 
 /** A multilayer perceptron: Linear layers of `sizes` with `activation` between them. */
 export interface MlpArchitecture {
@@ -17,8 +20,8 @@ export interface MlpArchitecture {
   activation: Activation;
 }
 
-/** The network a checkpoint holds, told apart by `kind` (more kinds will join "mlp"). */
-export type Architecture = MlpArchitecture;
+/** The network a checkpoint holds, told apart by `kind`. */
+export type Architecture = MlpArchitecture | CnnArchitecture;
 
 /** x' = (x - mean) / std per feature, with the training set's statistics. */
 export interface Standardize {
@@ -38,6 +41,10 @@ export interface TrainingSettings {
   batch: number;
   epochs: number;
   seed: number;
+  /** "linear": lr fell linearly to 0 over the run; absent: it stayed at lr. */
+  lrDecay?: "linear";
+  /** Training digits were moved by up to this many pixels (data augmentation); absent: not moved. */
+  shift?: number;
 }
 
 /** The metadata of a saved model. Extra fields are kept as they are. */
@@ -87,8 +94,24 @@ function mlpParameterCount(sizes: readonly number[]): number {
   return n;
 }
 
-/** The MLP a checkpoint's metadata describes, checked against its tensors before any layer is built. */
+/** The CNN a checkpoint's metadata describes, checked against its tensors before any layer is built. */
+function checkCnnArchitecture(a: Partial<CnnArchitecture>, storedParameters: number): CnnArchitecture {
+  let arch: CnnArchitecture;
+  try {
+    arch = cnnArchitecture({ image: a.image, channels: a.channels, hidden: a.hidden, outputs: a.outputs }, "the checkpoint's CNN architecture");
+  } catch (e) {
+    throw new CheckpointError(e instanceof Error ? e.message : String(e));
+  }
+  const needed = cnnParameterCount(arch);
+  if (needed !== storedParameters)
+    throw new CheckpointError(`the checkpoint's CNN (channels ${arch.channels.join(", ")}) needs ${needed} parameters, the checkpoint has ${storedParameters}`);
+  return arch;
+}
+
+/** The network a checkpoint's metadata describes, checked against its tensors before any layer is built. */
 function checkArchitecture(a: unknown, storedParameters: number): Architecture {
+  if (typeof a === "object" && a !== null && (a as { kind?: unknown }).kind === "cnn")
+    return checkCnnArchitecture(a as Partial<CnnArchitecture>, storedParameters);
   const arch = a as Partial<MlpArchitecture> | null;
   const sizes = arch?.sizes;
   if (
@@ -99,7 +122,7 @@ function checkArchitecture(a: unknown, storedParameters: number): Architecture {
     sizes.length < 2 ||
     !sizes.every((s) => Number.isSafeInteger(s) && s > 0)
   ) {
-    throw new CheckpointError("the checkpoint does not describe an MLP architecture");
+    throw new CheckpointError("the checkpoint does not describe an MLP or CNN architecture");
   }
   const activation = arch.activation ?? "relu";
   if (!(ACTIVATIONS as readonly string[]).includes(activation))
@@ -111,9 +134,17 @@ function checkArchitecture(a: unknown, storedParameters: number): Architecture {
   return { kind: "mlp", sizes: [...sizes], activation };
 }
 
-/** Input and output sizes of the network. */
-function ends(arch: Architecture): { inputs: number; outputs: number } {
+/** Input and output sizes of the network (a CNN takes its images flat: 784 values for 1x28x28). */
+export function ends(arch: Architecture): { inputs: number; outputs: number } {
+  if (arch.kind === "cnn") return { inputs: product(arch.image), outputs: arch.outputs };
   return { inputs: arch.sizes[0], outputs: arch.sizes[arch.sizes.length - 1] };
+}
+
+/** A one-line name of the network for messages: "784-128-10" or "CNN 16-32 (784 -> 10)". */
+export function architectureName(arch: Architecture): string {
+  if (arch.kind === "mlp") return arch.sizes.join("-");
+  const hidden = arch.hidden.length > 0 ? `, hidden ${arch.hidden.join("-")}` : "";
+  return `CNN ${arch.channels.join("-")}${hidden} (${arch.image.join("x")} -> ${arch.outputs})`;
 }
 
 function finiteList(v: unknown, length: number): v is number[] {
@@ -137,7 +168,20 @@ function checkTraining(t: unknown): TrainingSettings | undefined {
   const num = (k: keyof TrainingSettings) => typeof s[k] === "number" && Number.isFinite(s[k]);
   if (typeof t !== "object" || (s.optimizer !== "sgd" && s.optimizer !== "adam") || !(["lr", "momentum", "batch", "epochs", "seed"] as const).every(num))
     throw new CheckpointError("the checkpoint's training settings must have optimizer sgd or adam and numbers lr, momentum, batch, epochs, seed");
-  return { optimizer: s.optimizer, lr: s.lr!, momentum: s.momentum!, batch: s.batch!, epochs: s.epochs!, seed: s.seed! };
+  if (s.lrDecay !== undefined && s.lrDecay !== "linear")
+    throw new CheckpointError(`the checkpoint's training.lrDecay must be "linear" or absent, got ${JSON.stringify(s.lrDecay)}`);
+  if (s.shift !== undefined && !(Number.isSafeInteger(s.shift) && s.shift >= 0))
+    throw new CheckpointError(`the checkpoint's training.shift must be a non-negative integer, got ${JSON.stringify(s.shift)}`);
+  return {
+    optimizer: s.optimizer,
+    lr: s.lr!,
+    momentum: s.momentum!,
+    batch: s.batch!,
+    epochs: s.epochs!,
+    seed: s.seed!,
+    ...(s.lrDecay ? { lrDecay: s.lrDecay } : {}),
+    ...(s.shift ? { shift: s.shift } : {}),
+  };
 }
 
 /**
@@ -170,12 +214,15 @@ function buildNetwork(arch: Architecture): Sequential {
   switch (arch.kind) {
     case "mlp":
       return mlp(arch.sizes, { activation: arch.activation });
+    case "cnn":
+      return buildCnn(arch);
   }
 }
 
 /** Checkpoint bytes of `model` and its metadata; the metadata is checked as loading would check it. */
 export function saveModel(model: Module, meta: ModelMetaInput): Uint8Array {
-  const params = model.namedParameters();
+  // The whole state dict: parameters and buffers (running statistics), as loadStateDict expects.
+  const params = [...model.stateDict()];
   const stored = params.reduce((n, [, p]) => n + p.size, 0);
   const { inputs, outputs } = ends(checkArchitecture(meta.architecture, stored));
   const full = checkMeta(

@@ -30,6 +30,8 @@ export interface FitOptions {
   test?: Dataset;
   /** Extra loss terms (L2 regularization, say), added to the cross-entropy of every batch. */
   regularizer?: () => Tensor;
+  /** Changes each training batch's inputs before the forward pass (data augmentation, e.g. randomShift); draws from `rng`. */
+  augment?: (x: Tensor, rng: Rng) => Tensor;
   onStep?: (info: StepInfo) => void;
   onEpoch?: (info: EpochInfo) => void;
 }
@@ -64,7 +66,7 @@ export function* trainSteps(model: Module, train: Dataset, options: Omit<FitOpti
     let seen = 0;
     let step = 0;
     for (const b of batches(train, options.batchSize, rng)) {
-      let loss = crossEntropy(model.forward(b.x), b.y);
+      let loss = crossEntropy(model.forward(options.augment ? options.augment(b.x, rng) : b.x), b.y);
       if (options.regularizer) loss = loss.add(options.regularizer());
       options.optimizer.zeroGrad();
       loss.backward();

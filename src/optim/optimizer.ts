@@ -60,7 +60,8 @@ export interface SgdOptions {
 
 /** SGD with optional momentum (PyTorch's form: v = mu v + g) and Nesterov's look-ahead. */
 export class SGD extends Optimizer {
-  readonly lr: number;
+  /** Mutable, so that a schedule can set it between steps (train's --lr-decay). */
+  lr: number;
   readonly momentum: number;
   readonly nesterov: boolean;
   readonly weightDecay: number;
@@ -111,7 +112,8 @@ export interface AdamOptions {
 
 /** Adam with bias correction; weight decay as an L2 term in the gradient (use AdamW to decouple it). */
 export class Adam extends Optimizer {
-  readonly lr: number;
+  /** Mutable, so that a schedule can set it between steps (train's --lr-decay). */
+  lr: number;
   readonly beta1: number;
   readonly beta2: number;
   readonly eps: number;

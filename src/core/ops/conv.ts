@@ -106,7 +106,7 @@ function readGroups(op: string, v: unknown): number {
 }
 
 /** [top, left, bottom, right] for conv2d's padding; "same" puts the odd one at the bottom/right, as PyTorch does. */
-function convPadding(op: string, v: unknown, kernel: readonly [number, number], dilation: readonly [number, number], stride: readonly [number, number]) {
+export function convPadding(op: string, v: unknown, kernel: readonly [number, number], dilation: readonly [number, number], stride: readonly [number, number]) {
   if (v === "valid") return [0, 0, 0, 0] as const;
   if (v === "same") {
     if (stride[0] !== 1 || stride[1] !== 1) throw new TypeError(`${op}: padding "same" needs stride 1 (as in PyTorch), got stride (${stride})`);

@@ -1,16 +1,36 @@
 /**
- * toOnnx: a network of Linear, ReLU, LeakyReLU, Sigmoid, Tanh and Sequential as a standard ONNX model
+ * toOnnx: a network of Linear, ReLU, LeakyReLU, Sigmoid, Tanh, Sequential and the CNN layers (Conv2d,
+ * MaxPool2d, AvgPool2d, Flatten, Unflatten) as a standard ONNX model
  * (opset 17) that any ONNX runtime can run: the stored input scaling first, then the layers, then a
  * softmax head. Raw inputs give the classes and probabilities `backprop predict` gives.
  *
  * A Linear (y = x W + b, W of shape (in, out)) becomes MatMul then Add, not Gemm: MatMul takes W as we
  * store it (no transpose, the initializer keeps our shape and name) and accepts inputs of any rank,
  * where Gemm wants exactly 2-D; runtimes fuse MatMul+Add into one kernel anyway.
+ * Conv2d becomes Conv with its weight as stored ((O, C/groups, kh, kw) is ONNX's layout too) and its
+ * padding written out as [top, left, bottom, right]; the pools become MaxPool / AveragePool, Unflatten
+ * and Flatten a Reshape (Flatten(axis=1) when it keeps just the batch axis).
  */
 import type { Module } from "../../nn/module.js";
 import type { Tensor } from "../../core/tensor.js";
 import { Linear, LeakyReLU, ReLU, Sequential, Sigmoid, Tanh } from "../../nn/layers.js";
-import { ONNX_IR_VERSION, ONNX_OPSET, OnnxDataType, attrFloat, attrInt, encodeOnnx, floatTensor, onnxNode, tensorValueInfo } from "./proto.js";
+import { AvgPool2d, Conv2d, Flatten, MaxPool2d, Unflatten } from "../../nn/conv-layers.js";
+import { Tensor as TensorClass } from "../../core/tensor.js";
+import { noGrad } from "../../core/bind.js";
+import { convPadding, readPair } from "../../core/ops/conv.js";
+import {
+  ONNX_IR_VERSION,
+  ONNX_OPSET,
+  OnnxDataType,
+  attrFloat,
+  attrInt,
+  attrInts,
+  encodeOnnx,
+  floatTensor,
+  int64Tensor,
+  onnxNode,
+  tensorValueInfo,
+} from "./proto.js";
 import type { OnnxModel, OnnxNode, OnnxTensor } from "./proto.js";
 
 /** Feature scaling stored with a model: x' = (x - mean) / std per feature (a checkpoint's `preprocess`). */
@@ -38,7 +58,7 @@ export const ONNX_INPUT = "input";
 export const ONNX_LOGITS = "logits";
 export const ONNX_PROBABILITIES = "probabilities";
 
-const SUPPORTED = "Linear, ReLU, LeakyReLU, Sigmoid, Tanh and Sequential";
+const SUPPORTED = "Linear, ReLU, LeakyReLU, Sigmoid, Tanh, Conv2d, MaxPool2d, AvgPool2d, Flatten, Unflatten and Sequential";
 
 function fail(message: string): never {
   throw new Error(`toOnnx: ${message}`);
@@ -88,6 +108,13 @@ class GraphBuilder {
     return name;
   }
 
+  /** An int64 constant (Reshape's target shape). */
+  ints(name: string, values: readonly number[]): string {
+    this.initializers.push(int64Tensor(name, [values.length], values));
+    this.emitted.add(name);
+    return name;
+  }
+
   constant(name: string, dims: number[], values: readonly number[]): string {
     this.initializers.push(floatTensor(name, dims, values));
     this.emitted.add(name);
@@ -126,21 +153,79 @@ export function toOnnxModel(model: Module, options: ToOnnxOptions): OnnxModel {
   }
 
   const layers = flatten(model, "", []);
+  // One example's shape after each layer, found by running the layers on one zero example: layers that
+  // reshape (convolutions, pools, Unflatten) need it for their attributes and the next layer's check.
+  let shape = [features];
+  let probe: Tensor | null = layers.some(([, l]) => l instanceof Conv2d || l instanceof MaxPool2d || l instanceof AvgPool2d || l instanceof Unflatten)
+    ? new TensorClass(new Float32Array(features), [1, features])
+    : null;
   layers.forEach(([path, layer], i) => {
     const at = path || `layer${i}`;
     const where = path ? ` at "${path}"` : "";
+    if (probe) {
+      const before = probe;
+      try {
+        probe = noGrad(() => layer.forward(before));
+      } catch (e) {
+        fail(`${layer.constructor.name}${where} cannot take an input of shape [batch, ${shape.join(", ")}]: ${e instanceof Error ? e.message : String(e)}`);
+      }
+    }
+    const next = probe ? probe.shape.slice(1) : null;
     if (layer instanceof Linear) {
-      if (layer.inFeatures !== width) fail(`Linear${where} takes ${layer.inFeatures} features but receives ${width} (inputShape [${inputShape.join(", ")}])`);
+      if (layer.inFeatures !== width || shape.length !== 1)
+        fail(
+          `Linear${where} takes ${layer.inFeatures} features but receives ${shape.length === 1 ? width : `[${shape.join(", ")}]`} (inputShape [${inputShape.join(", ")}])`,
+        );
       const w = g.parameter(layer.weight, `${at}.weight`);
       const product = g.node("MatMul", [value, w], layer.bias ? `${at}.matmul` : `${at}.out`, `${at}/MatMul`);
       value = layer.bias ? g.node("Add", [product, g.parameter(layer.bias, `${at}.bias`)], `${at}.out`, `${at}/Add`) : product;
       width = layer.outFeatures;
+    } else if (layer instanceof Conv2d) {
+      const pads = convPadding("Conv2d", layer.padding, layer.kernelSize, layer.dilation, layer.stride);
+      const inputs = [value, g.parameter(layer.weight, `${at}.weight`), ...(layer.bias ? [g.parameter(layer.bias, `${at}.bias`)] : [])];
+      value = g.node("Conv", inputs, `${at}.out`, `${at}/Conv`, [
+        attrInts("kernel_shape", layer.kernelSize),
+        attrInts("strides", layer.stride),
+        attrInts("pads", pads),
+        attrInts("dilations", layer.dilation),
+        attrInt("group", layer.groups),
+      ]);
+    } else if (layer instanceof MaxPool2d || layer instanceof AvgPool2d) {
+      const o = layer.options;
+      const op = layer instanceof MaxPool2d ? "MaxPool" : "AveragePool";
+      if (o.ceilMode) fail(`cannot export ${layer.constructor.name}${where} with ceilMode: ONNX rounds its last window differently from PyTorch and us`);
+      const kernel = readPair(op, "kernelSize", o.kernelSize, 1);
+      const stride = o.stride === undefined || o.stride === null ? kernel : readPair(op, "stride", o.stride, 1);
+      const [ph, pw] = readPair(op, "padding", o.padding ?? 0, 0);
+      const attributes = [attrInts("kernel_shape", kernel), attrInts("strides", stride), attrInts("pads", [ph, pw, ph, pw])];
+      if (layer instanceof MaxPool2d) attributes.push(attrInts("dilations", readPair(op, "dilation", layer.options.dilation ?? 1, 1)));
+      else {
+        if (layer.options.divisorOverride !== undefined && layer.options.divisorOverride !== null)
+          fail(`cannot export AvgPool2d${where} with divisorOverride: ONNX AveragePool has no such attribute`);
+        // PyTorch and we count the padding by default; ONNX does not.
+        attributes.push(attrInt("count_include_pad", layer.options.countIncludePad === false ? 0 : 1));
+      }
+      value = g.node(op, [value], `${at}.out`, `${at}/${op}`, attributes);
+    } else if (layer instanceof Flatten || layer instanceof Unflatten) {
+      const dim = layer instanceof Flatten ? layer.startDim : layer.dim;
+      if (dim === 0 || dim === -(shape.length + 1)) fail(`cannot export ${layer.constructor.name}${where}: it reshapes the batch axis (dim 0)`);
+      const target = next ?? fail(`${layer.constructor.name}${where}: internal error, no shape`);
+      value =
+        layer instanceof Flatten && target.length === 1
+          ? g.node("Flatten", [value], `${at}.out`, `${at}/Flatten`, [attrInt("axis", 1)])
+          : g.node("Reshape", [value, g.ints(`${at}.shape`, [-1, ...target])], `${at}.out`, `${at}/Reshape`);
     } else if (layer instanceof LeakyReLU) value = g.node("LeakyRelu", [value], `${at}.out`, `${at}/LeakyRelu`, [attrFloat("alpha", layer.slope)]);
     else if (layer instanceof ReLU) value = g.node("Relu", [value], `${at}.out`, `${at}/Relu`);
     else if (layer instanceof Sigmoid) value = g.node("Sigmoid", [value], `${at}.out`, `${at}/Sigmoid`);
     else if (layer instanceof Tanh) value = g.node("Tanh", [value], `${at}.out`, `${at}/Tanh`);
     else fail(`cannot export ${layer.constructor.name}${where}: the layers ONNX export knows are ${SUPPORTED}`);
+    if (next) {
+      shape = next;
+      width = shape.reduce((a, b) => a * b, 1);
+    }
   });
+  if (shape.length !== 1)
+    fail(`the model's output has shape [batch, ${shape.join(", ")}]; a classifier's logits are [batch, classes] (end with Flatten and Linear)`);
   if (layers.length === 0) fail("the model has no layers");
 
   // The last layer's value is the logits output: rename it (the producing node is the last one).

@@ -5,8 +5,12 @@
  * raw_data or typed fields). Constant Sub/Add/Mul/Div before the first layer fold into a `preprocess`
  * (x - mean) / std; after a layer they fold into its weights and bias. Anything else is an error that
  * names the operator and the node (an OnnxError, as damaged bytes are).
+ * Convolutional chains read too: Conv, MaxPool and AveragePool (symmetric padding, no ceil mode) become
+ * Conv2d, MaxPool2d and AvgPool2d; a Reshape of flat features to an image becomes Unflatten, one to flat
+ * features (or a Flatten after a layer) becomes Flatten.
  */
 import { Linear, LeakyReLU, ReLU, Sequential, Sigmoid, Tanh } from "../../nn/layers.js";
+import { AvgPool2d, Conv2d, Flatten, MaxPool2d, Unflatten } from "../../nn/conv-layers.js";
 import type { Module } from "../../nn/module.js";
 import { Rng } from "../../core/random.js";
 import type { DType } from "../../core/dtype.js";
@@ -32,7 +36,26 @@ export interface FromOnnxResult {
 /** The opset assumed when a model names none (ONNX says 1; any model we read declares one). */
 const ONNX_DEFAULT_OPSET = 1;
 
-const SUPPORTED_OPS = ["MatMul", "Gemm", "Add", "Sub", "Mul", "Div", "Relu", "LeakyRelu", "Sigmoid", "Tanh", "Softmax", "Flatten", "Identity", "Constant"];
+const SUPPORTED_OPS = [
+  "MatMul",
+  "Gemm",
+  "Add",
+  "Sub",
+  "Mul",
+  "Div",
+  "Relu",
+  "LeakyRelu",
+  "Sigmoid",
+  "Tanh",
+  "Softmax",
+  "Flatten",
+  "Identity",
+  "Constant",
+  "Conv",
+  "MaxPool",
+  "AveragePool",
+  "Reshape",
+];
 
 const fail = (message: string): never => {
   throw new OnnxError(`fromOnnx: ${message}`);
@@ -83,6 +106,41 @@ interface LinearSpec {
   b: Float64Array | null;
   double: boolean;
   where: string;
+}
+
+/** A Conv being assembled: weight (O, C/groups, kh, kw) as ONNX and we store it. */
+interface ConvSpec {
+  conv: true;
+  weight: Constant;
+  bias: Float64Array | null;
+  stride: [number, number];
+  padding: [number, number];
+  dilation: [number, number];
+  groups: number;
+}
+
+function intsAttr(node: OnnxNode, name: string): number[] | undefined {
+  const a = findAttribute(node, name);
+  return a && a.type === OnnxAttributeType.INTS && a.ints ? a.ints : undefined;
+}
+
+/** A 2-D window's attributes as pairs; asymmetric padding, auto_pad and ceil_mode are refused (our layers have none). */
+function windowAttrs(node: OnnxNode, where: string, kernelFallback: [number, number] | null) {
+  const autoPad = findAttribute(node, "auto_pad");
+  if (autoPad?.s !== undefined && autoPad.s !== "NOTSET") fail(`${where}: auto_pad ${autoPad.s} is not read; give explicit pads`);
+  if (intAttr(node, "ceil_mode", 0) !== 0) fail(`${where}: ceil_mode=1 is not read (ONNX rounds the last window differently from PyTorch)`);
+  const pair = (name: string, fallback: [number, number] | null, min: number): [number, number] => {
+    const v = intsAttr(node, name);
+    if (v === undefined) return fallback ?? fail(`${where}: the ${name} attribute is required`);
+    if (v.length !== 2 || !v.every((x) => Number.isSafeInteger(x) && x >= min))
+      return fail(`${where}: ${name} [${v.join(", ")}] is not two integers >= ${min} (2-D only)`);
+    return [v[0], v[1]];
+  };
+  const kernel = pair("kernel_shape", kernelFallback, 1);
+  const pads = intsAttr(node, "pads") ?? [0, 0, 0, 0];
+  if (pads.length !== 4 || !pads.every((x) => Number.isSafeInteger(x) && x >= 0) || pads[0] !== pads[2] || pads[1] !== pads[3])
+    fail(`${where}: pads [${pads.join(", ")}] must be 2-D and the same on both sides`);
+  return { kernel, stride: pair("strides", [1, 1], 1), padding: [pads[0], pads[1]] as [number, number], dilation: pair("dilations", [1, 1], 1) };
 }
 
 /** A constant operand broadcast over `n` features: one value for all, or one per feature. */
@@ -173,7 +231,9 @@ export function fromOnnx(source: Uint8Array | OnnxModel): FromOnnxResult {
 
   let value = input.name;
   const pre: PreOp[] = [];
-  const specs: (LinearSpec | Module)[] = [];
+  const specs: (LinearSpec | ConvSpec | Module)[] = [];
+  // Axes of one example's current value: 1 for features, 3 for (C, H, W); null when the input's shape is not declared.
+  let rank: number | null = declaredShape ? declaredShape.length : null;
   let open: LinearSpec | null = null; // the Linear just read: a constant Add/Mul right after it folds into it
   let flattened = false;
   let softmax = false;
@@ -199,9 +259,71 @@ export function fromOnnx(source: Uint8Array | OnnxModel): FromOnnxResult {
         return;
       case "Flatten": {
         const axis = intAttr(node, "axis", 1);
-        if (axis !== 1 || specs.length > 0) fail(`${where}: only Flatten(axis=1) before the first layer is read`);
-        flattened = true;
+        if (axis !== 1) fail(`${where}: only Flatten(axis=1) is read`);
+        if (specs.length === 0) flattened = true;
+        else {
+          specs.push(new Flatten());
+          width = null;
+        }
+        rank = 1;
         return;
+      }
+      case "Reshape": {
+        const target = operand(1);
+        if (!target || target.dims.length !== 1) return fail(`${where}: the target shape must be a constant list`);
+        if (intAttr(node, "allowzero", 0) !== 0) fail(`${where}: allowzero=1 is not read`);
+        const [batch, ...rest] = Array.from(target.values);
+        if ((batch !== -1 && batch !== 0) || rest.length === 0 || !rest.every((d) => Number.isSafeInteger(d) && d > 0))
+          fail(`${where}: only a reshape that keeps the batch axis ([-1 or 0, sizes...]) is read, got [${Array.from(target.values).join(", ")}]`);
+        if (rest.length === 1) {
+          specs.push(new Flatten());
+          width = rest[0];
+          rank = 1;
+        } else {
+          if (rank !== null && rank !== 1) fail(`${where}: only flat features can be reshaped to an image here`);
+          if (width !== null && width !== rest.reduce((a, b) => a * b, 1))
+            fail(`${where}: ${width} features do not make an image of shape [${rest.join(", ")}]`);
+          specs.push(new Unflatten(1, rest));
+          width = null;
+          rank = rest.length;
+        }
+        break;
+      }
+      case "Conv": {
+        const w = operand(1);
+        if (!w || w.dims.length !== 4) return fail(`${where}: the weights must be a constant of shape [out, in/groups, kh, kw]`);
+        const b = operand(2);
+        if (node.inputs.length > 2 && node.inputs[2] !== "" && !b) fail(`${where}: the bias must be a constant`);
+        const groups = intAttr(node, "group", 1);
+        const win = windowAttrs(node, where, [w.dims[2], w.dims[3]]);
+        if (win.kernel[0] !== w.dims[2] || win.kernel[1] !== w.dims[3])
+          fail(`${where}: kernel_shape [${win.kernel.join(", ")}] does not match the weights [${w.dims.join(", ")}]`);
+        if (rank !== null && rank !== 3) fail(`${where}: its input is not an image (C, H, W)`);
+        specs.push({
+          conv: true,
+          weight: w,
+          bias: b ? perFeature(b, w.dims[0], where) : null,
+          stride: win.stride,
+          padding: win.padding,
+          dilation: win.dilation,
+          groups,
+        });
+        width = null;
+        rank = 3;
+        break;
+      }
+      case "MaxPool":
+      case "AveragePool": {
+        if (node.opType === "MaxPool" && intAttr(node, "storage_order", 0) !== 0) fail(`${where}: storage_order=1 is not read`);
+        const win = windowAttrs(node, where, null);
+        if (rank !== null && rank !== 3) fail(`${where}: its input is not an image (C, H, W)`);
+        specs.push(
+          node.opType === "MaxPool"
+            ? new MaxPool2d(win.kernel, { stride: win.stride, padding: win.padding, dilation: win.dilation })
+            : new AvgPool2d(win.kernel, { stride: win.stride, padding: win.padding, countIncludePad: intAttr(node, "count_include_pad", 0) === 1 }),
+        );
+        width = null;
+        break;
       }
       case "MatMul":
       case "Gemm": {
@@ -293,13 +415,35 @@ export function fromOnnx(source: Uint8Array | OnnxModel): FromOnnxResult {
   if (linears.length === 0) fail("the graph has no MatMul or Gemm layer");
   if (!graph.outputs.some((o) => o.name === value)) fail(`the chain ends in "${value}", which is not an output of the graph`);
 
-  const features = linears[0].inF;
+  // The input's features: as declared, else what the first layer takes (flat features, or an Unflatten's image).
+  const first = specs[0];
+  let features: number;
+  if (declaredShape) features = declaredShape.reduce((a, b) => a * b, 1);
+  else if (first instanceof Unflatten) features = first.sizes.reduce((a, b) => a * b, 1);
+  else if ("inF" in first) features = first.inF;
+  else return fail("the graph's input shape is not declared and its first layer does not say it; declare the input's shape");
   const inputShape = declaredShape ?? [features];
   const preprocess = foldPreprocess(pre, features, declaredShape);
-  const double = linears.some((l) => l.double);
+  const convs = specs.filter((s): s is ConvSpec => "conv" in s);
+  const double = linears.some((l) => l.double) || convs.some((c) => c.weight.double);
   const dtype: DType = double ? "float64" : "float32";
   const rng = new Rng(0); // the weights are overwritten: this only keeps the global generator's stream untouched
   const layers = specs.map((s) => {
+    if ("conv" in s) {
+      const [o, cg, kh, kw] = s.weight.dims;
+      const conv = new Conv2d(cg * s.groups, o, [kh, kw], {
+        stride: s.stride,
+        padding: s.padding,
+        dilation: s.dilation,
+        groups: s.groups,
+        bias: s.bias !== null,
+        dtype,
+        rng,
+      });
+      conv.weight.data.set(s.weight.values);
+      if (conv.bias && s.bias) conv.bias.data.set(s.bias);
+      return conv;
+    }
     if (!("inF" in s)) return s;
     const layer = new Linear(s.inF, s.outF, { bias: s.b !== null, dtype, rng });
     layer.weight.data.set(s.w);

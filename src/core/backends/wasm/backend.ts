@@ -9,11 +9,12 @@ import type { Backend, KernelOverrides } from "../../backend.js";
 import type { TypedArray } from "../../dtype.js";
 import { batchedMatmul, referenceGemm, type Gemm } from "../js/matmul.js";
 import { contiguous } from "../js/reduce.js";
-import type { Buf, Kernel, Prim } from "../../prim.js";
+import type { Buf, Kernel, ParamMap, Prim } from "../../prim.js";
 import { PRIMS } from "../../primitives.js";
 import { outputBuffer } from "../../recycle.js";
 import { sizeOf, type Shape } from "../../shape.js";
 import { WASM_EXPORTS, WASM_GEMM_MR, WASM_PLAIN, WASM_SHARED } from "./module.js";
+import { foldGeometry, unfoldGeometry, usableGeometry } from "../window.js";
 import { canBlock, CONTROL_BYTES, fnIndex, MAX_THREADS, ThreadPool, type Job, type SpawnThread, type WasmFn } from "./threads.js";
 
 /** Below this many elements the copies and the call cost more than a JS loop. */
@@ -96,6 +97,58 @@ export function view2d(out: Shape, shapes: readonly Shape[]): View2d | null {
     if (j === k) return { rows, cols, rs, vec };
   }
   return null;
+}
+
+/** A batch of 2-D views: input k's view for batch b starts `bs[k] * b` elements in (0: the same view for every batch). */
+export interface View3d extends View2d {
+  readonly batches: number;
+  readonly bs: readonly number[];
+}
+
+/** Whether axes [from, to) of `shape` (left-padded with ones to `out`'s rank) equal `out`'s, or are all 1. */
+function axesAre(out: Shape, shape: Shape, from: number, to: number, full: boolean): boolean {
+  const pad = out.length - shape.length;
+  for (let i = from; i < to; i++) {
+    const d = i < pad ? 1 : shape[i - pad];
+    if (full ? d !== out[i] : d !== 1) return false;
+  }
+  return true;
+}
+
+/**
+ * A 2-D view where there is one (batches = 1), else the output's axes split into batch, row and column
+ * groups so that every input is, in each group, either the output's size or all ones: the bias of a
+ * convolution (N, C, H*W) + (C, 1), or pooling windows (N*C, 4, L) against their maximum (N*C, 1, L).
+ * Of several splits, the one with the longest rows. Allocates nothing but its answer, as view2d.
+ */
+export function view3d(out: Shape, shapes: readonly Shape[]): View3d | null {
+  const flat = view2d(out, shapes);
+  if (flat) return { ...flat, batches: 1, bs: shapes.map(() => 0) };
+  const nd = out.length;
+  let best: View3d | null = null;
+  for (let s1 = 1; s1 < nd; s1++)
+    for (let s2 = s1 + 1; s2 < nd; s2++) {
+      const batches = sizeOf(out.slice(0, s1)),
+        rows = sizeOf(out.slice(s1, s2)),
+        cols = sizeOf(out.slice(s2));
+      if (best && cols <= best.cols) continue;
+      const rs: number[] = [],
+        vec: number[] = [],
+        bs: number[] = [];
+      for (const shape of shapes) {
+        const colsFull = axesAre(out, shape, s2, nd, true);
+        const rowsFull = axesAre(out, shape, s1, s2, true);
+        const batchFull = axesAre(out, shape, 0, s1, true);
+        if ((!colsFull && !axesAre(out, shape, s2, nd, false)) || (!rowsFull && !axesAre(out, shape, s1, s2, false))) break;
+        if (!batchFull && !axesAre(out, shape, 0, s1, false)) break;
+        const along = colsFull ? cols : 1;
+        vec.push(colsFull ? 1 : 0);
+        rs.push(rowsFull ? along : 0);
+        bs.push(batchFull ? (rowsFull ? rows : 1) * along : 0);
+      }
+      if (rs.length === shapes.length) best = { batches, rows, cols, rs, vec, bs };
+    }
+  return best;
 }
 
 export function allFloat32(ins: readonly Buf[]): boolean {
@@ -313,6 +366,47 @@ function maxKernel(w: WasmKernels): Kernel<"max"> {
   };
 }
 
+/**
+ * im2col (unfold) or col2im (fold) on float32, whole (n, c) planes to a job, split over threads when
+ * large; float64, empty and small work go to `fallback`.
+ */
+function windowKernel<P extends "unfold" | "fold">(
+  w: WasmKernels,
+  prim: P,
+  geometryOf: (shape: Shape, p: ParamMap[P]) => Int32Array,
+  fallback: Kernel<P>,
+): Kernel<P> {
+  const isUnfold = prim === "unfold";
+  const fn = fnIndex(isUnfold ? "unfold_planes" : "fold_planes");
+  return (ins, p, out) => {
+    const x = ins[0].data;
+    const n = sizeOf(out.shape);
+    const g = geometryOf(ins[0].shape, p);
+    if (x.length + n < MIN_ELEMENTS || n === 0 || x.length === 0 || out.dtype !== "float32" || !(x instanceof Float32Array) || !usableGeometry(g))
+      return fallback(ins, p, out);
+    w.reset();
+    const xo = w.put(x);
+    const o = w.alloc(n * 4);
+    if (xo < 0 || o < 0) return fallback(ins, p, out);
+    const planes = g[0] * g[1];
+    const image = g[2] * g[3],
+      cols = g[4] * g[5] * g[12] * g[13];
+    const [from, to] = isUnfold ? [image, cols] : [cols, image];
+    const t = x.length + n >= PAR_ELEMENTS ? Math.min(w.threads(), planes) : 1;
+    const rest = [...g.subarray(2)];
+    w.run(splitJobs(planes, t, 1, (a, b) => ({ fn, args: [xo + 4 * a * from, o + 4 * a * to, b - a, ...rest] })));
+    return w.take(o, n);
+  };
+}
+
+/** The wasm unfold and fold kernels over `fallbacks` (the backend's are the reference kernels). */
+export function wasmWindowKernels(
+  w: WasmKernels,
+  fallbacks: { unfold: Kernel<"unfold">; fold: Kernel<"fold"> },
+): { unfold: Kernel<"unfold">; fold: Kernel<"fold"> } {
+  return { unfold: windowKernel(w, "unfold", unfoldGeometry, fallbacks.unfold), fold: windowKernel(w, "fold", foldGeometry, fallbacks.fold) };
+}
+
 /** C = A B: B packed into 8-column panels once, panels and then rows of C (whole micro-tiles) split over threads. */
 function wasmGemm(w: WasmKernels): Gemm {
   const pack = fnIndex("pack_b"),
@@ -362,6 +456,7 @@ function kernelsOf(w: WasmKernels): KernelOverrides {
     sum: sumKernel(w),
     max: maxKernel(w),
     matmul: batchedMatmul(wasmGemm(w)),
+    ...wasmWindowKernels(w, { unfold: ref("unfold"), fold: ref("fold") }),
   };
   const set = <P extends Prim>(prim: P, kernel: Kernel<P>) => {
     (k as Record<P, Kernel<P>>)[prim] = kernel;
