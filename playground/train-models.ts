@@ -14,7 +14,8 @@ export interface ModelDefaults {
 /**
  * The settings each model starts with (SGD, momentum 0.9, for both). The MLP's are the tab's old ones. The
  * CNN takes about 25 times the MLP's work per example, so it gets a smaller batch (more steps a second to
- * watch) and one epoch; lr 0.05 trains it fastest without spikes (docs/playground.md has the measurements).
+ * watch) and one epoch; lr 0.05 and batch 32 are `backprop train --model cnn`'s too (lr 0.1 spikes and ends
+ * lower after 150 steps, 0.2 explodes; docs/playground.md has the measurements).
  */
 export const MODEL_DEFAULTS: Record<ModelKind, ModelDefaults> = {
   mlp: { lr: 0.1, batch: 64, epochs: 3 },
@@ -26,34 +27,10 @@ export const GOOD_LR: Record<ModelKind, number> = { mlp: 0.1, cnn: 0.05 };
 
 export const isModelKind = (s: string): s is ModelKind => (MODEL_KINDS as readonly string[]).includes(s);
 
-/** (N, 784) rows of pixels as (N, 1, 28, 28) images: the digits arrive flat, convolutions want images. */
-export class Unflatten extends bp.Module {
-  constructor(readonly shape: readonly number[]) {
-    super();
-  }
-  forward(x: bp.Tensor): bp.Tensor {
-    return x.reshape([x.shape[0], ...this.shape]);
-  }
-}
-
-/** The digits CNN: two 3x3 convolutions (16 and 32 channels, padding 1) each followed by ReLU and 2x2 max pooling, then a linear layer. */
-function digitsCnn(rng: bp.Rng): bp.Sequential {
-  return new bp.Sequential(
-    new Unflatten([1, 28, 28]),
-    new bp.Conv2d(1, 16, 3, { padding: 1, rng }),
-    new bp.ReLU(),
-    new bp.MaxPool2d(2),
-    new bp.Conv2d(16, 32, 3, { padding: 1, rng }),
-    new bp.ReLU(),
-    new bp.MaxPool2d(2),
-    new bp.Flatten(),
-    new bp.Linear(32 * 7 * 7, 10, { rng }),
-  );
-}
-
 /** A fresh network of the kind chosen; `hidden` is the MLP's hidden width (the CNN has none). */
 export function buildModel(kind: ModelKind, hidden: number, rng: bp.Rng): bp.Sequential {
-  return kind === "cnn" ? digitsCnn(rng) : bp.mlp([784, hidden, 10], { rng });
+  // The CNN is the library's default digits CNN, the one `backprop train --model cnn` trains.
+  return kind === "cnn" ? bp.cnn({ rng }) : bp.mlp([784, hidden, 10], { rng });
 }
 
 export interface LayerRow {
@@ -65,7 +42,7 @@ export interface LayerRow {
 }
 
 function describe(m: bp.Module): string {
-  if (m instanceof Unflatten) return "Unflatten to images";
+  if (m instanceof bp.Unflatten) return `Unflatten to ${m.sizes.join("×")}`;
   if (m instanceof bp.Conv2d) {
     const [kh, kw] = m.kernelSize;
     const pad = m.padding === 0 || m.padding === "valid" ? "" : `, padding ${Array.isArray(m.padding) ? m.padding.join("×") : String(m.padding)}`;
