@@ -1,8 +1,11 @@
 // The Train tab: starts the worker, shows the download's progress, plots the loss per step and the
 // test accuracy per epoch with axes, shows steps/s and the time elapsed, stops on divergence with
-// advice, lists gradient norms, and shows the class probabilities of a digit drawn on the canvas.
+// advice, lists gradient norms, and shows the class probabilities of a digit drawn on the canvas. Two
+// models: the MLP and the CNN (train-models.ts), each with its own settings and its own trained network.
 
+import { DigitImageError, inkFromRgba } from "../src/data/digit-image.js";
 import { divergenceMessage } from "./train-divergence.js";
+import { GOOD_LR, isModelKind, MODEL_DEFAULTS, type LayerRow, type ModelDefaults, type ModelKind } from "./train-models.js";
 import { drawPlot } from "./train-plot.js";
 import type { TrainMessage, TrainRequest, Yield } from "./train-protocol.js";
 
@@ -10,10 +13,16 @@ const $ = <T extends Element = HTMLElement>(id: string): T => document.getElemen
 
 // `?yield=timeout` trains with the old setTimeout(0) yield, to measure what the MessageChannel gains. Read
 // when this module loads: the Explain tab rewrites the query string (its state) before setupTrain runs.
-const yieldBy: Yield = new URLSearchParams(location.search).get("yield") === "timeout" ? "timeout" : "message";
+const query = new URLSearchParams(location.search);
+const yieldBy: Yield = query.get("yield") === "timeout" ? "timeout" : "message";
+/** `?model=cnn` opens the tab with the CNN chosen. */
+const modelAtLoad: ModelKind = isModelKind(query.get("model") ?? "") ? (query.get("model") as ModelKind) : "mlp";
+
+const MODEL_NAMES: Record<ModelKind, string> = { mlp: "MLP", cnn: "CNN" };
 
 /** What the current run has reported: loss per step, test accuracy per epoch, its size and its pace. */
 interface Run {
+  model: ModelKind;
   losses: number[];
   accuracies: number[];
   epochs: number;
@@ -47,12 +56,16 @@ function redrawer(run: Run): (now?: boolean) => void {
   };
 }
 
+const selectedModel = (): ModelKind => $<HTMLSelectElement>("train-model").value as ModelKind;
+
 /** Start pressed: a fresh run with the form's settings. */
 function startRun(run: Run, send: (m: TrainRequest) => void, running: (on: boolean) => void): void {
-  const epochs = Number($<HTMLInputElement>("epochs").value) || 3;
-  const batch = Number($<HTMLInputElement>("batch").value) || 64;
+  const model = selectedModel();
+  const defaults = MODEL_DEFAULTS[model];
+  const epochs = Number($<HTMLInputElement>("epochs").value) || defaults.epochs;
+  const batch = Number($<HTMLInputElement>("batch").value) || defaults.batch;
   // The worker's first step says how many steps an epoch has; till then, 8,000 training digits' worth.
-  Object.assign(run, { losses: [], accuracies: [], epochs, stepsPerEpoch: Math.ceil(8000 / batch), elapsedMs: 0 });
+  Object.assign(run, { model, losses: [], accuracies: [], epochs, stepsPerEpoch: Math.ceil(8000 / batch), elapsedMs: 0 });
   const plot = $("loss-plot");
   plot.dataset.firstLoss = "";
   plot.dataset.steps = "0";
@@ -62,8 +75,9 @@ function startRun(run: Run, send: (m: TrainRequest) => void, running: (on: boole
   send({
     type: "start",
     url: new URL("digits.bin.gzip", document.baseURI).href,
+    model,
     hidden: Number($<HTMLInputElement>("hidden").value) || 64,
-    lr: Number($<HTMLInputElement>("lr").value) || 0.1,
+    lr: Number($<HTMLInputElement>("lr").value) || defaults.lr,
     batch,
     epochs,
     yield: yieldBy,
@@ -76,21 +90,79 @@ export function setupTrain(): void {
   const send = (m: TrainRequest) => worker.postMessage(m);
   const start = $<HTMLButtonElement>("train-start");
   const stop = $<HTMLButtonElement>("train-stop");
-  const run: Run = { losses: [], accuracies: [], epochs: 3, stepsPerEpoch: 125, elapsedMs: 0 };
+  const run: Run = { model: modelAtLoad, losses: [], accuracies: [], epochs: 3, stepsPerEpoch: 125, elapsedMs: 0 };
+  const select = $<HTMLSelectElement>("train-model");
   const running = (on: boolean) => {
     start.disabled = on;
     stop.disabled = !on;
+    // A run trains the model it started with: the choice waits till it ends.
+    select.disabled = on;
   };
   const redraw = redrawer(run);
   start.addEventListener("click", () => startRun(run, send, running));
   stop.addEventListener("click", () => send({ type: "stop" }));
-  worker.onmessage = (e: MessageEvent<TrainMessage>) => show(e.data, run, running, redraw);
+  const drawing = setupDrawing(send);
+  worker.onmessage = (e: MessageEvent<TrainMessage>) => {
+    show(e.data, run, running, redraw);
+    // A finished run's network classifies what is drawn already.
+    if (e.data.type === "done" || e.data.type === "diverged") drawing.predict();
+  };
   // Redrawn at once on resize (before that frame is painted): a plot drawn for another width is letterboxed.
   new ResizeObserver(() => redraw(true)).observe($("loss-plot"));
   running(false);
   drawCurves(run);
   setupProbabilities();
-  setupDrawing(send);
+  setupModelChoice(send, drawing.predict);
+}
+
+/**
+ * The model select: each model keeps its own learning rate, batch and epochs (its defaults until edited),
+ * the hidden width is asked only of the MLP, the layer table follows the choice, and the drawn digit is
+ * classified again by the chosen model's network.
+ */
+function setupModelChoice(send: (m: TrainRequest) => void, predict: () => void): void {
+  const select = $<HTMLSelectElement>("train-model");
+  const fields = ["lr", "batch", "epochs"] as const;
+  const settings: Record<ModelKind, ModelDefaults> = { mlp: { ...MODEL_DEFAULTS.mlp }, cnn: { ...MODEL_DEFAULTS.cnn } };
+  let shown = select.value as ModelKind;
+  const describe = () => send({ type: "describe", model: selectedModel(), hidden: Number($<HTMLInputElement>("hidden").value) || 64 });
+  const apply = (model: ModelKind) => {
+    for (const f of fields) $<HTMLInputElement>(f).value = String(settings[model][f]);
+    $("hidden-field").hidden = model !== "mlp";
+    shown = model;
+  };
+  select.value = modelAtLoad;
+  apply(modelAtLoad);
+  select.addEventListener("change", () => {
+    for (const f of fields) settings[shown][f] = Number($<HTMLInputElement>(f).value) || MODEL_DEFAULTS[shown][f];
+    apply(selectedModel());
+    describe();
+    predict();
+  });
+  $("hidden").addEventListener("change", describe);
+  describe();
+}
+
+/** The layer table: each layer, its output's shape and its parameter count, and the total. */
+function showArchitecture(m: Message<"architecture">): void {
+  if (m.model !== selectedModel()) return; // an answer to an earlier choice
+  const cell = (text: string) => {
+    const td = document.createElement("td");
+    td.textContent = text;
+    return td;
+  };
+  $("arch")
+    .querySelector("tbody")!
+    .replaceChildren(
+      ...m.rows.map((r: LayerRow) => {
+        const tr = document.createElement("tr");
+        tr.append(cell(r.layer), cell(r.output), cell(r.params.toLocaleString("en")));
+        return tr;
+      }),
+    );
+  $("arch-total").textContent = m.total.toLocaleString("en");
+  $("arch").dataset.model = m.model;
+  $("arch").dataset.total = String(m.total);
 }
 
 /** The download's progress, as a bar and in MB. */
@@ -142,6 +214,12 @@ function show(m: TrainMessage, run: Run, running: (on: boolean) => void, redraw:
       showSteps(m, run, status, plot);
       redraw();
       break;
+    case "evaluating":
+      status.textContent = `epoch ${m.epoch}: testing on ${m.done.toLocaleString("en")} of ${m.total.toLocaleString("en")} digits…`;
+      break;
+    case "architecture":
+      showArchitecture(m);
+      break;
     case "epoch":
       if (m.testAccuracy === null) break; // no test split: nothing to plot
       run.accuracies.push(m.testAccuracy);
@@ -155,7 +233,7 @@ function show(m: TrainMessage, run: Run, running: (on: boolean) => void, redraw:
     case "diverged":
       running(false);
       run.elapsedMs = m.elapsedMs;
-      status.textContent = divergenceMessage(m.step, m.loss, m.firstLoss, m.lr);
+      status.textContent = divergenceMessage(m.step, m.loss, m.firstLoss, m.lr, GOOD_LR[run.model], m.stuck);
       status.classList.add("diverged");
       redraw(true);
       break;
@@ -166,7 +244,7 @@ function show(m: TrainMessage, run: Run, running: (on: boolean) => void, redraw:
       redraw(true);
       break;
     case "prediction":
-      showProbabilities(m.probs);
+      if (m.model === selectedModel()) showProbabilities(m.probs, m.model);
       break;
     case "error":
       progress.hidden = true;
@@ -272,11 +350,13 @@ function setupProbabilities(): void {
   );
 }
 
-function showProbabilities(probs: number[] | null): void {
+function showProbabilities(probs: number[] | null, model: ModelKind): void {
   const out = $("prediction");
   const rows = [...$("probs").querySelectorAll("li")];
+  $("probs").dataset.model = model;
   if (probs === null) {
-    out.textContent = "Train first.";
+    clearProbabilities();
+    out.textContent = `Train the ${MODEL_NAMES[model]} first.`;
     return;
   }
   const best = probs.indexOf(Math.max(...probs));
@@ -299,16 +379,20 @@ function clearProbabilities(): void {
   }
 }
 
-/** The drawing canvas: white strokes on black; on release the digit goes to the worker for a prediction. */
-function setupDrawing(send: (m: TrainRequest) => void): void {
+/** The drawing canvas: white strokes on black; on release the digit goes to the worker for a prediction by the
+ * chosen model. Returns `predict`, which asks again for what is drawn (after a model change or a run's end). */
+function setupDrawing(send: (m: TrainRequest) => void): { predict: () => void } {
   const canvas = $<HTMLCanvasElement>("draw");
   // Read back after every stroke: a CPU-backed canvas makes that cheap (and silences Chromium's warning).
   const ctx = canvas.getContext("2d", { willReadFrequently: true })!;
+  let digit: Float32Array | null = null;
   const clear = () => {
     ctx.fillStyle = "#000";
     ctx.fillRect(0, 0, canvas.width, canvas.height);
+    digit = null;
   };
   clear();
+  const predict = () => void (digit && send({ type: "predict", model: selectedModel(), pixels: digit }));
   let drawing = false;
   const point = (e: PointerEvent) => {
     const r = canvas.getBoundingClientRect();
@@ -332,42 +416,25 @@ function setupDrawing(send: (m: TrainRequest) => void): void {
   });
   canvas.addEventListener("pointerup", () => {
     drawing = false;
-    send({ type: "predict", pixels: toDigit(canvas, ctx) });
+    digit = toDigit(canvas, ctx);
+    predict();
   });
   $("draw-clear").addEventListener("click", () => {
     clear();
     clearProbabilities();
     $("prediction").textContent = "Draw a digit.";
   });
+  return { predict };
 }
 
-/** Cropped, scaled into 20x20 and centred in 28x28, like MNIST. */
-function toDigit(canvas: HTMLCanvasElement, ctx: CanvasRenderingContext2D): Float32Array {
+/** The drawing as 28x28 inputs prepared as MNIST's digits were (the library's centerDigit: cropped, scaled into
+ * 20x20, centre of mass in the middle), the same as `backprop predict` does to a PNG; null while it is blank. */
+function toDigit(canvas: HTMLCanvasElement, ctx: CanvasRenderingContext2D): Float32Array | null {
   const { width: w, height: h } = canvas;
-  const img = ctx.getImageData(0, 0, w, h).data;
-  let x0 = w,
-    y0 = h,
-    x1 = -1,
-    y1 = -1;
-  for (let y = 0; y < h; y++)
-    for (let x = 0; x < w; x++)
-      if (img[(y * w + x) * 4] > 30) {
-        x0 = Math.min(x0, x);
-        x1 = Math.max(x1, x);
-        y0 = Math.min(y0, y);
-        y1 = Math.max(y1, y);
-      }
-  const out = new Float32Array(784);
-  if (x1 < 0) return out;
-  const side = Math.max(x1 - x0, y1 - y0) + 1;
-  const small = document.createElement("canvas");
-  small.width = small.height = 28;
-  const s = small.getContext("2d", { willReadFrequently: true })!;
-  const scale = 20 / side;
-  const dx = 4 + (20 - (x1 - x0 + 1) * scale) / 2;
-  const dy = 4 + (20 - (y1 - y0 + 1) * scale) / 2;
-  s.drawImage(canvas, x0, y0, x1 - x0 + 1, y1 - y0 + 1, dx, dy, (x1 - x0 + 1) * scale, (y1 - y0 + 1) * scale);
-  const px = s.getImageData(0, 0, 28, 28).data;
-  for (let i = 0; i < 784; i++) out[i] = px[i * 4] / 255;
-  return out;
+  try {
+    return inkFromRgba(ctx.getImageData(0, 0, w, h).data, w, h);
+  } catch (err) {
+    if (err instanceof DigitImageError) return null; // nothing drawn (a click without a move)
+    throw err;
+  }
 }

@@ -2,10 +2,13 @@
 // so that Stop and prediction requests are answered while it trains.
 import * as bp from "../src/index.js";
 
-import { diverged } from "./train-divergence.js";
+import { ChanceWatch, diverged } from "./train-divergence.js";
+import { digitSteps } from "./train-loop.js";
+import { buildModel, layerTable, type ModelKind } from "./train-models.js";
 import type { TrainMessage, TrainRequest as Request, Yield } from "./train-protocol.js";
 
-let model: bp.Sequential | null = null;
+/** The last network of each kind trained (or training): a drawn digit goes through the one the page names. */
+const models: Partial<Record<ModelKind, bp.Sequential>> = {};
 let stopping = false;
 let data: Promise<{ train: bp.Dataset; test: bp.Dataset }> | null = null;
 
@@ -107,6 +110,7 @@ class Run {
   step = 0;
   private firstLoss = NaN;
   private losses: number[] = [];
+  private readonly chance = new ChanceWatch();
   private epoch = 1;
   private stepsPerEpoch = 1;
   private readonly t0 = performance.now();
@@ -131,32 +135,24 @@ class Run {
   }
 
   /** Training stopped: the losses so far, then the step and loss it diverged at. */
-  diverge(step: number, loss: number): void {
+  diverge(step: number, loss: number, stuck?: { peak: number; peakStep: number }): void {
     this.report();
-    post({ type: "diverged", step, loss, firstLoss: this.firstLoss, lr: this.lr, elapsedMs: this.elapsed() });
-  }
-
-  /** The next event of the library's loop, or null when it threw because the loss is not finite (that
-   * is divergence too, reported, not a crash). */
-  next(run: Generator<bp.TrainEvent, bp.History, void>): IteratorResult<bp.TrainEvent, bp.History> | null {
-    try {
-      return run.next();
-    } catch (err) {
-      const m = err instanceof Error ? /loss became (\S+) at/.exec(err.message) : null;
-      if (!m) throw err;
-      this.diverge(this.step + 1, Number(m[1]));
-      return null;
-    }
+    post({ type: "diverged", step, loss, firstLoss: this.firstLoss, lr: this.lr, elapsedMs: this.elapsed(), stuck });
   }
 
   /** One optimizer step's loss; false when it diverged (training stops). */
-  onStep(e: bp.StepInfo): boolean {
+  onStep(e: { epoch: number; stepsPerEpoch: number; loss: number }): boolean {
     this.step++;
     if (this.step === 1) this.firstLoss = e.loss;
     ({ epoch: this.epoch, stepsPerEpoch: this.stepsPerEpoch } = e);
     this.losses.push(e.loss);
     if (diverged(e.loss, this.firstLoss)) {
       this.diverge(this.step, e.loss);
+      return false;
+    }
+    const stuck = this.chance.push(e.loss);
+    if (stuck) {
+      this.diverge(this.step, e.loss, stuck);
       return false;
     }
     if (performance.now() - this.reported >= REPORT_MS) this.report();
@@ -180,24 +176,18 @@ async function train(req: Start): Promise<void> {
   post({ type: "status", text: "Training…" });
   const pause = yielders[req.yield];
   const rng = new bp.Rng(0);
-  const net = bp.mlp([784, req.hidden, 10], { rng });
-  model = net;
+  const net = buildModel(req.model, req.hidden, rng);
+  models[req.model] = net;
   const opt = new bp.SGD(net.parameters(), { lr: req.lr, momentum: 0.9 });
-  // The library's own training loop, driven one step at a time so that Stop and predictions are
-  // answered between steps.
+  // Driven one step (or evaluation slice) at a time, so that Stop and predictions are answered in between.
   const run = new Run(net, req.lr);
-  const steps = bp.trainSteps(net, train, { epochs: req.epochs, batchSize: req.batch, optimizer: opt, rng, test });
-  for (;;) {
-    const r = run.next(steps);
-    if (r === null) return;
-    if (r.done) break;
-    const e = r.value;
-    if (e.kind === "epoch") {
+  for (const e of digitSteps(net, train, test, { epochs: req.epochs, batchSize: req.batch, optimizer: opt, rng })) {
+    if (e.kind === "step") {
+      if (!run.onStep(e)) return;
+    } else {
       run.report();
-      post({ type: "epoch", epoch: e.epoch, testAccuracy: e.testAccuracy });
-      continue;
+      post(e.kind === "epoch" ? { type: "epoch", epoch: e.epoch, testAccuracy: e.testAccuracy } : { type: "evaluating", ...e });
     }
-    if (!run.onStep(e)) return;
     await pause();
     if (stopping) break;
   }
@@ -206,14 +196,24 @@ async function train(req: Start): Promise<void> {
   reportEngine(20);
 }
 
+function predict(req: Extract<Request, { type: "predict" }>): void {
+  const model = models[req.model];
+  if (!model) return post({ type: "prediction", model: req.model, probs: null });
+  const logits = bp.noGrad(() => model.eval().forward(new bp.Tensor(req.pixels, [1, 784])));
+  post({ type: "prediction", model: req.model, probs: Array.from(bp.softmax(logits, -1).data) });
+  model.train();
+}
+
 self.onmessage = (e: MessageEvent<Request>) => {
   const req = e.data;
+  const fail = (err: unknown) => post({ type: "error", message: err instanceof Error ? err.message : String(err) });
   if (req.type === "stop") stopping = true;
-  else if (req.type === "start") train(req).catch((err) => post({ type: "error", message: err instanceof Error ? err.message : String(err) }));
-  else if (req.type === "predict") {
-    if (!model) return post({ type: "prediction", probs: null });
-    const logits = bp.noGrad(() => model!.eval().forward(new bp.Tensor(req.pixels, [1, 784])));
-    post({ type: "prediction", probs: Array.from(bp.softmax(logits, -1).data) });
-    model.train();
-  }
+  else if (req.type === "start") train(req).catch(fail);
+  else if (req.type === "describe") {
+    try {
+      post({ type: "architecture", model: req.model, hidden: req.hidden, ...layerTable(buildModel(req.model, req.hidden, new bp.Rng(0))) });
+    } catch (err) {
+      fail(err);
+    }
+  } else if (req.type === "predict") predict(req);
 };
