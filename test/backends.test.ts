@@ -150,6 +150,7 @@ describeIf("native backend", native ? false : "the native addon was not built (n
       [1301, 70, 10],
       [5003, 200, 10],
       [40, 300, 2100],
+      [32, 144, 196], // few rows: computed as C^T with the large operand read in place
     ];
     for (const [m, k, n] of shapes) {
       const rng = new bp.Rng(m + n);
