@@ -394,6 +394,10 @@ describeIf("native backend", native ? false : "the native addon was not built (n
         [[2], [0, 2]],
       ],
       [
+        [2, 11, 9], // runs into 8 outputs side by side, then 3 one at a time
+        [[0, 2], [2]],
+      ],
+      [
         [8, 100003],
         [[0], [1]],
       ],
