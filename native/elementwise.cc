@@ -438,7 +438,27 @@ struct AxesWalk {
 template <bool IsMax, typename Acc>
 void walkAxes(const AxesWalk& w, size_t d, const float* x, Acc* o) {
   const size_t n = w.dims[d];
-  if (d + 1 < w.dims.size()) {
+  if (d + 2 == w.dims.size() && !w.reduced[d] && w.reduced[d + 1] && n >= 8) {
+    // Runs into 8 output elements side by side (a bias gradient's channels): each still adds its own
+    // run in order, but one chain at a time waited on the latency of every add (64x16x784, one core: 0.65 -> 0.25 ms, the same sums).
+    const size_t len = w.dims[d + 1], step = w.in[d], os = w.out[d];
+    size_t k = 0;
+    for (; k + 8 <= n; k += 8) {
+      Acc s[8];
+      for (int j = 0; j < 8; j++) s[j] = o[(k + j) * os];
+      const float* xk = x + k * step;
+      for (size_t i = 0; i < len; i++) {
+#pragma GCC unroll 8
+        for (int j = 0; j < 8; j++) {
+          const float v = xk[j * step + i];
+          if constexpr (IsMax) s[j] = pick((v > s[j]) | (v != v), v, s[j]);
+          else s[j] += v;
+        }
+      }
+      for (int j = 0; j < 8; j++) o[(k + j) * os] = s[j];
+    }
+    for (; k < n; k++) walkAxes<IsMax>(w, d + 1, x + k * step, o + k * os);
+  } else if (d + 1 < w.dims.size()) {
     for (size_t k = 0; k < n; k++) walkAxes<IsMax>(w, d + 1, x + k * w.in[d], o + k * w.out[d]);
   } else if (w.reduced[d]) {  // a run into one output element: a chain, as the reference adds it
     Acc s = *o;

@@ -150,6 +150,9 @@ describeIf("native backend", native ? false : "the native addon was not built (n
       [1301, 70, 10],
       [5003, 200, 10],
       [40, 300, 2100],
+      [32, 144, 196], // few rows: computed as C^T with the large operand read in place
+      [16, 784, 9], // few outputs over a long depth: dot products of rows (with B read transposed)
+      [5, 100, 7], // the same with edge rows, edge columns and a partial last vector
     ];
     for (const [m, k, n] of shapes) {
       const rng = new bp.Rng(m + n);
@@ -389,6 +392,10 @@ describeIf("native backend", native ? false : "the native addon was not built (n
       [
         [1024, 4, 196],
         [[2], [0, 2]],
+      ],
+      [
+        [2, 11, 9], // runs into 8 outputs side by side, then 3 one at a time
+        [[0, 2], [2]],
       ],
       [
         [8, 100003],
