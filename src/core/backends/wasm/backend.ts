@@ -16,12 +16,10 @@ import { sizeOf, type Shape } from "../../shape.js";
 import { WASM_EXPORTS, WASM_GEMM_MR, WASM_PLAIN, WASM_SHARED } from "./module.js";
 import { foldGeometry, unfoldGeometry, usableGeometry } from "../window.js";
 import { wasmIndexingKernels } from "./indexing.js";
+import { MIN_ELEMENTS, PAR_ELEMENTS, splitJobs } from "./jobs.js";
 import { canBlock, CONTROL_BYTES, fnIndex, MAX_THREADS, ThreadPool, type Job, type SpawnThread, type WasmFn } from "./threads.js";
 
-/** Below this many elements the copies and the call cost more than a JS loop. */
-export const MIN_ELEMENTS = 512;
-/** Elementwise work is split over threads from this many elements, products from this many flops. */
-export const PAR_ELEMENTS = 1 << 16;
+/** Products are split over threads from this many flops. */
 const PAR_FLOPS = 1 << 22;
 const MAX_PAGES = 16384; // 1 GiB, as declared by the module
 
@@ -155,22 +153,6 @@ export function view3d(out: Shape, shapes: readonly Shape[]): View3d | null {
 export function allFloat32(ins: readonly Buf[]): boolean {
   for (const b of ins) if (!(b.data instanceof Float32Array)) return false;
   return true;
-}
-
-/** [start, end) of part `t` of `total` items in `parts` pieces, boundaries on multiples of `align`. */
-function share(total: number, parts: number, t: number, align: number): [number, number] {
-  const per = Math.ceil(total / parts / align) * align;
-  return [Math.min(total, t * per), Math.min(total, (t + 1) * per)];
-}
-
-/** A job for each non-empty part of `total` items split `parts` ways (see share): job(start, end). */
-export function splitJobs(total: number, parts: number, align: number, job: (start: number, end: number) => Job): Job[] {
-  const jobs: Job[] = [];
-  for (let t = 0; t < parts; t++) {
-    const [a, b] = share(total, parts, t, align);
-    if (a < b) jobs.push(job(a, b));
-  }
-  return jobs;
 }
 
 export class WasmKernels {

@@ -7,7 +7,8 @@
 import type { Kernel, Prim } from "../../prim.js";
 import { PRIMS } from "../../primitives.js";
 import { sizeOf, type Shape } from "../../shape.js";
-import { MIN_ELEMENTS, PAR_ELEMENTS, splitJobs, type WasmKernels } from "./backend.js";
+import type { WasmKernels } from "./backend.js";
+import { MIN_ELEMENTS, PAR_ELEMENTS, splitJobs } from "./jobs.js";
 import { fnIndex } from "./threads.js";
 
 const ref = <P extends Prim>(p: P): Kernel<P> => PRIMS[p].kernel as Kernel<P>;
