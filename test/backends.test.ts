@@ -717,7 +717,7 @@ describeIf("wasm kernels against the reference, primitive by primitive", wasm ? 
   // Every primitive the backend overrides is listed here, so a new override without a test fails.
   const BINARY = ["add", "sub", "mul", "div", "maximum", "minimum", "gt", "ge", "eq"] as const;
   const UNARY = ["neg", "abs", "sqrt", "reciprocal", "exp", "log", "sigmoid", "tanh"] as const;
-  const covered = new Set<string>([...BINARY, ...UNARY, "where", "sum", "max", "matmul", "unfold", "fold"]);
+  const covered = new Set<string>([...BINARY, ...UNARY, "where", "sum", "max", "matmul", "unfold", "fold", "argmax", "gather", "scatterAdd"]);
 
   it("covers every kernel the backend overrides", () => {
     assert.deepEqual(Object.keys(wasm!.kernels).sort(), [...covered].sort());
@@ -959,6 +959,103 @@ describeIf("wasm kernels against the reference, primitive by primitive", wasm ? 
     withBackend("wasm", () => bp.add(bp.zeros([1 << 17]), 1)); // the first large job spawns the threads
     await wasm!.pool()?.whenReady();
     for (const c of BIG_WINDOWS) checkWindow("wasm", c, "float32");
+  });
+
+  /** argmax, gather and scatterAdd of x along `axis` on the wasm backend equal the reference's bit for bit; `n + 3` repeated indices in no order. */
+  const checkIndexing = (x: bp.Tensor, axis: number, rng: bp.Rng, what: string) => {
+    const got = withBackend("wasm", () => bp.argmax(x, axis));
+    assert.deepEqual(got.data, withBackend("js", () => bp.argmax(x, axis)).data, `argmax ${what}`);
+    const n = x.shape[axis];
+    const indices = Int32Array.from({ length: 2 * n + 3 }, () => rng.int(n));
+    const params = { indices, indexShape: [indices.length], axis };
+    const g = withBackend("wasm", () => bp.bind("gather", [x], params));
+    assert.deepEqual(g.data, withBackend("js", () => bp.bind("gather", [x], params)).data, `gather ${what}`);
+    // Random values: scatterAdd's sums of repeated indices only agree if they are added in the reference's order.
+    const ct = bp.randn(g.shape, { rng, dtype: x.dtype });
+    const sp = { ...params, size: n };
+    const s = withBackend("wasm", () => bp.bind("scatterAdd", [ct], sp));
+    assert.deepEqual(s.data, withBackend("js", () => bp.bind("scatterAdd", [ct], sp)).data, `scatterAdd ${what}`);
+  };
+
+  it("argmax, gather and scatterAdd (max pooling's kernels) equal the reference exactly on random shapes and axes: ties (first index wins), NaN, repeated indices", () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.integer({ min: 1, max: 13 }), { minLength: 1, maxLength: 4 }),
+        fc.nat(),
+        fc.integer(),
+        fc.constantFrom("float32" as const, "float64" as const),
+        (shape, axisSeed, seed, dtype) => {
+          const rng = new bp.Rng(seed);
+          const size = shape.reduce((a, b) => a * b, 1);
+          // Values from {0, 1, 2, 3}: most windows hold ties; a NaN in some of them.
+          const values = Array.from({ length: size }, () => rng.int(4));
+          if (size > 3) values[rng.int(size)] = NaN;
+          checkIndexing(bp.tensor(values, { shape, dtype }), axisSeed % shape.length, rng, `${shape} ${dtype}`);
+        },
+      ),
+      { numRuns: 150, seed: 32 },
+    );
+    // Shapes large enough for the wasm kernels whatever fast-check drew: a pooling layer's windows
+    // (N, C, taps, L), columns not a multiple of four, one long row, a NaN first in its column.
+    const rng = new bp.Rng(33);
+    for (const shape of [
+      [8, 16, 4, 49],
+      [3, 5, 7, 11],
+      [1, 4099],
+      [700, 3],
+    ]) {
+      const size = shape.reduce((a, b) => a * b, 1);
+      const values = Array.from({ length: size }, () => rng.int(3));
+      values[0] = NaN;
+      values[size - 5] = NaN;
+      const x = bp.tensor(values, { shape, dtype: "float32" });
+      for (let axis = 0; axis < shape.length; axis++) checkIndexing(x, axis, rng, `${shape} axis ${axis}`);
+    }
+  });
+
+  it("argmax, gather and scatterAdd split over worker threads equal the reference; an index out of range is an error naming it", async () => {
+    withBackend("wasm", () => bp.add(bp.zeros([1 << 17]), 1)); // the first large job spawns the threads
+    await wasm!.pool()?.whenReady();
+    const rng = new bp.Rng(34);
+    for (const shape of [
+      [64, 16, 4, 196],
+      [1, 300001],
+    ]) {
+      const size = shape.reduce((a, b) => a * b, 1);
+      const x = bp.tensor(
+        Float32Array.from({ length: size }, () => rng.int(4)),
+        { shape },
+      );
+      for (let axis = 0; axis < shape.length; axis++) checkIndexing(x, axis, rng, `${shape} axis ${axis}`);
+    }
+    // The max pooling a CNN's training step runs: gather on the flattened input, scatterAdd of its gradient.
+    const x = bp.randn([64, 16, 28, 28], { rng });
+    const out = bp.randn([64, 16, 14, 14], { rng });
+    const grad = (backend: string) => withBackend(backend, () => bp.grad((t: bp.Tensor) => bp.sum(bp.mul(bp.maxPool2d(t, { kernelSize: 2 }), out)))(x));
+    assert.deepEqual(grad("wasm").data, grad("js").data, "max pooling's gradient");
+    const big = bp.zeros([600]);
+    assert.throws(
+      () =>
+        withBackend("wasm", () =>
+          wasm!.kernels.gather!(
+            [{ data: big.data, shape: [600] }],
+            { indices: Int32Array.of(0, 600), indexShape: [2], axis: 0 },
+            { shape: [2], dtype: "float32" },
+          ),
+        ),
+      /gather: index 600 at position 1 is out of range for an axis of length 600/,
+    );
+    assert.throws(
+      () =>
+        withBackend("wasm", () =>
+          wasm!.kernels.scatterAdd!(
+            [{ data: big.data, shape: [600] }],
+            { indices: new Int32Array(600).fill(-1), indexShape: [600], axis: 0, size: 5 },
+            { shape: [5], dtype: "float32" },
+          ),
+        ),
+      /scatterAdd: index -1 at position 0 is out of range for an axis of length 5/,
+    );
   });
 
   it("batched products with an operand shared by every batch (a convolution's weight and its gradients) agree with the reference, threads included", async () => {

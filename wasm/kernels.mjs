@@ -13,6 +13,7 @@ ${where2d()}
 ${UNARY.map(unary).join("\n")}
 ${REDUCE}
 ${WINDOW}
+${INDEXING}
 )`;
 }
 
@@ -577,4 +578,130 @@ const WINDOW = `
                   (br $asl)))))`,
       `(local.set $c (i32.add (local.get $c) (i32.shl (i32.mul (local.get $ho) (local.get $wo)) (i32.const 2))))`,
     )}
+  )`;
+
+// Max pooling's kernels along one axis of (outer, n, inner), float32, in the reference kernels' order
+// (src/core/backends/js/reduce.ts and layout.ts), so results are identical: argmax over each window's
+// taps, gather of the maxima, scatterAdd of their gradient. Indices are checked first (check_indices):
+// the gather and scatter loops trust them.
+const INDEXING = `
+  ;; the position of the first index not in [0, n), or -1
+  (func (export "check_indices") (param $idx i32) (param $m i32) (param $n i32) (result i32)
+    (local $k i32)
+    (block $e (loop $l
+      (br_if $e (i32.ge_u (local.get $k) (local.get $m)))
+      (if (i32.ge_u (i32.load (i32.add (local.get $idx) (i32.shl (local.get $k) (i32.const 2)))) (local.get $n)) (then (return (local.get $k))))
+      (local.set $k (i32.add (local.get $k) (i32.const 1)))
+      (br $l)))
+    (i32.const -1)
+  )
+
+  ;; o[a, k] = the first m of the largest x[a, m, k] (the first NaN where there is one), as a float, for
+  ;; count blocks; four columns k at a time, a running best per lane as the reference's loop keeps one
+  (func (export "argmax_f32") (param $x i32) (param $o i32) (param $count i32) (param $n i32) (param $inner i32)
+    (local $a i32) (local $k i32) (local $m i32) (local $p i32) (local $ib i32) (local $n4 i32)
+    (local $bv v128) (local $bi v128) (local $v v128) (local $t v128) (local $sb f32) (local $si f32) (local $s f32)
+    (local.set $ib (i32.shl (local.get $inner) (i32.const 2)))
+    (local.set $n4 (i32.and (local.get $inner) (i32.const -4)))
+    (block $ae (loop $al
+      (br_if $ae (i32.ge_u (local.get $a) (local.get $count)))
+      (local.set $k (i32.const 0))
+      (block $ve (loop $vl
+        (br_if $ve (i32.ge_u (local.get $k) (local.get $n4)))
+        (local.set $p (i32.add (local.get $x) (i32.shl (local.get $k) (i32.const 2))))
+        (local.set $bv (v128.load (local.get $p)))
+        (local.set $bi ${f4(0)})
+        (local.set $m (i32.const 1))
+        (block $me (loop $ml
+          (br_if $me (i32.ge_u (local.get $m) (local.get $n)))
+          (local.set $p (i32.add (local.get $p) (local.get $ib)))
+          (local.set $v (v128.load (local.get $p)))
+          ;; take v where the best is not yet NaN and v is larger or NaN
+          (local.set $t (v128.and (f32x4.eq (local.get $bv) (local.get $bv)) (v128.or (f32x4.gt (local.get $v) (local.get $bv)) (f32x4.ne (local.get $v) (local.get $v)))))
+          (local.set $bv (v128.bitselect (local.get $v) (local.get $bv) (local.get $t)))
+          (local.set $bi (v128.bitselect (f32x4.splat (f32.convert_i32_u (local.get $m))) (local.get $bi) (local.get $t)))
+          (local.set $m (i32.add (local.get $m) (i32.const 1)))
+          (br $ml)))
+        (v128.store (i32.add (local.get $o) (i32.shl (local.get $k) (i32.const 2))) (local.get $bi))
+        (local.set $k (i32.add (local.get $k) (i32.const 4)))
+        (br $vl)))
+      (block $se (loop $sl
+        (br_if $se (i32.ge_u (local.get $k) (local.get $inner)))
+        (local.set $p (i32.add (local.get $x) (i32.shl (local.get $k) (i32.const 2))))
+        (local.set $sb (f32.load (local.get $p)))
+        (local.set $si (f32.const 0))
+        (local.set $m (i32.const 1))
+        (block $me (loop $ml
+          (br_if $me (i32.or (i32.ge_u (local.get $m) (local.get $n)) (f32.ne (local.get $sb) (local.get $sb))))
+          (local.set $p (i32.add (local.get $p) (local.get $ib)))
+          (local.set $s (f32.load (local.get $p)))
+          (if (i32.or (f32.gt (local.get $s) (local.get $sb)) (f32.ne (local.get $s) (local.get $s)))
+            (then
+              (local.set $sb (local.get $s))
+              (local.set $si (f32.convert_i32_u (local.get $m)))))
+          (local.set $m (i32.add (local.get $m) (i32.const 1)))
+          (br $ml)))
+        (f32.store (i32.add (local.get $o) (i32.shl (local.get $k) (i32.const 2))) (local.get $si))
+        (local.set $k (i32.add (local.get $k) (i32.const 1)))
+        (br $sl)))
+      (local.set $x (i32.add (local.get $x) (i32.mul (local.get $ib) (local.get $n))))
+      (local.set $o (i32.add (local.get $o) (local.get $ib)))
+      (local.set $a (i32.add (local.get $a) (i32.const 1)))
+      (br $al)))
+  )
+
+  ;; o[a, k, :] = x[a, idx[k], :] for k in [k0, k1) of every block a (x is (outer, n, inner), o (outer, m, inner))
+  (func (export "gather_f32") (param $x i32) (param $o i32) (param $idx i32) (param $outer i32) (param $n i32) (param $m i32) (param $inner i32) (param $k0 i32) (param $k1 i32)
+    (local $a i32) (local $k i32) (local $ib i32) (local $src i32) (local $dst i32)
+    (local.set $ib (i32.shl (local.get $inner) (i32.const 2)))
+    (block $ae (loop $al
+      (br_if $ae (i32.ge_u (local.get $a) (local.get $outer)))
+      (local.set $k (local.get $k0))
+      (block $ke (loop $kl
+        (br_if $ke (i32.ge_u (local.get $k) (local.get $k1)))
+        (local.set $src (i32.add (local.get $x) (i32.mul (i32.add (i32.mul (local.get $a) (local.get $n)) (i32.load (i32.add (local.get $idx) (i32.shl (local.get $k) (i32.const 2))))) (local.get $ib))))
+        (local.set $dst (i32.add (local.get $o) (i32.mul (i32.add (i32.mul (local.get $a) (local.get $m)) (local.get $k)) (local.get $ib))))
+        (if (i32.eq (local.get $inner) (i32.const 1))
+          (then (f32.store (local.get $dst) (f32.load (local.get $src))))
+          (else (memory.copy (local.get $dst) (local.get $src) (local.get $ib))))
+        (local.set $k (i32.add (local.get $k) (i32.const 1)))
+        (br $kl)))
+      (local.set $a (i32.add (local.get $a) (i32.const 1)))
+      (br $al)))
+  )
+
+  ;; o (count, n, inner) = zeros, then o[a, idx[k], :] += x[a, k, :] for k in order (x is (count, m, inner));
+  ;; four lanes of a row at a time, which adds each element in the same order
+  (func (export "scatter_add_f32") (param $x i32) (param $o i32) (param $idx i32) (param $count i32) (param $n i32) (param $m i32) (param $inner i32)
+    (local $a i32) (local $k i32) (local $j i32) (local $ib i32) (local $ib4 i32) (local $src i32) (local $dst i32)
+    (local.set $ib (i32.shl (local.get $inner) (i32.const 2)))
+    (local.set $ib4 (i32.and (local.get $ib) (i32.const -16)))
+    (memory.fill (local.get $o) (i32.const 0) (i32.mul (i32.mul (local.get $count) (local.get $n)) (local.get $ib)))
+    (block $ae (loop $al
+      (br_if $ae (i32.ge_u (local.get $a) (local.get $count)))
+      (local.set $k (i32.const 0))
+      (block $ke (loop $kl
+        (br_if $ke (i32.ge_u (local.get $k) (local.get $m)))
+        (local.set $dst (i32.add (local.get $o) (i32.mul (i32.load (i32.add (local.get $idx) (i32.shl (local.get $k) (i32.const 2)))) (local.get $ib))))
+        (local.set $src (i32.add (local.get $x) (i32.mul (local.get $k) (local.get $ib))))
+        (if (i32.eq (local.get $inner) (i32.const 1))
+          (then (f32.store (local.get $dst) (f32.add (f32.load (local.get $dst)) (f32.load (local.get $src)))))
+          (else
+            (local.set $j (i32.const 0))
+            (block $ve (loop $vl
+              (br_if $ve (i32.ge_u (local.get $j) (local.get $ib4)))
+              (v128.store (i32.add (local.get $dst) (local.get $j)) (f32x4.add (v128.load (i32.add (local.get $dst) (local.get $j))) (v128.load (i32.add (local.get $src) (local.get $j)))))
+              (local.set $j (i32.add (local.get $j) (i32.const 16)))
+              (br $vl)))
+            (block $se (loop $sl
+              (br_if $se (i32.ge_u (local.get $j) (local.get $ib)))
+              (f32.store (i32.add (local.get $dst) (local.get $j)) (f32.add (f32.load (i32.add (local.get $dst) (local.get $j))) (f32.load (i32.add (local.get $src) (local.get $j)))))
+              (local.set $j (i32.add (local.get $j) (i32.const 4)))
+              (br $sl)))))
+        (local.set $k (i32.add (local.get $k) (i32.const 1)))
+        (br $kl)))
+      (local.set $x (i32.add (local.get $x) (i32.mul (local.get $m) (local.get $ib))))
+      (local.set $o (i32.add (local.get $o) (i32.mul (local.get $n) (local.get $ib))))
+      (local.set $a (i32.add (local.get $a) (i32.const 1)))
+      (br $al)))
   )`;

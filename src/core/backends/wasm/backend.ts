@@ -15,12 +15,11 @@ import { outputBuffer } from "../../recycle.js";
 import { sizeOf, type Shape } from "../../shape.js";
 import { WASM_EXPORTS, WASM_GEMM_MR, WASM_PLAIN, WASM_SHARED } from "./module.js";
 import { foldGeometry, unfoldGeometry, usableGeometry } from "../window.js";
+import { wasmIndexingKernels } from "./indexing.js";
+import { MIN_ELEMENTS, PAR_ELEMENTS, splitJobs } from "./jobs.js";
 import { canBlock, CONTROL_BYTES, fnIndex, MAX_THREADS, ThreadPool, type Job, type SpawnThread, type WasmFn } from "./threads.js";
 
-/** Below this many elements the copies and the call cost more than a JS loop. */
-const MIN_ELEMENTS = 512;
-/** Elementwise work is split over threads from this many elements, products from this many flops. */
-const PAR_ELEMENTS = 1 << 16;
+/** Products are split over threads from this many flops. */
 const PAR_FLOPS = 1 << 22;
 const MAX_PAGES = 16384; // 1 GiB, as declared by the module
 
@@ -156,23 +155,7 @@ export function allFloat32(ins: readonly Buf[]): boolean {
   return true;
 }
 
-/** [start, end) of part `t` of `total` items in `parts` pieces, boundaries on multiples of `align`. */
-function share(total: number, parts: number, t: number, align: number): [number, number] {
-  const per = Math.ceil(total / parts / align) * align;
-  return [Math.min(total, t * per), Math.min(total, (t + 1) * per)];
-}
-
-/** A job for each non-empty part of `total` items split `parts` ways (see share): job(start, end). */
-function splitJobs(total: number, parts: number, align: number, job: (start: number, end: number) => Job): Job[] {
-  const jobs: Job[] = [];
-  for (let t = 0; t < parts; t++) {
-    const [a, b] = share(total, parts, t, align);
-    if (a < b) jobs.push(job(a, b));
-  }
-  return jobs;
-}
-
-class WasmKernels {
+export class WasmKernels {
   readonly fns: WasmFn[];
   private f32: Float32Array;
   private top = CONTROL_BYTES;
@@ -245,6 +228,13 @@ class WasmKernels {
   put(data: TypedArray): number {
     const off = this.alloc(data.length * 4);
     if (off >= 0) this.view().set(data, off >> 2);
+    return off;
+  }
+
+  /** Copies integer indices in (an Int32Array view: a Float32Array one would convert them). */
+  putIndices(idx: Int32Array): number {
+    const off = this.alloc(idx.length * 4);
+    if (off >= 0) new Int32Array(this.memory.buffer, off, idx.length).set(idx);
     return off;
   }
 
@@ -562,6 +552,7 @@ function kernelsOf(w: WasmKernels): KernelOverrides {
     max: maxKernel(w),
     matmul: wasmBatchedMatmul(w),
     ...wasmWindowKernels(w, { unfold: ref("unfold"), fold: ref("fold") }),
+    ...wasmIndexingKernels(w),
   };
   const set = <P extends Prim>(prim: P, kernel: Kernel<P>) => {
     (k as Record<P, Kernel<P>>)[prim] = kernel;
