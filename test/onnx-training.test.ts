@@ -126,6 +126,22 @@ const CASES: Case[] = [
     optimizer: (p) => new bp.SGD(p, { lr: 0.1, momentum: 0.9 }),
     model: () => new WithSpare(),
   },
+  {
+    // unfold/fold as grouped Conv/ConvTranspose: a CNN trains in ONNX too.
+    name: "a CNN (conv 2x2 padding 1, relu, average pooling 2, flatten) with SGD momentum, cross-entropy",
+    activation: "relu",
+    loss: "softmaxCrossEntropy",
+    ours: crossEntropy,
+    optimizer: (p) => new bp.SGD(p, { lr: 0.1, momentum: 0.9 }),
+    model: () =>
+      new bp.Sequential(
+        new bp.Unflatten(1, [1, 2, 2]),
+        new bp.Conv2d(1, 3, 2, { padding: 1, rng: new bp.Rng(7) }),
+        new bp.ReLU(),
+        new bp.AvgPool2d(2),
+        new bp.Flatten(),
+      ),
+  },
 ];
 
 /** Largest |a - b| / max(1, |b|) over the elements. */
@@ -300,6 +316,24 @@ describe("toOnnxTraining: errors", () => {
       () => bp.toOnnxTraining(model, "softmaxCrossEntropy", opt, { inputShape: [4], batchSize: 4, rules: { ...ONNX_RULES, tanh: null } }),
       (e: unknown) => e instanceof UnmappedPrimitiveError && e.prim === "tanh" && /primitive 'tanh' has no standard ONNX mapping/.test(e.message),
     );
+  });
+
+  it("refuses a step whose graph depends on the input values (max pooling's indices, dropout's mask) instead of freezing them", () => {
+    const conv = () => [new bp.Unflatten(1, [1, 2, 2]), new bp.Conv2d(1, 3, 2, { padding: 1, rng: new bp.Rng(7) }), new bp.ReLU()];
+    const pooled = new bp.Sequential(...conv(), new bp.MaxPool2d(2), new bp.Flatten());
+    const bn = pooled.parameters();
+    assert.throws(
+      () => bp.toOnnxTraining(pooled, "softmaxCrossEntropy", new bp.SGD(bn, { lr: 0.1 }), { inputShape: [4], batchSize: 4 }),
+      /the step's primitive \d+ \(gather\) has parameters that depend on the input values, so one static ONNX graph cannot express it/,
+    );
+    const dropped = new bp.Sequential(new bp.Linear(4, 6, { rng: new bp.Rng(2) }), new bp.Dropout(0.5), new bp.Linear(6, 3, { rng: new bp.Rng(3) }));
+    assert.throws(
+      () => bp.toOnnxTraining(dropped, "softmaxCrossEntropy", new bp.SGD(dropped.parameters(), { lr: 0.1 }), { inputShape: [4], batchSize: 4 }),
+      /has a constant operand \d that changes from run to run, so one static ONNX graph cannot express it/,
+    );
+    // The same network without dropout exports (evaluation mode is not what a training step runs).
+    const plain = new bp.Sequential(new bp.Linear(4, 6, { rng: new bp.Rng(2) }), new bp.Linear(6, 3, { rng: new bp.Rng(3) }));
+    assert.ok(bp.toOnnxTraining(plain, "softmaxCrossEntropy", new bp.SGD(plain.parameters(), { lr: 0.1 }), { inputShape: [4], batchSize: 4 }).bytes.length > 0);
   });
 
   it("rejects bad options, shapes and optimizers with messages naming them", () => {

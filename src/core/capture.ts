@@ -58,3 +58,43 @@ export function capture<T>(sources: readonly Tensor[], fn: () => T): { result: T
     activeCapture = null;
   }
 }
+
+/** Equal parameter values (numbers, strings, arrays, typed arrays, plain objects), compared by value. */
+function sameParams(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== "object" || typeof b !== "object" || a === null || b === null) return Number.isNaN(a) && Number.isNaN(b);
+  if (ArrayBuffer.isView(a) || Array.isArray(a)) {
+    const x = a as unknown as ArrayLike<unknown>;
+    const y = b as unknown as ArrayLike<unknown>;
+    if (!(ArrayBuffer.isView(b) || Array.isArray(b)) || x.length !== y.length) return false;
+    for (let i = 0; i < x.length; i++) if (!sameParams(x[i], y[i])) return false;
+    return true;
+  }
+  const ka = Object.keys(a);
+  return ka.length === Object.keys(b).length && ka.every((k) => sameParams((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]));
+}
+
+/**
+ * Where two captures of one computation, run on different input values, differ: the first primitive
+ * whose parameters or constant operands (tensors outside the capture) are not the same, or null when
+ * the graphs agree. A difference means the computation took a value from its inputs into JavaScript
+ * (max pooling's argmax turned into gather indices, a dropout mask drawn anew), which a static graph
+ * recorded once would freeze.
+ */
+export function firstDifference(a: Capture, b: Capture): { index: number; prim: Prim; what: string } | null {
+  const na = [...a.nodes.values()];
+  const nb = [...b.nodes.values()];
+  for (let i = 0; i < Math.min(na.length, nb.length); i++) {
+    const [x, y] = [na[i], nb[i]];
+    if (x.prim !== y.prim) return { index: i, prim: x.prim, what: `became ${y.prim} on other inputs` };
+    if (!sameParams(x.params, y.params)) return { index: i, prim: x.prim, what: "has parameters that depend on the input values" };
+    for (let k = 0; k < x.inputs.length; k++) {
+      const [u, v] = [x.inputs[k], y.inputs[k]];
+      if (!a.captured.has(u) && !b.captured.has(v) && !sameParams(u.data, v.data))
+        return { index: i, prim: x.prim, what: `has a constant operand ${k + 1} that changes from run to run` };
+    }
+  }
+  if (na.length !== nb.length)
+    return { index: Math.min(na.length, nb.length), prim: (na[nb.length] ?? nb[na.length]).prim, what: "is applied on some inputs only" };
+  return null;
+}

@@ -7,7 +7,8 @@
  */
 import { pullback } from "../../core/autodiff.js";
 import { noGrad, withGradMode } from "../../core/bind.js";
-import { capture } from "../../core/capture.js";
+import { capture, firstDifference } from "../../core/capture.js";
+import { Rng } from "../../core/random.js";
 import type { DType, TypedArray } from "../../core/dtype.js";
 import { mse } from "../../core/ops/activations.js";
 import { arange, full } from "../../core/ops/create.js";
@@ -96,8 +97,9 @@ function crossEntropyOnLabels(logits: Tensor, y: Tensor): Tensor {
  * Exports one training step of `model` under `loss` and `optimizer` as an ONNX model. Inputs: `x`,
  * `y`, every parameter by its name ("layers.0.weight"), every optimizer state ("layers.0.weight.m"),
  * and `optimizer.step` (Adam). Outputs: `loss`, then each parameter and state with ".next" appended.
- * The capture runs on placeholder values: data-dependent choices inside ops (none in the layers and
- * losses of this library) would be fixed as they fell for them.
+ * The capture runs twice, on placeholder zeros and on other values: where the two graphs differ (max
+ * pooling's argmax indices and dropout masks are taken into JavaScript, so a static graph would freeze
+ * them), the export is an error naming the primitive rather than a graph that trains wrongly.
  */
 export function toOnnxTraining(model: Module, loss: OnnxTrainingLoss, optimizer: Optimizer, options: OnnxTrainingOptions): OnnxTraining {
   if (!(model instanceof Module)) throw new TypeError(`${OP}: model must be a Module, got ${typeof model}`);
@@ -121,6 +123,8 @@ export function toOnnxTraining(model: Module, loss: OnnxTrainingLoss, optimizer:
   // Placeholder inputs: the capture records what is done to them, not their values.
   const x = full([batch, ...inputShape], 0, { dtype });
   const wasTraining = model.training;
+  // Running statistics (batch norm) would be updated by the recorded forward passes: kept as they were.
+  const buffers = model.namedBuffers().map(([, b]) => [b, b.data.slice()] as const);
   model.train();
   try {
     const outShape = noGrad(() => model.forward(x)).shape;
@@ -147,25 +151,39 @@ export function toOnnxTraining(model: Module, loss: OnnxTrainingLoss, optimizer:
     const step = update.usesStep ? new Tensor(Float64Array.of(optimizer.steps), []) : null;
     const sources = [x, y, ...params, ...stateInputs.flatMap((s) => s.tensors), ...(step ? [step] : [])];
 
-    const { result, capture: cap } = capture(sources, () =>
-      withGradMode(true, () => {
-        const out = model.forward(x);
-        const l = loss === "softmaxCrossEntropy" ? crossEntropyOnLabels(out, y) : loss === "mse" ? mse(out, y) : loss(out, y);
-        if (!(l instanceof Tensor) || l.size !== 1) {
-          throw new Error(`${OP}: the loss must be a one-element Tensor, got ${l instanceof Tensor ? `shape ${formatShape(l.shape)}` : typeof l}`);
-        }
-        if (!l.requiresGrad) throw new Error(`${OP}: the loss does not depend on any parameter of the model`);
-        const grads = pullback([l], [full(l.shape, 1, { dtype: l.dtype })], optimizer.params, true);
-        // The count of steps including this one (float64, as the loop's Math.pow reads it).
-        const t = step ? add(step, 1) : null;
-        const updated = stateInputs.map((s) => {
-          const g = grads.get(s.param);
-          // A parameter without a gradient is skipped by optimizer.step(): it and its state pass through.
-          return g ? update.update(s.param, g, s.tensors, t) : { p: s.param, state: s.tensors };
-        });
-        return { loss: l.ndim === 0 ? l : reshape(l, []), updated, t };
-      }),
-    );
+    // A fresh update per recording: it caches per-step values (Adam's bias corrections) made in its capture.
+    const record = (rule = graphUpdate(optimizer)) =>
+      capture(sources, () =>
+        withGradMode(true, () => {
+          const out = model.forward(x);
+          const l = loss === "softmaxCrossEntropy" ? crossEntropyOnLabels(out, y) : loss === "mse" ? mse(out, y) : loss(out, y);
+          if (!(l instanceof Tensor) || l.size !== 1) {
+            throw new Error(`${OP}: the loss must be a one-element Tensor, got ${l instanceof Tensor ? `shape ${formatShape(l.shape)}` : typeof l}`);
+          }
+          if (!l.requiresGrad) throw new Error(`${OP}: the loss does not depend on any parameter of the model`);
+          const grads = pullback([l], [full(l.shape, 1, { dtype: l.dtype })], optimizer.params, true);
+          // The count of steps including this one (float64, as the loop's Math.pow reads it).
+          const t = step ? add(step, 1) : null;
+          const updated = stateInputs.map((s) => {
+            const g = grads.get(s.param);
+            // A parameter without a gradient is skipped by optimizer.step(): it and its state pass through.
+            return g ? rule.update(s.param, g, s.tensors, t) : { p: s.param, state: s.tensors };
+          });
+          return { loss: l.ndim === 0 ? l : reshape(l, []), updated, t };
+        }),
+      );
+    // Recorded twice, on zeros and on other values: a step whose graph differs took input values into
+    // JavaScript (max pooling's indices, a dropout mask), which one static graph would freeze.
+    const onZeros = record();
+    fillOther(x, y, loss === "softmaxCrossEntropy" ? outShape[outShape.length - 1] : 0);
+    const { result, capture: cap } = record();
+    const diff = firstDifference(onZeros.capture, cap);
+    if (diff) {
+      throw new Error(
+        `${OP}: the step's primitive ${diff.index + 1} (${diff.prim}) ${diff.what}, so one static ONNX graph cannot express it ` +
+          "(max pooling's argmax indices or a dropout mask, for example: use average pooling, and no dropout, in an exported step)",
+      );
+    }
 
     const inputs: GraphPort[] = [
       { name: "x", tensor: x },
@@ -210,7 +228,15 @@ export function toOnnxTraining(model: Module, loss: OnnxTrainingLoss, optimizer:
     return { bytes: encodeOnnx(onnx), model: onnx, batchSize: batch, optimizer: update.kind, inputs: inPorts, outputs: outPorts, initialState };
   } finally {
     model.train(wasTraining);
+    for (const [b, data] of buffers) b.data.set(data);
   }
+}
+
+/** Other placeholder values than zeros, in place: x normal, y class indices below `classes` (or normal). */
+function fillOther(x: Tensor, y: Tensor, classes: number): void {
+  const rng = new Rng(1);
+  for (let i = 0; i < x.data.length; i++) x.data[i] = rng.normal();
+  for (let i = 0; i < y.data.length; i++) y.data[i] = classes > 0 ? Math.floor(rng.uniform() * classes) : rng.normal();
 }
 
 function copyOf(d: TypedArray): Float32Array | Float64Array {
