@@ -257,6 +257,8 @@ describe("backprop predict --input", () => {
     await err(["--input", "[[5.1,3.5,1.4,0.2],[1,2,3]]"], /sample 2 has 3 values, the model takes 4/);
     await err(["--input", "[5.1,3.5"], /--input is not valid JSON/);
     await err(["--input", '[[1,2,3,4],"x"]'], /sample 2 is not a list of numbers/);
+    // JSON that is not a list is reported as such, not looked up as a file.
+    await err(["--input", '{"x":1}'], /--input must be a non-empty list of numbers, or a list of such lists/);
     const npy = join(dir, "nan.npy");
     writeFileSync(npy, writeNpy({ dtype: "float32", shape: [2, 4], data: Float32Array.from([1, 2, 3, 4, NaN, 2, 3, 4]) }));
     await err(["--input", npy], /sample 2 of .*nan\.npy, value 1 is NaN: features must be finite numbers/);

@@ -167,7 +167,8 @@ function rowsFromPng(bytes: Uint8Array, path: string, inputShape: readonly numbe
 /** The samples `--input` names, checked against the model's input: count and finiteness, each error placed. */
 export function readSamples(input: string, inputShape: readonly number[]): Samples {
   let samples: Samples;
-  if (input.trim().startsWith("[")) {
+  // "{...}" or a bare number is JSON too (not a file name), and gets the list's error rather than "no such file".
+  if (/^\s*([[{]|[-+]?\d[\d.eE+-]*\s*$)/.test(input)) {
     const rows = rowsFromJson(parseJson(input, "--input"), "--input");
     samples = { rows, where: (i) => `sample ${i + 1}` };
   } else {
