@@ -75,6 +75,35 @@ const argvArb: fc.Arbitrary<string[]> = fc.oneof(
   fc.array(pick("--json", "--bogus"), { maxLength: 2 }).map((o) => ["predict", ...o]),
   fc
     .tuple(
+      modelPath,
+      pick(
+        "[5.1,3.5,1.4,0.2]",
+        "[[1,2,3,4],[1,2]]",
+        "[]",
+        '{"a":1}',
+        "[1e999,1,1,1]",
+        "[1,",
+        "7",
+        paths.junk,
+        paths.folder,
+        paths.fifo,
+        paths.missing,
+        "/dev/zero",
+        "",
+      ),
+      fc.array(pick("--json", "--bogus"), { maxLength: 1 }),
+    )
+    .map(([m, i, o]) => ["predict", "--model", m, "--input", i, ...o]),
+  fc
+    .tuple(
+      pick("onnx", "safetensors", "pytorch", "tflite", ""),
+      modelPath,
+      pick(join(dir, "x.out"), join(dir, "torch"), paths.folder, paths.junk, "/sys/x", ""),
+      fc.array(fc.oneof(flag("--json"), opt("--layout", "pytorch", "backprop", "nchw"), opt("--data", paths.junk, paths.missing)), { maxLength: 2 }),
+    )
+    .map(([f, m, out, o]) => ["export", "--format", f, "--model", m, "--out", out, ...o.flat()]),
+  fc
+    .tuple(
       fc.array(
         fc.oneof(
           opt("--sizes", "8,10,3", "a", "1", "0,3", "100000000,2", ""),
