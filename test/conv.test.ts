@@ -9,6 +9,7 @@ import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import * as bp from "../src/index.js";
 import { assertClose, assertGradcheck, describeIf, randTensor, secondOrder } from "./helpers.js";
+import { capture } from "../src/core/capture.js";
 
 const PY = "/usr/bin/python3";
 const torchMissing = (() => {
@@ -370,6 +371,50 @@ describe("gradients in float64 (central differences) and second order", () => {
     const lhs = bp.sum(bp.mul(u, dy)).item();
     const rhs = bp.sum(bp.mul(g[0], t[0])).item() + bp.sum(bp.mul(g[1], t[1])).item();
     assert.ok(Math.abs(lhs - rhs) < 1e-10 * (1 + Math.abs(lhs)), `${lhs} != ${rhs}`);
+  });
+});
+
+describe("max pooling while a graph is recorded (the ONNX training step)", () => {
+  it("the one-hot path equals the gather path: values and gradients, with ties, padding, dilation and ceil_mode", () => {
+    const rng = new bp.Rng(4);
+    // Small integers: many ties, where the first maximal entry must take the whole gradient.
+    const x = bp.tensor(
+      Float64Array.from({ length: 2 * 3 * 5 * 6 }, () => Math.floor(rng.uniform() * 3)),
+      { shape: [2, 3, 5, 6] },
+    );
+    const cases: bp.MaxPool2dOptions[] = [
+      { kernelSize: 2 },
+      { kernelSize: 3, stride: 2, padding: 1, ceilMode: true },
+      { kernelSize: [2, 3], stride: 1, dilation: [2, 1], padding: [1, 1] },
+    ];
+    for (const o of cases) {
+      const out = bp.maxPool2d(x, { ...o, returnIndices: false });
+      const weights = bp.tensor(
+        Float64Array.from({ length: out.size }, () => rng.normal()),
+        { shape: out.shape },
+      );
+      const run = () => {
+        const leaf = bp.tensor(x.data.slice(), { shape: x.shape }).requireGrad();
+        const v = bp.sum(bp.mul(bp.maxPool2d(leaf, { ...o, returnIndices: false }), weights));
+        v.backward();
+        return { leaf, v, g: leaf.grad! };
+      };
+      const plain = run();
+      const leaf2 = bp.tensor(x.data.slice(), { shape: x.shape }).requireGrad();
+      let recorded: { v: bp.Tensor; g: bp.Tensor } | null = null;
+      const { capture: cap } = capture([leaf2], () => {
+        const v = bp.sum(bp.mul(bp.maxPool2d(leaf2, { ...o, returnIndices: false }), weights));
+        v.backward();
+        recorded = { v, g: leaf2.grad! };
+      });
+      const [v1, g1] = [plain.v, plain.g];
+      const result = [recorded!.v, recorded!.g];
+      const prims = new Set([...cap.nodes.values()].map((n) => n.prim));
+      assert.ok(prims.has("argmax") && !prims.has("gather"), `recorded: ${[...prims].join(", ")}`);
+      assert.deepEqual(Array.from(result[0].data), Array.from(v1.data), JSON.stringify(o));
+      // Overlapping windows add a pixel's contributions in another order (fold against scatterAdd): the last bit may differ.
+      Array.from(result[1].data).forEach((g, i) => assert.ok(Math.abs(g - g1.data[i]) < 1e-12, `${JSON.stringify(o)} [${i}]: ${g} vs ${g1.data[i]}`));
+    }
   });
 });
 

@@ -78,7 +78,7 @@ function sameParams(a: unknown, b: unknown): boolean {
  * Where two captures of one computation, run on different input values, differ: the first primitive
  * whose parameters or constant operands (tensors outside the capture) are not the same, or null when
  * the graphs agree. A difference means the computation took a value from its inputs into JavaScript
- * (max pooling's argmax turned into gather indices, a dropout mask drawn anew), which a static graph
+ * (indices computed in JavaScript from the values, a dropout mask drawn anew), which a static graph
  * recorded once would freeze.
  */
 export function firstDifference(a: Capture, b: Capture): { index: number; prim: Prim; what: string } | null {

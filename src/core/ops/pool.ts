@@ -1,14 +1,17 @@
 /**
  * Pooling over NCHW windows with PyTorch's semantics (output sizes, padding, ceil_mode), and flatten.
  * Max pooling gathers each window's first maximal entry, so its gradient goes to that one entry as in
- * PyTorch (the `max` reduction would share it among ties); average pooling is unfold, sum and a divide.
+ * PyTorch (the `max` reduction would share it among ties); while a graph is recorded it selects that
+ * entry with a one-hot mask instead (maskedMax). Average pooling is unfold, sum and a divide.
  */
 import { bind, noGrad } from "../bind.js";
 import { checkOptionKeys } from "../options.js";
 import type { WindowParams } from "../prim.js";
 import { formatShape, normalizeAxis, ShapeError } from "../shape.js";
 import { expectTensor, Tensor } from "../tensor.js";
-import { add, div } from "./elementwise.js";
+import { arange } from "./create.js";
+import { add, div, eq, where } from "./elementwise.js";
+import { activeCapture } from "../capture.js";
 import { batched, readPair, unbatched, type Pair } from "./conv.js";
 import { detach, reshape } from "./structure.js";
 
@@ -141,6 +144,37 @@ function windowArgmax({ xb, params, ho, wo }: Pool): Int32Array {
 }
 
 /**
+ * Max pooling in primitives only, for a recorded graph (capture: the ONNX training step): the taps with
+ * padding at -infinity, each window's first argmax as a one-hot mask, the selected tap summed out. The
+ * same values and gradients as the gather path (the first maximal entry takes the whole gradient), but
+ * nothing leaves the graph, so the choice is made anew for every input; the gather path is faster
+ * (its gradient is one scatter, not a mask and a fold), so it serves everywhere else.
+ */
+function maskedMax({ xb, params, ho, wo }: Pool): Tensor {
+  const [n, c, h, w] = xb.shape;
+  const [kh, kw] = params.kernel;
+  const [sh, sw] = params.stride;
+  const [dh, dw] = params.dilation;
+  const [top, left] = params.padding;
+  const l = ho * wo;
+  let taps = reshape(bind("unfold", [xb], params), [n, c, kh * kw, l]);
+  if (params.padding.some((p) => p > 0)) {
+    const mask = new Float64Array(kh * kw * l);
+    for (let k = 0; k < kh * kw; k++) {
+      for (let q = 0; q < l; q++) {
+        const ih = tap(Math.floor(q / wo), Math.floor(k / kw), sh, top, dh);
+        const iw = tap(q % wo, k % kw, sw, left, dw);
+        if (!(ih >= 0 && ih < h && iw >= 0 && iw < w)) mask[k * l + q] = -Infinity;
+      }
+    }
+    taps = add(taps, new Tensor(xb.dtype === "float64" ? mask : Float32Array.from(mask), [kh * kw, l]));
+  }
+  const first = bind("argmax", [taps], { axis: 2, keepdims: true });
+  const onehot = eq(first, reshape(arange(kh * kw, undefined, 1, { dtype: taps.dtype }), [kh * kw, 1]));
+  return reshape(bind("sum", [where(onehot, taps, 0)], { axes: [2], keepdims: false }), [n, c, ho, wo]);
+}
+
+/**
  * Max pooling of x (N, C, H, W) or (C, H, W), PyTorch's max_pool2d. The output gathers each window's
  * first maximal entry of x, so the gradient flows to exactly that entry (gather's VJP is scatterAdd).
  */
@@ -154,6 +188,7 @@ export function maxPool2d(x: Tensor, options: MaxPool2dOptions): Tensor | [Tenso
   if (options === undefined || options.kernelSize === undefined) throw new TypeError(`${op}: options.kernelSize is required`);
   const pool = poolWindows(op, x, options.kernelSize, options, options.dilation);
   const withIndices = readBool(op, "returnIndices", options.returnIndices ?? false);
+  if (activeCapture && !withIndices) return unbatched(x, maskedMax(pool));
   const [n, c, h, w] = pool.xb.shape;
   const flat = windowArgmax(pool);
   const out = unbatched(x, bind("gather", [reshape(pool.xb, [-1])], { indices: flat, indexShape: [n, c, pool.ho, pool.wo], axis: 0 }));

@@ -97,9 +97,9 @@ function crossEntropyOnLabels(logits: Tensor, y: Tensor): Tensor {
  * Exports one training step of `model` under `loss` and `optimizer` as an ONNX model. Inputs: `x`,
  * `y`, every parameter by its name ("layers.0.weight"), every optimizer state ("layers.0.weight.m"),
  * and `optimizer.step` (Adam). Outputs: `loss`, then each parameter and state with ".next" appended.
- * The capture runs twice, on placeholder zeros and on other values: where the two graphs differ (max
- * pooling's argmax indices and dropout masks are taken into JavaScript, so a static graph would freeze
- * them), the export is an error naming the primitive rather than a graph that trains wrongly.
+ * The capture runs twice, on placeholder zeros and on other values: where the two graphs differ (a
+ * dropout mask drawn per call, or any value taken into JavaScript, which a static graph would freeze),
+ * the export is an error naming the primitive rather than a graph that trains wrongly.
  */
 export function toOnnxTraining(model: Module, loss: OnnxTrainingLoss, optimizer: Optimizer, options: OnnxTrainingOptions): OnnxTraining {
   if (!(model instanceof Module)) throw new TypeError(`${OP}: model must be a Module, got ${typeof model}`);
@@ -173,7 +173,7 @@ export function toOnnxTraining(model: Module, loss: OnnxTrainingLoss, optimizer:
         }),
       );
     // Recorded twice, on zeros and on other values: a step whose graph differs took input values into
-    // JavaScript (max pooling's indices, a dropout mask), which one static graph would freeze.
+    // JavaScript (or drew a dropout mask), which one static graph would freeze.
     const onZeros = record();
     fillOther(x, y, loss === "softmaxCrossEntropy" ? outShape[outShape.length - 1] : 0);
     const { result, capture: cap } = record();
@@ -181,7 +181,7 @@ export function toOnnxTraining(model: Module, loss: OnnxTrainingLoss, optimizer:
     if (diff) {
       throw new Error(
         `${OP}: the step's primitive ${diff.index + 1} (${diff.prim}) ${diff.what}, so one static ONNX graph cannot express it ` +
-          "(max pooling's argmax indices or a dropout mask, for example: use average pooling, and no dropout, in an exported step)",
+          "(a dropout mask drawn per call, for example: export the step without dropout)",
       );
     }
 
