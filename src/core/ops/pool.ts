@@ -92,51 +92,57 @@ function poolWindows(op: string, x: Tensor, kernelSize: unknown, o: { stride?: u
 const tap = (o: number, i: number, s: number, before: number, d: number) => o * s - before + i * d;
 
 /**
- * Flat indices into xb of each window's first maximal entry (NaN counts as maximal, as in PyTorch):
- * unfold with padding taps pushed to -infinity, then argmax over each column.
+ * Where tap k of window q reads in its H x W plane, at [k * Ho*Wo + q], -1 for padding: once for all
+ * planes (computed per element, the taps cost more than the kernels of a whole pooling layer, about
+ * 5 ms a 64x16x28x28 batch).
  */
-function windowArgmax({ xb, params, ho, wo }: Pool): Int32Array {
-  const [n, c, h, w] = xb.shape;
+function tapPositions({ xb, params, ho, wo }: Pool): Int32Array {
+  const [, , h, w] = xb.shape;
   const [kh, kw] = params.kernel;
   const [sh, sw] = params.stride;
   const [dh, dw] = params.dilation;
   const [top, left] = params.padding;
   const l = ho * wo;
-  const inside = (oh: number, ow: number, i: number, j: number) => {
-    const ih = tap(oh, i, sh, top, dh);
-    const iw = tap(ow, j, sw, left, dw);
-    return ih >= 0 && ih < h && iw >= 0 && iw < w;
-  };
-  const am = noGrad(() => {
-    let u = reshape(bind("unfold", [detach(xb)], params), [n, c, kh * kw, l]);
-    if (params.padding.some((p) => p > 0)) {
-      const mask = new Float64Array(kh * kw * l);
-      for (let k = 0; k < kh * kw; k++) {
-        for (let q = 0; q < l; q++) if (!inside(Math.floor(q / wo), q % wo, Math.floor(k / kw), k % kw)) mask[k * l + q] = -Infinity;
-      }
-      u = add(u, new Tensor(xb.dtype === "float64" ? mask : Float32Array.from(mask), [kh * kw, l]));
-    }
-    return bind("argmax", [u], { axis: 2, keepdims: false }).data;
-  });
-  // Where tap k of window q reads in its H x W plane, once for all planes (-1: padding). Computed per
-  // element, the taps cost more than the kernels of the whole pooling layer (about 5 ms a 64x16x28x28 batch).
   const at = new Int32Array(kh * kw * l);
   for (let k = 0; k < kh * kw; k++) {
     for (let q = 0; q < l; q++) {
-      const oh = Math.floor(q / wo),
-        ow = q % wo;
-      const i = Math.floor(k / kw),
-        j = k % kw;
-      at[k * l + q] = inside(oh, ow, i, j) ? tap(oh, i, sh, top, dh) * w + tap(ow, j, sw, left, dw) : -1;
+      const ih = tap(Math.floor(q / wo), Math.floor(k / kw), sh, top, dh);
+      const iw = tap(q % wo, k % kw, sw, left, dw);
+      at[k * l + q] = ih >= 0 && ih < h && iw >= 0 && iw < w ? ih * w + iw : -1;
     }
   }
+  return at;
+}
+
+/** The windows' taps of x as (N, C, kh*kw, Ho*Wo), padding taps at -infinity so that they never win a max. */
+function windowTaps(x: Tensor, { params, ho, wo }: Pool, at: Int32Array): Tensor {
+  const [n, c] = x.shape;
+  const [kh, kw] = params.kernel;
+  const taps = reshape(bind("unfold", [x], params), [n, c, kh * kw, ho * wo]);
+  if (params.padding.every((p) => p === 0)) return taps;
+  const mask = x.dtype === "float64" ? new Float64Array(at.length) : new Float32Array(at.length);
+  for (let i = 0; i < at.length; i++) if (at[i] < 0) mask[i] = -Infinity;
+  return add(taps, new Tensor(mask, [kh * kw, ho * wo]));
+}
+
+/**
+ * Flat indices into xb of each window's first maximal entry (NaN counts as maximal, as in PyTorch):
+ * the windows' taps, then argmax over each column.
+ */
+function windowArgmax(pool: Pool): Int32Array {
+  const { xb, params, ho, wo } = pool;
+  const [n, c, h, w] = xb.shape;
+  const kk = params.kernel[0] * params.kernel[1];
+  const l = ho * wo;
+  const at = tapPositions(pool);
+  const am = noGrad(() => bind("argmax", [windowTaps(detach(xb), pool, at)], { axis: 2, keepdims: false }).data);
   const flat = new Int32Array(n * c * l);
   for (let b = 0, plane = 0; b < n * c; b++, plane += h * w) {
     for (let q = 0; q < l; q++) {
       let k = am[b * l + q];
       // A window of -infinity only: its first entry inside the image (the padding ties with it).
       // (poolAxis makes every window reach into the image; the bound only guards against a loop forever.)
-      if (at[k * l + q] < 0) for (k = 0; k < kh * kw - 1 && at[k * l + q] < 0; k++);
+      if (at[k * l + q] < 0) for (k = 0; k < kk - 1 && at[k * l + q] < 0; k++);
       flat[b * l + q] = plane + at[k * l + q];
     }
   }
@@ -144,34 +150,19 @@ function windowArgmax({ xb, params, ho, wo }: Pool): Int32Array {
 }
 
 /**
- * Max pooling in primitives only, for a recorded graph (capture: the ONNX training step): the taps with
- * padding at -infinity, each window's first argmax as a one-hot mask, the selected tap summed out. The
- * same values and gradients as the gather path (the first maximal entry takes the whole gradient), but
- * nothing leaves the graph, so the choice is made anew for every input; the gather path is faster
- * (its gradient is one scatter, not a mask and a fold), so it serves everywhere else.
+ * Max pooling in primitives only, for a recorded graph (capture: the ONNX training step): each window's
+ * first argmax as a one-hot mask over its taps, the selected tap summed out. The same values and
+ * gradients as the gather path (the first maximal entry takes the whole gradient), but nothing leaves
+ * the graph, so the choice is made anew for every input; the gather path is faster (its gradient is
+ * one scatter, not a mask and a fold), so it serves everywhere else.
  */
-function maskedMax({ xb, params, ho, wo }: Pool): Tensor {
-  const [n, c, h, w] = xb.shape;
-  const [kh, kw] = params.kernel;
-  const [sh, sw] = params.stride;
-  const [dh, dw] = params.dilation;
-  const [top, left] = params.padding;
-  const l = ho * wo;
-  let taps = reshape(bind("unfold", [xb], params), [n, c, kh * kw, l]);
-  if (params.padding.some((p) => p > 0)) {
-    const mask = new Float64Array(kh * kw * l);
-    for (let k = 0; k < kh * kw; k++) {
-      for (let q = 0; q < l; q++) {
-        const ih = tap(Math.floor(q / wo), Math.floor(k / kw), sh, top, dh);
-        const iw = tap(q % wo, k % kw, sw, left, dw);
-        if (!(ih >= 0 && ih < h && iw >= 0 && iw < w)) mask[k * l + q] = -Infinity;
-      }
-    }
-    taps = add(taps, new Tensor(xb.dtype === "float64" ? mask : Float32Array.from(mask), [kh * kw, l]));
-  }
+function maskedMax(pool: Pool): Tensor {
+  const [n, c] = pool.xb.shape;
+  const kk = pool.params.kernel[0] * pool.params.kernel[1];
+  const taps = windowTaps(pool.xb, pool, tapPositions(pool));
   const first = bind("argmax", [taps], { axis: 2, keepdims: true });
-  const onehot = eq(first, reshape(arange(kh * kw, undefined, 1, { dtype: taps.dtype }), [kh * kw, 1]));
-  return reshape(bind("sum", [where(onehot, taps, 0)], { axes: [2], keepdims: false }), [n, c, ho, wo]);
+  const onehot = eq(first, reshape(arange(kk, undefined, 1, { dtype: taps.dtype }), [kk, 1]));
+  return reshape(bind("sum", [where(onehot, taps, 0)], { axes: [2], keepdims: false }), [n, c, pool.ho, pool.wo]);
 }
 
 /**
