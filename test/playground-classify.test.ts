@@ -3,20 +3,16 @@
  * Node), and in Debian's Chromium (playwright-core) XOR trains, the boundary redraws, clicks add points,
  * a weight click opens the Explain tab with the same gradient, and axe-core finds nothing serious.
  */
-import { describeIf } from "./helpers.js";
-import { after, before, it } from "node:test";
+import { it } from "node:test";
 import assert from "node:assert/strict";
-import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import type { Browser, Page } from "playwright-core";
+import type { Page } from "playwright-core";
 import * as bp from "../src/index.js";
 import { explainProgram } from "../playground/classify-explain.js";
 import { featureMatrix, makeData, split, type FeatureName } from "../playground/classify-data.js";
 import type { LayerWeights, NetConfig } from "../playground/classify-protocol.js";
 import { buildNet, regressionLoss, regressionSteps, regularizer } from "../playground/classify-net.js";
-import { hasChromium, startPlayground, type Playground, axeViolations, describeViolations } from "./playground-harness.js";
-
-const shots = join(process.cwd(), "test-artifacts", "playground");
+import { axeViolations, describeViolations, describePlayground, SHOTS } from "./playground-harness.js";
 
 const relClose = (a: number, b: number, tol = 1e-4) => Math.abs(a - b) <= tol * Math.max(Math.abs(a), Math.abs(b));
 
@@ -166,25 +162,11 @@ it("data sets are seeded, two-class and split by the ratio", () => {
   );
 });
 
-describeIf("the Classify tab in Chromium", hasChromium ? false : "Chromium is not installed (apt-get install -y chromium)", () => {
-  let playground: Playground;
-  let browser: Browser;
-  let base = "";
-
-  before(async () => {
-    mkdirSync(shots, { recursive: true });
-    playground = await startPlayground();
-    ({ browser, base } = playground);
-  });
-
-  after(async () => {
-    await playground?.close();
-  });
-
+describePlayground("the Classify tab in Chromium", (pg) => {
   async function open(viewport = { width: 1280, height: 800 }, phone = false): Promise<Page> {
-    const page = await browser.newPage({ viewport, isMobile: phone, hasTouch: phone });
+    const page = await pg.browser.newPage({ viewport, isMobile: phone, hasTouch: phone });
     page.on("dialog", () => assert.fail("a dialog opened"));
-    await page.goto(base);
+    await page.goto(pg.base);
     await page.click("#tab-classify");
     await page.waitForSelector("#cl-net g.cl-weight");
     return page;
@@ -216,7 +198,7 @@ describeIf("the Classify tab in Chromium", hasChromium ? false : "Chromium is no
     assert.ok(Number(await page.getAttribute("#cl-board", "data-frame")) >= 3, "redrawn live, frame by frame");
     assert.match((await page.textContent("#cl-summary")) ?? "", /^Train loss \d\.\d{3}, train accuracy \d+\.\d%; test loss \d\.\d{3}, test accuracy \d+\.\d%/);
     assert.match((await page.textContent("#cl-epoch")) ?? "", /^Epoch \d+ · \d+ steps$/);
-    await page.screenshot({ path: join(shots, "classify.png"), fullPage: true });
+    await page.screenshot({ path: join(SHOTS, "classify.png"), fullPage: true });
     // Step trains exactly one more epoch.
     await page.waitForFunction(() => document.querySelector("#cl-play")!.getAttribute("aria-pressed") === "false");
     await page.waitForTimeout(300);
@@ -301,12 +283,12 @@ describeIf("the Classify tab in Chromium", hasChromium ? false : "Chromium is no
     const worker = Number(await page.getAttribute("#cl-inspect", "data-gradient"));
     assert.ok(Math.abs(worker) > 1e-6, `a gradient worth comparing: ${worker}`);
     assert.ok(relClose(explained[2][1], worker), `explainer ${explained[2][1]}, worker ${worker}`);
-    await page.screenshot({ path: join(shots, "classify-explain.png") });
+    await page.screenshot({ path: join(SHOTS, "classify-explain.png") });
     // Back in the Classify tab the gradient is shown next to the weight's name.
     await page.click("#tab-classify");
     assert.match((await page.textContent("#cl-inspect")) ?? "", /^W1\[3,2\] = -?\d\.\d{3} · ∂L\/∂W1\[3,2\] = /);
     assert.equal(await page.locator("#cl-net g.cl-weight.chosen").count(), 1, "the chosen weight is marked");
-    await page.screenshot({ path: join(shots, "classify-gradient.png") });
+    await page.screenshot({ path: join(SHOTS, "classify-gradient.png") });
     await page.close();
   });
 
@@ -328,7 +310,7 @@ describeIf("the Classify tab in Chromium", hasChromium ? false : "Chromium is no
     t.diagnostic(`plane: test MSE ${first} -> ${last}`);
     assert.ok(last < 0.02 && last < first, `test MSE ${first} -> ${last}`);
     assert.match((await page.textContent("#cl-summary")) ?? "", /^Train loss \(mean squared error\) \d\.\d{3}; test loss \d\.\d{3}\./);
-    await page.screenshot({ path: join(shots, "classify-regression.png") });
+    await page.screenshot({ path: join(SHOTS, "classify-regression.png") });
     await page.locator('#cl-net g.cl-weight[data-layer="2"][data-from="0"][data-to="0"] .cl-hit').click();
     await page.waitForSelector("#panel-explain:not([hidden])");
     await page.waitForSelector('td[data-grad="W3"]');
@@ -359,7 +341,7 @@ describeIf("the Classify tab in Chromium", hasChromium ? false : "Chromium is no
       assert.deepEqual(unlabeled, []);
       const violations = await axeViolations(page, t);
       assert.equal(violations.length, 0, `axe violations (${name}):\n` + describeViolations(violations));
-      await page.screenshot({ path: join(shots, name), fullPage: true });
+      await page.screenshot({ path: join(SHOTS, name), fullPage: true });
       await page.close();
     }
   });

@@ -4,19 +4,15 @@
  * accuracy, a drawn digit classified by the CNN, per-model settings and predictions, divergence advice, axe-core
  * light and dark, and the phone layout. Screenshots go to test-artifacts/playground/ (cnn-*.png).
  */
-import { describeIf } from "./helpers.js";
-import { axeViolations, describeViolations, hasChromium, startPlayground, type Playground } from "./playground-harness.js";
-import { after, before, describe, it, type TestContext } from "node:test";
+import { axeViolations, describeViolations, describePlayground, SHOTS } from "./playground-harness.js";
+import { describe, it, type TestContext } from "node:test";
 import assert from "node:assert/strict";
-import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { Page } from "playwright-core";
 import * as bp from "../src/index.js";
 import { buildModel, layerTable, MODEL_DEFAULTS } from "../playground/train-models.js";
 import { digitSteps, type LoopEvent } from "../playground/train-loop.js";
 import { ChanceWatch, divergenceMessage, STUCK_STEPS } from "../playground/train-divergence.js";
-
-const shots = join(process.cwd(), "test-artifacts", "playground");
 
 /** 40 fake digits (random pixels, labels 0-9 in turn) for the loop's tests: the loop's bookkeeping, not learning. */
 function fakeDigits(n: number, seed: number): bp.Dataset {
@@ -130,14 +126,7 @@ describe("Train tab models (no browser)", () => {
 /** The CNN reaches 96-97% after one epoch (250 steps of 32) on our test split (docs/playground.md); 90% leaves room for noise. */
 const MIN_ACCURACY = 0.9;
 
-describeIf("Train tab with the CNN in Chromium", hasChromium ? false : "Chromium is not installed (apt-get install -y chromium)", () => {
-  let pg: Playground;
-  before(async () => {
-    pg = await startPlayground();
-    mkdirSync(shots, { recursive: true });
-  });
-  after(async () => await pg?.close());
-
+describePlayground("Train tab with the CNN in Chromium", (pg) => {
   async function openTrain(query = ""): Promise<Page> {
     const page = await pg.browser.newPage({ viewport: { width: 1280, height: 800 } });
     await page.goto(pg.base + query);
@@ -225,7 +214,7 @@ describeIf("Train tab with the CNN in Chromium", hasChromium ? false : "Chromium
       1,
     );
     assert.ok(probs[1].p > 0.5, `P(1) = ${probs[1].p}`);
-    await page.screenshot({ path: join(shots, "cnn-desktop.png") });
+    await page.screenshot({ path: join(SHOTS, "cnn-desktop.png") });
 
     // The MLP was not trained in this page: its turn says so; back to the CNN, its answer returns.
     await page.selectOption("#train-model", "mlp");
@@ -240,7 +229,7 @@ describeIf("Train tab with the CNN in Chromium", hasChromium ? false : "Chromium
       const blocking = await axeViolations(page, t);
       assert.equal(blocking.length, 0, `${scheme}: ${describeViolations(blocking)}`);
     }
-    await page.screenshot({ path: join(shots, "cnn-desktop-dark.png"), fullPage: true });
+    await page.screenshot({ path: join(SHOTS, "cnn-desktop-dark.png"), fullPage: true });
     await page.emulateMedia({ colorScheme: "light" });
 
     // A phone: nothing wider than the screen, the layer table inside its box.
@@ -249,7 +238,7 @@ describeIf("Train tab with the CNN in Chromium", hasChromium ? false : "Chromium
     assert.equal(await page.evaluate(() => document.documentElement.scrollWidth), 390, "nothing wider than the phone");
     const archBox = (await page.locator(".table-scroll").boundingBox())!;
     assert.ok(archBox.x >= 0 && archBox.x + archBox.width <= 390, `layer table box ${JSON.stringify(archBox)}`);
-    await page.screenshot({ path: join(shots, "cnn-phone.png"), fullPage: true });
+    await page.screenshot({ path: join(SHOTS, "cnn-phone.png"), fullPage: true });
     await page.close();
   });
 
@@ -265,7 +254,7 @@ describeIf("Train tab with the CNN in Chromium", hasChromium ? false : "Chromium
     );
     const steps = Number(await page.getAttribute("#loss-plot", "data-steps"));
     assert.ok(steps >= STUCK_STEPS && steps < 375, `stopped at step ${steps}, before the run's end`);
-    await page.screenshot({ path: join(shots, "train-stuck.png") });
+    await page.screenshot({ path: join(SHOTS, "train-stuck.png") });
     await page.close();
   });
 

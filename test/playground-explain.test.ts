@@ -5,19 +5,15 @@
  * the URL reader keeps `+`. Then in Debian's Chromium (playwright-core) on a build of its own
  * (test/playground-harness.ts), with screenshots in test-artifacts/playground/.
  */
-import { describeIf } from "./helpers.js";
-import { after, before, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { Page } from "playwright-core";
 import * as bp from "../src/index.js";
 import { PRESETS, type Preset } from "../playground/presets.js";
 import { readQuery, writeQuery } from "../playground/url-state.js";
 import { backwardStepLines } from "../playground/step-arithmetic.js";
-import { hasChromium, startPlayground, type Playground, axeViolations, describeViolations } from "./playground-harness.js";
-
-const shots = join(process.cwd(), "test-artifacts", "playground");
+import { axeViolations, describeViolations, describePlayground, SHOTS } from "./playground-harness.js";
 
 const preset = (id: string): Preset => PRESETS.find((p) => p.id === id) ?? assert.fail(`no preset ${id}`);
 /** Explains a preset as the page's worker does (with the gradient check), and draws its figure. */
@@ -242,14 +238,7 @@ function contrast(a: string, b: string): number {
   return (hi + 0.05) / (lo + 0.05);
 }
 
-describeIf("the Explain tab in Chromium", hasChromium ? false : "Chromium is not installed (apt-get install -y chromium)", () => {
-  let pg: Playground;
-  before(async () => {
-    mkdirSync(shots, { recursive: true });
-    pg = await startPlayground();
-  });
-  after(async () => pg?.close());
-
+describePlayground("the Explain tab in Chromium", (pg) => {
   async function open(query: string, options: { phone?: boolean; dark?: boolean } = {}): Promise<Page> {
     const viewport = options.phone ? { width: 390, height: 844 } : { width: 1280, height: 800 };
     const context = await pg.browser.newContext({
@@ -404,7 +393,7 @@ describeIf("the Explain tab in Chromium", hasChromium ? false : "Chromium is not
         for (let i = 0; i < 8; i++) await page.click("#step-next");
         await page.evaluate(() => document.fonts.ready);
         const name = `explain-${phone ? "phone" : "desktop"}-${scheme}.png`;
-        await page.screenshot({ path: join(shots, name), fullPage: true });
+        await page.screenshot({ path: join(SHOTS, name), fullPage: true });
         // Forward and backward numbers and the local-derivative labels against the graph's ground.
         const fills = await page.evaluate(
           (sels) => sels.map((sel) => getComputedStyle(document.querySelector(sel)!).fill),

@@ -6,18 +6,22 @@
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { extname, join, normalize } from "node:path";
 import { createRequire } from "node:module";
-import type { TestContext } from "node:test";
+import { after, before, type TestContext } from "node:test";
+import { describeIf } from "./helpers.js";
 import { chromium, type Browser, type Page } from "playwright-core";
 import type { AxeResults, Result } from "axe-core";
 
 export const CHROMIUM = "/usr/bin/chromium";
 export const hasChromium = existsSync(CHROMIUM);
+
+/** Where the browser suites keep their screenshots. */
+export const SHOTS = join(process.cwd(), "test-artifacts", "playground");
 
 const TYPES: Record<string, string> = {
   ".html": "text/html",
@@ -37,7 +41,33 @@ export interface Playground {
   close(): Promise<void>;
 }
 
-export async function startPlayground(options: { throttle?: { path: string; sliceBytes: number; everyMs: number } } = {}): Promise<Playground> {
+export interface PlaygroundOptions {
+  throttle?: { path: string; sliceBytes: number; everyMs: number };
+}
+
+/**
+ * A suite against one served playground and its browser, started before the first test and closed after
+ * the last (the object `body` gets is filled in then); skipped, saying why, where Chromium is missing.
+ */
+export function describePlayground(
+  name: string,
+  ...args: [body: (pg: Playground) => void] | [options: PlaygroundOptions, body: (pg: Playground) => void]
+): void {
+  const [options, body] = args.length === 1 ? [{}, args[0]] : args;
+  describeIf(name, hasChromium ? false : "Chromium is not installed (apt-get install -y chromium)", () => {
+    const pg = {} as Playground;
+    before(async () => {
+      mkdirSync(SHOTS, { recursive: true });
+      Object.assign(pg, await startPlayground(options));
+    });
+    after(async () => {
+      if (pg.close) await pg.close();
+    });
+    body(pg);
+  });
+}
+
+export async function startPlayground(options: PlaygroundOptions = {}): Promise<Playground> {
   const site = mkdtempSync(join(tmpdir(), "backprop-playground-"));
   const build = spawnSync("npm", ["run", "playground:build", "--", "--outDir", site], { cwd: process.cwd(), encoding: "utf8" });
   assert.equal(build.status, 0, build.stdout + build.stderr);

@@ -4,17 +4,13 @@
  * mistake diagnosed in checkWork's words) and the Exercises tab (seeded sheets, the key, downloads, a
  * scalar exercise opened in the quiz). Screenshots go to test-artifacts/playground/.
  */
-import { describeIf } from "./helpers.js";
-import { axeViolations, describeViolations, hasChromium, startPlayground, type Playground } from "./playground-harness.js";
-import { after, before, it } from "node:test";
+import { axeViolations, describeViolations, describePlayground, SHOTS } from "./playground-harness.js";
+import { it } from "node:test";
 import assert from "node:assert/strict";
-import { mkdirSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { type Browser, type Page } from "playwright-core";
+import { type Page } from "playwright-core";
 import * as bp from "../src/index.js";
-
-const root = process.cwd();
-const shots = join(root, "test-artifacts", "playground");
 
 const QUIZ_URL = "?expr=(x%2By)*z&at=x%3D1,y%3D3,z%3D2&quiz=1";
 
@@ -24,26 +20,12 @@ function libraryCheck(values: Record<string, string>): bp.CheckWorkResult {
   return bp.checkWork(ex, bp.answerFromCells(values, ex.report));
 }
 
-describeIf("playground teaching tools in Chromium", hasChromium ? false : "Chromium is not installed (apt-get install -y chromium)", () => {
-  let pg: Playground;
-  let browser: Browser;
-  let base = "";
-
-  before(async () => {
-    mkdirSync(shots, { recursive: true });
-    pg = await startPlayground();
-    ({ browser, base } = pg);
-  });
-
-  after(async () => {
-    await pg?.close();
-  });
-
+describePlayground("playground teaching tools in Chromium", (pg) => {
   async function open(query: string, viewport = { width: 1280, height: 800 }): Promise<Page> {
     const phone = viewport.width < 600;
-    const page = await browser.newPage({ viewport, ...(phone ? { isMobile: true, hasTouch: true } : {}), acceptDownloads: true });
+    const page = await pg.browser.newPage({ viewport, ...(phone ? { isMobile: true, hasTouch: true } : {}), acceptDownloads: true });
     page.on("dialog", () => assert.fail("a dialog opened: text from the input was executed"));
-    await page.goto(base + query);
+    await page.goto(pg.base + query);
     await page.waitForSelector("#expr");
     return page;
   }
@@ -208,7 +190,7 @@ describeIf("playground teaching tools in Chromium", hasChromium ? false : "Chrom
     assert.match(key, /Answers:/);
     assert.ok((await page.locator("#ex-key table").count()) >= 4, "the key shows the explainer's stage tables");
     assert.ok((await page.locator("#ex-key .katex").count()) >= 4, "the key's math is typeset");
-    await page.screenshot({ path: join(shots, "exercises.png"), fullPage: true });
+    await page.screenshot({ path: join(SHOTS, "exercises.png"), fullPage: true });
     await page.click("#ex-show-key");
     assert.equal(await page.isVisible("#ex-key-section"), false);
 
@@ -264,14 +246,14 @@ describeIf("playground teaching tools in Chromium", hasChromium ? false : "Chrom
       await page.waitForSelector('#graph g.gate.mistake[data-stage="b"]');
       const fits = () => page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth);
       assert.ok(await fits(), "quiz mode fits the screen's width (wide tables scroll in their own region)");
-      await page.screenshot({ path: join(shots, `quiz-${name}.png`), fullPage: true });
+      await page.screenshot({ path: join(SHOTS, `quiz-${name}.png`), fullPage: true });
       const quiz = await axeViolations(page, t);
       assert.equal(quiz.length, 0, "axe violations in quiz mode:\n" + describeViolations(quiz));
       await page.click("#tab-exercises");
       await generate(page, { topic: "sigmoid", difficulty: 2, count: 2, seed: 5 });
       await page.click("#ex-show-key");
       assert.ok(await fits(), "the Exercises tab fits the screen's width");
-      await page.screenshot({ path: join(shots, `exercises-${name}.png`), fullPage: true });
+      await page.screenshot({ path: join(SHOTS, `exercises-${name}.png`), fullPage: true });
       const sheet = await axeViolations(page, t);
       assert.equal(sheet.length, 0, "axe violations on the Exercises tab:\n" + describeViolations(sheet));
       await page.close();

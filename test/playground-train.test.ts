@@ -4,17 +4,14 @@
  * axes, a huge learning rate stops with advice, a drawn digit gets ten probability bars, and disabled
  * buttons look disabled. Screenshots of the tab (desktop and phone) go to test-artifacts/playground/.
  */
-import { describeIf } from "./helpers.js";
-import { startPlayground, hasChromium, type Playground } from "./playground-harness.js";
-import { after, before, describe, it, type TestContext } from "node:test";
+import { describePlayground, SHOTS } from "./playground-harness.js";
+import { describe, it, type TestContext } from "node:test";
 import assert from "node:assert/strict";
-import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { Page } from "playwright-core";
 import { diverged, divergenceMessage } from "../playground/train-divergence.js";
 import { niceTicks } from "../playground/train-plot.js";
 
-const shots = join(process.cwd(), "test-artifacts", "playground");
 const DIGITS = "/digits.bin.gzip";
 
 describe("Train tab rules (no browser)", () => {
@@ -49,16 +46,8 @@ describe("Train tab rules (no browser)", () => {
   });
 });
 
-describeIf("Train tab in Chromium", hasChromium ? false : "Chromium is not installed (apt-get install -y chromium)", () => {
-  let pg: Playground;
-
-  // The digits are sent in 64 KB slices every 15 ms, so the progress bar is seen moving.
-  before(async () => {
-    pg = await startPlayground({ throttle: { path: DIGITS, sliceBytes: 64 * 1024, everyMs: 15 } });
-    mkdirSync(shots, { recursive: true });
-  });
-  after(async () => await pg?.close());
-
+// The digits are sent in 64 KB slices every 15 ms, so the progress bar is seen moving.
+describePlayground("Train tab in Chromium", { throttle: { path: DIGITS, sliceBytes: 64 * 1024, everyMs: 15 } }, (pg) => {
   async function openTrain(query = "", viewport = { width: 1280, height: 800 }): Promise<Page> {
     const page = await pg.browser.newPage({ viewport });
     await page.goto(pg.base + query);
@@ -104,7 +93,7 @@ describeIf("Train tab in Chromium", hasChromium ? false : "Chromium is not insta
     await page.waitForSelector("#digits-progress:not([hidden])");
     // The bytes so far, once the first slice has arrived.
     await page.waitForFunction(() => /^Loading the digits… \d\.\d of 1\.\d MB$/.test(document.getElementById("train-status")!.textContent ?? ""));
-    await page.screenshot({ path: join(shots, "train-loading.png") });
+    await page.screenshot({ path: join(SHOTS, "train-loading.png") });
     // From the click on (the digits still loading, so the run cannot have ended): Train disabled, Stop enabled.
     assert.equal(await page.isDisabled("#train-start"), true);
     assert.equal(await page.isDisabled("#train-stop"), false);
@@ -164,11 +153,11 @@ describeIf("Train tab in Chromium", hasChromium ? false : "Chromium is not insta
       warnings.filter((w) => /willReadFrequently/.test(w)),
       [],
     );
-    await page.screenshot({ path: join(shots, "train-desktop.png"), fullPage: true });
+    await page.screenshot({ path: join(SHOTS, "train-desktop.png"), fullPage: true });
     await page.setViewportSize({ width: 390, height: 844 });
     await page.waitForTimeout(200); // the plots redraw at their new width on the next frame
     assert.equal(await page.evaluate(() => document.documentElement.scrollWidth), 390, "nothing wider than the phone");
-    await page.screenshot({ path: join(shots, "train-phone.png"), fullPage: true });
+    await page.screenshot({ path: join(SHOTS, "train-phone.png"), fullPage: true });
     await page.close();
   });
 
@@ -226,7 +215,7 @@ describeIf("Train tab in Chromium", hasChromium ? false : "Chromium is not insta
     assert.equal(await page.isHidden("#train-rate"), true);
     assert.equal(await page.isDisabled("#train-stop"), true);
     assert.equal(await page.isDisabled("#train-start"), false);
-    await page.screenshot({ path: join(shots, "train-diverged.png") });
+    await page.screenshot({ path: join(SHOTS, "train-diverged.png") });
     await page.close();
   });
 });

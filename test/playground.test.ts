@@ -2,36 +2,17 @@
  * End-to-end tests of the web playground in Debian's Chromium driven by playwright-core: the built
  * page is served from localhost, and screenshots are kept in test-artifacts/playground/.
  */
-import { describeIf } from "./helpers.js";
-import { axeViolations, describeViolations, hasChromium, startPlayground, type Playground } from "./playground-harness.js";
-import { after, before, it } from "node:test";
+import { axeViolations, describeViolations, describePlayground, SHOTS } from "./playground-harness.js";
+import { it } from "node:test";
 import assert from "node:assert/strict";
-import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { type Browser, type Page } from "playwright-core";
+import { type Page } from "playwright-core";
 
-const root = process.cwd();
-const shots = join(root, "test-artifacts", "playground");
-
-describeIf("web playground in Chromium", hasChromium ? false : "Chromium is not installed (apt-get install -y chromium)", () => {
-  let pg: Playground;
-  let browser: Browser;
-  let base = "";
-
-  before(async () => {
-    mkdirSync(shots, { recursive: true });
-    pg = await startPlayground();
-    ({ browser, base } = pg);
-  });
-
-  after(async () => {
-    await pg?.close();
-  });
-
+describePlayground("web playground in Chromium", (pg) => {
   async function open(query = ""): Promise<Page> {
-    const page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
+    const page = await pg.browser.newPage({ viewport: { width: 1280, height: 1000 } });
     page.on("dialog", () => assert.fail("a dialog opened: text from the input was executed"));
-    await page.goto(base + query);
+    await page.goto(pg.base + query);
     await page.waitForSelector("#expr");
     return page;
   }
@@ -54,7 +35,7 @@ describeIf("web playground in Chromium", hasChromium ? false : "Chromium is not 
     assert.ok((await page.locator("#derivatives .katex").count()) >= 3, "derivatives typeset with KaTeX");
     // The page writes a space as %20 and + as %2B (url-state.ts), so its links read back identically.
     assert.match(page.url(), /expr=(%28|\()x%2By(%29|\))\*z&at=x%3D1%2C%20y%3D3%2C%20z%3D2/);
-    await page.screenshot({ path: join(shots, "explain.png"), fullPage: true });
+    await page.screenshot({ path: join(SHOTS, "explain.png"), fullPage: true });
     await page.close();
   });
 
@@ -80,7 +61,7 @@ describeIf("web playground in Chromium", hasChromium ? false : "Chromium is not 
     assert.match((await page.textContent("#step-status")) ?? "", /^Backward 2\/2: a = x \+ y, gradient 2 \(done\)/);
     assert.equal(await page.textContent('td[data-stage-grad="a"]'), "2");
     assert.equal(await page.locator("#graph text.hidden").count(), 0);
-    await page.screenshot({ path: join(shots, "stepping.png"), fullPage: true });
+    await page.screenshot({ path: join(SHOTS, "stepping.png"), fullPage: true });
     await page.keyboard.press("ArrowLeft");
     assert.match((await page.textContent("#step-status")) ?? "", /^Backward 1\/2/);
     await page.close();
@@ -93,7 +74,7 @@ describeIf("web playground in Chromium", hasChromium ? false : "Chromium is not 
     const text = (await page.textContent("#expr-error pre")) ?? "";
     assert.equal(text, "syntax error at column 7: expected ')' to close '(' at column 1, found end of input\n  (x + y\n        ^");
     assert.equal(await page.getAttribute("#expr", "aria-invalid"), "true");
-    await page.screenshot({ path: join(shots, "syntax-error.png") });
+    await page.screenshot({ path: join(SHOTS, "syntax-error.png") });
     await page.close();
   });
 
@@ -105,7 +86,7 @@ describeIf("web playground in Chromium", hasChromium ? false : "Chromium is not 
     assert.match((await page.textContent("#expr-error pre")) ?? "", /<img src=x onerror=alert\(1\)>/);
     assert.equal(await page.locator("img").count(), 0);
     // Through the URL as well.
-    await page.goto(base + "?expr=" + encodeURIComponent(`x + 1 ${attack}`) + "&at=x%3D1");
+    await page.goto(pg.base + "?expr=" + encodeURIComponent(`x + 1 ${attack}`) + "&at=x%3D1");
     await page.waitForSelector("#expr-error:not([hidden])");
     assert.equal(await page.locator("img").count(), 0);
     await page.close();
@@ -159,7 +140,7 @@ describeIf("web playground in Chromium", hasChromium ? false : "Chromium is not 
     assert.equal(await page.getAttribute("#zoom-fit", "aria-pressed"), "true");
     assert.ok(intersects(await box(page, '#graph g.gate[data-stage="s1"]'), figure));
     assert.ok(intersects(await box(page, `#graph g.gate[data-stage="s${CHAIN}"]`), figure));
-    await page.screenshot({ path: join(shots, "graph-fit.png") });
+    await page.screenshot({ path: join(SHOTS, "graph-fit.png") });
     // Pressed again: back to the readable scale.
     await page.click("#zoom-fit");
     assert.ok(Math.abs((await scale(page)) - readable) < 1e-3);
@@ -210,7 +191,7 @@ describeIf("web playground in Chromium", hasChromium ? false : "Chromium is not 
     await page.waitForFunction((f) => Number(document.querySelector("#graph")?.getAttribute("data-scale")) > f * 1.5, fit);
     await page.keyboard.press("Tab"); // the focus ring is drawn for keyboard focus
     await page.focus("#graph");
-    await page.screenshot({ path: join(shots, "graph-zoomed.png") });
+    await page.screenshot({ path: join(SHOTS, "graph-zoomed.png") });
     await page.close();
   });
 
@@ -268,13 +249,13 @@ describeIf("web playground in Chromium", hasChromium ? false : "Chromium is not 
     for (let i = 0; i < CHAIN; i++) await page.keyboard.press("ArrowLeft");
     assert.match((await page.textContent("#step-status")) ?? "", new RegExp(`^Forward ${CHAIN}/${CHAIN}: s${CHAIN} = `));
     assert.ok(intersects(await box(page, last), await box(page, "#graph")), "the current stage is on screen");
-    await page.locator("#graph").screenshot({ path: join(shots, "graph-far-stage.png") });
+    await page.locator("#graph").screenshot({ path: join(SHOTS, "graph-far-stage.png") });
     await page.close();
   });
 
   it("fits a 390×844 phone: no horizontal overflow, every button on screen", async () => {
-    const page = await browser.newPage({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
-    await page.goto(base + chainQuery);
+    const page = await pg.browser.newPage({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+    await page.goto(pg.base + chainQuery);
     await page.waitForSelector("#graph svg");
     assert.ok((await page.evaluate(() => document.documentElement.scrollWidth)) <= 390, "no horizontal page overflow");
     const outside = await page.locator("#panel-explain button").evaluateAll((els) =>
@@ -288,14 +269,14 @@ describeIf("web playground in Chromium", hasChromium ? false : "Chromium is not 
     assert.deepEqual(outside, []);
     const figure = await box(page, "#graph");
     assert.ok((await box(page, "#graph svg")).width <= figure.width);
-    await page.screenshot({ path: join(shots, "phone.png"), fullPage: true });
+    await page.screenshot({ path: join(SHOTS, "phone.png"), fullPage: true });
     const fit = await scale(page);
     await page.click("#zoom-in");
     await page.click("#zoom-in");
     assert.ok(Math.abs((await scale(page)) - fit * 1.25 ** 2) < 1e-3, "the buttons zoom on a phone too");
     assert.equal(await page.locator("#graph.pan-both").count(), 1, "zoomed in, touch drags pan the graph both ways");
     await page.locator(".graph-tools").evaluate((e) => e.scrollIntoView());
-    await page.screenshot({ path: join(shots, "phone-zoomed.png") });
+    await page.screenshot({ path: join(SHOTS, "phone-zoomed.png") });
     await page.close();
   });
 
@@ -406,10 +387,10 @@ describeIf("web playground in Chromium", hasChromium ? false : "Chromium is not 
   });
 
   it("past the time limit the page says the program is too large and points to the CLI", async () => {
-    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    const page = await pg.browser.newPage({ viewport: { width: 1280, height: 800 } });
     // A limit the 1000-line program cannot meet, so the message shows without waiting 8 s.
     await page.addInitScript("window.explainTimeLimitMs = 200");
-    await page.goto(base + "?expr=&at=");
+    await page.goto(pg.base + "?expr=&at=");
     await pasteProgram(page, FAN_OUT, FAN_AT);
     await page.waitForSelector("#explain-status.notice");
     assert.match((await page.textContent("#explain-status")) ?? "", /^This program is too large to explain here \(no answer after 0\.2 s\)\. Try the CLI/);
@@ -428,8 +409,8 @@ describeIf("web playground in Chromium", hasChromium ? false : "Chromium is not 
     "?expr=" + encodeURIComponent(Array.from({ length: PHONE_CHAIN }, (_, i) => `s${i + 1} = sin(${i ? `s${i}` : "x"})`).join("; ")) + "&at=x%3D1";
 
   it("on a 390×844 phone a 40-stage graph is readable, and stepping keeps the current stage on screen", async () => {
-    const page = await browser.newPage({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
-    await page.goto(base + phoneChainQuery);
+    const page = await pg.browser.newPage({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+    await page.goto(pg.base + phoneChainQuery);
     await page.waitForSelector("#graph svg");
     // On-screen size of the values' text: its font size times the SVG's screen scale.
     const textPx = () =>
@@ -459,7 +440,7 @@ describeIf("web playground in Chromium", hasChromium ? false : "Chromium is not 
       await page.click("#step-next");
       assert.ok(await onScreen(`s${k}`), `forward ${k}: s${k} is on screen`);
     }
-    await page.screenshot({ path: join(shots, "phone-chain-forward.png") });
+    await page.screenshot({ path: join(SHOTS, "phone-chain-forward.png") });
     for (let k = PHONE_CHAIN; k >= 1; k--) {
       await page.click("#step-next");
       assert.ok(await onScreen(`s${k}`), `backward: s${k} is on screen`);
@@ -468,8 +449,8 @@ describeIf("web playground in Chromium", hasChromium ? false : "Chromium is not 
   });
 
   it("axe-core finds no serious or critical accessibility violations once a program is explained (1280×800)", async (t) => {
-    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-    await page.goto(base + "?expr=(x%2By)*z&at=x%3D1,y%3D3,z%3D2");
+    const page = await pg.browser.newPage({ viewport: { width: 1280, height: 800 } });
+    await page.goto(pg.base + "?expr=(x%2By)*z&at=x%3D1,y%3D3,z%3D2");
     await page.waitForSelector("#graph svg");
     await page.waitForSelector("#derivatives .katex");
     // Mid-stepping, so the highlighted stage and the pending gradients are checked too.
@@ -485,8 +466,8 @@ describeIf("web playground in Chromium", hasChromium ? false : "Chromium is not 
   });
 
   it("axe-core finds no serious or critical accessibility violations on a 390×844 phone", async (t) => {
-    const page = await browser.newPage({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
-    await page.goto(base + "?expr=(x%2By)*z&at=x%3D1,y%3D3,z%3D2");
+    const page = await pg.browser.newPage({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+    await page.goto(pg.base + "?expr=(x%2By)*z&at=x%3D1,y%3D3,z%3D2");
     await page.waitForSelector("#graph svg");
     await page.waitForSelector("#derivatives .katex");
     const violations = await axeViolations(page, t);
@@ -514,7 +495,7 @@ describeIf("web playground in Chromium", hasChromium ? false : "Chromium is not 
       timeout: 30000,
     });
     assert.match((await page.textContent("#train-engine")) ?? "", /Kernels: wasm, \d+ threads?/);
-    await page.screenshot({ path: join(shots, "training.png"), fullPage: true });
+    await page.screenshot({ path: join(SHOTS, "training.png"), fullPage: true });
     // Stop if it still runs (one epoch may already be over): a disabled button ignores the click.
     await page.evaluate(() => (document.getElementById("train-stop") as HTMLButtonElement).click());
     await page.waitForFunction(() => !(document.querySelector("#train-start") as HTMLButtonElement).disabled, null, { timeout: 60000 });
