@@ -5,22 +5,14 @@
 import { before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import * as bp from "../src/index.js";
 import { assertClose, assertGradcheck, describeIf, randTensor, secondOrder } from "./helpers.js";
 import { capture } from "../src/core/capture.js";
+import { DEBIAN_PYTHON, pythonLacks } from "./python.js";
 
-const PY = "/usr/bin/python3";
-const torchMissing = (() => {
-  if (!existsSync(PY)) return `${PY} does not exist`;
-  try {
-    execFileSync(PY, ["-c", "import torch"], { stdio: "ignore" });
-    return false;
-  } catch {
-    return `${PY} cannot import torch`;
-  }
-})();
+const PY = DEBIAN_PYTHON;
+const torchMissing = pythonLacks("torch", "python3-torch");
 
 type Inputs = Record<string, bp.Tensor>;
 

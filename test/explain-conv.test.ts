@@ -19,6 +19,7 @@ import { parseAssignments } from "../src/explain/language/values.js";
 import { parseProgram } from "../src/explain/language/parser.js";
 import { printText } from "../src/explain/language/print.js";
 import { cli } from "./cli-helper.js";
+import { DEBIAN_PYTHON, pythonLacks } from "./python.js";
 
 /** Two 1-channel 4x4 images, and a second channel made from them, as --at text. */
 const X1 = "x=[[[[1,2,0,1],[0,1,3,2],[2,1,1,0],[1,0,2,3]]],[[[0,1,2,1],[3,1,0,2],[1,2,1,1],[0,3,1,2]]]]";
@@ -227,9 +228,8 @@ function assertClose(got: readonly number[], want: readonly number[], what: stri
   got.forEach((x, i) => assert.ok(Math.abs(x - want[i]) <= 1e-9 * (1 + Math.abs(want[i])), `${what}[${i}]: ${x} != ${want[i]}`));
 }
 
-const PYTHON = "/usr/bin/python3";
-const hasNumpy = spawnSync(PYTHON, ["-c", "import numpy"]).status === 0;
-const skipPython = hasNumpy ? false : `${PYTHON} with numpy is not installed`;
+const PYTHON = DEBIAN_PYTHON;
+const skipPython = pythonLacks("numpy", "python3-numpy");
 
 /** Arrays of other sizes than --at (a batch of 3, 5x5 images): deterministic values in [-1, 1). */
 function otherValues(shape: readonly number[], seed: number): bp.Tensor {

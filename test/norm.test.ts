@@ -9,8 +9,8 @@ import { spawnSync } from "node:child_process";
 import * as bp from "../src/index.js";
 import { assertClose, describeIf, randTensor } from "./helpers.js";
 
-const PYTHON = "/usr/bin/python3";
-const hasTorch = spawnSync(PYTHON, ["-c", "import torch"]).status === 0;
+const PYTHON = DEBIAN_PYTHON;
+const torchMissing = pythonLacks("torch", "python3-torch");
 const f64 = (shape: number[], seed: number) => randTensor(shape, new bp.Rng(seed));
 const list = (t: bp.Tensor) => Array.from(t.data);
 
@@ -104,6 +104,7 @@ def one(c):
     raise ValueError(k)
 print(json.dumps([one(c) for c in json.load(sys.stdin)]))
 `;
+import { DEBIAN_PYTHON, pythonLacks } from "./python.js";
 
 function runTorch(cases: TorchCase[]): TorchResult[] {
   const r = spawnSync(PYTHON, ["-c", HARNESS], { input: JSON.stringify(cases), encoding: "utf8", maxBuffer: 64 << 20 });
@@ -272,7 +273,7 @@ const BUILT: Built[] = [
   actCase("softplus beta 0.5 threshold 40", { kind: "softplus", beta: 0.5, threshold: 40, x: ACT_X }, (x) => bp.softplus(x, { beta: 0.5, threshold: 40 })),
 ];
 
-describeIf("against PyTorch 1.13 (float64 values and gradients)", hasTorch ? false : `${PYTHON} with torch is not installed`, () => {
+describeIf("against PyTorch 1.13 (float64 values and gradients)", torchMissing, () => {
   const results = runTorch([...BUILT.map((b) => b.torch), { kind: "keys" }]);
   BUILT.forEach((b, i) => it(b.name, () => b.check(results[i])));
 

@@ -1,22 +1,14 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { readNpy, writeNpy, NpyError, type NpyArray } from "../src/data/npy.js";
+import { DEBIAN_PYTHON, pythonLacks } from "./python.js";
 
-const PY = "/usr/bin/python3";
-const numpy =
-  existsSync(PY) &&
-  (() => {
-    try {
-      execFileSync(PY, ["-c", "import numpy"], { stdio: "ignore" });
-      return true;
-    } catch {
-      return false;
-    }
-  })();
+const PY = DEBIAN_PYTHON;
+const numpyMissing = pythonLacks("numpy", "python3-numpy");
 
 describe(".npy files", () => {
   it("round-trips every dtype with its shape, 64-byte aligned", () => {
@@ -54,7 +46,7 @@ describe(".npy files", () => {
     assert.throws(() => writeNpy({ dtype: "float32", shape: [3], data: new Float32Array(2) }), /3 elements, the data 2/);
   });
 
-  it("reads what NumPy writes and NumPy reads what it writes", { skip: numpy ? false : `${PY} has no numpy` }, () => {
+  it("reads what NumPy writes and NumPy reads what it writes", { skip: numpyMissing }, () => {
     const dir = mkdtempSync(join(tmpdir(), "npy-"));
     execFileSync(PY, [
       "-c",

@@ -1,19 +1,8 @@
 /** Shared by the ONNX tests: whether Debian's Python has onnx / torch (else why not), and running bytes in ONNX Runtime. */
-import { execFileSync } from "node:child_process";
-import { existsSync } from "node:fs";
 import * as ort from "onnxruntime-web";
+import { pythonLacks } from "./python.js";
 
-export const PY = "/usr/bin/python3";
-
-function pythonLacks(module: string, debian: string): string | false {
-  if (!existsSync(PY)) return `${PY} is missing`;
-  try {
-    execFileSync(PY, ["-c", `import ${module}`], { stdio: "ignore" });
-    return false;
-  } catch {
-    return `${PY} has no ${module} (Debian: apt-get install ${debian})`;
-  }
-}
+export { DEBIAN_PYTHON as PY } from "./python.js";
 
 /** Why the onnx-package checks cannot run here, or false when they can. */
 export const noPythonOnnx = pythonLacks("onnx, numpy", "python3-onnx");

@@ -18,16 +18,11 @@ import { emitGraph, UnmappedPrimitiveError } from "../src/interop/onnx/emit.js";
 import { ONNX_RULES } from "../src/interop/onnx/prims.js";
 import { encodeOnnx, ONNX_IR_VERSION, ONNX_OPSET } from "../src/interop/onnx/proto.js";
 import type { Prim } from "../src/core/prim.js";
+import { DEBIAN_PYTHON, pythonLacks } from "./python.js";
 
 ort.env.wasm.numThreads = 1;
 
-const PY = "/usr/bin/python3";
-
-function pythonOnnxMissing(): string | false {
-  const r = spawnSync(PY, ["-c", "import onnx"], { encoding: "utf8" });
-  if (r.error) return `${PY} is not available (${r.error.message})`;
-  return r.status === 0 ? false : `${PY} has no onnx (Debian: apt-get install python3-onnx)`;
-}
+const PY = DEBIAN_PYTHON;
 
 type Feed = Record<string, ort.Tensor>;
 
@@ -288,7 +283,7 @@ describe("toOnnxTraining: the model", () => {
   });
 
   it("passes the onnx checker (full check, with shape inference)", (t) => {
-    const missing = pythonOnnxMissing();
+    const missing = pythonLacks("onnx", "python3-onnx");
     if (missing) return t.skip(missing);
     const dir = mkdtempSync(join(tmpdir(), "onnx-training-"));
     try {

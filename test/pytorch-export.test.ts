@@ -18,17 +18,10 @@ import { prepareData } from "../src/cli/train.js";
 import { rawTrainingSplit, standardization, trainingStart } from "../src/cli/export-pytorch.js";
 import { modelPy, trainPy, readmeMd, type PytorchSpec } from "../src/interop/pytorch.js";
 import { cli } from "./cli-helper.js";
+import { DEBIAN_PYTHON, pythonLacks } from "./python.js";
 
-const PY = "/usr/bin/python3";
-const torchMissing = ((): string | false => {
-  if (!existsSync(PY)) return `${PY} is missing`;
-  try {
-    execFileSync(PY, ["-c", "import torch, numpy, torch.distributed.run; assert torch.distributed.is_gloo_available()"], { stdio: "ignore" });
-    return false;
-  } catch {
-    return `${PY} has no torch with gloo, or no numpy (Debian: apt-get install python3-torch python3-numpy)`;
-  }
-})();
+const PY = DEBIAN_PYTHON;
+const torchMissing = pythonLacks("torch, numpy, torch.distributed.run", "python3-torch python3-numpy", "assert torch.distributed.is_gloo_available()");
 if (torchMissing) console.log(`skipping the PyTorch runs: ${torchMissing}`);
 
 const tmp = () => mkdtempSync(join(tmpdir(), "pytorch-export-"));

@@ -7,21 +7,14 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as bp from "../src/index.js";
+import { DEBIAN_PYTHON, pythonLacks } from "./python.js";
 
-const PY = "/usr/bin/python3";
-const torchMissing = ((): string | false => {
-  if (!existsSync(PY)) return `${PY} is missing`;
-  try {
-    execFileSync(PY, ["-c", "import torch, numpy"], { stdio: "ignore" });
-    return false;
-  } catch {
-    return `${PY} has no torch or numpy (Debian: apt-get install python3-torch python3-numpy)`;
-  }
-})();
+const PY = DEBIAN_PYTHON;
+const torchMissing = pythonLacks("torch, numpy", "python3-torch python3-numpy");
 if (torchMissing) console.log(`skipping the PyTorch exchange tests: ${torchMissing}`);
 
 /** A file from a header object and raw data bytes, for building damaged files rule by rule. */
