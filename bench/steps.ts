@@ -1,5 +1,7 @@
 /** The benchmark's MLP training step, shared by the timed runs (isolated.ts) and the step profile (profile.ts). */
 type Backprop = typeof import("../dist/node/index.js");
+type Tensor = import("../dist/node/index.js").Tensor;
+type Module = import("../dist/node/index.js").Module;
 
 /** The benchmark's problem on `backend`: an MLP 784-256-10 and a batch of 128 inputs with class labels. */
 export function mlpProblem(bp: Backprop, backend: string) {
@@ -11,14 +13,18 @@ export function mlpProblem(bp: Backprop, backend: string) {
   return { x, y, model: bp.mlp([784, 256, 10], { rng }) };
 }
 
-/** One step = forward, cross-entropy, backward, SGD update with lr 0.1. */
-export function backpropStep(bp: Backprop, backend: string): () => void {
-  const { x, y, model } = mlpProblem(bp, backend);
-  const opt = new bp.SGD(model.parameters(), { lr: 0.1 });
+/** A step on a problem: forward, cross-entropy, backward, an SGD update with `lr`. */
+export function sgdStep(bp: Backprop, { x, y, model }: { x: Tensor; y: Int32Array; model: Module }, lr: number): () => void {
+  const opt = new bp.SGD(model.parameters(), { lr });
   return () => {
     const loss = bp.crossEntropy(model.forward(x), y);
     opt.zeroGrad();
     loss.backward();
     opt.step();
   };
+}
+
+/** One step of the MLP problem, SGD with lr 0.1. */
+export function backpropStep(bp: Backprop, backend: string): () => void {
+  return sgdStep(bp, mlpProblem(bp, backend), 0.1);
 }
