@@ -15,12 +15,18 @@ import * as bp from "../src/index.js";
 import { readNpy, writeNpy } from "../src/data/npy.js";
 import { encodeModel, loadModel, type ModelMeta } from "../src/cli/files.js";
 import { prepareData } from "../src/cli/train.js";
-import { rawTrainingSplit, standardization, trainingStart } from "../src/cli/export-pytorch.js";
+import { rawTrainingSplit, trainingStart } from "../src/cli/export-pytorch.js";
 import { modelPy, trainPy, readmeMd, type PytorchSpec } from "../src/interop/pytorch.js";
 import { cli } from "./cli-helper.js";
 import { DEBIAN_PYTHON, pythonLacks } from "./python.js";
 
 const PY = DEBIAN_PYTHON;
+
+/** The mean and standard deviation train scales a training split with. */
+function standardization(train: bp.Dataset): { mean: number[]; std: number[] } {
+  const { mean, std } = bp.standardizer(train);
+  return { mean, std };
+}
 const torchMissing = pythonLacks("torch, numpy, torch.distributed.run", "python3-torch python3-numpy", "assert torch.distributed.is_gloo_available()");
 if (torchMissing) console.log(`skipping the PyTorch runs: ${torchMissing}`);
 
@@ -125,6 +131,13 @@ describe("backprop export (command line)", () => {
     r = await cli("export", "--format", "safetensors", "--layout", "backprop", "--model", m, "--out", join(dir, "own.safetensors"));
     assert.equal(r.code, 0, r.err);
     assert.deepEqual(bp.decodeSafetensors(readFileSync(join(dir, "own.safetensors"))).tensors.get("layers.0.weight")!.shape, [4, 5]);
+    // A checkpoint from before train stored its scaling: the loader recomputes it from the stored split.
+    const saved = bp.decodeCheckpoint(new Uint8Array(readFileSync(m)));
+    const { inputShape: _s, preprocess: _p, training: _t, ...legacy } = saved.meta;
+    writeFileSync(join(dir, "old.bp"), bp.encodeCheckpoint(saved.tensors, legacy));
+    r = await cli("export", "--format", "safetensors", "--model", join(dir, "old.bp"), "--out", join(dir, "old.safetensors"));
+    assert.equal(r.code, 0, r.err);
+    assert.deepEqual(JSON.parse(bp.decodeSafetensors(readFileSync(join(dir, "old.safetensors"))).metadata["backprop.preprocess"]), pre);
   });
 
   it("--format pytorch on a checkpoint of train: the raw training split, its standardization, its hyper-parameters, the start and the order", async () => {

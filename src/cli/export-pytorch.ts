@@ -3,15 +3,14 @@
  * `--format pytorch` (a folder with model.py, train.py, README.md, the weights and the training data,
  * to run on PyTorch, with torchrun for more than one process or machine).
  *
- * The checkpoint's metadata is read defensively: newer checkpoints record the standardization
- * (`preprocess`) and the hyper-parameters (`training`); for older ones the standardization is
- * re-computed as `backprop train` did it (Iris only) and the hyper-parameters are train's defaults,
- * which the output says.
+ * The checkpoint is read by the Node entry's loader, which checks its metadata and gives old Iris
+ * checkpoints back the standardization `backprop train` applied; the hyper-parameters (`training`) of
+ * checkpoints that do not record them are train's defaults, which the output says.
  */
 import { readFileSync, statSync } from "node:fs";
 import { basename, join } from "node:path";
 import { Rng } from "../core/random.js";
-import { standardizer, trainTestSplit, type Dataset } from "../data/dataset.js";
+import { trainTestSplit, type Dataset } from "../data/dataset.js";
 import { readNpy, writeNpy, type NpyArray } from "../data/npy.js";
 import { mlp, type Sequential } from "../nn/layers.js";
 import { loadDigits, loadIris } from "../node/datasets.js";
@@ -19,7 +18,8 @@ import { modelPy, readmeMd, trainPy, WEIGHTS_FILE, type PytorchSpec, type Pytorc
 import { saveSafetensors, type WeightLayout } from "../interop/state-dict.js";
 import { architectureName, ends, type Architecture } from "../nn/saved-model.js";
 import { buildCnn } from "../nn/cnn.js";
-import { loadModel, prepareOutputPath, reasonOf, writeFileAtomic, type ModelMeta } from "./files.js";
+import { loadModel as loadSavedModel } from "../node/saved-model.js";
+import { prepareOutputPath, readCheckpointFile, reasonOf, writeFileAtomic, type ModelMeta } from "./files.js";
 import { UsageError, type Io } from "./command.js";
 import type { ExportOptions } from "./export.js";
 
@@ -39,25 +39,13 @@ export function exportSafetensors(o: ExportOptions, io: Io): number {
   const layout = (o.layout ?? "pytorch") as WeightLayout;
   if (layout !== "pytorch" && layout !== "backprop") throw new UsageError(`--layout must be pytorch or backprop, got "${o.layout}"`);
   if (o.data !== undefined || o.labels !== undefined) throw new UsageError("--data and --labels go with --format pytorch");
-  const { model, meta } = loadModel(o.model);
+  const { model, meta } = loadSavedModel(readCheckpointFile(o.model), { source: o.model });
   prepareOutputPath(o.out, "--out", "model.safetensors");
-  const origin = originOf(meta);
-  const preprocess = preprocessOf(meta, ends(meta.architecture).inputs, origin && meta.dataset === "iris" ? rawTrainingSplit(origin) : null);
   const metadata = headerMetadata(meta);
-  if (preprocess) metadata["backprop.preprocess"] = JSON.stringify({ kind: "standardize", ...preprocess });
   writeFileAtomic(o.out, saveSafetensors(model, { layout, metadata }));
   const shape = layout === "pytorch" ? "Linear weights (out, in)" : "Linear weights (in, out)";
   io.out(`wrote ${o.out}: ${model.parameters().length} tensors, ${layout} layout (${shape})`);
   return 0;
-}
-
-const isNumberList = (x: unknown, n: number): x is number[] =>
-  Array.isArray(x) && x.length === n && x.every((v) => typeof v === "number" && Number.isFinite(v));
-
-/** The standardization of the training split: the statistics `train` stored (src/data/dataset.ts). */
-export function standardization(train: Dataset): { mean: number[]; std: number[] } {
-  const { mean, std } = standardizer(train);
-  return { mean, std };
 }
 
 /** What the checkpoint says of its data: the dataset, its split, and whether it can be re-created. */
@@ -112,18 +100,6 @@ function trainingOf(meta: ModelMeta, origin: Origin | null): { training: Pytorch
   return { training, source };
 }
 
-function preprocessOf(meta: ModelMeta, inputs: number, raw: Dataset | null): { mean: number[]; std: number[] } | undefined {
-  const p = meta.preprocess as { kind?: unknown; mean?: unknown; std?: unknown } | undefined;
-  if (p !== undefined && p !== null) {
-    if (p.kind !== "standardize" || !isNumberList(p.mean, inputs) || !isNumberList(p.std, inputs) || !p.std.every((s) => s > 0)) {
-      throw new UsageError(`the checkpoint's preprocess is not a standardization with ${inputs} means and positive deviations`);
-    }
-    return { mean: p.mean, std: p.std };
-  }
-  // Checkpoints from before `preprocess` was recorded: train standardized Iris (and only Iris).
-  return meta.dataset === "iris" && raw ? standardization(raw) : undefined;
-}
-
 /** A .npy file given by the user, read with its size bounded by what a regular file holds. */
 function readNpyFile(path: string, flag: string): NpyArray {
   let bytes: Uint8Array;
@@ -176,7 +152,7 @@ export function trainingStart(arch: Architecture, seed: number, n: number, epoch
 
 export function exportPytorch(o: ExportOptions, io: Io): number {
   if (o.layout !== undefined) throw new UsageError("--layout goes with --format safetensors (the pytorch format is always in PyTorch's layout)");
-  const { model, meta } = loadModel(o.model);
+  const { model, meta } = loadSavedModel(readCheckpointFile(o.model), { source: o.model });
   const arch = meta.architecture;
   const sizes = arch.kind === "mlp" ? arch.sizes : [ends(arch).inputs, arch.outputs];
   const activation = arch.kind === "mlp" ? arch.activation : "relu";
@@ -187,14 +163,12 @@ export function exportPytorch(o: ExportOptions, io: Io): number {
   if (raw && raw.x.shape[1] !== sizes[0])
     throw new UsageError(`${o.model}: the model ${architectureName(arch)} does not fit ${origin!.dataset} (${raw.x.shape[1]} features)`);
   const { training, source: trainingSource } = trainingOf(meta, origin);
-  const classes: string[] = Array.isArray(meta.classes) && meta.classes.every((c) => typeof c === "string") ? meta.classes : [];
-  const outputs = sizes[sizes.length - 1];
   const spec: PytorchSpec = {
     sizes,
     ...(arch.kind === "cnn" ? { cnn: { image: arch.image, channels: arch.channels, hidden: arch.hidden } } : {}),
     activation,
-    classes: classes.length === outputs ? classes : Array.from({ length: outputs }, (_, i) => String(i)),
-    preprocess: preprocessOf(meta, sizes[0], raw),
+    classes: meta.classes,
+    preprocess: meta.preprocess && { mean: meta.preprocess.mean, std: meta.preprocess.std },
     training,
     trainingSource,
     source: basename(o.model),
@@ -211,7 +185,6 @@ export function exportPytorch(o: ExportOptions, io: Io): number {
   const n = data.y.shape[0];
   const files: [string, Uint8Array | string, string][] = [];
   const metadata = headerMetadata(meta);
-  if (spec.preprocess) metadata["backprop.preprocess"] = JSON.stringify({ kind: "standardize", ...spec.preprocess });
   files.push([WEIGHTS_FILE, saveSafetensors(model, { layout: "pytorch", metadata }), "the trained weights (PyTorch layout)"]);
   if (own && origin) {
     // Only for backprop train's own runs (the seed drove the initialization and the shuffles).

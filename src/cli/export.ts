@@ -2,9 +2,9 @@
  * `backprop export --format FORMAT --model FILE --out FILE`: a saved model in another engine's format.
  * One handler per format in FORMATS; each reads the checkpoint, writes its file(s) and reports.
  */
-import { toOnnx, type Standardize } from "../interop/onnx/export.js";
-import { loadModel, prepareOutputPath, writeFileAtomic, type ModelMeta } from "./files.js";
-import { architectureName, ends, type Architecture } from "../nn/saved-model.js";
+import { toOnnx } from "../interop/onnx/export.js";
+import { loadModel, prepareOutputPath, writeFileAtomic } from "./files.js";
+import { architectureName, type Architecture } from "../nn/saved-model.js";
 import { exportPytorch, exportSafetensors } from "./export-pytorch.js";
 import { UsageError, type AddCommand, type Io } from "./command.js";
 
@@ -25,36 +25,19 @@ const describe = (a: Architecture): string => (a.kind === "mlp" ? `${architectur
 
 type ExportHandler = (o: ExportOptions, io: Io) => number;
 
-/** The checkpoint's one-example input shape (meta.inputShape, else the first layer's width). */
-function inputShapeOf(meta: ModelMeta): number[] {
-  const s = meta.inputShape;
-  if (Array.isArray(s) && s.length > 0 && s.every((d) => Number.isSafeInteger(d) && d > 0)) return s as number[];
-  return [ends(meta.architecture).inputs];
-}
-
-/** The stored scaling, if the checkpoint has one in the form we know; toOnnx checks its lengths. */
-function preprocessOf(meta: ModelMeta): Standardize | undefined {
-  const p = meta.preprocess as Partial<Standardize> | undefined;
-  if (p === undefined || p === null) return undefined;
-  if (typeof p !== "object" || p.kind !== "standardize")
-    throw new Error(`the checkpoint's preprocess ${JSON.stringify(p)} is not one ONNX export knows (standardize)`);
-  return p as Standardize;
-}
-
 function exportOnnx(o: ExportOptions, io: Io): number {
   const { model, meta } = loadModel(o.model);
-  const { outputs } = ends(meta.architecture);
-  const inputShape = inputShapeOf(meta);
-  const classes = Array.isArray(meta.classes) && meta.classes.length === outputs && meta.classes.every((c) => typeof c === "string") ? meta.classes : undefined;
+  // The loader has checked inputShape, classes and preprocess against the network.
+  const { inputShape, classes, preprocess } = meta;
   let bytes: Uint8Array;
   try {
-    bytes = toOnnx(model, { inputShape, preprocess: preprocessOf(meta), classes });
+    bytes = toOnnx(model, { inputShape, preprocess, classes });
   } catch (e) {
     throw new Error(`${o.model}: ${e instanceof Error ? e.message.replace(/^toOnnx: /, "") : String(e)}`);
   }
   prepareOutputPath(o.out, "--out", "model.onnx");
   writeFileAtomic(o.out, bytes);
-  const scaled = meta.preprocess !== undefined;
+  const scaled = preprocess !== undefined;
   if (o.json) {
     io.out(
       JSON.stringify({
@@ -64,14 +47,14 @@ function exportOnnx(o: ExportOptions, io: Io): number {
         inputShape,
         scaling: scaled,
         outputs: ["logits", "probabilities"],
-        classes: classes ?? null,
+        classes,
       }),
     );
     return 0;
   }
   io.out(
     `wrote ${o.out} (ONNX opset 17, ${bytes.length} bytes): ${describe(meta.architecture)}, input "input" [batch, ${inputShape.join(", ")}]` +
-      `${scaled ? " (raw features: the model's scaling is in the graph)" : ""}, outputs "logits" and "probabilities"${classes ? ` over ${classes.join(", ")}` : ""}`,
+      `${scaled ? " (raw features: the model's scaling is in the graph)" : ""}, outputs "logits" and "probabilities" over ${classes.join(", ")}`,
   );
   if (!scaled && meta.dataset === "iris")
     io.err("note: this checkpoint stores no input scaling, so the ONNX model expects features scaled as in training, not raw ones; retrain to store it");
